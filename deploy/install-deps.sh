@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages actiondrop needs to build, test and run.
+# Idempotent; run as root (or through sudo).
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+PKGS=(
+  build-essential cmake ninja-build ccache pkg-config git
+  libssh-dev libboost-dev libboost-filesystem-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
+  doctest-dev libsqlite3-dev sqlite3 libpq-dev libsystemd-dev libssl-dev
+  libhowardhinnant-date-dev tzdata libcli11-dev nlohmann-json3-dev
+  python3
+)
+if [ "${1:-}" = "--test" ]; then
+  # Real servers for integration tests.
+  PKGS+=(openssh-server openssh-client postgresql vsftpd curl)
+fi
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update
+  $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,17 @@
+#pragma once
+// An error in a file a user wrote (catalog or config): it names the file, line and key.
+#include <string>
+
+namespace actiondrop::config {
+
+struct ConfigError {
+    std::string file;
+    int line = 0;     // 1-based; 0 when unknown
+    int column = 0;   // 1-based; 0 when unknown
+    std::string key;  // dotted path, e.g. "accounts[0].contracts[1].versions[0].payout"
+    std::string message;
+    // "etc/catalog.yaml:12:5: accounts[0].currency: unknown currency code 'USX'"
+    std::string str() const;
+};
+
+}  // namespace actiondrop::config

@@ -1,0 +1,67 @@
+#pragma once
+// The service configuration file /etc/actiondrop/actiondrop.yaml (SPEC Appendix A).
+#include <chrono>
+#include <cstdint>
+#include <expected>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config_error.hpp"
+
+namespace actiondrop::config {
+
+struct FileLimits {
+    std::int64_t max_file_bytes = 512LL * 1024 * 1024;
+    std::int64_t max_rows = 5'000'000;
+    std::int64_t max_line_bytes = 64 * 1024;
+};
+
+struct InboxConfig {
+    std::string name;
+    std::string account;
+    std::string type = "modifications";  // modifications | conversions | funds_transfers
+    std::string kind = "local";          // local | sftp
+    std::filesystem::path path;          // local
+    std::filesystem::path outbox;
+    std::string pattern = "*";
+    std::chrono::milliseconds settle{2000};
+    bool done_file = false;
+    std::string duplicates = "reject";   // reject | reprocess
+    bool all_or_nothing = false;
+    FileLimits limits;
+    // sftp
+    std::string host;
+    int port = 22;
+    std::string user;
+    std::filesystem::path identity_file, password_file, known_hosts;
+    std::string folder, result_folder, archive_folder;
+    bool delete_after_pull = false;
+    std::chrono::milliseconds poll_interval{60000};
+};
+
+struct ServiceConfig {
+    std::string store = "sqlite:/var/lib/actiondrop/ledger.db";
+    std::filesystem::path state_dir = "/var/lib/actiondrop";
+    int workers = 2;
+    std::string metrics_listen = "127.0.0.1:9464";
+    std::chrono::milliseconds lifecycle_interval{60000};
+    std::chrono::milliseconds sweep_interval{5000};
+    FileLimits limits;
+    std::vector<InboxConfig> inboxes;
+
+    const InboxConfig* inbox(std::string_view name) const;
+};
+
+// Parses durations ("500ms", "2s", "5m", "1h") and sizes ("64KiB", "512MiB", "1GiB", or
+// a plain byte count).
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+std::optional<std::int64_t> parse_size(std::string_view text);
+
+// Reads and validates the file: unknown keys, duplicate keys, bad values, duplicate
+// inbox names, an outbox equal to its inbox: each an error naming file, line and key.
+// Relative paths are resolved against the config file's folder.
+std::expected<ServiceConfig, std::vector<ConfigError>> read_service_config(const std::filesystem::path& file);
+
+}  // namespace actiondrop::config

@@ -1,0 +1,106 @@
+#pragma once
+// Persistence of the catalog, the action ledger and the batch journal (SPEC §5, §7).
+// SQLite is the embedded default; PostgreSQL will implement the same interface.
+// Failures of the machine (disk full, database locked too long, corrupt file) are
+// thrown as StoreError; nothing a user's file contains can make this layer fail.
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "ledger/action.hpp"
+#include "ledger/catalog.hpp"
+#include "ledger/view.hpp"
+
+namespace actiondrop::store {
+
+struct StoreError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// One file's durable journal record (SPEC §5). Keyed by batch_id; indexed by
+// (account_id, sha256).
+struct BatchRecord {
+    std::string batch_id;
+    std::string account_id;
+    std::string inbox;      // "" for `actiondrop apply` without --inbox
+    std::string file_name;  // the name as uploaded
+    std::string sha256;     // hex
+    std::int64_t size = 0;
+    std::string type;       // modifications | conversions | funds_transfers
+    std::string state;      // claimed | fetched | applied | delivered | archived | failed | quarantined
+    std::string status;     // "" until decided, then COMPLETE | REJECTED
+    ledger::Instant received_at{};
+    std::optional<ledger::Instant> completed_at;
+    int attempts = 0;       // processing attempts (quarantine after 3 crashes)
+    std::int64_t total = 0, applied = 0, rejected = 0;
+    std::string error_code;     // file-level code when REJECTED
+    std::string error_message;
+    std::optional<std::int64_t> error_line;
+    std::string error_counts_json = "{}";  // code -> count
+};
+
+// An output file of a batch (result_, errors_, _summary.json), kept in the store with
+// the batch so that it can be (re)delivered until delivered.
+struct BatchOutput {
+    std::string name;                 // e.g. "result_foo.csv"
+    std::filesystem::path content;    // a local file holding the bytes (streamed in)
+};
+
+// One batch's unit of work: a write transaction, seen by the rules as the ledger.
+// Reads see the transaction's own writes. Changes are buffered and written in key order
+// by flush() (called by the apply layer every few thousand rows to bound memory;
+// pointers handed out before a flush become invalid). Nothing is durable until commit().
+class BatchTransaction : public ledger::LedgerView {
+public:
+    virtual void flush() = 0;
+    // Writes the final journal record and the outputs, and commits everything at once.
+    virtual void commit(const BatchRecord& record, const std::vector<BatchOutput>& outputs) = 0;
+    // Drops every change of this transaction (also done by the destructor).
+    virtual void rollback() = 0;
+};
+
+class Store {
+public:
+    virtual ~Store() = default;
+
+    // Runs the versioned migrations up to the current schema; returns its version.
+    virtual int migrate() = 0;
+
+    // The whole catalog (time zones looked up again from their names).
+    virtual ledger::Catalog load_catalog() = 0;
+    virtual void save_catalog(const ledger::Catalog& catalog) = 0;
+
+    // Journal.
+    virtual std::optional<BatchRecord> find_batch(std::string_view batch_id) = 0;
+    // The COMPLETE batch of this account with this content, if any (DUPLICATE_FILE).
+    virtual std::optional<BatchRecord> find_complete_batch(std::string_view account_id,
+                                                           std::string_view sha256) = 0;
+    // An unfinished (claimed, no status) batch of this account and content, to resume.
+    virtual std::optional<BatchRecord> find_open_batch(std::string_view account_id,
+                                                       std::string_view sha256) = 0;
+    virtual std::vector<BatchRecord> list_batches(std::optional<std::string_view> account_id) = 0;
+    // Inserts or updates the record in its own transaction.
+    virtual void put_batch(const BatchRecord& record) = 0;
+    // The stored outputs of a batch: (name, bytes) in the order they were committed.
+    virtual std::vector<std::pair<std::string, std::string>> batch_outputs(std::string_view batch_id) = 0;
+
+    // Starts a batch's write transaction (one at a time per store).
+    virtual std::unique_ptr<BatchTransaction> begin_batch(std::string_view batch_id) = 0;
+
+    // Reads for the CLI and reports.
+    virtual std::optional<ledger::Action> action(std::string_view account_id,
+                                                 std::string_view action_id) = 0;
+    virtual std::vector<ledger::HistoryEntry> history(std::string_view account_id,
+                                                      std::string_view action_id) = 0;
+    virtual void for_each_action(std::string_view account_id,
+                                 const std::function<void(const ledger::Action&)>& fn) = 0;
+};
+
+// "sqlite:/path/to/ledger.db" (or a plain path). Creates the file if needed.
+std::unique_ptr<Store> open_store(const std::string& url);
+
+}  // namespace actiondrop::store
