@@ -1,0 +1,103 @@
+#include "util/atomic_file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <random>
+#include <system_error>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace actiondrop::util {
+namespace {
+
+[[noreturn]] void fail(const std::filesystem::path& path, const char* what) {
+    throw std::system_error(errno, std::generic_category(), fmt::format("{} {}", what, path.string()));
+}
+
+void write_all(int fd, const char* data, std::size_t size, const std::filesystem::path& path) {
+    while (size > 0) {
+        ssize_t n = ::write(fd, data, size);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            fail(path, "write");
+        }
+        data += n;
+        size -= static_cast<std::size_t>(n);
+    }
+}
+
+std::filesystem::path temporary_name(const std::filesystem::path& destination) {
+    static thread_local std::mt19937_64 random{std::random_device{}()};
+    return destination.parent_path() /
+           fmt::format(".{}.{}.{:016x}.tmp", destination.filename().string(), ::getpid(), random());
+}
+
+// Writes through `fill` into a temporary file, then publishes it under `destination`.
+template <typename Fill>
+void publish(const std::filesystem::path& destination, Fill fill) {
+    auto tmp = temporary_name(destination);
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (fd < 0) fail(tmp, "create");
+    try {
+        fill(fd, tmp);
+        if (::fsync(fd) != 0) fail(tmp, "fsync");
+        if (::close(fd) != 0) {
+            fd = -1;
+            fail(tmp, "close");
+        }
+        fd = -1;
+        if (::rename(tmp.c_str(), destination.c_str()) != 0) fail(destination, "rename to");
+    } catch (...) {
+        if (fd >= 0) ::close(fd);
+        ::unlink(tmp.c_str());
+        throw;
+    }
+    fsync_directory(destination.parent_path().empty() ? "." : destination.parent_path());
+}
+
+}  // namespace
+
+void fsync_directory(const std::filesystem::path& folder) {
+    int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) fail(folder, "open folder");
+    if (::fsync(fd) != 0) {
+        ::close(fd);
+        fail(folder, "fsync folder");
+    }
+    ::close(fd);
+}
+
+void write_file_atomically(const std::filesystem::path& destination, std::string_view content) {
+    publish(destination, [&](int fd, const std::filesystem::path& tmp) {
+        write_all(fd, content.data(), content.size(), tmp);
+    });
+}
+
+void copy_file_atomically(const std::filesystem::path& source, const std::filesystem::path& destination) {
+    int in = ::open(source.c_str(), O_RDONLY | O_CLOEXEC);
+    if (in < 0) fail(source, "open");
+    try {
+        publish(destination, [&](int fd, const std::filesystem::path& tmp) {
+            std::vector<char> buffer(1 << 20);
+            for (;;) {
+                ssize_t n = ::read(in, buffer.data(), buffer.size());
+                if (n < 0) {
+                    if (errno == EINTR) continue;
+                    fail(source, "read");
+                }
+                if (n == 0) break;
+                write_all(fd, buffer.data(), static_cast<std::size_t>(n), tmp);
+            }
+        });
+    } catch (...) {
+        ::close(in);
+        throw;
+    }
+    ::close(in);
+}
+
+}  // namespace actiondrop::util
