@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <expected>
 #include <istream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>

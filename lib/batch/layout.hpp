@@ -5,7 +5,10 @@
 // each record is mapped to the ledger's row type. A record with more or fewer fields
 // than the header is that row's MALFORMED.
 #include <expected>
+#include <istream>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "batch/csv_reader.hpp"
@@ -37,14 +40,31 @@ public:
     std::vector<std::string> original_cells(const Record& r) const;
 
     FileType type() const { return type_; }
+    std::size_t width() const { return columns_.size(); }  // fields per record
 
 private:
+    struct Column {
+        std::string name;  // as in the file
+        int role = 0;      // what the column holds (layout.cpp)
+        int group = -1;    // slot of its item group, in ascending index order; -1 if none
+    };
     FileType type_ = FileType::Modifications;
-    struct Column;
-    std::vector<std::string> names_;      // as in the file
-    std::vector<int> roles_;              // internal
-    std::vector<int> item_index_;         // item group index per column, or 0
-    std::vector<bool> ignored_;           // ErrorCode / ErrorMessage
+    std::vector<Column> columns_;
+    std::vector<int> group_indices_;  // the i of each item group slot, ascending
+
+    // Cells and item groups of a record whose field count was checked.
+    template <typename Row>
+    std::expected<Row, RowError> map(const Record& r) const;
 };
+
+// The form of a whole file without applying anything: the header, every record's
+// syntax and the limits. The number of data records, or the file-level error (EMPTY_FILE
+// when there is no data record). Used before applying, so a file rejected as a whole
+// changes nothing, and by `actiondrop validate`.
+struct FileCheck {
+    std::int64_t records = 0;  // data records, header excluded
+};
+std::expected<FileCheck, FileError> check_file(std::istream& in, FileType type,
+                                               const Limits& limits);
 
 }  // namespace actiondrop::batch
