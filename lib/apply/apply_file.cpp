@@ -1,0 +1,418 @@
+#include "apply/apply_file.hpp"
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <system_error>
+
+#include <fmt/format.h>
+
+#include "batch/outputs.hpp"
+#include "ledger/errors.hpp"
+#include "ledger/rules.hpp"
+#include "util/atomic_file.hpp"
+#include "util/batch_id.hpp"
+#include "util/sha256.hpp"
+
+namespace actiondrop::apply {
+namespace fs = std::filesystem;
+using ledger::ErrorCode;
+
+int ApplyResult::exit_code() const {
+    if (status == "REJECTED") return 65;
+    return rejected > 0 ? 3 : 0;
+}
+
+namespace {
+
+// How often the transaction writes its buffered changes: bounds memory, and keeps
+// every write batch sorted by key.
+constexpr std::int64_t flush_every_rows = 20'000;
+constexpr std::size_t problems_kept = 20;
+
+std::string to_string(const ledger::Instant t) { return ledger::format_instant(t); }
+
+// Output files being built for one batch, in a private spool folder.
+class Spool {
+public:
+    Spool(fs::path folder) : folder_(std::move(folder)) {
+        fs::remove_all(folder_);
+        fs::create_directories(folder_);
+    }
+    ~Spool() {
+        std::error_code ec;
+        fs::remove_all(folder_, ec);
+    }
+    fs::path path(const std::string& name) const { return folder_ / name; }
+
+private:
+    fs::path folder_;
+};
+
+std::ofstream open_output(const fs::path& path) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    if (!out) throw std::system_error(errno, std::generic_category(), "create " + path.string());
+    return out;
+}
+
+void close_output(std::ofstream& out, const fs::path& path) {
+    out.flush();
+    if (!out) throw std::system_error(errno ? errno : EIO, std::generic_category(), "write " + path.string());
+    out.close();
+}
+
+// all_or_nothing: the rows that would have applied are reported NOT_APPLIED.
+void mark_not_applied(const fs::path& result_file, const fs::path& rewritten) {
+    std::ifstream in(result_file, std::ios::binary);
+    auto out = open_output(rewritten);
+    batch::CsvReader reader(in, batch::Limits{std::numeric_limits<std::int64_t>::max(),
+                                              std::numeric_limits<std::int64_t>::max(),
+                                              std::numeric_limits<std::int64_t>::max()});
+    batch::Record record;
+    bool header = true;
+    while (true) {
+        auto more = reader.next(record);
+        if (!more) throw std::runtime_error("re-reading our own result file: " + more.error().message);
+        if (!*more) break;
+        if (!header && record.fields.size() > 4 && record.fields[4] == "APPLIED")
+            record.fields[4] = "NOT_APPLIED";
+        header = false;
+        // Cells were made formula-safe when first written; write them back as they are.
+        for (std::size_t i = 0; i < record.fields.size(); ++i) {
+            const auto& cell = record.fields[i];
+            if (i) out << ',';
+            if (cell.find_first_of(",\"\r\n") != std::string::npos) {
+                out << '"';
+                for (char c : cell) {
+                    if (c == '"') out << '"';
+                    out << c;
+                }
+                out << '"';
+            } else {
+                out << cell;
+            }
+        }
+        out << "\r\n";
+    }
+    close_output(out, rewritten);
+}
+
+class BatchRun {
+public:
+    BatchRun(store::Store& store, const ledger::Catalog& catalog, const ApplyRequest& request,
+             const Clock& clock)
+        : store_(store), catalog_(catalog), req_(request), clock_(clock) {}
+
+    ApplyResult run();
+
+private:
+    ApplyResult reject(ErrorCode code, std::string message, std::optional<std::int64_t> line);
+    ApplyResult finish(store::BatchTransaction* tx, std::vector<std::pair<std::string, fs::path>> files);
+    void process_rows(store::BatchTransaction& tx);
+    batch::Summary summary() const;
+    void write_summary(const fs::path& path) const;
+    void deliver_files(const std::vector<std::pair<std::string, fs::path>>& files);
+
+    store::Store& store_;
+    const ledger::Catalog& catalog_;
+    const ApplyRequest& req_;
+    const Clock& clock_;
+
+    const ledger::Account* account_ = nullptr;
+    std::string file_name_;
+    util::FileDigest digest_;
+    store::BatchRecord record_;
+    ledger::Instant now_{};
+    std::optional<Spool> spool_;
+    ApplyResult result_;
+    std::optional<batch::FileError> file_error_;  // a file-level error found while reading rows
+};
+
+batch::Summary BatchRun::summary() const {
+    batch::Summary s;
+    s.batch_id = record_.batch_id;
+    s.file = file_name_;
+    s.sha256 = digest_.sha256;
+    s.type = std::string(batch::file_type_name(req_.type));
+    s.status = result_.status;
+    s.total = result_.total;
+    s.applied = result_.applied;
+    s.rejected = result_.rejected;
+    s.error_counts = result_.error_counts;
+    s.received_at = record_.received_at;
+    s.completed_at = record_.completed_at.value_or(record_.received_at);
+    s.error_code = result_.error_code;
+    s.error_message = result_.error_message;
+    s.line = result_.error_line;
+    return s;
+}
+
+void BatchRun::write_summary(const fs::path& path) const {
+    auto out = open_output(path);
+    batch::write_summary(out, summary());
+    close_output(out, path);
+}
+
+void BatchRun::deliver_files(const std::vector<std::pair<std::string, fs::path>>& files) {
+    if (!req_.write_outputs) return;
+    for (const auto& [name, path] : files) {
+        util::copy_file_atomically(path, req_.outbox / name);
+        result_.delivered.push_back(req_.outbox / name);
+    }
+}
+
+// Commits the journal record and outputs (with the row effects of `tx`, if any), then
+// delivers. A dry run rolls back and only delivers.
+ApplyResult BatchRun::finish(store::BatchTransaction* tx,
+                             std::vector<std::pair<std::string, fs::path>> files) {
+    record_.completed_at = clock_();
+    record_.status = result_.status;
+    record_.total = result_.total;
+    record_.applied = result_.applied;
+    record_.rejected = result_.rejected;
+    record_.error_code = result_.error_code;
+    record_.error_message = result_.error_message;
+    record_.error_line = result_.error_line;
+    {
+        std::string counts = "{";
+        for (const auto& [code, n] : result_.error_counts)
+            counts += fmt::format("{}\"{}\":{}", counts.size() > 1 ? "," : "", code, n);
+        record_.error_counts_json = counts + "}";
+    }
+    auto summary_path = spool_->path(batch::summary_name(file_name_));
+    write_summary(summary_path);
+    files.emplace_back(batch::summary_name(file_name_), summary_path);
+
+    if (req_.dry_run) {
+        if (tx) tx->rollback();
+        deliver_files(files);
+        return result_;
+    }
+    std::unique_ptr<store::BatchTransaction> own;
+    if (!tx) {
+        own = store_.begin_batch(record_.batch_id);
+        tx = own.get();
+    }
+    std::vector<store::BatchOutput> outputs;
+    for (const auto& [name, path] : files) outputs.push_back({name, path});
+    record_.state = "applied";
+    tx->commit(record_, outputs);
+    deliver_files(files);
+    record_.state = "delivered";
+    store_.put_batch(record_);
+    return result_;
+}
+
+ApplyResult BatchRun::reject(ErrorCode code, std::string message, std::optional<std::int64_t> line) {
+    result_.status = "REJECTED";
+    result_.error_code = std::string(ledger::error_name(code));
+    result_.error_message = std::move(message);
+    result_.error_line = line;
+    return finish(nullptr, {});
+}
+
+void BatchRun::process_rows(store::BatchTransaction& tx) {
+    std::ifstream in(req_.file, std::ios::binary);
+    if (!in) throw std::system_error(errno, std::generic_category(), "open " + req_.file.string());
+    batch::CsvReader reader(in, req_.limits);
+    batch::Record record;
+
+    auto first = reader.next(record);
+    if (!first) {
+        file_error_ = first.error();
+        return;
+    }
+    if (!*first) {
+        file_error_ = batch::FileError{ErrorCode::EmptyFile, "the file is empty: no header and no data record", std::nullopt};
+        return;
+    }
+    auto layout = batch::Layout::parse(req_.type, record);
+    if (!layout) {
+        file_error_ = layout.error();
+        return;
+    }
+
+    auto result_path = spool_->path(batch::result_name(file_name_));
+    auto errors_path = spool_->path(batch::errors_name(file_name_));
+    auto results = open_output(result_path);
+    auto errors = open_output(errors_path);
+    batch::write_result_header(results);
+    batch::write_csv_record(errors, layout->errors_header());
+
+    const ledger::BatchContext ctx{record_.batch_id, now_};
+    std::int64_t since_flush = 0;
+    while (true) {
+        auto more = reader.next(record);
+        if (!more) {
+            file_error_ = more.error();
+            return;
+        }
+        if (!*more) break;
+        ++result_.total;
+
+        ledger::RowResult row;
+        if (req_.type == batch::FileType::Modifications) {
+            auto parsed = layout->modification(record);
+            if (parsed) {
+                row = ledger::apply_modification(catalog_, *account_, tx, *parsed, ctx);
+            } else {
+                row.error = parsed.error().code;
+                row.message = parsed.error().message;
+            }
+        } else {
+            auto parsed = layout->conversion(record);
+            if (parsed) {
+                row = ledger::apply_conversion(catalog_, *account_, tx, *parsed, ctx);
+            } else {
+                row.error = parsed.error().code;
+                row.message = parsed.error().message;
+            }
+        }
+        row.line = record.line;
+        if (row.outcome == ledger::Outcome::Applied) {
+            ++result_.applied;
+        } else {
+            row.outcome = ledger::Outcome::Rejected;
+            ++result_.rejected;
+            std::string code(ledger::error_name(row.error));
+            ++result_.error_counts[code];
+            if (row.message.empty()) row.message = code;
+            if (result_.first_problems.size() < problems_kept)
+                result_.first_problems.push_back({record.line, code, row.message});
+            auto cells = layout->original_cells(record);
+            cells.push_back(code);
+            cells.push_back(row.message);
+            batch::write_csv_record(errors, cells);
+        }
+        batch::write_result_line(results, row);
+
+        if (++since_flush == flush_every_rows) {
+            since_flush = 0;
+            tx.flush();
+            if (req_.progress) req_.progress(reader.bytes_read(), digest_.size);
+        }
+    }
+    if (req_.progress) req_.progress(reader.bytes_read(), digest_.size);
+    close_output(results, result_path);
+    close_output(errors, errors_path);
+    if (result_.total == 0)
+        file_error_ = batch::FileError{ErrorCode::EmptyFile, "the file has a header but no data record", std::nullopt};
+}
+
+ApplyResult BatchRun::run() {
+    account_ = catalog_.account(req_.account_id);
+    if (!account_) throw std::invalid_argument(fmt::format("unknown account '{}'", req_.account_id));
+    if (req_.type == batch::FileType::FundsTransfers)
+        throw std::invalid_argument("funds_transfers files cannot be applied by this version");
+    if (req_.as_of && !req_.dry_run) throw std::invalid_argument("--as-of is only allowed with --dry-run");
+
+    file_name_ = req_.file_name.empty() ? req_.file.filename().string() : req_.file_name;
+    record_.received_at = clock_();
+    digest_ = util::digest_file(req_.file);
+    now_ = req_.as_of.value_or(record_.received_at);
+
+    record_.account_id = req_.account_id;
+    record_.inbox = req_.inbox;
+    record_.file_name = file_name_;
+    record_.sha256 = digest_.sha256;
+    record_.size = digest_.size;
+    record_.type = std::string(batch::file_type_name(req_.type));
+    record_.state = "claimed";
+
+    std::optional<store::BatchRecord> duplicate_of;
+    if (!req_.dry_run) {
+        if (auto done = store_.find_complete_batch(req_.account_id, digest_.sha256)) {
+            if (done->state == "applied") {
+                // Committed but never answered (a crash in between): answer it now.
+                result_.batch_id = done->batch_id;
+                result_.status = done->status;
+                result_.total = done->total;
+                result_.applied = done->applied;
+                result_.rejected = done->rejected;
+                result_.redelivered = true;
+                if (req_.write_outputs) result_.delivered = deliver(store_, *done, req_.outbox);
+                return result_;
+            }
+            if (!req_.reprocess_duplicates) duplicate_of = done;
+        }
+        if (auto open = store_.find_open_batch(req_.account_id, digest_.sha256); open && !duplicate_of) {
+            // An attempt that died before its commit: resume it under the same batch id.
+            record_.batch_id = open->batch_id;
+            record_.attempts = open->attempts;
+        }
+    }
+    if (record_.batch_id.empty()) record_.batch_id = util::new_batch_id(record_.received_at);
+    ++record_.attempts;
+    result_.batch_id = record_.batch_id;
+    if (!req_.dry_run) store_.put_batch(record_);
+
+    spool_.emplace(req_.spool / record_.batch_id);
+    if (req_.write_outputs) {
+        std::ostringstream receipt;
+        batch::write_receipt(receipt, {record_.batch_id, file_name_, digest_.sha256, digest_.size,
+                                       record_.received_at});
+        util::write_file_atomically(req_.outbox / batch::receipt_name(file_name_), receipt.str());
+        result_.delivered.push_back(req_.outbox / batch::receipt_name(file_name_));
+    }
+
+    if (duplicate_of)
+        return reject(ErrorCode::DuplicateFile,
+                      fmt::format("the same content was applied as batch {} (file '{}', completed {})",
+                                  duplicate_of->batch_id, duplicate_of->file_name,
+                                  duplicate_of->completed_at ? to_string(*duplicate_of->completed_at) : "?"),
+                      std::nullopt);
+    if (digest_.size > req_.limits.max_file_bytes)
+        return reject(ErrorCode::TooLarge,
+                      fmt::format("the file has {} bytes; the limit is {}", digest_.size, req_.limits.max_file_bytes),
+                      std::nullopt);
+
+    auto tx = store_.begin_batch(record_.batch_id);
+    process_rows(*tx);
+    if (file_error_) {
+        tx->rollback();
+        tx.reset();
+        result_.total = result_.applied = result_.rejected = 0;
+        result_.error_counts.clear();
+        result_.first_problems.clear();
+        return reject(file_error_->code, file_error_->message, file_error_->line);
+    }
+
+    auto result_file = batch::result_name(file_name_);
+    auto errors_file = batch::errors_name(file_name_);
+    if (req_.all_or_nothing && result_.rejected > 0) {
+        tx->rollback();
+        tx.reset();
+        auto rewritten = spool_->path(result_file + ".not_applied");
+        mark_not_applied(spool_->path(result_file), rewritten);
+        fs::rename(rewritten, spool_->path(result_file));
+        result_.status = "REJECTED";
+        result_.error_code = std::string(ledger::error_name(ErrorCode::RowsRejected));
+        result_.error_message = fmt::format("{} of {} rows were rejected; with all_or_nothing nothing was applied",
+                                            result_.rejected, result_.total);
+        result_.applied = 0;
+        return finish(nullptr, {{result_file, spool_->path(result_file)}, {errors_file, spool_->path(errors_file)}});
+    }
+    result_.status = "COMPLETE";
+    return finish(tx.get(), {{result_file, spool_->path(result_file)}, {errors_file, spool_->path(errors_file)}});
+}
+
+}  // namespace
+
+ApplyResult apply_file(store::Store& store, const ledger::Catalog& catalog, const ApplyRequest& request,
+                       const Clock& clock) {
+    return BatchRun(store, catalog, request, clock).run();
+}
+
+std::vector<fs::path> deliver(store::Store& store, const store::BatchRecord& batch, const fs::path& outbox) {
+    std::vector<fs::path> written;
+    for (const auto& [name, bytes] : store.batch_outputs(batch.batch_id)) {
+        util::write_file_atomically(outbox / name, bytes);
+        written.push_back(outbox / name);
+    }
+    auto delivered = batch;
+    delivered.state = "delivered";
+    store.put_batch(delivered);
+    return written;
+}
+
+}  // namespace actiondrop::apply

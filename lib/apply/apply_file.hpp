@@ -1,0 +1,74 @@
+#pragma once
+// One batch file end to end — hash, journal, read, rules, commit, results — the single
+// path that the CLI and the daemon share (SPEC §4, §5).
+//
+// Exactly once: the file's row effects, its journal record and its output files commit
+// in one store transaction, so a crash before the commit leaves the ledger as it was
+// and a crash after it leaves a complete batch whose outputs are delivered again.
+// A later upload of the same content is DUPLICATE_FILE (unless the inbox reprocesses).
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "batch/csv_reader.hpp"
+#include "batch/layout.hpp"
+#include "ledger/catalog.hpp"
+#include "store/store.hpp"
+
+namespace actiondrop::apply {
+
+using Clock = std::function<ledger::Instant()>;
+
+struct ApplyRequest {
+    std::filesystem::path file;    // where the bytes are
+    std::string file_name;         // the name the advertiser gave it; default file.filename()
+    std::string account_id;
+    batch::FileType type = batch::FileType::Modifications;
+    std::string inbox;             // the journal's inbox name ("" from the CLI)
+    bool all_or_nothing = false;
+    bool reprocess_duplicates = false;
+    batch::Limits limits;
+    bool dry_run = false;                  // evaluate, write outputs, change nothing
+    std::optional<ledger::Instant> as_of;  // dry runs only: the rules' "now"
+    bool write_outputs = true;             // false for `validate`
+    std::filesystem::path outbox;          // where the answers go
+    std::filesystem::path spool;           // private folder for outputs being built
+    std::function<void(std::int64_t bytes_done, std::int64_t bytes_total)> progress;
+};
+
+struct RowProblem {
+    std::int64_t line = 0;
+    std::string code;
+    std::string message;
+};
+
+struct ApplyResult {
+    std::string batch_id;
+    std::string status;  // COMPLETE | REJECTED
+    std::string error_code, error_message;
+    std::optional<std::int64_t> error_line;
+    std::int64_t total = 0, applied = 0, rejected = 0;
+    std::map<std::string, std::int64_t> error_counts;
+    std::vector<RowProblem> first_problems;  // the first rejected rows, for a terminal
+    std::vector<std::filesystem::path> delivered;
+    bool redelivered = false;  // an earlier, undelivered batch of this content was answered
+
+    // The CLI's exit code (SPEC §8): 0 all applied, 3 some rows rejected, 65 file rejected.
+    int exit_code() const;
+};
+
+// A bad request (unknown account, a type this build does not apply) is thrown as
+// std::invalid_argument; a store or I/O failure as StoreError / std::system_error.
+ApplyResult apply_file(store::Store& store, const ledger::Catalog& catalog, const ApplyRequest& request,
+                       const Clock& clock);
+
+// Writes the stored outputs of a committed batch into `outbox` (atomically) and marks it
+// delivered. Returns the paths written.
+std::vector<std::filesystem::path> deliver(store::Store& store, const store::BatchRecord& batch,
+                                           const std::filesystem::path& outbox);
+
+}  // namespace actiondrop::apply

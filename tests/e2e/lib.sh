@@ -1,0 +1,38 @@
+# Shared set-up for the end-to-end tests: a private state folder, a store, the test
+# catalog, and small assertions. Sourced by tests/e2e/test_*.sh; CTest sets $ACTIONDROP
+# (the built binary) and $SOURCE_DIR.
+set -euo pipefail
+: "${ACTIONDROP:?set by CTest}" "${SOURCE_DIR:?set by CTest}"
+E2E_DIR="$SOURCE_DIR/tests/e2e"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/actiondrop-e2e.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+STORE="sqlite:$WORK/ledger.db"
+
+ad() { "$ACTIONDROP" --store "$STORE" --state-dir "$WORK/state" "$@"; }
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# expect_exit CODE command...: runs the command and checks its exit status.
+expect_exit() {
+    local want=$1; shift
+    local got=0
+    "$@" > "$WORK/last.out" 2> "$WORK/last.err" || got=$?
+    if [ "$got" != "$want" ]; then
+        cat "$WORK/last.out" "$WORK/last.err" >&2
+        fail "expected exit $want, got $got: $*"
+    fi
+}
+
+setup_ledger() {
+    expect_exit 0 ad init
+    expect_exit 0 ad catalog load "$SOURCE_DIR/tests/data/e2e/catalog.yaml"
+}
+
+# A UTC timestamp N days before now, e.g. days_ago 3.
+days_ago() { date -u -d "$1 days ago" +%Y-%m-%dT%H:%M:%SZ; }
+
+# check_csv ACTUAL EXPECTED: the expected CSV names a subset of the columns; every line
+# must match in order, and the files must have the same number of lines.
+check_csv() { python3 "$E2E_DIR/check_csv.py" "$@"; }
+
+json_field() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d[sys.argv[2]])' "$@"; }

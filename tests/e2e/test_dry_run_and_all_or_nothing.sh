@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# --dry-run writes the outbox files and changes nothing; --as-of needs --dry-run;
+# an all_or_nothing inbox applies nothing when one row is rejected.
+source "$(dirname "$0")/lib.sh"
+setup_ledger
+D=$(days_ago 3)
+mkdir -p "$WORK/out"
+printf 'ActionId,ActionTrackerId,PartnerId,OrderId,EventDate,Amount\r\nB-1,19816,P-77,O-1,%s,100.00\r\nB-2,19816,P-77,O-2,%s,200.00\r\n' "$D" "$D" > "$WORK/conv.csv"
+expect_exit 0 ad apply --account 1000 --type conversions --outbox "$WORK/out" "$WORK/conv.csv"
+before=$(ad report actions --account 1000 | sha256sum)
+
+printf 'ActionId,Amount,Reason\r\nB-1,90.00,ORDER_UPDATE\r\nB-2,,CONS_FRAUD\r\n' > "$WORK/mods.csv"
+expect_exit 0 ad apply --account 1000 --dry-run --outbox "$WORK/out" "$WORK/mods.csv"
+[ -f "$WORK/out/result_mods.csv" ] || fail "dry run wrote no result"
+[ "$(ad report actions --account 1000 | sha256sum)" = "$before" ] || fail "dry run changed the ledger"
+
+# As of a day after the locking date, every row is ACTION_LOCKED.
+expect_exit 3 ad apply --account 1000 --dry-run --as-of "$(date -u -d '+200 days' +%Y-%m-%dT00:00:00Z)" --outbox "$WORK/out" "$WORK/mods.csv"
+grep -c ACTION_LOCKED "$WORK/out/result_mods.csv" | grep -qx 2 || fail "as-of: expected two ACTION_LOCKED rows"
+expect_exit 64 ad apply --account 1000 --as-of 2027-01-01 --outbox "$WORK/out" "$WORK/mods.csv"
+[ "$(ad report actions --account 1000 | sha256sum)" = "$before" ] || fail "as-of changed the ledger"
+
+# The dry run did not make the real run a duplicate.
+expect_exit 0 ad apply --account 1000 --outbox "$WORK/out" "$WORK/mods.csv"
+
+# all_or_nothing through a configured inbox.
+cat > "$WORK/actiondrop.yaml" <<YAML
+store: sqlite:$WORK/ledger.db
+state_dir: $WORK/state
+inboxes:
+  - {name: strict, account: "1000", type: modifications, kind: local, path: $WORK/inbox, outbox: $WORK/strict-out, all_or_nothing: true}
+YAML
+mkdir -p "$WORK/inbox" "$WORK/strict-out"
+before=$(ad report actions --account 1000 | sha256sum)
+printf 'ActionId,Amount,Reason\r\nB-1,80.00,ORDER_UPDATE\r\nB-404,1.00,ORDER_UPDATE\r\n' > "$WORK/strict.csv"
+expect_exit 65 "$ACTIONDROP" --config "$WORK/actiondrop.yaml" apply --inbox strict "$WORK/strict.csv"
+S="$WORK/strict-out/strict.csv_summary.json"
+[ "$(json_field "$S" status)" = REJECTED ] || fail "all_or_nothing: status"
+[ "$(json_field "$S" error_code)" = ROWS_REJECTED ] || fail "all_or_nothing: code"
+check_csv "$WORK/strict-out/result_strict.csv" /dev/stdin <<'CSV'
+Line,ActionId,Outcome,ErrorCode
+2,B-1,NOT_APPLIED,
+3,B-404,REJECTED,ACTION_REF_NOT_FOUND
+CSV
+check_csv "$WORK/strict-out/errors_strict.csv" /dev/stdin <<'CSV'
+ActionId,ErrorCode
+B-404,ACTION_REF_NOT_FOUND
+CSV
+[ "$(ad report actions --account 1000 | sha256sum)" = "$before" ] || fail "all_or_nothing applied something"
