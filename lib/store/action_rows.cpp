@@ -1,0 +1,268 @@
+#include "store/action_rows.hpp"
+
+#include <functional>
+
+#include "store/action_codec.hpp"
+
+namespace actiondrop::store::sqlite {
+
+using namespace actiondrop::ledger;
+
+#define ACTION_COLUMNS                                                                          \
+    "account_id, action_id, seq, campaign_id, tracker_id, partner_id, order_id, customer_id, "  \
+    "customer_status, promo_code, event_date, reported_event_date, created_at, currency, "     \
+    "amount, items, payout, locking_date, clearing_date, status, finance_status, "              \
+    "parent_action_id, modification_count, outside_terms, contract_id, contract_version, creation"
+
+const char* const kSelectActionByKey =
+    "SELECT " ACTION_COLUMNS " FROM actions WHERE account_id = ?1 AND action_id = ?2";
+const char* const kSelectActionByOrder =
+    "SELECT " ACTION_COLUMNS " FROM actions WHERE account_id = ?1 AND order_id = ?2 AND tracker_id = ?3 "
+    "ORDER BY seq DESC LIMIT 1";
+const char* const kSelectActionByCustomer =
+    "SELECT " ACTION_COLUMNS " FROM actions WHERE account_id = ?1 AND tracker_id = ?2 AND customer_id = ?3 "
+    "ORDER BY seq DESC LIMIT 1";
+const char* const kSelectActionChildren =
+    "SELECT " ACTION_COLUMNS " FROM actions WHERE account_id = ?1 AND parent_action_id = ?2 ORDER BY seq";
+const char* const kSelectActionsOfAccount =
+    "SELECT " ACTION_COLUMNS " FROM actions WHERE account_id = ?1 ORDER BY seq";
+const char* const kInsertAction =
+    "INSERT INTO actions (" ACTION_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+    "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)";
+const char* const kUpdateActionFull =
+    "UPDATE actions SET campaign_id = ?4, tracker_id = ?5, partner_id = ?6, order_id = ?7, "
+    "customer_id = ?8, customer_status = ?9, promo_code = ?10, event_date = ?11, "
+    "reported_event_date = ?12, created_at = ?13, currency = ?14, amount = ?15, items = ?16, "
+    "payout = ?17, locking_date = ?18, clearing_date = ?19, status = ?20, finance_status = ?21, "
+    "parent_action_id = ?22, modification_count = ?23, outside_terms = ?24, contract_id = ?25, "
+    "contract_version = ?26, creation = ?27 WHERE account_id = ?1 AND action_id = ?2";
+const char* const kUpdateActionUnindexed =
+    "UPDATE actions SET campaign_id = ?4, customer_status = ?9, promo_code = ?10, "
+    "reported_event_date = ?12, created_at = ?13, currency = ?14, amount = ?15, items = ?16, "
+    "payout = ?17, locking_date = ?18, clearing_date = ?19, status = ?20, finance_status = ?21, "
+    "modification_count = ?23, outside_terms = ?24, contract_version = ?26, creation = ?27 "
+    "WHERE account_id = ?1 AND action_id = ?2";
+const char* const kCapTotals =
+    "SELECT coalesce(sum(payout), 0), count(*) FROM actions WHERE account_id = ?1 AND partner_id = ?2 "
+    "AND contract_id = ?3 AND event_date >= ?4 AND event_date < ?5 AND status <> 'REVERSED' "
+    "AND outside_terms = 0";
+
+#define HISTORY_COLUMNS                                                                       \
+    "account_id, action_id, entry_id, at, batch_id, line, operation, reason, old_amount, "    \
+    "new_amount, old_payout, new_payout, old_status, new_status, contract_id, contract_version, note"
+
+const char* const kInsertHistory =
+    "INSERT INTO history (" HISTORY_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+    "?12, ?13, ?14, ?15, ?16, ?17)";
+const char* const kSelectHistory =
+    "SELECT " HISTORY_COLUMNS " FROM history WHERE account_id = ?1 AND action_id = ?2 ORDER BY at, entry_id";
+
+#define BATCH_COLUMNS                                                                          \
+    "batch_id, account_id, inbox, file_name, sha256, size, type, state, status, received_at, "  \
+    "completed_at, attempts, total, applied, rejected, error_code, error_message, error_line, "  \
+    "error_counts_json"
+
+const char* const kUpsertBatch =
+    "INSERT INTO batches (" BATCH_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+    "?13, ?14, ?15, ?16, ?17, ?18, ?19) ON CONFLICT (batch_id) DO UPDATE SET account_id = ?2, "
+    "inbox = ?3, file_name = ?4, sha256 = ?5, size = ?6, type = ?7, state = ?8, status = ?9, "
+    "received_at = ?10, completed_at = ?11, attempts = ?12, total = ?13, applied = ?14, "
+    "rejected = ?15, error_code = ?16, error_message = ?17, error_line = ?18, error_counts_json = ?19";
+const char* const kSelectBatchById = "SELECT " BATCH_COLUMNS " FROM batches WHERE batch_id = ?1";
+const char* const kSelectCompleteBatch =
+    "SELECT " BATCH_COLUMNS " FROM batches WHERE account_id = ?1 AND sha256 = ?2 AND status = 'COMPLETE' "
+    "ORDER BY received_at, rowid LIMIT 1";
+const char* const kSelectOpenBatch =
+    "SELECT " BATCH_COLUMNS " FROM batches WHERE account_id = ?1 AND sha256 = ?2 AND state = 'claimed' "
+    "AND status = '' ORDER BY received_at, rowid LIMIT 1";
+const char* const kSelectBatches = "SELECT " BATCH_COLUMNS " FROM batches ORDER BY received_at, rowid";
+const char* const kSelectBatchesOfAccount =
+    "SELECT " BATCH_COLUMNS " FROM batches WHERE account_id = ?1 ORDER BY received_at, rowid";
+
+namespace {
+
+[[noreturn]] void damaged(std::string_view column, std::string_view value) {
+    throw StoreError("damaged " + std::string(column) + " value \"" + std::string(value) + "\"");
+}
+
+template <typename T>
+T must(std::optional<T> value, std::string_view column, std::string_view text) {
+    if (!value) damaged(column, text);
+    return *value;
+}
+
+Operation read_operation(std::string_view text) {
+    if (text.empty()) return Operation::None;
+    return must(parse_operation(text), "operation", text);
+}
+
+}  // namespace
+
+std::uint64_t indexed_columns_hash(const Action& a) {
+    std::uint64_t h = 1469598103934665603ull;
+    auto mix = [&h](std::uint64_t v) { h = (h ^ v) * 1099511628211ull + (h >> 29); };
+    const std::hash<std::string_view> hash;
+    mix(hash(a.order_id));
+    mix(hash(a.tracker_id));
+    mix(hash(a.customer_id));
+    mix(hash(a.parent_action_id));
+    mix(hash(a.partner_id));
+    mix(hash(a.contract_id));
+    mix(static_cast<std::uint64_t>(millis(a.event_date)));
+    return h;
+}
+
+void bind_action(Statement& st, const Action& a, std::string& items, std::string& creation) {
+    encode_items(a.items, items);
+    encode_creation(a.creation, creation);
+    st.bind_text(1, a.account_id);
+    st.bind_text(2, a.action_id);
+    st.bind(3, a.key);
+    st.bind_text(4, a.campaign_id);
+    st.bind_text(5, a.tracker_id);
+    st.bind_text(6, a.partner_id);
+    st.bind_text(7, a.order_id);
+    st.bind_text(8, a.customer_id);
+    st.bind_text(9, a.customer_status);
+    st.bind_text(10, a.promo_code);
+    st.bind(11, millis(a.event_date));
+    st.bind(12, millis(a.reported_event_date));
+    st.bind(13, millis(a.created_at));
+    st.bind_text(14, a.currency != nullptr ? a.currency->code : std::string_view());
+    st.bind(15, a.amount);
+    st.bind_blob(16, items);
+    st.bind(17, a.payout);
+    st.bind(18, millis(a.locking_date));
+    st.bind(19, millis(a.clearing_date));
+    st.bind_text(20, status_name(a.status));
+    st.bind_text(21, finance_status_name(a.finance_status));
+    st.bind_text(22, a.parent_action_id);
+    st.bind(23, std::int64_t{a.modification_count});
+    st.bind(24, std::int64_t{a.outside_terms ? 1 : 0});
+    st.bind_text(25, a.contract_id);
+    st.bind(26, millis(a.contract_version));
+    st.bind_blob(27, creation);
+}
+
+Action read_action(const Statement& row) {
+    Action a;
+    a.account_id = row.text_at(0);
+    a.action_id = row.text_at(1);
+    a.key = row.int64_at(2);
+    a.campaign_id = row.text_at(3);
+    a.tracker_id = row.text_at(4);
+    a.partner_id = row.text_at(5);
+    a.order_id = row.text_at(6);
+    a.customer_id = row.text_at(7);
+    a.customer_status = row.text_at(8);
+    a.promo_code = row.text_at(9);
+    a.event_date = instant_from_millis(row.int64_at(10));
+    a.reported_event_date = instant_from_millis(row.int64_at(11));
+    a.created_at = instant_from_millis(row.int64_at(12));
+    if (std::string_view code = row.text_at(13); !code.empty()) {
+        a.currency = find_currency(code);
+        if (a.currency == nullptr) damaged("currency", code);
+    }
+    a.amount = row.int64_at(14);
+    a.items = decode_items(row.blob_at(15));
+    a.payout = row.int64_at(16);
+    a.locking_date = instant_from_millis(row.int64_at(17));
+    a.clearing_date = instant_from_millis(row.int64_at(18));
+    a.status = must(parse_status(row.text_at(19)), "status", row.text_at(19));
+    a.finance_status = must(parse_finance_status(row.text_at(20)), "finance_status", row.text_at(20));
+    a.parent_action_id = row.text_at(21);
+    a.modification_count = static_cast<int>(row.int64_at(22));
+    a.outside_terms = row.int64_at(23) != 0;
+    a.contract_id = row.text_at(24);
+    a.contract_version = instant_from_millis(row.int64_at(25));
+    a.creation = decode_creation(row.blob_at(26));
+    return a;
+}
+
+void bind_history(Statement& st, std::string_view account_id, std::int64_t entry_id, const HistoryEntry& e) {
+    st.bind_text(1, account_id);
+    st.bind_text(2, e.action_id);
+    st.bind(3, entry_id);
+    st.bind(4, millis(e.at));
+    st.bind_text(5, e.batch_id);
+    st.bind(6, e.line);
+    st.bind_text(7, operation_name(e.operation));
+    st.bind_text(8, e.reason);
+    st.bind(9, e.old_amount);
+    st.bind(10, e.new_amount);
+    st.bind(11, e.old_payout);
+    st.bind(12, e.new_payout);
+    st.bind_text(13, status_name(e.old_status));
+    st.bind_text(14, status_name(e.new_status));
+    st.bind_text(15, e.contract_id);
+    st.bind(16, e.contract_version ? std::optional<std::int64_t>(millis(*e.contract_version)) : std::nullopt);
+    st.bind_text(17, e.note);
+}
+
+HistoryEntry read_history(const Statement& row) {
+    HistoryEntry e;
+    e.action_id = row.text_at(1);
+    e.at = instant_from_millis(row.int64_at(3));
+    e.batch_id = row.text_at(4);
+    e.line = row.int64_at(5);
+    e.operation = read_operation(row.text_at(6));
+    e.reason = row.text_at(7);
+    e.old_amount = row.int64_at(8);
+    e.new_amount = row.int64_at(9);
+    e.old_payout = row.int64_at(10);
+    e.new_payout = row.int64_at(11);
+    e.old_status = must(parse_status(row.text_at(12)), "old_status", row.text_at(12));
+    e.new_status = must(parse_status(row.text_at(13)), "new_status", row.text_at(13));
+    e.contract_id = row.text_at(14);
+    if (auto version = row.optional_int64_at(15)) e.contract_version = instant_from_millis(*version);
+    e.note = row.text_at(16);
+    return e;
+}
+
+void bind_batch(Statement& st, const BatchRecord& r) {
+    st.bind_text(1, r.batch_id);
+    st.bind_text(2, r.account_id);
+    st.bind_text(3, r.inbox);
+    st.bind_text(4, r.file_name);
+    st.bind_text(5, r.sha256);
+    st.bind(6, r.size);
+    st.bind_text(7, r.type);
+    st.bind_text(8, r.state);
+    st.bind_text(9, r.status);
+    st.bind(10, millis(r.received_at));
+    st.bind(11, r.completed_at ? std::optional<std::int64_t>(millis(*r.completed_at)) : std::nullopt);
+    st.bind(12, std::int64_t{r.attempts});
+    st.bind(13, r.total);
+    st.bind(14, r.applied);
+    st.bind(15, r.rejected);
+    st.bind_text(16, r.error_code);
+    st.bind_text(17, r.error_message);
+    st.bind(18, r.error_line);
+    st.bind_text(19, r.error_counts_json);
+}
+
+BatchRecord read_batch(const Statement& row) {
+    BatchRecord r;
+    r.batch_id = row.text_at(0);
+    r.account_id = row.text_at(1);
+    r.inbox = row.text_at(2);
+    r.file_name = row.text_at(3);
+    r.sha256 = row.text_at(4);
+    r.size = row.int64_at(5);
+    r.type = row.text_at(6);
+    r.state = row.text_at(7);
+    r.status = row.text_at(8);
+    r.received_at = instant_from_millis(row.int64_at(9));
+    if (auto completed = row.optional_int64_at(10)) r.completed_at = instant_from_millis(*completed);
+    r.attempts = static_cast<int>(row.int64_at(11));
+    r.total = row.int64_at(12);
+    r.applied = row.int64_at(13);
+    r.rejected = row.int64_at(14);
+    r.error_code = row.text_at(15);
+    r.error_message = row.text_at(16);
+    r.error_line = row.optional_int64_at(17);
+    r.error_counts_json = row.text_at(18);
+    return r;
+}
+
+}  // namespace actiondrop::store::sqlite

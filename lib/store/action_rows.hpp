@@ -1,0 +1,59 @@
+#pragma once
+// How actions, history entries and journal records map onto the SQLite tables' columns:
+// the SQL texts and the code that binds a value to a statement or reads it from a row.
+// Every statement uses the same parameter numbers (?1 = account_id, ...), so one binding
+// function serves the INSERT and both UPDATEs.
+#include <cstdint>
+#include <string>
+
+#include "ledger/action.hpp"
+#include "store/sqlite.hpp"
+#include "store/store.hpp"
+
+namespace actiondrop::store::sqlite {
+
+extern const char* const kSelectActionByKey;       // ?1 account, ?2 action id
+extern const char* const kSelectActionByOrder;     // ?1 account, ?2 order, ?3 tracker: newest
+extern const char* const kSelectActionByCustomer;  // ?1 account, ?2 tracker, ?3 customer: newest
+extern const char* const kSelectActionChildren;    // ?1 account, ?2 parent: oldest first
+extern const char* const kSelectActionsOfAccount;  // ?1 account, by seq
+extern const char* const kInsertAction;
+// Rewrites every column; used when a column of a secondary index changed.
+extern const char* const kUpdateActionFull;
+// Rewrites only the columns that no secondary index holds, so that SQLite leaves the
+// indexes alone: the common case of a modification.
+extern const char* const kUpdateActionUnindexed;
+extern const char* const kCapTotals;  // ?1 account, ?2 partner, ?3 contract, ?4 from, ?5 to
+
+extern const char* const kInsertHistory;
+extern const char* const kSelectHistory;  // ?1 account, ?2 action id; by time, then insertion
+
+extern const char* const kUpsertBatch;
+extern const char* const kSelectBatchById;
+extern const char* const kSelectCompleteBatch;  // ?1 account, ?2 sha256
+extern const char* const kSelectOpenBatch;      // ?1 account, ?2 sha256
+extern const char* const kSelectBatches;
+extern const char* const kSelectBatchesOfAccount;
+
+// A hash of the columns held by secondary indexes (order, tracker, customer, parent,
+// partner, contract, event date): when it changes, the full UPDATE is needed and the
+// in-memory lookups of unwritten actions may be stale.
+std::uint64_t indexed_columns_hash(const ledger::Action& action);
+
+// Binds ?1..?27. `items` and `creation` are scratch buffers that must outlive the step.
+void bind_action(Statement& st, const ledger::Action& action, std::string& items, std::string& creation);
+ledger::Action read_action(const Statement& row);
+
+void bind_history(Statement& st, std::string_view account_id, std::int64_t entry_id,
+                  const ledger::HistoryEntry& entry);
+ledger::HistoryEntry read_history(const Statement& row);
+
+void bind_batch(Statement& st, const BatchRecord& record);
+BatchRecord read_batch(const Statement& row);
+
+inline std::int64_t millis(ledger::Instant t) { return t.time_since_epoch().count(); }
+inline ledger::Instant instant_from_millis(std::int64_t ms) {
+    return ledger::Instant{std::chrono::milliseconds{ms}};
+}
+
+}  // namespace actiondrop::store::sqlite

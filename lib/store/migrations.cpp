@@ -1,0 +1,174 @@
+#include "store/migrations.hpp"
+
+#include <array>
+#include <string>
+
+namespace actiondrop::store::sqlite {
+
+namespace {
+
+// Instants are INTEGER milliseconds since the Unix epoch, dates 'YYYY-MM-DD', decimals
+// their exact text, statuses and operations the names of SPEC §3.3.
+constexpr const char* kVersion1 = R"sql(
+CREATE TABLE catalog_accounts (
+    account_id TEXT NOT NULL PRIMARY KEY,
+    document   TEXT NOT NULL            -- the account as JSON (catalog_codec)
+) WITHOUT ROWID;
+
+CREATE TABLE fx_rates (
+    ord              INTEGER NOT NULL PRIMARY KEY,  -- position in the catalog
+    currency         TEXT NOT NULL,
+    account_currency TEXT NOT NULL,
+    rate             TEXT NOT NULL,
+    effective_from   TEXT NOT NULL
+);
+
+-- Next values of the ledger's sequences: action seq (creation order) and history entry id.
+CREATE TABLE counters (
+    name  TEXT NOT NULL PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO counters (name, value) VALUES ('action_seq', 1), ('history_entry', 1);
+
+CREATE TABLE actions (
+    account_id          TEXT NOT NULL,
+    action_id           TEXT NOT NULL,
+    seq                 INTEGER NOT NULL,
+    campaign_id         TEXT NOT NULL,
+    tracker_id          TEXT NOT NULL,
+    partner_id          TEXT NOT NULL,
+    order_id            TEXT NOT NULL,
+    customer_id         TEXT NOT NULL,
+    customer_status     TEXT NOT NULL,
+    promo_code          TEXT NOT NULL,
+    event_date          INTEGER NOT NULL,
+    reported_event_date INTEGER NOT NULL,
+    created_at          INTEGER NOT NULL,
+    currency            TEXT NOT NULL,
+    amount              INTEGER NOT NULL,
+    items               BLOB NOT NULL,          -- action_codec
+    payout              INTEGER NOT NULL,
+    locking_date        INTEGER NOT NULL,
+    clearing_date       INTEGER NOT NULL,
+    status              TEXT NOT NULL,
+    finance_status      TEXT NOT NULL,
+    parent_action_id    TEXT NOT NULL,
+    modification_count  INTEGER NOT NULL,
+    outside_terms       INTEGER NOT NULL,
+    contract_id         TEXT NOT NULL,
+    contract_version    INTEGER NOT NULL,
+    creation            BLOB NOT NULL,          -- action_codec
+    PRIMARY KEY (account_id, action_id)
+) WITHOUT ROWID;
+CREATE INDEX actions_by_seq ON actions (account_id, seq);
+CREATE INDEX actions_by_order ON actions (account_id, order_id, tracker_id, seq);
+CREATE INDEX actions_by_customer ON actions (account_id, tracker_id, customer_id, seq);
+CREATE INDEX actions_by_parent ON actions (account_id, parent_action_id, seq);
+CREATE INDEX actions_by_cap ON actions (account_id, partner_id, contract_id, event_date);
+
+CREATE TABLE history (
+    account_id       TEXT NOT NULL,
+    action_id        TEXT NOT NULL,
+    entry_id         INTEGER NOT NULL,      -- global insertion order
+    at               INTEGER NOT NULL,
+    batch_id         TEXT NOT NULL,
+    line             INTEGER NOT NULL,
+    operation        TEXT NOT NULL,
+    reason           TEXT NOT NULL,
+    old_amount       INTEGER NOT NULL,
+    new_amount       INTEGER NOT NULL,
+    old_payout       INTEGER NOT NULL,
+    new_payout       INTEGER NOT NULL,
+    old_status       TEXT NOT NULL,
+    new_status       TEXT NOT NULL,
+    contract_id      TEXT NOT NULL,
+    contract_version INTEGER,
+    note             TEXT NOT NULL,
+    PRIMARY KEY (account_id, action_id, entry_id),
+    FOREIGN KEY (account_id, action_id) REFERENCES actions (account_id, action_id)
+) WITHOUT ROWID;
+
+CREATE TABLE batches (
+    batch_id          TEXT NOT NULL UNIQUE,
+    account_id        TEXT NOT NULL,
+    inbox             TEXT NOT NULL,
+    file_name         TEXT NOT NULL,
+    sha256            TEXT NOT NULL,
+    size              INTEGER NOT NULL,
+    type              TEXT NOT NULL,
+    state             TEXT NOT NULL,
+    status            TEXT NOT NULL,
+    received_at       INTEGER NOT NULL,
+    completed_at      INTEGER,
+    attempts          INTEGER NOT NULL,
+    total             INTEGER NOT NULL,
+    applied           INTEGER NOT NULL,
+    rejected          INTEGER NOT NULL,
+    error_code        TEXT NOT NULL,
+    error_message     TEXT NOT NULL,
+    error_line        INTEGER,
+    error_counts_json TEXT NOT NULL
+);
+CREATE INDEX batches_by_content ON batches (account_id, sha256);
+
+-- A rowid table, because incremental blob I/O (streaming large outputs) needs a rowid.
+CREATE TABLE batch_outputs (
+    id       INTEGER PRIMARY KEY,
+    batch_id TEXT NOT NULL REFERENCES batches (batch_id) ON DELETE CASCADE,
+    ord      INTEGER NOT NULL,
+    name     TEXT NOT NULL,
+    content  BLOB NOT NULL,
+    UNIQUE (batch_id, ord)
+);
+)sql";
+
+constexpr std::array kSteps = {kVersion1};
+
+int read_version(Database& db) {
+    Use q(db.cached("SELECT version FROM schema_version"));
+    if (!q->step()) throw StoreError(db.path() + ": schema_version is empty");
+    return static_cast<int>(q->int64_at(0));
+}
+
+void ensure_version_table(Database& db) {
+    Transaction tx(db);
+    db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+    db.exec("INSERT INTO schema_version (version) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM schema_version)");
+    tx.commit();
+}
+
+}  // namespace
+
+int latest_schema_version() { return static_cast<int>(kSteps.size()); }
+
+int schema_version(Database& db) {
+    Use q(db.cached("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version'"));
+    if (!q->step() || q->int64_at(0) == 0) return 0;
+    return read_version(db);
+}
+
+int run_migrations(Database& db) {
+    ensure_version_table(db);
+    const int latest = latest_schema_version();
+    for (;;) {
+        Transaction tx(db);
+        // Read inside the write transaction: another process may have migrated meanwhile.
+        const int current = read_version(db);
+        if (current > latest) {
+            throw StoreError(db.path() + ": the database has schema version " + std::to_string(current) +
+                             ", newer than this program's " + std::to_string(latest));
+        }
+        if (current == latest) {
+            tx.commit();
+            return current;
+        }
+        db.exec(kSteps[static_cast<std::size_t>(current)]);
+        Statement& update = db.cached("UPDATE schema_version SET version = ?1");
+        Use u(update);
+        u->bind(1, std::int64_t{current + 1});
+        u->run();
+        tx.commit();
+    }
+}
+
+}  // namespace actiondrop::store::sqlite

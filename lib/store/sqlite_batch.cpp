@@ -1,0 +1,308 @@
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+
+#include "store/action_rows.hpp"
+#include "store/sqlite_store.hpp"
+
+namespace actiondrop::store::sqlite {
+
+using namespace actiondrop::ledger;
+
+namespace {
+
+std::int64_t read_counter(Database& db, std::string_view name) {
+    Use q(db.cached("SELECT value FROM counters WHERE name = ?1"));
+    q->bind_text(1, name);
+    if (!q->step()) throw StoreError(db.path() + ": counter " + std::string(name) + " is missing");
+    return q->int64_at(0);
+}
+
+void write_counter(Database& db, std::string_view name, std::int64_t value) {
+    Use q(db.cached("UPDATE counters SET value = ?2 WHERE name = ?1"));
+    q->bind_text(1, name);
+    q->bind(2, value);
+    q->run();
+}
+
+}  // namespace
+
+SqliteBatch::SqliteBatch(SqliteStore& store, std::string batch_id)
+    : store_(store), db_(store.db_), batch_id_(std::move(batch_id)) {
+    if (store_.batch_open_) throw std::logic_error("a batch transaction is already open on this store");
+    select_by_key_ = &db_.cached(kSelectActionByKey);
+    select_by_order_ = &db_.cached(kSelectActionByOrder);
+    select_by_customer_ = &db_.cached(kSelectActionByCustomer);
+    select_children_ = &db_.cached(kSelectActionChildren);
+    insert_action_ = &db_.cached(kInsertAction);
+    update_full_ = &db_.cached(kUpdateActionFull);
+    update_unindexed_ = &db_.cached(kUpdateActionUnindexed);
+    insert_history_ = &db_.cached(kInsertHistory);
+    cap_totals_ = &db_.cached(kCapTotals);
+    db_.exec("BEGIN IMMEDIATE");
+    open_ = true;
+    store_.batch_open_ = true;
+    try {
+        next_seq_ = read_counter(db_, "action_seq");
+        next_history_entry_ = read_counter(db_, "history_entry");
+    } catch (...) {
+        rollback();
+        throw;
+    }
+}
+
+SqliteBatch::~SqliteBatch() {
+    try {
+        rollback();
+    } catch (const StoreError&) {
+        // A failed rollback leaves nothing committed: SQLite undoes it on the next open.
+    }
+}
+
+void SqliteBatch::require_open() const {
+    if (!open_) throw std::logic_error("batch transaction " + batch_id_ + " is already finished");
+}
+
+SqliteBatch::Entry* SqliteBatch::cached(std::string_view account_id, std::string_view action_id) {
+    auto account = accounts_.find(account_id);
+    if (account == accounts_.end()) return nullptr;
+    auto it = account->second.find(action_id);
+    return it == account->second.end() ? nullptr : &it->second;
+}
+
+Action* SqliteBatch::adopt(const Statement& row) {
+    const std::string_view account_id = row.text_at(0);
+    const std::string_view action_id = row.text_at(1);
+    if (Entry* entry = cached(account_id, action_id)) return &entry->action;
+    auto account = accounts_.find(account_id);
+    if (account == accounts_.end()) account = accounts_.emplace(std::string(account_id), Entries{}).first;
+    Entry& entry = account->second.emplace(std::string(action_id), Entry{read_action(row), true, false, 0})
+                       .first->second;
+    entry.indexed_hash = indexed_columns_hash(entry.action);
+    return &entry.action;
+}
+
+const std::string& SqliteBatch::compose(std::initializer_list<std::string_view> parts) {
+    key_.clear();
+    for (std::string_view part : parts) {
+        const auto size = static_cast<std::uint32_t>(part.size());
+        key_.append(reinterpret_cast<const char*>(&size), sizeof size);
+        key_.append(part);
+    }
+    return key_;
+}
+
+Action* SqliteBatch::find(std::string_view account_id, std::string_view action_id) {
+    require_open();
+    if (Entry* entry = cached(account_id, action_id)) return &entry->action;
+    Use q(*select_by_key_);
+    q->bind_text(1, account_id);
+    q->bind_text(2, action_id);
+    return q->step() ? adopt(*q) : nullptr;
+}
+
+Action* SqliteBatch::newest(Statement& query, Action* pending) {
+    // Unwritten actions were created after every written one, so a pending match is newer.
+    if (pending != nullptr) return pending;
+    return query.step() ? adopt(query) : nullptr;
+}
+
+Action* SqliteBatch::find_by_order(std::string_view account_id, std::string_view order_id,
+                                   std::string_view tracker_id) {
+    require_open();
+    if (indexed_changed_) write_pending();
+    auto pending = pending_by_order_.find(compose({account_id, order_id, tracker_id}));
+    Use q(*select_by_order_);
+    q->bind_text(1, account_id);
+    q->bind_text(2, order_id);
+    q->bind_text(3, tracker_id);
+    return newest(*q, pending == pending_by_order_.end() ? nullptr : pending->second);
+}
+
+Action* SqliteBatch::latest_for_customer(std::string_view account_id, std::string_view tracker_id,
+                                         std::string_view customer_id) {
+    require_open();
+    if (indexed_changed_) write_pending();
+    auto pending = pending_by_customer_.find(compose({account_id, tracker_id, customer_id}));
+    Use q(*select_by_customer_);
+    q->bind_text(1, account_id);
+    q->bind_text(2, tracker_id);
+    q->bind_text(3, customer_id);
+    return newest(*q, pending == pending_by_customer_.end() ? nullptr : pending->second);
+}
+
+std::vector<Action*> SqliteBatch::children(std::string_view account_id, std::string_view parent_action_id) {
+    require_open();
+    if (indexed_changed_) write_pending();
+    std::vector<Action*> found;
+    {
+        Use q(*select_children_);
+        q->bind_text(1, account_id);
+        q->bind_text(2, parent_action_id);
+        while (q->step()) found.push_back(adopt(*q));
+    }
+    if (auto pending = pending_children_.find(compose({account_id, parent_action_id}));
+        pending != pending_children_.end())
+        found.insert(found.end(), pending->second.begin(), pending->second.end());
+    return found;
+}
+
+CapTotals SqliteBatch::cap_totals(std::string_view account_id, std::string_view partner_id,
+                                  std::string_view contract_id, Instant from, Instant to) {
+    require_open();
+    // Payouts and statuses change in memory; the sums are the database's once written.
+    if (!dirty_.empty()) write_pending();
+    Use q(*cap_totals_);
+    q->bind_text(1, account_id);
+    q->bind_text(2, partner_id);
+    q->bind_text(3, contract_id);
+    q->bind(4, millis(from));
+    q->bind(5, millis(to));
+    CapTotals totals;
+    if (q->step()) {
+        totals.payout = q->int64_at(0);
+        totals.count = q->int64_at(1);
+    }
+    return totals;
+}
+
+void SqliteBatch::queue_history(const Action& action, HistoryEntry entry) {
+    // The entry belongs to the action it was reported with.
+    entry.action_id = action.action_id;
+    history_.push_back(QueuedHistory{action.account_id, next_history_entry_++, std::move(entry)});
+}
+
+void SqliteBatch::changed(Action& action, HistoryEntry entry) {
+    require_open();
+    Entry* cached_entry = cached(action.account_id, action.action_id);
+    if (cached_entry == nullptr || &cached_entry->action != &action)
+        throw std::logic_error("changed(): action " + action.action_id + " was not handed out by this batch");
+    if (!cached_entry->dirty) {
+        cached_entry->dirty = true;
+        dirty_.push_back(cached_entry);
+    }
+    if (indexed_columns_hash(action) != cached_entry->indexed_hash) indexed_changed_ = true;
+    queue_history(action, std::move(entry));
+}
+
+Action& SqliteBatch::created(Action action, HistoryEntry entry) {
+    require_open();
+    auto account = accounts_.find(action.account_id);
+    if (account == accounts_.end()) account = accounts_.emplace(action.account_id, Entries{}).first;
+    if (account->second.contains(action.action_id))
+        throw std::logic_error("created(): action " + action.action_id + " already exists");
+    action.key = next_seq_++;
+    std::string id = action.action_id;
+    Entry& stored = account->second.emplace(std::move(id), Entry{std::move(action), false, true, 0}).first->second;
+    Action& a = stored.action;
+    stored.indexed_hash = indexed_columns_hash(a);
+    dirty_.push_back(&stored);
+    pending_by_order_[compose({a.account_id, a.order_id, a.tracker_id})] = &a;
+    pending_by_customer_[compose({a.account_id, a.tracker_id, a.customer_id})] = &a;
+    if (!a.parent_action_id.empty())
+        pending_children_[compose({a.account_id, a.parent_action_id})].push_back(&a);
+    queue_history(a, std::move(entry));
+    return a;
+}
+
+void SqliteBatch::write_pending() {
+    // Key order, so that each B-tree page is visited once per flush.
+    std::sort(dirty_.begin(), dirty_.end(), [](const Entry* a, const Entry* b) {
+        if (int c = a->action.account_id.compare(b->action.account_id); c != 0) return c < 0;
+        return a->action.action_id < b->action.action_id;
+    });
+    for (Entry* entry : dirty_) {
+        const std::uint64_t hash = indexed_columns_hash(entry->action);
+        Statement& st = !entry->stored                   ? *insert_action_
+                        : hash == entry->indexed_hash ? *update_unindexed_
+                                                         : *update_full_;
+        Use q(st);
+        bind_action(st, entry->action, items_buffer_, creation_buffer_);
+        q->run();
+        entry->stored = true;
+        entry->dirty = false;
+        entry->indexed_hash = hash;
+    }
+    dirty_.clear();
+    std::sort(history_.begin(), history_.end(), [](const QueuedHistory& a, const QueuedHistory& b) {
+        if (int c = a.account_id.compare(b.account_id); c != 0) return c < 0;
+        if (int c = a.entry.action_id.compare(b.entry.action_id); c != 0) return c < 0;
+        return a.entry_id < b.entry_id;
+    });
+    for (const QueuedHistory& queued : history_) {
+        Use q(*insert_history_);
+        bind_history(*q, queued.account_id, queued.entry_id, queued.entry);
+        q->run();
+    }
+    history_.clear();
+    pending_by_order_.clear();
+    pending_by_customer_.clear();
+    pending_children_.clear();
+    indexed_changed_ = false;
+}
+
+void SqliteBatch::clear_cache() {
+    dirty_.clear();
+    history_.clear();
+    pending_by_order_.clear();
+    pending_by_customer_.clear();
+    pending_children_.clear();
+    indexed_changed_ = false;
+    accounts_.clear();
+}
+
+void SqliteBatch::flush() {
+    require_open();
+    write_pending();
+    clear_cache();
+}
+
+void SqliteBatch::commit(const BatchRecord& record, const std::vector<BatchOutput>& outputs) {
+    require_open();
+    if (record.batch_id != batch_id_)
+        throw std::logic_error("commit(): record of batch " + record.batch_id + " in batch " + batch_id_);
+    write_pending();
+    write_counter(db_, "action_seq", next_seq_);
+    write_counter(db_, "history_entry", next_history_entry_);
+    {
+        Use q(db_.cached(kUpsertBatch));
+        bind_batch(*q, record);
+        q->run();
+    }
+    // Outputs given replace the stored ones; a chunk's commit without outputs keeps them.
+    if (!outputs.empty()) {
+        Use del(db_.cached("DELETE FROM batch_outputs WHERE batch_id = ?1"));
+        del->bind_text(1, batch_id_);
+        del->run();
+    }
+    std::int64_t ord = 0;
+    for (const BatchOutput& output : outputs) {
+        std::error_code ec;
+        const std::uintmax_t size = std::filesystem::file_size(output.content, ec);
+        if (ec) throw StoreError(output.content.string() + ": cannot read output file: " + ec.message());
+        const std::string path = output.content.string();
+        {
+            Use q(db_.cached("INSERT INTO batch_outputs (batch_id, ord, name, content) VALUES (?1, ?2, ?3, ?4)"));
+            q->bind_text(1, batch_id_);
+            q->bind(2, ord++);
+            q->bind_text(3, output.name);
+            q->bind_zeroblob(4, static_cast<std::int64_t>(size));
+            q->run();
+        }
+        db_.write_blob_from_file("batch_outputs", "content", db_.last_insert_rowid(), path);
+    }
+    db_.exec("COMMIT");
+    open_ = false;
+    store_.batch_open_ = false;
+    clear_cache();
+}
+
+void SqliteBatch::rollback() {
+    if (!open_) return;
+    clear_cache();
+    open_ = false;
+    store_.batch_open_ = false;
+    db_.exec("ROLLBACK");
+}
+
+}  // namespace actiondrop::store::sqlite

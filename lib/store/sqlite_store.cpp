@@ -1,0 +1,161 @@
+#include "store/sqlite_store.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "store/action_rows.hpp"
+#include "store/catalog_codec.hpp"
+#include "store/migrations.hpp"
+
+namespace actiondrop::store {
+
+namespace sqlite {
+
+using namespace actiondrop::ledger;
+
+SqliteStore::SqliteStore(const std::string& path) : db_(path) {}
+
+int SqliteStore::migrate() { return run_migrations(db_); }
+
+Catalog SqliteStore::load_catalog() {
+    Catalog catalog;
+    {
+        Use q(db_.cached("SELECT account_id, document FROM catalog_accounts ORDER BY account_id"));
+        while (q->step()) {
+            try {
+                catalog.accounts.emplace(std::string(q->text_at(0)), decode_account(q->text_at(1)));
+            } catch (const StoreError& e) {
+                throw StoreError(db_.path() + ": catalog account " + std::string(q->text_at(0)) + ": " + e.what());
+            }
+        }
+    }
+    Use q(db_.cached("SELECT currency, account_currency, rate, effective_from FROM fx_rates ORDER BY ord"));
+    while (q->step()) {
+        catalog.fx_rates.push_back(FxRate{std::string(q->text_at(0)), std::string(q->text_at(1)),
+                                          parse_stored_decimal(q->text_at(2)), parse_day(q->text_at(3))});
+    }
+    return catalog;
+}
+
+void SqliteStore::save_catalog(const Catalog& catalog) {
+    Transaction tx(db_);
+    db_.exec("DELETE FROM catalog_accounts");
+    db_.exec("DELETE FROM fx_rates");
+    for (const auto& [id, account] : catalog.accounts) {
+        const std::string document = encode_account(account);
+        Use q(db_.cached("INSERT INTO catalog_accounts (account_id, document) VALUES (?1, ?2)"));
+        q->bind_text(1, id);
+        q->bind_text(2, document);
+        q->run();
+    }
+    std::int64_t ord = 0;
+    for (const FxRate& fx : catalog.fx_rates) {
+        const std::string rate = format_stored_decimal(fx.rate);
+        const std::string day = format_day(fx.effective_from);
+        Use q(db_.cached("INSERT INTO fx_rates (ord, currency, account_currency, rate, effective_from) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5)"));
+        q->bind(1, ord++);
+        q->bind_text(2, fx.currency);
+        q->bind_text(3, fx.account_currency);
+        q->bind_text(4, rate);
+        q->bind_text(5, day);
+        q->run();
+    }
+    tx.commit();
+}
+
+std::optional<BatchRecord> SqliteStore::one_batch(const char* sql, std::string_view a, std::string_view b) {
+    Use q(db_.cached(sql));
+    q->bind_text(1, a);
+    if (!b.empty()) q->bind_text(2, b);
+    if (!q->step()) return std::nullopt;
+    return read_batch(*q);
+}
+
+std::optional<BatchRecord> SqliteStore::find_batch(std::string_view batch_id) {
+    return one_batch(kSelectBatchById, batch_id, {});
+}
+
+std::optional<BatchRecord> SqliteStore::find_complete_batch(std::string_view account_id, std::string_view sha256) {
+    if (sha256.empty()) return std::nullopt;
+    return one_batch(kSelectCompleteBatch, account_id, sha256);
+}
+
+std::optional<BatchRecord> SqliteStore::find_open_batch(std::string_view account_id, std::string_view sha256) {
+    if (sha256.empty()) return std::nullopt;
+    return one_batch(kSelectOpenBatch, account_id, sha256);
+}
+
+std::vector<BatchRecord> SqliteStore::list_batches(std::optional<std::string_view> account_id) {
+    Use q(db_.cached(account_id ? kSelectBatchesOfAccount : kSelectBatches));
+    if (account_id) q->bind_text(1, *account_id);
+    std::vector<BatchRecord> records;
+    while (q->step()) records.push_back(read_batch(*q));
+    return records;
+}
+
+void SqliteStore::put_batch(const BatchRecord& record) {
+    Transaction tx(db_);
+    {
+        Use q(db_.cached(kUpsertBatch));
+        bind_batch(*q, record);
+        q->run();
+    }
+    tx.commit();
+}
+
+std::vector<std::pair<std::string, std::string>> SqliteStore::batch_outputs(std::string_view batch_id) {
+    Use q(db_.cached("SELECT name, content FROM batch_outputs WHERE batch_id = ?1 ORDER BY ord"));
+    q->bind_text(1, batch_id);
+    std::vector<std::pair<std::string, std::string>> outputs;
+    while (q->step()) outputs.emplace_back(std::string(q->text_at(0)), std::string(q->blob_at(1)));
+    return outputs;
+}
+
+std::unique_ptr<BatchTransaction> SqliteStore::begin_batch(std::string_view batch_id) {
+    return std::make_unique<SqliteBatch>(*this, std::string(batch_id));
+}
+
+std::optional<Action> SqliteStore::action(std::string_view account_id, std::string_view action_id) {
+    Use q(db_.cached(kSelectActionByKey));
+    q->bind_text(1, account_id);
+    q->bind_text(2, action_id);
+    if (!q->step()) return std::nullopt;
+    return read_action(*q);
+}
+
+std::vector<HistoryEntry> SqliteStore::history(std::string_view account_id, std::string_view action_id) {
+    Use q(db_.cached(kSelectHistory));
+    q->bind_text(1, account_id);
+    q->bind_text(2, action_id);
+    std::vector<HistoryEntry> entries;
+    while (q->step()) entries.push_back(read_history(*q));
+    return entries;
+}
+
+void SqliteStore::for_each_action(std::string_view account_id, const std::function<void(const Action&)>& fn) {
+    // A statement of its own: the callback may use the store's cached statements meanwhile.
+    Statement st = db_.prepare(kSelectActionsOfAccount);
+    Use q(st);
+    q->bind_text(1, account_id);
+    while (q->step()) fn(read_action(*q));
+}
+
+}  // namespace sqlite
+
+std::unique_ptr<Store> open_store(const std::string& url) {
+    std::string path = url;
+    if (path.starts_with("sqlite:")) {
+        path.erase(0, 7);
+        // "sqlite:///var/x.db" is the URL form of "/var/x.db".
+        if (path.starts_with("///")) path.erase(0, 2);
+    } else if (auto colon = path.find("://"); colon != std::string::npos &&
+               std::all_of(path.begin(), path.begin() + static_cast<std::ptrdiff_t>(colon),
+                           [](unsigned char c) { return std::isalnum(c) || c == '+' || c == '-' || c == '.'; })) {
+        throw StoreError("unsupported store \"" + url.substr(0, colon) + "\": this build has only SQLite");
+    }
+    if (path.empty()) throw StoreError("store \"" + url + "\" names no database file");
+    return std::make_unique<sqlite::SqliteStore>(path);
+}
+
+}  // namespace actiondrop::store

@@ -1,0 +1,133 @@
+#pragma once
+// The SQLite implementation of Store and of a batch's transaction (SPEC §7).
+//
+// A batch's transaction keeps the actions it has read or written in a cache it owns, so
+// the rules get stable pointers and the same action is read once; changes are written in
+// primary-key order when the cache is flushed, which is what makes a large file cheap to
+// apply (sorted B-tree updates touch each page once). Queries by order, customer or parent
+// also see actions created and not yet written; cap totals write pending changes first.
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "store/sqlite.hpp"
+#include "store/store.hpp"
+
+namespace actiondrop::store::sqlite {
+
+class SqliteStore final : public Store {
+public:
+    explicit SqliteStore(const std::string& path);
+
+    int migrate() override;
+    ledger::Catalog load_catalog() override;
+    void save_catalog(const ledger::Catalog& catalog) override;
+
+    std::optional<BatchRecord> find_batch(std::string_view batch_id) override;
+    std::optional<BatchRecord> find_complete_batch(std::string_view account_id, std::string_view sha256) override;
+    std::optional<BatchRecord> find_open_batch(std::string_view account_id, std::string_view sha256) override;
+    std::vector<BatchRecord> list_batches(std::optional<std::string_view> account_id) override;
+    void put_batch(const BatchRecord& record) override;
+    std::vector<std::pair<std::string, std::string>> batch_outputs(std::string_view batch_id) override;
+
+    std::unique_ptr<BatchTransaction> begin_batch(std::string_view batch_id) override;
+
+    std::optional<ledger::Action> action(std::string_view account_id, std::string_view action_id) override;
+    std::vector<ledger::HistoryEntry> history(std::string_view account_id, std::string_view action_id) override;
+    void for_each_action(std::string_view account_id,
+                         const std::function<void(const ledger::Action&)>& fn) override;
+
+private:
+    friend class SqliteBatch;
+    std::optional<BatchRecord> one_batch(const char* sql, std::string_view a, std::string_view b);
+
+    Database db_;
+    bool batch_open_ = false;
+};
+
+class SqliteBatch final : public BatchTransaction {
+public:
+    SqliteBatch(SqliteStore& store, std::string batch_id);
+    ~SqliteBatch() override;
+
+    ledger::Action* find(std::string_view account_id, std::string_view action_id) override;
+    ledger::Action* find_by_order(std::string_view account_id, std::string_view order_id,
+                                  std::string_view tracker_id) override;
+    ledger::Action* latest_for_customer(std::string_view account_id, std::string_view tracker_id,
+                                        std::string_view customer_id) override;
+    std::vector<ledger::Action*> children(std::string_view account_id,
+                                          std::string_view parent_action_id) override;
+    ledger::CapTotals cap_totals(std::string_view account_id, std::string_view partner_id,
+                                 std::string_view contract_id, ledger::Instant from, ledger::Instant to) override;
+    void changed(ledger::Action& action, ledger::HistoryEntry entry) override;
+    ledger::Action& created(ledger::Action action, ledger::HistoryEntry entry) override;
+
+    void flush() override;
+    void commit(const BatchRecord& record, const std::vector<BatchOutput>& outputs) override;
+    void rollback() override;
+
+private:
+    struct Hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    };
+    struct Entry {
+        ledger::Action action;
+        bool stored = false;  // a row exists in the database
+        bool dirty = false;   // changed since last written
+        std::uint64_t indexed_hash = 0;  // of the indexed columns as last written or read
+    };
+    using Entries = std::unordered_map<std::string, Entry, Hash, std::equal_to<>>;
+    struct QueuedHistory {
+        std::string account_id;
+        std::int64_t entry_id;
+        ledger::HistoryEntry entry;
+    };
+
+    void require_open() const;
+    Entry* cached(std::string_view account_id, std::string_view action_id);
+    // The cached action of a row just read, reading it into the cache if new.
+    ledger::Action* adopt(const Statement& row);
+    void queue_history(const ledger::Action& action, ledger::HistoryEntry entry);
+    // Writes dirty actions and queued history in key order; the cache stays.
+    void write_pending();
+    void clear_cache();
+    // The lookup key of several ids: each one length-prefixed, into the reused buffer.
+    const std::string& compose(std::initializer_list<std::string_view> parts);
+    // A newer of a database row (if any) and an unwritten action (if any).
+    ledger::Action* newest(Statement& query, ledger::Action* pending);
+
+    SqliteStore& store_;
+    Database& db_;
+    std::string batch_id_;
+    bool open_ = false;
+
+    std::unordered_map<std::string, Entries, Hash, std::equal_to<>> accounts_;
+    std::vector<Entry*> dirty_;
+    std::vector<QueuedHistory> history_;
+    // Created and not yet written: what the database's indexes cannot answer yet.
+    std::unordered_map<std::string, ledger::Action*, Hash, std::equal_to<>> pending_by_order_;
+    std::unordered_map<std::string, ledger::Action*, Hash, std::equal_to<>> pending_by_customer_;
+    std::unordered_map<std::string, std::vector<ledger::Action*>, Hash, std::equal_to<>> pending_children_;
+    // An indexed column of a cached action changed: the database must be written before
+    // an indexed query can be trusted.
+    bool indexed_changed_ = false;
+
+    std::int64_t next_seq_ = 0;
+    std::int64_t next_history_entry_ = 0;
+    std::string key_;
+    std::string items_buffer_, creation_buffer_;
+
+    Statement* select_by_key_;
+    Statement* select_by_order_;
+    Statement* select_by_customer_;
+    Statement* select_children_;
+    Statement* insert_action_;
+    Statement* update_full_;
+    Statement* update_unindexed_;
+    Statement* insert_history_;
+    Statement* cap_totals_;
+};
+
+}  // namespace actiondrop::store::sqlite

@@ -1,0 +1,351 @@
+#include <doctest/doctest.h>
+
+#include "test_store_fixtures.hpp"
+
+using namespace actiondrop;
+using namespace actiondrop::store;
+using namespace actiondrop::store::testing;
+using ledger::Operation;
+
+namespace {
+
+ledger::Action make(std::string id, std::string order, std::string tracker = "19816") {
+    ledger::Action a = sample_action("1000", std::move(id));
+    a.order_id = std::move(order);
+    a.tracker_id = std::move(tracker);
+    a.outside_terms = false;
+    return a;
+}
+
+ledger::HistoryEntry entry(Operation op, std::int64_t line, std::int64_t at = 1'768'600'000'000) {
+    return sample_entry(op, line, at);
+}
+
+std::vector<std::string> ids(const std::vector<ledger::Action*>& actions) {
+    std::vector<std::string> out;
+    for (const ledger::Action* a : actions) out.push_back(a->action_id);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("a created action is found at once and durable after commit, every field intact") {
+    TempDir dir;
+    auto store = migrated_store(dir.db());
+    auto tx = store->begin_batch("B-1");
+    CHECK(tx->find("1000", "A-1") == nullptr);
+    ledger::Action& a1 = tx->created(sample_action("1000", "A-1"), entry(Operation::Create, 2));
+    ledger::Action& a2 = tx->created(sample_action("1000", "A-2"), entry(Operation::Create, 3));
+    CHECK(a1.key > 0);
+    CHECK(a2.key == a1.key + 1);
+    CHECK(tx->find("1000", "A-1") == &a1);
+    CHECK(tx->find("2000", "A-1") == nullptr);
+    ledger::Action want = a1;
+    tx->commit(sample_record("B-1", "1000", "aa"), {});
+
+    auto reopened = open_store(dir.db());
+    auto got = reopened->action("1000", "A-1");
+    REQUIRE(got);
+    check_same_action(*got, want);
+    CHECK_FALSE(reopened->action("2000", "A-1"));
+    CHECK(reopened->find_batch("B-1")->state == "claimed");
+
+    // Keys keep growing across batches.
+    auto tx2 = reopened->begin_batch("B-2");
+    ledger::Action& a3 = tx2->created(sample_action("1000", "A-3"), entry(Operation::Create, 2));
+    CHECK(a3.key == want.key + 2);
+    ledger::Action* loaded = tx2->find("1000", "A-1");
+    REQUIRE(loaded != nullptr);
+    check_same_action(*loaded, want);
+}
+
+TEST_CASE("changes are seen inside the transaction, hidden from others until commit, then durable") {
+    TempDir dir;
+    auto store = migrated_store(dir.db());
+    {
+        auto tx = store->begin_batch("B-1");
+        tx->created(make("A-1", "O-1"), entry(Operation::Create, 2, 100));
+        tx->commit(sample_record("B-1", "1000", "aa"), {});
+    }
+    auto reader = open_store(dir.db());
+    auto tx = store->begin_batch("B-2");
+    ledger::Action* a = tx->find("1000", "A-1");
+    REQUIRE(a != nullptr);
+    a->amount = 5'000;
+    a->payout = 400;
+    a->modification_count += 1;
+    a->items[0].category = "toys";
+    tx->changed(*a, entry(Operation::Modify, 2, 300));
+    CHECK(tx->find("1000", "A-1") == a);  // the cached, changed object
+    CHECK(tx->find("1000", "A-1")->amount == 5'000);
+
+    tx->flush();
+    ledger::Action* after_flush = tx->find("1000", "A-1");
+    REQUIRE(after_flush != nullptr);
+    CHECK(after_flush->amount == 5'000);
+    CHECK(after_flush->items[0].category == "toys");
+    after_flush->status = ledger::Status::Approved;
+    tx->changed(*after_flush, entry(Operation::Approve, 3, 200));
+
+    // Written to the database but not committed: another connection sees the old action.
+    CHECK(reader->action("1000", "A-1")->amount == 12'345);
+    CHECK(reader->history("1000", "A-1").size() == 1);
+
+    ledger::Action want = *after_flush;
+    tx->commit(sample_record("B-2", "1000", "bb"), {});
+    auto got = reader->action("1000", "A-1");
+    REQUIRE(got);
+    check_same_action(*got, want);
+
+    // History: by time, then insertion; every field kept.
+    auto history = reader->history("1000", "A-1");
+    REQUIRE(history.size() == 3);
+    CHECK(history[0].operation == Operation::Create);
+    CHECK(history[1].operation == Operation::Approve);
+    CHECK(history[2].operation == Operation::Modify);
+    const ledger::HistoryEntry expected = entry(Operation::Modify, 2, 300);
+    const ledger::HistoryEntry& h = history[2];
+    CHECK(h.action_id == "A-1");
+    CHECK(h.at == expected.at);
+    CHECK(h.batch_id == expected.batch_id);
+    CHECK(h.line == 2);
+    CHECK(h.reason == expected.reason);
+    CHECK(h.old_amount == expected.old_amount);
+    CHECK(h.new_amount == expected.new_amount);
+    CHECK(h.old_payout == expected.old_payout);
+    CHECK(h.new_payout == expected.new_payout);
+    CHECK(h.old_status == expected.old_status);
+    CHECK(h.new_status == expected.new_status);
+    CHECK(h.contract_id == expected.contract_id);
+    CHECK(h.contract_version == expected.contract_version);
+    CHECK(h.note == expected.note);
+}
+
+TEST_CASE("entries at the same time keep their insertion order; a missing contract version stays empty") {
+    TempDir dir;
+    auto store = migrated_store(dir.db());
+    auto tx = store->begin_batch("B-1");
+    ledger::Action& a = tx->created(make("A-1", "O-1"), entry(Operation::Create, 2, 500));
+    for (int line = 3; line < 8; ++line) {
+        ledger::HistoryEntry e = entry(Operation::Modify, line, 500);
+        e.contract_version.reset();
+        e.operation = line % 2 == 0 ? Operation::Reverse : Operation::Reset;
+        tx->changed(a, e);
+    }
+    tx->commit(sample_record("B-1", "1000", "aa"), {});
+    auto history = store->history("1000", "A-1");
+    REQUIRE(history.size() == 6);
+    for (std::size_t i = 0; i < history.size(); ++i) CHECK(history[i].line == static_cast<std::int64_t>(i) + 2);
+    CHECK(history[1].operation == Operation::Reset);
+    CHECK(history[2].operation == Operation::Reverse);
+    CHECK_FALSE(history[1].contract_version);
+}
+
+TEST_CASE("rollback and the destructor drop every change") {
+    TempDir dir;
+    auto store = migrated_store(dir.db());
+    {
+        auto tx = store->begin_batch("B-1");
+        tx->created(make("A-1", "O-1"), entry(Operation::Create, 2));
+        tx->commit(sample_record("B-1", "1000", "aa"), {});
+    }
+    {
+        auto tx = store->begin_batch("B-2");
+        ledger::Action* a = tx->find("1000", "A-1");
+        a->amount = 1;
+        tx->changed(*a, entry(Operation::Modify, 2));
+        tx->created(make("A-2", "O-2"), entry(Operation::Create, 3));
+        tx->flush();
+        tx->rollback();
+        CHECK_THROWS_AS(tx->find("1000", "A-1"), std::logic_error);
+    }
+    {
+        auto tx = store->begin_batch("B-3");
+        tx->created(make("A-3", "O-3"), entry(Operation::Create, 2));
+        tx->flush();
+    }  // destroyed without commit
+    CHECK(store->action("1000", "A-1")->amount == 12'345);
+    CHECK_FALSE(store->action("1000", "A-2"));
+    CHECK_FALSE(store->action("1000", "A-3"));
+    CHECK(store->history("1000", "A-1").size() == 1);
+    CHECK_FALSE(store->find_batch("B-2"));
+    // The store takes a new batch after either.
+    auto tx = store->begin_batch("B-4");
+    CHECK(tx->find("1000", "A-1") != nullptr);
+}
+
+TEST_CASE("one batch transaction at a time per store") {
+    TempDir dir;
+    auto store = migrated_store(dir.db());
+    auto tx = store->begin_batch("B-1");
+    CHECK_THROWS_AS(store->begin_batch("B-2"), std::logic_error);
+    tx->rollback();
+    CHECK_NOTHROW(store->begin_batch("B-2"));
+}
+
+TEST_CASE("find_by_order gives the newest action of the order and tracker, written or not") {
+    TempDir dir;
+    auto store = migrated_store(dir.db());
+    {
+        auto tx = store->begin_batch("B-1");
+        tx->created(make("A-1", "O-1"), entry(Operation::Create, 2));
+        tx->created(make("A-2", "O-1"), entry(Operation::Create, 3));
+        tx->created(make("A-3", "O-1", "19817"), entry(Operation::Create, 4));
+        tx->commit(sample_record("B-1", "1000", "aa"), {});
+    }
+    auto tx = store->begin_batch("B-2");
+    ledger::Action* newest = tx->find_by_order("1000", "O-1", "19816");
+    REQUIRE(newest != nullptr);
+    CHECK(newest->action_id == "A-2");
+    CHECK(tx->find("1000", "A-2") == newest);
+    CHECK(tx->find_by_order("1000", "O-1", "19817")->action_id == "A-3");
+    CHECK(tx->find_by_order("1000", "O-1", "19818") == nullptr);
+    CHECK(tx->find_by_order("2000", "O-1", "19816") == nullptr);
+
+    // An id that sorts before the others but is created later is still the newest.
+    ledger::Action& later = tx->created(make("A-0", "O-1"), entry(Operation::Create, 2));
+    CHECK(tx->find_by_order("1000", "O-1", "19816") == &later);
+    tx->flush();
+    CHECK(tx->find_by_order("1000", "O-1", "19816")->action_id == "A-0");
+    ledger::Action& pending = tx->created(make("A-00", "O-2"), entry(Operation::Create, 3));
+    CHECK(tx->find_by_order("1000", "O-2", "19816") == &pending);
+}
+
+TEST_CASE("an indexed column changed in memory is seen by the lookups") {
+    TempDir dir;
+    auto store = migrated_store(dir.db());
+    {
+        auto tx = store->begin_batch("B-1");
+        tx->created(make("A-1", "O-1"), entry(Operation::Create, 2));
+        tx->commit(sample_record("B-1", "1000", "aa"), {});
+    }
+    auto tx = store->begin_batch("B-2");
+    ledger::Action* a = tx->find("1000", "A-1");
+    a->order_id = "O-9";
+    tx->changed(*a, entry(Operation::Modify, 2));
+    CHECK(tx->find_by_order("1000", "O-1", "19816") == nullptr);
+    CHECK(tx->find_by_order("1000", "O-9", "19816") == a);
+
+    ledger::Action& b = tx->created(make("A-2", "O-2"), entry(Operation::Create, 3));
+    b.order_id = "O-3";
+    tx->changed(b, entry(Operation::Modify, 4));
+    CHECK(tx->find_by_order("1000", "O-2", "19816") == nullptr);
+    CHECK(tx->find_by_order("1000", "O-3", "19816") == &b);
+    tx->commit(sample_record("B-2", "1000", "bb"), {});
+    CHECK(store->action("1000", "A-1")->order_id == "O-9");
+}
+
+TEST_CASE("latest_for_customer and children see written and unwritten actions") {
+    TempDir dir;
+    auto store = migrated_store(dir.db());
+    {
+        auto tx = store->begin_batch("B-1");
+        tx->created(make("P-1", "O-1"), entry(Operation::Create, 2));
+        ledger::Action c1 = make("C-1", "O-2", "19818");
+        c1.parent_action_id = "P-1";
+        c1.customer_id = "CUST";
+        tx->created(c1, entry(Operation::Create, 3));
+        tx->commit(sample_record("B-1", "1000", "aa"), {});
+    }
+    auto tx = store->begin_batch("B-2");
+    CHECK(tx->latest_for_customer("1000", "19818", "CUST")->action_id == "C-1");
+    CHECK(tx->latest_for_customer("1000", "19816", "CUST") == nullptr);
+    CHECK(ids(tx->children("1000", "P-1")) == std::vector<std::string>{"C-1"});
+
+    ledger::Action c0 = make("C-0", "O-3", "19818");
+    c0.parent_action_id = "P-1";
+    c0.customer_id = "CUST";
+    ledger::Action& created = tx->created(c0, entry(Operation::Create, 2));
+    CHECK(tx->latest_for_customer("1000", "19818", "CUST") == &created);
+    auto children = tx->children("1000", "P-1");
+    CHECK(ids(children) == std::vector<std::string>{"C-1", "C-0"});  // oldest first
+    CHECK(children[0] == tx->find("1000", "C-1"));
+    CHECK(tx->children("1000", "C-1").empty());
+    CHECK(tx->children("2000", "P-1").empty());
+
+    tx->flush();
+    CHECK(ids(tx->children("1000", "P-1")) == std::vector<std::string>{"C-1", "C-0"});
+    CHECK(tx->latest_for_customer("1000", "19818", "CUST")->action_id == "C-0");
+}
+
+TEST_CASE("cap totals count non-reversed, within-terms actions in [from, to), unwritten changes included") {
+    TempDir dir;
+    auto store = migrated_store(dir.db());
+    const std::int64_t day = 86'400'000;
+    const std::int64_t start = 1'767'225'600'000;  // 2026-01-01
+    auto action_on = [&](std::string id, std::int64_t offset, std::int64_t payout) {
+        ledger::Action a = make(std::move(id), "O");
+        a.event_date = at_ms(start + offset);
+        a.payout = payout;
+        return a;
+    };
+    {
+        auto tx = store->begin_batch("B-1");
+        tx->created(action_on("A-1", 0, 100), entry(Operation::Create, 2));
+        tx->created(action_on("A-2", day, 200), entry(Operation::Create, 3));
+        tx->created(action_on("A-3", 31 * day, 400), entry(Operation::Create, 4));  // February
+        ledger::Action other = action_on("A-4", day, 800);
+        other.contract_id = "C-2";
+        tx->created(other, entry(Operation::Create, 5));
+        tx->commit(sample_record("B-1", "1000", "aa"), {});
+    }
+    auto tx = store->begin_batch("B-2");
+    const auto from = at_ms(start), to = at_ms(start + 31 * day);
+    ledger::CapTotals totals = tx->cap_totals("1000", "P-77", "C-1", from, to);
+    CHECK(totals.payout == 300);
+    CHECK(totals.count == 2);
+
+    ledger::Action* a2 = tx->find("1000", "A-2");
+    a2->status = ledger::Status::Reversed;
+    a2->payout = 0;
+    tx->changed(*a2, entry(Operation::Reverse, 2));
+    ledger::Action outside = action_on("A-5", 2 * day, 0);
+    outside.outside_terms = true;
+    tx->created(outside, entry(Operation::Create, 3));
+    tx->created(action_on("A-6", 31 * day - 1, 50), entry(Operation::Create, 4));
+    totals = tx->cap_totals("1000", "P-77", "C-1", from, to);
+    CHECK(totals.payout == 150);
+    CHECK(totals.count == 2);
+    CHECK(tx->cap_totals("1000", "P-77", "C-2", from, to).payout == 800);
+    CHECK(tx->cap_totals("1000", "P-78", "C-1", from, to).count == 0);
+    // The pointers handed out before stay valid: cap_totals writes but keeps the cache.
+    CHECK(a2->status == ledger::Status::Reversed);
+    CHECK(tx->find("1000", "A-2") == a2);
+}
+
+TEST_CASE("pointers stay valid while many actions are added, and for_each_action goes by creation") {
+    TempDir dir;
+    auto store = migrated_store(dir.db());
+    auto tx = store->begin_batch("B-1");
+    ledger::Action& first = tx->created(make("Z-first", "O-0"), entry(Operation::Create, 2));
+    for (int i = 0; i < 3000; ++i)
+        tx->created(make("A-" + std::to_string(i), "O-" + std::to_string(i)), entry(Operation::Create, i + 3));
+    CHECK(first.action_id == "Z-first");
+    CHECK(tx->find("1000", "Z-first") == &first);
+    tx->commit(sample_record("B-1", "1000", "aa"), {});
+
+    std::vector<std::string> order;
+    std::int64_t last_key = 0;
+    bool increasing = true;
+    store->for_each_action("1000", [&](const ledger::Action& a) {
+        increasing = increasing && a.key > last_key;
+        last_key = a.key;
+        if (order.size() < 3) order.push_back(a.action_id);
+    });
+    CHECK(increasing);
+    CHECK(order == std::vector<std::string>{"Z-first", "A-0", "A-1"});
+    int other = 0;
+    store->for_each_action("2000", [&](const ledger::Action&) { ++other; });
+    CHECK(other == 0);
+}
+
+TEST_CASE("reporting an action the batch did not hand out is a bug") {
+    TempDir dir;
+    auto store = migrated_store(dir.db());
+    auto tx = store->begin_batch("B-1");
+    ledger::Action stray = make("A-1", "O-1");
+    CHECK_THROWS_AS(tx->changed(stray, entry(Operation::Modify, 2)), std::logic_error);
+    tx->created(make("A-1", "O-1"), entry(Operation::Create, 2));
+    CHECK_THROWS_AS(tx->created(make("A-1", "O-1"), entry(Operation::Create, 3)), std::logic_error);
+    CHECK_THROWS_AS(tx->commit(sample_record("B-other", "1000", "aa"), {}), std::logic_error);
+}

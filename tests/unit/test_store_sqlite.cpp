@@ -1,0 +1,219 @@
+#include <doctest/doctest.h>
+
+#include "ledger/time.hpp"
+#include "store/catalog_codec.hpp"
+#include "store/migrations.hpp"
+#include "store/sqlite.hpp"
+#include "test_store_fixtures.hpp"
+
+using namespace actiondrop;
+using namespace actiondrop::store;
+using namespace actiondrop::store::testing;
+
+TEST_CASE("migrate creates the schema once and is idempotent") {
+    TempDir dir;
+    auto store = open_store("sqlite:" + dir.db());
+    const int version = store->migrate();
+    CHECK(version == sqlite::latest_schema_version());
+    CHECK(version >= 1);
+    CHECK(store->migrate() == version);
+    store.reset();
+    // A second program opening the same file finds it up to date.
+    CHECK(open_store(dir.db())->migrate() == version);
+    sqlite::Database db(dir.db());
+    CHECK(sqlite::schema_version(db) == version);
+}
+
+TEST_CASE("a database of a newer schema is refused") {
+    TempDir dir;
+    migrated_store(dir.db());
+    {
+        sqlite::Database db(dir.db());
+        db.exec("UPDATE schema_version SET version = 999");
+    }
+    auto store = open_store(dir.db());
+    CHECK_THROWS_AS(store->migrate(), StoreError);
+}
+
+TEST_CASE("the connection runs in WAL mode with foreign keys") {
+    TempDir dir;
+    sqlite::Database db(dir.db());
+    sqlite::Use mode(db.cached("PRAGMA journal_mode"));
+    REQUIRE(mode->step());
+    CHECK(mode->text_at(0) == "wal");
+    sqlite::Use fk(db.cached("PRAGMA foreign_keys"));
+    REQUIRE(fk->step());
+    CHECK(fk->int64_at(0) == 1);
+    sqlite::Use sync(db.cached("PRAGMA synchronous"));
+    REQUIRE(sync->step());
+    CHECK(sync->int64_at(0) == 2);  // FULL
+}
+
+TEST_CASE("an unwritable or unsupported store is a StoreError") {
+    TempDir dir;
+    CHECK_THROWS_AS(open_store((dir.path() / "missing" / "folder" / "ledger.db").string()), StoreError);
+    CHECK_THROWS_AS(open_store("sqlite:" + dir.path().string()), StoreError);  // a folder
+    CHECK_THROWS_AS(open_store("postgresql://user@host/db"), StoreError);
+    CHECK_THROWS_AS(open_store("sqlite:"), StoreError);
+    // The URL forms name the same file.
+    migrated_store(dir.db());
+    CHECK(open_store("sqlite://" + dir.db())->migrate() == sqlite::latest_schema_version());
+}
+
+TEST_CASE("the catalog is saved and loaded whole, replacing the previous one") {
+    TempDir dir;
+    auto store = migrated_store(dir.db());
+    CHECK(store->load_catalog().accounts.empty());
+
+    ledger::Catalog catalog;
+    ledger::Account acme;
+    acme.id = "1000";
+    acme.name = "Acme";
+    acme.currency = ledger::find_currency("USD");
+    acme.timezone_name = "Europe/Berlin";
+    acme.timezone = ledger::find_time_zone("Europe/Berlin");
+    acme.partners["P-77"] = ledger::Partner{"P-77", "Trail Blog"};
+    catalog.accounts["1000"] = acme;
+    ledger::Account other = acme;
+    other.id = "2000";
+    other.name = "Other";
+    catalog.accounts["2000"] = other;
+    catalog.fx_rates = {{"EUR", "USD", {10850000000, 10}, store::parse_day("2026-01-01")},
+                        {"EUR", "USD", {1090, 3}, store::parse_day("2026-02-01")},
+                        {"JPY", "USD", {67, 4}, store::parse_day("2025-12-31")}};
+    store->save_catalog(catalog);
+
+    ledger::Catalog loaded = open_store(dir.db())->load_catalog();
+    REQUIRE(loaded.accounts.size() == 2);
+    CHECK(loaded.accounts.at("1000").name == "Acme");
+    CHECK(loaded.accounts.at("1000").timezone == acme.timezone);
+    CHECK(loaded.accounts.at("1000").currency == acme.currency);
+    CHECK(loaded.accounts.at("2000").partners.at("P-77").name == "Trail Blog");
+    REQUIRE(loaded.fx_rates.size() == 3);
+    for (std::size_t i = 0; i < 3; ++i) {
+        CHECK(loaded.fx_rates[i].currency == catalog.fx_rates[i].currency);
+        CHECK(loaded.fx_rates[i].account_currency == catalog.fx_rates[i].account_currency);
+        CHECK(loaded.fx_rates[i].rate == catalog.fx_rates[i].rate);
+        CHECK(loaded.fx_rates[i].effective_from == catalog.fx_rates[i].effective_from);
+    }
+
+    catalog.accounts.erase("2000");
+    catalog.fx_rates.pop_back();
+    store->save_catalog(catalog);
+    loaded = store->load_catalog();
+    CHECK(loaded.accounts.size() == 1);
+    CHECK(loaded.fx_rates.size() == 2);
+}
+
+TEST_CASE("journal records are upserted and found by content") {
+    TempDir dir;
+    auto store = migrated_store(dir.db());
+    BatchRecord first = sample_record("B-1", "1000", "aa11");
+    first.attempts = 1;
+    store->put_batch(first);
+    CHECK(store->find_open_batch("1000", "aa11")->batch_id == "B-1");
+    CHECK_FALSE(store->find_complete_batch("1000", "aa11"));
+    CHECK_FALSE(store->find_open_batch("2000", "aa11"));  // content is scoped to the account
+
+    first.state = "applied";
+    first.status = "COMPLETE";
+    first.completed_at = at_ms(1'768'600'005'000);
+    first.total = 10;
+    first.applied = 9;
+    first.rejected = 1;
+    first.error_counts_json = R"({"ACTION_LOCKED":1})";
+    store->put_batch(first);
+    CHECK_FALSE(store->find_open_batch("1000", "aa11"));
+    auto complete = store->find_complete_batch("1000", "aa11");
+    REQUIRE(complete);
+    CHECK(complete->batch_id == "B-1");
+    CHECK(complete->inbox == "acme-drop");
+    CHECK(complete->file_name == "mods.csv");
+    CHECK(complete->size == 1234);
+    CHECK(complete->type == "modifications");
+    CHECK(complete->state == "applied");
+    CHECK(complete->received_at == first.received_at);
+    CHECK(complete->completed_at == first.completed_at);
+    CHECK(complete->attempts == 1);
+    CHECK(complete->total == 10);
+    CHECK(complete->applied == 9);
+    CHECK(complete->rejected == 1);
+    CHECK(complete->error_counts_json == first.error_counts_json);
+    CHECK_FALSE(complete->error_line);
+
+    BatchRecord rejected = sample_record("B-2", "1000", "bb22");
+    rejected.status = "REJECTED";
+    rejected.state = "failed";
+    rejected.error_code = "MALFORMED_CSV";
+    rejected.error_message = "bare CR on line 3";
+    rejected.error_line = 3;
+    rejected.received_at = at_ms(1'768'700'000'000);
+    store->put_batch(rejected);
+    CHECK_FALSE(store->find_complete_batch("1000", "bb22"));  // only COMPLETE makes a duplicate
+    CHECK_FALSE(store->find_open_batch("1000", "bb22"));
+    auto found = store->find_batch("B-2");
+    REQUIRE(found);
+    CHECK(found->error_code == "MALFORMED_CSV");
+    CHECK(found->error_message == "bare CR on line 3");
+    CHECK(found->error_line == 3);
+    CHECK_FALSE(found->completed_at);
+
+    store->put_batch(sample_record("B-3", "2000", "cc33"));
+    CHECK_FALSE(store->find_batch("B-9"));
+    auto all = store->list_batches(std::nullopt);
+    REQUIRE(all.size() == 3);
+    CHECK(all[0].batch_id == "B-1");
+    auto of_1000 = store->list_batches(std::string_view("1000"));
+    REQUIRE(of_1000.size() == 2);
+    CHECK(of_1000[1].batch_id == "B-2");
+}
+
+TEST_CASE("outputs are stored with the commit and read back in order, also large ones") {
+    TempDir dir;
+    auto store = migrated_store(dir.db());
+    BatchRecord record = sample_record("B-1", "1000", "aa11");
+    store->put_batch(record);
+
+    std::string big(5 * 1024 * 1024 + 123, '\0');
+    for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 7919) % 251);
+    write_file(dir.path() / "result.csv", big);
+    write_file(dir.path() / "errors.csv", "Line,ErrorCode\r\n");
+    write_file(dir.path() / "empty.json", "");
+
+    auto tx = store->begin_batch("B-1");
+    record.status = "COMPLETE";
+    tx->commit(record, {{"result_mods.csv", dir.path() / "result.csv"},
+                        {"errors_mods.csv", dir.path() / "errors.csv"},
+                        {"mods.csv_summary.json", dir.path() / "empty.json"}});
+
+    auto outputs = open_store(dir.db())->batch_outputs("B-1");
+    REQUIRE(outputs.size() == 3);
+    CHECK(outputs[0].first == "result_mods.csv");
+    CHECK(outputs[0].second == big);
+    CHECK(outputs[1].first == "errors_mods.csv");
+    CHECK(outputs[1].second == "Line,ErrorCode\r\n");
+    CHECK(outputs[2].second.empty());
+    CHECK(store->batch_outputs("B-2").empty());
+
+    // A later commit with outputs replaces them; one without keeps them.
+    auto again = store->begin_batch("B-1");
+    again->commit(record, {});
+    CHECK(store->batch_outputs("B-1").size() == 3);
+    auto replace = store->begin_batch("B-1");
+    replace->commit(record, {{"result_mods.csv", dir.path() / "errors.csv"}});
+    outputs = store->batch_outputs("B-1");
+    REQUIRE(outputs.size() == 1);
+    CHECK(outputs[0].second == "Line,ErrorCode\r\n");
+}
+
+TEST_CASE("a missing output file fails the commit and leaves nothing behind") {
+    TempDir dir;
+    auto store = migrated_store(dir.db());
+    auto tx = store->begin_batch("B-1");
+    tx->created(sample_action("1000", "A-1"), sample_entry(ledger::Operation::Create, 2, 1));
+    CHECK_THROWS_AS(tx->commit(sample_record("B-1", "1000", "aa"), {{"result_x.csv", dir.path() / "nope.csv"}}),
+                    StoreError);
+    tx.reset();
+    CHECK_FALSE(store->find_batch("B-1"));
+    CHECK_FALSE(store->action("1000", "A-1"));
+}
