@@ -1,0 +1,17 @@
+#pragma once
+// Checks on a catalog that both the file reader and the merge with the stored catalog run.
+#include <optional>
+#include <string>
+
+#include "ledger/catalog.hpp"
+
+namespace actiondrop::config {
+
+// When both contracts are for the same partner and cover a common tracker, that tracker
+// quoted ("'19816'"), or "(every tracker)"; nullopt when they can live side by side.
+std::optional<std::string> shared_tracker(const ledger::Contract& x, const ledger::Contract& y);
+
+// "2026-01-31".
+std::string date_text(ledger::Days day);
+
+}  // namespace actiondrop::config

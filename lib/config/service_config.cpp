@@ -1,0 +1,338 @@
+#include "config/service_config.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <span>
+#include <sstream>
+
+#include "config/yaml_map.hpp"
+
+namespace actiondrop::config {
+
+namespace fs = std::filesystem;
+
+const InboxConfig* ServiceConfig::inbox(std::string_view name) const {
+    auto it = std::find_if(inboxes.begin(), inboxes.end(), [&](const InboxConfig& i) { return i.name == name; });
+    return it == inboxes.end() ? nullptr : &*it;
+}
+
+namespace {
+
+// Splits "512MiB" into 512 and "MiB"; nullopt without leading digits or on overflow.
+std::optional<std::pair<std::int64_t, std::string_view>> number_and_unit(std::string_view text) {
+    std::size_t digits = 0;
+    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+    if (digits == 0) return std::nullopt;
+    std::int64_t n = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + digits, n);
+    if (ec != std::errc() || ptr != text.data() + digits) return std::nullopt;
+    return std::pair{n, text.substr(digits)};
+}
+
+std::optional<std::int64_t> times(std::int64_t n, std::int64_t factor) {
+    if (n > std::numeric_limits<std::int64_t>::max() / factor) return std::nullopt;
+    return n * factor;
+}
+
+}  // namespace
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+    auto parts = number_and_unit(text);
+    if (!parts) return std::nullopt;
+    static const std::pair<std::string_view, std::int64_t> units[] = {
+        {"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}};
+    for (auto [unit, factor] : units) {
+        if (parts->second != unit) continue;
+        std::optional<std::int64_t> ms = times(parts->first, factor);
+        if (!ms) return std::nullopt;
+        return std::chrono::milliseconds{*ms};
+    }
+    return std::nullopt;
+}
+
+std::optional<std::int64_t> parse_size(std::string_view text) {
+    auto parts = number_and_unit(text);
+    if (!parts) return std::nullopt;
+    static const std::pair<std::string_view, std::int64_t> units[] = {
+        {"", 1}, {"KiB", 1LL << 10}, {"MiB", 1LL << 20}, {"GiB", 1LL << 30}, {"TiB", 1LL << 40}};
+    for (auto [unit, factor] : units)
+        if (parts->second == unit) return times(parts->first, factor);
+    return std::nullopt;
+}
+
+namespace {
+
+// The lexical path components of `inner` start with all of `outer`'s.
+bool same_or_inside(const fs::path& inner, const fs::path& outer) {
+    fs::path a = inner.lexically_normal(), b = outer.lexically_normal();
+    auto strip = [](fs::path p) { return p.has_filename() ? p : p.parent_path(); };  // "x/" names x
+    a = strip(a);
+    b = strip(b);
+    auto ai = a.begin();
+    for (auto bi = b.begin(); bi != b.end(); ++bi, ++ai)
+        if (ai == a.end() || *ai != *bi) return false;
+    return true;
+}
+
+std::string strip_trailing_slashes(std::string s) {
+    while (s.size() > 1 && s.back() == '/') s.pop_back();
+    return s;
+}
+
+class ConfigReader {
+public:
+    ConfigReader(YamlFile& file, fs::path folder) : f_(file), folder_(std::move(folder)) {}
+
+    ServiceConfig read(const YAML::Node& root) {
+        ServiceConfig c;
+        if (!root.IsDefined() || root.IsNull()) return c;  // every default
+        MapReader m(f_, root, "",
+                    {"store", "state_dir", "workers", "metrics", "lifecycle", "sweep_interval", "limits", "inboxes"});
+        if (!m.is_map()) return c;
+        if (auto s = m.text("store")) c.store = store(*s, m);
+        if (auto p = path(m, "state_dir")) c.state_dir = *p;
+        if (auto n = m.integer("workers", 1, 256)) c.workers = int(*n);
+        if (m.has("metrics")) {
+            MapReader metrics(f_, m["metrics"], "metrics", {"listen"});
+            if (auto listen = metrics.text("listen")) {
+                if (!valid_listen(*listen))
+                    f_.error(metrics["listen"], metrics.path("listen"),
+                             "expected HOST:PORT such as 127.0.0.1:9464, not '" + *listen + "'");
+                else c.metrics_listen = *listen;
+            }
+        }
+        if (m.has("lifecycle")) {
+            MapReader lifecycle(f_, m["lifecycle"], "lifecycle", {"interval"});
+            if (auto d = duration(lifecycle, "interval", true)) c.lifecycle_interval = *d;
+        }
+        if (auto d = duration(m, "sweep_interval", true)) c.sweep_interval = *d;
+        if (m.has("limits")) c.limits = limits(m["limits"], "limits", c.limits);
+        if (m.has("inboxes") && f_.sequence(m["inboxes"], "inboxes")) {
+            YAML::Node list = m["inboxes"];
+            for (std::size_t i = 0; i < list.size(); ++i) inbox(list[i], index_path("inboxes", i), c);
+        }
+        return c;
+    }
+
+private:
+    YamlFile& f_;
+    fs::path folder_;
+
+    std::set<std::string> inbox_names_;  // also of inboxes that had errors, so a repeat is still named
+
+    fs::path resolve(const fs::path& p) const { return (p.is_absolute() ? p : folder_ / p).lexically_normal(); }
+
+    std::optional<fs::path> path(MapReader& m, std::string_view key) {
+        std::optional<std::string> s = m.text(key);
+        if (!s) return std::nullopt;
+        if (s->empty()) {
+            f_.error(m.mark(key), m.path(key), "a path is required here");
+            return std::nullopt;
+        }
+        return resolve(*s);
+    }
+
+    std::optional<std::chrono::milliseconds> duration(MapReader& m, std::string_view key, bool positive) {
+        std::optional<std::string> s = m.text(key);
+        if (!s) return std::nullopt;
+        std::optional<std::chrono::milliseconds> d = parse_duration(*s);
+        if (!d) {
+            f_.error(m[key], m.path(key), "expected a duration such as 500ms, 2s, 5m or 1h, not '" + *s + "'");
+            return std::nullopt;
+        }
+        if (positive && d->count() == 0) {
+            f_.error(m[key], m.path(key), "must be longer than 0");
+            return std::nullopt;
+        }
+        return d;
+    }
+
+    std::optional<std::int64_t> size(MapReader& m, std::string_view key) {
+        std::optional<std::string> s = m.text(key);
+        if (!s) return std::nullopt;
+        std::optional<std::int64_t> n = parse_size(*s);
+        if (!n) {
+            f_.error(m[key], m.path(key), "expected a size such as 64KiB, 512MiB, 1GiB or a byte count, not '" + *s + "'");
+            return std::nullopt;
+        }
+        if (*n == 0) {
+            f_.error(m[key], m.path(key), "must be above 0");
+            return std::nullopt;
+        }
+        return n;
+    }
+
+    FileLimits limits(const YAML::Node& node, const std::string& path, FileLimits base) {
+        MapReader m(f_, node, path, {"max_file_bytes", "max_rows", "max_line_bytes"});
+        if (auto n = size(m, "max_file_bytes")) base.max_file_bytes = *n;
+        if (auto n = m.integer("max_rows", 1, std::numeric_limits<std::int64_t>::max())) base.max_rows = *n;
+        if (auto n = size(m, "max_line_bytes")) base.max_line_bytes = *n;
+        return base;
+    }
+
+    std::string store(const std::string& s, MapReader& m) {
+        if (s.starts_with("sqlite:")) {
+            std::string file = s.substr(7);
+            if (file.empty()) {
+                f_.error(m["store"], "store", "sqlite: needs a database file, e.g. sqlite:/var/lib/actiondrop/ledger.db");
+                return s;
+            }
+            return "sqlite:" + resolve(file).string();
+        }
+        if (s.starts_with("postgresql://") || s.starts_with("postgres://")) {
+            std::string rest = s.substr(s.find("://") + 3);
+            std::string authority = rest.substr(0, rest.find('/'));
+            std::size_t at = authority.rfind('@');
+            bool password_in_url = at != std::string::npos && authority.substr(0, at).find(':') != std::string::npos;
+            if (password_in_url || s.find("password=") != std::string::npos) {
+                f_.error(m["store"], "store",
+                         "secrets are given only by file: put the password in a passfile (passfile=PATH or "
+                         "~/.pgpass), not in the URL");
+            }
+            return s;
+        }
+        f_.error(m["store"], "store", "expected sqlite:PATH or postgresql://..., not '" + s + "'");
+        return s;
+    }
+
+    static bool valid_listen(std::string_view s) {
+        std::size_t colon = s.rfind(':');
+        if (colon == std::string_view::npos || colon == 0) return false;
+        std::string_view port = s.substr(colon + 1);
+        int n = 0;
+        auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
+        return !port.empty() && ec == std::errc() && ptr == port.data() + port.size() && n >= 1 && n <= 65535;
+    }
+
+    // Inbox names become folder names under state_dir.
+    static bool valid_name(std::string_view s) {
+        if (s.empty() || s.size() > 64 || s.front() == '.') return false;
+        return std::all_of(s.begin(), s.end(), [](char ch) {
+            return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+                   ch == '_' || ch == '-';
+        });
+    }
+
+    std::optional<std::string> choice(MapReader& m, std::string_view key, std::initializer_list<std::string_view> allowed) {
+        std::optional<std::string> s = m.text(key);
+        if (!s) return std::nullopt;
+        if (std::find(allowed.begin(), allowed.end(), *s) != allowed.end()) return s;
+        std::string list;
+        for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+        f_.error(m[key], m.path(key), "expected one of " + list + ", not '" + *s + "'");
+        return std::nullopt;
+    }
+
+    void inbox(const YAML::Node& node, const std::string& path, ServiceConfig& c) {
+        static constexpr std::string_view local_keys[] = {"path", "outbox"};
+        static constexpr std::string_view sftp_keys[] = {"host", "port", "user", "identity_file", "password_file",
+                                                         "known_hosts", "folder", "result_folder", "archive_folder",
+                                                         "delete_after_pull", "poll_interval"};
+        static constexpr std::string_view secret_keys[] = {"password", "passphrase", "private_key"};
+        MapReader m(f_, node, path,
+                    {"name", "account", "type", "kind", "pattern", "settle", "done_file", "duplicates",
+                     "all_or_nothing", "limits", "path", "outbox", "host", "port", "user", "identity_file",
+                     "password_file", "known_hosts", "folder", "result_folder", "archive_folder", "delete_after_pull",
+                     "poll_interval", "password", "passphrase", "private_key"});
+        if (!m.is_map()) return;
+        std::size_t errors_before = f_.errors().size();
+        InboxConfig in;
+        in.limits = c.limits;
+        if (auto name = m.required_text("name")) {
+            if (!valid_name(*name)) {
+                f_.error(m["name"], m.path("name"),
+                         "an inbox name is 1-64 letters, digits, '.', '_' or '-', not starting with '.': '" + *name + "'");
+            } else if (!inbox_names_.insert(*name).second) {
+                f_.error(m["name"], m.path("name"), "inbox name '" + *name + "' is used twice");
+            }
+            in.name = *name;
+        }
+        if (auto account = m.required_text("account")) {
+            if (account->empty()) f_.error(m.mark("account"), m.path("account"), "must not be empty");
+            in.account = *account;
+        }
+        if (auto type = choice(m, "type", {"modifications", "conversions", "funds_transfers"})) in.type = *type;
+        if (auto kind = choice(m, "kind", {"local", "sftp"})) in.kind = *kind;
+        if (auto pattern = m.text("pattern")) {
+            if (pattern->empty() || pattern->find('/') != std::string::npos)
+                f_.error(m["pattern"], m.path("pattern"), "a pattern matches file names: not empty, no '/'");
+            in.pattern = *pattern;
+        }
+        if (auto d = duration(m, "settle", false)) in.settle = *d;
+        if (auto b = m.boolean("done_file")) in.done_file = *b;
+        if (auto d = choice(m, "duplicates", {"reject", "reprocess"})) in.duplicates = *d;
+        if (auto b = m.boolean("all_or_nothing")) in.all_or_nothing = *b;
+        if (m.has("limits")) in.limits = limits(m["limits"], m.path("limits"), c.limits);
+
+        for (std::string_view key : secret_keys)
+            if (m.has(key))
+                f_.error(m.mark(key), m.path(key),
+                         "secrets are given only as file paths (identity_file, password_file), never in the config");
+        bool local = in.kind == "local";
+        for (std::string_view key : local ? std::span<const std::string_view>(sftp_keys) : std::span<const std::string_view>(local_keys))
+            if (m.has(key))
+                f_.error(m.mark(key), m.path(key), std::string(key) + " applies only to kind: " + (local ? "sftp" : "local"));
+
+        if (local) {
+            m.require("path");
+            m.require("outbox");
+            if (auto p = this->path(m, "path")) in.path = *p;
+            if (auto p = this->path(m, "outbox")) in.outbox = *p;
+            if (!in.path.empty() && !in.outbox.empty() && same_or_inside(in.outbox, in.path))
+                f_.error(m["outbox"], m.path("outbox"),
+                         "the outbox must not be the inbox or a folder inside it (" + in.path.string() + ")");
+            for (const InboxConfig& other : c.inboxes)
+                if (other.kind == "local" && !in.path.empty() && other.path == in.path)
+                    f_.error(m["path"], m.path("path"), "folder " + in.path.string() + " is already inbox '" + other.name + "'");
+        } else {
+            for (std::string_view key : {"host", "user", "known_hosts", "folder", "result_folder"}) m.require(key);
+            if (auto host = m.text("host")) in.host = *host;
+            if (auto port = m.integer("port", 1, 65535)) in.port = int(*port);
+            if (auto user = m.text("user")) in.user = *user;
+            if (m.has("identity_file") == m.has("password_file"))
+                f_.error(m.mark(), path, "give exactly one of identity_file or password_file");
+            if (auto p = this->path(m, "identity_file")) in.identity_file = *p;
+            if (auto p = this->path(m, "password_file")) in.password_file = *p;
+            if (auto p = this->path(m, "known_hosts")) in.known_hosts = *p;
+            if (auto s = m.text("folder")) in.folder = *s;
+            if (auto s = m.text("result_folder")) in.result_folder = *s;
+            if (auto s = m.text("archive_folder")) in.archive_folder = *s;
+            if (auto b = m.boolean("delete_after_pull")) in.delete_after_pull = *b;
+            if (auto d = duration(m, "poll_interval", true)) in.poll_interval = *d;
+            std::string folder = strip_trailing_slashes(in.folder);
+            if (!in.folder.empty() && strip_trailing_slashes(in.result_folder) == folder)
+                f_.error(m["result_folder"], m.path("result_folder"), "the result folder must not be the folder we pull from");
+            if (!in.archive_folder.empty() && strip_trailing_slashes(in.archive_folder) == folder)
+                f_.error(m["archive_folder"], m.path("archive_folder"), "the archive folder must not be the folder we pull from");
+            if (in.delete_after_pull && !in.archive_folder.empty())
+                f_.error(m["delete_after_pull"], m.path("delete_after_pull"),
+                         "delete_after_pull and archive_folder exclude each other: a pulled file is either deleted or archived");
+        }
+        if (f_.errors().size() == errors_before) c.inboxes.push_back(std::move(in));
+    }
+};
+
+}  // namespace
+
+std::expected<ServiceConfig, std::vector<ConfigError>> read_service_config(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+        int err = errno;
+        return std::unexpected(
+            std::vector<ConfigError>{ConfigError{file.string(), 0, 0, "", std::string("cannot open: ") + std::strerror(err)}});
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    YamlFile yaml{file.string()};
+    std::optional<YAML::Node> root = yaml.parse(text.str());
+    ServiceConfig config;
+    if (root) config = ConfigReader(yaml, fs::absolute(file).parent_path()).read(*root);
+    if (!yaml.errors().empty()) return std::unexpected(std::move(yaml.errors()));
+    return config;
+}
+
+}  // namespace actiondrop::config

@@ -1,0 +1,195 @@
+#include "config/yaml_map.hpp"
+
+#include <charconv>
+
+namespace actiondrop::config {
+
+std::string key_path(std::string_view parent, std::string_view key) {
+    if (parent.empty()) return std::string(key);
+    std::string out(parent);
+    out += '.';
+    out += key;
+    return out;
+}
+
+std::string index_path(std::string_view parent, std::size_t i) {
+    return std::string(parent) + '[' + std::to_string(i) + ']';
+}
+
+std::optional<YAML::Node> YamlFile::parse(std::string_view text) {
+    try {
+        std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text));
+        if (documents.empty()) return YAML::Node();
+        if (documents.size() > 1) {
+            // A second document would otherwise be ignored without a word.
+            error(documents[1], "", "the file holds more than one YAML document ('---'); write one");
+            return std::nullopt;
+        }
+        return documents.front();
+    } catch (const YAML::Exception& e) {
+        error(e.mark, "", "YAML syntax: " + e.msg);
+        return std::nullopt;
+    }
+}
+
+void YamlFile::error(const YAML::Mark& mark, std::string key, std::string message) {
+    ConfigError e;
+    e.file = file_;
+    if (!mark.is_null()) {
+        e.line = mark.line + 1;
+        e.column = mark.column + 1;
+    }
+    e.key = std::move(key);
+    e.message = std::move(message);
+    errors_.push_back(std::move(e));
+}
+
+void YamlFile::error(const YAML::Node& at, std::string key, std::string message) {
+    error(at.IsDefined() ? at.Mark() : YAML::Mark::null_mark(), std::move(key), std::move(message));
+}
+
+std::optional<std::string> YamlFile::text(const YAML::Node& node, const std::string& key) {
+    if (!node.IsDefined() || node.IsNull()) {
+        error(node, key, "a value is required here");
+        return std::nullopt;
+    }
+    if (!node.IsScalar()) {
+        error(node, key, node.IsSequence() ? "expected a single value, not a list" : "expected a single value, not a mapping");
+        return std::nullopt;
+    }
+    return node.Scalar();
+}
+
+std::optional<bool> YamlFile::boolean(const YAML::Node& node, const std::string& key) {
+    std::optional<std::string> s = text(node, key);
+    if (!s) return std::nullopt;
+    if (*s == "true" || *s == "True" || *s == "TRUE") return true;
+    if (*s == "false" || *s == "False" || *s == "FALSE") return false;
+    error(node, key, "expected true or false, not '" + *s + "'");
+    return std::nullopt;
+}
+
+std::optional<std::int64_t> YamlFile::integer(const YAML::Node& node, const std::string& key, std::int64_t min,
+                                              std::int64_t max) {
+    std::optional<std::string> s = text(node, key);
+    if (!s) return std::nullopt;
+    std::int64_t value = 0;
+    const char* end = s->data() + s->size();
+    auto [ptr, ec] = std::from_chars(s->data(), end, value);
+    bool digits_only = !s->empty() && s->find_first_not_of("0123456789") == std::string::npos;
+    if (!digits_only || ec != std::errc() || ptr != end) {
+        error(node, key, "expected a whole number, not '" + *s + "'");
+        return std::nullopt;
+    }
+    if (value < min || value > max) {
+        error(node, key, "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", not " + *s);
+        return std::nullopt;
+    }
+    return value;
+}
+
+bool YamlFile::sequence(const YAML::Node& node, const std::string& key) {
+    if (node.IsDefined() && (node.IsSequence() || node.IsNull())) return true;
+    error(node, key, "expected a list");
+    return false;
+}
+
+MapReader::MapReader(YamlFile& file, const YAML::Node& node, std::string path,
+                     std::initializer_list<std::string_view> known)
+    : file_(file), path_(std::move(path)) {
+    mark_ = node.IsDefined() ? node.Mark() : YAML::Mark::null_mark();
+    if (!node.IsDefined() || !node.IsMap()) {
+        file_.error(node, path_, "expected a mapping (key: value pairs)");
+        return;
+    }
+    is_map_ = true;
+    for (const auto& pair : node) {  // by value: the iterator hands out temporaries
+        const YAML::Node& key = pair.first;
+        if (!key.IsScalar()) {
+            file_.error(key, path_, "a key must be a plain name");
+            continue;
+        }
+        const std::string& name = key.Scalar();
+        bool is_known = false;
+        for (std::string_view k : known) is_known = is_known || k == name;
+        if (!is_known) {
+            std::string list;
+            for (std::string_view k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+            file_.error(key.Mark(), key_path(path_, name), "unknown key (expected one of: " + list + ")");
+            continue;
+        }
+        auto [at, inserted] = entries_.try_emplace(name, Entry{pair.second, key.Mark()});
+        if (!inserted) {
+            file_.error(key.Mark(), key_path(path_, name),
+                        "duplicate key (first written at line " + std::to_string(at->second.key_mark.line + 1) + ")");
+            continue;
+        }
+        order_.push_back(name);
+    }
+}
+
+bool MapReader::has(std::string_view key) const { return entries_.find(key) != entries_.end(); }
+
+YAML::Node MapReader::operator[](std::string_view key) const {
+    auto it = entries_.find(key);
+    if (it == entries_.end()) return YAML::Node(YAML::NodeType::Undefined);
+    return it->second.value;
+}
+
+YAML::Mark MapReader::mark(std::string_view key) const {
+    auto it = entries_.find(key);
+    return it == entries_.end() ? mark_ : it->second.key_mark;
+}
+
+bool MapReader::require(std::string_view key) {
+    if (has(key)) return true;
+    if (is_map_) file_.error(mark_, path(key), "missing required key");
+    return false;
+}
+
+std::optional<YAML::Node> MapReader::value(std::string_view key) {
+    if (!has(key)) return std::nullopt;
+    YAML::Node node = (*this)[key];
+    if (node.IsNull()) {
+        file_.error(mark(key), path(key), "a value is required here");
+        return std::nullopt;
+    }
+    return node;
+}
+
+std::optional<std::string> MapReader::text(std::string_view key) {
+    if (!has(key)) return std::nullopt;
+    YAML::Node value = (*this)[key];
+    if (value.IsNull()) {
+        file_.error(mark(key), path(key), "a value is required here");
+        return std::nullopt;
+    }
+    return file_.text(value, path(key));
+}
+
+std::optional<std::string> MapReader::required_text(std::string_view key) {
+    if (!require(key)) return std::nullopt;
+    return text(key);
+}
+
+std::optional<bool> MapReader::boolean(std::string_view key) {
+    if (!has(key)) return std::nullopt;
+    YAML::Node value = (*this)[key];
+    if (value.IsNull()) {
+        file_.error(mark(key), path(key), "expected true or false");
+        return std::nullopt;
+    }
+    return file_.boolean(value, path(key));
+}
+
+std::optional<std::int64_t> MapReader::integer(std::string_view key, std::int64_t min, std::int64_t max) {
+    if (!has(key)) return std::nullopt;
+    YAML::Node value = (*this)[key];
+    if (value.IsNull()) {
+        file_.error(mark(key), path(key), "expected a whole number");
+        return std::nullopt;
+    }
+    return file_.integer(value, path(key), min, max);
+}
+
+}  // namespace actiondrop::config
