@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <set>
 #include <span>
 #include <sstream>
@@ -122,9 +123,16 @@ private:
     YamlFile& f_;
     fs::path folder_;
 
-    std::set<std::string> inbox_names_;  // also of inboxes that had errors, so a repeat is still named
+    // Also of inboxes that had errors, so that a repeat is still named.
+    std::set<std::string> inbox_names_;
+    std::map<fs::path, std::string> local_folders_;  // inbox folder -> inbox name
 
-    fs::path resolve(const fs::path& p) const { return (p.is_absolute() ? p : folder_ / p).lexically_normal(); }
+    // Absolute, normal and without a trailing '/', so that equal folders compare equal.
+    fs::path resolve(const fs::path& p) const {
+        fs::path out = (p.is_absolute() ? p : folder_ / p).lexically_normal();
+        if (!out.has_filename() && out.has_relative_path()) out = out.parent_path();
+        return out;
+    }
 
     std::optional<fs::path> path(MapReader& m, std::string_view key) {
         std::optional<std::string> s = m.text(key);
@@ -285,9 +293,11 @@ private:
             if (!in.path.empty() && !in.outbox.empty() && same_or_inside(in.outbox, in.path))
                 f_.error(m["outbox"], m.path("outbox"),
                          "the outbox must not be the inbox or a folder inside it (" + in.path.string() + ")");
-            for (const InboxConfig& other : c.inboxes)
-                if (other.kind == "local" && !in.path.empty() && other.path == in.path)
-                    f_.error(m["path"], m.path("path"), "folder " + in.path.string() + " is already inbox '" + other.name + "'");
+            if (!in.path.empty()) {
+                auto [at, added] = local_folders_.try_emplace(in.path, in.name);
+                if (!added)
+                    f_.error(m["path"], m.path("path"), "folder " + in.path.string() + " is already inbox '" + at->second + "'");
+            }
         } else {
             for (std::string_view key : {"host", "user", "known_hosts", "folder", "result_folder"}) m.require(key);
             if (auto host = m.text("host")) in.host = *host;

@@ -1,0 +1,318 @@
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <random>
+
+#include "config/service_config.hpp"
+#include "config_test_support.hpp"
+
+using namespace actiondrop::config;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A config file in a fresh folder, removed at the end of the test.
+class ConfigFile {
+public:
+    explicit ConfigFile(std::string_view yaml) {
+        std::random_device rd;
+        folder_ = fs::temp_directory_path() / ("actiondrop-config-" + std::to_string(rd()));
+        fs::create_directories(folder_);
+        std::ofstream(path()) << yaml;
+    }
+    ~ConfigFile() { fs::remove_all(folder_); }
+    fs::path path() const { return folder_ / "actiondrop.yaml"; }
+    const fs::path& folder() const { return folder_; }
+
+private:
+    fs::path folder_;
+};
+
+std::vector<ConfigError> errors_of(std::string_view yaml) {
+    ConfigFile file(yaml);
+    auto result = read_service_config(file.path());
+    REQUIRE_FALSE(result.has_value());
+    for (const ConfigError& e : result.error()) CHECK(e.file == file.path().string());
+    return result.error();
+}
+
+constexpr std::string_view kLocalInbox = R"(
+  - {name: drop, account: "1000", kind: local, path: /srv/in, outbox: /srv/out}
+)";
+
+}  // namespace
+
+TEST_CASE("service config: durations") {
+    CHECK(parse_duration("500ms") == 500ms);
+    CHECK(parse_duration("2s") == 2000ms);
+    CHECK(parse_duration("5m") == 300'000ms);
+    CHECK(parse_duration("1h") == 3'600'000ms);
+    CHECK(parse_duration("0s") == 0ms);
+    CHECK_FALSE(parse_duration(""));
+    CHECK_FALSE(parse_duration("5"));      // a unit is required: seconds or milliseconds?
+    CHECK_FALSE(parse_duration("1.5s"));
+    CHECK_FALSE(parse_duration("-1s"));
+    CHECK_FALSE(parse_duration("2 s"));
+    CHECK_FALSE(parse_duration("2sec"));
+    CHECK_FALSE(parse_duration("1d"));
+    CHECK_FALSE(parse_duration("s"));
+    CHECK_FALSE(parse_duration("9999999999999999h"));  // overflows milliseconds
+}
+
+TEST_CASE("service config: sizes") {
+    CHECK(parse_size("64KiB") == 64 * 1024);
+    CHECK(parse_size("512MiB") == 512LL * 1024 * 1024);
+    CHECK(parse_size("1GiB") == 1LL << 30);
+    CHECK(parse_size("2TiB") == 2LL << 40);
+    CHECK(parse_size("1048576") == 1048576);
+    CHECK_FALSE(parse_size(""));
+    CHECK_FALSE(parse_size("64KB"));   // KB or KiB? only the binary units are accepted
+    CHECK_FALSE(parse_size("64k"));
+    CHECK_FALSE(parse_size("1.5GiB"));
+    CHECK_FALSE(parse_size("-1"));
+    CHECK_FALSE(parse_size("MiB"));
+    CHECK_FALSE(parse_size("99999999999999999999"));
+    CHECK_FALSE(parse_size("9999999999TiB"));
+}
+
+TEST_CASE("service config: an empty file gives every default") {
+    ConfigFile file("");
+    auto c = read_service_config(file.path());
+    REQUIRE(c);
+    CHECK(c->store == "sqlite:/var/lib/actiondrop/ledger.db");
+    CHECK(c->state_dir == "/var/lib/actiondrop");
+    CHECK(c->workers == 2);
+    CHECK(c->metrics_listen == "127.0.0.1:9464");
+    CHECK(c->lifecycle_interval == 60s);
+    CHECK(c->sweep_interval == 5s);
+    CHECK(c->limits.max_file_bytes == 512LL << 20);
+    CHECK(c->inboxes.empty());
+}
+
+TEST_CASE("service config: the Appendix A example is read") {
+    ConfigFile file(R"(store: sqlite:/var/lib/actiondrop/ledger.db   # or postgresql://user@host/db
+state_dir: /var/lib/actiondrop
+workers: 3
+metrics: {listen: "127.0.0.1:9500"}
+lifecycle: {interval: 30s}
+sweep_interval: 500ms
+limits: {max_file_bytes: 256MiB, max_rows: 1000, max_line_bytes: 32KiB}
+inboxes:
+  - {name: acme-drop, account: "1000", type: modifications, kind: local,
+     path: /srv/actiondrop/1000/inbox, outbox: /srv/actiondrop/1000/outbox,
+     pattern: "*.csv", settle: 2s, done_file: true, duplicates: reprocess, all_or_nothing: true,
+     limits: {max_rows: 10}}
+  - {name: acme-pull, account: "1000", type: conversions, kind: sftp,
+     host: sftp.acme.example, port: 2222, user: actiondrop, identity_file: /etc/actiondrop/keys/acme,
+     # or password_file: /etc/actiondrop/secrets/acme.password
+     known_hosts: /etc/actiondrop/known_hosts, folder: /exports, pattern: "Conversions_*.csv",
+     delete_after_pull: false, archive_folder: /exports/done, result_folder: /exports/results,
+     poll_interval: 60s, settle: 10s}
+)");
+    auto c = read_service_config(file.path());
+    INFO((c ? std::string() : test::all_errors(c.error())));
+    REQUIRE(c);
+    CHECK(c->workers == 3);
+    CHECK(c->metrics_listen == "127.0.0.1:9500");
+    CHECK(c->lifecycle_interval == 30s);
+    CHECK(c->sweep_interval == 500ms);
+    CHECK(c->limits.max_file_bytes == 256LL << 20);
+    CHECK(c->limits.max_rows == 1000);
+    REQUIRE(c->inboxes.size() == 2);
+    const InboxConfig* drop = c->inbox("acme-drop");
+    REQUIRE(drop != nullptr);
+    CHECK(drop->path == "/srv/actiondrop/1000/inbox");
+    CHECK(drop->outbox == "/srv/actiondrop/1000/outbox");
+    CHECK(drop->pattern == "*.csv");
+    CHECK(drop->done_file);
+    CHECK(drop->duplicates == "reprocess");
+    CHECK(drop->all_or_nothing);
+    // An inbox's limits override the global ones key by key.
+    CHECK(drop->limits.max_rows == 10);
+    CHECK(drop->limits.max_file_bytes == 256LL << 20);
+    CHECK(drop->limits.max_line_bytes == 32 * 1024);
+    const InboxConfig* pull = c->inbox("acme-pull");
+    REQUIRE(pull != nullptr);
+    CHECK(pull->type == "conversions");
+    CHECK(pull->kind == "sftp");
+    CHECK(pull->host == "sftp.acme.example");
+    CHECK(pull->port == 2222);
+    CHECK(pull->identity_file == "/etc/actiondrop/keys/acme");
+    CHECK(pull->known_hosts == "/etc/actiondrop/known_hosts");
+    CHECK(pull->folder == "/exports");
+    CHECK(pull->archive_folder == "/exports/done");
+    CHECK(pull->result_folder == "/exports/results");
+    CHECK(pull->poll_interval == 60s);
+    CHECK(pull->settle == 10s);
+    CHECK(c->inbox("nope") == nullptr);
+}
+
+TEST_CASE("service config: relative paths are taken from the config file's folder") {
+    ConfigFile file(R"(store: sqlite:db/ledger.db
+state_dir: state
+inboxes:
+  - {name: drop, account: "1000", path: in, outbox: ./out/../results}
+  - {name: pull, account: "1000", kind: sftp, host: h, user: u, password_file: secrets/pw,
+     known_hosts: known_hosts, folder: exports, result_folder: exports/results}
+)");
+    auto c = read_service_config(file.path());
+    INFO((c ? std::string() : test::all_errors(c.error())));
+    REQUIRE(c);
+    CHECK(c->store == "sqlite:" + (file.folder() / "db/ledger.db").string());
+    CHECK(c->state_dir == file.folder() / "state");
+    CHECK(c->inboxes[0].path == file.folder() / "in");
+    CHECK(c->inboxes[0].outbox == file.folder() / "results");
+    CHECK(c->inboxes[0].type == "modifications");
+    CHECK(c->inboxes[0].kind == "local");
+    CHECK(c->inboxes[1].password_file == file.folder() / "secrets/pw");
+    CHECK(c->inboxes[1].known_hosts == file.folder() / "known_hosts");
+    // Remote folders are the server's, not ours.
+    CHECK(c->inboxes[1].folder == "exports");
+}
+
+TEST_CASE("service config: PostgreSQL URLs are kept, a password in them is refused") {
+    ConfigFile file("store: postgresql://actiondrop@db.example/ledger?passfile=/etc/actiondrop/pgpass\n");
+    auto c = read_service_config(file.path());
+    REQUIRE(c);
+    CHECK(c->store == "postgresql://actiondrop@db.example/ledger?passfile=/etc/actiondrop/pgpass");
+    CHECK_CONFIG_ERROR(errors_of("store: postgresql://u:secret@db/ledger\n"), 1, "store", "secrets are given only by file");
+    CHECK_CONFIG_ERROR(errors_of("store: postgres://u@db/ledger?password=x\n"), 1, "store", "secrets are given only by file");
+    CHECK_CONFIG_ERROR(errors_of("store: mysql://db\n"), 1, "store", "expected sqlite:PATH or postgresql://");
+    CHECK_CONFIG_ERROR(errors_of("\nstore: 'sqlite:'\n"), 2, "store", "sqlite: needs a database file");
+}
+
+TEST_CASE("service config: top-level values are checked") {
+    auto errors = errors_of(R"(workers: 0
+metrics: {listen: "localhost"}
+lifecycle: {interval: 0s}
+sweep_interval: 5 seconds
+limits: {max_file_bytes: 1.5GiB, max_rows: lots, max_line_bytes: 0}
+state_dir: ""
+)");
+    CHECK_CONFIG_ERROR(errors, 1, "workers", "must be between 1 and 256");
+    CHECK_CONFIG_ERROR(errors, 2, "metrics.listen", "expected HOST:PORT");
+    CHECK_CONFIG_ERROR(errors, 3, "lifecycle.interval", "must be longer than 0");
+    CHECK_CONFIG_ERROR(errors, 4, "sweep_interval", "expected a duration such as 500ms");
+    CHECK_CONFIG_ERROR(errors, 5, "limits.max_file_bytes", "expected a size such as 64KiB");
+    CHECK_CONFIG_ERROR(errors, 5, "limits.max_rows", "expected a whole number");
+    CHECK_CONFIG_ERROR(errors, 5, "limits.max_line_bytes", "must be above 0");
+    CHECK_CONFIG_ERROR(errors, 6, "state_dir", "a path is required here");
+    CHECK(errors.size() == 8);
+}
+
+TEST_CASE("service config: unknown and duplicate keys") {
+    auto errors = errors_of(R"(workers: 2
+worker: 3
+workers: 4
+metrics: {listen: "127.0.0.1:1", port: 2}
+inboxes:
+  - {name: a, account: "1", path: /in, outbox: /out, outbx: /o, settle: 1s, settle: 2s}
+)");
+    CHECK_CONFIG_ERROR(errors, 2, "worker", "unknown key (expected one of: store, state_dir, workers");
+    CHECK_CONFIG_ERROR(errors, 3, "workers", "duplicate key (first written at line 1)");
+    CHECK_CONFIG_ERROR(errors, 4, "metrics.port", "unknown key");
+    CHECK_CONFIG_ERROR(errors, 6, "inboxes[0].outbx", "unknown key");
+    CHECK_CONFIG_ERROR(errors, 6, "inboxes[0].settle", "duplicate key");
+    CHECK(errors[0].str().starts_with(errors[0].file + ":2:1: worker: unknown key"));
+}
+
+TEST_CASE("service config: syntax errors and a missing file") {
+    auto errors = errors_of("workers: 2\ninboxes: [\n");
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].message.starts_with("YAML syntax"));
+    CHECK(errors[0].line >= 2);
+    auto missing = read_service_config("/nonexistent/actiondrop.yaml");
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().at(0).str() == "/nonexistent/actiondrop.yaml: cannot open: No such file or directory");
+    CHECK_CONFIG_ERROR(errors_of("[1, 2]\n"), 1, "", "expected a mapping");
+}
+
+TEST_CASE("service config: inbox names are required, safe and unique") {
+    auto errors = errors_of(std::string("inboxes:") + std::string(kLocalInbox) + R"(  - {name: drop, account: "2", path: /a, outbox: /b}
+  - {name: ../etc, account: "2", path: /c, outbox: /d}
+  - {account: "2", path: /e, outbox: /f}
+  - {name: x, path: /g, outbox: /h}
+)");
+    CHECK_CONFIG_ERROR(errors, 3, "inboxes[1].name", "inbox name 'drop' is used twice");
+    CHECK_CONFIG_ERROR(errors, 4, "inboxes[2].name", "an inbox name is 1-64 letters");
+    CHECK_CONFIG_ERROR(errors, 5, "inboxes[3].name", "missing required key");
+    CHECK_CONFIG_ERROR(errors, 6, "inboxes[4].account", "missing required key");
+}
+
+TEST_CASE("service config: inbox type, kind, duplicates and flags are validated") {
+    auto errors = errors_of(R"(inboxes:
+  - name: a
+    account: "1"
+    type: modification
+    kind: ftp
+    duplicates: ignore
+    done_file: sometimes
+    all_or_nothing: 1
+    pattern: "in/*.csv"
+    settle: fast
+)");
+    CHECK_CONFIG_ERROR(errors, 4, "inboxes[0].type", "expected one of modifications, conversions, funds_transfers");
+    CHECK_CONFIG_ERROR(errors, 5, "inboxes[0].kind", "expected one of local, sftp");
+    CHECK_CONFIG_ERROR(errors, 6, "inboxes[0].duplicates", "expected one of reject, reprocess");
+    CHECK_CONFIG_ERROR(errors, 7, "inboxes[0].done_file", "expected true or false");
+    CHECK_CONFIG_ERROR(errors, 8, "inboxes[0].all_or_nothing", "expected true or false");
+    CHECK_CONFIG_ERROR(errors, 9, "inboxes[0].pattern", "no '/'");
+    CHECK_CONFIG_ERROR(errors, 10, "inboxes[0].settle", "expected a duration");
+}
+
+TEST_CASE("service config: a local inbox needs its folders, and the outbox is not the inbox") {
+    auto errors = errors_of(R"(inboxes:
+  - {name: a, account: "1", path: /srv/in, outbox: /srv/in}
+  - {name: b, account: "1", path: /srv/in2/, outbox: /srv/in2/results}
+  - {name: c, account: "1", path: /srv/x}
+  - {name: d, account: "1", path: /srv/in, outbox: /srv/inbox-results}
+  - {name: e, account: "1", path: /srv/in3, outbox: /srv/out, host: h}
+)");
+    CHECK_CONFIG_ERROR(errors, 2, "inboxes[0].outbox", "must not be the inbox or a folder inside it");
+    CHECK_CONFIG_ERROR(errors, 3, "inboxes[1].outbox", "must not be the inbox or a folder inside it");
+    CHECK_CONFIG_ERROR(errors, 4, "inboxes[2].outbox", "missing required key");
+    // A sibling whose name merely starts like the inbox is fine; reusing the folder is not.
+    CHECK(test::find_error(errors, "inboxes[3].outbox", "") == nullptr);
+    CHECK_CONFIG_ERROR(errors, 5, "inboxes[3].path", "already inbox 'a'");
+    CHECK_CONFIG_ERROR(errors, 6, "inboxes[4].host", "applies only to kind: sftp");
+}
+
+TEST_CASE("service config: an sftp inbox needs host, user, known_hosts, one secret file and distinct folders") {
+    auto errors = errors_of(R"(inboxes:
+  - name: a
+    account: "1"
+    kind: sftp
+    port: 70000
+    identity_file: /k
+    password_file: /p
+    folder: /exports/
+    result_folder: /exports
+    archive_folder: /exports
+    delete_after_pull: true
+    poll_interval: 0s
+    path: /local
+  - {name: b, account: "1", kind: sftp, host: h, user: u, known_hosts: /kh, folder: /x, result_folder: /y,
+     password: hunter2}
+)");
+    CHECK_CONFIG_ERROR(errors, 2, "inboxes[0].host", "missing required key");
+    CHECK_CONFIG_ERROR(errors, 2, "inboxes[0].user", "missing required key");
+    CHECK_CONFIG_ERROR(errors, 2, "inboxes[0].known_hosts", "missing required key");
+    CHECK_CONFIG_ERROR(errors, 2, "inboxes[0]", "exactly one of identity_file or password_file");
+    CHECK_CONFIG_ERROR(errors, 5, "inboxes[0].port", "between 1 and 65535");
+    CHECK_CONFIG_ERROR(errors, 9, "inboxes[0].result_folder", "must not be the folder we pull from");
+    CHECK_CONFIG_ERROR(errors, 10, "inboxes[0].archive_folder", "must not be the folder we pull from");
+    CHECK_CONFIG_ERROR(errors, 11, "inboxes[0].delete_after_pull", "exclude each other");
+    CHECK_CONFIG_ERROR(errors, 12, "inboxes[0].poll_interval", "must be longer than 0");
+    CHECK_CONFIG_ERROR(errors, 13, "inboxes[0].path", "applies only to kind: local");
+    CHECK_CONFIG_ERROR(errors, 14, "inboxes[1]", "exactly one of identity_file or password_file");
+    CHECK_CONFIG_ERROR(errors, 15, "inboxes[1].password", "secrets are given only as file paths");
+}
+
+TEST_CASE("service config: inbox limits are checked like the global ones") {
+    auto errors = errors_of(R"(inboxes:
+  - {name: a, account: "1", path: /in, outbox: /out, limits: {max_rows: 0, max_bytes: 1}}
+)");
+    CHECK_CONFIG_ERROR(errors, 2, "inboxes[0].limits.max_rows", "between 1 and");
+    CHECK_CONFIG_ERROR(errors, 2, "inboxes[0].limits.max_bytes", "unknown key");
+}
