@@ -2,6 +2,8 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <map>
+#include <set>
 
 #include "config/catalog_file.hpp"
 #include "config/service_config.hpp"
@@ -93,4 +95,66 @@ TEST_CASE("etc examples: the commented-out sftp inbox is valid once uncommented"
     REQUIRE(pull != nullptr);
     CHECK(pull->kind == "sftp");
     CHECK(pull->archive_folder == "/exports/done");
+}
+
+namespace {
+
+// The sample files hold no quoted fields, so a plain split reads them.
+std::vector<std::map<std::string, std::string>> sample_rows(const std::string& name) {
+    std::ifstream in(kEtc / "samples" / name);
+    REQUIRE(in);
+    auto split = [](const std::string& line) {
+        std::vector<std::string> cells;
+        std::size_t start = 0;
+        for (std::size_t comma; (comma = line.find(',', start)) != std::string::npos; start = comma + 1)
+            cells.push_back(line.substr(start, comma - start));
+        cells.push_back(line.substr(start));
+        return cells;
+    };
+    std::string line;
+    std::getline(in, line);
+    std::vector<std::string> header = split(line);
+    std::vector<std::map<std::string, std::string>> rows;
+    while (std::getline(in, line)) {
+        std::vector<std::string> cells = split(line);
+        REQUIRE(cells.size() == header.size());
+        std::map<std::string, std::string> row;
+        for (std::size_t i = 0; i < cells.size(); ++i) row[header[i]] = cells[i];
+        rows.push_back(std::move(row));
+    }
+    return rows;
+}
+
+}  // namespace
+
+TEST_CASE("etc examples: the sample files name trackers, partners, contracts and codes of the demo catalog") {
+    auto catalog = read_catalog_file(kEtc / "catalog.yaml");
+    REQUIRE(catalog);
+    const ledger::Account& acme = *catalog->account("1000");
+    std::set<std::string> action_ids, order_ids;
+    for (const char* file : {"conversions_seed.csv", "budget_cap.csv"}) {
+        auto rows = sample_rows(file);
+        CHECK(rows.size() >= 3);
+        for (const auto& row : rows) {
+            INFO(file << " " << row.at("ActionId"));
+            CHECK(action_ids.insert(row.at("ActionId")).second);
+            order_ids.insert(row.at("OrderId"));
+            CHECK(acme.tracker(row.at("ActionTrackerId")) != nullptr);
+            CHECK(acme.contract_for(row.at("PartnerId"), row.at("ActionTrackerId")) != nullptr);
+            CHECK(row.at("EventDate").starts_with("2026-11-"));
+        }
+    }
+    for (const char* file : {"returned_order.csv", "attribution_fraud.csv", "wrong_sku.csv", "hotel_stay_approved.csv",
+                             "stock_shortage.csv"}) {
+        auto rows = sample_rows(file);
+        CHECK(rows.size() >= 3);
+        CHECK(rows.size() <= 10);
+        for (const auto& row : rows) {
+            INFO(file << " " << (row.contains("ActionId") ? row.at("ActionId") : ""));
+            bool by_id = !row.at("ActionId").empty();
+            CHECK((by_id ? action_ids.contains(row.at("ActionId")) : order_ids.contains(row.at("OrderId"))));
+            if (row.contains("DispositionCode") && !row.at("DispositionCode").empty())
+                CHECK(acme.disposition(row.at("DispositionCode")) != nullptr);
+        }
+    }
 }
