@@ -194,6 +194,11 @@ TEST_CASE("ACTION_REVERSED: only RESET revives a reversed action") {
     auto approve = modification("A1", "");
     approve.disposition_code = "STAY_COMPLETE";
     CHECK(f.modify(approve, now).error == ErrorCode::ActionReversed);
+    // Past its locking date a reversed action is still reported as reversed, except to a
+    // RESET, which the lock refuses.
+    const Instant may = at("2026-05-01T00:00:00Z");
+    CHECK(f.modify(amount_row("A1", "50.00"), may).error == ErrorCode::ActionReversed);
+    CHECK(f.modify(modification("A1", "RESET"), may).error == ErrorCode::ActionLocked);
 }
 
 TEST_CASE("MODIFICATION_LIMIT_REACHED at 1,000 applied changes by default") {
