@@ -463,3 +463,35 @@ TEST_CASE("csv reader: throughput on 1,000,000 rows" * doctest::skip()) {
     CHECK(rows == 1'000'001);
     CHECK(cells == 6'000'006);
 }
+
+TEST_CASE("csv reader: random bytes end in a record stream or one clean error") {
+    std::uint32_t seed = 777;
+    auto next = [&seed](std::uint32_t n) {
+        seed = seed * 1664525u + 1013904223u;
+        return (seed >> 8) % n;
+    };
+    const unsigned char pool[] = {'a', ',', '"', '\r', '\n', 0, 0xC3, 0xA9, 0xE2, 0x82, 0xAC,
+                                  0xF0, 0x80, 0xFF, ' ', 'x'};
+    int clean = 0, refused = 0;
+    for (int round = 0; round < 2000; ++round) {
+        std::string text;
+        const auto length = next(200);
+        for (std::uint32_t i = 0; i < length; ++i) text += static_cast<char>(pool[next(16)]);
+        Limits limits;
+        limits.max_line_bytes = 50;
+        auto o = read(text, limits);
+        if (o.error) {
+            ++refused;
+            CHECK_FALSE(o.error->message.empty());
+        } else {
+            ++clean;
+        }
+        std::int64_t last = 0;
+        for (const auto& r : o.records) {
+            CHECK(r.line > last);
+            last = r.line;
+        }
+    }
+    CHECK(clean + refused == 2000);
+    CHECK(refused > 0);
+}
