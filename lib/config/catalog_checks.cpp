@@ -11,14 +11,16 @@ std::optional<std::string> shared_tracker(const ledger::Contract& x, const ledge
     if (x.trackers.empty()) return "'" + y.trackers.front() + "'";
     if (y.trackers.empty()) return "'" + x.trackers.front() + "'";
     for (const std::string& t : y.trackers)
-        if (std::find(x.trackers.begin(), x.trackers.end(), t) != x.trackers.end()) return "'" + t + "'";
+        if (std::find(x.trackers.begin(), x.trackers.end(), t) != x.trackers.end())
+            return "'" + t + "'";
     return std::nullopt;
 }
 
 std::string date_text(ledger::Days day) {
     std::chrono::year_month_day ymd{day};
     char buf[32];
-    std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", int(ymd.year()), unsigned(ymd.month()), unsigned(ymd.day()));
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", int(ymd.year()), unsigned(ymd.month()),
+                  unsigned(ymd.day()));
     return buf;
 }
 

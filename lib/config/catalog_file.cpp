@@ -26,7 +26,8 @@ std::optional<ledger::Days> parse_date(std::string_view s) {
         for (std::size_t i = from; i < from + len; ++i) v = v * 10 + (s[i] - '0');
         return v;
     };
-    std::chrono::year_month_day ymd{std::chrono::year{num(0, 4)}, std::chrono::month{unsigned(num(5, 2))},
+    std::chrono::year_month_day ymd{std::chrono::year{num(0, 4)},
+                                    std::chrono::month{unsigned(num(5, 2))},
                                     std::chrono::day{unsigned(num(8, 2))}};
     if (!ymd.ok()) return std::nullopt;
     return ledger::Days{ymd};
@@ -52,7 +53,8 @@ public:
     ledger::Catalog read(const YAML::Node& root) {
         ledger::Catalog catalog;
         if (!root.IsDefined() || root.IsNull()) {
-            f_.error(YAML::Mark::null_mark(), "", "the catalog is empty (expected accounts: and fx_rates:)");
+            f_.error(YAML::Mark::null_mark(), "",
+                     "the catalog is empty (expected accounts: and fx_rates:)");
             return catalog;
         }
         MapReader top(f_, root, "", {"accounts", "fx_rates"});
@@ -64,7 +66,8 @@ public:
                 std::optional<ledger::Account> account = read_account(list[i], path);
                 if (!account) continue;
                 if (catalog.accounts.contains(account->id)) {
-                    f_.error(list[i], path + ".id", "account '" + account->id + "' is listed twice");
+                    f_.error(list[i], path + ".id",
+                             "account '" + account->id + "' is listed twice");
                     continue;
                 }
                 catalog.accounts.emplace(account->id, std::move(*account));
@@ -77,10 +80,12 @@ public:
                 std::string path = index_path("fx_rates", i);
                 std::optional<ledger::FxRate> rate = read_fx_rate(list[i], path);
                 if (!rate) continue;
-                if (!seen.emplace(rate->currency, rate->account_currency, rate->effective_from).second) {
-                    f_.error(list[i], path, "a rate " + rate->currency + "->" + rate->account_currency +
-                                                " effective from " + date_text(rate->effective_from) +
-                                                " is listed twice");
+                if (!seen.emplace(rate->currency, rate->account_currency, rate->effective_from)
+                         .second) {
+                    f_.error(list[i], path,
+                             "a rate " + rate->currency + "->" + rate->account_currency +
+                                 " effective from " + date_text(rate->effective_from) +
+                                 " is listed twice");
                     continue;
                 }
                 catalog.fx_rates.push_back(std::move(*rate));
@@ -152,8 +157,9 @@ private:
         if (!currency_) return std::nullopt;  // the currency error is already recorded
         std::expected<std::int64_t, std::string> minor = ledger::to_minor(*d, *currency_);
         if (!minor) {
-            f_.error(node, path, "'" + *s + "' has more decimals than " + std::string(currency_->code) + " allows (" +
-                                     std::to_string(currency_->digits) + ")");
+            f_.error(node, path,
+                     "'" + *s + "' has more decimals than " + std::string(currency_->code) +
+                         " allows (" + std::to_string(currency_->digits) + ")");
             return std::nullopt;
         }
         return *minor;
@@ -169,7 +175,8 @@ private:
         ledger::PayoutRule r;
         if (m.has("percent")) {
             std::optional<YAML::Node> node = m.value("percent");
-            std::optional<ledger::Decimal> p = node ? percent(*node, m.path("percent")) : std::nullopt;
+            std::optional<ledger::Decimal> p =
+                node ? percent(*node, m.path("percent")) : std::nullopt;
             if (!p) return std::nullopt;
             r.kind = ledger::PayoutRule::Kind::Percent;
             r.percent = *p;
@@ -185,8 +192,9 @@ private:
 
     std::optional<ledger::Account> read_account(const YAML::Node& node, const std::string& path) {
         MapReader m(f_, node, path,
-                    {"id", "name", "currency", "timezone", "invoice_calendar", "max_modifications_per_action",
-                     "max_conversion_age_days", "trackers", "dispositions", "partners", "contracts"});
+                    {"id", "name", "currency", "timezone", "invoice_calendar",
+                     "max_modifications_per_action", "max_conversion_age_days", "trackers",
+                     "dispositions", "partners", "contracts"});
         if (!m.is_map()) return std::nullopt;
         ledger::Account a;
         std::size_t errors_before = f_.errors().size();
@@ -197,23 +205,29 @@ private:
         currency_ = nullptr;
         if (auto code = m.required_text("currency")) {
             currency_ = ledger::find_currency(*code);
-            if (!currency_) f_.error(m["currency"], m.path("currency"), "unknown currency code '" + *code + "'");
+            if (!currency_)
+                f_.error(m["currency"], m.path("currency"),
+                         "unknown currency code '" + *code + "'");
             a.currency = currency_;
         }
         zone_ = ledger::find_time_zone("UTC");
         if (auto tz = m.text("timezone")) {
             ledger::TimeZone found = ledger::find_time_zone(*tz);
             if (!found) {
-                f_.error(m["timezone"], m.path("timezone"), "unknown time zone '" + *tz + "' (use an IANA name such as Europe/Paris)");
+                f_.error(m["timezone"], m.path("timezone"),
+                         "unknown time zone '" + *tz + "' (use an IANA name such as Europe/Paris)");
             } else {
                 zone_ = found;
                 a.timezone_name = *tz;
             }
         }
         a.timezone = zone_;
-        if (m.has("invoice_calendar")) read_invoice_calendar(m["invoice_calendar"], m.path("invoice_calendar"), a);
-        if (auto n = m.integer("max_modifications_per_action", 1, 1'000'000)) a.max_modifications_per_action = int(*n);
-        if (auto n = m.integer("max_conversion_age_days", 1, 36'500)) a.max_conversion_age_days = int(*n);
+        if (m.has("invoice_calendar"))
+            read_invoice_calendar(m["invoice_calendar"], m.path("invoice_calendar"), a);
+        if (auto n = m.integer("max_modifications_per_action", 1, 1'000'000))
+            a.max_modifications_per_action = int(*n);
+        if (auto n = m.integer("max_conversion_age_days", 1, 36'500))
+            a.max_conversion_age_days = int(*n);
 
         read_trackers(m, a);
         read_dispositions(m, a);
@@ -223,7 +237,8 @@ private:
         return a;
     }
 
-    void read_invoice_calendar(const YAML::Node& node, const std::string& path, ledger::Account& a) {
+    void read_invoice_calendar(const YAML::Node& node, const std::string& path,
+                               ledger::Account& a) {
         MapReader m(f_, node, path, {"monthly_on_day", "period_ends"});
         if (!m.is_map()) return;
         if (m.has("monthly_on_day") == m.has("period_ends")) {
@@ -232,22 +247,26 @@ private:
         }
         if (m.has("monthly_on_day")) {
             // Day 28 is the last one that every month has.
-            if (auto d = m.integer("monthly_on_day", 1, 28)) a.invoice_calendar.monthly_on_day = int(*d);
+            if (auto d = m.integer("monthly_on_day", 1, 28))
+                a.invoice_calendar.monthly_on_day = int(*d);
             return;
         }
         YAML::Node list = m["period_ends"];
         if (!f_.sequence(list, m.path("period_ends"))) return;
         if (list.size() == 0) {
-            f_.error(m.mark("period_ends"), m.path("period_ends"), "list at least one period end date");
+            f_.error(m.mark("period_ends"), m.path("period_ends"),
+                     "list at least one period end date");
             return;
         }
         for (std::size_t i = 0; i < list.size(); ++i) {
             std::string p = index_path(m.path("period_ends"), i);
             std::optional<ledger::Days> d = date(list[i], p);
             if (!d) continue;
-            if (!a.invoice_calendar.period_ends.empty() && *d <= a.invoice_calendar.period_ends.back()) {
-                f_.error(list[i], p, "period end dates must be in increasing order; " + date_text(*d) +
-                                         " follows " + date_text(a.invoice_calendar.period_ends.back()));
+            if (!a.invoice_calendar.period_ends.empty() &&
+                *d <= a.invoice_calendar.period_ends.back()) {
+                f_.error(list[i], p,
+                         "period end dates must be in increasing order; " + date_text(*d) +
+                             " follows " + date_text(a.invoice_calendar.period_ends.back()));
                 continue;
             }
             a.invoice_calendar.period_ends.push_back(*d);
@@ -255,7 +274,8 @@ private:
     }
 
     void read_trackers(MapReader& account, ledger::Account& a) {
-        if (!account.has("trackers") || !f_.sequence(account["trackers"], account.path("trackers"))) return;
+        if (!account.has("trackers") || !f_.sequence(account["trackers"], account.path("trackers")))
+            return;
         YAML::Node list = account["trackers"];
         std::map<std::string, YAML::Node> parent_marks;
         for (std::size_t i = 0; i < list.size(); ++i) {
@@ -270,7 +290,8 @@ private:
             if (!tid) continue;
             t.id = *tid;
             if (a.trackers.contains(t.id)) {
-                f_.error(m["id"], m.path("id"), "tracker id '" + t.id + "' is used twice in account '" + a.id + "'");
+                f_.error(m["id"], m.path("id"),
+                         "tracker id '" + t.id + "' is used twice in account '" + a.id + "'");
                 continue;
             }
             if (t.parent_tracker) parent_marks[t.id] = m["parent_tracker"];
@@ -281,14 +302,18 @@ private:
             const YAML::Node& at = parent_marks[tid];
             std::string path = account.path("trackers") + "[id=" + tid + "].parent_tracker";
             if (!a.trackers.contains(*t.parent_tracker)) {
-                f_.error(at, path, "parent tracker '" + *t.parent_tracker + "' is not a tracker of account '" + a.id + "'");
+                f_.error(at, path,
+                         "parent tracker '" + *t.parent_tracker +
+                             "' is not a tracker of account '" + a.id + "'");
                 continue;
             }
             // A chain that comes back to itself would link an action to its own kind forever.
             std::string cur = *t.parent_tracker;
             for (std::size_t steps = 0; steps <= a.trackers.size(); ++steps) {
                 if (cur == tid) {
-                    f_.error(at, path, "tracker '" + tid + "' is its own ancestor (parent_tracker chain loops)");
+                    f_.error(
+                        at, path,
+                        "tracker '" + tid + "' is its own ancestor (parent_tracker chain loops)");
                     break;
                 }
                 auto it = a.trackers.find(cur);
@@ -299,7 +324,9 @@ private:
     }
 
     void read_dispositions(MapReader& account, ledger::Account& a) {
-        if (!account.has("dispositions") || !f_.sequence(account["dispositions"], account.path("dispositions"))) return;
+        if (!account.has("dispositions") ||
+            !f_.sequence(account["dispositions"], account.path("dispositions")))
+            return;
         YAML::Node list = account["dispositions"];
         for (std::size_t i = 0; i < list.size(); ++i) {
             std::string path = index_path(account.path("dispositions"), i);
@@ -311,18 +338,24 @@ private:
             bool effect_ok = false;
             if (auto action = m.required_text("action")) {
                 effect_ok = true;
-                if (*action == "APPROVE") d.effect = ledger::Disposition::Effect::Approve;
-                else if (*action == "REJECT") d.effect = ledger::Disposition::Effect::Reject;
-                else if (*action == "MODIFY") d.effect = ledger::Disposition::Effect::Modify;
+                if (*action == "APPROVE")
+                    d.effect = ledger::Disposition::Effect::Approve;
+                else if (*action == "REJECT")
+                    d.effect = ledger::Disposition::Effect::Reject;
+                else if (*action == "MODIFY")
+                    d.effect = ledger::Disposition::Effect::Modify;
                 else {
                     effect_ok = false;
-                    f_.error(m["action"], m.path("action"), "expected APPROVE, REJECT or MODIFY, not '" + *action + "'");
+                    f_.error(m["action"], m.path("action"),
+                             "expected APPROVE, REJECT or MODIFY, not '" + *action + "'");
                 }
             }
             if (!code || !effect_ok) continue;
             d.code = *code;
             if (a.dispositions.contains(d.code)) {
-                f_.error(m["code"], m.path("code"), "disposition code '" + d.code + "' is used twice in account '" + a.id + "'");
+                f_.error(
+                    m["code"], m.path("code"),
+                    "disposition code '" + d.code + "' is used twice in account '" + a.id + "'");
                 continue;
             }
             a.dispositions.emplace(d.code, std::move(d));
@@ -330,7 +363,8 @@ private:
     }
 
     void read_partners(MapReader& account, ledger::Account& a) {
-        if (!account.has("partners") || !f_.sequence(account["partners"], account.path("partners"))) return;
+        if (!account.has("partners") || !f_.sequence(account["partners"], account.path("partners")))
+            return;
         YAML::Node list = account["partners"];
         for (std::size_t i = 0; i < list.size(); ++i) {
             std::string path = index_path(account.path("partners"), i);
@@ -342,7 +376,8 @@ private:
             if (!pid) continue;
             p.id = *pid;
             if (a.partners.contains(p.id)) {
-                f_.error(m["id"], m.path("id"), "partner id '" + p.id + "' is used twice in account '" + a.id + "'");
+                f_.error(m["id"], m.path("id"),
+                         "partner id '" + p.id + "' is used twice in account '" + a.id + "'");
                 continue;
             }
             a.partners.emplace(p.id, std::move(p));
@@ -350,7 +385,9 @@ private:
     }
 
     void read_contracts(MapReader& account, ledger::Account& a) {
-        if (!account.has("contracts") || !f_.sequence(account["contracts"], account.path("contracts"))) return;
+        if (!account.has("contracts") ||
+            !f_.sequence(account["contracts"], account.path("contracts")))
+            return;
         YAML::Node list = account["contracts"];
         std::vector<ContractSite> sites;
         for (std::size_t i = 0; i < list.size(); ++i) {
@@ -358,15 +395,17 @@ private:
             std::optional<ledger::Contract> c = read_contract(list[i], path, a);
             if (!c) continue;
             if (a.contract(c->id)) {
-                f_.error(list[i], path + ".id", "contract id '" + c->id + "' is used twice in account '" + a.id + "'");
+                f_.error(list[i], path + ".id",
+                         "contract id '" + c->id + "' is used twice in account '" + a.id + "'");
                 continue;
             }
             for (std::size_t j = 0; j < a.contracts.size(); ++j) {
                 if (auto tracker = shared_tracker(a.contracts[j], *c)) {
                     f_.error(list[i], path,
                              "contracts '" + a.contracts[j].id + "' (" + sites[j].path + ", line " +
-                                 std::to_string(sites[j].mark.line + 1) + ") and '" + c->id + "' both cover partner '" +
-                                 c->partner_id + "' on tracker " + *tracker);
+                                 std::to_string(sites[j].mark.line + 1) + ") and '" + c->id +
+                                 "' both cover partner '" + c->partner_id + "' on tracker " +
+                                 *tracker);
                 }
             }
             sites.push_back({list[i].Mark(), path});
@@ -384,7 +423,8 @@ private:
         if (auto partner = id(m, "partner")) {
             c.partner_id = *partner;
             if (!a.partner(*partner))
-                f_.error(m["partner"], m.path("partner"), "partner '" + *partner + "' is not a partner of account '" + a.id + "'");
+                f_.error(m["partner"], m.path("partner"),
+                         "partner '" + *partner + "' is not a partner of account '" + a.id + "'");
         }
         if (m.has("trackers") && f_.sequence(m["trackers"], m.path("trackers"))) {
             YAML::Node list = m["trackers"];
@@ -393,28 +433,35 @@ private:
                 std::optional<std::string> t = f_.text(list[i], p);
                 if (!t) continue;
                 if (!a.tracker(*t)) {
-                    f_.error(list[i], p, "tracker '" + *t + "' is not a tracker of account '" + a.id + "'");
-                } else if (std::find(c.trackers.begin(), c.trackers.end(), *t) != c.trackers.end()) {
+                    f_.error(list[i], p,
+                             "tracker '" + *t + "' is not a tracker of account '" + a.id + "'");
+                } else if (std::find(c.trackers.begin(), c.trackers.end(), *t) !=
+                           c.trackers.end()) {
                     f_.error(list[i], p, "tracker '" + *t + "' is listed twice");
                 } else {
                     c.trackers.push_back(*t);
                 }
             }
             if (list.size() == 0)
-                f_.error(m.mark("trackers"), m.path("trackers"), "an empty list covers nothing; leave trackers out to cover every tracker");
+                f_.error(m.mark("trackers"), m.path("trackers"),
+                         "an empty list covers nothing; leave trackers out to cover every tracker");
         }
         if (m.require("versions") && f_.sequence(m["versions"], m.path("versions"))) {
             YAML::Node list = m["versions"];
-            if (list.size() == 0) f_.error(m.mark("versions"), m.path("versions"), "a contract needs at least one version");
+            if (list.size() == 0)
+                f_.error(m.mark("versions"), m.path("versions"),
+                         "a contract needs at least one version");
             for (std::size_t i = 0; i < list.size(); ++i) {
                 std::string p = index_path(m.path("versions"), i);
-                std::optional<ledger::ContractVersion> v = read_version(list[i], p, i + 1 == list.size());
+                std::optional<ledger::ContractVersion> v =
+                    read_version(list[i], p, i + 1 == list.size());
                 if (!v) continue;
                 if (!c.versions.empty()) {
                     const ledger::ContractVersion& prev = c.versions.back();
                     if (v->effective_from == prev.effective_from) {
-                        f_.error(list[i], p + ".effective_from",
-                                 "two versions start at " + ledger::format_instant(v->effective_from));
+                        f_.error(
+                            list[i], p + ".effective_from",
+                            "two versions start at " + ledger::format_instant(v->effective_from));
                         continue;
                     }
                     if (v->effective_from < prev.effective_from) {
@@ -432,9 +479,11 @@ private:
         return c;
     }
 
-    std::optional<ledger::ContractVersion> read_version(const YAML::Node& node, const std::string& path, bool last) {
+    std::optional<ledger::ContractVersion> read_version(const YAML::Node& node,
+                                                        const std::string& path, bool last) {
         MapReader m(f_, node, path,
-                    {"effective_from", "effective_to", "payout", "locking", "clearing", "reverse_children", "limits"});
+                    {"effective_from", "effective_to", "payout", "locking", "clearing",
+                     "reverse_children", "limits"});
         if (!m.is_map()) return std::nullopt;
         ledger::ContractVersion v;
         m.require("effective_from");
@@ -443,10 +492,12 @@ private:
         if (m.has("effective_to")) {
             if (!last) {
                 f_.error(m.mark("effective_to"), m.path("effective_to"),
-                         "only the last version may have effective_to (the next version's start ends the others)");
+                         "only the last version may have effective_to (the next version's start "
+                         "ends the others)");
             } else if (auto t = instant(m, "effective_to")) {
                 if (*t <= v.effective_from)
-                    f_.error(m["effective_to"], m.path("effective_to"), "effective_to must be after effective_from");
+                    f_.error(m["effective_to"], m.path("effective_to"),
+                             "effective_to must be after effective_from");
                 v.effective_to = *t;
             }
         }
@@ -457,7 +508,8 @@ private:
         if (m.has("limits") && f_.sequence(m["limits"], m.path("limits"))) {
             YAML::Node list = m["limits"];
             for (std::size_t i = 0; i < list.size(); ++i)
-                if (auto l = read_limit(list[i], index_path(m.path("limits"), i))) v.limits.push_back(*l);
+                if (auto l = read_limit(list[i], index_path(m.path("limits"), i)))
+                    v.limits.push_back(*l);
         }
         // Returned despite other errors, so that the order of versions is still checked;
         // the contract as a whole is dropped by its caller when any error was recorded.
@@ -473,8 +525,8 @@ private:
         if (m.has("categories")) {
             YAML::Node cats = m["categories"];
             if (!cats.IsMap()) {
-                f_.error(cats.IsNull() ? YAML::Node(YAML::NodeType::Undefined) : cats, m.path("categories"),
-                         "expected a mapping category: {percent: P}");
+                f_.error(cats.IsNull() ? YAML::Node(YAML::NodeType::Undefined) : cats,
+                         m.path("categories"), "expected a mapping category: {percent: P}");
             } else {
                 for (const auto& it : cats) {  // by value: the iterator hands out temporaries
                     std::string name = it.first.IsScalar() ? it.first.Scalar() : "";
@@ -490,19 +542,23 @@ private:
                     MapReader r(f_, it.second, p, {"percent", "fixed"});
                     if (!r.is_map()) continue;
                     if (r.has("fixed") || !r.has("percent")) {
-                        f_.error(r.mark(), p, "a category refines a percent rule: write {percent: P}");
+                        f_.error(r.mark(), p,
+                                 "a category refines a percent rule: write {percent: P}");
                         continue;
                     }
                     std::optional<YAML::Node> node = r.value("percent");
                     if (!node) continue;
-                    if (auto pct = percent(*node, r.path("percent"))) v.categories.emplace(name, *pct);
+                    if (auto pct = percent(*node, r.path("percent")))
+                        v.categories.emplace(name, *pct);
                 }
             }
         }
         if (m.has("customer_status")) {
-            MapReader statuses(f_, m["customer_status"], m.path("customer_status"), {"NEW", "EXISTING"});
+            MapReader statuses(f_, m["customer_status"], m.path("customer_status"),
+                               {"NEW", "EXISTING"});
             for (const std::string& status : statuses.keys())
-                if (auto r = rule(statuses[status], statuses.path(status))) v.customer_status.emplace(status, *r);
+                if (auto r = rule(statuses[status], statuses.path(status)))
+                    v.customer_status.emplace(status, *r);
         }
         if (m.has("promo_codes") && f_.sequence(m["promo_codes"], m.path("promo_codes"))) {
             YAML::Node list = m["promo_codes"];
@@ -516,17 +572,21 @@ private:
                 if (pm.require("rule")) r = rule(pm["rule"], pm.path("rule"));
                 promo.valid_from = instant(pm, "valid_from");
                 promo.valid_until = instant(pm, "valid_until");
-                if (promo.valid_from && promo.valid_until && *promo.valid_until <= *promo.valid_from) {
-                    f_.error(pm["valid_until"], pm.path("valid_until"), "valid_until must be after valid_from");
+                if (promo.valid_from && promo.valid_until &&
+                    *promo.valid_until <= *promo.valid_from) {
+                    f_.error(pm["valid_until"], pm.path("valid_until"),
+                             "valid_until must be after valid_from");
                     continue;
                 }
                 if (!code || !r) continue;
                 promo.code = *code;
                 promo.rule = *r;
-                bool twice = std::any_of(v.promo_codes.begin(), v.promo_codes.end(),
-                                         [&](const ledger::PromoCode& x) { return x.code == promo.code; });
+                bool twice =
+                    std::any_of(v.promo_codes.begin(), v.promo_codes.end(),
+                                [&](const ledger::PromoCode& x) { return x.code == promo.code; });
                 if (twice) {
-                    f_.error(pm["code"], pm.path("code"), "promo code '" + promo.code + "' is listed twice in this version");
+                    f_.error(pm["code"], pm.path("code"),
+                             "promo code '" + promo.code + "' is listed twice in this version");
                     continue;
                 }
                 v.promo_codes.push_back(std::move(promo));
@@ -541,12 +601,14 @@ private:
             if (*after == "event_day") {
                 l.after = ledger::Locking::After::EventDay;
                 if (m.has("months"))
-                    f_.error(m.mark("months"), m.path("months"), "months applies only to after: end_of_month");
+                    f_.error(m.mark("months"), m.path("months"),
+                             "months applies only to after: end_of_month");
             } else if (*after == "end_of_month") {
                 l.after = ledger::Locking::After::EndOfMonth;
                 if (auto months = m.integer("months", 0, 120)) l.months = int(*months);
             } else {
-                f_.error(m["after"], m.path("after"), "expected event_day or end_of_month, not '" + *after + "'");
+                f_.error(m["after"], m.path("after"),
+                         "expected event_day or end_of_month, not '" + *after + "'");
             }
         }
         if (m.require("days"))
@@ -567,21 +629,29 @@ private:
         ledger::Limit l;
         bool ok = true;
         std::optional<std::string> kind = m.required_text("kind");
-        if (kind && *kind == "payout") l.kind = ledger::Limit::Kind::Payout;
-        else if (kind && *kind == "count") l.kind = ledger::Limit::Kind::Count;
+        if (kind && *kind == "payout")
+            l.kind = ledger::Limit::Kind::Payout;
+        else if (kind && *kind == "count")
+            l.kind = ledger::Limit::Kind::Count;
         else {
             ok = false;
-            if (kind) f_.error(m["kind"], m.path("kind"), "expected payout or count, not '" + *kind + "'");
+            if (kind)
+                f_.error(m["kind"], m.path("kind"),
+                         "expected payout or count, not '" + *kind + "'");
         }
         if (std::optional<std::string> period = m.required_text("period")) {
             static const std::pair<std::string_view, ledger::Limit::Period> periods[] = {
-                {"day", ledger::Limit::Period::Day},         {"week", ledger::Limit::Period::Week},
-                {"month", ledger::Limit::Period::Month},     {"quarter", ledger::Limit::Period::Quarter},
+                {"day", ledger::Limit::Period::Day},
+                {"week", ledger::Limit::Period::Week},
+                {"month", ledger::Limit::Period::Month},
+                {"quarter", ledger::Limit::Period::Quarter},
                 {"contract", ledger::Limit::Period::Contract}};
-            auto it = std::find_if(std::begin(periods), std::end(periods), [&](auto& p) { return p.first == *period; });
+            auto it = std::find_if(std::begin(periods), std::end(periods),
+                                   [&](auto& p) { return p.first == *period; });
             if (it == std::end(periods)) {
                 ok = false;
-                f_.error(m["period"], m.path("period"), "expected day, week, month, quarter or contract, not '" + *period + "'");
+                f_.error(m["period"], m.path("period"),
+                         "expected day, week, month, quarter or contract, not '" + *period + "'");
             } else {
                 l.period = it->second;
             }
@@ -613,19 +683,26 @@ private:
         if (!m.is_map()) return std::nullopt;
         std::size_t errors_before = f_.errors().size();
         ledger::FxRate r;
-        for (auto [key, out] : {std::pair{"currency", &r.currency}, std::pair{"account_currency", &r.account_currency}}) {
+        for (auto [key, out] : {std::pair{"currency", &r.currency},
+                                std::pair{"account_currency", &r.account_currency}}) {
             if (auto code = m.required_text(key)) {
-                if (!ledger::find_currency(*code)) f_.error(m[key], m.path(key), "unknown currency code '" + *code + "'");
+                if (!ledger::find_currency(*code))
+                    f_.error(m[key], m.path(key), "unknown currency code '" + *code + "'");
                 *out = *code;
             }
         }
         if (!r.currency.empty() && r.currency == r.account_currency)
-            f_.error(m["account_currency"], m.path("account_currency"), "a rate from a currency to itself is always 1");
+            f_.error(m["account_currency"], m.path("account_currency"),
+                     "a rate from a currency to itself is always 1");
         if (auto text = m.required_text("rate")) {
             std::expected<ledger::Decimal, std::string> d = ledger::parse_rate(*text);
-            if (!d) f_.error(m["rate"], m.path("rate"), "not a rate: '" + *text + "' (" + d.error() + ")");
-            else if (d->mantissa == 0) f_.error(m["rate"], m.path("rate"), "a rate must be above 0");
-            else r.rate = *d;
+            if (!d)
+                f_.error(m["rate"], m.path("rate"),
+                         "not a rate: '" + *text + "' (" + d.error() + ")");
+            else if (d->mantissa == 0)
+                f_.error(m["rate"], m.path("rate"), "a rate must be above 0");
+            else
+                r.rate = *d;
         }
         if (m.require("effective_from"))
             if (std::optional<YAML::Node> node = m.value("effective_from"))
@@ -633,13 +710,12 @@ private:
         if (f_.errors().size() != errors_before) return std::nullopt;
         return r;
     }
-
 };
 
 }  // namespace
 
-std::expected<ledger::Catalog, std::vector<ConfigError>> read_catalog_text(std::string_view yaml,
-                                                                          std::string_view file_name) {
+std::expected<ledger::Catalog, std::vector<ConfigError>> read_catalog_text(
+    std::string_view yaml, std::string_view file_name) {
     YamlFile file{std::string(file_name)};
     std::optional<YAML::Node> root = file.parse(yaml);
     ledger::Catalog catalog;
@@ -648,12 +724,13 @@ std::expected<ledger::Catalog, std::vector<ConfigError>> read_catalog_text(std::
     return catalog;
 }
 
-std::expected<ledger::Catalog, std::vector<ConfigError>> read_catalog_file(const std::filesystem::path& path) {
+std::expected<ledger::Catalog, std::vector<ConfigError>> read_catalog_file(
+    const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         int err = errno;
-        return std::unexpected(std::vector<ConfigError>{
-            ConfigError{path.string(), 0, 0, "", std::string("cannot open: ") + std::strerror(err)}});
+        return std::unexpected(std::vector<ConfigError>{ConfigError{
+            path.string(), 0, 0, "", std::string("cannot open: ") + std::strerror(err)}});
     }
     std::ostringstream text;
     text << in.rdbuf();

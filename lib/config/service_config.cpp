@@ -17,7 +17,8 @@ namespace actiondrop::config {
 namespace fs = std::filesystem;
 
 const InboxConfig* ServiceConfig::inbox(std::string_view name) const {
-    auto it = std::find_if(inboxes.begin(), inboxes.end(), [&](const InboxConfig& i) { return i.name == name; });
+    auto it = std::find_if(inboxes.begin(), inboxes.end(),
+                           [&](const InboxConfig& i) { return i.name == name; });
     return it == inboxes.end() ? nullptr : &*it;
 }
 
@@ -92,7 +93,8 @@ public:
         ServiceConfig c;
         if (!root.IsDefined() || root.IsNull()) return c;  // every default
         MapReader m(f_, root, "",
-                    {"store", "state_dir", "workers", "metrics", "lifecycle", "sweep_interval", "limits", "inboxes"});
+                    {"store", "state_dir", "workers", "metrics", "lifecycle", "sweep_interval",
+                     "limits", "inboxes"});
         if (!m.is_map()) return c;
         if (auto s = m.text("store")) c.store = store(*s, m);
         if (auto p = path(m, "state_dir")) c.state_dir = *p;
@@ -103,7 +105,8 @@ public:
                 if (!valid_listen(*listen))
                     f_.error(metrics["listen"], metrics.path("listen"),
                              "expected HOST:PORT such as 127.0.0.1:9464, not '" + *listen + "'");
-                else c.metrics_listen = *listen;
+                else
+                    c.metrics_listen = *listen;
             }
         }
         if (m.has("lifecycle")) {
@@ -114,7 +117,8 @@ public:
         if (m.has("limits")) c.limits = limits(m["limits"], "limits", c.limits);
         if (m.has("inboxes") && f_.sequence(m["inboxes"], "inboxes")) {
             YAML::Node list = m["inboxes"];
-            for (std::size_t i = 0; i < list.size(); ++i) inbox(list[i], index_path("inboxes", i), c);
+            for (std::size_t i = 0; i < list.size(); ++i)
+                inbox(list[i], index_path("inboxes", i), c);
         }
         return c;
     }
@@ -144,12 +148,14 @@ private:
         return resolve(*s);
     }
 
-    std::optional<std::chrono::milliseconds> duration(MapReader& m, std::string_view key, bool positive) {
+    std::optional<std::chrono::milliseconds> duration(MapReader& m, std::string_view key,
+                                                      bool positive) {
         std::optional<std::string> s = m.text(key);
         if (!s) return std::nullopt;
         std::optional<std::chrono::milliseconds> d = parse_duration(*s);
         if (!d) {
-            f_.error(m[key], m.path(key), "expected a duration such as 500ms, 2s, 5m or 1h, not '" + *s + "'");
+            f_.error(m[key], m.path(key),
+                     "expected a duration such as 500ms, 2s, 5m or 1h, not '" + *s + "'");
             return std::nullopt;
         }
         if (positive && d->count() == 0) {
@@ -164,7 +170,9 @@ private:
         if (!s) return std::nullopt;
         std::optional<std::int64_t> n = parse_size(*s);
         if (!n) {
-            f_.error(m[key], m.path(key), "expected a size such as 64KiB, 512MiB, 1GiB or a byte count, not '" + *s + "'");
+            f_.error(
+                m[key], m.path(key),
+                "expected a size such as 64KiB, 512MiB, 1GiB or a byte count, not '" + *s + "'");
             return std::nullopt;
         }
         if (*n == 0) {
@@ -177,7 +185,8 @@ private:
     FileLimits limits(const YAML::Node& node, const std::string& path, FileLimits base) {
         MapReader m(f_, node, path, {"max_file_bytes", "max_rows", "max_line_bytes"});
         if (auto n = size(m, "max_file_bytes")) base.max_file_bytes = *n;
-        if (auto n = m.integer("max_rows", 1, std::numeric_limits<std::int64_t>::max())) base.max_rows = *n;
+        if (auto n = m.integer("max_rows", 1, std::numeric_limits<std::int64_t>::max()))
+            base.max_rows = *n;
         if (auto n = size(m, "max_line_bytes")) base.max_line_bytes = *n;
         return base;
     }
@@ -186,7 +195,9 @@ private:
         if (s.starts_with("sqlite:")) {
             std::string file = s.substr(7);
             if (file.empty()) {
-                f_.error(m["store"], "store", "sqlite: needs a database file, e.g. sqlite:/var/lib/actiondrop/ledger.db");
+                f_.error(
+                    m["store"], "store",
+                    "sqlite: needs a database file, e.g. sqlite:/var/lib/actiondrop/ledger.db");
                 return s;
             }
             return "sqlite:" + resolve(file).string();
@@ -195,10 +206,12 @@ private:
             std::string rest = s.substr(s.find("://") + 3);
             std::string authority = rest.substr(0, rest.find('/'));
             std::size_t at = authority.rfind('@');
-            bool password_in_url = at != std::string::npos && authority.substr(0, at).find(':') != std::string::npos;
+            bool password_in_url =
+                at != std::string::npos && authority.substr(0, at).find(':') != std::string::npos;
             if (password_in_url || s.find("password=") != std::string::npos) {
                 f_.error(m["store"], "store",
-                         "secrets are given only by file: put the password in a passfile (passfile=PATH or "
+                         "secrets are given only by file: put the password in a passfile "
+                         "(passfile=PATH or "
                          "~/.pgpass), not in the URL");
             }
             return s;
@@ -213,19 +226,21 @@ private:
         std::string_view port = s.substr(colon + 1);
         int n = 0;
         auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
-        return !port.empty() && ec == std::errc() && ptr == port.data() + port.size() && n >= 1 && n <= 65535;
+        return !port.empty() && ec == std::errc() && ptr == port.data() + port.size() && n >= 1 &&
+               n <= 65535;
     }
 
     // Inbox names become folder names under state_dir.
     static bool valid_name(std::string_view s) {
         if (s.empty() || s.size() > 64 || s.front() == '.') return false;
         return std::all_of(s.begin(), s.end(), [](char ch) {
-            return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
-                   ch == '_' || ch == '-';
+            return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                   (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
         });
     }
 
-    std::optional<std::string> choice(MapReader& m, std::string_view key, std::initializer_list<std::string_view> allowed) {
+    std::optional<std::string> choice(MapReader& m, std::string_view key,
+                                      std::initializer_list<std::string_view> allowed) {
         std::optional<std::string> s = m.text(key);
         if (!s) return std::nullopt;
         if (std::find(allowed.begin(), allowed.end(), *s) != allowed.end()) return s;
@@ -237,15 +252,24 @@ private:
 
     void inbox(const YAML::Node& node, const std::string& path, ServiceConfig& c) {
         static constexpr std::string_view local_keys[] = {"path", "outbox"};
-        static constexpr std::string_view sftp_keys[] = {"host", "port", "user", "identity_file", "password_file",
-                                                         "known_hosts", "folder", "result_folder", "archive_folder",
-                                                         "delete_after_pull", "poll_interval"};
+        static constexpr std::string_view sftp_keys[] = {
+            "host",         "port",   "user",          "identity_file",  "password_file",
+            "known_hosts",  "folder", "result_folder", "archive_folder", "delete_after_pull",
+            "poll_interval"};
         static constexpr std::string_view secret_keys[] = {"password", "passphrase", "private_key"};
-        MapReader m(f_, node, path,
-                    {"name", "account", "type", "kind", "pattern", "settle", "done_file", "duplicates",
-                     "all_or_nothing", "limits", "path", "outbox", "host", "port", "user", "identity_file",
-                     "password_file", "known_hosts", "folder", "result_folder", "archive_folder", "delete_after_pull",
-                     "poll_interval", "password", "passphrase", "private_key"});
+        MapReader m(f_, node, path, {"name",           "account",
+                                     "type",           "kind",
+                                     "pattern",        "settle",
+                                     "done_file",      "duplicates",
+                                     "all_or_nothing", "limits",
+                                     "path",           "outbox",
+                                     "host",           "port",
+                                     "user",           "identity_file",
+                                     "password_file",  "known_hosts",
+                                     "folder",         "result_folder",
+                                     "archive_folder", "delete_after_pull",
+                                     "poll_interval",  "password",
+                                     "passphrase",     "private_key"});
         if (!m.is_map()) return;
         std::size_t errors_before = f_.errors().size();
         InboxConfig in;
@@ -253,21 +277,26 @@ private:
         if (auto name = m.required_text("name")) {
             if (!valid_name(*name)) {
                 f_.error(m["name"], m.path("name"),
-                         "an inbox name is 1-64 letters, digits, '.', '_' or '-', not starting with '.': '" + *name + "'");
+                         "an inbox name is 1-64 letters, digits, '.', '_' or '-', not starting "
+                         "with '.': '" +
+                             *name + "'");
             } else if (!inbox_names_.insert(*name).second) {
                 f_.error(m["name"], m.path("name"), "inbox name '" + *name + "' is used twice");
             }
             in.name = *name;
         }
         if (auto account = m.required_text("account")) {
-            if (account->empty()) f_.error(m.mark("account"), m.path("account"), "must not be empty");
+            if (account->empty())
+                f_.error(m.mark("account"), m.path("account"), "must not be empty");
             in.account = *account;
         }
-        if (auto type = choice(m, "type", {"modifications", "conversions", "funds_transfers"})) in.type = *type;
+        if (auto type = choice(m, "type", {"modifications", "conversions", "funds_transfers"}))
+            in.type = *type;
         if (auto kind = choice(m, "kind", {"local", "sftp"})) in.kind = *kind;
         if (auto pattern = m.text("pattern")) {
             if (pattern->empty() || pattern->find('/') != std::string::npos)
-                f_.error(m["pattern"], m.path("pattern"), "a pattern matches file names: not empty, no '/'");
+                f_.error(m["pattern"], m.path("pattern"),
+                         "a pattern matches file names: not empty, no '/'");
             in.pattern = *pattern;
         }
         if (auto d = duration(m, "settle", false)) in.settle = *d;
@@ -279,11 +308,14 @@ private:
         for (std::string_view key : secret_keys)
             if (m.has(key))
                 f_.error(m.mark(key), m.path(key),
-                         "secrets are given only as file paths (identity_file, password_file), never in the config");
+                         "secrets are given only as file paths (identity_file, password_file), "
+                         "never in the config");
         bool local = in.kind == "local";
-        for (std::string_view key : local ? std::span<const std::string_view>(sftp_keys) : std::span<const std::string_view>(local_keys))
+        for (std::string_view key : local ? std::span<const std::string_view>(sftp_keys)
+                                          : std::span<const std::string_view>(local_keys))
             if (m.has(key))
-                f_.error(m.mark(key), m.path(key), std::string(key) + " applies only to kind: " + (local ? "sftp" : "local"));
+                f_.error(m.mark(key), m.path(key),
+                         std::string(key) + " applies only to kind: " + (local ? "sftp" : "local"));
 
         if (local) {
             m.require("path");
@@ -292,14 +324,18 @@ private:
             if (auto p = this->path(m, "outbox")) in.outbox = *p;
             if (!in.path.empty() && !in.outbox.empty() && same_or_inside(in.outbox, in.path))
                 f_.error(m["outbox"], m.path("outbox"),
-                         "the outbox must not be the inbox or a folder inside it (" + in.path.string() + ")");
+                         "the outbox must not be the inbox or a folder inside it (" +
+                             in.path.string() + ")");
             if (!in.path.empty()) {
                 auto [at, added] = local_folders_.try_emplace(in.path, in.name);
                 if (!added)
-                    f_.error(m["path"], m.path("path"), "folder " + in.path.string() + " is already inbox '" + at->second + "'");
+                    f_.error(
+                        m["path"], m.path("path"),
+                        "folder " + in.path.string() + " is already inbox '" + at->second + "'");
             }
         } else {
-            for (std::string_view key : {"host", "user", "known_hosts", "folder", "result_folder"}) m.require(key);
+            for (std::string_view key : {"host", "user", "known_hosts", "folder", "result_folder"})
+                m.require(key);
             if (auto host = m.text("host")) in.host = *host;
             if (auto port = m.integer("port", 1, 65535)) in.port = int(*port);
             if (auto user = m.text("user")) in.user = *user;
@@ -315,12 +351,15 @@ private:
             if (auto d = duration(m, "poll_interval", true)) in.poll_interval = *d;
             std::string folder = strip_trailing_slashes(in.folder);
             if (!in.folder.empty() && strip_trailing_slashes(in.result_folder) == folder)
-                f_.error(m["result_folder"], m.path("result_folder"), "the result folder must not be the folder we pull from");
+                f_.error(m["result_folder"], m.path("result_folder"),
+                         "the result folder must not be the folder we pull from");
             if (!in.archive_folder.empty() && strip_trailing_slashes(in.archive_folder) == folder)
-                f_.error(m["archive_folder"], m.path("archive_folder"), "the archive folder must not be the folder we pull from");
+                f_.error(m["archive_folder"], m.path("archive_folder"),
+                         "the archive folder must not be the folder we pull from");
             if (in.delete_after_pull && !in.archive_folder.empty())
                 f_.error(m["delete_after_pull"], m.path("delete_after_pull"),
-                         "delete_after_pull and archive_folder exclude each other: a pulled file is either deleted or archived");
+                         "delete_after_pull and archive_folder exclude each other: a pulled file "
+                         "is either deleted or archived");
         }
         if (f_.errors().size() == errors_before) c.inboxes.push_back(std::move(in));
     }
@@ -332,8 +371,8 @@ std::expected<ServiceConfig, std::vector<ConfigError>> read_service_config(const
     std::ifstream in(file, std::ios::binary);
     if (!in) {
         int err = errno;
-        return std::unexpected(
-            std::vector<ConfigError>{ConfigError{file.string(), 0, 0, "", std::string("cannot open: ") + std::strerror(err)}});
+        return std::unexpected(std::vector<ConfigError>{ConfigError{
+            file.string(), 0, 0, "", std::string("cannot open: ") + std::strerror(err)}});
     }
     std::ostringstream text;
     text << in.rdbuf();

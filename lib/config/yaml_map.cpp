@@ -22,7 +22,8 @@ std::optional<YAML::Node> YamlFile::parse(std::string_view text) {
         if (documents.empty()) return YAML::Node();
         if (documents.size() > 1) {
             // A second document would otherwise be ignored without a word.
-            error(documents[1], "", "the file holds more than one YAML document ('---'); write one");
+            error(documents[1], "",
+                  "the file holds more than one YAML document ('---'); write one");
             return std::nullopt;
         }
         return documents.front();
@@ -54,7 +55,9 @@ std::optional<std::string> YamlFile::text(const YAML::Node& node, const std::str
         return std::nullopt;
     }
     if (!node.IsScalar()) {
-        error(node, key, node.IsSequence() ? "expected a single value, not a list" : "expected a single value, not a mapping");
+        error(node, key,
+              node.IsSequence() ? "expected a single value, not a list"
+                                : "expected a single value, not a mapping");
         return std::nullopt;
     }
     return node.Scalar();
@@ -69,8 +72,8 @@ std::optional<bool> YamlFile::boolean(const YAML::Node& node, const std::string&
     return std::nullopt;
 }
 
-std::optional<std::int64_t> YamlFile::integer(const YAML::Node& node, const std::string& key, std::int64_t min,
-                                              std::int64_t max) {
+std::optional<std::int64_t> YamlFile::integer(const YAML::Node& node, const std::string& key,
+                                              std::int64_t min, std::int64_t max) {
     std::optional<std::string> s = text(node, key);
     if (!s) return std::nullopt;
     std::int64_t value = 0;
@@ -82,7 +85,9 @@ std::optional<std::int64_t> YamlFile::integer(const YAML::Node& node, const std:
         return std::nullopt;
     }
     if (value < min || value > max) {
-        error(node, key, "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", not " + *s);
+        error(node, key,
+              "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", not " +
+                  *s);
         return std::nullopt;
     }
     return value;
@@ -115,13 +120,15 @@ MapReader::MapReader(YamlFile& file, const YAML::Node& node, std::string path,
         if (!is_known) {
             std::string list;
             for (std::string_view k : known) list += (list.empty() ? "" : ", ") + std::string(k);
-            file_.error(key.Mark(), key_path(path_, name), "unknown key (expected one of: " + list + ")");
+            file_.error(key.Mark(), key_path(path_, name),
+                        "unknown key (expected one of: " + list + ")");
             continue;
         }
         auto [at, inserted] = entries_.try_emplace(name, Entry{pair.second, key.Mark()});
         if (!inserted) {
             file_.error(key.Mark(), key_path(path_, name),
-                        "duplicate key (first written at line " + std::to_string(at->second.key_mark.line + 1) + ")");
+                        "duplicate key (first written at line " +
+                            std::to_string(at->second.key_mark.line + 1) + ")");
             continue;
         }
         order_.push_back(name);
@@ -182,7 +189,8 @@ std::optional<bool> MapReader::boolean(std::string_view key) {
     return file_.boolean(value, path(key));
 }
 
-std::optional<std::int64_t> MapReader::integer(std::string_view key, std::int64_t min, std::int64_t max) {
+std::optional<std::int64_t> MapReader::integer(std::string_view key, std::int64_t min,
+                                               std::int64_t max) {
     if (!has(key)) return std::nullopt;
     YAML::Node value = (*this)[key];
     if (value.IsNull()) {

@@ -34,8 +34,8 @@ public:
     // true/false (also True/TRUE/False/FALSE, as YAML 1.2 spells them).
     std::optional<bool> boolean(const YAML::Node& node, const std::string& key);
     // A plain decimal integer in [min, max].
-    std::optional<std::int64_t> integer(const YAML::Node& node, const std::string& key, std::int64_t min,
-                                        std::int64_t max);
+    std::optional<std::int64_t> integer(const YAML::Node& node, const std::string& key,
+                                        std::int64_t min, std::int64_t max);
     // A sequence; records an error for anything else. An empty value is an empty list.
     bool sequence(const YAML::Node& node, const std::string& key);
 

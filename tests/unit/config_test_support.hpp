@@ -23,13 +23,15 @@ inline const ConfigError* find_error(const std::vector<ConfigError>& errors, std
     return nullptr;
 }
 
-// Checks that exactly this error was reported at this line.
-#define CHECK_CONFIG_ERROR(errors, line_no, key, words)                                      \
-    do {                                                                                     \
-        const auto* found_ = ::actiondrop::config::test::find_error((errors), (key), (words)); \
-        INFO("errors:\n" << ::actiondrop::config::test::all_errors(errors));                 \
-        REQUIRE(found_ != nullptr);                                                          \
-        CHECK(found_->line == (line_no));                                                    \
+// Checks that this error was reported at this line. `errors` may be a temporary: it is
+// bound to a reference here so that it outlives the checks.
+#define CHECK_CONFIG_ERROR(errors, line_no, key, words)                                    \
+    do {                                                                                   \
+        const std::vector<::actiondrop::config::ConfigError>& all_ = (errors);             \
+        const auto* found_ = ::actiondrop::config::test::find_error(all_, (key), (words)); \
+        INFO("errors:\n" << ::actiondrop::config::test::all_errors(all_));                 \
+        REQUIRE(found_ != nullptr);                                                        \
+        CHECK(found_->line == (line_no));                                                  \
     } while (false)
 
 }  // namespace actiondrop::config::test

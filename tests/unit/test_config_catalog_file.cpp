@@ -174,7 +174,8 @@ TEST_CASE("catalog: duplicate keys are errors at every depth") {
 fx_rates: []
 fx_rates: []
 )");
-    CHECK_CONFIG_ERROR(errors, 5, "accounts[0].currency", "duplicate key (first written at line 4)");
+    CHECK_CONFIG_ERROR(errors, 5, "accounts[0].currency",
+                       "duplicate key (first written at line 4)");
     CHECK_CONFIG_ERROR(errors, 7, "accounts[0].trackers[0].name", "duplicate key");
     CHECK_CONFIG_ERROR(errors, 9, "fx_rates", "duplicate key");
 }
@@ -188,7 +189,8 @@ TEST_CASE("catalog: unknown keys are errors that list the known ones") {
     partners: [{id: P, name: x, email: a@b}]
 extra: 1
 )");
-    CHECK_CONFIG_ERROR(errors, 5, "accounts[0].time_zone", "unknown key (expected one of: id, name, currency, timezone");
+    CHECK_CONFIG_ERROR(errors, 5, "accounts[0].time_zone",
+                       "unknown key (expected one of: id, name, currency, timezone");
     CHECK_CONFIG_ERROR(errors, 6, "accounts[0].partners[0].email", "unknown key");
     CHECK_CONFIG_ERROR(errors, 7, "extra", "unknown key");
     CHECK(errors.size() == 3);
@@ -205,7 +207,8 @@ TEST_CASE("catalog: every error is collected, not only the first") {
 )");
     CHECK_CONFIG_ERROR(errors, 4, "accounts[0].currency", "unknown currency code 'USX'");
     CHECK_CONFIG_ERROR(errors, 5, "accounts[0].timezone", "unknown time zone 'Mars/Olympus'");
-    CHECK_CONFIG_ERROR(errors, 6, "accounts[0].max_modifications_per_action", "must be between 1 and");
+    CHECK_CONFIG_ERROR(errors, 6, "accounts[0].max_modifications_per_action",
+                       "must be between 1 and");
     CHECK_CONFIG_ERROR(errors, 7, "accounts[0].max_conversion_age_days", "expected a whole number");
     CHECK(errors[0].str() == "cat.yaml:4:15: accounts[0].currency: unknown currency code 'USX'");
 }
@@ -252,7 +255,8 @@ TEST_CASE("catalog: ids are unique within their account, accounts within the fil
     currency: EUR
 )");
     CHECK_CONFIG_ERROR(errors, 5, "accounts[0].trackers[1].id", "tracker id '9' is used twice");
-    CHECK_CONFIG_ERROR(errors, 6, "accounts[0].dispositions[1].code", "disposition code 'X' is used twice");
+    CHECK_CONFIG_ERROR(errors, 6, "accounts[0].dispositions[1].code",
+                       "disposition code 'X' is used twice");
     CHECK_CONFIG_ERROR(errors, 7, "accounts[0].partners[1].id", "partner id 'P' is used twice");
 }
 
@@ -275,7 +279,8 @@ TEST_CASE("catalog: tracker references and loops") {
       - {id: "c", name: C, parent_tracker: "b"}
       - {id: "d", name: D, open_ended: maybe}
 )");
-    CHECK_CONFIG_ERROR(errors, 6, "accounts[0].trackers[id=a].parent_tracker", "parent tracker 'zz' is not a tracker");
+    CHECK_CONFIG_ERROR(errors, 6, "accounts[0].trackers[id=a].parent_tracker",
+                       "parent tracker 'zz' is not a tracker");
     CHECK_CONFIG_ERROR(errors, 7, "accounts[0].trackers[id=b].parent_tracker", "loops");
     CHECK_CONFIG_ERROR(errors, 8, "accounts[0].trackers[id=c].parent_tracker", "loops");
     CHECK_CONFIG_ERROR(errors, 9, "accounts[0].trackers[3].open_ended", "expected true or false");
@@ -290,7 +295,8 @@ TEST_CASE("catalog: disposition actions are APPROVE, REJECT or MODIFY, case-sens
       - {code: X, name: x, action: approve}
       - {code: Y, name: y}
 )");
-    CHECK_CONFIG_ERROR(errors, 6, "accounts[0].dispositions[0].action", "expected APPROVE, REJECT or MODIFY");
+    CHECK_CONFIG_ERROR(errors, 6, "accounts[0].dispositions[0].action",
+                       "expected APPROVE, REJECT or MODIFY");
     CHECK_CONFIG_ERROR(errors, 7, "accounts[0].dispositions[1].action", "missing required key");
 }
 
@@ -309,9 +315,12 @@ TEST_CASE("catalog: invoice calendar forms") {
     currency: USD
     invoice_calendar: {monthly_on_day: 1, period_ends: [2026-01-30]}
 )");
-    CHECK_CONFIG_ERROR(errors, 5, "accounts[0].invoice_calendar.monthly_on_day", "between 1 and 28");
-    CHECK_CONFIG_ERROR(errors, 9, "accounts[1].invoice_calendar.period_ends[1]", "increasing order");
-    CHECK_CONFIG_ERROR(errors, 9, "accounts[1].invoice_calendar.period_ends[2]", "expected a date YYYY-MM-DD");
+    CHECK_CONFIG_ERROR(errors, 5, "accounts[0].invoice_calendar.monthly_on_day",
+                       "between 1 and 28");
+    CHECK_CONFIG_ERROR(errors, 9, "accounts[1].invoice_calendar.period_ends[1]",
+                       "increasing order");
+    CHECK_CONFIG_ERROR(errors, 9, "accounts[1].invoice_calendar.period_ends[2]",
+                       "expected a date YYYY-MM-DD");
     CHECK_CONFIG_ERROR(errors, 13, "accounts[2].invoice_calendar", "either monthly_on_day");
 }
 
@@ -335,10 +344,13 @@ TEST_CASE("catalog: contract references to partner and trackers are checked") {
         partner: P
         trackers: []
 )");
-    CHECK_CONFIG_ERROR(errors, 9, "accounts[0].contracts[0].partner", "partner 'Q' is not a partner of account '1'");
-    CHECK_CONFIG_ERROR(errors, 10, "accounts[0].contracts[0].trackers[1]", "tracker '2' is not a tracker");
+    CHECK_CONFIG_ERROR(errors, 9, "accounts[0].contracts[0].partner",
+                       "partner 'Q' is not a partner of account '1'");
+    CHECK_CONFIG_ERROR(errors, 10, "accounts[0].contracts[0].trackers[1]",
+                       "tracker '2' is not a tracker");
     CHECK_CONFIG_ERROR(errors, 10, "accounts[0].contracts[0].trackers[2]", "listed twice");
-    CHECK_CONFIG_ERROR(errors, 18, "accounts[0].contracts[1].trackers", "an empty list covers nothing");
+    CHECK_CONFIG_ERROR(errors, 18, "accounts[0].contracts[1].trackers",
+                       "an empty list covers nothing");
     CHECK_CONFIG_ERROR(errors, 16, "accounts[0].contracts[1].versions", "missing required key");
 }
 
@@ -360,21 +372,26 @@ TEST_CASE("catalog: two contracts covering the same partner and tracker are refu
                "            clearing: {months: 0, days: 20}\n";
     };
     SUBCASE("a shared tracker") {
-        auto errors = errors_of(std::string(head) + contract("C1", "P", "[\"1\"]") + contract("C2", "P", "[\"2\", \"1\"]"));
-        CHECK_CONFIG_ERROR(errors, 16, "accounts[0].contracts[1]", "both cover partner 'P' on tracker '1'");
+        auto errors = errors_of(std::string(head) + contract("C1", "P", "[\"1\"]") +
+                                contract("C2", "P", "[\"2\", \"1\"]"));
+        CHECK_CONFIG_ERROR(errors, 16, "accounts[0].contracts[1]",
+                           "both cover partner 'P' on tracker '1'");
     }
     SUBCASE("an all-trackers contract beside a specific one") {
-        auto errors = errors_of(std::string(head) + contract("C1", "P", "[\"2\"]") + contract("C2", "P", ""));
+        auto errors =
+            errors_of(std::string(head) + contract("C1", "P", "[\"2\"]") + contract("C2", "P", ""));
         CHECK_CONFIG_ERROR(errors, 16, "accounts[0].contracts[1]", "both cover partner 'P'");
     }
     SUBCASE("different trackers or partners live side by side") {
-        ledger::Catalog c = catalog_of(std::string(head) + contract("C1", "P", "[\"1\"]") + contract("C2", "P", "[\"2\"]") +
-                                       contract("C3", "Q", ""));
+        ledger::Catalog c = catalog_of(std::string(head) + contract("C1", "P", "[\"1\"]") +
+                                       contract("C2", "P", "[\"2\"]") + contract("C3", "Q", ""));
         CHECK(c.accounts.at("1").contracts.size() == 3);
     }
     SUBCASE("a contract id used twice") {
-        auto errors = errors_of(std::string(head) + contract("C1", "P", "[\"1\"]") + contract("C1", "Q", ""));
-        CHECK_CONFIG_ERROR(errors, 16, "accounts[0].contracts[1].id", "contract id 'C1' is used twice");
+        auto errors =
+            errors_of(std::string(head) + contract("C1", "P", "[\"1\"]") + contract("C1", "Q", ""));
+        CHECK_CONFIG_ERROR(errors, 16, "accounts[0].contracts[1].id",
+                           "contract id 'C1' is used twice");
     }
 }
 
@@ -407,10 +424,14 @@ TEST_CASE("catalog: versions are in order, start at distinct times, and only the
             locking: {after: event_day, days: 3}
             clearing: {days: 20}
 )");
-    CHECK_CONFIG_ERROR(errors, 11, "accounts[0].contracts[0].versions[0].effective_to", "only the last version");
-    CHECK_CONFIG_ERROR(errors, 15, "accounts[0].contracts[0].versions[1].effective_from", "in order of effective_from");
-    CHECK_CONFIG_ERROR(errors, 19, "accounts[0].contracts[0].versions[2].effective_from", "two versions start at");
-    CHECK_CONFIG_ERROR(errors, 24, "accounts[0].contracts[0].versions[3].effective_to", "must be after effective_from");
+    CHECK_CONFIG_ERROR(errors, 11, "accounts[0].contracts[0].versions[0].effective_to",
+                       "only the last version");
+    CHECK_CONFIG_ERROR(errors, 15, "accounts[0].contracts[0].versions[1].effective_from",
+                       "in order of effective_from");
+    CHECK_CONFIG_ERROR(errors, 19, "accounts[0].contracts[0].versions[2].effective_from",
+                       "two versions start at");
+    CHECK_CONFIG_ERROR(errors, 24, "accounts[0].contracts[0].versions[3].effective_to",
+                       "must be after effective_from");
 }
 
 TEST_CASE("catalog: version fields are checked") {
@@ -432,7 +453,8 @@ TEST_CASE("catalog: version fields are checked") {
             clearing: {months: -1, days: 2}
             reverse_children: yes
 )");
-    std::string v0 = "accounts[0].contracts[0].versions[0]", v1 = "accounts[0].contracts[0].versions[1]";
+    std::string v0 = "accounts[0].contracts[0].versions[0]",
+                v1 = "accounts[0].contracts[0].versions[1]";
     CHECK_CONFIG_ERROR(errors, 10, v0 + ".effective_from", "month 13 out of range");
     CHECK_CONFIG_ERROR(errors, 10, v0 + ".payout", "missing required key");
     CHECK_CONFIG_ERROR(errors, 11, v0 + ".locking.after", "expected event_day or end_of_month");
@@ -469,14 +491,19 @@ TEST_CASE("catalog: payout rules are a percent or a fixed amount in the account 
 )");
     std::string p = "accounts[0].contracts[0].versions[0].payout";
     CHECK_CONFIG_ERROR(errors, 12, p + ".default", "either {percent: P} or {fixed: X}");
-    CHECK_CONFIG_ERROR(errors, 13, p + ".categories.electronics", "a category refines a percent rule");
+    CHECK_CONFIG_ERROR(errors, 13, p + ".categories.electronics",
+                       "a category refines a percent rule");
     CHECK_CONFIG_ERROR(errors, 13, p + ".categories.toys.percent", "not a percent: '-3'");
     CHECK_CONFIG_ERROR(errors, 13, p + ".categories.books.percent", "above 100");
-    CHECK_CONFIG_ERROR(errors, 14, p + ".customer_status.NEW.fixed", "more decimals than USD allows (2)");
-    CHECK_CONFIG_ERROR(errors, 14, p + ".customer_status.VIP", "unknown key (expected one of: NEW, EXISTING)");
-    CHECK_CONFIG_ERROR(errors, 14, p + ".customer_status.EXISTING", "either {percent: P} or {fixed: X}");
+    CHECK_CONFIG_ERROR(errors, 14, p + ".customer_status.NEW.fixed",
+                       "more decimals than USD allows (2)");
+    CHECK_CONFIG_ERROR(errors, 14, p + ".customer_status.VIP",
+                       "unknown key (expected one of: NEW, EXISTING)");
+    CHECK_CONFIG_ERROR(errors, 14, p + ".customer_status.EXISTING",
+                       "either {percent: P} or {fixed: X}");
     CHECK_CONFIG_ERROR(errors, 16, p + ".promo_codes[0].rule.fixed", "not an amount: '1e3'");
-    CHECK_CONFIG_ERROR(errors, 16, p + ".promo_codes[0].valid_until", "valid_until must be after valid_from");
+    CHECK_CONFIG_ERROR(errors, 16, p + ".promo_codes[0].valid_until",
+                       "valid_until must be after valid_from");
     CHECK_CONFIG_ERROR(errors, 18, p + ".promo_codes[2].code", "promo code 'B' is listed twice");
     CHECK_CONFIG_ERROR(errors, 19, p + ".promo_codes[3].code", "missing required key");
     CHECK_CONFIG_ERROR(errors, 19, p + ".promo_codes[3].valid_until", "is not a date");
@@ -498,8 +525,10 @@ TEST_CASE("catalog: fixed amounts in JPY take no decimals") {
             clearing: {days: 20}
             limits: [{kind: payout, max: "1000.50", period: month}]
 )");
-    CHECK_CONFIG_ERROR(errors, 11, "accounts[0].contracts[0].versions[0].payout.default.fixed", "more decimals than JPY allows (0)");
-    CHECK_CONFIG_ERROR(errors, 14, "accounts[0].contracts[0].versions[0].limits[0].max", "more decimals than JPY");
+    CHECK_CONFIG_ERROR(errors, 11, "accounts[0].contracts[0].versions[0].payout.default.fixed",
+                       "more decimals than JPY allows (0)");
+    CHECK_CONFIG_ERROR(errors, 14, "accounts[0].contracts[0].versions[0].limits[0].max",
+                       "more decimals than JPY");
 }
 
 TEST_CASE("catalog: limits name a kind, a positive max and a period") {
@@ -524,7 +553,8 @@ TEST_CASE("catalog: limits name a kind, a positive max and a period") {
 )");
     std::string l = "accounts[0].contracts[0].versions[0].limits";
     CHECK_CONFIG_ERROR(errors, 15, l + "[0].kind", "expected payout or count");
-    CHECK_CONFIG_ERROR(errors, 16, l + "[1].period", "expected day, week, month, quarter or contract");
+    CHECK_CONFIG_ERROR(errors, 16, l + "[1].period",
+                       "expected day, week, month, quarter or contract");
     CHECK_CONFIG_ERROR(errors, 16, l + "[1].max", "between 1 and");
     CHECK_CONFIG_ERROR(errors, 17, l + "[2].max", "above 0");
     CHECK_CONFIG_ERROR(errors, 18, l + "[3].max", "missing required key");
@@ -549,13 +579,15 @@ TEST_CASE("catalog: FX rates are checked and unique") {
 TEST_CASE("catalog: read_catalog_file names a missing file") {
     auto result = read_catalog_file("/nonexistent/catalog.yaml");
     REQUIRE_FALSE(result);
-    CHECK(result.error().at(0).str() == "/nonexistent/catalog.yaml: cannot open: No such file or directory");
+    CHECK(result.error().at(0).str() ==
+          "/nonexistent/catalog.yaml: cannot open: No such file or directory");
 }
 
 TEST_CASE("catalog: a file from the test data folder with an error deep inside") {
     auto result = read_catalog_file(ACTIONDROP_TEST_DATA "/config/catalog_bad_promo.yaml");
     REQUIRE_FALSE(result);
-    CHECK_CONFIG_ERROR(result.error(), 19, "accounts[0].contracts[0].versions[0].payout.promo_codes[0].rule.fixed",
+    CHECK_CONFIG_ERROR(result.error(), 19,
+                       "accounts[0].contracts[0].versions[0].payout.promo_codes[0].rule.fixed",
                        "more decimals than USD");
     CHECK(result.error().at(0).file.ends_with("catalog_bad_promo.yaml"));
 }

@@ -15,36 +15,45 @@ ledger::Catalog read(std::string_view yaml) {
     return *result;
 }
 
-ledger::Instant at(std::string_view text) { return *ledger::parse_instant(text, ledger::find_time_zone("UTC")); }
+ledger::Instant at(std::string_view text) {
+    return *ledger::parse_instant(text, ledger::find_time_zone("UTC"));
+}
 
 // One account, one contract; `versions` is the YAML of its version list.
-std::string account(std::string_view versions, std::string_view extra_partner = "", std::string_view currency = "USD",
-                    std::string_view contract_partner = "P") {
+std::string account(std::string_view versions, std::string_view extra_partner = "",
+                    std::string_view currency = "USD", std::string_view contract_partner = "P") {
     return std::string(R"(accounts:
   - id: "1"
     name: Shop
-    currency: )") + std::string(currency) + R"(
+    currency: )") +
+           std::string(currency) + R"(
     trackers: [{id: "t1", name: Sale}]
-    partners: [{id: P, name: p})" + std::string(extra_partner) + R"(]
+    partners: [{id: P, name: p})" +
+           std::string(extra_partner) + R"(]
     contracts:
       - id: C
-        partner: )" + std::string(contract_partner) + R"(
+        partner: )" +
+           std::string(contract_partner) + R"(
         versions:
 )" + std::string(versions);
 }
 
 std::string version(std::string_view from, std::string_view percent) {
-    return "          - effective_from: " + std::string(from) + "\n            payout: {default: {percent: \"" +
-           std::string(percent) + "\"}}\n            locking: {after: event_day, days: 3}\n"
-                                  "            clearing: {days: 20}\n";
+    return "          - effective_from: " + std::string(from) +
+           "\n            payout: {default: {percent: \"" + std::string(percent) +
+           "\"}}\n            locking: {after: event_day, days: 3}\n"
+           "            clearing: {days: 20}\n";
 }
 
-const ledger::Contract& contract_c(const ledger::Catalog& c) { return c.accounts.at("1").contracts.at(0); }
+const ledger::Contract& contract_c(const ledger::Catalog& c) {
+    return c.accounts.at("1").contracts.at(0);
+}
 
 }  // namespace
 
 TEST_CASE("merge: a new account and new versions are added; omitted versions are kept") {
-    ledger::Catalog stored = read(account(version("2026-01-01T00:00:00Z", "8") + version("2027-01-01T00:00:00Z", "9")));
+    ledger::Catalog stored =
+        read(account(version("2026-01-01T00:00:00Z", "8") + version("2027-01-01T00:00:00Z", "9")));
     ledger::Catalog incoming = read(account(version("2027-06-01T00:00:00Z", "10")) + R"(  - id: "2"
     name: Other
     currency: EUR
@@ -75,7 +84,8 @@ TEST_CASE("merge: a version in force cannot be changed") {
         REQUIRE(merged.error().size() == 1);
         const ConfigError& e = merged.error()[0];
         CHECK(e.file == "cat.yaml");
-        CHECK(e.key == "accounts[id=1].contracts[id=C].versions[effective_from=2026-01-01T00:00:00Z]");
+        CHECK(e.key ==
+              "accounts[id=1].contracts[id=C].versions[effective_from=2026-01-01T00:00:00Z]");
         CHECK(e.message.find("contract 'C'") != std::string::npos);
         CHECK(e.message.find("already in force") != std::string::npos);
         CHECK(e.message.find("add a new version") != std::string::npos);
@@ -87,7 +97,8 @@ TEST_CASE("merge: a version in force cannot be changed") {
     SUBCASE("any other field counts: locking days") {
         std::string v = version("2026-01-01T00:00:00Z", "8");
         v.replace(v.find("days: 3"), 7, "days: 4");
-        auto merged = merge_catalog(stored, read(account(v)), at("2026-11-24T12:00:00Z"), "cat.yaml");
+        auto merged =
+            merge_catalog(stored, read(account(v)), at("2026-11-24T12:00:00Z"), "cat.yaml");
         CHECK_FALSE(merged);
     }
     SUBCASE("in force from the very instant it starts") {
@@ -98,7 +109,8 @@ TEST_CASE("merge: a version in force cannot be changed") {
 }
 
 TEST_CASE("merge: a future version can still be changed") {
-    ledger::Catalog stored = read(account(version("2026-01-01T00:00:00Z", "8") + version("2027-01-01T00:00:00Z", "9")));
+    ledger::Catalog stored =
+        read(account(version("2026-01-01T00:00:00Z", "8") + version("2027-01-01T00:00:00Z", "9")));
     ledger::Catalog incoming = read(account(version("2027-01-01T00:00:00Z", "11")));
     auto merged = merge_catalog(stored, incoming, at("2026-11-24T12:00:00Z"), "cat.yaml");
     REQUIRE(merged);
@@ -111,8 +123,10 @@ TEST_CASE("merge: a back-dated new version would change the terms in force") {
     ledger::Catalog incoming = read(account(version("2026-07-01T00:00:00Z", "9")));
     auto merged = merge_catalog(stored, incoming, at("2026-11-24T12:00:00Z"), "cat.yaml");
     REQUIRE_FALSE(merged);
-    CHECK(merged.error()[0].key == "accounts[id=1].contracts[id=C].versions[effective_from=2026-07-01T00:00:00Z]");
-    CHECK(merged.error()[0].message.find("would change the terms of version 2026-01-01T00:00:00Z") != std::string::npos);
+    CHECK(merged.error()[0].key ==
+          "accounts[id=1].contracts[id=C].versions[effective_from=2026-07-01T00:00:00Z]");
+    CHECK(merged.error()[0].message.find(
+              "would change the terms of version 2026-01-01T00:00:00Z") != std::string::npos);
     // Before any stored version nothing was in force, so filling that time is allowed.
     ledger::Catalog earlier = read(account(version("2025-01-01T00:00:00Z", "7")));
     auto filled = merge_catalog(stored, earlier, at("2026-11-24T12:00:00Z"), "cat.yaml");
@@ -121,15 +135,20 @@ TEST_CASE("merge: a back-dated new version would change the terms in force") {
 }
 
 TEST_CASE("merge: an account keeps its currency and a contract its partner") {
-    ledger::Catalog stored = read(account(version("2026-01-01T00:00:00Z", "8"), ", {id: Q, name: q}"));
-    auto currency = merge_catalog(stored, read(account(version("2026-01-01T00:00:00Z", "8"), "", "EUR")),
-                                  at("2026-11-24T12:00:00Z"), "cat.yaml");
+    ledger::Catalog stored =
+        read(account(version("2026-01-01T00:00:00Z", "8"), ", {id: Q, name: q}"));
+    auto currency =
+        merge_catalog(stored, read(account(version("2026-01-01T00:00:00Z", "8"), "", "EUR")),
+                      at("2026-11-24T12:00:00Z"), "cat.yaml");
     REQUIRE_FALSE(currency);
     CHECK_CONFIG_ERROR(currency.error(), 0, "accounts[id=1].currency", "keeps its currency USD");
-    auto partner = merge_catalog(stored, read(account(version("2026-01-01T00:00:00Z", "8"), ", {id: Q, name: q}", "USD", "Q")),
-                                 at("2026-11-24T12:00:00Z"), "cat.yaml");
+    auto partner = merge_catalog(
+        stored,
+        read(account(version("2026-01-01T00:00:00Z", "8"), ", {id: Q, name: q}", "USD", "Q")),
+        at("2026-11-24T12:00:00Z"), "cat.yaml");
     REQUIRE_FALSE(partner);
-    CHECK_CONFIG_ERROR(partner.error(), 0, "accounts[id=1].contracts[id=C].partner", "cannot move to 'Q'");
+    CHECK_CONFIG_ERROR(partner.error(), 0, "accounts[id=1].contracts[id=C].partner",
+                       "cannot move to 'Q'");
 }
 
 TEST_CASE("merge: two contracts covering the same partner and tracker across loads are refused") {
@@ -152,10 +171,12 @@ TEST_CASE("merge: two contracts covering the same partner and tracker across loa
 )");
     auto merged = merge_catalog(stored, incoming, at("2026-11-24T12:00:00Z"), "cat.yaml");
     REQUIRE_FALSE(merged);
-    CHECK_CONFIG_ERROR(merged.error(), 0, "accounts[id=1].contracts[id=D]", "contracts 'C' and 'D' both cover partner 'P'");
+    CHECK_CONFIG_ERROR(merged.error(), 0, "accounts[id=1].contracts[id=D]",
+                       "contracts 'C' and 'D' both cover partner 'P'");
 }
 
-TEST_CASE("merge: trackers, dispositions and partners are replaced by id, others kept; FX rates by key") {
+TEST_CASE(
+    "merge: trackers, dispositions and partners are replaced by id, others kept; FX rates by key") {
     ledger::Catalog stored = read(R"(accounts:
   - id: "1"
     name: Shop
@@ -190,14 +211,17 @@ fx_rates:
     CHECK(a.dispositions.at("X").effect == ledger::Disposition::Effect::Reject);
     CHECK(a.partners.at("P").name == "New name");
     REQUIRE(merged->fx_rates.size() == 3);
-    CHECK(merged->fx_rate("EUR", "USD", std::chrono::sys_days{std::chrono::year{2026} / 8 / 1}) == ledger::Decimal{110, 2});
-    CHECK(merged->fx_rate("EUR", "USD", std::chrono::sys_days{std::chrono::year{2026} / 2 / 1}) == ledger::Decimal{108, 2});
+    CHECK(merged->fx_rate("EUR", "USD", std::chrono::sys_days{std::chrono::year{2026} / 8 / 1}) ==
+          ledger::Decimal{110, 2});
+    CHECK(merged->fx_rate("EUR", "USD", std::chrono::sys_days{std::chrono::year{2026} / 2 / 1}) ==
+          ledger::Decimal{108, 2});
 }
 
 TEST_CASE("merge: every error is reported") {
-    ledger::Catalog stored = read(account(version("2026-01-01T00:00:00Z", "8") + version("2026-03-01T00:00:00Z", "8")));
-    ledger::Catalog incoming = read(account(version("2026-01-01T00:00:00Z", "9") + version("2026-03-01T00:00:00Z", "9"), "",
-                                            "EUR"));
+    ledger::Catalog stored =
+        read(account(version("2026-01-01T00:00:00Z", "8") + version("2026-03-01T00:00:00Z", "8")));
+    ledger::Catalog incoming = read(account(
+        version("2026-01-01T00:00:00Z", "9") + version("2026-03-01T00:00:00Z", "9"), "", "EUR"));
     auto merged = merge_catalog(stored, incoming, at("2026-11-24T12:00:00Z"), "cat.yaml");
     REQUIRE_FALSE(merged);
     CHECK(merged.error().size() == 3);

@@ -13,7 +13,8 @@ using namespace actiondrop;
 using namespace actiondrop::config;
 
 namespace {
-const std::filesystem::path kEtc = std::filesystem::path(ACTIONDROP_TEST_DATA) / ".." / ".." / "etc";
+const std::filesystem::path kEtc =
+    std::filesystem::path(ACTIONDROP_TEST_DATA) / ".." / ".." / "etc";
 }
 
 TEST_CASE("etc examples: the demo catalog loads without an error") {
@@ -43,8 +44,10 @@ TEST_CASE("etc examples: the demo catalog loads without an error") {
     REQUIRE(sakura != nullptr);
     CHECK(sakura->currency->code == "JPY");
     CHECK(sakura->invoice_calendar.period_ends.size() == 12);
-    CHECK(catalog->fx_rate("EUR", "JPY", std::chrono::sys_days{std::chrono::year{2026} / 11 / 1}).has_value());
-    CHECK(catalog->fx_rate("USD", "JPY", std::chrono::sys_days{std::chrono::year{2026} / 11 / 1}).has_value());
+    CHECK(catalog->fx_rate("EUR", "JPY", std::chrono::sys_days{std::chrono::year{2026} / 11 / 1})
+              .has_value());
+    CHECK(catalog->fx_rate("USD", "JPY", std::chrono::sys_days{std::chrono::year{2026} / 11 / 1})
+              .has_value());
     CHECK(catalog->fx_rate("EUR", "USD", std::chrono::sys_days{std::chrono::year{2026} / 11 / 1}) ==
           ledger::Decimal{10920000000, 10});
 }
@@ -81,7 +84,8 @@ TEST_CASE("etc examples: the commented-out sftp inbox is valid once uncommented"
     std::string text, line;
     while (std::getline(in, line)) {
         // Uncomment the example block: lines that start with "  # " followed by YAML of the inbox.
-        if (line.starts_with("  # - name:") || line.starts_with("  #   ")) line = "  " + line.substr(4);
+        if (line.starts_with("  # - name:") || line.starts_with("  #   "))
+            line = "  " + line.substr(4);
         text += line + "\n";
     }
     auto folder = std::filesystem::temp_directory_path() / "actiondrop-etc-example";
@@ -106,7 +110,8 @@ std::vector<std::map<std::string, std::string>> sample_rows(const std::string& n
     auto split = [](const std::string& line) {
         std::vector<std::string> cells;
         std::size_t start = 0;
-        for (std::size_t comma; (comma = line.find(',', start)) != std::string::npos; start = comma + 1)
+        for (std::size_t comma; (comma = line.find(',', start)) != std::string::npos;
+             start = comma + 1)
             cells.push_back(line.substr(start, comma - start));
         cells.push_back(line.substr(start));
         return cells;
@@ -127,7 +132,9 @@ std::vector<std::map<std::string, std::string>> sample_rows(const std::string& n
 
 }  // namespace
 
-TEST_CASE("etc examples: the sample files name trackers, partners, contracts and codes of the demo catalog") {
+TEST_CASE(
+    "etc examples: the sample files name trackers, partners, contracts and codes of the demo "
+    "catalog") {
     auto catalog = read_catalog_file(kEtc / "catalog.yaml");
     REQUIRE(catalog);
     const ledger::Account& acme = *catalog->account("1000");
@@ -144,15 +151,16 @@ TEST_CASE("etc examples: the sample files name trackers, partners, contracts and
             CHECK(row.at("EventDate").starts_with("2026-11-"));
         }
     }
-    for (const char* file : {"returned_order.csv", "attribution_fraud.csv", "wrong_sku.csv", "hotel_stay_approved.csv",
-                             "stock_shortage.csv"}) {
+    for (const char* file : {"returned_order.csv", "attribution_fraud.csv", "wrong_sku.csv",
+                             "hotel_stay_approved.csv", "stock_shortage.csv"}) {
         auto rows = sample_rows(file);
         CHECK(rows.size() >= 3);
         CHECK(rows.size() <= 10);
         for (const auto& row : rows) {
             INFO(file << " " << (row.contains("ActionId") ? row.at("ActionId") : ""));
             bool by_id = !row.at("ActionId").empty();
-            CHECK((by_id ? action_ids.contains(row.at("ActionId")) : order_ids.contains(row.at("OrderId"))));
+            CHECK((by_id ? action_ids.contains(row.at("ActionId"))
+                         : order_ids.contains(row.at("OrderId"))));
             if (row.contains("DispositionCode") && !row.at("DispositionCode").empty())
                 CHECK(acme.disposition(row.at("DispositionCode")) != nullptr);
         }

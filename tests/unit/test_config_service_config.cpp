@@ -50,7 +50,7 @@ TEST_CASE("service config: durations") {
     CHECK(parse_duration("1h") == 3'600'000ms);
     CHECK(parse_duration("0s") == 0ms);
     CHECK_FALSE(parse_duration(""));
-    CHECK_FALSE(parse_duration("5"));      // a unit is required: seconds or milliseconds?
+    CHECK_FALSE(parse_duration("5"));  // a unit is required: seconds or milliseconds?
     CHECK_FALSE(parse_duration("1.5s"));
     CHECK_FALSE(parse_duration("-1s"));
     CHECK_FALSE(parse_duration("2 s"));
@@ -67,7 +67,7 @@ TEST_CASE("service config: sizes") {
     CHECK(parse_size("2TiB") == 2LL << 40);
     CHECK(parse_size("1048576") == 1048576);
     CHECK_FALSE(parse_size(""));
-    CHECK_FALSE(parse_size("64KB"));   // KB or KiB? only the binary units are accepted
+    CHECK_FALSE(parse_size("64KB"));  // KB or KiB? only the binary units are accepted
     CHECK_FALSE(parse_size("64k"));
     CHECK_FALSE(parse_size("1.5GiB"));
     CHECK_FALSE(parse_size("-1"));
@@ -172,14 +172,19 @@ inboxes:
 }
 
 TEST_CASE("service config: PostgreSQL URLs are kept, a password in them is refused") {
-    ConfigFile file("store: postgresql://actiondrop@db.example/ledger?passfile=/etc/actiondrop/pgpass\n");
+    ConfigFile file(
+        "store: postgresql://actiondrop@db.example/ledger?passfile=/etc/actiondrop/pgpass\n");
     auto c = read_service_config(file.path());
     REQUIRE(c);
     CHECK(c->store == "postgresql://actiondrop@db.example/ledger?passfile=/etc/actiondrop/pgpass");
-    CHECK_CONFIG_ERROR(errors_of("store: postgresql://u:secret@db/ledger\n"), 1, "store", "secrets are given only by file");
-    CHECK_CONFIG_ERROR(errors_of("store: postgres://u@db/ledger?password=x\n"), 1, "store", "secrets are given only by file");
-    CHECK_CONFIG_ERROR(errors_of("store: mysql://db\n"), 1, "store", "expected sqlite:PATH or postgresql://");
-    CHECK_CONFIG_ERROR(errors_of("\nstore: 'sqlite:'\n"), 2, "store", "sqlite: needs a database file");
+    CHECK_CONFIG_ERROR(errors_of("store: postgresql://u:secret@db/ledger\n"), 1, "store",
+                       "secrets are given only by file");
+    CHECK_CONFIG_ERROR(errors_of("store: postgres://u@db/ledger?password=x\n"), 1, "store",
+                       "secrets are given only by file");
+    CHECK_CONFIG_ERROR(errors_of("store: mysql://db\n"), 1, "store",
+                       "expected sqlite:PATH or postgresql://");
+    CHECK_CONFIG_ERROR(errors_of("\nstore: 'sqlite:'\n"), 2, "store",
+                       "sqlite: needs a database file");
 }
 
 TEST_CASE("service config: top-level values are checked") {
@@ -209,7 +214,8 @@ metrics: {listen: "127.0.0.1:1", port: 2}
 inboxes:
   - {name: a, account: "1", path: /in, outbox: /out, outbx: /o, settle: 1s, settle: 2s}
 )");
-    CHECK_CONFIG_ERROR(errors, 2, "worker", "unknown key (expected one of: store, state_dir, workers");
+    CHECK_CONFIG_ERROR(errors, 2, "worker",
+                       "unknown key (expected one of: store, state_dir, workers");
     CHECK_CONFIG_ERROR(errors, 3, "workers", "duplicate key (first written at line 1)");
     CHECK_CONFIG_ERROR(errors, 4, "metrics.port", "unknown key");
     CHECK_CONFIG_ERROR(errors, 6, "inboxes[0].outbx", "unknown key");
@@ -224,12 +230,14 @@ TEST_CASE("service config: syntax errors and a missing file") {
     CHECK(errors[0].line >= 2);
     auto missing = read_service_config("/nonexistent/actiondrop.yaml");
     REQUIRE_FALSE(missing);
-    CHECK(missing.error().at(0).str() == "/nonexistent/actiondrop.yaml: cannot open: No such file or directory");
+    CHECK(missing.error().at(0).str() ==
+          "/nonexistent/actiondrop.yaml: cannot open: No such file or directory");
     CHECK_CONFIG_ERROR(errors_of("[1, 2]\n"), 1, "", "expected a mapping");
 }
 
 TEST_CASE("service config: inbox names are required, safe and unique") {
-    auto errors = errors_of(std::string("inboxes:") + std::string(kLocalInbox) + R"(  - {name: drop, account: "2", path: /a, outbox: /b}
+    auto errors = errors_of(std::string("inboxes:") + std::string(kLocalInbox) +
+                            R"(  - {name: drop, account: "2", path: /a, outbox: /b}
   - {name: ../etc, account: "2", path: /c, outbox: /d}
   - {account: "2", path: /e, outbox: /f}
   - {name: x, path: /g, outbox: /h}
@@ -252,7 +260,8 @@ TEST_CASE("service config: inbox type, kind, duplicates and flags are validated"
     pattern: "in/*.csv"
     settle: fast
 )");
-    CHECK_CONFIG_ERROR(errors, 4, "inboxes[0].type", "expected one of modifications, conversions, funds_transfers");
+    CHECK_CONFIG_ERROR(errors, 4, "inboxes[0].type",
+                       "expected one of modifications, conversions, funds_transfers");
     CHECK_CONFIG_ERROR(errors, 5, "inboxes[0].kind", "expected one of local, sftp");
     CHECK_CONFIG_ERROR(errors, 6, "inboxes[0].duplicates", "expected one of reject, reprocess");
     CHECK_CONFIG_ERROR(errors, 7, "inboxes[0].done_file", "expected true or false");
@@ -269,8 +278,10 @@ TEST_CASE("service config: a local inbox needs its folders, and the outbox is no
   - {name: d, account: "1", path: /srv/in, outbox: /srv/inbox-results}
   - {name: e, account: "1", path: /srv/in3, outbox: /srv/out, host: h}
 )");
-    CHECK_CONFIG_ERROR(errors, 2, "inboxes[0].outbox", "must not be the inbox or a folder inside it");
-    CHECK_CONFIG_ERROR(errors, 3, "inboxes[1].outbox", "must not be the inbox or a folder inside it");
+    CHECK_CONFIG_ERROR(errors, 2, "inboxes[0].outbox",
+                       "must not be the inbox or a folder inside it");
+    CHECK_CONFIG_ERROR(errors, 3, "inboxes[1].outbox",
+                       "must not be the inbox or a folder inside it");
     CHECK_CONFIG_ERROR(errors, 4, "inboxes[2].outbox", "missing required key");
     // A sibling whose name merely starts like the inbox is fine; reusing the folder is not.
     CHECK(test::find_error(errors, "inboxes[3].outbox", "") == nullptr);
@@ -278,7 +289,9 @@ TEST_CASE("service config: a local inbox needs its folders, and the outbox is no
     CHECK_CONFIG_ERROR(errors, 6, "inboxes[4].host", "applies only to kind: sftp");
 }
 
-TEST_CASE("service config: an sftp inbox needs host, user, known_hosts, one secret file and distinct folders") {
+TEST_CASE(
+    "service config: an sftp inbox needs host, user, known_hosts, one secret file and distinct "
+    "folders") {
     auto errors = errors_of(R"(inboxes:
   - name: a
     account: "1"
@@ -300,8 +313,10 @@ TEST_CASE("service config: an sftp inbox needs host, user, known_hosts, one secr
     CHECK_CONFIG_ERROR(errors, 2, "inboxes[0].known_hosts", "missing required key");
     CHECK_CONFIG_ERROR(errors, 2, "inboxes[0]", "exactly one of identity_file or password_file");
     CHECK_CONFIG_ERROR(errors, 5, "inboxes[0].port", "between 1 and 65535");
-    CHECK_CONFIG_ERROR(errors, 9, "inboxes[0].result_folder", "must not be the folder we pull from");
-    CHECK_CONFIG_ERROR(errors, 10, "inboxes[0].archive_folder", "must not be the folder we pull from");
+    CHECK_CONFIG_ERROR(errors, 9, "inboxes[0].result_folder",
+                       "must not be the folder we pull from");
+    CHECK_CONFIG_ERROR(errors, 10, "inboxes[0].archive_folder",
+                       "must not be the folder we pull from");
     CHECK_CONFIG_ERROR(errors, 11, "inboxes[0].delete_after_pull", "exclude each other");
     CHECK_CONFIG_ERROR(errors, 12, "inboxes[0].poll_interval", "must be longer than 0");
     CHECK_CONFIG_ERROR(errors, 13, "inboxes[0].path", "applies only to kind: local");
