@@ -35,27 +35,28 @@ const char* const kUpdateActionFull =
     "reported_event_date = ?12, created_at = ?13, currency = ?14, amount = ?15, items = ?16, "
     "payout = ?17, locking_date = ?18, clearing_date = ?19, status = ?20, finance_status = ?21, "
     "parent_action_id = ?22, modification_count = ?23, outside_terms = ?24, contract_id = ?25, "
-    "contract_version = ?26, creation = ?27 WHERE account_id = ?1 AND action_id = ?2";
+    "contract_version = ?26, creation = ?27 WHERE seq = ?3";
 const char* const kUpdateActionUnindexed =
     "UPDATE actions SET campaign_id = ?4, customer_status = ?9, promo_code = ?10, "
     "reported_event_date = ?12, created_at = ?13, currency = ?14, amount = ?15, items = ?16, "
     "payout = ?17, locking_date = ?18, clearing_date = ?19, status = ?20, finance_status = ?21, "
     "modification_count = ?23, outside_terms = ?24, contract_version = ?26, creation = ?27 "
-    "WHERE account_id = ?1 AND action_id = ?2";
+    "WHERE seq = ?3";
 const char* const kCapTotals =
     "SELECT coalesce(sum(payout), 0), count(*) FROM actions WHERE account_id = ?1 AND partner_id = ?2 "
     "AND contract_id = ?3 AND event_date >= ?4 AND event_date < ?5 AND status <> 'REVERSED' "
     "AND outside_terms = 0";
 
 #define HISTORY_COLUMNS                                                                       \
-    "account_id, action_id, entry_id, at, batch_id, line, operation, reason, old_amount, "    \
+    "entry_id, action_seq, at, batch_id, line, operation, reason, old_amount, "    \
     "new_amount, old_payout, new_payout, old_status, new_status, contract_id, contract_version, note"
 
 const char* const kInsertHistory =
-    "INSERT INTO history (" HISTORY_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+    "INSERT INTO history (" HISTORY_COLUMNS ") VALUES (?3, ?18, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
     "?12, ?13, ?14, ?15, ?16, ?17)";
 const char* const kSelectHistory =
-    "SELECT " HISTORY_COLUMNS " FROM history WHERE account_id = ?1 AND action_id = ?2 ORDER BY at, entry_id";
+    "SELECT " HISTORY_COLUMNS " FROM history WHERE action_seq = "
+    "(SELECT seq FROM actions WHERE account_id = ?1 AND action_id = ?2) ORDER BY at, entry_id";
 
 #define BATCH_COLUMNS                                                                          \
     "batch_id, account_id, inbox, file_name, sha256, size, type, state, status, received_at, "  \
@@ -179,9 +180,9 @@ Action read_action(const Statement& row) {
     return a;
 }
 
-void bind_history(Statement& st, std::string_view account_id, std::int64_t entry_id, const HistoryEntry& e) {
-    st.bind_text(1, account_id);
-    st.bind_text(2, e.action_id);
+void bind_history(Statement& st, std::int64_t action_seq, std::int64_t entry_id,
+                  const HistoryEntry& e) {
+    st.bind(18, action_seq);
     st.bind(3, entry_id);
     st.bind(4, millis(e.at));
     st.bind_text(5, e.batch_id);
@@ -201,21 +202,20 @@ void bind_history(Statement& st, std::string_view account_id, std::int64_t entry
 
 HistoryEntry read_history(const Statement& row) {
     HistoryEntry e;
-    e.action_id = row.text_at(1);
-    e.at = instant_from_millis(row.int64_at(3));
-    e.batch_id = row.text_at(4);
-    e.line = row.int64_at(5);
-    e.operation = read_operation(row.text_at(6));
-    e.reason = row.text_at(7);
-    e.old_amount = row.int64_at(8);
-    e.new_amount = row.int64_at(9);
-    e.old_payout = row.int64_at(10);
-    e.new_payout = row.int64_at(11);
-    e.old_status = must(parse_status(row.text_at(12)), "old_status", row.text_at(12));
-    e.new_status = must(parse_status(row.text_at(13)), "new_status", row.text_at(13));
-    e.contract_id = row.text_at(14);
-    if (auto version = row.optional_int64_at(15)) e.contract_version = instant_from_millis(*version);
-    e.note = row.text_at(16);
+    e.at = instant_from_millis(row.int64_at(2));
+    e.batch_id = row.text_at(3);
+    e.line = row.int64_at(4);
+    e.operation = read_operation(row.text_at(5));
+    e.reason = row.text_at(6);
+    e.old_amount = row.int64_at(7);
+    e.new_amount = row.int64_at(8);
+    e.old_payout = row.int64_at(9);
+    e.new_payout = row.int64_at(10);
+    e.old_status = must(parse_status(row.text_at(11)), "old_status", row.text_at(11));
+    e.new_status = must(parse_status(row.text_at(12)), "new_status", row.text_at(12));
+    e.contract_id = row.text_at(13);
+    if (auto version = row.optional_int64_at(14)) e.contract_version = instant_from_millis(*version);
+    e.note = row.text_at(15);
     return e;
 }
 

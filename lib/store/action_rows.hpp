@@ -44,8 +44,10 @@ std::uint64_t indexed_columns_hash(const ledger::Action& action);
 void bind_action(Statement& st, const ledger::Action& action, std::string& items, std::string& creation);
 ledger::Action read_action(const Statement& row);
 
-void bind_history(Statement& st, std::string_view account_id, std::int64_t entry_id,
+// ?18 is the action's seq, the history's link to its action.
+void bind_history(Statement& st, std::int64_t action_seq, std::int64_t entry_id,
                   const ledger::HistoryEntry& entry);
+// The entry's action_id is left to the caller, who asked by it.
 ledger::HistoryEntry read_history(const Statement& row);
 
 void bind_batch(Statement& st, const BatchRecord& record);

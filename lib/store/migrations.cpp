@@ -30,10 +30,12 @@ CREATE TABLE counters (
 ) WITHOUT ROWID;
 INSERT INTO counters (name, value) VALUES ('action_seq', 1), ('history_entry', 1);
 
+-- A rowid table keyed by seq (creation order): the batch's writes go by integer key, and
+-- an advertiser's file, usually in date order, then touches neighbouring pages.
 CREATE TABLE actions (
+    seq                 INTEGER PRIMARY KEY,
     account_id          TEXT NOT NULL,
     action_id           TEXT NOT NULL,
-    seq                 INTEGER NOT NULL,
     campaign_id         TEXT NOT NULL,
     tracker_id          TEXT NOT NULL,
     partner_id          TEXT NOT NULL,
@@ -58,18 +60,22 @@ CREATE TABLE actions (
     contract_id         TEXT NOT NULL,
     contract_version    INTEGER NOT NULL,
     creation            BLOB NOT NULL,          -- action_codec
-    PRIMARY KEY (account_id, action_id)
-) WITHOUT ROWID;
-CREATE INDEX actions_by_seq ON actions (account_id, seq);
-CREATE INDEX actions_by_order ON actions (account_id, order_id, tracker_id, seq);
-CREATE INDEX actions_by_customer ON actions (account_id, tracker_id, customer_id, seq);
-CREATE INDEX actions_by_parent ON actions (account_id, parent_action_id, seq);
+    UNIQUE (account_id, action_id)
+);
+-- Every index ends in the rowid (seq), so "newest" and "oldest first" need no sort.
+CREATE INDEX actions_by_account ON actions (account_id);
+CREATE INDEX actions_by_order ON actions (account_id, order_id, tracker_id);
+CREATE INDEX actions_by_customer ON actions (account_id, tracker_id, customer_id);
+CREATE INDEX actions_by_parent ON actions (account_id, parent_action_id);
 CREATE INDEX actions_by_cap ON actions (account_id, partner_id, contract_id, event_date);
 
+-- Appended in entry order (a rowid table), with a small integer index to find an action's
+-- entries: far cheaper to grow by a million entries than a table clustered by action id.
+-- No foreign key: a batch writes an entry only after its action, and the check would cost
+-- one more B-tree search per entry.
 CREATE TABLE history (
-    account_id       TEXT NOT NULL,
-    action_id        TEXT NOT NULL,
-    entry_id         INTEGER NOT NULL,      -- global insertion order
+    entry_id         INTEGER PRIMARY KEY,   -- global insertion order
+    action_seq       INTEGER NOT NULL,      -- actions.seq: the entry's action
     at               INTEGER NOT NULL,
     batch_id         TEXT NOT NULL,
     line             INTEGER NOT NULL,
@@ -83,10 +89,9 @@ CREATE TABLE history (
     new_status       TEXT NOT NULL,
     contract_id      TEXT NOT NULL,
     contract_version INTEGER,
-    note             TEXT NOT NULL,
-    PRIMARY KEY (account_id, action_id, entry_id),
-    FOREIGN KEY (account_id, action_id) REFERENCES actions (account_id, action_id)
-) WITHOUT ROWID;
+    note             TEXT NOT NULL
+);
+CREATE INDEX history_by_action ON history (action_seq);
 
 CREATE TABLE batches (
     batch_id          TEXT NOT NULL UNIQUE,

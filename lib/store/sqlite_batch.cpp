@@ -167,9 +167,8 @@ CapTotals SqliteBatch::cap_totals(std::string_view account_id, std::string_view 
 }
 
 void SqliteBatch::queue_history(const Action& action, HistoryEntry entry) {
-    // The entry belongs to the action it was reported with.
-    entry.action_id = action.action_id;
-    history_.push_back(QueuedHistory{action.account_id, next_history_entry_++, std::move(entry)});
+    // The entry belongs to the action it was reported with, whatever its action_id says.
+    history_.push_back(QueuedHistory{action.key, next_history_entry_++, std::move(entry)});
 }
 
 void SqliteBatch::changed(Action& action, HistoryEntry entry) {
@@ -206,11 +205,9 @@ Action& SqliteBatch::created(Action action, HistoryEntry entry) {
 }
 
 void SqliteBatch::write_pending() {
-    // Key order, so that each B-tree page is visited once per flush.
-    std::sort(dirty_.begin(), dirty_.end(), [](const Entry* a, const Entry* b) {
-        if (int c = a->action.account_id.compare(b->action.account_id); c != 0) return c < 0;
-        return a->action.action_id < b->action.action_id;
-    });
+    // Key order, so that the updates walk the table's pages in order, each page once.
+    std::sort(dirty_.begin(), dirty_.end(),
+              [](const Entry* a, const Entry* b) { return a->action.key < b->action.key; });
     for (Entry* entry : dirty_) {
         const std::uint64_t hash = indexed_columns_hash(entry->action);
         Statement& st = !entry->stored                   ? *insert_action_
@@ -224,14 +221,10 @@ void SqliteBatch::write_pending() {
         entry->indexed_hash = hash;
     }
     dirty_.clear();
-    std::sort(history_.begin(), history_.end(), [](const QueuedHistory& a, const QueuedHistory& b) {
-        if (int c = a.account_id.compare(b.account_id); c != 0) return c < 0;
-        if (int c = a.entry.action_id.compare(b.entry.action_id); c != 0) return c < 0;
-        return a.entry_id < b.entry_id;
-    });
+    // Queued in entry order, which is the history table's key: appended at its end.
     for (const QueuedHistory& queued : history_) {
         Use q(*insert_history_);
-        bind_history(*q, queued.account_id, queued.entry_id, queued.entry);
+        bind_history(*q, queued.action_seq, queued.entry_id, queued.entry);
         q->run();
     }
     history_.clear();

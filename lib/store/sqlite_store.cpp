@@ -129,7 +129,10 @@ std::vector<HistoryEntry> SqliteStore::history(std::string_view account_id, std:
     q->bind_text(1, account_id);
     q->bind_text(2, action_id);
     std::vector<HistoryEntry> entries;
-    while (q->step()) entries.push_back(read_history(*q));
+    while (q->step()) {
+        entries.push_back(read_history(*q));
+        entries.back().action_id = action_id;
+    }
     return entries;
 }
 

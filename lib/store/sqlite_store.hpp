@@ -3,8 +3,8 @@
 //
 // A batch's transaction keeps the actions it has read or written in a cache it owns, so
 // the rules get stable pointers and the same action is read once; changes are written in
-// primary-key order when the cache is flushed, which is what makes a large file cheap to
-// apply (sorted B-tree updates touch each page once). Queries by order, customer or parent
+// key (seq) order when the cache is flushed, so that B-tree updates go through the pages
+// in order, and an action's row is updated by its integer key, not searched by its id. Queries by order, customer or parent
 // also see actions created and not yet written; cap totals write pending changes first.
 #include <memory>
 #include <string>
@@ -80,7 +80,7 @@ private:
     };
     using Entries = std::unordered_map<std::string, Entry, Hash, std::equal_to<>>;
     struct QueuedHistory {
-        std::string account_id;
+        std::int64_t action_seq;
         std::int64_t entry_id;
         ledger::HistoryEntry entry;
     };
