@@ -88,7 +88,9 @@ public:
     }
 
 private:
-    [[noreturn]] void damaged() const { throw StoreError(std::string("damaged ") + what_ + " column"); }
+    [[noreturn]] void damaged() const {
+        throw StoreError(std::string("damaged ") + what_ + " column");
+    }
 
     std::string_view bytes_;
     const char* what_;

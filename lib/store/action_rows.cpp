@@ -8,26 +8,30 @@ namespace actiondrop::store::sqlite {
 
 using namespace actiondrop::ledger;
 
-#define ACTION_COLUMNS                                                                          \
-    "account_id, action_id, seq, campaign_id, tracker_id, partner_id, order_id, customer_id, "  \
+#define ACTION_COLUMNS                                                                         \
+    "account_id, action_id, seq, campaign_id, tracker_id, partner_id, order_id, customer_id, " \
     "customer_status, promo_code, event_date, reported_event_date, created_at, currency, "     \
-    "amount, items, payout, locking_date, clearing_date, status, finance_status, "              \
+    "amount, items, payout, locking_date, clearing_date, status, finance_status, "             \
     "parent_action_id, modification_count, outside_terms, contract_id, contract_version, creation"
 
 const char* const kSelectActionByKey =
     "SELECT " ACTION_COLUMNS " FROM actions WHERE account_id = ?1 AND action_id = ?2";
 const char* const kSelectActionByOrder =
-    "SELECT " ACTION_COLUMNS " FROM actions WHERE account_id = ?1 AND order_id = ?2 AND tracker_id = ?3 "
+    "SELECT " ACTION_COLUMNS
+    " FROM actions WHERE account_id = ?1 AND order_id = ?2 AND tracker_id = ?3 "
     "ORDER BY seq DESC LIMIT 1";
 const char* const kSelectActionByCustomer =
-    "SELECT " ACTION_COLUMNS " FROM actions WHERE account_id = ?1 AND tracker_id = ?2 AND customer_id = ?3 "
+    "SELECT " ACTION_COLUMNS
+    " FROM actions WHERE account_id = ?1 AND tracker_id = ?2 AND customer_id = ?3 "
     "ORDER BY seq DESC LIMIT 1";
 const char* const kSelectActionChildren =
-    "SELECT " ACTION_COLUMNS " FROM actions WHERE account_id = ?1 AND parent_action_id = ?2 ORDER BY seq";
+    "SELECT " ACTION_COLUMNS
+    " FROM actions WHERE account_id = ?1 AND parent_action_id = ?2 ORDER BY seq";
 const char* const kSelectActionsOfAccount =
     "SELECT " ACTION_COLUMNS " FROM actions WHERE account_id = ?1 ORDER BY seq";
 const char* const kInsertAction =
-    "INSERT INTO actions (" ACTION_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+    "INSERT INTO actions (" ACTION_COLUMNS
+    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
     "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)";
 const char* const kUpdateActionFull =
     "UPDATE actions SET campaign_id = ?4, tracker_id = ?5, partner_id = ?6, order_id = ?7, "
@@ -43,40 +47,48 @@ const char* const kUpdateActionUnindexed =
     "modification_count = ?23, outside_terms = ?24, contract_version = ?26, creation = ?27 "
     "WHERE seq = ?3";
 const char* const kCapTotals =
-    "SELECT coalesce(sum(payout), 0), count(*) FROM actions WHERE account_id = ?1 AND partner_id = ?2 "
+    "SELECT coalesce(sum(payout), 0), count(*) FROM actions WHERE account_id = ?1 AND partner_id = "
+    "?2 "
     "AND contract_id = ?3 AND event_date >= ?4 AND event_date < ?5 AND status <> 'REVERSED' "
     "AND outside_terms = 0";
 
-#define HISTORY_COLUMNS                                                                       \
-    "entry_id, action_seq, at, batch_id, line, operation, reason, old_amount, "    \
-    "new_amount, old_payout, new_payout, old_status, new_status, contract_id, contract_version, note"
+#define HISTORY_COLUMNS                                                                           \
+    "entry_id, action_seq, at, batch_id, line, operation, reason, old_amount, "                   \
+    "new_amount, old_payout, new_payout, old_status, new_status, contract_id, contract_version, " \
+    "note"
 
-const char* const kInsertHistory =
-    "INSERT INTO history (" HISTORY_COLUMNS ") VALUES (?3, ?18, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-    "?12, ?13, ?14, ?15, ?16, ?17)";
+const char* const kInsertHistory = "INSERT INTO history (" HISTORY_COLUMNS
+                                   ") VALUES (?3, ?18, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+                                   "?12, ?13, ?14, ?15, ?16, ?17)";
 const char* const kSelectHistory =
-    "SELECT " HISTORY_COLUMNS " FROM history WHERE action_seq = "
+    "SELECT " HISTORY_COLUMNS
+    " FROM history WHERE action_seq = "
     "(SELECT seq FROM actions WHERE account_id = ?1 AND action_id = ?2) ORDER BY at, entry_id";
 
-#define BATCH_COLUMNS                                                                          \
+#define BATCH_COLUMNS                                                                           \
     "batch_id, account_id, inbox, file_name, sha256, size, type, state, status, received_at, "  \
-    "completed_at, attempts, total, applied, rejected, error_code, error_message, error_line, "  \
+    "completed_at, attempts, total, applied, rejected, error_code, error_message, error_line, " \
     "error_counts_json"
 
 const char* const kUpsertBatch =
-    "INSERT INTO batches (" BATCH_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+    "INSERT INTO batches (" BATCH_COLUMNS
+    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
     "?13, ?14, ?15, ?16, ?17, ?18, ?19) ON CONFLICT (batch_id) DO UPDATE SET account_id = ?2, "
     "inbox = ?3, file_name = ?4, sha256 = ?5, size = ?6, type = ?7, state = ?8, status = ?9, "
     "received_at = ?10, completed_at = ?11, attempts = ?12, total = ?13, applied = ?14, "
-    "rejected = ?15, error_code = ?16, error_message = ?17, error_line = ?18, error_counts_json = ?19";
+    "rejected = ?15, error_code = ?16, error_message = ?17, error_line = ?18, error_counts_json = "
+    "?19";
 const char* const kSelectBatchById = "SELECT " BATCH_COLUMNS " FROM batches WHERE batch_id = ?1";
 const char* const kSelectCompleteBatch =
-    "SELECT " BATCH_COLUMNS " FROM batches WHERE account_id = ?1 AND sha256 = ?2 AND status = 'COMPLETE' "
+    "SELECT " BATCH_COLUMNS
+    " FROM batches WHERE account_id = ?1 AND sha256 = ?2 AND status = 'COMPLETE' "
     "ORDER BY received_at, rowid LIMIT 1";
 const char* const kSelectOpenBatch =
-    "SELECT " BATCH_COLUMNS " FROM batches WHERE account_id = ?1 AND sha256 = ?2 AND state = 'claimed' "
+    "SELECT " BATCH_COLUMNS
+    " FROM batches WHERE account_id = ?1 AND sha256 = ?2 AND state = 'claimed' "
     "AND status = '' ORDER BY received_at, rowid LIMIT 1";
-const char* const kSelectBatches = "SELECT " BATCH_COLUMNS " FROM batches ORDER BY received_at, rowid";
+const char* const kSelectBatches =
+    "SELECT " BATCH_COLUMNS " FROM batches ORDER BY received_at, rowid";
 const char* const kSelectBatchesOfAccount =
     "SELECT " BATCH_COLUMNS " FROM batches WHERE account_id = ?1 ORDER BY received_at, rowid";
 
@@ -170,7 +182,8 @@ Action read_action(const Statement& row) {
     a.locking_date = instant_from_millis(row.int64_at(17));
     a.clearing_date = instant_from_millis(row.int64_at(18));
     a.status = must(parse_status(row.text_at(19)), "status", row.text_at(19));
-    a.finance_status = must(parse_finance_status(row.text_at(20)), "finance_status", row.text_at(20));
+    a.finance_status =
+        must(parse_finance_status(row.text_at(20)), "finance_status", row.text_at(20));
     a.parent_action_id = row.text_at(21);
     a.modification_count = static_cast<int>(row.int64_at(22));
     a.outside_terms = row.int64_at(23) != 0;
@@ -196,7 +209,8 @@ void bind_history(Statement& st, std::int64_t action_seq, std::int64_t entry_id,
     st.bind_text(13, status_name(e.old_status));
     st.bind_text(14, status_name(e.new_status));
     st.bind_text(15, e.contract_id);
-    st.bind(16, e.contract_version ? std::optional<std::int64_t>(millis(*e.contract_version)) : std::nullopt);
+    st.bind(16, e.contract_version ? std::optional<std::int64_t>(millis(*e.contract_version))
+                                   : std::nullopt);
     st.bind_text(17, e.note);
 }
 
@@ -214,7 +228,8 @@ HistoryEntry read_history(const Statement& row) {
     e.old_status = must(parse_status(row.text_at(11)), "old_status", row.text_at(11));
     e.new_status = must(parse_status(row.text_at(12)), "new_status", row.text_at(12));
     e.contract_id = row.text_at(13);
-    if (auto version = row.optional_int64_at(14)) e.contract_version = instant_from_millis(*version);
+    if (auto version = row.optional_int64_at(14))
+        e.contract_version = instant_from_millis(*version);
     e.note = row.text_at(15);
     return e;
 }
@@ -230,7 +245,8 @@ void bind_batch(Statement& st, const BatchRecord& r) {
     st.bind_text(8, r.state);
     st.bind_text(9, r.status);
     st.bind(10, millis(r.received_at));
-    st.bind(11, r.completed_at ? std::optional<std::int64_t>(millis(*r.completed_at)) : std::nullopt);
+    st.bind(11,
+            r.completed_at ? std::optional<std::int64_t>(millis(*r.completed_at)) : std::nullopt);
     st.bind(12, std::int64_t{r.attempts});
     st.bind(13, r.total);
     st.bind(14, r.applied);
@@ -253,7 +269,8 @@ BatchRecord read_batch(const Statement& row) {
     r.state = row.text_at(7);
     r.status = row.text_at(8);
     r.received_at = instant_from_millis(row.int64_at(9));
-    if (auto completed = row.optional_int64_at(10)) r.completed_at = instant_from_millis(*completed);
+    if (auto completed = row.optional_int64_at(10))
+        r.completed_at = instant_from_millis(*completed);
     r.attempts = static_cast<int>(row.int64_at(11));
     r.total = row.int64_at(12);
     r.applied = row.int64_at(13);

@@ -41,7 +41,8 @@ extern const char* const kSelectBatchesOfAccount;
 std::uint64_t indexed_columns_hash(const ledger::Action& action);
 
 // Binds ?1..?27. `items` and `creation` are scratch buffers that must outlive the step.
-void bind_action(Statement& st, const ledger::Action& action, std::string& items, std::string& creation);
+void bind_action(Statement& st, const ledger::Action& action, std::string& items,
+                 std::string& creation);
 ledger::Action read_action(const Statement& row);
 
 // ?18 is the action's seq, the history's link to its action.

@@ -3,7 +3,6 @@
 #include <charconv>
 #include <cstdio>
 #include <limits>
-
 #include <nlohmann/json.hpp>
 
 #include "store/store.hpp"
@@ -15,12 +14,16 @@ using namespace actiondrop::ledger;
 
 namespace {
 
-[[noreturn]] void damaged(const std::string& why) { throw StoreError("damaged catalog document: " + why); }
+[[noreturn]] void damaged(const std::string& why) {
+    throw StoreError("damaged catalog document: " + why);
+}
 
 std::int64_t millis(Instant t) { return t.time_since_epoch().count(); }
 Instant instant(std::int64_t ms) { return Instant{std::chrono::milliseconds{ms}}; }
 
-json optional_instant(const std::optional<Instant>& t) { return t ? json(millis(*t)) : json(nullptr); }
+json optional_instant(const std::optional<Instant>& t) {
+    return t ? json(millis(*t)) : json(nullptr);
+}
 
 std::optional<Instant> read_optional_instant(const json& j) {
     if (j.is_null()) return std::nullopt;
@@ -38,17 +41,20 @@ json encode_rule(const PayoutRule& rule) {
 PayoutRule decode_rule(const json& j) {
     PayoutRule rule;
     const std::string kind = j.at("kind").get<std::string>();
-    if (kind == "percent") rule.kind = PayoutRule::Kind::Percent;
-    else if (kind == "fixed") rule.kind = PayoutRule::Kind::Fixed;
-    else damaged("payout rule kind " + kind);
+    if (kind == "percent")
+        rule.kind = PayoutRule::Kind::Percent;
+    else if (kind == "fixed")
+        rule.kind = PayoutRule::Kind::Fixed;
+    else
+        damaged("payout rule kind " + kind);
     rule.percent = parse_stored_decimal(j.at("percent").get<std::string>());
     rule.fixed = j.at("fixed").get<std::int64_t>();
     return rule;
 }
 
 constexpr std::pair<Limit::Period, const char*> kPeriods[] = {
-    {Limit::Period::Day, "day"},         {Limit::Period::Week, "week"},
-    {Limit::Period::Month, "month"},     {Limit::Period::Quarter, "quarter"},
+    {Limit::Period::Day, "day"},           {Limit::Period::Week, "week"},
+    {Limit::Period::Month, "month"},       {Limit::Period::Quarter, "quarter"},
     {Limit::Period::Contract, "contract"},
 };
 
@@ -78,7 +84,8 @@ json encode_version(const ContractVersion& v) {
     j["effective_to"] = optional_instant(v.effective_to);
     j["default_rule"] = encode_rule(v.default_rule);
     json categories = json::object();
-    for (const auto& [category, percent] : v.categories) categories[category] = format_stored_decimal(percent);
+    for (const auto& [category, percent] : v.categories)
+        categories[category] = format_stored_decimal(percent);
     j["categories"] = std::move(categories);
     json statuses = json::object();
     for (const auto& [status, rule] : v.customer_status) statuses[status] = encode_rule(rule);
@@ -91,9 +98,10 @@ json encode_version(const ContractVersion& v) {
                           {"valid_until", optional_instant(promo.valid_until)}});
     }
     j["promo_codes"] = std::move(promos);
-    j["locking"] = {{"after", v.locking.after == Locking::After::EventDay ? "event_day" : "end_of_month"},
-                    {"months", v.locking.months},
-                    {"days", v.locking.days}};
+    j["locking"] = {
+        {"after", v.locking.after == Locking::After::EventDay ? "event_day" : "end_of_month"},
+        {"months", v.locking.months},
+        {"days", v.locking.days}};
     j["clearing"] = {{"months", v.clearing.months}, {"days", v.clearing.days}};
     j["reverse_children"] = v.reverse_children;
     json limits = json::array();
@@ -125,9 +133,12 @@ ContractVersion decode_version(const json& j) {
     }
     const json& locking = j.at("locking");
     const std::string after = locking.at("after").get<std::string>();
-    if (after == "event_day") v.locking.after = Locking::After::EventDay;
-    else if (after == "end_of_month") v.locking.after = Locking::After::EndOfMonth;
-    else damaged("locking after " + after);
+    if (after == "event_day")
+        v.locking.after = Locking::After::EventDay;
+    else if (after == "end_of_month")
+        v.locking.after = Locking::After::EndOfMonth;
+    else
+        damaged("locking after " + after);
     v.locking.months = locking.at("months").get<int>();
     v.locking.days = locking.at("days").get<int>();
     v.clearing.months = j.at("clearing").at("months").get<int>();
@@ -136,9 +147,12 @@ ContractVersion decode_version(const json& j) {
     for (const json& l : j.at("limits")) {
         Limit limit;
         const std::string kind = l.at("kind").get<std::string>();
-        if (kind == "payout") limit.kind = Limit::Kind::Payout;
-        else if (kind == "count") limit.kind = Limit::Kind::Count;
-        else damaged("limit kind " + kind);
+        if (kind == "payout")
+            limit.kind = Limit::Kind::Payout;
+        else if (kind == "count")
+            limit.kind = Limit::Kind::Count;
+        else
+            damaged("limit kind " + kind);
         limit.max = l.at("max").get<std::int64_t>();
         limit.period = value_of(kPeriods, l.at("period").get<std::string>());
         v.limits.push_back(limit);
@@ -163,10 +177,11 @@ Days parse_day(std::string_view text) {
         auto [end, ec] = std::from_chars(text.data() + at, text.data() + at + length, out);
         return ec == std::errc{} && end == text.data() + at + length;
     };
-    if (text.size() != 10 || text[4] != '-' || text[7] != '-' || !number(0, 4, y) || !number(5, 2, m) ||
-        !number(8, 2, d))
+    if (text.size() != 10 || text[4] != '-' || text[7] != '-' || !number(0, 4, y) ||
+        !number(5, 2, m) || !number(8, 2, d))
         throw StoreError("damaged date \"" + std::string(text) + "\"");
-    const std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{m}, std::chrono::day{d}};
+    const std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{m},
+                                          std::chrono::day{d}};
     if (!ymd.ok()) throw StoreError("damaged date \"" + std::string(text) + "\"");
     return Days{ymd};
 }
@@ -181,7 +196,8 @@ Decimal parse_stored_decimal(std::string_view text) {
             point = true;
             continue;
         }
-        if (c < '0' || c > '9' || value.mantissa > (std::numeric_limits<std::int64_t>::max() - 9) / 10)
+        if (c < '0' || c > '9' ||
+            value.mantissa > (std::numeric_limits<std::int64_t>::max() - 9) / 10)
             throw StoreError("damaged decimal \"" + std::string(text) + "\"");
         value.mantissa = value.mantissa * 10 + (c - '0');
         digits = true;
@@ -205,15 +221,17 @@ std::string encode_account(const Account& a) {
     j["max_conversion_age_days"] = a.max_conversion_age_days;
     json trackers = json::object();
     for (const auto& [key, t] : a.trackers) {
-        trackers[key] = {{"id", t.id},
-                         {"name", t.name},
-                         {"open_ended", t.open_ended},
-                         {"parent_tracker", t.parent_tracker ? json(*t.parent_tracker) : json(nullptr)}};
+        trackers[key] = {
+            {"id", t.id},
+            {"name", t.name},
+            {"open_ended", t.open_ended},
+            {"parent_tracker", t.parent_tracker ? json(*t.parent_tracker) : json(nullptr)}};
     }
     j["trackers"] = std::move(trackers);
     json dispositions = json::object();
     for (const auto& [key, d] : a.dispositions)
-        dispositions[key] = {{"code", d.code}, {"name", d.name}, {"effect", name_of(kEffects, d.effect)}};
+        dispositions[key] = {
+            {"code", d.code}, {"name", d.name}, {"effect", name_of(kEffects, d.effect)}};
     j["dispositions"] = std::move(dispositions);
     json partners = json::object();
     for (const auto& [key, p] : a.partners) partners[key] = {{"id", p.id}, {"name", p.name}};
@@ -258,15 +276,18 @@ Account decode_account(std::string_view document) {
             tracker.id = t.at("id").get<std::string>();
             tracker.name = t.at("name").get<std::string>();
             tracker.open_ended = t.at("open_ended").get<bool>();
-            if (!t.at("parent_tracker").is_null()) tracker.parent_tracker = t.at("parent_tracker").get<std::string>();
+            if (!t.at("parent_tracker").is_null())
+                tracker.parent_tracker = t.at("parent_tracker").get<std::string>();
             a.trackers.emplace(key, std::move(tracker));
         }
         for (const auto& [key, d] : j.at("dispositions").items()) {
-            a.dispositions.emplace(key, Disposition{d.at("code").get<std::string>(), d.at("name").get<std::string>(),
-                                                    value_of(kEffects, d.at("effect").get<std::string>())});
+            a.dispositions.emplace(
+                key, Disposition{d.at("code").get<std::string>(), d.at("name").get<std::string>(),
+                                 value_of(kEffects, d.at("effect").get<std::string>())});
         }
         for (const auto& [key, p] : j.at("partners").items())
-            a.partners.emplace(key, Partner{p.at("id").get<std::string>(), p.at("name").get<std::string>()});
+            a.partners.emplace(
+                key, Partner{p.at("id").get<std::string>(), p.at("name").get<std::string>()});
         for (const json& c : j.at("contracts")) {
             Contract contract;
             contract.id = c.at("id").get<std::string>();

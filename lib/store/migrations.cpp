@@ -138,7 +138,9 @@ int read_version(Database& db) {
 void ensure_version_table(Database& db) {
     Transaction tx(db);
     db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
-    db.exec("INSERT INTO schema_version (version) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM schema_version)");
+    db.exec(
+        "INSERT INTO schema_version (version) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM "
+        "schema_version)");
     tx.commit();
 }
 
@@ -147,7 +149,8 @@ void ensure_version_table(Database& db) {
 int latest_schema_version() { return static_cast<int>(kSteps.size()); }
 
 int schema_version(Database& db) {
-    Use q(db.cached("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version'"));
+    Use q(db.cached(
+        "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version'"));
     if (!q->step() || q->int64_at(0) == 0) return 0;
     return read_version(db);
 }
@@ -160,8 +163,9 @@ int run_migrations(Database& db) {
         // Read inside the write transaction: another process may have migrated meanwhile.
         const int current = read_version(db);
         if (current > latest) {
-            throw StoreError(db.path() + ": the database has schema version " + std::to_string(current) +
-                             ", newer than this program's " + std::to_string(latest));
+            throw StoreError(db.path() + ": the database has schema version " +
+                             std::to_string(current) + ", newer than this program's " +
+                             std::to_string(latest));
         }
         if (current == latest) {
             tx.commit();

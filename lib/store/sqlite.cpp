@@ -52,27 +52,32 @@ void Statement::bind(int index, std::int64_t value) {
 }
 
 void Statement::bind(int index, std::optional<std::int64_t> value) {
-    if (value) bind(index, *value);
-    else bind_null(index);
+    if (value)
+        bind(index, *value);
+    else
+        bind_null(index);
 }
 
 void Statement::bind_text(int index, std::string_view text) {
     // A non-null pointer even for "" so that the column holds '' and not NULL.
     const char* data = text.data() != nullptr ? text.data() : "";
-    if (int rc = sqlite3_bind_text(stmt_, index, data, static_cast<int>(text.size()), SQLITE_STATIC);
+    if (int rc =
+            sqlite3_bind_text(stmt_, index, data, static_cast<int>(text.size()), SQLITE_STATIC);
         rc != SQLITE_OK)
         fail(rc, "bind");
 }
 
 void Statement::bind_blob(int index, std::string_view bytes) {
     const char* data = bytes.data() != nullptr ? bytes.data() : "";
-    if (int rc = sqlite3_bind_blob(stmt_, index, data, static_cast<int>(bytes.size()), SQLITE_STATIC);
+    if (int rc =
+            sqlite3_bind_blob(stmt_, index, data, static_cast<int>(bytes.size()), SQLITE_STATIC);
         rc != SQLITE_OK)
         fail(rc, "bind");
 }
 
 void Statement::bind_zeroblob(int index, std::int64_t size) {
-    if (int rc = sqlite3_bind_zeroblob64(stmt_, index, static_cast<sqlite3_uint64>(size)); rc != SQLITE_OK)
+    if (int rc = sqlite3_bind_zeroblob64(stmt_, index, static_cast<sqlite3_uint64>(size));
+        rc != SQLITE_OK)
         fail(rc, "bind");
 }
 
@@ -120,7 +125,9 @@ std::string_view Statement::blob_at(int column) const {
     return {static_cast<const char*>(data), static_cast<std::size_t>(size)};
 }
 
-bool Statement::is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
+bool Statement::is_null(int column) const {
+    return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
 
 // ---- Database ------------------------------------------------------------------------
 
@@ -142,7 +149,8 @@ Database::Database(const std::string& path) : path_(path) {
         // commit durable, which is cheap because a batch commits once.
         Statement journal(db_, "PRAGMA journal_mode=WAL", path_);
         std::string mode = journal.step() ? std::string(journal.text_at(0)) : std::string();
-        if (mode != "wal") throw StoreError(path_ + ": cannot switch to WAL journal mode (got \"" + mode + "\")");
+        if (mode != "wal")
+            throw StoreError(path_ + ": cannot switch to WAL journal mode (got \"" + mode + "\")");
         exec("PRAGMA synchronous=FULL");
         exec("PRAGMA foreign_keys=ON");
         // A 64 MiB page cache keeps the upper B-tree levels of a large ledger in memory.
@@ -202,8 +210,7 @@ void Database::write_blob_from_file(const char* table, const char* column, std::
     while (offset < size) {
         int want = std::min<int>(static_cast<int>(piece.size()), size - offset);
         in.read(piece.data(), want);
-        if (in.gcount() != want)
-            throw StoreError(file + ": output file shrank while being stored");
+        if (in.gcount() != want) throw StoreError(file + ": output file shrank while being stored");
         rc = sqlite3_blob_write(blob, piece.data(), want, offset);
         if (rc != SQLITE_OK) fail(rc, "cannot write blob");
         offset += want;

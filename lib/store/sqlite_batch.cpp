@@ -29,7 +29,8 @@ void write_counter(Database& db, std::string_view name, std::int64_t value) {
 
 SqliteBatch::SqliteBatch(SqliteStore& store, std::string batch_id)
     : store_(store), db_(store.db_), batch_id_(std::move(batch_id)) {
-    if (store_.batch_open_) throw std::logic_error("a batch transaction is already open on this store");
+    if (store_.batch_open_)
+        throw std::logic_error("a batch transaction is already open on this store");
     select_by_key_ = &db_.cached(kSelectActionByKey);
     select_by_order_ = &db_.cached(kSelectActionByOrder);
     select_by_customer_ = &db_.cached(kSelectActionByCustomer);
@@ -75,9 +76,11 @@ Action* SqliteBatch::adopt(const Statement& row) {
     const std::string_view action_id = row.text_at(1);
     if (Entry* entry = cached(account_id, action_id)) return &entry->action;
     auto account = accounts_.find(account_id);
-    if (account == accounts_.end()) account = accounts_.emplace(std::string(account_id), Entries{}).first;
-    Entry& entry = account->second.emplace(std::string(action_id), Entry{read_action(row), true, false, 0})
-                       .first->second;
+    if (account == accounts_.end())
+        account = accounts_.emplace(std::string(account_id), Entries{}).first;
+    Entry& entry =
+        account->second.emplace(std::string(action_id), Entry{read_action(row), true, false, 0})
+            .first->second;
     entry.indexed_hash = indexed_columns_hash(entry.action);
     return &entry.action;
 }
@@ -131,7 +134,8 @@ Action* SqliteBatch::latest_for_customer(std::string_view account_id, std::strin
     return newest(*q, pending == pending_by_customer_.end() ? nullptr : pending->second);
 }
 
-std::vector<Action*> SqliteBatch::children(std::string_view account_id, std::string_view parent_action_id) {
+std::vector<Action*> SqliteBatch::children(std::string_view account_id,
+                                           std::string_view parent_action_id) {
     require_open();
     if (indexed_changed_) write_pending();
     std::vector<Action*> found;
@@ -175,7 +179,8 @@ void SqliteBatch::changed(Action& action, HistoryEntry entry) {
     require_open();
     Entry* cached_entry = cached(action.account_id, action.action_id);
     if (cached_entry == nullptr || &cached_entry->action != &action)
-        throw std::logic_error("changed(): action " + action.action_id + " was not handed out by this batch");
+        throw std::logic_error("changed(): action " + action.action_id +
+                               " was not handed out by this batch");
     if (!cached_entry->dirty) {
         cached_entry->dirty = true;
         dirty_.push_back(cached_entry);
@@ -192,7 +197,8 @@ Action& SqliteBatch::created(Action action, HistoryEntry entry) {
         throw std::logic_error("created(): action " + action.action_id + " already exists");
     action.key = next_seq_++;
     std::string id = action.action_id;
-    Entry& stored = account->second.emplace(std::move(id), Entry{std::move(action), false, true, 0}).first->second;
+    Entry& stored = account->second.emplace(std::move(id), Entry{std::move(action), false, true, 0})
+                        .first->second;
     Action& a = stored.action;
     stored.indexed_hash = indexed_columns_hash(a);
     dirty_.push_back(&stored);
@@ -210,9 +216,9 @@ void SqliteBatch::write_pending() {
               [](const Entry* a, const Entry* b) { return a->action.key < b->action.key; });
     for (Entry* entry : dirty_) {
         const std::uint64_t hash = indexed_columns_hash(entry->action);
-        Statement& st = !entry->stored                   ? *insert_action_
+        Statement& st = !entry->stored                ? *insert_action_
                         : hash == entry->indexed_hash ? *update_unindexed_
-                                                         : *update_full_;
+                                                      : *update_full_;
         Use q(st);
         bind_action(st, entry->action, items_buffer_, creation_buffer_);
         q->run();
@@ -253,7 +259,8 @@ void SqliteBatch::flush() {
 void SqliteBatch::commit(const BatchRecord& record, const std::vector<BatchOutput>& outputs) {
     require_open();
     if (record.batch_id != batch_id_)
-        throw std::logic_error("commit(): record of batch " + record.batch_id + " in batch " + batch_id_);
+        throw std::logic_error("commit(): record of batch " + record.batch_id + " in batch " +
+                               batch_id_);
     write_pending();
     write_counter(db_, "action_seq", next_seq_);
     write_counter(db_, "history_entry", next_history_entry_);
@@ -272,10 +279,14 @@ void SqliteBatch::commit(const BatchRecord& record, const std::vector<BatchOutpu
     for (const BatchOutput& output : outputs) {
         std::error_code ec;
         const std::uintmax_t size = std::filesystem::file_size(output.content, ec);
-        if (ec) throw StoreError(output.content.string() + ": cannot read output file: " + ec.message());
+        if (ec)
+            throw StoreError(output.content.string() +
+                             ": cannot read output file: " + ec.message());
         const std::string path = output.content.string();
         {
-            Use q(db_.cached("INSERT INTO batch_outputs (batch_id, ord, name, content) VALUES (?1, ?2, ?3, ?4)"));
+            Use q(
+                db_.cached("INSERT INTO batch_outputs (batch_id, ord, name, content) VALUES (?1, "
+                           "?2, ?3, ?4)"));
             q->bind_text(1, batch_id_);
             q->bind(2, ord++);
             q->bind_text(3, output.name);

@@ -25,14 +25,17 @@ Catalog SqliteStore::load_catalog() {
             try {
                 catalog.accounts.emplace(std::string(q->text_at(0)), decode_account(q->text_at(1)));
             } catch (const StoreError& e) {
-                throw StoreError(db_.path() + ": catalog account " + std::string(q->text_at(0)) + ": " + e.what());
+                throw StoreError(db_.path() + ": catalog account " + std::string(q->text_at(0)) +
+                                 ": " + e.what());
             }
         }
     }
-    Use q(db_.cached("SELECT currency, account_currency, rate, effective_from FROM fx_rates ORDER BY ord"));
+    Use q(db_.cached(
+        "SELECT currency, account_currency, rate, effective_from FROM fx_rates ORDER BY ord"));
     while (q->step()) {
         catalog.fx_rates.push_back(FxRate{std::string(q->text_at(0)), std::string(q->text_at(1)),
-                                          parse_stored_decimal(q->text_at(2)), parse_day(q->text_at(3))});
+                                          parse_stored_decimal(q->text_at(2)),
+                                          parse_day(q->text_at(3))});
     }
     return catalog;
 }
@@ -52,8 +55,9 @@ void SqliteStore::save_catalog(const Catalog& catalog) {
     for (const FxRate& fx : catalog.fx_rates) {
         const std::string rate = format_stored_decimal(fx.rate);
         const std::string day = format_day(fx.effective_from);
-        Use q(db_.cached("INSERT INTO fx_rates (ord, currency, account_currency, rate, effective_from) "
-                         "VALUES (?1, ?2, ?3, ?4, ?5)"));
+        Use q(db_.cached(
+            "INSERT INTO fx_rates (ord, currency, account_currency, rate, effective_from) "
+            "VALUES (?1, ?2, ?3, ?4, ?5)"));
         q->bind(1, ord++);
         q->bind_text(2, fx.currency);
         q->bind_text(3, fx.account_currency);
@@ -64,7 +68,8 @@ void SqliteStore::save_catalog(const Catalog& catalog) {
     tx.commit();
 }
 
-std::optional<BatchRecord> SqliteStore::one_batch(const char* sql, std::string_view a, std::string_view b) {
+std::optional<BatchRecord> SqliteStore::one_batch(const char* sql, std::string_view a,
+                                                  std::string_view b) {
     Use q(db_.cached(sql));
     q->bind_text(1, a);
     if (!b.empty()) q->bind_text(2, b);
@@ -76,12 +81,14 @@ std::optional<BatchRecord> SqliteStore::find_batch(std::string_view batch_id) {
     return one_batch(kSelectBatchById, batch_id, {});
 }
 
-std::optional<BatchRecord> SqliteStore::find_complete_batch(std::string_view account_id, std::string_view sha256) {
+std::optional<BatchRecord> SqliteStore::find_complete_batch(std::string_view account_id,
+                                                            std::string_view sha256) {
     if (sha256.empty()) return std::nullopt;
     return one_batch(kSelectCompleteBatch, account_id, sha256);
 }
 
-std::optional<BatchRecord> SqliteStore::find_open_batch(std::string_view account_id, std::string_view sha256) {
+std::optional<BatchRecord> SqliteStore::find_open_batch(std::string_view account_id,
+                                                        std::string_view sha256) {
     if (sha256.empty()) return std::nullopt;
     return one_batch(kSelectOpenBatch, account_id, sha256);
 }
@@ -104,7 +111,8 @@ void SqliteStore::put_batch(const BatchRecord& record) {
     tx.commit();
 }
 
-std::vector<std::pair<std::string, std::string>> SqliteStore::batch_outputs(std::string_view batch_id) {
+std::vector<std::pair<std::string, std::string>> SqliteStore::batch_outputs(
+    std::string_view batch_id) {
     Use q(db_.cached("SELECT name, content FROM batch_outputs WHERE batch_id = ?1 ORDER BY ord"));
     q->bind_text(1, batch_id);
     std::vector<std::pair<std::string, std::string>> outputs;
@@ -124,7 +132,8 @@ std::optional<Action> SqliteStore::action(std::string_view account_id, std::stri
     return read_action(*q);
 }
 
-std::vector<HistoryEntry> SqliteStore::history(std::string_view account_id, std::string_view action_id) {
+std::vector<HistoryEntry> SqliteStore::history(std::string_view account_id,
+                                               std::string_view action_id) {
     Use q(db_.cached(kSelectHistory));
     q->bind_text(1, account_id);
     q->bind_text(2, action_id);
@@ -136,7 +145,8 @@ std::vector<HistoryEntry> SqliteStore::history(std::string_view account_id, std:
     return entries;
 }
 
-void SqliteStore::for_each_action(std::string_view account_id, const std::function<void(const Action&)>& fn) {
+void SqliteStore::for_each_action(std::string_view account_id,
+                                  const std::function<void(const Action&)>& fn) {
     // A statement of its own: the callback may use the store's cached statements meanwhile.
     Statement st = db_.prepare(kSelectActionsOfAccount);
     Use q(st);
@@ -152,10 +162,14 @@ std::unique_ptr<Store> open_store(const std::string& url) {
         path.erase(0, 7);
         // "sqlite:///var/x.db" is the URL form of "/var/x.db".
         if (path.starts_with("///")) path.erase(0, 2);
-    } else if (auto colon = path.find("://"); colon != std::string::npos &&
+    } else if (auto colon = path.find("://");
+               colon != std::string::npos &&
                std::all_of(path.begin(), path.begin() + static_cast<std::ptrdiff_t>(colon),
-                           [](unsigned char c) { return std::isalnum(c) || c == '+' || c == '-' || c == '.'; })) {
-        throw StoreError("unsupported store \"" + url.substr(0, colon) + "\": this build has only SQLite");
+                           [](unsigned char c) {
+                               return std::isalnum(c) || c == '+' || c == '-' || c == '.';
+                           })) {
+        throw StoreError("unsupported store \"" + url.substr(0, colon) +
+                         "\": this build has only SQLite");
     }
     if (path.empty()) throw StoreError("store \"" + url + "\" names no database file");
     return std::make_unique<sqlite::SqliteStore>(path);

@@ -4,8 +4,9 @@
 // A batch's transaction keeps the actions it has read or written in a cache it owns, so
 // the rules get stable pointers and the same action is read once; changes are written in
 // key (seq) order when the cache is flushed, so that B-tree updates go through the pages
-// in order, and an action's row is updated by its integer key, not searched by its id. Queries by order, customer or parent
-// also see actions created and not yet written; cap totals write pending changes first.
+// in order, and an action's row is updated by its integer key, not searched by its id. Queries by
+// order, customer or parent also see actions created and not yet written; cap totals write pending
+// changes first.
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -25,16 +26,21 @@ public:
     void save_catalog(const ledger::Catalog& catalog) override;
 
     std::optional<BatchRecord> find_batch(std::string_view batch_id) override;
-    std::optional<BatchRecord> find_complete_batch(std::string_view account_id, std::string_view sha256) override;
-    std::optional<BatchRecord> find_open_batch(std::string_view account_id, std::string_view sha256) override;
+    std::optional<BatchRecord> find_complete_batch(std::string_view account_id,
+                                                   std::string_view sha256) override;
+    std::optional<BatchRecord> find_open_batch(std::string_view account_id,
+                                               std::string_view sha256) override;
     std::vector<BatchRecord> list_batches(std::optional<std::string_view> account_id) override;
     void put_batch(const BatchRecord& record) override;
-    std::vector<std::pair<std::string, std::string>> batch_outputs(std::string_view batch_id) override;
+    std::vector<std::pair<std::string, std::string>> batch_outputs(
+        std::string_view batch_id) override;
 
     std::unique_ptr<BatchTransaction> begin_batch(std::string_view batch_id) override;
 
-    std::optional<ledger::Action> action(std::string_view account_id, std::string_view action_id) override;
-    std::vector<ledger::HistoryEntry> history(std::string_view account_id, std::string_view action_id) override;
+    std::optional<ledger::Action> action(std::string_view account_id,
+                                         std::string_view action_id) override;
+    std::vector<ledger::HistoryEntry> history(std::string_view account_id,
+                                              std::string_view action_id) override;
     void for_each_action(std::string_view account_id,
                          const std::function<void(const ledger::Action&)>& fn) override;
 
@@ -59,7 +65,8 @@ public:
     std::vector<ledger::Action*> children(std::string_view account_id,
                                           std::string_view parent_action_id) override;
     ledger::CapTotals cap_totals(std::string_view account_id, std::string_view partner_id,
-                                 std::string_view contract_id, ledger::Instant from, ledger::Instant to) override;
+                                 std::string_view contract_id, ledger::Instant from,
+                                 ledger::Instant to) override;
     void changed(ledger::Action& action, ledger::HistoryEntry entry) override;
     ledger::Action& created(ledger::Action action, ledger::HistoryEntry entry) override;
 
@@ -70,12 +77,14 @@ public:
 private:
     struct Hash {
         using is_transparent = void;
-        std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+        std::size_t operator()(std::string_view s) const {
+            return std::hash<std::string_view>{}(s);
+        }
     };
     struct Entry {
         ledger::Action action;
-        bool stored = false;  // a row exists in the database
-        bool dirty = false;   // changed since last written
+        bool stored = false;             // a row exists in the database
+        bool dirty = false;              // changed since last written
         std::uint64_t indexed_hash = 0;  // of the indexed columns as last written or read
     };
     using Entries = std::unordered_map<std::string, Entry, Hash, std::equal_to<>>;
@@ -109,7 +118,8 @@ private:
     // Created and not yet written: what the database's indexes cannot answer yet.
     std::unordered_map<std::string, ledger::Action*, Hash, std::equal_to<>> pending_by_order_;
     std::unordered_map<std::string, ledger::Action*, Hash, std::equal_to<>> pending_by_customer_;
-    std::unordered_map<std::string, std::vector<ledger::Action*>, Hash, std::equal_to<>> pending_children_;
+    std::unordered_map<std::string, std::vector<ledger::Action*>, Hash, std::equal_to<>>
+        pending_children_;
     // An indexed column of a cached action changed: the database must be written before
     // an indexed query can be trusted.
     bool indexed_changed_ = false;

@@ -59,7 +59,8 @@ TEST_CASE("a created action is found at once and durable after commit, every fie
     check_same_action(*loaded, want);
 }
 
-TEST_CASE("changes are seen inside the transaction, hidden from others until commit, then durable") {
+TEST_CASE(
+    "changes are seen inside the transaction, hidden from others until commit, then durable") {
     TempDir dir;
     auto store = migrated_store(dir.db());
     {
@@ -121,7 +122,8 @@ TEST_CASE("changes are seen inside the transaction, hidden from others until com
     CHECK(h.note == expected.note);
 }
 
-TEST_CASE("entries at the same time keep their insertion order; a missing contract version stays empty") {
+TEST_CASE(
+    "entries at the same time keep their insertion order; a missing contract version stays empty") {
     TempDir dir;
     auto store = migrated_store(dir.db());
     auto tx = store->begin_batch("B-1");
@@ -135,7 +137,8 @@ TEST_CASE("entries at the same time keep their insertion order; a missing contra
     tx->commit(sample_record("B-1", "1000", "aa"), {});
     auto history = store->history("1000", "A-1");
     REQUIRE(history.size() == 6);
-    for (std::size_t i = 0; i < history.size(); ++i) CHECK(history[i].line == static_cast<std::int64_t>(i) + 2);
+    for (std::size_t i = 0; i < history.size(); ++i)
+        CHECK(history[i].line == static_cast<std::int64_t>(i) + 2);
     CHECK(history[1].operation == Operation::Reset);
     CHECK(history[2].operation == Operation::Reverse);
     CHECK_FALSE(history[1].contract_version);
@@ -268,7 +271,9 @@ TEST_CASE("latest_for_customer and children see written and unwritten actions") 
     CHECK(tx->latest_for_customer("1000", "19818", "CUST")->action_id == "C-0");
 }
 
-TEST_CASE("cap totals count non-reversed, within-terms actions in [from, to), unwritten changes included") {
+TEST_CASE(
+    "cap totals count non-reversed, within-terms actions in [from, to), unwritten changes "
+    "included") {
     TempDir dir;
     auto store = migrated_store(dir.db());
     const std::int64_t day = 86'400'000;
@@ -313,13 +318,15 @@ TEST_CASE("cap totals count non-reversed, within-terms actions in [from, to), un
     CHECK(tx->find("1000", "A-2") == a2);
 }
 
-TEST_CASE("pointers stay valid while many actions are added, and for_each_action goes by creation") {
+TEST_CASE(
+    "pointers stay valid while many actions are added, and for_each_action goes by creation") {
     TempDir dir;
     auto store = migrated_store(dir.db());
     auto tx = store->begin_batch("B-1");
     ledger::Action& first = tx->created(make("Z-first", "O-0"), entry(Operation::Create, 2));
     for (int i = 0; i < 3000; ++i)
-        tx->created(make("A-" + std::to_string(i), "O-" + std::to_string(i)), entry(Operation::Create, i + 3));
+        tx->created(make("A-" + std::to_string(i), "O-" + std::to_string(i)),
+                    entry(Operation::Create, i + 3));
     CHECK(first.action_id == "Z-first");
     CHECK(tx->find("1000", "Z-first") == &first);
     tx->commit(sample_record("B-1", "1000", "aa"), {});

@@ -10,9 +10,8 @@ using namespace actiondrop::store;
 using actiondrop::store::testing::at_ms;
 
 TEST_CASE("items and creation snapshots survive their binary encoding") {
-    std::vector<ledger::Item> items = {{"SKU-1", "electronics", 2, 10'000},
-                                       {"", "", 0, 0},
-                                       {"with\0nul", "x", -5, INT64_MIN}};
+    std::vector<ledger::Item> items = {
+        {"SKU-1", "electronics", 2, 10'000}, {"", "", 0, 0}, {"with\0nul", "x", -5, INT64_MIN}};
     items[2].sku = std::string("with\0nul", 8);
     items.push_back({"big", "y", INT64_MAX, INT64_MAX});
     std::string bytes;
@@ -42,8 +41,9 @@ TEST_CASE("dates and decimals keep their exact text") {
     CHECK(parse_day("1970-01-02") == ledger::Days{std::chrono::days{1}});
     CHECK_THROWS_AS(parse_day("2026-02-30"), StoreError);
     CHECK_THROWS_AS(parse_day("2026-2-3"), StoreError);
-    for (ledger::Decimal d : {ledger::Decimal{8, 0}, ledger::Decimal{35, 1}, ledger::Decimal{10850000000, 10},
-                              ledger::Decimal{5, 3}, ledger::Decimal{0, 2}, ledger::Decimal{1200, 2}}) {
+    for (ledger::Decimal d :
+         {ledger::Decimal{8, 0}, ledger::Decimal{35, 1}, ledger::Decimal{10850000000, 10},
+          ledger::Decimal{5, 3}, ledger::Decimal{0, 2}, ledger::Decimal{1200, 2}}) {
         CAPTURE(d.mantissa);
         CAPTURE(d.scale);
         CHECK(parse_stored_decimal(format_stored_decimal(d)) == d);
@@ -69,8 +69,10 @@ ledger::Account full_account() {
     a.trackers["19816"] = Tracker{"19816", "Online Sale", false, std::nullopt};
     a.trackers["19817"] = Tracker{"19817", "Hotel Booking", true, std::nullopt};
     a.trackers["19818"] = Tracker{"19818", "Renewal", false, std::string("19816")};
-    a.dispositions["STAY_COMPLETE"] = Disposition{"STAY_COMPLETE", "Stay completed", Disposition::Effect::Approve};
-    a.dispositions["NO_SHOW"] = Disposition{"NO_SHOW", "Guest did not show", Disposition::Effect::Reject};
+    a.dispositions["STAY_COMPLETE"] =
+        Disposition{"STAY_COMPLETE", "Stay completed", Disposition::Effect::Approve};
+    a.dispositions["NO_SHOW"] =
+        Disposition{"NO_SHOW", "Guest did not show", Disposition::Effect::Reject};
     a.dispositions["FIX"] = Disposition{"FIX", "Fixed", Disposition::Effect::Modify};
     a.partners["P-77"] = Partner{"P-77", "Trail Blog"};
     Contract c;
@@ -83,9 +85,11 @@ ledger::Account full_account() {
     v1.categories["electronics"] = Decimal{35, 1};
     v1.customer_status["NEW"] = PayoutRule{PayoutRule::Kind::Percent, Decimal{10, 0}, 0};
     v1.customer_status["EXISTING"] = PayoutRule{PayoutRule::Kind::Fixed, Decimal{}, 250};
-    v1.promo_codes.push_back(PromoCode{"FREESHIP0", PayoutRule{PayoutRule::Kind::Fixed, Decimal{}, 0},
+    v1.promo_codes.push_back(PromoCode{"FREESHIP0",
+                                       PayoutRule{PayoutRule::Kind::Fixed, Decimal{}, 0},
                                        std::nullopt, at_ms(1'782'777'600'000)});
-    v1.promo_codes.push_back(PromoCode{"SPRING", PayoutRule{PayoutRule::Kind::Percent, Decimal{125, 1}, 0},
+    v1.promo_codes.push_back(PromoCode{"SPRING",
+                                       PayoutRule{PayoutRule::Kind::Percent, Decimal{125, 1}, 0},
                                        at_ms(1'772'323'200'000), std::nullopt});
     v1.locking = Locking{Locking::After::EndOfMonth, 1, 27};
     v1.clearing = Clearing{2, 20};
@@ -157,7 +161,8 @@ TEST_CASE("an account survives its JSON document, every field") {
         check_rule(g.default_rule, w.default_rule);
         CHECK(g.categories == w.categories);
         REQUIRE(g.customer_status.size() == w.customer_status.size());
-        for (const auto& [status, rule] : w.customer_status) check_rule(g.customer_status.at(status), rule);
+        for (const auto& [status, rule] : w.customer_status)
+            check_rule(g.customer_status.at(status), rule);
         REQUIRE(g.promo_codes.size() == w.promo_codes.size());
         for (std::size_t p = 0; p < w.promo_codes.size(); ++p) {
             CHECK(g.promo_codes[p].code == w.promo_codes[p].code);

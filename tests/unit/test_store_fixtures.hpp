@@ -1,13 +1,12 @@
 #pragma once
 // Shared by the store's tests: a temporary database folder and sample actions.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <string>
-
-#include <unistd.h>
-
-#include <doctest/doctest.h>
 
 #include "ledger/action.hpp"
 #include "ledger/money.hpp"
@@ -15,15 +14,18 @@
 
 namespace actiondrop::store::testing {
 
-inline ledger::Instant at_ms(std::int64_t ms) { return ledger::Instant{std::chrono::milliseconds{ms}}; }
+inline ledger::Instant at_ms(std::int64_t ms) {
+    return ledger::Instant{std::chrono::milliseconds{ms}};
+}
 
 // A fresh folder under the system's temp folder, removed with everything in it.
 class TempDir {
 public:
     TempDir() {
         static std::atomic<int> counter{0};
-        path_ = std::filesystem::temp_directory_path() /
-                ("actiondrop-store-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+        path_ =
+            std::filesystem::temp_directory_path() /
+            ("actiondrop-store-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
         std::filesystem::remove_all(path_);
         std::filesystem::create_directories(path_);
     }
@@ -74,7 +76,11 @@ inline ledger::Action sample_action(std::string account_id, std::string action_i
     a.outside_terms = true;
     a.contract_id = "C-1";
     a.contract_version = at_ms(1'767'225'600'000);
-    a.creation = {12'000, {{"SKU-1", "electronics", 2, 10'000}, {"SKU-2", "toys", 1, 2'000}}, "EXISTING", 960, true};
+    a.creation = {12'000,
+                  {{"SKU-1", "electronics", 2, 10'000}, {"SKU-2", "toys", 1, 2'000}},
+                  "EXISTING",
+                  960,
+                  true};
     return a;
 }
 

@@ -51,7 +51,8 @@ TEST_CASE("the connection runs in WAL mode with foreign keys") {
 
 TEST_CASE("an unwritable or unsupported store is a StoreError") {
     TempDir dir;
-    CHECK_THROWS_AS(open_store((dir.path() / "missing" / "folder" / "ledger.db").string()), StoreError);
+    CHECK_THROWS_AS(open_store((dir.path() / "missing" / "folder" / "ledger.db").string()),
+                    StoreError);
     CHECK_THROWS_AS(open_store("sqlite:" + dir.path().string()), StoreError);  // a folder
     CHECK_THROWS_AS(open_store("postgresql://user@host/db"), StoreError);
     CHECK_THROWS_AS(open_store("sqlite:"), StoreError);
@@ -211,8 +212,9 @@ TEST_CASE("a missing output file fails the commit and leaves nothing behind") {
     auto store = migrated_store(dir.db());
     auto tx = store->begin_batch("B-1");
     tx->created(sample_action("1000", "A-1"), sample_entry(ledger::Operation::Create, 2, 1));
-    CHECK_THROWS_AS(tx->commit(sample_record("B-1", "1000", "aa"), {{"result_x.csv", dir.path() / "nope.csv"}}),
-                    StoreError);
+    CHECK_THROWS_AS(
+        tx->commit(sample_record("B-1", "1000", "aa"), {{"result_x.csv", dir.path() / "nope.csv"}}),
+        StoreError);
     tx.reset();
     CHECK_FALSE(store->find_batch("B-1"));
     CHECK_FALSE(store->action("1000", "A-1"));
