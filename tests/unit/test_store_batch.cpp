@@ -272,7 +272,7 @@ TEST_CASE("latest_for_customer and children see written and unwritten actions") 
 }
 
 TEST_CASE(
-    "cap totals count non-reversed, within-terms actions in [from, to), unwritten changes "
+    "cap totals count non-reversed, within-terms actions from start to end (end excluded), unwritten changes "
     "included") {
     TempDir dir;
     auto store = migrated_store(dir.db());
