@@ -52,9 +52,9 @@ const Limit* exceeded_limit(const Account& account, LedgerView& ledger, const Co
 }  // namespace
 
 std::pair<ErrorCode, std::string> check_conversion_form(const ConversionRow& row) {
-    // Without an account, dates without an offset are read as UTC: only their form matters.
-    static const TimeZone utc = find_time_zone("UTC");
-    if (auto values = parse_conversion_values(row, utc, nullptr); !values)
+    // Without an account, dates without an offset are read as UTC (a null zone): only
+    // their form matters, and the core looks no zone up itself.
+    if (auto values = parse_conversion_values(row, nullptr, nullptr); !values)
         return {values.error().code, values.error().message};
     if (auto missing = check_conversion_fields(row)) return {missing->code, missing->message};
     return {ErrorCode::None, {}};
