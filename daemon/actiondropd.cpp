@@ -1,0 +1,252 @@
+// actiondropd: the service (SPEC §5, §8). Process wiring only: config, store, signals,
+// inotify, sd_notify and log lines; the work itself is ingest::Service.
+//
+// Signals are read from a signalfd between files, never in a handler: SIGTERM/SIGINT
+// finish the current file and exit 0 (a file that cannot finish before systemd's stop
+// timeout is killed and its transaction rolls back), SIGHUP re-reads the config and
+// keeps the old one when the new one is invalid.
+#include <fmt/format.h>
+#include <poll.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/signalfd.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include "config/service_config.hpp"
+#include "ingest/inbox_watch.hpp"
+#include "ingest/name_rules.hpp"
+#include "ingest/service.hpp"
+#include "store/store.hpp"
+
+namespace fs = std::filesystem;
+using namespace actiondrop;
+using namespace std::chrono_literals;
+
+namespace {
+
+// sysexits.h values, as SPEC §8 names them.
+constexpr int exit_usage = 64, exit_io = 74, exit_config = 78;
+
+ledger::Instant system_now() {
+    return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+}
+
+fs::path config_file(const std::string& option) {
+    if (!option.empty()) return option;
+    if (const char* env = std::getenv("ACTIONDROP_CONFIG"); env && *env) return env;
+    if (fs::exists("/etc/actiondrop/actiondrop.yaml")) return "/etc/actiondrop/actiondrop.yaml";
+    return {};
+}
+
+// The config, or every error as "file:line:column: key: message".
+std::expected<config::ServiceConfig, std::string> read_config(const fs::path& file) {
+    if (file.empty()) return config::ServiceConfig{};
+    auto read = config::read_service_config(file);
+    if (read) return *read;
+    std::string text;
+    for (const auto& e : read.error()) text += (text.empty() ? "" : "\n") + e.str();
+    return std::unexpected(text);
+}
+
+void setup_logging() {
+    auto logger = spdlog::stderr_logger_mt("actiondropd");
+    // Under systemd, journald adds the time and the unit; the level stays readable.
+    logger->set_pattern(std::getenv("JOURNAL_STREAM") ? "%l: %v" : "%Y-%m-%dT%H:%M:%S.%e %l: %v");
+    spdlog::set_default_logger(logger);
+    spdlog::flush_on(spdlog::level::info);
+}
+
+void notify(const std::string& state) { sd_notify(0, state.c_str()); }
+
+// Signals arrive on a file descriptor, so that a file being applied is never interrupted.
+class Signals {
+public:
+    Signals() {
+        sigemptyset(&set_);
+        for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&set_, s);
+        if (sigprocmask(SIG_BLOCK, &set_, nullptr) != 0)
+            throw std::system_error(errno, std::generic_category(), "sigprocmask");
+        fd_ = signalfd(-1, &set_, SFD_NONBLOCK | SFD_CLOEXEC);
+        if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "signalfd");
+    }
+    ~Signals() { ::close(fd_); }
+    int fd() const { return fd_; }
+    // Reads what arrived: sets stop on SIGTERM/SIGINT, reload on SIGHUP.
+    void read(bool& stop, bool& reload) {
+        signalfd_siginfo info{};
+        while (::read(fd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+            if (info.ssi_signo == SIGHUP)
+                reload = true;
+            else
+                stop = true;
+        }
+    }
+
+private:
+    sigset_t set_{};
+    int fd_ = -1;
+};
+
+std::string status_line(const ingest::Service& service, std::size_t inboxes) {
+    return fmt::format("STATUS=serving {} inboxes; {} files taken; {} claims waiting to be retried",
+                       inboxes, service.files_taken(), service.claims_waiting());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"actiondropd: the actiondrop service (applies files dropped into inboxes)"};
+    std::string config_option;
+    bool check_only = false;
+    app.add_option("--config", config_option,
+                   "service config (default $ACTIONDROP_CONFIG, /etc/actiondrop/actiondrop.yaml)");
+    app.add_flag("--check-config", check_only, "validate the config and exit");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        app.exit(e);
+        return exit_usage;
+    }
+
+    const fs::path file = config_file(config_option);
+    auto cfg = read_config(file);
+    if (!cfg) {
+        std::cerr << cfg.error() << "\n";
+        return exit_config;
+    }
+    if (check_only) {
+        std::cout << fmt::format("{}: valid; {} inboxes\n",
+                                 file.empty() ? "built-in defaults" : file.string(),
+                                 cfg->inboxes.size());
+        return 0;
+    }
+
+    setup_logging();
+    try {
+        Signals signals;
+        ingest::InboxWatch watch;
+        auto store = store::open_store(cfg->store);
+        const int schema = store->migrate();
+        spdlog::info("store {} at schema version {}; config {}", cfg->store, schema,
+                     file.empty() ? "built-in defaults" : file.string());
+
+        std::uint64_t watchdog_usec = 0;
+        const bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
+        auto last_ping = std::chrono::steady_clock::now();
+        auto ping = [&] {
+            if (!watchdog) return;
+            auto now = std::chrono::steady_clock::now();
+            if (now - last_ping < std::chrono::microseconds(watchdog_usec / 4)) return;
+            last_ping = now;
+            notify("WATCHDOG=1");
+        };
+
+        ingest::ServiceEvents events;
+        events.skipped = [](const config::InboxConfig& inbox, const ingest::Skip& skip) {
+            spdlog::warn("inbox={} skipped file={}: {}", inbox.name, ingest::printable(skip.name),
+                         skip.why);
+        };
+        events.taken = [](const config::InboxConfig& inbox, const ingest::Claim& claim,
+                          const ingest::Outcome& o, std::chrono::milliseconds took) {
+            spdlog::info(
+                "inbox={} account={} batch={} file={} status={}{} total={} applied={} "
+                "rejected={}{} ms={}",
+                inbox.name, inbox.account, o.batch_id, ingest::printable(claim.file_name), o.status,
+                o.error_code.empty() ? "" : " error=" + o.error_code, o.total, o.applied,
+                o.rejected, o.redelivered ? " redelivered" : "", took.count());
+        };
+        events.failed = [](const config::InboxConfig& inbox, const ingest::Claim& claim,
+                           const std::string& what, std::chrono::seconds retry_in) {
+            spdlog::error("inbox={} account={} file={} failed: {}; retrying in {}s", inbox.name,
+                          inbox.account, ingest::printable(claim.file_name), what,
+                          retry_in.count());
+        };
+        events.inbox_problem = [](const config::InboxConfig& inbox, const std::string& what) {
+            spdlog::warn("inbox={}: {}", inbox.name, what);
+        };
+        events.progress = ping;
+
+        ingest::Service service(*store, {cfg->state_dir}, system_now, events);
+        auto serve = [&](const config::ServiceConfig& c) {
+            service.set_inboxes(c.inboxes, c.sweep_interval);
+            for (const auto& folder : watch.watch(service.folders()))
+                spdlog::warn(
+                    "cannot watch {} with inotify; the sweep every {}ms still finds its files",
+                    folder.string(), c.sweep_interval.count());
+        };
+        serve(*cfg);
+
+        bool stop = false, reload = false;
+        auto should_stop = [&] {
+            signals.read(stop, reload);
+            return stop || reload;
+        };
+        notify("READY=1\n" + status_line(service, cfg->inboxes.size()));
+        spdlog::info("serving {} inboxes, sweeping every {}ms", cfg->inboxes.size(),
+                     cfg->sweep_interval.count());
+
+        while (true) {
+            auto next = service.run_once(std::chrono::steady_clock::now(), should_stop);
+            signals.read(stop, reload);
+            if (stop) break;
+            if (reload) {
+                reload = false;
+                notify("RELOADING=1");
+                auto fresh = read_config(file);
+                if (!fresh) {
+                    spdlog::error("SIGHUP: the config is not valid; keeping the old one:\n{}",
+                                  fresh.error());
+                } else {
+                    if (fresh->store != cfg->store || fresh->state_dir != cfg->state_dir)
+                        spdlog::warn(
+                            "SIGHUP: store and state_dir changes take effect at the next start");
+                    fresh->store = cfg->store;
+                    fresh->state_dir = cfg->state_dir;
+                    cfg = std::move(fresh);
+                    serve(*cfg);
+                    spdlog::info("SIGHUP: config reloaded; serving {} inboxes",
+                                 cfg->inboxes.size());
+                }
+                notify("READY=1\n" + status_line(service, cfg->inboxes.size()));
+                continue;
+            }
+            ping();
+            notify(status_line(service, cfg->inboxes.size()));
+
+            auto now = std::chrono::steady_clock::now();
+            auto wait =
+                std::clamp(std::chrono::ceil<std::chrono::milliseconds>(next - now), 0ms, 60000ms);
+            if (watchdog) wait = std::min(wait, std::chrono::milliseconds(watchdog_usec / 2000));
+            pollfd fds[2] = {{signals.fd(), POLLIN, 0}, {watch.fd(), POLLIN, 0}};
+            if (::poll(fds, 2, static_cast<int>(wait.count())) < 0 && errno != EINTR)
+                throw std::system_error(errno, std::generic_category(), "poll");
+            watch.drain();
+        }
+        notify("STOPPING=1");
+        spdlog::info("stopping: {} files taken", service.files_taken());
+        return 0;
+    } catch (const store::StoreError& e) {
+        spdlog::critical("store failure: {}", e.what());
+        return exit_io;
+    } catch (const std::system_error& e) {
+        spdlog::critical("{}", e.what());
+        return exit_io;
+    } catch (const std::exception& e) {
+        spdlog::critical("internal error: {}", e.what());
+        return 70;
+    }
+}

@@ -1,0 +1,176 @@
+#include "ingest/claimed_file.hpp"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <sstream>
+#include <system_error>
+
+#include "batch/layout.hpp"
+#include "batch/outputs.hpp"
+#include "ledger/errors.hpp"
+#include "util/atomic_file.hpp"
+#include "util/sha256.hpp"
+
+namespace actiondrop::ingest {
+namespace fs = std::filesystem;
+
+namespace {
+
+void create_folder(const fs::path& folder) {
+    std::error_code ec;
+    fs::create_directories(folder, ec);
+    if (ec) throw std::system_error(ec, "cannot create " + folder.string());
+}
+
+// A rename when both sides share a file system, else a durable copy and then the unlink:
+// the state folder and the drop folders may be different mounts.
+void move_original(const fs::path& from, const fs::path& to) {
+    create_folder(to.parent_path());
+    if (::rename(from.c_str(), to.c_str()) == 0) {
+        util::fsync_directory(to.parent_path());
+        util::fsync_directory(from.parent_path());
+        return;
+    }
+    if (errno != EXDEV)
+        throw std::system_error(errno, std::generic_category(),
+                                fmt::format("cannot move {} to {}", from.string(), to.string()));
+    util::copy_file_atomically(from, to);
+    if (::unlink(from.c_str()) != 0 && errno != ENOENT)
+        throw std::system_error(errno, std::generic_category(), "cannot remove " + from.string());
+    util::fsync_directory(from.parent_path());
+}
+
+// The batch that a crashed run already took to its end for this claim: only the move of
+// the original (and the journal's last state) is missing.
+std::optional<store::BatchRecord> finished_batch(store::Store& store,
+                                                 const config::InboxConfig& inbox,
+                                                 const Claim& claim, const std::string& sha256) {
+    std::optional<store::BatchRecord> found;
+    for (auto& b : store.list_batches(inbox.account)) {
+        if (b.sha256 != sha256 || b.inbox != inbox.name || b.file_name != claim.file_name ||
+            b.status.empty())
+            continue;
+        if (b.state != "delivered" && b.state != "quarantined") continue;
+        if (!found || b.batch_id > found->batch_id) found = std::move(b);
+    }
+    return found;
+}
+
+// Moves the original where its batch's status says and records the journal's last state.
+Outcome keep_original(store::Store& store, const Folders& folders, const config::InboxConfig& inbox,
+                      const Claim& claim, store::BatchRecord record) {
+    Outcome out;
+    out.batch_id = record.batch_id;
+    out.status = record.status;
+    out.error_code = record.error_code;
+    out.total = record.total;
+    out.applied = record.applied;
+    out.rejected = record.rejected;
+    out.quarantined = record.state == "quarantined";
+    if (record.status == "COMPLETE") {
+        out.kept_at =
+            archive_path(folders, inbox.name, record.completed_at.value_or(record.received_at),
+                         record.batch_id, claim.file_name);
+        move_original(claim.path, out.kept_at);
+        record.state = "archived";
+    } else {
+        out.kept_at = failed_path(folders, inbox.name, record.batch_id, claim.file_name);
+        move_original(claim.path, out.kept_at);
+        if (!out.quarantined) record.state = "failed";
+    }
+    store.put_batch(record);
+    return out;
+}
+
+// Sets aside a file whose processing died max_attempts times: the journal says so first,
+// then the advertiser gets a REJECTED summary with QUARANTINED.
+Outcome quarantine(store::Store& store, const Folders& folders, const config::InboxConfig& inbox,
+                   const Claim& claim, store::BatchRecord record, ledger::Instant now) {
+    record.status = "REJECTED";
+    record.state = "quarantined";
+    record.error_code = std::string(ledger::error_name(ledger::ErrorCode::Quarantined));
+    record.error_message = fmt::format(
+        "processing this file failed {} times; it was set aside and an operator will look at it",
+        record.attempts);
+    record.error_line.reset();
+    record.completed_at = now;
+    record.total = record.applied = record.rejected = 0;
+    record.error_counts_json = "{}";
+    store.put_batch(record);
+
+    batch::Summary s;
+    s.batch_id = record.batch_id;
+    s.file = claim.file_name;
+    s.sha256 = record.sha256;
+    s.type = record.type;
+    s.status = record.status;
+    s.received_at = record.received_at;
+    s.completed_at = now;
+    s.error_code = record.error_code;
+    s.error_message = record.error_message;
+    std::ostringstream summary;
+    batch::write_summary(summary, s);
+    create_folder(inbox.outbox);
+    util::write_file_atomically(inbox.outbox / batch::summary_name(claim.file_name), summary.str());
+    return keep_original(store, folders, inbox, claim, std::move(record));
+}
+
+}  // namespace
+
+fs::path archive_path(const Folders& folders, std::string_view inbox, ledger::Instant when,
+                      std::string_view batch_id, std::string_view file_name) {
+    const std::chrono::year_month_day day{std::chrono::floor<std::chrono::days>(when)};
+    return folders.state_dir / "archive" / inbox /
+           fmt::format("{:04d}", static_cast<int>(day.year())) /
+           fmt::format("{:02d}", static_cast<unsigned>(day.month())) /
+           fmt::format("{:02d}", static_cast<unsigned>(day.day())) /
+           fmt::format("{}_{}", batch_id, file_name);
+}
+
+fs::path failed_path(const Folders& folders, std::string_view inbox, std::string_view batch_id,
+                     std::string_view file_name) {
+    return folders.state_dir / "failed" / inbox / fmt::format("{}_{}", batch_id, file_name);
+}
+
+Outcome take_claim(store::Store& store, const ledger::Catalog& catalog,
+                   const config::InboxConfig& inbox, const Claim& claim, const Folders& folders,
+                   const apply::Clock& clock, const std::function<void()>& progress) {
+    const auto digest = util::digest_file(claim.path);
+    if (claim.recovered) {
+        if (auto done = finished_batch(store, inbox, claim, digest.sha256))
+            return keep_original(store, folders, inbox, claim, std::move(*done));
+    }
+    if (auto open = store.find_open_batch(inbox.account, digest.sha256);
+        open && open->attempts >= max_attempts)
+        return quarantine(store, folders, inbox, claim, std::move(*open), clock());
+
+    apply::ApplyRequest req;
+    req.file = claim.path;
+    req.file_name = claim.file_name;
+    req.account_id = inbox.account;
+    auto type = batch::parse_file_type(inbox.type);
+    if (!type)
+        throw std::invalid_argument(
+            fmt::format("inbox {}: unknown type '{}'", inbox.name, inbox.type));
+    req.type = *type;
+    req.inbox = inbox.name;
+    req.all_or_nothing = inbox.all_or_nothing;
+    req.reprocess_duplicates = inbox.duplicates == "reprocess";
+    req.limits = {inbox.limits.max_file_bytes, inbox.limits.max_rows, inbox.limits.max_line_bytes};
+    req.outbox = inbox.outbox;
+    req.spool = folders.state_dir / "spool";
+    if (progress) req.progress = [&](std::int64_t, std::int64_t) { progress(); };
+    create_folder(req.outbox);
+    create_folder(req.spool);
+
+    const auto result = apply::apply_file(store, catalog, req, clock);
+    auto record = store.find_batch(result.batch_id);
+    if (!record) throw store::StoreError("batch " + result.batch_id + " vanished from the journal");
+    auto out = keep_original(store, folders, inbox, claim, std::move(*record));
+    out.redelivered = result.redelivered;
+    return out;
+}
+
+}  // namespace actiondrop::ingest

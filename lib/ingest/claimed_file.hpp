@@ -1,0 +1,49 @@
+#pragma once
+// A claimed file taken to its end (SPEC §5): applied exactly once through apply_file,
+// then the original kept for good — archived under its UTC date when its batch is
+// COMPLETE, set aside in `failed/` when REJECTED or quarantined; never deleted.
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "apply/apply_file.hpp"
+#include "config/service_config.hpp"
+#include "ingest/local_inbox.hpp"
+#include "ledger/catalog.hpp"
+#include "store/store.hpp"
+
+namespace actiondrop::ingest {
+
+// A file whose processing died this many times (the journal's attempts) is quarantined.
+constexpr int max_attempts = 3;
+
+struct Outcome {
+    std::string batch_id;
+    std::string status;      // COMPLETE | REJECTED
+    std::string error_code;  // file-level code when REJECTED
+    std::int64_t total = 0, applied = 0, rejected = 0;
+    bool redelivered = false;  // answered again from the store (a crash after the commit)
+    bool quarantined = false;
+    std::filesystem::path kept_at;  // where the original went
+};
+
+struct Folders {
+    std::filesystem::path state_dir;  // holds spool/, archive/, failed/
+};
+
+// Applies `claim` with the inbox's options, answers into its outbox and moves the
+// original. Throws (StoreError, std::system_error, ...) when the machine fails; the claim
+// then stays in `.processing/` to be tried again, and its journal attempts count up.
+Outcome take_claim(store::Store& store, const ledger::Catalog& catalog,
+                   const config::InboxConfig& inbox, const Claim& claim, const Folders& folders,
+                   const apply::Clock& clock, const std::function<void()>& progress = {});
+
+// STATE_DIR/archive/<inbox>/<yyyy>/<mm>/<dd>/<batch>_NAME, the date in UTC.
+std::filesystem::path archive_path(const Folders& folders, std::string_view inbox,
+                                   ledger::Instant when, std::string_view batch_id,
+                                   std::string_view file_name);
+// STATE_DIR/failed/<inbox>/<batch>_NAME.
+std::filesystem::path failed_path(const Folders& folders, std::string_view inbox,
+                                  std::string_view batch_id, std::string_view file_name);
+
+}  // namespace actiondrop::ingest

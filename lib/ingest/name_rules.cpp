@@ -1,0 +1,55 @@
+#include "ingest/name_rules.hpp"
+
+#include <fmt/format.h>
+#include <fnmatch.h>
+
+#include <initializer_list>
+
+namespace actiondrop::ingest {
+namespace {
+
+bool starts_with_any(std::string_view name, std::initializer_list<std::string_view> prefixes) {
+    for (auto p : prefixes)
+        if (name.starts_with(p)) return true;
+    return false;
+}
+
+bool ends_with_any(std::string_view name, std::initializer_list<std::string_view> suffixes) {
+    for (auto s : suffixes)
+        if (name.ends_with(s)) return true;
+    return false;
+}
+
+}  // namespace
+
+bool is_hidden(std::string_view name) { return name.starts_with('.'); }
+
+std::optional<std::string> never_taken(std::string_view name, std::string_view pattern) {
+    if (name.empty()) return "an empty name";
+    if (is_hidden(name)) return "a hidden name";
+    for (unsigned char c : name)
+        if (c < 0x20 || c == 0x7f) return "a name with a control character";
+    if (name.find('/') != std::string_view::npos) return "a name with '/'";
+    if (starts_with_any(name, {"receipt_", "result_", "errors_"}))
+        return "an answer file name (receipt_, result_, errors_)";
+    if (name.ends_with("_summary.json")) return "an answer file name (_summary.json)";
+    if (name.ends_with(".done")) return "a done marker";
+    if (ends_with_any(name, {".part", ".filepart", ".tmp"})) return "a client's temporary name";
+    std::string n(name), p(pattern);
+    if (::fnmatch(p.c_str(), n.c_str(), FNM_PERIOD) != 0)
+        return fmt::format("does not match the inbox pattern '{}'", pattern);
+    return std::nullopt;
+}
+
+std::string printable(std::string_view name) {
+    std::string out;
+    for (unsigned char c : name) {
+        if (c < 0x20 || c == 0x7f || c == '\\')
+            out += fmt::format("\\x{:02x}", c);
+        else
+            out += static_cast<char>(c);
+    }
+    return out;
+}
+
+}  // namespace actiondrop::ingest

@@ -1,0 +1,177 @@
+#include "ingest/service.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <exception>
+
+namespace actiondrop::ingest {
+namespace {
+
+// The settings LocalInbox itself depends on; other changes only need the new config.
+bool same_folder_settings(const config::InboxConfig& a, const config::InboxConfig& b) {
+    return a.path == b.path && a.pattern == b.pattern && a.settle == b.settle &&
+           a.done_file == b.done_file;
+}
+
+}  // namespace
+
+std::chrono::seconds retry_delay(int failures) {
+    const int shift = std::clamp(failures - 1, 0, 9);
+    return std::min(std::chrono::seconds(1LL << shift), std::chrono::seconds(300));
+}
+
+Service::Service(store::Store& store, Folders folders, apply::Clock clock, ServiceEvents events)
+    : store_(store),
+      folders_(std::move(folders)),
+      clock_(std::move(clock)),
+      events_(std::move(events)) {}
+
+void Service::set_inboxes(const std::vector<config::InboxConfig>& inboxes,
+                          std::chrono::milliseconds sweep_interval) {
+    sweep_interval_ = sweep_interval;
+    std::map<std::string, Served> next;
+    order_.clear();
+    for (const auto& cfg : inboxes) {
+        order_.push_back(cfg.name);
+        auto old = served_.find(cfg.name);
+        if (old != served_.end() && old->second.inbox &&
+            same_folder_settings(old->second.config, cfg)) {
+            Served s = std::move(old->second);
+            s.config = cfg;
+            next.emplace(cfg.name, std::move(s));
+        } else {
+            next.emplace(cfg.name, Served{cfg, nullptr, {}});
+        }
+    }
+    // Claims of removed inboxes stay in their `.processing/`; adding the inbox back takes them.
+    std::erase_if(pending_, [&](const Pending& p) {
+        auto it = next.find(p.inbox);
+        return it == next.end() || !it->second.inbox;
+    });
+    served_ = std::move(next);
+    // Set the folders up now, so that inotify can watch them from the start.
+    for (const auto& name : order_) ready_to_serve(served_.at(name));
+}
+
+std::vector<std::filesystem::path> Service::folders() const {
+    std::vector<std::filesystem::path> out;
+    for (const auto& name : order_) {
+        const auto& s = served_.at(name);
+        if (s.config.kind == "local") out.push_back(s.config.path);
+    }
+    return out;
+}
+
+void Service::report(Served& s, const std::string& problem) {
+    if (s.problem == problem) return;
+    s.problem = problem;
+    if (!problem.empty() && events_.inbox_problem) events_.inbox_problem(s.config, problem);
+}
+
+bool Service::ready_to_serve(Served& s) {
+    if (s.config.kind != "local") {
+        report(s, "SFTP inboxes are not served by this version; the inbox is ignored");
+        return false;
+    }
+    if (s.config.type != "modifications" && s.config.type != "conversions") {
+        report(s, fmt::format("{} files are not applied by this version; its files wait",
+                              s.config.type));
+        return false;
+    }
+    if (!s.inbox) {
+        try {
+            auto inbox = std::make_unique<LocalInbox>(s.config);
+            auto leftovers = inbox->leftover_claims();
+            s.inbox = std::move(inbox);
+            for (auto& c : leftovers)
+                pending_.push_back({std::move(c), s.config.name, 0, SteadyTime{}});
+        } catch (const std::exception& e) {
+            report(s, e.what());
+            return false;
+        }
+    }
+    return true;
+}
+
+bool Service::take(Served& s, Claim claim, int failures) {
+    const auto started = std::chrono::steady_clock::now();
+    try {
+        auto catalog = store_.load_catalog();  // each file sees the latest `catalog load`
+        auto outcome =
+            take_claim(store_, catalog, s.config, claim, folders_, clock_, events_.progress);
+        ++files_taken_;
+        if (events_.taken)
+            events_.taken(s.config, claim, outcome,
+                          std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now() - started));
+        return true;
+    } catch (const std::exception& e) {
+        ++failures;
+        auto delay = retry_delay(failures);
+        claim.recovered = true;  // the next try first looks for what this one finished
+        if (events_.failed) events_.failed(s.config, claim, e.what(), delay);
+        pending_.push_back(
+            {std::move(claim), s.config.name, failures, std::chrono::steady_clock::now() + delay});
+        return false;
+    }
+}
+
+SteadyTime Service::run_once(SteadyTime now, const std::function<bool()>& should_stop) {
+    SteadyTime next = now + sweep_interval_;
+    for (const auto& name : order_) ready_to_serve(served_.at(name));
+
+    std::vector<Pending> due;
+    std::erase_if(pending_, [&](Pending& p) {
+        if (p.due > now) return false;
+        due.push_back(std::move(p));
+        return true;
+    });
+    for (std::size_t i = 0; i < due.size(); ++i) {
+        if (should_stop()) {
+            // Not taken now: back to the queue, still due.
+            for (std::size_t j = i; j < due.size(); ++j) pending_.push_back(std::move(due[j]));
+            return now;
+        }
+        take(served_.at(due[i].inbox), std::move(due[i].claim), due[i].failures);
+    }
+    for (const auto& p : pending_) next = std::min(next, p.due);
+
+    for (const auto& name : order_) {
+        Served& s = served_.at(name);
+        if (!s.inbox) continue;
+        SweepResult sweep;
+        try {
+            sweep = s.inbox->sweep(now);
+        } catch (const std::exception& e) {
+            report(s, e.what());
+            continue;
+        }
+        for (const auto& skip : sweep.skipped)
+            if (events_.skipped) events_.skipped(s.config, skip);
+        if (sweep.next_check) next = std::min(next, *sweep.next_check);
+        if (sweep.ready.empty()) continue;
+        if (!store_.load_catalog().account(s.config.account)) {
+            report(s, fmt::format(
+                          "account {} is not in the catalog; its files wait until it is loaded",
+                          s.config.account));
+            continue;
+        }
+        report(s, "");
+        for (const auto& file : sweep.ready) {
+            if (should_stop()) return now;
+            std::optional<Claim> claim;
+            try {
+                claim = s.inbox->claim(file);
+            } catch (const std::exception& e) {
+                report(s, e.what());
+                break;
+            }
+            if (claim) take(s, std::move(*claim), 0);
+        }
+    }
+    for (const auto& p : pending_) next = std::min(next, p.due);
+    return next;
+}
+
+}  // namespace actiondrop::ingest

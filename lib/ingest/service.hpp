@@ -1,0 +1,91 @@
+#pragma once
+// The daemon's work, without the process around it: every local inbox swept in turn and
+// each ready file claimed and taken to its end, one at a time, so the files of an
+// account are applied in arrival order. A file whose processing throws stays claimed
+// and is tried again with a growing delay; the journal's attempts counter quarantines it.
+//
+// One round runs on the caller's thread; accounts are not yet applied in parallel.
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "apply/apply_file.hpp"
+#include "config/service_config.hpp"
+#include "ingest/claimed_file.hpp"
+#include "ingest/local_inbox.hpp"
+#include "store/store.hpp"
+
+namespace actiondrop::ingest {
+
+// What the service reports; the daemon turns these into log lines.
+struct ServiceEvents {
+    std::function<void(const config::InboxConfig&, const Skip&)> skipped;
+    std::function<void(const config::InboxConfig&, const Claim&, const Outcome&,
+                       std::chrono::milliseconds took)>
+        taken;
+    std::function<void(const config::InboxConfig&, const Claim&, const std::string& what,
+                       std::chrono::seconds retry_in)>
+        failed;
+    // A problem that keeps an inbox from flowing (reported when it first appears).
+    std::function<void(const config::InboxConfig&, const std::string& what)> inbox_problem;
+    std::function<void()> progress;  // called while a long file is being applied
+};
+
+class Service {
+public:
+    Service(store::Store& store, Folders folders, apply::Clock clock, ServiceEvents events);
+
+    // Serves exactly these inboxes from now on (SIGHUP): an inbox whose settings did not
+    // change keeps what it knows; a new one first takes the claims left in its
+    // `.processing/`. SFTP inboxes are reported as not served by this version.
+    void set_inboxes(const std::vector<config::InboxConfig>& inboxes,
+                     std::chrono::milliseconds sweep_interval);
+
+    // The folders worth watching with inotify.
+    std::vector<std::filesystem::path> folders() const;
+
+    // One round: pending claims that are due, then a sweep of every inbox, applying each
+    // ready file. Stops before the next file once should_stop() is true. Returns when
+    // the next round is due.
+    SteadyTime run_once(SteadyTime now, const std::function<bool()>& should_stop);
+
+    std::int64_t files_taken() const { return files_taken_; }
+    std::size_t claims_waiting() const { return pending_.size(); }
+
+private:
+    struct Served {
+        config::InboxConfig config;
+        std::unique_ptr<LocalInbox> inbox;  // null until its folder could be set up
+        std::string problem;                // the last problem reported
+    };
+    struct Pending {
+        Claim claim;
+        std::string inbox;
+        int failures = 0;
+        SteadyTime due{};
+    };
+
+    bool ready_to_serve(Served& s);
+    void report(Served& s, const std::string& problem);
+    // Takes one claim; on failure keeps it pending with a delay. False when it failed.
+    bool take(Served& s, Claim claim, int failures);
+
+    store::Store& store_;
+    Folders folders_;
+    apply::Clock clock_;
+    ServiceEvents events_;
+    std::chrono::milliseconds sweep_interval_{5000};
+    std::map<std::string, Served> served_;
+    std::vector<std::string> order_;  // inbox names in config order
+    std::vector<Pending> pending_;
+    std::int64_t files_taken_ = 0;
+};
+
+// The delay before the n-th retry (1 s, 2 s, 4 s, ... at most 5 minutes).
+std::chrono::seconds retry_delay(int failures);
+
+}  // namespace actiondrop::ingest

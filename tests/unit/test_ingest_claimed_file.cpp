@@ -1,0 +1,191 @@
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "config/catalog_file.hpp"
+#include "ingest/claimed_file.hpp"
+#include "ledger/time.hpp"
+#include "test_ingest_fixtures.hpp"
+#include "util/sha256.hpp"
+
+using namespace actiondrop;
+using namespace actiondrop::ingest;
+using namespace actiondrop::ingest::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A migrated store, the e2e catalog, and an inbox with one claimed conversions file.
+struct Fixture {
+    TempDir tmp;
+    std::unique_ptr<store::Store> store =
+        store::open_store("sqlite:" + (tmp.path() / "ledger.db").string());
+    ledger::Catalog catalog;
+    config::InboxConfig cfg = local_inbox(tmp.path());
+    LocalInbox inbox{cfg};
+    Folders folders{tmp.path() / "state"};
+    apply::Clock clock = [] {
+        return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+    };
+
+    Fixture() {
+        store->migrate();
+        auto read =
+            config::read_catalog_file(fs::path(ACTIONDROP_TEST_DATA) / "e2e" / "catalog.yaml");
+        REQUIRE(read);
+        catalog = *read;
+    }
+    Claim drop(const std::string& name, const std::string& bytes) {
+        write(cfg.path / name, bytes);
+        auto c = inbox.claim(name);
+        REQUIRE(c);
+        return *c;
+    }
+    static std::string conversions(const std::string& id) {
+        auto day = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now() -
+                                                         std::chrono::hours(48));
+        return "ActionId,ActionTrackerId,PartnerId,OrderId,EventDate,Amount\r\n" + id +
+               ",19816,P-77,O-" + id + "," +
+               ledger::format_instant(std::chrono::floor<std::chrono::milliseconds>(day)) +
+               ",100.00\r\n";
+    }
+};
+
+nlohmann::json summary(const fs::path& outbox, const std::string& name) {
+    return nlohmann::json::parse(read(outbox / (name + "_summary.json")));
+}
+
+}  // namespace
+
+TEST_CASE("ingest: a COMPLETE file is answered and its original archived under its UTC date") {
+    Fixture f;
+    auto bytes = Fixture::conversions("K-1");
+    auto claim = f.drop("k.csv", bytes);
+    auto out = take_claim(*f.store, f.catalog, f.cfg, claim, f.folders, f.clock);
+    CHECK(out.status == "COMPLETE");
+    CHECK(out.applied == 1);
+    auto record = f.store->find_batch(out.batch_id);
+    REQUIRE(record);
+    CHECK(record->state == "archived");
+    CHECK(record->inbox == "drop");
+    CHECK(record->file_name == "k.csv");
+    CHECK(out.kept_at ==
+          archive_path(f.folders, "drop", *record->completed_at, out.batch_id, "k.csv"));
+    CHECK(read(out.kept_at) == bytes);
+    CHECK_FALSE(fs::exists(claim.path));
+    CHECK(summary(f.cfg.outbox, "k.csv")["status"] == "COMPLETE");
+    CHECK(fs::exists(f.cfg.outbox / "result_k.csv"));
+    CHECK(f.store->action("1000", "K-1"));
+}
+
+TEST_CASE("ingest: the archive path uses the UTC date") {
+    Folders folders{"/state"};
+    auto t = ledger::parse_instant("2026-03-31T23:30:00-05:00", ledger::find_time_zone("UTC"));
+    REQUIRE(t);
+    CHECK(archive_path(folders, "acme", *t, "B1", "x.csv") ==
+          fs::path("/state/archive/acme/2026/04/01/B1_x.csv"));
+    CHECK(failed_path(folders, "acme", "B1", "x.csv") == fs::path("/state/failed/acme/B1_x.csv"));
+}
+
+TEST_CASE("ingest: a file rejected as a whole goes to failed/ and the journal says failed") {
+    Fixture f;
+    auto claim = f.drop("empty.csv", "");
+    auto out = take_claim(*f.store, f.catalog, f.cfg, claim, f.folders, f.clock);
+    CHECK(out.status == "REJECTED");
+    CHECK(out.error_code == "EMPTY_FILE");
+    CHECK(out.kept_at == failed_path(f.folders, "drop", out.batch_id, "empty.csv"));
+    CHECK(fs::exists(out.kept_at));
+    CHECK(f.store->find_batch(out.batch_id)->state == "failed");
+}
+
+TEST_CASE(
+    "ingest: content whose processing died three times is quarantined with a REJECTED summary") {
+    Fixture f;
+    auto bytes = Fixture::conversions("Q-1");
+    auto claim = f.drop("q.csv", bytes);
+    // The journal as three crashed attempts left it: claimed, no status.
+    store::BatchRecord open;
+    open.batch_id = "20261124T000000Z-000000000001";
+    open.account_id = "1000";
+    open.inbox = "drop";
+    open.file_name = "q.csv";
+    open.sha256 = util::digest_file(claim.path).sha256;
+    open.size = static_cast<std::int64_t>(bytes.size());
+    open.type = "conversions";
+    open.state = "claimed";
+    open.received_at = f.clock();
+    open.attempts = max_attempts;
+    f.store->put_batch(open);
+
+    auto out = take_claim(*f.store, f.catalog, f.cfg, claim, f.folders, f.clock);
+    CHECK(out.quarantined);
+    CHECK(out.status == "REJECTED");
+    CHECK(out.error_code == "QUARANTINED");
+    CHECK(out.batch_id == open.batch_id);
+    auto s = summary(f.cfg.outbox, "q.csv");
+    CHECK(s["status"] == "REJECTED");
+    CHECK(s["error_code"] == "QUARANTINED");
+    CHECK(read(failed_path(f.folders, "drop", open.batch_id, "q.csv")) == bytes);
+    auto record = f.store->find_batch(open.batch_id);
+    CHECK(record->state == "quarantined");
+    CHECK(record->status == "REJECTED");
+    CHECK_FALSE(f.store->action("1000", "Q-1"));  // nothing applied
+}
+
+TEST_CASE("ingest: two crashed attempts are not yet a quarantine; the third try applies the file") {
+    Fixture f;
+    auto claim = f.drop("r.csv", Fixture::conversions("R-1"));
+    store::BatchRecord open;
+    open.batch_id = "20261124T000000Z-000000000002";
+    open.account_id = "1000";
+    open.inbox = "drop";
+    open.file_name = "r.csv";
+    open.sha256 = util::digest_file(claim.path).sha256;
+    open.type = "conversions";
+    open.state = "claimed";
+    open.received_at = f.clock();
+    open.attempts = max_attempts - 1;
+    f.store->put_batch(open);
+    auto out = take_claim(*f.store, f.catalog, f.cfg, claim, f.folders, f.clock);
+    CHECK(out.status == "COMPLETE");
+    CHECK(out.batch_id == open.batch_id);  // the open batch resumed
+    CHECK(f.store->find_batch(open.batch_id)->attempts == max_attempts);
+}
+
+TEST_CASE(
+    "ingest: a recovered claim whose batch was already delivered is only archived, never applied "
+    "again") {
+    Fixture f;
+    auto bytes = Fixture::conversions("S-1");
+    auto claim = f.drop("s.csv", bytes);
+    auto first = take_claim(*f.store, f.catalog, f.cfg, claim, f.folders, f.clock);
+    REQUIRE(first.status == "COMPLETE");
+    // As if the daemon died after delivering, before the original was moved.
+    auto record = *f.store->find_batch(first.batch_id);
+    record.state = "delivered";
+    f.store->put_batch(record);
+    fs::rename(first.kept_at, claim.path);
+    claim.recovered = true;
+    auto batches_before = f.store->list_batches("1000").size();
+
+    auto again = take_claim(*f.store, f.catalog, f.cfg, claim, f.folders, f.clock);
+    CHECK(again.batch_id == first.batch_id);
+    CHECK(again.status == "COMPLETE");
+    CHECK(read(again.kept_at) == bytes);
+    CHECK(f.store->list_batches("1000").size() == batches_before);
+    CHECK(f.store->find_batch(first.batch_id)->state == "archived");
+    CHECK(summary(f.cfg.outbox, "s.csv")["status"] ==
+          "COMPLETE");  // not overwritten by a DUPLICATE_FILE
+}
+
+TEST_CASE("ingest: the same content dropped again is DUPLICATE_FILE and set aside in failed/") {
+    Fixture f;
+    auto bytes = Fixture::conversions("T-1");
+    auto first = take_claim(*f.store, f.catalog, f.cfg, f.drop("t.csv", bytes), f.folders, f.clock);
+    REQUIRE(first.status == "COMPLETE");
+    auto second =
+        take_claim(*f.store, f.catalog, f.cfg, f.drop("t2.csv", bytes), f.folders, f.clock);
+    CHECK(second.status == "REJECTED");
+    CHECK(second.error_code == "DUPLICATE_FILE");
+    CHECK(fs::exists(failed_path(f.folders, "drop", second.batch_id, "t2.csv")));
+}

@@ -1,0 +1,177 @@
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "ingest/local_inbox.hpp"
+#include "test_ingest_fixtures.hpp"
+
+using namespace actiondrop::ingest;
+using namespace actiondrop::ingest::testing;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+const SteadyTime t0 = SteadyTime{} + 1h;
+
+bool has(const std::vector<std::string>& names, const std::string& n) {
+    return std::find(names.begin(), names.end(), n) != names.end();
+}
+
+// Sets a file's mtime, so that two writes within one clock tick still differ.
+void set_mtime(const fs::path& p, std::int64_t seconds) {
+    timespec times[2] = {{seconds, 0}, {seconds, 0}};
+    REQUIRE(::utimensat(AT_FDCWD, p.c_str(), times, 0) == 0);
+}
+}  // namespace
+
+TEST_CASE("ingest: a file is ready only once its size and mtime held still for settle") {
+    TempDir tmp;
+    LocalInbox inbox(local_inbox(tmp.path()));
+    auto file = inbox.config().path / "a.csv";
+    write(file, "ActionId\r\n");
+
+    auto first = inbox.sweep(t0);
+    CHECK(first.ready.empty());
+    REQUIRE(first.next_check);
+    CHECK(*first.next_check == t0 + 300ms);
+    CHECK(inbox.sweep(t0 + 299ms).ready.empty());
+
+    // It grows: the clock starts again from this sweep.
+    write(file, "A-1\r\n", std::ios::app);
+    CHECK(inbox.sweep(t0 + 350ms).ready.empty());
+    CHECK(inbox.sweep(t0 + 600ms).ready.empty());
+    CHECK(has(inbox.sweep(t0 + 650ms).ready, "a.csv"));
+}
+
+TEST_CASE("ingest: a new mtime with the same size restarts the settle time") {
+    TempDir tmp;
+    LocalInbox inbox(local_inbox(tmp.path()));
+    auto file = inbox.config().path / "a.csv";
+    write(file, "x");
+    set_mtime(file, 1000);
+    CHECK(inbox.sweep(t0).ready.empty());
+    set_mtime(file, 2000);
+    CHECK(inbox.sweep(t0 + 300ms).ready.empty());
+    CHECK(has(inbox.sweep(t0 + 600ms).ready, "a.csv"));
+}
+
+TEST_CASE("ingest: ready files come oldest first") {
+    TempDir tmp;
+    LocalInbox inbox(local_inbox(tmp.path()));
+    for (auto [name, mtime] : {std::pair{"b.csv", 3000}, {"a.csv", 2000}, {"c.csv", 1000}}) {
+        write(inbox.config().path / name, "x");
+        set_mtime(inbox.config().path / name, mtime);
+    }
+    inbox.sweep(t0);
+    auto ready = inbox.sweep(t0 + 1s).ready;
+    CHECK(ready == std::vector<std::string>{"c.csv", "a.csv", "b.csv"});
+}
+
+TEST_CASE("ingest: symlinks, FIFOs, folders and excluded names are skipped and reported once") {
+    TempDir tmp;
+    LocalInbox inbox(local_inbox(tmp.path()));
+    const auto& in = inbox.config().path;
+    write(tmp.path() / "target.csv", "x");
+    fs::create_symlink(tmp.path() / "target.csv", in / "link.csv");
+    REQUIRE(::mkfifo((in / "pipe.csv").c_str(), 0600) == 0);
+    fs::create_directory(in / "folder.csv");
+    write(in / "result_x.csv", "x");
+    write(in / "notes.txt", "x");
+    write(in / "bad\nname.csv", "x");
+    write(in / ".hidden.csv", "x");
+
+    auto first = inbox.sweep(t0);
+    std::map<std::string, std::string> why;
+    for (const auto& s : first.skipped) why[s.name] = s.why;
+    CHECK(why.size() == 6);
+    CHECK(why["link.csv"] == "a symbolic link");
+    CHECK(why["pipe.csv"] == "a FIFO");
+    CHECK(why["folder.csv"] == "a folder");
+    CHECK(why.contains("result_x.csv"));
+    CHECK(why.contains("notes.txt"));
+    CHECK(why.contains("bad\nname.csv"));
+    CHECK_FALSE(why.contains(".hidden.csv"));  // hidden names are silent
+
+    auto later = inbox.sweep(t0 + 1s);
+    CHECK(later.skipped.empty());
+    CHECK(later.ready.empty());
+
+    // Gone and back: a new thing under an old name is reported again.
+    fs::remove(in / "notes.txt");
+    inbox.sweep(t0 + 2s);
+    write(in / "notes.txt", "x");
+    auto again = inbox.sweep(t0 + 3s);
+    REQUIRE(again.skipped.size() == 1);
+    CHECK(again.skipped[0].name == "notes.txt");
+}
+
+TEST_CASE(
+    "ingest: with done_file a file is ready as soon as NAME.done exists, and the claim removes the "
+    "marker") {
+    TempDir tmp;
+    auto cfg = local_inbox(tmp.path());
+    cfg.done_file = true;
+    cfg.settle = 1h;
+    LocalInbox inbox(cfg);
+    write(cfg.path / "a.csv", "x");
+    auto before = inbox.sweep(t0);
+    CHECK(before.ready.empty());
+    CHECK(before.skipped.empty());
+    write(cfg.path / "a.csv.done", "");
+    auto after = inbox.sweep(t0 + 1ms);
+    CHECK(after.ready == std::vector<std::string>{"a.csv"});
+    CHECK(after.skipped.empty());  // the marker is expected here
+    REQUIRE(inbox.claim("a.csv"));
+    CHECK_FALSE(fs::exists(cfg.path / "a.csv.done"));
+}
+
+TEST_CASE(
+    "ingest: a claim moves the file into .processing under a unique name; a vanished file was "
+    "claimed by another") {
+    TempDir tmp;
+    LocalInbox inbox(local_inbox(tmp.path()));
+    write(inbox.config().path / "a.csv", "content");
+    auto claim = inbox.claim("a.csv");
+    REQUIRE(claim);
+    CHECK(claim->file_name == "a.csv");
+    CHECK_FALSE(claim->recovered);
+    CHECK(claim->path.parent_path() == inbox.processing_folder());
+    CHECK(claim->path.filename().string().ends_with("_a.csv"));
+    CHECK(read(claim->path) == "content");
+    CHECK_FALSE(fs::exists(inbox.config().path / "a.csv"));
+
+    CHECK_FALSE(inbox.claim("a.csv"));  // ENOENT: someone else has it
+
+    // Two claims of the same name never collide.
+    write(inbox.config().path / "a.csv", "again");
+    auto second = inbox.claim("a.csv");
+    REQUIRE(second);
+    CHECK(second->path != claim->path);
+}
+
+TEST_CASE(
+    "ingest: claims left in .processing are found again with their original names, sorted by claim "
+    "name (claim time first)") {
+    TempDir tmp;
+    std::vector<fs::path> claimed;
+    {
+        LocalInbox inbox(local_inbox(tmp.path()));
+        for (const char* name : {"b_with_underscore.csv", "a.csv"}) {
+            write(inbox.config().path / name, name);
+            claimed.push_back(inbox.claim(name)->path);
+        }
+    }
+    LocalInbox restarted(local_inbox(tmp.path()));
+    auto left = restarted.leftover_claims();
+    REQUIRE(left.size() == 2);
+    std::sort(claimed.begin(), claimed.end());
+    CHECK(left[0].path == claimed[0]);
+    CHECK(left[1].path == claimed[1]);
+    for (const auto& c : left) {
+        CHECK(c.recovered);
+        CHECK(read(c.path) == c.file_name);  // each file holds its own name
+    }
+}
