@@ -176,6 +176,28 @@ std::vector<std::string> scalar_columns(const nlohmann::ordered_json& sample) {
     return cols;
 }
 
+nlohmann::ordered_json batch_json(const store::BatchRecord& b) {
+    nlohmann::ordered_json j;
+    j["batch_id"] = b.batch_id;
+    j["account_id"] = b.account_id;
+    j["inbox"] = b.inbox;
+    j["file"] = b.file_name;
+    j["sha256"] = b.sha256;
+    j["size"] = b.size;
+    j["type"] = b.type;
+    j["state"] = b.state;
+    j["status"] = b.status;
+    j["total"] = b.total;
+    j["applied"] = b.applied;
+    j["rejected"] = b.rejected;
+    j["error_code"] = b.error_code;
+    j["error_message"] = b.error_message;
+    j["attempts"] = b.attempts;
+    j["received_at"] = ledger::format_instant(b.received_at);
+    j["completed_at"] = b.completed_at ? ledger::format_instant(*b.completed_at) : "";
+    return j;
+}
+
 // A progress line on a terminal for long files.
 std::function<void(std::int64_t, std::int64_t)> terminal_progress() {
     if (!::isatty(STDERR_FILENO)) return {};
@@ -264,6 +286,18 @@ int main(int argc, char** argv) {
         sub->add_option("--account", account, "account id")->required();
         sub->add_flag("--json", json, "JSON instead of CSV");
     }
+
+    auto* batches = app.add_subcommand("batches", "the batch journal");
+    batches->require_subcommand(1);
+    std::string batch_id;
+    auto* batches_list = batches->add_subcommand("list", "every batch, oldest first");
+    batches_list->add_option("--account", account, "only this account");
+    batches_list->add_flag("--json", json, "JSON instead of CSV");
+    auto* batches_show = batches->add_subcommand("show", "one batch's journal record");
+    batches_show->add_option("ID", batch_id)->required();
+    auto* batches_redeliver = batches->add_subcommand("redeliver", "write a batch's stored outputs again");
+    batches_redeliver->add_option("ID", batch_id)->required();
+    batches_redeliver->add_option("--outbox", outbox, "where to write them (default: the batch's inbox outbox)");
 
     try {
         app.parse(argc, argv);
@@ -436,6 +470,35 @@ int main(int argc, char** argv) {
                                                  r["line"].get<std::int64_t>());
                 }
             }
+            return 0;
+        }
+
+        if (batches_list->parsed()) {
+            auto s = open_migrated(cfg);
+            std::vector<nlohmann::ordered_json> rows;
+            for (const auto& b : s->list_batches(account.empty() ? std::nullopt : std::optional<std::string_view>(account)))
+                rows.push_back(batch_json(b));
+            if (json) std::cout << nlohmann::ordered_json(rows).dump(2) << "\n";
+            else print_csv(rows, rows.empty() ? std::vector<std::string>{} : scalar_columns(rows.front()));
+            return 0;
+        }
+        if (batches_show->parsed() || batches_redeliver->parsed()) {
+            auto s = open_migrated(cfg);
+            auto b = s->find_batch(batch_id);
+            if (!b) {
+                std::cerr << fmt::format("no batch '{}'\n", batch_id);
+                return 1;
+            }
+            if (batches_show->parsed()) {
+                std::cout << batch_json(*b).dump(2) << "\n";
+                return 0;
+            }
+            fs::path target = outbox;
+            if (target.empty() && !b->inbox.empty())
+                if (const auto* inbox = cfg.inbox(b->inbox)) target = inbox->outbox;
+            if (target.empty()) throw UsageError("--outbox is required: the batch's inbox is not configured");
+            if (b->status.empty()) throw UsageError(fmt::format("batch {} was never completed; apply its file again", batch_id));
+            for (const auto& p : apply::deliver(*s, *b, target)) std::cout << fmt::format("wrote {}\n", p.string());
             return 0;
         }
 
