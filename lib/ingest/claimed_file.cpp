@@ -117,6 +117,20 @@ Outcome quarantine(store::Store& store, const Folders& folders, const config::In
     return keep_original(store, folders, inbox, claim, std::move(record));
 }
 
+// A failure of the machine (disk, store) is not the file's fault: the attempt it cost is
+// given back, so that only failures the content causes count towards a quarantine.
+void give_back_attempt(store::Store& store, const std::string& account,
+                       const std::string& sha256) noexcept {
+    try {
+        if (auto open = store.find_open_batch(account, sha256); open && open->attempts > 0) {
+            --open->attempts;
+            store.put_batch(*open);
+        }
+    } catch (...) {
+        // The store is failing too: the attempt stays counted, which errs towards quarantine.
+    }
+}
+
 }  // namespace
 
 fs::path archive_path(const Folders& folders, std::string_view inbox, ledger::Instant when,
@@ -165,7 +179,17 @@ Outcome take_claim(store::Store& store, const ledger::Catalog& catalog,
     create_folder(req.outbox);
     create_folder(req.spool);
 
-    const auto result = apply::apply_file(store, catalog, req, clock);
+    const auto result = [&] {
+        try {
+            return apply::apply_file(store, catalog, req, clock);
+        } catch (const std::system_error&) {
+            give_back_attempt(store, inbox.account, digest.sha256);
+            throw;
+        } catch (const store::StoreError&) {
+            give_back_attempt(store, inbox.account, digest.sha256);
+            throw;
+        }
+    }();
     auto record = store.find_batch(result.batch_id);
     if (!record) throw store::StoreError("batch " + result.batch_id + " vanished from the journal");
     auto out = keep_original(store, folders, inbox, claim, std::move(*record));

@@ -32,8 +32,9 @@ struct Folders {
 };
 
 // Applies `claim` with the inbox's options, answers into its outbox and moves the
-// original. Throws (StoreError, std::system_error, ...) when the machine fails; the claim
-// then stays in `.processing/` to be tried again, and its journal attempts count up.
+// original. Throws when processing fails; the claim then stays in `.processing/` to be
+// tried again. A failure of the machine (std::system_error, StoreError) gives its journal
+// attempt back; any other failure (or a crash) counts towards max_attempts.
 Outcome take_claim(store::Store& store, const ledger::Catalog& catalog,
                    const config::InboxConfig& inbox, const Claim& claim, const Folders& folders,
                    const apply::Clock& clock, const std::function<void()>& progress = {});

@@ -189,3 +189,23 @@ TEST_CASE("ingest: the same content dropped again is DUPLICATE_FILE and set asid
     CHECK(second.error_code == "DUPLICATE_FILE");
     CHECK(fs::exists(failed_path(f.folders, "drop", second.batch_id, "t2.csv")));
 }
+
+TEST_CASE("ingest: a failure of the machine does not count towards a quarantine") {
+    Fixture f;
+    auto claim = f.drop("u.csv", Fixture::conversions("U-1"));
+    // The receipt cannot be written: a folder is in its place.
+    fs::create_directories(f.cfg.outbox / "receipt_u.csv.txt");
+    CHECK_THROWS_AS(take_claim(*f.store, f.catalog, f.cfg, claim, f.folders, f.clock),
+                    std::system_error);
+    auto open = f.store->find_open_batch("1000", util::digest_file(claim.path).sha256);
+    REQUIRE(open);
+    CHECK(open->attempts == 0);
+    CHECK(fs::exists(claim.path));  // still claimed, to be tried again
+
+    fs::remove(f.cfg.outbox / "receipt_u.csv.txt");
+    claim.recovered = true;
+    auto out = take_claim(*f.store, f.catalog, f.cfg, claim, f.folders, f.clock);
+    CHECK(out.status == "COMPLETE");
+    CHECK(out.batch_id == open->batch_id);
+    CHECK(f.store->action("1000", "U-1"));
+}
