@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 bash deploy/install-deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DACTIONDROP_TESTS=OFF > /dev/null
-cmake --build build -j"$(nproc)" --target actiondrop
+cmake --build build -j"$(nproc)" --target actiondrop actiondropd
 
 DEMO=${ACTIONDROP_DEMO_DIR:-$ROOT/demo}
 rm -rf "$DEMO"
@@ -16,11 +16,12 @@ cat > "$DEMO/actiondrop.yaml" <<YAML
 # The demo's service config: the embedded default store and local drop folders.
 store: sqlite:$DEMO/ledger.db
 state_dir: $DEMO/state
+sweep_interval: 1s
 inboxes:
   - {name: acme-drop, account: "1000", type: modifications, kind: local,
-     path: $DEMO/1000/inbox, outbox: $DEMO/1000/outbox, pattern: "*.csv"}
+     path: $DEMO/1000/inbox, outbox: $DEMO/1000/outbox, pattern: "*.csv", settle: 500ms}
   - {name: acme-conversions, account: "1000", type: conversions, kind: local,
-     path: $DEMO/1000/conversions, outbox: $DEMO/1000/conversions-outbox, pattern: "*.csv"}
+     path: $DEMO/1000/conversions, outbox: $DEMO/1000/conversions-outbox, pattern: "*.csv", settle: 500ms}
 YAML
 AD=("$ROOT/build/actiondrop" --config "$DEMO/actiondrop.yaml")
 
@@ -52,16 +53,28 @@ step "init the ledger and load the demo catalog"
 "${AD[@]}" init
 "${AD[@]}" catalog load "$ROOT/etc/catalog.yaml"
 
+step "start actiondropd on the demo's drop folders (log: $DEMO/actiondropd.log)"
+"$ROOT/build/actiondropd" --config "$DEMO/actiondrop.yaml" > "$DEMO/actiondropd.log" 2>&1 &
+DAEMON=$!
+trap 'kill -TERM $DAEMON 2>/dev/null || true; wait $DAEMON 2>/dev/null || true' EXIT
+
+# Drops a sample into an inbox as an uploader would (write elsewhere, then rename) and
+# waits for the daemon's answer.
 run() {
-    local inbox=$1 file=$2 outbox
+    local inbox=$1 file=$2 folder outbox
     case "$inbox" in
-        acme-drop) outbox=$DEMO/1000/outbox; cp "$DEMO/samples/$file" "$DEMO/1000/inbox/" ;;
-        acme-conversions) outbox=$DEMO/1000/conversions-outbox; cp "$DEMO/samples/$file" "$DEMO/1000/conversions/" ;;
+        acme-drop) folder=$DEMO/1000/inbox; outbox=$DEMO/1000/outbox ;;
+        acme-conversions) folder=$DEMO/1000/conversions; outbox=$DEMO/1000/conversions-outbox ;;
     esac
     step "$file -> inbox $inbox"
-    local code=0
-    "${AD[@]}" apply --inbox "$inbox" "$DEMO/samples/$file" || code=$?
-    echo "(exit $code)"
+    cp "$DEMO/samples/$file" "$folder/.$file.part"
+    mv "$folder/.$file.part" "$folder/$file"
+    for _ in $(seq 1 300); do
+        [ -f "$outbox/${file}_summary.json" ] && break
+        sleep 0.1
+    done
+    [ -f "$outbox/${file}_summary.json" ] || { echo "no answer within 30 s; see $DEMO/actiondropd.log"; return 1; }
+    cat "$outbox/${file}_summary.json"
     [ -f "$outbox/result_$file" ] && show "$outbox" "$file"
     return 0
 }
@@ -75,5 +88,10 @@ done
 step "the history of one action, as a partner would see it"
 "${AD[@]}" action history --account 1000 A-1001
 
-step "done: the ledger is $DEMO/ledger.db, the answers are in $DEMO/1000/*outbox"
+step "stop actiondropd"
+kill -TERM $DAEMON; wait $DAEMON || true
+trap - EXIT
+tail -n 12 "$DEMO/actiondropd.log"
+
+step "done: the ledger is $DEMO/ledger.db, the answers are in $DEMO/1000/*outbox, the originals in $DEMO/state/archive"
 echo "try: ${AD[*]} report actions --account 1000"
