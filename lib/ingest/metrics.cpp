@@ -1,0 +1,213 @@
+#include "ingest/metrics.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <iterator>
+#include <set>
+
+namespace actiondrop::ingest {
+
+namespace {
+
+constexpr std::size_t bucket_count = std::size(Metrics::processing_buckets);
+
+// A value as Prometheus parses it: shortest round-trip decimal, or +Inf/-Inf/NaN.
+std::string number(double value) {
+    if (std::isnan(value)) return "NaN";
+    if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
+    return fmt::format("{}", value);
+}
+std::string number(std::int64_t value) { return fmt::format("{}", value); }
+
+// HELP text escapes only backslash and newline (format 0.0.4).
+std::string escape_help(std::string_view text) {
+    std::string out;
+    for (char c : text) {
+        if (c == '\\') out += "\\\\";
+        else if (c == '\n') out += "\\n";
+        else out += c;
+    }
+    return out;
+}
+
+void header(std::string& out, std::string_view name, std::string_view type,
+            std::string_view help) {
+    fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", name,
+                   escape_help(help), name, type);
+}
+
+std::string label_set(const std::vector<std::string_view>& names,
+                      const std::vector<std::string>& values, std::string_view extra = {}) {
+    std::string out = "{";
+    for (std::size_t i = 0; i < names.size() && i < values.size(); ++i) {
+        if (i > 0) out += ',';
+        fmt::format_to(std::back_inserter(out), "{}=\"{}\"", names[i],
+                       escape_label_value(values[i]));
+    }
+    if (!extra.empty()) {
+        if (out.size() > 1) out += ',';
+        out += extra;
+    }
+    out += '}';
+    return out;
+}
+
+template <typename Value>
+void family(std::string& out, std::string_view name, std::string_view type,
+            std::string_view help, const std::vector<std::string_view>& label_names,
+            const std::map<std::vector<std::string>, Value>& series) {
+    header(out, name, type, help);
+    for (const auto& [labels, value] : series) {
+        fmt::format_to(std::back_inserter(out), "{}{} {}\n", name, label_set(label_names, labels),
+                       number(value));
+    }
+}
+
+void plain_gauge(std::string& out, std::string_view name, std::string_view help, double value) {
+    header(out, name, "gauge", help);
+    fmt::format_to(std::back_inserter(out), "{} {}\n", name, number(value));
+}
+
+}  // namespace
+
+std::string escape_label_value(std::string_view value) {
+    std::string out;
+    out.reserve(value.size());
+    for (char c : value) {
+        if (c == '\\') out += "\\\\";
+        else if (c == '"') out += "\\\"";
+        else if (c == '\n') out += "\\n";
+        else out += c;
+    }
+    return out;
+}
+
+void Metrics::set_inboxes(const std::vector<std::string>& names) {
+    std::lock_guard lock(mutex_);
+    std::set<std::string> served(names.begin(), names.end());
+    inboxes_ = static_cast<std::int64_t>(served.size());
+    for (const auto& name : served) {
+        Labels inbox{name};
+        for (auto* counter :
+             {&discovered_, &claimed_, &applied_, &failed_, &bytes_, &inbox_errors_}) {
+            (*counter)[inbox];  // a series at 0, so rate() sees the first file
+        }
+        rows_[{name, "applied"}];
+        rows_[{name, "rejected"}];
+        auto& histogram = processing_[inbox];
+        if (histogram.buckets.empty()) histogram.buckets.assign(bucket_count + 1, 0);
+        oldest_waiting_.try_emplace(inbox, 0.0);
+    }
+    std::erase_if(oldest_waiting_, [&](const auto& entry) {
+        return !served.contains(entry.first.front());
+    });
+}
+
+void Metrics::file_discovered(std::string_view inbox) {
+    std::lock_guard lock(mutex_);
+    ++discovered_[{std::string(inbox)}];
+}
+
+void Metrics::file_claimed(std::string_view inbox) {
+    std::lock_guard lock(mutex_);
+    ++claimed_[{std::string(inbox)}];
+}
+
+void Metrics::file_done(std::string_view inbox_name, const FinishedFile& file) {
+    std::string inbox(inbox_name);
+    double seconds = file.took.count();
+    if (!(seconds >= 0)) seconds = 0;  // also NaN: a clock glitch must not poison _sum
+
+    std::lock_guard lock(mutex_);
+    if (file.status == "REJECTED") {
+        ++rejected_[{inbox, file.error_code}];
+    } else {
+        ++applied_[{inbox}];
+    }
+    rows_[{inbox, "applied"}] += file.applied;
+    rows_[{inbox, "rejected"}] += file.rejected;
+    for (const auto& [code, count] : file.error_counts) row_errors_[{inbox, code}] += count;
+    bytes_[{inbox}] += file.bytes;
+
+    auto& histogram = processing_[{inbox}];
+    if (histogram.buckets.empty()) histogram.buckets.assign(bucket_count + 1, 0);
+    std::size_t bucket = 0;
+    while (bucket < bucket_count && seconds > processing_buckets[bucket]) ++bucket;
+    ++histogram.buckets[bucket];
+    histogram.sum += seconds;
+    ++histogram.count;
+}
+
+void Metrics::file_failed(std::string_view inbox) {
+    std::lock_guard lock(mutex_);
+    ++failed_[{std::string(inbox)}];
+}
+
+void Metrics::inbox_error(std::string_view inbox) {
+    std::lock_guard lock(mutex_);
+    ++inbox_errors_[{std::string(inbox)}];
+}
+
+void Metrics::set_oldest_waiting(std::string_view inbox, double seconds) {
+    std::lock_guard lock(mutex_);
+    oldest_waiting_[{std::string(inbox)}] = seconds >= 0 ? seconds : 0;
+}
+
+void Metrics::set_ready(bool ready) {
+    std::lock_guard lock(mutex_);
+    ready_ = ready;
+}
+
+std::string Metrics::render() const {
+    std::string out;
+    std::lock_guard lock(mutex_);
+    plain_gauge(out, "actiondrop_up", "1 while the service process is running.", 1);
+    plain_gauge(out, "actiondrop_ready", "1 once the service is serving its inboxes.",
+                ready_ ? 1 : 0);
+    plain_gauge(out, "actiondrop_inboxes", "Inboxes currently served.",
+                static_cast<double>(inboxes_));
+
+    family(out, "actiondrop_files_discovered_total", "counter", "Files first seen in an inbox.",
+           {"inbox"}, discovered_);
+    family(out, "actiondrop_files_claimed_total", "counter",
+           "Files claimed from an inbox for processing.", {"inbox"}, claimed_);
+    family(out, "actiondrop_files_applied_total", "counter",
+           "Files taken to their end with status COMPLETE.", {"inbox"}, applied_);
+    family(out, "actiondrop_files_rejected_total", "counter",
+           "Files rejected whole, by file-level error code.", {"inbox", "code"}, rejected_);
+    family(out, "actiondrop_files_failed_total", "counter",
+           "Attempts to process a file that failed and will be retried.", {"inbox"}, failed_);
+    family(out, "actiondrop_rows_total", "counter", "Rows read from files, by outcome.",
+           {"inbox", "outcome"}, rows_);
+    family(out, "actiondrop_row_errors_total", "counter", "Rejected rows, by row error code.",
+           {"inbox", "code"}, row_errors_);
+    family(out, "actiondrop_bytes_total", "counter", "Bytes of files taken to their end.",
+           {"inbox"}, bytes_);
+    family(out, "actiondrop_inbox_errors_total", "counter",
+           "Problems that kept an inbox from flowing.", {"inbox"}, inbox_errors_);
+
+    constexpr std::string_view histogram_name = "actiondrop_processing_seconds";
+    header(out, histogram_name, "histogram", "Time from claim to answer of one file.");
+    for (const auto& [labels, histogram] : processing_) {
+        std::int64_t cumulative = 0;
+        for (std::size_t i = 0; i <= bucket_count; ++i) {
+            cumulative += histogram.buckets[i];
+            std::string le = fmt::format(
+                "le=\"{}\"", i < bucket_count ? number(processing_buckets[i]) : "+Inf");
+            fmt::format_to(std::back_inserter(out), "{}_bucket{} {}\n", histogram_name,
+                           label_set({"inbox"}, labels, le), cumulative);
+        }
+        fmt::format_to(std::back_inserter(out), "{}_sum{} {}\n", histogram_name,
+                       label_set({"inbox"}, labels), number(histogram.sum));
+        fmt::format_to(std::back_inserter(out), "{}_count{} {}\n", histogram_name,
+                       label_set({"inbox"}, labels), histogram.count);
+    }
+
+    family(out, "actiondrop_oldest_waiting_file_age_seconds", "gauge",
+           "Age of the oldest file waiting in an inbox, 0 when none.", {"inbox"},
+           oldest_waiting_);
+    return out;
+}
+
+}  // namespace actiondrop::ingest

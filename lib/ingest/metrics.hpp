@@ -1,0 +1,72 @@
+#pragma once
+// The service's Prometheus metrics (text exposition format 0.0.4), kept in memory.
+// Every method is safe to call from any thread: one mutex guards the series, and each call
+// holds it for a few map lookups, so the service may report every file without care.
+// Names are prefixed `actiondrop_`; the `inbox` label is the configured inbox name.
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace actiondrop::ingest {
+
+// What became of one file that was taken to its end (see apply::ApplyResult).
+struct FinishedFile {
+    std::string status;      // COMPLETE | REJECTED
+    std::string error_code;  // the file-level code when REJECTED
+    std::int64_t total = 0, applied = 0, rejected = 0;  // rows
+    std::map<std::string, std::int64_t> error_counts;   // rejected rows by error code
+    std::int64_t bytes = 0;                             // size of the original
+    std::chrono::duration<double> took{0};              // claim to answer
+};
+
+class Metrics {
+public:
+    // Upper bounds of the processing_seconds buckets; +Inf is implied.
+    static constexpr double processing_buckets[] = {0.05, 0.1, 0.25, 0.5, 1,   2.5, 5,
+                                                    10,   30,  60,   120, 300};
+
+    Metrics() = default;
+    Metrics(const Metrics&) = delete;
+    Metrics& operator=(const Metrics&) = delete;
+
+    // The inboxes served from now on: sets the `inboxes` gauge and shows their per-inbox
+    // counters at 0 before anything happens; drops the age gauge of inboxes no longer served.
+    void set_inboxes(const std::vector<std::string>& names);
+
+    void file_discovered(std::string_view inbox);  // a new name seen in the inbox
+    void file_claimed(std::string_view inbox);     // renamed into `.processing/`
+    void file_done(std::string_view inbox, const FinishedFile& file);
+    void file_failed(std::string_view inbox);  // processing threw; the claim will be retried
+    void inbox_error(std::string_view inbox);  // a problem kept the inbox from flowing
+    // Age of the oldest file waiting (settling or claimed, not yet answered); 0 when none.
+    void set_oldest_waiting(std::string_view inbox, double seconds);
+    void set_ready(bool ready);  // the service has started serving its inboxes
+
+    // The exposition text: families in a fixed order, series sorted by label values.
+    std::string render() const;
+
+private:
+    using Labels = std::vector<std::string>;
+    struct Histogram {
+        std::vector<std::int64_t> buckets;  // per bucket, not yet cumulative; last is +Inf
+        double sum = 0;
+        std::int64_t count = 0;
+    };
+
+    mutable std::mutex mutex_;
+    std::map<Labels, std::int64_t> discovered_, claimed_, applied_, rejected_, failed_, bytes_,
+        inbox_errors_, rows_, row_errors_;
+    std::map<Labels, Histogram> processing_;
+    std::map<Labels, double> oldest_waiting_;
+    std::int64_t inboxes_ = 0;
+    bool ready_ = false;
+};
+
+// A label value escaped for the exposition format: backslash, double quote and newline.
+std::string escape_label_value(std::string_view value);
+
+}  // namespace actiondrop::ingest
