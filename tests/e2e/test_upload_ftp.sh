@@ -182,9 +182,11 @@ CSV
 [ ! -e "$DROP/$ADV1/inbox/conv1.csv" ] || fail "conv1.csv was not claimed out of the inbox"
 ad action show --account 1000 F-2 > /dev/null || fail "F-2 is not in the ledger"
 
-# Advertiser 2 (account 2000) is served from its own folders.
+# Advertiser 2 (account 2000) is served from its own folders; it uploads under a name the
+# pattern does not match and renames the file once complete (deploy/README.md).
 printf 'ActionId,CampaignId,ActionTrackerId,PartnerId,OrderId,EventDate,Amount\r\nK-1,CMP,T1,P-1,O-1,%s,1000\r\n' "$D" > "$WORK/secret2.csv"
-ftp_as "$ADV2" "$PW2" -T "$WORK/secret2.csv" "$URL/inbox/" || fail "$ADV2 could not upload"
+ftp_as "$ADV2" "$PW2" -T "$WORK/secret2.csv" "$URL/inbox/secret2.csv.part" \
+    -Q "-RNFR /inbox/secret2.csv.part" -Q "-RNTO /inbox/secret2.csv" || fail "$ADV2 could not upload and rename"
 wait_for $T test -f "$DROP/$ADV2/outbox/secret2.csv_summary.json"
 [ "$(json_field "$DROP/$ADV2/outbox/secret2.csv_summary.json" applied)" = 1 ] || fail "$ADV2's file was not applied"
 

@@ -76,6 +76,10 @@ expect_exit 1 bash "$DEPLOY/add-advertiser.sh" root 1000 --root "$DROP" --servic
 grep -q "login shell" "$WORK/last.err" || fail "add-advertiser.sh did not refuse to take over root"
 expect_exit 1 bash "$DEPLOY/add-advertiser.sh" "$ADV1" 1000 --root "$DROP" --key "not a key" --service "$SVC" --upload-group "$UPG"
 
+# A damaged tree is put back by running the script again.
+chmod 0777 "$DROP/$ADV1/inbox"; chown root "$DROP/$ADV1/outbox"; chmod 0775 "$DROP/$ADV1"
+add "$ADV1" 1000 --type conversions > /dev/null || fail "add-advertiser.sh could not repair $ADV1"
+
 # The permission model (deploy/README.md).
 mode() { stat -c '%U:%G %a' "$1"; }
 [ "$(mode "$DROP/$ADV1")" = "root:root 755" ] || fail "chroot: $(mode "$DROP/$ADV1")"
@@ -178,11 +182,13 @@ CSV
 [ ! -e "$DROP/$ADV1/inbox/conv1.csv" ] || fail "conv1.csv was not claimed out of the inbox"
 ad action show --account 1000 S-2 > /dev/null || fail "S-2 is not in the ledger"
 
-# Advertiser 2 (account 2000) is served from its own folders.
+# Advertiser 2 (account 2000) is served from its own folders; it uploads under a name the
+# pattern does not match and renames the file once complete (deploy/README.md).
 printf 'ActionId,CampaignId,ActionTrackerId,PartnerId,OrderId,EventDate,Amount\r\nJ-1,CMP,T1,P-1,O-1,%s,1000\r\n' "$D" > "$WORK/conv2.csv"
 chmod 0644 "$WORK/conv2.csv"
 sftp_as "$ADV2" "$WORK/key2" > "$WORK/put2.out" 2>&1 <<EOF || { cat "$WORK/put2.out"; fail "$ADV2 could not upload"; }
-put $WORK/conv2.csv /inbox/secret2.csv
+put $WORK/conv2.csv /inbox/secret2.csv.part
+rename /inbox/secret2.csv.part /inbox/secret2.csv
 EOF
 wait_for $T test -f "$DROP/$ADV2/outbox/secret2.csv_summary.json"
 [ "$(json_field "$DROP/$ADV2/outbox/secret2.csv_summary.json" applied)" = 1 ] || fail "$ADV2's file was not applied"
