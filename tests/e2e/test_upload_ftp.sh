@@ -44,7 +44,7 @@ FTPD_PID=""; DAEMON_PID=""
 # Ends a process, its process group and every descendant, by process id only.
 kill_tree() {
     local pid=$1 child
-    for child in $(ps -o pid= --ppid "$pid" 2> /dev/null); do kill_tree "$child"; done
+    for child in $(cat /proc/"$pid"/task/*/children 2> /dev/null); do kill_tree "$child"; done
     kill -9 "$pid" 2> /dev/null || true
 }
 cleanup() {
