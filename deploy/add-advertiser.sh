@@ -74,10 +74,14 @@ if getent passwd "$USER_NAME" > /dev/null; then
         "$NOLOGIN" | /usr/sbin/nologin | /sbin/nologin | /bin/false | /usr/bin/false) ;;
         *) die "user '$USER_NAME' exists with the login shell $shell: not turning a person's account into a drop folder" ;;
     esac
-    usermod --home "$HOME_DIR" --shell "$NOLOGIN" "$USER_NAME"
-    usermod --append --groups "$UPLOAD_GROUP" "$USER_NAME"
+    # Changed only when they differ, so that a second run touches nothing.
+    [ "$(getent passwd "$USER_NAME" | cut -d: -f6)" = "$HOME_DIR" ] || usermod --home "$HOME_DIR" "$USER_NAME"
+    [ "$shell" = "$NOLOGIN" ] || usermod --shell "$NOLOGIN" "$USER_NAME"
+    id -nG "$USER_NAME" | tr ' ' '\n' | grep -qxF "$UPLOAD_GROUP" || usermod --append --groups "$UPLOAD_GROUP" "$USER_NAME"
 else
-    useradd --system --user-group --groups "$UPLOAD_GROUP" --home-dir "$HOME_DIR" \
+    # The private group may be left over from an earlier, interrupted run.
+    if getent group "$USER_NAME" > /dev/null; then own_group=(--gid "$USER_NAME"); else own_group=(--user-group); fi
+    useradd --system "${own_group[@]}" --groups "$UPLOAD_GROUP" --home-dir "$HOME_DIR" \
         --no-create-home --shell "$NOLOGIN" --comment "actiondrop drop folder, account $ACCOUNT" "$USER_NAME"
     # "!" (locked) makes sshd refuse even keys when PAM is off; "*" means no password.
     usermod --password '*' "$USER_NAME"
@@ -92,6 +96,8 @@ while :; do
     if [ "$owner" != 0 ] || [ $((8#$mode & 8#022)) -ne 0 ]; then
         echo "add-advertiser: warning: $p is not owned by root or is writable by others; sshd will refuse the chroot" >&2
     fi
+    # vsftpd enters the chroot as the user, so every folder above it must be searchable.
+    [ $((8#$mode & 8#001)) -ne 0 ] || echo "add-advertiser: warning: $p is not searchable by others; FTP logins will fail" >&2
     [ "$p" = / ] && break
     p=$(dirname "$p")
 done
