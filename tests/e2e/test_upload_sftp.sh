@@ -131,8 +131,15 @@ Subsystem sftp internal-sftp
 CONF
 /usr/sbin/sshd -t -f "$WORK/ssh/sshd_config" || fail "sshd rejects the config made from the drop-in"
 /usr/sbin/sshd -T -f "$WORK/ssh/sshd_config" -C "user=$ADV1,host=localhost,addr=127.0.0.1" > "$WORK/ssh/effective"
-grep -qx "chrootdirectory $DROP/%u" "$WORK/ssh/effective" || fail "the Match block does not apply to $ADV1"
-grep -qx "x11forwarding no" "$WORK/ssh/effective" || fail "X11 forwarding is not off for $ADV1"
+for want in "chrootdirectory $DROP/%u" "forcecommand internal-sftp -u 0007" "allowtcpforwarding no" \
+    "allowstreamlocalforwarding no" "allowagentforwarding no" "x11forwarding no" "permittunnel no" \
+    "permittty no" "passwordauthentication no" "authorizedkeysfile $DROP/.authorized_keys/%u"; do
+    grep -qxF "$want" "$WORK/ssh/effective" || fail "sshd's settings for $ADV1 lack: $want"
+done
+# Accounts outside the upload group keep the host's settings.
+/usr/sbin/sshd -T -f "$WORK/ssh/sshd_config" -C "user=$SVC,host=localhost,addr=127.0.0.1" > "$WORK/ssh/effective.other"
+grep -qx "chrootdirectory none" "$WORK/ssh/effective.other" && grep -qx "x11forwarding yes" "$WORK/ssh/effective.other" \
+    || fail "the drop-in changes accounts outside the upload group"
 SLOG="$WORK/sshd.log"; : > "$SLOG"
 setsid /usr/sbin/sshd -D -e -f "$WORK/ssh/sshd_config" 2> "$SLOG" &
 SSHD_PID=$!; disown
