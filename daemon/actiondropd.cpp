@@ -1,10 +1,10 @@
 // actiondropd: the service (SPEC §5, §8). Process wiring only: config, store, signals,
 // inotify, sd_notify and log lines; the work itself is ingest::Service.
 //
-// Signals are read from a signalfd between files, never in a handler: SIGTERM/SIGINT
-// finish the current file and exit 0 (a file that cannot finish before systemd's stop
-// timeout is killed and its transaction rolls back), SIGHUP re-reads the config and
-// keeps the old one when the new one is invalid.
+// Signals are read from a signalfd, never in a handler: between files, and every 20,000
+// rows of a file being applied. SIGTERM/SIGINT abandon the current file (its transaction
+// rolls back and its claim waits in `.processing/` for the next start) and exit 0; SIGHUP
+// re-reads the config between files and keeps the old one when the new one is invalid.
 #include <fmt/format.h>
 #include <poll.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -178,11 +178,24 @@ int main(int argc, char** argv) {
         events.inbox_problem = [](const config::InboxConfig& inbox, const std::string& what) {
             spdlog::warn("inbox={}: {}", inbox.name, what);
         };
+        events.abandoned = [](const config::InboxConfig& inbox, const ingest::Claim& claim) {
+            spdlog::info("inbox={} account={} file={} abandoned to stop: rolled back, applied at "
+                         "the next start",
+                         inbox.name, inbox.account, ingest::printable(claim.file_name));
+        };
+        events.tidied = [](const fs::path& path) {
+            spdlog::info("removed {}, left behind by a process that was killed", path.string());
+        };
         events.progress = ping;
 
         ingest::Service service(*store, {cfg->state_dir}, system_now, events);
+        service.remove_spool_leftovers();
         auto serve = [&](const config::ServiceConfig& c) {
             service.set_inboxes(c.inboxes, c.sweep_interval);
+            if (!c.inotify) {
+                watch.watch({});
+                return;
+            }
             for (const auto& folder : watch.watch(service.folders()))
                 spdlog::warn(
                     "cannot watch {} with inotify; the sweep every {}ms still finds its files",
@@ -195,12 +208,18 @@ int main(int argc, char** argv) {
             signals.read(stop, reload);
             return stop || reload;
         };
+        // A reload can wait for the end of the file; a stop cannot (systemd's stop timeout).
+        auto abandon_file = [&] {
+            signals.read(stop, reload);
+            return stop;
+        };
         notify("READY=1\n" + status_line(service, cfg->inboxes.size()));
-        spdlog::info("serving {} inboxes, sweeping every {}ms", cfg->inboxes.size(),
-                     cfg->sweep_interval.count());
+        spdlog::info("serving {} inboxes, sweeping every {}ms{}", cfg->inboxes.size(),
+                     cfg->sweep_interval.count(), cfg->inotify ? " and woken by inotify" : "");
 
         while (true) {
-            auto next = service.run_once(std::chrono::steady_clock::now(), should_stop);
+            auto next =
+                service.run_once(std::chrono::steady_clock::now(), should_stop, abandon_file);
             signals.read(stop, reload);
             if (stop) break;
             if (reload) {

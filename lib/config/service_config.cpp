@@ -94,7 +94,7 @@ public:
         if (!root.IsDefined() || root.IsNull()) return c;  // every default
         MapReader m(f_, root, "",
                     {"store", "state_dir", "workers", "metrics", "lifecycle", "sweep_interval",
-                     "limits", "inboxes"});
+                     "inotify", "limits", "inboxes"});
         if (!m.is_map()) return c;
         if (auto s = m.text("store")) c.store = store(*s, m);
         if (auto p = path(m, "state_dir")) c.state_dir = *p;
@@ -114,6 +114,7 @@ public:
             if (auto d = duration(lifecycle, "interval", true)) c.lifecycle_interval = *d;
         }
         if (auto d = duration(m, "sweep_interval", true)) c.sweep_interval = *d;
+        if (auto b = m.boolean("inotify")) c.inotify = *b;
         if (m.has("limits")) c.limits = limits(m["limits"], "limits", c.limits);
         if (m.has("inboxes") && f_.sequence(m["inboxes"], "inboxes")) {
             YAML::Node list = m["inboxes"];

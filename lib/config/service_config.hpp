@@ -48,6 +48,7 @@ struct ServiceConfig {
     std::string metrics_listen = "127.0.0.1:9464";
     std::chrono::milliseconds lifecycle_interval{60000};
     std::chrono::milliseconds sweep_interval{5000};
+    bool inotify = true;  // false: local inboxes are found by the sweep alone
     FileLimits limits;
     std::vector<InboxConfig> inboxes;
 

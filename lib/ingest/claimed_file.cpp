@@ -188,6 +188,10 @@ Outcome take_claim(store::Store& store, const ledger::Catalog& catalog,
         } catch (const store::StoreError&) {
             give_back_attempt(store, inbox.account, digest.sha256);
             throw;
+        } catch (const StopRequested&) {
+            // Stopping is nobody's fault: the file must not drift towards a quarantine.
+            give_back_attempt(store, inbox.account, digest.sha256);
+            throw;
         }
     }();
     auto record = store.find_batch(result.batch_id);

@@ -2,6 +2,7 @@
 // A claimed file taken to its end (SPEC §5): applied exactly once through apply_file,
 // then the original kept for good — archived under its UTC date when its batch is
 // COMPLETE, set aside in `failed/` when REJECTED or quarantined; never deleted.
+#include <exception>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -27,6 +28,12 @@ struct Outcome {
     std::filesystem::path kept_at;  // where the original went
 };
 
+// Thrown by a progress callback to abandon the file being applied because the service is
+// stopping: its transaction rolls back and its claim stays for the next start, uncounted.
+struct StopRequested : std::exception {
+    const char* what() const noexcept override { return "a stop was requested"; }
+};
+
 struct Folders {
     std::filesystem::path state_dir;  // holds spool/, archive/, failed/
 };
@@ -34,7 +41,8 @@ struct Folders {
 // Applies `claim` with the inbox's options, answers into its outbox and moves the
 // original. Throws when processing fails; the claim then stays in `.processing/` to be
 // tried again. A failure of the machine (std::system_error, StoreError) gives its journal
-// attempt back; any other failure (or a crash) counts towards max_attempts.
+// attempt back; any other failure (or a crash) counts towards max_attempts. `progress`
+// (called every 20,000 rows) may throw StopRequested: that attempt is given back too.
 Outcome take_claim(store::Store& store, const ledger::Catalog& catalog,
                    const config::InboxConfig& inbox, const Claim& claim, const Folders& folders,
                    const apply::Clock& clock, const std::function<void()>& progress = {});

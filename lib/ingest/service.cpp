@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <exception>
 
+#include "ingest/leftovers.hpp"
+
 namespace actiondrop::ingest {
 namespace {
 
@@ -54,6 +56,16 @@ void Service::set_inboxes(const std::vector<config::InboxConfig>& inboxes,
     for (const auto& name : order_) ready_to_serve(served_.at(name));
 }
 
+void Service::remove_spool_leftovers() {
+    const auto spool = folders_.state_dir / "spool";
+    auto decided = [&](const std::string& batch_id) {
+        auto record = store_.find_batch(batch_id);
+        return record && !record->status.empty();
+    };
+    for (const auto& name : remove_decided_spools(spool, decided))
+        if (events_.tidied) events_.tidied(spool / name);
+}
+
 std::vector<std::filesystem::path> Service::folders() const {
     std::vector<std::filesystem::path> out;
     for (const auto& name : order_) {
@@ -90,22 +102,37 @@ bool Service::ready_to_serve(Served& s) {
             report(s, e.what());
             return false;
         }
+        try {
+            for (const auto& name : remove_abandoned_temporaries(s.config.outbox))
+                if (events_.tidied) events_.tidied(s.config.outbox / name);
+        } catch (const std::exception&) {
+            // An outbox that cannot be listed fails each file's delivery, which says so.
+        }
     }
     return true;
 }
 
-bool Service::take(Served& s, Claim claim, int failures) {
+Service::Taken Service::take(Served& s, Claim claim, int failures,
+                             const std::function<bool()>& abandon_file) {
     const auto started = std::chrono::steady_clock::now();
+    const std::function<void()> progress = [&] {
+        if (events_.progress) events_.progress();
+        if (abandon_file && abandon_file()) throw StopRequested{};
+    };
     try {
         auto catalog = store_.load_catalog();  // each file sees the latest `catalog load`
-        auto outcome =
-            take_claim(store_, catalog, s.config, claim, folders_, clock_, events_.progress);
+        auto outcome = take_claim(store_, catalog, s.config, claim, folders_, clock_, progress);
         ++files_taken_;
         if (events_.taken)
             events_.taken(s.config, claim, outcome,
                           std::chrono::duration_cast<std::chrono::milliseconds>(
                               std::chrono::steady_clock::now() - started));
-        return true;
+        return Taken::done;
+    } catch (const StopRequested&) {
+        claim.recovered = true;
+        if (events_.abandoned) events_.abandoned(s.config, claim);
+        pending_.push_back({std::move(claim), s.config.name, failures, SteadyTime{}});
+        return Taken::abandoned;
     } catch (const std::exception& e) {
         ++failures;
         auto delay = retry_delay(failures);
@@ -113,11 +140,12 @@ bool Service::take(Served& s, Claim claim, int failures) {
         if (events_.failed) events_.failed(s.config, claim, e.what(), delay);
         pending_.push_back(
             {std::move(claim), s.config.name, failures, std::chrono::steady_clock::now() + delay});
-        return false;
+        return Taken::failed;
     }
 }
 
-SteadyTime Service::run_once(SteadyTime now, const std::function<bool()>& should_stop) {
+SteadyTime Service::run_once(SteadyTime now, const std::function<bool()>& should_stop,
+                             const std::function<bool()>& abandon_file) {
     SteadyTime next = now + sweep_interval_;
     for (const auto& name : order_) ready_to_serve(served_.at(name));
 
@@ -133,7 +161,11 @@ SteadyTime Service::run_once(SteadyTime now, const std::function<bool()>& should
             for (std::size_t j = i; j < due.size(); ++j) pending_.push_back(std::move(due[j]));
             return now;
         }
-        take(served_.at(due[i].inbox), std::move(due[i].claim), due[i].failures);
+        if (take(served_.at(due[i].inbox), std::move(due[i].claim), due[i].failures,
+                 abandon_file) == Taken::abandoned) {
+            for (std::size_t j = i + 1; j < due.size(); ++j) pending_.push_back(std::move(due[j]));
+            return now;
+        }
     }
     for (const auto& p : pending_) next = std::min(next, p.due);
 
@@ -167,7 +199,8 @@ SteadyTime Service::run_once(SteadyTime now, const std::function<bool()>& should
                 report(s, e.what());
                 break;
             }
-            if (claim) take(s, std::move(*claim), 0);
+            if (claim && take(s, std::move(*claim), 0, abandon_file) == Taken::abandoned)
+                return now;
         }
     }
     for (const auto& p : pending_) next = std::min(next, p.due);

@@ -3,6 +3,7 @@
 // each ready file claimed and taken to its end, one at a time, so the files of an
 // account are applied in arrival order. A file whose processing throws stays claimed
 // and is tried again with a growing delay; the journal's attempts counter quarantines it.
+// A stop request abandons the file being applied (rolled back, kept claimed, not counted).
 //
 // One round runs on the caller's thread; accounts are not yet applied in parallel.
 #include <chrono>
@@ -33,6 +34,10 @@ struct ServiceEvents {
     // A problem that keeps an inbox from flowing (reported when it first appears).
     std::function<void(const config::InboxConfig&, const std::string& what)> inbox_problem;
     std::function<void()> progress;  // called while a long file is being applied
+    // A file rolled back because of a stop request; it stays claimed for the next round.
+    std::function<void(const config::InboxConfig&, const Claim&)> abandoned;
+    // A file or folder a killed process left behind, removed (a path).
+    std::function<void(const std::filesystem::path&)> tidied;
 };
 
 class Service {
@@ -45,13 +50,20 @@ public:
     void set_inboxes(const std::vector<config::InboxConfig>& inboxes,
                      std::chrono::milliseconds sweep_interval);
 
+    // Removes the spool folders of batches that were decided (a killed run leaves them).
+    // Outboxes are tidied when their inbox is first served.
+    void remove_spool_leftovers();
+
     // The folders worth watching with inotify.
     std::vector<std::filesystem::path> folders() const;
 
     // One round: pending claims that are due, then a sweep of every inbox, applying each
-    // ready file. Stops before the next file once should_stop() is true. Returns when
-    // the next round is due.
-    SteadyTime run_once(SteadyTime now, const std::function<bool()>& should_stop);
+    // ready file. Stops before the next file once should_stop() is true. While a file is
+    // applied, abandon_file() is asked every 20,000 rows: true rolls the file back, keeps
+    // its claim (due at once, its failures unchanged) and ends the round. Returns when the
+    // next round is due.
+    SteadyTime run_once(SteadyTime now, const std::function<bool()>& should_stop,
+                        const std::function<bool()>& abandon_file = {});
 
     std::int64_t files_taken() const { return files_taken_; }
     std::size_t claims_waiting() const { return pending_.size(); }
@@ -71,8 +83,9 @@ private:
 
     bool ready_to_serve(Served& s);
     void report(Served& s, const std::string& problem);
-    // Takes one claim; on failure keeps it pending with a delay. False when it failed.
-    bool take(Served& s, Claim claim, int failures);
+    enum class Taken { done, failed, abandoned };
+    // Takes one claim; on failure keeps it pending with a delay, when abandoned due at once.
+    Taken take(Served& s, Claim claim, int failures, const std::function<bool()>& abandon_file);
 
     store::Store& store_;
     Folders folders_;

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "config/catalog_file.hpp"
@@ -208,4 +209,38 @@ TEST_CASE("ingest: a failure of the machine does not count towards a quarantine"
     CHECK(out.status == "COMPLETE");
     CHECK(out.batch_id == open->batch_id);
     CHECK(f.store->action("1000", "U-1"));
+}
+
+TEST_CASE("ingest: a stop request rolls the file back and does not count towards a quarantine") {
+    Fixture f;
+    // More rows than one progress step (20,000), so that the stop lands mid-file.
+    auto day = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now() -
+                                                     std::chrono::hours(48));
+    const auto when = ledger::format_instant(std::chrono::floor<std::chrono::milliseconds>(day));
+    std::string bytes = "ActionId,ActionTrackerId,PartnerId,OrderId,EventDate,Amount\r\n";
+    for (int i = 0; i < 20'500; ++i)
+        bytes += fmt::format("V-{0},19816,P-77,O-{0},{1},10.00\r\n", i, when);
+    auto claim = f.drop("v.csv", bytes);
+    const auto sha256 = util::digest_file(claim.path).sha256;
+    const auto stop = [] { throw StopRequested{}; };
+
+    for (int i = 0; i < max_attempts + 1; ++i) {
+        CHECK_THROWS_AS(take_claim(*f.store, f.catalog, f.cfg, claim, f.folders, f.clock, stop),
+                        StopRequested);
+        CHECK(fs::exists(claim.path));  // still claimed
+        CHECK_FALSE(f.store->action("1000", "V-0"));  // the first 20,000 rows rolled back
+        auto open = f.store->find_open_batch("1000", sha256);
+        REQUIRE(open);
+        CHECK(open->attempts == 0);
+        claim.recovered = true;
+    }
+    CHECK_FALSE(fs::exists(f.cfg.outbox / "result_v.csv"));
+    CHECK(fs::is_empty(f.folders.state_dir / "spool"));
+
+    auto out = take_claim(*f.store, f.catalog, f.cfg, claim, f.folders, f.clock);
+    CHECK(out.status == "COMPLETE");
+    CHECK(out.applied == 20'500);
+    CHECK_FALSE(out.quarantined);
+    CHECK(f.store->find_batch(out.batch_id)->attempts == 1);
+    CHECK(f.store->list_batches("1000").size() == 1);  // the open batch resumed, not a second one
 }

@@ -40,6 +40,12 @@ struct Recorder {
 
 const auto never = [] { return false; };
 
+std::size_t count_actions(store::Store& store) {
+    std::size_t n = 0;
+    store.for_each_action("1000", [&](const ledger::Action&) { ++n; });
+    return n;
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -104,6 +110,65 @@ TEST_CASE("ingest: a stop request leaves ready files in the inbox for the next s
     service.run_once(t0 + 1s, [&] { return ++asked > 1; });  // stop after the first file
     CHECK(rec.taken.size() == 1);
     CHECK(fs::exists(cfg.path / "b.csv") != fs::exists(cfg.path / "a.csv"));
+}
+
+TEST_CASE(
+    "ingest: a stop request abandons the file being applied; the next round applies it once") {
+    TempDir tmp;
+    auto store = store::open_store("sqlite:" + (tmp.path() / "ledger.db").string());
+    store->migrate();
+    auto catalog =
+        config::read_catalog_file(fs::path(ACTIONDROP_TEST_DATA) / "e2e" / "catalog.yaml");
+    REQUIRE(catalog);
+    store->save_catalog(*catalog);
+    Recorder rec;
+    std::vector<std::string> abandoned;
+    auto events = rec.events();
+    events.abandoned = [&](const config::InboxConfig&, const Claim& c) {
+        abandoned.push_back(c.file_name);
+    };
+    Service service(
+        *store, {tmp.path() / "state"},
+        [] {
+            return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+        },
+        events);
+    auto cfg = local_inbox(tmp.path());
+    service.set_inboxes({cfg}, 200ms);
+    // Two progress steps of 20,000 rows: the stop arrives at the first.
+    std::string big = conversion_file("Y-0");
+    const auto row = big.substr(big.find("\r\n") + 2);
+    for (int i = 1; i < 40'001; ++i) {
+        auto line = row;
+        for (auto at = line.find("Y-0"); at != std::string::npos; at = line.find("Y-0", at + 1))
+            line.replace(at, 3, "Y-" + std::to_string(i));
+        big += line;
+    }
+    write(cfg.path / "big.csv", big);
+    write(cfg.path / "small.csv", conversion_file("Y-small"));
+
+    const SteadyTime t0 = std::chrono::steady_clock::now();
+    service.run_once(t0, never);
+    int asked = 0;
+    auto next = service.run_once(t0 + 1s, never, [&] { return ++asked == 1; });
+    CHECK(next == t0 + 1s);  // the round ended at once
+    CHECK(abandoned.size() == 1);
+    CHECK(rec.taken.empty());
+    CHECK(rec.failed.empty());
+    CHECK(service.claims_waiting() == 1);
+    CHECK(count_actions(*store) == 0);
+    CHECK(fs::exists(cfg.path / (abandoned[0] == "big.csv" ? "small.csv" : "big.csv")));
+
+    service.run_once(t0 + 2s, never, [] { return false; });
+    CHECK(rec.taken.size() == 2);
+    CHECK(rec.taken[0] == abandoned[0] + ":COMPLETE");  // the abandoned claim first
+    CHECK(service.claims_waiting() == 0);
+    CHECK(count_actions(*store) == 40'002);
+    CHECK(fs::is_empty(LocalInbox(cfg).processing_folder()));
+    for (const auto& b : store->list_batches("1000")) {
+        CHECK(b.status == "COMPLETE");
+        CHECK(b.attempts == 1);
+    }
 }
 
 TEST_CASE("ingest: retries wait longer after each failure, up to five minutes") {
