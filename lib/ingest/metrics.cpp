@@ -20,21 +20,31 @@ std::string number(double value) {
 }
 std::string number(std::int64_t value) { return fmt::format("{}", value); }
 
-// HELP text escapes only backslash and newline (format 0.0.4).
-std::string escape_help(std::string_view text) {
+// Backslash and newline always; the double quote only inside a label value (format 0.0.4).
+std::string escape(std::string_view text, bool quote) {
     std::string out;
+    out.reserve(text.size());
     for (char c : text) {
-        if (c == '\\') out += "\\\\";
-        else if (c == '\n') out += "\\n";
-        else out += c;
+        switch (c) {
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '"':
+                out += quote ? "\\\"" : "\"";
+                break;
+            default:
+                out += c;
+        }
     }
     return out;
 }
 
-void header(std::string& out, std::string_view name, std::string_view type,
-            std::string_view help) {
+void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
     fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", name,
-                   escape_help(help), name, type);
+                   escape(help, false), name, type);
 }
 
 std::string label_set(const std::vector<std::string_view>& names,
@@ -54,8 +64,8 @@ std::string label_set(const std::vector<std::string_view>& names,
 }
 
 template <typename Value>
-void family(std::string& out, std::string_view name, std::string_view type,
-            std::string_view help, const std::vector<std::string_view>& label_names,
+void family(std::string& out, std::string_view name, std::string_view type, std::string_view help,
+            const std::vector<std::string_view>& label_names,
             const std::map<std::vector<std::string>, Value>& series) {
     header(out, name, type, help);
     for (const auto& [labels, value] : series) {
@@ -71,17 +81,7 @@ void plain_gauge(std::string& out, std::string_view name, std::string_view help,
 
 }  // namespace
 
-std::string escape_label_value(std::string_view value) {
-    std::string out;
-    out.reserve(value.size());
-    for (char c : value) {
-        if (c == '\\') out += "\\\\";
-        else if (c == '"') out += "\\\"";
-        else if (c == '\n') out += "\\n";
-        else out += c;
-    }
-    return out;
-}
+std::string escape_label_value(std::string_view value) { return escape(value, true); }
 
 void Metrics::set_inboxes(const std::vector<std::string>& names) {
     std::lock_guard lock(mutex_);
@@ -99,9 +99,8 @@ void Metrics::set_inboxes(const std::vector<std::string>& names) {
         if (histogram.buckets.empty()) histogram.buckets.assign(bucket_count + 1, 0);
         oldest_waiting_.try_emplace(inbox, 0.0);
     }
-    std::erase_if(oldest_waiting_, [&](const auto& entry) {
-        return !served.contains(entry.first.front());
-    });
+    std::erase_if(oldest_waiting_,
+                  [&](const auto& entry) { return !served.contains(entry.first.front()); });
 }
 
 void Metrics::file_discovered(std::string_view inbox) {
@@ -193,8 +192,8 @@ std::string Metrics::render() const {
         std::int64_t cumulative = 0;
         for (std::size_t i = 0; i <= bucket_count; ++i) {
             cumulative += histogram.buckets[i];
-            std::string le = fmt::format(
-                "le=\"{}\"", i < bucket_count ? number(processing_buckets[i]) : "+Inf");
+            std::string le =
+                fmt::format("le=\"{}\"", i < bucket_count ? number(processing_buckets[i]) : "+Inf");
             fmt::format_to(std::back_inserter(out), "{}_bucket{} {}\n", histogram_name,
                            label_set({"inbox"}, labels, le), cumulative);
         }
@@ -205,8 +204,7 @@ std::string Metrics::render() const {
     }
 
     family(out, "actiondrop_oldest_waiting_file_age_seconds", "gauge",
-           "Age of the oldest file waiting in an inbox, 0 when none.", {"inbox"},
-           oldest_waiting_);
+           "Age of the oldest file waiting in an inbox, 0 when none.", {"inbox"}, oldest_waiting_);
     return out;
 }
 

@@ -15,19 +15,19 @@ namespace actiondrop::ingest {
 
 // What became of one file that was taken to its end (see apply::ApplyResult).
 struct FinishedFile {
-    std::string status;      // COMPLETE | REJECTED
-    std::string error_code;  // the file-level code when REJECTED
-    std::int64_t total = 0, applied = 0, rejected = 0;  // rows
-    std::map<std::string, std::int64_t> error_counts;   // rejected rows by error code
-    std::int64_t bytes = 0;                             // size of the original
-    std::chrono::duration<double> took{0};              // claim to answer
+    std::string status{};                                // COMPLETE | REJECTED
+    std::string error_code{};                            // the file-level code when REJECTED
+    std::int64_t total = 0, applied = 0, rejected = 0;   // rows
+    std::map<std::string, std::int64_t> error_counts{};  // rejected rows by error code
+    std::int64_t bytes = 0;                              // size of the original
+    std::chrono::duration<double> took{0};               // claim to answer
 };
 
 class Metrics {
 public:
     // Upper bounds of the processing_seconds buckets; +Inf is implied.
-    static constexpr double processing_buckets[] = {0.05, 0.1, 0.25, 0.5, 1,   2.5, 5,
-                                                    10,   30,  60,   120, 300};
+    static constexpr double processing_buckets[] = {0.05, 0.1, 0.25, 0.5, 1,   2.5,
+                                                    5,    10,  30,   60,  120, 300};
 
     Metrics() = default;
     Metrics(const Metrics&) = delete;

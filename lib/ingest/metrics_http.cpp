@@ -1,16 +1,15 @@
 #include "ingest/metrics_http.hpp"
 
-#include <utility>  // before Asio: boost/asio/awaitable.hpp needs it on g++ 12
+#include <fmt/format.h>
 
+#include <array>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <array>
 #include <charconv>
 #include <thread>
-
-#include <fmt/format.h>
+#include <utility>  // before Asio: boost/asio/awaitable.hpp needs it on g++ 12
 
 namespace actiondrop::ingest {
 
@@ -80,7 +79,7 @@ Response text_response(http::status status, std::string body) {
     return response;
 }
 
-Response answer(const http::request<http::empty_body>& request, const Shared& shared) {
+Response answer(const http::request<http::string_body>& request, const Shared& shared) {
     if (request.method() != http::verb::get) {
         auto response = text_response(http::status::method_not_allowed, "only GET\n");
         response.set(http::field::allow, "GET");
@@ -110,7 +109,9 @@ Response answer(const http::request<http::empty_body>& request, const Shared& sh
 class Connection : public std::enable_shared_from_this<Connection> {
 public:
     Connection(tcp::socket socket, Shared& shared)
-        : stream_(std::move(socket)), shared_(shared), buffer_(2 * shared.options.max_request_bytes) {
+        : stream_(std::move(socket)),
+          shared_(shared),
+          buffer_(2 * shared.options.max_request_bytes) {
         ++shared_.open_connections;
     }
     ~Connection() { --shared_.open_connections; }
@@ -119,10 +120,9 @@ public:
         parser_.header_limit(static_cast<std::uint32_t>(shared_.options.max_request_bytes));
         parser_.body_limit(shared_.options.max_request_bytes);
         stream_.expires_after(shared_.options.request_timeout);
-        http::async_read(stream_, buffer_, parser_,
-                         [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                             self->on_read(ec);
-                         });
+        http::async_read(
+            stream_, buffer_, parser_,
+            [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
     }
 
 private:
@@ -172,7 +172,7 @@ private:
     beast::tcp_stream stream_;
     Shared& shared_;
     beast::flat_buffer buffer_;
-    http::request_parser<http::empty_body> parser_;
+    http::request_parser<http::string_body> parser_;  // a body is read (and ignored) to answer 405
     Response response_;
     std::array<char, 1024> scratch_{};
 };

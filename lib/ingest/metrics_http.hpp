@@ -34,9 +34,9 @@ using HealthCheck = std::function<std::expected<void, std::string>()>;
 struct MetricsServerOptions {
     std::string listen = "127.0.0.1:9464";  // port 0 picks a free port
     bool allow_non_loopback = false;
-    std::size_t max_request_bytes = 8 * 1024;           // request line, headers and body
-    std::chrono::milliseconds request_timeout{5000};    // to read a request and answer it
-    std::size_t max_connections = 32;                   // more are closed at once
+    std::size_t max_request_bytes = 8 * 1024;         // request line, headers and body
+    std::chrono::milliseconds request_timeout{5000};  // to read a request and answer it
+    std::size_t max_connections = 32;                 // more are closed at once
 };
 
 class MetricsServer {
