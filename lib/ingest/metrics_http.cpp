@@ -225,9 +225,9 @@ MetricsServer::MetricsServer(const Metrics& metrics, HealthCheck health)
 MetricsServer::~MetricsServer() { stop(); }
 
 std::expected<void, std::string> MetricsServer::start(const MetricsServerOptions& options) {
-    stop();
     auto address = parse_listen_address(options.listen, options.allow_non_loopback);
     if (!address) return std::unexpected(address.error());
+    stop();  // after the check, so a reload with a bad address keeps the endpoint serving
 
     auto impl = std::make_unique<Impl>(Shared{metrics_, health_, options});
     tcp::endpoint endpoint(asio::ip::make_address(address->host), address->port);

@@ -41,7 +41,8 @@ struct MetricsServerOptions {
 
 class MetricsServer {
 public:
-    // Both must outlive the server; an empty health check means always healthy.
+    // `metrics`, and whatever `health` refers to, must outlive the server; an empty health
+    // check means always healthy.
     MetricsServer(const Metrics& metrics, HealthCheck health = {});
     ~MetricsServer();  // stops
     MetricsServer(const MetricsServer&) = delete;
@@ -49,7 +50,8 @@ public:
 
     // Binds and starts serving on the server's thread. An address that cannot be parsed,
     // is not allowed or cannot be bound (in use, no permission) is an error value.
-    // Starting a running server stops it first, so a reload can move it.
+    // Starting a running server stops it first, so a reload can move it; an address that
+    // is not valid or not allowed leaves it running as it was.
     std::expected<void, std::string> start(const MetricsServerOptions& options);
     // Closes the listener and every open connection and joins the thread; returns
     // promptly whatever clients are doing. Does nothing when not running.

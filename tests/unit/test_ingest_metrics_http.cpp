@@ -251,6 +251,13 @@ TEST_CASE("ingest metrics http: a server can be started again, and a port in use
     CHECK(clash.error().find("cannot listen on 127.0.0.1:" + std::to_string(port)) !=
           std::string::npos);
 
+    // A reload with a refused address keeps the endpoint where it was.
+    MetricsServerOptions open;
+    open.listen = "0.0.0.0:0";
+    REQUIRE_FALSE(first.start(open));
+    CHECK(first.port() == port);
+    CHECK(status_line(get(port, "/metrics")) == "HTTP/1.1 200 OK");
+
     // A reload restarts on the same port at once (SO_REUSEADDR).
     REQUIRE(first.start(same));
     CHECK(first.port() == port);
