@@ -42,9 +42,20 @@ void move_original(const fs::path& from, const fs::path& to) {
     util::fsync_directory(from.parent_path());
 }
 
+// Where the original of `record` is kept once its batch is decided.
+fs::path kept_path(const Folders& folders, const config::InboxConfig& inbox,
+                   const store::BatchRecord& record, const std::string& file_name) {
+    if (record.status == "COMPLETE")
+        return archive_path(folders, inbox.name, record.completed_at.value_or(record.received_at),
+                            record.batch_id, file_name);
+    return failed_path(folders, inbox.name, record.batch_id, file_name);
+}
+
 // The batch that a crashed run already took to its end for this claim: only the move of
-// the original (and the journal's last state) is missing.
-std::optional<store::BatchRecord> finished_batch(store::Store& store,
+// the original is missing. The journal records where the original goes before it moves,
+// so a batch that says archived or failed is this claim's only while that place is empty;
+// otherwise the claim is a new upload of the same content.
+std::optional<store::BatchRecord> finished_batch(store::Store& store, const Folders& folders,
                                                  const config::InboxConfig& inbox,
                                                  const Claim& claim, const std::string& sha256) {
     std::optional<store::BatchRecord> found;
@@ -52,13 +63,15 @@ std::optional<store::BatchRecord> finished_batch(store::Store& store,
         if (b.sha256 != sha256 || b.inbox != inbox.name || b.file_name != claim.file_name ||
             b.status.empty())
             continue;
-        if (b.state != "delivered" && b.state != "quarantined") continue;
+        const bool kept = b.state == "archived" || b.state == "failed";
+        if (b.state != "delivered" && b.state != "quarantined" && !kept) continue;
+        if (kept && fs::exists(kept_path(folders, inbox, b, claim.file_name))) continue;
         if (!found || b.batch_id > found->batch_id) found = std::move(b);
     }
     return found;
 }
 
-// Moves the original where its batch's status says and records the journal's last state.
+// Records the journal's last state, then moves the original where its batch's status says.
 Outcome keep_original(store::Store& store, const Folders& folders, const config::InboxConfig& inbox,
                       const Claim& claim, store::BatchRecord record) {
     Outcome out;
@@ -69,18 +82,13 @@ Outcome keep_original(store::Store& store, const Folders& folders, const config:
     out.applied = record.applied;
     out.rejected = record.rejected;
     out.quarantined = record.state == "quarantined";
-    if (record.status == "COMPLETE") {
-        out.kept_at =
-            archive_path(folders, inbox.name, record.completed_at.value_or(record.received_at),
-                         record.batch_id, claim.file_name);
-        move_original(claim.path, out.kept_at);
+    out.kept_at = kept_path(folders, inbox, record, claim.file_name);
+    if (record.status == "COMPLETE")
         record.state = "archived";
-    } else {
-        out.kept_at = failed_path(folders, inbox.name, record.batch_id, claim.file_name);
-        move_original(claim.path, out.kept_at);
-        if (!out.quarantined) record.state = "failed";
-    }
+    else if (!out.quarantined)
+        record.state = "failed";
     store.put_batch(record);
+    move_original(claim.path, out.kept_at);
     return out;
 }
 
@@ -153,7 +161,7 @@ Outcome take_claim(store::Store& store, const ledger::Catalog& catalog,
                    const apply::Clock& clock, const std::function<void()>& progress) {
     const auto digest = util::digest_file(claim.path);
     if (claim.recovered) {
-        if (auto done = finished_batch(store, inbox, claim, digest.sha256))
+        if (auto done = finished_batch(store, folders, inbox, claim, digest.sha256))
             return keep_original(store, folders, inbox, claim, std::move(*done));
     }
     if (auto open = store.find_open_batch(inbox.account, digest.sha256);

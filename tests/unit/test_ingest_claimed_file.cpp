@@ -244,3 +244,34 @@ TEST_CASE("ingest: a stop request rolls the file back and does not count towards
     CHECK(f.store->find_batch(out.batch_id)->attempts == 1);
     CHECK(f.store->list_batches("1000").size() == 1);  // the open batch resumed, not a second one
 }
+
+TEST_CASE(
+    "ingest: a claim whose journal already says archived (a crash before the move) is only "
+    "archived") {
+    Fixture f;
+    auto bytes = Fixture::conversions("W-1");
+    auto claim = f.drop("w.csv", bytes);
+    auto first = take_claim(*f.store, f.catalog, f.cfg, claim, f.folders, f.clock);
+    REQUIRE(first.status == "COMPLETE");
+    REQUIRE(f.store->find_batch(first.batch_id)->state == "archived");
+    // As if the daemon died after the journal's last record, before the original moved.
+    fs::rename(first.kept_at, claim.path);
+    claim.recovered = true;
+
+    auto again = take_claim(*f.store, f.catalog, f.cfg, claim, f.folders, f.clock);
+    CHECK(again.batch_id == first.batch_id);
+    CHECK(again.kept_at == first.kept_at);
+    CHECK(read(again.kept_at) == bytes);
+    CHECK_FALSE(fs::exists(claim.path));
+    CHECK(f.store->list_batches("1000").size() == 1);
+    CHECK(summary(f.cfg.outbox, "w.csv")["status"] == "COMPLETE");
+
+    // The same bytes uploaded again under the same name, retried after a failure, are a
+    // new upload: their batch's original is already in its place.
+    auto retried = f.drop("w.csv", bytes);
+    retried.recovered = true;
+    auto duplicate = take_claim(*f.store, f.catalog, f.cfg, retried, f.folders, f.clock);
+    CHECK(duplicate.status == "REJECTED");
+    CHECK(duplicate.error_code == "DUPLICATE_FILE");
+    CHECK(fs::exists(first.kept_at));
+}
