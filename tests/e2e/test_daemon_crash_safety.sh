@@ -76,7 +76,7 @@ while [ $kills -lt 20 ] || [ $dropped -lt $NFILES ]; do
     [ $SECONDS -lt $deadline ] || { tail -n 40 "$LOG" >&2; fail "only $kills kills and $dropped files dropped in time"; }
     before=$(archived)
     start_daemon
-    drop 3
+    drop 2
     if [ $((kills % 2)) = 1 ]; then
         sleep_ms $((RANDOM % 150))  # at start: recovery of the last claim, the first sweep
     else
