@@ -17,20 +17,27 @@ import tempfile
 import time
 
 
-def peak_rss_run(cmd):
-    """Runs a command and measures its own peak RSS (not the maximum over all children)."""
+def measured_run(cmd, stdout=None):
+    """Runs a command; returns its wall time, its own peak RSS (not the maximum over all
+    children) and its CPU seconds (user + system), which a machine busy with other work
+    distorts less than the wall time."""
     start = time.monotonic()
     pid = os.fork()
     if pid == 0:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 1)
+        out = os.open(stdout or os.devnull, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        os.dup2(out, 1)
         os.execvp(cmd[0], cmd)
     _, status, usage = os.wait4(pid, 0)
     wall = time.monotonic() - start
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 3):
         sys.exit(f"{' '.join(cmd)} exited {code}")
-    return wall, usage.ru_maxrss / 1024.0
+    return wall, usage.ru_maxrss / 1024.0, usage.ru_utime + usage.ru_stime
+
+
+def peak_rss_run(cmd):
+    wall, rss, _ = measured_run(cmd)
+    return wall, rss
 
 
 def main():
@@ -40,69 +47,92 @@ def main():
     ap.add_argument("--catalog", required=True)
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--reuse", metavar="WORK",
+                    help="a folder kept by an earlier --keep run of the same --rows: skips building the ledger")
     args = ap.parse_args()
     rng = random.Random(20261124)
-    work = tempfile.mkdtemp(prefix="actiondrop-bench.")
+    work = args.reuse or tempfile.mkdtemp(prefix="actiondrop-bench.")
     db = os.path.join(work, "ledger.db")
+    pristine = os.path.join(work, "ledger-base.db")
     base = [args.actiondrop, "--store", f"sqlite:{db}", "--state-dir", os.path.join(work, "state")]
     n = args.rows
     event = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     conv = os.path.join(work, "conversions.csv")
-    with open(conv, "w", newline="") as f:
-        f.write("ActionId,ActionTrackerId,PartnerId,OrderId,EventDate,Amount,Sku1,Quantity1,Amount1,Category1,Sku2,Quantity2,Amount2,Category2\r\n")
-        for i in range(n):
-            if i % 5 == 0:  # one action in five has items
-                f.write(f"A{i:07d},19816,P-77,O{i:07d},{event},,TV,1,{200 + i % 100}.00,electronics,BAG,2,60.00,outdoor\r\n")
-            else:
-                f.write(f"A{i:07d},19816,P-77,O{i:07d},{event},{100 + i % 50}.00,,,,,,,,\r\n")
     mods = os.path.join(work, "modifications.csv")
-    order = list(range(n))
-    rng.shuffle(order)
-    kinds = {"order": 0, "item": 0, "reverse": 0, "bad": 0}
-    with open(mods, "w", newline="") as f:
-        f.write("ActionId,Amount,Reason,Sku1,Quantity1\r\n")
-        for i in order:
-            r = rng.random()
-            if r < 0.05:
-                kinds["bad"] += 1
-                f.write(f"X{i:07d},10.00,ORDER_UPDATE,,\r\n" if r < 0.025 else f"A{i:07d},1e3,ORDER_UPDATE,,\r\n")
-            elif r < 0.20:
-                kinds["reverse"] += 1
-                f.write(f"A{i:07d},,CONS_FRAUD,,\r\n")
-            elif i % 5 == 0:
-                kinds["item"] += 1
-                f.write(f"A{i:07d},,ORDER_UPDATE,BAG,1\r\n")
-            else:
-                kinds["order"] += 1
-                f.write(f"A{i:07d},{50 + i % 40}.25,ORDER_UPDATE,,\r\n")
-    print(f"work folder {work}; {n} rows: {kinds}")
-
-    subprocess.run(base + ["init"], check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(base + ["catalog", "load", args.catalog], check=True, stdout=subprocess.DEVNULL)
     out = os.path.join(work, "out")
-    os.makedirs(out)
-    wall, rss = peak_rss_run(base + ["apply", "--account", "1000", "--type", "conversions", "--outbox", out, conv])
-    print(f"build ledger: {n} conversions in {wall:.2f} s ({n / wall:,.0f} rows/s), peak RSS {rss:.1f} MiB")
-    subprocess.run(["sqlite3", db, "PRAGMA wal_checkpoint(TRUNCATE);"], check=True, stdout=subprocess.DEVNULL)
+    if args.reuse:
+        build_ledger = False
+        shutil.copyfile(pristine, db)
+        for suffix in ("-wal", "-shm"):
+            if os.path.exists(db + suffix):
+                os.remove(db + suffix)
+        shutil.rmtree(os.path.join(work, "state"), ignore_errors=True)
+        shutil.rmtree(out, ignore_errors=True)
+        os.makedirs(out)
+    else:
+        build_ledger = True
+    if build_ledger:
+        with open(conv, "w", newline="") as f:
+            f.write("ActionId,ActionTrackerId,PartnerId,OrderId,EventDate,Amount,Sku1,Quantity1,Amount1,Category1,Sku2,Quantity2,Amount2,Category2\r\n")
+            for i in range(n):
+                if i % 5 == 0:  # one action in five has items
+                    f.write(f"A{i:07d},19816,P-77,O{i:07d},{event},,TV,1,{200 + i % 100}.00,electronics,BAG,2,60.00,outdoor\r\n")
+                else:
+                    f.write(f"A{i:07d},19816,P-77,O{i:07d},{event},{100 + i % 50}.00,,,,,,,,\r\n")
+        order = list(range(n))
+        rng.shuffle(order)
+        kinds = {"order": 0, "item": 0, "reverse": 0, "bad": 0}
+        with open(mods, "w", newline="") as f:
+            f.write("ActionId,Amount,Reason,Sku1,Quantity1\r\n")
+            for i in order:
+                r = rng.random()
+                if r < 0.05:
+                    kinds["bad"] += 1
+                    f.write(f"X{i:07d},10.00,ORDER_UPDATE,,\r\n" if r < 0.025 else f"A{i:07d},1e3,ORDER_UPDATE,,\r\n")
+                elif r < 0.20:
+                    kinds["reverse"] += 1
+                    f.write(f"A{i:07d},,CONS_FRAUD,,\r\n")
+                elif i % 5 == 0:
+                    kinds["item"] += 1
+                    f.write(f"A{i:07d},,ORDER_UPDATE,BAG,1\r\n")
+                else:
+                    kinds["order"] += 1
+                    f.write(f"A{i:07d},{50 + i % 40}.25,ORDER_UPDATE,,\r\n")
+        print(f"work folder {work}; {n} rows: {kinds}")
+
+        subprocess.run(base + ["init"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(base + ["catalog", "load", args.catalog], check=True, stdout=subprocess.DEVNULL)
+        os.makedirs(out)
+        wall, rss = peak_rss_run(base + ["apply", "--account", "1000", "--type", "conversions", "--outbox", out, conv])
+        print(f"build ledger: {n} conversions in {wall:.2f} s ({n / wall:,.0f} rows/s), peak RSS {rss:.1f} MiB")
+        subprocess.run(["sqlite3", db, "PRAGMA wal_checkpoint(TRUNCATE);"], check=True, stdout=subprocess.DEVNULL)
+        if args.keep:
+            shutil.copyfile(db, pristine)
     copies = {}
     for mode in ("file-order", "sorted"):
         copies[mode] = os.path.join(work, f"reference-{mode}.db")
         shutil.copyfile(db, copies[mode])
 
-    wall, rss = peak_rss_run(base + ["apply", "--account", "1000", "--outbox", out, mods])
+    wall, rss, cpu = measured_run(base + ["apply", "--account", "1000", "--outbox", out, mods])
     ours = n / wall
-    print(f"actiondrop apply: {n} rows in {wall:.2f} s = {ours:,.0f} rows/s, peak RSS {rss:.1f} MiB")
-    refs = {}
+    print(f"actiondrop apply: {n} rows in {wall:.2f} s = {ours:,.0f} rows/s, peak RSS {rss:.1f} MiB, "
+          f"CPU {cpu:.2f} s")
+    refs, ref_cpu = {}, {}
     for mode, copy in copies.items():
-        res = subprocess.run([args.reference, copy, mods, "1000", mode], check=True, capture_output=True, text=True)
-        rows, seconds = res.stdout.split()
+        answer = os.path.join(work, f"reference-{mode}.out")
+        _, _, ref_cpu[mode] = measured_run([args.reference, copy, mods, "1000", mode], stdout=answer)
+        with open(answer) as f:
+            rows, seconds = f.read().split()
         refs[mode] = int(rows) / float(seconds)
-        print(f"reference {mode:<10}: {rows} UPDATEs in {float(seconds):.2f} s = {refs[mode]:,.0f} rows/s")
-    print(f"ratio actiondrop / file-order reference: {ours / refs['file-order']:.2f}")
-    print(f"ratio actiondrop / sorted reference:     {ours / refs['sorted']:.2f}")
+        print(f"reference {mode:<10}: {rows} UPDATEs in {float(seconds):.2f} s = {refs[mode]:,.0f} rows/s, "
+              f"CPU {ref_cpu[mode]:.2f} s")
+    print(f"ratio actiondrop / file-order reference: {ours / refs['file-order']:.2f} "
+          f"(CPU: {ref_cpu['file-order'] / cpu:.2f})")
+    print(f"ratio actiondrop / sorted reference:     {ours / refs['sorted']:.2f} "
+          f"(CPU: {ref_cpu['sorted'] / cpu:.2f})")
     print(f"goal: ratio to file-order >= 1.00 and peak RSS <= 128 MiB")
-    if not args.keep:
+    if not args.keep and not args.reuse:
         shutil.rmtree(work)
 
 
