@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <sstream>
@@ -11,6 +13,7 @@
 #include "batch/outputs.hpp"
 #include "ledger/errors.hpp"
 #include "util/atomic_file.hpp"
+#include "util/batch_id.hpp"
 #include "util/sha256.hpp"
 
 namespace actiondrop::ingest {
@@ -92,16 +95,15 @@ Outcome keep_original(store::Store& store, const Folders& folders, const config:
     return out;
 }
 
-// Sets aside a file whose processing died max_attempts times: the journal says so first,
-// then the advertiser gets a REJECTED summary with QUARANTINED.
+// Sets aside a file that cannot be processed: the journal says so first, then the
+// advertiser gets a REJECTED summary with QUARANTINED and the reason.
 Outcome quarantine(store::Store& store, const Folders& folders, const config::InboxConfig& inbox,
-                   const Claim& claim, store::BatchRecord record, ledger::Instant now) {
+                   const Claim& claim, store::BatchRecord record, ledger::Instant now,
+                   std::string reason) {
     record.status = "REJECTED";
     record.state = "quarantined";
     record.error_code = std::string(ledger::error_name(ledger::ErrorCode::Quarantined));
-    record.error_message = fmt::format(
-        "processing this file failed {} times; it was set aside and an operator will look at it",
-        record.attempts);
+    record.error_message = std::move(reason);
     record.error_line.reset();
     record.completed_at = now;
     record.total = record.applied = record.rejected = 0;
@@ -159,6 +161,25 @@ fs::path failed_path(const Folders& folders, std::string_view inbox, std::string
 Outcome take_claim(store::Store& store, const ledger::Catalog& catalog,
                    const config::InboxConfig& inbox, const Claim& claim, const Folders& folders,
                    const apply::Clock& clock, const std::function<void()>& progress) {
+    if (::access(claim.path.c_str(), R_OK) != 0 && errno == EACCES) {
+        // An upload that kept a private mode (the stock sftp client sends the local file's
+        // mode, and the umask only removes bits): it can never succeed, so it is answered
+        // now instead of being retried for ever.
+        store::BatchRecord record;
+        record.received_at = clock();
+        record.batch_id = util::new_batch_id(record.received_at);
+        record.account_id = inbox.account;
+        record.inbox = inbox.name;
+        record.file_name = claim.file_name;
+        std::error_code ec;
+        record.size = static_cast<std::int64_t>(fs::file_size(claim.path, ec));
+        record.type = inbox.type;
+        record.state = "claimed";
+        const auto now = record.received_at;
+        return quarantine(store, folders, inbox, claim, std::move(record), now,
+                          "the service may not read this file (permission denied): upload it "
+                          "readable by the group, e.g. with mode 0640 (chmod 640 before put)");
+    }
     const auto digest = util::digest_file(claim.path);
     if (claim.recovered) {
         if (auto done = finished_batch(store, folders, inbox, claim, digest.sha256))
@@ -166,7 +187,12 @@ Outcome take_claim(store::Store& store, const ledger::Catalog& catalog,
     }
     if (auto open = store.find_open_batch(inbox.account, digest.sha256);
         open && open->attempts >= max_attempts)
-        return quarantine(store, folders, inbox, claim, std::move(*open), clock());
+    {
+        auto reason = fmt::format(
+            "processing this file failed {} times; it was set aside and an operator will look at it",
+            open->attempts);
+        return quarantine(store, folders, inbox, claim, std::move(*open), clock(), std::move(reason));
+    }
 
     apply::ApplyRequest req;
     req.file = claim.path;

@@ -120,7 +120,16 @@ std::optional<Claim> LocalInbox::claim(const std::string& name) {
     auto now = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
     Claim c{processing_folder() / (util::new_batch_id(now) + "_" + name), name, false};
     auto source = inbox_.path / name;
-    if (::rename(source.c_str(), c.path.c_str()) != 0) {
+    int renamed = ::rename(source.c_str(), c.path.c_str());
+    if (renamed != 0 && errno == ENOENT && !fs::exists(processing_folder())) {
+        // The claim folder sits in the advertiser's inbox, where it can be removed while
+        // empty: make it again rather than never taking a file from this inbox again.
+        std::error_code ec;
+        fs::create_directories(processing_folder(), ec);
+        if (ec) throw std::system_error(ec, "cannot create " + processing_folder().string());
+        renamed = ::rename(source.c_str(), c.path.c_str());
+    }
+    if (renamed != 0) {
         if (errno == ENOENT) {
             seen_.erase(name);
             return std::nullopt;

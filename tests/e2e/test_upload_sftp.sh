@@ -251,5 +251,19 @@ out=$(timeout $T ssh -F /dev/null -p "$PORT" -i "$WORK/key1" -o BatchMode=yes -o
     -o UserKnownHostsFile="$WORK/known_hosts" -o StrictHostKeyChecking=yes "$ADV1@127.0.0.1" 'echo shell-$((6*7))' < /dev/null 2>&1 || true)
 ! grep -q "shell-42" <<< "$out" || fail "$ADV1 ran a shell command"
 
+# A file uploaded with mode 0600 (the stock client keeps the local mode) cannot be read by
+# the service: it is answered at once as QUARANTINED, saying why, and set aside; the
+# service does not retry it for ever, and other files keep flowing.
+cp "$WORK/conv1.csv" "$WORK/private.csv"; chmod 0600 "$WORK/private.csv"
+sftp_as "$ADV1" "$WORK/key1" > "$WORK/put3.out" 2>&1 <<EOF || { cat "$WORK/put3.out"; fail "$ADV1 could not upload a 0600 file"; }
+put $WORK/private.csv /inbox/private.csv
+EOF
+wait_for $T test -f "$DROP/$ADV1/outbox/private.csv_summary.json"
+S="$DROP/$ADV1/outbox/private.csv_summary.json"
+[ "$(json_field "$S" status)" = REJECTED ] || fail "0600 upload: not REJECTED"
+[ "$(json_field "$S" error_code)" = QUARANTINED ] || fail "0600 upload: not QUARANTINED"
+grep -q "0640" "$S" || fail "0600 upload: the message does not say how to upload"
+[ -z "$(ls -A "$DROP/$ADV1/inbox/.processing")" ] || fail "0600 upload: left in .processing"
+
 grep -q "inbox=$ADV1 account=1000 .* file=conv1.csv status=COMPLETE total=2 applied=2" "$DLOG" || { cat "$DLOG"; fail "no log line for conv1.csv"; }
 echo "sftp drop folders: ok"

@@ -152,6 +152,17 @@ TEST_CASE(
     CHECK(second->path != claim->path);
 }
 
+TEST_CASE("ingest: a claim folder removed from the inbox is made again, not a silent stop") {
+    TempDir tmp;
+    LocalInbox inbox(local_inbox(tmp.path()));
+    fs::remove(inbox.processing_folder());  // an advertiser may remove it while it is empty
+    write(inbox.config().path / "a.csv", "content");
+    auto claim = inbox.claim("a.csv");
+    REQUIRE(claim);
+    CHECK(read(claim->path) == "content");
+    CHECK_FALSE(fs::exists(inbox.config().path / "a.csv"));
+}
+
 TEST_CASE(
     "ingest: claims left in .processing are found again with their original names, sorted by claim "
     "name (claim time first)") {
