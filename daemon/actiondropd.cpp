@@ -15,6 +15,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -26,6 +27,8 @@
 
 #include "config/service_config.hpp"
 #include "ingest/inbox_watch.hpp"
+#include "ingest/metrics.hpp"
+#include "ingest/metrics_http.hpp"
 #include "ingest/name_rules.hpp"
 #include "ingest/service.hpp"
 #include "store/store.hpp"
@@ -155,13 +158,41 @@ int main(int argc, char** argv) {
             notify("WATCHDOG=1");
         };
 
+        // Prometheus /metrics and /healthz on the loopback address of the config. A busy or
+        // refused address is logged, not fatal: the files matter more than their metrics.
+        ingest::Metrics metrics;
+        std::atomic<bool> ready{false};
+        ingest::MetricsServer http(metrics, [&]() -> std::expected<void, std::string> {
+            if (ready.load()) return {};
+            return std::unexpected(std::string("starting"));
+        });
+        std::string metrics_listen;
+        auto serve_metrics = [&](const config::ServiceConfig& c) {
+            if (c.metrics_listen == metrics_listen && http.running()) return;
+            if (auto started = http.start({.listen = c.metrics_listen}); !started)
+                spdlog::error("metrics: cannot listen on {}: {}", c.metrics_listen, started.error());
+            else
+                spdlog::info("metrics on http://{}/metrics", c.metrics_listen);
+            metrics_listen = c.metrics_listen;
+        };
+
         ingest::ServiceEvents events;
         events.skipped = [](const config::InboxConfig& inbox, const ingest::Skip& skip) {
             spdlog::warn("inbox={} skipped file={}: {}", inbox.name, ingest::printable(skip.name),
                          skip.why);
         };
-        events.taken = [](const config::InboxConfig& inbox, const ingest::Claim& claim,
-                          const ingest::Outcome& o, std::chrono::milliseconds took) {
+        events.taken = [&metrics](const config::InboxConfig& inbox, const ingest::Claim& claim,
+                                  const ingest::Outcome& o, std::chrono::milliseconds took) {
+            metrics.file_discovered(inbox.name);
+            metrics.file_claimed(inbox.name);
+            metrics.file_done(inbox.name, {.status = o.status,
+                                           .error_code = o.error_code,
+                                           .total = o.total,
+                                           .applied = o.applied,
+                                           .rejected = o.rejected,
+                                           .error_counts = o.error_counts,
+                                           .bytes = o.bytes,
+                                           .took = took});
             spdlog::info(
                 "inbox={} account={} batch={} file={} status={}{} total={} applied={} "
                 "rejected={}{} ms={}",
@@ -169,13 +200,15 @@ int main(int argc, char** argv) {
                 o.error_code.empty() ? "" : " error=" + o.error_code, o.total, o.applied,
                 o.rejected, o.redelivered ? " redelivered" : "", took.count());
         };
-        events.failed = [](const config::InboxConfig& inbox, const ingest::Claim& claim,
-                           const std::string& what, std::chrono::seconds retry_in) {
+        events.failed = [&metrics](const config::InboxConfig& inbox, const ingest::Claim& claim,
+                                   const std::string& what, std::chrono::seconds retry_in) {
+            metrics.file_failed(inbox.name);
             spdlog::error("inbox={} account={} file={} failed: {}; retrying in {}s", inbox.name,
                           inbox.account, ingest::printable(claim.file_name), what,
                           retry_in.count());
         };
-        events.inbox_problem = [](const config::InboxConfig& inbox, const std::string& what) {
+        events.inbox_problem = [&metrics](const config::InboxConfig& inbox, const std::string& what) {
+            metrics.inbox_error(inbox.name);
             spdlog::warn("inbox={}: {}", inbox.name, what);
         };
         events.abandoned = [](const config::InboxConfig& inbox, const ingest::Claim& claim) {
@@ -192,6 +225,10 @@ int main(int argc, char** argv) {
         service.remove_spool_leftovers();
         auto serve = [&](const config::ServiceConfig& c) {
             service.set_inboxes(c.inboxes, c.sweep_interval);
+            std::vector<std::string> names;
+            for (const auto& inbox : c.inboxes) names.push_back(inbox.name);
+            metrics.set_inboxes(names);
+            serve_metrics(c);
             if (!c.inotify) {
                 watch.watch({});
                 return;
@@ -213,6 +250,8 @@ int main(int argc, char** argv) {
             signals.read(stop, reload);
             return stop;
         };
+        ready = true;
+        metrics.set_ready(true);
         notify("READY=1\n" + status_line(service, cfg->inboxes.size()));
         spdlog::info("serving {} inboxes, sweeping every {}ms{}", cfg->inboxes.size(),
                      cfg->sweep_interval.count(), cfg->inotify ? " and woken by inotify" : "");
@@ -255,6 +294,8 @@ int main(int argc, char** argv) {
                 throw std::system_error(errno, std::generic_category(), "poll");
             watch.drain();
         }
+        ready = false;
+        metrics.set_ready(false);
         notify("STOPPING=1");
         spdlog::info("stopping: {} files taken", service.files_taken());
         return 0;

@@ -232,6 +232,8 @@ Outcome take_claim(store::Store& store, const ledger::Catalog& catalog,
     if (!record) throw store::StoreError("batch " + result.batch_id + " vanished from the journal");
     auto out = keep_original(store, folders, inbox, claim, std::move(*record));
     out.redelivered = result.redelivered;
+    out.error_counts = result.error_counts;
+    out.bytes = digest.size;
     return out;
 }
 

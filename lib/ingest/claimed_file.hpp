@@ -4,6 +4,7 @@
 // COMPLETE, set aside in `failed/` when REJECTED or quarantined; never deleted.
 #include <exception>
 #include <filesystem>
+#include <map>
 #include <functional>
 #include <string>
 
@@ -23,6 +24,8 @@ struct Outcome {
     std::string status;      // COMPLETE | REJECTED
     std::string error_code;  // file-level code when REJECTED
     std::int64_t total = 0, applied = 0, rejected = 0;
+    std::map<std::string, std::int64_t> error_counts;  // rejected rows by code
+    std::int64_t bytes = 0;                            // size of the original
     bool redelivered = false;  // answered again from the store (a crash after the commit)
     bool quarantined = false;
     std::filesystem::path kept_at;  // where the original went

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# actiondropd serves Prometheus /metrics and /healthz on its loopback address: a file
+# answered shows up in the counters by inbox, outcome and error code; other paths are 404.
+source "$(dirname "$0")/lib.sh"
+: "${ACTIONDROPD:?set by CTest}"
+setup_ledger
+IN="$WORK/in"; OUT="$WORK/out"; mkdir -p "$IN" "$OUT"
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat > "$WORK/actiondrop.yaml" <<YAML
+store: sqlite:$WORK/ledger.db
+state_dir: $WORK/state
+sweep_interval: 200ms
+metrics: {listen: "127.0.0.1:$PORT"}
+inboxes:
+  - {name: conv, account: "1000", type: conversions, kind: local, path: $IN, outbox: $OUT, settle: 200ms}
+YAML
+"$ACTIONDROPD" --config "$WORK/actiondrop.yaml" 2> "$WORK/daemon.log" &
+PID=$!
+trap 'kill -9 $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
+deadline=$((SECONDS + 20))
+until curl -fsS --max-time 2 "http://127.0.0.1:$PORT/healthz" > "$WORK/health" 2>/dev/null; do
+    [ $SECONDS -lt $deadline ] || { cat "$WORK/daemon.log"; fail "/healthz never answered 200"; }
+    sleep 0.1
+done
+D=$(days_ago 1)
+printf 'ActionId,ActionTrackerId,PartnerId,OrderId,EventDate,Amount\r\nM-1,19816,P-77,O-1,%s,10.00\r\nM-2,99999,P-77,O-2,%s,10.00\r\n' "$D" "$D" > "$WORK/f.csv"
+mv "$WORK/f.csv" "$IN/f.csv"
+deadline=$((SECONDS + 20))
+until [ -f "$OUT/f.csv_summary.json" ]; do
+    [ $SECONDS -lt $deadline ] || { cat "$WORK/daemon.log"; fail "f.csv not answered"; }
+    sleep 0.1
+done
+curl -fsS --max-time 5 "http://127.0.0.1:$PORT/metrics" > "$WORK/metrics" || fail "/metrics did not answer"
+grep -q '^# TYPE actiondrop_files_applied_total counter' "$WORK/metrics" || fail "no TYPE line"
+grep -q '^actiondrop_files_applied_total{inbox="conv"} 1$' "$WORK/metrics" || { cat "$WORK/metrics"; fail "files applied"; }
+grep -q '^actiondrop_rows_total{inbox="conv",outcome="applied"} 1$' "$WORK/metrics" || { cat "$WORK/metrics"; fail "rows applied"; }
+grep -q '^actiondrop_row_errors_total{inbox="conv",code="ACTIONTRACKER_NOT_FOUND"} 1$' "$WORK/metrics" || { cat "$WORK/metrics"; fail "row errors by code"; }
+grep -q '^actiondrop_processing_seconds_count{inbox="conv"} 1$' "$WORK/metrics" || { cat "$WORK/metrics"; fail "latency histogram"; }
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$PORT/nothing")
+[ "$code" = 404 ] || fail "/nothing answered $code"
+kill -TERM $PID; wait $PID || fail "actiondropd did not exit 0"
