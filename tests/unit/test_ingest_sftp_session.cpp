@@ -1,0 +1,325 @@
+// SftpSession against a real OpenSSH sshd on 127.0.0.1 (sshd_fixture.hpp).
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "ingest/sftp_session.hpp"
+#include "sshd_fixture.hpp"
+#include "test_ingest_fixtures.hpp"
+#include "util/sha256.hpp"
+
+namespace fs = std::filesystem;
+using namespace actiondrop::ingest;
+using actiondrop::ingest::testing::read;
+using actiondrop::ingest::testing::SshServer;
+using actiondrop::ingest::testing::TempDir;
+using actiondrop::ingest::testing::write;
+
+namespace {
+
+std::string random_bytes(std::size_t size, unsigned seed) {
+    std::mt19937 random(seed);
+    std::string bytes(size, '\0');
+    for (auto& c : bytes) c = static_cast<char>(random());
+    return bytes;
+}
+
+std::size_t count(const std::string& text, const std::string& needle) {
+    std::size_t n = 0;
+    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+    return n;
+}
+
+// What `ssh-keygen -lf` prints for a public key: "256 SHA256:... comment (ED25519)".
+std::string openssh_fingerprint(const fs::path& public_key) {
+    std::string command = "ssh-keygen -lf " + public_key.string();
+    FILE* pipe = ::popen(command.c_str(), "r");
+    char line[512] = {};
+    std::string out = std::fgets(line, sizeof line, pipe) ? line : "";
+    ::pclose(pipe);
+    auto start = out.find("SHA256:");
+    return out.substr(start, out.find(' ', start) - start);
+}
+
+void make_key(const fs::path& path, const std::string& type = "ed25519") {
+    std::string command = "ssh-keygen -q -t " + type + " -N '' -f " + path.string() + " >/dev/null";
+    REQUIRE(std::system(command.c_str()) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("sftp: list keeps matching regular files and reports symlinks and folders as skipped") {
+    SshServer server;
+    fs::path root = server.files();
+    write(root / "Conversions_1.csv", "a,b\n");
+    write(root / "Conversions_22.csv", std::string(1000, 'x'));
+    write(root / "notes.txt", "x");
+    write(root / ".Conversions_3.csv.tmp", "half");
+    fs::create_symlink(root / "Conversions_1.csv", root / "Conversions_link.csv");
+    fs::create_directory(root / "Conversions_dir.csv");
+
+    SftpSession session(server.endpoint());
+    REQUIRE(session.connect());
+    auto listing = session.list(root.string(), "Conversions_*.csv");
+    REQUIRE(listing);
+    CHECK(listing->complete);
+    std::vector<std::string> names;
+    for (const auto& f : listing->files) names.push_back(f.name);
+    std::sort(names.begin(), names.end());
+    CHECK(names == std::vector<std::string>{"Conversions_1.csv", "Conversions_22.csv"});
+    for (const auto& f : listing->files) {
+        CHECK(f.type == RemoteType::RegularFile);
+        CHECK(f.size == static_cast<std::int64_t>(fs::file_size(root / f.name)));
+        struct ::stat st {};
+        ::stat((root / f.name).c_str(), &st);
+        CHECK(f.mtime == st.st_mtime);
+    }
+    REQUIRE(listing->skipped.size() == 2);
+    for (const auto& s : listing->skipped) {
+        if (s.entry.name == "Conversions_link.csv")
+            CHECK(s.reason == "symlink");
+        else
+            CHECK((s.entry.name == "Conversions_dir.csv" && s.reason == "folder"));
+    }
+
+    auto one_char = session.list(root.string(), "Conversions_?.csv");
+    REQUIRE(one_char);
+    REQUIRE(one_char->files.size() == 1);
+    CHECK(one_char->files[0].name == "Conversions_1.csv");
+
+    auto budgeted = session.list(root.string(), "*", 2);
+    REQUIRE(budgeted);
+    CHECK_FALSE(budgeted->complete);
+
+    CHECK(session.list((root / "missing").string(), "*").error().kind == SftpErrorKind::NotFound);
+    CHECK(session.ping());
+}
+
+TEST_CASE("sftp: download copies a multi-MiB file exactly and hashes it") {
+    SshServer server;
+    TempDir local;
+    const std::string bytes = random_bytes(5 * 1024 * 1024 + 12345, 7);
+    write(server.files() / "big.csv", bytes);
+
+    SftpSession session(server.endpoint());
+    REQUIRE(session.connect());
+    std::int64_t last_progress = 0;
+    bool monotonic = true;
+    auto got = session.download((server.files() / "big.csv").string(), local.path() / "big.csv",
+                                [&](std::int64_t n) {
+                                    monotonic = monotonic && n > last_progress;
+                                    last_progress = n;
+                                });
+    REQUIRE_MESSAGE(got, got.error().message);
+    CHECK(got->size == static_cast<std::int64_t>(bytes.size()));
+    CHECK(read(local.path() / "big.csv") == bytes);
+    CHECK(got->sha256 == actiondrop::util::digest_file(server.files() / "big.csv").sha256);
+    CHECK(monotonic);
+    CHECK(last_progress == got->size);
+
+    SUBCASE("an empty file") {
+        write(server.files() / "empty.csv", "");
+        auto empty =
+            session.download((server.files() / "empty.csv").string(), local.path() / "empty.csv");
+        REQUIRE(empty);
+        CHECK(empty->size == 0);
+        CHECK(fs::file_size(local.path() / "empty.csv") == 0);
+    }
+    SUBCASE("a missing file leaves nothing behind") {
+        auto missing =
+            session.download((server.files() / "gone.csv").string(), local.path() / "gone.csv");
+        REQUIRE_FALSE(missing);
+        CHECK(missing.error().kind == SftpErrorKind::NotFound);
+        CHECK_FALSE(fs::exists(local.path() / "gone.csv"));
+        CHECK(session.connected());
+    }
+}
+
+TEST_CASE("sftp: upload replaces an existing result through a temporary name, and claims rename") {
+    SshServer server;
+    TempDir local;
+    fs::path results = server.files() / "results";
+    fs::create_directory(results);
+    write(results / "Conversions_1.csv", "old result\n");
+    write(local.path() / "answer.csv", "new result\n" + random_bytes(200'000, 3));
+
+    SftpSession session(server.endpoint());
+    REQUIRE(session.connect());
+    auto uploaded =
+        session.upload(local.path() / "answer.csv", results.string(), "Conversions_1.csv");
+    REQUIRE_MESSAGE(uploaded, uploaded.error().message);
+    CHECK(read(results / "Conversions_1.csv") == read(local.path() / "answer.csv"));
+    CHECK(std::distance(fs::directory_iterator(results), fs::directory_iterator{}) == 1);
+
+    write(server.files() / "Conversions_2.csv", "rows\n");
+    const std::string processing = (server.files() / ".processing").string();
+    REQUIRE(session.ensure_folder(processing));
+    REQUIRE(session.ensure_folder(processing));  // already there is fine
+    const std::string source = (server.files() / "Conversions_2.csv").string();
+    const std::string claimed = remote_join(processing, "Conversions_2.csv");
+    REQUIRE(session.rename(source, claimed));
+    CHECK(read(server.files() / ".processing" / "Conversions_2.csv") == "rows\n");
+    // A second claimant finds the source gone.
+    CHECK(session.rename(source, claimed).error().kind == SftpErrorKind::NotFound);
+    REQUIRE(session.remove(claimed));
+    CHECK_FALSE(fs::exists(server.files() / ".processing" / "Conversions_2.csv"));
+    CHECK(session.stat(claimed).error().kind == SftpErrorKind::NotFound);
+}
+
+TEST_CASE("sftp: an unknown host key refuses the connection before any authentication") {
+    SshServer server;
+    std::ofstream(server.known_hosts(), std::ios::trunc) << "";
+    SftpSession session(server.endpoint());
+    auto result = session.connect();
+    REQUIRE_FALSE(result);
+    CHECK(result.error().kind == SftpErrorKind::HostKeyUnknown);
+    CHECK(result.error().fingerprint == openssh_fingerprint(server.host_public_key()));
+    CHECK(result.error().message.find(result.error().fingerprint) != std::string::npos);
+    CHECK(result.error().known_hosts_line.find("ssh-ed25519") != std::string::npos);
+    CHECK_FALSE(session.connected());
+    // sshd logs every authentication request at DEBUG1; wait for it to see us go.
+    for (int i = 0; i < 100 && server.log().find("Connection closed") == std::string::npos; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    CHECK(server.log().find("Connection closed") != std::string::npos);
+    CHECK(server.log().find("userauth-request") == std::string::npos);
+
+    SUBCASE("a missing known_hosts file is the same refusal") {
+        fs::remove(server.known_hosts());
+        CHECK(session.connect().error().kind == SftpErrorKind::HostKeyUnknown);
+    }
+    SUBCASE("enrolling the offered line lets it in") {
+        std::ofstream(server.known_hosts()) << result.error().known_hosts_line << "\n";
+        auto again = session.connect();
+        CHECK_MESSAGE(again, (again ? "" : again.error().message));
+    }
+}
+
+TEST_CASE("sftp: a changed host key or one of another type is refused with its fingerprint") {
+    SshServer server;
+    SUBCASE("changed") {
+        make_key(server.dir() / "impostor");
+        std::ofstream(server.known_hosts(), std::ios::trunc)
+            << server.known_hosts_line(server.dir() / "impostor.pub");
+        SftpSession session(server.endpoint());
+        auto result = session.connect();
+        REQUIRE_FALSE(result);
+        CHECK(result.error().kind == SftpErrorKind::HostKeyChanged);
+        CHECK(result.error().fingerprint == openssh_fingerprint(server.host_public_key()));
+    }
+    SUBCASE("other type") {
+        make_key(server.dir() / "ecdsa", "ecdsa");
+        std::ofstream(server.known_hosts(), std::ios::trunc)
+            << server.known_hosts_line(server.dir() / "ecdsa.pub");
+        SftpSession session(server.endpoint());
+        auto result = session.connect();
+        REQUIRE_FALSE(result);
+        CHECK(result.error().kind == SftpErrorKind::HostKeyOther);
+        CHECK(result.error().fingerprint == openssh_fingerprint(server.host_public_key()));
+    }
+    CHECK(server.log().find("userauth-request") == std::string::npos);
+}
+
+TEST_CASE("sftp: a key the server does not know fails authentication") {
+    SshServer server;
+    make_key(server.dir() / "stranger");
+    SftpEndpoint endpoint = server.endpoint();
+    endpoint.identity_file = server.dir() / "stranger";
+    SftpSession session(endpoint);
+    auto result = session.connect();
+    REQUIRE_FALSE(result);
+    CHECK(result.error().kind == SftpErrorKind::AuthFailed);
+    CHECK_FALSE(session.connected());
+    CHECK(server.log().find("userauth-request") != std::string::npos);
+}
+
+TEST_CASE("sftp: a private key readable by its group is refused before connecting") {
+    SshServer server;
+    const std::size_t connections_before = count(server.log(), "Connection from");
+    fs::permissions(server.client_key(), fs::perms::group_read, fs::perm_options::add);
+    SftpSession session(server.endpoint());
+    auto result = session.connect();
+    REQUIRE_FALSE(result);
+    CHECK(result.error().kind == SftpErrorKind::CredentialUnusable);
+    CHECK(result.error().message.find("0640") != std::string::npos);
+    CHECK(count(server.log(), "Connection from") == connections_before);
+}
+
+TEST_CASE("sftp: a wrong password fails authentication and never shows in the error") {
+    SshServer server;
+    const std::string secret = "Tr0ub4dor-and-3-horses";
+    write(server.dir() / "password", secret + "\n");
+    SftpEndpoint endpoint = server.endpoint();
+    endpoint.identity_file.clear();
+    endpoint.password_file = server.dir() / "password";
+    SftpSession session(endpoint);
+    auto result = session.connect();
+    REQUIRE_FALSE(result);
+    CHECK(result.error().kind == SftpErrorKind::AuthFailed);
+    CHECK(result.error().message.find(secret) == std::string::npos);
+    CHECK(result.error().message.find("Tr0ub4dor") == std::string::npos);
+    CHECK(server.log().find("method password") != std::string::npos);
+}
+
+TEST_CASE("sftp: the server killed mid-download gives an error and no partial file") {
+    SshServer server;
+    TempDir local;
+    write(server.files() / "big.csv", random_bytes(16 * 1024 * 1024, 11));
+    SftpSession session(server.endpoint());
+    REQUIRE(session.connect());
+    bool killed = false;
+    auto got = session.download((server.files() / "big.csv").string(), local.path() / "big.csv",
+                                [&](std::int64_t n) {
+                                    if (!killed && n > 1024 * 1024) {
+                                        server.kill_all();
+                                        killed = true;
+                                    }
+                                });
+    REQUIRE(killed);
+    REQUIRE_FALSE(got);
+    CHECK(got.error().kind == SftpErrorKind::ConnectFailed);
+    CHECK_FALSE(fs::exists(local.path() / "big.csv"));
+    CHECK_FALSE(session.connected());
+    CHECK(session.list(server.files().string(), "*").error().kind == SftpErrorKind::ConnectFailed);
+}
+
+TEST_CASE("sftp: a server that goes silent mid-download times out") {
+    SshServer server;
+    TempDir local;
+    write(server.files() / "big.csv", random_bytes(16 * 1024 * 1024, 13));
+    SftpEndpoint endpoint = server.endpoint();
+    endpoint.io_timeout = std::chrono::milliseconds(500);
+    SftpSession session(endpoint);
+    REQUIRE(session.connect());
+    std::vector<pid_t> stopped;
+    auto started = std::chrono::steady_clock::now();
+    auto got = session.download((server.files() / "big.csv").string(), local.path() / "big.csv",
+                                [&](std::int64_t n) {
+                                    if (stopped.empty() && n > 1024 * 1024) {
+                                        stopped = server.sessions();
+                                        for (pid_t p : stopped) ::kill(p, SIGSTOP);
+                                        started = std::chrono::steady_clock::now();
+                                    }
+                                });
+    auto waited = std::chrono::steady_clock::now() - started;
+    REQUIRE_FALSE(stopped.empty());
+    REQUIRE_FALSE(got);
+    CHECK(got.error().kind == SftpErrorKind::Timeout);
+    CHECK(waited < std::chrono::seconds(3));
+    CHECK_FALSE(fs::exists(local.path() / "big.csv"));
+    CHECK_FALSE(session.connected());
+}
+
+TEST_CASE("sftp: nothing listening is a connection failure") {
+    SshServer server;
+    SftpEndpoint endpoint = server.endpoint();
+    server.kill_all();
+    SftpSession session(endpoint);
+    auto result = session.connect();
+    REQUIRE_FALSE(result);
+    CHECK(result.error().kind == SftpErrorKind::ConnectFailed);
+}
