@@ -1,0 +1,34 @@
+#!/usr/bin/env python3
+"""Runs bench_sftp_client several times (each run starts its own loopback sshd and measures
+SftpSession and OpenSSH's sftp back to back) and prints every run and the median ratios,
+because one run on a shared 2-core machine is noise."""
+import argparse
+import re
+import statistics
+import subprocess
+import sys
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bench", required=True, help="path of bench_sftp_client")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--mib", type=int, default=256)
+    parser.add_argument("--files", type=int, default=10000)
+    args = parser.parse_args()
+
+    download, listing = [], []
+    for run in range(args.runs):
+        out = subprocess.run([args.bench, str(args.mib), str(args.files)], check=True,
+                             capture_output=True, text=True, timeout=900).stdout
+        print(f"run {run + 1}:\n{out}", end="")
+        download.append(float(re.search(r"rate ratio ([\d.]+)x", out).group(1)))
+        listing.append(float(re.search(r"speed ratio ([\d.]+)x", out).group(1)))
+    d, l = statistics.median(download), statistics.median(listing)
+    print(f"median download rate ours/openssh: {d:.2f}x (goal >= 1.2x)")
+    print(f"median listing speed ours/openssh: {l:.2f}x (goal >= 1.0x)")
+    return 0 if d >= 1.2 and l >= 1.0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
