@@ -466,7 +466,7 @@ SftpResult<RemoteListing> SftpSession::list(const std::string& folder, std::stri
     listing.complete = sftp_dir_eof(dir) != 0;
     if (!listing.complete && seen < budget) {
         SftpError error = handles_->failure("reading folder " + folder);
-        if (!handles_->broken) sftp_closedir(dir);
+        sftp_closedir(dir);  // fails at once when the connection is gone
         return std::unexpected(std::move(error));
     }
     if (sftp_closedir(dir) != SSH_NO_ERROR && !connected())
