@@ -16,6 +16,11 @@ using namespace actiondrop::ledger;
 
 const char* const kSelectActionByKey =
     "SELECT " ACTION_COLUMNS " FROM actions WHERE account_id = ?1 AND action_id = ?2";
+std::string select_actions_by_keys_sql(std::size_t count) {
+    std::string sql = "SELECT " ACTION_COLUMNS " FROM actions WHERE account_id = ?1 AND action_id IN (";
+    for (std::size_t i = 0; i < count; ++i) sql += (i ? ", ?" : "?") + std::to_string(i + 2);
+    return sql + ")";
+}
 const char* const kSelectActionByOrder =
     "SELECT " ACTION_COLUMNS
     " FROM actions WHERE account_id = ?1 AND order_id = ?2 AND tracker_id = ?3 "
@@ -212,6 +217,44 @@ void bind_history(Statement& st, std::int64_t action_seq, std::int64_t entry_id,
     st.bind(16, e.contract_version ? std::optional<std::int64_t>(millis(*e.contract_version))
                                    : std::nullopt);
     st.bind_text(17, e.note);
+}
+
+std::string insert_history_rows_sql(std::size_t count) {
+    // OR FAIL: a statement of several rows that may abort needs a statement journal (every
+    // page it changes written once more); a failure rolls the whole batch back anyway.
+    std::string sql = "INSERT OR FAIL INTO history (" HISTORY_COLUMNS ") VALUES ";
+    for (std::size_t row = 0; row < count; ++row) {
+        sql += row ? ", (" : "(";
+        for (int column = 0; column < kHistoryColumns; ++column) {
+            if (column) sql += ", ";
+            sql += "?" + std::to_string(row * kHistoryColumns + static_cast<std::size_t>(column) + 1);
+        }
+        sql += ")";
+    }
+    return sql;
+}
+
+void bind_history_row(Statement& st, std::size_t row, std::int64_t action_seq,
+                      std::int64_t entry_id, const HistoryEntry& e) {
+    const int base = static_cast<int>(row) * kHistoryColumns;
+    st.bind(base + 1, entry_id);
+    st.bind(base + 2, action_seq);
+    st.bind(base + 3, millis(e.at));
+    st.bind_text(base + 4, e.batch_id);
+    st.bind(base + 5, e.line);
+    st.bind_text(base + 6, operation_name(e.operation));
+    st.bind_text(base + 7, e.reason);
+    st.bind(base + 8, e.old_amount);
+    st.bind(base + 9, e.new_amount);
+    st.bind(base + 10, e.old_payout);
+    st.bind(base + 11, e.new_payout);
+    st.bind_text(base + 12, status_name(e.old_status));
+    st.bind_text(base + 13, status_name(e.new_status));
+    st.bind_text(base + 14, e.contract_id);
+    st.bind(base + 15, e.contract_version
+                           ? std::optional<std::int64_t>(millis(*e.contract_version))
+                           : std::nullopt);
+    st.bind_text(base + 16, e.note);
 }
 
 HistoryEntry read_history(const Statement& row) {

@@ -13,6 +13,8 @@
 namespace actiondrop::store::sqlite {
 
 extern const char* const kSelectActionByKey;       // ?1 account, ?2 action id
+// ?1 account, ?2 .. ?(count + 1) action ids: the actions found, in index order.
+std::string select_actions_by_keys_sql(std::size_t count);
 extern const char* const kSelectActionByOrder;     // ?1 account, ?2 order, ?3 tracker: newest
 extern const char* const kSelectActionByCustomer;  // ?1 account, ?2 tracker, ?3 customer: newest
 extern const char* const kSelectActionChildren;    // ?1 account, ?2 parent: oldest first
@@ -48,6 +50,12 @@ ledger::Action read_action(const Statement& row);
 // ?18 is the action's seq, the history's link to its action.
 void bind_history(Statement& st, std::int64_t action_seq, std::int64_t entry_id,
                   const ledger::HistoryEntry& entry);
+// An INSERT of `count` history rows at once, 16 parameters each, bound by bind_history_row.
+std::string insert_history_rows_sql(std::size_t count);
+inline constexpr int kHistoryColumns = 16;
+// Binds the row-th row (from 0) of insert_history_rows_sql.
+void bind_history_row(Statement& st, std::size_t row, std::int64_t action_seq,
+                      std::int64_t entry_id, const ledger::HistoryEntry& entry);
 // The entry's action_id is left to the caller, who asked by it.
 ledger::HistoryEntry read_history(const Statement& row);
 

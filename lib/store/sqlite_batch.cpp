@@ -32,6 +32,7 @@ SqliteBatch::SqliteBatch(SqliteStore& store, std::string batch_id)
     if (store_.batch_open_)
         throw std::logic_error("a batch transaction is already open on this store");
     select_by_key_ = &db_.cached(kSelectActionByKey);
+    select_by_keys_ = &db_.cached(select_actions_by_keys_sql(kPrefetchIds));
     select_by_order_ = &db_.cached(kSelectActionByOrder);
     select_by_customer_ = &db_.cached(kSelectActionByCustomer);
     select_children_ = &db_.cached(kSelectActionChildren);
@@ -39,6 +40,7 @@ SqliteBatch::SqliteBatch(SqliteStore& store, std::string batch_id)
     update_full_ = &db_.cached(kUpdateActionFull);
     update_unindexed_ = &db_.cached(kUpdateActionUnindexed);
     insert_history_ = &db_.cached(kInsertHistory);
+    insert_history_rows_ = &db_.cached(insert_history_rows_sql(kHistoryRows));
     cap_totals_ = &db_.cached(kCapTotals);
     db_.exec("BEGIN IMMEDIATE");
     open_ = true;
@@ -102,6 +104,26 @@ Action* SqliteBatch::find(std::string_view account_id, std::string_view action_i
     q->bind_text(1, account_id);
     q->bind_text(2, action_id);
     return q->step() ? adopt(*q) : nullptr;
+}
+
+void SqliteBatch::prefetch(std::string_view account_id, std::vector<std::string_view> action_ids) {
+    require_open();
+    // Ids in index order: the searches walk the index and the table forward, so the pages
+    // they share are read once and stay in the page cache for the writes of the flush.
+    std::sort(action_ids.begin(), action_ids.end());
+    action_ids.erase(std::unique(action_ids.begin(), action_ids.end()), action_ids.end());
+    std::erase_if(action_ids, [&](std::string_view id) { return cached(account_id, id) != nullptr; });
+    // Several ids per statement: one statement run per id costs more than its search.
+    for (std::size_t first = 0; first < action_ids.size(); first += kPrefetchIds) {
+        Use q(*select_by_keys_);
+        q->bind_text(1, account_id);
+        for (std::size_t i = 0; i < kPrefetchIds; ++i) {
+            // A short last group repeats its last id: IN ignores the repetition.
+            const std::size_t at = std::min(first + i, action_ids.size() - 1);
+            q->bind_text(static_cast<int>(i) + 2, action_ids[at]);
+        }
+        while (q->step()) adopt(*q);
+    }
 }
 
 Action* SqliteBatch::newest(Statement& query, Action* pending) {
@@ -228,7 +250,18 @@ void SqliteBatch::write_pending() {
     }
     dirty_.clear();
     // Queued in entry order, which is the history table's key: appended at its end.
-    for (const QueuedHistory& queued : history_) {
+    // Several rows per statement: one statement run per entry costs more than its insert.
+    std::size_t done = 0;
+    for (; done + kHistoryRows <= history_.size(); done += kHistoryRows) {
+        Use q(*insert_history_rows_);
+        for (std::size_t row = 0; row < kHistoryRows; ++row) {
+            const QueuedHistory& queued = history_[done + row];
+            bind_history_row(*q, row, queued.action_seq, queued.entry_id, queued.entry);
+        }
+        q->run();
+    }
+    for (; done < history_.size(); ++done) {
+        const QueuedHistory& queued = history_[done];
         Use q(*insert_history_);
         bind_history(*q, queued.action_seq, queued.entry_id, queued.entry);
         q->run();

@@ -70,6 +70,7 @@ public:
     void changed(ledger::Action& action, ledger::HistoryEntry entry) override;
     ledger::Action& created(ledger::Action action, ledger::HistoryEntry entry) override;
 
+    void prefetch(std::string_view account_id, std::vector<std::string_view> action_ids) override;
     void flush() override;
     void commit(const BatchRecord& record, const std::vector<BatchOutput>& outputs) override;
     void rollback() override;
@@ -130,6 +131,8 @@ private:
     std::string items_buffer_, creation_buffer_;
 
     Statement* select_by_key_;
+    static constexpr std::size_t kPrefetchIds = 64;
+    Statement* select_by_keys_;  // kPrefetchIds ids at once
     Statement* select_by_order_;
     Statement* select_by_customer_;
     Statement* select_children_;
@@ -137,6 +140,8 @@ private:
     Statement* update_full_;
     Statement* update_unindexed_;
     Statement* insert_history_;
+    static constexpr std::size_t kHistoryRows = 32;
+    Statement* insert_history_rows_;  // kHistoryRows entries at once
     Statement* cap_totals_;
 };
 

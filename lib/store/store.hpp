@@ -56,6 +56,12 @@ struct BatchOutput {
 // pointers handed out before a flush become invalid). Nothing is durable until commit().
 class BatchTransaction : public ledger::LedgerView {
 public:
+    // A hint that the next rows will look these actions up: a store may read them now, in
+    // its own key order, so that each of its pages is read once. The default reads nothing.
+    virtual void prefetch(std::string_view account_id, std::vector<std::string_view> action_ids) {
+        (void)account_id;
+        (void)action_ids;
+    }
     virtual void flush() = 0;
     // Writes the final journal record and the outputs, and commits everything at once.
     virtual void commit(const BatchRecord& record, const std::vector<BatchOutput>& outputs) = 0;

@@ -356,3 +356,73 @@ TEST_CASE("reporting an action the batch did not hand out is a bug") {
     CHECK_THROWS_AS(tx->created(make("A-1", "O-1"), entry(Operation::Create, 3)), std::logic_error);
     CHECK_THROWS_AS(tx->commit(sample_record("B-other", "1000", "aa"), {}), std::logic_error);
 }
+
+TEST_CASE("prefetch reads many actions at once, keeps those already cached, and skips unknown ids") {
+    TempDir dir;
+    auto store = migrated_store(dir.db());
+    std::vector<ledger::Action> want;
+    {
+        auto tx = store->begin_batch("B-1");
+        // More ids than one prefetch statement takes, so that a short last group is read too.
+        for (int i = 0; i < 150; ++i) {
+            ledger::Action& a = tx->created(make("A-" + std::to_string(i), "O-" + std::to_string(i)),
+                                            entry(Operation::Create, i + 2));
+            want.push_back(a);
+        }
+        tx->commit(sample_record("B-1", "1000", "aa"), {});
+    }
+    auto tx = store->begin_batch("B-2");
+    ledger::Action* changed = tx->find("1000", "A-7");
+    REQUIRE(changed != nullptr);
+    changed->amount = 777;
+    tx->changed(*changed, entry(Operation::Modify, 2));
+
+    std::vector<std::string> wanted_ids;
+    for (int i = 149; i >= 0; i -= 2) wanted_ids.push_back("A-" + std::to_string(i));
+    wanted_ids.push_back("A-7");
+    wanted_ids.push_back("A-149");  // twice
+    wanted_ids.push_back("NO-SUCH");
+    std::vector<std::string_view> views(wanted_ids.begin(), wanted_ids.end());
+    tx->prefetch("1000", views);
+    tx->prefetch("2000", views);  // another account's ids are not this account's actions
+
+    CHECK(tx->find("1000", "A-7") == changed);
+    CHECK(tx->find("1000", "A-7")->amount == 777);
+    CHECK(tx->find("1000", "NO-SUCH") == nullptr);
+    CHECK(tx->find("2000", "A-149") == nullptr);
+    for (int i : {149, 147, 1, 0, 2, 148}) {
+        ledger::Action* a = tx->find("1000", "A-" + std::to_string(i));
+        REQUIRE(a != nullptr);
+        check_same_action(*a, want[static_cast<std::size_t>(i)]);
+    }
+}
+
+TEST_CASE("history entries written in groups keep their order and fields") {
+    TempDir dir;
+    auto store = migrated_store(dir.db());
+    {
+        auto tx = store->begin_batch("B-1");
+        ledger::Action& a = tx->created(make("A-1", "O-1"), entry(Operation::Create, 2, 100));
+        ledger::Action& b = tx->created(make("A-2", "O-2"), entry(Operation::Create, 3, 100));
+        // 70 entries: two full groups of rows and a few written one by one.
+        for (int i = 0; i < 68; ++i) {
+            ledger::Action& target = i % 3 == 0 ? b : a;
+            target.modification_count += 1;
+            tx->changed(target, entry(Operation::Modify, i + 4, 200 + i));
+        }
+        tx->commit(sample_record("B-1", "1000", "aa"), {});
+    }
+    auto history_a = store->history("1000", "A-1");
+    auto history_b = store->history("1000", "A-2");
+    CHECK(history_a.size() == 1 + 45);
+    CHECK(history_b.size() == 1 + 23);
+    std::int64_t last_line = 0;
+    for (const auto& e : history_a) {
+        CHECK(e.line > last_line);
+        last_line = e.line;
+        CHECK(e.batch_id == sample_entry(Operation::Modify, 0, 0).batch_id);
+    }
+    CHECK(history_b.back().line == 4 + 66);
+    CHECK(history_b.back().at == at_ms(200 + 66));
+    CHECK(history_b.back().operation == Operation::Modify);
+}
