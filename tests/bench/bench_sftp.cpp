@@ -119,5 +119,10 @@ int main(int argc, char** argv) {
     fmt::print("list+connect        ours {:.3f} s   openssh {:.3f} s   ratio {:.2f}x\n",
                our_connect + our_list, their_list_total,
                their_list_total / (our_connect + our_list));
+    // Which ciphers each client negotiated, from sshd's debug log: the rates depend on it.
+    std::string log = server.log();
+    for (auto at = log.find("server->client cipher:"); at != std::string::npos;
+         at = log.find("server->client cipher:", at + 1))
+        fmt::print("  sshd: {}\n", log.substr(at, log.find('\n', at) - at));
     return 0;
 }
