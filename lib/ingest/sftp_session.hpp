@@ -85,8 +85,8 @@ struct Download {
     std::string sha256;  // lower-case hex of the bytes written
 };
 
-// Called during a download with the bytes written so far; lets a caller show progress or
-// feed a watchdog.
+// Called on the session's thread during a download with the bytes received in order so
+// far (handed to the spool writer); lets a caller show progress or feed a watchdog.
 using DownloadProgress = std::function<void(std::int64_t bytes)>;
 
 class SftpSession {
