@@ -426,3 +426,42 @@ TEST_CASE("history entries written in groups keep their order and fields") {
     CHECK(history_b.back().at == at_ms(200 + 66));
     CHECK(history_b.back().operation == Operation::Modify);
 }
+
+TEST_CASE("many changed actions written in groups keep every change, indexed or not") {
+    TempDir dir;
+    auto store = migrated_store(dir.db());
+    {
+        auto tx = store->begin_batch("B-1");
+        for (int i = 0; i < 100; ++i)
+            tx->created(make("A-" + std::to_string(i), "O-" + std::to_string(i)), entry(Operation::Create, i + 2));
+        tx->commit(sample_record("B-1", "1000", "aa"), {});
+    }
+    std::vector<ledger::Action> want;
+    {
+        auto tx = store->begin_batch("B-2");
+        for (int i = 0; i < 100; ++i) {
+            ledger::Action* a = tx->find("1000", "A-" + std::to_string(i));
+            REQUIRE(a != nullptr);
+            a->amount = 1'000 + i;
+            a->payout = 10 + i;
+            a->status = i % 2 ? ledger::Status::Approved : ledger::Status::Reversed;
+            a->items[0].quantity = i + 1;
+            a->modification_count += 1;
+            // Every seventh also changes an indexed column, which is written on its own.
+            if (i % 7 == 3) a->order_id = "NEW-" + std::to_string(i);
+            tx->changed(*a, entry(Operation::Modify, i + 2));
+            want.push_back(*a);
+        }
+        tx->commit(sample_record("B-2", "1000", "bb"), {});
+    }
+    auto reopened = open_store(dir.db());
+    for (const ledger::Action& w : want) {
+        auto got = reopened->action("1000", w.action_id);
+        REQUIRE(got);
+        check_same_action(*got, w);
+    }
+    auto tx = reopened->begin_batch("B-3");
+    ledger::Action* moved = tx->find_by_order("1000", "NEW-10", "19816");
+    REQUIRE(moved != nullptr);
+    CHECK(moved->action_id == "A-10");
+}
