@@ -36,3 +36,24 @@ days_ago() { date -u -d "$1 days ago" +%Y-%m-%dT%H:%M:%SZ; }
 check_csv() { python3 "$E2E_DIR/check_csv.py" "$@"; }
 
 json_field() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d[sys.argv[2]])' "$@"; }
+
+# chroot_base NAME: makes and prints a fresh folder for chroot trees (drop-folder tests).
+# sshd and vsftpd chroot only below folders that root owns and no one else can write, so
+# it cannot live in /tmp (mode 1777): the first of /run, /var/lib, /srv, /opt that qualifies.
+chroot_base() {
+    local parent p owner mode base
+    for parent in /run /var/lib /srv /opt; do
+        [ -d "$parent" ] || continue
+        p=$parent
+        while :; do
+            read -r owner mode <<< "$(stat -c '%u %a' "$p")" || break
+            [ "$owner" = 0 ] && [ $((8#$mode & 8#022)) -eq 0 ] || break
+            if [ "$p" = / ]; then
+                base=$(mktemp -d "$parent/actiondrop-e2e-$1.XXXXXX") && chmod 0755 "$base" && echo "$base"
+                return
+            fi
+            p=$(dirname "$p")
+        done
+    done
+    return 1
+}

@@ -15,23 +15,7 @@ done
 DEPLOY="$SOURCE_DIR/deploy"
 T=60  # seconds: the deadline of every wait and of every client run
 
-# vsftpd chroots only where the user cannot write, and the user must be able to reach the
-# folder: take a parent that root owns and no one else can write (not /tmp).
-chain_ok() {
-    local p=$1 owner mode
-    while :; do
-        read -r owner mode <<< "$(stat -c '%u %a' "$p")" || return 1
-        [ "$owner" = 0 ] && [ $((8#$mode & 8#022)) -eq 0 ] || return 1
-        [ "$p" = / ] && return 0
-        p=$(dirname "$p")
-    done
-}
-BASE=""
-for parent in /run /var/lib /srv /opt; do
-    if [ -d "$parent" ] && chain_ok "$parent"; then BASE=$(mktemp -d "$parent/actiondrop-e2e-ftp.XXXXXX"); break; fi
-done
-[ -n "$BASE" ] || fail "no folder owned by root and writable only by root to hold the chroots"
-chmod 0755 "$BASE"
+BASE=$(chroot_base ftp) || fail "no folder owned by root and writable only by root to hold the chroots"
 DROP="$BASE/srv"       # stands for /srv/actiondrop
 SVCDIR="$BASE/service" # the service's state, store, config and binary
 
