@@ -78,22 +78,8 @@ void mark_not_applied(const fs::path& result_file, const fs::path& rewritten) {
         if (!header && record.fields.size() > 4 && record.fields[4] == "APPLIED")
             record.fields[4] = "NOT_APPLIED";
         header = false;
-        // Cells were made formula-safe when first written; write them back as they are.
-        for (std::size_t i = 0; i < record.fields.size(); ++i) {
-            const auto& cell = record.fields[i];
-            if (i) out << ',';
-            if (cell.find_first_of(",\"\r\n") != std::string::npos) {
-                out << '"';
-                for (char c : cell) {
-                    if (c == '"') out << '"';
-                    out << c;
-                }
-                out << '"';
-            } else {
-                out << cell;
-            }
-        }
-        out << "\r\n";
+        // Cells were made formula-safe when first written, so writing them again is exact.
+        batch::write_csv_record(out, record.fields);
     }
     close_output(out, rewritten);
 }

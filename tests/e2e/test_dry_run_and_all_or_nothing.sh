@@ -32,7 +32,7 @@ inboxes:
 YAML
 mkdir -p "$WORK/inbox" "$WORK/strict-out"
 before=$(ad report actions --account 1000 | sha256sum)
-printf 'ActionId,Amount,Reason\r\nB-1,80.00,ORDER_UPDATE\r\nB-404,1.00,ORDER_UPDATE\r\n' > "$WORK/strict.csv"
+printf 'ActionId,Amount,Reason\r\nB-1,80.00,ORDER_UPDATE\r\nB-404,1.00,ORDER_UPDATE\r\n-B-9,1.00,ORDER_UPDATE\r\n' > "$WORK/strict.csv"
 expect_exit 65 "$ACTIONDROP" --config "$WORK/actiondrop.yaml" apply --inbox strict "$WORK/strict.csv"
 S="$WORK/strict-out/strict.csv_summary.json"
 [ "$(json_field "$S" status)" = REJECTED ] || fail "all_or_nothing: status"
@@ -41,9 +41,11 @@ check_csv "$WORK/strict-out/result_strict.csv" /dev/stdin <<'CSV'
 Line,ActionId,Outcome,ErrorCode
 2,B-1,NOT_APPLIED,
 3,B-404,REJECTED,ACTION_REF_NOT_FOUND
+4,'-B-9,REJECTED,ACTION_REF_NOT_FOUND
 CSV
 check_csv "$WORK/strict-out/errors_strict.csv" /dev/stdin <<'CSV'
 ActionId,ErrorCode
 B-404,ACTION_REF_NOT_FOUND
+'-B-9,ACTION_REF_NOT_FOUND
 CSV
 [ "$(ad report actions --account 1000 | sha256sum)" = "$before" ] || fail "all_or_nothing applied something"
