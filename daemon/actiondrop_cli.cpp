@@ -314,6 +314,15 @@ int main(int argc, char** argv) {
         auto cfg = load_config(g);
 
         if (init->parsed()) {
+            // A first install: make the state folder and the SQLite file's folder.
+            std::error_code ec;
+            fs::create_directories(cfg.state_dir, ec);
+            if (ec) throw std::system_error(ec, "cannot create the state folder " + cfg.state_dir.string());
+            if (cfg.store.starts_with("sqlite:")) {
+                fs::path db = cfg.store.substr(std::string_view("sqlite:").size());
+                if (db.has_parent_path()) fs::create_directories(db.parent_path(), ec);
+                if (ec) throw std::system_error(ec, "cannot create the folder of " + db.string());
+            }
             auto s = store::open_store(cfg.store);
             int version = s->migrate();
             std::cout << fmt::format("store {} ready at schema version {}\n", cfg.store, version);

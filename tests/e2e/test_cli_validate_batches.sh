@@ -34,3 +34,7 @@ rm "$WORK/in/result_conv.csv"
 expect_exit 0 ad batches redeliver "$batch" --outbox "$WORK/in"
 cmp -s "$WORK/in/result_conv.csv" "$WORK/result.orig" || fail "redelivered result differs"
 expect_exit 1 ad batches show no-such-batch
+
+# A first install: init makes the state folder and the database's folder.
+expect_exit 0 "$ACTIONDROP" --store "sqlite:$WORK/fresh/db/ledger.db" --state-dir "$WORK/fresh/state" init
+[ -f "$WORK/fresh/db/ledger.db" ] && [ -d "$WORK/fresh/state" ] || fail "init did not make its folders"
