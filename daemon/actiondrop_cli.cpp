@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -18,6 +19,7 @@
 #include "batch/layout.hpp"
 #include "config/catalog_file.hpp"
 #include "config/service_config.hpp"
+#include "ingest/sftp_session.hpp"
 #include "ledger/time.hpp"
 #include "store/store.hpp"
 
@@ -299,6 +301,13 @@ int main(int argc, char** argv) {
     batches_redeliver->add_option("ID", batch_id)->required();
     batches_redeliver->add_option("--outbox", outbox, "where to write them (default: the batch's inbox outbox)");
 
+    auto* sftp = app.add_subcommand("sftp", "SFTP pull inboxes");
+    sftp->require_subcommand(1);
+    auto* sftp_enrol = sftp->add_subcommand("enrol", "show an inbox server's host key; add it to known_hosts with --accept");
+    bool accept = false;
+    sftp_enrol->add_option("INBOX", inbox_name)->required();
+    sftp_enrol->add_flag("--accept", accept, "trust the key shown: add it to the inbox's known_hosts file");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -480,6 +489,51 @@ int main(int argc, char** argv) {
                 }
             }
             return 0;
+        }
+
+        if (sftp_enrol->parsed()) {
+            const auto* inbox = cfg.inbox(inbox_name);
+            if (!inbox || inbox->kind != "sftp") throw UsageError(fmt::format("no sftp inbox named '{}' in the config", inbox_name));
+            ingest::SftpSession session({.host = inbox->host,
+                                         .port = inbox->port,
+                                         .user = inbox->user,
+                                         .identity_file = inbox->identity_file,
+                                         .password_file = inbox->password_file,
+                                         .known_hosts = inbox->known_hosts});
+            const auto where = fmt::format("{}:{}", inbox->host, inbox->port);
+            auto connected = session.connect();
+            if (connected) {
+                std::cout << fmt::format("{}: the host key is already enrolled in {}, and we can log in\n", where,
+                                         inbox->known_hosts.string());
+                return 0;
+            }
+            const auto& e = connected.error();
+            switch (e.kind) {
+                case ingest::SftpErrorKind::HostKeyUnknown:
+                    std::cout << fmt::format("{} offers the host key {}\n", where, e.fingerprint);
+                    if (!accept) {
+                        std::cout << "compare it with the fingerprint the server's owner gives you, then run again with --accept\n";
+                        return 0;
+                    }
+                    {
+                        std::ofstream out(inbox->known_hosts, std::ios::app);
+                        out << e.known_hosts_line << "\n";
+                        out.flush();
+                        if (!out) throw std::system_error(errno, std::generic_category(), "cannot write " + inbox->known_hosts.string());
+                    }
+                    std::cout << fmt::format("enrolled: added to {}\n", inbox->known_hosts.string());
+                    return 0;
+                case ingest::SftpErrorKind::HostKeyChanged:
+                case ingest::SftpErrorKind::HostKeyOther:
+                    // Never replaced automatically: a changed key may be an attack.
+                    std::cerr << fmt::format("{}: the host key CHANGED: it now offers {} ({}). If the change is expected, "
+                                             "remove the old line from {} by hand, then enrol again.\n",
+                                             where, e.fingerprint, e.message, inbox->known_hosts.string());
+                    return exit_data;
+                default:
+                    std::cerr << fmt::format("{}: {}: {}\n", where, ingest::to_string(e.kind), e.message);
+                    return exit_io;
+            }
         }
 
         if (batches_list->parsed()) {
