@@ -52,11 +52,7 @@ struct Globals {
 };
 
 config::ServiceConfig load_config(const Globals& g) {
-    fs::path file = g.config_file;
-    if (file.empty()) {
-        if (const char* env = std::getenv("ACTIONDROP_CONFIG"); env && *env) file = env;
-        else if (fs::exists("/etc/actiondrop/actiondrop.yaml")) file = "/etc/actiondrop/actiondrop.yaml";
-    }
+    const fs::path file = config::locate_service_config(g.config_file);
     config::ServiceConfig cfg;
     if (!file.empty()) {
         auto read = config::read_service_config(file);

@@ -46,13 +46,6 @@ ledger::Instant system_now() {
     return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
 }
 
-fs::path config_file(const std::string& option) {
-    if (!option.empty()) return option;
-    if (const char* env = std::getenv("ACTIONDROP_CONFIG"); env && *env) return env;
-    if (fs::exists("/etc/actiondrop/actiondrop.yaml")) return "/etc/actiondrop/actiondrop.yaml";
-    return {};
-}
-
 // The config, or every error as "file:line:column: key: message".
 std::expected<config::ServiceConfig, std::string> read_config(const fs::path& file) {
     if (file.empty()) return config::ServiceConfig{};
@@ -125,7 +118,7 @@ int main(int argc, char** argv) {
         return exit_usage;
     }
 
-    const fs::path file = config_file(config_option);
+    const fs::path file = config::locate_service_config(config_option);
     auto cfg = read_config(file);
     if (!cfg) {
         std::cerr << cfg.error() << "\n";

@@ -1,5 +1,7 @@
 #include "config/service_config.hpp"
 
+#include <cstdlib>
+
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -383,6 +385,14 @@ std::expected<ServiceConfig, std::vector<ConfigError>> read_service_config(const
     if (root) config = ConfigReader(yaml, fs::absolute(file).parent_path()).read(*root);
     if (!yaml.errors().empty()) return std::unexpected(std::move(yaml.errors()));
     return config;
+}
+
+std::filesystem::path locate_service_config(std::string_view option) {
+    if (!option.empty()) return std::filesystem::path(option);
+    if (const char* env = std::getenv("ACTIONDROP_CONFIG"); env && *env) return env;
+    const std::filesystem::path installed = "/etc/actiondrop/actiondrop.yaml";
+    std::error_code ec;
+    return std::filesystem::exists(installed, ec) ? installed : std::filesystem::path{};
 }
 
 }  // namespace actiondrop::config

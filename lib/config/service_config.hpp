@@ -60,6 +60,10 @@ struct ServiceConfig {
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 std::optional<std::int64_t> parse_size(std::string_view text);
 
+// The config file to read: `option` (--config) when given, else $ACTIONDROP_CONFIG, else
+// /etc/actiondrop/actiondrop.yaml when it exists; empty means the built-in defaults.
+std::filesystem::path locate_service_config(std::string_view option);
+
 // Reads and validates the file: unknown keys, duplicate keys, bad values, duplicate
 // inbox names, an outbox equal to its inbox: each an error naming file, line and key.
 // Relative paths are resolved against the config file's folder.

@@ -1,3 +1,4 @@
+#include <cstdlib>
 #include <doctest/doctest.h>
 
 #include <fstream>
@@ -330,4 +331,13 @@ TEST_CASE("service config: inbox limits are checked like the global ones") {
 )");
     CHECK_CONFIG_ERROR(errors, 2, "inboxes[0].limits.max_rows", "between 1 and");
     CHECK_CONFIG_ERROR(errors, 2, "inboxes[0].limits.max_bytes", "unknown key");
+}
+
+TEST_CASE("service config: --config wins, then $ACTIONDROP_CONFIG") {
+    ::setenv("ACTIONDROP_CONFIG", "/from/env.yaml", 1);
+    CHECK(locate_service_config("/given.yaml") == std::filesystem::path("/given.yaml"));
+    CHECK(locate_service_config("") == std::filesystem::path("/from/env.yaml"));
+    ::unsetenv("ACTIONDROP_CONFIG");
+    auto fallback = locate_service_config("");
+    CHECK((fallback.empty() || fallback == std::filesystem::path("/etc/actiondrop/actiondrop.yaml")));
 }
