@@ -57,3 +57,13 @@ chroot_base() {
     done
     return 1
 }
+
+# remove_accounts NAME...: removes the throw-away users and groups a drop-folder test made.
+remove_accounts() {
+    local n
+    for n in "$@"; do
+        getent passwd "$n" > /dev/null && userdel "$n" 2> /dev/null
+        getent group "$n" > /dev/null && groupdel "$n" 2> /dev/null
+    done
+    return 0
+}

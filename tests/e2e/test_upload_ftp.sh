@@ -36,11 +36,7 @@ cleanup() {
     [ -n "$FTPD_PID" ] && { kill_tree "$FTPD_PID"; kill -9 -- "-$FTPD_PID" 2> /dev/null; }
     [ -n "$DAEMON_PID" ] && { kill_tree "$DAEMON_PID"; kill -9 -- "-$DAEMON_PID" 2> /dev/null; }
     rm -f "/etc/pam.d/$PAM_NAME"
-    for u in "$ADV1" "$ADV2" "$SVC"; do
-        getent passwd "$u" > /dev/null && userdel "$u" 2> /dev/null
-        getent group "$u" > /dev/null && groupdel "$u" 2> /dev/null
-    done
-    getent group "$UPG" > /dev/null && groupdel "$UPG" 2> /dev/null
+    remove_accounts "$ADV1" "$ADV2" "$SVC" "$UPG"
     rm -rf "$BASE" "$WORK"
 }
 trap cleanup EXIT
