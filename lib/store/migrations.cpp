@@ -127,7 +127,26 @@ CREATE TABLE batch_outputs (
 );
 )sql";
 
-constexpr std::array kSteps = {kVersion1};
+// Files pulled from SFTP inboxes (SPEC §5): an original left on the server is remembered
+// by (inbox, remote path, size, mtime), so that it is pulled once across restarts; the
+// primary key is the claim, so that two services sharing the store never both take it.
+constexpr const char* kVersion2 = R"sql(
+CREATE TABLE sftp_pulls (
+    inbox       TEXT NOT NULL,
+    remote_path TEXT NOT NULL,     -- where the original is while it is processed
+    size        INTEGER NOT NULL,
+    mtime       INTEGER NOT NULL,  -- the server's clock, seconds: compared only with itself
+    file_name   TEXT NOT NULL,     -- the name as the advertiser gave it
+    claim       TEXT NOT NULL,     -- the local copy's name in the inbox's .processing/
+    state       TEXT NOT NULL,     -- claimed | fetched | finished
+    claimed_at  INTEGER NOT NULL,
+    finished_at INTEGER,
+    PRIMARY KEY (inbox, remote_path, size, mtime)
+) WITHOUT ROWID;
+CREATE INDEX sftp_pulls_open ON sftp_pulls (inbox, state);
+)sql";
+
+constexpr std::array kSteps = {kVersion1, kVersion2};
 
 int read_version(Database& db) {
     Use q(db.cached("SELECT version FROM schema_version"));

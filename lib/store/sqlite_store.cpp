@@ -120,6 +120,107 @@ std::vector<std::pair<std::string, std::string>> SqliteStore::batch_outputs(
     return outputs;
 }
 
+namespace {
+
+constexpr const char* kPullColumns =
+    "inbox, remote_path, size, mtime, file_name, claim, state, claimed_at, finished_at";
+
+PullRecord read_pull(const Statement& row) {
+    PullRecord r;
+    r.inbox = row.text_at(0);
+    r.remote_path = row.text_at(1);
+    r.size = row.int64_at(2);
+    r.mtime = row.int64_at(3);
+    r.file_name = row.text_at(4);
+    r.claim = row.text_at(5);
+    r.state = row.text_at(6);
+    r.claimed_at = instant_from_millis(row.int64_at(7));
+    if (auto f = row.optional_int64_at(8)) r.finished_at = instant_from_millis(*f);
+    return r;
+}
+
+void bind_pull_key(Statement& st, const PullRecord& r) {
+    st.bind_text(1, r.inbox);
+    st.bind_text(2, r.remote_path);
+    st.bind(3, r.size);
+    st.bind(4, r.mtime);
+}
+
+}  // namespace
+
+bool SqliteStore::claim_pull(const PullRecord& record) {
+    Transaction tx(db_);
+    bool inserted = false;
+    {
+        Use q(db_.cached(
+            "INSERT INTO sftp_pulls (inbox, remote_path, size, mtime, file_name, claim, state, "
+            "claimed_at, finished_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+            "ON CONFLICT DO NOTHING RETURNING 1"));
+        bind_pull_key(*q, record);
+        q->bind_text(5, record.file_name);
+        q->bind_text(6, record.claim);
+        q->bind_text(7, record.state);
+        q->bind(8, millis(record.claimed_at));
+        q->bind(9, record.finished_at ? std::optional(millis(*record.finished_at)) : std::nullopt);
+        inserted = q->step();
+        while (q->step()) {
+        }
+    }
+    tx.commit();
+    return inserted;
+}
+
+std::optional<PullRecord> SqliteStore::find_pull(std::string_view inbox,
+                                                 std::string_view remote_path, std::int64_t size,
+                                                 std::int64_t mtime) {
+    Use q(db_.cached(std::string("SELECT ") + kPullColumns +
+                     " FROM sftp_pulls WHERE inbox = ?1 AND remote_path = ?2 AND size = ?3 AND "
+                     "mtime = ?4"));
+    q->bind_text(1, inbox);
+    q->bind_text(2, remote_path);
+    q->bind(3, size);
+    q->bind(4, mtime);
+    if (!q->step()) return std::nullopt;
+    return read_pull(*q);
+}
+
+std::vector<PullRecord> SqliteStore::open_pulls(std::string_view inbox) {
+    Use q(db_.cached(std::string("SELECT ") + kPullColumns +
+                     " FROM sftp_pulls WHERE inbox = ?1 AND state <> 'finished' "
+                     "ORDER BY claimed_at, claim"));
+    q->bind_text(1, inbox);
+    std::vector<PullRecord> out;
+    while (q->step()) out.push_back(read_pull(*q));
+    return out;
+}
+
+void SqliteStore::put_pull(const PullRecord& record) {
+    Transaction tx(db_);
+    {
+        Use q(db_.cached(
+            "UPDATE sftp_pulls SET state = ?5, finished_at = ?6, claim = ?7 "
+            "WHERE inbox = ?1 AND remote_path = ?2 AND size = ?3 AND mtime = ?4"));
+        bind_pull_key(*q, record);
+        q->bind_text(5, record.state);
+        q->bind(6, record.finished_at ? std::optional(millis(*record.finished_at)) : std::nullopt);
+        q->bind_text(7, record.claim);
+        q->run();
+    }
+    tx.commit();
+}
+
+void SqliteStore::forget_pull(const PullRecord& record) {
+    Transaction tx(db_);
+    {
+        Use q(db_.cached(
+            "DELETE FROM sftp_pulls WHERE inbox = ?1 AND remote_path = ?2 AND size = ?3 AND "
+            "mtime = ?4"));
+        bind_pull_key(*q, record);
+        q->run();
+    }
+    tx.commit();
+}
+
 std::unique_ptr<BatchTransaction> SqliteStore::begin_batch(std::string_view batch_id) {
     return std::make_unique<SqliteBatch>(*this, std::string(batch_id));
 }

@@ -35,6 +35,13 @@ public:
     std::vector<std::pair<std::string, std::string>> batch_outputs(
         std::string_view batch_id) override;
 
+    bool claim_pull(const PullRecord& record) override;
+    std::optional<PullRecord> find_pull(std::string_view inbox, std::string_view remote_path,
+                                        std::int64_t size, std::int64_t mtime) override;
+    std::vector<PullRecord> open_pulls(std::string_view inbox) override;
+    void put_pull(const PullRecord& record) override;
+    void forget_pull(const PullRecord& record) override;
+
     std::unique_ptr<BatchTransaction> begin_batch(std::string_view batch_id) override;
 
     std::optional<ledger::Action> action(std::string_view account_id,

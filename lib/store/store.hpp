@@ -50,6 +50,20 @@ struct BatchOutput {
     std::filesystem::path content;    // a local file holding the bytes (streamed in)
 };
 
+// A file pulled from an SFTP inbox (SPEC §5), from its claim until the remote original
+// is dealt with. Keyed by (inbox, remote_path, size, mtime).
+struct PullRecord {
+    std::string inbox;
+    std::string remote_path;  // the original's path on the server while it is processed
+    std::int64_t size = 0;
+    std::int64_t mtime = 0;   // the server's clock
+    std::string file_name;    // the name as the advertiser gave it
+    std::string claim;        // the local copy's name in the inbox's spool `.processing/`
+    std::string state;        // claimed | fetched | finished
+    ledger::Instant claimed_at{};
+    std::optional<ledger::Instant> finished_at;
+};
+
 // One batch's unit of work: a write transaction, seen by the rules as the ledger.
 // Reads see the transaction's own writes. Changes are buffered and written in key order
 // by flush() (called by the apply layer every few thousand rows to bound memory;
@@ -93,6 +107,18 @@ public:
     virtual void put_batch(const BatchRecord& record) = 0;
     // The stored outputs of a batch: (name, bytes) in the order they were committed.
     virtual std::vector<std::pair<std::string, std::string>> batch_outputs(std::string_view batch_id) = 0;
+
+    // Pulls. claim_pull inserts the record and returns true, or returns false when that
+    // (inbox, remote_path, size, mtime) is already known: pulled before, or by another service.
+    virtual bool claim_pull(const PullRecord& record) = 0;
+    virtual std::optional<PullRecord> find_pull(std::string_view inbox, std::string_view remote_path,
+                                                std::int64_t size, std::int64_t mtime) = 0;
+    // The records of an inbox that are not finished, oldest claim first.
+    virtual std::vector<PullRecord> open_pulls(std::string_view inbox) = 0;
+    // Updates the state (and finished_at) of a record.
+    virtual void put_pull(const PullRecord& record) = 0;
+    // Forgets a claim whose download failed, so that the file is taken again later.
+    virtual void forget_pull(const PullRecord& record) = 0;
 
     // Starts a batch's write transaction (one at a time per store).
     virtual std::unique_ptr<BatchTransaction> begin_batch(std::string_view batch_id) = 0;
