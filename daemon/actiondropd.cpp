@@ -252,6 +252,7 @@ int main(int argc, char** argv) {
         while (true) {
             auto next =
                 service.run_once(std::chrono::steady_clock::now(), should_stop, abandon_file);
+            metrics.set_oldest_waiting(service.oldest_waiting());
             signals.read(stop, reload);
             if (stop) break;
             if (reload) {

@@ -62,9 +62,10 @@ LocalInbox::LocalInbox(config::InboxConfig inbox) : inbox_(std::move(inbox)) {
 
 bool LocalInbox::stable(const std::string& name, std::int64_t size, std::chrono::nanoseconds mtime,
                         SteadyTime now, SweepResult& result) {
-    auto [it, inserted] = seen_.try_emplace(name, Seen{size, mtime, now});
+    auto [it, inserted] = seen_.try_emplace(name, Seen{size, mtime, now, now});
     Seen& seen = it->second;
-    if (!inserted && (seen.size != size || seen.mtime != mtime)) seen = Seen{size, mtime, now};
+    if (!inserted && (seen.size != size || seen.mtime != mtime))
+        seen = Seen{size, mtime, now, seen.first_seen};
     auto ready_at = seen.unchanged_since + inbox_.settle;
     if (now >= ready_at) return true;
     if (!result.next_check || ready_at < *result.next_check) result.next_check = ready_at;
@@ -100,8 +101,9 @@ SweepResult LocalInbox::sweep(SteadyTime now) {
         auto mtime =
             std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec);
         if (inbox_.done_file) {
+            // Remembered without its marker too: the file waits from its first sighting.
+            seen_.try_emplace(name, Seen{st.st_size, mtime, now, now});
             if (!present.contains(name + ".done")) continue;
-            seen_[name] = Seen{st.st_size, mtime, now};
             ready.emplace_back(mtime, name);
         } else if (stable(name, st.st_size, mtime, now, result)) {
             ready.emplace_back(mtime, name);
@@ -119,6 +121,9 @@ SweepResult LocalInbox::sweep(SteadyTime now) {
 std::optional<Claim> LocalInbox::claim(const std::string& name) {
     auto now = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
     Claim c{processing_folder() / (util::new_batch_id(now) + "_" + name), name, false};
+    auto seen = seen_.find(name);
+    c.waiting_since =
+        seen != seen_.end() ? seen->second.first_seen : std::chrono::steady_clock::now();
     auto source = inbox_.path / name;
     int renamed = ::rename(source.c_str(), c.path.c_str());
     if (renamed != 0 && errno == ENOENT && !fs::exists(processing_folder())) {
@@ -145,7 +150,15 @@ std::optional<Claim> LocalInbox::claim(const std::string& name) {
     return c;
 }
 
+std::optional<SteadyTime> LocalInbox::oldest_waiting() const {
+    std::optional<SteadyTime> oldest;
+    for (const auto& [name, seen] : seen_)
+        if (!oldest || seen.first_seen < *oldest) oldest = seen.first_seen;
+    return oldest;
+}
+
 std::vector<Claim> LocalInbox::leftover_claims() const {
+    const auto found = std::chrono::steady_clock::now();
     std::vector<Claim> claims;
     for (const auto& name : list_names(processing_folder())) {
         auto cut = name.find('_');
@@ -155,7 +168,7 @@ std::vector<Claim> LocalInbox::leftover_claims() const {
         if (::fstatat(AT_FDCWD, path.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
             !S_ISREG(st.st_mode))
             continue;
-        claims.push_back({path, name.substr(cut + 1), true});
+        claims.push_back({path, name.substr(cut + 1), true, found});
     }
     // The unique prefix starts with the claim time, so this is claim order.
     std::sort(claims.begin(), claims.end(),

@@ -30,6 +30,8 @@ struct Claim {
     std::filesystem::path path;  // <inbox>/.processing/<unique>_NAME
     std::string file_name;       // NAME, as the advertiser gave it
     bool recovered = false;      // found in `.processing/` at start (a crash or a retry)
+    // When the file started to wait: first seen in the inbox, or found in `.processing/`.
+    SteadyTime waiting_since{};
 };
 
 struct SweepResult {
@@ -57,11 +59,18 @@ public:
     // Every file in `.processing/`: claims a crashed run left behind.
     std::vector<Claim> leftover_claims() const;
 
+    // When the oldest file still in the folder was first seen by sweep(): settling, waiting
+    // for its done marker, or ready but not claimed yet; nullopt when none waits. Skipped
+    // names do not count: they are never taken. The first sighting, not the file's mtime,
+    // which a client may set to any time.
+    std::optional<SteadyTime> oldest_waiting() const;
+
 private:
     struct Seen {
         std::int64_t size = 0;
         std::chrono::nanoseconds mtime{};
         SteadyTime unchanged_since{};
+        SteadyTime first_seen{};
     };
     bool stable(const std::string& name, std::int64_t size, std::chrono::nanoseconds mtime,
                 SteadyTime now, SweepResult& result);

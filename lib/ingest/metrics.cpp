@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <iterator>
 #include <set>
@@ -97,7 +98,7 @@ void Metrics::set_inboxes(const std::vector<std::string>& names) {
         rows_[{name, "rejected"}];
         auto& histogram = processing_[inbox];
         if (histogram.buckets.empty()) histogram.buckets.assign(bucket_count + 1, 0);
-        oldest_waiting_.try_emplace(inbox, 0.0);
+        oldest_waiting_.try_emplace(inbox);
     }
     std::erase_if(oldest_waiting_,
                   [&](const auto& entry) { return !served.contains(entry.first.front()); });
@@ -148,9 +149,12 @@ void Metrics::inbox_error(std::string_view inbox) {
     ++inbox_errors_[{std::string(inbox)}];
 }
 
-void Metrics::set_oldest_waiting(std::string_view inbox, double seconds) {
+void Metrics::set_oldest_waiting(const std::map<std::string, SteadyTime>& since) {
     std::lock_guard lock(mutex_);
-    oldest_waiting_[{std::string(inbox)}] = seconds >= 0 ? seconds : 0;
+    for (auto& [labels, oldest] : oldest_waiting_) {
+        auto it = since.find(labels.front());
+        oldest = it == since.end() ? std::nullopt : std::optional(it->second);
+    }
 }
 
 void Metrics::set_ready(bool ready) {
@@ -158,7 +162,7 @@ void Metrics::set_ready(bool ready) {
     ready_ = ready;
 }
 
-std::string Metrics::render() const {
+std::string Metrics::render(SteadyTime now) const {
     std::string out;
     std::lock_guard lock(mutex_);
     plain_gauge(out, "actiondrop_up", "1 while the service process is running.", 1);
@@ -203,8 +207,17 @@ std::string Metrics::render() const {
                        label_set({"inbox"}, labels), histogram.count);
     }
 
+    std::map<Labels, double> ages;
+    for (const auto& [labels, oldest] : oldest_waiting_) {
+        // Milliseconds are plenty for an age, and keep the sample short.
+        auto age = oldest ? std::chrono::floor<std::chrono::milliseconds>(now - *oldest)
+                          : std::chrono::milliseconds(0);
+        ages[labels] = std::chrono::duration<double>(std::max(age, decltype(age)(0))).count();
+    }
     family(out, "actiondrop_oldest_waiting_file_age_seconds", "gauge",
-           "Age of the oldest file waiting in an inbox, 0 when none.", {"inbox"}, oldest_waiting_);
+           "Age of the oldest file waiting in an inbox (in its folder, or claimed and waiting "
+           "for a retry), 0 when none.",
+           {"inbox"}, ages);
     return out;
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,7 @@ struct FinishedFile {
 
 class Metrics {
 public:
+    using SteadyTime = std::chrono::steady_clock::time_point;
     // Upper bounds of the processing_seconds buckets; +Inf is implied.
     static constexpr double processing_buckets[] = {0.05, 0.1, 0.25, 0.5, 1,   2.5,
                                                     5,    10,  30,   60,  120, 300};
@@ -42,12 +44,16 @@ public:
     void file_done(std::string_view inbox, const FinishedFile& file);
     void file_failed(std::string_view inbox);  // processing threw; the claim will be retried
     void inbox_error(std::string_view inbox);  // a problem kept the inbox from flowing
-    // Age of the oldest file waiting (settling or claimed, not yet answered); 0 when none.
-    void set_oldest_waiting(std::string_view inbox, double seconds);
+    // Since when the oldest file of each inbox waits (in the folder, or claimed and waiting
+    // for a retry; not answered yet); an inbox not named has none waiting. The age gauge is
+    // measured when rendered, so it keeps growing while a long file holds the service.
+    void set_oldest_waiting(const std::map<std::string, SteadyTime>& since);
     void set_ready(bool ready);  // the service has started serving its inboxes
 
-    // The exposition text: families in a fixed order, series sorted by label values.
-    std::string render() const;
+    // The exposition text: families in a fixed order, series sorted by label values. Ages
+    // are measured at `now`.
+    std::string render() const { return render(std::chrono::steady_clock::now()); }
+    std::string render(SteadyTime now) const;
 
 private:
     using Labels = std::vector<std::string>;
@@ -61,7 +67,7 @@ private:
     std::map<Labels, std::int64_t> discovered_, claimed_, applied_, rejected_, failed_, bytes_,
         inbox_errors_, rows_, row_errors_;
     std::map<Labels, Histogram> processing_;
-    std::map<Labels, double> oldest_waiting_;
+    std::map<Labels, std::optional<SteadyTime>> oldest_waiting_;  // one per served inbox
     std::int64_t inboxes_ = 0;
     bool ready_ = false;
 };

@@ -75,6 +75,18 @@ std::vector<std::filesystem::path> Service::folders() const {
     return out;
 }
 
+std::map<std::string, SteadyTime> Service::oldest_waiting() const {
+    std::map<std::string, SteadyTime> out;
+    auto note = [&](const std::string& inbox, SteadyTime since) {
+        auto [it, first] = out.try_emplace(inbox, since);
+        if (!first) it->second = std::min(it->second, since);
+    };
+    for (const auto& [name, s] : served_)
+        if (auto since = s.inbox ? s.inbox->oldest_waiting() : std::nullopt) note(name, *since);
+    for (const auto& p : pending_) note(p.inbox, p.claim.waiting_since);
+    return out;
+}
+
 void Service::report(Served& s, const std::string& problem) {
     if (s.problem == problem) return;
     s.problem = problem;

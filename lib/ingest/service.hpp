@@ -67,6 +67,9 @@ public:
 
     std::int64_t files_taken() const { return files_taken_; }
     std::size_t claims_waiting() const { return pending_.size(); }
+    // Per inbox, since when its oldest file not yet answered waits (LocalInbox::oldest_waiting
+    // and the claims waiting for a retry); an inbox with none is not named.
+    std::map<std::string, SteadyTime> oldest_waiting() const;
 
 private:
     struct Served {

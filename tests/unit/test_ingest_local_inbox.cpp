@@ -186,3 +186,69 @@ TEST_CASE(
         CHECK(read(c.path) == c.file_name);  // each file holds its own name
     }
 }
+
+TEST_CASE(
+    "ingest: a file waits from its first sighting, through rewrites, until it is claimed; skipped "
+    "names never wait") {
+    TempDir tmp;
+    LocalInbox inbox(local_inbox(tmp.path()));
+    const auto& in = inbox.config().path;
+    CHECK_FALSE(inbox.oldest_waiting());
+    write(in / "a.csv", "x");
+    set_mtime(in / "a.csv", 1000);
+    write(in / "notes.txt", "outside the pattern");  // skipped, never taken
+    fs::create_symlink(in / "a.csv", in / "link.csv");
+    inbox.sweep(t0);
+    CHECK(inbox.oldest_waiting() == t0);
+
+    // Still being written: settle starts again, the wait does not.
+    write(in / "a.csv", "xy");
+    set_mtime(in / "a.csv", 2000);
+    write(in / "b.csv", "y");
+    inbox.sweep(t0 + 5s);
+    CHECK(inbox.oldest_waiting() == t0);
+
+    auto ready = inbox.sweep(t0 + 6s).ready;
+    REQUIRE(has(ready, "a.csv"));
+    CHECK(inbox.oldest_waiting() == t0);  // ready is not answered
+    auto claim = inbox.claim("a.csv");
+    REQUIRE(claim);
+    CHECK(claim->waiting_since == t0);
+    CHECK(inbox.oldest_waiting() == t0 + 5s);  // b.csv, first seen at the second sweep
+
+    fs::remove(in / "b.csv");  // gone from the folder: no longer waiting
+    inbox.sweep(t0 + 7s);
+    CHECK_FALSE(inbox.oldest_waiting());
+}
+
+TEST_CASE("ingest: with done_file a file waits from its first sighting, before its marker exists") {
+    TempDir tmp;
+    auto cfg = local_inbox(tmp.path());
+    cfg.done_file = true;
+    LocalInbox inbox(cfg);
+    write(cfg.path / "a.csv", "x");
+    inbox.sweep(t0);
+    CHECK(inbox.sweep(t0 + 30s).ready.empty());
+    CHECK(inbox.oldest_waiting() == t0);
+    write(cfg.path / "a.csv.done", "");
+    CHECK(inbox.sweep(t0 + 31s).ready == std::vector<std::string>{"a.csv"});
+    CHECK(inbox.oldest_waiting() == t0);
+    auto claim = inbox.claim("a.csv");
+    REQUIRE(claim);
+    CHECK(claim->waiting_since == t0);
+    CHECK_FALSE(inbox.oldest_waiting());
+}
+
+TEST_CASE("ingest: a claim left in .processing waits from when it was found") {
+    TempDir tmp;
+    {
+        LocalInbox inbox(local_inbox(tmp.path()));
+        write(inbox.config().path / "a.csv", "x");
+        REQUIRE(inbox.claim("a.csv"));
+    }
+    const auto before = std::chrono::steady_clock::now();
+    auto left = LocalInbox(local_inbox(tmp.path())).leftover_claims();
+    REQUIRE(left.size() == 1);
+    CHECK(left[0].waiting_since >= before);
+    CHECK(left[0].waiting_since <= std::chrono::steady_clock::now());
+}
