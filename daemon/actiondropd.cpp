@@ -32,6 +32,7 @@
 #include "ingest/name_rules.hpp"
 #include "ingest/service.hpp"
 #include "store/store.hpp"
+#include "util/journal_sink.hpp"
 
 namespace fs = std::filesystem;
 using namespace actiondrop;
@@ -57,9 +58,16 @@ std::expected<config::ServiceConfig, std::string> read_config(const fs::path& fi
 }
 
 void setup_logging() {
-    auto logger = spdlog::stderr_logger_mt("actiondropd");
-    // Under systemd, journald adds the time and the unit; the level stays readable.
-    logger->set_pattern(std::getenv("JOURNAL_STREAM") ? "%l: %v" : "%Y-%m-%dT%H:%M:%S.%e %l: %v");
+    // Under systemd (stderr is the journal stream that $JOURNAL_STREAM names), each line is
+    // a journal entry with its level and the INBOX, ACCOUNT, BATCH and FILE of its tokens.
+    std::shared_ptr<spdlog::logger> logger;
+    if (util::is_journal_stream(std::getenv("JOURNAL_STREAM"), STDERR_FILENO)) {
+        logger = std::make_shared<spdlog::logger>(
+            "actiondropd", std::make_shared<util::JournalSinkMt>("actiondropd"));
+    } else {
+        logger = spdlog::stderr_logger_mt("actiondropd");
+        logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l: %v");
+    }
     spdlog::set_default_logger(logger);
     spdlog::flush_on(spdlog::level::info);
 }
