@@ -6,9 +6,11 @@
 // rolls back and its claim waits in `.processing/` for the next start) and exit 0; SIGHUP
 // re-reads the config between files and keeps the old one when the new one is invalid.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <poll.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -104,9 +106,33 @@ private:
 };
 
 std::string status_line(const ingest::Service& service, std::size_t inboxes) {
-    return fmt::format("STATUS=serving {} inboxes; {} files taken; {} claims waiting to be retried",
-                       inboxes, service.files_taken(), service.claims_waiting());
+    auto line = fmt::format("STATUS=serving {} inboxes; {} files taken; {} claims waiting to be retried",
+                            inboxes, service.files_taken(), service.claims_waiting());
+    if (auto alerts = service.host_key_alerts(); !alerts.empty())
+        line += fmt::format("; HOST KEY ALERT on {} (not connecting)", fmt::join(alerts, ", "));
+    return line;
 }
+
+// Wakes the main loop from another thread (an SFTP inbox downloaded a file).
+class Wakeup {
+public:
+    Wakeup() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+        if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
+    }
+    ~Wakeup() { ::close(fd_); }
+    int fd() const { return fd_; }
+    void wake() const {
+        const std::uint64_t one = 1;
+        [[maybe_unused]] auto n = ::write(fd_, &one, sizeof one);
+    }
+    void drain() const {
+        std::uint64_t count = 0;
+        [[maybe_unused]] auto n = ::read(fd_, &count, sizeof count);
+    }
+
+private:
+    int fd_;
+};
 
 }  // namespace
 
@@ -222,7 +248,48 @@ int main(int argc, char** argv) {
         };
         events.progress = ping;
 
+        Wakeup wakeup;  // outlives the service, whose pullers may wake it until they stop
         ingest::Service service(*store, {cfg->state_dir}, system_now, events);
+        ingest::PullEvents pull_events;
+        pull_events.problem = [&metrics](const config::InboxConfig& inbox, const std::string& what,
+                                         std::chrono::seconds retry_in) {
+            if (what.empty()) {
+                spdlog::info("inbox={}: connected to {}:{} again", inbox.name, inbox.host,
+                             inbox.port);
+                return;
+            }
+            metrics.inbox_error(inbox.name);
+            if (retry_in.count() > 0)
+                spdlog::warn("inbox={} sftp {}:{}: {}; retrying in {}s", inbox.name, inbox.host,
+                             inbox.port, what, retry_in.count());
+            else
+                spdlog::error("inbox={} sftp {}:{}: {}", inbox.name, inbox.host, inbox.port, what);
+        };
+        pull_events.alert = [](const config::InboxConfig& inbox, bool raised,
+                               const std::string& what) {
+            if (raised)
+                spdlog::critical("inbox={} HOST KEY ALERT for {}:{}: {}", inbox.name, inbox.host,
+                                 inbox.port, what);
+            else
+                spdlog::warn("inbox={} host key alert cleared: {}", inbox.name, what);
+        };
+        pull_events.skipped = [](const config::InboxConfig& inbox, const std::string& name,
+                                 const std::string& why) {
+            spdlog::warn("inbox={} skipped file={} on {}: {}", inbox.name, ingest::printable(name),
+                         inbox.host, why);
+        };
+        pull_events.fetched = [](const config::InboxConfig& inbox, const std::string& name,
+                                 std::int64_t bytes, std::chrono::milliseconds took) {
+            spdlog::info("inbox={} account={} file={} pulled from {}:{} bytes={} ms={}", inbox.name,
+                         inbox.account, ingest::printable(name), inbox.host, inbox.port, bytes,
+                         took.count());
+        };
+        pull_events.info = [](const config::InboxConfig& inbox, const std::string& what) {
+            spdlog::warn("inbox={}: {}", inbox.name, what);
+        };
+        pull_events.wake = [&wakeup] { wakeup.wake(); };
+        const std::string store_url = cfg->store;
+        service.enable_pulls([store_url] { return store::open_store(store_url); }, pull_events);
         service.remove_spool_leftovers();
         auto serve = [&](const config::ServiceConfig& c) {
             service.set_inboxes(c.inboxes, c.sweep_interval);
@@ -291,10 +358,12 @@ int main(int argc, char** argv) {
             auto wait =
                 std::clamp(std::chrono::ceil<std::chrono::milliseconds>(next - now), 0ms, 60000ms);
             if (watchdog) wait = std::min(wait, std::chrono::milliseconds(watchdog_usec / 2000));
-            pollfd fds[2] = {{signals.fd(), POLLIN, 0}, {watch.fd(), POLLIN, 0}};
-            if (::poll(fds, 2, static_cast<int>(wait.count())) < 0 && errno != EINTR)
+            pollfd fds[3] = {
+                {signals.fd(), POLLIN, 0}, {watch.fd(), POLLIN, 0}, {wakeup.fd(), POLLIN, 0}};
+            if (::poll(fds, 3, static_cast<int>(wait.count())) < 0 && errno != EINTR)
                 throw std::system_error(errno, std::generic_category(), "poll");
             watch.drain();
+            wakeup.drain();
         }
         ready = false;
         metrics.set_ready(false);

@@ -10,10 +10,31 @@
 namespace actiondrop::ingest {
 namespace {
 
-// The settings LocalInbox itself depends on; other changes only need the new config.
+// The settings LocalInbox (or an SFTP inbox's puller) itself depends on; other changes
+// only need the new config.
 bool same_folder_settings(const config::InboxConfig& a, const config::InboxConfig& b) {
+    if (a.kind != b.kind) return false;
+    if (a.kind == "sftp")
+        return a.host == b.host && a.port == b.port && a.user == b.user &&
+               a.identity_file == b.identity_file && a.password_file == b.password_file &&
+               a.known_hosts == b.known_hosts && a.folder == b.folder &&
+               a.result_folder == b.result_folder && a.archive_folder == b.archive_folder &&
+               a.delete_after_pull == b.delete_after_pull && a.poll_interval == b.poll_interval &&
+               a.pattern == b.pattern && a.settle == b.settle && a.done_file == b.done_file;
     return a.path == b.path && a.pattern == b.pattern && a.settle == b.settle &&
            a.done_file == b.done_file;
+}
+
+// How the files an SFTP inbox pulled are applied: from its spool, answered into the
+// spool's `.outbox/`, from where its puller uploads them.
+config::InboxConfig spool_config_of(const config::InboxConfig& inbox,
+                                    const std::filesystem::path& state_dir) {
+    auto local = inbox;
+    local.kind = "local";
+    local.path = pull_spool(state_dir, inbox.name);
+    local.outbox = local.path / ".outbox";
+    local.done_file = false;
+    return local;
 }
 
 }  // namespace
@@ -41,6 +62,7 @@ void Service::set_inboxes(const std::vector<config::InboxConfig>& inboxes,
             same_folder_settings(old->second.config, cfg)) {
             Served s = std::move(old->second);
             s.config = cfg;
+            if (cfg.kind == "sftp") s.spool_config = spool_config_of(cfg, folders_.state_dir);
             next.emplace(cfg.name, std::move(s));
         } else {
             next.emplace(cfg.name, Served{cfg, nullptr, {}});
@@ -54,6 +76,20 @@ void Service::set_inboxes(const std::vector<config::InboxConfig>& inboxes,
     served_ = std::move(next);
     // Set the folders up now, so that inotify can watch them from the start.
     for (const auto& name : order_) ready_to_serve(served_.at(name));
+}
+
+void Service::enable_pulls(StoreOpener open_store, PullEvents events, PullTiming timing) {
+    open_pull_store_ = std::move(open_store);
+    pull_events_ = std::move(events);
+    pull_timing_ = timing;
+}
+
+std::vector<std::string> Service::host_key_alerts() const {
+    std::vector<std::string> out;
+    for (const auto& name : order_)
+        if (const auto& s = served_.at(name); s.puller && s.puller->host_key_alert())
+            out.push_back(name);
+    return out;
 }
 
 void Service::remove_spool_leftovers() {
@@ -94,14 +130,31 @@ void Service::report(Served& s, const std::string& problem) {
 }
 
 bool Service::ready_to_serve(Served& s) {
-    if (s.config.kind != "local") {
-        report(s, "SFTP inboxes are not served by this version; the inbox is ignored");
+    if (s.config.kind == "sftp" && !open_pull_store_) {
+        report(s, "SFTP inboxes are not served by this program; the inbox is ignored");
         return false;
     }
     if (s.config.type != "modifications" && s.config.type != "conversions") {
         report(s, fmt::format("{} files are not applied by this version; its files wait",
                               s.config.type));
         return false;
+    }
+    if (s.config.kind == "sftp") {
+        if (s.inbox) return true;
+        try {
+            s.spool_config = spool_config_of(s.config, folders_.state_dir);
+            auto spool = std::make_unique<LocalInbox>(s.spool_config);
+            auto leftovers = spool->leftover_claims();
+            s.puller = std::make_unique<SftpPuller>(s.config, folders_.state_dir, open_pull_store_,
+                                                    clock_, pull_events_, pull_timing_);
+            s.inbox = std::move(spool);
+            for (auto& c : leftovers)
+                pending_.push_back({std::move(c), s.config.name, 0, SteadyTime{}});
+        } catch (const std::exception& e) {
+            report(s, e.what());
+            return false;
+        }
+        return true;
     }
     if (!s.inbox) {
         try {
@@ -133,8 +186,11 @@ Service::Taken Service::take(Served& s, Claim claim, int failures,
     };
     try {
         auto catalog = store_.load_catalog();  // each file sees the latest `catalog load`
-        auto outcome = take_claim(store_, catalog, s.config, claim, folders_, clock_, progress);
+        auto outcome =
+            take_claim(store_, catalog, s.config.kind == "sftp" ? s.spool_config : s.config, claim,
+                       folders_, clock_, progress);
         ++files_taken_;
+        if (s.puller) s.puller->poll_now();  // its answers are waiting to be uploaded
         if (events_.taken)
             events_.taken(s.config, claim, outcome,
                           std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -184,6 +240,10 @@ SteadyTime Service::run_once(SteadyTime now, const std::function<bool()>& should
     for (const auto& name : order_) {
         Served& s = served_.at(name);
         if (!s.inbox) continue;
+        if (s.puller) {
+            if (serve_pulled(s, should_stop, abandon_file) == Taken::abandoned) return now;
+            continue;
+        }
         SweepResult sweep;
         try {
             sweep = s.inbox->sweep(now);
@@ -217,6 +277,34 @@ SteadyTime Service::run_once(SteadyTime now, const std::function<bool()>& should
     }
     for (const auto& p : pending_) next = std::min(next, p.due);
     return next;
+}
+
+Service::Taken Service::serve_pulled(Served& s, const std::function<bool()>& should_stop,
+                                     const std::function<bool()>& abandon_file) {
+    std::vector<Claim> fetched;
+    try {
+        fetched = s.inbox->leftover_claims();
+    } catch (const std::exception& e) {
+        report(s, e.what());
+        return Taken::failed;
+    }
+    std::erase_if(fetched, [&](const Claim& c) {
+        return std::any_of(pending_.begin(), pending_.end(),
+                           [&](const Pending& p) { return p.claim.path == c.path; });
+    });
+    if (fetched.empty()) return Taken::done;
+    if (!store_.load_catalog().account(s.config.account)) {
+        report(s, fmt::format("account {} is not in the catalog; its files wait until it is loaded",
+                              s.config.account));
+        return Taken::failed;
+    }
+    report(s, "");
+    for (auto& claim : fetched) {
+        if (should_stop()) return Taken::abandoned;
+        claim.recovered = false;  // downloaded by this run: a new file
+        if (take(s, std::move(claim), 0, abandon_file) == Taken::abandoned) return Taken::abandoned;
+    }
+    return Taken::done;
 }
 
 }  // namespace actiondrop::ingest

@@ -5,7 +5,9 @@
 // and is tried again with a growing delay; the journal's attempts counter quarantines it.
 // A stop request abandons the file being applied (rolled back, kept claimed, not counted).
 //
-// One round runs on the caller's thread; accounts are not yet applied in parallel.
+// One round runs on the caller's thread; accounts are not yet applied in parallel. SFTP
+// pull inboxes talk to their servers on threads of their own (SftpPuller): what they
+// download waits in the inbox's spool, where a round takes it like a local claim.
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -18,6 +20,7 @@
 #include "config/service_config.hpp"
 #include "ingest/claimed_file.hpp"
 #include "ingest/local_inbox.hpp"
+#include "ingest/sftp_puller.hpp"
 #include "store/store.hpp"
 
 namespace actiondrop::ingest {
@@ -46,9 +49,15 @@ public:
 
     // Serves exactly these inboxes from now on (SIGHUP): an inbox whose settings did not
     // change keeps what it knows; a new one first takes the claims left in its
-    // `.processing/`. SFTP inboxes are reported as not served by this version.
+    // `.processing/`. An SFTP inbox whose connection settings changed starts a new puller.
     void set_inboxes(const std::vector<config::InboxConfig>& inboxes,
                      std::chrono::milliseconds sweep_interval);
+
+    // Lets SFTP inboxes be served (each puller opens a store connection of its own).
+    // Without it they are reported as not served.
+    void enable_pulls(StoreOpener open_store, PullEvents events, PullTiming timing = {});
+    // Names of the SFTP inboxes that do not connect because of a host key alert.
+    std::vector<std::string> host_key_alerts() const;
 
     // Removes the spool folders of batches that were decided (a killed run leaves them).
     // Outboxes are tidied when their inbox is first served.
@@ -75,6 +84,10 @@ private:
     struct Served {
         config::InboxConfig config;
         std::unique_ptr<LocalInbox> inbox;  // null until its folder could be set up
+        // SFTP inboxes: the thread that pulls, and the config files are applied with (the
+        // spool as inbox, its `.outbox/` as outbox).
+        std::unique_ptr<SftpPuller> puller;
+        config::InboxConfig spool_config;
         std::string problem;                // the last problem reported
     };
     struct Pending {
@@ -89,6 +102,9 @@ private:
     enum class Taken { done, failed, abandoned };
     // Takes one claim; on failure keeps it pending with a delay, when abandoned due at once.
     Taken take(Served& s, Claim claim, int failures, const std::function<bool()>& abandon_file);
+    // Takes the files an SFTP inbox's puller has downloaded and not yet taken.
+    Taken serve_pulled(Served& s, const std::function<bool()>& should_stop,
+                       const std::function<bool()>& abandon_file);
 
     store::Store& store_;
     Folders folders_;
@@ -99,6 +115,9 @@ private:
     std::vector<std::string> order_;  // inbox names in config order
     std::vector<Pending> pending_;
     std::int64_t files_taken_ = 0;
+    StoreOpener open_pull_store_;
+    PullEvents pull_events_;
+    PullTiming pull_timing_;
 };
 
 // The delay before the n-th retry (1 s, 2 s, 4 s, ... at most 5 minutes).

@@ -1,0 +1,542 @@
+#include "ingest/sftp_puller.hpp"
+
+#include <fmt/format.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <random>
+#include <set>
+#include <system_error>
+#include <tuple>
+
+#include "ingest/name_rules.hpp"
+#include "util/atomic_file.hpp"
+#include "util/batch_id.hpp"
+
+namespace actiondrop::ingest {
+namespace fs = std::filesystem;
+using Steady = std::chrono::steady_clock;
+
+namespace {
+
+// Thrown from a download's progress callback when the puller is asked to stop.
+struct Stopping {};
+
+SftpEndpoint endpoint_of(const config::InboxConfig& inbox) {
+    SftpEndpoint e;
+    e.host = inbox.host;
+    e.port = inbox.port;
+    e.user = inbox.user;
+    e.identity_file = inbox.identity_file;
+    e.password_file = inbox.password_file;
+    e.known_hosts = inbox.known_hosts;
+    return e;
+}
+
+// Failures after which the session cannot be trusted any more: reconnect.
+bool session_lost(const SftpError& e) {
+    switch (e.kind) {
+        case SftpErrorKind::ConnectFailed:
+        case SftpErrorKind::Timeout:
+        case SftpErrorKind::Protocol:
+        case SftpErrorKind::HostKeyUnknown:
+        case SftpErrorKind::HostKeyChanged:
+        case SftpErrorKind::HostKeyOther:
+        case SftpErrorKind::AuthFailed:
+        case SftpErrorKind::CredentialUnusable:
+            return true;
+        default:
+            return false;
+    }
+}
+
+bool host_key_problem(SftpErrorKind kind) {
+    return kind == SftpErrorKind::HostKeyUnknown || kind == SftpErrorKind::HostKeyChanged ||
+           kind == SftpErrorKind::HostKeyOther;
+}
+
+std::string file_stamp(const fs::path& path) {
+    if (path.empty()) return "-";
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return "missing";
+    return fmt::format("{}.{}:{}:{}", st.st_mtim.tv_sec, st.st_mtim.tv_nsec, st.st_size,
+                       st.st_ino);
+}
+
+void create_folder(const fs::path& folder) {
+    std::error_code ec;
+    fs::create_directories(folder, ec);
+    if (ec) throw std::system_error(ec, "cannot create " + folder.string());
+}
+
+// Answers in upload order: a batch's summary after its other files, so that an advertiser
+// who waits for NAME_summary.json finds the rest already there.
+std::vector<std::string> staged_answers(const fs::path& outbox) {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (fs::directory_iterator it(outbox, ec), end; !ec && it != end; it.increment(ec)) {
+        auto name = it->path().filename().string();
+        if (is_hidden(name) || !it->is_regular_file(ec)) continue;
+        names.push_back(std::move(name));
+    }
+    std::sort(names.begin(), names.end(), [](const std::string& a, const std::string& b) {
+        const bool sa = a.ends_with("_summary.json"), sb = b.ends_with("_summary.json");
+        return sa != sb ? sb : a < b;
+    });
+    return names;
+}
+
+void sync_file(const fs::path& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || ::fsync(fd) != 0) {
+        const int err = errno;
+        if (fd >= 0) ::close(fd);
+        throw std::system_error(err, std::generic_category(), "cannot sync " + path.string());
+    }
+    ::close(fd);
+}
+
+std::chrono::seconds doubled(std::chrono::seconds first, std::chrono::seconds most, int times) {
+    auto d = first;
+    for (int i = 1; i < times && d < most; ++i) d *= 2;
+    return std::min(d, most);
+}
+
+}  // namespace
+
+fs::path pull_spool(const fs::path& state_dir, std::string_view inbox) {
+    return state_dir / "pull" / inbox;
+}
+
+SftpPuller::SftpPuller(config::InboxConfig inbox, fs::path state_dir, StoreOpener open_store,
+                       apply::Clock clock, PullEvents events, PullTiming timing)
+    : inbox_(std::move(inbox)),
+      state_dir_(std::move(state_dir)),
+      open_store_(std::move(open_store)),
+      clock_(std::move(clock)),
+      events_(std::move(events)),
+      timing_(timing) {
+    for (const char* sub : {".download", ".processing", ".outbox"}) create_folder(spool() / sub);
+    thread_ = std::thread([this] { run(); });
+}
+
+SftpPuller::~SftpPuller() { stop(); }
+
+fs::path SftpPuller::spool() const { return pull_spool(state_dir_, inbox_.name); }
+
+void SftpPuller::poll_now() {
+    {
+        std::lock_guard lock(mutex_);
+        poll_now_ = true;
+    }
+    cv_.notify_all();
+}
+
+void SftpPuller::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+bool SftpPuller::wait_until(Steady::time_point when) {
+    std::unique_lock lock(mutex_);
+    cv_.wait_until(lock, when, [&] { return stop_ || poll_now_; });
+    return !stop_;
+}
+
+std::string SftpPuller::trust_files_stamp() const {
+    return file_stamp(inbox_.known_hosts) + "|" + file_stamp(inbox_.identity_file) + "|" +
+           file_stamp(inbox_.password_file);
+}
+
+void SftpPuller::failed(const SftpError& error) {
+    connected_ = false;
+    stamp_at_failure_ = trust_files_stamp();
+    if (host_key_problem(error.kind)) {
+        std::string what = error.message;
+        if (error.kind == SftpErrorKind::HostKeyUnknown)
+            what += fmt::format("; if the key is right, enrol it with `actiondrop sftp enrol {} "
+                                "--accept`",
+                                inbox_.name);
+        else
+            what += fmt::format("; if the server's key really changed, remove the old one "
+                                "(ssh-keygen -R '[{}]:{}' -f {}) and enrol the new one with "
+                                "`actiondrop sftp enrol {} --accept`",
+                                inbox_.host, inbox_.port, inbox_.known_hosts.string(), inbox_.name);
+        what += "; not retried until known_hosts or the config changes";
+        if (!alert_.exchange(true) && events_.alert) events_.alert(inbox_, true, what);
+        problem_ = what;
+        if (events_.problem) events_.problem(inbox_, what, std::chrono::seconds{0});
+        next_attempt_ = Steady::time_point::max();
+        return;
+    }
+    ++failures_;
+    std::chrono::seconds delay;
+    const bool credentials = error.kind == SftpErrorKind::AuthFailed ||
+                             error.kind == SftpErrorKind::CredentialUnusable;
+    if (credentials) {
+        auth_failed_ = true;
+        delay = doubled(timing_.first_auth_retry, timing_.max_auth_retry, failures_);
+    } else {
+        auth_failed_ = false;
+        delay = doubled(timing_.first_retry, timing_.max_retry, failures_);
+        // Jitter of ±20%, so that inboxes of one server do not reconnect in step.
+        static thread_local std::mt19937 random{std::random_device{}()};
+        std::uniform_real_distribution<double> factor(0.8, 1.2);
+        delay = std::max(std::chrono::seconds{1},
+                         std::chrono::seconds(static_cast<std::int64_t>(
+                             static_cast<double>(delay.count()) * factor(random) + 0.5)));
+    }
+    next_attempt_ = Steady::now() + delay;
+    problem_ = error.message + (credentials ? " (the key or password file is checked again "
+                                              "as soon as it changes)"
+                                            : "");
+    if (events_.problem) events_.problem(inbox_, problem_, delay);
+}
+
+void SftpPuller::run() {
+    std::unique_ptr<store::Store> store;
+    std::optional<SftpSession> session;
+    auto next_poll = Steady::now();
+    auto last_activity = Steady::now();
+    auto stopping = [&] {
+        std::lock_guard lock(mutex_);
+        return stop_;
+    };
+    while (!stopping()) {
+        auto now = Steady::now();
+        if (next_attempt_ > now) {
+            // Waiting out a failure; a changed known_hosts, key or password file ends it.
+            if ((alert_ || auth_failed_) && trust_files_stamp() != stamp_at_failure_) {
+                if (alert_.exchange(false) && events_.alert)
+                    events_.alert(inbox_, false, "known_hosts changed; connecting again");
+                auth_failed_ = false;
+                failures_ = 0;
+                next_attempt_ = now;
+                continue;
+            }
+            wait_until(std::min(next_attempt_, now + inbox_.poll_interval));
+            {
+                std::lock_guard lock(mutex_);
+                poll_now_ = false;
+            }
+            continue;
+        }
+        try {
+            if (!store) store = open_store_();
+            if (!session || !session->connected()) {
+                session.emplace(endpoint_of(inbox_));
+                if (events_.connecting) events_.connecting(inbox_);
+                if (auto c = session->connect(); !c) {
+                    session.reset();
+                    failed(c.error());
+                    continue;
+                }
+                connected_ = true;
+                failures_ = 0;
+                auth_failed_ = false;
+                last_activity = Steady::now();
+                if (!problem_.empty()) {
+                    problem_.clear();
+                    if (events_.problem) events_.problem(inbox_, "", std::chrono::seconds{0});
+                }
+            }
+            bool due;
+            {
+                std::lock_guard lock(mutex_);
+                due = poll_now_ || Steady::now() >= next_poll;
+                poll_now_ = false;
+            }
+            if (due) {
+                next_poll = Steady::now() + inbox_.poll_interval;
+                if (!poll(*session, *store)) {
+                    session.reset();
+                    continue;
+                }
+                last_activity = Steady::now();
+            } else if (Steady::now() - last_activity >= timing_.keepalive) {
+                if (auto p = session->ping(); !p) {
+                    session.reset();
+                    failed(p.error());
+                    continue;
+                }
+                last_activity = Steady::now();
+            }
+        } catch (const Stopping&) {
+            break;
+        } catch (const std::exception& e) {
+            // The store or the local disk failed: nothing was lost; try again later.
+            ++failures_;
+            auto delay = doubled(timing_.first_retry, timing_.max_retry, failures_);
+            next_attempt_ = Steady::now() + delay;
+            std::string what = e.what();
+            if (what != problem_) {
+                problem_ = what;
+                if (events_.problem) events_.problem(inbox_, what, delay);
+            }
+            store.reset();
+            continue;
+        }
+        wait_until(std::min(next_poll, last_activity + timing_.keepalive));
+    }
+    connected_ = false;
+}
+
+bool SftpPuller::poll(SftpSession& session, store::Store& store) {
+    return deliver_answers(session) && finish_pulls(session, store) &&
+           take_new_files(session, store) && deliver_answers(session);
+}
+
+bool SftpPuller::deliver_answers(SftpSession& session) {
+    const auto outbox = spool() / ".outbox";
+    for (const auto& name : staged_answers(outbox)) {
+        auto sent = session.upload(outbox / name, inbox_.result_folder, name);
+        if (!sent) {
+            if (session_lost(sent.error())) {
+                failed(sent.error());
+                return false;
+            }
+            // Kept staged: the next poll tries again.
+            if (events_.info)
+                events_.info(inbox_, fmt::format("cannot upload {} to {}: {}; it is kept and "
+                                                 "sent at the next poll",
+                                                 printable(name), inbox_.result_folder,
+                                                 sent.error().message));
+            continue;
+        }
+        if (::unlink((outbox / name).c_str()) != 0 && errno != ENOENT)
+            throw std::system_error(errno, std::generic_category(),
+                                    "cannot remove " + (outbox / name).string());
+    }
+    return true;
+}
+
+bool SftpPuller::finish_pulls(SftpSession& session, store::Store& store) {
+    for (auto record : store.open_pulls(inbox_.name)) {
+        const auto local = spool() / ".processing" / record.claim;
+        if (record.state == "claimed") {
+            // A download that did not end (a failure or a crash): take it again.
+            if (fs::exists(local)) {
+                record.state = "fetched";
+                store.put_pull(record);
+                continue;
+            }
+            if (!fetch(session, store, record)) return false;
+            continue;
+        }
+        if (fs::exists(local)) continue;  // not applied yet
+        // Applied (or set aside): the local copy is kept in STATE_DIR; the original's fate.
+        if (!inbox_.archive_folder.empty()) {
+            if (auto made = session.ensure_folder(inbox_.archive_folder); !made) {
+                if (session_lost(made.error())) {
+                    failed(made.error());
+                    return false;
+                }
+            }
+            auto target = remote_join(inbox_.archive_folder, record.file_name);
+            if (session.stat(target)) target = remote_join(inbox_.archive_folder, record.claim);
+            if (auto moved = session.rename(record.remote_path, target);
+                !moved && moved.error().kind != SftpErrorKind::NotFound) {
+                if (session_lost(moved.error())) {
+                    failed(moved.error());
+                    return false;
+                }
+                if (events_.info)
+                    events_.info(inbox_, fmt::format("cannot move {} to {}: {}; tried again at "
+                                                     "the next poll",
+                                                     record.remote_path, target,
+                                                     moved.error().message));
+                continue;
+            }
+        } else if (inbox_.delete_after_pull) {
+            if (auto removed = session.remove(record.remote_path);
+                !removed && removed.error().kind != SftpErrorKind::NotFound) {
+                if (session_lost(removed.error())) {
+                    failed(removed.error());
+                    return false;
+                }
+                if (events_.info)
+                    events_.info(inbox_, fmt::format("cannot delete {}: {}; tried again at the "
+                                                     "next poll",
+                                                     record.remote_path, removed.error().message));
+                continue;
+            }
+        }
+        record.state = "finished";
+        record.finished_at = clock_();
+        store.put_pull(record);
+    }
+    return true;
+}
+
+bool SftpPuller::take_new_files(SftpSession& session, store::Store& store) {
+    auto listing = session.list(inbox_.folder, "*", timing_.list_budget);
+    if (!listing) {
+        if (session_lost(listing.error())) {
+            failed(listing.error());
+            return false;
+        }
+        const auto what = fmt::format("cannot list {}: {}", inbox_.folder, listing.error().message);
+        if (what != problem_) {
+            problem_ = what;
+            if (events_.problem) events_.problem(inbox_, what, std::chrono::seconds{0});
+        }
+        return true;
+    }
+    if (problem_.starts_with("cannot list ")) {
+        problem_.clear();
+        if (events_.problem) events_.problem(inbox_, "", std::chrono::seconds{0});
+    }
+    const auto now = Steady::now();
+    std::set<std::string> names;
+    for (const auto& f : listing->files) names.insert(f.name);
+    for (const auto& s : listing->skipped) {
+        if (is_hidden(s.entry.name) || !skip_reported_.insert(s.entry.name).second) continue;
+        if (never_taken(s.entry.name, inbox_.pattern)) continue;  // not a candidate anyway
+        if (events_.skipped) events_.skipped(inbox_, s.entry.name, s.reason);
+    }
+    std::vector<const RemoteEntry*> ready;
+    for (const auto& f : listing->files) {
+        if (auto why = never_taken(f.name, inbox_.pattern)) {
+            // Names outside the pattern and our own answers are common: not worth a line.
+            if (why->starts_with("does not match") || why->starts_with("an answer") ||
+                why->starts_with("a done marker") || why->starts_with("a hidden"))
+                continue;
+            if (skip_reported_.insert(f.name).second && events_.skipped)
+                events_.skipped(inbox_, f.name, *why);
+            continue;
+        }
+        auto [it, fresh] = seen_.try_emplace(f.name, Seen{f.size, f.mtime, now});
+        Seen& s = it->second;
+        if (!fresh && (s.size != f.size || s.mtime != f.mtime)) s = {f.size, f.mtime, now};
+        const bool stable = inbox_.done_file ? names.contains(f.name + ".done")
+                                             : !fresh && now - s.since >= inbox_.settle;
+        if (stable) ready.push_back(&f);
+    }
+    if (listing->complete)
+        std::erase_if(seen_, [&](const auto& kv) { return !names.contains(kv.first); });
+    std::sort(ready.begin(), ready.end(), [](const RemoteEntry* a, const RemoteEntry* b) {
+        return std::tie(a->mtime, a->name) < std::tie(b->mtime, b->name);
+    });
+
+    auto last_delivery = Steady::now();
+    for (const RemoteEntry* f : ready) {
+        {
+            std::lock_guard lock(mutex_);
+            if (stop_) throw Stopping{};
+        }
+        const auto original = remote_join(inbox_.folder, f->name);
+        if (!inbox_.delete_after_pull &&
+            store.find_pull(inbox_.name, original, f->size, f->mtime))
+            continue;  // pulled before: the original is left as it is
+        store::PullRecord record;
+        record.inbox = inbox_.name;
+        record.remote_path = original;
+        record.size = f->size;
+        record.mtime = f->mtime;
+        record.file_name = f->name;
+        record.claimed_at = clock_();
+        record.claim = util::new_batch_id(record.claimed_at) + "_" + f->name;
+        record.state = "claimed";
+        if (inbox_.delete_after_pull) {
+            // Claimed on the server too: whoever renames it first has it.
+            const auto processing = remote_join(inbox_.folder, ".processing");
+            if (auto made = session.ensure_folder(processing); !made) {
+                if (session_lost(made.error())) {
+                    failed(made.error());
+                    return false;
+                }
+                if (events_.info)
+                    events_.info(inbox_, fmt::format("cannot create {}: {}", processing,
+                                                     made.error().message));
+                return true;
+            }
+            record.remote_path = remote_join(processing, record.claim);
+            if (!store.claim_pull(record)) continue;
+            if (auto moved = session.rename(original, record.remote_path); !moved) {
+                store.forget_pull(record);
+                if (session_lost(moved.error())) {
+                    failed(moved.error());
+                    return false;
+                }
+                if (moved.error().kind != SftpErrorKind::NotFound && events_.info)
+                    events_.info(inbox_, fmt::format("cannot claim {}: {}", printable(f->name),
+                                                     moved.error().message));
+                continue;  // NotFound: another service took it first
+            }
+        } else if (!store.claim_pull(record)) {
+            continue;  // another service took it first
+        }
+        seen_.erase(f->name);
+        if (!fetch(session, store, record)) return false;
+        if (inbox_.done_file) (void)session.remove(remote_join(inbox_.folder, f->name + ".done"));
+        if (Steady::now() - last_delivery > std::chrono::seconds{2}) {
+            if (!deliver_answers(session) || !finish_pulls(session, store)) return false;
+            last_delivery = Steady::now();
+        }
+    }
+    return true;
+}
+
+bool SftpPuller::fetch(SftpSession& session, store::Store& store, store::PullRecord record) {
+    const auto part = spool() / ".download" / record.claim;
+    const auto local = spool() / ".processing" / record.claim;
+    const auto started = Steady::now();
+    auto got = session.download(record.remote_path, part, [&](std::int64_t) {
+        std::lock_guard lock(mutex_);
+        if (stop_) throw Stopping{};
+    });
+    if (!got) {
+        const auto& e = got.error();
+        if (session_lost(e)) {
+            failed(e);  // the claim stays: the download starts again after reconnecting
+            return false;
+        }
+        if (e.kind == SftpErrorKind::NotFound && !inbox_.delete_after_pull) {
+            store.forget_pull(record);  // the advertiser removed it meanwhile
+            return true;
+        }
+        if (e.kind == SftpErrorKind::ChangedWhileReading && !inbox_.delete_after_pull) {
+            store.forget_pull(record);  // still being written: it settles again first
+            seen_.erase(record.file_name);
+            return true;
+        }
+        if (events_.info)
+            events_.info(inbox_, fmt::format("cannot download {}: {}; tried again at the next poll",
+                                             record.remote_path, e.message));
+        if (!inbox_.delete_after_pull) store.forget_pull(record);
+        return true;
+    }
+    if (got->size != record.size || got->mtime != record.mtime) {
+        // Changed between the listing and the download: not the file that settled.
+        fs::remove(part);
+        if (!inbox_.delete_after_pull) {
+            store.forget_pull(record);
+            seen_.erase(record.file_name);
+            return true;
+        }
+        // Ours alone in the server's `.processing/`: what we read is the file.
+    }
+    sync_file(part);
+    if (::rename(part.c_str(), local.c_str()) != 0)
+        throw std::system_error(errno, std::generic_category(),
+                                "cannot move " + part.string() + " to " + local.string());
+    util::fsync_directory(local.parent_path());
+    record.state = "fetched";
+    store.put_pull(record);
+    ++pulled_;
+    if (events_.fetched)
+        events_.fetched(inbox_, record.file_name, got->size,
+                        std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() -
+                                                                              started));
+    if (events_.wake) events_.wake();
+    return true;
+}
+
+}  // namespace actiondrop::ingest

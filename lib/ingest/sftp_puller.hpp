@@ -1,0 +1,137 @@
+#pragma once
+// A pull inbox (SPEC §5): a thread of its own that owns the inbox's SFTP session, polls
+// the advertiser's folder, downloads each stable file into the inbox's local spool and
+// uploads the answers. Applying is not done here: a downloaded file lands in the spool's
+// `.processing/`, where the service takes it like a local claim.
+//
+// The spool, STATE_DIR/pull/<inbox>/:
+//   .download/   files being downloaded (a partial file never leaves it)
+//   .processing/ downloaded files, <unique>_NAME, waiting to be applied
+//   .outbox/     answers written by the service, uploaded to result_folder then removed
+//
+// A file is taken once its (size, mtime) has stayed the same across polls for `settle`
+// on our monotonic clock (never compared with our wall clock), or once NAME.done exists.
+// Each pull is recorded in the store's pull journal before the download, so that an
+// original left on the server is taken once across restarts (and by one service of
+// several); the original is then left alone, or deleted, or moved to archive_folder,
+// once the local copy has been applied (it is kept in STATE_DIR/archive either way).
+//
+// Failures: a host key that is unknown, changed or of another type raises an alert and
+// the inbox does not connect again until its known_hosts file or its config changes;
+// refused credentials back off for a long time (15 minutes, doubling to 2 hours); any
+// other failure reconnects with exponential backoff and jitter (1 s doubling to 5 min).
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "apply/apply_file.hpp"
+#include "config/service_config.hpp"
+#include "ingest/sftp_session.hpp"
+#include "store/store.hpp"
+
+namespace actiondrop::ingest {
+
+// The spool of a pull inbox.
+std::filesystem::path pull_spool(const std::filesystem::path& state_dir, std::string_view inbox);
+
+// What a puller reports, from its own thread (the callbacks must be thread-safe).
+struct PullEvents {
+    // A new problem (or "" when it is gone); `retry_in` is zero when it is not retried.
+    std::function<void(const config::InboxConfig&, const std::string& what,
+                       std::chrono::seconds retry_in)>
+        problem;
+    // A host key alert raised (true) or cleared (false).
+    std::function<void(const config::InboxConfig&, bool raised, const std::string& what)> alert;
+    std::function<void(const config::InboxConfig&)> connecting;
+    std::function<void(const config::InboxConfig&, const std::string& name,
+                       const std::string& why)>
+        skipped;
+    std::function<void(const config::InboxConfig&, const std::string& name, std::int64_t bytes,
+                       std::chrono::milliseconds took)>
+        fetched;
+    std::function<void(const config::InboxConfig&, const std::string& what)> info;
+    // A downloaded file is ready in `.processing/`: the service should look now.
+    std::function<void()> wake;
+};
+
+// Opens a store connection of the puller's own (one per thread).
+using StoreOpener = std::function<std::unique_ptr<store::Store>()>;
+
+// Tuning that tests may shorten.
+struct PullTiming {
+    std::chrono::milliseconds keepalive{30'000};  // an idle session is pinged this often
+    std::chrono::seconds first_retry{1}, max_retry{300};
+    std::chrono::seconds first_auth_retry{900}, max_auth_retry{7200};
+    std::size_t list_budget = 50'000;  // directory entries read per poll
+};
+
+class SftpPuller {
+public:
+    SftpPuller(config::InboxConfig inbox, std::filesystem::path state_dir, StoreOpener open_store,
+               apply::Clock clock, PullEvents events, PullTiming timing = {});
+    ~SftpPuller();  // stops the thread (a download in progress is abandoned)
+    SftpPuller(const SftpPuller&) = delete;
+    SftpPuller& operator=(const SftpPuller&) = delete;
+
+    const config::InboxConfig& config() const { return inbox_; }
+    std::filesystem::path spool() const;
+
+    // Polls now instead of at the next interval (answers were staged to upload).
+    void poll_now();
+    void stop();
+
+    bool host_key_alert() const { return alert_.load(); }
+    bool connected() const { return connected_.load(); }
+    std::int64_t files_pulled() const { return pulled_.load(); }
+
+private:
+    void run();
+    // One poll on a connected session; returns false when the session failed.
+    bool poll(SftpSession& session, store::Store& store);
+    bool deliver_answers(SftpSession& session);
+    bool finish_pulls(SftpSession& session, store::Store& store);
+    bool take_new_files(SftpSession& session, store::Store& store);
+    bool fetch(SftpSession& session, store::Store& store, store::PullRecord record);
+    // Handles a session failure: the next attempt's time, or an alert.
+    void failed(const SftpError& error);
+    bool wait_until(std::chrono::steady_clock::time_point when);
+    // The (mtime, size) of the files whose change ends an alert or a credential backoff.
+    std::string trust_files_stamp() const;
+
+    config::InboxConfig inbox_;
+    std::filesystem::path state_dir_;
+    StoreOpener open_store_;
+    apply::Clock clock_;
+    PullEvents events_;
+    PullTiming timing_;
+
+    struct Seen {
+        std::int64_t size = 0, mtime = 0;
+        std::chrono::steady_clock::time_point since{};
+    };
+    std::map<std::string, Seen> seen_;
+    std::set<std::string> skip_reported_;
+    std::string problem_;
+    int failures_ = 0;
+    bool auth_failed_ = false;
+    std::string stamp_at_failure_;
+    std::chrono::steady_clock::time_point next_attempt_{};
+
+    std::atomic<bool> alert_{false}, connected_{false};
+    std::atomic<std::int64_t> pulled_{0};
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    bool stop_ = false, poll_now_ = false;
+    std::thread thread_;
+};
+
+}  // namespace actiondrop::ingest
