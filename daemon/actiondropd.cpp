@@ -265,8 +265,9 @@ int main(int argc, char** argv) {
             else
                 spdlog::error("inbox={} sftp {}:{}: {}", inbox.name, inbox.host, inbox.port, what);
         };
-        pull_events.alert = [](const config::InboxConfig& inbox, bool raised,
-                               const std::string& what) {
+        pull_events.alert = [&metrics](const config::InboxConfig& inbox, bool raised,
+                                       const std::string& what) {
+            metrics.set_host_key_alert(inbox.name, raised);
             if (raised)
                 spdlog::critical("inbox={} HOST KEY ALERT for {}:{}: {}", inbox.name, inbox.host,
                                  inbox.port, what);
@@ -286,6 +287,9 @@ int main(int argc, char** argv) {
         };
         pull_events.info = [](const config::InboxConfig& inbox, const std::string& what) {
             spdlog::warn("inbox={}: {}", inbox.name, what);
+        };
+        pull_events.connecting = [&metrics](const config::InboxConfig& inbox) {
+            metrics.sftp_connecting(inbox.name);
         };
         pull_events.wake = [&wakeup] { wakeup.wake(); };
         const std::string store_url = cfg->store;

@@ -162,6 +162,17 @@ void Metrics::set_ready(bool ready) {
     ready_ = ready;
 }
 
+void Metrics::sftp_connecting(std::string_view inbox) {
+    std::lock_guard lock(mutex_);
+    ++sftp_connects_[{std::string(inbox)}];
+    host_key_alerts_[{std::string(inbox)}];  // shown at 0 until an alert
+}
+
+void Metrics::set_host_key_alert(std::string_view inbox, bool raised) {
+    std::lock_guard lock(mutex_);
+    host_key_alerts_[{std::string(inbox)}] = raised ? 1 : 0;
+}
+
 std::string Metrics::render(SteadyTime now) const {
     std::string out;
     std::lock_guard lock(mutex_);
@@ -218,6 +229,12 @@ std::string Metrics::render(SteadyTime now) const {
            "Age of the oldest file waiting in an inbox (in its folder, or claimed and waiting "
            "for a retry), 0 when none.",
            {"inbox"}, ages);
+    family(out, "actiondrop_sftp_connects_total", "counter",
+           "Connection attempts of SFTP pull inboxes.", {"inbox"}, sftp_connects_);
+    family(out, "actiondrop_sftp_host_key_alert", "gauge",
+           "1 while an SFTP pull inbox does not connect because the server's host key is "
+           "unknown or changed.",
+           {"inbox"}, host_key_alerts_);
     return out;
 }
 

@@ -49,6 +49,9 @@ public:
     // measured when rendered, so it keeps growing while a long file holds the service.
     void set_oldest_waiting(const std::map<std::string, SteadyTime>& since);
     void set_ready(bool ready);  // the service has started serving its inboxes
+    // SFTP pull inboxes: a connection attempt, and the host key alert raised or cleared.
+    void sftp_connecting(std::string_view inbox);
+    void set_host_key_alert(std::string_view inbox, bool raised);
 
     // The exposition text: families in a fixed order, series sorted by label values. Ages
     // are measured at `now`.
@@ -67,7 +70,8 @@ private:
     std::map<Labels, std::int64_t> discovered_, claimed_, applied_, rejected_, failed_, bytes_,
         inbox_errors_, rows_, row_errors_;
     std::map<Labels, Histogram> processing_;
-    std::map<Labels, std::optional<SteadyTime>> oldest_waiting_;  // one per served inbox
+    std::map<Labels, std::optional<SteadyTime>> oldest_waiting_;
+    std::map<Labels, std::int64_t> sftp_connects_, host_key_alerts_;  // one per served inbox
     std::int64_t inboxes_ = 0;
     bool ready_ = false;
 };

@@ -216,3 +216,16 @@ TEST_CASE("ingest metrics: counts from many threads at once add up exactly") {
     CHECK(has("actiondrop_oldest_waiting_file_age_seconds{inbox=\"shared\"} " +
               std::to_string(per_thread - 1)));
 }
+
+TEST_CASE("ingest metrics: SFTP connection attempts and the host key alert gauge") {
+    Metrics m;
+    m.sftp_connecting("pull");
+    m.sftp_connecting("pull");
+    auto text = m.render();
+    CHECK(text.find("actiondrop_sftp_connects_total{inbox=\"pull\"} 2\n") != std::string::npos);
+    CHECK(text.find("actiondrop_sftp_host_key_alert{inbox=\"pull\"} 0\n") != std::string::npos);
+    m.set_host_key_alert("pull", true);
+    CHECK(m.render().find("actiondrop_sftp_host_key_alert{inbox=\"pull\"} 1\n") != std::string::npos);
+    m.set_host_key_alert("pull", false);
+    CHECK(m.render().find("actiondrop_sftp_host_key_alert{inbox=\"pull\"} 0\n") != std::string::npos);
+}
