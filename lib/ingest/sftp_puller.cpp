@@ -271,9 +271,9 @@ void SftpPuller::run() {
         } catch (const Stopping&) {
             break;
         } catch (const std::exception& e) {
-            // The store or the local disk failed: nothing was lost; try again later.
-            ++failures_;
-            auto delay = doubled(timing_.first_retry, timing_.max_retry, failures_);
+            // The store (busy with a long file past its lock timeout, or failing) or the local
+            // disk: nothing was lost, the session is still good; try again shortly.
+            const auto delay = std::chrono::seconds{5};
             next_attempt_ = Steady::now() + delay;
             std::string what = e.what();
             if (what != problem_) {
