@@ -150,6 +150,8 @@ bool Service::ready_to_serve(Served& s) {
             s.inbox = std::move(spool);
             for (auto& c : leftovers)
                 pending_.push_back({std::move(c), s.config.name, 0, SteadyTime{}});
+            for (const auto& name : remove_abandoned_temporaries(s.spool_config.outbox))
+                if (events_.tidied) events_.tidied(s.spool_config.outbox / name);
         } catch (const std::exception& e) {
             report(s, e.what());
             return false;

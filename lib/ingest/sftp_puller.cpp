@@ -120,6 +120,12 @@ SftpPuller::SftpPuller(config::InboxConfig inbox, fs::path state_dir, StoreOpene
       events_(std::move(events)),
       timing_(timing) {
     for (const char* sub : {".download", ".processing", ".outbox"}) create_folder(spool() / sub);
+    // Partial downloads of a killed process: their pulls are still `claimed` and are
+    // downloaded again.
+    std::error_code ec;
+    for (fs::directory_iterator it(spool() / ".download", ec), end; !ec && it != end;
+         it.increment(ec))
+        fs::remove_all(it->path(), ec);
     thread_ = std::thread([this] { run(); });
 }
 
