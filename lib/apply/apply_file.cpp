@@ -1,6 +1,13 @@
 #include "apply/apply_file.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
 #include <fstream>
+#include <limits>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
@@ -84,6 +91,263 @@ void mark_not_applied(const fs::path& result_file, const fs::path& rewritten) {
     close_output(out, rewritten);
 }
 
+// Read-ahead rows: the record and, for a modification file, its mapped row.
+struct Pending {
+    batch::Record record;
+    std::optional<std::expected<ledger::ModificationRow, batch::RowError>> modification;
+};
+
+// ---- Rows in the store's key order -----------------------------------------------------
+//
+// A modification row reads and changes only the action its ActionId names, unless its
+// reversal cascades to children. So when every row that reaches the ledger names its action
+// by ActionId and none of these actions has children, applying the rows grouped by the
+// store's key (each action's rows still in file order) gives every row the result it has in
+// file order, while the store reads and writes each of its pages once rather than once per
+// chunk. Such a span of rows is read once to find the keys, then once per range of keys to
+// gather that range's rows compactly; result and error lines, made in key order, are written
+// as sorted runs to a spool file and merged back into file order.
+
+constexpr std::size_t span_ranges = 4;  // a span holds this many ranges of rows
+// Bytes of gathered rows per range, whatever the row count.
+constexpr std::size_t range_bytes = 16 << 20;
+// The key of a row that cannot reach a stored action (unmapped, or no such action).
+constexpr std::int64_t no_action = std::numeric_limits<std::int64_t>::min();
+
+struct Keyed {
+    std::int64_t key;
+    std::uint32_t row;    // in the span, from 0
+    std::uint32_t bytes;  // of the row's fields, to bound a range's memory
+};
+
+// Bytes in blocks of 1 MiB: nothing moves, nothing is copied to grow.
+class Arena {
+public:
+    char* allocate(std::size_t n) {
+        if (n > left_) {
+            const std::size_t size = std::max<std::size_t>(n, 1 << 20);
+            blocks_.push_back(std::make_unique_for_overwrite<char[]>(size));
+            next_ = blocks_.back().get();
+            left_ = size;
+        }
+        char* p = next_;
+        next_ += n;
+        left_ -= n;
+        return p;
+    }
+    void clear() {
+        blocks_.clear();
+        next_ = nullptr;
+        left_ = 0;
+    }
+
+private:
+    std::vector<std::unique_ptr<char[]>> blocks_;
+    char* next_ = nullptr;
+    std::size_t left_ = 0;
+};
+
+void put_varint(std::string& out, std::uint64_t value) {
+    while (value >= 0x80) {
+        out.push_back(static_cast<char>((value & 0x7f) | 0x80));
+        value >>= 7;
+    }
+    out.push_back(static_cast<char>(value));
+}
+
+std::uint64_t get_varint(const char*& p) {
+    std::uint64_t value = 0;
+    for (int shift = 0;; shift += 7) {
+        const auto byte = static_cast<unsigned char>(*p++);
+        value |= std::uint64_t{byte & 0x7fu} << shift;
+        if ((byte & 0x80) == 0) return value;
+    }
+}
+
+// A record as varints and bytes: line, field count, then each field's size and bytes.
+void encode_record(const batch::Record& record, std::string& out) {
+    out.clear();
+    put_varint(out, static_cast<std::uint64_t>(record.line));
+    put_varint(out, record.fields.size());
+    for (const std::string& field : record.fields) {
+        put_varint(out, field.size());
+        out.append(field);
+    }
+}
+
+// Into `record`, reusing its strings.
+void decode_record(const char* p, batch::Record& record) {
+    record.line = static_cast<std::int64_t>(get_varint(p));
+    record.fields.resize(get_varint(p));
+    for (std::string& field : record.fields) {
+        const std::size_t size = get_varint(p);
+        field.assign(p, size);
+        p += size;
+    }
+}
+
+// An output stream into a string.
+class StringBuf : public std::streambuf {
+public:
+    std::string text;
+
+private:
+    int_type overflow(int_type c) override {
+        if (!traits_type::eq_int_type(c, traits_type::eof())) text.push_back(traits_type::to_char_type(c));
+        return traits_type::not_eof(c);
+    }
+    std::streamsize xsputn(const char* s, std::streamsize n) override {
+        text.append(s, static_cast<std::size_t>(n));
+        return n;
+    }
+};
+
+class StringOut : public std::ostream {
+public:
+    StringOut() : std::ostream(&buf_) {}
+    std::string& text() { return buf_.text; }
+
+private:
+    StringBuf buf_;
+};
+
+// The file read again, positioned after its header and `skip` data rows. Its first reading
+// found these rows well formed, so a failure now means that the file changed meanwhile.
+class Rereading {
+public:
+    Rereading(const fs::path& file, const batch::Limits& limits, std::size_t skip)
+        : in_(file, std::ios::binary), reader_(in_, limits) {
+        if (!in_) throw std::system_error(errno, std::generic_category(), "open " + file.string());
+        batch::Record record;
+        for (std::size_t i = 0; i <= skip; ++i)
+            if (!next(record)) changed();
+    }
+    bool next(batch::Record& record) {
+        auto more = reader_.next(record);
+        if (!more) changed();
+        return *more;
+    }
+    batch::CsvReader& reader() { return reader_; }
+    [[noreturn]] static void changed() { throw std::runtime_error("the batch file changed while it was applied"); }
+
+private:
+    std::ifstream in_;
+    batch::CsvReader reader_;
+};
+
+// Result and error lines of rows, in sorted runs of a spool file, merged back in row order.
+class LineRuns {
+public:
+    explicit LineRuns(fs::path path) : path_(std::move(path)), out_(open_output(path_)) {}
+    ~LineRuns() {
+        std::error_code ec;
+        fs::remove(path_, ec);
+    }
+
+    // One row's lines; `row` orders them.
+    void add(std::uint32_t row, std::string_view result, std::string_view error) {
+        pieces_.push_back({row, static_cast<std::uint32_t>(text_.size()),
+                           static_cast<std::uint32_t>(result.size()), static_cast<std::uint32_t>(error.size())});
+        text_.append(result);
+        text_.append(error);
+    }
+
+    // Writes the rows added since the last run as one run, in row order.
+    void end_run() {
+        if (pieces_.empty()) return;
+        std::sort(pieces_.begin(), pieces_.end(), [](const Piece& a, const Piece& b) { return a.row < b.row; });
+        const std::int64_t start = out_.tellp();
+        for (const Piece& p : pieces_) {
+            const std::uint32_t head[3] = {p.row, p.result_size, p.error_size};
+            out_.write(reinterpret_cast<const char*>(head), sizeof head);
+            out_.write(text_.data() + p.offset, p.result_size + p.error_size);
+        }
+        runs_.push_back({start, static_cast<std::int64_t>(out_.tellp())});
+        pieces_.clear();
+        text_.clear();
+    }
+
+    // Writes every row's lines to `results` and `errors` in row order.
+    void merge(std::ostream& results, std::ostream& errors) {
+        end_run();
+        close_output(out_, path_);
+        const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) throw std::system_error(errno, std::generic_category(), "open " + path_.string());
+        struct Closer {
+            int fd;
+            ~Closer() { ::close(fd); }
+        } closer{fd};
+        std::vector<Cursor> cursors(runs_.size());
+        std::vector<std::size_t> heap;
+        auto later = [&](std::size_t a, std::size_t b) { return cursors[a].row > cursors[b].row; };
+        for (std::size_t i = 0; i < runs_.size(); ++i) {
+            cursors[i].at = runs_[i].first;
+            cursors[i].end = runs_[i].second;
+            if (cursors[i].advance(fd, path_)) heap.push_back(i);
+        }
+        std::make_heap(heap.begin(), heap.end(), later);
+        while (!heap.empty()) {
+            std::pop_heap(heap.begin(), heap.end(), later);
+            Cursor& c = cursors[heap.back()];
+            results.write(c.bytes.data(), c.result_size);
+            errors.write(c.bytes.data() + c.result_size, static_cast<std::streamsize>(c.bytes.size() - c.result_size));
+            if (c.advance(fd, path_))
+                std::push_heap(heap.begin(), heap.end(), later);
+            else
+                heap.pop_back();
+        }
+    }
+
+private:
+    struct Piece {
+        std::uint32_t row, offset, result_size, error_size;
+    };
+    // A run being read: its next row, through a small buffer.
+    struct Cursor {
+        std::int64_t at = 0, end = 0;  // unread part of the run in the file
+        std::string buffer;
+        std::size_t pos = 0;
+        std::uint32_t row = 0, result_size = 0;
+        std::string bytes;
+
+        void take(int fd, const fs::path& path, char* into, std::size_t n) {
+            while (n > 0) {
+                if (pos == buffer.size()) {
+                    const std::size_t want = static_cast<std::size_t>(std::min<std::int64_t>(end - at, 16 << 10));
+                    if (want == 0) throw std::runtime_error(path.string() + ": truncated spool file");
+                    buffer.resize(want);
+                    const ssize_t got = ::pread(fd, buffer.data(), want, at);
+                    if (got <= 0) throw std::system_error(got < 0 ? errno : EIO, std::generic_category(), "read " + path.string());
+                    buffer.resize(static_cast<std::size_t>(got));
+                    at += got;
+                    pos = 0;
+                }
+                const std::size_t part = std::min(n, buffer.size() - pos);
+                std::memcpy(into, buffer.data() + pos, part);
+                pos += part;
+                into += part;
+                n -= part;
+            }
+        }
+        bool advance(int fd, const fs::path& path) {
+            if (pos == buffer.size() && at == end) return false;
+            std::uint32_t head[3];
+            take(fd, path, reinterpret_cast<char*>(head), sizeof head);
+            row = head[0];
+            result_size = head[1];
+            bytes.resize(std::size_t{head[1]} + head[2]);
+            take(fd, path, bytes.data(), bytes.size());
+            return true;
+        }
+    };
+
+    fs::path path_;
+    std::ofstream out_;
+    std::vector<Piece> pieces_;
+    std::string text_;
+    std::vector<std::pair<std::int64_t, std::int64_t>> runs_;  // [start, end) in the file
+};
+
 class BatchRun {
 public:
     BatchRun(store::Store& store, const ledger::Catalog& catalog, const ApplyRequest& request,
@@ -96,6 +360,18 @@ private:
     ApplyResult reject(ErrorCode code, std::string message, std::optional<std::int64_t> line);
     ApplyResult finish(store::BatchTransaction* tx, std::vector<std::pair<std::string, fs::path>> files);
     void process_rows(store::BatchTransaction& tx);
+    ledger::RowResult apply_row(store::BatchTransaction& tx, const batch::Layout& layout, Pending& pending);
+    std::optional<RowProblem> count_row(ledger::RowResult& row, const batch::Record& record,
+                                        const batch::Layout& layout, std::ostream& results, std::ostream& errors);
+    void apply_in_file_order(store::BatchTransaction& tx, batch::CsvReader& reader, const batch::Layout& layout,
+                             std::ostream& results, std::ostream& errors);
+    void apply_in_key_order(store::BatchTransaction& tx, batch::CsvReader& reader, const batch::Layout& layout,
+                            std::ostream& results, std::ostream& errors);
+    bool find_keys(store::BatchTransaction& tx, batch::CsvReader& reader, const batch::Layout& layout,
+                   std::size_t most, std::vector<Keyed>& keyed);
+    void apply_span(store::BatchTransaction& tx, const batch::Layout& layout, std::size_t span_start,
+                    std::vector<Keyed> keyed, std::int64_t bytes_from, std::int64_t bytes_to, std::ostream& results,
+                    std::ostream& errors);
     batch::Summary summary() const;
     void write_summary(const fs::path& path) const;
     void deliver_files(const std::vector<std::pair<std::string, fs::path>>& files);
@@ -113,6 +389,7 @@ private:
     std::optional<Spool> spool_;
     ApplyResult result_;
     std::optional<batch::FileError> file_error_;  // a file-level error found while reading rows
+    ledger::BatchContext ctx_;
 };
 
 batch::Summary BatchRun::summary() const {
@@ -198,6 +475,266 @@ ApplyResult BatchRun::reject(ErrorCode code, std::string message, std::optional<
     return finish(nullptr, {});
 }
 
+ledger::RowResult BatchRun::apply_row(store::BatchTransaction& tx, const batch::Layout& layout, Pending& pending) {
+    ledger::RowResult row;
+    if (req_.type == batch::FileType::Modifications) {
+        auto& parsed = *pending.modification;
+        if (parsed) {
+            row = ledger::apply_modification(catalog_, *account_, tx, *parsed, ctx_);
+        } else {
+            row.error = parsed.error().code;
+            row.message = parsed.error().message;
+        }
+    } else {
+        auto parsed = layout.conversion(pending.record);
+        if (parsed) {
+            row = ledger::apply_conversion(catalog_, *account_, tx, *parsed, ctx_);
+        } else {
+            row.error = parsed.error().code;
+            row.message = parsed.error().message;
+        }
+    }
+    row.line = pending.record.line;
+    return row;
+}
+
+// Counts a row's result and writes its result line (and error line); returns the problem of
+// a rejected row.
+std::optional<RowProblem> BatchRun::count_row(ledger::RowResult& row, const batch::Record& record,
+                                              const batch::Layout& layout, std::ostream& results,
+                                              std::ostream& errors) {
+    ++result_.total;
+    std::optional<RowProblem> problem;
+    if (row.outcome == ledger::Outcome::Applied) {
+        ++result_.applied;
+    } else {
+        row.outcome = ledger::Outcome::Rejected;
+        ++result_.rejected;
+        std::string code(ledger::error_name(row.error));
+        ++result_.error_counts[code];
+        if (row.message.empty()) row.message = code;
+        problem = RowProblem{record.line, code, row.message};
+        auto cells = layout.original_cells(record);
+        cells.push_back(std::move(code));
+        cells.push_back(row.message);
+        batch::write_csv_record(errors, cells);
+    }
+    batch::write_result_line(results, row);
+    return problem;
+}
+
+// Rows read a chunk ahead so that the store can fetch their actions in its key order before
+// the rows are applied, still one by one in file order; to the end of the file.
+void BatchRun::apply_in_file_order(store::BatchTransaction& tx, batch::CsvReader& reader,
+                                   const batch::Layout& layout, std::ostream& results, std::ostream& errors) {
+    const bool modifications = req_.type == batch::FileType::Modifications;
+    std::vector<Pending> chunk(chunk_rows);
+    std::vector<std::string_view> action_ids;
+    action_ids.reserve(chunk_rows);
+    bool at_end = false;
+    while (!at_end) {
+        std::size_t filled = 0;
+        action_ids.clear();
+        while (filled < chunk.size()) {
+            Pending& pending = chunk[filled];
+            auto more = reader.next(pending.record);
+            if (!more) {
+                file_error_ = more.error();
+                return;
+            }
+            if (!*more) {
+                at_end = true;
+                break;
+            }
+            if (modifications) {
+                pending.modification = layout.modification(pending.record);
+                if (*pending.modification && (*pending.modification)->action_id)
+                    action_ids.push_back(*(*pending.modification)->action_id);
+            }
+            ++filled;
+        }
+        if (!action_ids.empty()) tx.prefetch(account_->id, action_ids);
+        for (std::size_t i = 0; i < filled; ++i) {
+            ledger::RowResult row = apply_row(tx, layout, chunk[i]);
+            auto problem = count_row(row, chunk[i].record, layout, results, errors);
+            if (problem && result_.first_problems.size() < problems_kept)
+                result_.first_problems.push_back(std::move(*problem));
+        }
+        if (filled > 0) {
+            tx.flush();
+            if (req_.progress) req_.progress(reader.bytes_read(), digest_.size);
+        }
+    }
+}
+
+void BatchRun::apply_in_key_order(store::BatchTransaction& tx, batch::CsvReader& reader,
+                                  const batch::Layout& layout, std::ostream& results, std::ostream& errors) {
+    const std::size_t span_rows = std::max<std::size_t>(req_.key_order_rows, 1) * span_ranges;
+    std::size_t span_start = 0;  // data rows before the span
+    for (;;) {
+        std::vector<Keyed> keyed;
+        keyed.reserve(span_rows);
+        const std::int64_t bytes_from = reader.bytes_read();
+        const bool in_key_order = find_keys(tx, reader, layout, span_rows, keyed);
+        if (file_error_) return;
+        if (!in_key_order) {
+            // This span and the rest of the file in file order.
+            keyed = {};
+            Rereading again(req_.file, req_.limits, span_start);
+            apply_in_file_order(tx, again.reader(), layout, results, errors);
+            return;
+        }
+        const std::size_t rows = keyed.size();
+        if (rows == 0) return;
+        apply_span(tx, layout, span_start, std::move(keyed), bytes_from, reader.bytes_read(), results, errors);
+        if (rows < span_rows) return;
+        span_start += rows;
+    }
+}
+
+// Reads up to a span of rows and finds the key of the action each one names. False when a row
+// may reach the ledger otherwise than through the ActionId of an action without children, or
+// when the store has no key order: then the rows stay in file order.
+bool BatchRun::find_keys(store::BatchTransaction& tx, batch::CsvReader& reader, const batch::Layout& layout,
+                         std::size_t most, std::vector<Keyed>& keyed) {
+    batch::Record record;
+    std::vector<std::string> ids;
+    std::vector<std::uint32_t> rows;
+    std::vector<std::string_view> views;
+    auto resolve = [&]() {
+        if (ids.empty()) return true;
+        views.assign(ids.begin(), ids.end());
+        const auto keys = tx.action_keys(account_->id, views);
+        if (keys.size() != ids.size()) return false;
+        for (std::size_t i = 0; i < keys.size(); ++i) {
+            if (!keys[i]) continue;  // no such action: the row touches nothing
+            if (keys[i]->has_children) return false;
+            keyed[rows[i]].key = keys[i]->key;
+        }
+        ids.clear();
+        rows.clear();
+        return true;
+    };
+    while (keyed.size() < most) {
+        auto more = reader.next(record);
+        if (!more) {
+            file_error_ = more.error();
+            return false;
+        }
+        if (!*more) break;
+        std::size_t bytes = 16;
+        for (const std::string& field : record.fields) bytes += field.size() + 1;
+        keyed.push_back({no_action, static_cast<std::uint32_t>(keyed.size()),
+                         static_cast<std::uint32_t>(std::min<std::size_t>(bytes, UINT32_MAX))});
+        auto parsed = layout.modification(record);
+        if (!parsed) continue;  // refused before any ledger lookup
+        if (!parsed->action_id) {
+            // Found by order id, unless its form is refused before any lookup.
+            if (ledger::check_modification_form(*parsed).first != ErrorCode::None) continue;
+            return false;
+        }
+        ids.push_back(std::move(*parsed->action_id));
+        rows.push_back(keyed.back().row);
+        if (ids.size() == chunk_rows && !resolve()) return false;
+    }
+    return resolve();
+}
+
+void BatchRun::apply_span(store::BatchTransaction& tx, const batch::Layout& layout, std::size_t span_start,
+                          std::vector<Keyed> keyed, std::int64_t bytes_from, std::int64_t bytes_to,
+                          std::ostream& results, std::ostream& errors) {
+    const std::size_t count = keyed.size();
+    std::sort(keyed.begin(), keyed.end(),
+              [](const Keyed& a, const Keyed& b) { return a.key != b.key ? a.key < b.key : a.row < b.row; });
+    // rank[row]: the row's place in key order; ranges: where each range of places starts.
+    std::vector<std::uint32_t> rank(count);
+    std::vector<std::int64_t> keys(count);  // by place
+    std::vector<std::size_t> ranges{0};
+    {
+        const std::size_t most_rows = std::max<std::size_t>(req_.key_order_rows, 1);
+        std::size_t rows = 0, bytes = 0;
+        for (std::size_t at = 0; at < count; ++at) {
+            if (rows == most_rows || (rows > 0 && bytes + keyed[at].bytes > range_bytes)) {
+                ranges.push_back(at);
+                rows = bytes = 0;
+            }
+            ++rows;
+            bytes += keyed[at].bytes;
+            rank[keyed[at].row] = static_cast<std::uint32_t>(at);
+            keys[at] = keyed[at].key;
+        }
+        ranges.push_back(count);
+        keyed = {};
+    }
+
+    LineRuns runs(spool_->path("lines.runs"));
+    StringOut result_line, error_line;
+    std::map<std::int64_t, RowProblem> problems;  // the span's first ones, by line
+    const std::size_t problems_wanted = problems_kept - std::min(problems_kept, result_.first_problems.size());
+    Arena records;
+    std::vector<const char*> gathered;
+    std::vector<std::uint32_t> row_of;
+    std::string encoded;
+    std::vector<Pending> chunk(chunk_rows);
+    std::vector<std::int64_t> chunk_keys;
+    std::size_t done = 0;
+    for (std::size_t r = 0; r + 1 < ranges.size(); ++r) {
+        const std::size_t lo = ranges[r], hi = ranges[r + 1];
+        // The range's rows, compactly, in key order.
+        gathered.assign(hi - lo, nullptr);
+        row_of.assign(hi - lo, 0);
+        {
+            Rereading file(req_.file, req_.limits, span_start);
+            batch::Record record;
+            std::size_t missing = hi - lo;
+            for (std::size_t row = 0; row < count && missing > 0; ++row) {
+                if (!file.next(record)) Rereading::changed();
+                const std::uint32_t place = rank[row];
+                if (place < lo || place >= hi) continue;
+                encode_record(record, encoded);
+                char* bytes = records.allocate(encoded.size());
+                std::memcpy(bytes, encoded.data(), encoded.size());
+                gathered[place - lo] = bytes;
+                row_of[place - lo] = static_cast<std::uint32_t>(row);
+                --missing;
+            }
+        }
+        for (std::size_t first = lo; first < hi; first += chunk_rows) {
+            const std::size_t n = std::min(chunk_rows, hi - first);
+            chunk_keys.clear();
+            for (std::size_t i = 0; i < n; ++i) {
+                Pending& pending = chunk[i];
+                decode_record(gathered[first + i - lo], pending.record);
+                pending.modification = layout.modification(pending.record);
+                if (keys[first + i] != no_action) chunk_keys.push_back(keys[first + i]);
+            }
+            if (!chunk_keys.empty()) tx.prefetch_keys(account_->id, chunk_keys);
+            for (std::size_t i = 0; i < n; ++i) {
+                ledger::RowResult row = apply_row(tx, layout, chunk[i]);
+                result_line.text().clear();
+                error_line.text().clear();
+                auto problem = count_row(row, chunk[i].record, layout, result_line, error_line);
+                if (problem && problems_wanted > 0 &&
+                    (problems.size() < problems_wanted || problem->line < problems.rbegin()->first)) {
+                    problems.emplace(problem->line, std::move(*problem));
+                    if (problems.size() > problems_wanted) problems.erase(std::prev(problems.end()));
+                }
+                runs.add(row_of[first + i - lo], result_line.text(), error_line.text());
+            }
+            tx.flush();
+            runs.end_run();
+            done += n;
+            if (req_.progress)
+                req_.progress(bytes_from + (bytes_to - bytes_from) * static_cast<std::int64_t>(done) /
+                                               static_cast<std::int64_t>(count),
+                              digest_.size);
+        }
+        records.clear();
+    }
+    runs.merge(results, errors);
+    for (auto& [line, problem] : problems) result_.first_problems.push_back(std::move(problem));
+}
+
 void BatchRun::process_rows(store::BatchTransaction& tx) {
     std::ifstream in(req_.file, std::ios::binary);
     if (!in) throw std::system_error(errno, std::generic_category(), "open " + req_.file.string());
@@ -226,87 +763,13 @@ void BatchRun::process_rows(store::BatchTransaction& tx) {
     batch::write_result_header(results);
     batch::write_csv_record(errors, layout->errors_header());
 
-    const ledger::BatchContext ctx{record_.batch_id, now_};
-    const bool modifications = req_.type == batch::FileType::Modifications;
-    // One chunk of rows, read ahead so that the store can fetch their actions in its key
-    // order before the rows are applied, still one by one in file order.
-    struct Pending {
-        batch::Record record;
-        std::optional<std::expected<ledger::ModificationRow, batch::RowError>> modification;
-    };
-    std::vector<Pending> chunk(chunk_rows);
-    std::vector<std::string_view> action_ids;
-    action_ids.reserve(chunk_rows);
-    bool at_end = false;
-    while (!at_end) {
-        std::size_t filled = 0;
-        action_ids.clear();
-        while (filled < chunk.size()) {
-            Pending& pending = chunk[filled];
-            auto more = reader.next(pending.record);
-            if (!more) {
-                file_error_ = more.error();
-                return;
-            }
-            if (!*more) {
-                at_end = true;
-                break;
-            }
-            if (modifications) {
-                pending.modification = layout->modification(pending.record);
-                if (*pending.modification && (*pending.modification)->action_id)
-                    action_ids.push_back(*(*pending.modification)->action_id);
-            }
-            ++filled;
-        }
-        if (!action_ids.empty()) tx.prefetch(account_->id, action_ids);
-        for (std::size_t i = 0; i < filled; ++i) {
-            Pending& pending = chunk[i];
-            const batch::Record& record = pending.record;
-            ++result_.total;
-
-            ledger::RowResult row;
-            if (modifications) {
-                auto& parsed = *pending.modification;
-                if (parsed) {
-                    row = ledger::apply_modification(catalog_, *account_, tx, *parsed, ctx);
-                } else {
-                    row.error = parsed.error().code;
-                    row.message = parsed.error().message;
-                }
-            } else {
-                auto parsed = layout->conversion(record);
-                if (parsed) {
-                    row = ledger::apply_conversion(catalog_, *account_, tx, *parsed, ctx);
-                } else {
-                    row.error = parsed.error().code;
-                    row.message = parsed.error().message;
-                }
-            }
-            row.line = record.line;
-            if (row.outcome == ledger::Outcome::Applied) {
-                ++result_.applied;
-            } else {
-                row.outcome = ledger::Outcome::Rejected;
-                ++result_.rejected;
-                std::string code(ledger::error_name(row.error));
-                ++result_.error_counts[code];
-                if (row.message.empty()) row.message = code;
-                if (result_.first_problems.size() < problems_kept)
-                    result_.first_problems.push_back({record.line, code, row.message});
-                auto cells = layout->original_cells(record);
-                cells.push_back(code);
-                cells.push_back(row.message);
-                batch::write_csv_record(errors, cells);
-            }
-            batch::write_result_line(results, row);
-        }
-        if (filled > 0) {
-            tx.flush();
-            if (req_.progress) req_.progress(reader.bytes_read(), digest_.size);
-        }
-    }
-    if (req_.progress) req_.progress(reader.bytes_read(), digest_.size);
+    ctx_ = ledger::BatchContext{record_.batch_id, now_};
+    if (req_.type == batch::FileType::Modifications && req_.key_order)
+        apply_in_key_order(tx, reader, *layout, results, errors);
+    else
+        apply_in_file_order(tx, reader, *layout, results, errors);
+    if (file_error_) return;
+    if (req_.progress) req_.progress(digest_.size, digest_.size);
     close_output(results, result_path);
     close_output(errors, errors_path);
     if (result_.total == 0)

@@ -38,6 +38,10 @@ struct ApplyRequest {
     std::filesystem::path outbox;          // where the answers go
     std::filesystem::path spool;           // private folder for outputs being built
     std::function<void(std::int64_t bytes_done, std::int64_t bytes_total)> progress;
+    // Modification rows may be applied in the store's key order when no result can depend
+    // on it (see apply_file.cpp); false keeps file order. Results are the same either way.
+    bool key_order = true;
+    std::size_t key_order_rows = 1 << 18;  // rows gathered per reading of the file in key order
 };
 
 struct RowProblem {

@@ -21,6 +21,23 @@ std::string select_actions_by_keys_sql(std::size_t count) {
     for (std::size_t i = 0; i < count; ++i) sql += (i ? ", ?" : "?") + std::to_string(i + 2);
     return sql + ")";
 }
+std::string select_actions_by_seqs_sql(std::size_t count) {
+    std::string sql = "SELECT " ACTION_COLUMNS " FROM actions WHERE account_id = ?1 AND seq IN (";
+    for (std::size_t i = 0; i < count; ++i) sql += (i ? ", ?" : "?") + std::to_string(i + 2);
+    return sql + ")";
+}
+std::string select_action_keys_sql(std::size_t count, bool children) {
+    std::string sql =
+        children ? "SELECT a.action_id, a.seq, EXISTS (SELECT 1 FROM actions c WHERE c.account_id = ?1 "
+                   "AND c.parent_action_id = a.action_id) FROM actions a "
+                 : "SELECT a.action_id, a.seq, 0 FROM actions a ";
+    sql += "WHERE a.account_id = ?1 AND a.action_id IN (";
+    for (std::size_t i = 0; i < count; ++i) sql += (i ? ", ?" : "?") + std::to_string(i + 2);
+    return sql + ")";
+}
+// parent_action_id is '' for an action without a parent: the range > '' walks the index.
+const char* const kSelectAnyChild =
+    "SELECT 1 FROM actions WHERE account_id = ?1 AND parent_action_id > '' LIMIT 1";
 const char* const kSelectActionByOrder =
     "SELECT " ACTION_COLUMNS
     " FROM actions WHERE account_id = ?1 AND order_id = ?2 AND tracker_id = ?3 "

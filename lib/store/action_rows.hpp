@@ -15,6 +15,13 @@ namespace actiondrop::store::sqlite {
 extern const char* const kSelectActionByKey;       // ?1 account, ?2 action id
 // ?1 account, ?2 .. ?(count + 1) action ids: the actions found, in index order.
 std::string select_actions_by_keys_sql(std::size_t count);
+// ?1 account, ?2 .. ?(count + 1) seqs: the actions found, in seq order.
+std::string select_actions_by_seqs_sql(std::size_t count);
+// ?1 account, ?2 .. ?(count + 1) action ids: action_id, seq and, when `children` is set,
+// whether an action of the account names it as parent (else 0).
+std::string select_action_keys_sql(std::size_t count, bool children);
+// ?1 account: a row when any action of the account has a parent.
+extern const char* const kSelectAnyChild;
 extern const char* const kSelectActionByOrder;     // ?1 account, ?2 order, ?3 tracker: newest
 extern const char* const kSelectActionByCustomer;  // ?1 account, ?2 tracker, ?3 customer: newest
 extern const char* const kSelectActionChildren;    // ?1 account, ?2 parent: oldest first

@@ -153,8 +153,7 @@ Database::Database(const std::string& path) : path_(path) {
             throw StoreError(path_ + ": cannot switch to WAL journal mode (got \"" + mode + "\")");
         exec("PRAGMA synchronous=FULL");
         exec("PRAGMA foreign_keys=ON");
-        // A 64 MiB page cache keeps the upper B-tree levels of a large ledger in memory.
-        exec("PRAGMA cache_size=-65536");
+        set_cache_kib(kCacheKiB);
         exec("PRAGMA temp_store=FILE");
     } catch (...) {
         statements_.clear();
@@ -189,6 +188,11 @@ Statement& Database::cached(std::string_view sql) {
 }
 
 Statement Database::prepare(std::string_view sql) { return Statement(db_, sql, path_); }
+
+void Database::set_cache_kib(int kib) {
+    const std::string sql = "PRAGMA cache_size=-" + std::to_string(kib);
+    exec(sql.c_str());
+}
 
 std::int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
 

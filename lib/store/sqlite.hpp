@@ -68,6 +68,10 @@ private:
     Statement& statement_;
 };
 
+// The page cache of a connection, in KiB: it keeps the upper B-tree levels of a large
+// ledger in memory.
+inline constexpr int kCacheKiB = 64 * 1024;
+
 class Database {
 public:
     // Opens (creating if needed) the database file; throws StoreError when it cannot.
@@ -87,6 +91,9 @@ public:
     // Streams a file's bytes into a zeroblob already inserted at (table, column, rowid).
     void write_blob_from_file(const char* table, const char* column, std::int64_t rowid,
                               const std::string& file);
+
+    // PRAGMA cache_size in KiB.
+    void set_cache_kib(int kib);
 
     std::int64_t last_insert_rowid() const;
     const std::string& path() const { return path_; }

@@ -11,6 +11,8 @@ using namespace actiondrop::ledger;
 
 namespace {
 
+constexpr int kKeyOrderCacheKiB = 16 * 1024;
+
 std::int64_t read_counter(Database& db, std::string_view name) {
     Use q(db.cached("SELECT value FROM counters WHERE name = ?1"));
     q->bind_text(1, name);
@@ -33,6 +35,10 @@ SqliteBatch::SqliteBatch(SqliteStore& store, std::string batch_id)
         throw std::logic_error("a batch transaction is already open on this store");
     select_by_key_ = &db_.cached(kSelectActionByKey);
     select_by_keys_ = &db_.cached(select_actions_by_keys_sql(kPrefetchIds));
+    select_by_seqs_ = &db_.cached(select_actions_by_seqs_sql(kPrefetchIds));
+    has_child_ = &db_.cached(kSelectAnyChild);
+    keys_of_ = &db_.cached(select_action_keys_sql(kPrefetchIds, false));
+    keys_children_of_ = &db_.cached(select_action_keys_sql(kPrefetchIds, true));
     select_by_order_ = &db_.cached(kSelectActionByOrder);
     select_by_customer_ = &db_.cached(kSelectActionByCustomer);
     select_children_ = &db_.cached(kSelectActionChildren);
@@ -124,6 +130,64 @@ void SqliteBatch::prefetch(std::string_view account_id, std::vector<std::string_
         }
         while (q->step()) adopt(*q);
     }
+}
+
+void SqliteBatch::prefetch_keys(std::string_view account_id, const std::vector<std::int64_t>& keys) {
+    require_open();
+    // Rows in key order need each page once: a small page cache does, and leaves the memory
+    // to the rows the caller holds to put them in that order.
+    if (!small_cache_) {
+        db_.set_cache_kib(kKeyOrderCacheKiB);
+        small_cache_ = true;
+    }
+    // By rowid alone: no search of the id index, and the table read forward.
+    std::vector<std::int64_t> seqs = keys;
+    std::sort(seqs.begin(), seqs.end());
+    seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
+    for (std::size_t first = 0; first < seqs.size(); first += kPrefetchIds) {
+        Use q(*select_by_seqs_);
+        q->bind_text(1, account_id);
+        for (std::size_t i = 0; i < kPrefetchIds; ++i)
+            q->bind(static_cast<int>(i) + 2, seqs[std::min(first + i, seqs.size() - 1)]);
+        while (q->step()) adopt(*q);
+    }
+}
+
+std::vector<std::optional<BatchTransaction::ActionKey>> SqliteBatch::action_keys(
+    std::string_view account_id, const std::vector<std::string_view>& action_ids) {
+    require_open();
+    // Answered by the database alone: anything changed or created is written first.
+    if (!dirty_.empty() || !history_.empty()) write_pending();
+    bool any_child = false;
+    {
+        Use q(*has_child_);
+        q->bind_text(1, account_id);
+        any_child = q->step();
+    }
+    std::vector<std::string_view> ids = action_ids;
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    std::vector<std::optional<ActionKey>> found(ids.size());
+    Statement& st = any_child ? *keys_children_of_ : *keys_of_;
+    for (std::size_t first = 0; first < ids.size(); first += kPrefetchIds) {
+        const std::size_t count = std::min(kPrefetchIds, ids.size() - first);
+        Use q(st);
+        q->bind_text(1, account_id);
+        for (std::size_t i = 0; i < kPrefetchIds; ++i)
+            q->bind_text(static_cast<int>(i) + 2, ids[first + std::min(i, count - 1)]);
+        const auto begin = ids.begin() + static_cast<std::ptrdiff_t>(first);
+        const auto end = begin + static_cast<std::ptrdiff_t>(count);
+        while (q->step()) {
+            const auto at = std::lower_bound(begin, end, q->text_at(0));
+            if (at == end || *at != q->text_at(0)) continue;
+            found[static_cast<std::size_t>(at - ids.begin())] = ActionKey{q->int64_at(1), q->int64_at(2) != 0};
+        }
+    }
+    std::vector<std::optional<ActionKey>> keys;
+    keys.reserve(action_ids.size());
+    for (std::string_view id : action_ids)
+        keys.push_back(found[static_cast<std::size_t>(std::lower_bound(ids.begin(), ids.end(), id) - ids.begin())]);
+    return keys;
 }
 
 Action* SqliteBatch::newest(Statement& query, Action* pending) {
@@ -332,6 +396,13 @@ void SqliteBatch::commit(const BatchRecord& record, const std::vector<BatchOutpu
     open_ = false;
     store_.batch_open_ = false;
     clear_cache();
+    restore_page_cache();
+}
+
+void SqliteBatch::restore_page_cache() {
+    if (!small_cache_) return;
+    small_cache_ = false;
+    db_.set_cache_kib(kCacheKiB);
 }
 
 void SqliteBatch::rollback() {
@@ -340,6 +411,7 @@ void SqliteBatch::rollback() {
     open_ = false;
     store_.batch_open_ = false;
     db_.exec("ROLLBACK");
+    restore_page_cache();
 }
 
 }  // namespace actiondrop::store::sqlite

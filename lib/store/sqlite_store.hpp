@@ -78,6 +78,9 @@ public:
     ledger::Action& created(ledger::Action action, ledger::HistoryEntry entry) override;
 
     void prefetch(std::string_view account_id, std::vector<std::string_view> action_ids) override;
+    void prefetch_keys(std::string_view account_id, const std::vector<std::int64_t>& keys) override;
+    std::vector<std::optional<ActionKey>> action_keys(
+        std::string_view account_id, const std::vector<std::string_view>& action_ids) override;
     void flush() override;
     void commit(const BatchRecord& record, const std::vector<BatchOutput>& outputs) override;
     void rollback() override;
@@ -110,6 +113,7 @@ private:
     // Writes dirty actions and queued history in key order; the cache stays.
     void write_pending();
     void clear_cache();
+    void restore_page_cache();
     // The lookup key of several ids: each one length-prefixed, into the reused buffer.
     const std::string& compose(std::initializer_list<std::string_view> parts);
     // A newer of a database row (if any) and an unwritten action (if any).
@@ -119,6 +123,7 @@ private:
     Database& db_;
     std::string batch_id_;
     bool open_ = false;
+    bool small_cache_ = false;  // rows come in key order (prefetch_keys): see there
 
     std::unordered_map<std::string, Entries, Hash, std::equal_to<>> accounts_;
     std::vector<Entry*> dirty_;
@@ -140,6 +145,10 @@ private:
     Statement* select_by_key_;
     static constexpr std::size_t kPrefetchIds = 64;
     Statement* select_by_keys_;  // kPrefetchIds ids at once
+    Statement* select_by_seqs_;  // kPrefetchIds seqs at once
+    Statement* has_child_;       // does any action of the account have a parent?
+    Statement* keys_of_;         // seq of kPrefetchIds ids
+    Statement* keys_children_of_;  // seq and whether it has children, of kPrefetchIds ids
     Statement* select_by_order_;
     Statement* select_by_customer_;
     Statement* select_children_;

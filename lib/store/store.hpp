@@ -76,6 +76,26 @@ public:
         (void)account_id;
         (void)action_ids;
     }
+    // Where an action sits in the store's key order, and whether another action names it
+    // as its parent (a reversal of it may then change those children too).
+    struct ActionKey {
+        std::int64_t key = 0;
+        bool has_children = false;
+    };
+    // For each id, its action's ActionKey, or nullopt when the account has no such action.
+    // Rows sorted by these keys make the store read and write each of its pages once.
+    // An empty answer means that this store has no key order to offer.
+    virtual std::vector<std::optional<ActionKey>> action_keys(
+        std::string_view account_id, const std::vector<std::string_view>& action_ids) {
+        (void)account_id;
+        (void)action_ids;
+        return {};
+    }
+    // prefetch() of actions known by the keys that action_keys() gave, in ascending order.
+    virtual void prefetch_keys(std::string_view account_id, const std::vector<std::int64_t>& keys) {
+        (void)account_id;
+        (void)keys;
+    }
     virtual void flush() = 0;
     // Writes the final journal record and the outputs, and commits everything at once.
     virtual void commit(const BatchRecord& record, const std::vector<BatchOutput>& outputs) = 0;
