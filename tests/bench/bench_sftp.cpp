@@ -1,7 +1,26 @@
 // SFTP pull speed against OpenSSH's own client, same loopback sshd, same run: downloads a
-// 256 MiB file and lists a 10,000-file folder with SftpSession and with `sftp -b`.
-// Prints one line per measurement and the ratios (ours / OpenSSH for rates).
+// 256 MiB file and lists a 10,000-file folder with SftpSession and with OpenSSH's `sftp`.
+//
+// Fair by construction: both read the same file, warm in the page cache; both write a new
+// file in the same local folder, removed and synced away before the next measurement; the
+// order alternates from round to round; and both are timed on an open connection, OpenSSH's
+// `sftp` being driven through a pipe (`-b -`) with a `pwd` after each command as the marker
+// of its end. OpenSSH runs with its defaults (no cipher or buffer options, no fsync); our
+// download includes its SHA-256 and the fsync that makes the spool file durable.
+//
+// Usage: bench_sftp_client [MIB [FILES [ROUNDS]]]
+// Prints one line per measurement, the medians and their ratios (ours / OpenSSH for rates,
+// OpenSSH's time / ours for listings), the cipher each side negotiated, and whether our
+// socket has TCP_NODELAY.
+#include <dirent.h>
 #include <fmt/format.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -9,8 +28,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <random>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "ingest/sftp_session.hpp"
 #include "sshd_fixture.hpp"
@@ -26,18 +48,100 @@ double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// Runs OpenSSH's sftp with `batch` as its command file; returns the wall time.
-double openssh_sftp(const SshServer& server, const fs::path& work, const std::string& batch) {
-    const fs::path batch_file = work / "batch";
-    std::ofstream(batch_file) << batch;
-    std::string command = fmt::format(
-        "sftp -q -b {} -P {} -i {} -o BatchMode=yes -o StrictHostKeyChecking=yes "
-        "-o UserKnownHostsFile={} -o GlobalKnownHostsFile=/dev/null root@127.0.0.1 >/dev/null",
-        batch_file.string(), server.port(), server.client_key().string(),
-        server.known_hosts().string());
-    auto start = Clock::now();
-    if (std::system(command.c_str()) != 0) throw std::runtime_error("sftp failed: " + command);
-    return seconds_since(start);
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const std::size_t n = v.size();
+    return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// OpenSSH's sftp, started once and fed commands through a pipe; each command is followed by
+// `pwd`, whose answer marks the end of the command's work.
+class OpensshSftp {
+public:
+    OpensshSftp(const SshServer& server) {
+        int in[2], out[2];
+        if (::pipe(in) != 0 || ::pipe(out) != 0) throw std::runtime_error("pipe");
+        const std::string port = std::to_string(server.port());
+        const std::string known = "UserKnownHostsFile=" + server.known_hosts().string();
+        const std::string key = server.client_key().string();
+        auto start = Clock::now();
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            ::dup2(in[0], 0);
+            ::dup2(out[1], 1);
+            ::close(in[0]);
+            ::close(in[1]);
+            ::close(out[0]);
+            ::close(out[1]);
+            ::execlp("sftp", "sftp", "-q", "-b", "-", "-P", port.c_str(), "-i", key.c_str(), "-o",
+                     "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", known.c_str(),
+                     "-o", "GlobalKnownHostsFile=/dev/null", "root@127.0.0.1",
+                     static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        ::close(in[0]);
+        ::close(out[1]);
+        to_ = ::fdopen(in[1], "w");
+        from_ = ::fdopen(out[0], "r");
+        fmt::print(to_, "pwd\n");
+        std::fflush(to_);
+        await_marker("connecting");  // answered once connected, authenticated and serving
+        connect_seconds_ = seconds_since(start);
+    }
+    ~OpensshSftp() {
+        if (to_ != nullptr) std::fclose(to_);  // EOF on its stdin: sftp exits
+        if (from_ != nullptr) std::fclose(from_);
+        if (pid_ > 0) ::waitpid(pid_, nullptr, 0);
+    }
+    OpensshSftp(const OpensshSftp&) = delete;
+    OpensshSftp& operator=(const OpensshSftp&) = delete;
+
+    double connect_seconds() const { return connect_seconds_; }
+
+    // Runs `command`; returns its wall time, up to the marker's answer. Its output is
+    // read and dropped, as a terminal or /dev/null would.
+    double run(const std::string& command) {
+        auto start = Clock::now();
+        fmt::print(to_, "{}\npwd\n", command);
+        std::fflush(to_);
+        await_marker(command);
+        return seconds_since(start);
+    }
+
+private:
+    void await_marker(const std::string& during) {
+        char line[4096];
+        // In batch mode the echo of `pwd` comes first, then its answer.
+        while (std::fgets(line, sizeof line, from_) != nullptr)
+            if (std::strncmp(line, "Remote working directory:", 25) == 0) return;
+        throw std::runtime_error("sftp ended during: " + during);
+    }
+
+    pid_t pid_ = -1;
+    FILE* to_ = nullptr;
+    FILE* from_ = nullptr;
+    double connect_seconds_ = 0;
+};
+
+// TCP_NODELAY of this process's connection to `port` (the session's socket), if any.
+std::optional<bool> nodelay_towards(int port) {
+    for (const auto& entry : fs::directory_iterator("/proc/self/fd")) {
+        int fd = std::stoi(entry.path().filename().string());
+        sockaddr_in peer{};
+        socklen_t length = sizeof peer;
+        if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) != 0 ||
+            peer.sin_family != AF_INET || ntohs(peer.sin_port) != port)
+            continue;
+        int value = 0;
+        socklen_t size = sizeof value;
+        if (::getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &value, &size) == 0) return value != 0;
+    }
+    return std::nullopt;
+}
+
+void drop(const fs::path& file) {
+    fs::remove(file);
+    ::sync();
 }
 
 }  // namespace
@@ -45,7 +149,8 @@ double openssh_sftp(const SshServer& server, const fs::path& work, const std::st
 int main(int argc, char** argv) {
     const std::int64_t mib = argc > 1 ? std::stoll(argv[1]) : 256;
     const int files = argc > 2 ? std::stoi(argv[2]) : 10'000;
-    SshServer server(std::chrono::seconds(600));
+    const int rounds = argc > 3 ? std::stoi(argv[3]) : 3;
+    SshServer server(std::chrono::seconds(900));
     const fs::path work = server.dir() / "local";
     fs::create_directories(work);
 
@@ -66,10 +171,16 @@ int main(int argc, char** argv) {
     fs::create_directories(many);
     for (int i = 0; i < files; ++i)
         std::ofstream(many / fmt::format("Conversions_{:05}.csv", i)) << "a,b\n";
+    ::sync();
+    {  // warm: the remote file is read from the page cache by both clients
+        std::ifstream in(big, std::ios::binary);
+        std::vector<char> buffer(1 << 20);
+        while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()))) {
+        }
+    }
     const double megabytes = static_cast<double>(mib) * 1024 * 1024 / 1e6;
-    std::system("sync");
 
-    // Ours: connect (with host key check and auth) measured apart from the transfer.
+    // Ours connects first, so the first cipher line of sshd's log is ours.
     auto start = Clock::now();
     SftpSession session(server.endpoint());
     if (auto c = session.connect(); !c) {
@@ -77,52 +188,75 @@ int main(int argc, char** argv) {
         return 1;
     }
     const double our_connect = seconds_since(start);
-    start = Clock::now();
-    auto got = session.download(big.string(), work / "ours.csv");
-    const double our_download = seconds_since(start);
-    if (!got) {
-        fmt::print(stderr, "download: {}\n", got.error().message);
-        return 1;
-    }
-    start = Clock::now();
-    auto listing = session.list(many.string(), "*.csv");
-    const double our_list = seconds_since(start);
-    if (!listing || listing->files.size() != static_cast<std::size_t>(files)) {
-        fmt::print(stderr, "list failed\n");
-        return 1;
-    }
-    session.disconnect();
-    fs::remove(work / "ours.csv");
+    const std::optional<bool> nodelay = nodelay_towards(server.port());
+    OpensshSftp openssh(server);
 
-    // OpenSSH: its connect cost measured with an empty batch, then subtracted.
-    const double their_connect = openssh_sftp(server, work, "pwd\n");
-    const double their_download_total = openssh_sftp(
-        server, work, fmt::format("get {} {}\n", big.string(), (work / "theirs.csv").string()));
-    const double their_list_total =
-        openssh_sftp(server, work, fmt::format("ls -l {}\n", many.string()));
-    fs::remove(work / "theirs.csv");
-    const double their_download = std::max(1e-6, their_download_total - their_connect);
-    const double their_list = std::max(1e-6, their_list_total - their_connect);
+    std::vector<double> our_download, their_download, our_list, their_list;
+    const fs::path ours_file = work / "ours.csv", theirs_file = work / "theirs.csv";
+    auto ours_get = [&] {
+        auto t = Clock::now();
+        auto got = session.download(big.string(), ours_file);
+        const double s = seconds_since(t);
+        if (!got || got->size != mib << 20)
+            throw std::runtime_error("download: " + (got ? std::string("short") : got.error().message));
+        drop(ours_file);
+        our_download.push_back(s);
+    };
+    auto theirs_get = [&] {
+        double s = openssh.run(fmt::format("get {} {}", big.string(), theirs_file.string()));
+        if (fs::file_size(theirs_file) != static_cast<std::uintmax_t>(mib << 20))
+            throw std::runtime_error("sftp get: short file");
+        drop(theirs_file);
+        their_download.push_back(s);
+    };
+    auto ours_ls = [&] {
+        auto t = Clock::now();
+        auto listing = session.list(many.string(), "*.csv");
+        const double s = seconds_since(t);
+        if (!listing || listing->files.size() != static_cast<std::size_t>(files))
+            throw std::runtime_error("list failed");
+        our_list.push_back(s);
+    };
+    auto theirs_ls = [&] { their_list.push_back(openssh.run("ls -l " + many.string())); };
 
-    fmt::print("connect+auth        ours {:.3f} s   openssh {:.3f} s\n", our_connect,
-               their_connect);
+    for (int r = 0; r < rounds; ++r) {
+        if (r % 2 == 0) {
+            ours_get();
+            theirs_get();
+            ours_ls();
+            theirs_ls();
+        } else {
+            theirs_get();
+            ours_get();
+            theirs_ls();
+            ours_ls();
+        }
+        fmt::print(
+            "round {}  download {} MiB  ours {:.3f} s ({:.0f} MB/s, hashed, fsynced)  openssh "
+            "{:.3f} s ({:.0f} MB/s)  |  list {} files  ours {:.3f} s  openssh ls -l {:.3f} s\n",
+            r + 1, mib, our_download.back(), megabytes / our_download.back(),
+            their_download.back(), megabytes / their_download.back(), files, our_list.back(),
+            their_list.back());
+    }
+    const double od = median(our_download), td = median(their_download);
+    const double ol = median(our_list), tl = median(their_list);
+    fmt::print("connect+auth        ours {:.3f} s   openssh {:.3f} s (incl. first pwd)\n",
+               our_connect, openssh.connect_seconds());
     fmt::print(
-        "download {} MiB     ours {:.3f} s ({:.0f} MB/s, fsynced)   openssh {:.3f} s ({:.0f} MB/s) "
-        "  rate ratio {:.2f}x\n",
-        mib, our_download, megabytes / our_download, their_download, megabytes / their_download,
-        their_download / our_download);
-    fmt::print("download+connect    ours {:.3f} s   openssh {:.3f} s   ratio {:.2f}x\n",
-               our_connect + our_download, their_download_total,
-               their_download_total / (our_connect + our_download));
+        "download {} MiB     ours {:.3f} s ({:.0f} MB/s)   openssh {:.3f} s ({:.0f} MB/s)   "
+        "rate ratio {:.2f}x\n",
+        mib, od, megabytes / od, td, megabytes / td, td / od);
     fmt::print("list {} files     ours {:.3f} s   openssh ls -l {:.3f} s   speed ratio {:.2f}x\n",
-               files, our_list, their_list, their_list / our_list);
-    fmt::print("list+connect        ours {:.3f} s   openssh {:.3f} s   ratio {:.2f}x\n",
-               our_connect + our_list, their_list_total,
-               their_list_total / (our_connect + our_list));
-    // Which ciphers each client negotiated, from sshd's debug log: the rates depend on it.
+               files, ol, tl, tl / ol);
+    fmt::print("TCP_NODELAY on our socket: {}\n",
+               nodelay ? (*nodelay ? "on" : "OFF") : "socket not found");
+    // Which cipher each client negotiated, from sshd's log: ours connected first.
     std::string log = server.log();
+    const char* who[] = {"ours", "openssh"};
+    int n = 0;
     for (auto at = log.find("server->client cipher:"); at != std::string::npos;
-         at = log.find("server->client cipher:", at + 1))
-        fmt::print("  sshd: {}\n", log.substr(at, log.find('\n', at) - at));
+         at = log.find("server->client cipher:", at + 1), ++n)
+        fmt::print("cipher {}: {}\n", n < 2 ? who[n] : "other",
+                   log.substr(at + 23, log.find(" MAC:", at) - at - 23));
     return 0;
 }
