@@ -106,8 +106,9 @@ private:
 };
 
 std::string status_line(const ingest::Service& service, std::size_t inboxes) {
-    auto line = fmt::format("STATUS=serving {} inboxes; {} files taken; {} claims waiting to be retried",
-                            inboxes, service.files_taken(), service.claims_waiting());
+    auto line =
+        fmt::format("STATUS=serving {} inboxes; {} files taken; {} claims waiting to be retried",
+                    inboxes, service.files_taken(), service.claims_waiting());
     if (auto alerts = service.host_key_alerts(); !alerts.empty())
         line += fmt::format("; HOST KEY ALERT on {} (not connecting)", fmt::join(alerts, ", "));
     return line;
@@ -197,7 +198,8 @@ int main(int argc, char** argv) {
         auto serve_metrics = [&](const config::ServiceConfig& c) {
             if (c.metrics_listen == metrics_listen && http.running()) return;
             if (auto started = http.start({.listen = c.metrics_listen}); !started)
-                spdlog::error("metrics: cannot listen on {}: {}", c.metrics_listen, started.error());
+                spdlog::error("metrics: cannot listen on {}: {}", c.metrics_listen,
+                              started.error());
             else
                 spdlog::info("metrics on http://{}/metrics", c.metrics_listen);
             metrics_listen = c.metrics_listen;
@@ -234,14 +236,16 @@ int main(int argc, char** argv) {
                           inbox.account, ingest::printable(claim.file_name), what,
                           retry_in.count());
         };
-        events.inbox_problem = [&metrics](const config::InboxConfig& inbox, const std::string& what) {
+        events.inbox_problem = [&metrics](const config::InboxConfig& inbox,
+                                          const std::string& what) {
             metrics.inbox_error(inbox.name);
             spdlog::warn("inbox={}: {}", inbox.name, what);
         };
         events.abandoned = [](const config::InboxConfig& inbox, const ingest::Claim& claim) {
-            spdlog::info("inbox={} account={} file={} abandoned to stop: rolled back, applied at "
-                         "the next start",
-                         inbox.name, inbox.account, ingest::printable(claim.file_name));
+            spdlog::info(
+                "inbox={} account={} file={} abandoned to stop: rolled back, applied at "
+                "the next start",
+                inbox.name, inbox.account, ingest::printable(claim.file_name));
         };
         events.tidied = [](const fs::path& path) {
             spdlog::info("removed {}, left behind by a process that was killed", path.string());

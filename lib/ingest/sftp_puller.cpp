@@ -1,7 +1,7 @@
 #include "ingest/sftp_puller.hpp"
 
-#include <fmt/format.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -62,8 +62,7 @@ std::string file_stamp(const fs::path& path) {
     if (path.empty()) return "-";
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) return "missing";
-    return fmt::format("{}.{}:{}:{}", st.st_mtim.tv_sec, st.st_mtim.tv_nsec, st.st_size,
-                       st.st_ino);
+    return fmt::format("{}.{}:{}:{}", st.st_mtim.tv_sec, st.st_mtim.tv_nsec, st.st_size, st.st_ino);
 }
 
 void create_folder(const fs::path& folder) {
@@ -167,14 +166,16 @@ void SftpPuller::failed(const SftpError& error) {
     if (host_key_problem(error.kind)) {
         std::string what = error.message;
         if (error.kind == SftpErrorKind::HostKeyUnknown)
-            what += fmt::format("; if the key is right, enrol it with `actiondrop sftp enrol {} "
-                                "--accept`",
-                                inbox_.name);
+            what += fmt::format(
+                "; if the key is right, enrol it with `actiondrop sftp enrol {} "
+                "--accept`",
+                inbox_.name);
         else
-            what += fmt::format("; if the server's key really changed, remove the old one "
-                                "(ssh-keygen -R '[{}]:{}' -f {}) and enrol the new one with "
-                                "`actiondrop sftp enrol {} --accept`",
-                                inbox_.host, inbox_.port, inbox_.known_hosts.string(), inbox_.name);
+            what += fmt::format(
+                "; if the server's key really changed, remove the old one "
+                "(ssh-keygen -R '[{}]:{}' -f {}) and enrol the new one with "
+                "`actiondrop sftp enrol {} --accept`",
+                inbox_.host, inbox_.port, inbox_.known_hosts.string(), inbox_.name);
         what += "; not retried until known_hosts or the config changes";
         if (!alert_.exchange(true) && events_.alert) events_.alert(inbox_, true, what);
         problem_ = what;
@@ -184,8 +185,8 @@ void SftpPuller::failed(const SftpError& error) {
     }
     ++failures_;
     std::chrono::seconds delay;
-    const bool credentials = error.kind == SftpErrorKind::AuthFailed ||
-                             error.kind == SftpErrorKind::CredentialUnusable;
+    const bool credentials =
+        error.kind == SftpErrorKind::AuthFailed || error.kind == SftpErrorKind::CredentialUnusable;
     if (credentials) {
         auth_failed_ = true;
         delay = doubled(timing_.first_auth_retry, timing_.max_auth_retry, failures_);
@@ -354,10 +355,10 @@ bool SftpPuller::finish_pulls(SftpSession& session, store::Store& store) {
                     return false;
                 }
                 if (events_.info)
-                    events_.info(inbox_, fmt::format("cannot move {} to {}: {}; tried again at "
-                                                     "the next poll",
-                                                     record.remote_path, target,
-                                                     moved.error().message));
+                    events_.info(inbox_,
+                                 fmt::format("cannot move {} to {}: {}; tried again at "
+                                             "the next poll",
+                                             record.remote_path, target, moved.error().message));
                 continue;
             }
         } else if (inbox_.delete_after_pull) {
@@ -438,8 +439,7 @@ bool SftpPuller::take_new_files(SftpSession& session, store::Store& store) {
             if (stop_) throw Stopping{};
         }
         const auto original = remote_join(inbox_.folder, f->name);
-        if (!inbox_.delete_after_pull &&
-            store.find_pull(inbox_.name, original, f->size, f->mtime))
+        if (!inbox_.delete_after_pull && store.find_pull(inbox_.name, original, f->size, f->mtime))
             continue;  // pulled before: the original is left as it is
         store::PullRecord record;
         record.inbox = inbox_.name;
@@ -538,9 +538,9 @@ bool SftpPuller::fetch(SftpSession& session, store::Store& store, store::PullRec
     store.put_pull(record);
     ++pulled_;
     if (events_.fetched)
-        events_.fetched(inbox_, record.file_name, got->size,
-                        std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() -
-                                                                              started));
+        events_.fetched(
+            inbox_, record.file_name, got->size,
+            std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - started));
     if (events_.wake) events_.wake();
     return true;
 }

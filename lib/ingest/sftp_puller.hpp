@@ -52,8 +52,7 @@ struct PullEvents {
     // A host key alert raised (true) or cleared (false).
     std::function<void(const config::InboxConfig&, bool raised, const std::string& what)> alert;
     std::function<void(const config::InboxConfig&)> connecting;
-    std::function<void(const config::InboxConfig&, const std::string& name,
-                       const std::string& why)>
+    std::function<void(const config::InboxConfig&, const std::string& name, const std::string& why)>
         skipped;
     std::function<void(const config::InboxConfig&, const std::string& name, std::int64_t bytes,
                        std::chrono::milliseconds took)>

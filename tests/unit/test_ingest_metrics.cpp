@@ -224,8 +224,10 @@ TEST_CASE("ingest metrics: SFTP connection attempts and the host key alert gauge
     auto text = m.render();
     CHECK(text.find("actiondrop_sftp_connects_total{inbox=\"pull\"} 2\n") != std::string::npos);
     CHECK(text.find("actiondrop_sftp_host_key_alert{inbox=\"pull\"} 0\n") != std::string::npos);
+    const std::string raised = "actiondrop_sftp_host_key_alert{inbox=\"pull\"} 1\n";
+    const std::string cleared = "actiondrop_sftp_host_key_alert{inbox=\"pull\"} 0\n";
     m.set_host_key_alert("pull", true);
-    CHECK(m.render().find("actiondrop_sftp_host_key_alert{inbox=\"pull\"} 1\n") != std::string::npos);
+    CHECK(m.render().find(raised) != std::string::npos);
     m.set_host_key_alert("pull", false);
-    CHECK(m.render().find("actiondrop_sftp_host_key_alert{inbox=\"pull\"} 0\n") != std::string::npos);
+    CHECK(m.render().find(cleared) != std::string::npos);
 }

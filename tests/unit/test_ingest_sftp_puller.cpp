@@ -222,7 +222,7 @@ TEST_CASE("a changed host key raises an alert and is not retried until known_hos
     write(server.files() / "in" / "a.csv", "OrderId,Amount\n1,1.00\n");
     const std::string right = read(server.known_hosts());
     actiondrop::ingest::testing::sshd_detail::run("ssh-keygen -q -t ed25519 -N '' -C other -f " +
-                     (rig.local.path() / "other").string());
+                                                  (rig.local.path() / "other").string());
     write(server.known_hosts(), server.known_hosts_line(rig.local.path() / "other.pub"));
     const auto before = rig.connections();  // the fixture's own probe of the port
     auto puller = rig.start();
@@ -245,7 +245,7 @@ TEST_CASE("refused credentials back off for a long time") {
     SshServer server;
     Rig rig(server);
     actiondrop::ingest::testing::sshd_detail::run("ssh-keygen -q -t ed25519 -N '' -C stranger -f " +
-                     (rig.local.path() / "stranger").string());
+                                                  (rig.local.path() / "stranger").string());
     rig.inbox.identity_file = rig.local.path() / "stranger";
     const auto before = rig.connections();  // the fixture's own probe of the port
     auto puller = rig.start();
