@@ -118,7 +118,10 @@ std::map<std::string, SteadyTime> Service::oldest_waiting() const {
         if (!first) it->second = std::min(it->second, since);
     };
     for (const auto& [name, s] : served_)
-        if (auto since = s.inbox ? s.inbox->oldest_waiting() : std::nullopt) note(name, *since);
+        if (auto since = s.puller  ? s.puller->oldest_waiting()
+                         : s.inbox ? s.inbox->oldest_waiting()
+                                   : std::nullopt)
+            note(name, *since);
     for (const auto& p : pending_) note(p.inbox, p.claim.waiting_since);
     return out;
 }

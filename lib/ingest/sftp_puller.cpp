@@ -419,15 +419,24 @@ bool SftpPuller::take_new_files(SftpSession& session, store::Store& store) {
                 events_.skipped(inbox_, f.name, *why);
             continue;
         }
-        auto [it, fresh] = seen_.try_emplace(f.name, Seen{f.size, f.mtime, now});
+        auto [it, fresh] = seen_.try_emplace(f.name, Seen{f.size, f.mtime, now, now});
         Seen& s = it->second;
-        if (!fresh && (s.size != f.size || s.mtime != f.mtime)) s = {f.size, f.mtime, now};
+        if (!fresh && (s.size != f.size || s.mtime != f.mtime))
+            s = {f.size, f.mtime, now, s.pulled ? now : s.first_seen};
+        if (s.pulled) continue;  // this very file was pulled before: no need to ask the store
         const bool stable = inbox_.done_file ? names.contains(f.name + ".done")
                                              : !fresh && now - s.since >= inbox_.settle;
         if (stable) ready.push_back(&f);
     }
     if (listing->complete)
         std::erase_if(seen_, [&](const auto& kv) { return !names.contains(kv.first); });
+    {
+        std::optional<Steady::time_point> oldest;
+        for (const auto& [name, seen] : seen_)
+            if (!seen.pulled && (!oldest || seen.first_seen < *oldest)) oldest = seen.first_seen;
+        std::lock_guard lock(mutex_);
+        oldest_waiting_ = oldest;
+    }
     std::sort(ready.begin(), ready.end(), [](const RemoteEntry* a, const RemoteEntry* b) {
         return std::tie(a->mtime, a->name) < std::tie(b->mtime, b->name);
     });
@@ -439,8 +448,11 @@ bool SftpPuller::take_new_files(SftpSession& session, store::Store& store) {
             if (stop_) throw Stopping{};
         }
         const auto original = remote_join(inbox_.folder, f->name);
-        if (!inbox_.delete_after_pull && store.find_pull(inbox_.name, original, f->size, f->mtime))
-            continue;  // pulled before: the original is left as it is
+        if (!inbox_.delete_after_pull &&
+            store.find_pull(inbox_.name, original, f->size, f->mtime)) {
+            seen_[f->name].pulled = true;  // pulled before: the original is left as it is
+            continue;
+        }
         store::PullRecord record;
         record.inbox = inbox_.name;
         record.remote_path = original;
@@ -479,7 +491,12 @@ bool SftpPuller::take_new_files(SftpSession& session, store::Store& store) {
         } else if (!store.claim_pull(record)) {
             continue;  // another service took it first
         }
-        seen_.erase(f->name);
+        // Left on the server, the same (size, mtime) is never taken again; renamed away, a
+        // later file of that name is a new one. A failed download forgets it: it settles again.
+        if (inbox_.delete_after_pull)
+            seen_.erase(f->name);
+        else
+            seen_[f->name].pulled = true;
         if (!fetch(session, store, record)) return false;
         if (inbox_.done_file) (void)session.remove(remote_join(inbox_.folder, f->name + ".done"));
         if (Steady::now() - last_delivery > std::chrono::seconds{2}) {
@@ -488,6 +505,11 @@ bool SftpPuller::take_new_files(SftpSession& session, store::Store& store) {
         }
     }
     return true;
+}
+
+std::optional<Steady::time_point> SftpPuller::oldest_waiting() const {
+    std::lock_guard lock(mutex_);
+    return oldest_waiting_;
 }
 
 bool SftpPuller::fetch(SftpSession& session, store::Store& store, store::PullRecord record) {
@@ -516,7 +538,10 @@ bool SftpPuller::fetch(SftpSession& session, store::Store& store, store::PullRec
         if (events_.info)
             events_.info(inbox_, fmt::format("cannot download {}: {}; tried again at the next poll",
                                              record.remote_path, e.message));
-        if (!inbox_.delete_after_pull) store.forget_pull(record);
+        if (!inbox_.delete_after_pull) {
+            store.forget_pull(record);
+            seen_.erase(record.file_name);
+        }
         return true;
     }
     if (got->size != record.size || got->mtime != record.mtime) {

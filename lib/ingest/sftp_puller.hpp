@@ -91,6 +91,9 @@ public:
     bool host_key_alert() const { return alert_.load(); }
     bool connected() const { return connected_.load(); }
     std::int64_t files_pulled() const { return pulled_.load(); }
+    // Since when the oldest file seen on the server and not yet pulled waits (as of the
+    // last poll); nullopt when none does.
+    std::optional<std::chrono::steady_clock::time_point> oldest_waiting() const;
 
 private:
     void run();
@@ -115,7 +118,9 @@ private:
 
     struct Seen {
         std::int64_t size = 0, mtime = 0;
-        std::chrono::steady_clock::time_point since{};
+        std::chrono::steady_clock::time_point since{};       // unchanged since
+        std::chrono::steady_clock::time_point first_seen{};  // waiting since
+        bool pulled = false;  // this (size, mtime) was pulled before: it does not wait
     };
     std::map<std::string, Seen> seen_;
     std::set<std::string> skip_reported_;
@@ -127,8 +132,9 @@ private:
 
     std::atomic<bool> alert_{false}, connected_{false};
     std::atomic<std::int64_t> pulled_{0};
-    std::mutex mutex_;
+    mutable std::mutex mutex_;
     std::condition_variable cv_;
+    std::optional<std::chrono::steady_clock::time_point> oldest_waiting_;
     bool stop_ = false, poll_now_ = false;
     std::thread thread_;
 };

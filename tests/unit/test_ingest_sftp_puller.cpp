@@ -169,8 +169,11 @@ TEST_CASE("a file still growing is not pulled before it settles") {
         all += row;
         CHECK(rig.claims().empty());
     }
+    CHECK(puller->oldest_waiting());  // it waits, and the age gauge says so
     REQUIRE(eventually([&] { return rig.claims().size() == 1; }));
     CHECK(read(rig.claims().front()) == all);
+    // Pulled: still on the server, but no longer waiting.
+    CHECK(eventually([&] { return !puller->oldest_waiting(); }));
 }
 
 TEST_CASE("delete_after_pull claims the original by rename and deletes it once applied") {
