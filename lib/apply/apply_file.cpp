@@ -597,24 +597,16 @@ void BatchRun::apply_in_key_order(store::BatchTransaction& tx, batch::CsvReader&
 // when the store has no key order: then the rows stay in file order.
 bool BatchRun::find_keys(store::BatchTransaction& tx, batch::CsvReader& reader, const batch::Layout& layout,
                          std::size_t most, std::vector<Keyed>& keyed) {
-    batch::Record record;
-    std::vector<std::string> ids;
-    std::vector<std::uint32_t> rows;
-    std::vector<std::string_view> views;
-    auto resolve = [&]() {
-        if (ids.empty()) return true;
-        views.assign(ids.begin(), ids.end());
-        const auto keys = tx.action_keys(account_->id, views);
-        if (keys.size() != ids.size()) return false;
-        for (std::size_t i = 0; i < keys.size(); ++i) {
-            if (!keys[i]) continue;  // no such action: the row touches nothing
-            if (keys[i]->has_children) return false;
-            keyed[rows[i]].key = keys[i]->key;
-        }
-        ids.clear();
-        rows.clear();
-        return true;
+    // The span's ids, asked for in id order: a store can walk its id index once.
+    struct Named {
+        const char* id;
+        std::uint32_t size;
+        std::uint32_t row;
+        std::string_view view() const { return {id, size}; }
     };
+    Arena bytes;
+    std::vector<Named> named;
+    batch::Record record;
     while (keyed.size() < most) {
         auto more = reader.next(record);
         if (!more) {
@@ -622,10 +614,10 @@ bool BatchRun::find_keys(store::BatchTransaction& tx, batch::CsvReader& reader, 
             return false;
         }
         if (!*more) break;
-        std::size_t bytes = 16;
-        for (const std::string& field : record.fields) bytes += field.size() + 1;
+        std::size_t size = 16;
+        for (const std::string& field : record.fields) size += field.size() + 1;
         keyed.push_back({no_action, static_cast<std::uint32_t>(keyed.size()),
-                         static_cast<std::uint32_t>(std::min<std::size_t>(bytes, UINT32_MAX))});
+                         static_cast<std::uint32_t>(std::min<std::size_t>(size, UINT32_MAX))});
         auto parsed = layout.modification(record);
         if (!parsed) continue;  // refused before any ledger lookup
         if (!parsed->action_id) {
@@ -633,11 +625,26 @@ bool BatchRun::find_keys(store::BatchTransaction& tx, batch::CsvReader& reader, 
             if (ledger::check_modification_form(*parsed).first != ErrorCode::None) continue;
             return false;
         }
-        ids.push_back(std::move(*parsed->action_id));
-        rows.push_back(keyed.back().row);
-        if (ids.size() == chunk_rows && !resolve()) return false;
+        const std::string& id = *parsed->action_id;
+        char* copy = bytes.allocate(id.size());
+        std::memcpy(copy, id.data(), id.size());
+        named.push_back({copy, static_cast<std::uint32_t>(id.size()), keyed.back().row});
     }
-    return resolve();
+    std::sort(named.begin(), named.end(), [](const Named& a, const Named& b) { return a.view() < b.view(); });
+    std::vector<std::string_view> ids;
+    for (std::size_t first = 0; first < named.size(); first += chunk_rows) {
+        const std::size_t n = std::min(chunk_rows, named.size() - first);
+        ids.clear();
+        for (std::size_t i = first; i < first + n; ++i) ids.push_back(named[i].view());
+        const auto keys = tx.action_keys(account_->id, ids);
+        if (keys.size() != n) return false;
+        for (std::size_t i = 0; i < n; ++i) {
+            if (!keys[i]) continue;  // no such action: the row touches nothing
+            if (keys[i]->has_children) return false;
+            keyed[named[first + i].row].key = keys[i]->key;
+        }
+    }
+    return true;
 }
 
 void BatchRun::apply_span(store::BatchTransaction& tx, const batch::Layout& layout, std::size_t span_start,

@@ -21,11 +21,8 @@ std::string select_actions_by_keys_sql(std::size_t count) {
     for (std::size_t i = 0; i < count; ++i) sql += (i ? ", ?" : "?") + std::to_string(i + 2);
     return sql + ")";
 }
-std::string select_actions_by_seqs_sql(std::size_t count) {
-    std::string sql = "SELECT " ACTION_COLUMNS " FROM actions WHERE account_id = ?1 AND seq IN (";
-    for (std::size_t i = 0; i < count; ++i) sql += (i ? ", ?" : "?") + std::to_string(i + 2);
-    return sql + ")";
-}
+const char* const kSelectActionsBySeqRange =
+    "SELECT " ACTION_COLUMNS " FROM actions WHERE seq BETWEEN ?2 AND ?3 AND account_id = ?1 ORDER BY seq";
 std::string select_action_keys_sql(std::size_t count, bool children) {
     std::string sql =
         children ? "SELECT a.action_id, a.seq, EXISTS (SELECT 1 FROM actions c WHERE c.account_id = ?1 "
@@ -34,6 +31,13 @@ std::string select_action_keys_sql(std::size_t count, bool children) {
     sql += "WHERE a.account_id = ?1 AND a.action_id IN (";
     for (std::size_t i = 0; i < count; ++i) sql += (i ? ", ?" : "?") + std::to_string(i + 2);
     return sql + ")";
+}
+std::string select_action_key_range_sql(bool children) {
+    std::string sql =
+        children ? "SELECT a.action_id, a.seq, EXISTS (SELECT 1 FROM actions c WHERE c.account_id = ?1 "
+                   "AND c.parent_action_id = a.action_id) FROM actions a "
+                 : "SELECT a.action_id, a.seq, 0 FROM actions a ";
+    return sql + "WHERE a.account_id = ?1 AND a.action_id BETWEEN ?2 AND ?3 ORDER BY a.action_id";
 }
 // parent_action_id is '' for an action without a parent: the range > '' walks the index.
 const char* const kSelectAnyChild =
@@ -181,6 +185,11 @@ void bind_action(Statement& st, const Action& a, std::string& items, std::string
 
 Action read_action(const Statement& row) {
     Action a;
+    read_action(row, a);
+    return a;
+}
+
+void read_action(const Statement& row, Action& a) {
     a.account_id = row.text_at(0);
     a.action_id = row.text_at(1);
     a.key = row.int64_at(2);
@@ -212,7 +221,6 @@ Action read_action(const Statement& row) {
     a.contract_id = row.text_at(24);
     a.contract_version = instant_from_millis(row.int64_at(25));
     a.creation = decode_creation(row.blob_at(26));
-    return a;
 }
 
 void bind_history(Statement& st, std::int64_t action_seq, std::int64_t entry_id,

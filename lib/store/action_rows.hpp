@@ -15,11 +15,14 @@ namespace actiondrop::store::sqlite {
 extern const char* const kSelectActionByKey;       // ?1 account, ?2 action id
 // ?1 account, ?2 .. ?(count + 1) action ids: the actions found, in index order.
 std::string select_actions_by_keys_sql(std::size_t count);
-// ?1 account, ?2 .. ?(count + 1) seqs: the actions found, in seq order.
-std::string select_actions_by_seqs_sql(std::size_t count);
+// ?1 account, ?2 first seq, ?3 last seq: the account's actions between, in seq order.
+extern const char* const kSelectActionsBySeqRange;
 // ?1 account, ?2 .. ?(count + 1) action ids: action_id, seq and, when `children` is set,
 // whether an action of the account names it as parent (else 0).
 std::string select_action_keys_sql(std::size_t count, bool children);
+// ?1 account, ?2 first id, ?3 last id: as select_action_keys_sql for every action of the
+// account with an id between, in id order.
+std::string select_action_key_range_sql(bool children);
 // ?1 account: a row when any action of the account has a parent.
 extern const char* const kSelectAnyChild;
 extern const char* const kSelectActionByOrder;     // ?1 account, ?2 order, ?3 tracker: newest
@@ -53,6 +56,8 @@ std::uint64_t indexed_columns_hash(const ledger::Action& action);
 void bind_action(Statement& st, const ledger::Action& action, std::string& items,
                  std::string& creation);
 ledger::Action read_action(const Statement& row);
+// The same into an existing action, reusing its strings and vectors.
+void read_action(const Statement& row, ledger::Action& into);
 
 // ?18 is the action's seq, the history's link to its action.
 void bind_history(Statement& st, std::int64_t action_seq, std::int64_t entry_id,

@@ -35,10 +35,12 @@ SqliteBatch::SqliteBatch(SqliteStore& store, std::string batch_id)
         throw std::logic_error("a batch transaction is already open on this store");
     select_by_key_ = &db_.cached(kSelectActionByKey);
     select_by_keys_ = &db_.cached(select_actions_by_keys_sql(kPrefetchIds));
-    select_by_seqs_ = &db_.cached(select_actions_by_seqs_sql(kPrefetchIds));
+    select_by_seq_range_ = &db_.cached(kSelectActionsBySeqRange);
     has_child_ = &db_.cached(kSelectAnyChild);
     keys_of_ = &db_.cached(select_action_keys_sql(kPrefetchIds, false));
     keys_children_of_ = &db_.cached(select_action_keys_sql(kPrefetchIds, true));
+    key_range_ = &db_.cached(select_action_key_range_sql(false));
+    key_range_children_ = &db_.cached(select_action_key_range_sql(true));
     select_by_order_ = &db_.cached(kSelectActionByOrder);
     select_by_customer_ = &db_.cached(kSelectActionByCustomer);
     select_children_ = &db_.cached(kSelectActionChildren);
@@ -86,9 +88,10 @@ Action* SqliteBatch::adopt(const Statement& row) {
     auto account = accounts_.find(account_id);
     if (account == accounts_.end())
         account = accounts_.emplace(std::string(account_id), Entries{}).first;
-    Entry& entry =
-        account->second.emplace(std::string(action_id), Entry{read_action(row), true, false, 0})
-            .first->second;
+    // Read in place: an action is large, and moving it twice costs more than its columns.
+    Entry& entry = account->second.try_emplace(std::string(action_id)).first->second;
+    read_action(row, entry.action);
+    entry.stored = true;
     entry.indexed_hash = indexed_columns_hash(entry.action);
     return &entry.action;
 }
@@ -140,16 +143,26 @@ void SqliteBatch::prefetch_keys(std::string_view account_id, const std::vector<s
         db_.set_cache_kib(kKeyOrderCacheKiB);
         small_cache_ = true;
     }
-    // By rowid alone: no search of the id index, and the table read forward.
+    // By rowid alone, no search of the id index: close keys by one forward walk of the table,
+    // taking only the rows asked for; a key far from the others by a search of its own.
     std::vector<std::int64_t> seqs = keys;
     std::sort(seqs.begin(), seqs.end());
     seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
-    for (std::size_t first = 0; first < seqs.size(); first += kPrefetchIds) {
-        Use q(*select_by_seqs_);
+    constexpr std::int64_t kMostSkipped = 16;  // rows between two keys of one walk
+    for (std::size_t first = 0; first < seqs.size();) {
+        std::size_t last = first;
+        while (last + 1 < seqs.size() && seqs[last + 1] - seqs[last] <= kMostSkipped) ++last;
+        Use q(*select_by_seq_range_);
         q->bind_text(1, account_id);
-        for (std::size_t i = 0; i < kPrefetchIds; ++i)
-            q->bind(static_cast<int>(i) + 2, seqs[std::min(first + i, seqs.size() - 1)]);
-        while (q->step()) adopt(*q);
+        q->bind(2, seqs[first]);
+        q->bind(3, seqs[last]);
+        std::size_t next = first;
+        while (q->step()) {
+            const std::int64_t seq = q->int64_at(2);
+            while (next <= last && seqs[next] < seq) ++next;
+            if (next <= last && seqs[next] == seq) adopt(*q);
+        }
+        first = last + 1;
     }
 }
 
@@ -168,8 +181,26 @@ std::vector<std::optional<BatchTransaction::ActionKey>> SqliteBatch::action_keys
     std::sort(ids.begin(), ids.end());
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
     std::vector<std::optional<ActionKey>> found(ids.size());
+    // Ids close together in index order (a caller that sorts them) by one walk of the index;
+    // when the walk meets many more entries than ids, the rest by searches of their own.
+    std::size_t walked = 0;
+    if (!ids.empty()) {
+        Use q(any_child ? *key_range_children_ : *key_range_);
+        q->bind_text(1, account_id);
+        q->bind_text(2, ids.front());
+        q->bind_text(3, ids.back());
+        std::size_t budget = 2 * ids.size() + 64;
+        while (walked < ids.size() && budget > 0 && q->step()) {
+            --budget;
+            const std::string_view id = q->text_at(0);
+            while (walked < ids.size() && ids[walked] < id) ++walked;
+            if (walked < ids.size() && ids[walked] == id)
+                found[walked++] = ActionKey{q->int64_at(1), q->int64_at(2) != 0};
+        }
+        if (budget > 0) walked = ids.size();  // the walk ended: the ids not met do not exist
+    }
     Statement& st = any_child ? *keys_children_of_ : *keys_of_;
-    for (std::size_t first = 0; first < ids.size(); first += kPrefetchIds) {
+    for (std::size_t first = walked; first < ids.size(); first += kPrefetchIds) {
         const std::size_t count = std::min(kPrefetchIds, ids.size() - first);
         Use q(st);
         q->bind_text(1, account_id);
@@ -344,7 +375,8 @@ void SqliteBatch::clear_cache() {
     pending_by_customer_.clear();
     pending_children_.clear();
     indexed_changed_ = false;
-    accounts_.clear();
+    // The maps stay, with their buckets, for the next rows.
+    for (auto& [account, entries] : accounts_) entries.clear();
 }
 
 void SqliteBatch::flush() {

@@ -145,10 +145,12 @@ private:
     Statement* select_by_key_;
     static constexpr std::size_t kPrefetchIds = 64;
     Statement* select_by_keys_;  // kPrefetchIds ids at once
-    Statement* select_by_seqs_;  // kPrefetchIds seqs at once
+    Statement* select_by_seq_range_;
     Statement* has_child_;       // does any action of the account have a parent?
     Statement* keys_of_;         // seq of kPrefetchIds ids
     Statement* keys_children_of_;  // seq and whether it has children, of kPrefetchIds ids
+    Statement* key_range_;           // seqs of the ids between two ids
+    Statement* key_range_children_;  // and whether each has children
     Statement* select_by_order_;
     Statement* select_by_customer_;
     Statement* select_children_;
