@@ -20,6 +20,7 @@ def main():
     args = parser.parse_args()
 
     download, listing, ours_mb, theirs_mb, ciphers = [], [], [], [], set()
+    by_load = {"idle": [], "busy": []}  # per-round download ratios
     for run in range(args.runs):
         out = subprocess.run([args.bench, str(args.mib), str(args.files), str(args.rounds)],
                              check=True, capture_output=True, text=True, timeout=900).stdout
@@ -29,11 +30,18 @@ def main():
         rates = re.search(r"^download .*?\(([\d.]+) MB/s\).*?\(([\d.]+) MB/s\)", out, re.M)
         ours_mb.append(float(rates.group(1)))
         theirs_mb.append(float(rates.group(2)))
-        ciphers.update(re.findall(r"^cipher (\w+): (\S+)", out, re.M))
+        ciphers.update(re.findall(r"^cipher (ours|openssh): (\S+)", out, re.M))
+        for line in re.findall(r"^round .*$", out, re.M):
+            ours_s, theirs_s = map(float, re.findall(r"(?:ours|openssh) ([\d.]+) s \(", line))
+            by_load["busy" if "machine busy" in line else "idle"].append(theirs_s / ours_s)
     d, l = statistics.median(download), statistics.median(listing)
     print(f"median download rate ours {statistics.median(ours_mb):.0f} MB/s, "
           f"openssh {statistics.median(theirs_mb):.0f} MB/s")
     print("ciphers: " + ", ".join(f"{who} {name}" for who, name in sorted(ciphers)))
+    for load, ratios in by_load.items():
+        if ratios:
+            print(f"download rate ratio in rounds on a {load} machine: median "
+                  f"{statistics.median(ratios):.2f}x over {len(ratios)} rounds")
     print(f"median download rate ours/openssh: {d:.2f}x (goal >= 1.2x)")
     print(f"median listing speed ours/openssh: {l:.2f}x (goal >= 1.0x)")
     return 0 if d >= 1.2 and l >= 1.0 else 1
