@@ -153,5 +153,25 @@ done
 [ "$(json_field "$R/out/conv1.csv_summary.json" batch_id)" = "$batch" ] || fail "conv1.csv answered again"
 cmp -s "$R/in/conv1.csv" "$WORK/orig/conv1.csv" && [ "$(stamp "$R/in/conv1.csv")" = "$conv1_stamp" ] || fail "conv1.csv changed"
 if grep -qi "DUPLICATE_FILE" "$WORK"/daemon.*.log; then show_logs; fail "a file was taken again (DUPLICATE_FILE)"; fi
+
+# 6. The same content under another name is a duplicate, as for a local inbox; a new
+# version under the old name (another size and mtime) is a new file, whose answers replace
+# the old ones.
+cp "$WORK/orig/conv1.csv" "$WORK/again.csv"
+put_remote "$R/in/again.csv" < "$WORK/again.csv"
+wait_for 30 test -f "$R/out/again.csv_summary.json"
+[ "$(json_field "$R/out/again.csv_summary.json" error_code)" = DUPLICATE_FILE ] || fail "again.csv: $(cat "$R/out/again.csv_summary.json")"
+grep -q "$batch" "$R/out/again.csv_summary.json" || fail "the duplicate does not name batch $batch"
+{ printf '%s\r\n' "$CONV_HEADER"; conv_row P-4 40.00; } | put_remote "$R/in/conv1.csv"
+touch -d '-1 hour' "$R/in/conv1.csv"
+new_batch() { [ "$(json_field "$R/out/conv1.csv_summary.json" batch_id)" != "$batch" ]; }
+wait_for 30 new_batch
+[ "$(json_field "$R/out/conv1.csv_summary.json" total)" = 1 ] || fail "the new conv1.csv: $(cat "$R/out/conv1.csv_summary.json")"
+check_csv "$R/out/result_conv1.csv" /dev/stdin <<'CSV' || fail "result_conv1.csv was not replaced"
+Line,ActionId,Outcome
+2,P-4,APPLIED
+CSV
+[ "$(batches_of pull)" = 3 ] || fail "inbox pull: $(batches_of pull) batches, expected 3"
+for d in out ro-out del-out arc-out; do no_temporaries "$R/$d"; done
 daemon_stop
 echo "sftp pull: ok"

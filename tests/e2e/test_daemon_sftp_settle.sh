@@ -3,6 +3,7 @@
 # the daemon's own clock: a file on the server appended in complete rows over several
 # polls (each pause shorter than settle) is not taken early, and ends up as one batch
 # holding every row. The server's log shows that the folder was polled meanwhile.
+# An inbox with done_file: true waits for NAME.done however stable the file is.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sshd_lib.sh"
 setup_ledger
@@ -20,9 +21,14 @@ inboxes:
   - {name: slow, account: "1000", type: conversions, kind: sftp, host: 127.0.0.1, port: ${SSHD_PORT[s1]}, user: root,
      identity_file: $(sshd_dir s1)/client_key, known_hosts: $KH, folder: $R/in, pattern: "*.csv",
      result_folder: $R/out, poll_interval: 1s, settle: 3s}
+  - {name: held, account: "1000", type: conversions, kind: sftp, host: 127.0.0.1, port: ${SSHD_PORT[s1]}, user: root,
+     identity_file: $(sshd_dir s1)/client_key, known_hosts: $KH, folder: $R/held, pattern: "*.csv",
+     result_folder: $R/held-out, poll_interval: 1s, settle: 1s, done_file: true}
 YAML
-daemon_start 1
-wait_for 30 at_least 1 sshd_logins s1
+mkdir -p "$R/held" "$R/held-out"
+{ printf '%s\r\n' "$CONV_HEADER"; conv_row H-1 5.00; } | put_remote "$R/held/waits.csv"
+daemon_start 2
+wait_for 30 at_least 2 sshd_logins s1
 
 # Four pieces 1.5 s apart, each of complete rows: a file taken early would be a batch of
 # fewer rows (or a second batch of the same name).
@@ -55,5 +61,15 @@ S="$R/out/growing.csv_summary.json"
 [ "$(batches_of slow)" = 1 ] || fail "$(batches_of slow) batches, expected 1: $(cat "$WORK/batches.json")"
 expect_exit 0 ad action show --account 1000 G-4-3
 no_temporaries "$R/out"
+
+# done_file: waits.csv has been stable for far longer than settle; it is taken only once
+# waits.csv.done appears.
+[ ! -e "$R/held-out/waits.csv_summary.json" ] && [ "$(sftp_opens s1 "$R/held/waits.csv")" = 0 ] \
+    || { show_logs; fail "waits.csv was taken before waits.csv.done existed"; }
+[ "$(sftp_listings s1 "$R/held")" -ge 5 ] || fail "the held folder was not polled"
+: > "$R/held/waits.csv.done"
+wait_for 30 test -f "$R/held-out/waits.csv_summary.json"
+[ "$(json_field "$R/held-out/waits.csv_summary.json" applied)" = 1 ] || fail "waits.csv: $(cat "$R/held-out/waits.csv_summary.json")"
+[ ! -e "$R/held-out/waits.csv.done_summary.json" ] || fail "the done file was taken as a file"
 daemon_stop
 echo "sftp settle: ok"
