@@ -6,7 +6,8 @@
 # own log shows at most one connection over 15 s of 1 s polls (no retry storm). A change
 # of the known_hosts file is the only thing that makes the daemon try again: a key of
 # another type (ecdsa) is refused the same way, once; then `actiondrop sftp enrol --accept`
-# writes the right key and, with no restart, the file is pulled and the alert cleared.
+# writes the right key and, with no restart, the file is pulled and the alert cleared. A
+# changed config (SIGHUP) also makes it try once more.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sshd_lib.sh"
 setup_ledger
@@ -23,18 +24,22 @@ R="$WORK/remote"
 mkdir -p "$R/in1" "$R/out1" "$R/in2" "$R/out2"
 { printf '%s\r\n' "$CONV_HEADER"; conv_row HK-1 10.00; } | put_remote "$R/in1/hk1.csv"
 { printf '%s\r\n' "$CONV_HEADER"; conv_row HK-2 20.00; } | put_remote "$R/in2/hk2.csv"
-cat > "$CONFIG" <<YAML
+# write_config POLL: the config, with POLL as the poll interval of inbox "changed".
+write_config() {
+    cat > "$CONFIG" <<YAML
 store: sqlite:$WORK/ledger.db
 state_dir: $STATE
 metrics: {listen: "127.0.0.1:$METRICS_PORT"}
 inboxes:
   - {name: changed, account: "1000", type: conversions, kind: sftp, host: 127.0.0.1, port: ${SSHD_PORT[s1]}, user: root,
      identity_file: $(sshd_dir s1)/client_key, known_hosts: $KH1, folder: $R/in1, result_folder: $R/out1,
-     poll_interval: 1s, settle: 1s}
+     poll_interval: $1, settle: 1s}
   - {name: unknown, account: "1000", type: conversions, kind: sftp, host: 127.0.0.1, port: ${SSHD_PORT[s2]}, user: root,
      identity_file: $(sshd_dir s2)/client_key, known_hosts: $KH2, folder: $R/in2, result_folder: $R/out2,
      poll_interval: 1s, settle: 1s}
 YAML
+}
+write_config 1s
 daemon_start 2
 started=$SECONDS
 alerted() { metric_is "actiondrop_sftp_host_key_alert{inbox=\"$1\"}" 1; }
@@ -72,6 +77,15 @@ sleep 8
 [ "$(sshd_connections s1)" = 2 ] || { show_logs; fail "s1: $(sshd_connections s1) connections after one change of known_hosts, expected 2"; }
 alerted changed || fail "the alert was cleared by a key of another type"
 if grep -E "(Accepted|Failed|Postponed) [a-z-]+ for" "$(sshd_dir s1)/sshd.log"; then fail "s1: a credential was offered"; fi
+
+# A changed config (SIGHUP) is the other thing that makes it try again, once.
+write_config 2s
+kill -HUP "$DAEMON_PID"
+wait_for 20 grep -q "SIGHUP: config reloaded" "$DLOG"
+wait_for 15 at_least 3 sshd_connections s1
+sleep 6
+[ "$(sshd_connections s1)" = 3 ] || { show_logs; fail "s1: $(sshd_connections s1) connections after a config change, expected 3"; }
+alerted changed || fail "the alert was cleared by a config change"
 
 # The right key, enrolled with the CLI into a fresh file: pulled with no restart.
 rm -f "$KH1"
