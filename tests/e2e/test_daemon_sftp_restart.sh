@@ -6,6 +6,8 @@
 # batch, one summary, every row, the sha256 of the whole file.
 # Then the daemon itself is killed (SIGKILL) mid-download of a second such file, and
 # started again: the part left in .download/ is thrown away and the file processed once.
+# The same with delete_after_pull, where the original was already claimed into the remote
+# .processing/ when the daemon died: processed once, then deleted.
 # The files are a header, a few rows and a long run of blank lines (which the reader
 # skips), so that they take seconds to download but little to apply.
 source "$(dirname "$0")/lib.sh"
@@ -16,7 +18,7 @@ sshd_start s1
 KH="$WORK/known_hosts"
 sshd_known_hosts s1 "$KH"
 R="$WORK/remote"
-mkdir -p "$R/in" "$R/out"
+mkdir -p "$R/in" "$R/out" "$R/del" "$R/del-out"
 cat > "$CONFIG" <<YAML
 store: sqlite:$WORK/ledger.db
 state_dir: $STATE
@@ -25,19 +27,22 @@ inboxes:
   - {name: big, account: "1000", type: conversions, kind: sftp, host: 127.0.0.1, port: ${SSHD_PORT[s1]}, user: root,
      identity_file: $(sshd_dir s1)/client_key, known_hosts: $KH, folder: $R/in, pattern: "*.csv",
      result_folder: $R/out, poll_interval: 1s, settle: 1s, limits: {max_file_bytes: 2GiB}}
+  - {name: bigdel, account: "1000", type: conversions, kind: sftp, host: 127.0.0.1, port: ${SSHD_PORT[s1]}, user: root,
+     identity_file: $(sshd_dir s1)/client_key, known_hosts: $KH, folder: $R/del, pattern: "*.csv", delete_after_pull: true,
+     result_folder: $R/del-out, poll_interval: 1s, settle: 1s, limits: {max_file_bytes: 2GiB}}
 YAML
 ROWS=5
 SIZE=$((1024 * 1024 * 1024))
-DL="$STATE/pull/big/.download"
 
-# big_file NAME PREFIX: puts a 1 GiB conversions file NAME with rows PREFIX-1..5 on the
-# server, and prints its sha256.
+# big_file FOLDER NAME PREFIX: puts a 1 GiB conversions file FOLDER/NAME with rows
+# PREFIX-1..5 on the server, and prints its sha256.
 big_file() {
+    local f=$1/$2
     {
         printf '%s\r\n' "$CONV_HEADER"
-        for i in $(seq 1 $ROWS); do conv_row "$2-$i" "$i.00"; done
+        for i in $(seq 1 $ROWS); do conv_row "$3-$i" "$i.00"; done
     } > "$WORK/head.csv"
-    python3 - "$WORK/head.csv" "$R/in/.$1.writing" "$SIZE" <<'PY'
+    python3 - "$WORK/head.csv" "$1/.$2.writing" "$SIZE" <<'PY'
 import sys
 head = open(sys.argv[1], "rb").read()
 size = int(sys.argv[3])
@@ -49,36 +54,42 @@ with open(sys.argv[2], "wb") as out:
         out.write(chunk[:left])
         left -= min(left, len(chunk))
 PY
-    [ "$(stat -c %s "$R/in/.$1.writing")" = $SIZE ] || fail "could not write $1"
-    sha256sum < "$R/in/.$1.writing" | cut -d' ' -f1
-    mv "$R/in/.$1.writing" "$R/in/$1"
+    [ "$(stat -c %s "$1/.$2.writing")" = $SIZE ] || fail "could not write $f"
+    sha256sum < "$1/.$2.writing" | cut -d' ' -f1
+    mv "$1/.$2.writing" "$f"
 }
 
-# catch_download NAME: waits until NAME is being downloaded: the server's log shows it
-# opened and not yet closed, and the spool's .download/ holds a file. Prints its size.
-closes() { grep -cF "close \"$R/in/$1\"" "$(sshd_dir s1)/sftp.log" || true; }
-in_progress() { [ "$(sftp_opens s1 "$R/in/$1")" -gt "$(closes "$1")" ] && [ -n "$(find "$DL" -type f 2> /dev/null)" ]; }
+# opens FOLDER NAME, closes FOLDER NAME: the server's count of reads of FOLDER/NAME (or of
+# its claimed copy FOLDER/.processing/<id>_NAME) opened, and closed.
+opens() { grep -cE "^open \"$1/(\.processing/[^/\"]*_)?$2\" flags READ" "$(sshd_dir s1)/sftp.log" || true; }
+closes() { grep -cE "^close \"$1/(\.processing/[^/\"]*_)?$2\"" "$(sshd_dir s1)/sftp.log" || true; }
+# catch_download INBOX FOLDER NAME: waits until NAME is being downloaded: the server's log
+# shows it opened and not yet closed, and the spool's .download/ holds a file. Prints its size.
+in_progress() { [ "$(opens "$2" "$3")" -gt "$(closes "$2" "$3")" ] && [ -n "$(find "$STATE/pull/$1/.download" -type f 2> /dev/null)" ]; }
 catch_download() {
     local deadline=$((SECONDS + 60)) done_before
-    done_before=$(closes "$1")
-    until in_progress "$1"; do
-        [ "$(closes "$1")" = "$done_before" ] || fail "the download of $1 was not caught in progress: 1 GiB took less than a poll of this test"
-        [ $SECONDS -lt $deadline ] || { show_logs; fail "no download of $1 in progress in $DL within 60 s"; }
+    done_before=$(closes "$2" "$3")
+    until in_progress "$@"; do
+        [ "$(closes "$2" "$3")" = "$done_before" ] || fail "the download of $3 was not caught in progress: 1 GiB took less than a poll of this test"
+        [ $SECONDS -lt $deadline ] || { show_logs; fail "no download of $3 in progress within 60 s"; }
         kill -0 "$DAEMON_PID" 2> /dev/null || { show_logs; fail "actiondropd exited"; }
         sleep 0.02
     done
     sleep 0.3
-    in_progress "$1" || fail "the download of $1 was not caught in progress: it ended within 0.3 s"
-    find "$DL" -type f -printf '%s ' 2> /dev/null
+    in_progress "$@" || fail "the download of $3 was not caught in progress: it ended within 0.3 s"
+    find "$STATE/pull/$1/.download" -type f -printf '%s ' 2> /dev/null
 }
 
-# check_once NAME PREFIX SHA: NAME was applied once, whole, and answered once.
+# check_once INBOX FOLDER RESULT_FOLDER NAME PREFIX SHA: NAME was applied once, whole,
+# and answered once.
 check_once() {
-    local S="$R/out/$1_summary.json" batch archived
+    local inbox=$1 folder=$2 out=$3
+    shift 3
+    local S="$out/$1_summary.json" batch archived
     [ "$(json_field "$S" status)" = COMPLETE ] || fail "$1: $(cat "$S")"
     [ "$(json_field "$S" total)" = $ROWS ] && [ "$(json_field "$S" applied)" = $ROWS ] || fail "$1: wrong counts: $(cat "$S")"
     [ "$(json_field "$S" sha256)" = "$3" ] || fail "$1: the applied content is not the whole file"
-    check_csv "$R/out/result_$1" /dev/stdin <<CSV || fail "result_$1"
+    check_csv "$out/result_$1" /dev/stdin <<CSV || fail "result_$1"
 Line,ActionId,Outcome
 2,$2-1,APPLIED
 3,$2-2,APPLIED
@@ -86,14 +97,13 @@ Line,ActionId,Outcome
 5,$2-4,APPLIED
 6,$2-5,APPLIED
 CSV
-    [ "$(sftp_opens s1 "$R/in/$1")" -ge 2 ] || fail "$1 was not downloaded again"
+    [ "$(opens "$folder" "$1")" -ge 2 ] || fail "$1 was not downloaded again"
     [ "$(grep -c "file=$1 status=" "$WORK"/daemon.*.log | awk -F: '{ s += $NF } END { print s }')" = 1 ] \
         || { show_logs; fail "$1 was applied more than once"; }
     batch=$(json_field "$S" batch_id)
-    archived="$STATE/archive/big/$(date -u +%Y/%m/%d)/${batch}_$1"
+    archived="$STATE/archive/$inbox/$(date -u +%Y/%m/%d)/${batch}_$1"
     wait_for 20 test -f "$archived"
     [ "$(stat -c %s "$archived")" = $SIZE ] || fail "the archived copy of $1 has $(stat -c %s "$archived") bytes"
-    [ "$(stat -c %s "$R/in/$1")" = $SIZE ] || fail "the original $1 changed"
 }
 spools_empty() { [ -z "$(find "$STATE/pull" -type f 2> /dev/null)" ]; }
 no_decided_batch() {
@@ -103,11 +113,11 @@ no_decided_batch() {
 }
 
 # 1. The server dies mid-download.
-SHA1=$(big_file big.csv BIG)
-daemon_start 1
-cut_at=$(catch_download big.csv)
+SHA1=$(big_file "$R/in" big.csv BIG)
+daemon_start 2
+cut_at=$(catch_download big "$R/in" big.csv)
 sshd_stop s1
-echo "server killed with ${cut_at}bytes of $SIZE in $DL"
+echo "server killed with ${cut_at}bytes of $SIZE in the spool's .download/"
 down_at=$SECONDS
 # While the server is down: the daemon says it retries; nothing is applied or answered.
 wait_for 30 grep -qE "inbox=big[^a-z0-9_.-].*retrying in [0-9]+ ?s" "$DLOG"
@@ -122,27 +132,50 @@ sshd_start s1
 restarted_at=$SECONDS
 wait_for 120 test -f "$R/out/big.csv_summary.json"
 echo "big.csv answered $((SECONDS - restarted_at)) s after the server came back"
-check_once big.csv BIG "$SHA1"
+check_once big "$R/in" "$R/out" big.csv BIG "$SHA1"
+[ "$(stat -c %s "$R/in/big.csv")" = $SIZE ] || fail "the original big.csv changed"
 wait_for 20 spools_empty
 [ "$(batches_of big)" = 1 ] || fail "$(batches_of big) batches, expected 1: $(cat "$WORK/batches.json")"
 
 # 2. The daemon dies mid-download (SIGKILL: no chance to tidy up).
-SHA2=$(big_file big2.csv BIGB)
-cut_at=$(catch_download big2.csv)
+SHA2=$(big_file "$R/in" big2.csv BIGB)
+cut_at=$(catch_download big "$R/in" big2.csv)
 kill_tree "$DAEMON_PID"
 wait "$DAEMON_PID" 2> /dev/null || true
 DAEMON_PID=""
-left=$(find "$DL" -type f -printf '%f ' 2> /dev/null)
-echo "actiondropd killed with ${cut_at}bytes of $SIZE in $DL (left there: ${left:-nothing})"
+left=$(find "$STATE/pull/big/.download" -type f -printf '%f ' 2> /dev/null)
+echo "actiondropd killed with ${cut_at}bytes of $SIZE in the spool's .download/ (left there: ${left:-nothing})"
 [ ! -e "$R/out/big2.csv_summary.json" ] || fail "big2.csv answered before the daemon was killed"
 no_decided_batch big2.csv
 restarted_at=$SECONDS
-daemon_start 1
+daemon_start 2
 wait_for 120 test -f "$R/out/big2.csv_summary.json"
 echo "big2.csv answered $((SECONDS - restarted_at)) s after the daemon was started again"
-check_once big2.csv BIGB "$SHA2"
+check_once big "$R/in" "$R/out" big2.csv BIGB "$SHA2"
 wait_for 20 spools_empty
 [ "$(batches_of big)" = 2 ] || fail "$(batches_of big) batches, expected 2: $(cat "$WORK/batches.json")"
 no_temporaries "$R/out"
+
+# 3. delete_after_pull: the daemon dies with the original claimed into the remote
+# .processing/ and half downloaded. Started again, it takes the claim to its end.
+SHA3=$(big_file "$R/del" big3.csv BIGC)
+cut_at=$(catch_download bigdel "$R/del" big3.csv)
+kill_tree "$DAEMON_PID"
+wait "$DAEMON_PID" 2> /dev/null || true
+DAEMON_PID=""
+claimed=$(find "$R/del" -type f -printf '%P ')
+echo "actiondropd killed with ${cut_at}bytes of $SIZE downloaded; on the server: $claimed"
+[ ! -e "$R/del/big3.csv" ] || fail "big3.csv was downloaded without being claimed first (delete_after_pull)"
+no_decided_batch big3.csv
+restarted_at=$SECONDS
+daemon_start 2
+wait_for 120 test -f "$R/del-out/big3.csv_summary.json"
+echo "big3.csv answered $((SECONDS - restarted_at)) s after the daemon was started again"
+check_once bigdel "$R/del" "$R/del-out" big3.csv BIGC "$SHA3"
+deleted() { [ -z "$(find "$R/del" -type f)" ]; }
+wait_for 20 deleted
+wait_for 20 spools_empty
+[ "$(batches_of bigdel)" = 1 ] || fail "$(batches_of bigdel) batches, expected 1: $(cat "$WORK/batches.json")"
+no_temporaries "$R/del-out"
 daemon_stop
 echo "sftp restart mid-download: ok"
