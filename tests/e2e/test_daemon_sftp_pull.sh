@@ -89,6 +89,12 @@ cmp -s "$R/in/conv1.csv" "$WORK/orig/conv1.csv" && [ "$(stamp "$R/in/conv1.csv")
     || fail "the original on the server was changed: $(stamp "$R/in/conv1.csv"), was $conv1_stamp"
 [ "$(ls -A "$R/in")" = conv1.csv ] || fail "the pull folder was written to: $(ls -A "$R/in")"
 expect_exit 0 ad action show --account 1000 P-2
+# Uploads: written under hidden names only, each renamed into place, the summary last.
+SLOG="$(sshd_dir s1)/sftp.log"
+if grep -E "^open \"$R/out/[^.][^\"]*\" flags [A-Z,]*WRITE" "$SLOG"; then fail "an answer was written under its final name"; fi
+last=$(grep -E "^(posix-)?rename old \"$R/out/\.[^\"]*conv1\.csv" "$SLOG" | tail -1)
+[[ "$last" == *'/out/conv1.csv_summary.json"'* ]] || { grep rename "$SLOG" >&2; fail "the summary was not the last answer renamed into place: $last"; }
+[ "$(grep -cE "^(posix-)?rename old \"$R/out/\.[^\"]*conv1\.csv" "$SLOG")" = 4 ] || fail "expected 4 answers of conv1.csv renamed into place"
 grep -q "inbox=pull account=1000 batch=$batch file=conv1.csv status=COMPLETE total=3 applied=2 rejected=1" "$DLOG" \
     || { show_logs; fail "no log line for conv1.csv"; }
 
