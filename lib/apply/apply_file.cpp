@@ -599,10 +599,17 @@ bool BatchRun::find_keys(store::BatchTransaction& tx, batch::CsvReader& reader, 
                          std::size_t most, std::vector<Keyed>& keyed) {
     // The span's ids, asked for in id order: a store can walk its id index once.
     struct Named {
+        std::uint64_t prefix;  // the id's first 8 bytes, big-endian: most comparisons end here
         const char* id;
         std::uint32_t size;
         std::uint32_t row;
         std::string_view view() const { return {id, size}; }
+    };
+    auto prefix_of = [](std::string_view id) {
+        std::uint64_t prefix = 0;
+        for (std::size_t i = 0; i < 8; ++i)
+            prefix = (prefix << 8) | (i < id.size() ? static_cast<unsigned char>(id[i]) : 0u);
+        return prefix;
     };
     Arena bytes;
     std::vector<Named> named;
@@ -628,9 +635,11 @@ bool BatchRun::find_keys(store::BatchTransaction& tx, batch::CsvReader& reader, 
         const std::string& id = *parsed->action_id;
         char* copy = bytes.allocate(id.size());
         std::memcpy(copy, id.data(), id.size());
-        named.push_back({copy, static_cast<std::uint32_t>(id.size()), keyed.back().row});
+        named.push_back({prefix_of(id), copy, static_cast<std::uint32_t>(id.size()), keyed.back().row});
     }
-    std::sort(named.begin(), named.end(), [](const Named& a, const Named& b) { return a.view() < b.view(); });
+    std::sort(named.begin(), named.end(), [](const Named& a, const Named& b) {
+        return a.prefix != b.prefix ? a.prefix < b.prefix : a.view() < b.view();
+    });
     std::vector<std::string_view> ids;
     for (std::size_t first = 0; first < named.size(); first += chunk_rows) {
         const std::size_t n = std::min(chunk_rows, named.size() - first);

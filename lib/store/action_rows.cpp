@@ -21,6 +21,11 @@ std::string select_actions_by_keys_sql(std::size_t count) {
     for (std::size_t i = 0; i < count; ++i) sql += (i ? ", ?" : "?") + std::to_string(i + 2);
     return sql + ")";
 }
+std::string select_actions_by_seqs_sql(std::size_t count) {
+    std::string sql = "SELECT " ACTION_COLUMNS " FROM actions WHERE account_id = ?1 AND seq IN (";
+    for (std::size_t i = 0; i < count; ++i) sql += (i ? ", ?" : "?") + std::to_string(i + 2);
+    return sql + ")";
+}
 const char* const kSelectActionsBySeqRange =
     "SELECT " ACTION_COLUMNS " FROM actions WHERE seq BETWEEN ?2 AND ?3 AND account_id = ?1 ORDER BY seq";
 std::string select_action_keys_sql(std::size_t count, bool children) {
@@ -179,6 +184,29 @@ void bind_action(Statement& st, const Action& a, std::string& items, std::string
     st.bind(23, std::int64_t{a.modification_count});
     st.bind(24, std::int64_t{a.outside_terms ? 1 : 0});
     st.bind_text(25, a.contract_id);
+    st.bind(26, millis(a.contract_version));
+    st.bind_blob(27, creation);
+}
+
+void bind_action_unindexed(Statement& st, const Action& a, std::string& items, std::string& creation) {
+    encode_items(a.items, items);
+    encode_creation(a.creation, creation);
+    st.bind(3, a.key);
+    st.bind_text(4, a.campaign_id);
+    st.bind_text(9, a.customer_status);
+    st.bind_text(10, a.promo_code);
+    st.bind(12, millis(a.reported_event_date));
+    st.bind(13, millis(a.created_at));
+    st.bind_text(14, a.currency != nullptr ? a.currency->code : std::string_view());
+    st.bind(15, a.amount);
+    st.bind_blob(16, items);
+    st.bind(17, a.payout);
+    st.bind(18, millis(a.locking_date));
+    st.bind(19, millis(a.clearing_date));
+    st.bind_text(20, status_name(a.status));
+    st.bind_text(21, finance_status_name(a.finance_status));
+    st.bind(23, std::int64_t{a.modification_count});
+    st.bind(24, std::int64_t{a.outside_terms ? 1 : 0});
     st.bind(26, millis(a.contract_version));
     st.bind_blob(27, creation);
 }

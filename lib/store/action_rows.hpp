@@ -15,6 +15,8 @@ namespace actiondrop::store::sqlite {
 extern const char* const kSelectActionByKey;       // ?1 account, ?2 action id
 // ?1 account, ?2 .. ?(count + 1) action ids: the actions found, in index order.
 std::string select_actions_by_keys_sql(std::size_t count);
+// ?1 account, ?2 .. ?(count + 1) seqs: the actions found.
+std::string select_actions_by_seqs_sql(std::size_t count);
 // ?1 account, ?2 first seq, ?3 last seq: the account's actions between, in seq order.
 extern const char* const kSelectActionsBySeqRange;
 // ?1 account, ?2 .. ?(count + 1) action ids: action_id, seq and, when `children` is set,
@@ -55,6 +57,9 @@ std::uint64_t indexed_columns_hash(const ledger::Action& action);
 // Binds ?1..?27. `items` and `creation` are scratch buffers that must outlive the step.
 void bind_action(Statement& st, const ledger::Action& action, std::string& items,
                  std::string& creation);
+// Binds only the parameters of kUpdateActionUnindexed.
+void bind_action_unindexed(Statement& st, const ledger::Action& action, std::string& items,
+                           std::string& creation);
 ledger::Action read_action(const Statement& row);
 // The same into an existing action, reusing its strings and vectors.
 void read_action(const Statement& row, ledger::Action& into);

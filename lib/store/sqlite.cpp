@@ -132,6 +132,10 @@ bool Statement::is_null(int column) const {
 // ---- Database ------------------------------------------------------------------------
 
 Database::Database(const std::string& path) : path_(path) {
+    // No memory statistics: they take a global mutex on every allocation of every statement.
+    // Only possible before SQLite's first use; later calls are refused, harmlessly.
+    static const int no_memstatus = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    (void)no_memstatus;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     int rc = sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr);
     if (rc != SQLITE_OK) {

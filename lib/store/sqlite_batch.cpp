@@ -35,6 +35,7 @@ SqliteBatch::SqliteBatch(SqliteStore& store, std::string batch_id)
         throw std::logic_error("a batch transaction is already open on this store");
     select_by_key_ = &db_.cached(kSelectActionByKey);
     select_by_keys_ = &db_.cached(select_actions_by_keys_sql(kPrefetchIds));
+    select_by_seqs_ = &db_.cached(select_actions_by_seqs_sql(kPrefetchIds));
     select_by_seq_range_ = &db_.cached(kSelectActionsBySeqRange);
     has_child_ = &db_.cached(kSelectAnyChild);
     keys_of_ = &db_.cached(select_action_keys_sql(kPrefetchIds, false));
@@ -143,27 +144,48 @@ void SqliteBatch::prefetch_keys(std::string_view account_id, const std::vector<s
         db_.set_cache_kib(kKeyOrderCacheKiB);
         small_cache_ = true;
     }
-    // By rowid alone, no search of the id index: close keys by one forward walk of the table,
-    // taking only the rows asked for; a key far from the others by a search of its own.
+    // By rowid alone, no search of the id index: a run of close keys by one forward walk of
+    // the table (a row walked over costs about what a search does), the others by searches,
+    // many per statement.
     std::vector<std::int64_t> seqs = keys;
     std::sort(seqs.begin(), seqs.end());
     seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
-    constexpr std::int64_t kMostSkipped = 16;  // rows between two keys of one walk
+    constexpr std::int64_t kMostApart = 2;   // keys of one walk: at most one row between
+    constexpr std::size_t kShortestWalk = 16;
+    std::vector<std::int64_t> searched;
+    auto search = [&](bool all) {
+        while (searched.size() >= kPrefetchIds || (all && !searched.empty())) {
+            const std::size_t count = std::min(kPrefetchIds, searched.size());
+            Use q(*select_by_seqs_);
+            q->bind_text(1, account_id);
+            for (std::size_t i = 0; i < kPrefetchIds; ++i)
+                q->bind(static_cast<int>(i) + 2, searched[std::min(i, count - 1)]);
+            while (q->step()) adopt(*q);
+            searched.erase(searched.begin(), searched.begin() + static_cast<std::ptrdiff_t>(count));
+        }
+    };
     for (std::size_t first = 0; first < seqs.size();) {
         std::size_t last = first;
-        while (last + 1 < seqs.size() && seqs[last + 1] - seqs[last] <= kMostSkipped) ++last;
-        Use q(*select_by_seq_range_);
-        q->bind_text(1, account_id);
-        q->bind(2, seqs[first]);
-        q->bind(3, seqs[last]);
-        std::size_t next = first;
-        while (q->step()) {
-            const std::int64_t seq = q->int64_at(2);
-            while (next <= last && seqs[next] < seq) ++next;
-            if (next <= last && seqs[next] == seq) adopt(*q);
+        while (last + 1 < seqs.size() && seqs[last + 1] - seqs[last] <= kMostApart) ++last;
+        if (last - first + 1 < kShortestWalk) {
+            searched.insert(searched.end(), seqs.begin() + static_cast<std::ptrdiff_t>(first),
+                            seqs.begin() + static_cast<std::ptrdiff_t>(last + 1));
+            search(false);
+        } else {
+            Use q(*select_by_seq_range_);
+            q->bind_text(1, account_id);
+            q->bind(2, seqs[first]);
+            q->bind(3, seqs[last]);
+            std::size_t next = first;
+            while (q->step()) {
+                const std::int64_t seq = q->int64_at(2);
+                while (next <= last && seqs[next] < seq) ++next;
+                if (next <= last && seqs[next] == seq) adopt(*q);
+            }
         }
         first = last + 1;
     }
+    search(true);
 }
 
 std::vector<std::optional<BatchTransaction::ActionKey>> SqliteBatch::action_keys(
@@ -177,8 +199,9 @@ std::vector<std::optional<BatchTransaction::ActionKey>> SqliteBatch::action_keys
         q->bind_text(1, account_id);
         any_child = q->step();
     }
+    const bool in_order = std::is_sorted(action_ids.begin(), action_ids.end());
     std::vector<std::string_view> ids = action_ids;
-    std::sort(ids.begin(), ids.end());
+    if (!in_order) std::sort(ids.begin(), ids.end());
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
     std::vector<std::optional<ActionKey>> found(ids.size());
     // Ids close together in index order (a caller that sorts them) by one walk of the index;
@@ -216,8 +239,14 @@ std::vector<std::optional<BatchTransaction::ActionKey>> SqliteBatch::action_keys
     }
     std::vector<std::optional<ActionKey>> keys;
     keys.reserve(action_ids.size());
-    for (std::string_view id : action_ids)
-        keys.push_back(found[static_cast<std::size_t>(std::lower_bound(ids.begin(), ids.end(), id) - ids.begin())]);
+    std::size_t at = 0;
+    for (std::string_view id : action_ids) {
+        if (in_order)
+            while (ids[at] != id) ++at;
+        else
+            at = static_cast<std::size_t>(std::lower_bound(ids.begin(), ids.end(), id) - ids.begin());
+        keys.push_back(found[at]);
+    }
     return keys;
 }
 
@@ -337,7 +366,10 @@ void SqliteBatch::write_pending() {
                         : hash == entry->indexed_hash ? *update_unindexed_
                                                       : *update_full_;
         Use q(st);
-        bind_action(st, entry->action, items_buffer_, creation_buffer_);
+        if (&st == update_unindexed_)
+            bind_action_unindexed(st, entry->action, items_buffer_, creation_buffer_);
+        else
+            bind_action(st, entry->action, items_buffer_, creation_buffer_);
         q->run();
         entry->stored = true;
         entry->dirty = false;

@@ -145,7 +145,8 @@ private:
     Statement* select_by_key_;
     static constexpr std::size_t kPrefetchIds = 64;
     Statement* select_by_keys_;  // kPrefetchIds ids at once
-    Statement* select_by_seq_range_;
+    Statement* select_by_seqs_;       // kPrefetchIds seqs at once
+    Statement* select_by_seq_range_;  // the seqs between two
     Statement* has_child_;       // does any action of the account have a parent?
     Statement* keys_of_;         // seq of kPrefetchIds ids
     Statement* keys_children_of_;  // seq and whether it has children, of kPrefetchIds ids

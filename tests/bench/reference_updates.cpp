@@ -51,8 +51,10 @@ int main(int argc, char** argv) {
         std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.id < b.id; });
 
     sqlite3* db = nullptr;
-    check(sqlite3_open(argv[1], &db), db, "open");
-    // The store's settings (lib/store): WAL, synchronous FULL, 64 MiB page cache.
+    // The store's settings (lib/store): no memory statistics, a connection without a mutex,
+    // WAL, synchronous FULL, 64 MiB page cache.
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    check(sqlite3_open_v2(argv[1], &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr), db, "open");
     check(sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-65536;", nullptr,
                        nullptr, nullptr),
           db, "pragmas");
