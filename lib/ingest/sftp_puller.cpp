@@ -62,7 +62,9 @@ std::string file_stamp(const fs::path& path) {
     if (path.empty()) return "-";
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) return "missing";
-    return fmt::format("{}.{}:{}:{}", st.st_mtim.tv_sec, st.st_mtim.tv_nsec, st.st_size, st.st_ino);
+    // ctime too: a chmod that makes a key file usable changes nothing else.
+    return fmt::format("{}.{}:{}.{}:{}:{}:{:o}", st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+                       st.st_ctim.tv_sec, st.st_ctim.tv_nsec, st.st_size, st.st_ino, st.st_mode);
 }
 
 void create_folder(const fs::path& folder) {
@@ -310,13 +312,13 @@ bool SftpPuller::deliver_answers(SftpSession& session) {
                 return false;
             }
             // Kept staged: the next poll tries again.
-            if (events_.info)
-                events_.info(inbox_, fmt::format("cannot upload {} to {}: {}; it is kept and "
-                                                 "sent at the next poll",
-                                                 printable(name), inbox_.result_folder,
-                                                 sent.error().message));
+            warn_once("upload " + name,
+                      fmt::format("cannot upload {} to {}: {}; it is kept and "
+                                  "sent at the next poll",
+                                  printable(name), inbox_.result_folder, sent.error().message));
             continue;
         }
+        warned_.erase("upload " + name);
         if (::unlink((outbox / name).c_str()) != 0 && errno != ENOENT)
             throw std::system_error(errno, std::generic_category(),
                                     "cannot remove " + (outbox / name).string());
@@ -354,11 +356,10 @@ bool SftpPuller::finish_pulls(SftpSession& session, store::Store& store) {
                     failed(moved.error());
                     return false;
                 }
-                if (events_.info)
-                    events_.info(inbox_,
-                                 fmt::format("cannot move {} to {}: {}; tried again at "
-                                             "the next poll",
-                                             record.remote_path, target, moved.error().message));
+                warn_once("finish " + record.remote_path,
+                          fmt::format("cannot move {} to {}: {}; tried again at "
+                                      "the next poll",
+                                      record.remote_path, target, moved.error().message));
                 continue;
             }
         } else if (inbox_.delete_after_pull) {
@@ -368,13 +369,14 @@ bool SftpPuller::finish_pulls(SftpSession& session, store::Store& store) {
                     failed(removed.error());
                     return false;
                 }
-                if (events_.info)
-                    events_.info(inbox_, fmt::format("cannot delete {}: {}; tried again at the "
-                                                     "next poll",
-                                                     record.remote_path, removed.error().message));
+                warn_once("finish " + record.remote_path,
+                          fmt::format("cannot delete {}: {}; tried again at the "
+                                      "next poll",
+                                      record.remote_path, removed.error().message));
                 continue;
             }
         }
+        warned_.erase("finish " + record.remote_path);
         record.state = "finished";
         record.finished_at = clock_();
         store.put_pull(record);
@@ -405,7 +407,12 @@ bool SftpPuller::take_new_files(SftpSession& session, store::Store& store) {
     for (const auto& f : listing->files) names.insert(f.name);
     for (const auto& s : listing->skipped) {
         if (is_hidden(s.entry.name) || !skip_reported_.insert(s.entry.name).second) continue;
-        if (never_taken(s.entry.name, inbox_.pattern)) continue;  // not a candidate anyway
+        // A name outside the pattern, or one of ours, is no candidate: not worth a line.
+        // A name that could be a batch file but is a link or folder, or that holds a
+        // control character, is.
+        if (auto why = never_taken(s.entry.name, inbox_.pattern);
+            why && !why->starts_with("a name with"))
+            continue;
         if (events_.skipped) events_.skipped(inbox_, s.entry.name, s.reason);
     }
     std::vector<const RemoteEntry*> ready;
@@ -470,11 +477,12 @@ bool SftpPuller::take_new_files(SftpSession& session, store::Store& store) {
                     failed(made.error());
                     return false;
                 }
-                if (events_.info)
-                    events_.info(inbox_, fmt::format("cannot create {}: {}", processing,
-                                                     made.error().message));
+                warn_once("create " + processing,
+                          fmt::format("cannot create {}: {}; files wait until it can be made",
+                                      processing, made.error().message));
                 return true;
             }
+            warned_.erase("create " + processing);
             record.remote_path = remote_join(processing, record.claim);
             if (!store.claim_pull(record)) continue;
             if (auto moved = session.rename(original, record.remote_path); !moved) {
@@ -483,9 +491,10 @@ bool SftpPuller::take_new_files(SftpSession& session, store::Store& store) {
                     failed(moved.error());
                     return false;
                 }
-                if (moved.error().kind != SftpErrorKind::NotFound && events_.info)
-                    events_.info(inbox_, fmt::format("cannot claim {}: {}", printable(f->name),
-                                                     moved.error().message));
+                if (moved.error().kind != SftpErrorKind::NotFound)
+                    warn_once("claim " + f->name,
+                              fmt::format("cannot claim {}: {}", printable(f->name),
+                                          moved.error().message));
                 continue;  // NotFound: another service took it first
             }
         } else if (!store.claim_pull(record)) {
@@ -505,6 +514,10 @@ bool SftpPuller::take_new_files(SftpSession& session, store::Store& store) {
         }
     }
     return true;
+}
+
+void SftpPuller::warn_once(const std::string& key, const std::string& what) {
+    if (warned_.insert(key).second && events_.info) events_.info(inbox_, what);
 }
 
 std::optional<Steady::time_point> SftpPuller::oldest_waiting() const {
@@ -535,9 +548,9 @@ bool SftpPuller::fetch(SftpSession& session, store::Store& store, store::PullRec
             seen_.erase(record.file_name);
             return true;
         }
-        if (events_.info)
-            events_.info(inbox_, fmt::format("cannot download {}: {}; tried again at the next poll",
-                                             record.remote_path, e.message));
+        warn_once("download " + record.file_name,
+                  fmt::format("cannot download {}: {}; tried again at the next poll",
+                              record.remote_path, e.message));
         if (!inbox_.delete_after_pull) {
             store.forget_pull(record);
             seen_.erase(record.file_name);
@@ -559,6 +572,7 @@ bool SftpPuller::fetch(SftpSession& session, store::Store& store, store::PullRec
         throw std::system_error(errno, std::generic_category(),
                                 "cannot move " + part.string() + " to " + local.string());
     util::fsync_directory(local.parent_path());
+    warned_.erase("download " + record.file_name);
     record.state = "fetched";
     store.put_pull(record);
     ++pulled_;

@@ -106,6 +106,8 @@ private:
     // Handles a session failure: the next attempt's time, or an alert.
     void failed(const SftpError& error);
     bool wait_until(std::chrono::steady_clock::time_point when);
+    // Reports a problem with one file or folder once, until warned_.erase(key) says it ended.
+    void warn_once(const std::string& key, const std::string& what);
     // The (mtime, size) of the files whose change ends an alert or a credential backoff.
     std::string trust_files_stamp() const;
 
@@ -123,7 +125,7 @@ private:
         bool pulled = false;  // this (size, mtime) was pulled before: it does not wait
     };
     std::map<std::string, Seen> seen_;
-    std::set<std::string> skip_reported_;
+    std::set<std::string> skip_reported_, warned_;
     std::string problem_;
     int failures_ = 0;
     bool auth_failed_ = false;
