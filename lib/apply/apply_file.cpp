@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <future>
 #include <limits>
 #include <memory>
 #include <sstream>
@@ -361,6 +362,7 @@ private:
     ApplyResult finish(store::BatchTransaction* tx, std::vector<std::pair<std::string, fs::path>> files);
     void process_rows(store::BatchTransaction& tx);
     ledger::RowResult apply_row(store::BatchTransaction& tx, const batch::Layout& layout, Pending& pending);
+    std::optional<RowProblem> count_result(ledger::RowResult& row, const batch::Record& record);
     std::optional<RowProblem> count_row(ledger::RowResult& row, const batch::Record& record,
                                         const batch::Layout& layout, std::ostream& results, std::ostream& errors);
     void apply_in_file_order(store::BatchTransaction& tx, batch::CsvReader& reader, const batch::Layout& layout,
@@ -498,28 +500,38 @@ ledger::RowResult BatchRun::apply_row(store::BatchTransaction& tx, const batch::
     return row;
 }
 
-// Counts a row's result and writes its result line (and error line); returns the problem of
-// a rejected row.
-std::optional<RowProblem> BatchRun::count_row(ledger::RowResult& row, const batch::Record& record,
-                                              const batch::Layout& layout, std::ostream& results,
-                                              std::ostream& errors) {
+// Counts a row's result; returns the problem of a rejected row.
+std::optional<RowProblem> BatchRun::count_result(ledger::RowResult& row, const batch::Record& record) {
     ++result_.total;
-    std::optional<RowProblem> problem;
     if (row.outcome == ledger::Outcome::Applied) {
         ++result_.applied;
-    } else {
-        row.outcome = ledger::Outcome::Rejected;
-        ++result_.rejected;
-        std::string code(ledger::error_name(row.error));
-        ++result_.error_counts[code];
-        if (row.message.empty()) row.message = code;
-        problem = RowProblem{record.line, code, row.message};
+        return std::nullopt;
+    }
+    row.outcome = ledger::Outcome::Rejected;
+    ++result_.rejected;
+    std::string code(ledger::error_name(row.error));
+    ++result_.error_counts[code];
+    if (row.message.empty()) row.message = code;
+    return RowProblem{record.line, std::move(code), row.message};
+}
+
+// A counted row's result line, and its error line when it was rejected.
+void write_lines(const ledger::RowResult& row, const batch::Record& record, const batch::Layout& layout,
+                 std::ostream& results, std::ostream& errors) {
+    if (row.outcome != ledger::Outcome::Applied) {
         auto cells = layout.original_cells(record);
-        cells.push_back(std::move(code));
+        cells.emplace_back(ledger::error_name(row.error));
         cells.push_back(row.message);
         batch::write_csv_record(errors, cells);
     }
     batch::write_result_line(results, row);
+}
+
+std::optional<RowProblem> BatchRun::count_row(ledger::RowResult& row, const batch::Record& record,
+                                              const batch::Layout& layout, std::ostream& results,
+                                              std::ostream& errors) {
+    auto problem = count_result(row, record);
+    write_lines(row, record, layout, results, errors);
     return problem;
 }
 
@@ -684,16 +696,34 @@ void BatchRun::apply_span(store::BatchTransaction& tx, const batch::Layout& layo
     }
 
     LineRuns runs(spool_->path("lines.runs"));
-    StringOut result_line, error_line;
     std::map<std::int64_t, RowProblem> problems;  // the span's first ones, by line
     const std::size_t problems_wanted = problems_kept - std::min(problems_kept, result_.first_problems.size());
     Arena records;
     std::vector<const char*> gathered;
     std::vector<std::uint32_t> row_of;
     std::string encoded;
-    std::vector<Pending> chunk(chunk_rows);
     std::vector<std::int64_t> chunk_keys;
-    std::size_t done = 0;
+    // Two chunks: while one is applied, the result and error lines of the other are written
+    // on a second thread.
+    struct Chunk {
+        std::vector<Pending> pending{chunk_rows};
+        std::vector<ledger::RowResult> rows{chunk_rows};
+        std::vector<std::uint32_t> file_rows{std::vector<std::uint32_t>(chunk_rows)};
+        std::size_t size = 0;
+    };
+    Chunk chunks[2];
+    StringOut result_line, error_line;
+    auto write_chunk = [&](Chunk& c) {
+        for (std::size_t i = 0; i < c.size; ++i) {
+            result_line.text().clear();
+            error_line.text().clear();
+            write_lines(c.rows[i], c.pending[i].record, layout, result_line, error_line);
+            runs.add(c.file_rows[i], result_line.text(), error_line.text());
+        }
+        runs.end_run();
+    };
+    std::future<void> writing;  // declared after what it uses: destroyed (and waited for) first
+    std::size_t done = 0, turn = 0;
     for (std::size_t r = 0; r + 1 < ranges.size(); ++r) {
         const std::size_t lo = ranges[r], hi = ranges[r + 1];
         // The range's rows, compactly, in key order.
@@ -716,30 +746,30 @@ void BatchRun::apply_span(store::BatchTransaction& tx, const batch::Layout& layo
             }
         }
         for (std::size_t first = lo; first < hi; first += chunk_rows) {
-            const std::size_t n = std::min(chunk_rows, hi - first);
+            Chunk& chunk = chunks[turn++ % 2];
+            chunk.size = std::min(chunk_rows, hi - first);
             chunk_keys.clear();
-            for (std::size_t i = 0; i < n; ++i) {
-                Pending& pending = chunk[i];
+            for (std::size_t i = 0; i < chunk.size; ++i) {
+                Pending& pending = chunk.pending[i];
                 decode_record(gathered[first + i - lo], pending.record);
                 pending.modification = layout.modification(pending.record);
+                chunk.file_rows[i] = row_of[first + i - lo];
                 if (keys[first + i] != no_action) chunk_keys.push_back(keys[first + i]);
             }
             if (!chunk_keys.empty()) tx.prefetch_keys(account_->id, chunk_keys);
-            for (std::size_t i = 0; i < n; ++i) {
-                ledger::RowResult row = apply_row(tx, layout, chunk[i]);
-                result_line.text().clear();
-                error_line.text().clear();
-                auto problem = count_row(row, chunk[i].record, layout, result_line, error_line);
+            for (std::size_t i = 0; i < chunk.size; ++i) {
+                chunk.rows[i] = apply_row(tx, layout, chunk.pending[i]);
+                auto problem = count_result(chunk.rows[i], chunk.pending[i].record);
                 if (problem && problems_wanted > 0 &&
                     (problems.size() < problems_wanted || problem->line < problems.rbegin()->first)) {
                     problems.emplace(problem->line, std::move(*problem));
                     if (problems.size() > problems_wanted) problems.erase(std::prev(problems.end()));
                 }
-                runs.add(row_of[first + i - lo], result_line.text(), error_line.text());
             }
             tx.flush();
-            runs.end_run();
-            done += n;
+            if (writing.valid()) writing.get();  // the other chunk's lines: it is free again
+            writing = std::async(std::launch::async, write_chunk, std::ref(chunk));
+            done += chunk.size;
             if (req_.progress)
                 req_.progress(bytes_from + (bytes_to - bytes_from) * static_cast<std::int64_t>(done) /
                                                static_cast<std::int64_t>(count),
@@ -747,6 +777,7 @@ void BatchRun::apply_span(store::BatchTransaction& tx, const batch::Layout& layo
         }
         records.clear();
     }
+    if (writing.valid()) writing.get();
     runs.merge(results, errors);
     for (auto& [line, problem] : problems) result_.first_problems.push_back(std::move(problem));
 }
