@@ -307,10 +307,7 @@ bool SftpPuller::deliver_answers(SftpSession& session) {
     for (const auto& name : staged_answers(outbox)) {
         auto sent = session.upload(outbox / name, inbox_.result_folder, name);
         if (!sent) {
-            if (session_lost(sent.error())) {
-                failed(sent.error());
-                return false;
-            }
+            if (lost(session, sent.error())) return false;
             // Kept staged: the next poll tries again.
             warn_once("upload " + name,
                       fmt::format("cannot upload {} to {}: {}; it is kept and "
@@ -343,19 +340,13 @@ bool SftpPuller::finish_pulls(SftpSession& session, store::Store& store) {
         // Applied (or set aside): the local copy is kept in STATE_DIR; the original's fate.
         if (!inbox_.archive_folder.empty()) {
             if (auto made = session.ensure_folder(inbox_.archive_folder); !made) {
-                if (session_lost(made.error())) {
-                    failed(made.error());
-                    return false;
-                }
+                if (lost(session, made.error())) return false;
             }
             auto target = remote_join(inbox_.archive_folder, record.file_name);
             if (session.stat(target)) target = remote_join(inbox_.archive_folder, record.claim);
             if (auto moved = session.rename(record.remote_path, target);
                 !moved && moved.error().kind != SftpErrorKind::NotFound) {
-                if (session_lost(moved.error())) {
-                    failed(moved.error());
-                    return false;
-                }
+                if (lost(session, moved.error())) return false;
                 warn_once("finish " + record.remote_path,
                           fmt::format("cannot move {} to {}: {}; tried again at "
                                       "the next poll",
@@ -365,10 +356,7 @@ bool SftpPuller::finish_pulls(SftpSession& session, store::Store& store) {
         } else if (inbox_.delete_after_pull) {
             if (auto removed = session.remove(record.remote_path);
                 !removed && removed.error().kind != SftpErrorKind::NotFound) {
-                if (session_lost(removed.error())) {
-                    failed(removed.error());
-                    return false;
-                }
+                if (lost(session, removed.error())) return false;
                 warn_once("finish " + record.remote_path,
                           fmt::format("cannot delete {}: {}; tried again at the "
                                       "next poll",
@@ -387,10 +375,7 @@ bool SftpPuller::finish_pulls(SftpSession& session, store::Store& store) {
 bool SftpPuller::take_new_files(SftpSession& session, store::Store& store) {
     auto listing = session.list(inbox_.folder, "*", timing_.list_budget);
     if (!listing) {
-        if (session_lost(listing.error())) {
-            failed(listing.error());
-            return false;
-        }
+        if (lost(session, listing.error())) return false;
         const auto what = fmt::format("cannot list {}: {}", inbox_.folder, listing.error().message);
         if (what != problem_) {
             problem_ = what;
@@ -473,10 +458,7 @@ bool SftpPuller::take_new_files(SftpSession& session, store::Store& store) {
             // Claimed on the server too: whoever renames it first has it.
             const auto processing = remote_join(inbox_.folder, ".processing");
             if (auto made = session.ensure_folder(processing); !made) {
-                if (session_lost(made.error())) {
-                    failed(made.error());
-                    return false;
-                }
+                if (lost(session, made.error())) return false;
                 warn_once("create " + processing,
                           fmt::format("cannot create {}: {}; files wait until it can be made",
                                       processing, made.error().message));
@@ -487,10 +469,7 @@ bool SftpPuller::take_new_files(SftpSession& session, store::Store& store) {
             if (!store.claim_pull(record)) continue;
             if (auto moved = session.rename(original, record.remote_path); !moved) {
                 store.forget_pull(record);
-                if (session_lost(moved.error())) {
-                    failed(moved.error());
-                    return false;
-                }
+                if (lost(session, moved.error())) return false;
                 if (moved.error().kind != SftpErrorKind::NotFound)
                     warn_once("claim " + f->name,
                               fmt::format("cannot claim {}: {}", printable(f->name),
@@ -516,6 +495,26 @@ bool SftpPuller::take_new_files(SftpSession& session, store::Store& store) {
     return true;
 }
 
+bool SftpPuller::lost(SftpSession& session, const SftpError& error) {
+    if (session_lost(error)) {
+        failed(error);
+        return true;
+    }
+    // A connection that died under an SFTP request can look like a plain refusal: make sure.
+    if (error.kind == SftpErrorKind::Refused || error.kind == SftpErrorKind::Protocol) {
+        if (auto alive = session.ping(); !alive) {
+            failed(alive.error().kind == SftpErrorKind::Refused
+                       ? SftpError{SftpErrorKind::ConnectFailed,
+                                   "the connection no longer answers: " + alive.error().message,
+                                   {},
+                                   {}}
+                       : alive.error());
+            return true;
+        }
+    }
+    return false;
+}
+
 void SftpPuller::warn_once(const std::string& key, const std::string& what) {
     if (warned_.insert(key).second && events_.info) events_.info(inbox_, what);
 }
@@ -535,10 +534,7 @@ bool SftpPuller::fetch(SftpSession& session, store::Store& store, store::PullRec
     });
     if (!got) {
         const auto& e = got.error();
-        if (session_lost(e)) {
-            failed(e);  // the claim stays: the download starts again after reconnecting
-            return false;
-        }
+        if (lost(session, e)) return false;  // the claim stays: downloaded again after reconnecting
         if (e.kind == SftpErrorKind::NotFound && !inbox_.delete_after_pull) {
             store.forget_pull(record);  // the advertiser removed it meanwhile
             return true;

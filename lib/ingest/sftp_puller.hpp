@@ -106,6 +106,9 @@ private:
     // Handles a session failure: the next attempt's time, or an alert.
     void failed(const SftpError& error);
     bool wait_until(std::chrono::steady_clock::time_point when);
+    // True when `error` (or a ping after it) shows the session is gone; then failed() was
+    // called and the caller must drop the session.
+    bool lost(SftpSession& session, const SftpError& error);
     // Reports a problem with one file or folder once, until warned_.erase(key) says it ended.
     void warn_once(const std::string& key, const std::string& what);
     // The (mtime, size) of the files whose change ends an alert or a credential backoff.

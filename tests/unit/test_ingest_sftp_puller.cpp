@@ -274,3 +274,21 @@ TEST_CASE("a server that goes away is reconnected to and the download starts aga
     }));
     CHECK(rig.claims().empty());
 }
+
+// The puller reconnects only when an error says the session is gone (or a ping after a
+// plain refusal fails): a dead server must never look like a missing folder.
+TEST_CASE("a listing on a connection whose server died says the connection is lost") {
+    for (int round = 0; round < 5; ++round) {
+        SshServer server;
+        SftpSession session(server.endpoint());
+        REQUIRE(session.connect());
+        server.kill_all();
+        if (round % 2) std::this_thread::sleep_for(50ms);
+        auto listing = session.list(server.files().string(), "*");
+        REQUIRE_FALSE(listing);
+        INFO("round ", round, ": ", to_string(listing.error().kind), ": ",
+             listing.error().message);
+        CHECK(listing.error().kind != SftpErrorKind::NotFound);
+        CHECK(listing.error().kind != SftpErrorKind::PermissionDenied);
+    }
+}
