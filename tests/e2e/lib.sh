@@ -67,3 +67,11 @@ remove_accounts() {
     done
     return 0
 }
+
+# kill_tree PID: ends a process and every descendant, by process id (sshd's per-connection
+# processes start sessions of their own, so they are found through their parents).
+kill_tree() {
+    local pid=$1 child
+    for child in $(cat /proc/"$pid"/task/*/children 2> /dev/null); do kill_tree "$child"; done
+    kill -9 "$pid" 2> /dev/null || true
+}

@@ -18,6 +18,7 @@ done
 chmod 0711 "$WORK"
 STATE="$WORK/state"
 CONFIG="$WORK/actiondrop.yaml"
+R="$WORK/remote"  # the servers' folders, reached by every account
 SUFFIX=$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')
 
 declare -A SSHD_PORT=() SSHD_PID=()
@@ -28,14 +29,6 @@ DAEMON_RUN=0
 DLOG="$WORK/daemon.0.log"  # the current run's stderr; every run's is $WORK/daemon.*.log
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
-# Ends a process and every descendant, by process id (sshd's per-connection processes
-# start sessions of their own, so they are found through their parents).
-kill_tree() {
-    local pid=$1 child
-    for child in $(cat /proc/"$pid"/task/*/children 2> /dev/null); do kill_tree "$child"; done
-    kill -9 "$pid" 2> /dev/null || true
-}
 
 sftp_cleanup() {
     set +e
@@ -171,6 +164,17 @@ sshd_known_hosts() {
     mv -f "$2.new" "$2"
 }
 
+# sshd_up NAME...: each server set up and started, and named with its host key in the
+# client's file $WORK/known_hosts_NAME (the known_hosts of sftp_inbox).
+sshd_up() {
+    local name
+    for name in "$@"; do
+        sshd_setup "$name"
+        sshd_start "$name"
+        sshd_known_hosts "$name" "$WORK/known_hosts_$name"
+    done
+}
+
 # add_account NAME: a throw-away account, removed at exit (make NAME unique with
 # $SUFFIX). It has a shell because sshd starts the logging sftp-server through one.
 add_account() {
@@ -190,6 +194,13 @@ daemon_start() {
     "$ACTIONDROPD" --config "$CONFIG" 2> "$DLOG" &
     DAEMON_PID=$!
     wait_for 30 grep -qs "serving $1 inboxes" "$DLOG"
+}
+
+# daemon_kill: SIGKILL for actiondropd and its children (no chance to tidy up).
+daemon_kill() {
+    kill_tree "$DAEMON_PID"
+    wait "$DAEMON_PID" 2> /dev/null || true
+    DAEMON_PID=""
 }
 
 # daemon_stop: SIGTERM; the daemon must exit 0 within 20 s.
@@ -214,6 +225,42 @@ metric() {
         awk -v k="$1" 'index($0, k " ") == 1 { print $2 }'
 }
 metric_is() { [ "$(metric "$1")" = "$2" ]; }
+
+# config_head [SETTING]...: the start of a config: the ledger, $STATE, each SETTING line,
+# /metrics on $METRICS_PORT, and "inboxes:" (the items follow, e.g. from sftp_inbox).
+config_head() {
+    echo "store: sqlite:$WORK/ledger.db"
+    echo "state_dir: $STATE"
+    if [ $# -gt 0 ]; then printf '%s\n' "$@"; fi
+    echo "metrics: {listen: \"127.0.0.1:$METRICS_PORT\"}"
+    echo "inboxes:"
+}
+
+# sftp_inbox NAME SERVER FOLDER RESULT_FOLDER ["KEY: VALUE"]...: an item of the config's
+# inboxes: a pull inbox of account 1000 (conversions) from FOLDER on server SERVER, as
+# root with the server's client key and $WORK/known_hosts_SERVER, polled every second
+# with settle 1s. Each "KEY: VALUE" replaces the default of KEY or is added; a
+# password_file replaces the identity_file.
+sftp_inbox() {
+    local name=$1 server=$2 folder=$3 result=$4 arg key
+    shift 4
+    local -A field=([user]=root [identity_file]="$(sshd_dir "$server")/client_key"
+        [known_hosts]="$WORK/known_hosts_$server" [poll_interval]=1s [settle]=1s)
+    local keys=(user identity_file known_hosts poll_interval settle)
+    for arg in "$@"; do
+        key=${arg%%:*}
+        [ -n "${field[$key]+set}" ] || keys+=("$key")
+        field[$key]=${arg#*: }
+        if [ "$key" = password_file ]; then unset 'field[identity_file]'; fi
+    done
+    printf '  - {name: %s, account: "1000", type: conversions, kind: sftp, host: 127.0.0.1, port: %s,\n' \
+        "$name" "${SSHD_PORT[$server]}"
+    printf '     folder: %s, result_folder: %s' "$folder" "$result"
+    for key in "${keys[@]}"; do
+        if [ -n "${field[$key]+set}" ]; then printf ', %s: %s' "$key" "${field[$key]}"; fi
+    done
+    printf '}\n'
+}
 
 # put_remote PATH: writes stdin to PATH as the server's users would see it appear: a
 # hidden name first, then a rename (the mtime is the time of the write).
@@ -248,4 +295,24 @@ spool_empty() {
 # conv_header, conv_row ID [AMOUNT] [TRACKER]: conversions rows for account 1000.
 CONV_HEADER='ActionId,CampaignId,ActionTrackerId,PartnerId,OrderId,EventDate,Amount'
 EVENT_DATE=$(days_ago 1)
+conv_header() { printf '%s\r\n' "$CONV_HEADER"; }
 conv_row() { printf '%s,CMP,%s,P-77,O-%s,%s,%s\r\n' "$1" "${3:-19816}" "$1" "$EVENT_DATE" "${2:-10.00}"; }
+
+# conv_file PATH "ID [AMOUNT] [TRACKER]"...: puts a conversions file on the server
+# (put_remote): the header, then one conv_row for each argument.
+conv_file() {
+    local path=$1 row fields
+    shift
+    {
+        conv_header
+        for row in "$@"; do read -r -a fields <<< "$row"; conv_row "${fields[@]}"; done
+    } | put_remote "$path"
+}
+
+# wait_answered SECONDS RESULT_FOLDER NAME [APPLIED]: waits for NAME's summary in
+# RESULT_FOLDER, then fails unless it counts APPLIED (1 unless given) rows applied.
+wait_answered() {
+    local summary="$2/$3_summary.json"
+    wait_for "$1" test -f "$summary"
+    [ "$(json_field "$summary" applied)" = "${4:-1}" ] || fail "$3 not applied as expected: $(cat "$summary")"
+}

@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sshd_lib.sh"
 command -v chpasswd > /dev/null || fail "chpasswd is missing"
 setup_ledger
-for s in s1 s2 s3; do sshd_setup $s; sshd_start $s; sshd_known_hosts $s "$WORK/known_hosts_$s"; done
+sshd_up s1 s2 s3
 ssh-keygen -q -t ed25519 -N '' -C stranger -f "$WORK/stranger_key"
 WRONG_PW="wrong-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')-pw"
 RIGHT_PW="right-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')-pw"
@@ -19,38 +19,24 @@ chmod 0600 "$WORK/wrong.password" "$WORK/right.password"
 PW_USER="adpw$SUFFIX"
 add_account "$PW_USER"
 echo "$PW_USER:$RIGHT_PW" | chpasswd || fail "cannot set the password of $PW_USER"
-R="$WORK/remote"
 mkdir -p "$R"/{in1,out1,in2,out2,in3,out3,in4,out4}
 chmod -R 0755 "$R"
 chown "$PW_USER" "$R/out3"
-{ printf '%s\r\n' "$CONV_HEADER"; conv_row AU-1 10.00; } | put_remote "$R/in1/a1.csv"
-{ printf '%s\r\n' "$CONV_HEADER"; conv_row AU-2 10.00; } | put_remote "$R/in2/a2.csv"
-{ printf '%s\r\n' "$CONV_HEADER"; conv_row AU-3 10.00; } | put_remote "$R/in3/a3.csv"
-{ printf '%s\r\n' "$CONV_HEADER"; conv_row AU-4 10.00; } | put_remote "$R/in4/a4.csv"
+for n in 1 2 3 4; do conv_file "$R/in$n/a$n.csv" "AU-$n 10.00"; done
 chmod 0644 "$R"/in*/*.csv
-# pull NAME SERVER USER CREDENTIAL FOLDER RESULT
-pull() {
-    echo "  - {name: $1, account: \"1000\", type: conversions, kind: sftp, host: 127.0.0.1, port: ${SSHD_PORT[$2]}, user: $3,"
-    echo "     $4, known_hosts: $WORK/known_hosts_$2, folder: $5, result_folder: $6, poll_interval: 1s, settle: 1s}"
-}
-cat > "$CONFIG" <<YAML
-store: sqlite:$WORK/ledger.db
-state_dir: $STATE
-metrics: {listen: "127.0.0.1:$METRICS_PORT"}
-inboxes:
-$(pull wrongkey s1 root "identity_file: $WORK/stranger_key" "$R/in1" "$R/out1")
-$(pull wrongpw s2 root "password_file: $WORK/wrong.password" "$R/in2" "$R/out2")
-$(pull rightpw s3 "$PW_USER" "password_file: $WORK/right.password" "$R/in3" "$R/out3")
-$(pull rightkey s3 root "identity_file: $(sshd_dir s3)/client_key" "$R/in4" "$R/out4")
-YAML
+{
+    config_head
+    sftp_inbox wrongkey s1 "$R/in1" "$R/out1" "identity_file: $WORK/stranger_key"
+    sftp_inbox wrongpw s2 "$R/in2" "$R/out2" "password_file: $WORK/wrong.password"
+    sftp_inbox rightpw s3 "$R/in3" "$R/out3" "user: $PW_USER" "password_file: $WORK/right.password"
+    sftp_inbox rightkey s3 "$R/in4" "$R/out4"
+} > "$CONFIG"
 daemon_start 4
 started=$SECONDS
 
 # The right password, and the right key, pull their files.
-wait_for 30 test -f "$R/out3/a3.csv_summary.json"
-wait_for 30 test -f "$R/out4/a4.csv_summary.json"
-[ "$(json_field "$R/out3/a3.csv_summary.json" applied)" = 1 ] || fail "a3.csv not applied"
-[ "$(json_field "$R/out4/a4.csv_summary.json" applied)" = 1 ] || fail "a4.csv not applied"
+wait_answered 30 "$R/out3" a3.csv
+wait_answered 30 "$R/out4" a4.csv
 grep -q "Accepted password for $PW_USER" "$(sshd_dir s3)/sshd.log" || fail "s3: no password login"
 
 # The refused ones: logged with the delay, and tried once in 20 s.

@@ -11,33 +11,22 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sshd_lib.sh"
 setup_ledger
-sshd_setup s1
-sshd_setup s2
-sshd_start s1
-sshd_start s2
+sshd_up s1 s2
 ssh-keygen -q -t ed25519 -N '' -C impostor -f "$WORK/impostor_ed25519"
 ssh-keygen -q -t ecdsa -N '' -C impostor -f "$WORK/impostor_ecdsa"
-KH1="$WORK/known_hosts1"; KH2="$WORK/known_hosts2"
+KH1="$WORK/known_hosts_s1"; KH2="$WORK/known_hosts_s2"
 sshd_known_hosts s1 "$KH1" "$WORK/impostor_ed25519.pub"
 : > "$KH2"
-R="$WORK/remote"
 mkdir -p "$R/in1" "$R/out1" "$R/in2" "$R/out2"
-{ printf '%s\r\n' "$CONV_HEADER"; conv_row HK-1 10.00; } | put_remote "$R/in1/hk1.csv"
-{ printf '%s\r\n' "$CONV_HEADER"; conv_row HK-2 20.00; } | put_remote "$R/in2/hk2.csv"
+conv_file "$R/in1/hk1.csv" "HK-1 10.00"
+conv_file "$R/in2/hk2.csv" "HK-2 20.00"
 # write_config POLL: the config, with POLL as the poll interval of inbox "changed".
 write_config() {
-    cat > "$CONFIG" <<YAML
-store: sqlite:$WORK/ledger.db
-state_dir: $STATE
-metrics: {listen: "127.0.0.1:$METRICS_PORT"}
-inboxes:
-  - {name: changed, account: "1000", type: conversions, kind: sftp, host: 127.0.0.1, port: ${SSHD_PORT[s1]}, user: root,
-     identity_file: $(sshd_dir s1)/client_key, known_hosts: $KH1, folder: $R/in1, result_folder: $R/out1,
-     poll_interval: $1, settle: 1s}
-  - {name: unknown, account: "1000", type: conversions, kind: sftp, host: 127.0.0.1, port: ${SSHD_PORT[s2]}, user: root,
-     identity_file: $(sshd_dir s2)/client_key, known_hosts: $KH2, folder: $R/in2, result_folder: $R/out2,
-     poll_interval: 1s, settle: 1s}
-YAML
+    {
+        config_head
+        sftp_inbox changed s1 "$R/in1" "$R/out1" "known_hosts: $KH1" "poll_interval: $1"
+        sftp_inbox unknown s2 "$R/in2" "$R/out2" "known_hosts: $KH2"
+    } > "$CONFIG"
 }
 write_config 1s
 daemon_start 2
@@ -92,10 +81,8 @@ rm -f "$KH1"
 expect_exit 0 "$ACTIONDROP" --config "$CONFIG" sftp enrol changed --accept
 ssh-keygen -F "[127.0.0.1]:${SSHD_PORT[s1]}" -f "$KH1" > /dev/null || fail "enrol did not write known_hosts"
 sshd_known_hosts s2 "$KH2"
-wait_for 30 test -f "$R/out1/hk1.csv_summary.json"
-wait_for 30 test -f "$R/out2/hk2.csv_summary.json"
-[ "$(json_field "$R/out1/hk1.csv_summary.json" applied)" = 1 ] || fail "hk1.csv not applied"
-[ "$(json_field "$R/out2/hk2.csv_summary.json" applied)" = 1 ] || fail "hk2.csv not applied"
+wait_answered 30 "$R/out1" hk1.csv
+wait_answered 30 "$R/out2" hk2.csv
 wait_for 10 metric_is 'actiondrop_sftp_host_key_alert{inbox="changed"}' 0
 wait_for 10 metric_is 'actiondrop_sftp_host_key_alert{inbox="unknown"}' 0
 [ "$(sshd_logins s1)" -ge 1 ] && [ "$(sshd_logins s2)" -ge 1 ] || fail "no login after the key was enrolled"

@@ -6,23 +6,12 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sshd_lib.sh"
 setup_ledger
-sshd_setup s1
-sshd_start s1
-KH="$WORK/known_hosts"
-sshd_known_hosts s1 "$KH"
-R="$WORK/remote"
+sshd_up s1
 mkdir -p "$R/in" "$R/out"
 cp "$(sshd_dir s1)/client_key" "$WORK/loose_key"
 chmod 0644 "$WORK/loose_key"
-{ printf '%s\r\n' "$CONV_HEADER"; conv_row KM-1 10.00; } | put_remote "$R/in/k1.csv"
-cat > "$CONFIG" <<YAML
-store: sqlite:$WORK/ledger.db
-state_dir: $STATE
-metrics: {listen: "127.0.0.1:$METRICS_PORT"}
-inboxes:
-  - {name: loosekey, account: "1000", type: conversions, kind: sftp, host: 127.0.0.1, port: ${SSHD_PORT[s1]}, user: root,
-     identity_file: $WORK/loose_key, known_hosts: $KH, folder: $R/in, result_folder: $R/out, poll_interval: 1s, settle: 1s}
-YAML
+conv_file "$R/in/k1.csv" "KM-1 10.00"
+{ config_head; sftp_inbox loosekey s1 "$R/in" "$R/out" "identity_file: $WORK/loose_key"; } > "$CONFIG"
 daemon_start 1
 mode_line() { grep -E "inbox=loosekey[^a-z0-9_.-].*(0644|permission|mode)" "$DLOG" | head -1 || true; }
 wait_for 30 prints mode_line
@@ -34,9 +23,8 @@ if grep -E "(Failed|Postponed) publickey" "$(sshd_dir s1)/sshd.log"; then fail "
 
 chmod 0600 "$WORK/loose_key"
 fixed_at=$SECONDS
-wait_for 30 test -f "$R/out/k1.csv_summary.json"
+wait_answered 30 "$R/out" k1.csv
 echo "k1.csv answered $((SECONDS - fixed_at)) s after chmod 600"
-[ "$(json_field "$R/out/k1.csv_summary.json" applied)" = 1 ] || fail "k1.csv not applied"
 [ "$DAEMON_RUN" = 1 ] || fail "the daemon was restarted"
 daemon_stop
 echo "sftp key mode: ok"

@@ -6,11 +6,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sshd_lib.sh"
 N=${SFTP_MANY_FILES:-10000}
 setup_ledger
-sshd_setup s1
-sshd_start s1
-KH="$WORK/known_hosts"
-sshd_known_hosts s1 "$KH"
-R="$WORK/remote"
+sshd_up s1
 mkdir -p "$R/in" "$R/out"
 python3 - "$R/in" "$N" "$CONV_HEADER" "$EVENT_DATE" <<'PY'
 import os, sys
@@ -20,15 +16,7 @@ for i in range(n):
         f.write(f"{header}\r\nMANY-{i},CMP,19816,P-77,O-{i},{date},{1 + i % 97}.{i % 100:02d}\r\n")
 PY
 [ "$(find "$R/in" -type f | wc -l)" = "$N" ] || fail "could not write $N files"
-cat > "$CONFIG" <<YAML
-store: sqlite:$WORK/ledger.db
-state_dir: $STATE
-metrics: {listen: "127.0.0.1:$METRICS_PORT"}
-inboxes:
-  - {name: many, account: "1000", type: conversions, kind: sftp, host: 127.0.0.1, port: ${SSHD_PORT[s1]}, user: root,
-     identity_file: $(sshd_dir s1)/client_key, known_hosts: $KH, folder: $R/in, pattern: "f*.csv",
-     result_folder: $R/out, poll_interval: 1s, settle: 1s}
-YAML
+{ config_head; sftp_inbox many s1 "$R/in" "$R/out" 'pattern: "f*.csv"'; } > "$CONFIG"
 start_ns=$(date +%s%N)
 daemon_start 1
 summaries() { find "$R/out" -maxdepth 1 -name '*_summary.json' | wc -l; }

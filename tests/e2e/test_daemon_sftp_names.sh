@@ -7,22 +7,10 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sshd_lib.sh"
 setup_ledger
-sshd_setup s1
-sshd_start s1
-KH="$WORK/known_hosts"
-sshd_known_hosts s1 "$KH"
-R="$WORK/remote"
+sshd_up s1
 mkdir -p "$R/in" "$R/out"
-cat > "$CONFIG" <<YAML
-store: sqlite:$WORK/ledger.db
-state_dir: $STATE
-metrics: {listen: "127.0.0.1:$METRICS_PORT"}
-inboxes:
-  - {name: names, account: "1000", type: conversions, kind: sftp, host: 127.0.0.1, port: ${SSHD_PORT[s1]}, user: root,
-     identity_file: $(sshd_dir s1)/client_key, known_hosts: $KH, folder: $R/in, pattern: "*",
-     result_folder: $R/out, poll_interval: 1s, settle: 1s}
-YAML
-good() { { printf '%s\r\n' "$CONV_HEADER"; conv_row "$1" 10.00; } | put_remote "$R/in/$2"; }
+{ config_head; sftp_inbox names s1 "$R/in" "$R/out" 'pattern: "*"'; } > "$CONFIG"
+good() { conv_file "$R/in/$2" "$1 10.00"; }
 # Never picked up: each would be a valid file.
 never=(receipt_a.csv result_a.csv errors_a.csv a.csv_summary.json a.csv.done .hidden.csv a.csv.part a.csv.filepart a.csv.tmp)
 n=0

@@ -10,49 +10,35 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sshd_lib.sh"
 setup_ledger
-sshd_setup s1
-sshd_start s1
-PORT=${SSHD_PORT[s1]}
-KEY="$(sshd_dir s1)/client_key"
-KH="$WORK/known_hosts"
-sshd_known_hosts s1 "$KH"
+sshd_up s1
 RO="adro$SUFFIX"
 add_account "$RO"
 
-R="$WORK/remote"
 mkdir -p "$R"/{in,out,ro,ro-out,del,del-out,arc,arc-out,arc-done}
 chmod -R 0755 "$R"
 chown "$RO" "$R/ro-out"  # the read-only account may write only its result folder
 
-# inbox NAME USER FOLDER RESULT_FOLDER [MORE]: one pull inbox of account 1000.
-inbox() {
-    echo "  - {name: $1, account: \"1000\", type: conversions, kind: sftp, host: 127.0.0.1, port: $PORT, user: $2,"
-    echo "     identity_file: $KEY, known_hosts: $KH, folder: $3, pattern: \"*.csv\", result_folder: $4,"
-    echo "     poll_interval: 1s, settle: 1s${5:+, $5}}"
-}
-cat > "$CONFIG" <<YAML
-store: sqlite:$WORK/ledger.db
-state_dir: $STATE
-sweep_interval: 200ms
-metrics: {listen: "127.0.0.1:$METRICS_PORT"}
-inboxes:
-$(inbox pull root "$R/in" "$R/out")
-$(inbox pullro "$RO" "$R/ro" "$R/ro-out" "delete_after_pull: false")
-$(inbox pulldel root "$R/del" "$R/del-out" "delete_after_pull: true")
-$(inbox pullarc root "$R/arc" "$R/arc-out" "archive_folder: $R/arc-done")
-YAML
+# inbox NAME FOLDER RESULT_FOLDER ["KEY: VALUE"]...: a pull inbox of *.csv files on s1.
+inbox() { sftp_inbox "$1" s1 "$2" "$3" 'pattern: "*.csv"' "${@:4}"; }
+{
+    config_head "sweep_interval: 200ms"
+    inbox pull "$R/in" "$R/out"
+    inbox pullro "$R/ro" "$R/ro-out" "user: $RO" "delete_after_pull: false"
+    inbox pulldel "$R/del" "$R/del-out" "delete_after_pull: true"
+    inbox pullarc "$R/arc" "$R/arc-out" "archive_folder: $R/arc-done"
+} > "$CONFIG"
 expect_exit 0 "$ACTIONDROPD" --config "$CONFIG" --check-config
 daemon_start 4
 
 # The files, as the advertiser's export leaves them. Contents differ (one account).
-{ printf '%s\r\n' "$CONV_HEADER"; conv_row P-1 100.00; conv_row P-2 50.00; conv_row P-3 20.00 99999; } | put_remote "$R/in/conv1.csv"
-{ printf '%s\r\n' "$CONV_HEADER"; conv_row RO-1 10.00; conv_row RO-2 11.00; } | put_remote "$R/ro/ro1.csv"
-{ printf '%s\r\n' "$CONV_HEADER"; conv_row RO-3 12.00; } | put_remote "$R/ro/ro2.csv"
+conv_file "$R/in/conv1.csv" "P-1 100.00" "P-2 50.00" "P-3 20.00 99999"
+conv_file "$R/ro/ro1.csv" "RO-1 10.00" "RO-2 11.00"
+conv_file "$R/ro/ro2.csv" "RO-3 12.00"
 chmod 0444 "$R"/ro/*.csv
 chmod 0555 "$R/ro"
-{ printf '%s\r\n' "$CONV_HEADER"; conv_row DEL-1 13.00; } | put_remote "$R/del/del1.csv"
-{ printf '%s\r\n' "$CONV_HEADER"; conv_row ARC-1 14.00; } | put_remote "$R/arc/arc1.csv"
-{ printf '%s\r\n' "$CONV_HEADER"; conv_row ARC-2 15.00; } | put_remote "$R/arc/arc2.csv"
+conv_file "$R/del/del1.csv" "DEL-1 13.00"
+conv_file "$R/arc/arc1.csv" "ARC-1 14.00"
+conv_file "$R/arc/arc2.csv" "ARC-2 15.00"
 printf 'an earlier export kept by the advertiser\n' > "$R/arc-done/arc2.csv"
 mkdir -p "$WORK/orig"
 cp -p "$R/in/conv1.csv" "$R"/ro/*.csv "$R/del/del1.csv" "$R"/arc/*.csv "$WORK/orig/"
@@ -168,7 +154,7 @@ put_remote "$R/in/again.csv" < "$WORK/again.csv"
 wait_for 30 test -f "$R/out/again.csv_summary.json"
 [ "$(json_field "$R/out/again.csv_summary.json" error_code)" = DUPLICATE_FILE ] || fail "again.csv: $(cat "$R/out/again.csv_summary.json")"
 grep -q "$batch" "$R/out/again.csv_summary.json" || fail "the duplicate does not name batch $batch"
-{ printf '%s\r\n' "$CONV_HEADER"; conv_row P-4 40.00; } | put_remote "$R/in/conv1.csv"
+conv_file "$R/in/conv1.csv" "P-4 40.00"
 touch -d '-1 hour' "$R/in/conv1.csv"
 new_batch() { [ "$(json_field "$R/out/conv1.csv_summary.json" batch_id)" != "$batch" ]; }
 wait_for 30 new_batch

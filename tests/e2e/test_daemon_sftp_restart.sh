@@ -13,24 +13,13 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sshd_lib.sh"
 setup_ledger
-sshd_setup s1
-sshd_start s1
-KH="$WORK/known_hosts"
-sshd_known_hosts s1 "$KH"
-R="$WORK/remote"
+sshd_up s1
 mkdir -p "$R/in" "$R/out" "$R/del" "$R/del-out"
-cat > "$CONFIG" <<YAML
-store: sqlite:$WORK/ledger.db
-state_dir: $STATE
-metrics: {listen: "127.0.0.1:$METRICS_PORT"}
-inboxes:
-  - {name: big, account: "1000", type: conversions, kind: sftp, host: 127.0.0.1, port: ${SSHD_PORT[s1]}, user: root,
-     identity_file: $(sshd_dir s1)/client_key, known_hosts: $KH, folder: $R/in, pattern: "*.csv",
-     result_folder: $R/out, poll_interval: 1s, settle: 1s, limits: {max_file_bytes: 2GiB}}
-  - {name: bigdel, account: "1000", type: conversions, kind: sftp, host: 127.0.0.1, port: ${SSHD_PORT[s1]}, user: root,
-     identity_file: $(sshd_dir s1)/client_key, known_hosts: $KH, folder: $R/del, pattern: "*.csv", delete_after_pull: true,
-     result_folder: $R/del-out, poll_interval: 1s, settle: 1s, limits: {max_file_bytes: 2GiB}}
-YAML
+{
+    config_head
+    sftp_inbox big s1 "$R/in" "$R/out" 'pattern: "*.csv"' "limits: {max_file_bytes: 2GiB}"
+    sftp_inbox bigdel s1 "$R/del" "$R/del-out" 'pattern: "*.csv"' "delete_after_pull: true" "limits: {max_file_bytes: 2GiB}"
+} > "$CONFIG"
 ROWS=5
 SIZE=$((1024 * 1024 * 1024))
 
@@ -39,7 +28,7 @@ SIZE=$((1024 * 1024 * 1024))
 big_file() {
     local f=$1/$2
     {
-        printf '%s\r\n' "$CONV_HEADER"
+        conv_header
         for i in $(seq 1 $ROWS); do conv_row "$3-$i" "$i.00"; done
     } > "$WORK/head.csv"
     python3 - "$WORK/head.csv" "$1/.$2.writing" "$SIZE" <<'PY'
@@ -106,6 +95,15 @@ CSV
     [ "$(stat -c %s "$archived")" = $SIZE ] || fail "the archived copy of $1 has $(stat -c %s "$archived") bytes"
 }
 spools_empty() { [ -z "$(find "$STATE/pull" -type f 2> /dev/null)" ]; }
+# restarted_once INBOX FOLDER RESULT_FOLDER NAME PREFIX SHA: starts the daemon again and
+# waits for NAME's answer, which must show it applied once (check_once).
+restarted_once() {
+    local restarted_at=$SECONDS
+    daemon_start 2
+    wait_for 120 test -f "$3/$4_summary.json"
+    echo "$4 answered $((SECONDS - restarted_at)) s after the daemon was started again"
+    check_once "$@"
+}
 no_decided_batch() {
     expect_exit 0 ad batches list --json
     python3 -c 'import json,sys; b=json.load(open(sys.argv[1])); sys.exit(1 if [x for x in b if x["file"] == sys.argv[2] and x["status"]] else 0)' \
@@ -140,18 +138,12 @@ wait_for 20 spools_empty
 # 2. The daemon dies mid-download (SIGKILL: no chance to tidy up).
 SHA2=$(big_file "$R/in" big2.csv BIGB)
 cut_at=$(catch_download big "$R/in" big2.csv)
-kill_tree "$DAEMON_PID"
-wait "$DAEMON_PID" 2> /dev/null || true
-DAEMON_PID=""
+daemon_kill
 left=$(find "$STATE/pull/big/.download" -type f -printf '%f ' 2> /dev/null)
 echo "actiondropd killed with ${cut_at}bytes of $SIZE in the spool's .download/ (left there: ${left:-nothing})"
 [ ! -e "$R/out/big2.csv_summary.json" ] || fail "big2.csv answered before the daemon was killed"
 no_decided_batch big2.csv
-restarted_at=$SECONDS
-daemon_start 2
-wait_for 120 test -f "$R/out/big2.csv_summary.json"
-echo "big2.csv answered $((SECONDS - restarted_at)) s after the daemon was started again"
-check_once big "$R/in" "$R/out" big2.csv BIGB "$SHA2"
+restarted_once big "$R/in" "$R/out" big2.csv BIGB "$SHA2"
 wait_for 20 spools_empty
 [ "$(batches_of big)" = 2 ] || fail "$(batches_of big) batches, expected 2: $(cat "$WORK/batches.json")"
 no_temporaries "$R/out"
@@ -160,18 +152,12 @@ no_temporaries "$R/out"
 # .processing/ and half downloaded. Started again, it takes the claim to its end.
 SHA3=$(big_file "$R/del" big3.csv BIGC)
 cut_at=$(catch_download bigdel "$R/del" big3.csv)
-kill_tree "$DAEMON_PID"
-wait "$DAEMON_PID" 2> /dev/null || true
-DAEMON_PID=""
+daemon_kill
 claimed=$(find "$R/del" -type f -printf '%P ')
 echo "actiondropd killed with ${cut_at}bytes of $SIZE downloaded; on the server: $claimed"
 [ ! -e "$R/del/big3.csv" ] || fail "big3.csv was downloaded without being claimed first (delete_after_pull)"
 no_decided_batch big3.csv
-restarted_at=$SECONDS
-daemon_start 2
-wait_for 120 test -f "$R/del-out/big3.csv_summary.json"
-echo "big3.csv answered $((SECONDS - restarted_at)) s after the daemon was started again"
-check_once bigdel "$R/del" "$R/del-out" big3.csv BIGC "$SHA3"
+restarted_once bigdel "$R/del" "$R/del-out" big3.csv BIGC "$SHA3"
 deleted() { [ -z "$(find "$R/del" -type f)" ]; }
 wait_for 20 deleted
 wait_for 20 spools_empty

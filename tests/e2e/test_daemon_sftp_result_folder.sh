@@ -6,22 +6,10 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sshd_lib.sh"
 setup_ledger
-sshd_setup s1
-sshd_start s1
-KH="$WORK/known_hosts"
-sshd_known_hosts s1 "$KH"
-R="$WORK/remote"
+sshd_up s1
 mkdir -p "$R/in"
-cat > "$CONFIG" <<YAML
-store: sqlite:$WORK/ledger.db
-state_dir: $STATE
-metrics: {listen: "127.0.0.1:$METRICS_PORT"}
-inboxes:
-  - {name: later, account: "1000", type: conversions, kind: sftp, host: 127.0.0.1, port: ${SSHD_PORT[s1]}, user: root,
-     identity_file: $(sshd_dir s1)/client_key, known_hosts: $KH, folder: $R/in, result_folder: $R/out,
-     poll_interval: 1s, settle: 1s}
-YAML
-{ printf '%s\r\n' "$CONV_HEADER"; conv_row RF-1 10.00; conv_row RF-2 10.00 99999; } | put_remote "$R/in/r1.csv"
+{ config_head; sftp_inbox later s1 "$R/in" "$R/out"; } > "$CONFIG"
+conv_file "$R/in/r1.csv" "RF-1 10.00" "RF-2 10.00 99999"
 daemon_start 1
 wait_for 30 grep -q "file=r1.csv status=COMPLETE total=2 applied=1 rejected=1" "$DLOG"
 staged() { [ -n "$(find "$STATE/pull/later/.outbox" -type f -name '*r1.csv*' 2> /dev/null)" ]; }

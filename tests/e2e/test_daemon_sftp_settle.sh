@@ -7,26 +7,15 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sshd_lib.sh"
 setup_ledger
-sshd_setup s1
-sshd_start s1
-KH="$WORK/known_hosts"
-sshd_known_hosts s1 "$KH"
-R="$WORK/remote"
+sshd_up s1
 mkdir -p "$R/in" "$R/out"
-cat > "$CONFIG" <<YAML
-store: sqlite:$WORK/ledger.db
-state_dir: $STATE
-metrics: {listen: "127.0.0.1:$METRICS_PORT"}
-inboxes:
-  - {name: slow, account: "1000", type: conversions, kind: sftp, host: 127.0.0.1, port: ${SSHD_PORT[s1]}, user: root,
-     identity_file: $(sshd_dir s1)/client_key, known_hosts: $KH, folder: $R/in, pattern: "*.csv",
-     result_folder: $R/out, poll_interval: 1s, settle: 3s}
-  - {name: held, account: "1000", type: conversions, kind: sftp, host: 127.0.0.1, port: ${SSHD_PORT[s1]}, user: root,
-     identity_file: $(sshd_dir s1)/client_key, known_hosts: $KH, folder: $R/held, pattern: "*.csv",
-     result_folder: $R/held-out, poll_interval: 1s, settle: 1s, done_file: true}
-YAML
+{
+    config_head
+    sftp_inbox slow s1 "$R/in" "$R/out" 'pattern: "*.csv"' "settle: 3s"
+    sftp_inbox held s1 "$R/held" "$R/held-out" 'pattern: "*.csv"' "done_file: true"
+} > "$CONFIG"
 mkdir -p "$R/held" "$R/held-out"
-{ printf '%s\r\n' "$CONV_HEADER"; conv_row H-1 5.00; } | put_remote "$R/held/waits.csv"
+conv_file "$R/held/waits.csv" "H-1 5.00"
 daemon_start 2
 wait_for 30 at_least 2 sshd_logins s1
 
@@ -37,7 +26,7 @@ rows=0
 listed=$(sftp_listings s1 "$R/in")
 for piece in 1 2 3 4; do
     {
-        [ $piece = 1 ] && printf '%s\r\n' "$CONV_HEADER"
+        [ $piece = 1 ] && conv_header
         for i in 1 2 3; do conv_row "G-$piece-$i" "$piece.0$i"; done
     } >> "$F"
     rows=$((rows + 3))
@@ -68,8 +57,7 @@ no_temporaries "$R/out"
     || { show_logs; fail "waits.csv was taken before waits.csv.done existed"; }
 [ "$(sftp_listings s1 "$R/held")" -ge 5 ] || fail "the held folder was not polled"
 : > "$R/held/waits.csv.done"
-wait_for 30 test -f "$R/held-out/waits.csv_summary.json"
-[ "$(json_field "$R/held-out/waits.csv_summary.json" applied)" = 1 ] || fail "waits.csv: $(cat "$R/held-out/waits.csv_summary.json")"
+wait_answered 30 "$R/held-out" waits.csv
 [ ! -e "$R/held-out/waits.csv.done_summary.json" ] || fail "the done file was taken as a file"
 daemon_stop
 echo "sftp settle: ok"

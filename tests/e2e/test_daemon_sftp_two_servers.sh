@@ -5,28 +5,18 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sshd_lib.sh"
 setup_ledger
-for s in s1 s2; do sshd_setup $s; sshd_start $s; sshd_known_hosts $s "$WORK/known_hosts_$s"; done
-R="$WORK/remote"
+sshd_up s1 s2
 mkdir -p "$R"/{in1,out1,in2,out2} "$WORK/local/in" "$WORK/local/out"
-pull() {
-    echo "  - {name: $1, account: \"1000\", type: conversions, kind: sftp, host: 127.0.0.1, port: ${SSHD_PORT[$2]}, user: root,"
-    echo "     identity_file: $(sshd_dir "$2")/client_key, known_hosts: $WORK/known_hosts_$2, folder: $3, result_folder: $4,"
-    echo "     poll_interval: 1s, settle: 1s}"
-}
-cat > "$CONFIG" <<YAML
-store: sqlite:$WORK/ledger.db
-state_dir: $STATE
-sweep_interval: 200ms
-metrics: {listen: "127.0.0.1:$METRICS_PORT"}
-inboxes:
-$(pull one s1 "$R/in1" "$R/out1")
-$(pull two s2 "$R/in2" "$R/out2")
-  - {name: loc, account: "1000", type: conversions, kind: local, path: $WORK/local/in, outbox: $WORK/local/out, settle: 300ms}
-YAML
+{
+    config_head "sweep_interval: 200ms"
+    sftp_inbox one s1 "$R/in1" "$R/out1"
+    sftp_inbox two s2 "$R/in2" "$R/out2"
+    echo "  - {name: loc, account: \"1000\", type: conversions, kind: local, path: $WORK/local/in, outbox: $WORK/local/out, settle: 300ms}"
+} > "$CONFIG"
 daemon_start 3
 
 # file FOLDER NAME ID: a one-row conversions file.
-file() { { printf '%s\r\n' "$CONV_HEADER"; conv_row "$3" 10.00; } | put_remote "$1/$2"; }
+file() { conv_file "$1/$2" "$3 10.00"; }
 answered() { [ -f "$1/$2_summary.json" ] && [ "$(json_field "$1/$2_summary.json" applied)" = 1 ]; }
 file "$R/in1" a1.csv A-1; file "$R/in2" b1.csv B-1; file "$WORK/local/in" l1.csv L-1
 wait_for 30 answered "$R/out1" a1.csv

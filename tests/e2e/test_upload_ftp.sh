@@ -25,12 +25,7 @@ PAM_NAME="actiondrop-ftp-e2e-$SUFFIX"
 PW1="pw1-$SUFFIX-$RANDOM"; PW2="pw2-$SUFFIX-$RANDOM"
 FTPD_PID=""; DAEMON_PID=""
 
-# Ends a process, its process group and every descendant, by process id only.
-kill_tree() {
-    local pid=$1 child
-    for child in $(cat /proc/"$pid"/task/*/children 2> /dev/null); do kill_tree "$child"; done
-    kill -9 "$pid" 2> /dev/null || true
-}
+# Ends each process, its process group and every descendant (kill_tree), by process id only.
 cleanup() {
     set +e
     [ -n "$FTPD_PID" ] && { kill_tree "$FTPD_PID"; kill -9 -- "-$FTPD_PID" 2> /dev/null; }

@@ -22,13 +22,8 @@ SUFFIX=$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')
 SVC="adsvc$SUFFIX"; UPG="adup$SUFFIX"; ADV1="adsftpa$SUFFIX"; ADV2="adsftpb$SUFFIX"
 SSHD_PID=""; DAEMON_PID=""
 
-# Ends a process, its process group and every descendant (sshd's per-connection children
-# start their own sessions), by process id only.
-kill_tree() {
-    local pid=$1 child
-    for child in $(cat /proc/"$pid"/task/*/children 2> /dev/null); do kill_tree "$child"; done
-    kill -9 "$pid" 2> /dev/null || true
-}
+# Ends each process, its process group and every descendant (kill_tree: sshd's
+# per-connection children start their own sessions), by process id only.
 cleanup() {
     set +e
     [ -n "$SSHD_PID" ] && { kill_tree "$SSHD_PID"; kill -9 -- "-$SSHD_PID" 2> /dev/null; }
