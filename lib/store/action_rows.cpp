@@ -156,38 +156,6 @@ std::uint64_t indexed_columns_hash(const Action& a) {
     return h;
 }
 
-void bind_action(Statement& st, const Action& a, std::string& items, std::string& creation) {
-    encode_items(a.items, items);
-    encode_creation(a.creation, creation);
-    st.bind_text(1, a.account_id);
-    st.bind_text(2, a.action_id);
-    st.bind(3, a.key);
-    st.bind_text(4, a.campaign_id);
-    st.bind_text(5, a.tracker_id);
-    st.bind_text(6, a.partner_id);
-    st.bind_text(7, a.order_id);
-    st.bind_text(8, a.customer_id);
-    st.bind_text(9, a.customer_status);
-    st.bind_text(10, a.promo_code);
-    st.bind(11, millis(a.event_date));
-    st.bind(12, millis(a.reported_event_date));
-    st.bind(13, millis(a.created_at));
-    st.bind_text(14, a.currency != nullptr ? a.currency->code : std::string_view());
-    st.bind(15, a.amount);
-    st.bind_blob(16, items);
-    st.bind(17, a.payout);
-    st.bind(18, millis(a.locking_date));
-    st.bind(19, millis(a.clearing_date));
-    st.bind_text(20, status_name(a.status));
-    st.bind_text(21, finance_status_name(a.finance_status));
-    st.bind_text(22, a.parent_action_id);
-    st.bind(23, std::int64_t{a.modification_count});
-    st.bind(24, std::int64_t{a.outside_terms ? 1 : 0});
-    st.bind_text(25, a.contract_id);
-    st.bind(26, millis(a.contract_version));
-    st.bind_blob(27, creation);
-}
-
 void bind_action_unindexed(Statement& st, const Action& a, std::string& items, std::string& creation) {
     encode_items(a.items, items);
     encode_creation(a.creation, creation);
@@ -209,6 +177,20 @@ void bind_action_unindexed(Statement& st, const Action& a, std::string& items, s
     st.bind(24, std::int64_t{a.outside_terms ? 1 : 0});
     st.bind(26, millis(a.contract_version));
     st.bind_blob(27, creation);
+}
+
+void bind_action(Statement& st, const Action& a, std::string& items, std::string& creation) {
+    bind_action_unindexed(st, a, items, creation);
+    // The indexed columns, which an UPDATE of the other columns leaves out.
+    st.bind_text(1, a.account_id);
+    st.bind_text(2, a.action_id);
+    st.bind_text(5, a.tracker_id);
+    st.bind_text(6, a.partner_id);
+    st.bind_text(7, a.order_id);
+    st.bind_text(8, a.customer_id);
+    st.bind(11, millis(a.event_date));
+    st.bind_text(22, a.parent_action_id);
+    st.bind_text(25, a.contract_id);
 }
 
 Action read_action(const Statement& row) {
