@@ -21,16 +21,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void create_folder(const fs::path& folder) {
-    std::error_code ec;
-    fs::create_directories(folder, ec);
-    if (ec) throw std::system_error(ec, "cannot create " + folder.string());
-}
-
 // A rename when both sides share a file system, else a durable copy and then the unlink:
 // the state folder and the drop folders may be different mounts.
 void move_original(const fs::path& from, const fs::path& to) {
-    create_folder(to.parent_path());
+    util::create_folders(to.parent_path());
     if (::rename(from.c_str(), to.c_str()) == 0) {
         util::fsync_directory(to.parent_path());
         util::fsync_directory(from.parent_path());
@@ -122,7 +116,7 @@ Outcome quarantine(store::Store& store, const Folders& folders, const config::In
     s.error_message = record.error_message;
     std::ostringstream summary;
     batch::write_summary(summary, s);
-    create_folder(inbox.outbox);
+    util::create_folders(inbox.outbox);
     util::write_file_atomically(inbox.outbox / batch::summary_name(claim.file_name), summary.str());
     return keep_original(store, folders, inbox, claim, std::move(record));
 }
@@ -210,8 +204,8 @@ Outcome take_claim(store::Store& store, const ledger::Catalog& catalog,
     req.outbox = inbox.outbox;
     req.spool = folders.state_dir / "spool";
     if (progress) req.progress = [&](std::int64_t, std::int64_t) { progress(); };
-    create_folder(req.outbox);
-    create_folder(req.spool);
+    util::create_folders(req.outbox);
+    util::create_folders(req.spool);
 
     const auto result = [&] {
         try {

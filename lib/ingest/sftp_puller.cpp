@@ -1,6 +1,5 @@
 #include "ingest/sftp_puller.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -67,12 +66,6 @@ std::string file_stamp(const fs::path& path) {
                        st.st_ctim.tv_sec, st.st_ctim.tv_nsec, st.st_size, st.st_ino, st.st_mode);
 }
 
-void create_folder(const fs::path& folder) {
-    std::error_code ec;
-    fs::create_directories(folder, ec);
-    if (ec) throw std::system_error(ec, "cannot create " + folder.string());
-}
-
 // Answers in upload order: a batch's summary after its other files, so that an advertiser
 // who waits for NAME_summary.json finds the rest already there.
 std::vector<std::string> staged_answers(const fs::path& outbox) {
@@ -88,16 +81,6 @@ std::vector<std::string> staged_answers(const fs::path& outbox) {
         return sa != sb ? sb : a < b;
     });
     return names;
-}
-
-void sync_file(const fs::path& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || ::fsync(fd) != 0) {
-        const int err = errno;
-        if (fd >= 0) ::close(fd);
-        throw std::system_error(err, std::generic_category(), "cannot sync " + path.string());
-    }
-    ::close(fd);
 }
 
 std::chrono::seconds doubled(std::chrono::seconds first, std::chrono::seconds most, int times) {
@@ -120,7 +103,8 @@ SftpPuller::SftpPuller(config::InboxConfig inbox, fs::path state_dir, StoreOpene
       clock_(std::move(clock)),
       events_(std::move(events)),
       timing_(timing) {
-    for (const char* sub : {".download", ".processing", ".outbox"}) create_folder(spool() / sub);
+    for (const char* sub : {".download", ".processing", ".outbox"})
+        util::create_folders(spool() / sub);
     // Partial downloads of a killed process: their pulls are still `claimed` and are
     // downloaded again.
     std::error_code ec;
@@ -151,10 +135,9 @@ void SftpPuller::stop() {
     if (thread_.joinable()) thread_.join();
 }
 
-bool SftpPuller::wait_until(Steady::time_point when) {
+void SftpPuller::wait_until(Steady::time_point when) {
     std::unique_lock lock(mutex_);
     cv_.wait_until(lock, when, [&] { return stop_ || poll_now_; });
-    return !stop_;
 }
 
 std::string SftpPuller::trust_files_stamp() const {
@@ -563,7 +546,6 @@ bool SftpPuller::fetch(SftpSession& session, store::Store& store, store::PullRec
         }
         // Ours alone in the server's `.processing/`: what we read is the file.
     }
-    sync_file(part);
     if (::rename(part.c_str(), local.c_str()) != 0)
         throw std::system_error(errno, std::generic_category(),
                                 "cannot move " + part.string() + " to " + local.string());

@@ -105,7 +105,8 @@ private:
     bool fetch(SftpSession& session, store::Store& store, store::PullRecord record);
     // Handles a session failure: the next attempt's time, or an alert.
     void failed(const SftpError& error);
-    bool wait_until(std::chrono::steady_clock::time_point when);
+    // Sleeps until `when`, a stop, or poll_now().
+    void wait_until(std::chrono::steady_clock::time_point when);
     // True when `error` (or a ping after it) shows the session is gone; then failed() was
     // called and the caller must drop the session.
     bool lost(SftpSession& session, const SftpError& error);

@@ -114,8 +114,9 @@ public:
     SftpResult<void> ping();
 
     // Copies `remote_path` to `local` (created or truncated) while hashing it; the size read
-    // must equal the size the server reported at the start and at the end. On any failure
-    // `local` is removed. Local disk failures throw std::system_error.
+    // must equal the size the server reported at the start and at the end, and `local` is
+    // fsynced before success is returned. On any failure `local` is removed. Local disk
+    // failures throw std::system_error.
     SftpResult<Download> download(const std::string& remote_path,
                                   const std::filesystem::path& local,
                                   const DownloadProgress& progress = {});

@@ -1,6 +1,7 @@
 #include "util/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,13 +10,12 @@
 #include <system_error>
 #include <vector>
 
-#include <fmt/format.h>
-
 namespace actiondrop::util {
 namespace {
 
 [[noreturn]] void fail(const std::filesystem::path& path, const char* what) {
-    throw std::system_error(errno, std::generic_category(), fmt::format("{} {}", what, path.string()));
+    throw std::system_error(errno, std::generic_category(),
+                            fmt::format("{} {}", what, path.string()));
 }
 
 void write_all(int fd, const char* data, std::size_t size, const std::filesystem::path& path) {
@@ -71,13 +71,20 @@ void fsync_directory(const std::filesystem::path& folder) {
     ::close(fd);
 }
 
+void create_folders(const std::filesystem::path& folder) {
+    std::error_code ec;
+    std::filesystem::create_directories(folder, ec);
+    if (ec) throw std::system_error(ec, "cannot create " + folder.string());
+}
+
 void write_file_atomically(const std::filesystem::path& destination, std::string_view content) {
     publish(destination, [&](int fd, const std::filesystem::path& tmp) {
         write_all(fd, content.data(), content.size(), tmp);
     });
 }
 
-void copy_file_atomically(const std::filesystem::path& source, const std::filesystem::path& destination) {
+void copy_file_atomically(const std::filesystem::path& source,
+                          const std::filesystem::path& destination) {
     int in = ::open(source.c_str(), O_RDONLY | O_CLOEXEC);
     if (in < 0) fail(source, "open");
     try {

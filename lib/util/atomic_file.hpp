@@ -10,7 +10,10 @@ namespace actiondrop::util {
 
 // Temporary names start with '.' and end with ".tmp", so inbox scanners skip them.
 void write_file_atomically(const std::filesystem::path& destination, std::string_view content);
-void copy_file_atomically(const std::filesystem::path& source, const std::filesystem::path& destination);
+void copy_file_atomically(const std::filesystem::path& source,
+                          const std::filesystem::path& destination);
 void fsync_directory(const std::filesystem::path& folder);
+// Creates `folder` and its parents when missing.
+void create_folders(const std::filesystem::path& folder);
 
 }  // namespace actiondrop::util
