@@ -3,7 +3,7 @@
 // client: the server's host key is checked against the inbox's known_hosts file (the only
 // one trusted) before any credential is offered, a private key readable by others is
 // refused, every failure is a typed value whose text never holds a secret, and downloads
-// are pipelined, hashed and size-checked. A session belongs to one thread.
+// are pipelined and size-checked. A session belongs to one thread.
 #include <chrono>
 #include <cstdint>
 #include <expected>
@@ -82,7 +82,6 @@ struct RemoteListing {
 struct Download {
     std::int64_t size = 0;
     std::int64_t mtime = 0;
-    std::string sha256;  // lower-case hex of the bytes written
 };
 
 // Called on the session's thread during a download with the bytes received in order so
@@ -113,10 +112,10 @@ public:
     // A cheap round trip that keeps an idle connection alive and proves it still works.
     SftpResult<void> ping();
 
-    // Copies `remote_path` to `local` (created or truncated) while hashing it; the size read
-    // must equal the size the server reported at the start and at the end, and `local` is
-    // fsynced before success is returned. On any failure `local` is removed. Local disk
-    // failures throw std::system_error.
+    // Copies `remote_path` to `local` (created or truncated); the size read must equal the
+    // size the server reported at the start and at the end, and `local` is fsynced before
+    // success is returned. On any failure `local` is removed. Local disk failures throw
+    // std::system_error.
     SftpResult<Download> download(const std::string& remote_path,
                                   const std::filesystem::path& local,
                                   const DownloadProgress& progress = {});
