@@ -702,16 +702,34 @@ void BatchRun::apply_span(store::BatchTransaction& tx, const batch::Layout& layo
     std::vector<const char*> gathered;
     std::vector<std::uint32_t> row_of;
     std::string encoded;
-    std::vector<std::int64_t> chunk_keys;
-    // Two chunks: while one is applied, the result and error lines of the other are written
-    // on a second thread.
+    // Three chunks: while one is applied, the next one's rows are decoded and its actions
+    // read ahead, and the result and error lines of the one before are written, each on a
+    // thread of its own.
     struct Chunk {
-        std::vector<Pending> pending{chunk_rows};
-        std::vector<ledger::RowResult> rows{chunk_rows};
-        std::vector<std::uint32_t> file_rows{std::vector<std::uint32_t>(chunk_rows)};
+        explicit Chunk(std::size_t rows) : pending(rows), rows(rows), file_rows(rows) {}
+        std::vector<Pending> pending;
+        std::vector<ledger::RowResult> rows;
+        std::vector<std::uint32_t> file_rows;
+        std::vector<std::int64_t> keys;  // of the actions its rows name
+        std::unique_ptr<store::BatchTransaction::ReadAhead> ahead;
         std::size_t size = 0;
     };
-    Chunk chunks[2];
+    const std::size_t key_chunk_rows = std::max<std::size_t>(req_.key_chunk_rows, 1);
+    Chunk chunks[3]{Chunk(key_chunk_rows), Chunk(key_chunk_rows), Chunk(key_chunk_rows)};
+    std::size_t lo = 0, hi = 0;  // the range being applied, in places
+    // The chunk of rows from place `first`: decoded, mapped, and their actions read ahead.
+    auto prepare = [&](Chunk& c, std::size_t first) {
+        c.size = std::min(key_chunk_rows, hi - first);
+        c.keys.clear();
+        for (std::size_t i = 0; i < c.size; ++i) {
+            Pending& pending = c.pending[i];
+            decode_record(gathered[first + i - lo], pending.record);
+            pending.modification = layout.modification(pending.record);
+            c.file_rows[i] = row_of[first + i - lo];
+            if (keys[first + i] != no_action) c.keys.push_back(keys[first + i]);
+        }
+        c.ahead = c.keys.empty() ? nullptr : tx.read_ahead(account_->id, c.keys);
+    };
     StringOut result_line, error_line;
     auto write_chunk = [&](Chunk& c) {
         for (std::size_t i = 0; i < c.size; ++i) {
@@ -722,10 +740,12 @@ void BatchRun::apply_span(store::BatchTransaction& tx, const batch::Layout& layo
         }
         runs.end_run();
     };
-    std::future<void> writing;  // declared after what it uses: destroyed (and waited for) first
+    // Declared after what they use: destroyed (and waited for) first.
+    std::future<void> writing, preparing;
     std::size_t done = 0, turn = 0;
     for (std::size_t r = 0; r + 1 < ranges.size(); ++r) {
-        const std::size_t lo = ranges[r], hi = ranges[r + 1];
+        lo = ranges[r];
+        hi = ranges[r + 1];
         // The range's rows, compactly, in key order.
         gathered.assign(hi - lo, nullptr);
         row_of.assign(hi - lo, 0);
@@ -745,18 +765,16 @@ void BatchRun::apply_span(store::BatchTransaction& tx, const batch::Layout& layo
                 --missing;
             }
         }
-        for (std::size_t first = lo; first < hi; first += chunk_rows) {
-            Chunk& chunk = chunks[turn++ % 2];
-            chunk.size = std::min(chunk_rows, hi - first);
-            chunk_keys.clear();
-            for (std::size_t i = 0; i < chunk.size; ++i) {
-                Pending& pending = chunk.pending[i];
-                decode_record(gathered[first + i - lo], pending.record);
-                pending.modification = layout.modification(pending.record);
-                chunk.file_rows[i] = row_of[first + i - lo];
-                if (keys[first + i] != no_action) chunk_keys.push_back(keys[first + i]);
-            }
-            if (!chunk_keys.empty()) tx.prefetch_keys(account_->id, chunk_keys);
+        prepare(chunks[turn % 3], lo);
+        for (std::size_t first = lo; first < hi; first += key_chunk_rows) {
+            if (preparing.valid()) preparing.get();
+            Chunk& chunk = chunks[turn % 3];
+            // The next chunk is neither this one nor the one whose lines may still be written.
+            if (first + key_chunk_rows < hi)
+                preparing = std::async(std::launch::async, prepare, std::ref(chunks[(turn + 1) % 3]),
+                                       first + key_chunk_rows);
+            ++turn;
+            if (!chunk.keys.empty()) tx.prefetch_keys(account_->id, chunk.keys, std::move(chunk.ahead));
             for (std::size_t i = 0; i < chunk.size; ++i) {
                 chunk.rows[i] = apply_row(tx, layout, chunk.pending[i]);
                 auto problem = count_result(chunk.rows[i], chunk.pending[i].record);

@@ -42,6 +42,9 @@ struct ApplyRequest {
     // on it (see apply_file.cpp); false keeps file order. Results are the same either way.
     bool key_order = true;
     std::size_t key_order_rows = 1 << 18;  // rows gathered per reading of the file in key order
+    // Rows applied between two writes in key order; the next chunk's actions are read ahead
+    // while one is applied. Three chunks are in memory at once.
+    std::size_t key_chunk_rows = 4'000;
 };
 
 struct RowProblem {

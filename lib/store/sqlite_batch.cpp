@@ -82,6 +82,35 @@ SqliteBatch::Entry* SqliteBatch::cached(std::string_view account_id, std::string
     return it == account->second.end() ? nullptr : &it->second;
 }
 
+struct SqliteBatch::Reader {
+    explicit Reader(const std::string& path) : db(path) {
+        // Each page is read once, in key order: a small cache does.
+        db.set_cache_kib(2 * 1024);
+        by_seqs = &db.cached(select_actions_by_seqs_sql(kPrefetchIds));
+        by_range = &db.cached(kSelectActionsBySeqRange);
+    }
+    Database db;
+    Statement* by_seqs;
+    Statement* by_range;
+};
+
+struct SqliteBatch::SqliteReadAhead final : ReadAhead {
+    std::string account_id;
+    std::vector<std::int64_t> asked;  // ascending, distinct
+    std::vector<Action> actions;      // those of `asked` that were stored
+};
+
+Action* SqliteBatch::adopt(Action&& action) {
+    if (Entry* entry = cached(action.account_id, action.action_id)) return &entry->action;
+    auto account = accounts_.find(action.account_id);
+    if (account == accounts_.end()) account = accounts_.emplace(action.account_id, Entries{}).first;
+    Entry& entry = account->second.try_emplace(action.action_id).first->second;
+    entry.action = std::move(action);
+    entry.stored = true;
+    entry.indexed_hash = indexed_columns_hash(entry.action);
+    return &entry.action;
+}
+
 Action* SqliteBatch::adopt(const Statement& row) {
     const std::string_view account_id = row.text_at(0);
     const std::string_view action_id = row.text_at(1);
@@ -136,31 +165,23 @@ void SqliteBatch::prefetch(std::string_view account_id, std::vector<std::string_
     }
 }
 
-void SqliteBatch::prefetch_keys(std::string_view account_id, const std::vector<std::int64_t>& keys) {
-    require_open();
-    // Rows in key order need each page once: a small page cache does, and leaves the memory
-    // to the rows the caller holds to put them in that order.
-    if (!small_cache_) {
-        db_.set_cache_kib(kKeyOrderCacheKiB);
-        small_cache_ = true;
-    }
+void SqliteBatch::read_by_seqs(Statement& by_seqs, Statement& by_range, std::string_view account_id,
+                               const std::vector<std::int64_t>& seqs,
+                               const std::function<void(const Statement&)>& take) {
     // By rowid alone, no search of the id index: a run of close keys by one forward walk of
     // the table (a row walked over costs about what a search does), the others by searches,
     // many per statement.
-    std::vector<std::int64_t> seqs = keys;
-    std::sort(seqs.begin(), seqs.end());
-    seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
     constexpr std::int64_t kMostApart = 2;   // keys of one walk: at most one row between
     constexpr std::size_t kShortestWalk = 16;
     std::vector<std::int64_t> searched;
     auto search = [&](bool all) {
         while (searched.size() >= kPrefetchIds || (all && !searched.empty())) {
             const std::size_t count = std::min(kPrefetchIds, searched.size());
-            Use q(*select_by_seqs_);
+            Use q(by_seqs);
             q->bind_text(1, account_id);
             for (std::size_t i = 0; i < kPrefetchIds; ++i)
                 q->bind(static_cast<int>(i) + 2, searched[std::min(i, count - 1)]);
-            while (q->step()) adopt(*q);
+            while (q->step()) take(*q);
             searched.erase(searched.begin(), searched.begin() + static_cast<std::ptrdiff_t>(count));
         }
     };
@@ -172,7 +193,7 @@ void SqliteBatch::prefetch_keys(std::string_view account_id, const std::vector<s
                             seqs.begin() + static_cast<std::ptrdiff_t>(last + 1));
             search(false);
         } else {
-            Use q(*select_by_seq_range_);
+            Use q(by_range);
             q->bind_text(1, account_id);
             q->bind(2, seqs[first]);
             q->bind(3, seqs[last]);
@@ -180,12 +201,56 @@ void SqliteBatch::prefetch_keys(std::string_view account_id, const std::vector<s
             while (q->step()) {
                 const std::int64_t seq = q->int64_at(2);
                 while (next <= last && seqs[next] < seq) ++next;
-                if (next <= last && seqs[next] == seq) adopt(*q);
+                if (next <= last && seqs[next] == seq) take(*q);
             }
         }
         first = last + 1;
     }
     search(true);
+}
+
+std::unique_ptr<BatchTransaction::ReadAhead> SqliteBatch::read_ahead(
+    std::string_view account_id, const std::vector<std::int64_t>& keys) {
+    // Runs on another thread than the rest of the batch: touches only the reader and what
+    // it returns. The batch holds the write lock, so no commit can come between its reads.
+    if (!reader_) reader_ = std::make_unique<Reader>(db_.path());
+    auto ahead = std::make_unique<SqliteReadAhead>();
+    ahead->account_id = account_id;
+    ahead->asked = keys;
+    std::sort(ahead->asked.begin(), ahead->asked.end());
+    ahead->asked.erase(std::unique(ahead->asked.begin(), ahead->asked.end()), ahead->asked.end());
+    ahead->actions.reserve(ahead->asked.size());
+    read_by_seqs(*reader_->by_seqs, *reader_->by_range, account_id, ahead->asked,
+                 [&](const Statement& row) { read_action(row, ahead->actions.emplace_back()); });
+    return ahead;
+}
+
+void SqliteBatch::prefetch_keys(std::string_view account_id, const std::vector<std::int64_t>& keys,
+                                std::unique_ptr<ReadAhead> ahead) {
+    require_open();
+    // Rows in key order need each page once: a small page cache does, and leaves the memory
+    // to the rows the caller holds to put them in that order.
+    if (!small_cache_) {
+        db_.set_cache_kib(kKeyOrderCacheKiB);
+        small_cache_ = true;
+    }
+    std::vector<std::int64_t> seqs = keys;
+    std::sort(seqs.begin(), seqs.end());
+    seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
+    auto* read = dynamic_cast<SqliteReadAhead*>(ahead.get());
+    if (read != nullptr && read->account_id == account_id) {
+        // As committed before this batch: true unless this batch has written the row since
+        // (a row it changed and has not written yet is still in the cache, which wins).
+        for (Action& action : read->actions)
+            if (!written(action.key)) adopt(std::move(action));
+        // What the reader was asked for and this batch has not written is known now: in the
+        // cache, or not stored at all.
+        std::erase_if(seqs, [&](std::int64_t seq) {
+            return !written(seq) && std::binary_search(read->asked.begin(), read->asked.end(), seq);
+        });
+    }
+    read_by_seqs(*select_by_seqs_, *select_by_seq_range_, account_id, seqs,
+                 [&](const Statement& row) { adopt(row); });
 }
 
 std::vector<std::optional<BatchTransaction::ActionKey>> SqliteBatch::action_keys(
@@ -361,6 +426,9 @@ void SqliteBatch::write_pending() {
     std::sort(dirty_.begin(), dirty_.end(),
               [](const Entry* a, const Entry* b) { return a->action.key < b->action.key; });
     for (Entry* entry : dirty_) {
+        const auto seq = static_cast<std::size_t>(entry->action.key);
+        if ((seq >> 6) >= written_.size()) written_.resize((seq >> 6) + 1 + written_.size() / 2);
+        written_[seq >> 6] |= std::uint64_t{1} << (seq & 63);
         const std::uint64_t hash = indexed_columns_hash(entry->action);
         Statement& st = !entry->stored                ? *insert_action_
                         : hash == entry->indexed_hash ? *update_unindexed_
@@ -456,6 +524,7 @@ void SqliteBatch::commit(const BatchRecord& record, const std::vector<BatchOutpu
         }
         db_.write_blob_from_file("batch_outputs", "content", db_.last_insert_rowid(), path);
     }
+    reader_.reset();  // a reader left open would hold back the checkpoint
     db_.exec("COMMIT");
     open_ = false;
     store_.batch_open_ = false;
@@ -471,6 +540,7 @@ void SqliteBatch::restore_page_cache() {
 
 void SqliteBatch::rollback() {
     if (!open_) return;
+    reader_.reset();
     clear_cache();
     open_ = false;
     store_.batch_open_ = false;

@@ -7,6 +7,7 @@
 // in order, and an action's row is updated by its integer key, not searched by its id. Queries by
 // order, customer or parent also see actions created and not yet written; cap totals write pending
 // changes first.
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -78,7 +79,10 @@ public:
     ledger::Action& created(ledger::Action action, ledger::HistoryEntry entry) override;
 
     void prefetch(std::string_view account_id, std::vector<std::string_view> action_ids) override;
-    void prefetch_keys(std::string_view account_id, const std::vector<std::int64_t>& keys) override;
+    std::unique_ptr<ReadAhead> read_ahead(std::string_view account_id,
+                                          const std::vector<std::int64_t>& keys) override;
+    void prefetch_keys(std::string_view account_id, const std::vector<std::int64_t>& keys,
+                       std::unique_ptr<ReadAhead> ahead) override;
     std::vector<std::optional<ActionKey>> action_keys(
         std::string_view account_id, const std::vector<std::string_view>& action_ids) override;
     void flush() override;
@@ -105,7 +109,23 @@ private:
         ledger::HistoryEntry entry;
     };
 
+    struct SqliteReadAhead;
+    // The read connection of read_ahead(): it sees what was committed before this
+    // transaction began, and nothing of this transaction's own writes.
+    struct Reader;
+
     void require_open() const;
+    // Reads the account's rows of `seqs` (ascending, distinct) through two statements of
+    // one connection; `take` gets each row found.
+    static void read_by_seqs(Statement& by_seqs, Statement& by_range, std::string_view account_id,
+                             const std::vector<std::int64_t>& seqs,
+                             const std::function<void(const Statement&)>& take);
+    // The cached action of a row just read or read ahead, moved into the cache if new.
+    ledger::Action* adopt(ledger::Action&& action);
+    bool written(std::int64_t seq) const {
+        const auto word = static_cast<std::size_t>(seq) >> 6;
+        return seq >= 0 && word < written_.size() && ((written_[word] >> (seq & 63)) & 1) != 0;
+    }
     Entry* cached(std::string_view account_id, std::string_view action_id);
     // The cached action of a row just read, reading it into the cache if new.
     ledger::Action* adopt(const Statement& row);
@@ -136,6 +156,11 @@ private:
     // An indexed column of a cached action changed: the database must be written before
     // an indexed query can be trusted.
     bool indexed_changed_ = false;
+
+    // The seqs of the rows this transaction has written, as bits: an action read ahead
+    // (as it was committed) is stale once its seq is here.
+    std::vector<std::uint64_t> written_;
+    std::unique_ptr<Reader> reader_;
 
     std::int64_t next_seq_ = 0;
     std::int64_t next_history_entry_ = 0;

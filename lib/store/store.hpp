@@ -91,10 +91,28 @@ public:
         (void)action_ids;
         return {};
     }
-    // prefetch() of actions known by the keys that action_keys() gave, in ascending order.
-    virtual void prefetch_keys(std::string_view account_id, const std::vector<std::int64_t>& keys) {
+    // Actions read by read_ahead(), for prefetch_keys().
+    struct ReadAhead {
+        virtual ~ReadAhead() = default;
+    };
+    // Reads the stored actions of these keys (from action_keys(), ascending) as they were
+    // when this transaction began, on the calling thread: one other thread may call it while
+    // the transaction is used, but not while it commits or rolls back. nullptr when the
+    // store cannot (the default): prefetch_keys() then reads them itself.
+    virtual std::unique_ptr<ReadAhead> read_ahead(std::string_view account_id,
+                                                  const std::vector<std::int64_t>& keys) {
         (void)account_id;
         (void)keys;
+        return nullptr;
+    }
+    // prefetch() of actions known by the keys that action_keys() gave, in ascending order.
+    // The actions in `ahead` that this transaction has not written since are taken from it;
+    // the others are read now.
+    virtual void prefetch_keys(std::string_view account_id, const std::vector<std::int64_t>& keys,
+                               std::unique_ptr<ReadAhead> ahead = nullptr) {
+        (void)account_id;
+        (void)keys;
+        (void)ahead;
     }
     virtual void flush() = 0;
     // Writes the final journal record and the outputs, and commits everything at once.
