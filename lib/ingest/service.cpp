@@ -65,7 +65,9 @@ void Service::set_inboxes(const std::vector<config::InboxConfig>& inboxes,
             if (cfg.kind == "sftp") s.spool_config = spool_config_of(cfg, folders_.state_dir);
             next.emplace(cfg.name, std::move(s));
         } else {
-            next.emplace(cfg.name, Served{cfg, nullptr, {}});
+            Served fresh;
+            fresh.config = cfg;
+            next.emplace(cfg.name, std::move(fresh));
         }
     }
     // Claims of removed inboxes stay in their `.processing/`; adding the inbox back takes them.
