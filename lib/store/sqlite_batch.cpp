@@ -213,16 +213,23 @@ std::unique_ptr<BatchTransaction::ReadAhead> SqliteBatch::read_ahead(
     std::string_view account_id, const std::vector<std::int64_t>& keys) {
     // Runs on another thread than the rest of the batch: touches only the reader and what
     // it returns. The batch holds the write lock, so no commit can come between its reads.
-    if (!reader_) reader_ = std::make_unique<Reader>(db_.path());
-    auto ahead = std::make_unique<SqliteReadAhead>();
-    ahead->account_id = account_id;
-    ahead->asked = keys;
-    std::sort(ahead->asked.begin(), ahead->asked.end());
-    ahead->asked.erase(std::unique(ahead->asked.begin(), ahead->asked.end()), ahead->asked.end());
-    ahead->actions.reserve(ahead->asked.size());
-    read_by_seqs(*reader_->by_seqs, *reader_->by_range, account_id, ahead->asked,
-                 [&](const Statement& row) { read_action(row, ahead->actions.emplace_back()); });
-    return ahead;
+    // A reader that fails only costs speed: prefetch_keys() then reads through the batch.
+    if (reader_failed_) return nullptr;
+    try {
+        if (!reader_) reader_ = std::make_unique<Reader>(db_.path());
+        auto ahead = std::make_unique<SqliteReadAhead>();
+        ahead->account_id = account_id;
+        ahead->asked = keys;
+        std::sort(ahead->asked.begin(), ahead->asked.end());
+        ahead->asked.erase(std::unique(ahead->asked.begin(), ahead->asked.end()), ahead->asked.end());
+        ahead->actions.reserve(ahead->asked.size());
+        read_by_seqs(*reader_->by_seqs, *reader_->by_range, account_id, ahead->asked,
+                     [&](const Statement& row) { read_action(row, ahead->actions.emplace_back()); });
+        return ahead;
+    } catch (const StoreError&) {
+        reader_failed_ = true;
+        return nullptr;
+    }
 }
 
 void SqliteBatch::prefetch_keys(std::string_view account_id, const std::vector<std::int64_t>& keys,

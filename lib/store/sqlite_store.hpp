@@ -161,6 +161,7 @@ private:
     // (as it was committed) is stale once its seq is here.
     std::vector<std::uint64_t> written_;
     std::unique_ptr<Reader> reader_;
+    bool reader_failed_ = false;  // touched by read_ahead() alone
 
     std::int64_t next_seq_ = 0;
     std::int64_t next_history_entry_ = 0;
