@@ -1,6 +1,7 @@
 #include "apply/apply_file.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <future>
 #include <limits>
 #include <memory>
+#include <new>
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
@@ -110,8 +112,9 @@ struct Pending {
 // as sorted runs to a spool file and merged back into file order.
 
 constexpr std::size_t span_ranges = 4;  // a span holds this many ranges of rows
-// Bytes of gathered rows per range, whatever the row count.
-constexpr std::size_t range_bytes = 16 << 20;
+// Bytes of gathered rows per range, whatever the row count: two ranges are in memory at once
+// (one applied, the next one gathered).
+constexpr std::size_t range_bytes = 12 << 20;
 // The key of a row that cannot reach a stored action (unmapped, or no such action).
 constexpr std::int64_t no_action = std::numeric_limits<std::int64_t>::min();
 
@@ -121,14 +124,23 @@ struct Keyed {
     std::uint32_t bytes;  // of the row's fields, to bound a range's memory
 };
 
-// Bytes in blocks of 1 MiB: nothing moves, nothing is copied to grow.
+// Bytes in blocks of 1 MiB: nothing moves, nothing is copied to grow. The blocks are mapped
+// and unmapped directly: filled on one thread and dropped on another, through malloc they
+// would stay in the heap of the thread that made them and add to the peak RSS.
 class Arena {
 public:
+    Arena() = default;
+    Arena(const Arena&) = delete;
+    Arena& operator=(const Arena&) = delete;
+    ~Arena() { clear(); }
+
     char* allocate(std::size_t n) {
         if (n > left_) {
             const std::size_t size = std::max<std::size_t>(n, 1 << 20);
-            blocks_.push_back(std::make_unique_for_overwrite<char[]>(size));
-            next_ = blocks_.back().get();
+            void* block = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (block == MAP_FAILED) throw std::bad_alloc();
+            blocks_.emplace_back(static_cast<char*>(block), size);
+            next_ = blocks_.back().first;
             left_ = size;
         }
         char* p = next_;
@@ -137,13 +149,14 @@ public:
         return p;
     }
     void clear() {
+        for (const auto& [block, size] : blocks_) ::munmap(block, size);
         blocks_.clear();
         next_ = nullptr;
         left_ = 0;
     }
 
 private:
-    std::vector<std::unique_ptr<char[]>> blocks_;
+    std::vector<std::pair<char*, std::size_t>> blocks_;
     char* next_ = nullptr;
     std::size_t left_ = 0;
 };
@@ -698,10 +711,35 @@ void BatchRun::apply_span(store::BatchTransaction& tx, const batch::Layout& layo
     LineRuns runs(spool_->path("lines.runs"));
     std::map<std::int64_t, RowProblem> problems;  // the span's first ones, by line
     const std::size_t problems_wanted = problems_kept - std::min(problems_kept, result_.first_problems.size());
-    Arena records;
-    std::vector<const char*> gathered;
-    std::vector<std::uint32_t> row_of;
-    std::string encoded;
+    // A range's rows, compactly, in key order; the next range's are gathered from the file on
+    // another thread while one range is applied.
+    struct Gathered {
+        Arena records;
+        std::vector<const char*> rows;      // by place in the range
+        std::vector<std::uint32_t> row_of;  // by place in the range: the row in the span
+    };
+    Gathered gathered[2];
+    auto gather = [&](Gathered& g, std::size_t from, std::size_t to) {
+        g.records.clear();
+        g.rows.assign(to - from, nullptr);
+        g.row_of.assign(to - from, 0);
+        Rereading file(req_.file, req_.limits, span_start);
+        batch::Record record;
+        std::string encoded;
+        std::size_t missing = to - from;
+        for (std::size_t row = 0; row < count && missing > 0; ++row) {
+            if (!file.next(record)) Rereading::changed();
+            const std::uint32_t place = rank[row];
+            if (place < from || place >= to) continue;
+            encode_record(record, encoded);
+            char* bytes = g.records.allocate(encoded.size());
+            std::memcpy(bytes, encoded.data(), encoded.size());
+            g.rows[place - from] = bytes;
+            g.row_of[place - from] = static_cast<std::uint32_t>(row);
+            --missing;
+        }
+    };
+    const Gathered* range = nullptr;  // the range being applied
     // Three chunks: while one is applied, the next one's rows are decoded and its actions
     // read ahead, and the result and error lines of the one before are written, each on a
     // thread of its own.
@@ -723,9 +761,9 @@ void BatchRun::apply_span(store::BatchTransaction& tx, const batch::Layout& layo
         c.keys.clear();
         for (std::size_t i = 0; i < c.size; ++i) {
             Pending& pending = c.pending[i];
-            decode_record(gathered[first + i - lo], pending.record);
+            decode_record(range->rows[first + i - lo], pending.record);
             pending.modification = layout.modification(pending.record);
-            c.file_rows[i] = row_of[first + i - lo];
+            c.file_rows[i] = range->row_of[first + i - lo];
             if (keys[first + i] != no_action) c.keys.push_back(keys[first + i]);
         }
         c.ahead = c.keys.empty() ? nullptr : tx.read_ahead(account_->id, c.keys);
@@ -741,30 +779,17 @@ void BatchRun::apply_span(store::BatchTransaction& tx, const batch::Layout& layo
         runs.end_run();
     };
     // Declared after what they use: destroyed (and waited for) first.
-    std::future<void> writing, preparing;
+    std::future<void> writing, preparing, gathering;
     std::size_t done = 0, turn = 0;
+    gather(gathered[0], ranges[0], ranges[1]);
     for (std::size_t r = 0; r + 1 < ranges.size(); ++r) {
+        if (gathering.valid()) gathering.get();
         lo = ranges[r];
         hi = ranges[r + 1];
-        // The range's rows, compactly, in key order.
-        gathered.assign(hi - lo, nullptr);
-        row_of.assign(hi - lo, 0);
-        {
-            Rereading file(req_.file, req_.limits, span_start);
-            batch::Record record;
-            std::size_t missing = hi - lo;
-            for (std::size_t row = 0; row < count && missing > 0; ++row) {
-                if (!file.next(record)) Rereading::changed();
-                const std::uint32_t place = rank[row];
-                if (place < lo || place >= hi) continue;
-                encode_record(record, encoded);
-                char* bytes = records.allocate(encoded.size());
-                std::memcpy(bytes, encoded.data(), encoded.size());
-                gathered[place - lo] = bytes;
-                row_of[place - lo] = static_cast<std::uint32_t>(row);
-                --missing;
-            }
-        }
+        range = &gathered[r % 2];
+        if (r + 2 < ranges.size())
+            gathering = std::async(std::launch::async, gather, std::ref(gathered[(r + 1) % 2]), ranges[r + 1],
+                                   ranges[r + 2]);
         prepare(chunks[turn % 3], lo);
         for (std::size_t first = lo; first < hi; first += key_chunk_rows) {
             if (preparing.valid()) preparing.get();
@@ -793,7 +818,6 @@ void BatchRun::apply_span(store::BatchTransaction& tx, const batch::Layout& layo
                                                static_cast<std::int64_t>(count),
                               digest_.size);
         }
-        records.clear();
     }
     if (writing.valid()) writing.get();
     runs.merge(results, errors);
