@@ -65,18 +65,20 @@ def main():
     conv = os.path.join(work, "conversions.csv")
     mods = os.path.join(work, "modifications.csv")
     out = os.path.join(work, "out")
-    if args.reuse:
-        build_ledger = False
-        shutil.copyfile(pristine, db)
+
+    def start_from(ledger):
+        """The ledger copied from `ledger`, no WAL, no state, an empty outbox."""
+        shutil.copyfile(ledger, db)
         for suffix in ("-wal", "-shm"):
             if os.path.exists(db + suffix):
                 os.remove(db + suffix)
         shutil.rmtree(os.path.join(work, "state"), ignore_errors=True)
         shutil.rmtree(out, ignore_errors=True)
         os.makedirs(out)
+
+    if args.reuse:
+        start_from(pristine)
     else:
-        build_ledger = True
-    if build_ledger:
         with open(conv, "w", newline="") as f:
             f.write("ActionId,ActionTrackerId,PartnerId,OrderId,EventDate,Amount,Sku1,Quantity1,Amount1,Category1,Sku2,Quantity2,Amount2,Category2\r\n")
             for i in range(n):
@@ -118,13 +120,7 @@ def main():
     ratios, sorted_ratios, peaks = [], [], []
     for run in range(args.runs):
         if run > 0:  # each run starts from the same ledger
-            shutil.copyfile(pristine_now, db)
-            for suffix in ("-wal", "-shm"):
-                if os.path.exists(db + suffix):
-                    os.remove(db + suffix)
-            shutil.rmtree(os.path.join(work, "state"), ignore_errors=True)
-            shutil.rmtree(out, ignore_errors=True)
-            os.makedirs(out)
+            start_from(pristine_now)
         copies = {}
         for mode in ("file-order", "sorted"):
             copies[mode] = os.path.join(work, f"reference-{mode}.db")
