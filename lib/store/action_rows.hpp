@@ -64,15 +64,19 @@ ledger::Action read_action(const Statement& row);
 // The same into an existing action, reusing its strings and vectors.
 void read_action(const Statement& row, ledger::Action& into);
 
-// ?18 is the action's seq, the history's link to its action.
-void bind_history(Statement& st, std::int64_t action_seq, std::int64_t entry_id,
+// ?1 batch id: its history_batches id, if any; and the INSERT that gives it one.
+extern const char* const kSelectHistoryBatch;
+extern const char* const kInsertHistoryBatch;
+// ?18 is the action's seq, the history's link to its action; `batch` is the history_batches
+// id of the entry's batch id.
+void bind_history(Statement& st, std::int64_t action_seq, std::int64_t entry_id, std::int64_t batch,
                   const ledger::HistoryEntry& entry);
 // An INSERT of `count` history rows at once, 16 parameters each, bound by bind_history_row.
 std::string insert_history_rows_sql(std::size_t count);
 inline constexpr int kHistoryColumns = 16;
 // Binds the row-th row (from 0) of insert_history_rows_sql.
 void bind_history_row(Statement& st, std::size_t row, std::int64_t action_seq,
-                      std::int64_t entry_id, const ledger::HistoryEntry& entry);
+                      std::int64_t entry_id, std::int64_t batch, const ledger::HistoryEntry& entry);
 // The entry's action_id is left to the caller, who asked by it.
 ledger::HistoryEntry read_history(const Statement& row);
 

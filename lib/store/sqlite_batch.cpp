@@ -428,6 +428,29 @@ Action& SqliteBatch::created(Action action, HistoryEntry entry) {
     return a;
 }
 
+std::int64_t SqliteBatch::history_batch(std::string_view batch_id) {
+    // Nearly always the batch's own id: asked once, then remembered.
+    if (last_history_batch_ && last_history_batch_->first == batch_id) return last_history_batch_->second;
+    auto known = history_batches_.find(batch_id);
+    if (known == history_batches_.end()) {
+        std::int64_t id = 0;
+        {
+            Use q(db_.cached(kSelectHistoryBatch));
+            q->bind_text(1, batch_id);
+            if (q->step()) id = q->int64_at(0);
+        }
+        if (id == 0) {
+            Use q(db_.cached(kInsertHistoryBatch));
+            q->bind_text(1, batch_id);
+            q->run();
+            id = db_.last_insert_rowid();
+        }
+        known = history_batches_.emplace(std::string(batch_id), id).first;
+    }
+    last_history_batch_ = &*known;
+    return known->second;
+}
+
 void SqliteBatch::write_pending() {
     // Key order, so that the updates walk the table's pages in order, each page once.
     std::sort(dirty_.begin(), dirty_.end(),
@@ -458,14 +481,16 @@ void SqliteBatch::write_pending() {
         Use q(*insert_history_rows_);
         for (std::size_t row = 0; row < kHistoryRows; ++row) {
             const QueuedHistory& queued = history_[done + row];
-            bind_history_row(*q, row, queued.action_seq, queued.entry_id, queued.entry);
+            bind_history_row(*q, row, queued.action_seq, queued.entry_id,
+                             history_batch(queued.entry.batch_id), queued.entry);
         }
         q->run();
     }
     for (; done < history_.size(); ++done) {
         const QueuedHistory& queued = history_[done];
         Use q(*insert_history_);
-        bind_history(*q, queued.action_seq, queued.entry_id, queued.entry);
+        bind_history(*q, queued.action_seq, queued.entry_id, history_batch(queued.entry.batch_id),
+                     queued.entry);
         q->run();
     }
     history_.clear();

@@ -122,6 +122,8 @@ private:
                              const std::function<void(const Statement&)>& take);
     // The cached action of a row just read or read ahead, moved into the cache if new.
     ledger::Action* adopt(ledger::Action&& action);
+    // The history_batches id of a batch id, added in this transaction if new.
+    std::int64_t history_batch(std::string_view batch_id);
     bool written(std::int64_t seq) const {
         const auto word = static_cast<std::size_t>(seq) >> 6;
         return seq >= 0 && word < written_.size() && ((written_[word] >> (seq & 63)) & 1) != 0;
@@ -161,6 +163,10 @@ private:
     // (as it was committed) is stale once its seq is here.
     std::vector<std::uint64_t> written_;
     std::unique_ptr<Reader> reader_;
+    // history_batches ids known to this transaction (added ones vanish with its rollback,
+    // and so does this map, which lives no longer than the transaction).
+    std::unordered_map<std::string, std::int64_t, Hash, std::equal_to<>> history_batches_;
+    const std::pair<const std::string, std::int64_t>* last_history_batch_ = nullptr;
     bool reader_failed_ = false;  // touched by read_ahead() alone
 
     std::int64_t next_seq_ = 0;

@@ -219,3 +219,99 @@ TEST_CASE("a missing output file fails the commit and leaves nothing behind") {
     CHECK_FALSE(store->find_batch("B-1"));
     CHECK_FALSE(store->action("1000", "A-1"));
 }
+
+namespace {
+
+std::string describe(const ledger::HistoryEntry& e) {
+    return e.action_id + ' ' + std::to_string(e.at.time_since_epoch().count()) + ' ' + e.batch_id + ' ' +
+           std::to_string(e.line) + ' ' + std::to_string(static_cast<int>(e.operation)) + ' ' + e.reason + ' ' +
+           std::to_string(e.old_amount) + ' ' + std::to_string(e.new_amount) + ' ' + std::to_string(e.old_payout) +
+           ' ' + std::to_string(e.new_payout) + ' ' + std::to_string(static_cast<int>(e.old_status)) + ' ' +
+           std::to_string(static_cast<int>(e.new_status)) + ' ' + e.contract_id + ' ' +
+           (e.contract_version ? std::to_string(e.contract_version->time_since_epoch().count()) : "-") + ' ' +
+           e.note;
+}
+
+std::vector<std::string> history_of(Store& store, const std::string& action_id) {
+    std::vector<std::string> lines;
+    for (const auto& e : store.history("1000", action_id)) lines.push_back(describe(e));
+    return lines;
+}
+
+}  // namespace
+
+TEST_CASE("history written under schema version 2 reads the same after the move to batch numbers") {
+    TempDir dir;
+    {
+        auto s = migrated_store(dir.db());
+        auto tx = s->begin_batch("20260101T000000Z-aaaaaaaaaaaa");
+        ledger::HistoryEntry created = sample_entry(ledger::Operation::Create, 2, 1'768'600'000'000);
+        created.batch_id = "20260101T000000Z-aaaaaaaaaaaa";
+        ledger::Action& a = tx->created(sample_action("1000", "A-1"), created);
+        tx->created(sample_action("1000", "A-2"), created);
+        ledger::HistoryEntry modified = sample_entry(ledger::Operation::Modify, 3, 1'768'600'000'001);
+        modified.batch_id = "20260101T000000Z-aaaaaaaaaaaa";
+        modified.contract_version.reset();
+        tx->changed(a, modified);
+        tx->commit(sample_record("20260101T000000Z-aaaaaaaaaaaa", "1000", "aa"), {});
+        auto tx2 = s->begin_batch("20260102T000000Z-bbbbbbbbbbbb");
+        ledger::Action* again = tx2->find("1000", "A-1");
+        REQUIRE(again != nullptr);
+        ledger::HistoryEntry approved = sample_entry(ledger::Operation::Approve, 5, 1'768'700'000'000);
+        approved.batch_id = "20260102T000000Z-bbbbbbbbbbbb";
+        approved.note = "";
+        tx2->changed(*again, approved);
+        tx2->commit(sample_record("20260102T000000Z-bbbbbbbbbbbb", "1000", "bb"), {});
+    }
+    const auto want_1 = history_of(*open_store(dir.db()), "A-1");
+    const auto want_2 = history_of(*open_store(dir.db()), "A-2");
+    REQUIRE(want_1.size() == 3);
+    REQUIRE(want_2.size() == 1);
+    {
+        // The same ledger as version 2 kept it: the batch id's text in every entry.
+        sqlite::Database db(dir.db());
+        db.exec(R"sql(
+BEGIN;
+CREATE TABLE history_v2 (
+    entry_id INTEGER PRIMARY KEY, action_seq INTEGER NOT NULL, at INTEGER NOT NULL,
+    batch_id TEXT NOT NULL, line INTEGER NOT NULL, operation TEXT NOT NULL, reason TEXT NOT NULL,
+    old_amount INTEGER NOT NULL, new_amount INTEGER NOT NULL, old_payout INTEGER NOT NULL,
+    new_payout INTEGER NOT NULL, old_status TEXT NOT NULL, new_status TEXT NOT NULL,
+    contract_id TEXT NOT NULL, contract_version INTEGER, note TEXT NOT NULL);
+INSERT INTO history_v2 SELECT h.entry_id, h.action_seq, h.at, b.batch_id, h.line, h.operation,
+    h.reason, h.old_amount, h.new_amount, h.old_payout, h.new_payout, h.old_status, h.new_status,
+    h.contract_id, h.contract_version, h.note FROM history h JOIN history_batches b ON b.id = h.batch;
+DROP TABLE history;
+DROP TABLE history_batches;
+ALTER TABLE history_v2 RENAME TO history;
+CREATE INDEX history_by_action ON history (action_seq);
+UPDATE schema_version SET version = 2;
+COMMIT;
+)sql");
+        CHECK(sqlite::schema_version(db) == 2);
+    }
+    auto s = open_store(dir.db());
+    CHECK(s->migrate() == sqlite::latest_schema_version());
+    CHECK(history_of(*s, "A-1") == want_1);
+    CHECK(history_of(*s, "A-2") == want_2);
+    {
+        sqlite::Database db(dir.db());
+        sqlite::Use q(db.cached("SELECT count(*), min(batch), max(batch) FROM history"));
+        REQUIRE(q->step());
+        CHECK(q->int64_at(0) == 4);
+        CHECK(q->int64_at(1) == 1);
+        CHECK(q->int64_at(2) == 2);
+    }
+    // Entries written after the move name their batch too.
+    auto tx = s->begin_batch("20260103T000000Z-cccccccccccc");
+    ledger::Action* a2 = tx->find("1000", "A-2");
+    REQUIRE(a2 != nullptr);
+    ledger::HistoryEntry reversed = sample_entry(ledger::Operation::Reverse, 7, 1'768'800'000'000);
+    reversed.batch_id = "20260103T000000Z-cccccccccccc";
+    tx->changed(*a2, reversed);
+    tx->commit(sample_record("20260103T000000Z-cccccccccccc", "1000", "cc"), {});
+    const auto now_2 = history_of(*s, "A-2");
+    REQUIRE(now_2.size() == 2);
+    CHECK(now_2[0] == want_2[0]);
+    CHECK(now_2[1].find(" 20260103T000000Z-cccccccccccc 7 ") != std::string::npos);
+}
