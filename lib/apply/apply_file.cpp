@@ -638,6 +638,7 @@ bool BatchRun::find_keys(store::BatchTransaction& tx, batch::CsvReader& reader, 
     };
     Arena bytes;
     std::vector<Named> named;
+    named.reserve(most);  // grown by doubling, it would hold two copies at once
     batch::Record record;
     while (keyed.size() < most) {
         auto more = reader.next(record);

@@ -44,7 +44,7 @@ struct ApplyRequest {
     std::size_t key_order_rows = 1 << 18;  // rows gathered per reading of the file in key order
     // Rows applied between two writes in key order; the next chunk's actions are read ahead
     // while one is applied. Three chunks are in memory at once.
-    std::size_t key_chunk_rows = 4'000;
+    std::size_t key_chunk_rows = 2'500;
 };
 
 struct RowProblem {

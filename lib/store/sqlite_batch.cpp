@@ -235,12 +235,7 @@ std::unique_ptr<BatchTransaction::ReadAhead> SqliteBatch::read_ahead(
 void SqliteBatch::prefetch_keys(std::string_view account_id, const std::vector<std::int64_t>& keys,
                                 std::unique_ptr<ReadAhead> ahead) {
     require_open();
-    // Rows in key order need each page once: a small page cache does, and leaves the memory
-    // to the rows the caller holds to put them in that order.
-    if (!small_cache_) {
-        db_.set_cache_kib(kKeyOrderCacheKiB);
-        small_cache_ = true;
-    }
+    use_key_order_cache();
     std::vector<std::int64_t> seqs = keys;
     std::sort(seqs.begin(), seqs.end());
     seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
@@ -260,9 +255,19 @@ void SqliteBatch::prefetch_keys(std::string_view account_id, const std::vector<s
                  [&](const Statement& row) { adopt(row); });
 }
 
+void SqliteBatch::use_key_order_cache() {
+    // Rows in key order need each page once, and the id index is walked once: a small page
+    // cache does, and leaves the memory to the rows the caller holds to put them in order.
+    if (!small_cache_) {
+        db_.set_cache_kib(kKeyOrderCacheKiB);
+        small_cache_ = true;
+    }
+}
+
 std::vector<std::optional<BatchTransaction::ActionKey>> SqliteBatch::action_keys(
     std::string_view account_id, const std::vector<std::string_view>& action_ids) {
     require_open();
+    use_key_order_cache();
     // Answered by the database alone: anything changed or created is written first.
     if (!dirty_.empty() || !history_.empty()) write_pending();
     bool any_child = false;

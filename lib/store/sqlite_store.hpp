@@ -136,6 +136,8 @@ private:
     void write_pending();
     void clear_cache();
     void restore_page_cache();
+    // The small page cache of key order (action_keys, prefetch_keys) until the batch ends.
+    void use_key_order_cache();
     // The lookup key of several ids: each one length-prefixed, into the reused buffer.
     const std::string& compose(std::initializer_list<std::string_view> parts);
     // A newer of a database row (if any) and an unwritten action (if any).
