@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -45,10 +46,13 @@ class Watched final : public store::Store {
 public:
     explicit Watched(std::unique_ptr<store::Store> inner) : inner_(std::move(inner)) {}
     int key_prefetches = 0;
+    std::atomic<int> read_aheads = 0;  // answered by the store
+    bool without_read_ahead = false;  // as a store that cannot read ahead
 
     class Tx final : public store::BatchTransaction {
     public:
-        Tx(std::unique_ptr<store::BatchTransaction> inner, int& count) : inner_(std::move(inner)), count_(count) {}
+        Tx(std::unique_ptr<store::BatchTransaction> inner, Watched& watched)
+            : inner_(std::move(inner)), watched_(watched) {}
         ledger::Action* find(std::string_view a, std::string_view id) override { return inner_->find(a, id); }
         ledger::Action* find_by_order(std::string_view a, std::string_view o, std::string_view t) override {
             return inner_->find_by_order(a, o, t);
@@ -73,11 +77,14 @@ public:
             return inner_->action_keys(a, ids);
         }
         std::unique_ptr<ReadAhead> read_ahead(std::string_view a, const std::vector<std::int64_t>& keys) override {
-            return inner_->read_ahead(a, keys);
+            if (watched_.without_read_ahead) return nullptr;
+            auto ahead = inner_->read_ahead(a, keys);
+            if (ahead) ++watched_.read_aheads;
+            return ahead;
         }
         void prefetch_keys(std::string_view a, const std::vector<std::int64_t>& keys,
                            std::unique_ptr<ReadAhead> ahead) override {
-            ++count_;
+            ++watched_.key_prefetches;
             inner_->prefetch_keys(a, keys, std::move(ahead));
         }
         void flush() override { inner_->flush(); }
@@ -88,7 +95,7 @@ public:
 
     private:
         std::unique_ptr<store::BatchTransaction> inner_;
-        int& count_;
+        Watched& watched_;
     };
 
     int migrate() override { return inner_->migrate(); }
@@ -117,7 +124,7 @@ public:
     void put_pull(const store::PullRecord& r) override { inner_->put_pull(r); }
     void forget_pull(const store::PullRecord& r) override { inner_->forget_pull(r); }
     std::unique_ptr<store::BatchTransaction> begin_batch(std::string_view id) override {
-        return std::make_unique<Tx>(inner_->begin_batch(id), key_prefetches);
+        return std::make_unique<Tx>(inner_->begin_batch(id), *this);
     }
     std::optional<ledger::Action> action(std::string_view a, std::string_view id) override {
         return inner_->action(a, id);
@@ -195,6 +202,7 @@ struct Outcome {
     std::string results, errors;
     std::vector<std::string> actions;  // every action and its history, as text
     int key_prefetches = 0;
+    int read_aheads = 0;
 };
 
 std::string describe(const ledger::Action& a) {
@@ -209,12 +217,14 @@ std::string describe(const ledger::Action& a) {
 }
 
 Outcome apply_copy(const fs::path& base, const fs::path& work, const std::string& name, const std::string& csv,
-                   bool key_order, std::size_t key_order_rows, std::size_t key_chunk_rows = 4'000) {
+                   bool key_order, std::size_t key_order_rows, std::size_t key_chunk_rows = 4'000,
+                   bool read_ahead = true) {
     fs::create_directories(work / name);
     const fs::path db = work / name / "ledger.db";
     fs::copy_file(base, db);
     write(work / name / "mods.csv", csv);
     Watched s(store::open_store("sqlite:" + db.string()));
+    s.without_read_ahead = !read_ahead;
     apply::ApplyRequest req;
     req.file = work / name / "mods.csv";
     req.account_id = "1000";
@@ -229,6 +239,7 @@ Outcome apply_copy(const fs::path& base, const fs::path& work, const std::string
     o.results = read(req.outbox / "result_mods.csv");
     o.errors = read(req.outbox / "errors_mods.csv");
     o.key_prefetches = s.key_prefetches;
+    o.read_aheads = s.read_aheads;
     s.for_each_action("1000", [&](const ledger::Action& a) { o.actions.push_back(describe(a)); });
     for (std::string& text : o.actions) {
         const std::string id = text.substr(0, text.find(' '));
@@ -291,10 +302,16 @@ TEST_CASE("actions read ahead while the chunk before is applied are the ones tha
         auto key = apply_copy(dir.path() / "base.db", dir.path(), "key" + std::to_string(chunk), csv, true, 30,
                               chunk);
         CHECK(key.key_prefetches > 0);
+        CHECK(key.read_aheads > 0);
         check_same(key, file);
     }
     auto whole = apply_copy(dir.path() / "base.db", dir.path(), "whole", csv, true, 1 << 18, 3);
     check_same(whole, file);
+    // A store that cannot read ahead: the batch reads every action itself.
+    auto alone = apply_copy(dir.path() / "base.db", dir.path(), "alone", csv, true, 30, 3, false);
+    CHECK(alone.key_prefetches > 0);
+    CHECK(alone.read_aheads == 0);
+    check_same(alone, file);
 }
 
 TEST_CASE("a row found by its order id keeps the rest of the file in file order") {
