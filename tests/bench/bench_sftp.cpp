@@ -16,10 +16,7 @@
 // socket has TCP_NODELAY.
 #include <dirent.h>
 #include <fmt/format.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -43,6 +40,7 @@
 
 namespace fs = std::filesystem;
 using actiondrop::ingest::SftpSession;
+using actiondrop::ingest::testing::nodelay_towards;
 using actiondrop::ingest::testing::SshServer;
 using Clock = std::chrono::steady_clock;
 
@@ -127,21 +125,6 @@ private:
     double connect_seconds_ = 0;
 };
 
-// TCP_NODELAY of this process's connection to `port` (the session's socket), if any.
-std::optional<bool> nodelay_towards(int port) {
-    for (const auto& entry : fs::directory_iterator("/proc/self/fd")) {
-        int fd = std::stoi(entry.path().filename().string());
-        sockaddr_in peer{};
-        socklen_t length = sizeof peer;
-        if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) != 0 ||
-            peer.sin_family != AF_INET || ntohs(peer.sin_port) != port)
-            continue;
-        int value = 0;
-        socklen_t size = sizeof value;
-        if (::getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &value, &size) == 0) return value != 0;
-    }
-    return std::nullopt;
-}
 
 // Waits (up to `limit`) for a moment when the machine's CPUs are at least 90% idle, so that
 // a round is not measured against someone else's compiler; returns whether it came.
@@ -227,12 +210,12 @@ int main(int argc, char** argv) {
         return 1;
     }
     const double our_connect = seconds_since(start);
-    const std::optional<bool> nodelay = nodelay_towards(server.port());
+    const std::vector<bool> nodelay = nodelay_towards(server.port());
     OpensshSftp openssh(server);
 
     std::vector<double> our_download, their_download, our_list, their_list;
-    std::vector<double> our_busy, their_busy;
-    std::vector<double> our_hash;  // the claim's SHA-256 of each downloaded copy  // CPU use of the machine during each download
+    std::vector<double> our_busy, their_busy;  // CPU use of the machine during each download
+    std::vector<double> our_hash;              // the claim's SHA-256 of each downloaded copy
     const fs::path ours_file = work / "ours.csv", theirs_file = work / "theirs.csv";
     auto ours_get = [&] {
         const auto ticks = cpu_ticks();
@@ -306,7 +289,7 @@ int main(int argc, char** argv) {
     fmt::print("list {} files     ours {:.3f} s   openssh ls -l {:.3f} s   speed ratio {:.2f}x\n",
                files, ol, tl, tl / ol);
     fmt::print("TCP_NODELAY on our socket: {}\n",
-               nodelay ? (*nodelay ? "on" : "OFF") : "socket not found");
+               nodelay.empty() ? "socket not found" : (nodelay.front() ? "on" : "OFF"));
     // Which cipher each client negotiated, from sshd's log: ours connected first; OpenSSH
     // rekeys chacha20-poly1305 after 1 GiB, which adds lines.
     std::string log = server.log();

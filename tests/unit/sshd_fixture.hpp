@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -208,5 +209,23 @@ private:
     int port_ = 0;
     pid_t pid_ = -1;
 };
+
+// TCP_NODELAY of this process's TCP connections to `port`, one per socket (a getsockopt that
+// fails counts as off).
+inline std::vector<bool> nodelay_towards(int port) {
+    std::vector<bool> found;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+        int fd = std::stoi(entry.path().filename().string());
+        sockaddr_in peer{};
+        socklen_t length = sizeof peer;
+        if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) != 0 ||
+            peer.sin_family != AF_INET || ntohs(peer.sin_port) != port)
+            continue;
+        int value = 0;
+        socklen_t size = sizeof value;
+        found.push_back(::getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &value, &size) == 0 && value != 0);
+    }
+    return found;
+}
 
 }  // namespace actiondrop::ingest::testing

@@ -1,9 +1,6 @@
 // SftpSession against a real OpenSSH sshd on 127.0.0.1 (sshd_fixture.hpp).
 #include <doctest/doctest.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -18,6 +15,7 @@
 
 namespace fs = std::filesystem;
 using namespace actiondrop::ingest;
+using actiondrop::ingest::testing::nodelay_towards;
 using actiondrop::ingest::testing::read;
 using actiondrop::ingest::testing::SshServer;
 using actiondrop::ingest::testing::TempDir;
@@ -52,24 +50,6 @@ std::string openssh_fingerprint(const fs::path& public_key) {
 void make_key(const fs::path& path, const std::string& type = "ed25519") {
     std::string command = "ssh-keygen -q -t " + type + " -N '' -f " + path.string() + " >/dev/null";
     REQUIRE(std::system(command.c_str()) == 0);
-}
-
-// TCP_NODELAY of this process's TCP connections to `port` on 127.0.0.1, one per socket.
-std::vector<bool> nodelay_towards(int port) {
-    std::vector<bool> found;
-    for (const auto& entry : fs::directory_iterator("/proc/self/fd")) {
-        int fd = std::stoi(entry.path().filename().string());
-        sockaddr_in peer{};
-        socklen_t length = sizeof peer;
-        if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) != 0 ||
-            peer.sin_family != AF_INET || ntohs(peer.sin_port) != port)
-            continue;
-        int value = 0;
-        socklen_t size = sizeof value;
-        REQUIRE(::getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &value, &size) == 0);
-        found.push_back(value != 0);
-    }
-    return found;
 }
 
 }  // namespace
