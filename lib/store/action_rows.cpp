@@ -90,9 +90,6 @@ const char* const kCapTotals =
     "new_amount, old_payout, new_payout, old_status, new_status, contract_id, contract_version, " \
     "note"
 
-const char* const kInsertHistory = "INSERT INTO history (" HISTORY_COLUMNS
-                                   ") VALUES (?3, ?18, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-                                   "?12, ?13, ?14, ?15, ?16, ?17)";
 const char* const kSelectHistory =
     "SELECT h.entry_id, h.action_seq, h.at, b.batch_id, h.line, h.operation, h.reason, "
     "h.old_amount, h.new_amount, h.old_payout, h.new_payout, h.old_status, h.new_status, "
@@ -239,27 +236,6 @@ void read_action(const Statement& row, Action& a) {
     a.creation = decode_creation(row.blob_at(26));
 }
 
-void bind_history(Statement& st, std::int64_t action_seq, std::int64_t entry_id, std::int64_t batch,
-                  const HistoryEntry& e) {
-    st.bind(18, action_seq);
-    st.bind(3, entry_id);
-    st.bind(4, millis(e.at));
-    st.bind(5, batch);
-    st.bind(6, e.line);
-    st.bind_text(7, operation_name(e.operation));
-    st.bind_text(8, e.reason);
-    st.bind(9, e.old_amount);
-    st.bind(10, e.new_amount);
-    st.bind(11, e.old_payout);
-    st.bind(12, e.new_payout);
-    st.bind_text(13, status_name(e.old_status));
-    st.bind_text(14, status_name(e.new_status));
-    st.bind_text(15, e.contract_id);
-    st.bind(16, e.contract_version ? std::optional<std::int64_t>(millis(*e.contract_version))
-                                   : std::nullopt);
-    st.bind_text(17, e.note);
-}
-
 std::string insert_history_rows_sql(std::size_t count) {
     // OR FAIL: a statement of several rows that may abort needs a statement journal (every
     // page it changes written once more); a failure rolls the whole batch back anyway.
@@ -292,9 +268,7 @@ void bind_history_row(Statement& st, std::size_t row, std::int64_t action_seq,
     st.bind_text(base + 12, status_name(e.old_status));
     st.bind_text(base + 13, status_name(e.new_status));
     st.bind_text(base + 14, e.contract_id);
-    st.bind(base + 15, e.contract_version
-                           ? std::optional<std::int64_t>(millis(*e.contract_version))
-                           : std::nullopt);
+    st.bind(base + 15, millis(e.contract_version));
     st.bind_text(base + 16, e.note);
 }
 
@@ -312,8 +286,7 @@ HistoryEntry read_history(const Statement& row) {
     e.old_status = must(parse_status(row.text_at(11)), "old_status", row.text_at(11));
     e.new_status = must(parse_status(row.text_at(12)), "new_status", row.text_at(12));
     e.contract_id = row.text_at(13);
-    if (auto version = row.optional_int64_at(14))
-        e.contract_version = instant_from_millis(*version);
+    e.contract_version = instant_from_millis(row.optional_int64_at(14));
     e.note = row.text_at(15);
     return e;
 }
@@ -329,8 +302,7 @@ void bind_batch(Statement& st, const BatchRecord& r) {
     st.bind_text(8, r.state);
     st.bind_text(9, r.status);
     st.bind(10, millis(r.received_at));
-    st.bind(11,
-            r.completed_at ? std::optional<std::int64_t>(millis(*r.completed_at)) : std::nullopt);
+    st.bind(11, millis(r.completed_at));
     st.bind(12, std::int64_t{r.attempts});
     st.bind(13, r.total);
     st.bind(14, r.applied);
@@ -353,8 +325,7 @@ BatchRecord read_batch(const Statement& row) {
     r.state = row.text_at(7);
     r.status = row.text_at(8);
     r.received_at = instant_from_millis(row.int64_at(9));
-    if (auto completed = row.optional_int64_at(10))
-        r.completed_at = instant_from_millis(*completed);
+    r.completed_at = instant_from_millis(row.optional_int64_at(10));
     r.attempts = static_cast<int>(row.int64_at(11));
     r.total = row.int64_at(12);
     r.applied = row.int64_at(13);

@@ -4,6 +4,7 @@
 // Every statement uses the same parameter numbers (?1 = account_id, ...), so one binding
 // function serves the INSERT and both UPDATEs.
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "ledger/action.hpp"
@@ -39,7 +40,6 @@ extern const char* const kUpdateActionFull;
 extern const char* const kUpdateActionUnindexed;
 extern const char* const kCapTotals;  // ?1 account, ?2 partner, ?3 contract, ?4 from, ?5 to
 
-extern const char* const kInsertHistory;
 extern const char* const kSelectHistory;  // ?1 account, ?2 action id; by time, then insertion
 
 extern const char* const kUpsertBatch;
@@ -67,14 +67,11 @@ void read_action(const Statement& row, ledger::Action& into);
 // ?1 batch id: its history_batches id, if any; and the INSERT that gives it one.
 extern const char* const kSelectHistoryBatch;
 extern const char* const kInsertHistoryBatch;
-// ?18 is the action's seq, the history's link to its action; `batch` is the history_batches
-// id of the entry's batch id.
-void bind_history(Statement& st, std::int64_t action_seq, std::int64_t entry_id, std::int64_t batch,
-                  const ledger::HistoryEntry& entry);
 // An INSERT of `count` history rows at once, 16 parameters each, bound by bind_history_row.
 std::string insert_history_rows_sql(std::size_t count);
 inline constexpr int kHistoryColumns = 16;
-// Binds the row-th row (from 0) of insert_history_rows_sql.
+// Binds the row-th row (from 0) of insert_history_rows_sql; `batch` is the history_batches id
+// of the entry's batch id.
 void bind_history_row(Statement& st, std::size_t row, std::int64_t action_seq,
                       std::int64_t entry_id, std::int64_t batch, const ledger::HistoryEntry& entry);
 // The entry's action_id is left to the caller, who asked by it.
@@ -86,6 +83,13 @@ BatchRecord read_batch(const Statement& row);
 inline std::int64_t millis(ledger::Instant t) { return t.time_since_epoch().count(); }
 inline ledger::Instant instant_from_millis(std::int64_t ms) {
     return ledger::Instant{std::chrono::milliseconds{ms}};
+}
+// The same for a column that may be NULL.
+inline std::optional<std::int64_t> millis(const std::optional<ledger::Instant>& t) {
+    return t ? std::optional(millis(*t)) : std::nullopt;
+}
+inline std::optional<ledger::Instant> instant_from_millis(std::optional<std::int64_t> ms) {
+    return ms ? std::optional(instant_from_millis(*ms)) : std::nullopt;
 }
 
 }  // namespace actiondrop::store::sqlite

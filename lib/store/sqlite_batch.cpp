@@ -48,7 +48,7 @@ SqliteBatch::SqliteBatch(SqliteStore& store, std::string batch_id)
     insert_action_ = &db_.cached(kInsertAction);
     update_full_ = &db_.cached(kUpdateActionFull);
     update_unindexed_ = &db_.cached(kUpdateActionUnindexed);
-    insert_history_ = &db_.cached(kInsertHistory);
+    insert_history_ = &db_.cached(insert_history_rows_sql(1));
     insert_history_rows_ = &db_.cached(insert_history_rows_sql(kHistoryRows));
     cap_totals_ = &db_.cached(kCapTotals);
     db_.exec("BEGIN IMMEDIATE");
@@ -494,8 +494,8 @@ void SqliteBatch::write_pending() {
     for (; done < history_.size(); ++done) {
         const QueuedHistory& queued = history_[done];
         Use q(*insert_history_);
-        bind_history(*q, queued.action_seq, queued.entry_id, history_batch(queued.entry.batch_id),
-                     queued.entry);
+        bind_history_row(*q, 0, queued.action_seq, queued.entry_id, history_batch(queued.entry.batch_id),
+                         queued.entry);
         q->run();
     }
     history_.clear();

@@ -135,7 +135,7 @@ PullRecord read_pull(const Statement& row) {
     r.claim = row.text_at(5);
     r.state = row.text_at(6);
     r.claimed_at = instant_from_millis(row.int64_at(7));
-    if (auto f = row.optional_int64_at(8)) r.finished_at = instant_from_millis(*f);
+    r.finished_at = instant_from_millis(row.optional_int64_at(8));
     return r;
 }
 
@@ -161,7 +161,7 @@ bool SqliteStore::claim_pull(const PullRecord& record) {
         q->bind_text(6, record.claim);
         q->bind_text(7, record.state);
         q->bind(8, millis(record.claimed_at));
-        q->bind(9, record.finished_at ? std::optional(millis(*record.finished_at)) : std::nullopt);
+        q->bind(9, millis(record.finished_at));
         inserted = q->step();
         while (q->step()) {
         }
@@ -202,7 +202,7 @@ void SqliteStore::put_pull(const PullRecord& record) {
             "WHERE inbox = ?1 AND remote_path = ?2 AND size = ?3 AND mtime = ?4"));
         bind_pull_key(*q, record);
         q->bind_text(5, record.state);
-        q->bind(6, record.finished_at ? std::optional(millis(*record.finished_at)) : std::nullopt);
+        q->bind(6, millis(record.finished_at));
         q->bind_text(7, record.claim);
         q->run();
     }

@@ -192,7 +192,7 @@ private:
     Statement* insert_action_;
     Statement* update_full_;
     Statement* update_unindexed_;
-    Statement* insert_history_;
+    Statement* insert_history_;       // one entry
     static constexpr std::size_t kHistoryRows = 32;
     Statement* insert_history_rows_;  // kHistoryRows entries at once
     Statement* cap_totals_;
