@@ -100,30 +100,37 @@ struct SqliteBatch::SqliteReadAhead final : ReadAhead {
     std::vector<Action> actions;      // those of `asked` that were stored
 };
 
-Action* SqliteBatch::adopt(Action&& action) {
-    if (Entry* entry = cached(action.account_id, action.action_id)) return &entry->action;
-    auto account = accounts_.find(action.account_id);
-    if (account == accounts_.end()) account = accounts_.emplace(action.account_id, Entries{}).first;
-    Entry& entry = account->second.try_emplace(action.action_id).first->second;
-    entry.action = std::move(action);
+SqliteBatch::Entries& SqliteBatch::entries_of(std::string_view account_id) {
+    auto account = accounts_.find(account_id);
+    if (account == accounts_.end()) account = accounts_.emplace(std::string(account_id), Entries{}).first;
+    return account->second;
+}
+
+std::pair<SqliteBatch::Entry*, bool> SqliteBatch::stored_entry(std::string_view account_id,
+                                                               std::string_view action_id) {
+    if (Entry* entry = cached(account_id, action_id)) return {entry, false};
+    Entry& entry = entries_of(account_id).try_emplace(std::string(action_id)).first->second;
     entry.stored = true;
-    entry.indexed_hash = indexed_columns_hash(entry.action);
-    return &entry.action;
+    return {&entry, true};
+}
+
+Action* SqliteBatch::adopt(Action&& action) {
+    auto [entry, added] = stored_entry(action.account_id, action.action_id);
+    if (added) {
+        entry->action = std::move(action);
+        entry->indexed_hash = indexed_columns_hash(entry->action);
+    }
+    return &entry->action;
 }
 
 Action* SqliteBatch::adopt(const Statement& row) {
-    const std::string_view account_id = row.text_at(0);
-    const std::string_view action_id = row.text_at(1);
-    if (Entry* entry = cached(account_id, action_id)) return &entry->action;
-    auto account = accounts_.find(account_id);
-    if (account == accounts_.end())
-        account = accounts_.emplace(std::string(account_id), Entries{}).first;
-    // Read in place: an action is large, and moving it twice costs more than its columns.
-    Entry& entry = account->second.try_emplace(std::string(action_id)).first->second;
-    read_action(row, entry.action);
-    entry.stored = true;
-    entry.indexed_hash = indexed_columns_hash(entry.action);
-    return &entry.action;
+    auto [entry, added] = stored_entry(row.text_at(0), row.text_at(1));
+    if (added) {
+        // Read in place: an action is large, and moving it twice costs more than its columns.
+        read_action(row, entry->action);
+        entry->indexed_hash = indexed_columns_hash(entry->action);
+    }
+    return &entry->action;
 }
 
 const std::string& SqliteBatch::compose(std::initializer_list<std::string_view> parts) {
@@ -414,14 +421,12 @@ void SqliteBatch::changed(Action& action, HistoryEntry entry) {
 
 Action& SqliteBatch::created(Action action, HistoryEntry entry) {
     require_open();
-    auto account = accounts_.find(action.account_id);
-    if (account == accounts_.end()) account = accounts_.emplace(action.account_id, Entries{}).first;
-    if (account->second.contains(action.action_id))
+    Entries& entries = entries_of(action.account_id);
+    if (entries.contains(action.action_id))
         throw std::logic_error("created(): action " + action.action_id + " already exists");
     action.key = next_seq_++;
     std::string id = action.action_id;
-    Entry& stored = account->second.emplace(std::move(id), Entry{std::move(action), false, true, 0})
-                        .first->second;
+    Entry& stored = entries.emplace(std::move(id), Entry{std::move(action), false, true, 0}).first->second;
     Action& a = stored.action;
     stored.indexed_hash = indexed_columns_hash(a);
     dirty_.push_back(&stored);

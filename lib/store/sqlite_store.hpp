@@ -120,7 +120,10 @@ private:
     static void read_by_seqs(Statement& by_seqs, Statement& by_range, std::string_view account_id,
                              const std::vector<std::int64_t>& seqs,
                              const std::function<void(const Statement&)>& take);
-    // The cached action of a row just read or read ahead, moved into the cache if new.
+    Entries& entries_of(std::string_view account_id);
+    // The cache's entry of a stored action, and whether it is new (then to be filled).
+    std::pair<Entry*, bool> stored_entry(std::string_view account_id, std::string_view action_id);
+    // The cached action of a row read ahead, moved into the cache if new.
     ledger::Action* adopt(ledger::Action&& action);
     // The history_batches id of a batch id, added in this transaction if new.
     std::int64_t history_batch(std::string_view batch_id);
