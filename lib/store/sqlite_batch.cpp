@@ -13,6 +13,14 @@ namespace {
 
 constexpr int kKeyOrderCacheKiB = 16 * 1024;
 
+// The values in ascending order, each once.
+template <typename T>
+std::vector<T> sorted_distinct(std::vector<T> values) {
+    std::sort(values.begin(), values.end());
+    values.erase(std::unique(values.begin(), values.end()), values.end());
+    return values;
+}
+
 std::int64_t read_counter(Database& db, std::string_view name) {
     Use q(db.cached("SELECT value FROM counters WHERE name = ?1"));
     q->bind_text(1, name);
@@ -156,8 +164,7 @@ void SqliteBatch::prefetch(std::string_view account_id, std::vector<std::string_
     require_open();
     // Ids in index order: the searches walk the index and the table forward, so the pages
     // they share are read once and stay in the page cache for the writes of the flush.
-    std::sort(action_ids.begin(), action_ids.end());
-    action_ids.erase(std::unique(action_ids.begin(), action_ids.end()), action_ids.end());
+    action_ids = sorted_distinct(std::move(action_ids));
     std::erase_if(action_ids, [&](std::string_view id) { return cached(account_id, id) != nullptr; });
     // Several ids per statement: one statement run per id costs more than its search.
     for (std::size_t first = 0; first < action_ids.size(); first += kPrefetchIds) {
@@ -226,9 +233,7 @@ std::unique_ptr<BatchTransaction::ReadAhead> SqliteBatch::read_ahead(
         if (!reader_) reader_ = std::make_unique<Reader>(db_.path());
         auto ahead = std::make_unique<SqliteReadAhead>();
         ahead->account_id = account_id;
-        ahead->asked = keys;
-        std::sort(ahead->asked.begin(), ahead->asked.end());
-        ahead->asked.erase(std::unique(ahead->asked.begin(), ahead->asked.end()), ahead->asked.end());
+        ahead->asked = sorted_distinct(keys);
         ahead->actions.reserve(ahead->asked.size());
         read_by_seqs(*reader_->by_seqs, *reader_->by_range, account_id, ahead->asked,
                      [&](const Statement& row) { read_action(row, ahead->actions.emplace_back()); });
@@ -243,9 +248,7 @@ void SqliteBatch::prefetch_keys(std::string_view account_id, const std::vector<s
                                 std::unique_ptr<ReadAhead> ahead) {
     require_open();
     use_key_order_cache();
-    std::vector<std::int64_t> seqs = keys;
-    std::sort(seqs.begin(), seqs.end());
-    seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
+    std::vector<std::int64_t> seqs = sorted_distinct(keys);
     auto* read = dynamic_cast<SqliteReadAhead*>(ahead.get());
     if (read != nullptr && read->account_id == account_id) {
         // As committed before this batch: true unless this batch has written the row since
