@@ -212,6 +212,22 @@ int main(int argc, char** argv) {
         };
         events.taken = [&metrics](const config::InboxConfig& inbox, const ingest::Claim& claim,
                                   const ingest::Outcome& o, std::chrono::milliseconds took) {
+            if (o.vanished) {
+                spdlog::warn("inbox={} account={} batch={} file={}: its claim {} was removed by "
+                             "someone else; nothing was applied",
+                             inbox.name, inbox.account, o.batch_id, ingest::printable(claim.file_name),
+                             claim.path.string());
+                return;
+            }
+            if (o.undelivered) {
+                metrics.file_undelivered(inbox.name);
+                spdlog::critical("inbox={} account={} batch={} file={}: applied, but its answers "
+                                 "could not be delivered {} times; quarantined: mend the outbox "
+                                 "{}, then run actiondrop batches redeliver {}",
+                                 inbox.name, inbox.account, o.batch_id,
+                                 ingest::printable(claim.file_name), ingest::max_attempts,
+                                 inbox.outbox.string(), o.batch_id);
+            }
             metrics.file_discovered(inbox.name);
             metrics.file_claimed(inbox.name);
             metrics.file_done(inbox.name, {.status = o.status,
@@ -235,6 +251,12 @@ int main(int argc, char** argv) {
             spdlog::error("inbox={} account={} file={} failed: {}; retrying in {}s", inbox.name,
                           inbox.account, ingest::printable(claim.file_name), what,
                           retry_in.count());
+        };
+        events.set_aside = [&metrics](const config::InboxConfig& inbox, const std::string& name,
+                                      const std::string& why, const fs::path& to) {
+            metrics.file_set_aside(inbox.name);
+            spdlog::error("inbox={} file={} cannot be answered ({}); moved untaken to {}", inbox.name,
+                          ingest::printable(name), why, to.string());
         };
         events.inbox_problem = [&metrics](const config::InboxConfig& inbox,
                                           const std::string& what) {

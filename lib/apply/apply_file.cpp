@@ -22,6 +22,7 @@
 #include "ledger/rules.hpp"
 #include "util/atomic_file.hpp"
 #include "util/batch_id.hpp"
+#include "util/opened_file.hpp"
 #include "util/sha256.hpp"
 
 namespace actiondrop::apply {
@@ -229,9 +230,8 @@ private:
 // found these rows well formed, so a failure now means that the file changed meanwhile.
 class Rereading {
 public:
-    Rereading(const fs::path& file, const batch::Limits& limits, std::size_t skip)
-        : in_(file, std::ios::binary), reader_(in_, limits) {
-        if (!in_) throw std::system_error(errno, std::generic_category(), "open " + file.string());
+    Rereading(const util::OpenedFile& file, const batch::Limits& limits, std::size_t skip)
+        : in_(file.fd(), file.path()), reader_(in_, limits) {
         batch::Record record;
         for (std::size_t i = 0; i <= skip; ++i)
             if (!next(record)) changed();
@@ -245,7 +245,7 @@ public:
     [[noreturn]] static void changed() { throw std::runtime_error("the batch file changed while it was applied"); }
 
 private:
-    std::ifstream in_;
+    util::DescriptorStream in_;
     batch::CsvReader reader_;
 };
 
@@ -387,6 +387,9 @@ private:
     void apply_span(store::BatchTransaction& tx, const batch::Layout& layout, std::size_t span_start,
                     std::vector<Keyed> keyed, std::int64_t bytes_from, std::int64_t bytes_to, std::ostream& results,
                     std::ostream& errors);
+    // A batch committed before (a crash or a failed delivery after its commit): it is never
+    // applied again, only answered again if it was not delivered yet.
+    ApplyResult answer_committed(const store::BatchRecord& done);
     batch::Summary summary() const;
     void write_summary(const fs::path& path) const;
     void deliver_files(const std::vector<std::pair<std::string, fs::path>>& files);
@@ -398,6 +401,8 @@ private:
 
     const ledger::Account* account_ = nullptr;
     std::string file_name_;
+    std::optional<util::OpenedFile> own_file_;  // opened here when the caller did not
+    const util::OpenedFile* file_ = nullptr;    // every read of the batch file goes through it
     util::FileDigest digest_;
     store::BatchRecord record_;
     ledger::Instant now_{};
@@ -474,11 +479,32 @@ ApplyResult BatchRun::finish(store::BatchTransaction* tx,
     }
     std::vector<store::BatchOutput> outputs;
     for (const auto& [name, path] : files) outputs.push_back({name, path});
+    // What was hashed and read must still be the file: an uploader who kept a descriptor
+    // open could have written to it meanwhile.
+    if (file_ && file_->changed_since_open())
+        throw std::runtime_error("the batch file changed while it was applied; it will be read again");
     record_.state = "applied";
     tx->commit(record_, outputs);
+    if (req_.committed) req_.committed();
     deliver_files(files);
     record_.state = "delivered";
     store_.put_batch(record_);
+    return result_;
+}
+
+ApplyResult BatchRun::answer_committed(const store::BatchRecord& done) {
+    result_.batch_id = done.batch_id;
+    result_.status = done.status;
+    result_.error_code = done.error_code;
+    result_.error_message = done.error_message;
+    result_.error_line = done.error_line;
+    result_.total = done.total;
+    result_.applied = done.applied;
+    result_.rejected = done.rejected;
+    if (done.state == "applied") {
+        result_.redelivered = true;
+        if (req_.write_outputs) result_.delivered = deliver(store_, done, req_.outbox);
+    }
     return result_;
 }
 
@@ -605,7 +631,7 @@ void BatchRun::apply_in_key_order(store::BatchTransaction& tx, batch::CsvReader&
         if (!in_key_order) {
             // This span and the rest of the file in file order.
             keyed = {};
-            Rereading again(req_.file, req_.limits, span_start);
+            Rereading again(*file_, req_.limits, span_start);
             apply_in_file_order(tx, again.reader(), layout, results, errors);
             return;
         }
@@ -724,7 +750,7 @@ void BatchRun::apply_span(store::BatchTransaction& tx, const batch::Layout& layo
         g.records.clear();
         g.rows.assign(to - from, nullptr);
         g.row_of.assign(to - from, 0);
-        Rereading file(req_.file, req_.limits, span_start);
+        Rereading file(*file_, req_.limits, span_start);
         batch::Record record;
         std::string encoded;
         std::size_t missing = to - from;
@@ -826,8 +852,7 @@ void BatchRun::apply_span(store::BatchTransaction& tx, const batch::Layout& layo
 }
 
 void BatchRun::process_rows(store::BatchTransaction& tx) {
-    std::ifstream in(req_.file, std::ios::binary);
-    if (!in) throw std::system_error(errno, std::generic_category(), "open " + req_.file.string());
+    util::DescriptorStream in(file_->fd(), file_->path());
     batch::CsvReader reader(in, req_.limits);
     batch::Record record;
 
@@ -875,7 +900,21 @@ ApplyResult BatchRun::run() {
 
     file_name_ = req_.file_name.empty() ? req_.file.filename().string() : req_.file_name;
     record_.received_at = clock_();
-    digest_ = util::digest_file(req_.file);
+    if (req_.opened) {
+        file_ = req_.opened;
+    } else {
+        own_file_.emplace(util::OpenedFile::open(req_.file, /*follow_links=*/true));
+        if (!S_ISREG(own_file_->status().st_mode))
+            throw std::invalid_argument(
+                fmt::format("{}: {}, not a batch file", req_.file.string(), own_file_->refusal()));
+        file_ = &*own_file_;
+    }
+    // The size comes first: a file over the limit is answered without reading it.
+    const bool too_large = file_->size() > req_.limits.max_file_bytes;
+    if (too_large)
+        digest_.size = file_->size();  // never hashed: its receipt and summary have no sha256
+    else
+        digest_ = file_->digest();
     now_ = req_.as_of.value_or(record_.received_at);
 
     record_.account_id = req_.account_id;
@@ -887,19 +926,20 @@ ApplyResult BatchRun::run() {
     record_.state = "claimed";
 
     std::optional<store::BatchRecord> duplicate_of;
-    if (!req_.dry_run) {
+    if (!req_.dry_run && !req_.batch_id.empty()) {
+        // A claim: its own journal record, whatever else has the same content.
+        record_.batch_id = req_.batch_id;
+        if (auto mine = store_.find_batch(req_.batch_id)) {
+            if (!mine->status.empty()) return answer_committed(*mine);
+            record_.attempts = mine->attempts;
+        }
+        if (!too_large && !req_.reprocess_duplicates)
+            if (auto done = store_.find_complete_batch(req_.account_id, digest_.sha256);
+                done && done->batch_id != record_.batch_id)
+                duplicate_of = done;
+    } else if (!req_.dry_run && !too_large) {
         if (auto done = store_.find_complete_batch(req_.account_id, digest_.sha256)) {
-            if (done->state == "applied") {
-                // Committed but never answered (a crash in between): answer it now.
-                result_.batch_id = done->batch_id;
-                result_.status = done->status;
-                result_.total = done->total;
-                result_.applied = done->applied;
-                result_.rejected = done->rejected;
-                result_.redelivered = true;
-                if (req_.write_outputs) result_.delivered = deliver(store_, *done, req_.outbox);
-                return result_;
-            }
+            if (done->state == "applied") return answer_committed(*done);
             if (!req_.reprocess_duplicates) duplicate_of = done;
         }
         if (auto open = store_.find_open_batch(req_.account_id, digest_.sha256); open && !duplicate_of) {
@@ -928,7 +968,7 @@ ApplyResult BatchRun::run() {
                                   duplicate_of->batch_id, duplicate_of->file_name,
                                   duplicate_of->completed_at ? to_string(*duplicate_of->completed_at) : "?"),
                       std::nullopt);
-    if (digest_.size > req_.limits.max_file_bytes)
+    if (too_large)
         return reject(ErrorCode::TooLarge,
                       fmt::format("the file has {} bytes; the limit is {}", digest_.size, req_.limits.max_file_bytes),
                       std::nullopt);

@@ -18,13 +18,21 @@
 #include "batch/layout.hpp"
 #include "ledger/catalog.hpp"
 #include "store/store.hpp"
+#include "util/opened_file.hpp"
 
 namespace actiondrop::apply {
 
 using Clock = std::function<ledger::Instant()>;
 
 struct ApplyRequest {
-    std::filesystem::path file;    // where the bytes are
+    std::filesystem::path file;    // where the bytes are (opened here unless `opened` is set)
+    // The file already opened and checked by the caller (a claim): every read goes through
+    // this descriptor, never through a path (docs/ingest.md, "Claims").
+    const util::OpenedFile* opened = nullptr;
+    // The batch id the caller's claim was journalled under: its journal record is found by
+    // this id, never by the content's digest, so a retry of a committed claim only answers
+    // again. Empty from the CLI: the record is then found by content.
+    std::string batch_id;
     std::string file_name;         // the name the advertiser gave it; default file.filename()
     std::string account_id;
     batch::FileType type = batch::FileType::Modifications;
@@ -38,6 +46,9 @@ struct ApplyRequest {
     std::filesystem::path outbox;          // where the answers go
     std::filesystem::path spool;           // private folder for outputs being built
     std::function<void(std::int64_t bytes_done, std::int64_t bytes_total)> progress;
+    // Called right after the batch's commit and before its answers are delivered: the one
+    // moment where a crash must lead to an answer, never to a second apply (tests put one here).
+    std::function<void()> committed;
     // Modification rows may be applied in the store's key order when no result can depend
     // on it (see apply_file.cpp); false keeps file order. Results are the same either way.
     bool key_order = true;

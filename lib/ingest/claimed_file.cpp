@@ -14,7 +14,7 @@
 #include "ledger/errors.hpp"
 #include "util/atomic_file.hpp"
 #include "util/batch_id.hpp"
-#include "util/sha256.hpp"
+#include "util/opened_file.hpp"
 
 namespace actiondrop::ingest {
 namespace fs = std::filesystem;
@@ -46,26 +46,6 @@ fs::path kept_path(const Folders& folders, const config::InboxConfig& inbox,
         return archive_path(folders, inbox.name, record.completed_at.value_or(record.received_at),
                             record.batch_id, file_name);
     return failed_path(folders, inbox.name, record.batch_id, file_name);
-}
-
-// The batch that a crashed run already took to its end for this claim: only the move of
-// the original is missing. The journal records where the original goes before it moves,
-// so a batch that says archived or failed is this claim's only while that place is empty;
-// otherwise the claim is a new upload of the same content.
-std::optional<store::BatchRecord> finished_batch(store::Store& store, const Folders& folders,
-                                                 const config::InboxConfig& inbox,
-                                                 const Claim& claim, const std::string& sha256) {
-    std::optional<store::BatchRecord> found;
-    for (auto& b : store.list_batches(inbox.account)) {
-        if (b.sha256 != sha256 || b.inbox != inbox.name || b.file_name != claim.file_name ||
-            b.status.empty())
-            continue;
-        const bool kept = b.state == "archived" || b.state == "failed";
-        if (b.state != "delivered" && b.state != "quarantined" && !kept) continue;
-        if (kept && fs::exists(kept_path(folders, inbox, b, claim.file_name))) continue;
-        if (!found || b.batch_id > found->batch_id) found = std::move(b);
-    }
-    return found;
 }
 
 // Records the journal's last state, then moves the original where its batch's status says.
@@ -123,16 +103,63 @@ Outcome quarantine(store::Store& store, const Folders& folders, const config::In
 
 // A failure of the machine (disk, store) is not the file's fault: the attempt it cost is
 // given back, so that only failures the content causes count towards a quarantine.
-void give_back_attempt(store::Store& store, const std::string& account,
-                       const std::string& sha256) noexcept {
+void give_back_attempt(store::Store& store, const std::string& batch_id) noexcept {
     try {
-        if (auto open = store.find_open_batch(account, sha256); open && open->attempts > 0) {
+        if (auto open = store.find_batch(batch_id); open && open->status.empty() && open->attempts > 0) {
             --open->attempts;
             store.put_batch(*open);
         }
     } catch (...) {
         // The store is failing too: the attempt stays counted, which errs towards quarantine.
     }
+}
+
+// A new journal record for a claim that is refused before anything is read.
+store::BatchRecord refused_record(const config::InboxConfig& inbox, const Claim& claim,
+                                  const apply::Clock& clock, std::int64_t size) {
+    store::BatchRecord record;
+    record.received_at = clock();
+    record.batch_id = claim.batch_id;
+    record.account_id = inbox.account;
+    record.inbox = inbox.name;
+    record.file_name = claim.file_name;
+    record.size = size;
+    record.type = inbox.type;
+    record.state = "claimed";
+    return record;
+}
+
+// Counts a failed delivery of the committed `record`, from inside a catch handler: rethrows
+// (the claim is tried again later) until max_attempts failures, then quarantines the batch.
+Outcome failed_delivery(store::Store& store, const Folders& folders, const config::InboxConfig& inbox,
+                        const Claim& claim, store::BatchRecord record) {
+    if (++record.delivery_failures < max_attempts) {
+        store.put_batch(record);
+        throw;
+    }
+    record.state = "quarantined";
+    auto out = keep_original(store, folders, inbox, claim, std::move(record));
+    out.undelivered = true;
+    return out;
+}
+
+// A committed batch whose answers are not delivered yet (its delivery failed, or a crash
+// came between the commit and the delivery): answers it, never applies it again. A delivery
+// that fails max_attempts times ends in the journal state `quarantined` (the rows stay
+// applied; `actiondrop batches redeliver` answers it once the outbox is mended).
+Outcome answer_committed(store::Store& store, const Folders& folders, const config::InboxConfig& inbox,
+                         const Claim& claim, store::BatchRecord record) {
+    if (record.state == "applied") {
+        try {
+            apply::deliver(store, record, inbox.outbox);
+        } catch (const std::exception&) {
+            return failed_delivery(store, folders, inbox, claim, std::move(record));
+        }
+        record = store.find_batch(record.batch_id).value_or(record);
+    }
+    auto out = keep_original(store, folders, inbox, claim, std::move(record));
+    out.redelivered = true;
+    return out;
 }
 
 }  // namespace
@@ -154,43 +181,87 @@ fs::path failed_path(const Folders& folders, std::string_view inbox, std::string
 
 Outcome take_claim(store::Store& store, const ledger::Catalog& catalog,
                    const config::InboxConfig& inbox, const Claim& claim, const Folders& folders,
-                   const apply::Clock& clock, const std::function<void()>& progress) {
-    if (::access(claim.path.c_str(), R_OK) != 0 && errno == EACCES) {
-        // An upload that kept a private mode (the stock sftp client sends the local file's
-        // mode, and the umask only removes bits): it can never succeed, so it is answered
-        // now instead of being retried for ever.
-        store::BatchRecord record;
-        record.received_at = clock();
-        record.batch_id = util::new_batch_id(record.received_at);
-        record.account_id = inbox.account;
-        record.inbox = inbox.name;
-        record.file_name = claim.file_name;
-        std::error_code ec;
-        record.size = static_cast<std::int64_t>(fs::file_size(claim.path, ec));
-        record.type = inbox.type;
-        record.state = "claimed";
-        const auto now = record.received_at;
-        return quarantine(store, folders, inbox, claim, std::move(record), now,
-                          "the service may not read this file (permission denied): upload it "
-                          "readable by the group, e.g. with mode 0640 (chmod 640 before put)");
+                   const apply::Clock& clock, const ClaimHooks& hooks) {
+    // The claim's one descriptor: opened without following a link and without waiting on a
+    // FIFO, checked, and the only way the file is read from now on.
+    std::optional<util::OpenedFile> file;
+    try {
+        file.emplace(util::OpenedFile::open(claim.path, /*follow_links=*/false));
+    } catch (const std::system_error& e) {
+        const int err = e.code().value();
+        if (err == ENOENT) {
+            // Only the service writes the claims folder: an operator took the file away.
+            Outcome out;
+            out.batch_id = claim.batch_id;
+            out.vanished = true;
+            return out;
+        }
+        if (err == ELOOP)
+            return quarantine(store, folders, inbox, claim, refused_record(inbox, claim, clock, 0), clock(),
+                              "not a regular file (a symbolic link): links are never followed");
+        if (err == EACCES)
+            // An upload that kept a private mode (the stock sftp client sends the local
+            // file's mode, and the umask only removes bits): it can never succeed, so it is
+            // answered now instead of being retried for ever.
+            return quarantine(store, folders, inbox, claim, refused_record(inbox, claim, clock, 0), clock(),
+                              "the service may not read this file (permission denied): upload it "
+                              "readable by the group, e.g. with mode 0640 (chmod 640 before put)");
+        throw;
     }
-    const auto digest = util::digest_file(claim.path);
-    if (claim.recovered) {
-        if (auto done = finished_batch(store, folders, inbox, claim, digest.sha256))
-            return keep_original(store, folders, inbox, claim, std::move(*done));
-    }
-    if (auto open = store.find_open_batch(inbox.account, digest.sha256);
-        open && open->attempts >= max_attempts)
-    {
+    if (auto why = file->refusal(); !why.empty())
+        return quarantine(store, folders, inbox, claim, refused_record(inbox, claim, clock, file->size()),
+                          clock(),
+                          fmt::format("not a file that can be applied ({}): upload each batch file once, "
+                                      "as a regular file under one name",
+                                      why));
+
+    auto mine = store.find_batch(claim.batch_id);
+    if (mine && !mine->status.empty()) return answer_committed(store, folders, inbox, claim, std::move(*mine));
+    if (mine && mine->attempts >= max_attempts) {
         auto reason = fmt::format(
             "processing this file failed {} times; it was set aside and an operator will look at it",
-            open->attempts);
-        return quarantine(store, folders, inbox, claim, std::move(*open), clock(), std::move(reason));
+            mine->attempts);
+        return quarantine(store, folders, inbox, claim, std::move(*mine), clock(), std::move(reason));
     }
 
-    apply::ApplyRequest req;
+    auto req = request_for(inbox, folders);
     req.file = claim.path;
+    req.opened = &*file;
+    req.batch_id = claim.batch_id;
     req.file_name = claim.file_name;
+    req.committed = hooks.committed;
+    if (hooks.progress) req.progress = [&](std::int64_t, std::int64_t) { hooks.progress(); };
+    util::create_folders(req.outbox);
+    util::create_folders(req.spool);
+
+    apply::ApplyResult result;
+    try {
+        result = apply::apply_file(store, catalog, req, clock);
+    } catch (const StopRequested&) {
+        // Stopping is nobody's fault: the file must not drift towards a quarantine.
+        give_back_attempt(store, claim.batch_id);
+        throw;
+    } catch (const std::exception& e) {
+        // Committed, then the delivery failed: from now on only the answer is missing.
+        if (auto now = store.find_batch(claim.batch_id); now && now->state == "applied")
+            return failed_delivery(store, folders, inbox, claim, std::move(*now));
+        // A failure of the machine (disk, store) gives its attempt back; any other failure
+        // (or a crash) counts towards max_attempts.
+        if (dynamic_cast<const std::system_error*>(&e) || dynamic_cast<const store::StoreError*>(&e))
+            give_back_attempt(store, claim.batch_id);
+        throw;
+    }
+    auto record = store.find_batch(result.batch_id);
+    if (!record) throw store::StoreError("batch " + result.batch_id + " vanished from the journal");
+    auto out = keep_original(store, folders, inbox, claim, std::move(*record));
+    out.redelivered = result.redelivered;
+    out.error_counts = result.error_counts;
+    out.bytes = file->size();
+    return out;
+}
+
+apply::ApplyRequest request_for(const config::InboxConfig& inbox, const Folders& folders) {
+    apply::ApplyRequest req;
     req.account_id = inbox.account;
     auto type = batch::parse_file_type(inbox.type);
     if (!type)
@@ -203,32 +274,7 @@ Outcome take_claim(store::Store& store, const ledger::Catalog& catalog,
     req.limits = {inbox.limits.max_file_bytes, inbox.limits.max_rows, inbox.limits.max_line_bytes};
     req.outbox = inbox.outbox;
     req.spool = folders.state_dir / "spool";
-    if (progress) req.progress = [&](std::int64_t, std::int64_t) { progress(); };
-    util::create_folders(req.outbox);
-    util::create_folders(req.spool);
-
-    const auto result = [&] {
-        try {
-            return apply::apply_file(store, catalog, req, clock);
-        } catch (const std::system_error&) {
-            give_back_attempt(store, inbox.account, digest.sha256);
-            throw;
-        } catch (const store::StoreError&) {
-            give_back_attempt(store, inbox.account, digest.sha256);
-            throw;
-        } catch (const StopRequested&) {
-            // Stopping is nobody's fault: the file must not drift towards a quarantine.
-            give_back_attempt(store, inbox.account, digest.sha256);
-            throw;
-        }
-    }();
-    auto record = store.find_batch(result.batch_id);
-    if (!record) throw store::StoreError("batch " + result.batch_id + " vanished from the journal");
-    auto out = keep_original(store, folders, inbox, claim, std::move(*record));
-    out.redelivered = result.redelivered;
-    out.error_counts = result.error_counts;
-    out.bytes = digest.size;
-    return out;
+    return req;
 }
 
 }  // namespace actiondrop::ingest

@@ -28,6 +28,12 @@ struct Outcome {
     std::int64_t bytes = 0;                            // size of the original
     bool redelivered = false;  // answered again from the store (a crash after the commit)
     bool quarantined = false;
+    // Committed, but its answers could not be delivered max_attempts times: journal state
+    // `quarantined`, rows applied; `actiondrop batches redeliver` answers it later.
+    bool undelivered = false;
+    // The claim's file was gone (an operator removed it from the claims folder): nothing
+    // was done, and the claim is dropped.
+    bool vanished = false;
     std::filesystem::path kept_at;  // where the original went
 };
 
@@ -41,14 +47,30 @@ struct Folders {
     std::filesystem::path state_dir;  // holds spool/, archive/, failed/
 };
 
-// Applies `claim` with the inbox's options, answers into its outbox and moves the
-// original. Throws when processing fails; the claim then stays in `.processing/` to be
-// tried again. A failure of the machine (std::system_error, StoreError) gives its journal
-// attempt back; any other failure (or a crash) counts towards max_attempts. `progress`
-// (called every 20,000 rows) may throw StopRequested: that attempt is given back too.
+struct ClaimHooks {
+    // Called every 20,000 rows; may throw StopRequested, which rolls the file back and gives
+    // its attempt back.
+    std::function<void()> progress;
+    // Called right after the commit, before the answers are delivered (see ApplyRequest).
+    std::function<void()> committed;
+};
+
+// Takes `claim` to its end (docs/ingest.md, "Claims"): opens its file once without following
+// links, refuses (quarantines) what is not a regular file with one name, finds the claim's
+// own batch by its id, and then either applies the file through that descriptor or, if the
+// batch committed before, only answers it again. Answers go into the inbox's outbox and the
+// original is moved where its batch's status says.
+//
+// Throws when processing fails; the claim then stays in the claims folder to be tried
+// again. Before the commit, a failure of the machine (std::system_error, StoreError) gives
+// its journal attempt back and any other failure (or a crash) counts towards max_attempts;
+// after it, each failed delivery counts, and max_attempts of them quarantine the batch.
 Outcome take_claim(store::Store& store, const ledger::Catalog& catalog,
                    const config::InboxConfig& inbox, const Claim& claim, const Folders& folders,
-                   const apply::Clock& clock, const std::function<void()>& progress = {});
+                   const apply::Clock& clock, const ClaimHooks& hooks = {});
+
+// How the files of `inbox` are applied: account, type, options, limits, outbox and spool.
+apply::ApplyRequest request_for(const config::InboxConfig& inbox, const Folders& folders);
 
 // STATE_DIR/archive/<inbox>/<yyyy>/<mm>/<dd>/<batch>_NAME, the date in UTC.
 std::filesystem::path archive_path(const Folders& folders, std::string_view inbox,

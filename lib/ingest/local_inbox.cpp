@@ -8,11 +8,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <memory>
 #include <system_error>
 
 #include "ingest/name_rules.hpp"
+#include "util/atomic_file.hpp"
 #include "util/batch_id.hpp"
+#include "util/opened_file.hpp"
 
 namespace actiondrop::ingest {
 namespace fs = std::filesystem;
@@ -54,10 +57,25 @@ const char* kind_of(mode_t mode) {
 
 }  // namespace
 
-LocalInbox::LocalInbox(config::InboxConfig inbox) : inbox_(std::move(inbox)) {
-    std::error_code ec;
-    fs::create_directories(processing_folder(), ec);
-    if (ec) throw std::system_error(ec, "cannot create " + processing_folder().string());
+std::optional<Claim> claim_of(const fs::path& path) {
+    const auto name = path.filename().string();
+    const auto cut = name.find('_');
+    if (is_hidden(name) || cut == std::string::npos || cut == 0 || cut + 1 == name.size())
+        return std::nullopt;
+    Claim c;
+    c.path = path;
+    c.file_name = name.substr(cut + 1);
+    c.batch_id = name.substr(0, cut);
+    return c;
+}
+
+LocalInbox::LocalInbox(config::InboxConfig inbox, fs::path claims_folder)
+    : inbox_(std::move(inbox)), claims_(std::move(claims_folder)) {
+    for (const auto& folder : {inbox_.path, claims_}) {
+        std::error_code ec;
+        fs::create_directories(folder, ec);
+        if (ec) throw std::system_error(ec, "cannot create " + folder.string());
+    }
 }
 
 bool LocalInbox::stable(const std::string& name, std::int64_t size, std::chrono::nanoseconds mtime,
@@ -92,10 +110,17 @@ SweepResult LocalInbox::sweep(SteadyTime now) {
         struct stat st {};
         if (::fstatat(AT_FDCWD, (inbox_.path / name).c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
             if (errno == ENOENT) continue;  // gone since the listing
-            fail("cannot stat", inbox_.path / name);
+            // One entry that cannot be looked at must not keep the others from being taken.
+            skip(name, fmt::format("cannot be looked at: {}", std::strerror(errno)));
+            continue;
         }
         if (!S_ISREG(st.st_mode)) {
             skip(name, kind_of(st.st_mode));
+            continue;
+        }
+        if (unanswerable(name)) {
+            // Not taken, but not left to wait for ever either: the caller moves it aside.
+            result.unanswerable.push_back(name);
             continue;
         }
         auto mtime =
@@ -118,29 +143,70 @@ SweepResult LocalInbox::sweep(SteadyTime now) {
     return result;
 }
 
+namespace {
+
+// Copies the inbox's NAME into the claims folder through one descriptor (the two folders are
+// on different mounts, so no rename can do it), then removes NAME from the inbox if it is
+// still the file that was copied. False when NAME vanished or changed meanwhile.
+bool copy_into_claims(const fs::path& source, const fs::path& claim) {
+    util::OpenedFile file = [&] {
+        try {
+            return util::OpenedFile::open(source, /*follow_links=*/false);
+        } catch (const std::system_error& e) {
+            if (e.code().value() == ENOENT) throw;
+            if (e.code().value() == ELOOP)
+                throw std::system_error(ELOOP, std::generic_category(),
+                                        "cannot claim " + source.string() + ": a symbolic link");
+            throw;
+        }
+    }();
+    if (auto why = file.refusal(); !why.empty())
+        throw std::system_error(EINVAL, std::generic_category(), "cannot claim " + source.string() + ": " + why);
+    util::copy_descriptor_atomically(file.fd(), source, claim);
+    struct stat now {};
+    const bool same = ::lstat(source.c_str(), &now) == 0 && now.st_dev == file.status().st_dev &&
+                      now.st_ino == file.status().st_ino && !file.changed_since_open();
+    if (!same) {
+        // Swapped or written to while it was copied: the copy is not what is there now.
+        ::unlink(claim.c_str());
+        return false;
+    }
+    if (::unlink(source.c_str()) != 0 && errno != ENOENT) fail("cannot remove the claimed", source);
+    return true;
+}
+
+}  // namespace
+
 std::optional<Claim> LocalInbox::claim(const std::string& name) {
     auto now = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
-    Claim c{processing_folder() / (util::new_batch_id(now) + "_" + name), name, false};
+    Claim c;
+    c.batch_id = util::new_batch_id(now);
+    c.path = claims_ / (c.batch_id + "_" + name);
+    c.file_name = name;
     auto seen = seen_.find(name);
     c.waiting_since =
         seen != seen_.end() ? seen->second.first_seen : std::chrono::steady_clock::now();
-    auto source = inbox_.path / name;
-    int renamed = ::rename(source.c_str(), c.path.c_str());
-    if (renamed != 0 && errno == ENOENT && !fs::exists(processing_folder())) {
-        // The claim folder sits in the advertiser's inbox, where it can be removed while
-        // empty: make it again rather than never taking a file from this inbox again.
-        std::error_code ec;
-        fs::create_directories(processing_folder(), ec);
-        if (ec) throw std::system_error(ec, "cannot create " + processing_folder().string());
-        renamed = ::rename(source.c_str(), c.path.c_str());
-    }
-    if (renamed != 0) {
+    const auto source = inbox_.path / name;
+    // A rename moves the entry itself, never what a link points to: whatever it was, it is
+    // in the claims folder now, where take_claim() opens it without following links.
+    bool claimed = ::rename(source.c_str(), c.path.c_str()) == 0;
+    if (!claimed) {
         if (errno == ENOENT) {
             seen_.erase(name);
             return std::nullopt;
         }
-        fail("cannot claim", source);
+        if (errno != EXDEV) fail("cannot claim", source);
+        try {
+            claimed = copy_into_claims(source, c.path);
+        } catch (const std::system_error& e) {
+            if (e.code().value() != ENOENT) throw;
+        }
+        if (!claimed) {
+            seen_.erase(name);
+            return std::nullopt;
+        }
     }
+    util::fsync_directory(claims_);
     seen_.erase(name);
     if (inbox_.done_file) {
         auto marker = inbox_.path / (name + ".done");
@@ -148,6 +214,24 @@ std::optional<Claim> LocalInbox::claim(const std::string& name) {
             fail("cannot remove the done marker", marker);
     }
     return c;
+}
+
+fs::path LocalInbox::set_aside(const std::string& name, const fs::path& failed_folder) {
+    auto now = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+    // The name is too long to be kept whole; its first bytes (whole UTF-8 characters) say
+    // which file it was, and the log line names it in full.
+    std::size_t keep = std::min<std::size_t>(name.size(), 120);
+    while (keep > 0 && keep < name.size() && (static_cast<unsigned char>(name[keep]) & 0xC0) == 0x80) --keep;
+    util::create_folders(failed_folder);
+    const auto to = failed_folder / (util::new_batch_id(now) + "_" + name.substr(0, keep));
+    const auto source = inbox_.path / name;
+    if (::rename(source.c_str(), to.c_str()) != 0) {
+        if (errno != EXDEV) fail("cannot set aside", source);
+        if (!copy_into_claims(source, to)) fail("cannot set aside (it changed meanwhile)", source);
+    }
+    util::fsync_directory(failed_folder);
+    seen_.erase(name);
+    return to;
 }
 
 std::optional<SteadyTime> LocalInbox::oldest_waiting() const {
@@ -160,17 +244,16 @@ std::optional<SteadyTime> LocalInbox::oldest_waiting() const {
 std::vector<Claim> LocalInbox::leftover_claims() const {
     const auto found = std::chrono::steady_clock::now();
     std::vector<Claim> claims;
-    for (const auto& name : list_names(processing_folder())) {
-        auto cut = name.find('_');
-        if (is_hidden(name) || cut == std::string::npos || cut + 1 == name.size()) continue;
-        struct stat st {};
-        auto path = processing_folder() / name;
-        if (::fstatat(AT_FDCWD, path.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-            !S_ISREG(st.st_mode))
-            continue;
-        claims.push_back({path, name.substr(cut + 1), true, found});
+    for (const auto& name : list_names(claims_)) {
+        auto c = claim_of(claims_ / name);
+        if (!c) continue;
+        // Whatever it is (the service put it there), take_claim() opens it without following
+        // links and refuses what is not a regular file: a claim is never left to wait.
+        c->recovered = true;
+        c->waiting_since = found;
+        claims.push_back(std::move(*c));
     }
-    // The unique prefix starts with the claim time, so this is claim order.
+    // The batch id starts with the claim time, so this is claim order.
     std::sort(claims.begin(), claims.end(),
               [](const Claim& a, const Claim& b) { return a.path < b.path; });
     return claims;

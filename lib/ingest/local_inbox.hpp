@@ -1,6 +1,12 @@
 #pragma once
-// A local inbox folder that OpenSSH or vsftpd writes into (SPEC §5): which files are
-// ready, and claiming one by atomic rename into the inbox's `.processing/` folder.
+// A local inbox folder that OpenSSH or vsftpd writes into (docs/ingest.md): which files
+// are ready, and claiming one into a claims folder of the service's own.
+//
+// The inbox belongs to its uploader, who may rename, link or swap anything in it at any
+// moment. So a claim leaves the inbox at once: it is renamed into the claims folder (in
+// STATE_DIR, where no uploader can write), or, across mounts, copied there through one
+// descriptor opened without following links. From then on only the service can change
+// what a claim's name points to.
 //
 // A file is ready when its (size, mtime) has not changed for `settle`, measured on the
 // monotonic clock that the caller passes in (or, with `done_file`, when NAME.done exists).
@@ -25,38 +31,55 @@ struct Skip {
     std::string why;
 };
 
-// A file moved into `.processing/`, ours alone from now on.
+// A file moved into the claims folder, ours alone from now on.
 struct Claim {
-    std::filesystem::path path;  // <inbox>/.processing/<unique>_NAME
+    std::filesystem::path path;  // <claims folder>/<batch id>_NAME
     std::string file_name;       // NAME, as the advertiser gave it
-    bool recovered = false;      // found in `.processing/` at start (a crash or a retry)
-    // When the file started to wait: first seen in the inbox, or found in `.processing/`.
+    bool recovered = false;      // found in the claims folder at start (a crash or a retry)
+    // When the file started to wait: first seen in the inbox, or found in the claims folder.
     SteadyTime waiting_since{};
+    // The batch this claim is journalled as: given at claim time, part of the claim's name,
+    // so that a retry or a restart finds the very batch this claim committed.
+    std::string batch_id;
 };
+
+// The claim a name in a claims folder stands for (`<batch id>_NAME`), or nullopt.
+std::optional<Claim> claim_of(const std::filesystem::path& path);
 
 struct SweepResult {
     std::vector<std::string> ready;        // oldest mtime first, then by name
     std::vector<Skip> skipped;             // names skipped for the first time
+    // Files whose answers could not be written under their name (name_rules.hpp): they are
+    // to be moved aside (set_aside()), never taken.
+    std::vector<std::string> unanswerable;
     std::optional<SteadyTime> next_check;  // when a settling file may become ready
 };
 
 class LocalInbox {
 public:
-    // Creates the inbox and its `.processing/` folder when they do not exist.
-    explicit LocalInbox(config::InboxConfig inbox);
+    // Creates the inbox and the claims folder when they do not exist. The claims folder
+    // must be out of every uploader's reach (STATE_DIR/claims/<inbox>).
+    LocalInbox(config::InboxConfig inbox, std::filesystem::path claims_folder);
 
     const config::InboxConfig& config() const { return inbox_; }
-    std::filesystem::path processing_folder() const { return inbox_.path / ".processing"; }
+    const std::filesystem::path& claims_folder() const { return claims_; }
 
-    // Lists the folder. Throws std::system_error when the folder cannot be read.
+    // Lists the folder. Throws std::system_error only when the folder itself cannot be
+    // read; an entry that cannot be looked at is skipped and reported, never stops the rest.
     SweepResult sweep(SteadyTime now);
 
-    // Moves NAME into `.processing/` under a unique name; nullopt when NAME vanished
-    // (another instance claimed it first). With done_file, NAME.done is removed once
-    // NAME is claimed, so that a later upload of the same name waits for its own marker.
+    // Moves NAME into the claims folder as `<new batch id>_NAME`; nullopt when NAME vanished
+    // (another instance claimed it first) or changed while it was copied across mounts.
+    // With done_file, NAME.done is removed once NAME is claimed, so that a later upload of
+    // the same name waits for its own marker. Throws std::system_error when NAME cannot be
+    // moved (it stays in the inbox) or is not a regular file at the moment of a copy.
     std::optional<Claim> claim(const std::string& name);
 
-    // Every file in `.processing/`: claims a crashed run left behind.
+    // Moves a file that can never be answered into `failed_folder` as
+    // `<batch id>_<first bytes of NAME>`; returns where it went. Throws std::system_error.
+    std::filesystem::path set_aside(const std::string& name, const std::filesystem::path& failed_folder);
+
+    // Every file in the claims folder: claims a crashed run left behind.
     std::vector<Claim> leftover_claims() const;
 
     // When the oldest file still in the folder was first seen by sweep(): settling, waiting
@@ -76,6 +99,7 @@ private:
                 SteadyTime now, SweepResult& result);
 
     config::InboxConfig inbox_;
+    std::filesystem::path claims_;
     std::map<std::string, Seen> seen_;
     std::set<std::string> skip_reported_;
 };

@@ -91,7 +91,8 @@ void Metrics::set_inboxes(const std::vector<std::string>& names) {
     for (const auto& name : served) {
         Labels inbox{name};
         for (auto* counter :
-             {&discovered_, &claimed_, &applied_, &failed_, &bytes_, &inbox_errors_}) {
+             {&discovered_, &claimed_, &applied_, &failed_, &bytes_, &inbox_errors_, &set_aside_,
+              &undelivered_}) {
             (*counter)[inbox];  // a series at 0, so rate() sees the first file
         }
         rows_[{name, "applied"}];
@@ -142,6 +143,16 @@ void Metrics::file_done(std::string_view inbox_name, const FinishedFile& file) {
 void Metrics::file_failed(std::string_view inbox) {
     std::lock_guard lock(mutex_);
     ++failed_[{std::string(inbox)}];
+}
+
+void Metrics::file_set_aside(std::string_view inbox) {
+    std::lock_guard lock(mutex_);
+    ++set_aside_[{std::string(inbox)}];
+}
+
+void Metrics::file_undelivered(std::string_view inbox) {
+    std::lock_guard lock(mutex_);
+    ++undelivered_[{std::string(inbox)}];
 }
 
 void Metrics::inbox_error(std::string_view inbox) {
@@ -200,6 +211,13 @@ std::string Metrics::render(SteadyTime now) const {
            {"inbox"}, bytes_);
     family(out, "actiondrop_inbox_errors_total", "counter",
            "Problems that kept an inbox from flowing.", {"inbox"}, inbox_errors_);
+    family(out, "actiondrop_files_set_aside_total", "counter",
+           "Files that can never be answered (a name too long), moved to failed/ untaken.",
+           {"inbox"}, set_aside_);
+    family(out, "actiondrop_files_undelivered_total", "counter",
+           "Applied files whose answers could not be delivered, quarantined (alert: "
+           "`actiondrop batches redeliver` once the outbox is mended).",
+           {"inbox"}, undelivered_);
 
     constexpr std::string_view histogram_name = "actiondrop_processing_seconds";
     header(out, histogram_name, "histogram", "Time from claim to answer of one file.");

@@ -40,9 +40,11 @@ public:
     void set_inboxes(const std::vector<std::string>& names);
 
     void file_discovered(std::string_view inbox);  // a new name seen in the inbox
-    void file_claimed(std::string_view inbox);     // renamed into `.processing/`
+    void file_claimed(std::string_view inbox);     // moved into the claims folder
     void file_done(std::string_view inbox, const FinishedFile& file);
     void file_failed(std::string_view inbox);  // processing threw; the claim will be retried
+    void file_set_aside(std::string_view inbox);    // a name that can never be answered
+    void file_undelivered(std::string_view inbox);  // applied, answers quarantined
     void inbox_error(std::string_view inbox);  // a problem kept the inbox from flowing
     // Since when the oldest file of each inbox waits (in the folder, or claimed and waiting
     // for a retry; not answered yet); an inbox not named has none waiting. The age gauge is
@@ -68,7 +70,7 @@ private:
 
     mutable std::mutex mutex_;
     std::map<Labels, std::int64_t> discovered_, claimed_, applied_, rejected_, failed_, bytes_,
-        inbox_errors_, rows_, row_errors_;
+        inbox_errors_, rows_, row_errors_, set_aside_, undelivered_;
     std::map<Labels, Histogram> processing_;
     std::map<Labels, std::optional<SteadyTime>> oldest_waiting_;
     std::map<Labels, std::int64_t> sftp_connects_, host_key_alerts_;  // one per served inbox

@@ -41,6 +41,13 @@ std::optional<std::string> never_taken(std::string_view name, std::string_view p
     return std::nullopt;
 }
 
+std::optional<std::string> unanswerable(std::string_view name) {
+    if (name.size() <= max_name_bytes) return std::nullopt;
+    return fmt::format("a name of {} bytes: answers need names up to 43 bytes longer, so a batch file's "
+                       "name may have at most {} bytes",
+                       name.size(), max_name_bytes);
+}
+
 std::string printable(std::string_view name) {
     std::string out;
     for (unsigned char c : name) {

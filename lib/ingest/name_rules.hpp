@@ -2,6 +2,7 @@
 // Which names in an inbox folder are never taken as batch files (SPEC §4, §5): our own
 // answers, markers, hidden and client temporary names, names outside the inbox's pattern,
 // and names a shell or a log would misread.
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,6 +12,15 @@ namespace actiondrop::ingest {
 // Why `name` is never picked up, or nullopt when it may be a batch file. `pattern` is the
 // inbox's glob (`*`, `?`, matched with fnmatch).
 std::optional<std::string> never_taken(std::string_view name, std::string_view pattern);
+
+// The longest name of a batch file whose answers can be written: NAME_MAX (255) less the
+// longest name made from it, the temporary name of an atomic write of NAME_summary.json
+// (".NAME_summary.json.PID.16HEX.tmp", 43 bytes more). The claim (`<batch id>_NAME`, 30
+// more) and remote temporary names (".result_NAME.16HEX.tmp", 29 more) are shorter.
+constexpr std::size_t max_name_bytes = 255 - 43;
+
+// Why no answer could be written for a file of this name (too long), or nullopt.
+std::optional<std::string> unanswerable(std::string_view name);
 
 // Hidden names are skipped without a log line: they are our own claim folder and the
 // temporary names of atomic writes, which appear all the time.

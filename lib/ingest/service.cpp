@@ -6,8 +6,15 @@
 #include <exception>
 
 #include "ingest/leftovers.hpp"
+#include "ingest/name_rules.hpp"
 
 namespace actiondrop::ingest {
+namespace fs = std::filesystem;
+
+std::filesystem::path claims_folder(const Folders& folders, std::string_view inbox) {
+    return folders.state_dir / "claims" / inbox;
+}
+
 namespace {
 
 // The settings LocalInbox (or an SFTP inbox's puller) itself depends on; other changes
@@ -148,7 +155,7 @@ bool Service::ready_to_serve(Served& s) {
         if (s.inbox) return true;
         try {
             s.spool_config = spool_config_of(s.config, folders_.state_dir);
-            auto spool = std::make_unique<LocalInbox>(s.spool_config);
+            auto spool = std::make_unique<LocalInbox>(s.spool_config, s.spool_config.path / ".processing");
             auto leftovers = spool->leftover_claims();
             s.puller = std::make_unique<SftpPuller>(s.config, folders_.state_dir, open_pull_store_,
                                                     clock_, pull_events_, pull_timing_);
@@ -165,8 +172,15 @@ bool Service::ready_to_serve(Served& s) {
     }
     if (!s.inbox) {
         try {
-            auto inbox = std::make_unique<LocalInbox>(s.config);
+            auto inbox = std::make_unique<LocalInbox>(s.config, claims_folder(folders_, s.config.name));
             auto leftovers = inbox->leftover_claims();
+            // Claims of versions that kept them in the advertiser's own folder are not
+            // trusted (the advertiser could have put anything there): an operator checks them.
+            std::error_code ec;
+            if (auto old = s.config.path / ".processing"; fs::is_directory(old, ec) && !fs::is_empty(old, ec))
+                report(s, fmt::format("{} holds claims of an older version; they are not taken: check "
+                                      "them and move each into {} (see deploy/README.md, Upgrading)",
+                                      old.string(), inbox->claims_folder().string()));
             s.inbox = std::move(inbox);
             for (auto& c : leftovers)
                 pending_.push_back({std::move(c), s.config.name, 0, SteadyTime{}});
@@ -195,7 +209,7 @@ Service::Taken Service::take(Served& s, Claim claim, int failures,
         auto catalog = store_.load_catalog();  // each file sees the latest `catalog load`
         auto outcome =
             take_claim(store_, catalog, s.config.kind == "sftp" ? s.spool_config : s.config, claim,
-                       folders_, clock_, progress);
+                       folders_, clock_, ClaimHooks{progress, {}});
         ++files_taken_;
         if (s.puller) s.puller->poll_now();  // its answers are waiting to be uploaded
         if (events_.taken)
@@ -260,6 +274,14 @@ SteadyTime Service::run_once(SteadyTime now, const std::function<bool()>& should
         }
         for (const auto& skip : sweep.skipped)
             if (events_.skipped) events_.skipped(s.config, skip);
+        for (const auto& name : sweep.unanswerable) {
+            try {
+                auto to = s.inbox->set_aside(name, folders_.state_dir / "failed" / s.config.name);
+                if (events_.set_aside) events_.set_aside(s.config, name, *unanswerable(name), to);
+            } catch (const std::exception& e) {
+                report(s, e.what());  // tried again at the next sweep; the other files go on
+            }
+        }
         if (sweep.next_check) next = std::min(next, *sweep.next_check);
         if (sweep.ready.empty()) continue;
         if (!store_.load_catalog().account(s.config.account)) {
@@ -276,7 +298,7 @@ SteadyTime Service::run_once(SteadyTime now, const std::function<bool()>& should
                 claim = s.inbox->claim(file);
             } catch (const std::exception& e) {
                 report(s, e.what());
-                break;
+                continue;  // one file that cannot be claimed never holds up the others
             }
             if (claim && take(s, std::move(*claim), 0, abandon_file) == Taken::abandoned)
                 return now;

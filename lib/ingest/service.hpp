@@ -28,6 +28,10 @@ namespace actiondrop::ingest {
 // What the service reports; the daemon turns these into log lines.
 struct ServiceEvents {
     std::function<void(const config::InboxConfig&, const Skip&)> skipped;
+    // A file that can never be answered (its name is too long), moved to `to`.
+    std::function<void(const config::InboxConfig&, const std::string& name, const std::string& why,
+                       const std::filesystem::path& to)>
+        set_aside;
     std::function<void(const config::InboxConfig&, const Claim&, const Outcome&,
                        std::chrono::milliseconds took)>
         taken;
@@ -119,6 +123,9 @@ private:
     PullEvents pull_events_;
     PullTiming pull_timing_;
 };
+
+// Where a local inbox's claims wait: STATE_DIR/claims/<inbox>/, out of every uploader's reach.
+std::filesystem::path claims_folder(const Folders& folders, std::string_view inbox);
 
 // The delay before the n-th retry (1 s, 2 s, 4 s, ... at most 5 minutes).
 std::chrono::seconds retry_delay(int failures);

@@ -102,16 +102,16 @@ const char* const kInsertHistoryBatch = "INSERT INTO history_batches (batch_id) 
 #define BATCH_COLUMNS                                                                           \
     "batch_id, account_id, inbox, file_name, sha256, size, type, state, status, received_at, "  \
     "completed_at, attempts, total, applied, rejected, error_code, error_message, error_line, " \
-    "error_counts_json"
+    "error_counts_json, delivery_failures"
 
 const char* const kUpsertBatch =
     "INSERT INTO batches (" BATCH_COLUMNS
     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-    "?13, ?14, ?15, ?16, ?17, ?18, ?19) ON CONFLICT (batch_id) DO UPDATE SET account_id = ?2, "
+    "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20) ON CONFLICT (batch_id) DO UPDATE SET account_id = ?2, "
     "inbox = ?3, file_name = ?4, sha256 = ?5, size = ?6, type = ?7, state = ?8, status = ?9, "
     "received_at = ?10, completed_at = ?11, attempts = ?12, total = ?13, applied = ?14, "
     "rejected = ?15, error_code = ?16, error_message = ?17, error_line = ?18, error_counts_json = "
-    "?19";
+    "?19, delivery_failures = ?20";
 const char* const kSelectBatchById = "SELECT " BATCH_COLUMNS " FROM batches WHERE batch_id = ?1";
 const char* const kSelectCompleteBatch =
     "SELECT " BATCH_COLUMNS
@@ -311,6 +311,7 @@ void bind_batch(Statement& st, const BatchRecord& r) {
     st.bind_text(17, r.error_message);
     st.bind(18, r.error_line);
     st.bind_text(19, r.error_counts_json);
+    st.bind(20, std::int64_t{r.delivery_failures});
 }
 
 BatchRecord read_batch(const Statement& row) {
@@ -334,6 +335,7 @@ BatchRecord read_batch(const Statement& row) {
     r.error_message = row.text_at(16);
     r.error_line = row.optional_int64_at(17);
     r.error_counts_json = row.text_at(18);
+    r.delivery_failures = static_cast<int>(row.int64_at(19));
     return r;
 }
 

@@ -183,7 +183,14 @@ ALTER TABLE history_v3 RENAME TO history;
 CREATE INDEX history_by_action ON history (action_seq);
 )sql";
 
-constexpr std::array kSteps = {kVersion1, kVersion2, kVersion3};
+// Version 4: failed deliveries of a committed batch are counted apart from the attempts
+// to apply it, so that an outbox that refuses answers ends in a quarantine instead of
+// retries for ever (docs/ingest.md, "Claims").
+constexpr const char* kVersion4 = R"sql(
+ALTER TABLE batches ADD COLUMN delivery_failures INTEGER NOT NULL DEFAULT 0;
+)sql";
+
+constexpr std::array kSteps = {kVersion1, kVersion2, kVersion3, kVersion4};
 
 int read_version(Database& db) {
     Use q(db.cached("SELECT version FROM schema_version"));

@@ -36,6 +36,7 @@ struct BatchRecord {
     ledger::Instant received_at{};
     std::optional<ledger::Instant> completed_at;
     int attempts = 0;       // processing attempts (quarantine after 3 crashes)
+    int delivery_failures = 0;  // failed deliveries after the commit (quarantine after 3)
     std::int64_t total = 0, applied = 0, rejected = 0;
     std::string error_code;     // file-level code when REJECTED
     std::string error_message;

@@ -83,23 +83,30 @@ void write_file_atomically(const std::filesystem::path& destination, std::string
     });
 }
 
+void copy_descriptor_atomically(int source_fd, const std::filesystem::path& source,
+                                const std::filesystem::path& destination) {
+    publish(destination, [&](int fd, const std::filesystem::path& tmp) {
+        std::vector<char> buffer(1 << 20);
+        off_t offset = 0;  // pread: the descriptor's own offset is left alone
+        for (;;) {
+            ssize_t n = ::pread(source_fd, buffer.data(), buffer.size(), offset);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                fail(source, "read");
+            }
+            if (n == 0) break;
+            write_all(fd, buffer.data(), static_cast<std::size_t>(n), tmp);
+            offset += n;
+        }
+    });
+}
+
 void copy_file_atomically(const std::filesystem::path& source,
                           const std::filesystem::path& destination) {
     int in = ::open(source.c_str(), O_RDONLY | O_CLOEXEC);
     if (in < 0) fail(source, "open");
     try {
-        publish(destination, [&](int fd, const std::filesystem::path& tmp) {
-            std::vector<char> buffer(1 << 20);
-            for (;;) {
-                ssize_t n = ::read(in, buffer.data(), buffer.size());
-                if (n < 0) {
-                    if (errno == EINTR) continue;
-                    fail(source, "read");
-                }
-                if (n == 0) break;
-                write_all(fd, buffer.data(), static_cast<std::size_t>(n), tmp);
-            }
-        });
+        copy_descriptor_atomically(in, source, destination);
     } catch (...) {
         ::close(in);
         throw;

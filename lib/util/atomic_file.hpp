@@ -12,6 +12,10 @@ namespace actiondrop::util {
 void write_file_atomically(const std::filesystem::path& destination, std::string_view content);
 void copy_file_atomically(const std::filesystem::path& source,
                           const std::filesystem::path& destination);
+// The same from an open descriptor (read with pread from offset 0); `source` names it in
+// errors only.
+void copy_descriptor_atomically(int source_fd, const std::filesystem::path& source,
+                                const std::filesystem::path& destination);
 void fsync_directory(const std::filesystem::path& folder);
 // Creates `folder` and its parents when missing.
 void create_folders(const std::filesystem::path& folder);

@@ -23,7 +23,7 @@ struct Fixture {
         store::open_store("sqlite:" + (tmp.path() / "ledger.db").string());
     ledger::Catalog catalog;
     config::InboxConfig cfg = local_inbox(tmp.path());
-    LocalInbox inbox{cfg};
+    LocalInbox inbox{cfg, claims(tmp.path())};
     Folders folders{tmp.path() / "state"};
     apply::Clock clock = [] {
         return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
@@ -106,7 +106,7 @@ TEST_CASE(
     auto claim = f.drop("q.csv", bytes);
     // The journal as three crashed attempts left it: claimed, no status.
     store::BatchRecord open;
-    open.batch_id = "20261124T000000Z-000000000001";
+    open.batch_id = claim.batch_id;  // the claim's own batch
     open.account_id = "1000";
     open.inbox = "drop";
     open.file_name = "q.csv";
@@ -137,7 +137,7 @@ TEST_CASE("ingest: two crashed attempts are not yet a quarantine; the third try 
     Fixture f;
     auto claim = f.drop("r.csv", Fixture::conversions("R-1"));
     store::BatchRecord open;
-    open.batch_id = "20261124T000000Z-000000000002";
+    open.batch_id = claim.batch_id;  // the claim's own batch
     open.account_id = "1000";
     open.inbox = "drop";
     open.file_name = "r.csv";
@@ -225,7 +225,7 @@ TEST_CASE("ingest: a stop request rolls the file back and does not count towards
     const auto stop = [] { throw StopRequested{}; };
 
     for (int i = 0; i < max_attempts + 1; ++i) {
-        CHECK_THROWS_AS(take_claim(*f.store, f.catalog, f.cfg, claim, f.folders, f.clock, stop),
+        CHECK_THROWS_AS(take_claim(*f.store, f.catalog, f.cfg, claim, f.folders, f.clock, {stop, {}}),
                         StopRequested);
         CHECK(fs::exists(claim.path));  // still claimed
         CHECK_FALSE(f.store->action("1000", "V-0"));  // the first 20,000 rows rolled back

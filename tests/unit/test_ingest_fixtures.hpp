@@ -57,4 +57,9 @@ inline config::InboxConfig local_inbox(const std::filesystem::path& root) {
     return c;
 }
 
+// The claims folder the service gives local_inbox(root): STATE_DIR/claims/<inbox>.
+inline std::filesystem::path claims(const std::filesystem::path& root) {
+    return root / "state" / "claims" / "drop";
+}
+
 }  // namespace actiondrop::ingest::testing

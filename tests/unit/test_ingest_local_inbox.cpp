@@ -29,7 +29,7 @@ void set_mtime(const fs::path& p, std::int64_t seconds) {
 
 TEST_CASE("ingest: a file is ready only once its size and mtime held still for settle") {
     TempDir tmp;
-    LocalInbox inbox(local_inbox(tmp.path()));
+    LocalInbox inbox(local_inbox(tmp.path()), claims(tmp.path()));
     auto file = inbox.config().path / "a.csv";
     write(file, "ActionId\r\n");
 
@@ -48,7 +48,7 @@ TEST_CASE("ingest: a file is ready only once its size and mtime held still for s
 
 TEST_CASE("ingest: a new mtime with the same size restarts the settle time") {
     TempDir tmp;
-    LocalInbox inbox(local_inbox(tmp.path()));
+    LocalInbox inbox(local_inbox(tmp.path()), claims(tmp.path()));
     auto file = inbox.config().path / "a.csv";
     write(file, "x");
     set_mtime(file, 1000);
@@ -60,7 +60,7 @@ TEST_CASE("ingest: a new mtime with the same size restarts the settle time") {
 
 TEST_CASE("ingest: ready files come oldest first") {
     TempDir tmp;
-    LocalInbox inbox(local_inbox(tmp.path()));
+    LocalInbox inbox(local_inbox(tmp.path()), claims(tmp.path()));
     for (auto [name, mtime] : {std::pair{"b.csv", 3000}, {"a.csv", 2000}, {"c.csv", 1000}}) {
         write(inbox.config().path / name, "x");
         set_mtime(inbox.config().path / name, mtime);
@@ -72,7 +72,7 @@ TEST_CASE("ingest: ready files come oldest first") {
 
 TEST_CASE("ingest: symlinks, FIFOs, folders and excluded names are skipped and reported once") {
     TempDir tmp;
-    LocalInbox inbox(local_inbox(tmp.path()));
+    LocalInbox inbox(local_inbox(tmp.path()), claims(tmp.path()));
     const auto& in = inbox.config().path;
     write(tmp.path() / "target.csv", "x");
     fs::create_symlink(tmp.path() / "target.csv", in / "link.csv");
@@ -115,7 +115,7 @@ TEST_CASE(
     auto cfg = local_inbox(tmp.path());
     cfg.done_file = true;
     cfg.settle = 1h;
-    LocalInbox inbox(cfg);
+    LocalInbox inbox(cfg, claims(tmp.path()));
     write(cfg.path / "a.csv", "x");
     auto before = inbox.sweep(t0);
     CHECK(before.ready.empty());
@@ -129,17 +129,18 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "ingest: a claim moves the file into .processing under a unique name; a vanished file was "
+    "ingest: a claim moves the file into the claims folder as <batch id>_NAME; a vanished file was "
     "claimed by another") {
     TempDir tmp;
-    LocalInbox inbox(local_inbox(tmp.path()));
+    LocalInbox inbox(local_inbox(tmp.path()), claims(tmp.path()));
     write(inbox.config().path / "a.csv", "content");
     auto claim = inbox.claim("a.csv");
     REQUIRE(claim);
     CHECK(claim->file_name == "a.csv");
     CHECK_FALSE(claim->recovered);
-    CHECK(claim->path.parent_path() == inbox.processing_folder());
-    CHECK(claim->path.filename().string().ends_with("_a.csv"));
+    CHECK(claim->path.parent_path() == inbox.claims_folder());
+    CHECK(claim->path.filename().string() == claim->batch_id + "_a.csv");
+    CHECK(claim->batch_id.size() == 29);
     CHECK(read(claim->path) == "content");
     CHECK_FALSE(fs::exists(inbox.config().path / "a.csv"));
 
@@ -152,30 +153,29 @@ TEST_CASE(
     CHECK(second->path != claim->path);
 }
 
-TEST_CASE("ingest: a claim folder removed from the inbox is made again, not a silent stop") {
+TEST_CASE("ingest: the claims folder is outside the inbox, and the inbox holds no claim folder") {
     TempDir tmp;
-    LocalInbox inbox(local_inbox(tmp.path()));
-    fs::remove(inbox.processing_folder());  // an advertiser may remove it while it is empty
-    write(inbox.config().path / "a.csv", "content");
-    auto claim = inbox.claim("a.csv");
-    REQUIRE(claim);
-    CHECK(read(claim->path) == "content");
-    CHECK_FALSE(fs::exists(inbox.config().path / "a.csv"));
+    LocalInbox inbox(local_inbox(tmp.path()), claims(tmp.path()));
+    const auto& in = inbox.config().path;
+    CHECK(fs::is_directory(inbox.claims_folder()));
+    CHECK_FALSE(fs::exists(in / ".processing"));
+    auto rel = fs::relative(inbox.claims_folder(), in);
+    CHECK(rel.string().starts_with(".."));
 }
 
 TEST_CASE(
-    "ingest: claims left in .processing are found again with their original names, sorted by claim "
+    "ingest: claims left in the claims folder are found again with their original names, sorted by claim "
     "name (claim time first)") {
     TempDir tmp;
     std::vector<fs::path> claimed;
     {
-        LocalInbox inbox(local_inbox(tmp.path()));
+        LocalInbox inbox(local_inbox(tmp.path()), claims(tmp.path()));
         for (const char* name : {"b_with_underscore.csv", "a.csv"}) {
             write(inbox.config().path / name, name);
             claimed.push_back(inbox.claim(name)->path);
         }
     }
-    LocalInbox restarted(local_inbox(tmp.path()));
+    LocalInbox restarted(local_inbox(tmp.path()), claims(tmp.path()));
     auto left = restarted.leftover_claims();
     REQUIRE(left.size() == 2);
     std::sort(claimed.begin(), claimed.end());
@@ -191,7 +191,7 @@ TEST_CASE(
     "ingest: a file waits from its first sighting, through rewrites, until it is claimed; skipped "
     "names never wait") {
     TempDir tmp;
-    LocalInbox inbox(local_inbox(tmp.path()));
+    LocalInbox inbox(local_inbox(tmp.path()), claims(tmp.path()));
     const auto& in = inbox.config().path;
     CHECK_FALSE(inbox.oldest_waiting());
     write(in / "a.csv", "x");
@@ -225,7 +225,7 @@ TEST_CASE("ingest: with done_file a file waits from its first sighting, before i
     TempDir tmp;
     auto cfg = local_inbox(tmp.path());
     cfg.done_file = true;
-    LocalInbox inbox(cfg);
+    LocalInbox inbox(cfg, claims(tmp.path()));
     write(cfg.path / "a.csv", "x");
     inbox.sweep(t0);
     CHECK(inbox.sweep(t0 + 30s).ready.empty());
@@ -239,15 +239,15 @@ TEST_CASE("ingest: with done_file a file waits from its first sighting, before i
     CHECK_FALSE(inbox.oldest_waiting());
 }
 
-TEST_CASE("ingest: a claim left in .processing waits from when it was found") {
+TEST_CASE("ingest: a claim left in the claims folder waits from when it was found") {
     TempDir tmp;
     {
-        LocalInbox inbox(local_inbox(tmp.path()));
+        LocalInbox inbox(local_inbox(tmp.path()), claims(tmp.path()));
         write(inbox.config().path / "a.csv", "x");
         REQUIRE(inbox.claim("a.csv"));
     }
     const auto before = std::chrono::steady_clock::now();
-    auto left = LocalInbox(local_inbox(tmp.path())).leftover_claims();
+    auto left = LocalInbox(local_inbox(tmp.path()), claims(tmp.path())).leftover_claims();
     REQUIRE(left.size() == 1);
     CHECK(left[0].waiting_since >= before);
     CHECK(left[0].waiting_since <= std::chrono::steady_clock::now());

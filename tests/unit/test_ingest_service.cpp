@@ -164,7 +164,7 @@ TEST_CASE(
     CHECK(rec.taken[0] == abandoned[0] + ":COMPLETE");  // the abandoned claim first
     CHECK(service.claims_waiting() == 0);
     CHECK(count_actions(*store) == 40'002);
-    CHECK(fs::is_empty(LocalInbox(cfg).processing_folder()));
+    CHECK(fs::is_empty(claims_folder({tmp.path() / "state"}, "drop")));
     for (const auto& b : store->list_batches("1000")) {
         CHECK(b.status == "COMPLETE");
         CHECK(b.attempts == 1);

@@ -285,6 +285,7 @@ DROP TABLE history;
 DROP TABLE history_batches;
 ALTER TABLE history_v2 RENAME TO history;
 CREATE INDEX history_by_action ON history (action_seq);
+ALTER TABLE batches DROP COLUMN delivery_failures;
 UPDATE schema_version SET version = 2;
 COMMIT;
 )sql");
