@@ -60,10 +60,7 @@ Outcome keep_original(store::Store& store, const Folders& folders, const config:
     out.rejected = record.rejected;
     out.quarantined = record.state == "quarantined";
     out.kept_at = kept_path(folders, inbox, record, claim.file_name);
-    if (record.status == "COMPLETE")
-        record.state = "archived";
-    else if (!out.quarantined)
-        record.state = "failed";
+    if (!out.quarantined) record.state = record.status == "COMPLETE" ? "archived" : "failed";
     store.put_batch(record);
     move_original(claim.path, out.kept_at);
     return out;

@@ -1,0 +1,391 @@
+// What an uploader who owns its inbox can do to it, done as that uploader (an unprivileged
+// user that owns the inbox, as a deployment has it), at the worst moments: between the sweep
+// and the claim, while a claimed file is applied, between the commit and the delivery.
+// None of it may reach another account's data, apply a file twice or stall the service
+// (docs/ingest.md, "Claims").
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <functional>
+#include <nlohmann/json.hpp>
+
+#include <fmt/format.h>
+
+#include "config/catalog_file.hpp"
+#include "ingest/claimed_file.hpp"
+#include "ingest/name_rules.hpp"
+#include "ledger/time.hpp"
+#include "test_ingest_fixtures.hpp"
+
+using namespace actiondrop;
+using namespace actiondrop::ingest;
+using namespace actiondrop::ingest::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+// The uploader: `nobody`, which owns the inbox and nothing else.
+struct Uploader {
+    uid_t uid = 65534;
+    gid_t gid = 65534;
+    Uploader() {
+        if (const passwd* pw = ::getpwnam("nobody")) {
+            uid = pw->pw_uid;
+            gid = pw->pw_gid;
+        }
+    }
+    // Runs `act` in a child process with the uploader's identity; true when it succeeded.
+    bool does(const std::function<bool()>& act) const {
+        const pid_t pid = ::fork();
+        if (pid == 0) {
+            if (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) ::_exit(2);
+            ::_exit(act() ? 0 : 1);
+        }
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    }
+};
+
+std::string day_ago() {
+    auto day = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now() - std::chrono::hours(48));
+    return ledger::format_instant(std::chrono::floor<std::chrono::milliseconds>(day));
+}
+
+std::string conversions(const std::string& id) {
+    return "ActionId,ActionTrackerId,PartnerId,OrderId,EventDate,Amount\r\n" + id + ",19816,P-77,O-" + id + "," +
+           day_ago() + ",100.00\r\n";
+}
+
+// An inbox owned by the uploader, another account's folder beside it, the service's state.
+struct Hostile {
+    TempDir tmp;
+    Uploader uploader;
+    std::unique_ptr<store::Store> store = store::open_store("sqlite:" + (tmp.path() / "ledger.db").string());
+    ledger::Catalog catalog;
+    config::InboxConfig cfg = local_inbox(tmp.path());
+    Folders folders{tmp.path() / "state"};
+    std::unique_ptr<LocalInbox> inbox;
+    fs::path other = tmp.path() / "other-account" / "in";  // another advertiser's inbox
+    apply::Clock clock = [] {
+        return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+    };
+
+    Hostile() {
+        store->migrate();
+        auto read = config::read_catalog_file(fs::path(ACTIONDROP_TEST_DATA) / "e2e" / "catalog.yaml");
+        REQUIRE(read);
+        catalog = *read;
+        inbox = std::make_unique<LocalInbox>(cfg, claims(tmp.path()));
+        REQUIRE(::chown(cfg.path.c_str(), uploader.uid, uploader.gid) == 0);
+        fs::create_directories(other);
+        // The other account's file is valid here too: applied as ours, it would show.
+        write(other / "secret.csv", conversions("SECRET-1"));
+    }
+    // The uploader writes NAME into its inbox.
+    void upload(const std::string& name, const std::string& bytes) {
+        const auto path = cfg.path / name;
+        REQUIRE(uploader.does([&] {
+            const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0640);
+            return fd >= 0 && ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()) &&
+                   ::close(fd) == 0;
+        }));
+    }
+    // The sweep sees NAME ready (settle 0).
+    void sweep_sees(const std::string& name) {
+        auto r = inbox->sweep(std::chrono::steady_clock::now() + std::chrono::hours(1));
+        r = inbox->sweep(std::chrono::steady_clock::now() + std::chrono::hours(2));
+        REQUIRE(std::find(r.ready.begin(), r.ready.end(), name) != r.ready.end());
+    }
+    Outcome take(const Claim& claim, ClaimHooks hooks = {}) {
+        return take_claim(*store, catalog, cfg, claim, folders, clock, hooks);
+    }
+    std::string outbox_text() const {
+        std::string all;
+        if (fs::exists(cfg.outbox))
+            for (const auto& e : fs::directory_iterator(cfg.outbox)) all += read(e.path());
+        return all;
+    }
+    int modifications_of(const std::string& id) {
+        auto a = store->action("1000", id);
+        REQUIRE(a);
+        return a->modification_count;
+    }
+};
+
+nlohmann::json summary_of(const Hostile& h, const std::string& name) {
+    return nlohmann::json::parse(read(h.cfg.outbox / (name + "_summary.json")));
+}
+
+}  // namespace
+
+TEST_CASE(
+    "hostile: a file swapped for a link to another account's file between the sweep and the claim "
+    "is refused, and nothing of that file is read or answered") {
+    Hostile h;
+    h.upload("a.csv", conversions("MINE-1"));
+    h.sweep_sees("a.csv");
+    const auto target = h.other / "secret.csv";
+    REQUIRE(h.uploader.does([&] {
+        const auto link = h.cfg.path / "a.csv";
+        return ::unlink(link.c_str()) == 0 && ::symlink(target.c_str(), link.c_str()) == 0;
+    }));
+    auto claim = h.inbox->claim("a.csv");
+    REQUIRE(claim);
+    auto out = h.take(*claim);
+    CHECK(out.quarantined);
+    CHECK(out.status == "REJECTED");
+    CHECK(out.error_code == "QUARANTINED");
+    CHECK_FALSE(h.store->action("1000", "SECRET-1"));
+    CHECK_FALSE(h.store->action("1000", "MINE-1"));
+    CHECK(summary_of(h, "a.csv")["error_message"].get<std::string>().find("symbolic link") != std::string::npos);
+    CHECK(h.outbox_text().find("SECRET") == std::string::npos);
+    CHECK(read(target) == conversions("SECRET-1").substr(0, read(target).size()));  // untouched
+    CHECK(fs::exists(target));
+}
+
+TEST_CASE("hostile: a file swapped for a link to /dev/zero or for a FIFO is refused at once, never read") {
+    for (const std::string swap : {"devzero", "fifo"}) {
+        CAPTURE(swap);
+        Hostile h;
+        h.upload("z.csv", conversions("Z-1"));
+        h.sweep_sees("z.csv");
+        REQUIRE(h.uploader.does([&] {
+            const auto p = h.cfg.path / "z.csv";
+            if (::unlink(p.c_str()) != 0) return false;
+            return swap == "fifo" ? ::mkfifo(p.c_str(), 0660) == 0 : ::symlink("/dev/zero", p.c_str()) == 0;
+        }));
+        auto claim = h.inbox->claim("z.csv");
+        REQUIRE(claim);
+        const auto started = std::chrono::steady_clock::now();
+        auto out = h.take(*claim);
+        CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
+        CHECK(out.quarantined);
+        CHECK(out.error_code == "QUARANTINED");
+    }
+}
+
+TEST_CASE("hostile: a claimed file with a second name (a hard link) is refused: it could be changed through it") {
+    Hostile h;
+    h.upload("h.csv", conversions("H-1"));
+    h.sweep_sees("h.csv");
+    // What a server without link protection would let an uploader do.
+    REQUIRE(h.uploader.does([&] {
+        return ::link((h.cfg.path / "h.csv").c_str(), (h.cfg.path / "h2.txt").c_str()) == 0;
+    }));
+    auto claim = h.inbox->claim("h.csv");
+    REQUIRE(claim);
+    auto out = h.take(*claim);
+    CHECK(out.quarantined);
+    CHECK(summary_of(h, "h.csv")["error_message"].get<std::string>().find("hard links") != std::string::npos);
+    CHECK_FALSE(h.store->action("1000", "H-1"));
+}
+
+TEST_CASE("hostile: a file written through a descriptor kept open after the claim is not committed") {
+    Hostile h;
+    std::string bytes = "ActionId,ActionTrackerId,PartnerId,OrderId,EventDate,Amount\r\n";
+    for (int i = 0; i < 20'500; ++i) bytes += fmt::format("W-{0},19816,P-77,O-{0},{1},10.00\r\n", i, day_ago());
+    h.upload("w.csv", bytes);
+    h.sweep_sees("w.csv");
+    // The uploader keeps a descriptor (an SFTP handle would do) and writes after the claim.
+    int pipe_fds[2];
+    REQUIRE(::pipe(pipe_fds) == 0);
+    const pid_t writer = ::fork();
+    if (writer == 0) {
+        if (::setgroups(0, nullptr) != 0 || ::setgid(h.uploader.gid) != 0 || ::setuid(h.uploader.uid) != 0) ::_exit(2);
+        const int fd = ::open((h.cfg.path / "w.csv").c_str(), O_WRONLY | O_APPEND);
+        char go = 0;
+        if (fd < 0 || ::read(pipe_fds[0], &go, 1) != 1) ::_exit(3);
+        const std::string more = "W-X,19816,P-77,O-X," + day_ago() + ",99999.00\r\n";
+        ::_exit(::write(fd, more.data(), more.size()) == static_cast<ssize_t>(more.size()) ? 0 : 4);
+    }
+    ::usleep(200'000);  // the writer has its descriptor
+    auto claim = h.inbox->claim("w.csv");
+    REQUIRE(claim);
+    bool written = false;
+    auto write_now = [&] {
+        if (written) return;
+        written = true;
+        REQUIRE(::write(pipe_fds[1], "x", 1) == 1);
+        int status = 0;
+        ::waitpid(writer, &status, 0);
+        REQUIRE((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    };
+    CHECK_THROWS_WITH_AS(h.take(*claim, {write_now, {}}), doctest::Contains("changed while it was applied"),
+                         std::runtime_error);
+    CHECK(written);
+    CHECK_FALSE(h.store->action("1000", "W-0"));  // rolled back
+    CHECK_FALSE(h.store->action("1000", "W-X"));
+    ::close(pipe_fds[0]);
+    ::close(pipe_fds[1]);
+}
+
+TEST_CASE(
+    "hostile: a failure between the commit and the delivery never applies the file again, for either "
+    "duplicates policy") {
+    for (const std::string policy : {"reject", "reprocess"}) {
+        CAPTURE(policy);
+        Hostile h;
+        h.cfg.duplicates = policy;
+        h.cfg.type = "conversions";
+        h.upload("seed.csv", conversions("D-1"));
+        h.sweep_sees("seed.csv");
+        REQUIRE(h.take(*h.inbox->claim("seed.csv")).status == "COMPLETE");
+        h.cfg.type = "modifications";
+        const std::string mods = "ActionId,Amount,Reason\r\nD-1,80.00,ORDER_UPDATE\r\n";
+        h.upload("m1.csv", mods);  // applied, archived: an earlier batch of the same content
+        h.sweep_sees("m1.csv");
+        REQUIRE(h.take(*h.inbox->claim("m1.csv")).status == "COMPLETE");
+        REQUIRE(h.modifications_of("D-1") == 1);
+
+        h.upload("m2.csv", mods);
+        h.sweep_sees("m2.csv");
+        auto claim = *h.inbox->claim("m2.csv");
+        const auto fail_after_commit = [] {
+            throw std::system_error(ENOSPC, std::generic_category(), "the outbox's disk is full");
+        };
+        CHECK_THROWS_AS(h.take(claim, {{}, fail_after_commit}), std::system_error);
+        const int after_commit = h.modifications_of("D-1");
+        CHECK(after_commit == (policy == "reprocess" ? 2 : 1));
+        auto out = h.take(claim);
+        CHECK(out.batch_id == claim.batch_id);
+        CHECK(out.redelivered);
+        CHECK(h.modifications_of("D-1") == after_commit);  // never again
+        CHECK(h.take(claim).vanished);  // taken to its end: a stray retry finds nothing to do
+        CHECK(h.modifications_of("D-1") == after_commit);
+        const auto s = summary_of(h, "m2.csv");
+        CHECK(s["batch_id"] == claim.batch_id);
+        CHECK(s["status"] == (policy == "reprocess" ? "COMPLETE" : "REJECTED"));
+        auto record = h.store->find_batch(claim.batch_id);
+        REQUIRE(record);
+        CHECK(record->state == (policy == "reprocess" ? "archived" : "failed"));
+        CHECK_FALSE(fs::exists(claim.path));
+    }
+}
+
+TEST_CASE("hostile: a SIGKILL between the commit and the delivery: applied once, answered once after the restart") {
+    for (const std::string policy : {"reject", "reprocess"}) {
+        CAPTURE(policy);
+        Hostile h;
+        h.cfg.duplicates = policy;
+        h.cfg.type = "conversions";
+        h.upload("seed.csv", conversions("K-1"));
+        h.sweep_sees("seed.csv");
+        REQUIRE(h.take(*h.inbox->claim("seed.csv")).status == "COMPLETE");
+        h.cfg.type = "modifications";
+        const std::string mods = "ActionId,Amount,Reason\r\nK-1,70.00,ORDER_UPDATE\r\n";
+        h.upload("m1.csv", mods);
+        h.sweep_sees("m1.csv");
+        REQUIRE(h.take(*h.inbox->claim("m1.csv")).status == "COMPLETE");
+        h.upload("m2.csv", mods);
+        h.sweep_sees("m2.csv");
+        const auto claim = *h.inbox->claim("m2.csv");
+        h.store.reset();
+
+        const pid_t child = ::fork();
+        if (child == 0) {
+            auto store = store::open_store("sqlite:" + (h.tmp.path() / "ledger.db").string());
+            take_claim(*store, h.catalog, h.cfg, claim, h.folders, h.clock, {{}, [] { ::raise(SIGKILL); }});
+            ::_exit(0);  // not reached
+        }
+        int status = 0;
+        ::waitpid(child, &status, 0);
+        REQUIRE(WIFSIGNALED(status));
+        REQUIRE(WTERMSIG(status) == SIGKILL);
+        CHECK_FALSE(fs::exists(h.cfg.outbox / "m2.csv_summary.json"));  // killed before the answer
+
+        h.store = store::open_store("sqlite:" + (h.tmp.path() / "ledger.db").string());
+        const int after_commit = h.modifications_of("K-1");
+        CHECK(after_commit == (policy == "reprocess" ? 2 : 1));
+        LocalInbox restarted(h.cfg, claims(h.tmp.path()));
+        auto left = restarted.leftover_claims();
+        REQUIRE(left.size() == 1);
+        CHECK(left[0].batch_id == claim.batch_id);
+        auto out = h.take(left[0]);
+        CHECK(out.redelivered);
+        CHECK(h.modifications_of("K-1") == after_commit);
+        CHECK(summary_of(h, "m2.csv")["batch_id"] == claim.batch_id);
+        CHECK(restarted.leftover_claims().empty());
+        CHECK(h.store->list_batches("1000").size() == 3);
+    }
+}
+
+TEST_CASE("hostile: answers that can never be delivered end in a quarantine after three tries, applied once") {
+    Hostile h;
+    h.upload("q.csv", conversions("Q-1"));
+    h.sweep_sees("q.csv");
+    auto claim = *h.inbox->claim("q.csv");
+    int deliveries = 0;
+    const auto broken_outbox = [&] {
+        // The outbox becomes a file: every later write into it fails.
+        ++deliveries;
+        fs::remove_all(h.cfg.outbox);
+        write(h.cfg.outbox, "not a folder");
+    };
+    CHECK_THROWS_AS(h.take(claim, {{}, broken_outbox}), std::system_error);
+    CHECK(h.store->find_batch(claim.batch_id)->delivery_failures == 1);
+    CHECK_THROWS_AS(h.take(claim), std::system_error);
+    CHECK(h.store->find_batch(claim.batch_id)->delivery_failures == 2);
+    auto out = h.take(claim);
+    CHECK(out.undelivered);
+    CHECK(deliveries == 1);
+    auto record = h.store->find_batch(claim.batch_id);
+    CHECK(record->state == "quarantined");
+    CHECK(record->status == "COMPLETE");
+    CHECK(record->delivery_failures == max_attempts);
+    CHECK(h.store->action("1000", "Q-1"));
+    CHECK_FALSE(fs::exists(claim.path));  // the original is archived, not retried for ever
+
+    // Once the outbox is mended, the answers can be delivered from the store.
+    fs::remove(h.cfg.outbox);
+    fs::create_directories(h.cfg.outbox);
+    apply::deliver(*h.store, *record, h.cfg.outbox);
+    CHECK(summary_of(h, "q.csv")["status"] == "COMPLETE");
+}
+
+TEST_CASE("hostile: a claim whose file an operator removed is dropped, not retried for ever") {
+    Hostile h;
+    h.upload("v.csv", conversions("V-1"));
+    h.sweep_sees("v.csv");
+    auto claim = *h.inbox->claim("v.csv");
+    fs::remove(claim.path);
+    auto out = h.take(claim);
+    CHECK(out.vanished);
+    CHECK(out.batch_id == claim.batch_id);
+}
+
+TEST_CASE("hostile: names too long to be answered are set aside, and never keep other files waiting") {
+    Hostile h;
+    const std::string longest(max_name_bytes - 4, 'n');
+    const std::string too_long(max_name_bytes - 3, 'x');
+    const std::string far_too_long(250, 'y');
+    h.upload(longest + ".csv", conversions("L-1"));
+    h.upload(too_long + ".csv", conversions("L-2"));
+    h.upload(far_too_long + ".csv", conversions("L-3"));
+    h.upload("ok.csv", conversions("L-4"));
+    auto r = h.inbox->sweep(std::chrono::steady_clock::now());
+    r = h.inbox->sweep(std::chrono::steady_clock::now() + std::chrono::hours(1));
+    CHECK(r.ready.size() == 2);
+    CHECK(std::find(r.ready.begin(), r.ready.end(), longest + ".csv") != r.ready.end());
+    REQUIRE(r.unanswerable.size() == 2);
+    for (const auto& name : r.unanswerable) {
+        CHECK(unanswerable(name));
+        auto to = h.inbox->set_aside(name, h.folders.state_dir / "failed" / "drop");
+        CHECK(to.filename().string().size() < 255);
+        CHECK(fs::exists(to));
+        CHECK_FALSE(fs::exists(h.cfg.path / name));
+    }
+    // The longest answerable name gets every answer.
+    auto out = h.take(*h.inbox->claim(longest + ".csv"));
+    CHECK(out.status == "COMPLETE");
+    CHECK(fs::exists(h.cfg.outbox / (longest + ".csv_summary.json")));
+    CHECK(h.take(*h.inbox->claim("ok.csv")).status == "COMPLETE");
+}
