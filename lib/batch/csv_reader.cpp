@@ -1,5 +1,6 @@
 #include "batch/csv_reader.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <stdexcept>
@@ -88,6 +89,9 @@ struct CsvReader::State {
     bool eof = false, started = false, finished = false;
     std::int64_t line = 1;         // current physical line
     std::int64_t line_start = 0;   // file offset where it starts
+    std::int64_t line_end = 0;     // file offset where the last line ended (before CR LF)
+    std::int64_t record_start = 0; // file offset of the record being read
+    std::int64_t record_line = 1;  // its first physical line
     std::int64_t records = 0;      // records returned, header included
     std::optional<FileError> error;
 
@@ -147,6 +151,7 @@ struct CsvReader::State {
             fail_at_line(ErrorCode::LineTooLong, too_long_message());
             return false;
         }
+        line_end = line_start + length;
         ++line;
         line_start = offset(i) + 1;
         return true;
@@ -160,6 +165,28 @@ struct CsvReader::State {
     // Before reading more of a line: it already exceeds the limit even if a CR follows.
     bool line_too_long_so_far() const {
         return offset(end) - line_start > limits.max_line_bytes + 1;
+    }
+
+    // Before reading more of a record, so that its fields never grow much past the limit:
+    // it already exceeds it even if a CR follows.
+    bool record_too_long_so_far() const {
+        return offset(end) - record_start > limits.max_record_bytes + 1;
+    }
+    // `last`: the physical line where the record was found too long.
+    std::unexpected<FileError> record_too_long(std::int64_t last) {
+        return fail(ErrorCode::RecordTooLong,
+                    "record starting on line " + std::to_string(record_line) +
+                        " is longer than the limit of " + std::to_string(limits.max_record_bytes) +
+                        " bytes (line " + std::to_string(last) +
+                        " is in it; a quote left open makes one record of the lines after it)",
+                    record_line);
+    }
+    std::unexpected<FileError> too_many_fields() {
+        return fail(ErrorCode::TooManyFields,
+                    "record starting on line " + std::to_string(record_line) +
+                        " has more than the limit of " + std::to_string(limits.max_fields) +
+                        " fields (reached on line " + std::to_string(line) + ")",
+                    record_line);
     }
 
     // A CR outside quotes at buf[i] must start a CRLF; on success pos is after the LF.
@@ -238,11 +265,15 @@ std::expected<bool, FileError> CsvReader::State::next(Record& out) {
             continue;
         }
 
-        const std::int64_t record_line = line;
+        record_line = line;
+        record_start = offset(pos);
         std::int64_t quote_line = 0;
         std::size_t count = 0;
-        auto begin_field = [&]() { return next_field(fields, count); };
+        const auto max_fields = static_cast<std::size_t>(std::max<std::int64_t>(limits.max_fields, 0));
+        // nullptr when the record would have more fields than the limit.
+        auto begin_field = [&]() { return count < max_fields ? next_field(fields, count) : nullptr; };
         std::string* field = begin_field();
+        if (!field) return too_many_fields();
         Mode mode = Mode::FieldStart;
         bool record_done = false;
 
@@ -251,6 +282,7 @@ std::expected<bool, FileError> CsvReader::State::next(Record& out) {
                 if (line_too_long_so_far()) {
                     return fail_at_line(ErrorCode::LineTooLong, too_long_message());
                 }
+                if (record_too_long_so_far()) return record_too_long(line);
                 if (!fill()) {
                     if (error) return std::unexpected(*error);
                     if (mode == Mode::Quoted) {
@@ -303,6 +335,7 @@ std::expected<bool, FileError> CsvReader::State::next(Record& out) {
                             field->append(reinterpret_cast<const char*>(p),
                                           static_cast<std::size_t>(q - p));
                             field = begin_field();
+                            if (!field) return too_many_fields();
                             p = ++q;
                             continue;
                         }
@@ -338,6 +371,7 @@ std::expected<bool, FileError> CsvReader::State::next(Record& out) {
                                                 "quote (\") inside an unquoted field");
                         case Comma:
                             field = begin_field();
+                            if (!field) return too_many_fields();
                             mode = Mode::FieldStart;
                             ++pos;
                             break;
@@ -367,6 +401,7 @@ std::expected<bool, FileError> CsvReader::State::next(Record& out) {
                             break;
                         case ',':
                             field = begin_field();
+                            if (!field) return too_many_fields();
                             mode = Mode::FieldStart;
                             ++pos;
                             break;
@@ -387,6 +422,10 @@ std::expected<bool, FileError> CsvReader::State::next(Record& out) {
             }
         }
 
+        // Its last line ended at line_end (and line counts the next one), or the file ended
+        // without a line break.
+        if ((record_done ? line_end : offset(end)) - record_start > limits.max_record_bytes)
+            return record_too_long(record_done ? line - 1 : line);
         fields.resize(count);
         out.line = record_line;
         ++records;

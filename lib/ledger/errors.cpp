@@ -37,6 +37,8 @@ std::string_view error_name(ErrorCode code) {
         case ErrorCode::TooLarge: return "TOO_LARGE";
         case ErrorCode::TooManyRows: return "TOO_MANY_ROWS";
         case ErrorCode::LineTooLong: return "LINE_TOO_LONG";
+        case ErrorCode::RecordTooLong: return "RECORD_TOO_LONG";
+        case ErrorCode::TooManyFields: return "TOO_MANY_FIELDS";
         case ErrorCode::Quarantined: return "QUARANTINED";
         case ErrorCode::DuplicateFile: return "DUPLICATE_FILE";
         case ErrorCode::RowsRejected: return "ROWS_REJECTED";

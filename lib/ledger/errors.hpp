@@ -30,7 +30,8 @@ enum class ErrorCode {
     EventInFuture,
     EventTooOld,
     ParentNotFound,
-    // file level (SPEC §4.4)
+    // file level (SPEC §4.4; RECORD_TOO_LONG and TOO_MANY_FIELDS are the record limits of
+    // README.md, "Limits")
     EmptyFile,
     NotUtf8,
     MalformedCsv,
@@ -40,6 +41,8 @@ enum class ErrorCode {
     TooLarge,
     TooManyRows,
     LineTooLong,
+    RecordTooLong,
+    TooManyFields,
     Quarantined,
     DuplicateFile,
     RowsRejected,

@@ -314,6 +314,114 @@ TEST_CASE("csv reader: more data records than the limit is TOO_MANY_ROWS") {
     CHECK(o.error->line == 5);
 }
 
+TEST_CASE("csv reader: a record of max_record_bytes is read, one byte more is RECORD_TOO_LONG") {
+    Limits limits;
+    limits.max_record_bytes = 20;
+    // 20 bytes over two physical lines: the quotes and the line break inside them count.
+    const std::string at_limit = "\"" + std::string(8, 'a') + "\n" + std::string(9, 'b') + "\"";
+    REQUIRE(at_limit.size() == 20);
+    for (const char* end : {"\n", "\r\n", ""}) {  // the record's own line end is not counted
+        CAPTURE(end);
+        auto o = read("h\n" + at_limit + end, limits);
+        REQUIRE_FALSE(o.error);
+        REQUIRE(o.records.size() == 2);
+        CHECK(o.records[1].fields[0] == std::string(8, 'a') + "\n" + std::string(9, 'b'));
+    }
+    CHECK_FALSE(read("h\n" + std::string(20, 'x') + "\n", limits).error);
+
+    auto o = read("h\nok\n\n" + std::string(20, 'x') + "y\n", limits);
+    CHECK(code_of(o) == "RECORD_TOO_LONG");
+    CHECK(o.error->line == 4);  // after a blank line
+    CHECK(o.records.size() == 2);
+    auto spans = read("h\nok\n\"" + std::string(8, 'a') + "\r\n" + std::string(9, 'b') + "\"\n", limits);
+    CHECK(code_of(spans) == "RECORD_TOO_LONG");  // 21 bytes: a CRLF inside quotes is two
+    CHECK(spans.error->line == 3);  // the line where the record starts, not where it ends
+    CHECK(spans.error->message.find("record starting on line 3") != std::string::npos);
+    CHECK(spans.error->message.find("line 4 is in it") != std::string::npos);
+    auto no_end = read("h\n\"" + std::string(8, 'a') + "\n" + std::string(10, 'b') + "\"", limits);
+    CHECK(code_of(no_end) == "RECORD_TOO_LONG");
+    CHECK(no_end.error->line == 2);
+    auto header = read(std::string(21, 'h') + "\n1\n", limits);
+    CHECK(code_of(header) == "RECORD_TOO_LONG");
+    CHECK(header.error->line == 1);
+    CHECK(header.records.empty());
+}
+
+TEST_CASE("csv reader: a record with max_fields fields is read, one more is TOO_MANY_FIELDS") {
+    Limits limits;
+    limits.max_fields = 3;
+    auto o = read("a,b,c\n1,2,3\n,,\n\"1\",\"2\",\"3\"\n", limits);
+    REQUIRE_FALSE(o.error);
+    CHECK(o.records.size() == 4);
+    // A fourth field after each way a field can end: plain, empty, quoted, and at a block's
+    // end (where the reader leaves its fast loop).
+    // The last: its third comma is the last byte of the reader's first block of 64 KiB.
+    const std::string head = "a,b,c\nok\n";
+    for (const std::string& record :
+         {std::string("1,2,3,4"), std::string(",,,"), std::string("\"1\",\"2\",\"3\",\"4\""),
+          std::string(64 * 1024 - head.size() - 5, '1') + ",2,3,4"}) {
+        CAPTURE(record.substr(0, 20));
+        limits.max_line_bytes = 1 << 20;
+        auto over = read(head + record + "\n", limits);
+        CHECK(code_of(over) == "TOO_MANY_FIELDS");
+        CHECK(over.error->line == 3);
+        CHECK(over.records.size() == 2);
+    }
+    // Fields on lines of their own through quoted line breaks: named by the record's first line.
+    auto spans = read("a,b,c\n\"1\n\",\"2\n\",\"3\n\",4\n", limits);
+    CHECK(code_of(spans) == "TOO_MANY_FIELDS");
+    CHECK(spans.error->line == 2);
+    CHECK(spans.error->message.find("record starting on line 2") != std::string::npos);
+    CHECK(code_of(read("a,b,c,d\n1\n", limits)) == "TOO_MANY_FIELDS");  // the header too
+}
+
+namespace {
+
+// An endless record: `head`, then `line` over and over; counts the bytes it handed out.
+class EndlessBuf : public std::streambuf {
+public:
+    EndlessBuf(std::string head, std::string line) : head_(std::move(head)), line_(std::move(line)) {
+        while (block_.size() < 4096) block_ += line_;
+    }
+    std::size_t served = 0;
+
+protected:
+    int_type underflow() override {
+        std::string& next = first_ ? head_ : block_;
+        first_ = false;
+        setg(next.data(), next.data(), next.data() + next.size());
+        served += next.size();
+        return traits_type::to_int_type(next[0]);
+    }
+
+private:
+    std::string head_, line_, block_;
+    bool first_ = true;
+};
+
+}  // namespace
+
+TEST_CASE("csv reader: an endless record is refused while it is read, not at its end") {
+    // One quoted field that never closes, in short lines: LINE_TOO_LONG never comes.
+    EndlessBuf value("ActionId,Reason\nA1,\"", std::string(99, 'x') + "\n");
+    std::istream one_field(&value);
+    auto o = read_stream(one_field, {});
+    CHECK(code_of(o) == "RECORD_TOO_LONG");
+    CHECK(o.error->line == 2);
+    // The default limit, 1 MiB, and at most two blocks of 64 KiB more.
+    CHECK(value.served <= (1u << 20) + 2 * 64 * 1024);
+
+    // Fields without end: each line closes a quoted field, holds 100 more, opens another.
+    std::string line = "\",";
+    for (int i = 0; i < 100; ++i) line += "a,";
+    EndlessBuf fields("ActionId,Reason\n\"\n", line + "\"\n");
+    std::istream many(&fields);
+    auto f = read_stream(many, {});
+    CHECK(code_of(f) == "TOO_MANY_FIELDS");
+    CHECK(f.error->line == 2);
+    CHECK(fields.served <= 2 * 64 * 1024);  // 2,000 fields are 4 KB
+}
+
 TEST_CASE("csv reader: more bytes than the limit is TOO_LARGE, seekable or not") {
     Limits limits;
     limits.max_file_bytes = 10;

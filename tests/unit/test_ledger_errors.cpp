@@ -40,6 +40,8 @@ TEST_CASE("error_name spells file-level codes as the SPEC does") {
     CHECK(error_name(ErrorCode::TooLarge) == "TOO_LARGE");
     CHECK(error_name(ErrorCode::TooManyRows) == "TOO_MANY_ROWS");
     CHECK(error_name(ErrorCode::LineTooLong) == "LINE_TOO_LONG");
+    CHECK(error_name(ErrorCode::RecordTooLong) == "RECORD_TOO_LONG");
+    CHECK(error_name(ErrorCode::TooManyFields) == "TOO_MANY_FIELDS");
     CHECK(error_name(ErrorCode::Quarantined) == "QUARANTINED");
     CHECK(error_name(ErrorCode::DuplicateFile) == "DUPLICATE_FILE");
     CHECK(error_name(ErrorCode::RowsRejected) == "ROWS_REJECTED");
