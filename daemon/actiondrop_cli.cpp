@@ -191,6 +191,7 @@ nlohmann::ordered_json batch_json(const store::BatchRecord& b) {
     j["error_code"] = b.error_code;
     j["error_message"] = b.error_message;
     j["attempts"] = b.attempts;
+    j["delivery_failures"] = b.delivery_failures;
     j["received_at"] = ledger::format_instant(b.received_at);
     j["completed_at"] = b.completed_at ? ledger::format_instant(*b.completed_at) : "";
     return j;
