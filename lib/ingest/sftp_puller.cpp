@@ -8,10 +8,13 @@
 #include <cerrno>
 #include <random>
 #include <set>
+#include <sstream>
 #include <system_error>
 #include <tuple>
 
+#include "batch/outputs.hpp"
 #include "ingest/name_rules.hpp"
+#include "ledger/errors.hpp"
 #include "util/atomic_file.hpp"
 #include "util/batch_id.hpp"
 
@@ -508,16 +511,40 @@ std::optional<Steady::time_point> SftpPuller::oldest_waiting() const {
 }
 
 bool SftpPuller::fetch(SftpSession& session, store::Store& store, store::PullRecord record) {
+    const auto limit = inbox_.limits.max_file_bytes;
+    if (record.size > limit) {
+        refuse_too_large(store, record, record.size);
+        return true;
+    }
     const auto part = spool() / ".download" / record.claim;
     const auto local = spool() / ".processing" / record.claim;
     const auto started = Steady::now();
-    auto got = session.download(record.remote_path, part, [&](std::int64_t) {
-        std::lock_guard lock(mutex_);
-        if (stop_) throw Stopping{};
-    });
+    auto got = session.download(
+        record.remote_path, part,
+        [&](std::int64_t) {
+            std::lock_guard lock(mutex_);
+            if (stop_) throw Stopping{};
+        },
+        limit);
     if (!got) {
         const auto& e = got.error();
         if (lost(session, e)) return false;  // the claim stays: downloaded again after reconnecting
+        if (e.kind == SftpErrorKind::TooLarge && !inbox_.delete_after_pull) {
+            // It grew past the limit after it was listed: it settles again, and is then
+            // answered on its new size without a download.
+            store.forget_pull(record);
+            seen_.erase(record.file_name);
+            return true;
+        }
+        if (e.kind == SftpErrorKind::TooLarge) {
+            // Ours alone in the server's `.processing/`: what is there now is the file.
+            auto now = session.stat(record.remote_path);
+            if (!now && lost(session, now.error())) return false;
+            if (now && now->size > limit) {
+                refuse_too_large(store, record, now->size);
+                return true;
+            }
+        }
         if (e.kind == SftpErrorKind::NotFound && !inbox_.delete_after_pull) {
             store.forget_pull(record);  // the advertiser removed it meanwhile
             return true;
@@ -560,6 +587,63 @@ bool SftpPuller::fetch(SftpSession& session, store::Store& store, store::PullRec
             std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - started));
     if (events_.wake) events_.wake();
     return true;
+}
+
+void SftpPuller::refuse_too_large(store::Store& store, store::PullRecord record,
+                                  std::int64_t size) {
+    const auto limit = inbox_.limits.max_file_bytes;
+    // The claim is `<batch id>_NAME`: the batch the file would have been applied as, so that
+    // a crash before the pull is marked finds the answer already given.
+    const auto batch_id = record.claim.substr(0, record.claim.size() - record.file_name.size() - 1);
+    auto batch = store.find_batch(batch_id);
+    if (!batch || batch->status.empty()) {
+        store::BatchRecord r;
+        r.batch_id = batch_id;
+        r.account_id = inbox_.account;
+        r.inbox = inbox_.name;
+        r.file_name = record.file_name;
+        r.size = size;  // as the server gave it; no byte was read, so there is no SHA-256
+        r.type = inbox_.type;
+        r.received_at = clock_();
+        r.completed_at = r.received_at;
+        r.attempts = 1;
+        r.status = "REJECTED";
+        r.error_code = std::string(ledger::error_name(ledger::ErrorCode::TooLarge));
+        r.error_message = fmt::format(
+            "the file has {} bytes; the limit is {}; it was not downloaded", size, limit);
+
+        batch::Summary summary;
+        summary.batch_id = r.batch_id;
+        summary.file = r.file_name;
+        summary.type = r.type;
+        summary.status = r.status;
+        summary.received_at = r.received_at;
+        summary.completed_at = *r.completed_at;
+        summary.error_code = r.error_code;
+        summary.error_message = r.error_message;
+        std::ostringstream json;
+        batch::write_summary(json, summary);
+        // Streamed into the store from a file, like every batch output; `.download/` is ours
+        // and emptied at start.
+        const auto content = spool() / ".download" / (record.claim + ".summary");
+        util::write_file_atomically(content, json.str());
+        r.state = "applied";
+        {
+            auto tx = store.begin_batch(r.batch_id);
+            tx->commit(r, {{batch::summary_name(r.file_name), content}});
+        }
+        fs::remove(content);
+        batch = std::move(r);
+    }
+    if (batch->state == "applied") apply::deliver(store, *batch, spool() / ".outbox");
+    // Dealt with as an applied file from now on: the original is left, deleted or archived.
+    record.state = "fetched";
+    store.put_pull(record);
+    if (events_.info)
+        events_.info(inbox_,
+                     fmt::format("{} has {} bytes, over the limit of {}: answered TOO_LARGE "
+                                 "(batch {}) without downloading it",
+                                 record.remote_path, size, limit, batch_id));
 }
 
 }  // namespace actiondrop::ingest

@@ -16,6 +16,13 @@
 // several); the original is then left alone, or deleted, or moved to archive_folder,
 // once the local copy has been applied (it is kept in STATE_DIR/archive either way).
 //
+// A file whose listed size is over the inbox's limits.max_file_bytes is never downloaded:
+// its pull is recorded all the same, a REJECTED batch (TOO_LARGE) is written in the
+// journal under the claim's batch id with its NAME_summary.json, which is staged in
+// `.outbox/` and uploaded like any answer, and the original is then left, deleted or
+// archived as for an applied file. A download reads no more than the size the file had
+// when opened, and no download starts on a file over the limit.
+//
 // Failures: a host key that is unknown, changed or of another type raises an alert and
 // the inbox does not connect again until its known_hosts file or its config changes;
 // refused credentials back off for a long time (15 minutes, doubling to 2 hours); any
@@ -103,6 +110,8 @@ private:
     bool finish_pulls(SftpSession& session, store::Store& store);
     bool take_new_files(SftpSession& session, store::Store& store);
     bool fetch(SftpSession& session, store::Store& store, store::PullRecord record);
+    // Answers a claimed file of `size` bytes, over the limit, TOO_LARGE without downloading it.
+    void refuse_too_large(store::Store& store, store::PullRecord record, std::int64_t size);
     // Handles a session failure: the next attempt's time, or an alert.
     void failed(const SftpError& error);
     // Sleeps until `when`, a stop, or poll_now().

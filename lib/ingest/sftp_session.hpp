@@ -1,9 +1,10 @@
 #pragma once
 // One SFTP connection to one pull inbox's server (SPEC §5), as careful as OpenSSH's own
 // client: the server's host key is checked against the inbox's known_hosts file (the only
-// one trusted) before any credential is offered, a private key readable by others is
-// refused, every failure is a typed value whose text never holds a secret, and downloads
-// are pipelined and size-checked. A session belongs to one thread.
+// one trusted) before any credential is offered, a private key or password file that others
+// may read or that another user owns is refused, every failure is a typed value whose text
+// never holds a secret, and downloads are pipelined, size-checked and bounded. A session
+// belongs to one thread.
 #include <chrono>
 #include <cstdint>
 #include <expected>
@@ -43,6 +44,7 @@ enum class SftpErrorKind {
     PermissionDenied,     // the server refused the operation on that path
     Refused,              // any other SFTP failure status
     ChangedWhileReading,  // the remote file's size or mtime changed during the download
+    TooLarge,             // the remote file is larger than the caller's limit: none of it was read
 };
 std::string_view to_string(SftpErrorKind kind);
 
@@ -115,10 +117,13 @@ public:
     // Copies `remote_path` to `local` (created or truncated); the size read must equal the
     // size the server reported at the start and at the end, and `local` is fsynced before
     // success is returned. On any failure `local` is removed. Local disk failures throw
-    // std::system_error.
-    SftpResult<Download> download(const std::string& remote_path,
-                                  const std::filesystem::path& local,
-                                  const DownloadProgress& progress = {});
+    // std::system_error. A file larger than `max_bytes` when opened is TooLarge before a
+    // byte of it is read or `local` is created; no more than its size at opening is ever
+    // read, so a file that grows meanwhile (ChangedWhileReading) is not read on either.
+    SftpResult<Download> download(
+        const std::string& remote_path, const std::filesystem::path& local,
+        const DownloadProgress& progress = {},
+        std::int64_t max_bytes = std::numeric_limits<std::int64_t>::max());
     // Puts `local` at `remote_folder/name`: written under a unique hidden temporary name in
     // the same folder, then any old file of that name removed (SFTP v3 rename cannot
     // replace), then renamed into place.

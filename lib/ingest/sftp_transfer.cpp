@@ -208,7 +208,8 @@ struct Request {
 
 SftpResult<Download> SftpSession::download(const std::string& remote_path,
                                            const std::filesystem::path& local,
-                                           const DownloadProgress& progress) {
+                                           const DownloadProgress& progress,
+                                           std::int64_t max_bytes) {
     if (!connected())
         return std::unexpected(
             make_error(SftpErrorKind::ConnectFailed, "not connected to " + endpoint_.host));
@@ -223,6 +224,13 @@ SftpResult<Download> SftpSession::download(const std::string& remote_path,
         return std::unexpected(
             make_error(SftpErrorKind::Refused, remote_path + " is not a regular file"));
     const std::uint64_t size = before->size;
+    // Judged on the size at opening, before the local copy exists: every request below stays
+    // within that size, so a file that grows past the limit later is never read past it.
+    if (max_bytes < 0 || size > static_cast<std::uint64_t>(max_bytes))
+        return std::unexpected(make_error(
+            SftpErrorKind::TooLarge,
+            fmt::format("{} has {} bytes, more than the limit of {}; none of it was read",
+                        remote_path, size, max_bytes)));
 
     LocalCopy copy(local);
     SpoolWriter writer(copy);
@@ -264,7 +272,7 @@ SftpResult<Download> SftpSession::download(const std::string& remote_path,
     std::uint32_t chunk = request_bytes;
     std::size_t window = first_window;
     bool probed_end = false;
-    std::vector<char> past_end(request_bytes);  // the reply to the EOF probe, if any
+    char past_end[1];  // the reply to the EOF probe, if any
 
     auto send = [&](std::uint64_t offset, std::uint32_t length) -> bool {
         sftp_seek64(remote.file, offset);  // libssh's own offset guesses wrong after short replies
@@ -292,8 +300,9 @@ SftpResult<Download> SftpSession::download(const std::string& remote_path,
                 sent = send(next_offset, length);
                 next_offset += length;
             } else if (!probed_end && in_flight.empty() && received == size) {
-                // One read past the end must say EOF, or the file grew while we read it.
-                sent = send(size, request_bytes);
+                // One read past the end must say EOF, or the file grew while we read it; a
+                // single byte tells, and nothing more of a grown file is read.
+                sent = send(size, 1);
                 probed_end = true;
             } else {
                 break;
@@ -303,7 +312,7 @@ SftpResult<Download> SftpSession::download(const std::string& remote_path,
         if (in_flight.empty()) break;
 
         const Request request = in_flight.front();
-        char* into = request.offset < size ? place(request.offset) : past_end.data();
+        char* into = request.offset < size ? place(request.offset) : past_end;
         int n = sftp_async_read(remote.file, into, request.length, request.id);
         in_flight.pop_front();
         if (n < 0) return fail(h.failure("downloading " + remote_path));

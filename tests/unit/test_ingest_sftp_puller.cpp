@@ -2,6 +2,9 @@
 // SQLite store: what is pulled, when, and what becomes of the remote original.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <atomic>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
@@ -291,4 +294,97 @@ TEST_CASE("a listing on a connection whose server died says the connection is lo
         CHECK(listing.error().kind != SftpErrorKind::NotFound);
         CHECK(listing.error().kind != SftpErrorKind::PermissionDenied);
     }
+}
+
+// The advertised size decides before any download: a 2 GiB file (sparse on the server) over
+// a 1 MiB limit is answered at once, and nothing of it comes near our disk.
+TEST_CASE("a remote file listed over max_file_bytes is answered TOO_LARGE without being downloaded") {
+    SshServer server;
+    Rig rig(server);
+    constexpr std::int64_t limit = 1 << 20, huge = 2LL << 30;
+    rig.inbox.limits.max_file_bytes = limit;
+    std::string fate;
+    SUBCASE("left on the server") { fate = "left"; }
+    SUBCASE("deleted after the pull") {
+        fate = "deleted";
+        rig.inbox.delete_after_pull = true;
+    }
+    SUBCASE("moved to archive_folder") {
+        fate = "archived";
+        rig.inbox.archive_folder = (server.files() / "done").string();
+    }
+    const auto original = server.files() / "in" / "huge.csv";
+    write(original, "");
+    fs::resize_file(original, huge);
+
+    // The largest file our side ever held while the puller worked.
+    std::atomic<bool> watching{true};
+    std::atomic<std::uintmax_t> largest{0};
+    std::thread watcher([&] {
+        while (watching) {
+            std::error_code ec;
+            for (fs::recursive_directory_iterator it(rig.local.path() / "state", ec), end;
+                 !ec && it != end; it.increment(ec)) {
+                std::error_code size_ec;
+                const auto size = it->is_regular_file(size_ec) ? it->file_size(size_ec) : 0;
+                if (!size_ec) largest = std::max<std::uintmax_t>(largest, size);
+            }
+            std::this_thread::sleep_for(5ms);
+        }
+    });
+    const auto summary_file = server.files() / "out" / "huge.csv_summary.json";
+    const auto started = std::chrono::steady_clock::now();
+    auto puller = rig.start();
+    const bool answered = eventually(
+        [&] { return fs::exists(summary_file) || largest >= static_cast<std::uintmax_t>(limit); });
+    const auto took = std::chrono::steady_clock::now() - started;
+    watching = false;
+    watcher.join();
+    CHECK(largest.load() < static_cast<std::uintmax_t>(limit));
+    REQUIRE(answered);
+    REQUIRE(fs::exists(summary_file));
+    CHECK(took < 5s);
+    CHECK(rig.claims().empty());
+    CHECK(puller->files_pulled() == 0);
+
+    const auto summary = nlohmann::json::parse(read(summary_file));
+    CHECK(summary["status"] == "REJECTED");
+    CHECK(summary["error_code"] == "TOO_LARGE");
+    const std::string message = summary["error_message"];
+    CHECK(message.find(std::to_string(huge)) != std::string::npos);
+    CHECK(message.find(std::to_string(limit)) != std::string::npos);
+
+    const auto batches = store::open_store(rig.store_url)->list_batches("1000");
+    REQUIRE(batches.size() == 1);
+    CHECK(batches[0].batch_id == summary["batch_id"]);
+    CHECK(batches[0].inbox == "pull");
+    CHECK(batches[0].file_name == "huge.csv");
+    CHECK(batches[0].size == huge);
+    CHECK(batches[0].status == "REJECTED");
+    CHECK(batches[0].error_code == "TOO_LARGE");
+    CHECK(batches[0].error_message == message);
+    CHECK(batches[0].state == "delivered");
+
+    // The original's fate is that of any answered file, and the pull is then finished.
+    REQUIRE(eventually([&] { return rig.open_pulls().empty(); }));
+    if (fate == "left") {
+        CHECK(fs::file_size(original) == static_cast<std::uintmax_t>(huge));
+    } else if (fate == "deleted") {
+        CHECK_FALSE(fs::exists(original));
+        CHECK(fs::is_empty(server.files() / "in" / ".processing"));
+    } else {
+        CHECK_FALSE(fs::exists(original));
+        CHECK(fs::file_size(server.files() / "done" / "huge.csv") ==
+              static_cast<std::uintmax_t>(huge));
+    }
+    CHECK(fs::is_empty(rig.spool() / ".outbox"));
+
+    // Never answered twice, by this puller or by the next one.
+    fs::remove(summary_file);
+    std::this_thread::sleep_for(800ms);
+    puller.reset();
+    puller = rig.start();
+    std::this_thread::sleep_for(1s);
+    CHECK_FALSE(fs::exists(summary_file));
+    CHECK(store::open_store(rig.store_url)->list_batches("1000").size() == 1);
 }

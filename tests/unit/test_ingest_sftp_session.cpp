@@ -269,6 +269,7 @@ TEST_CASE("sftp: a wrong password fails authentication and never shows in the er
     SshServer server;
     const std::string secret = "Tr0ub4dor-and-3-horses";
     write(server.dir() / "password", secret + "\n");
+    fs::permissions(server.dir() / "password", fs::perms::owner_read | fs::perms::owner_write);
     SftpEndpoint endpoint = server.endpoint();
     endpoint.identity_file.clear();
     endpoint.password_file = server.dir() / "password";
@@ -279,6 +280,91 @@ TEST_CASE("sftp: a wrong password fails authentication and never shows in the er
     CHECK(result.error().message.find(secret) == std::string::npos);
     CHECK(result.error().message.find("Tr0ub4dor") == std::string::npos);
     CHECK(server.log().find("method password") != std::string::npos);
+}
+
+// A password is as much a secret as a key: the same rule as OpenSSH's for keys.
+TEST_CASE("sftp: a password file its group may read, or another user's, is refused before connecting") {
+    SshServer server;
+    const std::size_t connections_before = count(server.log(), "Connection from");
+    const std::string secret = "Tr0ub4dor-and-3-horses";
+    const auto file = server.dir() / "password";
+    write(file, secret + "\n");
+    std::string why;
+    SUBCASE("readable by its group") {
+        fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
+        why = "mode 0640";
+    }
+    SUBCASE("readable by others") {
+        fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write | fs::perms::others_read);
+        why = "mode 0604";
+    }
+    SUBCASE("owned by another user") {
+        fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write);
+        REQUIRE(::chown(file.c_str(), 65534, 65534) == 0);
+        why = "belongs to another user";
+    }
+    SftpEndpoint endpoint = server.endpoint();
+    endpoint.identity_file.clear();
+    endpoint.password_file = file;
+    SftpSession session(endpoint);
+    auto result = session.connect();
+    REQUIRE_FALSE(result);
+    CHECK(result.error().kind == SftpErrorKind::CredentialUnusable);
+    INFO(result.error().message);
+    CHECK(result.error().message.find("password file " + file.string()) != std::string::npos);
+    CHECK(result.error().message.find(why) != std::string::npos);
+    CHECK(result.error().message.find("Tr0ub4dor") == std::string::npos);
+    CHECK(count(server.log(), "Connection from") == connections_before);
+}
+
+TEST_CASE("sftp: a file over the limit when opened is refused before a byte is read") {
+    SshServer server;
+    TempDir local;
+    const auto remote = server.files() / "huge.csv";
+    write(remote, "");
+    fs::resize_file(remote, 2LL << 30);  // sparse: 2 GiB that cost the server nothing
+    SftpSession session(server.endpoint());
+    REQUIRE(session.connect());
+    std::int64_t most = 0;
+    const auto started = std::chrono::steady_clock::now();
+    auto got = session.download(remote.string(), local.path() / "huge.csv",
+                                [&](std::int64_t n) { most = std::max(most, n); }, 1 << 20);
+    REQUIRE_FALSE(got);
+    CHECK(got.error().kind == SftpErrorKind::TooLarge);
+    CHECK(got.error().message.find("2147483648") != std::string::npos);
+    CHECK(got.error().message.find("1048576") != std::string::npos);
+    CHECK(most == 0);
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(2));
+    CHECK_FALSE(fs::exists(local.path() / "huge.csv"));
+    CHECK(session.connected());
+}
+
+TEST_CASE("sftp: a file that grows past the limit while it is read is not read past its size") {
+    SshServer server;
+    TempDir local;
+    const fs::path remote = server.files() / "growing.csv";
+    const std::int64_t size = 4 * 1024 * 1024, limit = size + 100;
+    write(remote, random_bytes(static_cast<std::size_t>(size), 19));
+    SftpSession session(server.endpoint());
+    REQUIRE(session.connect());
+    bool grown = false;
+    std::int64_t most = 0;
+    auto got = session.download(
+        remote.string(), local.path() / "growing.csv",
+        [&](std::int64_t n) {
+            most = std::max(most, n);
+            if (!grown && n > 1024 * 1024) {
+                write(remote, random_bytes(8 * 1024 * 1024, 23), std::ios::app);
+                grown = true;
+            }
+        },
+        limit);
+    REQUIRE(grown);
+    REQUIRE_FALSE(got);
+    CHECK(got.error().kind == SftpErrorKind::ChangedWhileReading);
+    CHECK(most <= size);
+    CHECK_FALSE(fs::exists(local.path() / "growing.csv"));
+    CHECK(session.connected());
 }
 
 TEST_CASE("sftp: the server killed mid-download gives an error and no partial file") {
