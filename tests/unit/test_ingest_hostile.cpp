@@ -78,8 +78,19 @@ struct Hostile {
     apply::Clock clock = [] {
         return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
     };
+    fs::path shm_root;
+    ~Hostile() {
+        std::error_code ec;
+        if (!shm_root.empty()) fs::remove_all(shm_root, ec);
+    }
 
-    Hostile() {
+    // With `shm`, the inbox lives on another file system (/dev/shm) than the state folder, as
+    // drop folders and state do under systemd (each ReadWritePaths entry is a mount).
+    explicit Hostile(bool shm = false) {
+        if (shm) {
+            shm_root = fs::path("/dev/shm") / tmp.path().filename();
+            cfg.path = shm_root / "in";
+        }
         store->migrate();
         auto read = config::read_catalog_file(fs::path(ACTIONDROP_TEST_DATA) / "e2e" / "catalog.yaml");
         REQUIRE(read);
@@ -388,4 +399,41 @@ TEST_CASE("hostile: names too long to be answered are set aside, and never keep 
     CHECK(out.status == "COMPLETE");
     CHECK(fs::exists(h.cfg.outbox / (longest + ".csv_summary.json")));
     CHECK(h.take(*h.inbox->claim("ok.csv")).status == "COMPLETE");
+}
+
+TEST_CASE("hostile: across mounts a claim is a copy made through one descriptor, and the inbox's file goes") {
+    Hostile h(/*shm=*/true);
+    REQUIRE(::access("/dev/shm", W_OK) == 0);
+    h.upload("c.csv", conversions("C-1"));
+    h.sweep_sees("c.csv");
+    auto claim = h.inbox->claim("c.csv");
+    REQUIRE(claim);
+    CHECK(claim->path.parent_path() == h.inbox->claims_folder());
+    CHECK(read(claim->path) == conversions("C-1"));
+    CHECK_FALSE(fs::exists(h.cfg.path / "c.csv"));
+    CHECK(h.take(*claim).status == "COMPLETE");
+    CHECK(h.store->action("1000", "C-1"));
+}
+
+TEST_CASE("hostile: across mounts a file swapped for a link or a FIFO is not copied, and stays where it is") {
+    for (const std::string swap : {"link", "fifo"}) {
+        CAPTURE(swap);
+        Hostile h(/*shm=*/true);
+        h.upload("s.csv", conversions("S-1"));
+        h.sweep_sees("s.csv");
+        const auto target = h.other / "secret.csv";
+        REQUIRE(h.uploader.does([&] {
+            const auto p = h.cfg.path / "s.csv";
+            if (::unlink(p.c_str()) != 0) return false;
+            return swap == "fifo" ? ::mkfifo(p.c_str(), 0660) == 0 : ::symlink(target.c_str(), p.c_str()) == 0;
+        }));
+        const auto started = std::chrono::steady_clock::now();
+        CHECK_THROWS_AS(h.inbox->claim("s.csv"), std::system_error);
+        CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
+        CHECK(fs::is_empty(h.inbox->claims_folder()));
+        CHECK(fs::exists(fs::symlink_status(h.cfg.path / "s.csv")));
+        // The next sweep skips it as what it is, and logs it once.
+        auto r = h.inbox->sweep(std::chrono::steady_clock::now() + std::chrono::hours(3));
+        CHECK(r.ready.empty());
+    }
 }
