@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apply/apply_file.hpp"
+#include "apply/file_limits.hpp"
 #include "batch/layout.hpp"
 #include "config/catalog_file.hpp"
 #include "config/service_config.hpp"
@@ -360,7 +361,7 @@ int main(int argc, char** argv) {
             apply::ApplyRequest req;
             req.file = input;
             if (!fs::is_regular_file(req.file)) throw UsageError(fmt::format("{}: no such file", input));
-            req.limits = {cfg.limits.max_file_bytes, cfg.limits.max_rows, cfg.limits.max_line_bytes};
+            req.limits = apply::reader_limits(cfg.limits);
             if (!inbox_name.empty()) {
                 const auto* inbox = cfg.inbox(inbox_name);
                 if (!inbox) throw UsageError(fmt::format("no inbox named '{}' in the config", inbox_name));
@@ -369,7 +370,7 @@ int main(int argc, char** argv) {
                 req.type = file_type(inbox->type);
                 req.all_or_nothing = inbox->all_or_nothing;
                 req.reprocess_duplicates = inbox->duplicates == "reprocess";
-                req.limits = {inbox->limits.max_file_bytes, inbox->limits.max_rows, inbox->limits.max_line_bytes};
+                req.limits = apply::reader_limits(inbox->limits);
                 req.outbox = inbox->outbox;
                 if (!account.empty() && account != inbox->account)
                     throw UsageError(fmt::format("--account {} differs from inbox {}'s account {}", account,

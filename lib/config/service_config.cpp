@@ -186,11 +186,15 @@ private:
     }
 
     FileLimits limits(const YAML::Node& node, const std::string& path, FileLimits base) {
-        MapReader m(f_, node, path, {"max_file_bytes", "max_rows", "max_line_bytes"});
+        MapReader m(f_, node, path,
+                    {"max_file_bytes", "max_rows", "max_line_bytes", "max_record_bytes", "max_fields"});
         if (auto n = size(m, "max_file_bytes")) base.max_file_bytes = *n;
         if (auto n = m.integer("max_rows", 1, std::numeric_limits<std::int64_t>::max()))
             base.max_rows = *n;
         if (auto n = size(m, "max_line_bytes")) base.max_line_bytes = *n;
+        if (auto n = size(m, "max_record_bytes")) base.max_record_bytes = *n;
+        if (auto n = m.integer("max_fields", 1, std::numeric_limits<std::int64_t>::max()))
+            base.max_fields = *n;
         return base;
     }
 

@@ -12,10 +12,14 @@
 
 namespace actiondrop::config {
 
+// The limits of a batch file, key by key those of batch::Limits (lib/batch/csv_reader.hpp),
+// with the same defaults; README.md, "Limits", says what memory they bound.
 struct FileLimits {
     std::int64_t max_file_bytes = 512LL * 1024 * 1024;
     std::int64_t max_rows = 5'000'000;
     std::int64_t max_line_bytes = 64 * 1024;
+    std::int64_t max_record_bytes = 1024 * 1024;  // a record, quoted line breaks included
+    std::int64_t max_fields = 2'000;              // fields of a record, the header's too
 };
 
 struct InboxConfig {

@@ -77,6 +77,8 @@ TEST_CASE("etc examples: the example service config loads without an error") {
     CHECK(conversions->type == "conversions");
     CHECK(conversions->limits.max_rows == 1'000'000);
     CHECK(conversions->limits.max_line_bytes == 64 * 1024);
+    CHECK(conversions->limits.max_record_bytes == 1 << 20);
+    CHECK(conversions->limits.max_fields == 2000);
 }
 
 TEST_CASE("etc examples: the commented-out sftp inbox is valid once uncommented") {

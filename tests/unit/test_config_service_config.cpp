@@ -325,6 +325,44 @@ TEST_CASE(
     CHECK_CONFIG_ERROR(errors, 15, "inboxes[1].password", "secrets are given only as file paths");
 }
 
+TEST_CASE("service config: record limits, their defaults, and an inbox's own") {
+    ConfigFile defaults("");
+    auto d = read_service_config(defaults.path());
+    REQUIRE(d);
+    CHECK(d->limits.max_record_bytes == 1LL << 20);
+    CHECK(d->limits.max_fields == 2000);
+
+    ConfigFile file(R"(limits: {max_record_bytes: 256KiB, max_fields: 600}
+inboxes:
+  - {name: a, account: "1", path: /in/a, outbox: /out/a, limits: {max_fields: 900}}
+  - {name: b, account: "1", path: /in/b, outbox: /out/b, limits: {max_record_bytes: 4MiB, max_rows: 5}}
+)");
+    auto c = read_service_config(file.path());
+    INFO((c ? std::string() : test::all_errors(c.error())));
+    REQUIRE(c);
+    CHECK(c->limits.max_record_bytes == 256 * 1024);
+    CHECK(c->limits.max_fields == 600);
+    const InboxConfig* a = c->inbox("a");
+    REQUIRE(a != nullptr);
+    CHECK(a->limits.max_record_bytes == 256 * 1024);
+    CHECK(a->limits.max_fields == 900);
+    const InboxConfig* b = c->inbox("b");
+    REQUIRE(b != nullptr);
+    CHECK(b->limits.max_record_bytes == 4LL << 20);
+    CHECK(b->limits.max_fields == 600);
+    CHECK(b->limits.max_rows == 5);
+
+    auto errors = errors_of(R"(limits: {max_record_bytes: 0, max_fields: 0}
+inboxes:
+  - {name: a, account: "1", path: /in, outbox: /out, limits: {max_record_bytes: 1MB, max_fields: many}}
+)");
+    CHECK_CONFIG_ERROR(errors, 1, "limits.max_record_bytes", "must be above 0");
+    CHECK_CONFIG_ERROR(errors, 1, "limits.max_fields", "between 1 and");
+    CHECK_CONFIG_ERROR(errors, 3, "inboxes[0].limits.max_record_bytes", "expected a size such as 64KiB");
+    CHECK_CONFIG_ERROR(errors, 3, "inboxes[0].limits.max_fields", "expected a whole number");
+    CHECK(errors.size() == 4);
+}
+
 TEST_CASE("service config: inbox limits are checked like the global ones") {
     auto errors = errors_of(R"(inboxes:
   - {name: a, account: "1", path: /in, outbox: /out, limits: {max_rows: 0, max_bytes: 1}}
