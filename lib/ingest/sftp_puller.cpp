@@ -612,6 +612,10 @@ void SftpPuller::refuse_too_large(store::Store& store, store::PullRecord record,
         r.error_message = fmt::format(
             "the file has {} bytes; the limit is {}; it was not downloaded", size, limit);
 
+        // A receipt and a summary, as a local file rejected whole gets (docs/ingest.md,
+        // "Claims"), neither with a SHA-256.
+        std::ostringstream receipt;
+        batch::write_receipt(receipt, {r.batch_id, r.file_name, "", r.size, r.received_at});
         batch::Summary summary;
         summary.batch_id = r.batch_id;
         summary.file = r.file_name;
@@ -623,16 +627,20 @@ void SftpPuller::refuse_too_large(store::Store& store, store::PullRecord record,
         summary.error_message = r.error_message;
         std::ostringstream json;
         batch::write_summary(json, summary);
-        // Streamed into the store from a file, like every batch output; `.download/` is ours
+        // Streamed into the store from files, like every batch output; `.download/` is ours
         // and emptied at start.
-        const auto content = spool() / ".download" / (record.claim + ".summary");
-        util::write_file_atomically(content, json.str());
+        const auto receipt_file = spool() / ".download" / (record.claim + ".receipt");
+        const auto summary_file = spool() / ".download" / (record.claim + ".summary");
+        util::write_file_atomically(receipt_file, receipt.str());
+        util::write_file_atomically(summary_file, json.str());
         r.state = "applied";
         {
             auto tx = store.begin_batch(r.batch_id);
-            tx->commit(r, {{batch::summary_name(r.file_name), content}});
+            tx->commit(r, {{batch::receipt_name(r.file_name), receipt_file},
+                           {batch::summary_name(r.file_name), summary_file}});
         }
-        fs::remove(content);
+        fs::remove(receipt_file);
+        fs::remove(summary_file);
         batch = std::move(r);
     }
     if (batch->state == "applied") apply::deliver(store, *batch, spool() / ".outbox");

@@ -18,8 +18,8 @@
 //
 // A file whose listed size is over the inbox's limits.max_file_bytes is never downloaded:
 // its pull is recorded all the same, a REJECTED batch (TOO_LARGE) is written in the
-// journal under the claim's batch id with its NAME_summary.json, which is staged in
-// `.outbox/` and uploaded like any answer, and the original is then left, deleted or
+// journal under the claim's batch id with its receipt and NAME_summary.json, which are
+// staged in `.outbox/` and uploaded like any answer, and the original is then left, deleted or
 // archived as for an applied file. A download reads no more than the size the file had
 // when opened, and no download starts on a file over the limit.
 //

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # A remote file whose listed size is over the inbox's limits.max_file_bytes is answered
-# TOO_LARGE without being downloaded: a 2 GiB file (sparse on the server) over a 1 MiB limit
-# gets its REJECTED summary in the result folder within seconds, the server's own log shows
-# it never opened, no file of 1 MiB or more ever appears in the state folder, the journal
-# holds one REJECTED batch, and neither a later poll nor a restart answers it again. A small
-# file of the same inbox is applied as usual.
+# TOO_LARGE without being downloaded: a 2 GiB file (sparse on the server) over a 1 MiB
+# limit gets its receipt and REJECTED summary in the result folder within seconds, the
+# server's own log shows it never opened, no file of 1 MiB or more ever appears in the
+# state folder, the journal holds one REJECTED batch, and neither a later poll nor a
+# restart answers it again. A small file of the same inbox is applied as usual.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sshd_lib.sh"
 setup_ledger
@@ -34,6 +34,7 @@ summary="$R/out/huge.csv_summary.json"
 message=$(json_field "$summary" error_message)
 case $message in *2147483648*1048576*) ;; *) fail "the message names neither size nor limit: $message" ;; esac
 batch=$(json_field "$summary" batch_id)
+grep -q "$batch" "$R/out/receipt_huge.csv.txt" || fail "no receipt of batch $batch"
 expect_exit 0 ad batches show "$batch"
 grep -q REJECTED "$WORK/last.out" && grep -q TOO_LARGE "$WORK/last.out" || { cat "$WORK/last.out"; fail "batch $batch is not a REJECTED TOO_LARGE batch"; }
 grep -E "inbox=big[^a-z0-9_.-].*huge.csv.*TOO_LARGE" "$DLOG" | head -1 | grep . || fail "no log line about huge.csv"
