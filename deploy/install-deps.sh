@@ -12,8 +12,8 @@ PKGS=(
   python3
 )
 if [ "${1:-}" = "--test" ]; then
-  # Real servers for integration tests.
-  PKGS+=(openssh-server openssh-client postgresql vsftpd curl)
+  # Real servers for integration tests; clang 16 and its libFuzzer for tests/fuzz.
+  PKGS+=(openssh-server openssh-client postgresql vsftpd curl clang-16 libclang-rt-16-dev)
 fi
 missing=()
 for p in "${PKGS[@]}"; do
