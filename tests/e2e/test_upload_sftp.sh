@@ -105,8 +105,14 @@ X11Forwarding yes
 Subsystem sftp internal-sftp
 CONF
 /usr/sbin/sshd -t -f "$WORK/ssh/sshd_config" || fail "sshd rejects the config made from the drop-in"
+# The SFTP requests the drop-in denies, each one a name that sftp-server knows.
+DENIED="symlink,hardlink,setstat,fsetstat,lsetstat,mkdir,rmdir"
+KNOWN=" $(/usr/lib/openssh/sftp-server -Q requests | tr '\n' ' ') "
+for request in ${DENIED//,/ }; do
+    [[ $KNOWN == *" $request "* ]] || fail "sftp-server knows no request $request: it knows$KNOWN"
+done
 /usr/sbin/sshd -T -f "$WORK/ssh/sshd_config" -C "user=$ADV1,host=localhost,addr=127.0.0.1" > "$WORK/ssh/effective"
-for want in "chrootdirectory $DROP/%u" "forcecommand internal-sftp -u 0007" "allowtcpforwarding no" \
+for want in "chrootdirectory $DROP/%u" "forcecommand internal-sftp -u 0007 -P $DENIED" "allowtcpforwarding no" \
     "allowstreamlocalforwarding no" "allowagentforwarding no" "x11forwarding no" "permittunnel no" \
     "permittty no" "passwordauthentication no" "authorizedkeysfile $DROP/.authorized_keys/%u"; do
     grep -qxF "$want" "$WORK/ssh/effective" || fail "sshd's settings for $ADV1 lack: $want"
@@ -215,7 +221,29 @@ refused "$ADV1 wrote the top of its folder" "put $WORK/conv1.csv /forged.csv"
 refused "$ADV1 made a folder at the top" "mkdir /forged"
 refused "$ADV1 renamed its inbox" "rename /inbox /inbox2"
 refused "$ADV1 removed a result" "rm /outbox/result_conv1.csv"
-refused "$ADV1 listed the service's claimed files" "ls /inbox/.processing"
+# Claims are taken out of the inbox into the service's state folder: nothing of the
+# service's own lives where the advertiser can write.
+[ -z "$(find "$DROP/$ADV1/inbox" -mindepth 1 -maxdepth 1 -name '.*')" ] || fail "the service left a name in the inbox"
+# Nothing in its inbox can become a link, or change its mode: a link could lead the service
+# out of the inbox, and a mode changed on inbox/ (the advertiser owns it) could lock the
+# service out of claiming (group write removed, or a sticky bit). Renames stay allowed.
+refused "$ADV1 made a symbolic link" "ln -s /inbox/probe.txt /inbox/link.csv"
+refused "$ADV1 made a symbolic link out of its folder" "ln -s /etc/passwd /inbox/passwd.csv"
+refused "$ADV1 made a hard link" "ln /inbox/probe.txt /inbox/hard.csv"
+refused "$ADV1 changed the mode of its inbox" "chmod 1777 /inbox"
+refused "$ADV1 changed the mode of an upload" "chmod 600 /inbox/probe.txt"
+refused "$ADV1 changed the group of an upload" "chgrp $(id -g "$ADV1") /inbox/probe.txt"
+refused "$ADV1 made a folder in its inbox" "mkdir /inbox/sub"
+for name in link.csv passwd.csv hard.csv sub; do
+    [ ! -e "$DROP/$ADV1/inbox/$name" ] && [ ! -L "$DROP/$ADV1/inbox/$name" ] || fail "a refused request made inbox/$name"
+done
+[ "$(stat -c %h "$DROP/$ADV1/inbox/probe.txt")" = 1 ] || fail "probe.txt has another name"
+[ "$(mode "$DROP/$ADV1/inbox")" = "$ADV1:$SVC 2770" ] || fail "inbox: $(mode "$DROP/$ADV1/inbox")"
+[ "$(mode "$DROP/$ADV1/inbox/probe.txt")" = "$ADV1:$SVC 640" ] || fail "probe.txt: $(mode "$DROP/$ADV1/inbox/probe.txt")"
+sftp_as "$ADV1" "$WORK/key1" > "$WORK/rename.out" 2>&1 <<EOF || { cat "$WORK/rename.out"; fail "$ADV1 could not rename an upload"; }
+rename /inbox/probe.txt /inbox/probe2.txt
+rm /inbox/probe2.txt
+EOF
 [ ! -e "$DROP/$ADV1/outbox/forged.csv" ] && [ ! -e "$DROP/$ADV1/forged.csv" ] && [ -f "$DROP/$ADV1/outbox/result_conv1.csv" ] \
     || fail "a refused write left a trace"
 got=0; sftp_as "$ADV2" "$WORK/key1" < /dev/null > "$WORK/deny.out" 2>&1 || got=$?
@@ -238,7 +266,8 @@ S="$DROP/$ADV1/outbox/private.csv_summary.json"
 [ "$(json_field "$S" status)" = REJECTED ] || fail "0600 upload: not REJECTED"
 [ "$(json_field "$S" error_code)" = QUARANTINED ] || fail "0600 upload: not QUARANTINED"
 grep -q "0640" "$S" || fail "0600 upload: the message does not say how to upload"
-[ -z "$(ls -A "$DROP/$ADV1/inbox/.processing")" ] || fail "0600 upload: left in .processing"
+[ ! -e "$DROP/$ADV1/inbox/private.csv" ] || fail "0600 upload: left in the inbox"
+[ -z "$(ls -A "$SVCDIR/state/claims/$ADV1")" ] || fail "0600 upload: left in the claims folder"
 
 grep -q "inbox=$ADV1 account=1000 .* file=conv1.csv status=COMPLETE total=2 applied=2" "$DLOG" || { cat "$DLOG"; fail "no log line for conv1.csv"; }
 echo "sftp drop folders: ok"
