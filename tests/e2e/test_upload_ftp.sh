@@ -171,6 +171,15 @@ ftp_as "$ADV1" "$PW1" -T "$WORK/probe.txt" "$URL/inbox/" || fail "$ADV1 could no
 [ "$(stat -c '%U:%G %a' "$DROP/$ADV1/inbox/probe.txt")" = "$ADV1:$SVC 660" ] || fail "upload modes: $(stat -c '%U:%G %a' "$DROP/$ADV1/inbox/probe.txt")"
 refused 21 "$ADV1 changed an upload's mode" "$ADV1" "$PW1" -Q "SITE CHMOD 600 inbox/probe.txt" "$URL/"
 [ "$(stat -c %a "$DROP/$ADV1/inbox/probe.txt")" = 660 ] || fail "an upload's mode was changed"
+# Nor the mode of its inbox (which it owns), its umask, or a file's time (MDTM with a time
+# sets it unless vsftpd.conf says mdtm_write=NO). FTP has no command that makes a link.
+probe_time=$(stat -c %Y "$DROP/$ADV1/inbox/probe.txt")
+refused 21 "$ADV1 changed its inbox's mode" "$ADV1" "$PW1" -Q "SITE CHMOD 1777 inbox" "$URL/"
+refused 21 "$ADV1 changed its umask" "$ADV1" "$PW1" -Q "SITE UMASK 077" "$URL/"
+refused 21 "$ADV1 set an upload's time" "$ADV1" "$PW1" -Q "MDTM 20200101000000 inbox/probe.txt" "$URL/"
+refused 21 "$ADV1 removed its inbox" "$ADV1" "$PW1" -Q "RMD inbox" "$URL/"
+[ "$(stat -c '%U:%G %a' "$DROP/$ADV1/inbox")" = "$ADV1:$SVC 2770" ] || fail "inbox: $(stat -c '%U:%G %a' "$DROP/$ADV1/inbox")"
+[ "$(stat -c %Y "$DROP/$ADV1/inbox/probe.txt")" = "$probe_time" ] || fail "an upload's time was changed"
 
 # Advertiser 1 stays in its folder: /.. is its top, and advertiser 2's files are out of reach.
 ftp_as "$ADV1" "$PW1" --list-only "$URL/../../" > "$WORK/up.out" || fail "listing /../.. failed"
