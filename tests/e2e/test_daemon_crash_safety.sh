@@ -126,8 +126,8 @@ done
 [ "$(ls "$OUT" | grep -c '^result_')" = $NFILES ] || fail "not exactly one result_ file per file: $(ls "$OUT")"
 leftover=$(ls -A "$OUT" | grep -E '^\..*\.tmp$' || true)
 [ -z "$leftover" ] || fail "temporary files left in the outbox: $leftover"
-[ -z "$(ls -A "$IN")" ] || [ "$(ls -A "$IN")" = .processing ] || fail "files left in the inbox: $(ls -A "$IN")"
-[ -z "$(ls -A "$IN/.processing")" ] || fail ".processing not empty: $(ls -A "$IN/.processing")"
+[ -z "$(ls -A "$IN")" ] || fail "files left in the inbox: $(ls -A "$IN")"
+[ -z "$(ls -A "$STATE/claims/conv")" ] || fail "claims left: $(ls -A "$STATE/claims/conv")"
 [ -z "$(ls -A "$STATE/spool" 2>/dev/null)" ] || fail "spool not empty: $(ls -A "$STATE/spool")"
 
 # Originals: each archived exactly once, unchanged.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# actiondropd after a crash and under failure: claims left in .processing/ are taken at
+# actiondropd after a crash and under failure: claims left in STATE_DIR/claims/ are taken at
 # start (applied once, or only archived when their batch was already answered); a file
 # whose processing fails is retried with backoff while other inboxes keep flowing; the
 # service tells systemd READY, STATUS, WATCHDOG, RELOADING and STOPPING.
@@ -8,7 +8,8 @@ source "$(dirname "$0")/lib.sh"
 setup_ledger
 STATE="$WORK/state"
 A_IN="$WORK/srv/a/in"; A_OUT="$WORK/srv/a/out"; B_IN="$WORK/srv/b/in"; B_OUT="$WORK/srv/b/out"
-mkdir -p "$A_IN/.processing" "$B_IN" "$B_OUT"
+CLAIMS="$STATE/claims/a"
+mkdir -p "$CLAIMS" "$A_IN" "$B_IN" "$B_OUT"
 CONFIG="$WORK/actiondrop.yaml"
 cat > "$CONFIG" <<YAML
 store: sqlite:$WORK/ledger.db
@@ -22,13 +23,14 @@ D=$(days_ago 2)
 HEADER='ActionId,CampaignId,ActionTrackerId,PartnerId,OrderId,EventDate,Amount'
 
 # 1. A crash after the claim, before anything was applied.
-printf '%s\r\nR-1,CMP,19816,P-77,O-1,%s,10.00\r\n' "$HEADER" "$D" > "$A_IN/.processing/20261124T000000Z-0000000000aa_left.csv"
+printf '%s\r\nR-1,CMP,19816,P-77,O-1,%s,10.00\r\n' "$HEADER" "$D" > "$CLAIMS/20261124T000000Z-0000000000aa_left.csv"
 # 2. A crash after the batch was committed and answered, before the original was moved:
-#    `actiondrop apply --inbox a` leaves the journal exactly there.
+#    `actiondrop apply --inbox a` leaves the journal exactly there; the claim's name carries
+#    the batch id it was journalled under.
 printf '%s\r\nR-2,CMP,19816,P-77,O-2,%s,20.00\r\n' "$HEADER" "$D" > "$WORK/done.csv"
 expect_exit 0 ad --config "$CONFIG" apply --inbox a "$WORK/done.csv"
 done_batch=$(json_field "$A_OUT/done.csv_summary.json" batch_id)
-cp "$WORK/done.csv" "$A_IN/.processing/20261124T000000Z-0000000000bb_done.csv"
+cp "$WORK/done.csv" "$CLAIMS/${done_batch}_done.csv"
 # 3. Inbox b's outbox cannot be created (a plain file is in the way): its files wait.
 rmdir "$B_OUT"; echo "in the way" > "$B_OUT"
 
@@ -71,7 +73,7 @@ ad action show --account 1000 R-1 > /dev/null || fail "R-1 not applied"
 wait_for 20 test -f "$STATE/archive/a/$(date -u +%Y/%m/%d)/${done_batch}_done.csv"
 [ "$(json_field "$A_OUT/done.csv_summary.json" batch_id)" = "$done_batch" ] || fail "done.csv answered again"
 [ "$(json_field "$A_OUT/done.csv_summary.json" status)" = COMPLETE ] || fail "done.csv summary overwritten"
-[ -z "$(ls -A "$A_IN/.processing")" ] || fail ".processing not emptied: $(ls -A "$A_IN/.processing")"
+[ -z "$(ls -A "$CLAIMS")" ] || fail "claims not emptied: $(ls -A "$CLAIMS")"
 
 # 3: a file in b fails and is retried with a growing delay; inbox a keeps flowing.
 printf '%s\r\nR-3,CMP,19816,P-77,O-3,%s,30.00\r\n' "$HEADER" "$D" > "$B_IN/waits.csv"

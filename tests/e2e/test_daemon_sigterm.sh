@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SIGTERM while actiondropd applies a large file: the file is abandoned at the next
 # 20,000-row step, its transaction rolls back (nothing half-applied), the daemon exits 0
-# within 10 s, and the claim waits in .processing/ without counting as a failed attempt.
+# within 10 s, and the claim waits in STATE_DIR/claims/ without counting as a failed attempt.
 # The next start resumes the same batch and applies every row exactly once.
 # The inbox is found by the sweep alone (inotify: false), which this also covers.
 source "$(dirname "$0")/lib.sh"
@@ -71,7 +71,7 @@ grep -q "file=big.csv abandoned to stop" "$LOG" || { cat "$LOG" >&2; fail "no lo
 expect_exit 0 ad report actions --account 1000 --json
 [ "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$WORK/last.out")" = 0 ] \
     || fail "rows of big.csv are in the ledger after the stop: $(head -c 300 "$WORK/last.out")"
-[ "$(ls -A "$IN/.processing" | wc -l)" = 1 ] || fail ".processing should hold the claim: $(ls -A "$IN/.processing")"
+[ "$(ls -A "$STATE/claims/big" | wc -l)" = 1 ] || fail "the claims folder should hold the claim: $(ls -A "$STATE/claims/big")"
 [ ! -e "$OUT/result_big.csv" ] && [ ! -e "$OUT/big.csv_summary.json" ] || fail "big.csv answered although rolled back"
 expect_exit 0 ad batches list --account 1000 --json
 python3 - "$WORK/last.out" <<'PY' || fail "the journal after the stop: $(cat "$WORK/last.out")"
@@ -91,7 +91,7 @@ wait_for 170 test -f "$OUT/big.csv_summary.json"
 [ "$(json_field "$OUT/big.csv_summary.json" batch_id)" = "$first_batch" ] || fail "big.csv not resumed under batch $first_batch"
 wait_for 20 test -f "$STATE/archive/big/$(date -u +%Y/%m/%d)/${first_batch}_big.csv"
 stop_within 10
-[ -z "$(ls -A "$IN/.processing")" ] || fail ".processing not emptied: $(ls -A "$IN/.processing")"
+[ -z "$(ls -A "$STATE/claims/big")" ] || fail "the claims folder not emptied: $(ls -A "$STATE/claims/big")"
 ad report actions --account 1000 > "$WORK/actions.csv"
 [ "$(grep -c '^BIG-' "$WORK/actions.csv")" = "$ROWS" ] || fail "expected $ROWS actions of big.csv"
 [ "$(cut -d, -f1 "$WORK/actions.csv" | grep '^BIG-' | sort -u | wc -l)" = "$ROWS" ] || fail "an action id appears twice"
