@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Creates (or repairs) an advertiser's drop folder account for SFTP and FTP uploads:
 # a system user with no shell, its chrooted folder tree with the permissions described in
-# deploy/README.md, and optionally an SSH public key. Prints the inbox entry for
-# /etc/actiondrop/actiondrop.yaml. Idempotent: running it again fixes owners and modes and
-# adds a key only once. Run as root.
+# deploy/README.md, optionally an SSH public key, and the drop-in of actiondropd.service
+# that lets the service write that inbox/ and outbox/ (and nothing else of the tree).
+# Prints the inbox entry for /etc/actiondrop/actiondrop.yaml. Idempotent: running it again
+# fixes owners and modes and adds a key only once. Run as root.
 set -euo pipefail
 
 usage() {
     cat >&2 <<'TXT'
 usage: add-advertiser.sh USER ACCOUNT [--root DIR] [--key PUBKEY] [--type TYPE]
-                         [--service NAME] [--upload-group GROUP]
+                         [--service NAME] [--upload-group GROUP] [--unit-dropins DIR]
   USER       the login of the advertiser's upload account (also the inbox name)
   ACCOUNT    the advertiser's account id in the catalog
   --root DIR          the drop folder tree (default /srv/actiondrop)
@@ -17,6 +18,8 @@ usage: add-advertiser.sh USER ACCOUNT [--root DIR] [--key PUBKEY] [--type TYPE]
   --type TYPE         modifications (default) | conversions | funds_transfers
   --service NAME      the user and group the service runs as (default actiondrop)
   --upload-group G    the group sshd matches for chrooted SFTP (default actiondrop-upload)
+  --unit-dropins DIR  where the unit's drop-in goes
+                      (default /etc/systemd/system/actiondropd.service.d)
 TXT
     exit 64
 }
@@ -27,6 +30,7 @@ die() { echo "add-advertiser: $*" >&2; exit 1; }
 USER_NAME=$1 ACCOUNT=$2
 shift 2
 ROOT=/srv/actiondrop KEY="" TYPE=modifications SERVICE=actiondrop UPLOAD_GROUP=actiondrop-upload
+DROPINS=/etc/systemd/system/actiondropd.service.d
 while [ $# -gt 0 ]; do
     case $1 in
         --root) ROOT=${2:?--root needs a folder}; shift 2 ;;
@@ -34,6 +38,7 @@ while [ $# -gt 0 ]; do
         --type) TYPE=${2:?--type needs a type}; shift 2 ;;
         --service) SERVICE=${2:?--service needs a name}; shift 2 ;;
         --upload-group) UPLOAD_GROUP=${2:?--upload-group needs a name}; shift 2 ;;
+        --unit-dropins) DROPINS=${2:?--unit-dropins needs a folder}; shift 2 ;;
         *) usage ;;
     esac
 done
@@ -45,6 +50,8 @@ done
 case $TYPE in modifications | conversions | funds_transfers) ;; *) die "type '$TYPE' is not modifications, conversions or funds_transfers" ;; esac
 case $ROOT in /*) ;; *) die "--root must be an absolute path" ;; esac
 ROOT=${ROOT%/}
+# systemd splits ReadWritePaths= at white space and would read % and \ as specifiers.
+[[ $ROOT =~ ^[A-Za-z0-9/._-]+$ ]] || die "--root '$ROOT': letters, digits, '/', '.', '_' or '-'"
 [ "$USER_NAME" != "$SERVICE" ] || die "the advertiser cannot be the service account"
 
 NOLOGIN=/usr/sbin/nologin
@@ -121,8 +128,23 @@ if [ -n "$KEY_LINE" ] && ! grep -qxF -- "$KEY_LINE" "$KEYS/$USER_NAME"; then
     printf '%s\n' "$KEY_LINE" >> "$KEYS/$USER_NAME"
 fi
 
+# The service may write these two folders and nothing else below $ROOT: its unit makes the
+# whole file system read-only (ProtectSystem=strict) but for what drop-ins like this name.
+# "-": a folder removed later stops only its own inbox, not the service.
+DROPIN=$DROPINS/drop-$USER_NAME.conf
+install -d -m 0755 "$DROPINS"
+cat > "$DROPIN.new" <<CONF
+# Made by deploy/add-advertiser.sh: actiondropd claims the uploads of $USER_NAME (account
+# $ACCOUNT) out of its inbox/ and writes the answers into its outbox/ (deploy/README.md).
+[Service]
+ReadWritePaths=-$HOME_DIR/inbox -$HOME_DIR/outbox
+CONF
+chmod 0644 "$DROPIN.new"
+if cmp -s "$DROPIN.new" "$DROPIN"; then rm -f "$DROPIN.new"; else mv -f "$DROPIN.new" "$DROPIN"; fi
+
 cat <<TXT
-# Drop folder for account $ACCOUNT ready: $HOME_DIR (user $USER_NAME).
-# Add this under inboxes: in /etc/actiondrop/actiondrop.yaml, then: systemctl reload actiondropd
+# Drop folder for account $ACCOUNT ready: $HOME_DIR (user $USER_NAME); unit drop-in $DROPIN.
+# Add this under inboxes: in /etc/actiondrop/actiondrop.yaml, then (the drop-in takes
+# effect at a start, not at a reload): systemctl daemon-reload && systemctl restart actiondropd
   - {name: $USER_NAME, account: "$ACCOUNT", type: $TYPE, kind: local, path: $HOME_DIR/inbox, outbox: $HOME_DIR/outbox, pattern: "*.csv", settle: 2s}
 TXT

@@ -42,7 +42,7 @@ setup_ledger
 install -m 0755 "$ACTIONDROPD" "$SVCDIR/bin/actiondropd"
 
 # Two advertisers through the shipped script, with passwords for FTP.
-add() { bash "$DEPLOY/add-advertiser.sh" "$@" --root "$DROP" --service "$SVC" --upload-group "$UPG"; }
+add() { bash "$DEPLOY/add-advertiser.sh" "$@" --root "$DROP" --service "$SVC" --upload-group "$UPG" --unit-dropins "$WORK/dropins"; }
 add "$ADV1" 1000 --type conversions > "$WORK/add1.out" || fail "add-advertiser.sh failed for $ADV1"
 add "$ADV2" 2000 --type conversions > "$WORK/add2.out" || fail "add-advertiser.sh failed for $ADV2"
 # The service account gets a password too, to show that only the upload group may log in.

@@ -42,7 +42,7 @@ install -m 0755 "$ACTIONDROPD" "$SVCDIR/bin/actiondropd"
 # Two advertisers through the shipped script; a second run changes nothing and still works.
 ssh-keygen -q -t ed25519 -N '' -C adv1 -f "$WORK/key1"
 ssh-keygen -q -t ed25519 -N '' -C adv2 -f "$WORK/key2"
-add() { bash "$DEPLOY/add-advertiser.sh" "$@" --root "$DROP" --service "$SVC" --upload-group "$UPG"; }
+add() { bash "$DEPLOY/add-advertiser.sh" "$@" --root "$DROP" --service "$SVC" --upload-group "$UPG" --unit-dropins "$WORK/dropins"; }
 add "$ADV1" 1000 --type conversions --key "$WORK/key1.pub" > "$WORK/add1.out" || fail "add-advertiser.sh failed for $ADV1"
 add "$ADV2" 2000 --type conversions --key "$(cat "$WORK/key2.pub")" > "$WORK/add2.out" || fail "add-advertiser.sh failed for $ADV2"
 add "$ADV1" 1000 --type conversions --key "$WORK/key1.pub" > "$WORK/add1.again" || fail "add-advertiser.sh is not idempotent"
@@ -63,6 +63,25 @@ mode() { stat -c '%U:%G %a' "$1"; }
 id -nG "$ADV1" | tr ' ' '\n' | grep -qx "$UPG" || fail "$ADV1 is not in $UPG"
 ! id -nG "$ADV1" | tr ' ' '\n' | grep -qx "$SVC" || fail "$ADV1 must not be in the service group"
 [ "$(getent passwd "$ADV1" | cut -d: -f7)" = /usr/sbin/nologin ] || fail "$ADV1 has a login shell"
+[ "$(ls -A "$DROP/$ADV1/inbox" "$DROP/$ADV1/outbox")" = "$(printf '%s:\n\n%s:' "$DROP/$ADV1/inbox" "$DROP/$ADV1/outbox")" ] \
+    || fail "the new folders are not empty: $(ls -A "$DROP/$ADV1/inbox" "$DROP/$ADV1/outbox")"
+
+# The unit's drop-ins: the service may write each advertiser's inbox/ and outbox/, nothing else.
+for a in "$ADV1" "$ADV2"; do
+    grep -qx "ReadWritePaths=-$DROP/$a/inbox -$DROP/$a/outbox" "$WORK/dropins/drop-$a.conf" \
+        || { cat "$WORK/dropins/drop-$a.conf"; fail "the drop-in of $a does not name its two folders"; }
+done
+[ "$(ls "$WORK/dropins")" = "$(printf 'drop-%s.conf\ndrop-%s.conf' "$ADV1" "$ADV2" | sort)" ] || fail "drop-ins: $(ls "$WORK/dropins")"
+RW=()
+for p in $(sed -n 's/^ReadWritePaths=//p' "$WORK"/dropins/*.conf); do RW+=("${p#-}"); done
+if command -v systemd-analyze > /dev/null; then
+    # The unit with these drop-ins, as systemd would read it (verify needs the binary there).
+    mkdir -p "$WORK/unit/actiondropd.service.d"
+    sed "s|/usr/bin/actiondropd|$ACTIONDROPD|g" "$SOURCE_DIR/systemd/actiondropd.service" > "$WORK/unit/actiondropd.service"
+    cp "$WORK"/dropins/*.conf "$WORK/unit/actiondropd.service.d/"
+    systemd-analyze verify "$WORK/unit/actiondropd.service" > "$WORK/verify.out" 2>&1 || { cat "$WORK/verify.out"; fail "systemd-analyze verify refused the unit and its drop-ins"; }
+    [ ! -s "$WORK/verify.out" ] || { cat "$WORK/verify.out"; fail "systemd-analyze verify warns about the unit or its drop-ins"; }
+fi
 
 # The printed inbox entries make the daemon's config as they are.
 cat > "$SVCDIR/actiondrop.yaml" <<YAML
@@ -76,9 +95,26 @@ grep -q "path: $DROP/$ADV1/inbox, outbox: $DROP/$ADV1/outbox" "$SVCDIR/actiondro
 chown -R "$SVC:$SVC" "$SVCDIR"
 chmod 0750 "$SVCDIR"
 
-# The daemon as the service user with the unit's umask, in its own process group.
+# The daemon as the service user with the unit's umask, in its own process group, and
+# where unshare can do it, with the unit's view of the drop folders: the whole tree
+# read-only but the folders the drop-ins name, each a mount of its own, as systemd makes
+# ReadWritePaths= (so a claim crosses from one mount to the state folder's as it does there).
 DLOG="$WORK/daemon.log"; : > "$DLOG"
-setsid setpriv --reuid "$SVC" --regid "$SVC" --init-groups \
+if unshare --mount --propagation private true 2> /dev/null; then
+    SANDBOX=(unshare --mount --propagation private bash -c '
+        drop=$1; shift
+        mount --bind "$drop" "$drop" && mount -o remount,bind,ro "$drop" || exit 70
+        while [ "$1" != -- ]; do
+            mount --bind "$1" "$1" && mount -o remount,bind,rw "$1" || exit 70
+            shift
+        done
+        shift
+        exec "$@"' sandbox "$DROP" "${RW[@]}" --)
+else
+    echo "note: unshare cannot make a mount namespace here; the daemon sees the whole tree writable"
+    SANDBOX=()
+fi
+setsid "${SANDBOX[@]}" setpriv --reuid "$SVC" --regid "$SVC" --init-groups \
     bash -c 'umask 0027; exec "$0" --config "$1"' "$SVCDIR/bin/actiondropd" "$SVCDIR/actiondrop.yaml" 2> "$DLOG" &
 DAEMON_PID=$!; disown
 
@@ -137,6 +173,11 @@ wait_for() {
 }
 wait_for $T grep -q "Server listening on 127.0.0.1 port $PORT" "$SLOG"
 wait_for $T grep -q "serving 2 inboxes" "$DLOG"
+if [ ${#SANDBOX[@]} -gt 0 ]; then
+    # The sandbox holds: the chroot's top is read-only to the daemon, its inbox is not.
+    grep -q " $DROP ro[, ]" "/proc/$DAEMON_PID/mountinfo" && grep -q " $DROP/$ADV1/inbox rw[, ]" "/proc/$DAEMON_PID/mountinfo" \
+        || { grep "$DROP" "/proc/$DAEMON_PID/mountinfo"; fail "the daemon does not run with the drop-ins' view of $DROP"; }
+fi
 echo "[127.0.0.1]:$PORT $(cut -d' ' -f1,2 "$WORK/ssh/host_key.pub")" > "$WORK/known_hosts"
 
 # sftp_as USER KEY: runs the sftp batch on stdin (-b: the first failing command fails it).
@@ -256,7 +297,9 @@ out=$(timeout $T ssh -F /dev/null -p "$PORT" -i "$WORK/key1" -o BatchMode=yes -o
 
 # A file uploaded with mode 0600 (the stock client keeps the local mode) cannot be read by
 # the service: it is answered at once as QUARANTINED, saying why, and set aside; the
-# service does not retry it for ever, and other files keep flowing.
+# service does not retry it for ever, and other files keep flowing. In the unit's sandbox
+# the inbox and the claims folder are different mounts, so no rename can take the file:
+# it must be answered all the same.
 cp "$WORK/conv1.csv" "$WORK/private.csv"; chmod 0600 "$WORK/private.csv"
 sftp_as "$ADV1" "$WORK/key1" > "$WORK/put3.out" 2>&1 <<EOF || { cat "$WORK/put3.out"; fail "$ADV1 could not upload a 0600 file"; }
 put $WORK/private.csv /inbox/private.csv
