@@ -1,6 +1,7 @@
 #include "apply/apply_file.hpp"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -38,9 +39,13 @@ namespace {
 
 // Rows read ahead, fetched together and written together: bounds memory, keeps every
 // write batch sorted by key, and is small enough that the pages one chunk touches stay in
-// the store's page cache from its reads to its writes.
+// the store's page cache from its reads to its writes. A chunk also closes once its records
+// hold chunk_bytes (held_bytes() below), which rows of ordinary size never reach.
 constexpr std::size_t chunk_rows = 8'000;
+constexpr std::size_t chunk_bytes = 16 << 20;
 constexpr std::size_t problems_kept = 20;
+// Of a rejected row kept for the terminal: its message may quote a value as long as a record.
+constexpr std::size_t problem_message_bytes = 300;
 
 std::string to_string(const ledger::Instant t) { return ledger::format_instant(t); }
 
@@ -77,9 +82,13 @@ void close_output(std::ofstream& out, const fs::path& path) {
 void mark_not_applied(const fs::path& result_file, const fs::path& rewritten) {
     std::ifstream in(result_file, std::ios::binary);
     auto out = open_output(rewritten);
-    batch::CsvReader reader(in, batch::Limits{std::numeric_limits<std::int64_t>::max(),
-                                              std::numeric_limits<std::int64_t>::max(),
-                                              std::numeric_limits<std::int64_t>::max()});
+    // Our own file, whose lines can be longer than the rows they answer: no limit applies.
+    constexpr auto none = std::numeric_limits<std::int64_t>::max();
+    batch::CsvReader reader(in, batch::Limits{.max_file_bytes = none,
+                                              .max_rows = none,
+                                              .max_line_bytes = none,
+                                              .max_record_bytes = none,
+                                              .max_fields = none});
     batch::Record record;
     bool header = true;
     while (true) {
@@ -101,6 +110,80 @@ struct Pending {
     std::optional<std::expected<ledger::ModificationRow, batch::RowError>> modification;
 };
 
+// ---- What records read ahead hold ------------------------------------------------------
+//
+// Quoted line breaks let a record be as long as max_record_bytes, so a number of rows alone
+// does not bound the memory of rows read ahead: every batch of them also closes at a number
+// of bytes (README.md, "Limits"). A record holds more than its bytes in the file: each field
+// is a std::string (32 bytes, its text inline up to 15 bytes), the row mapped from it copies
+// the fields, and its result may repeat a value twice (the ActionId, and a message quoting
+// it); held_bytes() counts all of it, that is four times its text.
+//
+// The slots of a batch are reused by the next one, so that a steady file allocates nothing
+// per row, and a slot keeps the capacity of what it held: so a batch closes once all its
+// slots hold the bound, those it has not reached yet included; the slots it did not reach are
+// then emptied, and once it is done, those that held a large record.
+
+constexpr std::size_t large_record = 64 << 10;
+
+std::size_t held_bytes(const batch::Record& record) {
+    std::size_t text = 0;
+    for (const std::string& field : record.fields)
+        if (field.capacity() > std::string().capacity()) text += field.capacity() + 1;
+    return 2 * record.fields.capacity() * sizeof(std::string) + 4 * text;
+}
+
+// What the slots of rows read ahead hold (held_bytes()), by slot and in all.
+class SlotBytes {
+public:
+    explicit SlotBytes(std::size_t slots) : held_(slots) {}
+    std::size_t total() const { return total_; }
+    // Slot `i` holds `record` now.
+    void refilled(std::size_t i, const batch::Record& record) {
+        total_ -= held_[i];
+        held_[i] = held_bytes(record);
+        total_ += held_[i];
+    }
+    // Empties, through empty(i), the slots from `first` on that hold anything.
+    template <typename Empty>
+    void release_from(std::size_t first, Empty&& empty) {
+        for (std::size_t i = first; i < held_.size(); ++i) release(i, empty);
+    }
+    // Empties the slots that hold a large record.
+    template <typename Empty>
+    void release_large(Empty&& empty) {
+        for (std::size_t i = 0; i < held_.size(); ++i)
+            if (held_[i] > large_record) release(i, empty);
+    }
+
+private:
+    template <typename Empty>
+    void release(std::size_t i, Empty& empty) {
+        if (held_[i] == 0) return;
+        empty(i);
+        total_ -= held_[i];
+        held_[i] = 0;
+    }
+    std::vector<std::size_t> held_;
+    std::size_t total_ = 0;
+};
+
+// glibc raises its mmap threshold to the size of the largest block freed, so after one long
+// record the buffers of every later one come from malloc's heaps, one per thread that made
+// them, and stay there once freed: the process would keep several times what it holds. A
+// fixed threshold (glibc's first one) sends each buffer of 128 KiB or more back when freed.
+void return_large_blocks() { ::mallopt(M_MMAP_THRESHOLD, 128 << 10); }
+
+// A rejected row as the terminal is shown it (ApplyResult::first_problems).
+RowProblem kept_problem(RowProblem problem) {
+    if (problem.message.size() > problem_message_bytes) {
+        std::size_t cut = problem_message_bytes;  // not inside a UTF-8 sequence
+        while (cut > 0 && (static_cast<unsigned char>(problem.message[cut]) & 0xC0) == 0x80) --cut;
+        problem.message = problem.message.substr(0, cut) + "...";  // and the rest freed
+    }
+    return problem;
+}
+
 // ---- Rows in the store's key order -----------------------------------------------------
 //
 // A modification row reads and changes only the action its ActionId names, unless its
@@ -113,9 +196,15 @@ struct Pending {
 // as sorted runs to a spool file and merged back into file order.
 
 constexpr std::size_t span_ranges = 4;  // a span holds this many ranges of rows
+// Bytes of the ids a span copies to ask for them in id order: a span closes early when they
+// reach it (a million ids of 32 bytes do not).
+constexpr std::size_t span_id_bytes = 32 << 20;
 // Bytes of gathered rows per range, whatever the row count: two ranges are in memory at once
 // (one applied, the next one gathered).
 constexpr std::size_t range_bytes = 12 << 20;
+// Rows applied between two writes close also at this many held_bytes(); three chunks are in
+// memory at once.
+constexpr std::size_t key_chunk_bytes = 4 << 20;
 // The key of a row that cannot reach a stored action (unmapped, or no such action).
 constexpr std::int64_t no_action = std::numeric_limits<std::int64_t>::min();
 
@@ -278,6 +367,8 @@ public:
         }
         runs_.push_back({start, static_cast<std::int64_t>(out_.tellp())});
         pieces_.clear();
+        // A chunk of long rows leaves no large buffer behind for the rest of the batch.
+        if (text_.capacity() > key_chunk_bytes) text_ = std::string();
         text_.clear();
     }
 
@@ -303,8 +394,7 @@ public:
         while (!heap.empty()) {
             std::pop_heap(heap.begin(), heap.end(), later);
             Cursor& c = cursors[heap.back()];
-            results.write(c.bytes.data(), c.result_size);
-            errors.write(c.bytes.data() + c.result_size, static_cast<std::streamsize>(c.bytes.size() - c.result_size));
+            c.lines(fd, path_, results, errors);
             if (c.advance(fd, path_))
                 std::push_heap(heap.begin(), heap.end(), later);
             else
@@ -316,15 +406,17 @@ private:
     struct Piece {
         std::uint32_t row, offset, result_size, error_size;
     };
-    // A run being read: its next row, through a small buffer.
+    // A run being read: its next row, through a small buffer. A row's lines can be as long as
+    // its record, and every run has a cursor: they are passed on piece by piece.
     struct Cursor {
         std::int64_t at = 0, end = 0;  // unread part of the run in the file
         std::string buffer;
         std::size_t pos = 0;
-        std::uint32_t row = 0, result_size = 0;
-        std::string bytes;
+        std::uint32_t row = 0, result_size = 0, error_size = 0;
 
-        void take(int fd, const fs::path& path, char* into, std::size_t n) {
+        // Hands the next n bytes of the run to sink(data, size), a piece at a time.
+        template <typename Sink>
+        void take(int fd, const fs::path& path, std::size_t n, Sink&& sink) {
             while (n > 0) {
                 if (pos == buffer.size()) {
                     const std::size_t want = static_cast<std::size_t>(std::min<std::int64_t>(end - at, 16 << 10));
@@ -337,21 +429,31 @@ private:
                     pos = 0;
                 }
                 const std::size_t part = std::min(n, buffer.size() - pos);
-                std::memcpy(into, buffer.data() + pos, part);
+                sink(buffer.data() + pos, part);
                 pos += part;
-                into += part;
                 n -= part;
             }
         }
+        // Reads the next row's head; false at the end of the run.
         bool advance(int fd, const fs::path& path) {
             if (pos == buffer.size() && at == end) return false;
             std::uint32_t head[3];
-            take(fd, path, reinterpret_cast<char*>(head), sizeof head);
+            char* into = reinterpret_cast<char*>(head);
+            take(fd, path, sizeof head, [&](const char* data, std::size_t size) {
+                std::memcpy(into, data, size);
+                into += size;
+            });
             row = head[0];
             result_size = head[1];
-            bytes.resize(std::size_t{head[1]} + head[2]);
-            take(fd, path, bytes.data(), bytes.size());
+            error_size = head[2];
             return true;
+        }
+        // Writes the lines of the row advance() read.
+        void lines(int fd, const fs::path& path, std::ostream& results, std::ostream& errors) {
+            take(fd, path, result_size,
+                 [&](const char* data, std::size_t size) { results.write(data, static_cast<std::streamsize>(size)); });
+            take(fd, path, error_size,
+                 [&](const char* data, std::size_t size) { errors.write(data, static_cast<std::streamsize>(size)); });
         }
     };
 
@@ -383,7 +485,7 @@ private:
     void apply_in_key_order(store::BatchTransaction& tx, batch::CsvReader& reader, const batch::Layout& layout,
                             std::ostream& results, std::ostream& errors);
     bool find_keys(store::BatchTransaction& tx, batch::CsvReader& reader, const batch::Layout& layout,
-                   std::size_t most, std::vector<Keyed>& keyed);
+                   std::size_t most, std::vector<Keyed>& keyed, bool& at_end);
     void apply_span(store::BatchTransaction& tx, const batch::Layout& layout, std::size_t span_start,
                     std::vector<Keyed> keyed, std::int64_t bytes_from, std::int64_t bytes_to, std::ostream& results,
                     std::ostream& errors);
@@ -578,15 +680,18 @@ std::optional<RowProblem> BatchRun::count_row(ledger::RowResult& row, const batc
 // the rows are applied, still one by one in file order; to the end of the file.
 void BatchRun::apply_in_file_order(store::BatchTransaction& tx, batch::CsvReader& reader,
                                    const batch::Layout& layout, std::ostream& results, std::ostream& errors) {
+    return_large_blocks();
     const bool modifications = req_.type == batch::FileType::Modifications;
     std::vector<Pending> chunk(chunk_rows);
+    SlotBytes held(chunk_rows);
+    auto empty = [&](std::size_t i) { chunk[i] = Pending{}; };
     std::vector<std::string_view> action_ids;
     action_ids.reserve(chunk_rows);
     bool at_end = false;
     while (!at_end) {
         std::size_t filled = 0;
         action_ids.clear();
-        while (filled < chunk.size()) {
+        while (filled < chunk.size() && held.total() < chunk_bytes) {
             Pending& pending = chunk[filled];
             auto more = reader.next(pending.record);
             if (!more) {
@@ -602,15 +707,18 @@ void BatchRun::apply_in_file_order(store::BatchTransaction& tx, batch::CsvReader
                 if (*pending.modification && (*pending.modification)->action_id)
                     action_ids.push_back(*(*pending.modification)->action_id);
             }
+            held.refilled(filled, pending.record);
             ++filled;
         }
+        held.release_from(filled, empty);
         if (!action_ids.empty()) tx.prefetch(account_->id, action_ids);
         for (std::size_t i = 0; i < filled; ++i) {
             ledger::RowResult row = apply_row(tx, layout, chunk[i]);
             auto problem = count_row(row, chunk[i].record, layout, results, errors);
             if (problem && result_.first_problems.size() < problems_kept)
-                result_.first_problems.push_back(std::move(*problem));
+                result_.first_problems.push_back(kept_problem(std::move(*problem)));
         }
+        held.release_large(empty);
         if (filled > 0) {
             tx.flush();
             if (req_.progress) req_.progress(reader.bytes_read(), digest_.size);
@@ -620,13 +728,15 @@ void BatchRun::apply_in_file_order(store::BatchTransaction& tx, batch::CsvReader
 
 void BatchRun::apply_in_key_order(store::BatchTransaction& tx, batch::CsvReader& reader,
                                   const batch::Layout& layout, std::ostream& results, std::ostream& errors) {
+    return_large_blocks();
     const std::size_t span_rows = std::max<std::size_t>(req_.key_order_rows, 1) * span_ranges;
     std::size_t span_start = 0;  // data rows before the span
     for (;;) {
         std::vector<Keyed> keyed;
         keyed.reserve(span_rows);
         const std::int64_t bytes_from = reader.bytes_read();
-        const bool in_key_order = find_keys(tx, reader, layout, span_rows, keyed);
+        bool at_end = false;
+        const bool in_key_order = find_keys(tx, reader, layout, span_rows, keyed, at_end);
         if (file_error_) return;
         if (!in_key_order) {
             // This span and the rest of the file in file order.
@@ -638,16 +748,17 @@ void BatchRun::apply_in_key_order(store::BatchTransaction& tx, batch::CsvReader&
         const std::size_t rows = keyed.size();
         if (rows == 0) return;
         apply_span(tx, layout, span_start, std::move(keyed), bytes_from, reader.bytes_read(), results, errors);
-        if (rows < span_rows) return;
+        if (at_end) return;
         span_start += rows;
     }
 }
 
-// Reads up to a span of rows and finds the key of the action each one names. False when a row
-// may reach the ledger otherwise than through the ActionId of an action without children, or
-// when the store has no key order: then the rows stay in file order.
+// Reads up to a span of rows (fewer once their ids hold span_id_bytes; at_end tells whether the
+// file ended) and finds the key of the action each one names. False when a row may reach the
+// ledger otherwise than through the ActionId of an action without children, or when the store
+// has no key order: then the rows stay in file order.
 bool BatchRun::find_keys(store::BatchTransaction& tx, batch::CsvReader& reader, const batch::Layout& layout,
-                         std::size_t most, std::vector<Keyed>& keyed) {
+                         std::size_t most, std::vector<Keyed>& keyed, bool& at_end) {
     // The span's ids, asked for in id order: a store can walk its id index once.
     struct Named {
         std::uint64_t prefix;  // the id's first 8 bytes, big-endian: most comparisons end here
@@ -666,13 +777,17 @@ bool BatchRun::find_keys(store::BatchTransaction& tx, batch::CsvReader& reader, 
     std::vector<Named> named;
     named.reserve(most);  // grown by doubling, it would hold two copies at once
     batch::Record record;
-    while (keyed.size() < most) {
+    std::size_t id_bytes = 0;
+    while (keyed.size() < most && id_bytes < span_id_bytes) {
         auto more = reader.next(record);
         if (!more) {
             file_error_ = more.error();
             return false;
         }
-        if (!*more) break;
+        if (!*more) {
+            at_end = true;
+            break;
+        }
         std::size_t size = 16;
         for (const std::string& field : record.fields) size += field.size() + 1;
         keyed.push_back({no_action, static_cast<std::uint32_t>(keyed.size()),
@@ -687,6 +802,7 @@ bool BatchRun::find_keys(store::BatchTransaction& tx, batch::CsvReader& reader, 
         const std::string& id = *parsed->action_id;
         char* copy = bytes.allocate(id.size());
         std::memcpy(copy, id.data(), id.size());
+        id_bytes += id.size();
         named.push_back({prefix_of(id), copy, static_cast<std::uint32_t>(id.size()), keyed.back().row});
     }
     std::sort(named.begin(), named.end(), [](const Named& a, const Named& b) {
@@ -771,10 +887,11 @@ void BatchRun::apply_span(store::BatchTransaction& tx, const batch::Layout& layo
     // read ahead, and the result and error lines of the one before are written, each on a
     // thread of its own.
     struct Chunk {
-        explicit Chunk(std::size_t rows) : pending(rows), rows(rows), file_rows(rows) {}
+        explicit Chunk(std::size_t rows) : pending(rows), rows(rows), file_rows(rows), held(rows) {}
         std::vector<Pending> pending;
         std::vector<ledger::RowResult> rows;
         std::vector<std::uint32_t> file_rows;
+        SlotBytes held;
         std::vector<std::int64_t> keys;  // of the actions its rows name
         std::unique_ptr<store::BatchTransaction::ReadAhead> ahead;
         std::size_t size = 0;
@@ -782,17 +899,27 @@ void BatchRun::apply_span(store::BatchTransaction& tx, const batch::Layout& layo
     const std::size_t key_chunk_rows = std::max<std::size_t>(req_.key_chunk_rows, 1);
     Chunk chunks[3]{Chunk(key_chunk_rows), Chunk(key_chunk_rows), Chunk(key_chunk_rows)};
     std::size_t lo = 0, hi = 0;  // the range being applied, in places
-    // The chunk of rows from place `first`: decoded, mapped, and their actions read ahead.
+    // The chunk of rows from place `first`, up to key_chunk_rows or key_chunk_bytes: decoded,
+    // mapped, and their actions read ahead. Its slots are free: its lines were written.
     auto prepare = [&](Chunk& c, std::size_t first) {
-        c.size = std::min(key_chunk_rows, hi - first);
+        auto empty = [&c](std::size_t i) {
+            c.pending[i] = Pending{};
+            c.rows[i] = ledger::RowResult{};
+        };
+        c.held.release_large(empty);
+        const std::size_t most = std::min(key_chunk_rows, hi - first);
+        c.size = 0;
         c.keys.clear();
-        for (std::size_t i = 0; i < c.size; ++i) {
+        while (c.size < most && c.held.total() < key_chunk_bytes) {
+            const std::size_t i = c.size++;
             Pending& pending = c.pending[i];
             decode_record(range->rows[first + i - lo], pending.record);
             pending.modification = layout.modification(pending.record);
             c.file_rows[i] = range->row_of[first + i - lo];
             if (keys[first + i] != no_action) c.keys.push_back(keys[first + i]);
+            c.held.refilled(i, pending.record);
         }
+        c.held.release_from(c.size, empty);
         c.ahead = c.keys.empty() ? nullptr : tx.read_ahead(account_->id, c.keys);
     };
     StringOut result_line, error_line;
@@ -818,13 +945,13 @@ void BatchRun::apply_span(store::BatchTransaction& tx, const batch::Layout& layo
             gathering = std::async(std::launch::async, gather, std::ref(gathered[(r + 1) % 2]), ranges[r + 1],
                                    ranges[r + 2]);
         prepare(chunks[turn % 3], lo);
-        for (std::size_t first = lo; first < hi; first += key_chunk_rows) {
+        for (std::size_t first = lo; first < hi;) {
             if (preparing.valid()) preparing.get();
             Chunk& chunk = chunks[turn % 3];
+            const std::size_t next = first + chunk.size;
             // The next chunk is neither this one nor the one whose lines may still be written.
-            if (first + key_chunk_rows < hi)
-                preparing = std::async(std::launch::async, prepare, std::ref(chunks[(turn + 1) % 3]),
-                                       first + key_chunk_rows);
+            if (next < hi)
+                preparing = std::async(std::launch::async, prepare, std::ref(chunks[(turn + 1) % 3]), next);
             ++turn;
             if (!chunk.keys.empty()) tx.prefetch_keys(account_->id, chunk.keys, std::move(chunk.ahead));
             for (std::size_t i = 0; i < chunk.size; ++i) {
@@ -832,7 +959,7 @@ void BatchRun::apply_span(store::BatchTransaction& tx, const batch::Layout& layo
                 auto problem = count_result(chunk.rows[i], chunk.pending[i].record);
                 if (problem && problems_wanted > 0 &&
                     (problems.size() < problems_wanted || problem->line < problems.rbegin()->first)) {
-                    problems.emplace(problem->line, std::move(*problem));
+                    problems.emplace(problem->line, kept_problem(std::move(*problem)));
                     if (problems.size() > problems_wanted) problems.erase(std::prev(problems.end()));
                 }
             }
@@ -840,6 +967,7 @@ void BatchRun::apply_span(store::BatchTransaction& tx, const batch::Layout& layo
             if (writing.valid()) writing.get();  // the other chunk's lines: it is free again
             writing = std::async(std::launch::async, write_chunk, std::ref(chunk));
             done += chunk.size;
+            first = next;
             if (req_.progress)
                 req_.progress(bytes_from + (bytes_to - bytes_from) * static_cast<std::int64_t>(done) /
                                                static_cast<std::int64_t>(count),
