@@ -12,8 +12,9 @@ PKGS=(
   python3
 )
 if [ "${1:-}" = "--test" ]; then
-  # Real servers for integration tests; clang 16 and its libFuzzer for tests/fuzz.
-  PKGS+=(openssh-server openssh-client postgresql vsftpd curl clang-16 libclang-rt-16-dev)
+  # Real servers for integration tests; clang 16 and its libFuzzer for tests/fuzz; GNU time
+  # for the peak memory the hostile-file test measures.
+  PKGS+=(openssh-server openssh-client postgresql vsftpd curl clang-16 libclang-rt-16-dev time)
 fi
 missing=()
 for p in "${PKGS[@]}"; do
