@@ -184,7 +184,7 @@ nlohmann::ordered_json batch_json(const store::BatchRecord& b) {
     j["sha256"] = b.sha256;
     j["size"] = b.size;
     j["type"] = b.type;
-    j["state"] = b.state;
+    j["state"] = std::string(store::state_name(b.state));
     j["status"] = b.status;
     j["total"] = b.total;
     j["applied"] = b.applied;

@@ -22,6 +22,7 @@
 #include "ledger/errors.hpp"
 #include "ledger/rules.hpp"
 #include "util/atomic_file.hpp"
+#include "apply/journal.hpp"
 #include "util/batch_id.hpp"
 #include "util/opened_file.hpp"
 #include "util/sha256.hpp"
@@ -585,11 +586,11 @@ ApplyResult BatchRun::finish(store::BatchTransaction* tx,
     // open could have written to it meanwhile.
     if (file_ && file_->changed_since_open())
         throw std::runtime_error("the batch file changed while it was applied; it will be read again");
-    record_.state = "applied";
+    move_to(record_, BatchState::Applied);
     tx->commit(record_, outputs);
     if (req_.committed) req_.committed();
     deliver_files(files);
-    record_.state = "delivered";
+    move_to(record_, BatchState::Delivered);
     store_.put_batch(record_);
     return result_;
 }
@@ -603,7 +604,7 @@ ApplyResult BatchRun::answer_committed(const store::BatchRecord& done) {
     result_.total = done.total;
     result_.applied = done.applied;
     result_.rejected = done.rejected;
-    if (done.state == "applied") {
+    if (done.state == BatchState::Applied) {
         result_.redelivered = true;
         if (req_.write_outputs) result_.delivered = deliver(store_, done, req_.outbox);
     }
@@ -1051,14 +1052,14 @@ ApplyResult BatchRun::run() {
     record_.sha256 = digest_.sha256;
     record_.size = digest_.size;
     record_.type = std::string(batch::file_type_name(req_.type));
-    record_.state = "claimed";
+    record_.state = BatchState::Claimed;
 
     std::optional<store::BatchRecord> duplicate_of;
     if (!req_.dry_run && !req_.batch_id.empty()) {
         // A claim: its own journal record, whatever else has the same content.
         record_.batch_id = req_.batch_id;
         if (auto mine = store_.find_batch(req_.batch_id)) {
-            if (!mine->status.empty()) return answer_committed(*mine);
+            if (committed(*mine)) return answer_committed(*mine);
             record_.attempts = mine->attempts;
         }
         if (!too_large && !req_.reprocess_duplicates)
@@ -1067,7 +1068,7 @@ ApplyResult BatchRun::run() {
                 duplicate_of = done;
     } else if (!req_.dry_run && !too_large) {
         if (auto done = store_.find_complete_batch(req_.account_id, digest_.sha256)) {
-            if (done->state == "applied") return answer_committed(*done);
+            if (done->state == BatchState::Applied) return answer_committed(*done);
             if (!req_.reprocess_duplicates) duplicate_of = done;
         }
         if (auto open = store_.find_open_batch(req_.account_id, digest_.sha256); open && !duplicate_of) {
@@ -1144,9 +1145,12 @@ std::vector<fs::path> deliver(store::Store& store, const store::BatchRecord& bat
         util::write_file_atomically(outbox / name, bytes);
         written.push_back(outbox / name);
     }
-    auto delivered = batch;
-    delivered.state = "delivered";
-    store.put_batch(delivered);
+    // A first delivery moves the journal on; a later one (`batches redeliver`) leaves it.
+    if (batch.state == BatchState::Applied) {
+        auto delivered = batch;
+        move_to(delivered, BatchState::Delivered);
+        store.put_batch(delivered);
+    }
     return written;
 }
 

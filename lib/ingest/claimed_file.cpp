@@ -14,6 +14,7 @@
 #include "ledger/errors.hpp"
 #include "util/atomic_file.hpp"
 #include "util/batch_id.hpp"
+#include "apply/journal.hpp"
 #include "util/opened_file.hpp"
 
 namespace actiondrop::ingest {
@@ -58,9 +59,9 @@ Outcome keep_original(store::Store& store, const Folders& folders, const config:
     out.total = record.total;
     out.applied = record.applied;
     out.rejected = record.rejected;
-    out.quarantined = record.state == "quarantined";
+    out.quarantined = record.state == apply::BatchState::Quarantined;
     out.kept_at = kept_path(folders, inbox, record, claim.file_name);
-    if (!out.quarantined) record.state = record.status == "COMPLETE" ? "archived" : "failed";
+    if (!out.quarantined) apply::move_to(record, apply::kept_state(record));
     store.put_batch(record);
     move_original(claim.path, out.kept_at);
     return out;
@@ -72,7 +73,7 @@ Outcome quarantine(store::Store& store, const Folders& folders, const config::In
                    const Claim& claim, store::BatchRecord record, ledger::Instant now,
                    std::string reason) {
     record.status = "REJECTED";
-    record.state = "quarantined";
+    apply::move_to(record, apply::BatchState::Quarantined);
     record.error_code = std::string(ledger::error_name(ledger::ErrorCode::Quarantined));
     record.error_message = std::move(reason);
     record.error_line.reset();
@@ -122,7 +123,6 @@ store::BatchRecord refused_record(const config::InboxConfig& inbox, const Claim&
     record.file_name = claim.file_name;
     record.size = size;
     record.type = inbox.type;
-    record.state = "claimed";
     return record;
 }
 
@@ -134,7 +134,7 @@ Outcome failed_delivery(store::Store& store, const Folders& folders, const confi
         store.put_batch(record);
         throw;
     }
-    record.state = "quarantined";
+    apply::move_to(record, apply::BatchState::Quarantined);
     auto out = keep_original(store, folders, inbox, claim, std::move(record));
     out.undelivered = true;
     return out;
@@ -146,7 +146,7 @@ Outcome failed_delivery(store::Store& store, const Folders& folders, const confi
 // applied; `actiondrop batches redeliver` answers it once the outbox is mended).
 Outcome answer_committed(store::Store& store, const Folders& folders, const config::InboxConfig& inbox,
                          const Claim& claim, store::BatchRecord record) {
-    if (record.state == "applied") {
+    if (record.state == apply::BatchState::Applied) {
         try {
             apply::deliver(store, record, inbox.outbox);
         } catch (const std::exception&) {
@@ -213,7 +213,7 @@ Outcome take_claim(store::Store& store, const ledger::Catalog& catalog,
                                       why));
 
     auto mine = store.find_batch(claim.batch_id);
-    if (mine && !mine->status.empty()) return answer_committed(store, folders, inbox, claim, std::move(*mine));
+    if (mine && apply::committed(*mine)) return answer_committed(store, folders, inbox, claim, std::move(*mine));
     if (mine && mine->attempts >= max_attempts) {
         auto reason = fmt::format(
             "processing this file failed {} times; it was set aside and an operator will look at it",
@@ -240,7 +240,7 @@ Outcome take_claim(store::Store& store, const ledger::Catalog& catalog,
         throw;
     } catch (const std::exception& e) {
         // Committed, then the delivery failed: from now on only the answer is missing.
-        if (auto now = store.find_batch(claim.batch_id); now && now->state == "applied")
+        if (auto now = store.find_batch(claim.batch_id); now && now->state == apply::BatchState::Applied)
             return failed_delivery(store, folders, inbox, claim, std::move(*now));
         // A failure of the machine (disk, store) gives its attempt back; any other failure
         // (or a crash) counts towards max_attempts.

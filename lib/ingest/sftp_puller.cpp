@@ -1,5 +1,7 @@
 #include "ingest/sftp_puller.hpp"
 
+#include "apply/journal.hpp"
+
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -633,7 +635,7 @@ void SftpPuller::refuse_too_large(store::Store& store, store::PullRecord record,
         const auto summary_file = spool() / ".download" / (record.claim + ".summary");
         util::write_file_atomically(receipt_file, receipt.str());
         util::write_file_atomically(summary_file, json.str());
-        r.state = "applied";
+        apply::move_to(r, apply::BatchState::Applied);
         {
             auto tx = store.begin_batch(r.batch_id);
             tx->commit(r, {{batch::receipt_name(r.file_name), receipt_file},
@@ -643,7 +645,7 @@ void SftpPuller::refuse_too_large(store::Store& store, store::PullRecord record,
         fs::remove(summary_file);
         batch = std::move(r);
     }
-    if (batch->state == "applied") apply::deliver(store, *batch, spool() / ".outbox");
+    if (batch->state == apply::BatchState::Applied) apply::deliver(store, *batch, spool() / ".outbox");
     // Dealt with as an applied file from now on: the original is left, deleted or archived.
     record.state = "fetched";
     store.put_pull(record);

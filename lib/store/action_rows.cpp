@@ -299,7 +299,7 @@ void bind_batch(Statement& st, const BatchRecord& r) {
     st.bind_text(5, r.sha256);
     st.bind(6, r.size);
     st.bind_text(7, r.type);
-    st.bind_text(8, r.state);
+    st.bind_text(8, state_name(r.state));
     st.bind_text(9, r.status);
     st.bind(10, millis(r.received_at));
     st.bind(11, millis(r.completed_at));
@@ -323,7 +323,10 @@ BatchRecord read_batch(const Statement& row) {
     r.sha256 = row.text_at(4);
     r.size = row.int64_at(5);
     r.type = row.text_at(6);
-    r.state = row.text_at(7);
+    const auto state = row.text_at(7);
+    const auto parsed = parse_state(state);
+    if (!parsed) throw StoreError("batch " + r.batch_id + ": unknown journal state '" + std::string(state) + "'");
+    r.state = *parsed;
     r.status = row.text_at(8);
     r.received_at = instant_from_millis(row.int64_at(9));
     r.completed_at = instant_from_millis(row.optional_int64_at(10));

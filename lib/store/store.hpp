@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "store/batch_state.hpp"
 #include "ledger/action.hpp"
 #include "ledger/catalog.hpp"
 #include "ledger/view.hpp"
@@ -31,7 +32,7 @@ struct BatchRecord {
     std::string sha256;     // hex
     std::int64_t size = 0;
     std::string type;       // modifications | conversions | funds_transfers
-    std::string state;      // claimed | fetched | applied | delivered | archived | failed | quarantined
+    BatchState state = BatchState::Claimed;  // moved only through apply/journal.hpp
     std::string status;     // "" until decided, then COMPLETE | REJECTED
     ledger::Instant received_at{};
     std::optional<ledger::Instant> completed_at;

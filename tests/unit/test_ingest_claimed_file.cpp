@@ -67,7 +67,7 @@ TEST_CASE("ingest: a COMPLETE file is answered and its original archived under i
     CHECK(out.applied == 1);
     auto record = f.store->find_batch(out.batch_id);
     REQUIRE(record);
-    CHECK(record->state == "archived");
+    CHECK(record->state == store::BatchState::Archived);
     CHECK(record->inbox == "drop");
     CHECK(record->file_name == "k.csv");
     CHECK(out.kept_at ==
@@ -96,7 +96,7 @@ TEST_CASE("ingest: a file rejected as a whole goes to failed/ and the journal sa
     CHECK(out.error_code == "EMPTY_FILE");
     CHECK(out.kept_at == failed_path(f.folders, "drop", out.batch_id, "empty.csv"));
     CHECK(fs::exists(out.kept_at));
-    CHECK(f.store->find_batch(out.batch_id)->state == "failed");
+    CHECK(f.store->find_batch(out.batch_id)->state == store::BatchState::Failed);
 }
 
 TEST_CASE(
@@ -113,7 +113,7 @@ TEST_CASE(
     open.sha256 = util::digest_file(claim.path).sha256;
     open.size = static_cast<std::int64_t>(bytes.size());
     open.type = "conversions";
-    open.state = "claimed";
+    open.state = store::BatchState::Claimed;
     open.received_at = f.clock();
     open.attempts = max_attempts;
     f.store->put_batch(open);
@@ -128,7 +128,7 @@ TEST_CASE(
     CHECK(s["error_code"] == "QUARANTINED");
     CHECK(read(failed_path(f.folders, "drop", open.batch_id, "q.csv")) == bytes);
     auto record = f.store->find_batch(open.batch_id);
-    CHECK(record->state == "quarantined");
+    CHECK(record->state == store::BatchState::Quarantined);
     CHECK(record->status == "REJECTED");
     CHECK_FALSE(f.store->action("1000", "Q-1"));  // nothing applied
 }
@@ -143,7 +143,7 @@ TEST_CASE("ingest: two crashed attempts are not yet a quarantine; the third try 
     open.file_name = "r.csv";
     open.sha256 = util::digest_file(claim.path).sha256;
     open.type = "conversions";
-    open.state = "claimed";
+    open.state = store::BatchState::Claimed;
     open.received_at = f.clock();
     open.attempts = max_attempts - 1;
     f.store->put_batch(open);
@@ -163,7 +163,7 @@ TEST_CASE(
     REQUIRE(first.status == "COMPLETE");
     // As if the daemon died after delivering, before the original was moved.
     auto record = *f.store->find_batch(first.batch_id);
-    record.state = "delivered";
+    record.state = store::BatchState::Delivered;
     f.store->put_batch(record);
     fs::rename(first.kept_at, claim.path);
     claim.recovered = true;
@@ -174,7 +174,7 @@ TEST_CASE(
     CHECK(again.status == "COMPLETE");
     CHECK(read(again.kept_at) == bytes);
     CHECK(f.store->list_batches("1000").size() == batches_before);
-    CHECK(f.store->find_batch(first.batch_id)->state == "archived");
+    CHECK(f.store->find_batch(first.batch_id)->state == store::BatchState::Archived);
     CHECK(summary(f.cfg.outbox, "s.csv")["status"] ==
           "COMPLETE");  // not overwritten by a DUPLICATE_FILE
 }
@@ -253,7 +253,7 @@ TEST_CASE(
     auto claim = f.drop("w.csv", bytes);
     auto first = take_claim(*f.store, f.catalog, f.cfg, claim, f.folders, f.clock);
     REQUIRE(first.status == "COMPLETE");
-    REQUIRE(f.store->find_batch(first.batch_id)->state == "archived");
+    REQUIRE(f.store->find_batch(first.batch_id)->state == store::BatchState::Archived);
     // As if the daemon died after the journal's last record, before the original moved.
     fs::rename(first.kept_at, claim.path);
     claim.recovered = true;

@@ -277,7 +277,7 @@ TEST_CASE(
         CHECK(s["status"] == (policy == "reprocess" ? "COMPLETE" : "REJECTED"));
         auto record = h.store->find_batch(claim.batch_id);
         REQUIRE(record);
-        CHECK(record->state == (policy == "reprocess" ? "archived" : "failed"));
+        CHECK(record->state == (policy == "reprocess" ? store::BatchState::Archived : store::BatchState::Failed));
         CHECK_FALSE(fs::exists(claim.path));
     }
 }
@@ -349,7 +349,7 @@ TEST_CASE("hostile: answers that can never be delivered end in a quarantine afte
     CHECK(out.undelivered);
     CHECK(deliveries == 1);
     auto record = h.store->find_batch(claim.batch_id);
-    CHECK(record->state == "quarantined");
+    CHECK(record->state == store::BatchState::Quarantined);
     CHECK(record->status == "COMPLETE");
     CHECK(record->delivery_failures == max_attempts);
     CHECK(h.store->action("1000", "Q-1"));

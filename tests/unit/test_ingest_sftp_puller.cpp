@@ -363,7 +363,7 @@ TEST_CASE("a remote file listed over max_file_bytes is answered TOO_LARGE withou
     CHECK(batches[0].status == "REJECTED");
     CHECK(batches[0].error_code == "TOO_LARGE");
     CHECK(batches[0].error_message == message);
-    CHECK(batches[0].state == "delivered");
+    CHECK(batches[0].state == store::BatchState::Delivered);
     const std::string receipt = read(server.files() / "out" / "receipt_huge.csv.txt");
     CHECK(receipt.find(batches[0].batch_id) != std::string::npos);
     CHECK(receipt.find(std::to_string(huge)) != std::string::npos);

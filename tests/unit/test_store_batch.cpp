@@ -48,7 +48,7 @@ TEST_CASE("a created action is found at once and durable after commit, every fie
     REQUIRE(got);
     check_same_action(*got, want);
     CHECK_FALSE(reopened->action("2000", "A-1"));
-    CHECK(reopened->find_batch("B-1")->state == "claimed");
+    CHECK(reopened->find_batch("B-1")->state == store::BatchState::Claimed);
 
     // Keys keep growing across batches.
     auto tx2 = reopened->begin_batch("B-2");

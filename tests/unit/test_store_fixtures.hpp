@@ -112,7 +112,7 @@ inline BatchRecord sample_record(std::string batch_id, std::string account_id, s
     r.sha256 = std::move(sha256);
     r.size = 1234;
     r.type = "modifications";
-    r.state = "claimed";
+    r.state = store::BatchState::Claimed;
     r.received_at = at_ms(1'768'600'000'000);
     return r;
 }

@@ -116,7 +116,7 @@ TEST_CASE("journal records are upserted and found by content") {
     CHECK_FALSE(store->find_complete_batch("1000", "aa11"));
     CHECK_FALSE(store->find_open_batch("2000", "aa11"));  // content is scoped to the account
 
-    first.state = "applied";
+    first.state = store::BatchState::Applied;
     first.status = "COMPLETE";
     first.completed_at = at_ms(1'768'600'005'000);
     first.total = 10;
@@ -132,7 +132,7 @@ TEST_CASE("journal records are upserted and found by content") {
     CHECK(complete->file_name == "mods.csv");
     CHECK(complete->size == 1234);
     CHECK(complete->type == "modifications");
-    CHECK(complete->state == "applied");
+    CHECK(complete->state == store::BatchState::Applied);
     CHECK(complete->received_at == first.received_at);
     CHECK(complete->completed_at == first.completed_at);
     CHECK(complete->attempts == 1);
@@ -144,7 +144,7 @@ TEST_CASE("journal records are upserted and found by content") {
 
     BatchRecord rejected = sample_record("B-2", "1000", "bb22");
     rejected.status = "REJECTED";
-    rejected.state = "failed";
+    rejected.state = store::BatchState::Failed;
     rejected.error_code = "MALFORMED_CSV";
     rejected.error_message = "bare CR on line 3";
     rejected.error_line = 3;
