@@ -63,6 +63,10 @@ Outcome keep_original(store::Store& store, const Folders& folders, const config:
     out.kept_at = kept_path(folders, inbox, record, claim.file_name);
     if (!out.quarantined) apply::move_to(record, apply::kept_state(record));
     store.put_batch(record);
+    if (claim.unreadable) {
+        out.kept_at = claim.path;  // nothing of it can be read, so nothing can be copied away
+        return out;
+    }
     move_original(claim.path, out.kept_at);
     return out;
 }

@@ -199,7 +199,20 @@ std::optional<Claim> LocalInbox::claim(const std::string& name) {
         try {
             claimed = copy_into_claims(source, c.path);
         } catch (const std::system_error& e) {
-            if (e.code().value() != ENOENT) throw;
+            if (e.code().value() == EACCES) {
+                // Uploaded with a private mode: we may not read it, so no copy can take it
+                // across. It is renamed aside inside its own folder (a hidden name, never
+                // swept again) and answered from there, without a byte read.
+                c.path = inbox_.path / (".unreadable." + c.batch_id + "_" + name);
+                c.unreadable = true;
+                if (::rename(source.c_str(), c.path.c_str()) != 0) {
+                    if (errno != ENOENT) fail("cannot set aside", source);
+                } else {
+                    claimed = true;
+                }
+            } else if (e.code().value() != ENOENT) {
+                throw;
+            }
         }
         if (!claimed) {
             seen_.erase(name);

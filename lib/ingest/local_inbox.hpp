@@ -41,6 +41,9 @@ struct Claim {
     // The batch this claim is journalled as: given at claim time, part of the claim's name,
     // so that a retry or a restart finds the very batch this claim committed.
     std::string batch_id;
+    // A file the service may not read, found across mounts: it could not be copied into the
+    // claims folder, so `path` is a hidden name in its own inbox, where it stays once answered.
+    bool unreadable = false;
 };
 
 // The claim a name in a claims folder stands for (`<batch id>_NAME`), or nullopt.
