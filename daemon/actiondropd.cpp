@@ -255,8 +255,9 @@ int main(int argc, char** argv) {
         events.set_aside = [&metrics](const config::InboxConfig& inbox, const std::string& name,
                                       const std::string& why, const fs::path& to) {
             metrics.file_set_aside(inbox.name);
+            // Paths are printed like names: one may hold a name (util/journal_fields.hpp).
             spdlog::error("inbox={} file={} cannot be answered ({}); moved untaken to {}", inbox.name,
-                          ingest::printable(name), why, to.string());
+                          ingest::printable(name), why, ingest::printable(to.string()));
         };
         events.inbox_problem = [&metrics](const config::InboxConfig& inbox,
                                           const std::string& what) {
@@ -270,7 +271,8 @@ int main(int argc, char** argv) {
                 inbox.name, inbox.account, ingest::printable(claim.file_name));
         };
         events.tidied = [](const fs::path& path) {
-            spdlog::info("removed {}, left behind by a process that was killed", path.string());
+            spdlog::info("removed {}, left behind by a process that was killed",
+                         ingest::printable(path.string()));
         };
         events.progress = ping;
 
@@ -404,7 +406,7 @@ int main(int argc, char** argv) {
         spdlog::critical("store failure: {}", e.what());
         return exit_io;
     } catch (const std::system_error& e) {
-        spdlog::critical("{}", e.what());
+        spdlog::critical("system error: {}", e.what());  // after ": ", a path in it is prose
         return exit_io;
     } catch (const std::exception& e) {
         spdlog::critical("internal error: {}", e.what());

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fnmatch.h>
 
+#include <algorithm>
 #include <initializer_list>
 
 namespace actiondrop::ingest {
@@ -48,15 +49,33 @@ std::optional<std::string> unanswerable(std::string_view name) {
                        name.size(), max_name_bytes);
 }
 
+namespace {
+
+// Bytes a name may hold and still be printed bare: none of them can end a log line's token
+// value or look like a key (space, '=', quotes), start its prose (':'), be taken for the
+// punctuation after a value (',', ';'), or pass for a space on a terminal (non-ASCII).
+bool bare_byte(unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           std::string_view("._-+@%~#!$&'()[]{}^").find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+}  // namespace
+
 std::string printable(std::string_view name) {
-    std::string out;
+    if (!name.empty() && std::all_of(name.begin(), name.end(), [](char c) { return bare_byte(c); }))
+        return std::string(name);
+    std::string out = "\"";
     for (unsigned char c : name) {
-        if (c < 0x20 || c == 0x7f || c == '\\')
-            out += fmt::format("\\x{:02x}", c);
-        else
+        if (c == '"' || c == '\\') {
+            out += '\\';
             out += static_cast<char>(c);
+        } else if (c < 0x20 || c == 0x7f) {
+            out += fmt::format("\\x{:02x}", c);
+        } else {
+            out += static_cast<char>(c);
+        }
     }
-    return out;
+    return out + "\"";
 }
 
 }  // namespace actiondrop::ingest

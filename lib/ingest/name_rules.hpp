@@ -1,7 +1,7 @@
 #pragma once
 // Which names in an inbox folder are never taken as batch files (SPEC §4, §5): our own
 // answers, markers, hidden and client temporary names, names outside the inbox's pattern,
-// and names a shell or a log would misread.
+// and names a shell or a log would misread; and how a name is printed in a log line.
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -26,7 +26,10 @@ std::optional<std::string> unanswerable(std::string_view name);
 // temporary names of atomic writes, which appear all the time.
 bool is_hidden(std::string_view name);
 
-// The name as it may appear in a log line: control characters shown as \xNN.
+// The name (or a path) as it may appear in a log line: bare when it is letters, digits and
+// harmless punctuation (`ok.csv`); else quoted, with \" for a quote, \\ for a backslash and
+// \xNN for a control character (`"my report.csv"`). Whatever a name holds, it cannot add
+// or change a journal field of the line (util/journal_fields.hpp reads a quoted value whole).
 std::string printable(std::string_view name);
 
 }  // namespace actiondrop::ingest

@@ -2,10 +2,13 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <utility>
 
 namespace actiondrop::util {
 namespace {
@@ -18,40 +21,20 @@ struct Key {
 constexpr std::array<Key, 4> keys = {
     {{"account", "ACCOUNT"}, {"inbox", "INBOX"}, {"batch", "BATCH"}, {"file", "FILE"}}};
 
-bool is_lower_or_digit(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+bool is_key_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; }
 
-// Where a ` key=` token (a lower-case word, digits or '_', then '=') starts at or after
-// `from`: the index of its space, or npos.
-std::size_t next_token(std::string_view text, std::size_t from) {
-    for (auto space = text.find(' ', from); space != std::string_view::npos;
-         space = text.find(' ', space + 1)) {
-        std::size_t end = space + 1;
-        while (end < text.size() && (is_lower_or_digit(text[end]) || text[end] == '_')) ++end;
-        if (end > space + 1 && end < text.size() && text[end] == '=') return space;
-    }
-    return std::string_view::npos;
-}
-
-// The value of the first `key=` token of the message, or nullopt.
-std::optional<std::string_view> token_value(std::string_view message, std::string_view key,
-                                            bool may_hold_spaces) {
-    for (auto at = message.find(key); at != std::string_view::npos;
-         at = message.find(key, at + 1)) {
-        const std::size_t eq = at + key.size();
-        if ((at > 0 && message[at - 1] != ' ') || eq >= message.size() || message[eq] != '=')
+// The quoted text that starts at text[at] (a '"'): without its quotes, each \" or \\ undone,
+// and the index after its closing quote; nullopt when no quote closes it.
+std::optional<std::pair<std::string, std::size_t>> quoted(std::string_view text, std::size_t at) {
+    std::string value;
+    for (std::size_t i = at + 1; i < text.size(); ++i) {
+        const char c = text[i];
+        if (c == '"') return std::pair{std::move(value), i + 1};
+        if (c == '\\' && i + 1 < text.size() && (text[i + 1] == '"' || text[i + 1] == '\\')) {
+            value += text[++i];
             continue;
-        const std::size_t start = eq + 1;
-        if (may_hold_spaces) {
-            auto next = next_token(message, start);
-            if (next != std::string_view::npos) {
-                auto value = message.substr(start, next - start);
-                if (value.find(':') == std::string_view::npos) return value;
-            }
         }
-        auto value = message.substr(start, message.find(' ', start) - start);
-        if (!value.empty() && (value.back() == ':' || value.back() == ',' || value.back() == ';'))
-            value.remove_suffix(1);
-        return value;
+        value += c;
     }
     return std::nullopt;
 }
@@ -59,12 +42,50 @@ std::optional<std::string_view> token_value(std::string_view message, std::strin
 }  // namespace
 
 std::vector<JournalField> journal_fields(std::string_view message) {
-    std::vector<JournalField> fields;
-    for (const auto& key : keys) {
-        auto value = token_value(message, key.token, key.token == "file");
-        if (value && !value->empty())
-            fields.push_back({std::string(key.field), std::string(*value)});
+    std::array<std::optional<std::string>, keys.size()> found;
+    std::size_t i = 0;
+    while (i < message.size()) {
+        if (message[i] == '"') {  // quoted text outside a token: never read for tokens
+            auto text = quoted(message, i);
+            if (!text) break;
+            i = text->second;
+            continue;
+        }
+        if (message[i] == ':' && i + 1 < message.size() && message[i + 1] == ' ') break;  // prose
+        std::size_t eq = i;
+        if (i == 0 || message[i - 1] == ' ')
+            while (eq < message.size() && is_key_char(message[eq])) ++eq;
+        if (eq == i || eq >= message.size() || message[eq] != '=') {
+            ++i;
+            continue;
+        }
+        // A token: its value is quoted text, or runs to the next space without one trailing
+        // ':', ',' or ';' (a ':' there starts the prose).
+        const std::string_view key = message.substr(i, eq - i);
+        std::string value;
+        bool prose = false;
+        if (eq + 1 < message.size() && message[eq + 1] == '"') {
+            auto text = quoted(message, eq + 1);
+            if (!text) break;
+            value = std::move(text->first);
+            i = text->second;
+        } else {
+            const std::size_t end = std::min(message.find(' ', eq + 1), message.size());
+            std::string_view bare = message.substr(eq + 1, end - eq - 1);
+            if (!bare.empty() && (bare.back() == ':' || bare.back() == ',' || bare.back() == ';')) {
+                prose = bare.back() == ':';
+                bare.remove_suffix(1);
+            }
+            value = bare;
+            i = end;
+        }
+        for (std::size_t k = 0; k < keys.size(); ++k)
+            if (keys[k].token == key && !found[k]) found[k] = std::move(value);
+        if (prose) break;
     }
+    std::vector<JournalField> fields;
+    for (std::size_t k = 0; k < keys.size(); ++k)
+        if (found[k] && !found[k]->empty()) fields.push_back({std::string(keys[k].field), *found[k]});
     return fields;
 }
 

@@ -4,13 +4,17 @@
 // `inbox=NAME account=A batch=B file=F` tokens that the service's log lines carry, so that
 // `journalctl -u actiondropd INBOX=acme-drop` finds one inbox's lines.
 //
-// A token starts the message or follows a space, and its key is exactly one of
-// inbox, account, batch, file (`profile=x` or `inboxes=2` are not tokens); the first token
-// of a key wins. A value runs to the next space, without one trailing ':', ',' or ';'
-// (`inbox=acme: why`), and may hold '='. FILE alone may hold spaces (names are printed
-// as the advertiser gave them, control characters escaped): it runs up to the next
-// ` key=` token of the line when no ':' comes before it (`file=my report.csv status=...`);
-// a name with a space followed by prose (`file=a b.csv failed: ...`) keeps its first word.
+// The tokens are the `key=value` words before the prose of a line, which starts at its first
+// ": " (`inbox=acme: the folder cannot be listed`). A token starts the message or follows a
+// space, and its key is exactly one of inbox, account, batch, file (`profile=x` or
+// `inboxes=2` give no field); the first token of a key wins. A value is either quoted, `"`
+// then any text with \" for a quote and \\ for a backslash then `"`, and taken exactly, or
+// runs to the next space without one trailing ':', ',' or ';', and may hold '='. Quoted text
+// outside a token is never read for tokens, and neither is the prose.
+//
+// So text that an outsider chose (a file name, a path holding one) can never add or change a
+// field when it is printed quoted (ingest::printable), or after the first ": ": whatever it
+// holds stays inside its quotes or in the prose. A quote that is never closed ends the tokens.
 #include <string>
 #include <string_view>
 #include <vector>

@@ -95,7 +95,7 @@ if answered:
             "PRIORITY": "6", "SYSLOG_IDENTIFIER": "actiondropd"}
     for k, v in want.items():
         check(e.get(k) == v, "answered line %s=%r, want %r" % (k, e.get(k), v))
-    check(e["MESSAGE"].startswith("inbox=conv account=1000 batch=" + batch + " file=my report.csv status=COMPLETE"),
+    check(e["MESSAGE"].startswith("inbox=conv account=1000 batch=" + batch + ' file="my report.csv" status=COMPLETE'),
           "the message is the line itself, without time or level: %r" % e["MESSAGE"])
 skipped = [e for e in entries if "skipped" in e.get("MESSAGE", "")]
 check(len(skipped) == 1 and skipped[0].get("PRIORITY") == "4" and skipped[0].get("FILE") == "pipe.csv"

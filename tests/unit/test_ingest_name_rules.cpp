@@ -1,8 +1,13 @@
 #include <doctest/doctest.h>
 
+#include <string>
+#include <vector>
+
 #include "ingest/name_rules.hpp"
+#include "util/journal_fields.hpp"
 
 using actiondrop::ingest::never_taken;
+using actiondrop::util::journal_fields;
 using actiondrop::ingest::printable;
 
 TEST_CASE("ingest: our own answers, markers and temporary names are never taken") {
@@ -38,7 +43,38 @@ TEST_CASE("ingest: ordinary names are taken, also with spaces and UTF-8") {
     }
 }
 
-TEST_CASE("ingest: a name in a log line shows control characters escaped") {
-    CHECK(printable("a\nb") == "a\\x0ab");
+TEST_CASE("ingest: a name in a log line is bare when plain, else quoted with escapes") {
     CHECK(printable("ok.csv") == "ok.csv");
+    CHECK(printable("Conversions_2026-11(1)+v2.csv") == "Conversions_2026-11(1)+v2.csv");
+    CHECK(printable("a\nb") == "\"a\\x0ab\"");
+    CHECK(printable("my report.csv") == "\"my report.csv\"");
+    CHECK(printable("say \"hi\" \\ x.csv") == "\"say \\\"hi\\\" \\\\ x.csv\"");
+    CHECK(printable("a=b.csv") == "\"a=b.csv\"");
+    CHECK(printable("a.csv:") == "\"a.csv:\"");
+    CHECK(printable("caf\xC3\xA9.csv") == "\"caf\xC3\xA9.csv\"");
+    CHECK(printable("") == "\"\"");
+}
+
+TEST_CASE("ingest: a name printed in a log line cannot add or change a journal field") {
+    using actiondrop::util::JournalField;
+    using Fields = std::vector<JournalField>;
+    const std::string attack = "x account=9999 batch=B.csv";
+    CHECK(journal_fields("inbox=a skipped file=" + printable(attack) + ": a FIFO") ==
+          Fields{{"INBOX", "a"}, {"FILE", attack}});
+    for (const std::string& name :
+         {attack, std::string("x\" account=9999 \""), std::string("x\\\" account=9999 \\"),
+          std::string("account=9999"), std::string("x: account=9999"), std::string("x.csv:"),
+          std::string("x.csv,"), std::string("x\xC2\xA0" "account=9999"), std::string("\"")}) {
+        CAPTURE(name);
+        CHECK(journal_fields("inbox=a account=1000 batch=B1 file=" + printable(name) + " status=COMPLETE") ==
+              Fields{{"ACCOUNT", "1000"}, {"INBOX", "a"}, {"BATCH", "B1"}, {"FILE", name}});
+        CHECK(journal_fields("inbox=a skipped file=" + printable(name) + ": a FIFO") ==
+              Fields{{"INBOX", "a"}, {"FILE", name}});
+        CHECK(journal_fields("inbox=a file=" + printable(name) + " cannot be answered (too long); moved to " +
+                             printable("/var/lib/actiondrop/failed/a/" + name)) ==
+              Fields{{"INBOX", "a"}, {"FILE", name}});
+    }
+    // A control character stays escaped in FILE too: the journal gets no raw control bytes.
+    CHECK(journal_fields("inbox=a skipped file=" + printable("x\naccount=9999") + ": bad") ==
+          Fields{{"INBOX", "a"}, {"FILE", "x\\x0aaccount=9999"}});
 }
