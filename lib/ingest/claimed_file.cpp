@@ -14,6 +14,7 @@
 #include "ledger/errors.hpp"
 #include "util/atomic_file.hpp"
 #include "util/batch_id.hpp"
+#include "apply/file_limits.hpp"
 #include "apply/journal.hpp"
 #include "util/opened_file.hpp"
 
@@ -272,7 +273,7 @@ apply::ApplyRequest request_for(const config::InboxConfig& inbox, const Folders&
     req.inbox = inbox.name;
     req.all_or_nothing = inbox.all_or_nothing;
     req.reprocess_duplicates = inbox.duplicates == "reprocess";
-    req.limits = {inbox.limits.max_file_bytes, inbox.limits.max_rows, inbox.limits.max_line_bytes};
+    req.limits = apply::reader_limits(inbox.limits);
     req.outbox = inbox.outbox;
     req.spool = folders.state_dir / "spool";
     return req;

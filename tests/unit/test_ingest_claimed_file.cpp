@@ -275,3 +275,16 @@ TEST_CASE(
     CHECK(duplicate.error_code == "DUPLICATE_FILE");
     CHECK(fs::exists(first.kept_at));
 }
+
+TEST_CASE("ingest: an inbox's record limits reach the reader of its files") {
+    Fixture f;
+    f.cfg.limits.max_fields = 5;
+    auto out = take_claim(*f.store, f.catalog, f.cfg, f.drop("wide.csv", Fixture::conversions("WIDE-1")),
+                          f.folders, f.clock);
+    CHECK(out.error_code == "TOO_MANY_FIELDS");
+    f.cfg.limits.max_fields = 2'000;
+    f.cfg.limits.max_record_bytes = 40;
+    out = take_claim(*f.store, f.catalog, f.cfg, f.drop("long.csv", Fixture::conversions("LONG-1")), f.folders,
+                     f.clock);
+    CHECK(out.error_code == "RECORD_TOO_LONG");
+}
