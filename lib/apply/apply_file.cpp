@@ -1139,6 +1139,21 @@ ApplyResult apply_file(store::Store& store, const ledger::Catalog& catalog, cons
     return BatchRun(store, catalog, request, clock).run();
 }
 
+batch::Summary file_level_summary(const store::BatchRecord& record) {
+    batch::Summary s;
+    s.batch_id = record.batch_id;
+    s.file = record.file_name;
+    s.sha256 = record.sha256;
+    s.type = record.type;
+    s.status = record.status;
+    s.received_at = record.received_at;
+    s.completed_at = record.completed_at.value_or(record.received_at);
+    s.error_code = record.error_code;
+    s.error_message = record.error_message;
+    s.line = record.error_line;
+    return s;
+}
+
 std::vector<fs::path> deliver(store::Store& store, const store::BatchRecord& batch, const fs::path& outbox) {
     std::vector<fs::path> written;
     for (const auto& [name, bytes] : store.batch_outputs(batch.batch_id)) {

@@ -16,6 +16,7 @@
 
 #include "batch/csv_reader.hpp"
 #include "batch/layout.hpp"
+#include "batch/outputs.hpp"
 #include "ledger/catalog.hpp"
 #include "store/store.hpp"
 #include "util/opened_file.hpp"
@@ -83,6 +84,10 @@ struct ApplyResult {
 // std::invalid_argument; a store or I/O failure as StoreError / std::system_error.
 ApplyResult apply_file(store::Store& store, const ledger::Catalog& catalog, const ApplyRequest& request,
                        const Clock& clock);
+
+// The summary of a batch decided as a whole, without reading rows (a quarantine, a file too
+// large to download): status, code and message from its journal record.
+batch::Summary file_level_summary(const store::BatchRecord& record);
 
 // Writes the stored outputs of a committed batch into `outbox` (atomically) and marks it
 // delivered. Returns the paths written.

@@ -87,18 +87,8 @@ Outcome quarantine(store::Store& store, const Folders& folders, const config::In
     record.error_counts_json = "{}";
     store.put_batch(record);
 
-    batch::Summary s;
-    s.batch_id = record.batch_id;
-    s.file = claim.file_name;
-    s.sha256 = record.sha256;
-    s.type = record.type;
-    s.status = record.status;
-    s.received_at = record.received_at;
-    s.completed_at = now;
-    s.error_code = record.error_code;
-    s.error_message = record.error_message;
     std::ostringstream summary;
-    batch::write_summary(summary, s);
+    batch::write_summary(summary, apply::file_level_summary(record));
     util::create_folders(inbox.outbox);
     util::write_file_atomically(inbox.outbox / batch::summary_name(claim.file_name), summary.str());
     return keep_original(store, folders, inbox, claim, std::move(record));

@@ -618,17 +618,8 @@ void SftpPuller::refuse_too_large(store::Store& store, store::PullRecord record,
         // "Claims"), neither with a SHA-256.
         std::ostringstream receipt;
         batch::write_receipt(receipt, {r.batch_id, r.file_name, "", r.size, r.received_at});
-        batch::Summary summary;
-        summary.batch_id = r.batch_id;
-        summary.file = r.file_name;
-        summary.type = r.type;
-        summary.status = r.status;
-        summary.received_at = r.received_at;
-        summary.completed_at = *r.completed_at;
-        summary.error_code = r.error_code;
-        summary.error_message = r.error_message;
         std::ostringstream json;
-        batch::write_summary(json, summary);
+        batch::write_summary(json, apply::file_level_summary(r));
         // Streamed into the store from files, like every batch output; `.download/` is ours
         // and emptied at start.
         const auto receipt_file = spool() / ".download" / (record.claim + ".receipt");

@@ -125,6 +125,24 @@ struct Hostile {
             for (const auto& e : fs::directory_iterator(cfg.outbox)) all += read(e.path());
         return all;
     }
+    // Action `id` created, modified once by m1.csv (archived, COMPLETE), then m2.csv with the
+    // same content uploaded and claimed under the `duplicates` policy given.
+    Claim second_upload(const std::string& id, const std::string& policy) {
+        cfg.duplicates = policy;
+        cfg.type = "conversions";
+        upload("seed.csv", conversions(id));
+        sweep_sees("seed.csv");
+        REQUIRE(take(*inbox->claim("seed.csv")).status == "COMPLETE");
+        cfg.type = "modifications";
+        const std::string mods = "ActionId,Amount,Reason\r\n" + id + ",80.00,ORDER_UPDATE\r\n";
+        upload("m1.csv", mods);
+        sweep_sees("m1.csv");
+        REQUIRE(take(*inbox->claim("m1.csv")).status == "COMPLETE");
+        REQUIRE(modifications_of(id) == 1);
+        upload("m2.csv", mods);
+        sweep_sees("m2.csv");
+        return *inbox->claim("m2.csv");
+    }
     int modifications_of(const std::string& id) {
         auto a = store->action("1000", id);
         REQUIRE(a);
@@ -245,21 +263,7 @@ TEST_CASE(
     for (const std::string policy : {"reject", "reprocess"}) {
         CAPTURE(policy);
         Hostile h;
-        h.cfg.duplicates = policy;
-        h.cfg.type = "conversions";
-        h.upload("seed.csv", conversions("D-1"));
-        h.sweep_sees("seed.csv");
-        REQUIRE(h.take(*h.inbox->claim("seed.csv")).status == "COMPLETE");
-        h.cfg.type = "modifications";
-        const std::string mods = "ActionId,Amount,Reason\r\nD-1,80.00,ORDER_UPDATE\r\n";
-        h.upload("m1.csv", mods);  // applied, archived: an earlier batch of the same content
-        h.sweep_sees("m1.csv");
-        REQUIRE(h.take(*h.inbox->claim("m1.csv")).status == "COMPLETE");
-        REQUIRE(h.modifications_of("D-1") == 1);
-
-        h.upload("m2.csv", mods);
-        h.sweep_sees("m2.csv");
-        auto claim = *h.inbox->claim("m2.csv");
+        auto claim = h.second_upload("D-1", policy);
         const auto fail_after_commit = [] {
             throw std::system_error(ENOSPC, std::generic_category(), "the outbox's disk is full");
         };
@@ -286,19 +290,7 @@ TEST_CASE("hostile: a SIGKILL between the commit and the delivery: applied once,
     for (const std::string policy : {"reject", "reprocess"}) {
         CAPTURE(policy);
         Hostile h;
-        h.cfg.duplicates = policy;
-        h.cfg.type = "conversions";
-        h.upload("seed.csv", conversions("K-1"));
-        h.sweep_sees("seed.csv");
-        REQUIRE(h.take(*h.inbox->claim("seed.csv")).status == "COMPLETE");
-        h.cfg.type = "modifications";
-        const std::string mods = "ActionId,Amount,Reason\r\nK-1,70.00,ORDER_UPDATE\r\n";
-        h.upload("m1.csv", mods);
-        h.sweep_sees("m1.csv");
-        REQUIRE(h.take(*h.inbox->claim("m1.csv")).status == "COMPLETE");
-        h.upload("m2.csv", mods);
-        h.sweep_sees("m2.csv");
-        const auto claim = *h.inbox->claim("m2.csv");
+        const auto claim = h.second_upload("K-1", policy);
         h.store.reset();
 
         const pid_t child = ::fork();
