@@ -29,12 +29,12 @@
 
 #include "config/service_config.hpp"
 #include "ingest/inbox_watch.hpp"
-#include "ingest/metrics.hpp"
-#include "ingest/metrics_http.hpp"
 #include "ingest/name_rules.hpp"
 #include "ingest/service.hpp"
+#include "observe/journal_sink.hpp"
+#include "observe/metrics.hpp"
+#include "observe/metrics_http.hpp"
 #include "store/store.hpp"
-#include "util/journal_sink.hpp"
 
 namespace fs = std::filesystem;
 using namespace actiondrop;
@@ -65,7 +65,7 @@ void setup_logging() {
     std::shared_ptr<spdlog::logger> logger;
     if (util::is_journal_stream(std::getenv("JOURNAL_STREAM"), STDERR_FILENO)) {
         logger = std::make_shared<spdlog::logger>(
-            "actiondropd", std::make_shared<util::JournalSinkMt>("actiondropd"));
+            "actiondropd", std::make_shared<observe::JournalSinkMt>("actiondropd"));
     } else {
         logger = spdlog::stderr_logger_mt("actiondropd");
         logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l: %v");
@@ -188,9 +188,9 @@ int main(int argc, char** argv) {
 
         // Prometheus /metrics and /healthz on the loopback address of the config. A busy or
         // refused address is logged, not fatal: the files matter more than their metrics.
-        ingest::Metrics metrics;
+        observe::Metrics metrics;
         std::atomic<bool> ready{false};
-        ingest::MetricsServer http(metrics, [&]() -> std::expected<void, std::string> {
+        observe::MetricsServer http(metrics, [&]() -> std::expected<void, std::string> {
             if (ready.load()) return {};
             return std::unexpected(std::string("starting"));
         });

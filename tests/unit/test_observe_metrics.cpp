@@ -5,11 +5,11 @@
 #include <thread>
 #include <vector>
 
-#include "ingest/metrics.hpp"
+#include "observe/metrics.hpp"
 
-using actiondrop::ingest::escape_label_value;
-using actiondrop::ingest::FinishedFile;
-using actiondrop::ingest::Metrics;
+using actiondrop::observe::escape_label_value;
+using actiondrop::observe::FinishedFile;
+using actiondrop::observe::Metrics;
 using namespace std::chrono_literals;
 
 namespace {
@@ -24,7 +24,7 @@ std::string family(const std::string& text, const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("ingest metrics: counters render with HELP, TYPE and one line per label set") {
+TEST_CASE("metrics: counters render with HELP, TYPE and one line per label set") {
     Metrics metrics;
     metrics.set_inboxes({"acme-drop", "beta"});
     metrics.file_claimed("acme-drop");
@@ -51,7 +51,7 @@ TEST_CASE("ingest metrics: counters render with HELP, TYPE and one line per labe
     CHECK(text.ends_with('\n'));
 }
 
-TEST_CASE("ingest metrics: a finished file counts rows, row errors, bytes and its outcome") {
+TEST_CASE("metrics: a finished file counts rows, row errors, bytes and its outcome") {
     Metrics metrics;
     metrics.file_done("acme", {.status = "COMPLETE",
                                .total = 10,
@@ -85,7 +85,7 @@ TEST_CASE("ingest metrics: a finished file counts rows, row errors, bytes and it
               .ends_with("# TYPE actiondrop_files_rejected_total counter\n"));
 }
 
-TEST_CASE("ingest metrics: the processing histogram has cumulative buckets, _sum and _count") {
+TEST_CASE("metrics: the processing histogram has cumulative buckets, _sum and _count") {
     Metrics metrics;
     for (auto took : {0.01, 0.05, 0.3, 2.0, 400.0}) {
         metrics.file_done("a", {.status = "COMPLETE", .took = std::chrono::duration<double>(took)});
@@ -116,7 +116,7 @@ TEST_CASE("ingest metrics: the processing histogram has cumulative buckets, _sum
           std::string::npos);
 }
 
-TEST_CASE("ingest metrics: gauges for readiness, inboxes and the oldest waiting file") {
+TEST_CASE("metrics: gauges for readiness, inboxes and the oldest waiting file") {
     Metrics metrics;
     std::string before = metrics.render();
     CHECK(
@@ -162,7 +162,7 @@ TEST_CASE("ingest metrics: gauges for readiness, inboxes and the oldest waiting 
     CHECK(family(after, "actiondrop_inboxes").ends_with("actiondrop_inboxes 1\n"));
 }
 
-TEST_CASE("ingest metrics: label values escape backslash, double quote and newline") {
+TEST_CASE("metrics: label values escape backslash, double quote and newline") {
     CHECK(escape_label_value("plain-name_1") == "plain-name_1");
     CHECK(escape_label_value("a\\b") == "a\\\\b");
     CHECK(escape_label_value("say \"hi\"") == "say \\\"hi\\\"");
@@ -175,7 +175,7 @@ TEST_CASE("ingest metrics: label values escape backslash, double quote and newli
           std::string::npos);
 }
 
-TEST_CASE("ingest metrics: counts from many threads at once add up exactly") {
+TEST_CASE("metrics: counts from many threads at once add up exactly") {
     Metrics metrics;
     metrics.set_inboxes({"shared"});
     const auto t0 = std::chrono::steady_clock::time_point{} + 24h;
@@ -217,7 +217,7 @@ TEST_CASE("ingest metrics: counts from many threads at once add up exactly") {
               std::to_string(per_thread - 1)));
 }
 
-TEST_CASE("ingest metrics: SFTP connection attempts and the host key alert gauge") {
+TEST_CASE("metrics: SFTP connection attempts and the host key alert gauge") {
     Metrics m;
     m.sftp_connecting("pull");
     m.sftp_connecting("pull");

@@ -13,9 +13,9 @@
 #include <string>
 #include <string_view>
 
-#include "ingest/metrics.hpp"
+#include "observe/metrics.hpp"
 
-namespace actiondrop::ingest {
+namespace actiondrop::observe {
 
 struct ListenAddress {
     std::string host;  // an IP address literal, IPv6 without brackets
@@ -67,4 +67,4 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace actiondrop::ingest
+}  // namespace actiondrop::observe

@@ -1,4 +1,4 @@
-#include "ingest/metrics.hpp"
+#include "observe/metrics.hpp"
 
 #include <fmt/format.h>
 
@@ -7,7 +7,7 @@
 #include <iterator>
 #include <set>
 
-namespace actiondrop::ingest {
+namespace actiondrop::observe {
 
 namespace {
 
@@ -256,4 +256,4 @@ std::string Metrics::render(SteadyTime now) const {
     return out;
 }
 
-}  // namespace actiondrop::ingest
+}  // namespace actiondrop::observe

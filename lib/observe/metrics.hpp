@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-namespace actiondrop::ingest {
+namespace actiondrop::observe {
 
 // What became of one file that was taken to its end (see apply::ApplyResult).
 struct FinishedFile {
@@ -81,4 +81,4 @@ private:
 // A label value escaped for the exposition format: backslash, double quote and newline.
 std::string escape_label_value(std::string_view value);
 
-}  // namespace actiondrop::ingest
+}  // namespace actiondrop::observe

@@ -1,4 +1,4 @@
-#include "ingest/metrics_http.hpp"
+#include "observe/metrics_http.hpp"
 
 #include <fmt/format.h>
 
@@ -11,7 +11,7 @@
 #include <thread>
 #include <utility>  // before Asio: boost/asio/awaitable.hpp needs it on g++ 12
 
-namespace actiondrop::ingest {
+namespace actiondrop::observe {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -256,4 +256,4 @@ void MetricsServer::stop() {
 
 std::uint16_t MetricsServer::port() const { return impl_ ? impl_->port : 0; }
 
-}  // namespace actiondrop::ingest
+}  // namespace actiondrop::observe

@@ -9,13 +9,13 @@
 #include <string>
 #include <utility>  // before Asio: boost/asio/awaitable.hpp needs it on g++ 12
 
-#include "ingest/metrics_http.hpp"
+#include "observe/metrics_http.hpp"
 
 namespace asio = boost::asio;
-using actiondrop::ingest::Metrics;
-using actiondrop::ingest::MetricsServer;
-using actiondrop::ingest::MetricsServerOptions;
-using actiondrop::ingest::parse_listen_address;
+using actiondrop::observe::Metrics;
+using actiondrop::observe::MetricsServer;
+using actiondrop::observe::MetricsServerOptions;
+using actiondrop::observe::parse_listen_address;
 using asio::ip::tcp;
 using namespace std::chrono_literals;
 
@@ -61,7 +61,7 @@ MetricsServerOptions on_free_port() {
 
 }  // namespace
 
-TEST_CASE("ingest metrics http: listen addresses are loopback IP literals with a port") {
+TEST_CASE("metrics http: listen addresses are loopback IP literals with a port") {
     auto v4 = parse_listen_address("127.0.0.1:9464");
     REQUIRE(v4);
     CHECK(v4->host == "127.0.0.1");
@@ -84,7 +84,7 @@ TEST_CASE("ingest metrics http: listen addresses are loopback IP literals with a
     }
 }
 
-TEST_CASE("ingest metrics http: a non-loopback address is refused unless allowed") {
+TEST_CASE("metrics http: a non-loopback address is refused unless allowed") {
     for (const char* open : {"0.0.0.0:9464", "[::]:9464", "192.0.2.10:9464"}) {
         CAPTURE(open);
         auto refused = parse_listen_address(open);
@@ -105,7 +105,7 @@ TEST_CASE("ingest metrics http: a non-loopback address is refused unless allowed
     CHECK(server.port() == 0);
 }
 
-TEST_CASE("ingest metrics http: GET /metrics answers the exposition text") {
+TEST_CASE("metrics http: GET /metrics answers the exposition text") {
     Metrics metrics;
     metrics.file_claimed("acme");
     MetricsServer server(metrics);
@@ -127,7 +127,7 @@ TEST_CASE("ingest metrics http: GET /metrics answers the exposition text") {
               .find("actiondrop_files_claimed_total{inbox=\"acme\"} 2\n") != std::string::npos);
 }
 
-TEST_CASE("ingest metrics http: /healthz is 200 while healthy, else 503 with the reason") {
+TEST_CASE("metrics http: /healthz is 200 while healthy, else 503 with the reason") {
     Metrics metrics;
     std::atomic<bool> healthy{true};
     MetricsServer server(metrics, [&]() -> std::expected<void, std::string> {
@@ -146,7 +146,7 @@ TEST_CASE("ingest metrics http: /healthz is 200 while healthy, else 503 with the
     CHECK(body(down) == "store unreachable\n");
 }
 
-TEST_CASE("ingest metrics http: a health check that throws answers 503, not a dead endpoint") {
+TEST_CASE("metrics http: a health check that throws answers 503, not a dead endpoint") {
     Metrics metrics;
     MetricsServer server(
         metrics, []() -> std::expected<void, std::string> { throw std::runtime_error("boom"); });
@@ -157,7 +157,7 @@ TEST_CASE("ingest metrics http: a health check that throws answers 503, not a de
     CHECK(status_line(get(server.port(), "/metrics")) == "HTTP/1.1 200 OK");
 }
 
-TEST_CASE("ingest metrics http: unknown paths are 404, other methods 405") {
+TEST_CASE("metrics http: unknown paths are 404, other methods 405") {
     Metrics metrics;
     MetricsServer server(metrics);
     REQUIRE(server.start(on_free_port()));
@@ -174,7 +174,7 @@ TEST_CASE("ingest metrics http: unknown paths are 404, other methods 405") {
           "HTTP/1.1 405 Method Not Allowed");
 }
 
-TEST_CASE("ingest metrics http: oversized and malformed requests are refused") {
+TEST_CASE("metrics http: oversized and malformed requests are refused") {
     Metrics metrics;
     MetricsServer server(metrics);
     auto options = on_free_port();
@@ -195,7 +195,7 @@ TEST_CASE("ingest metrics http: oversized and malformed requests are refused") {
     CHECK(status_line(get(server.port(), "/metrics")) == "HTTP/1.1 200 OK");
 }
 
-TEST_CASE("ingest metrics http: a client that sends nothing is cut off after the time limit") {
+TEST_CASE("metrics http: a client that sends nothing is cut off after the time limit") {
     Metrics metrics;
     MetricsServer server(metrics);
     auto options = on_free_port();
@@ -208,7 +208,7 @@ TEST_CASE("ingest metrics http: a client that sends nothing is cut off after the
     CHECK(std::chrono::steady_clock::now() - began < 3s);
 }
 
-TEST_CASE("ingest metrics http: stop() returns promptly with idle clients connected") {
+TEST_CASE("metrics http: stop() returns promptly with idle clients connected") {
     Metrics metrics;
     MetricsServer server(metrics);
     REQUIRE(server.start(on_free_port()));
@@ -237,7 +237,7 @@ TEST_CASE("ingest metrics http: stop() returns promptly with idle clients connec
     server.stop();  // twice is harmless
 }
 
-TEST_CASE("ingest metrics http: a server can be started again, and a port in use is an error") {
+TEST_CASE("metrics http: a server can be started again, and a port in use is an error") {
     Metrics metrics;
     MetricsServer first(metrics);
     REQUIRE(first.start(on_free_port()));

@@ -2,9 +2,9 @@
 // An spdlog sink that writes each log line to the systemd journal as one entry with
 // fields (util/journal_fields.hpp says which), instead of a line of text on stderr.
 //
-// Header-only, for the programs that link spdlog and libsystemd (actiondropd): the util
-// layer itself links neither. The send function is a parameter so that a test can see the
-// exact entry; a failed send (journald restarting) writes the line to stderr instead.
+// Header-only: the observe layer passes spdlog and libsystemd on to whatever links it,
+// so that util, below it, needs neither. The send function is a parameter so that a test
+// can see the exact entry; a failed send (journald restarting) writes the line to stderr.
 #include <spdlog/details/log_msg.h>
 #include <spdlog/sinks/base_sink.h>
 #include <sys/uio.h>
@@ -19,7 +19,7 @@
 
 #include "util/journal_fields.hpp"
 
-namespace actiondrop::util {
+namespace actiondrop::observe {
 
 // Sends one entry ("NAME=value" strings); returns 0, or a negative errno value.
 using JournalSend = std::function<int(const std::vector<std::string>& entry)>;
@@ -44,18 +44,19 @@ public:
 protected:
     void sink_it_(const spdlog::details::log_msg& msg) override {
         const std::string_view text(msg.payload.data(), msg.payload.size());
-        if (send_(journal_entry(text, level_of(msg.level), identifier_)) >= 0) return;
+        if (send_(util::journal_entry(text, level_of(msg.level), identifier_)) >= 0) return;
         std::string line = fmt::format("{}: {}\n", spdlog::level::to_string_view(msg.level), text);
         std::fwrite(line.data(), 1, line.size(), stderr);
     }
     void flush_() override { std::fflush(stderr); }
 
 private:
-    static LogLevel level_of(spdlog::level::level_enum level) {
-        static_assert(static_cast<int>(LogLevel::trace) == spdlog::level::trace &&
-                      static_cast<int>(LogLevel::critical) == spdlog::level::critical);
-        return level >= spdlog::level::critical ? LogLevel::critical
-                                                : static_cast<LogLevel>(static_cast<int>(level));
+    static util::LogLevel level_of(spdlog::level::level_enum level) {
+        static_assert(static_cast<int>(util::LogLevel::trace) == spdlog::level::trace &&
+                      static_cast<int>(util::LogLevel::critical) == spdlog::level::critical);
+        return level >= spdlog::level::critical
+                   ? util::LogLevel::critical
+                   : static_cast<util::LogLevel>(static_cast<int>(level));
     }
 
     std::string identifier_;
@@ -64,4 +65,4 @@ private:
 
 using JournalSinkMt = JournalSink<std::mutex>;
 
-}  // namespace actiondrop::util
+}  // namespace actiondrop::observe
