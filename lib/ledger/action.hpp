@@ -1,5 +1,6 @@
 #pragma once
-// An action (a conversion) and its history (SPEC §3.3).
+// An action (a conversion) and its history (docs/rules.md, "What each operation does";
+// docs/formats.md, "The JSON of an action").
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -68,7 +69,8 @@ struct Action {
     Instant contract_version{};         // the version's effective_from
     CreationState creation;
 
-    // SPEC §3.4: an approved action, or one whose locking date has passed, is locked.
+    // docs/rules.md, "Locked means the date has passed": an approved action, or one whose
+    // locking date has passed, is locked.
     bool locked_at(Instant now) const { return status == Status::Approved || locking_date <= now; }
 };
 

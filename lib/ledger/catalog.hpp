@@ -1,7 +1,7 @@
 #pragma once
-// The business catalog (SPEC §3.2): accounts, trackers, dispositions, partners,
-// contracts with versions, FX rates. Plain data, loaded by lib/config from YAML and kept
-// in the store; the rules read it and never change it.
+// The business catalog (docs/formats.md, "The catalog file"): accounts, trackers,
+// dispositions, partners, contracts with versions, FX rates. Plain data, loaded by
+// lib/config from YAML and kept in the store; the rules read it and never change it.
 #include <map>
 #include <optional>
 #include <string>

@@ -1,5 +1,6 @@
 #pragma once
-// Locking and clearing dates (SPEC §3.4), computed in the account's time zone.
+// Locking and clearing dates (docs/rules.md, "Locking date", "Clearing date"), computed in
+// the account's time zone.
 #include "ledger/catalog.hpp"
 
 namespace actiondrop::ledger {

@@ -47,7 +47,8 @@ std::string_view error_name(ErrorCode code) {
 }
 
 std::string_view error_type(ErrorCode code) {
-    // SPEC §4.4: only a missing contract or FX rate is the network's side of the deal.
+    // docs/formats.md, "result_NAME" (ErrorType): only a missing contract or FX rate is the
+    // network's side of the deal.
     if (code == ErrorCode::ContractNotFound || code == ErrorCode::FxRateNotFound)
         return "Contract Error";
     return "Validation";

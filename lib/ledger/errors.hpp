@@ -1,12 +1,14 @@
 #pragma once
-// The error codes of SPEC §4 that a user's file can cause, row- and file-level.
+// The error codes that a user's file can cause, row- and file-level (docs/rules.md,
+// "Row checks of a modification" and "Row checks of a conversion"; docs/formats.md,
+// "File-level errors").
 #include <string_view>
 
 namespace actiondrop::ledger {
 
 enum class ErrorCode {
     None,
-    // row level (SPEC §4.1 - §4.3)
+    // row level (docs/rules.md, the "Row checks" tables)
     Malformed,
     MissingIdentifier,
     MissingReason,
@@ -30,8 +32,7 @@ enum class ErrorCode {
     EventInFuture,
     EventTooOld,
     ParentNotFound,
-    // file level (SPEC §4.4; RECORD_TOO_LONG and TOO_MANY_FIELDS are the record limits of
-    // README.md, "Limits")
+    // file level (docs/formats.md, "File-level errors")
     EmptyFile,
     NotUtf8,
     MalformedCsv,

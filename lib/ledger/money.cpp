@@ -53,7 +53,8 @@ bool is_digit(char c) { return c >= '0' && c <= '9'; }
 // int64 holds any 18-digit number; more significant digits than that cannot be exact.
 constexpr std::size_t max_significant_digits = 18;
 
-// The one decimal grammar of SPEC §3.1, with limits that differ between amounts and rates.
+// The one decimal grammar (docs/rules.md, "Writing an amount"), with limits that differ
+// between amounts and rates.
 // Checks go from the most telling message to the least, so "-1e3" says "sign".
 std::expected<Decimal, std::string> parse_decimal(std::string_view text, std::size_t max_integer,
                                                   std::size_t max_fraction, std::string_view what) {

@@ -25,9 +25,10 @@ struct Decimal {
     friend bool operator==(const Decimal&, const Decimal&) = default;
 };
 
-// Input amounts (SPEC §3.1): plain decimal, '.' separator, no sign, no exponent, no
-// thousands separator, 1..12 integer digits, at most 3 fraction digits. The error is a
-// short human message ("sign not allowed", ...), the code is always MALFORMED.
+// Input amounts (docs/rules.md, "Writing an amount"): plain decimal, '.' separator, no
+// sign, no exponent, no thousands separator, 1..12 integer digits, at most 3 fraction
+// digits. The error is a short human message ("sign not allowed", ...), the code is always
+// MALFORMED.
 std::expected<Decimal, std::string> parse_amount(std::string_view text);
 
 // Rates and percents in the catalog: same syntax, up to 12 integer digits and 10

@@ -12,7 +12,7 @@ struct ChosenRule {
     bool from_promo = false;  // a promo rule is applied as it is, without category percents
 };
 
-// SPEC §3.5 precedence: a valid promo, else the customer status, else the default.
+// docs/rules.md, "Which rule": a valid promo, else the customer status, else the default.
 ChosenRule choose_rule(const ContractVersion& version, const Action& action, Instant t) {
     if (!action.promo_code.empty()) {
         for (const auto& promo : version.promo_codes) {

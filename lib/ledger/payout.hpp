@@ -1,5 +1,5 @@
 #pragma once
-// The payout engine (SPEC §3.5): which contract version, which rule, how much.
+// The payout engine (docs/rules.md, "Payout"): which contract version, which rule, how much.
 #include <expected>
 
 #include "ledger/action.hpp"

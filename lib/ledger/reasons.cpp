@@ -5,7 +5,8 @@
 namespace actiondrop::ledger {
 
 namespace {
-// The reversal reasons of impact.com's modification files, as SPEC §4.1 lists them.
+// The reversal reasons of impact.com's modification files, as docs/rules.md lists them
+// ("Reason and disposition").
 constexpr std::array<std::string_view, 13> reversal_reasons{
     "REJECTED",     "CONS_INFO_INVALID", "CONS_ERROR",      "CONS_FRAUD",
     "ITEM_RETURNED", "ITEM_OUT_OF_STOCK", "ORDER_ERROR",    "PUB_ACT_DISPUTE",

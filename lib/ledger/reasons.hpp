@@ -1,5 +1,5 @@
 #pragma once
-// The reason codes a modification row may give (SPEC §4.1).
+// The reason codes a modification row may give (docs/rules.md, "Reason and disposition").
 #include <optional>
 #include <string_view>
 

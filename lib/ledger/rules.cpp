@@ -1,4 +1,5 @@
-// Modifications, reversals, approvals and resets (SPEC §4.1).
+// Modifications, reversals, approvals and resets (docs/rules.md,
+// "Modifications, reversals, approvals and resets").
 #include "ledger/rules.hpp"
 
 #include <algorithm>
@@ -71,7 +72,8 @@ HistoryEntry history_entry(const Action& before, const Action& after, const Batc
     return entry;
 }
 
-// SPEC §4.1: a reversal zeroes the amount, every line and the payout.
+// docs/rules.md, "What each operation does": a reversal zeroes the amount, every line and
+// the payout.
 void reverse(Action& action) {
     action.amount = 0;
     for (auto& item : action.items) {
@@ -101,8 +103,8 @@ const ContractVersion* version_used(const Account& account, const Action& action
     return nullptr;
 }
 
-// Pending, unlocked children (and theirs) follow a reversed parent (SPEC §4.1); `seen`
-// guards against a cycle of parent links.
+// Pending, unlocked children (and theirs) follow a reversed parent (docs/rules.md,
+// "Reversal of chained children"); `seen` guards against a cycle of parent links.
 void reverse_children(const Account& account, LedgerView& ledger, const Action& parent, const BatchContext& ctx,
                       std::int64_t line, std::set<std::string>& seen, std::vector<std::string>& reversed) {
     for (Action* child : ledger.children(account.id, parent.action_id)) {
@@ -311,7 +313,8 @@ RowResult apply_modification(const Catalog& catalog, const Account& account, Led
         case Operation::Modify:
         case Operation::Approve: {
             if (operation == Operation::Modify && after.outside_terms) {
-                // SPEC §3.5: an outside-terms action stays outside terms with payout 0.
+                // docs/rules.md, "Caps and outside terms": an outside-terms action stays outside
+                // terms with payout 0.
                 after.payout = 0;
             } else if (operation == Operation::Modify || specifies || after.outside_terms) {
                 auto quote = compute_payout(catalog, account, after, ctx.now);

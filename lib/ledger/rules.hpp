@@ -1,8 +1,8 @@
 #pragma once
-// The rules of SPEC §4.1 (modifications, reversals, approvals, resets) and §4.2
-// (conversions): one row in, one result out, checks in the spec's order, the first
-// failure being the row's error. Pure: the time is `now` in the context, the ledger is
-// the view, and nothing here does I/O.
+// The rules of docs/rules.md (modifications, reversals, approvals, resets, and
+// conversions): one row in, one result out, checks in the order of its "Row checks"
+// tables, the first failure being the row's error. Pure: the time is `now` in the
+// context, the ledger is the view, and nothing here does I/O.
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,9 +45,9 @@ struct BatchContext {
 enum class Outcome { Applied, Rejected, NotApplied };
 std::string_view outcome_name(Outcome o);  // "APPLIED"
 
-// One line of result_NAME (SPEC §4.4). Values are those of the action after the row
-// (before and after for amounts and payouts); for a rejected row the action's current
-// values when it was found, else empty.
+// One line of result_NAME (docs/formats.md, "result_NAME"). Values are those of the
+// action after the row (before and after for amounts and payouts); for a rejected row the
+// action's current values when it was found, else empty.
 struct RowResult {
     std::int64_t line = 0;
     std::string action_id;

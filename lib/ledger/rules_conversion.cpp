@@ -1,4 +1,5 @@
-// New conversions (SPEC §4.2), with late conversions (§3.4) and caps (§3.5).
+// New conversions (docs/rules.md, "Conversions"), with late conversions ("Late conversions")
+// and caps ("Caps and outside terms").
 #include <chrono>
 
 #include "ledger/dates.hpp"
@@ -10,7 +11,8 @@ namespace actiondrop::ledger {
 
 namespace {
 
-// A conversion may be stamped a little ahead of our clock (SPEC §4.2: 5 minutes).
+// A conversion may be stamped a little ahead of our clock: 5 minutes (docs/rules.md,
+// "How old, how far ahead").
 constexpr auto future_tolerance = std::chrono::minutes{5};
 
 RowResult reject(RowResult result, ErrorCode code, std::string message) {
@@ -115,8 +117,8 @@ RowResult apply_conversion(const Catalog& catalog, const Account& account, Ledge
     const ContractVersion* version = contract->version_at(reported);
     if (!version) return no_contract();
 
-    // SPEC §3.4: a conversion reported after its locking date takes the processing time as
-    // its event date, and everything follows from that date.
+    // docs/rules.md, "Late conversions": a conversion reported after its locking date takes
+    // the processing time as its event date, and everything follows from that date.
     Instant event = reported;
     bool late = lock_for(*tracker, *version, reported, account.timezone) <= ctx.now;
     if (late) {

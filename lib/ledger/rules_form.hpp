@@ -1,5 +1,6 @@
 #pragma once
-// The checks of a batch row that need neither ledger nor catalog (SPEC §4.1, §4.2): value
+// The checks of a batch row that need neither ledger nor catalog (docs/rules.md, steps 1-4
+// of "Row checks of a modification", steps 1-2 of "Row checks of a conversion"): value
 // syntax (MALFORMED) and the presence of required fields. Shared by the rules and by
 // check_*_form, so that `actiondrop validate` and a real run agree on every form error.
 #include <expected>

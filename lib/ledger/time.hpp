@@ -1,5 +1,6 @@
 #pragma once
-// Instants, time zones and the date syntax of batch files (SPEC §3.5 "Dates and times").
+// Instants, time zones and the date syntax of batch files (docs/rules.md,
+// "Dates and times in files").
 // The core never reads the clock: every function takes the instants it needs.
 #include <chrono>
 #include <expected>
