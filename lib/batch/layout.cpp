@@ -73,7 +73,7 @@ constexpr std::array kItemNames{
     Name{"amount", ItemAmount},     Name{"category", ItemCategory},
 };
 
-// The spelling used in messages for a role (the first name of the spec).
+// The spelling used in messages for a role (the first name docs/formats.md gives).
 std::string_view role_label(Role role) {
     switch (role) {
         case ActionId: return "ActionId";

@@ -1,5 +1,5 @@
 #pragma once
-// The columns of a batch file (SPEC §4.1, §4.2): the header is checked once
+// The columns of a batch file (docs/formats.md, "The header"): the header is checked once
 // (case-insensitive names, aliases, item groups Sku<i>..., ErrorCode/ErrorMessage
 // ignored, unknown or duplicate columns and a missing identifier reject the file), then
 // each record is mapped to the ledger's row type. A record with more or fewer fields

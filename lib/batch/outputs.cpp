@@ -102,7 +102,7 @@ void write_result_line(std::ostream& out, const ledger::RowResult& r) {
 }
 
 void write_summary(std::ostream& out, const Summary& s) {
-    nlohmann::ordered_json j;  // keys in the order SPEC §4.4 lists them
+    nlohmann::ordered_json j;  // keys in the order of docs/formats.md, "NAME_summary.json"
     j["batch_id"] = s.batch_id;
     j["file"] = s.file;
     j["sha256"] = s.sha256;

@@ -1,7 +1,8 @@
 #pragma once
-// The files that go back to the outbox (SPEC §4.4): receipt_NAME.txt, result_NAME,
-// errors_NAME and NAME_summary.json. UTF-8 without BOM, CRLF line ends; a cell a
-// spreadsheet would run as a formula (= + - @ tab CR first) gets a leading '.
+// The files that go back to the outbox (docs/formats.md, "What comes back"):
+// receipt_NAME.txt, result_NAME, errors_NAME and NAME_summary.json. UTF-8 without BOM, CRLF
+// line ends; a cell a spreadsheet would run as a formula (= + - @ tab CR first) gets a
+// leading ' ("Formula-safe cells").
 #include <map>
 #include <optional>
 #include <ostream>

@@ -1,6 +1,6 @@
 #pragma once
-// The catalog file (SPEC Appendix A) read from YAML into ledger::Catalog, and the rules
-// for loading a catalog again over the one in the store (SPEC §3.2).
+// The catalog file read from YAML into ledger::Catalog, and the rules for loading a
+// catalog again over the one in the store (docs/formats.md, "The catalog file").
 #include <expected>
 #include <filesystem>
 #include <vector>

@@ -1,5 +1,6 @@
-// Loading a catalog file over the stored one (SPEC §3.2): terms that were already in force
-// stay as they were, because actions were created and evaluated under them.
+// Loading a catalog file over the stored one (docs/formats.md, "The catalog file", loading
+// again): terms that were already in force stay as they were, because actions were created
+// and evaluated under them.
 #include <algorithm>
 
 #include "config/catalog_checks.hpp"

@@ -1,5 +1,6 @@
 #pragma once
-// The service configuration file /etc/actiondrop/actiondrop.yaml (SPEC Appendix A).
+// The service configuration file /etc/actiondrop/actiondrop.yaml (docs/formats.md,
+// "The service config file"; etc/actiondrop.yaml).
 #include <chrono>
 #include <cstdint>
 #include <expected>
