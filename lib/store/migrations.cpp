@@ -8,7 +8,8 @@ namespace actiondrop::store::sqlite {
 namespace {
 
 // Instants are INTEGER milliseconds since the Unix epoch, dates 'YYYY-MM-DD', decimals
-// their exact text, statuses and operations the names of SPEC §3.3.
+// their exact text, statuses and operations the names the CLI prints (docs/formats.md,
+// "The JSON of an action").
 constexpr const char* kVersion1 = R"sql(
 CREATE TABLE catalog_accounts (
     account_id TEXT NOT NULL PRIMARY KEY,
@@ -127,9 +128,10 @@ CREATE TABLE batch_outputs (
 );
 )sql";
 
-// Files pulled from SFTP inboxes (SPEC §5): an original left on the server is remembered
-// by (inbox, remote path, size, mtime), so that it is pulled once across restarts; the
-// primary key is the claim, so that two services sharing the store never both take it.
+// Files pulled from SFTP inboxes (README.md, "SFTP pull inboxes"): an original left on the
+// server is remembered by (inbox, remote path, size, mtime), so that it is pulled once
+// across restarts; the primary key is the claim, so that two services sharing the store
+// never both take it.
 constexpr const char* kVersion2 = R"sql(
 CREATE TABLE sftp_pulls (
     inbox       TEXT NOT NULL,

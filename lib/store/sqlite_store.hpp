@@ -1,5 +1,6 @@
 #pragma once
-// The SQLite implementation of Store and of a batch's transaction (SPEC §7).
+// The SQLite implementation of Store and of a batch's transaction (README.md, "How a file
+// is applied exactly once").
 //
 // A batch's transaction keeps the actions it has read or written in a cache it owns, so
 // the rules get stable pointers and the same action is read once; changes are written in

@@ -1,5 +1,6 @@
 #pragma once
-// Persistence of the catalog, the action ledger and the batch journal (SPEC §5, §7).
+// Persistence of the catalog, the action ledger and the batch journal (docs/ingest.md,
+// "The journal of a batch"; README.md, "How a file is applied exactly once").
 // SQLite is the embedded default; PostgreSQL will implement the same interface.
 // Failures of the machine (disk full, database locked too long, corrupt file) are
 // thrown as StoreError; nothing a user's file contains can make this layer fail.
@@ -22,8 +23,8 @@ struct StoreError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// One file's durable journal record (SPEC §5). Keyed by batch_id; indexed by
-// (account_id, sha256).
+// One file's durable journal record (docs/ingest.md, "The journal of a batch"). Keyed by
+// batch_id; indexed by (account_id, sha256).
 struct BatchRecord {
     std::string batch_id;
     std::string account_id;
@@ -52,8 +53,8 @@ struct BatchOutput {
     std::filesystem::path content;    // a local file holding the bytes (streamed in)
 };
 
-// A file pulled from an SFTP inbox (SPEC §5), from its claim until the remote original
-// is dealt with. Keyed by (inbox, remote_path, size, mtime).
+// A file pulled from an SFTP inbox (README.md, "SFTP pull inboxes"), from its claim until
+// the remote original is dealt with. Keyed by (inbox, remote_path, size, mtime).
 struct PullRecord {
     std::string inbox;
     std::string remote_path;  // the original's path on the server while it is processed
