@@ -6,7 +6,7 @@
 # with a single CREATE in its history, every original archived once, and no temporary
 # file, claim or spool left behind.
 #
-# A kill during a file counts as a failed attempt (three make a quarantine, SPEC §9), so
+# A kill during a file counts as a failed attempt (three make a quarantine, docs/ingest.md), so
 # after a kill the next one waits until the daemon has finished a file (the claim a kill
 # leaves is always taken first) or lands within 150 ms of the start: no file can be hit
 # three times.

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# What a pull inbox takes from the server's folder, with pattern "*" (SPEC §4, §5): never
-# answers, hidden names or client temporary names (the server's log shows them never
-# opened); symbolic links, folders, FIFOs and names with control characters are skipped
-# and logged once; an empty file and a binary file are downloaded and rejected as a whole
-# (EMPTY_FILE, NOT_UTF8), answered like any other; a good file beside them flows.
+# What a pull inbox takes from the server's folder, with pattern "*" (docs/formats.md, "Names
+# that are never picked up"): never answers, hidden names or client temporary names (the
+# server's log shows them never opened); symbolic links, folders, FIFOs and names with control
+# characters are skipped and logged once; an empty file and a binary file are downloaded and
+# rejected as a whole (EMPTY_FILE, NOT_UTF8), answered like any other; a good file beside them
+# flows.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sshd_lib.sh"
 setup_ledger

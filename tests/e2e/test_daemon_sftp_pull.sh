@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# actiondropd pulls from a private sshd on 127.0.0.1 (SPEC §5): a file left on the server is
-# applied once, answered in the result folder (receipt, result, errors, summary; no
-# temporary name left behind), its local copy archived, and the original left untouched;
-# two restarts of the daemon do not pull it again (the server's own log shows the folder
-# listed but the file never opened again). The same for an account that may only read its
-# folder. With delete_after_pull the original is deleted once applied (nothing left in the
+# actiondropd pulls from a private sshd on 127.0.0.1 (README.md, "SFTP pull inboxes"): a file
+# left on the server is applied once, answered in the result folder (receipt, result, errors,
+# summary; no temporary name left behind), its local copy archived, and the original left
+# untouched; two restarts of the daemon do not pull it again (the server's own log shows the
+# folder listed but the file never opened again). The same for an account that may only read
+# its folder. With delete_after_pull the original is deleted once applied (nothing left in the
 # remote .processing/); with archive_folder it is moved there, under a unique name when the
 # name is taken.
 source "$(dirname "$0")/lib.sh"

@@ -76,7 +76,7 @@ TEST_CASE("outputs: the receipt is key: value lines with CRLF") {
                            std::string(64, 'a') + "\r\nreceived_at: 2026-03-21T04:05:00Z\r\n");
 }
 
-TEST_CASE("outputs: the result header is exactly the spec's") {
+TEST_CASE("outputs: the result header is exactly the one of docs/formats.md") {
     std::ostringstream out;
     batch::write_result_header(out);
     CHECK(out.str() ==
@@ -146,7 +146,7 @@ TEST_CASE("outputs: a row not applied under all_or_nothing has no error type") {
     CHECK(out.str() == "4,A1,,REVERSE,NOT_APPLIED,,,,,,,,,,REVERSED,\r\n");
 }
 
-TEST_CASE("outputs: a complete summary in the spec's keys, CRLF") {
+TEST_CASE("outputs: a complete summary in the keys of docs/formats.md, CRLF") {
     batch::Summary s;
     s.batch_id = "B-7";
     s.file = "mods.csv";

@@ -35,16 +35,16 @@ std::string period(Limit::Period p, std::string_view t, TimeZone tz) {
 
 }  // namespace
 
-// ---- SPEC §3.4 worked example ----
+// ---- docs/rules.md, "A worked example" ----
 
-TEST_CASE("SPEC 3.4 example in UTC: locks 2026-02-28, clears 2026-03-21") {
+TEST_CASE("the worked example of docs/rules.md in UTC: locks 2026-02-28, clears 2026-03-21") {
     const Instant event = at("2026-01-15T12:00:00Z");
     const Instant lock = locking_date(end_of_month(0, 27), event, nullptr);
     CHECK(format_instant(lock) == "2026-02-28T00:00:00Z");
     CHECK(format_instant(clearing_date(Clearing{0, 20}, lock, nullptr)) == "2026-03-21T00:00:00Z");
 }
 
-TEST_CASE("SPEC 3.4 example in America/New_York: midnights are local") {
+TEST_CASE("the worked example of docs/rules.md in America/New_York: midnights are local") {
     const TimeZone ny = new_york();
     const Instant event = at("2026-01-15T12:00:00", ny);
     const Instant lock = locking_date(end_of_month(0, 27), event, ny);

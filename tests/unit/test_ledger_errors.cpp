@@ -4,7 +4,7 @@
 
 using namespace actiondrop::ledger;
 
-TEST_CASE("error_name spells row-level codes as the SPEC does") {
+TEST_CASE("error_name spells row-level codes as docs/rules.md does") {
     CHECK(error_name(ErrorCode::Malformed) == "MALFORMED");
     CHECK(error_name(ErrorCode::MissingIdentifier) == "MISSING_IDENTIFIER");
     CHECK(error_name(ErrorCode::MissingReason) == "MISSING_REASON");
@@ -30,7 +30,7 @@ TEST_CASE("error_name spells row-level codes as the SPEC does") {
     CHECK(error_name(ErrorCode::ParentNotFound) == "PARENT_NOT_FOUND");
 }
 
-TEST_CASE("error_name spells file-level codes as the SPEC does") {
+TEST_CASE("error_name spells file-level codes as docs/formats.md does") {
     CHECK(error_name(ErrorCode::EmptyFile) == "EMPTY_FILE");
     CHECK(error_name(ErrorCode::NotUtf8) == "NOT_UTF8");
     CHECK(error_name(ErrorCode::MalformedCsv) == "MALFORMED_CSV");

@@ -15,7 +15,8 @@ PayoutRule percent(std::int64_t mantissa, int scale = 0) {
 }
 PayoutRule fixed(std::int64_t minor) { return PayoutRule{PayoutRule::Kind::Fixed, {}, minor}; }
 
-// The catalog of SPEC Appendix A, with a second version from July and a few more rules.
+// Contract C-1 of account 1000 as the first version in etc/catalog.yaml has it, with a July
+// version and a few more rules of its own.
 struct Fixture {
     Catalog catalog;
     Account* account = nullptr;

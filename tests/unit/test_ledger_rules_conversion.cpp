@@ -1,4 +1,4 @@
-// SPEC §4.2 conversions, §3.4 late conversions, §3.5 payout and caps.
+// docs/rules.md: "Conversions", "Late conversions", "Payout" and "Caps and outside terms".
 #include <doctest/doctest.h>
 
 #include "ledger/dates.hpp"
@@ -11,7 +11,7 @@ namespace {
 const Instant jan20 = at("2026-01-20T12:00:00Z");
 }
 
-TEST_CASE("conversion creates a PENDING action with the SPEC's locking and clearing dates") {
+TEST_CASE("conversion creates a PENDING action locking and clearing as docs/rules.md says") {
     RulesFixture f;
     auto row = conversion("A1", "100.00", "2026-01-15T10:00:00Z");
     row.campaign_id = "CMP-1";

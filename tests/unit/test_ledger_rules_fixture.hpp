@@ -1,5 +1,6 @@
 #pragma once
-// A small catalog and row builders shared by the rules tests (SPEC Appendix A, in code).
+// A small catalog and row builders shared by the rules tests (account 1000 of
+// etc/catalog.yaml, in code).
 #include <doctest/doctest.h>
 
 #include <stdexcept>
@@ -23,7 +24,8 @@ inline PayoutRule percent(std::int64_t mantissa, int scale = 0) {
 }
 inline PayoutRule fixed(std::int64_t minor) { return PayoutRule{PayoutRule::Kind::Fixed, {}, minor}; }
 
-// Account 1000 (USD, UTC) as in SPEC Appendix A, plus:
+// Account 1000 (USD, but UTC) with the first version of contract C-1 as in
+// etc/catalog.yaml, plus:
 // - C-2 with partner P-99: fixed 10.00, locks 10 days after the event day, reverses
 //   children, at most 2 actions a month;
 // - partner P-88 without a contract; account 2000 that must stay invisible to 1000.

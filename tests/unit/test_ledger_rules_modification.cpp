@@ -1,5 +1,5 @@
-// SPEC §4.1: modifications, reversals, approvals and resets, each error code and the
-// order of the checks.
+// docs/rules.md, "Modifications, reversals, approvals and resets": each operation, each
+// error code and the order of the checks.
 #include <doctest/doctest.h>
 
 #include "test_ledger_rules_fixture.hpp"
@@ -527,7 +527,7 @@ TEST_CASE("a reversal reason without changes reverses; with changes it modifies"
     CHECK(partial.status == Status::Pending);
 }
 
-TEST_CASE("every reversal reason of SPEC §4.1 reverses") {
+TEST_CASE("every reversal reason of docs/rules.md reverses") {
     for (const char* reason : {"REJECTED", "CONS_INFO_INVALID", "CONS_ERROR", "CONS_FRAUD", "ITEM_RETURNED",
                                "ITEM_OUT_OF_STOCK", "ORDER_ERROR", "PUB_ACT_DISPUTE", "ADV_ACT_DISPUTE",
                                "NOT_COMPLIANCE_TERMS", "TEST_ACTION", "MP_RETURNED", "OTHER"}) {
