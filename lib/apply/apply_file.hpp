@@ -1,6 +1,6 @@
 #pragma once
 // One batch file end to end — hash, journal, read, rules, commit, results — the single
-// path that the CLI and the daemon share (SPEC §4, §5).
+// path that the CLI and the daemon share (docs/formats.md, docs/ingest.md).
 //
 // Exactly once: the file's row effects, its journal record and its output files commit
 // in one store transaction, so a crash before the commit leaves the ledger as it was
@@ -76,7 +76,7 @@ struct ApplyResult {
     std::vector<std::filesystem::path> delivered;
     bool redelivered = false;  // an earlier, undelivered batch of this content was answered
 
-    // The CLI's exit code (SPEC §8): 0 all applied, 3 some rows rejected, 65 file rejected.
+    // The CLI's exit code (README.md, "The CLI"): 0 all applied, 3 some rows rejected, 65 file rejected.
     int exit_code() const;
 };
 

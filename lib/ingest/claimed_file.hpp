@@ -1,5 +1,5 @@
 #pragma once
-// A claimed file taken to its end (SPEC §5): applied exactly once through apply_file,
+// A claimed file taken to its end (docs/ingest.md): applied exactly once through apply_file,
 // then the original kept for good — archived under its UTC date when its batch is
 // COMPLETE, set aside in `failed/` when REJECTED or quarantined; never deleted.
 #include <exception>

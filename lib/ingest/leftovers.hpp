@@ -1,6 +1,6 @@
 #pragma once
 // What a killed process leaves behind besides its claims, removed when a folder is first
-// served: outbox temporary files of atomic writes whose writer is gone (SPEC §5: an
+// served: outbox temporary files of atomic writes whose writer is gone (docs/ingest.md: an
 // advertiser must never see a half-written answer, not even under a hidden name for long),
 // and spool folders of batches that were decided.
 #include <filesystem>

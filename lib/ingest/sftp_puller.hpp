@@ -1,5 +1,5 @@
 #pragma once
-// A pull inbox (SPEC §5): a thread of its own that owns the inbox's SFTP session, polls
+// A pull inbox (docs/ingest.md): a thread of its own that owns the inbox's SFTP session, polls
 // the advertiser's folder, downloads each stable file into the inbox's local spool and
 // uploads the answers. Applying is not done here: a downloaded file lands in the spool's
 // `.processing/`, where the service takes it like a local claim.

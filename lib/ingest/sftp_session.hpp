@@ -1,5 +1,5 @@
 #pragma once
-// One SFTP connection to one pull inbox's server (SPEC §5), as careful as OpenSSH's own
+// One SFTP connection to one pull inbox's server (docs/ingest.md), as careful as OpenSSH's own
 // client: the server's host key is checked against the inbox's known_hosts file (the only
 // one trusted) before any credential is offered, a private key or password file that others
 // may read or that another user owns is refused, every failure is a typed value whose text
