@@ -28,6 +28,7 @@
 #include <string>
 
 #include "config/service_config.hpp"
+#include "exit_codes.hpp"
 #include "ingest/inbox_watch.hpp"
 #include "ingest/name_rules.hpp"
 #include "ingest/service.hpp"
@@ -35,19 +36,13 @@
 #include "observe/metrics.hpp"
 #include "observe/metrics_http.hpp"
 #include "store/store.hpp"
+#include "wall_clock.hpp"
 
 namespace fs = std::filesystem;
 using namespace actiondrop;
 using namespace std::chrono_literals;
 
 namespace {
-
-// sysexits.h values, as SPEC §8 names them.
-constexpr int exit_usage = 64, exit_io = 74, exit_config = 78;
-
-ledger::Instant system_now() {
-    return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
-}
 
 // The config, or every error as "file:line:column: key: message".
 std::expected<config::ServiceConfig, std::string> read_config(const fs::path& file) {
@@ -150,20 +145,20 @@ int main(int argc, char** argv) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
         app.exit(e);
-        return exit_usage;
+        return exit_code::usage;
     }
 
     const fs::path file = config::locate_service_config(config_option);
     auto cfg = read_config(file);
     if (!cfg) {
         std::cerr << cfg.error() << "\n";
-        return exit_config;
+        return exit_code::config;
     }
     if (check_only) {
         std::cout << fmt::format("{}: valid; {} inboxes\n",
                                  file.empty() ? "built-in defaults" : file.string(),
                                  cfg->inboxes.size());
-        return 0;
+        return exit_code::ok;
     }
 
     setup_logging();
@@ -401,15 +396,15 @@ int main(int argc, char** argv) {
         metrics.set_ready(false);
         notify("STOPPING=1");
         spdlog::info("stopping: {} files taken", service.files_taken());
-        return 0;
+        return exit_code::ok;
     } catch (const store::StoreError& e) {
         spdlog::critical("store failure: {}", e.what());
-        return exit_io;
+        return exit_code::io;
     } catch (const std::system_error& e) {
         spdlog::critical("system error: {}", e.what());  // after ": ", a path in it is prose
-        return exit_io;
+        return exit_code::io;
     } catch (const std::exception& e) {
         spdlog::critical("internal error: {}", e.what());
-        return 70;
+        return exit_code::software;
     }
 }
