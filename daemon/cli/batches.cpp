@@ -1,0 +1,109 @@
+// batches list|show|redeliver: the batch journal, and a batch's answers written again.
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "../exit_codes.hpp"
+#include "apply/apply_file.hpp"
+#include "command.hpp"
+#include "ledger/time.hpp"
+#include "store/batch_state.hpp"
+
+namespace fs = std::filesystem;
+
+namespace actiondrop::cli {
+
+namespace {
+
+struct BatchOptions {
+    std::string account;  // batches list only
+    bool json = false;    // batches list only
+    std::string batch_id;
+    std::string outbox;  // batches redeliver only
+};
+
+nlohmann::ordered_json batch_json(const store::BatchRecord& b) {
+    nlohmann::ordered_json j;
+    j["batch_id"] = b.batch_id;
+    j["account_id"] = b.account_id;
+    j["inbox"] = b.inbox;
+    j["file"] = b.file_name;
+    j["sha256"] = b.sha256;
+    j["size"] = b.size;
+    j["type"] = b.type;
+    j["state"] = std::string(store::state_name(b.state));
+    j["status"] = b.status;
+    j["total"] = b.total;
+    j["applied"] = b.applied;
+    j["rejected"] = b.rejected;
+    j["error_code"] = b.error_code;
+    j["error_message"] = b.error_message;
+    j["attempts"] = b.attempts;
+    j["delivery_failures"] = b.delivery_failures;
+    j["received_at"] = ledger::format_instant(b.received_at);
+    j["completed_at"] = b.completed_at ? ledger::format_instant(*b.completed_at) : "";
+    return j;
+}
+
+int list(const config::ServiceConfig& cfg, const BatchOptions& o) {
+    auto s = open_migrated(cfg);
+    std::vector<nlohmann::ordered_json> rows;
+    for (const auto& b : s->list_batches(o.account.empty() ? std::nullopt : std::optional<std::string_view>(o.account)))
+        rows.push_back(batch_json(b));
+    if (o.json) std::cout << nlohmann::ordered_json(rows).dump(2) << "\n";
+    else print_csv(rows, rows.empty() ? std::vector<std::string>{} : scalar_columns(rows.front()));
+    return exit_code::ok;
+}
+
+// batches show (redeliver false) or batches redeliver.
+int show_or_redeliver(const config::ServiceConfig& cfg, const BatchOptions& o, bool redeliver) {
+    auto s = open_migrated(cfg);
+    auto b = s->find_batch(o.batch_id);
+    if (!b) {
+        std::cerr << fmt::format("no batch '{}'\n", o.batch_id);
+        return 1;
+    }
+    if (!redeliver) {
+        std::cout << batch_json(*b).dump(2) << "\n";
+        return exit_code::ok;
+    }
+    fs::path target = o.outbox;
+    if (target.empty() && !b->inbox.empty())
+        if (const auto* inbox = cfg.inbox(b->inbox)) target = inbox->outbox;
+    if (target.empty()) throw UsageError("--outbox is required: the batch's inbox is not configured");
+    if (b->status.empty()) throw UsageError(fmt::format("batch {} was never completed; apply its file again", o.batch_id));
+    for (const auto& p : apply::deliver(*s, *b, target)) std::cout << fmt::format("wrote {}\n", p.string());
+    return exit_code::ok;
+}
+
+}  // namespace
+
+void add_batches_commands(CLI::App& app, Commands& commands) {
+    auto* batches = app.add_subcommand("batches", "the batch journal");
+    batches->require_subcommand(1);
+
+    auto l = std::make_shared<BatchOptions>();
+    auto* list_cmd = batches->add_subcommand("list", "every batch, oldest first");
+    list_cmd->add_option("--account", l->account, "only this account");
+    list_cmd->add_flag("--json", l->json, "JSON instead of CSV");
+    commands.push_back({list_cmd, [l](const config::ServiceConfig& cfg) { return list(cfg, *l); }});
+
+    auto s = std::make_shared<BatchOptions>();
+    auto* show = batches->add_subcommand("show", "one batch's journal record");
+    show->add_option("ID", s->batch_id)->required();
+    commands.push_back({show, [s](const config::ServiceConfig& cfg) { return show_or_redeliver(cfg, *s, false); }});
+
+    auto r = std::make_shared<BatchOptions>();
+    auto* redeliver = batches->add_subcommand("redeliver", "write a batch's stored outputs again");
+    redeliver->add_option("ID", r->batch_id)->required();
+    redeliver->add_option("--outbox", r->outbox, "where to write them (default: the batch's inbox outbox)");
+    commands.push_back({redeliver, [r](const config::ServiceConfig& cfg) { return show_or_redeliver(cfg, *r, true); }});
+}
+
+}  // namespace actiondrop::cli

@@ -1,0 +1,57 @@
+#pragma once
+// What the command families of the admin CLI (README.md, "The CLI") share: the global
+// options, the config and the store they open, the CSV form of a report, and the way a family
+// adds its commands. main.cpp parses the command line and runs the one command it names; each
+// family is a file of this folder.
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "config/service_config.hpp"
+#include "failure.hpp"
+#include "store/store.hpp"
+
+namespace actiondrop::cli {
+
+// --config, --store and --state-dir, given before the command.
+struct GlobalOptions {
+    std::string config_file;
+    std::string store_url;
+    std::string state_dir;
+};
+
+// The service config that --config (or its default) names, with --store and --state-dir laid
+// over it; throws ConfigFailure with every error of the file.
+config::ServiceConfig load_config(const GlobalOptions& options);
+
+// The config's store, migrated to this program's schema version.
+std::unique_ptr<store::Store> open_migrated(const config::ServiceConfig& cfg);
+
+// `rows` as CSV with CRLF line ends, a column per name of `columns`; a cell that a spreadsheet
+// would run as a formula gets a leading quote.
+void print_csv(const std::vector<nlohmann::ordered_json>& rows, const std::vector<std::string>& columns);
+
+// The names of the members of `sample` that are not arrays or objects: a report's columns.
+std::vector<std::string> scalar_columns(const nlohmann::ordered_json& sample);
+
+// A command the user can name: it runs, with the config, when its CLI11 subcommand was
+// parsed, and returns the exit code.
+struct Command {
+    const CLI::App* subcommand;
+    std::function<int(const config::ServiceConfig&)> run;
+};
+using Commands = std::vector<Command>;
+
+// Each family adds its subcommands to `app` in the order `--help` lists them, and what runs
+// them to `commands`.
+void add_catalog_commands(CLI::App& app, Commands& commands);  // init, catalog load: catalog.cpp
+void add_apply_commands(CLI::App& app, Commands& commands);    // apply, validate: apply.cpp
+void add_action_commands(CLI::App& app, Commands& commands);   // action show|history, report: actions.cpp
+void add_batches_commands(CLI::App& app, Commands& commands);  // batches list|show|redeliver: batches.cpp
+void add_sftp_commands(CLI::App& app, Commands& commands);     // sftp enrol: sftp.cpp
+
+}  // namespace actiondrop::cli
