@@ -49,6 +49,13 @@ batch::FileType file_type(const std::string& name) {
     return *t;
 }
 
+// apply::apply_file throws std::invalid_argument for a type it does not apply; asked for on
+// the command line or by an inbox, it is the user's mistake, so it is refused here first.
+void refuse_unapplied(batch::FileType type) {
+    if (type == batch::FileType::FundsTransfers)
+        throw UsageError("funds_transfers files cannot be applied by this version");
+}
+
 // A progress line on a terminal for long files.
 std::function<void(std::int64_t, std::int64_t)> terminal_progress() {
     if (!::isatty(STDERR_FILENO)) return {};
@@ -85,6 +92,7 @@ fs::path spool_dir(const config::ServiceConfig& cfg) {
 // validate without an account: only the file's form, i.e. the reader, the header, and the
 // row checks that need no account.
 int check_form(const apply::ApplyRequest& req, const std::string& input) {
+    refuse_unapplied(req.type);
     std::ifstream in(req.file, std::ios::binary);
     batch::CsvReader reader(in, req.limits);
     batch::Record rec;
@@ -122,10 +130,12 @@ int check_form(const apply::ApplyRequest& req, const std::string& input) {
     return bad ? exit_code::rows_rejected : exit_code::ok;
 }
 
-// apply, or validate (a dry run that writes nothing).
+// apply, or validate (a dry run that writes nothing); every request apply::apply_file would
+// refuse with std::invalid_argument is refused here first, as a usage error.
 int run_file(const config::ServiceConfig& cfg, const FileOptions& o, bool validating) {
     apply::ApplyRequest req;
     req.file = o.input;
+    // Also spares apply_file's refusal of what is not a regular file.
     if (!fs::is_regular_file(req.file)) throw UsageError(fmt::format("{}: no such file", o.input));
     req.limits = apply::reader_limits(cfg.limits);
     if (!o.inbox_name.empty()) {
@@ -162,6 +172,7 @@ int run_file(const config::ServiceConfig& cfg, const FileOptions& o, bool valida
         if (!t) throw UsageError(fmt::format("--as-of '{}': {}", o.as_of_text, t.error()));
         req.as_of = *t;
     }
+    refuse_unapplied(req.type);
     if (!validating) {
         std::error_code ec;
         fs::create_directories(req.outbox, ec);

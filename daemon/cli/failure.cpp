@@ -14,9 +14,6 @@ int report_failure(std::exception_ptr failure, std::ostream& err) {
     } catch (const UsageError& e) {
         err << "actiondrop: " << e.what() << "\n";
         return exit_code::usage;
-    } catch (const std::invalid_argument& e) {
-        err << "actiondrop: " << e.what() << "\n";
-        return exit_code::usage;
     } catch (const ConfigFailure& e) {
         err << e.what();
         return exit_code::config;

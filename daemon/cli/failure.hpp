@@ -19,9 +19,11 @@ struct ConfigFailure : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// Prints what `failure` (not null) says to `err` and returns the exit code: UsageError and
-// std::invalid_argument 64, ConfigFailure 78, store::StoreError and std::system_error 74,
-// anything else 70 as an internal error.
+// Prints what `failure` (not null) says to `err` and returns the exit code: UsageError 64,
+// ConfigFailure 78, store::StoreError and std::system_error 74, anything else 70 as an
+// internal error. A std::invalid_argument or std::logic_error from lib/ is anything else:
+// every request a user can get wrong is checked by its command before it calls lib/, so one
+// that gets through is a bug of ours and must not pass for the user's mistake.
 int report_failure(std::exception_ptr failure, std::ostream& err);
 
 }  // namespace actiondrop::cli

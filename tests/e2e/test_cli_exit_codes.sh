@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The CLI's exit codes (README.md, "The CLI"): every mistake a user can make in a command is a
+# usage error (64) with its own message, never an internal error (70); a store this program
+# cannot use is a store failure (74), a bad config 78. No honest command makes an internal
+# error, so its mapping to 70 is tested on its own in tests/unit/test_cli_failure.cpp.
+source "$(dirname "$0")/lib.sh"
+setup_ledger
+mkdir -p "$WORK/in"
+printf 'ActionId,Amount,Reason\r\nX-1,5.00,ORDER_UPDATE\r\n' > "$WORK/in/mods.csv"
+printf 'TransferType,PartnerId,Amount,CurrencyCode,PaymentDate\r\nBONUS,P-77,1.00,USD,%s\r\n' \
+    "$(days_ago 1)" > "$WORK/in/funds.csv"
+
+# expect_usage MESSAGE command...: exit 64 and "actiondrop: MESSAGE" on stderr.
+expect_usage() {
+    local message=$1; shift
+    expect_exit 64 "$@"
+    grep -qF "actiondrop: $message" "$WORK/last.err" || { cat "$WORK/last.err" >&2; fail "no '$message': $*"; }
+}
+
+expect_usage "unknown account 'nosuch'" ad apply --account nosuch "$WORK/in/mods.csv"
+expect_usage "unknown account 'nosuch'" ad apply --account nosuch --dry-run "$WORK/in/mods.csv"
+expect_usage "unknown account 'nosuch'" ad validate --account nosuch "$WORK/in/mods.csv"
+expect_usage "unknown account 'nosuch'" ad report changes --account nosuch
+expect_usage "unknown file type 'bogus'" ad apply --account 1000 --type bogus "$WORK/in/mods.csv"
+expect_usage "--as-of is only allowed with --dry-run" ad apply --account 1000 --as-of 2030-01-01 "$WORK/in/mods.csv"
+expect_usage "--as-of 'soon'" ad apply --account 1000 --dry-run --as-of soon "$WORK/in/mods.csv"
+expect_usage "--account (or --inbox) is required" ad apply "$WORK/in/mods.csv"
+mkfifo "$WORK/in/fifo.csv"
+expect_usage "$WORK/in/fifo.csv: no such file" ad apply --account 1000 "$WORK/in/fifo.csv"
+expect_exit 64 ad apply --account 1000 --no-such-option "$WORK/in/mods.csv"
+
+# A type this version does not apply, however it is asked for, and before anything is made.
+refused="funds_transfers files cannot be applied by this version"
+expect_usage "$refused" ad apply --account 1000 --type funds_transfers --outbox "$WORK/out" "$WORK/in/funds.csv"
+[ ! -e "$WORK/out" ] || fail "a refused apply made its outbox"
+expect_usage "$refused" ad validate --account 1000 --type funds_transfers "$WORK/in/funds.csv"
+expect_usage "$refused" ad validate --type funds_transfers "$WORK/in/funds.csv"
+cat > "$WORK/actiondrop.yaml" <<YAML
+store: $STORE
+state_dir: $WORK/state
+inboxes:
+  - {name: transfers, account: "1000", type: funds_transfers, kind: local, path: $WORK/inbox,
+     outbox: $WORK/outbox}
+YAML
+expect_usage "$refused" "$ACTIONDROP" --config "$WORK/actiondrop.yaml" apply --inbox transfers "$WORK/in/funds.csv"
+expect_usage "no inbox named 'nosuch' in the config" "$ACTIONDROP" --config "$WORK/actiondrop.yaml" apply --inbox nosuch "$WORK/in/mods.csv"
+
+# Not the user's mistake: a store whose schema is newer than this program is a store failure.
+cp "$WORK/ledger.db" "$WORK/newer.db"
+python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute("UPDATE schema_version SET version = 9999"); c.commit()' "$WORK/newer.db"
+expect_exit 74 "$ACTIONDROP" --store "sqlite:$WORK/newer.db" --state-dir "$WORK/state" apply --account 1000 "$WORK/in/mods.csv"
+grep -q "^actiondrop: store failure: .*newer than this program" "$WORK/last.err" || { cat "$WORK/last.err" >&2; fail "a newer schema is not a store failure"; }
+printf 'store: [\n' > "$WORK/broken.yaml"
+expect_exit 78 "$ACTIONDROP" --config "$WORK/broken.yaml" batches list
