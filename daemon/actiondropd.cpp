@@ -1,4 +1,4 @@
-// actiondropd: the service (SPEC §5, §8). Process wiring only: config, store, signals,
+// actiondropd: the service (README.md, "The service"). Process wiring only: config, store, signals,
 // inotify, sd_notify and log lines; the work itself is ingest::Service.
 //
 // Signals are read from a signalfd, never in a handler: between files, and every 20,000
