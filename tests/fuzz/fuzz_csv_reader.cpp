@@ -11,6 +11,7 @@
 #include <string>
 
 #include "batch/outputs.hpp"
+#include "fuzz_records.hpp"
 #include "fuzz_support.hpp"
 
 using namespace actiondrop;

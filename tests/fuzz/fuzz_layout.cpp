@@ -11,6 +11,7 @@
 
 #include "batch/layout.hpp"
 #include "batch/outputs.hpp"
+#include "fuzz_records.hpp"
 #include "fuzz_support.hpp"
 
 using namespace actiondrop;

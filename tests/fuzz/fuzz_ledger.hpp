@@ -9,6 +9,7 @@
 
 #include "batch/layout.hpp"
 #include "config/catalog_file.hpp"
+#include "fuzz_records.hpp"
 #include "fuzz_support.hpp"
 #include "ledger/rules.hpp"
 #include "memory_ledger.hpp"
@@ -55,6 +56,18 @@ inline const Demo& demo() {
         return d;
     }();
     return d;
+}
+
+// Applies the rows of a conversions file as apply_file does, whatever their outcome.
+inline void apply_conversions(std::string_view file, ledger::LedgerView& ledger) {
+    const ReadFile read = read_records(file, batch::Limits{});
+    if (read.records.empty()) return;
+    const auto layout = batch::Layout::parse(batch::FileType::Conversions, read.records[0]);
+    if (!layout) return;
+    const Demo& d = demo();
+    for (std::size_t i = 1; i < read.records.size(); ++i)
+        if (auto row = layout->conversion(read.records[i]))
+            ledger::apply_conversion(d.catalog, *d.account, ledger, *row, d.ctx);
 }
 
 // What the rules must keep true of every action, whatever rows it went through.

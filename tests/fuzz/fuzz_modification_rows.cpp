@@ -1,11 +1,13 @@
 // Modification rows as lib/apply reads them (lib/batch/layout.* maps each CSV record to a
 // ledger::ModificationRow; lib/ledger/rules_form.* and rules.cpp parse and apply it). The
 // input is a modifications file; its rows are applied in order to the demo ledger of
-// fuzz_ledger.hpp. Besides crashes, UB and exceptions (a user's file must never cause
-// one) it checks that `actiondrop validate` and a real run agree: a row whose form is
-// wrong (check_modification_form) is rejected with that very error, and a row whose form
-// is right never gets a missing-identifier or -reason error; that a rejected row changes
-// nothing; and that every action touched keeps the ledger's invariants (check_action).
+// fuzz_ledger.hpp. When the input holds a form feed, what comes before it is first applied
+// as a conversions file, so that the rows can also meet actions the fuzzer made. Besides crashes,
+// UB and exceptions (a user's file must never cause one) it checks that `actiondrop validate` and a
+// real run agree: a row whose form is wrong (check_modification_form) is rejected with that very
+// error, and a row whose form is right never gets a missing-identifier or -reason error; that a
+// rejected row changes nothing; and that every action touched keeps the ledger's invariants
+// (check_action).
 #include <cstdint>
 
 #include "fuzz_ledger.hpp"
@@ -16,12 +18,17 @@ using ledger::ErrorCode;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const fuzz::Demo& demo = fuzz::demo();
-    const fuzz::ReadFile file = fuzz::read_records(fuzz::text_of(data, size), batch::Limits{});
+    std::string_view text = fuzz::text_of(data, size);
+    ledger::testing::MemoryLedger ledger = demo.ledger;
+    if (const auto feed = text.find('\f'); feed != std::string_view::npos) {
+        fuzz::apply_conversions(text.substr(0, feed), ledger);
+        text.remove_prefix(feed + 1);
+    }
+    const fuzz::ReadFile file = fuzz::read_records(text, batch::Limits{});
     if (file.records.empty()) return 0;
     const auto layout = batch::Layout::parse(batch::FileType::Modifications, file.records[0]);
     if (!layout) return 0;
 
-    ledger::testing::MemoryLedger ledger = demo.ledger;
     for (std::size_t i = 1; i < file.records.size(); ++i) {
         const auto row = layout->modification(file.records[i]);
         if (!row) {
