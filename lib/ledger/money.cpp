@@ -114,15 +114,16 @@ Big big_pow10(int n) {
     return p;
 }
 
-// numerator / denominator rounded half away from zero; denominator > 0.
-std::int64_t round_half_away(const Big& numerator, const Big& denominator) {
+// numerator / denominator rounded half away from zero; denominator > 0. nullopt when the
+// result is beyond int64.
+std::optional<std::int64_t> round_half_away(const Big& numerator, const Big& denominator) {
     Big quotient = numerator / denominator;  // truncates toward zero
     const Big remainder = numerator % denominator;
     const Big twice = remainder < 0 ? Big(-remainder * 2) : Big(remainder * 2);
     if (twice >= denominator) quotient += numerator < 0 ? -1 : 1;
     if (quotient > std::numeric_limits<std::int64_t>::max() ||
         quotient < std::numeric_limits<std::int64_t>::min())
-        throw std::overflow_error("money amount out of the int64 range");
+        return std::nullopt;
     return quotient.convert_to<std::int64_t>();
 }
 
@@ -173,8 +174,9 @@ std::string format_decimal(const Decimal& value) {
     return format_minor(value.mantissa, Currency{"", value.scale});
 }
 
-std::int64_t percent_of(std::int64_t amount_minor, const Currency& from, const Decimal& rate,
-                        const Decimal& percent, const Currency& to) {
+std::optional<std::int64_t> percent_of(std::int64_t amount_minor, const Currency& from,
+                                       const Decimal& rate, const Decimal& percent,
+                                       const Currency& to) {
     // amount/10^from x rate.m/10^rate.s x percent.m/10^percent.s / 100, in units of 10^-to.
     const Big numerator = Big(amount_minor) * rate.mantissa * percent.mantissa *
                           big_pow10(to.digits);
@@ -182,9 +184,16 @@ std::int64_t percent_of(std::int64_t amount_minor, const Currency& from, const D
     return round_half_away(numerator, denominator);
 }
 
-std::int64_t scale_line(std::int64_t amount_minor, std::int64_t new_qty, std::int64_t old_qty) {
+std::optional<std::int64_t> scale_line(std::int64_t amount_minor, std::int64_t new_qty,
+                                       std::int64_t old_qty) {
     if (old_qty <= 0) throw std::invalid_argument("scale_line: quantity at creation must be > 0");
     return round_half_away(Big(amount_minor) * new_qty, Big(old_qty));
+}
+
+std::optional<std::int64_t> add_minor(std::int64_t a, std::int64_t b) {
+    std::int64_t sum = 0;
+    if (__builtin_add_overflow(a, b, &sum)) return std::nullopt;
+    return sum;
 }
 
 }  // namespace actiondrop::ledger

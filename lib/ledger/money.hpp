@@ -4,6 +4,7 @@
 // are exact decimals (mantissa, scale), and products are computed exactly in 256 bits.
 #include <cstdint>
 #include <expected>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -50,14 +51,23 @@ struct Money {
     std::string str() const { return format_minor(minor, *currency); }
 };
 
+// Computed amounts are int64 minor units too. A result beyond that range is nullopt, never
+// an exception: the values come from a user's file, and the rules make it the row's
+// MALFORMED (docs/rules.md, "Amounts are integers").
+
 // Exact line payout: amount (minor units of `from`) x rate x percent / 100, in minor
 // units of `to`, rounded once, half away from zero. rate is account currency per unit
 // of `from` (1 when equal).
-std::int64_t percent_of(std::int64_t amount_minor, const Currency& from, const Decimal& rate,
-                        const Decimal& percent, const Currency& to);
+std::optional<std::int64_t> percent_of(std::int64_t amount_minor, const Currency& from,
+                                       const Decimal& rate, const Decimal& percent,
+                                       const Currency& to);
 
 // A line amount scaled by quantity: amount x new_qty / old_qty, rounded once (half away
 // from zero). old_qty must be > 0.
-std::int64_t scale_line(std::int64_t amount_minor, std::int64_t new_qty, std::int64_t old_qty);
+std::optional<std::int64_t> scale_line(std::int64_t amount_minor, std::int64_t new_qty,
+                                       std::int64_t old_qty);
+
+// a + b: an order's lines, a payout's lines.
+std::optional<std::int64_t> add_minor(std::int64_t a, std::int64_t b);
 
 }  // namespace actiondrop::ledger

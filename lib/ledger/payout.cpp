@@ -50,8 +50,10 @@ std::expected<PayoutQuote, ErrorCode> compute_payout(const Catalog& catalog, con
     if (!rate) return std::unexpected(ErrorCode::FxRateNotFound);
 
     if (action.items.empty()) {
-        quote.payout = percent_of(action.amount, *action.currency, *rate, chosen.rule->percent,
-                                  *account.currency);
+        const auto payout = percent_of(action.amount, *action.currency, *rate,
+                                       chosen.rule->percent, *account.currency);
+        if (!payout) return std::unexpected(ErrorCode::Malformed);
+        quote.payout = *payout;
         return quote;
     }
     for (const auto& item : action.items) {
@@ -60,7 +62,10 @@ std::expected<PayoutQuote, ErrorCode> compute_payout(const Catalog& catalog, con
             const auto it = version->categories.find(item.category);
             if (it != version->categories.end()) percent = it->second;
         }
-        quote.payout += percent_of(item.amount, *action.currency, *rate, percent, *account.currency);
+        const auto line = percent_of(item.amount, *action.currency, *rate, percent, *account.currency);
+        const auto sum = line ? add_minor(quote.payout, *line) : std::nullopt;
+        if (!sum) return std::unexpected(ErrorCode::Malformed);
+        quote.payout = *sum;
     }
     return quote;
 }

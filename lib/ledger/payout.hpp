@@ -17,7 +17,8 @@ struct PayoutQuote {
 // The payout of `action` (its tracker, partner, customer status, promo code, currency,
 // amount and items) under the version in force at `evaluation_time`; promo validity is
 // judged at `evaluation_time`; the FX rate is the latest effective on the local date of
-// action.event_date. Errors: CONTRACT_NOT_FOUND, FX_RATE_NOT_FOUND.
+// action.event_date. Errors: CONTRACT_NOT_FOUND, FX_RATE_NOT_FOUND, and MALFORMED when the
+// payout would be beyond the int64 of minor units an amount is.
 std::expected<PayoutQuote, ErrorCode> compute_payout(const Catalog& catalog, const Account& account,
                                                      const Action& action, Instant evaluation_time);
 

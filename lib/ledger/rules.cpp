@@ -133,29 +133,35 @@ struct LineChange {
     std::optional<std::int64_t> amount;  // Amount<i> in minor units
 };
 
-// Applies the row's changes to `action` (a copy of the stored one).
-void apply_changes(Action& action, const ModificationValues& values, std::optional<std::int64_t> amount,
-                   const std::vector<LineChange>& lines) {
+// Applies the row's changes to `action` (a copy of the stored one). The error when a scaled
+// line or the order's sum would be beyond int64; `action` is then only partly changed.
+std::optional<RowError> apply_changes(Action& action, const ModificationValues& values,
+                                      std::optional<std::int64_t> amount, const std::vector<LineChange>& lines) {
     if (values.customer_status) action.customer_status = *values.customer_status;
     if (action.items.empty()) {
         if (amount) action.amount = *amount;
-        return;
+        return std::nullopt;
     }
     for (const auto& lc : lines) {
         Item& item = action.items[lc.position];
         const ItemChange& change = *lc.change;
         if (change.quantity) {
             std::int64_t qty = *change.quantity;
+            std::optional<std::int64_t> scaled;
             if (lc.amount) {
                 item.amount = *lc.amount;
             } else if (lc.position < action.creation.items.size() &&
                        action.creation.items[lc.position].quantity > 0) {
                 const Item& created = action.creation.items[lc.position];
-                item.amount = scale_line(created.amount, qty, created.quantity);
+                scaled = scale_line(created.amount, qty, created.quantity);
+                if (!scaled) return beyond_largest_amount(item_field("Quantity", change.index), "the line amount");
+                item.amount = *scaled;
             } else if (item.quantity > 0) {
                 // No creation line to scale (not possible for a line created by a
                 // conversion, whose quantities are >= 1): scale the current line instead.
-                item.amount = scale_line(item.amount, qty, item.quantity);
+                scaled = scale_line(item.amount, qty, item.quantity);
+                if (!scaled) return beyond_largest_amount(item_field("Quantity", change.index), "the line amount");
+                item.amount = *scaled;
             }
             // A line at quantity 0 with no creation price keeps its amount: there is
             // nothing to scale from, and the file can say Amount<i>.
@@ -170,9 +176,26 @@ void apply_changes(Action& action, const ModificationValues& values, std::option
     // order is worth nothing, so neither is any line.
     if (amount)
         for (auto& item : action.items) item.amount = 0;
-    std::int64_t sum = 0;
-    for (const auto& item : action.items) sum += item.amount;
-    action.amount = sum;
+    std::optional<std::int64_t> sum = 0;
+    for (const auto& item : action.items)
+        if (sum) sum = add_minor(*sum, item.amount);
+    if (!sum) return beyond_largest_amount("Amount", "the order amount, the sum of its lines,");
+    action.amount = *sum;
+    return std::nullopt;
+}
+
+// The message of a payout that could not be computed.
+std::string payout_problem(ErrorCode error, const Account& account, const Action& action) {
+    switch (error) {
+        case ErrorCode::ContractNotFound:
+            return "no contract version in force for partner " + action.partner_id + " and tracker " +
+                   action.tracker_id;
+        case ErrorCode::Malformed:
+            return beyond_largest_amount("Amount", "the payout").message;
+        default:
+            return "no FX rate from " + std::string(action.currency->code) + " to " +
+                   std::string(account.currency->code);
+    }
 }
 
 }  // namespace
@@ -287,8 +310,10 @@ RowResult apply_modification(const Catalog& catalog, const Account& account, Led
 
     bool specifies = values->specifies_changes();
     Action after = *action;
-    apply_changes(after, *values, amount, lines);
+    const std::optional<RowError> beyond = apply_changes(after, *values, amount, lines);
     if (specifies && operation != Operation::Reset && operation != Operation::Reverse) {
+        // A reset or a reversal ignores the row's other changes, so only here do they count.
+        if (beyond) return reject(result, *beyond);
         std::set<std::string> skus;
         for (const auto& item : after.items)
             if (!skus.insert(item.sku).second)
@@ -318,13 +343,7 @@ RowResult apply_modification(const Catalog& catalog, const Account& account, Led
                 after.payout = 0;
             } else if (operation == Operation::Modify || specifies || after.outside_terms) {
                 auto quote = compute_payout(catalog, account, after, ctx.now);
-                if (!quote)
-                    return reject(result, quote.error(),
-                                  quote.error() == ErrorCode::ContractNotFound
-                                      ? "no contract version in force for partner " + after.partner_id +
-                                            " and tracker " + after.tracker_id
-                                      : "no FX rate from " + std::string(after.currency->code) + " to " +
-                                            std::string(account.currency->code));
+                if (!quote) return reject(result, quote.error(), payout_problem(quote.error(), account, after));
                 after.payout = quote->payout;
                 after.contract_id = quote->contract->id;
                 after.contract_version = quote->version->effective_from;

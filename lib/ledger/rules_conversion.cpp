@@ -44,7 +44,9 @@ const Limit* exceeded_limit(const Account& account, LedgerView& ledger, const Co
     for (const auto& limit : version.limits) {
         auto [from, to] = cap_period(limit.period, action.event_date, account.timezone);
         CapTotals totals = ledger.cap_totals(account.id, action.partner_id, action.contract_id, from, to);
-        bool over = limit.kind == Limit::Kind::Payout ? totals.payout + action.payout > limit.max
+        // A total beyond int64 is past any maximum.
+        const auto payout = add_minor(totals.payout, action.payout);
+        bool over = limit.kind == Limit::Kind::Payout ? !payout || *payout > limit.max
                                                       : totals.count + 1 > limit.max;
         if (over) return &limit;
     }
@@ -146,7 +148,12 @@ RowResult apply_conversion(const Catalog& catalog, const Account& account, Ledge
     } else {
         for (const auto& line : values->items) {
             Item item{line.sku, line.category, line.quantity, *to_minor(line.amount, *action.currency)};
-            action.amount += item.amount;
+            const auto sum = add_minor(action.amount, item.amount);
+            if (!sum) {
+                const RowError e = beyond_largest_amount("Amount", "the order amount, the sum of its lines,");
+                return reject(result, e.code, e.message);
+            }
+            action.amount = *sum;
             action.items.push_back(std::move(item));
         }
     }
@@ -155,6 +162,10 @@ RowResult apply_conversion(const Catalog& catalog, const Account& account, Ledge
     auto quote = compute_payout(catalog, account, action, event);
     if (!quote) {
         if (quote.error() == ErrorCode::ContractNotFound) return no_contract();
+        if (quote.error() == ErrorCode::Malformed) {
+            const RowError e = beyond_largest_amount("Amount", "the payout");
+            return reject(result, e.code, e.message);
+        }
         return reject(result, quote.error(),
                       "no FX rate from " + std::string(action.currency->code) + " to " +
                           std::string(account.currency->code));

@@ -69,6 +69,11 @@ boost::multiprecision::int128_t thousandths(const Decimal& d) {
 
 std::string item_field(std::string_view name, int index) { return std::string(name) + std::to_string(index); }
 
+RowError beyond_largest_amount(std::string_view field, std::string_view what) {
+    return malformed(std::string(field) + ": " + std::string(what) +
+                     " would be beyond the largest amount, 9223372036854775807 minor units");
+}
+
 bool ModificationValues::specifies_changes() const {
     if (amount || customer_status) return true;
     for (const auto& item : items)
@@ -176,8 +181,13 @@ std::expected<ConversionValues, RowError> parse_conversion_values(const Conversi
         };
         if (values.amount)
             if (auto e = fits(*values.amount, "Amount")) return std::unexpected(*e);
-        for (const auto& line : values.items)
+        std::optional<std::int64_t> sum = 0;
+        for (const auto& line : values.items) {
             if (auto e = fits(line.amount, item_field("Amount", line.index))) return std::unexpected(*e);
+            if (sum) sum = add_minor(*sum, *to_minor(line.amount, *values.currency));
+        }
+        if (!sum)
+            return std::unexpected(beyond_largest_amount("Amount", "the order amount, the sum of its lines,"));
     }
     if (values.amount && !values.items.empty()) {
         boost::multiprecision::int128_t sum = 0;

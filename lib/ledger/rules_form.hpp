@@ -75,4 +75,8 @@ std::optional<RowError> check_conversion_fields(const ConversionRow& row);
 // The value in the file's own words, for messages ("Amount2", "Quantity1").
 std::string item_field(std::string_view name, int index);
 
+// MALFORMED for an amount the row would compute (a scaled line, an order's sum, a payout)
+// beyond the int64 of minor units that every amount is: "<field>: <what> would be beyond ...".
+RowError beyond_largest_amount(std::string_view field, std::string_view what);
+
 }  // namespace actiondrop::ledger

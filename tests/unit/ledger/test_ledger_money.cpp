@@ -319,11 +319,13 @@ TEST_CASE("percent_of is exact where a double would round wrongly") {
 }
 
 TEST_CASE("percent_of of the largest amounts stays exact") {
-    // 999999999999.999 KWD x 999999999999.9999999999 x 100% needs far more than 64 bits.
+    // 999999999999.999 KWD x 999999999999.9999999999 x 100% is beyond int64: no payout, and
+    // no exception either, since the amount came from a user's file.
     const std::int64_t amount = 999999999999999;
-    CHECK_THROWS_AS(percent_of(amount, cur("KWD"), Decimal{9999999999999999, 4},
-                               Decimal{100, 0}, cur("USD")),
-                    std::overflow_error);
+    CHECK(percent_of(amount, cur("KWD"), Decimal{9999999999999999, 4}, Decimal{100, 0},
+                     cur("USD")) == std::nullopt);
+    CHECK(percent_of(-amount, cur("KWD"), Decimal{9999999999999999, 4}, Decimal{100, 0},
+                     cur("USD")) == std::nullopt);
     // 999999999999.999 KWD x 1 x 0% = 0, with every intermediate product beyond int64.
     CHECK(percent_of(amount, cur("KWD"), Decimal{9999999999999999, 4}, Decimal{0, 0},
                      cur("USD")) == 0);
@@ -345,6 +347,23 @@ TEST_CASE("scale_line scales by quantity and rounds once") {
     CHECK(scale_line(1001, 1, 2) == 501);   // 500.5 -> 501
     CHECK(scale_line(1000, 0, 3) == 0);
     CHECK(scale_line(1000, 6, 3) == 2000);
+}
+
+TEST_CASE("scale_line gives no amount beyond int64") {
+    // 999999999999.99 USD x 1,000,000: what a modification's Quantity<i> can ask of a line.
+    CHECK(scale_line(99999999999999, 1000000, 1) == std::nullopt);
+    CHECK(scale_line(-99999999999999, 1000000, 1) == std::nullopt);
+    // The largest line amount that still fits, reached through a quotient.
+    CHECK(scale_line(std::numeric_limits<std::int64_t>::max(), 3, 3) ==
+          std::numeric_limits<std::int64_t>::max());
+}
+
+TEST_CASE("add_minor adds within int64 and refuses beyond") {
+    const std::int64_t max = std::numeric_limits<std::int64_t>::max();
+    CHECK(add_minor(max - 1, 1) == max);
+    CHECK(add_minor(max, 1) == std::nullopt);
+    CHECK(add_minor(std::numeric_limits<std::int64_t>::min(), -1) == std::nullopt);
+    CHECK(add_minor(-5, 3) == -2);
 }
 
 TEST_CASE("scale_line refuses a zero quantity at creation") {

@@ -183,6 +183,23 @@ TEST_CASE("conversion MALFORMED values name their field") {
     CHECK(check_conversion_form(cents).first == ErrorCode::None);
 }
 
+TEST_CASE("conversion lines whose sum is beyond the largest amount are MALFORMED") {
+    // 1,000 lines of 999999999999.999 CLF (4 minor digits) add up past int64; the sum used
+    // to wrap around and, under a fixed payout rule, create an action of negative amount.
+    RulesFixture f;
+    auto row = conversion("HUGE", "", "2026-01-15T10:00:00Z", "P-99");
+    row.currency_code = "CLF";
+    for (int i = 1; i <= 1000; ++i)
+        row.items.push_back(item(i, "SKU" + std::to_string(i), "1", "999999999999.999"));
+    RowResult r = f.convert(row, jan20);
+    CHECK(r.outcome == Outcome::Rejected);
+    CHECK(r.error == ErrorCode::Malformed);
+    CHECK(r.message.starts_with("Amount: "));
+    CHECK(f.ledger.find("1000", "HUGE") == nullptr);
+    // The row alone shows it, so `actiondrop validate` says so too.
+    CHECK(check_conversion_form(row) == std::pair{ErrorCode::Malformed, r.message});
+}
+
 TEST_CASE("conversion MISSING_FIELD for each required field") {
     RulesFixture f;
     auto base = conversion("F1", "10.00", "2026-01-15");

@@ -832,6 +832,36 @@ TEST_CASE("an outside-terms action keeps payout 0 when modified; APPROVE brings 
     CHECK(g.clearing_date == at("2026-02-21T00:00:00Z"));
 }
 
+// ---- amounts beyond int64 (found by tests/fuzz/fuzz_modification_rows) -------------
+
+TEST_CASE("a Quantity<i> that would take a line beyond the largest amount is MALFORMED") {
+    ModFixture f;
+    auto big = conversion("BIG", "", "2026-03-10T10:00:00Z");
+    big.items = {item(1, "GOLD", "1", "999999999999.99"), item(2, "SILVER", "1", "999999999999.99")};
+    f.create(big, created_at);
+    // 99999999999999 cents x 1,000,000 is beyond int64: this threw std::overflow_error, which
+    // stopped the whole file as if the machine had failed.
+    auto row = modification("BIG", "ITEM_OUT_OF_STOCK");
+    row.items = {item(1, "GOLD", "1000000")};
+    RowResult r = f.modify(row, now);
+    CHECK(r.outcome == Outcome::Rejected);
+    CHECK(r.error == ErrorCode::Malformed);
+    CHECK(r.message.starts_with("Quantity1: "));
+    // Each line fits (92,233 x 99999999999999 < 2^63), their sum does not.
+    row.items = {item(1, "GOLD", "92233"), item(2, "SILVER", "92233")};
+    r = f.modify(row, now);
+    CHECK(r.error == ErrorCode::Malformed);
+    CHECK(r.message.starts_with("Amount: "));
+    CHECK(f.action("BIG").items[0].quantity == 1);
+    CHECK(f.action("BIG").modification_count == 0);
+    // A reversal ignores the row's other changes, so it still reverses.
+    auto reject = modification("BIG", "");
+    reject.disposition_code = "NO_SHOW";
+    reject.items = {item(1, "GOLD", "1000000")};
+    CHECK(f.modify(reject, now).outcome == Outcome::Applied);
+    CHECK(f.action("BIG").status == Status::Reversed);
+}
+
 TEST_CASE("outcome names") {
     CHECK(outcome_name(Outcome::Applied) == "APPLIED");
     CHECK(outcome_name(Outcome::Rejected) == "REJECTED");
