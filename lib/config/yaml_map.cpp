@@ -1,6 +1,9 @@
 #include "config/yaml_map.hpp"
 
+#include <yaml-cpp/eventhandler.h>
+
 #include <charconv>
+#include <sstream>
 
 namespace actiondrop::config {
 
@@ -16,17 +19,88 @@ std::string index_path(std::string_view parent, std::size_t i) {
     return std::string(parent) + '[' + std::to_string(i) + ']';
 }
 
+namespace {
+
+// Where the first byte that is not UTF-8 is (0-based line, column), if any. yaml-cpp passes
+// such bytes through, and a name holding them cannot be stored (the store keeps the catalog
+// as JSON).
+std::optional<YAML::Mark> first_non_utf8(std::string_view text) {
+    YAML::Mark at;
+    at.line = 0;
+    at.column = 0;
+    for (std::size_t i = 0; i < text.size();) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        std::size_t n = 1;
+        unsigned char lo = 0x80, hi = 0xBF;  // range of the second byte
+        if (c >= 0x80) {
+            if (c >= 0xC2 && c <= 0xDF) n = 2;
+            else if (c == 0xE0) n = 3, lo = 0xA0;
+            else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) n = 3;
+            else if (c == 0xED) n = 3, hi = 0x9F;
+            else if (c == 0xF0) n = 4, lo = 0x90;
+            else if (c >= 0xF1 && c <= 0xF3) n = 4;
+            else if (c == 0xF4) n = 4, hi = 0x8F;
+            else return at;
+            for (std::size_t k = 1; k < n; ++k) {
+                if (i + k >= text.size()) return at;
+                const auto b = static_cast<unsigned char>(text[i + k]);
+                if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF)) return at;
+            }
+        }
+        if (c == '\n') {
+            ++at.line;
+            at.column = 0;
+        } else {
+            ++at.column;
+        }
+        i += n;
+    }
+    return std::nullopt;
+}
+
+// Where each document of the stream starts, read only as far as a second one.
+class DocumentStarts : public YAML::EventHandler {
+public:
+    std::vector<YAML::Mark> starts;
+    void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+};
+
+}  // namespace
+
 std::optional<YAML::Node> YamlFile::parse(std::string_view text) {
+    if (auto at = first_non_utf8(text)) {
+        error(*at, "", "the file is not UTF-8 text (a byte here is not UTF-8); save it as UTF-8");
+        return std::nullopt;
+    }
     try {
-        std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text));
-        if (documents.empty()) return YAML::Node();
-        if (documents.size() > 1) {
-            // A second document would otherwise be ignored without a word.
-            error(documents[1], "",
-                  "the file holds more than one YAML document ('---'); write one");
+        // Documents are counted one at a time rather than by YAML::LoadAll: yaml-cpp 0.7
+        // reports an empty document at a token it cannot place (a ',' at the top) without
+        // consuming it, so LoadAll loops forever (jbeder/yaml-cpp#1040). A document that
+        // starts where the last one did is that stuck token.
+        std::istringstream stream{std::string(text)};
+        YAML::Parser parser(stream);
+        DocumentStarts documents;
+        while (documents.starts.size() < 2 && parser.HandleNextDocument(documents)) {
+        }
+        const auto& starts = documents.starts;
+        if (starts.size() == 2 && starts[1].pos == starts[0].pos) {
+            error(starts[1], "", "YAML syntax: unexpected character");
             return std::nullopt;
         }
-        return documents.front();
+        if (starts.size() == 2) {
+            // A second document would otherwise be ignored without a word.
+            error(starts[1], "", "the file holds more than one YAML document ('---'); write one");
+            return std::nullopt;
+        }
+        return YAML::Load(std::string(text));  // the one document, as nodes
     } catch (const YAML::Exception& e) {
         error(e.mark, "", "YAML syntax: " + e.msg);
         return std::nullopt;
