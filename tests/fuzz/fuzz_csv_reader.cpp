@@ -1,12 +1,13 @@
 // The batch file reader (lib/batch/csv_reader.*). The first input byte picks the limits
-// (short lines, few rows, a small file) and, with its two high bits set, a second reading
-// behind a run of blank lines that puts the file's first k bytes (k = the file's first
-// byte) at the end of the reader's first 64 KiB block; the rest is the file. Besides crashes and UB
-// it checks that a file ends in records or in one file-level error whose line lies in the file;
-// that record lines rise; that moving the file across the block boundary changes nothing but the
-// line numbers; and that the records written back with write_csv_record (as result_ and errors_
-// files are, lib/batch/outputs.*) read back as the same cells, each made formula-safe. A record of
-// one empty cell is written as a blank line and so is not read back; that one is skipped.
+// (short lines, few rows, a small file, short records with few fields) and, with its two
+// high bits set, a second reading behind a run of blank lines that puts the file's first k
+// bytes (k = the file's first byte) at the end of the reader's first 64 KiB block; the rest
+// is the file. Besides crashes and UB it checks that a file ends in records or in one
+// file-level error whose line lies in the file; that record lines rise and records keep the
+// limits; that moving the file across the block boundary changes nothing but the line
+// numbers; and that the records written back with write_csv_record (as result_ and errors_
+// files are, lib/batch/outputs.*) read back as the same cells, each made formula-safe. A
+// record of one empty cell is written as a blank line and so is not read back: skipped.
 #include <cstdint>
 #include <string>
 
@@ -28,6 +29,8 @@ bool file_level(ErrorCode code) {
         case ErrorCode::LineTooLong:
         case ErrorCode::TooLarge:
         case ErrorCode::TooManyRows:
+        case ErrorCode::RecordTooLong:
+        case ErrorCode::TooManyFields:
             return true;
         default:
             return false;
@@ -57,6 +60,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     limits.max_line_bytes = line_limits[options & 3];
     limits.max_rows = row_limits[(options >> 2) & 3];
     if (options & 0x10) limits.max_file_bytes = 100;
+    if (options & 0x20) {
+        limits.max_record_bytes = 100;
+        limits.max_fields = 4;
+    }
 
     const fuzz::ReadFile read = fuzz::read_records(file, limits);
     const std::int64_t lines = count_lines(file);
@@ -64,6 +71,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const auto& r : read.records) {
         fuzz::check(r.line > last && r.line <= lines, "record lines rise within the file");
         fuzz::check(!r.fields.empty(), "a record has a cell");
+        fuzz::check(static_cast<std::int64_t>(r.fields.size()) <= limits.max_fields,
+                    "max_fields holds");
         last = r.line;
     }
     if (read.error) {
@@ -101,10 +110,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         fuzz::check(moved.error.has_value() == read.error.has_value(),
                     "the block boundary keeps the verdict");
         if (read.error) {
-            // Known (reported): on a line both over the limit and bad in another way, the
-            // error found first depends on where a block ends; both reject the file.
-            const bool one_too_long = moved.error->code == ErrorCode::LineTooLong ||
-                                      read.error->code == ErrorCode::LineTooLong;
+            // Known (reported): on a line or record both over its limit and bad in another
+            // way, the error found first depends on where a block ends; both reject the file.
+            auto too_long = [](ErrorCode c) {
+                return c == ErrorCode::LineTooLong || c == ErrorCode::RecordTooLong;
+            };
+            const bool one_too_long = too_long(moved.error->code) || too_long(read.error->code);
             fuzz::check(moved.error->code == read.error->code || one_too_long,
                         "the block boundary keeps the error");
             fuzz::check(moved.error->line.has_value() == read.error->line.has_value() &&
