@@ -141,13 +141,8 @@ int run_file(const config::ServiceConfig& cfg, const FileOptions& o, bool valida
     if (!o.inbox_name.empty()) {
         const auto* inbox = cfg.inbox(o.inbox_name);
         if (!inbox) throw UsageError(fmt::format("no inbox named '{}' in the config", o.inbox_name));
-        req.inbox = inbox->name;
-        req.account_id = inbox->account;
-        req.type = file_type(inbox->type);
-        req.all_or_nothing = inbox->all_or_nothing;
-        req.reprocess_duplicates = inbox->duplicates == "reprocess";
-        req.limits = apply::reader_limits(inbox->limits);
-        req.outbox = inbox->outbox;
+        req = apply::request_for(*inbox, {});  // the spool is made below, once the request is sound
+        req.file = o.input;
         if (!o.account.empty() && o.account != inbox->account)
             throw UsageError(fmt::format("--account {} differs from inbox {}'s account {}", o.account, inbox->name,
                                          inbox->account));

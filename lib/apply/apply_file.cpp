@@ -22,6 +22,7 @@
 #include "ledger/errors.hpp"
 #include "ledger/rules.hpp"
 #include "util/atomic_file.hpp"
+#include "apply/file_limits.hpp"
 #include "apply/journal.hpp"
 #include "util/batch_id.hpp"
 #include "util/opened_file.hpp"
@@ -1137,6 +1138,21 @@ ApplyResult BatchRun::run() {
 ApplyResult apply_file(store::Store& store, const ledger::Catalog& catalog, const ApplyRequest& request,
                        const Clock& clock) {
     return BatchRun(store, catalog, request, clock).run();
+}
+
+ApplyRequest request_for(const config::InboxConfig& inbox, const fs::path& spool) {
+    ApplyRequest req;
+    req.account_id = inbox.account;
+    auto type = batch::parse_file_type(inbox.type);
+    if (!type) throw std::invalid_argument(fmt::format("inbox {}: unknown type '{}'", inbox.name, inbox.type));
+    req.type = *type;
+    req.inbox = inbox.name;
+    req.all_or_nothing = inbox.all_or_nothing;
+    req.reprocess_duplicates = inbox.duplicates == "reprocess";
+    req.limits = reader_limits(inbox.limits);
+    req.outbox = inbox.outbox;
+    req.spool = spool;
+    return req;
 }
 
 batch::Summary file_level_summary(const store::BatchRecord& record) {

@@ -17,6 +17,7 @@
 #include "batch/csv_reader.hpp"
 #include "batch/layout.hpp"
 #include "batch/outputs.hpp"
+#include "config/service_config.hpp"
 #include "ledger/catalog.hpp"
 #include "store/store.hpp"
 #include "util/opened_file.hpp"
@@ -79,6 +80,12 @@ struct ApplyResult {
     // The CLI's exit code (README.md, "The CLI"): 0 all applied, 3 some rows rejected, 65 file rejected.
     int exit_code() const;
 };
+
+// How the files of `inbox` are applied: account, type, options, limits, outbox, and `spool`
+// for the outputs being built. The one place an inbox becomes a request (the daemon's
+// claims, and the CLI's `apply --inbox`). Throws std::invalid_argument for a type the config
+// would not have let through.
+ApplyRequest request_for(const config::InboxConfig& inbox, const std::filesystem::path& spool);
 
 // A bad request (unknown account, a type this build does not apply) is thrown as
 // std::invalid_argument; a store or I/O failure as StoreError / std::system_error.

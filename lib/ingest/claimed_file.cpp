@@ -14,7 +14,6 @@
 #include "ledger/errors.hpp"
 #include "util/atomic_file.hpp"
 #include "util/batch_id.hpp"
-#include "apply/file_limits.hpp"
 #include "apply/journal.hpp"
 #include "util/opened_file.hpp"
 
@@ -216,7 +215,7 @@ Outcome take_claim(store::Store& store, const ledger::Catalog& catalog,
         return quarantine(store, folders, inbox, claim, std::move(*mine), clock(), std::move(reason));
     }
 
-    auto req = request_for(inbox, folders);
+    auto req = apply::request_for(inbox, folders.state_dir / "spool");
     req.file = claim.path;
     req.opened = &*file;
     req.batch_id = claim.batch_id;
@@ -250,23 +249,6 @@ Outcome take_claim(store::Store& store, const ledger::Catalog& catalog,
     out.error_counts = result.error_counts;
     out.bytes = file->size();
     return out;
-}
-
-apply::ApplyRequest request_for(const config::InboxConfig& inbox, const Folders& folders) {
-    apply::ApplyRequest req;
-    req.account_id = inbox.account;
-    auto type = batch::parse_file_type(inbox.type);
-    if (!type)
-        throw std::invalid_argument(
-            fmt::format("inbox {}: unknown type '{}'", inbox.name, inbox.type));
-    req.type = *type;
-    req.inbox = inbox.name;
-    req.all_or_nothing = inbox.all_or_nothing;
-    req.reprocess_duplicates = inbox.duplicates == "reprocess";
-    req.limits = apply::reader_limits(inbox.limits);
-    req.outbox = inbox.outbox;
-    req.spool = folders.state_dir / "spool";
-    return req;
 }
 
 }  // namespace actiondrop::ingest

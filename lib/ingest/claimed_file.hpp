@@ -69,8 +69,6 @@ Outcome take_claim(store::Store& store, const ledger::Catalog& catalog,
                    const config::InboxConfig& inbox, const Claim& claim, const Folders& folders,
                    const apply::Clock& clock, const ClaimHooks& hooks = {});
 
-// How the files of `inbox` are applied: account, type, options, limits, outbox and spool.
-apply::ApplyRequest request_for(const config::InboxConfig& inbox, const Folders& folders);
 
 // STATE_DIR/archive/<inbox>/<yyyy>/<mm>/<dd>/<batch>_NAME, the date in UTC.
 std::filesystem::path archive_path(const Folders& folders, std::string_view inbox,

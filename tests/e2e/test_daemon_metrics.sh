@@ -34,7 +34,13 @@ until [ -f "$OUT/f.csv_summary.json" ]; do
     [ $SECONDS -lt $deadline ] || { cat "$WORK/daemon.log"; fail "f.csv not answered"; }
     sleep 0.1
 done
-curl -fsS --max-time 5 "http://127.0.0.1:$PORT/metrics" > "$WORK/metrics" || fail "/metrics did not answer"
+# The counters move once the original is kept, a moment after the summary appears.
+deadline=$((SECONDS + 10))
+until curl -fsS --max-time 5 "http://127.0.0.1:$PORT/metrics" > "$WORK/metrics" &&
+    grep -q '^actiondrop_files_applied_total{inbox="conv"} 1$' "$WORK/metrics"; do
+    [ $SECONDS -lt $deadline ] || break
+    sleep 0.1
+done
 grep -q '^# TYPE actiondrop_files_applied_total counter' "$WORK/metrics" || fail "no TYPE line"
 grep -q '^actiondrop_files_applied_total{inbox="conv"} 1$' "$WORK/metrics" || { cat "$WORK/metrics"; fail "files applied"; }
 grep -q '^actiondrop_rows_total{inbox="conv",outcome="applied"} 1$' "$WORK/metrics" || { cat "$WORK/metrics"; fail "rows applied"; }
