@@ -23,13 +23,17 @@ constexpr std::array<std::pair<FinanceStatus, std::string_view>, 7> finance_stat
     {FinanceStatus::OutsideTerms, "OUTSIDE_TERMS"},
 }};
 
-constexpr std::array<std::pair<Operation, std::string_view>, 6> operations{{
+constexpr std::array<std::pair<Operation, std::string_view>, 10> operations{{
     {Operation::Modify, "MODIFY"},
     {Operation::Reverse, "REVERSE"},
     {Operation::Approve, "APPROVE"},
     {Operation::Reset, "RESET"},
     {Operation::Create, "CREATE"},
     {Operation::Transfer, "TRANSFER"},
+    {Operation::Lock, "LOCK"},
+    {Operation::Clear, "CLEAR"},
+    {Operation::Overdue, "OVERDUE"},
+    {Operation::Invoice, "INVOICE"},
 }};
 
 template <typename Enum, std::size_t N>

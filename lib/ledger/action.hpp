@@ -13,7 +13,11 @@ namespace actiondrop::ledger {
 
 enum class Status { Pending, Approved, Reversed };
 enum class FinanceStatus { Estimated, Due, Cleared, Overdue, Invoiced, Voided, OutsideTerms };
-enum class Operation { None, Modify, Reverse, Approve, Reset, Create, Transfer };
+// Lock, Clear, Overdue and Invoice are the life cycle's own steps (docs/lifecycle.md); no row
+// of a batch file has them.
+enum class Operation {
+    None, Modify, Reverse, Approve, Reset, Create, Transfer, Lock, Clear, Overdue, Invoice
+};
 
 std::string_view status_name(Status s);          // "PENDING"
 std::string_view finance_status_name(FinanceStatus s);

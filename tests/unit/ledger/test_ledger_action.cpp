@@ -34,8 +34,13 @@ TEST_CASE("operation names and their parsing round-trip") {
     CHECK(operation_name(Operation::Reset) == "RESET");
     CHECK(operation_name(Operation::Create) == "CREATE");
     CHECK(operation_name(Operation::Transfer) == "TRANSFER");
+    CHECK(operation_name(Operation::Lock) == "LOCK");
+    CHECK(operation_name(Operation::Clear) == "CLEAR");
+    CHECK(operation_name(Operation::Overdue) == "OVERDUE");
+    CHECK(operation_name(Operation::Invoice) == "INVOICE");
     for (auto op : {Operation::Modify, Operation::Reverse, Operation::Approve, Operation::Reset,
-                    Operation::Create, Operation::Transfer})
+                    Operation::Create, Operation::Transfer, Operation::Lock, Operation::Clear,
+                    Operation::Overdue, Operation::Invoice})
         CHECK(parse_operation(operation_name(op)) == op);
 }
 
