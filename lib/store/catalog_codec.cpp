@@ -255,11 +255,12 @@ Account decode_account(std::string_view document) {
         Account a;
         a.id = j.at("id").get<std::string>();
         a.name = j.at("name").get<std::string>();
-        if (!j.at("currency").is_null()) {
-            const std::string code = j.at("currency").get<std::string>();
-            a.currency = find_currency(code);
-            if (a.currency == nullptr) damaged("unknown currency " + code + " of account " + a.id);
-        }
+        // Every account of a catalog file has a currency (docs/formats.md, "The catalog
+        // file"); one without would fail only later, when a payout is computed.
+        if (j.at("currency").is_null()) damaged("account " + a.id + " has no currency");
+        const std::string code = j.at("currency").get<std::string>();
+        a.currency = find_currency(code);
+        if (a.currency == nullptr) damaged("unknown currency " + code + " of account " + a.id);
         a.timezone_name = j.at("timezone").get<std::string>();
         a.timezone = find_time_zone(a.timezone_name);
         if (a.timezone == nullptr)

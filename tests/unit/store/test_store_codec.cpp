@@ -197,3 +197,11 @@ TEST_CASE("a damaged or unresolvable account document is a StoreError") {
     bad_currency.replace(bad_currency.find("\"USD\""), 5, "\"XXQ\"");
     CHECK_THROWS_AS(decode_account(bad_currency), StoreError);
 }
+
+TEST_CASE("an account document without a currency is damaged, not an account to apply rows to") {
+    // The catalog file requires a currency (docs/formats.md); an account without one would
+    // only fail later, when a payout is computed, as an internal error.
+    std::string document = encode_account(full_account());
+    document.replace(document.find("\"USD\""), 5, "null");
+    CHECK_THROWS_WITH_AS(decode_account(document), doctest::Contains("currency"), StoreError);
+}
