@@ -31,9 +31,12 @@ std::optional<TransferType> parse_transfer_type(std::string_view s) {
 
 std::string_view funds_entry_kind_name(FundsEntry::Kind k) {
     switch (k) {
-        case FundsEntry::Kind::Deposit: return "DEPOSIT";
-        case FundsEntry::Kind::Clearing: return "CLEARING";
-        case FundsEntry::Kind::Transfer: return "TRANSFER";
+        case FundsEntry::Kind::Deposit:
+            return "DEPOSIT";
+        case FundsEntry::Kind::Clearing:
+            return "CLEARING";
+        case FundsEntry::Kind::Transfer:
+            return "TRANSFER";
     }
     return "";
 }

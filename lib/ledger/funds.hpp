@@ -28,7 +28,7 @@ struct Transfer {
     Instant payment_date{};   // shown on the invoice as its event date
     Instant applied_at{};     // the batch's processing time; what the invoice calendar compares
     std::string comments;
-    std::string invoice_id;   // empty until it is on an invoice
+    std::string invoice_id;  // empty until it is on an invoice
 };
 
 // One line of `report funds`: money in (a deposit) or out (a clearing or a transfer).
@@ -37,7 +37,7 @@ struct FundsEntry {
     Kind kind = Kind::Deposit;
     std::int64_t amount = 0;  // > 0; a deposit adds it, the others take it
     Instant at{};
-    std::string reference;    // the deposit's reference, the action id or the transfer id
+    std::string reference;  // the deposit's reference, the action id or the transfer id
 
     std::int64_t signed_amount() const { return kind == Kind::Deposit ? amount : -amount; }
 };
