@@ -1,0 +1,23 @@
+#pragma once
+// Step 1 of a run, the lock (docs/lifecycle.md, "Lock"): every PENDING action whose locking
+// date has passed becomes APPROVED. Open-ended actions carry their 730-day locking date from
+// their creation (docs/rules.md, "Open-ended trackers"), so they lock here too.
+#include <span>
+#include <vector>
+
+#include "lifecycle/book.hpp"
+
+namespace actiondrop::lifecycle {
+
+struct Lock {
+    std::int64_t key = 0;
+    std::string action_id;
+    Instant at{};  // its locking date: the LOCK history entry is dated there, not at the run
+    ledger::FinanceStatus finance_status = ledger::FinanceStatus::Due;  // or OutsideTerms
+    friend bool operator==(const Lock&, const Lock&) = default;
+};
+
+// Ordered by locking date, then action id (bytewise).
+std::vector<Lock> decide_locks(std::span<const ActionState> actions, Instant now);
+
+}  // namespace actiondrop::lifecycle

@@ -1,0 +1,119 @@
+#include "lifecycle/run.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string_view>
+#include <unordered_map>
+
+namespace actiondrop::lifecycle {
+
+namespace {
+
+using ledger::FinanceStatus;
+using ledger::Status;
+
+// Actions by id, to carry decisions out.
+class ActionIndex {
+public:
+    explicit ActionIndex(std::vector<ActionState>& actions) {
+        for (ActionState& a : actions) by_id_.emplace(a.action_id, &a);
+    }
+    ActionState& operator[](std::string_view id) const {
+        const auto it = by_id_.find(id);
+        if (it == by_id_.end())
+            throw std::invalid_argument("a lifecycle decision names action " + std::string(id) +
+                                        ", which the book does not hold");
+        return *it->second;
+    }
+
+private:
+    std::unordered_map<std::string_view, ActionState*> by_id_;
+};
+
+void apply_locks(const ActionIndex& index, const std::vector<Lock>& locks) {
+    for (const Lock& l : locks) {
+        ActionState& a = index[l.action_id];
+        a.status = Status::Approved;
+        a.finance_status = l.finance_status;
+    }
+}
+
+void apply_clearing(const ActionIndex& index, const ClearDecisions& d) {
+    for (const Clear& c : d.clears) {
+        ActionState& a = index[c.action_id];
+        a.finance_status = FinanceStatus::Cleared;
+        a.cleared_at = c.cleared_at;
+    }
+    for (const Overdue& o : d.overdue) index[o.action_id].finance_status = FinanceStatus::Overdue;
+}
+
+// Whether a step of a run at `now` may touch the action; a run reads no other.
+bool in_play(const ActionState& a, Instant now) {
+    switch (a.status) {
+        case Status::Pending:
+            return a.locking_date <= now;
+        case Status::Approved:
+            return a.finance_status == FinanceStatus::Due ||
+                   a.finance_status == FinanceStatus::Overdue ||
+                   a.finance_status == FinanceStatus::Cleared;
+        case Status::Reversed:
+            return false;
+    }
+    return false;
+}
+
+}  // namespace
+
+bool RunDecisions::changes_nothing() const {
+    return locks.empty() && clearing.clears.empty() && invoices.empty() &&
+           std::none_of(clearing.overdue.begin(), clearing.overdue.end(),
+                        [](const Overdue& o) { return o.first_time; });
+}
+
+RunDecisions decide_run(const ledger::Account& account, const AccountBook& book, Instant now) {
+    RunDecisions d;
+    d.now = now;
+    // Each step sees what the one before decided, on a copy of the few actions in play.
+    std::vector<ActionState> work;
+    for (const ActionState& a : book.actions)
+        if (in_play(a, now)) work.push_back(a);
+    const ActionIndex index(work);
+
+    d.locks = decide_locks(work, now);
+    apply_locks(index, d.locks);
+    d.clearing = decide_clearing(work, book.balance, now);
+    apply_clearing(index, d.clearing);
+    d.invoices = decide_invoices(account, work, book.transfers, book.last_invoice_date, now);
+    return d;
+}
+
+void apply_run(AccountBook& book, const RunDecisions& d) {
+    const ActionIndex index(book.actions);
+    apply_locks(index, d.locks);
+    apply_clearing(index, d.clearing);
+    for (const ledger::FundsEntry& debit : d.clearing.debits) book.balance -= debit.amount;
+    if (book.balance < 0)
+        throw std::invalid_argument("lifecycle decisions take the balance below 0");
+
+    std::unordered_map<std::string_view, ledger::Transfer*> transfers;
+    for (ledger::Transfer& t : book.transfers) transfers.emplace(t.transfer_id, &t);
+    for (const Invoice& inv : d.invoices) {
+        for (const InvoiceLine& line : inv.lines) {
+            if (line.is_action()) {
+                ActionState& a = index[line.id];
+                a.finance_status = FinanceStatus::Invoiced;
+                a.invoice_id = inv.invoice_id;
+                continue;
+            }
+            const auto it = transfers.find(line.id);
+            if (it == transfers.end())
+                throw std::invalid_argument("a lifecycle decision names transfer " + line.id +
+                                            ", which the book does not hold");
+            it->second->invoice_id = inv.invoice_id;
+        }
+        if (!book.last_invoice_date || *book.last_invoice_date < inv.invoice_date)
+            book.last_invoice_date = inv.invoice_date;
+    }
+}
+
+}  // namespace actiondrop::lifecycle

@@ -1,0 +1,36 @@
+#pragma once
+// A lifecycle run of one account (docs/lifecycle.md): lock, then clear, then invoice, each
+// step seeing what the one before decided. Pure: the time is `now`, the book is what the
+// store read, and the answer is the decisions, which the store carries out in one
+// transaction. Idempotent: a run at the same `now` after its decisions were carried out
+// decides nothing new.
+#include <vector>
+
+#include "ledger/catalog.hpp"
+#include "lifecycle/book.hpp"
+#include "lifecycle/clear.hpp"
+#include "lifecycle/invoice.hpp"
+#include "lifecycle/lock.hpp"
+
+namespace actiondrop::lifecycle {
+
+struct RunDecisions {
+    Instant now{};
+    std::vector<Lock> locks;
+    ClearDecisions clearing;
+    std::vector<Invoice> invoices;
+
+    // Nothing to carry out: no lock, no clear, nothing newly overdue, no invoice. Actions
+    // still overdue from an earlier run are only reported.
+    bool changes_nothing() const;
+    bool operator==(const RunDecisions&) const = default;
+};
+
+RunDecisions decide_run(const ledger::Account& account, const AccountBook& book, Instant now);
+
+// Carries the decisions out on the book in memory, as the store does in its tables: the
+// reference that tests compare a store against. Throws std::invalid_argument when a decision
+// names an action or transfer the book does not hold.
+void apply_run(AccountBook& book, const RunDecisions& decisions);
+
+}  // namespace actiondrop::lifecycle
