@@ -30,7 +30,7 @@
 #include "config/service_config.hpp"
 #include "exit_codes.hpp"
 #include "ingest/inbox_watch.hpp"
-#include "ingest/name_rules.hpp"
+#include "util/name_rules.hpp"
 #include "ingest/service.hpp"
 #include "observe/journal_sink.hpp"
 #include "observe/metrics.hpp"
@@ -202,7 +202,7 @@ int main(int argc, char** argv) {
 
         ingest::ServiceEvents events;
         events.skipped = [](const config::InboxConfig& inbox, const ingest::Skip& skip) {
-            spdlog::warn("inbox={} skipped file={}: {}", inbox.name, ingest::printable(skip.name),
+            spdlog::warn("inbox={} skipped file={}: {}", inbox.name, util::printable(skip.name),
                          skip.why);
         };
         events.taken = [&metrics](const config::InboxConfig& inbox, const ingest::Claim& claim,
@@ -210,7 +210,7 @@ int main(int argc, char** argv) {
             if (o.vanished) {
                 spdlog::warn("inbox={} account={} batch={} file={}: its claim {} was removed by "
                              "someone else; nothing was applied",
-                             inbox.name, inbox.account, o.batch_id, ingest::printable(claim.file_name),
+                             inbox.name, inbox.account, o.batch_id, util::printable(claim.file_name),
                              claim.path.string());
                 return;
             }
@@ -220,7 +220,7 @@ int main(int argc, char** argv) {
                                  "could not be delivered {} times; quarantined: mend the outbox "
                                  "{}, then run actiondrop batches redeliver {}",
                                  inbox.name, inbox.account, o.batch_id,
-                                 ingest::printable(claim.file_name), ingest::max_attempts,
+                                 util::printable(claim.file_name), ingest::max_attempts,
                                  inbox.outbox.string(), o.batch_id);
             }
             metrics.file_discovered(inbox.name);
@@ -236,7 +236,7 @@ int main(int argc, char** argv) {
             spdlog::info(
                 "inbox={} account={} batch={} file={} status={}{} total={} applied={} "
                 "rejected={}{} ms={}",
-                inbox.name, inbox.account, o.batch_id, ingest::printable(claim.file_name), o.status,
+                inbox.name, inbox.account, o.batch_id, util::printable(claim.file_name), o.status,
                 o.error_code.empty() ? "" : " error=" + o.error_code, o.total, o.applied,
                 o.rejected, o.redelivered ? " redelivered" : "", took.count());
         };
@@ -244,7 +244,7 @@ int main(int argc, char** argv) {
                                    const std::string& what, std::chrono::seconds retry_in) {
             metrics.file_failed(inbox.name);
             spdlog::error("inbox={} account={} file={} failed: {}; retrying in {}s", inbox.name,
-                          inbox.account, ingest::printable(claim.file_name), what,
+                          inbox.account, util::printable(claim.file_name), what,
                           retry_in.count());
         };
         events.set_aside = [&metrics](const config::InboxConfig& inbox, const std::string& name,
@@ -252,7 +252,7 @@ int main(int argc, char** argv) {
             metrics.file_set_aside(inbox.name);
             // Paths are printed like names: one may hold a name (util/journal_fields.hpp).
             spdlog::error("inbox={} file={} cannot be answered ({}); moved untaken to {}", inbox.name,
-                          ingest::printable(name), why, ingest::printable(to.string()));
+                          util::printable(name), why, util::printable(to.string()));
         };
         events.inbox_problem = [&metrics](const config::InboxConfig& inbox,
                                           const std::string& what) {
@@ -263,17 +263,17 @@ int main(int argc, char** argv) {
             spdlog::info(
                 "inbox={} account={} file={} abandoned to stop: rolled back, applied at "
                 "the next start",
-                inbox.name, inbox.account, ingest::printable(claim.file_name));
+                inbox.name, inbox.account, util::printable(claim.file_name));
         };
         events.tidied = [](const fs::path& path) {
             spdlog::info("removed {}, left behind by a process that was killed",
-                         ingest::printable(path.string()));
+                         util::printable(path.string()));
         };
         events.progress = ping;
 
         Wakeup wakeup;  // outlives the service, whose pullers may wake it until they stop
         ingest::Service service(*store, {cfg->state_dir}, system_now, events);
-        ingest::PullEvents pull_events;
+        pull::PullEvents pull_events;
         pull_events.problem = [&metrics](const config::InboxConfig& inbox, const std::string& what,
                                          std::chrono::seconds retry_in) {
             if (what.empty()) {
@@ -299,13 +299,13 @@ int main(int argc, char** argv) {
         };
         pull_events.skipped = [](const config::InboxConfig& inbox, const std::string& name,
                                  const std::string& why) {
-            spdlog::warn("inbox={} skipped file={} on {}: {}", inbox.name, ingest::printable(name),
+            spdlog::warn("inbox={} skipped file={} on {}: {}", inbox.name, util::printable(name),
                          inbox.host, why);
         };
         pull_events.fetched = [](const config::InboxConfig& inbox, const std::string& name,
                                  std::int64_t bytes, std::chrono::milliseconds took) {
             spdlog::info("inbox={} account={} file={} pulled from {}:{} bytes={} ms={}", inbox.name,
-                         inbox.account, ingest::printable(name), inbox.host, inbox.port, bytes,
+                         inbox.account, util::printable(name), inbox.host, inbox.port, bytes,
                          took.count());
         };
         pull_events.info = [](const config::InboxConfig& inbox, const std::string& what) {

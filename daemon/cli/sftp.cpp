@@ -10,7 +10,7 @@
 
 #include "../exit_codes.hpp"
 #include "command.hpp"
-#include "ingest/sftp_session.hpp"
+#include "pull/sftp/sftp_session.hpp"
 
 namespace actiondrop::cli {
 
@@ -24,7 +24,7 @@ struct EnrolOptions {
 int enrol(const config::ServiceConfig& cfg, const EnrolOptions& o) {
     const auto* inbox = cfg.inbox(o.inbox_name);
     if (!inbox || inbox->kind != "sftp") throw UsageError(fmt::format("no sftp inbox named '{}' in the config", o.inbox_name));
-    ingest::SftpSession session({.host = inbox->host,
+    pull::SftpSession session({.host = inbox->host,
                                  .port = inbox->port,
                                  .user = inbox->user,
                                  .identity_file = inbox->identity_file,
@@ -39,7 +39,7 @@ int enrol(const config::ServiceConfig& cfg, const EnrolOptions& o) {
     }
     const auto& e = connected.error();
     switch (e.kind) {
-        case ingest::SftpErrorKind::HostKeyUnknown:
+        case pull::SftpErrorKind::HostKeyUnknown:
             std::cout << fmt::format("{} offers the host key {}\n", where, e.fingerprint);
             if (!o.accept) {
                 std::cout << "compare it with the fingerprint the server's owner gives you, then run again with --accept\n";
@@ -53,15 +53,15 @@ int enrol(const config::ServiceConfig& cfg, const EnrolOptions& o) {
             }
             std::cout << fmt::format("enrolled: added to {}\n", inbox->known_hosts.string());
             return exit_code::ok;
-        case ingest::SftpErrorKind::HostKeyChanged:
-        case ingest::SftpErrorKind::HostKeyOther:
+        case pull::SftpErrorKind::HostKeyChanged:
+        case pull::SftpErrorKind::HostKeyOther:
             // Never replaced automatically: a changed key may be an attack.
             std::cerr << fmt::format("{}: the host key CHANGED: it now offers {} ({}). If the change is expected, "
                                      "remove the old line from {} by hand, then enrol again.\n",
                                      where, e.fingerprint, e.message, inbox->known_hosts.string());
             return exit_code::data;
         default:
-            std::cerr << fmt::format("{}: {}: {}\n", where, ingest::to_string(e.kind), e.message);
+            std::cerr << fmt::format("{}: {}: {}\n", where, pull::to_string(e.kind), e.message);
             return exit_code::io;
     }
 }

@@ -12,7 +12,7 @@
 #include <memory>
 #include <system_error>
 
-#include "ingest/name_rules.hpp"
+#include "util/name_rules.hpp"
 #include "util/atomic_file.hpp"
 #include "util/batch_id.hpp"
 #include "util/opened_file.hpp"
@@ -60,7 +60,7 @@ const char* kind_of(mode_t mode) {
 std::optional<Claim> claim_of(const fs::path& path) {
     const auto name = path.filename().string();
     const auto cut = name.find('_');
-    if (is_hidden(name) || cut == std::string::npos || cut == 0 || cut + 1 == name.size())
+    if (util::is_hidden(name) || cut == std::string::npos || cut == 0 || cut + 1 == name.size())
         return std::nullopt;
     Claim c;
     c.path = path;
@@ -100,10 +100,10 @@ SweepResult LocalInbox::sweep(SteadyTime now) {
         if (skip_reported_.insert(name).second) result.skipped.push_back({name, std::move(why)});
     };
     for (const auto& name : names) {
-        if (is_hidden(name)) continue;
+        if (util::is_hidden(name)) continue;
         // Markers are expected in a done_file inbox; they are not worth a log line there.
         if (inbox_.done_file && name.ends_with(".done")) continue;
-        if (auto why = never_taken(name, inbox_.pattern)) {
+        if (auto why = util::never_taken(name, inbox_.pattern)) {
             skip(name, std::move(*why));
             continue;
         }
@@ -118,7 +118,7 @@ SweepResult LocalInbox::sweep(SteadyTime now) {
             skip(name, kind_of(st.st_mode));
             continue;
         }
-        if (unanswerable(name)) {
+        if (util::unanswerable(name)) {
             // Not taken, but not left to wait for ever either: the caller moves it aside.
             result.unanswerable.push_back(name);
             continue;

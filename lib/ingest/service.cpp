@@ -6,7 +6,8 @@
 #include <exception>
 
 #include "ingest/leftovers.hpp"
-#include "ingest/name_rules.hpp"
+#include "pull/server_for.hpp"
+#include "util/name_rules.hpp"
 
 namespace actiondrop::ingest {
 namespace fs = std::filesystem;
@@ -38,7 +39,7 @@ config::InboxConfig spool_config_of(const config::InboxConfig& inbox,
                                     const std::filesystem::path& state_dir) {
     auto local = inbox;
     local.kind = "local";
-    local.path = pull_spool(state_dir, inbox.name);
+    local.path = pull::pull_spool(state_dir, inbox.name);
     local.outbox = local.path / ".outbox";
     local.done_file = false;
     return local;
@@ -69,7 +70,7 @@ void Service::set_inboxes(const std::vector<config::InboxConfig>& inboxes,
             same_folder_settings(old->second.config, cfg)) {
             Served s = std::move(old->second);
             s.config = cfg;
-            if (cfg.kind == "sftp") s.spool_config = spool_config_of(cfg, folders_.state_dir);
+            if (pull::is_pulled(cfg)) s.spool_config = spool_config_of(cfg, folders_.state_dir);
             next.emplace(cfg.name, std::move(s));
         } else {
             Served fresh;
@@ -87,7 +88,8 @@ void Service::set_inboxes(const std::vector<config::InboxConfig>& inboxes,
     for (const auto& name : order_) ready_to_serve(served_.at(name));
 }
 
-void Service::enable_pulls(StoreOpener open_store, PullEvents events, PullTiming timing) {
+void Service::enable_pulls(pull::StoreOpener open_store, pull::PullEvents events,
+                           pull::PullTiming timing) {
     open_pull_store_ = std::move(open_store);
     pull_events_ = std::move(events);
     pull_timing_ = timing;
@@ -115,7 +117,7 @@ std::vector<std::filesystem::path> Service::folders() const {
     std::vector<std::filesystem::path> out;
     for (const auto& name : order_) {
         const auto& s = served_.at(name);
-        if (s.config.kind == "local") out.push_back(s.config.path);
+        if (!pull::is_pulled(s.config)) out.push_back(s.config.path);
     }
     return out;
 }
@@ -142,7 +144,7 @@ void Service::report(Served& s, const std::string& problem) {
 }
 
 bool Service::ready_to_serve(Served& s) {
-    if (s.config.kind == "sftp" && !open_pull_store_) {
+    if (pull::is_pulled(s.config) && !open_pull_store_) {
         report(s, "SFTP inboxes are not served by this program; the inbox is ignored");
         return false;
     }
@@ -151,14 +153,15 @@ bool Service::ready_to_serve(Served& s) {
                               s.config.type));
         return false;
     }
-    if (s.config.kind == "sftp") {
+    if (pull::is_pulled(s.config)) {
         if (s.inbox) return true;
         try {
             s.spool_config = spool_config_of(s.config, folders_.state_dir);
             auto spool = std::make_unique<LocalInbox>(s.spool_config, s.spool_config.path / ".processing");
             auto leftovers = spool->leftover_claims();
-            s.puller = std::make_unique<SftpPuller>(s.config, folders_.state_dir, open_pull_store_,
-                                                    clock_, pull_events_, pull_timing_);
+            s.puller = std::make_unique<pull::Puller>(s.config, pull::server_for(s.config),
+                                                      folders_.state_dir, open_pull_store_, clock_,
+                                                      pull_events_, pull_timing_);
             s.inbox = std::move(spool);
             for (auto& c : leftovers)
                 pending_.push_back({std::move(c), s.config.name, 0, SteadyTime{}});
@@ -208,7 +211,7 @@ Service::Taken Service::take(Served& s, Claim claim, int failures,
     try {
         auto catalog = store_.load_catalog();  // each file sees the latest `catalog load`
         auto outcome =
-            take_claim(store_, catalog, s.config.kind == "sftp" ? s.spool_config : s.config, claim,
+            take_claim(store_, catalog, pull::is_pulled(s.config) ? s.spool_config : s.config, claim,
                        folders_, clock_, ClaimHooks{progress, {}});
         ++files_taken_;
         if (s.puller) s.puller->poll_now();  // its answers are waiting to be uploaded
@@ -277,7 +280,7 @@ SteadyTime Service::run_once(SteadyTime now, const std::function<bool()>& should
         for (const auto& name : sweep.unanswerable) {
             try {
                 auto to = s.inbox->set_aside(name, folders_.state_dir / "failed" / s.config.name);
-                if (events_.set_aside) events_.set_aside(s.config, name, *unanswerable(name), to);
+                if (events_.set_aside) events_.set_aside(s.config, name, *util::unanswerable(name), to);
             } catch (const std::exception& e) {
                 report(s, e.what());  // tried again at the next sweep; the other files go on
             }

@@ -6,7 +6,7 @@
 // A stop request abandons the file being applied (rolled back, kept claimed, not counted).
 //
 // One round runs on the caller's thread; accounts are not yet applied in parallel. SFTP
-// pull inboxes talk to their servers on threads of their own (SftpPuller): what they
+// pull inboxes talk to their servers on threads of their own (pull::Puller): what they
 // download waits in the inbox's spool, where a round takes it like a local claim.
 #include <chrono>
 #include <filesystem>
@@ -20,7 +20,7 @@
 #include "config/service_config.hpp"
 #include "ingest/claimed_file.hpp"
 #include "ingest/local_inbox.hpp"
-#include "ingest/sftp_puller.hpp"
+#include "pull/puller.hpp"
 #include "store/store.hpp"
 
 namespace actiondrop::ingest {
@@ -59,7 +59,8 @@ public:
 
     // Lets SFTP inboxes be served (each puller opens a store connection of its own).
     // Without it they are reported as not served.
-    void enable_pulls(StoreOpener open_store, PullEvents events, PullTiming timing = {});
+    void enable_pulls(pull::StoreOpener open_store, pull::PullEvents events,
+                      pull::PullTiming timing = {});
     // Names of the SFTP inboxes that do not connect because of a host key alert.
     std::vector<std::string> host_key_alerts() const;
 
@@ -90,7 +91,7 @@ private:
         std::unique_ptr<LocalInbox> inbox;  // null until its folder could be set up
         // SFTP inboxes: the thread that pulls, and the config files are applied with (the
         // spool as inbox, its `.outbox/` as outbox).
-        std::unique_ptr<SftpPuller> puller;
+        std::unique_ptr<pull::Puller> puller;
         config::InboxConfig spool_config;
         std::string problem;                // the last problem reported
     };
@@ -119,9 +120,9 @@ private:
     std::vector<std::string> order_;  // inbox names in config order
     std::vector<Pending> pending_;
     std::int64_t files_taken_ = 0;
-    StoreOpener open_pull_store_;
-    PullEvents pull_events_;
-    PullTiming pull_timing_;
+    pull::StoreOpener open_pull_store_;
+    pull::PullEvents pull_events_;
+    pull::PullTiming pull_timing_;
 };
 
 // Where a local inbox's claims wait: STATE_DIR/claims/<inbox>/, out of every uploader's reach.

@@ -13,7 +13,7 @@
 // outside a token is never read for tokens, and neither is the prose.
 //
 // So text that an outsider chose (a file name, a path holding one) can never add or change a
-// field when it is printed quoted (ingest::printable), or after the first ": ": whatever it
+// field when it is printed quoted (util::printable), or after the first ": ": whatever it
 // holds stays inside its quotes or in the prose. A quote that is never closed ends the tokens.
 #include <string>
 #include <string_view>

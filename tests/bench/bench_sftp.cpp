@@ -34,14 +34,14 @@
 #include <thread>
 #include <vector>
 
-#include "ingest/sftp_session.hpp"
+#include "pull/sftp/sftp_session.hpp"
 #include "sshd_fixture.hpp"
 #include "util/sha256.hpp"
 
 namespace fs = std::filesystem;
-using actiondrop::ingest::SftpSession;
-using actiondrop::ingest::testing::nodelay_towards;
-using actiondrop::ingest::testing::SshServer;
+using actiondrop::pull::SftpSession;
+using actiondrop::pull::testing::nodelay_towards;
+using actiondrop::pull::testing::SshServer;
 using Clock = std::chrono::steady_clock;
 
 namespace {

@@ -25,9 +25,9 @@
 #include <thread>
 #include <vector>
 
-#include "ingest/sftp_session.hpp"
+#include "pull/sftp/sftp_session.hpp"
 
-namespace actiondrop::ingest::testing {
+namespace actiondrop::pull::testing {
 
 namespace sshd_detail {
 
@@ -228,4 +228,4 @@ inline std::vector<bool> nodelay_towards(int port) {
     return found;
 }
 
-}  // namespace actiondrop::ingest::testing
+}  // namespace actiondrop::pull::testing

@@ -21,13 +21,15 @@
 
 #include "config/catalog_file.hpp"
 #include "ingest/claimed_file.hpp"
-#include "ingest/name_rules.hpp"
+#include "util/name_rules.hpp"
 #include "ledger/time.hpp"
 #include "test_ingest_fixtures.hpp"
 
 using namespace actiondrop;
 using namespace actiondrop::ingest;
 using namespace actiondrop::ingest::testing;
+using actiondrop::util::max_name_bytes;
+using actiondrop::util::unanswerable;
 namespace fs = std::filesystem;
 
 namespace {

@@ -1,5 +1,6 @@
-// SftpPuller against a real OpenSSH sshd on 127.0.0.1 (sshd_fixture.hpp) and a real
-// SQLite store: what is pulled, when, and what becomes of the remote original.
+// The puller on SFTP (pull::server_for) against a real OpenSSH sshd on 127.0.0.1
+// (sshd_fixture.hpp) and a real SQLite store: what is pulled, when, and what becomes of the
+// remote original.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -8,17 +9,19 @@
 #include <set>
 #include <thread>
 
-#include "ingest/sftp_puller.hpp"
+#include "pull/puller.hpp"
+#include "pull/server_for.hpp"
+#include "pull/sftp/sftp_session.hpp"
 #include "sshd_fixture.hpp"
-#include "test_ingest_fixtures.hpp"
+#include "test_pull_fixtures.hpp"
 
 namespace fs = std::filesystem;
 using namespace actiondrop;
-using namespace actiondrop::ingest;
-using actiondrop::ingest::testing::read;
-using actiondrop::ingest::testing::SshServer;
-using actiondrop::ingest::testing::TempDir;
-using actiondrop::ingest::testing::write;
+using namespace actiondrop::pull;
+using actiondrop::pull::testing::read;
+using actiondrop::pull::testing::SshServer;
+using actiondrop::pull::testing::TempDir;
+using actiondrop::pull::testing::write;
 using namespace std::chrono_literals;
 
 namespace {
@@ -56,7 +59,7 @@ struct Rig {
         store::open_store(store_url)->migrate();
     }
 
-    std::unique_ptr<SftpPuller> start() {
+    std::unique_ptr<Puller> start() {
         PullEvents events;
         events.problem = [this](const config::InboxConfig&, const std::string& what,
                                 std::chrono::seconds) {
@@ -69,9 +72,9 @@ struct Rig {
         };
         PullTiming timing;
         timing.keepalive = 200ms;
-        return std::make_unique<SftpPuller>(
-            inbox, local.path() / "state", [url = store_url] { return store::open_store(url); },
-            wall_now, events, timing);
+        return std::make_unique<Puller>(
+            inbox, server_for(inbox), local.path() / "state",
+            [url = store_url] { return store::open_store(url); }, wall_now, events, timing);
     }
 
     fs::path spool() const { return pull_spool(local.path() / "state", inbox.name); }
@@ -227,7 +230,7 @@ TEST_CASE("a changed host key raises an alert and is not retried until known_hos
     Rig rig(server);
     write(server.files() / "in" / "a.csv", "OrderId,Amount\n1,1.00\n");
     const std::string right = read(server.known_hosts());
-    actiondrop::ingest::testing::sshd_detail::run("ssh-keygen -q -t ed25519 -N '' -C other -f " +
+    actiondrop::pull::testing::sshd_detail::run("ssh-keygen -q -t ed25519 -N '' -C other -f " +
                                                   (rig.local.path() / "other").string());
     write(server.known_hosts(), server.known_hosts_line(rig.local.path() / "other.pub"));
     const auto before = rig.connections();  // the fixture's own probe of the port
@@ -250,7 +253,7 @@ TEST_CASE("a changed host key raises an alert and is not retried until known_hos
 TEST_CASE("refused credentials back off for a long time") {
     SshServer server;
     Rig rig(server);
-    actiondrop::ingest::testing::sshd_detail::run("ssh-keygen -q -t ed25519 -N '' -C stranger -f " +
+    actiondrop::pull::testing::sshd_detail::run("ssh-keygen -q -t ed25519 -N '' -C stranger -f " +
                                                   (rig.local.path() / "stranger").string());
     rig.inbox.identity_file = rig.local.path() / "stranger";
     const auto before = rig.connections();  // the fixture's own probe of the port

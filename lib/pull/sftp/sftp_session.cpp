@@ -1,4 +1,4 @@
-#include "ingest/sftp_session.hpp"
+#include "pull/sftp/sftp_session.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -12,9 +12,9 @@
 #include <optional>
 #include <system_error>
 
-#include "ingest/sftp_handles.hpp"
+#include "pull/sftp/sftp_handles.hpp"
 
-namespace actiondrop::ingest {
+namespace actiondrop::pull {
 
 std::string_view to_string(SftpErrorKind kind) {
     switch (kind) {
@@ -52,12 +52,6 @@ SftpError make_error(SftpErrorKind kind, std::string message) {
     return SftpError{kind, std::move(message), {}, {}};
 }
 
-std::string remote_join(std::string_view folder, std::string_view name) {
-    std::string path(folder);
-    if (!path.empty() && path.back() != '/') path += '/';
-    path += name;
-    return path;
-}
 
 StallGuard::StallGuard() : thread_([this] { run(); }) {}
 
@@ -554,4 +548,4 @@ SftpResult<void> SftpSession::ensure_folder(const std::string& path) {
     return std::unexpected(std::move(*error));
 }
 
-}  // namespace actiondrop::ingest
+}  // namespace actiondrop::pull

@@ -8,18 +8,18 @@
 #include <random>
 #include <thread>
 
-#include "ingest/sftp_session.hpp"
+#include "pull/sftp/sftp_session.hpp"
 #include "sshd_fixture.hpp"
-#include "test_ingest_fixtures.hpp"
+#include "test_pull_fixtures.hpp"
 #include "util/sha256.hpp"
 
 namespace fs = std::filesystem;
-using namespace actiondrop::ingest;
-using actiondrop::ingest::testing::nodelay_towards;
-using actiondrop::ingest::testing::read;
-using actiondrop::ingest::testing::SshServer;
-using actiondrop::ingest::testing::TempDir;
-using actiondrop::ingest::testing::write;
+using namespace actiondrop::pull;
+using actiondrop::pull::testing::nodelay_towards;
+using actiondrop::pull::testing::read;
+using actiondrop::pull::testing::SshServer;
+using actiondrop::pull::testing::TempDir;
+using actiondrop::pull::testing::write;
 
 namespace {
 

@@ -1,6 +1,7 @@
 #pragma once
-// A pull inbox (docs/ingest.md): a thread of its own that owns the inbox's SFTP session, polls
-// the advertiser's folder, downloads each stable file into the inbox's local spool and
+// A pull inbox (docs/ingest.md): a thread of its own that owns the inbox's connection to its
+// server (a RemoteFolder opened by its RemoteServer, whatever the protocol), polls the
+// advertiser's folder, downloads each stable file into the inbox's local spool and
 // uploads the answers. Applying is not done here: a downloaded file lands in the spool's
 // `.processing/`, where the service takes it like a local claim.
 //
@@ -23,9 +24,9 @@
 // archived as for an applied file. A download reads no more than the size the file had
 // when opened, and no download starts on a file over the limit.
 //
-// Failures: a host key that is unknown, changed or of another type raises an alert and
-// the inbox does not connect again until its known_hosts file or its config changes;
-// refused credentials back off for a long time (15 minutes, doubling to 2 hours); any
+// Failures, by RemoteErrorKind: a server that is not trusted (an SFTP host key that is unknown,
+// changed or of another type) raises an alert and the inbox does not connect again until the
+// server's trust files (known_hosts) or its config change; refused credentials back off for a long time (15 minutes, doubling to 2 hours); any
 // other failure reconnects with exponential backoff and jitter (1 s doubling to 5 min).
 #include <atomic>
 #include <chrono>
@@ -42,10 +43,10 @@
 
 #include "apply/apply_file.hpp"
 #include "config/service_config.hpp"
-#include "ingest/sftp_session.hpp"
+#include "pull/remote_folder.hpp"
 #include "store/store.hpp"
 
-namespace actiondrop::ingest {
+namespace actiondrop::pull {
 
 // The spool of a pull inbox.
 std::filesystem::path pull_spool(const std::filesystem::path& state_dir, std::string_view inbox);
@@ -80,13 +81,15 @@ struct PullTiming {
     std::size_t list_budget = 50'000;  // directory entries read per poll
 };
 
-class SftpPuller {
+class Puller {
 public:
-    SftpPuller(config::InboxConfig inbox, std::filesystem::path state_dir, StoreOpener open_store,
-               apply::Clock clock, PullEvents events, PullTiming timing = {});
-    ~SftpPuller();  // stops the thread (a download in progress is abandoned)
-    SftpPuller(const SftpPuller&) = delete;
-    SftpPuller& operator=(const SftpPuller&) = delete;
+    // `server` opens the connections (pull/server_for.hpp picks it by the inbox's kind).
+    Puller(config::InboxConfig inbox, std::unique_ptr<RemoteServer> server,
+           std::filesystem::path state_dir, StoreOpener open_store, apply::Clock clock,
+           PullEvents events, PullTiming timing = {});
+    ~Puller();  // stops the thread (a download in progress is abandoned)
+    Puller(const Puller&) = delete;
+    Puller& operator=(const Puller&) = delete;
 
     const config::InboxConfig& config() const { return inbox_; }
     std::filesystem::path spool() const;
@@ -104,27 +107,30 @@ public:
 
 private:
     void run();
-    // One poll on a connected session; returns false when the session failed.
-    bool poll(SftpSession& session, store::Store& store);
-    bool deliver_answers(SftpSession& session);
-    bool finish_pulls(SftpSession& session, store::Store& store);
-    bool take_new_files(SftpSession& session, store::Store& store);
-    bool fetch(SftpSession& session, store::Store& store, store::PullRecord record);
+    // One poll on a connected folder; returns false when the connection failed.
+    bool poll(RemoteFolder& remote, store::Store& store);
+    bool deliver_answers(RemoteFolder& remote);
+    // Puts `local` at `folder/name`: written under a hidden temporary name in the same
+    // folder, then any old file of that name removed, then renamed into place, so that
+    // nobody ever sees half an answer.
+    RemoteResult<void> upload(RemoteFolder& remote, const std::filesystem::path& local,
+                              const std::string& folder, const std::string& name);
+    bool finish_pulls(RemoteFolder& remote, store::Store& store);
+    bool take_new_files(RemoteFolder& remote, store::Store& store);
+    bool fetch(RemoteFolder& remote, store::Store& store, store::PullRecord record);
     // Answers a claimed file of `size` bytes, over the limit, TOO_LARGE without downloading it.
     void refuse_too_large(store::Store& store, store::PullRecord record, std::int64_t size);
-    // Handles a session failure: the next attempt's time, or an alert.
-    void failed(const SftpError& error);
+    // Handles a connection failure: the next attempt's time, or an alert.
+    void failed(const RemoteError& error);
     // Sleeps until `when`, a stop, or poll_now().
     void wait_until(std::chrono::steady_clock::time_point when);
-    // True when `error` (or a ping after it) shows the session is gone; then failed() was
-    // called and the caller must drop the session.
-    bool lost(SftpSession& session, const SftpError& error);
+    // True when `error` (or a ping after it) shows the connection is gone; then failed() was
+    // called and the caller must drop the connection.
+    bool lost(RemoteFolder& remote, const RemoteError& error);
     // Reports a problem with one file or folder once, until warned_.erase(key) says it ended.
     void warn_once(const std::string& key, const std::string& what);
-    // The (mtime, size) of the files whose change ends an alert or a credential backoff.
-    std::string trust_files_stamp() const;
-
     config::InboxConfig inbox_;
+    std::unique_ptr<RemoteServer> server_;
     std::filesystem::path state_dir_;
     StoreOpener open_store_;
     apply::Clock clock_;
@@ -154,4 +160,4 @@ private:
     std::thread thread_;
 };
 
-}  // namespace actiondrop::ingest
+}  // namespace actiondrop::pull

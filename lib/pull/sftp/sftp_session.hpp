@@ -16,7 +16,9 @@
 #include <string_view>
 #include <vector>
 
-namespace actiondrop::ingest {
+#include "pull/remote_folder.hpp"
+
+namespace actiondrop::pull {
 
 // Where a pull inbox's files live and how we prove who we are and who the server is.
 struct SftpEndpoint {
@@ -60,36 +62,6 @@ struct SftpError {
 template <class T>
 using SftpResult = std::expected<T, SftpError>;
 
-enum class RemoteType { RegularFile, Folder, Symlink, Other };
-
-struct RemoteEntry {
-    std::string name;
-    std::int64_t size = 0;
-    std::int64_t mtime =
-        0;  // the server's clock, seconds since the epoch: compare only with itself
-    RemoteType type = RemoteType::Other;
-};
-
-struct SkippedEntry {
-    RemoteEntry entry;
-    std::string reason;  // "symlink", "folder", "not a regular file", "control character in name"
-};
-
-struct RemoteListing {
-    std::vector<RemoteEntry> files;     // regular files whose names match the pattern
-    std::vector<SkippedEntry> skipped;  // names that match but are never taken
-    bool complete = true;               // false when the budget stopped the listing early
-};
-
-struct Download {
-    std::int64_t size = 0;
-    std::int64_t mtime = 0;
-};
-
-// Called on the session's thread during a download with the bytes received in order so
-// far (handed to the spool writer); lets a caller show progress or feed a watchdog.
-using DownloadProgress = std::function<void(std::int64_t bytes)>;
-
 class SftpSession {
 public:
     explicit SftpSession(SftpEndpoint endpoint);
@@ -129,6 +101,9 @@ public:
     // replace), then renamed into place.
     SftpResult<void> upload(const std::filesystem::path& local, const std::string& remote_folder,
                             const std::string& name);
+    // Creates `remote_path`, which must not exist, with the bytes of `local`; a failure
+    // removes what was written.
+    SftpResult<void> put(const std::filesystem::path& local, const std::string& remote_path);
     // Fails with NotFound when `from` has vanished (another instance claimed it first).
     SftpResult<void> rename(const std::string& from, const std::string& to);
     SftpResult<void> remove(const std::string& path);
@@ -143,7 +118,4 @@ private:
     std::unique_ptr<Handles> handles_;
 };
 
-// `folder/name`, without doubling a trailing '/'.
-std::string remote_join(std::string_view folder, std::string_view name);
-
-}  // namespace actiondrop::ingest
+}  // namespace actiondrop::pull

@@ -3,12 +3,12 @@
 #include <string>
 #include <vector>
 
-#include "ingest/name_rules.hpp"
+#include "util/name_rules.hpp"
 #include "util/journal_fields.hpp"
 
-using actiondrop::ingest::never_taken;
+using actiondrop::util::never_taken;
 using actiondrop::util::journal_fields;
-using actiondrop::ingest::printable;
+using actiondrop::util::printable;
 
 TEST_CASE("ingest: our own answers, markers and temporary names are never taken") {
     for (const char* name :

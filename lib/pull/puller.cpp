@@ -1,9 +1,7 @@
-#include "ingest/sftp_puller.hpp"
+#include "pull/puller.hpp"
 
-#include "apply/journal.hpp"
 
 #include <fmt/format.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,13 +12,14 @@
 #include <system_error>
 #include <tuple>
 
+#include "apply/journal.hpp"
 #include "batch/outputs.hpp"
-#include "ingest/name_rules.hpp"
 #include "ledger/errors.hpp"
 #include "util/atomic_file.hpp"
 #include "util/batch_id.hpp"
+#include "util/name_rules.hpp"
 
-namespace actiondrop::ingest {
+namespace actiondrop::pull {
 namespace fs = std::filesystem;
 using Steady = std::chrono::steady_clock;
 
@@ -29,46 +28,16 @@ namespace {
 // Thrown from a download's progress callback when the puller is asked to stop.
 struct Stopping {};
 
-SftpEndpoint endpoint_of(const config::InboxConfig& inbox) {
-    SftpEndpoint e;
-    e.host = inbox.host;
-    e.port = inbox.port;
-    e.user = inbox.user;
-    e.identity_file = inbox.identity_file;
-    e.password_file = inbox.password_file;
-    e.known_hosts = inbox.known_hosts;
-    return e;
+// Failures after which the connection cannot be trusted any more: reconnect.
+bool connection_lost(const RemoteError& e) {
+    return e.kind == RemoteErrorKind::Lost || e.kind == RemoteErrorKind::Untrusted ||
+           e.kind == RemoteErrorKind::AuthFailed;
 }
 
-// Failures after which the session cannot be trusted any more: reconnect.
-bool session_lost(const SftpError& e) {
-    switch (e.kind) {
-        case SftpErrorKind::ConnectFailed:
-        case SftpErrorKind::Timeout:
-        case SftpErrorKind::Protocol:
-        case SftpErrorKind::HostKeyUnknown:
-        case SftpErrorKind::HostKeyChanged:
-        case SftpErrorKind::HostKeyOther:
-        case SftpErrorKind::AuthFailed:
-        case SftpErrorKind::CredentialUnusable:
-            return true;
-        default:
-            return false;
-    }
-}
-
-bool host_key_problem(SftpErrorKind kind) {
-    return kind == SftpErrorKind::HostKeyUnknown || kind == SftpErrorKind::HostKeyChanged ||
-           kind == SftpErrorKind::HostKeyOther;
-}
-
-std::string file_stamp(const fs::path& path) {
-    if (path.empty()) return "-";
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) return "missing";
-    // ctime too: a chmod that makes a key file usable changes nothing else.
-    return fmt::format("{}.{}:{}.{}:{}:{}:{:o}", st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
-                       st.st_ctim.tv_sec, st.st_ctim.tv_nsec, st.st_size, st.st_ino, st.st_mode);
+// A hidden name beside the answer, unique enough that two services never write the same one.
+std::string temporary_name(const std::string& name) {
+    static thread_local std::mt19937_64 random{std::random_device{}()};
+    return fmt::format(".{}.{:016x}.tmp", name, random());
 }
 
 // Answers in upload order: a batch's summary after its other files, so that an advertiser
@@ -78,7 +47,7 @@ std::vector<std::string> staged_answers(const fs::path& outbox) {
     std::error_code ec;
     for (fs::directory_iterator it(outbox, ec), end; !ec && it != end; it.increment(ec)) {
         auto name = it->path().filename().string();
-        if (is_hidden(name) || !it->is_regular_file(ec)) continue;
+        if (util::is_hidden(name) || !it->is_regular_file(ec)) continue;
         names.push_back(std::move(name));
     }
     std::sort(names.begin(), names.end(), [](const std::string& a, const std::string& b) {
@@ -100,9 +69,10 @@ fs::path pull_spool(const fs::path& state_dir, std::string_view inbox) {
     return state_dir / "pull" / inbox;
 }
 
-SftpPuller::SftpPuller(config::InboxConfig inbox, fs::path state_dir, StoreOpener open_store,
-                       apply::Clock clock, PullEvents events, PullTiming timing)
+Puller::Puller(config::InboxConfig inbox, std::unique_ptr<RemoteServer> server, fs::path state_dir,
+               StoreOpener open_store, apply::Clock clock, PullEvents events, PullTiming timing)
     : inbox_(std::move(inbox)),
+      server_(std::move(server)),
       state_dir_(std::move(state_dir)),
       open_store_(std::move(open_store)),
       clock_(std::move(clock)),
@@ -119,11 +89,11 @@ SftpPuller::SftpPuller(config::InboxConfig inbox, fs::path state_dir, StoreOpene
     thread_ = std::thread([this] { run(); });
 }
 
-SftpPuller::~SftpPuller() { stop(); }
+Puller::~Puller() { stop(); }
 
-fs::path SftpPuller::spool() const { return pull_spool(state_dir_, inbox_.name); }
+fs::path Puller::spool() const { return pull_spool(state_dir_, inbox_.name); }
 
-void SftpPuller::poll_now() {
+void Puller::poll_now() {
     {
         std::lock_guard lock(mutex_);
         poll_now_ = true;
@@ -131,7 +101,7 @@ void SftpPuller::poll_now() {
     cv_.notify_all();
 }
 
-void SftpPuller::stop() {
+void Puller::stop() {
     {
         std::lock_guard lock(mutex_);
         stop_ = true;
@@ -140,44 +110,24 @@ void SftpPuller::stop() {
     if (thread_.joinable()) thread_.join();
 }
 
-void SftpPuller::wait_until(Steady::time_point when) {
+void Puller::wait_until(Steady::time_point when) {
     std::unique_lock lock(mutex_);
     cv_.wait_until(lock, when, [&] { return stop_ || poll_now_; });
 }
 
-std::string SftpPuller::trust_files_stamp() const {
-    return file_stamp(inbox_.known_hosts) + "|" + file_stamp(inbox_.identity_file) + "|" +
-           file_stamp(inbox_.password_file);
-}
-
-void SftpPuller::failed(const SftpError& error) {
+void Puller::failed(const RemoteError& error) {
     connected_ = false;
-    stamp_at_failure_ = trust_files_stamp();
-    if (host_key_problem(error.kind)) {
-        std::string what = error.message;
-        if (error.kind == SftpErrorKind::HostKeyUnknown)
-            what += fmt::format(
-                "; if the key is right, enrol it with `actiondrop sftp enrol {} "
-                "--accept`",
-                inbox_.name);
-        else
-            what += fmt::format(
-                "; if the server's key really changed, remove the old one "
-                "(ssh-keygen -R '[{}]:{}' -f {}) and enrol the new one with "
-                "`actiondrop sftp enrol {} --accept`",
-                inbox_.host, inbox_.port, inbox_.known_hosts.string(), inbox_.name);
-        what += "; not retried until known_hosts or the config changes";
-        if (!alert_.exchange(true) && events_.alert) events_.alert(inbox_, true, what);
-        problem_ = what;
-        if (events_.problem) events_.problem(inbox_, what, std::chrono::seconds{0});
+    stamp_at_failure_ = server_->trust_stamp();
+    if (error.kind == RemoteErrorKind::Untrusted) {
+        if (!alert_.exchange(true) && events_.alert) events_.alert(inbox_, true, error.message);
+        problem_ = error.message;
+        if (events_.problem) events_.problem(inbox_, error.message, std::chrono::seconds{0});
         next_attempt_ = Steady::time_point::max();
         return;
     }
     ++failures_;
     std::chrono::seconds delay;
-    const bool credentials =
-        error.kind == SftpErrorKind::AuthFailed || error.kind == SftpErrorKind::CredentialUnusable;
-    if (credentials) {
+    if (error.kind == RemoteErrorKind::AuthFailed) {
         auth_failed_ = true;
         delay = doubled(timing_.first_auth_retry, timing_.max_auth_retry, failures_);
     } else {
@@ -191,15 +141,13 @@ void SftpPuller::failed(const SftpError& error) {
                              static_cast<double>(delay.count()) * factor(random) + 0.5)));
     }
     next_attempt_ = Steady::now() + delay;
-    problem_ = error.message + (credentials ? " (the key or password file is checked again "
-                                              "as soon as it changes)"
-                                            : "");
+    problem_ = error.message;
     if (events_.problem) events_.problem(inbox_, problem_, delay);
 }
 
-void SftpPuller::run() {
+void Puller::run() {
     std::unique_ptr<store::Store> store;
-    std::optional<SftpSession> session;
+    std::unique_ptr<RemoteFolder> remote;
     auto next_poll = Steady::now();
     auto last_activity = Steady::now();
     auto stopping = [&] {
@@ -210,9 +158,9 @@ void SftpPuller::run() {
         auto now = Steady::now();
         if (next_attempt_ > now) {
             // Waiting out a failure; a changed known_hosts, key or password file ends it.
-            if ((alert_ || auth_failed_) && trust_files_stamp() != stamp_at_failure_) {
+            if ((alert_ || auth_failed_) && server_->trust_stamp() != stamp_at_failure_) {
                 if (alert_.exchange(false) && events_.alert)
-                    events_.alert(inbox_, false, "known_hosts changed; connecting again");
+                    events_.alert(inbox_, false, server_->trust_changed());
                 auth_failed_ = false;
                 failures_ = 0;
                 next_attempt_ = now;
@@ -227,14 +175,15 @@ void SftpPuller::run() {
         }
         try {
             if (!store) store = open_store_();
-            if (!session || !session->connected()) {
-                session.emplace(endpoint_of(inbox_));
+            if (!remote || !remote->connected()) {
+                remote.reset();
                 if (events_.connecting) events_.connecting(inbox_);
-                if (auto c = session->connect(); !c) {
-                    session.reset();
+                auto c = server_->connect();
+                if (!c) {
                     failed(c.error());
                     continue;
                 }
+                remote = std::move(*c);
                 connected_ = true;
                 failures_ = 0;
                 auth_failed_ = false;
@@ -252,14 +201,14 @@ void SftpPuller::run() {
             }
             if (due) {
                 next_poll = Steady::now() + inbox_.poll_interval;
-                if (!poll(*session, *store)) {
-                    session.reset();
+                if (!poll(*remote, *store)) {
+                    remote.reset();
                     continue;
                 }
                 last_activity = Steady::now();
             } else if (Steady::now() - last_activity >= timing_.keepalive) {
-                if (auto p = session->ping(); !p) {
-                    session.reset();
+                if (auto p = remote->ping(); !p) {
+                    remote.reset();
                     failed(p.error());
                     continue;
                 }
@@ -269,7 +218,7 @@ void SftpPuller::run() {
             break;
         } catch (const std::exception& e) {
             // The store (busy with a long file past its lock timeout, or failing) or the local
-            // disk: nothing was lost, the session is still good; try again shortly.
+            // disk: nothing was lost, the connection is still good; try again shortly.
             const auto delay = std::chrono::seconds{5};
             next_attempt_ = Steady::now() + delay;
             std::string what = e.what();
@@ -285,22 +234,40 @@ void SftpPuller::run() {
     connected_ = false;
 }
 
-bool SftpPuller::poll(SftpSession& session, store::Store& store) {
-    return deliver_answers(session) && finish_pulls(session, store) &&
-           take_new_files(session, store) && deliver_answers(session);
+bool Puller::poll(RemoteFolder& remote, store::Store& store) {
+    return deliver_answers(remote) && finish_pulls(remote, store) &&
+           take_new_files(remote, store) && deliver_answers(remote);
 }
 
-bool SftpPuller::deliver_answers(SftpSession& session) {
+RemoteResult<void> Puller::upload(RemoteFolder& remote, const fs::path& local,
+                                  const std::string& folder, const std::string& name) {
+    const std::string temporary = remote_join(folder, temporary_name(name));
+    const std::string destination = remote_join(folder, name);
+    if (auto written = remote.write_new(local, temporary); !written) return written;
+    auto give_up = [&](RemoteError error) -> RemoteResult<void> {
+        if (remote.connected()) (void)remote.remove(temporary);
+        return std::unexpected(std::move(error));
+    };
+    // A rename cannot replace a file on every protocol (SFTP v3): the old answer goes first.
+    if (auto removed = remote.remove(destination);
+        !removed && removed.error().kind != RemoteErrorKind::NotFound)
+        return give_up(std::move(removed.error()));
+    if (auto renamed = remote.rename(temporary, destination); !renamed)
+        return give_up(std::move(renamed.error()));
+    return {};
+}
+
+bool Puller::deliver_answers(RemoteFolder& remote) {
     const auto outbox = spool() / ".outbox";
     for (const auto& name : staged_answers(outbox)) {
-        auto sent = session.upload(outbox / name, inbox_.result_folder, name);
+        auto sent = upload(remote, outbox / name, inbox_.result_folder, name);
         if (!sent) {
-            if (lost(session, sent.error())) return false;
+            if (lost(remote, sent.error())) return false;
             // Kept staged: the next poll tries again.
             warn_once("upload " + name,
                       fmt::format("cannot upload {} to {}: {}; it is kept and "
                                   "sent at the next poll",
-                                  printable(name), inbox_.result_folder, sent.error().message));
+                                  util::printable(name), inbox_.result_folder, sent.error().message));
             continue;
         }
         warned_.erase("upload " + name);
@@ -311,7 +278,7 @@ bool SftpPuller::deliver_answers(SftpSession& session) {
     return true;
 }
 
-bool SftpPuller::finish_pulls(SftpSession& session, store::Store& store) {
+bool Puller::finish_pulls(RemoteFolder& remote, store::Store& store) {
     for (auto record : store.open_pulls(inbox_.name)) {
         const auto local = spool() / ".processing" / record.claim;
         if (record.state == "claimed") {
@@ -321,20 +288,20 @@ bool SftpPuller::finish_pulls(SftpSession& session, store::Store& store) {
                 store.put_pull(record);
                 continue;
             }
-            if (!fetch(session, store, record)) return false;
+            if (!fetch(remote, store, record)) return false;
             continue;
         }
         if (fs::exists(local)) continue;  // not applied yet
         // Applied (or set aside): the local copy is kept in STATE_DIR; the original's fate.
         if (!inbox_.archive_folder.empty()) {
-            if (auto made = session.ensure_folder(inbox_.archive_folder); !made) {
-                if (lost(session, made.error())) return false;
+            if (auto made = remote.ensure_folder(inbox_.archive_folder); !made) {
+                if (lost(remote, made.error())) return false;
             }
             auto target = remote_join(inbox_.archive_folder, record.file_name);
-            if (session.stat(target)) target = remote_join(inbox_.archive_folder, record.claim);
-            if (auto moved = session.rename(record.remote_path, target);
-                !moved && moved.error().kind != SftpErrorKind::NotFound) {
-                if (lost(session, moved.error())) return false;
+            if (remote.stat(target)) target = remote_join(inbox_.archive_folder, record.claim);
+            if (auto moved = remote.rename(record.remote_path, target);
+                !moved && moved.error().kind != RemoteErrorKind::NotFound) {
+                if (lost(remote, moved.error())) return false;
                 warn_once("finish " + record.remote_path,
                           fmt::format("cannot move {} to {}: {}; tried again at "
                                       "the next poll",
@@ -342,9 +309,9 @@ bool SftpPuller::finish_pulls(SftpSession& session, store::Store& store) {
                 continue;
             }
         } else if (inbox_.delete_after_pull) {
-            if (auto removed = session.remove(record.remote_path);
-                !removed && removed.error().kind != SftpErrorKind::NotFound) {
-                if (lost(session, removed.error())) return false;
+            if (auto removed = remote.remove(record.remote_path);
+                !removed && removed.error().kind != RemoteErrorKind::NotFound) {
+                if (lost(remote, removed.error())) return false;
                 warn_once("finish " + record.remote_path,
                           fmt::format("cannot delete {}: {}; tried again at the "
                                       "next poll",
@@ -360,10 +327,10 @@ bool SftpPuller::finish_pulls(SftpSession& session, store::Store& store) {
     return true;
 }
 
-bool SftpPuller::take_new_files(SftpSession& session, store::Store& store) {
-    auto listing = session.list(inbox_.folder, "*", timing_.list_budget);
+bool Puller::take_new_files(RemoteFolder& remote, store::Store& store) {
+    auto listing = remote.list(inbox_.folder, "*", timing_.list_budget);
     if (!listing) {
-        if (lost(session, listing.error())) return false;
+        if (lost(remote, listing.error())) return false;
         const auto what = fmt::format("cannot list {}: {}", inbox_.folder, listing.error().message);
         if (what != problem_) {
             problem_ = what;
@@ -379,18 +346,18 @@ bool SftpPuller::take_new_files(SftpSession& session, store::Store& store) {
     std::set<std::string> names;
     for (const auto& f : listing->files) names.insert(f.name);
     for (const auto& s : listing->skipped) {
-        if (is_hidden(s.entry.name) || !skip_reported_.insert(s.entry.name).second) continue;
+        if (util::is_hidden(s.entry.name) || !skip_reported_.insert(s.entry.name).second) continue;
         // A name outside the pattern, or one of ours, is no candidate: not worth a line.
         // A name that could be a batch file but is a link or folder, or that holds a
         // control character, is.
-        if (auto why = never_taken(s.entry.name, inbox_.pattern);
+        if (auto why = util::never_taken(s.entry.name, inbox_.pattern);
             why && !why->starts_with("a name with"))
             continue;
         if (events_.skipped) events_.skipped(inbox_, s.entry.name, s.reason);
     }
     std::vector<const RemoteEntry*> ready;
     for (const auto& f : listing->files) {
-        if (auto why = never_taken(f.name, inbox_.pattern)) {
+        if (auto why = util::never_taken(f.name, inbox_.pattern)) {
             // Names outside the pattern and our own answers are common: not worth a line.
             if (why->starts_with("does not match") || why->starts_with("an answer") ||
                 why->starts_with("a done marker") || why->starts_with("a hidden"))
@@ -445,8 +412,8 @@ bool SftpPuller::take_new_files(SftpSession& session, store::Store& store) {
         if (inbox_.delete_after_pull) {
             // Claimed on the server too: whoever renames it first has it.
             const auto processing = remote_join(inbox_.folder, ".processing");
-            if (auto made = session.ensure_folder(processing); !made) {
-                if (lost(session, made.error())) return false;
+            if (auto made = remote.ensure_folder(processing); !made) {
+                if (lost(remote, made.error())) return false;
                 warn_once("create " + processing,
                           fmt::format("cannot create {}: {}; files wait until it can be made",
                                       processing, made.error().message));
@@ -455,12 +422,12 @@ bool SftpPuller::take_new_files(SftpSession& session, store::Store& store) {
             warned_.erase("create " + processing);
             record.remote_path = remote_join(processing, record.claim);
             if (!store.claim_pull(record)) continue;
-            if (auto moved = session.rename(original, record.remote_path); !moved) {
+            if (auto moved = remote.rename(original, record.remote_path); !moved) {
                 store.forget_pull(record);
-                if (lost(session, moved.error())) return false;
-                if (moved.error().kind != SftpErrorKind::NotFound)
+                if (lost(remote, moved.error())) return false;
+                if (moved.error().kind != RemoteErrorKind::NotFound)
                     warn_once("claim " + f->name,
-                              fmt::format("cannot claim {}: {}", printable(f->name),
+                              fmt::format("cannot claim {}: {}", util::printable(f->name),
                                           moved.error().message));
                 continue;  // NotFound: another service took it first
             }
@@ -473,29 +440,27 @@ bool SftpPuller::take_new_files(SftpSession& session, store::Store& store) {
             seen_.erase(f->name);
         else
             seen_[f->name].pulled = true;
-        if (!fetch(session, store, record)) return false;
-        if (inbox_.done_file) (void)session.remove(remote_join(inbox_.folder, f->name + ".done"));
+        if (!fetch(remote, store, record)) return false;
+        if (inbox_.done_file) (void)remote.remove(remote_join(inbox_.folder, f->name + ".done"));
         if (Steady::now() - last_delivery > std::chrono::seconds{2}) {
-            if (!deliver_answers(session) || !finish_pulls(session, store)) return false;
+            if (!deliver_answers(remote) || !finish_pulls(remote, store)) return false;
             last_delivery = Steady::now();
         }
     }
     return true;
 }
 
-bool SftpPuller::lost(SftpSession& session, const SftpError& error) {
-    if (session_lost(error)) {
+bool Puller::lost(RemoteFolder& remote, const RemoteError& error) {
+    if (connection_lost(error)) {
         failed(error);
         return true;
     }
     // A connection that died under an SFTP request can look like a plain refusal: make sure.
-    if (error.kind == SftpErrorKind::Refused || error.kind == SftpErrorKind::Protocol) {
-        if (auto alive = session.ping(); !alive) {
-            failed(alive.error().kind == SftpErrorKind::Refused
-                       ? SftpError{SftpErrorKind::ConnectFailed,
-                                   "the connection no longer answers: " + alive.error().message,
-                                   {},
-                                   {}}
+    if (error.kind == RemoteErrorKind::Refused) {
+        if (auto alive = remote.ping(); !alive) {
+            failed(alive.error().kind == RemoteErrorKind::Refused
+                       ? RemoteError{RemoteErrorKind::Lost,
+                                     "the connection no longer answers: " + alive.error().message}
                        : alive.error());
             return true;
         }
@@ -503,16 +468,16 @@ bool SftpPuller::lost(SftpSession& session, const SftpError& error) {
     return false;
 }
 
-void SftpPuller::warn_once(const std::string& key, const std::string& what) {
+void Puller::warn_once(const std::string& key, const std::string& what) {
     if (warned_.insert(key).second && events_.info) events_.info(inbox_, what);
 }
 
-std::optional<Steady::time_point> SftpPuller::oldest_waiting() const {
+std::optional<Steady::time_point> Puller::oldest_waiting() const {
     std::lock_guard lock(mutex_);
     return oldest_waiting_;
 }
 
-bool SftpPuller::fetch(SftpSession& session, store::Store& store, store::PullRecord record) {
+bool Puller::fetch(RemoteFolder& remote, store::Store& store, store::PullRecord record) {
     const auto limit = inbox_.limits.max_file_bytes;
     if (record.size > limit) {
         refuse_too_large(store, record, record.size);
@@ -521,7 +486,7 @@ bool SftpPuller::fetch(SftpSession& session, store::Store& store, store::PullRec
     const auto part = spool() / ".download" / record.claim;
     const auto local = spool() / ".processing" / record.claim;
     const auto started = Steady::now();
-    auto got = session.download(
+    auto got = remote.download(
         record.remote_path, part,
         [&](std::int64_t) {
             std::lock_guard lock(mutex_);
@@ -530,28 +495,28 @@ bool SftpPuller::fetch(SftpSession& session, store::Store& store, store::PullRec
         limit);
     if (!got) {
         const auto& e = got.error();
-        if (lost(session, e)) return false;  // the claim stays: downloaded again after reconnecting
-        if (e.kind == SftpErrorKind::TooLarge && !inbox_.delete_after_pull) {
+        if (lost(remote, e)) return false;  // the claim stays: downloaded again after reconnecting
+        if (e.kind == RemoteErrorKind::TooLarge && !inbox_.delete_after_pull) {
             // It grew past the limit after it was listed: it settles again, and is then
             // answered on its new size without a download.
             store.forget_pull(record);
             seen_.erase(record.file_name);
             return true;
         }
-        if (e.kind == SftpErrorKind::TooLarge) {
+        if (e.kind == RemoteErrorKind::TooLarge) {
             // Ours alone in the server's `.processing/`: what is there now is the file.
-            auto now = session.stat(record.remote_path);
-            if (!now && lost(session, now.error())) return false;
+            auto now = remote.stat(record.remote_path);
+            if (!now && lost(remote, now.error())) return false;
             if (now && now->size > limit) {
                 refuse_too_large(store, record, now->size);
                 return true;
             }
         }
-        if (e.kind == SftpErrorKind::NotFound && !inbox_.delete_after_pull) {
+        if (e.kind == RemoteErrorKind::NotFound && !inbox_.delete_after_pull) {
             store.forget_pull(record);  // the advertiser removed it meanwhile
             return true;
         }
-        if (e.kind == SftpErrorKind::ChangedWhileReading && !inbox_.delete_after_pull) {
+        if (e.kind == RemoteErrorKind::ChangedWhileReading && !inbox_.delete_after_pull) {
             store.forget_pull(record);  // still being written: it settles again first
             seen_.erase(record.file_name);
             return true;
@@ -591,7 +556,7 @@ bool SftpPuller::fetch(SftpSession& session, store::Store& store, store::PullRec
     return true;
 }
 
-void SftpPuller::refuse_too_large(store::Store& store, store::PullRecord record,
+void Puller::refuse_too_large(store::Store& store, store::PullRecord record,
                                   std::int64_t size) {
     const auto limit = inbox_.limits.max_file_bytes;
     // The claim is `<batch id>_NAME`: the batch the file would have been applied as, so that
@@ -647,4 +612,4 @@ void SftpPuller::refuse_too_large(store::Store& store, store::PullRecord record,
                                  record.remote_path, size, limit, batch_id));
 }
 
-}  // namespace actiondrop::ingest
+}  // namespace actiondrop::pull

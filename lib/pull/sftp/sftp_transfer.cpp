@@ -20,10 +20,10 @@
 #include <thread>
 #include <vector>
 
-#include "ingest/sftp_handles.hpp"
-#include "ingest/sftp_session.hpp"
+#include "pull/sftp/sftp_handles.hpp"
+#include "pull/sftp/sftp_session.hpp"
 
-namespace actiondrop::ingest {
+namespace actiondrop::pull {
 
 namespace {
 
@@ -365,8 +365,8 @@ std::string temporary_name(const std::string& name) {
 
 }  // namespace
 
-SftpResult<void> SftpSession::upload(const std::filesystem::path& local,
-                                     const std::string& remote_folder, const std::string& name) {
+SftpResult<void> SftpSession::put(const std::filesystem::path& local,
+                                  const std::string& remote_path) {
     if (!connected())
         return std::unexpected(
             make_error(SftpErrorKind::ConnectFailed, "not connected to " + endpoint_.host));
@@ -379,32 +379,41 @@ SftpResult<void> SftpSession::upload(const std::filesystem::path& local,
         ~FdCloser() { ::close(fd); }
     } closer{fd};
 
+    Watch watch(h.guard, h.ssh, endpoint_.io_timeout);
+    auto give_up = [&](SftpError error) -> SftpResult<void> {
+        if (connected()) sftp_unlink(h.sftp, remote_path.c_str());
+        return std::unexpected(std::move(error));
+    };
+    RemoteFile remote{sftp_open(h.sftp, remote_path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0640)};
+    if (remote.file == nullptr) return std::unexpected(h.failure("creating " + remote_path));
+    std::vector<char> buffer(request_bytes);
+    for (;;) {
+        ssize_t n = ::read(fd, buffer.data(), buffer.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0)
+            throw std::system_error(errno, std::generic_category(), "reading " + local.string());
+        if (n == 0) break;
+        if (sftp_write(remote.file, buffer.data(), static_cast<std::size_t>(n)) != n)
+            return give_up(h.failure("writing " + remote_path));
+        h.guard.feed();
+    }
+    sftp_file closing = remote.file;
+    remote.file = nullptr;
+    if (sftp_close(closing) != SSH_NO_ERROR) return give_up(h.failure("closing " + remote_path));
+    return {};
+}
+
+SftpResult<void> SftpSession::upload(const std::filesystem::path& local,
+                                     const std::string& remote_folder, const std::string& name) {
     const std::string temporary = remote_join(remote_folder, temporary_name(name));
     const std::string destination = remote_join(remote_folder, name);
+    if (auto written = put(local, temporary); !written) return written;
+    Handles& h = *handles_;
     Watch watch(h.guard, h.ssh, endpoint_.io_timeout);
     auto give_up = [&](SftpError error) -> SftpResult<void> {
         if (connected()) sftp_unlink(h.sftp, temporary.c_str());
         return std::unexpected(std::move(error));
     };
-    {
-        RemoteFile remote{sftp_open(h.sftp, temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0640)};
-        if (remote.file == nullptr) return std::unexpected(h.failure("creating " + temporary));
-        std::vector<char> buffer(request_bytes);
-        for (;;) {
-            ssize_t n = ::read(fd, buffer.data(), buffer.size());
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0)
-                throw std::system_error(errno, std::generic_category(),
-                                        "reading " + local.string());
-            if (n == 0) break;
-            if (sftp_write(remote.file, buffer.data(), static_cast<std::size_t>(n)) != n)
-                return give_up(h.failure("writing " + temporary));
-            h.guard.feed();
-        }
-        sftp_file closing = remote.file;
-        remote.file = nullptr;
-        if (sftp_close(closing) != SSH_NO_ERROR) return give_up(h.failure("closing " + temporary));
-    }
     if (sftp_unlink(h.sftp, destination.c_str()) != SSH_OK) {
         SftpError error = h.failure("removing the old " + destination);
         if (error.kind != SftpErrorKind::NotFound) return give_up(std::move(error));
@@ -414,4 +423,4 @@ SftpResult<void> SftpSession::upload(const std::filesystem::path& local,
     return {};
 }
 
-}  // namespace actiondrop::ingest
+}  // namespace actiondrop::pull

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace actiondrop::ingest {
+namespace actiondrop::util {
 
 // Why `name` is never picked up, or nullopt when it may be a batch file. `pattern` is the
 // inbox's glob (`*`, `?`, matched with fnmatch).
@@ -32,4 +32,4 @@ bool is_hidden(std::string_view name);
 // or change a journal field of the line (util/journal_fields.hpp reads a quoted value whole).
 std::string printable(std::string_view name);
 
-}  // namespace actiondrop::ingest
+}  // namespace actiondrop::util

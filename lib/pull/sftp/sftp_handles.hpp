@@ -10,9 +10,9 @@
 #include <string>
 #include <thread>
 
-#include "ingest/sftp_session.hpp"
+#include "pull/sftp/sftp_session.hpp"
 
-namespace actiondrop::ingest {
+namespace actiondrop::pull {
 
 // libssh 0.10 waits forever for an SFTP reply in blocking mode, whatever its timeout
 // option says. While an operation runs, this guard's thread shuts the socket down once
@@ -76,4 +76,4 @@ private:
 
 SftpError make_error(SftpErrorKind kind, std::string message);
 
-}  // namespace actiondrop::ingest
+}  // namespace actiondrop::pull

@@ -1,4 +1,4 @@
-#include "ingest/name_rules.hpp"
+#include "util/name_rules.hpp"
 
 #include <fmt/format.h>
 #include <fnmatch.h>
@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <initializer_list>
 
-namespace actiondrop::ingest {
+namespace actiondrop::util {
 namespace {
 
 bool starts_with_any(std::string_view name, std::initializer_list<std::string_view> prefixes) {
@@ -78,4 +78,4 @@ std::string printable(std::string_view name) {
     return out + "\"";
 }
 
-}  // namespace actiondrop::ingest
+}  // namespace actiondrop::util

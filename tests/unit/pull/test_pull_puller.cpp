@@ -1,0 +1,395 @@
+// The generic puller against an in-memory server (fake_remote.hpp) and a real SQLite store:
+// when a file is taken, that it is taken once, what becomes of the original, how answers are
+// put, and how failures are waited out. No sshd: what the protocol does is in
+// test_pull_sftp_*.cpp.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include "fake_remote.hpp"
+#include "pull/puller.hpp"
+#include "test_pull_fixtures.hpp"
+
+namespace fs = std::filesystem;
+using namespace actiondrop;
+using namespace actiondrop::pull;
+using actiondrop::pull::testing::FakeRemote;
+using actiondrop::pull::testing::FakeServer;
+using actiondrop::pull::testing::read;
+using actiondrop::pull::testing::TempDir;
+using actiondrop::pull::testing::write;
+using namespace std::chrono_literals;
+
+namespace {
+
+ledger::Instant wall_now() {
+    return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+}
+
+struct Problem {
+    std::string what;
+    std::chrono::seconds retry_in;
+};
+
+// One pull inbox on a FakeRemote, its state in a temporary folder, its store migrated.
+struct Rig {
+    FakeRemote remote;
+    TempDir local;
+    config::InboxConfig inbox;
+    std::string store_url;
+    PullTiming timing;
+    std::mutex mutex;
+    std::vector<Problem> problems;
+    std::vector<std::string> alerts, infos;
+
+    Rig() {
+        inbox.name = "fake";
+        inbox.account = "1000";
+        inbox.kind = "sftp";
+        inbox.folder = "/in";
+        inbox.result_folder = "/out";
+        inbox.pattern = "*.csv";
+        inbox.settle = 300ms;
+        inbox.poll_interval = 50ms;
+        timing.keepalive = 200ms;
+        store_url = "sqlite:" + (local.path() / "ledger.db").string();
+        store::open_store(store_url)->migrate();
+    }
+
+    std::unique_ptr<Puller> start() {
+        PullEvents events;
+        events.problem = [this](const config::InboxConfig&, const std::string& what,
+                                std::chrono::seconds retry_in) {
+            std::lock_guard lock(mutex);
+            problems.push_back({what, retry_in});
+        };
+        events.alert = [this](const config::InboxConfig&, bool raised, const std::string& what) {
+            std::lock_guard lock(mutex);
+            alerts.push_back((raised ? "raised: " : "cleared: ") + what);
+        };
+        events.info = [this](const config::InboxConfig&, const std::string& what) {
+            std::lock_guard lock(mutex);
+            infos.push_back(what);
+        };
+        return std::make_unique<Puller>(
+            inbox, std::make_unique<FakeServer>(remote), local.path() / "state",
+            [url = store_url] { return store::open_store(url); }, wall_now, events, timing);
+    }
+
+    fs::path spool() const { return pull_spool(local.path() / "state", inbox.name); }
+
+    std::vector<fs::path> claims() const {
+        std::vector<fs::path> out;
+        std::error_code ec;
+        for (const auto& e : fs::directory_iterator(spool() / ".processing", ec))
+            out.push_back(e.path());
+        return out;
+    }
+
+    std::vector<store::PullRecord> open_pulls() {
+        return store::open_store(store_url)->open_pulls(inbox.name);
+    }
+
+    std::vector<Problem> problems_seen() {
+        std::lock_guard lock(mutex);
+        return problems;
+    }
+    bool info_mentions(const std::string& text) {
+        std::lock_guard lock(mutex);
+        return std::any_of(infos.begin(), infos.end(),
+                           [&](const std::string& i) { return i.find(text) != std::string::npos; });
+    }
+};
+
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit = 10s) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+        if (pred()) return true;
+        std::this_thread::sleep_for(10ms);
+    }
+    return pred();
+}
+
+// What the service does with a downloaded file: takes it away and stages its answers.
+void apply_locally(Rig& rig, const fs::path& claim, const std::string& name) {
+    write(rig.spool() / ".outbox" / ("result_" + name), "result of " + name + "\n");
+    write(rig.spool() / ".outbox" / (name + "_summary.json"), "{}\n");
+    fs::remove(claim);
+}
+
+const std::string csv = "OrderId,Amount\n1,10.00\n";
+
+}  // namespace
+
+TEST_CASE("a file is taken once its size and mtime stayed the same for settle") {
+    Rig rig;
+    rig.inbox.settle = 600ms;
+    rig.remote.put("/in/a.csv", "OrderId,Amount\n", 100);
+    rig.remote.put("/in/notes.txt", "not ours\n");
+    auto puller = rig.start();
+    const auto started = std::chrono::steady_clock::now();
+    // Grows, then only its mtime moves: each change starts the wait again.
+    for (int i = 0; i < 4; ++i) {
+        std::this_thread::sleep_for(200ms);
+        rig.remote.put("/in/a.csv", "OrderId,Amount\n" + std::to_string(i) + ",1.00\n", 100 + i);
+        CHECK(rig.claims().empty());
+    }
+    std::this_thread::sleep_for(200ms);
+    rig.remote.put("/in/a.csv", "OrderId,Amount\n3,1.00\n", 200);  // same size, new mtime
+    std::this_thread::sleep_for(300ms);
+    CHECK(rig.claims().empty());
+    CHECK(puller->oldest_waiting());
+    REQUIRE(eventually([&] { return rig.claims().size() == 1; }));
+    CHECK(std::chrono::steady_clock::now() - started >= 1500ms);
+    CHECK(read(rig.claims().front()) == "OrderId,Amount\n3,1.00\n");
+    CHECK(rig.claims().front().filename().string().ends_with("_a.csv"));
+    CHECK(rig.remote.count("download /in/notes.txt") == 0);
+    CHECK(rig.remote.count("download ") == 1);
+    CHECK(eventually([&] { return !puller->oldest_waiting(); }));
+}
+
+TEST_CASE("with done_file a file waits for NAME.done, which is removed once it is pulled") {
+    Rig rig;
+    rig.inbox.done_file = true;
+    rig.remote.put("/in/a.csv", csv);
+    auto puller = rig.start();
+    std::this_thread::sleep_for(800ms);  // well past settle: without its marker it waits
+    CHECK(rig.claims().empty());
+    rig.remote.put("/in/a.csv.done", "");
+    REQUIRE(eventually([&] { return rig.claims().size() == 1; }));
+    CHECK(eventually([&] { return !rig.remote.exists("/in/a.csv.done"); }));
+    CHECK(rig.remote.exists("/in/a.csv"));
+}
+
+TEST_CASE("a file is pulled once, across a restart on the same store, and its answers put") {
+    Rig rig;
+    rig.remote.put("/in/a.csv", csv);
+    rig.remote.put("/out/result_a.csv", "an old answer\n");
+    auto puller = rig.start();
+    REQUIRE(eventually([&] { return rig.claims().size() == 1; }));
+    REQUIRE(eventually([&] {
+        auto pulls = rig.open_pulls();
+        return pulls.size() == 1 && pulls[0].state == "fetched";
+    }));
+    CHECK(puller->files_pulled() == 1);
+
+    apply_locally(rig, rig.claims().front(), "a.csv");
+    puller->poll_now();
+    REQUIRE(eventually([&] { return rig.open_pulls().empty(); }));
+    REQUIRE(eventually([&] { return fs::is_empty(rig.spool() / ".outbox"); }));
+    CHECK(rig.remote.bytes("/out/result_a.csv") == "result of a.csv\n");  // the old one replaced
+    CHECK(rig.remote.bytes("/out/a.csv_summary.json") == "{}\n");
+    CHECK(rig.remote.bytes("/in/a.csv") == csv);  // the original left alone
+
+    // Each answer was written under a hidden name in the result folder, the old one removed,
+    // and then renamed into place; the summary last.
+    std::vector<std::string> puts;
+    for (const auto& op : rig.remote.ops())
+        if (op.starts_with("write_new ") || op.starts_with("rename ") ||
+            op.starts_with("remove /out/"))
+            puts.push_back(op);
+    REQUIRE(puts.size() == 6);
+    const auto hidden = puts[0].substr(std::string("write_new ").size());
+    CHECK(hidden.starts_with("/out/.result_a.csv."));
+    CHECK(hidden.ends_with(".tmp"));
+    CHECK(puts[1] == "remove /out/result_a.csv");
+    CHECK(puts[2] == "rename " + hidden + " /out/result_a.csv");
+    CHECK(puts[3].starts_with("write_new /out/.a.csv_summary.json."));
+    CHECK(puts[4] == "remove /out/a.csv_summary.json");  // none there: NotFound is fine
+    CHECK(puts[5].starts_with("rename /out/.a.csv_summary.json."));
+    CHECK(puts[5].ends_with(" /out/a.csv_summary.json"));
+
+    // Polled again and again, and by a new puller after a restart: never taken twice.
+    std::this_thread::sleep_for(500ms);
+    puller.reset();
+    puller = rig.start();
+    std::this_thread::sleep_for(800ms);
+    CHECK(rig.claims().empty());
+    CHECK(puller->files_pulled() == 0);
+    CHECK(rig.remote.count("download ") == 1);
+
+    // Another file of the same name (another size or mtime) is a new file.
+    rig.remote.put("/in/a.csv", csv + "2,20.00\n", 1'700'000'100);
+    REQUIRE(eventually([&] { return rig.claims().size() == 1; }));
+    CHECK(rig.remote.count("download ") == 2);
+}
+
+TEST_CASE("delete_after_pull claims the original by rename and deletes it once applied") {
+    Rig rig;
+    rig.inbox.delete_after_pull = true;
+    rig.remote.put("/in/a.csv", csv);
+    auto puller = rig.start();
+    REQUIRE(eventually([&] { return rig.claims().size() == 1; }));
+    CHECK_FALSE(rig.remote.exists("/in/a.csv"));
+    auto open = rig.open_pulls();
+    REQUIRE(open.size() == 1);
+    CHECK(open[0].remote_path.starts_with("/in/.processing/"));
+    CHECK(rig.remote.exists(open[0].remote_path));
+
+    apply_locally(rig, rig.claims().front(), "a.csv");
+    puller->poll_now();
+    REQUIRE(eventually([&] { return rig.open_pulls().empty(); }));
+    CHECK_FALSE(rig.remote.exists(open[0].remote_path));
+}
+
+TEST_CASE("archive_folder receives the original once applied") {
+    Rig rig;
+    rig.inbox.archive_folder = "/done";
+    rig.remote.put("/in/a.csv", csv);
+    rig.remote.put("/done/a.csv", "archived before\n");
+    auto puller = rig.start();
+    REQUIRE(eventually([&] { return rig.claims().size() == 1; }));
+    CHECK(rig.remote.exists("/in/a.csv"));  // not before it is applied
+    const auto claim = rig.claims().front();
+    apply_locally(rig, claim, "a.csv");
+    puller->poll_now();
+    REQUIRE(eventually([&] { return rig.open_pulls().empty(); }));
+    CHECK_FALSE(rig.remote.exists("/in/a.csv"));
+    // The name was taken in the archive: the file goes there under its claim's name.
+    CHECK(rig.remote.bytes("/done/a.csv") == "archived before\n");
+    CHECK(rig.remote.bytes("/done/" + claim.filename().string()) == csv);
+}
+
+TEST_CASE("a refused claim rename leaves the file where it is until the server allows it") {
+    Rig rig;
+    rig.inbox.delete_after_pull = true;
+    rig.remote.put("/in/a.csv", csv);
+    rig.remote.with([](FakeRemote& r) { r.refuse_rename.insert("/in/a.csv"); });
+    auto puller = rig.start();
+    REQUIRE(eventually([&] { return rig.info_mentions("cannot claim a.csv"); }));
+    std::this_thread::sleep_for(300ms);
+    CHECK(rig.claims().empty());
+    CHECK(rig.open_pulls().empty());  // the claim was forgotten
+    CHECK(rig.remote.exists("/in/a.csv"));
+    CHECK(rig.remote.connections() == 1);  // a refusal is no reason to reconnect
+
+    rig.remote.with([](FakeRemote& r) { r.refuse_rename.clear(); });
+    REQUIRE(eventually([&] { return rig.claims().size() == 1; }));
+    CHECK(read(rig.claims().front()) == csv);
+    CHECK(rig.remote.count("download ") == 1);
+}
+
+TEST_CASE("a listing that fails is reported once and files flow again when it works") {
+    Rig rig;
+    rig.remote.put("/in/a.csv", csv);
+    rig.remote.with([](FakeRemote& r) { r.list_failures = 1'000'000; });
+    auto puller = rig.start();
+    REQUIRE(eventually([&] { return rig.remote.count("list /in") >= 5; }));
+    auto problems = rig.problems_seen();
+    REQUIRE(problems.size() == 1);
+    CHECK(problems[0].what == "cannot list /in: listing /in failed");
+    CHECK(rig.remote.connections() == 1);
+
+    rig.remote.with([](FakeRemote& r) { r.list_failures = 0; });
+    REQUIRE(eventually([&] { return rig.claims().size() == 1; }));
+    problems = rig.problems_seen();
+    REQUIRE(problems.size() == 2);
+    CHECK(problems[1].what.empty());  // the problem ended
+}
+
+TEST_CASE("a read failing mid-file reconnects and takes the file once, whole") {
+    Rig rig;
+    rig.timing.first_retry = 1s;
+    std::string big = "OrderId,Amount\n";
+    for (int i = 0; i < 1000; ++i) big += std::to_string(i) + ",1.00\n";
+    rig.remote.put("/in/a.csv", big);
+    rig.remote.with([](FakeRemote& r) { r.read_failures = 1; });
+    auto puller = rig.start();
+    REQUIRE(eventually([&] { return rig.claims().size() == 1; }));
+    CHECK(read(rig.claims().front()) == big);
+    CHECK(rig.remote.count("download ") == 2);
+    CHECK(rig.remote.connections() == 2);
+    CHECK(fs::is_empty(rig.spool() / ".download"));  // no partial copy left behind
+    const auto problems = rig.problems_seen();
+    REQUIRE(problems.size() == 2);
+    CHECK(problems[0].what == "connection lost reading /in/a.csv");
+    CHECK(problems[0].retry_in >= 1s);
+    CHECK(problems[1].what.empty());
+    REQUIRE(rig.open_pulls().size() == 1);  // one claim, downloaded again
+
+    apply_locally(rig, rig.claims().front(), "a.csv");
+    puller->poll_now();
+    REQUIRE(eventually([&] { return rig.open_pulls().empty(); }));
+    std::this_thread::sleep_for(300ms);
+    CHECK(rig.claims().empty());
+    CHECK(rig.remote.count("download ") == 2);
+}
+
+TEST_CASE("refused credentials back off for long, and a changed key file ends the wait") {
+    Rig rig;
+    rig.timing.first_auth_retry = 3600s;
+    rig.remote.put("/in/a.csv", csv);
+    rig.remote.with([](FakeRemote& r) { r.refuse_auth = true; });
+    auto puller = rig.start();
+    REQUIRE(eventually([&] { return !rig.problems_seen().empty(); }));
+    std::this_thread::sleep_for(1s);  // twenty poll intervals: no retry storm
+    CHECK(rig.remote.connections() == 1);
+    auto problems = rig.problems_seen();
+    REQUIRE(problems.size() == 1);
+    CHECK(problems[0].what == "credentials refused");
+    CHECK(problems[0].retry_in == 3600s);
+    CHECK_FALSE(puller->connected());
+
+    // The operator fixes the key: its file changes, and the inbox tries again at once.
+    rig.remote.with([](FakeRemote& r) {
+        r.refuse_auth = false;
+        r.trust = "2";
+    });
+    REQUIRE(eventually([&] { return rig.claims().size() == 1; }, 5s));
+    CHECK(rig.remote.connections() == 2);
+}
+
+TEST_CASE("an untrusted server raises an alert and is not tried again until trust changes") {
+    Rig rig;
+    rig.timing.first_retry = 1s;
+    rig.remote.put("/in/a.csv", csv);
+    rig.remote.with([](FakeRemote& r) { r.untrusted = true; });
+    auto puller = rig.start();
+    REQUIRE(eventually([&] { return puller->host_key_alert(); }));
+    std::this_thread::sleep_for(1500ms);  // longer than any reconnect delay
+    CHECK(rig.remote.connections() == 1);
+    {
+        std::lock_guard lock(rig.mutex);
+        CHECK(rig.alerts == std::vector<std::string>{"raised: not the server we know"});
+        REQUIRE(rig.problems.size() == 1);
+        CHECK(rig.problems[0].retry_in == 0s);
+    }
+    rig.remote.with([](FakeRemote& r) {
+        r.untrusted = false;
+        r.trust = "2";
+    });
+    REQUIRE(eventually([&] { return rig.claims().size() == 1; }, 5s));
+    CHECK_FALSE(puller->host_key_alert());
+    std::lock_guard lock(rig.mutex);
+    CHECK(rig.alerts.back() == "cleared: trust changed");
+}
+
+TEST_CASE("a server that refuses connections is retried with a growing delay") {
+    Rig rig;
+    rig.timing.first_retry = 1s;
+    rig.remote.with([](FakeRemote& r) { r.down = true; });
+    auto puller = rig.start();
+    REQUIRE(eventually([&] { return rig.remote.connections() >= 2; }, 5s));
+    std::this_thread::sleep_for(500ms);
+    CHECK(rig.remote.connections() <= 3);  // 1 s, then 2 s (each ±20%)
+    auto problems = rig.problems_seen();
+    REQUIRE(problems.size() >= 2);
+    CHECK(problems[0].what == "connection refused");
+    CHECK(problems[1].retry_in >= problems[0].retry_in);
+}
+
+TEST_CASE("a file listed over max_file_bytes is answered TOO_LARGE without being downloaded") {
+    Rig rig;
+    rig.inbox.limits.max_file_bytes = 10;
+    rig.remote.put("/in/big.csv", csv);
+    auto puller = rig.start();
+    REQUIRE(eventually([&] { return rig.remote.exists("/out/big.csv_summary.json"); }));
+    CHECK(rig.remote.count("download ") == 0);
+    CHECK(rig.remote.bytes("/out/big.csv_summary.json").find("TOO_LARGE") != std::string::npos);
+    CHECK(rig.remote.exists("/out/receipt_big.csv.txt"));
+    CHECK(rig.claims().empty());
+}
