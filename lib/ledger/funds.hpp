@@ -29,6 +29,7 @@ struct Transfer {
     Instant applied_at{};     // the batch's processing time; what the invoice calendar compares
     std::string comments;
     std::string invoice_id;  // empty until it is on an invoice
+    friend bool operator==(const Transfer&, const Transfer&) = default;
 };
 
 // One line of `report funds`: money in (a deposit) or out (a clearing or a transfer).
@@ -40,6 +41,7 @@ struct FundsEntry {
     std::string reference;  // the deposit's reference, the action id or the transfer id
 
     std::int64_t signed_amount() const { return kind == Kind::Deposit ? amount : -amount; }
+    friend bool operator==(const FundsEntry&, const FundsEntry&) = default;
 };
 
 std::string_view funds_entry_kind_name(FundsEntry::Kind k);  // "DEPOSIT", "CLEARING", "TRANSFER"

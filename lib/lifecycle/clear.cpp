@@ -41,10 +41,12 @@ ClearDecisions decide_clearing(std::span<const ActionState> actions, std::int64_
             d.balance_after -= a->payout;
             const Instant cleared_at = overdue ? now : a->clearing_date;
             d.clears.push_back(Clear{a->key, a->action_id, a->payout, cleared_at, overdue});
-            // A 0 payout moves no money and makes no funds entry.
+            // A 0 payout moves no money and makes no funds entry. The funds are taken on the
+            // clearing date (cleared_at), not whenever a run comes: a late run writes the same
+            // funds ledger as a timely one.
             if (a->payout > 0)
                 d.debits.push_back(ledger::FundsEntry{ledger::FundsEntry::Kind::Clearing, a->payout,
-                                                      now, a->action_id});
+                                                      cleared_at, a->action_id});
             continue;
         }
         stopped = true;

@@ -31,7 +31,7 @@ struct Overdue {
 struct ClearDecisions {
     std::vector<Clear> clears;               // in queue order
     std::vector<Overdue> overdue;            // every action left overdue, in queue order
-    std::vector<ledger::FundsEntry> debits;  // one per cleared payout > 0, dated at the run
+    std::vector<ledger::FundsEntry> debits;  // one per cleared payout > 0, dated at cleared_at
     std::int64_t balance_after = 0;
 
     std::int64_t overdue_amount() const;

@@ -38,7 +38,7 @@ TEST_CASE("due actions clear in clearing date order while the balance covers the
     CHECK(ids(d.clears) == "A1 A2 A3");
     CHECK(d.overdue.empty());
     CHECK(d.balance_after == 1000);
-    // Each clears at its own clearing date; the funds are taken by this run.
+    // Each clears at its own clearing date, and that is when its funds are taken.
     CHECK(d.clears[0].cleared_at == mar1);
     CHECK(d.clears[1].cleared_at == mar2);
     CHECK_FALSE(d.clears[0].was_overdue);
@@ -46,7 +46,25 @@ TEST_CASE("due actions clear in clearing date order while the balance covers the
     CHECK(d.debits[0].reference == "A1");
     CHECK(d.debits[0].amount == 5000);
     CHECK(d.debits[0].kind == ledger::FundsEntry::Kind::Clearing);
-    CHECK(d.debits[0].at == run1);
+}
+
+TEST_CASE("a clearing debit is dated at the action's cleared_at, not at the run") {
+    // "Funds are taken on the clearing date": a run that comes days late writes the same
+    // funds entries as a timely one, so runs at T1 then T2 leave the funds ledger that one
+    // run at T2 leaves.
+    std::vector<ActionState> actions{due("A1", 5000, mar1), due("A2", 3000, mar2)};
+    const auto late = decide_clearing(actions, 10000, run2);
+    REQUIRE(late.debits.size() == 2);
+    CHECK(late.debits[0].at == mar1);
+    CHECK(late.debits[1].at == mar2);
+    CHECK(decide_clearing(actions, 10000, run1).debits == late.debits);
+    // One that was overdue clears at the run that finds the funds, and is debited then.
+    actions[0].finance_status = FinanceStatus::Overdue;
+    const auto d = decide_clearing(actions, 10000, run2);
+    REQUIRE(d.debits.size() == 2);
+    CHECK(d.debits[0].at == run2);
+    CHECK(d.debits[0].at == d.clears[0].cleared_at);
+    CHECK(d.debits[1].at == mar2);
 }
 
 TEST_CASE("strict order: a smaller later payout never jumps an earlier one") {
