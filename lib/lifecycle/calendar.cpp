@@ -7,6 +7,10 @@ namespace actiondrop::lifecycle {
 
 using namespace std::chrono;
 
+// An invoice is named by the local date of its instant. That is the listed (or N-th) day
+// itself, unless the zone skipped that whole day (Pacific/Apia on 30 December 2011): then
+// its 00:00 is the first instant after the gap, on the next day, and the name says so.
+
 std::optional<InvoiceDate> next_invoice_date(const ledger::InvoiceCalendar& calendar,
                                              ledger::TimeZone tz, ledger::Instant after) {
     if (!calendar.period_ends.empty()) {
@@ -15,7 +19,7 @@ std::optional<InvoiceDate> next_invoice_date(const ledger::InvoiceCalendar& cale
         for (ledger::Days end : calendar.period_ends) {
             const ledger::Days day = end + days{1};
             const ledger::Instant at = ledger::start_of_local_day(day, tz);
-            if (at > after) return InvoiceDate{at, day};
+            if (at > after) return InvoiceDate{at, ledger::local_day(at, tz)};
         }
         return std::nullopt;
     }
@@ -30,7 +34,7 @@ std::optional<InvoiceDate> next_invoice_date(const ledger::InvoiceCalendar& cale
     for (int ahead = 0; ahead < 2; ++ahead) {
         const ledger::Days date{(month + months{ahead}) / std::chrono::day{unsigned(n)}};
         const ledger::Instant at = ledger::start_of_local_day(date, tz);
-        if (at > after) return InvoiceDate{at, date};
+        if (at > after) return InvoiceDate{at, ledger::local_day(at, tz)};
     }
     throw std::logic_error("invoice calendar: no monthly date after an instant");
 }

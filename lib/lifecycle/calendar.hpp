@@ -12,7 +12,8 @@ namespace actiondrop::lifecycle {
 
 struct InvoiceDate {
     ledger::Instant at;      // 00:00 local time (or the first instant after a DST gap)
-    ledger::Days local_day;  // the local date of `at`; it names the invoice
+    ledger::Days local_day;  // the local date of `at` (not always the calendar day: a skipped
+                             // day falls on the next); it names the invoice
     friend bool operator==(const InvoiceDate&, const InvoiceDate&) = default;
 };
 

@@ -125,3 +125,31 @@ TEST_CASE("Asia/Tokyo: local midnight is 15:00 UTC the day before, and names the
     CHECK(dates(c, "2026-01-01", "2026-12-31", tokyo) ==
           "2026-01-30T15:00:00Z 2026-02-27T15:00:00Z 2026-04-03T15:00:00Z");
 }
+
+TEST_CASE("an invoice date whose whole local day was skipped is named by the day it falls on") {
+    // Samoa moved across the date line: 30 December 2011 never happened in Pacific/Apia, and
+    // 00:00 that day is the first instant after the gap, 00:00 on 31 December. The invoice id
+    // carries the local date of that instant, a date the partner's calendar has.
+    const ledger::TimeZone apia = zone("Pacific/Apia");
+    const auto d = next_invoice_date(period_ends({"2011-12-29"}), apia, at("2011-12-01T00:00:00Z"));
+    REQUIRE(d);
+    CHECK(ledger::format_instant(d->at) == "2011-12-30T10:00:00Z");
+    CHECK(d->local_day == day("2011-12-31"));
+    CHECK(d->local_day == ledger::local_day(d->at, apia));
+}
+
+TEST_CASE("a midnight in a DST gap is the first instant after it; an ambiguous one the first") {
+    // America/Santiago moves from 00:00 to 01:00 on 6 September 2026: the invoice of day 6 is
+    // at 01:00 -03 (04:00Z), still on the 6th. America/Havana goes back from 01:00 to 00:00 on
+    // 1 November 2026: 00:00 happens twice, and the invoice takes the first (04:00Z).
+    CHECK(next(monthly(6), "2026-08-20T00:00:00Z", zone("America/Santiago")) ==
+          "2026-09-06T04:00:00Z");
+    CHECK(next(monthly(6), "2026-09-06T03:59:59Z", zone("America/Santiago")) ==
+          "2026-09-06T04:00:00Z");
+    CHECK(next(monthly(6), "2026-09-06T04:00:00Z", zone("America/Santiago")) ==
+          "2026-10-06T03:00:00Z");
+    CHECK(next(monthly(1), "2026-10-15T00:00:00Z", zone("America/Havana")) ==
+          "2026-11-01T04:00:00Z");
+    CHECK(next(monthly(1), "2026-11-01T04:30:00Z", zone("America/Havana")) ==
+          "2026-12-01T05:00:00Z");
+}
