@@ -1,5 +1,5 @@
 #pragma once
-// What a lifecycle run reads of one account (docs/lifecycle.md, "What a run reads"): the
+// What a lifecycle run reads of one account (docs/lifecycle.md, "A run"): the
 // actions the life cycle may move, the transfers on no invoice yet, the funds balance and the
 // last invoice date issued. The store fills it; the steps only read it and answer with
 // decisions, which the store (or apply_run, in memory) then carries out.

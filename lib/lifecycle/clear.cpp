@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <stdexcept>
+#include <string>
 #include <tuple>
 
 namespace actiondrop::lifecycle {
@@ -18,6 +19,11 @@ std::int64_t ClearDecisions::overdue_amount() const {
 ClearDecisions decide_clearing(std::span<const ActionState> actions, std::int64_t balance,
                                Instant now) {
     using ledger::FinanceStatus;
+    // The funds balance is never negative (docs/lifecycle.md, "Funds"); one that is would make
+    // every due action overdue, 0 payouts too, and write that into their histories.
+    if (balance < 0)
+        throw std::invalid_argument("the funds balance " + std::to_string(balance) +
+                                    " is negative");
     std::vector<const ActionState*> queue;
     for (const ActionState& a : actions) {
         const bool due = a.status == ledger::Status::Approved &&

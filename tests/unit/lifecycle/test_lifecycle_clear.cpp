@@ -164,3 +164,11 @@ TEST_CASE("an overdue action keeps its place ahead of a due one with a later cle
     CHECK_FALSE(d.overdue[0].first_time);
     CHECK(d.overdue[1].first_time);
 }
+
+TEST_CASE("a negative balance is a damaged book: the run stops instead of calling all overdue") {
+    // The balance is never negative; one that is must not turn every due action, even a 0
+    // payout, into an OVERDUE entry in its history.
+    std::vector<ActionState> actions{due("Z0", 0, mar1), due("A1", 100, mar2)};
+    CHECK_THROWS_AS(decide_clearing(actions, -1, run1), std::invalid_argument);
+    CHECK(ids(decide_clearing(actions, 0, run1).clears) == "Z0");
+}
