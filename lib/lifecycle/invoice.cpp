@@ -84,6 +84,7 @@ std::vector<Invoice> decide_invoices(const ledger::Account& account,
                 inv.partner_id = next->partner_id;
                 inv.invoice_date = date->at;
                 inv.local_date = date->local_day;
+                inv.currency = account.currency;
             }
             const auto total = ledger::add_minor(inv.total, next->line.payout);
             if (!total)

@@ -35,7 +35,10 @@ struct Invoice {
     std::string account_id;
     std::string partner_id;
     Instant invoice_date{};
-    ledger::Days local_date{};       // the invoice date in the account's zone
+    ledger::Days local_date{};  // the invoice date in the account's zone
+    // The account's currency when the invoice is issued: every line is in it, and a stored
+    // invoice keeps it whatever the catalog says later.
+    const ledger::Currency* currency = nullptr;
     std::vector<InvoiceLine> lines;  // by kind, then id, bytewise; never empty
     std::int64_t total = 0;          // the sum of the lines
 

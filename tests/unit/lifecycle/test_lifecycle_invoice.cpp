@@ -48,6 +48,18 @@ TEST_CASE("one invoice per partner and date, holding what cleared before that da
     CHECK(got[2].lines[0].cleared_at == at("2026-02-20"));
 }
 
+TEST_CASE("an invoice carries the currency its amounts are in, the account's at issue") {
+    // Stored invoices never change: the currency is fixed when the invoice is issued, not
+    // looked up again in a catalog that may have changed since.
+    auto acct = account();
+    acct.currency = ledger::find_currency("JPY");
+    const std::vector<ActionState> actions{cleared("A", 1000, at("2026-01-10"))};
+    const auto got = decide_invoices(acct, actions, {}, std::nullopt, at("2026-02-01"));
+    REQUIRE(got.size() == 1);
+    REQUIRE(got[0].currency != nullptr);
+    CHECK(got[0].currency->code == "JPY");
+}
+
 TEST_CASE("no empty invoice: a partner or a month without items gets none") {
     const auto acct = account();
     const std::vector<ActionState> actions{cleared("A", 1000, at("2026-01-10"))};
