@@ -1,9 +1,13 @@
 #include "lifecycle/run.hpp"
 
 #include <algorithm>
+#include <optional>
+#include <span>
 #include <stdexcept>
 #include <string_view>
 #include <unordered_map>
+
+#include "lifecycle/calendar.hpp"
 
 namespace actiondrop::lifecycle {
 
@@ -62,6 +66,23 @@ bool in_play(const ActionState& a, Instant now) {
     return false;
 }
 
+// Whether items are left waiting for an invoice with no date of the calendar to come.
+bool calendar_ended(const ledger::Account& account, std::span<const ActionState> work,
+                    const AccountBook& book, const std::vector<Invoice>& invoices, Instant now) {
+    std::size_t waiting = 0;
+    for (const ActionState& a : work)
+        waiting += a.finance_status == FinanceStatus::Cleared && a.invoice_id.empty();
+    for (const ledger::Transfer& t : book.transfers) waiting += t.invoice_id.empty();
+    std::optional<Instant> last = book.last_invoice_date;
+    for (const Invoice& inv : invoices) {
+        waiting -= inv.lines.size();
+        if (!last || *last < inv.invoice_date) last = inv.invoice_date;
+    }
+    if (waiting == 0) return false;
+    const Instant after = last && *last > now ? *last : now;
+    return !next_invoice_date(account.invoice_calendar, account.timezone, after);
+}
+
 }  // namespace
 
 bool RunDecisions::changes_nothing() const {
@@ -84,6 +105,7 @@ RunDecisions decide_run(const ledger::Account& account, const AccountBook& book,
     d.clearing = decide_clearing(work, book.balance, now);
     apply_clearing(index, d.clearing);
     d.invoices = decide_invoices(account, work, book.transfers, book.last_invoice_date, now);
+    d.invoice_calendar_ended = calendar_ended(account, work, book, d.invoices, now);
     return d;
 }
 

@@ -19,6 +19,10 @@ struct RunDecisions {
     std::vector<Lock> locks;
     ClearDecisions clearing;
     std::vector<Invoice> invoices;
+    // Cleared actions or transfers still wait for an invoice, and the account's period_ends
+    // list has no date after the run (nor after the last one issued): none comes until the
+    // catalog lists more. Reported, for the daemon's log and the CLI; it changes nothing.
+    bool invoice_calendar_ended = false;
 
     // Nothing to carry out: no lock, no clear, nothing newly overdue, no invoice. Actions
     // still overdue from an earlier run are only reported.

@@ -46,6 +46,35 @@ TEST_CASE("an outside-terms action locks and is never cleared nor invoiced") {
     CHECK(decide_run(acct, book, at("2026-06-01")).changes_nothing());
 }
 
+TEST_CASE("items stuck behind a period_ends list that has run out are reported") {
+    // Nothing is invoiced after the last listed period end: the run says so, so that finance
+    // hears of it from the daemon's log and the CLI rather than from a partner.
+    auto acct = account();
+    acct.invoice_calendar.period_ends = {day("2026-01-30"), day("2026-02-27")};
+    AccountBook book;
+    book.actions = {cleared("A", 100, at("2026-01-10")), cleared("B", 100, at("2026-02-10"))};
+    RunDecisions d = decide_run(acct, book, at("2026-02-15"));
+    CHECK(invoices_text(d.invoices) == "INV-1000-20260131-P-77[A]");
+    CHECK_FALSE(d.invoice_calendar_ended);  // B waits for 28 February, still to come
+    apply_run(book, d);
+    d = decide_run(acct, book, at("2026-03-01"));
+    CHECK(invoices_text(d.invoices) == "INV-1000-20260228-P-77[B]");
+    CHECK_FALSE(d.invoice_calendar_ended);  // the list has ended, but nothing waits
+    apply_run(book, d);
+    book.actions.push_back(cleared("C", 100, at("2026-03-05")));
+    d = decide_run(acct, book, at("2026-03-20"));
+    CHECK(d.invoices.empty());
+    CHECK(d.invoice_calendar_ended);  // C cleared after the last date the list has
+    CHECK(d.changes_nothing());
+    // A transfer waiting alone counts too.
+    book.actions.pop_back();
+    CHECK_FALSE(decide_run(acct, book, at("2026-03-20")).invoice_calendar_ended);
+    book.transfers = {transfer("T1", 100, at("2026-03-01"))};
+    CHECK(decide_run(acct, book, at("2026-03-20")).invoice_calendar_ended);
+    // A monthly calendar never ends.
+    CHECK_FALSE(decide_run(account(), book, at("2026-03-20")).invoice_calendar_ended);
+}
+
 TEST_CASE("decisions that name an action the book does not hold are refused") {
     AccountBook book;
     RunDecisions d;
