@@ -106,7 +106,10 @@ TEST_CASE("the worked example of docs/lifecycle.md") {
     CHECK(ids(d.clearing.clears) == "A1");
     CHECK(ids(d.clearing.overdue) == "A2 A3");
     CHECK(d.clearing.balance_after == 5000);
+    REQUIRE(d.clearing.debits.size() == 1);
+    CHECK(d.clearing.debits[0].at == clear);  // taken on its clearing date, 21 March
     CHECK(d.clearing.overdue_amount() == 8000);
+    CHECK(d.clearing.overdue[0].due_at == clear);
     CHECK(d.invoices.empty());
     apply_run(book, d);
 
@@ -119,7 +122,9 @@ TEST_CASE("the worked example of docs/lifecycle.md") {
     CHECK(d.locks.empty());
     CHECK(ids(d.clearing.clears) == "A2 A3");
     CHECK(d.clearing.clears[0].cleared_at == at("2026-04-01T12:00:00Z"));
-    CHECK(d.clearing.debits.size() == 1);  // A3's 0.00 moves no money
+    REQUIRE(d.clearing.debits.size() == 1);  // A3's 0.00 moves no money
+    CHECK(d.clearing.debits[0].reference == "A2");
+    CHECK(d.clearing.debits[0].at == at("2026-04-01T12:00:00Z"));  // overdue: taken by this run
     CHECK(d.clearing.balance_after == 7000);
     CHECK(invoices_text(d.invoices) == "INV-1000-20260401-P-77[A1]");
     CHECK(d.invoices[0].invoice_date == at("2026-04-01T04:00:00Z"));
