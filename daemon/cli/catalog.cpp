@@ -20,14 +20,14 @@ namespace actiondrop::cli {
 namespace {
 
 int init(const config::ServiceConfig& cfg) {
-    // A first install: make the state folder and the SQLite file's folder.
+    // A first install: make the state folder and the folder of the store's file, if it keeps
+    // one on this machine (a SQLite database).
     std::error_code ec;
     fs::create_directories(cfg.state_dir, ec);
     if (ec) throw std::system_error(ec, "cannot create the state folder " + cfg.state_dir.string());
-    if (cfg.store.starts_with("sqlite:")) {
-        fs::path db = cfg.store.substr(std::string_view("sqlite:").size());
-        if (db.has_parent_path()) fs::create_directories(db.parent_path(), ec);
-        if (ec) throw std::system_error(ec, "cannot create the folder of " + db.string());
+    if (auto db = store::local_path(cfg.store)) {
+        if (db->has_parent_path()) fs::create_directories(db->parent_path(), ec);
+        if (ec) throw std::system_error(ec, "cannot create the folder of " + db->string());
     }
     auto s = store::open_store(cfg.store);
     int version = s->migrate();

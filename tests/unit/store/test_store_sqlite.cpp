@@ -2,8 +2,8 @@
 
 #include "ledger/time.hpp"
 #include "store/catalog_codec.hpp"
-#include "store/migrations.hpp"
-#include "store/sqlite.hpp"
+#include "store/sqlite/migrations.hpp"
+#include "store/sqlite/sqlite.hpp"
 #include "test_store_fixtures.hpp"
 
 using namespace actiondrop;

@@ -2,8 +2,8 @@
 #include <filesystem>
 #include <system_error>
 
-#include "store/action_rows.hpp"
-#include "store/sqlite_store.hpp"
+#include "store/sqlite/action_rows.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 
 namespace actiondrop::store::sqlite {
 
@@ -63,8 +63,8 @@ SqliteBatch::SqliteBatch(SqliteStore& store, std::string batch_id)
     open_ = true;
     store_.batch_open_ = true;
     try {
-        next_seq_ = read_counter(db_, "action_seq");
-        next_history_entry_ = read_counter(db_, "history_entry");
+        const std::int64_t next_seq = read_counter(db_, "action_seq");
+        cache_.start(next_seq, read_counter(db_, "history_entry"));
     } catch (...) {
         rollback();
         throw;
@@ -81,13 +81,6 @@ SqliteBatch::~SqliteBatch() {
 
 void SqliteBatch::require_open() const {
     if (!open_) throw std::logic_error("batch transaction " + batch_id_ + " is already finished");
-}
-
-SqliteBatch::Entry* SqliteBatch::cached(std::string_view account_id, std::string_view action_id) {
-    auto account = accounts_.find(account_id);
-    if (account == accounts_.end()) return nullptr;
-    auto it = account->second.find(action_id);
-    return it == account->second.end() ? nullptr : &it->second;
 }
 
 struct SqliteBatch::Reader {
@@ -108,52 +101,9 @@ struct SqliteBatch::SqliteReadAhead final : ReadAhead {
     std::vector<Action> actions;      // those of `asked` that were stored
 };
 
-SqliteBatch::Entries& SqliteBatch::entries_of(std::string_view account_id) {
-    auto account = accounts_.find(account_id);
-    if (account == accounts_.end()) account = accounts_.emplace(std::string(account_id), Entries{}).first;
-    return account->second;
-}
-
-std::pair<SqliteBatch::Entry*, bool> SqliteBatch::stored_entry(std::string_view account_id,
-                                                               std::string_view action_id) {
-    if (Entry* entry = cached(account_id, action_id)) return {entry, false};
-    Entry& entry = entries_of(account_id).try_emplace(std::string(action_id)).first->second;
-    entry.stored = true;
-    return {&entry, true};
-}
-
-Action* SqliteBatch::adopt(Action&& action) {
-    auto [entry, added] = stored_entry(action.account_id, action.action_id);
-    if (added) {
-        entry->action = std::move(action);
-        entry->indexed_hash = indexed_columns_hash(entry->action);
-    }
-    return &entry->action;
-}
-
-Action* SqliteBatch::adopt(const Statement& row) {
-    auto [entry, added] = stored_entry(row.text_at(0), row.text_at(1));
-    if (added) {
-        // Read in place: an action is large, and moving it twice costs more than its columns.
-        read_action(row, entry->action);
-        entry->indexed_hash = indexed_columns_hash(entry->action);
-    }
-    return &entry->action;
-}
-
-const std::string& SqliteBatch::compose(std::initializer_list<std::string_view> parts) {
-    key_.clear();
-    for (std::string_view part : parts) {
-        const auto size = static_cast<std::uint32_t>(part.size());
-        key_.append(reinterpret_cast<const char*>(&size), sizeof size);
-        key_.append(part);
-    }
-    return key_;
-}
-
 Action* SqliteBatch::find(std::string_view account_id, std::string_view action_id) {
     require_open();
-    if (Entry* entry = cached(account_id, action_id)) return &entry->action;
+    if (WriteBehind::Entry* entry = cache_.cached(account_id, action_id)) return &entry->action;
     Use q(*select_by_key_);
     q->bind_text(1, account_id);
     q->bind_text(2, action_id);
@@ -165,7 +115,7 @@ void SqliteBatch::prefetch(std::string_view account_id, std::vector<std::string_
     // Ids in index order: the searches walk the index and the table forward, so the pages
     // they share are read once and stay in the page cache for the writes of the flush.
     action_ids = sorted_distinct(std::move(action_ids));
-    std::erase_if(action_ids, [&](std::string_view id) { return cached(account_id, id) != nullptr; });
+    std::erase_if(action_ids, [&](std::string_view id) { return cache_.cached(account_id, id) != nullptr; });
     // Several ids per statement: one statement run per id costs more than its search.
     for (std::size_t first = 0; first < action_ids.size(); first += kPrefetchIds) {
         Use q(*select_by_keys_);
@@ -223,7 +173,7 @@ void SqliteBatch::read_by_seqs(Statement& by_seqs, Statement& by_range, std::str
     search(true);
 }
 
-std::unique_ptr<BatchTransaction::ReadAhead> SqliteBatch::read_ahead(
+std::unique_ptr<KeyOrder::ReadAhead> SqliteBatch::read_ahead(
     std::string_view account_id, const std::vector<std::int64_t>& keys) {
     // Runs on another thread than the rest of the batch: touches only the reader and what
     // it returns. The batch holds the write lock, so no commit can come between its reads.
@@ -254,11 +204,11 @@ void SqliteBatch::prefetch_keys(std::string_view account_id, const std::vector<s
         // As committed before this batch: true unless this batch has written the row since
         // (a row it changed and has not written yet is still in the cache, which wins).
         for (Action& action : read->actions)
-            if (!written(action.key)) adopt(std::move(action));
+            if (!cache_.written(action.key)) cache_.adopt(std::move(action));
         // What the reader was asked for and this batch has not written is known now: in the
         // cache, or not stored at all.
         std::erase_if(seqs, [&](std::int64_t seq) {
-            return !written(seq) && std::binary_search(read->asked.begin(), read->asked.end(), seq);
+            return !cache_.written(seq) && std::binary_search(read->asked.begin(), read->asked.end(), seq);
         });
     }
     read_by_seqs(*select_by_seqs_, *select_by_seq_range_, account_id, seqs,
@@ -274,12 +224,12 @@ void SqliteBatch::use_key_order_cache() {
     }
 }
 
-std::vector<std::optional<BatchTransaction::ActionKey>> SqliteBatch::action_keys(
+std::vector<std::optional<KeyOrder::ActionKey>> SqliteBatch::action_keys(
     std::string_view account_id, const std::vector<std::string_view>& action_ids) {
     require_open();
     use_key_order_cache();
     // Answered by the database alone: anything changed or created is written first.
-    if (!dirty_.empty() || !history_.empty()) write_pending();
+    if (cache_.any_pending()) write_pending();
     bool any_child = false;
     {
         Use q(*has_child_);
@@ -346,31 +296,31 @@ Action* SqliteBatch::newest(Statement& query, Action* pending) {
 Action* SqliteBatch::find_by_order(std::string_view account_id, std::string_view order_id,
                                    std::string_view tracker_id) {
     require_open();
-    if (indexed_changed_) write_pending();
-    auto pending = pending_by_order_.find(compose({account_id, order_id, tracker_id}));
+    if (cache_.indexed_changed()) write_pending();
+    Action* pending = cache_.pending_by_order(account_id, order_id, tracker_id);
     Use q(*select_by_order_);
     q->bind_text(1, account_id);
     q->bind_text(2, order_id);
     q->bind_text(3, tracker_id);
-    return newest(*q, pending == pending_by_order_.end() ? nullptr : pending->second);
+    return newest(*q, pending);
 }
 
 Action* SqliteBatch::latest_for_customer(std::string_view account_id, std::string_view tracker_id,
                                          std::string_view customer_id) {
     require_open();
-    if (indexed_changed_) write_pending();
-    auto pending = pending_by_customer_.find(compose({account_id, tracker_id, customer_id}));
+    if (cache_.indexed_changed()) write_pending();
+    Action* pending = cache_.pending_by_customer(account_id, tracker_id, customer_id);
     Use q(*select_by_customer_);
     q->bind_text(1, account_id);
     q->bind_text(2, tracker_id);
     q->bind_text(3, customer_id);
-    return newest(*q, pending == pending_by_customer_.end() ? nullptr : pending->second);
+    return newest(*q, pending);
 }
 
 std::vector<Action*> SqliteBatch::children(std::string_view account_id,
                                            std::string_view parent_action_id) {
     require_open();
-    if (indexed_changed_) write_pending();
+    if (cache_.indexed_changed()) write_pending();
     std::vector<Action*> found;
     {
         Use q(*select_children_);
@@ -378,9 +328,7 @@ std::vector<Action*> SqliteBatch::children(std::string_view account_id,
         q->bind_text(2, parent_action_id);
         while (q->step()) found.push_back(adopt(*q));
     }
-    if (auto pending = pending_children_.find(compose({account_id, parent_action_id}));
-        pending != pending_children_.end())
-        found.insert(found.end(), pending->second.begin(), pending->second.end());
+    cache_.add_pending_children(account_id, parent_action_id, found);
     return found;
 }
 
@@ -388,7 +336,7 @@ CapTotals SqliteBatch::cap_totals(std::string_view account_id, std::string_view 
                                   std::string_view contract_id, Instant from, Instant to) {
     require_open();
     // Payouts and statuses change in memory; the sums are the database's once written.
-    if (!dirty_.empty()) write_pending();
+    if (cache_.any_dirty()) write_pending();
     Use q(*cap_totals_);
     q->bind_text(1, account_id);
     q->bind_text(2, partner_id);
@@ -403,42 +351,14 @@ CapTotals SqliteBatch::cap_totals(std::string_view account_id, std::string_view 
     return totals;
 }
 
-void SqliteBatch::queue_history(const Action& action, HistoryEntry entry) {
-    // The entry belongs to the action it was reported with, whatever its action_id says.
-    history_.push_back(QueuedHistory{action.key, next_history_entry_++, std::move(entry)});
-}
-
 void SqliteBatch::changed(Action& action, HistoryEntry entry) {
     require_open();
-    Entry* cached_entry = cached(action.account_id, action.action_id);
-    if (cached_entry == nullptr || &cached_entry->action != &action)
-        throw std::logic_error("changed(): action " + action.action_id +
-                               " was not handed out by this batch");
-    if (!cached_entry->dirty) {
-        cached_entry->dirty = true;
-        dirty_.push_back(cached_entry);
-    }
-    if (indexed_columns_hash(action) != cached_entry->indexed_hash) indexed_changed_ = true;
-    queue_history(action, std::move(entry));
+    cache_.changed(action, std::move(entry));
 }
 
 Action& SqliteBatch::created(Action action, HistoryEntry entry) {
     require_open();
-    Entries& entries = entries_of(action.account_id);
-    if (entries.contains(action.action_id))
-        throw std::logic_error("created(): action " + action.action_id + " already exists");
-    action.key = next_seq_++;
-    std::string id = action.action_id;
-    Entry& stored = entries.emplace(std::move(id), Entry{std::move(action), false, true, 0}).first->second;
-    Action& a = stored.action;
-    stored.indexed_hash = indexed_columns_hash(a);
-    dirty_.push_back(&stored);
-    pending_by_order_[compose({a.account_id, a.order_id, a.tracker_id})] = &a;
-    pending_by_customer_[compose({a.account_id, a.tracker_id, a.customer_id})] = &a;
-    if (!a.parent_action_id.empty())
-        pending_children_[compose({a.account_id, a.parent_action_id})].push_back(&a);
-    queue_history(a, std::move(entry));
-    return a;
+    return cache_.created(std::move(action), std::move(entry));
 }
 
 std::int64_t SqliteBatch::history_batch(std::string_view batch_id) {
@@ -465,69 +385,47 @@ std::int64_t SqliteBatch::history_batch(std::string_view batch_id) {
 }
 
 void SqliteBatch::write_pending() {
-    // Key order, so that the updates walk the table's pages in order, each page once.
-    std::sort(dirty_.begin(), dirty_.end(),
-              [](const Entry* a, const Entry* b) { return a->action.key < b->action.key; });
-    for (Entry* entry : dirty_) {
-        const auto seq = static_cast<std::size_t>(entry->action.key);
-        if ((seq >> 6) >= written_.size()) written_.resize((seq >> 6) + 1 + written_.size() / 2);
-        written_[seq >> 6] |= std::uint64_t{1} << (seq & 63);
-        const std::uint64_t hash = indexed_columns_hash(entry->action);
-        Statement& st = !entry->stored                ? *insert_action_
-                        : hash == entry->indexed_hash ? *update_unindexed_
-                                                      : *update_full_;
+    // An action's row by its integer key; the indexes rewritten only when one of their
+    // columns changed.
+    auto write_action = [this](const Action& action, bool stored, bool indexed_changed) {
+        Statement& st = !stored           ? *insert_action_
+                        : indexed_changed ? *update_full_
+                                          : *update_unindexed_;
         Use q(st);
         if (&st == update_unindexed_)
-            bind_action_unindexed(st, entry->action, items_buffer_, creation_buffer_);
+            bind_action_unindexed(st, action, items_buffer_, creation_buffer_);
         else
-            bind_action(st, entry->action, items_buffer_, creation_buffer_);
+            bind_action(st, action, items_buffer_, creation_buffer_);
         q->run();
-        entry->stored = true;
-        entry->dirty = false;
-        entry->indexed_hash = hash;
-    }
-    dirty_.clear();
+    };
     // Queued in entry order, which is the history table's key: appended at its end.
     // Several rows per statement: one statement run per entry costs more than its insert.
-    std::size_t done = 0;
-    for (; done + kHistoryRows <= history_.size(); done += kHistoryRows) {
-        Use q(*insert_history_rows_);
-        for (std::size_t row = 0; row < kHistoryRows; ++row) {
-            const QueuedHistory& queued = history_[done + row];
-            bind_history_row(*q, row, queued.action_seq, queued.entry_id,
-                             history_batch(queued.entry.batch_id), queued.entry);
+    auto write_history = [this](const std::vector<WriteBehind::QueuedHistory>& history) {
+        std::size_t done = 0;
+        for (; done + kHistoryRows <= history.size(); done += kHistoryRows) {
+            Use q(*insert_history_rows_);
+            for (std::size_t row = 0; row < kHistoryRows; ++row) {
+                const WriteBehind::QueuedHistory& queued = history[done + row];
+                bind_history_row(*q, row, queued.action_key, queued.entry_id,
+                                 history_batch(queued.entry.batch_id), queued.entry);
+            }
+            q->run();
         }
-        q->run();
-    }
-    for (; done < history_.size(); ++done) {
-        const QueuedHistory& queued = history_[done];
-        Use q(*insert_history_);
-        bind_history_row(*q, 0, queued.action_seq, queued.entry_id, history_batch(queued.entry.batch_id),
-                         queued.entry);
-        q->run();
-    }
-    history_.clear();
-    pending_by_order_.clear();
-    pending_by_customer_.clear();
-    pending_children_.clear();
-    indexed_changed_ = false;
-}
-
-void SqliteBatch::clear_cache() {
-    dirty_.clear();
-    history_.clear();
-    pending_by_order_.clear();
-    pending_by_customer_.clear();
-    pending_children_.clear();
-    indexed_changed_ = false;
-    // The maps stay, with their buckets, for the next rows.
-    for (auto& [account, entries] : accounts_) entries.clear();
+        for (; done < history.size(); ++done) {
+            const WriteBehind::QueuedHistory& queued = history[done];
+            Use q(*insert_history_);
+            bind_history_row(*q, 0, queued.action_key, queued.entry_id,
+                             history_batch(queued.entry.batch_id), queued.entry);
+            q->run();
+        }
+    };
+    cache_.write(write_action, write_history);
 }
 
 void SqliteBatch::flush() {
     require_open();
     write_pending();
-    clear_cache();
+    cache_.clear();
 }
 
 void SqliteBatch::commit(const BatchRecord& record, const std::vector<BatchOutput>& outputs) {
@@ -536,8 +434,8 @@ void SqliteBatch::commit(const BatchRecord& record, const std::vector<BatchOutpu
         throw std::logic_error("commit(): record of batch " + record.batch_id + " in batch " +
                                batch_id_);
     write_pending();
-    write_counter(db_, "action_seq", next_seq_);
-    write_counter(db_, "history_entry", next_history_entry_);
+    write_counter(db_, "action_seq", cache_.next_key());
+    write_counter(db_, "history_entry", cache_.next_history_entry());
     {
         Use q(db_.cached(kUpsertBatch));
         bind_batch(*q, record);
@@ -573,7 +471,7 @@ void SqliteBatch::commit(const BatchRecord& record, const std::vector<BatchOutpu
     db_.exec("COMMIT");
     open_ = false;
     store_.batch_open_ = false;
-    clear_cache();
+    cache_.clear();
     restore_page_cache();
 }
 
@@ -586,7 +484,7 @@ void SqliteBatch::restore_page_cache() {
 void SqliteBatch::rollback() {
     if (!open_) return;
     reader_.reset();
-    clear_cache();
+    cache_.clear();
     open_ = false;
     store_.batch_open_ = false;
     db_.exec("ROLLBACK");

@@ -2,20 +2,21 @@
 // The SQLite implementation of Store and of a batch's transaction (README.md, "How a file
 // is applied exactly once").
 //
-// A batch's transaction keeps the actions it has read or written in a cache it owns, so
-// the rules get stable pointers and the same action is read once; changes are written in
-// key (seq) order when the cache is flushed, so that B-tree updates go through the pages
-// in order, and an action's row is updated by its integer key, not searched by its id. Queries by
-// order, customer or parent also see actions created and not yet written; cap totals write pending
-// changes first.
+// A batch's transaction keeps the actions it has read or written in its write-behind cache
+// (store/write_behind.hpp); changes are written in key (seq) order when the cache is flushed,
+// so that B-tree updates go through the pages in order, and an action's row is updated by its
+// integer key, not searched by its id. Queries by order, customer or parent also see actions
+// created and not yet written; cap totals write pending changes first.
 #include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
-#include "store/sqlite.hpp"
+#include "store/sqlite/action_rows.hpp"
+#include "store/sqlite/sqlite.hpp"
 #include "store/store.hpp"
+#include "store/write_behind.hpp"
 
 namespace actiondrop::store::sqlite {
 
@@ -61,8 +62,11 @@ private:
     bool batch_open_ = false;
 };
 
-class SqliteBatch final : public BatchTransaction {
+class SqliteBatch final : public BatchTransaction, public KeyOrder {
 public:
+    using ActionKey = KeyOrder::ActionKey;
+    using ReadAhead = KeyOrder::ReadAhead;
+
     SqliteBatch(SqliteStore& store, std::string batch_id);
     ~SqliteBatch() override;
 
@@ -79,11 +83,13 @@ public:
     void changed(ledger::Action& action, ledger::HistoryEntry entry) override;
     ledger::Action& created(ledger::Action action, ledger::HistoryEntry entry) override;
 
+    // SQLite keeps actions in rowid (seq) order: each page read and written once.
+    KeyOrder* key_order() override { return this; }
     void prefetch(std::string_view account_id, std::vector<std::string_view> action_ids) override;
     std::unique_ptr<ReadAhead> read_ahead(std::string_view account_id,
                                           const std::vector<std::int64_t>& keys) override;
     void prefetch_keys(std::string_view account_id, const std::vector<std::int64_t>& keys,
-                       std::unique_ptr<ReadAhead> ahead) override;
+                       std::unique_ptr<ReadAhead> ahead = nullptr) override;
     std::vector<std::optional<ActionKey>> action_keys(
         std::string_view account_id, const std::vector<std::string_view>& action_ids) override;
     void flush() override;
@@ -91,25 +97,6 @@ public:
     void rollback() override;
 
 private:
-    struct Hash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const {
-            return std::hash<std::string_view>{}(s);
-        }
-    };
-    struct Entry {
-        ledger::Action action;
-        bool stored = false;             // a row exists in the database
-        bool dirty = false;              // changed since last written
-        std::uint64_t indexed_hash = 0;  // of the indexed columns as last written or read
-    };
-    using Entries = std::unordered_map<std::string, Entry, Hash, std::equal_to<>>;
-    struct QueuedHistory {
-        std::int64_t action_seq;
-        std::int64_t entry_id;
-        ledger::HistoryEntry entry;
-    };
-
     struct SqliteReadAhead;
     // The read connection of read_ahead(): it sees what was committed before this
     // transaction began, and nothing of this transaction's own writes.
@@ -121,29 +108,20 @@ private:
     static void read_by_seqs(Statement& by_seqs, Statement& by_range, std::string_view account_id,
                              const std::vector<std::int64_t>& seqs,
                              const std::function<void(const Statement&)>& take);
-    Entries& entries_of(std::string_view account_id);
-    // The cache's entry of a stored action, and whether it is new (then to be filled).
-    std::pair<Entry*, bool> stored_entry(std::string_view account_id, std::string_view action_id);
-    // The cached action of a row read ahead, moved into the cache if new.
-    ledger::Action* adopt(ledger::Action&& action);
+    // The cached action of a row just read, reading it into the cache if new.
+    ledger::Action* adopt(const Statement& row) {
+        return cache_.adopt(row.text_at(0), row.text_at(1),
+                            // Read in place: an action is large, and moving it twice costs
+                            // more than its columns.
+                            [&row](ledger::Action& into) { read_action(row, into); });
+    }
     // The history_batches id of a batch id, added in this transaction if new.
     std::int64_t history_batch(std::string_view batch_id);
-    bool written(std::int64_t seq) const {
-        const auto word = static_cast<std::size_t>(seq) >> 6;
-        return seq >= 0 && word < written_.size() && ((written_[word] >> (seq & 63)) & 1) != 0;
-    }
-    Entry* cached(std::string_view account_id, std::string_view action_id);
-    // The cached action of a row just read, reading it into the cache if new.
-    ledger::Action* adopt(const Statement& row);
-    void queue_history(const ledger::Action& action, ledger::HistoryEntry entry);
     // Writes dirty actions and queued history in key order; the cache stays.
     void write_pending();
-    void clear_cache();
     void restore_page_cache();
     // The small page cache of key order (action_keys, prefetch_keys) until the batch ends.
     void use_key_order_cache();
-    // The lookup key of several ids: each one length-prefixed, into the reused buffer.
-    const std::string& compose(std::initializer_list<std::string_view> parts);
     // A newer of a database row (if any) and an unwritten action (if any).
     ledger::Action* newest(Statement& query, ledger::Action* pending);
 
@@ -153,31 +131,21 @@ private:
     bool open_ = false;
     bool small_cache_ = false;  // rows come in key order (prefetch_keys): see there
 
-    std::unordered_map<std::string, Entries, Hash, std::equal_to<>> accounts_;
-    std::vector<Entry*> dirty_;
-    std::vector<QueuedHistory> history_;
-    // Created and not yet written: what the database's indexes cannot answer yet.
-    std::unordered_map<std::string, ledger::Action*, Hash, std::equal_to<>> pending_by_order_;
-    std::unordered_map<std::string, ledger::Action*, Hash, std::equal_to<>> pending_by_customer_;
-    std::unordered_map<std::string, std::vector<ledger::Action*>, Hash, std::equal_to<>>
-        pending_children_;
-    // An indexed column of a cached action changed: the database must be written before
-    // an indexed query can be trusted.
-    bool indexed_changed_ = false;
-
-    // The seqs of the rows this transaction has written, as bits: an action read ahead
-    // (as it was committed) is stale once its seq is here.
-    std::vector<std::uint64_t> written_;
+    // The actions read and written, and what is still to be written (store/write_behind.hpp).
+    WriteBehind cache_;
     std::unique_ptr<Reader> reader_;
     // history_batches ids known to this transaction (added ones vanish with its rollback,
     // and so does this map, which lives no longer than the transaction).
+    struct Hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
     std::unordered_map<std::string, std::int64_t, Hash, std::equal_to<>> history_batches_;
     const std::pair<const std::string, std::int64_t>* last_history_batch_ = nullptr;
     bool reader_failed_ = false;  // touched by read_ahead() alone
 
-    std::int64_t next_seq_ = 0;
-    std::int64_t next_history_entry_ = 0;
-    std::string key_;
     std::string items_buffer_, creation_buffer_;
 
     Statement* select_by_key_;

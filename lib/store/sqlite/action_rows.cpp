@@ -1,4 +1,4 @@
-#include "store/action_rows.hpp"
+#include "store/sqlite/action_rows.hpp"
 
 #include <functional>
 
@@ -144,20 +144,6 @@ Operation read_operation(std::string_view text) {
 }
 
 }  // namespace
-
-std::uint64_t indexed_columns_hash(const Action& a) {
-    std::uint64_t h = 1469598103934665603ull;
-    auto mix = [&h](std::uint64_t v) { h = (h ^ v) * 1099511628211ull + (h >> 29); };
-    const std::hash<std::string_view> hash;
-    mix(hash(a.order_id));
-    mix(hash(a.tracker_id));
-    mix(hash(a.customer_id));
-    mix(hash(a.parent_action_id));
-    mix(hash(a.partner_id));
-    mix(hash(a.contract_id));
-    mix(static_cast<std::uint64_t>(millis(a.event_date)));
-    return h;
-}
 
 void bind_action_unindexed(Statement& st, const Action& a, std::string& items, std::string& creation) {
     encode_items(a.items, items);

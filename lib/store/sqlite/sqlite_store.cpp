@@ -1,15 +1,10 @@
-#include "store/sqlite_store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 
-#include <algorithm>
-#include <cctype>
-
-#include "store/action_rows.hpp"
+#include "store/sqlite/action_rows.hpp"
 #include "store/catalog_codec.hpp"
-#include "store/migrations.hpp"
+#include "store/sqlite/migrations.hpp"
 
-namespace actiondrop::store {
-
-namespace sqlite {
+namespace actiondrop::store::sqlite {
 
 using namespace actiondrop::ledger;
 
@@ -255,25 +250,4 @@ void SqliteStore::for_each_action(std::string_view account_id,
     while (q->step()) fn(read_action(*q));
 }
 
-}  // namespace sqlite
-
-std::unique_ptr<Store> open_store(const std::string& url) {
-    std::string path = url;
-    if (path.starts_with("sqlite:")) {
-        path.erase(0, 7);
-        // "sqlite:///var/x.db" is the URL form of "/var/x.db".
-        if (path.starts_with("///")) path.erase(0, 2);
-    } else if (auto colon = path.find("://");
-               colon != std::string::npos &&
-               std::all_of(path.begin(), path.begin() + static_cast<std::ptrdiff_t>(colon),
-                           [](unsigned char c) {
-                               return std::isalnum(c) || c == '+' || c == '-' || c == '.';
-                           })) {
-        throw StoreError("unsupported store \"" + url.substr(0, colon) +
-                         "\": this build has only SQLite");
-    }
-    if (path.empty()) throw StoreError("store \"" + url + "\" names no database file");
-    return std::make_unique<sqlite::SqliteStore>(path);
-}
-
-}  // namespace actiondrop::store
+}  // namespace actiondrop::store::sqlite

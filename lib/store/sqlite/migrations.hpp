@@ -1,7 +1,7 @@
 #pragma once
 // The versioned schema of the SQLite store. Each step runs in its own transaction and
 // records its version in schema_version, so an interrupted upgrade resumes where it stopped.
-#include "store/sqlite.hpp"
+#include "store/sqlite/sqlite.hpp"
 
 namespace actiondrop::store::sqlite {
 

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "ledger/action.hpp"
-#include "store/sqlite.hpp"
+#include "store/sqlite/sqlite.hpp"
 #include "store/store.hpp"
 
 namespace actiondrop::store::sqlite {
@@ -48,11 +48,6 @@ extern const char* const kSelectCompleteBatch;  // ?1 account, ?2 sha256
 extern const char* const kSelectOpenBatch;      // ?1 account, ?2 sha256
 extern const char* const kSelectBatches;
 extern const char* const kSelectBatchesOfAccount;
-
-// A hash of the columns held by secondary indexes (order, tracker, customer, parent,
-// partner, contract, event date): when it changes, the full UPDATE is needed and the
-// in-memory lookups of unwritten actions may be stale.
-std::uint64_t indexed_columns_hash(const ledger::Action& action);
 
 // Binds ?1..?27. `items` and `creation` are scratch buffers that must outlive the step.
 void bind_action(Statement& st, const ledger::Action& action, std::string& items,

@@ -1,0 +1,46 @@
+#pragma once
+// The port of the pull journal: which remote files a pull inbox has taken (README.md, "SFTP
+// pull inboxes", "Exactly once"). The record's key is the claim.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ledger/time.hpp"
+#include "store/store_error.hpp"
+
+namespace actiondrop::store {
+
+// A file pulled from a pull inbox, from its claim until the remote original is dealt with.
+// Keyed by (inbox, remote_path, size, mtime).
+struct PullRecord {
+    std::string inbox;
+    std::string remote_path;  // the original's path on the server while it is processed
+    std::int64_t size = 0;
+    std::int64_t mtime = 0;   // the server's clock
+    std::string file_name;    // the name as the advertiser gave it
+    std::string claim;        // the local copy's name in the inbox's spool `.processing/`
+    std::string state;        // claimed | fetched | finished
+    ledger::Instant claimed_at{};
+    std::optional<ledger::Instant> finished_at;
+};
+
+class PullJournal {
+public:
+    virtual ~PullJournal() = default;
+
+    // Inserts the record and returns true, or returns false when that (inbox, remote_path,
+    // size, mtime) is already known: pulled before, or by another service.
+    virtual bool claim_pull(const PullRecord& record) = 0;
+    virtual std::optional<PullRecord> find_pull(std::string_view inbox, std::string_view remote_path,
+                                                std::int64_t size, std::int64_t mtime) = 0;
+    // The records of an inbox that are not finished, oldest claim first.
+    virtual std::vector<PullRecord> open_pulls(std::string_view inbox) = 0;
+    // Updates the state (and finished_at) of a record.
+    virtual void put_pull(const PullRecord& record) = 0;
+    // Forgets a claim whose download failed, so that the file is taken again later.
+    virtual void forget_pull(const PullRecord& record) = 0;
+};
+
+}  // namespace actiondrop::store

@@ -1,0 +1,27 @@
+#pragma once
+// The port of the reads outside a batch: what `actiondrop action` and `actiondrop report` show,
+// the ledger as last committed.
+#include <functional>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "ledger/action.hpp"
+#include "store/store_error.hpp"
+
+namespace actiondrop::store {
+
+class Reports {
+public:
+    virtual ~Reports() = default;
+
+    virtual std::optional<ledger::Action> action(std::string_view account_id,
+                                                 std::string_view action_id) = 0;
+    virtual std::vector<ledger::HistoryEntry> history(std::string_view account_id,
+                                                      std::string_view action_id) = 0;
+    // Every action of the account, in the store's key order; `fn` may use the store meanwhile.
+    virtual void for_each_action(std::string_view account_id,
+                                 const std::function<void(const ledger::Action&)>& fn) = 0;
+};
+
+}  // namespace actiondrop::store
