@@ -52,7 +52,7 @@ struct ApplyRequest {
     // moment where a crash must lead to an answer, never to a second apply (tests put one here).
     std::function<void()> committed;
     // Modification rows may be applied in the store's key order when no result can depend
-    // on it (see apply_file.cpp); false keeps file order. Results are the same either way.
+    // on it (apply/key_order/plan.hpp); false keeps file order. Results are the same either way.
     bool key_order = true;
     std::size_t key_order_rows = 1 << 18;  // rows gathered per reading of the file in key order
     // Rows applied between two writes in key order; the next chunk's actions are read ahead
