@@ -276,37 +276,39 @@ int main(int argc, char** argv) {
         pull::PullEvents pull_events;
         pull_events.problem = [&metrics](const config::InboxConfig& inbox, const std::string& what,
                                          std::chrono::seconds retry_in) {
+            const auto& server = *inbox.remote();
             if (what.empty()) {
-                spdlog::info("inbox={}: connected to {}:{} again", inbox.name, inbox.host,
-                             inbox.port);
+                spdlog::info("inbox={}: connected to {}:{} again", inbox.name, server.host,
+                             server.port);
                 return;
             }
             metrics.inbox_error(inbox.name);
             if (retry_in.count() > 0)
-                spdlog::warn("inbox={} sftp {}:{}: {}; retrying in {}s", inbox.name, inbox.host,
-                             inbox.port, what, retry_in.count());
+                spdlog::warn("inbox={} {} {}:{}: {}; retrying in {}s", inbox.name, inbox.kind(),
+                             server.host, server.port, what, retry_in.count());
             else
-                spdlog::error("inbox={} sftp {}:{}: {}", inbox.name, inbox.host, inbox.port, what);
+                spdlog::error("inbox={} {} {}:{}: {}", inbox.name, inbox.kind(), server.host,
+                              server.port, what);
         };
         pull_events.alert = [&metrics](const config::InboxConfig& inbox, bool raised,
                                        const std::string& what) {
             metrics.set_host_key_alert(inbox.name, raised);
             if (raised)
-                spdlog::critical("inbox={} HOST KEY ALERT for {}:{}: {}", inbox.name, inbox.host,
-                                 inbox.port, what);
+                spdlog::critical("inbox={} HOST KEY ALERT for {}:{}: {}", inbox.name,
+                                 inbox.remote()->host, inbox.remote()->port, what);
             else
                 spdlog::warn("inbox={} host key alert cleared: {}", inbox.name, what);
         };
         pull_events.skipped = [](const config::InboxConfig& inbox, const std::string& name,
                                  const std::string& why) {
             spdlog::warn("inbox={} skipped file={} on {}: {}", inbox.name, util::printable(name),
-                         inbox.host, why);
+                         inbox.remote()->host, why);
         };
         pull_events.fetched = [](const config::InboxConfig& inbox, const std::string& name,
                                  std::int64_t bytes, std::chrono::milliseconds took) {
             spdlog::info("inbox={} account={} file={} pulled from {}:{} bytes={} ms={}", inbox.name,
-                         inbox.account, util::printable(name), inbox.host, inbox.port, bytes,
-                         took.count());
+                         inbox.account, util::printable(name), inbox.remote()->host,
+                         inbox.remote()->port, bytes, took.count());
         };
         pull_events.info = [](const config::InboxConfig& inbox, const std::string& what) {
             spdlog::warn("inbox={}: {}", inbox.name, what);

@@ -22,14 +22,15 @@ struct EnrolOptions {
 };
 
 int enrol(const config::ServiceConfig& cfg, const EnrolOptions& o) {
-    const auto* inbox = cfg.inbox(o.inbox_name);
-    if (!inbox || inbox->kind != "sftp") throw UsageError(fmt::format("no sftp inbox named '{}' in the config", o.inbox_name));
+    const auto* found = cfg.inbox(o.inbox_name);
+    const auto* inbox = found ? std::get_if<config::SftpSource>(&found->source) : nullptr;
+    if (!inbox) throw UsageError(fmt::format("no sftp inbox named '{}' in the config", o.inbox_name));
     pull::SftpSession session({.host = inbox->host,
-                                 .port = inbox->port,
-                                 .user = inbox->user,
-                                 .identity_file = inbox->identity_file,
-                                 .password_file = inbox->password_file,
-                                 .known_hosts = inbox->known_hosts});
+                               .port = inbox->port,
+                               .user = inbox->user,
+                               .identity_file = inbox->identity_file,
+                               .password_file = inbox->password_file,
+                               .known_hosts = inbox->known_hosts});
     const auto where = fmt::format("{}:{}", inbox->host, inbox->port);
     auto connected = session.connect();
     if (connected) {

@@ -11,12 +11,28 @@
 #include <set>
 #include <span>
 #include <sstream>
+#include <type_traits>
 
 #include "config/yaml_map.hpp"
 
 namespace actiondrop::config {
 
 namespace fs = std::filesystem;
+
+std::string_view InboxConfig::kind() const {
+    return std::visit([](const auto& s) { return std::decay_t<decltype(s)>::kind; }, source);
+}
+
+const RemoteSource* InboxConfig::remote() const {
+    return std::visit(
+        [](const auto& s) -> const RemoteSource* {
+            if constexpr (std::is_base_of_v<RemoteSource, std::decay_t<decltype(s)>>)
+                return &s;
+            else
+                return nullptr;
+        },
+        source);
+}
 
 const InboxConfig* ServiceConfig::inbox(std::string_view name) const {
     auto it = std::find_if(inboxes.begin(), inboxes.end(),
@@ -257,6 +273,33 @@ private:
         return std::nullopt;
     }
 
+    // The keys every kind pulled from a server has (RemoteSource): where the server is, and
+    // its folders; a kind reads its own keys between the two, so that errors are reported in
+    // the order of the keys' checks, whatever the kind.
+    void remote_server(MapReader& m, RemoteSource& r) {
+        if (auto host = m.text("host")) r.host = *host;
+        if (auto port = m.integer("port", 1, 65535)) r.port = int(*port);
+        if (auto user = m.text("user")) r.user = *user;
+    }
+    void remote_folders(MapReader& m, RemoteSource& r) {
+        if (auto s = m.text("folder")) r.folder = *s;
+        if (auto s = m.text("result_folder")) r.result_folder = *s;
+        if (auto s = m.text("archive_folder")) r.archive_folder = *s;
+        if (auto b = m.boolean("delete_after_pull")) r.delete_after_pull = *b;
+        if (auto d = duration(m, "poll_interval", true)) r.poll_interval = *d;
+        std::string folder = strip_trailing_slashes(r.folder);
+        if (!r.folder.empty() && strip_trailing_slashes(r.result_folder) == folder)
+            f_.error(m["result_folder"], m.path("result_folder"),
+                     "the result folder must not be the folder we pull from");
+        if (!r.archive_folder.empty() && strip_trailing_slashes(r.archive_folder) == folder)
+            f_.error(m["archive_folder"], m.path("archive_folder"),
+                     "the archive folder must not be the folder we pull from");
+        if (r.delete_after_pull && !r.archive_folder.empty())
+            f_.error(m["delete_after_pull"], m.path("delete_after_pull"),
+                     "delete_after_pull and archive_folder exclude each other: a pulled file "
+                     "is either deleted or archived");
+    }
+
     void inbox(const YAML::Node& node, const std::string& path, ServiceConfig& c) {
         static constexpr std::string_view local_keys[] = {"path", "outbox"};
         static constexpr std::string_view sftp_keys[] = {
@@ -299,7 +342,8 @@ private:
         }
         if (auto type = choice(m, "type", {"modifications", "conversions", "funds_transfers"}))
             in.type = *type;
-        if (auto kind = choice(m, "kind", {"local", "sftp"})) in.kind = *kind;
+        std::string kind = "local";
+        if (auto k = choice(m, "kind", {"local", "sftp"})) kind = *k;
         if (auto pattern = m.text("pattern")) {
             if (pattern->empty() || pattern->find('/') != std::string::npos)
                 f_.error(m["pattern"], m.path("pattern"),
@@ -317,7 +361,7 @@ private:
                 f_.error(m.mark(key), m.path(key),
                          "secrets are given only as file paths (identity_file, password_file), "
                          "never in the config");
-        bool local = in.kind == "local";
+        bool local = kind == "local";
         for (std::string_view key : local ? std::span<const std::string_view>(sftp_keys)
                                           : std::span<const std::string_view>(local_keys))
             if (m.has(key))
@@ -325,48 +369,35 @@ private:
                          std::string(key) + " applies only to kind: " + (local ? "sftp" : "local"));
 
         if (local) {
+            LocalSource src;
             m.require("path");
             m.require("outbox");
-            if (auto p = this->path(m, "path")) in.path = *p;
+            if (auto p = this->path(m, "path")) src.path = *p;
             if (auto p = this->path(m, "outbox")) in.outbox = *p;
-            if (!in.path.empty() && !in.outbox.empty() && same_or_inside(in.outbox, in.path))
+            if (!src.path.empty() && !in.outbox.empty() && same_or_inside(in.outbox, src.path))
                 f_.error(m["outbox"], m.path("outbox"),
                          "the outbox must not be the inbox or a folder inside it (" +
-                             in.path.string() + ")");
-            if (!in.path.empty()) {
-                auto [at, added] = local_folders_.try_emplace(in.path, in.name);
+                             src.path.string() + ")");
+            if (!src.path.empty()) {
+                auto [at, added] = local_folders_.try_emplace(src.path, in.name);
                 if (!added)
                     f_.error(
                         m["path"], m.path("path"),
-                        "folder " + in.path.string() + " is already inbox '" + at->second + "'");
+                        "folder " + src.path.string() + " is already inbox '" + at->second + "'");
             }
+            in.source = std::move(src);
         } else {
+            SftpSource src;
             for (std::string_view key : {"host", "user", "known_hosts", "folder", "result_folder"})
                 m.require(key);
-            if (auto host = m.text("host")) in.host = *host;
-            if (auto port = m.integer("port", 1, 65535)) in.port = int(*port);
-            if (auto user = m.text("user")) in.user = *user;
+            remote_server(m, src);
             if (m.has("identity_file") == m.has("password_file"))
                 f_.error(m.mark(), path, "give exactly one of identity_file or password_file");
-            if (auto p = this->path(m, "identity_file")) in.identity_file = *p;
-            if (auto p = this->path(m, "password_file")) in.password_file = *p;
-            if (auto p = this->path(m, "known_hosts")) in.known_hosts = *p;
-            if (auto s = m.text("folder")) in.folder = *s;
-            if (auto s = m.text("result_folder")) in.result_folder = *s;
-            if (auto s = m.text("archive_folder")) in.archive_folder = *s;
-            if (auto b = m.boolean("delete_after_pull")) in.delete_after_pull = *b;
-            if (auto d = duration(m, "poll_interval", true)) in.poll_interval = *d;
-            std::string folder = strip_trailing_slashes(in.folder);
-            if (!in.folder.empty() && strip_trailing_slashes(in.result_folder) == folder)
-                f_.error(m["result_folder"], m.path("result_folder"),
-                         "the result folder must not be the folder we pull from");
-            if (!in.archive_folder.empty() && strip_trailing_slashes(in.archive_folder) == folder)
-                f_.error(m["archive_folder"], m.path("archive_folder"),
-                         "the archive folder must not be the folder we pull from");
-            if (in.delete_after_pull && !in.archive_folder.empty())
-                f_.error(m["delete_after_pull"], m.path("delete_after_pull"),
-                         "delete_after_pull and archive_folder exclude each other: a pulled file "
-                         "is either deleted or archived");
+            if (auto p = this->path(m, "identity_file")) src.identity_file = *p;
+            if (auto p = this->path(m, "password_file")) src.password_file = *p;
+            if (auto p = this->path(m, "known_hosts")) src.known_hosts = *p;
+            remote_folders(m, src);
+            in.source = std::move(src);
         }
         if (f_.errors().size() == errors_before) c.inboxes.push_back(std::move(in));
     }

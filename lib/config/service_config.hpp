@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <variant>
 #include <vector>
 
 #include "config/config_error.hpp"
@@ -23,27 +25,57 @@ struct FileLimits {
     std::int64_t max_fields = 2'000;              // fields of a record, the header's too
 };
 
+// Where an inbox's files come from, one struct per `kind:`. A new kind is a struct here, an
+// alternative of InboxSource and a case in read_service_config(); a kind pulled from a server
+// derives from RemoteSource, which is all the puller reads (lib/pull).
+
+// kind: local, a folder of this machine that uploaders write into.
+struct LocalSource {
+    static constexpr std::string_view kind = "local";
+    std::filesystem::path path;
+    bool operator==(const LocalSource&) const = default;
+};
+
+// What every inbox pulled from a server has, whatever the protocol.
+struct RemoteSource {
+    std::string host;
+    int port = 0;
+    std::string user;
+    std::string folder, result_folder, archive_folder;
+    bool delete_after_pull = false;
+    std::chrono::milliseconds poll_interval{60000};
+    bool operator==(const RemoteSource&) const = default;
+};
+
+// kind: sftp.
+struct SftpSource : RemoteSource {
+    static constexpr std::string_view kind = "sftp";
+    SftpSource() { port = 22; }
+    std::filesystem::path identity_file, password_file, known_hosts;
+    bool operator==(const SftpSource&) const = default;
+};
+
+using InboxSource = std::variant<LocalSource, SftpSource>;
+
 struct InboxConfig {
     std::string name;
     std::string account;
     std::string type = "modifications";  // modifications | conversions | funds_transfers
-    std::string kind = "local";          // local | sftp
-    std::filesystem::path path;          // local
-    std::filesystem::path outbox;
+    InboxSource source;                  // by kind; local unless said otherwise
+    std::filesystem::path outbox;        // local inboxes: where answers go
     std::string pattern = "*";
     std::chrono::milliseconds settle{2000};
     bool done_file = false;
     std::string duplicates = "reject";   // reject | reprocess
     bool all_or_nothing = false;
     FileLimits limits;
-    // sftp
-    std::string host;
-    int port = 22;
-    std::string user;
-    std::filesystem::path identity_file, password_file, known_hosts;
-    std::string folder, result_folder, archive_folder;
-    bool delete_after_pull = false;
-    std::chrono::milliseconds poll_interval{60000};
+
+    // The `kind:` of the source ("local", "sftp").
+    std::string_view kind() const;
+    // The local folder, or null when the inbox is pulled from a server.
+    const LocalSource* local() const { return std::get_if<LocalSource>(&source); }
+    // What every pulled kind has, or null for a local inbox.
+    const RemoteSource* remote() const;
 };
 
 struct ServiceConfig {

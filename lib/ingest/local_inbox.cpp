@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <stdexcept>
 #include <system_error>
 
 #include "util/name_rules.hpp"
@@ -69,9 +70,19 @@ std::optional<Claim> claim_of(const fs::path& path) {
     return c;
 }
 
+namespace {
+
+fs::path local_folder(const config::InboxConfig& inbox) {
+    const auto* local = inbox.local();
+    if (!local) throw std::invalid_argument("inbox " + inbox.name + " is not a local folder");
+    return local->path;
+}
+
+}  // namespace
+
 LocalInbox::LocalInbox(config::InboxConfig inbox, fs::path claims_folder)
-    : inbox_(std::move(inbox)), claims_(std::move(claims_folder)) {
-    for (const auto& folder : {inbox_.path, claims_}) {
+    : inbox_(std::move(inbox)), folder_(local_folder(inbox_)), claims_(std::move(claims_folder)) {
+    for (const auto& folder : {folder_, claims_}) {
         std::error_code ec;
         fs::create_directories(folder, ec);
         if (ec) throw std::system_error(ec, "cannot create " + folder.string());
@@ -92,7 +103,7 @@ bool LocalInbox::stable(const std::string& name, std::int64_t size, std::chrono:
 
 SweepResult LocalInbox::sweep(SteadyTime now) {
     SweepResult result;
-    auto names = list_names(inbox_.path);
+    auto names = list_names(folder_);
     std::set<std::string> present(names.begin(), names.end());
     std::vector<std::pair<std::chrono::nanoseconds, std::string>> ready;
 
@@ -108,7 +119,7 @@ SweepResult LocalInbox::sweep(SteadyTime now) {
             continue;
         }
         struct stat st {};
-        if (::fstatat(AT_FDCWD, (inbox_.path / name).c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (::fstatat(AT_FDCWD, (folder_ / name).c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
             if (errno == ENOENT) continue;  // gone since the listing
             // One entry that cannot be looked at must not keep the others from being taken.
             skip(name, fmt::format("cannot be looked at: {}", std::strerror(errno)));
@@ -186,7 +197,7 @@ std::optional<Claim> LocalInbox::claim(const std::string& name) {
     auto seen = seen_.find(name);
     c.waiting_since =
         seen != seen_.end() ? seen->second.first_seen : std::chrono::steady_clock::now();
-    const auto source = inbox_.path / name;
+    const auto source = folder_ / name;
     // A rename moves the entry itself, never what a link points to: whatever it was, it is
     // in the claims folder now, where take_claim() opens it without following links.
     bool claimed = ::rename(source.c_str(), c.path.c_str()) == 0;
@@ -203,7 +214,7 @@ std::optional<Claim> LocalInbox::claim(const std::string& name) {
                 // Uploaded with a private mode: we may not read it, so no copy can take it
                 // across. It is renamed aside inside its own folder (a hidden name, never
                 // swept again) and answered from there, without a byte read.
-                c.path = inbox_.path / (".unreadable." + c.batch_id + "_" + name);
+                c.path = folder_ / (".unreadable." + c.batch_id + "_" + name);
                 c.unreadable = true;
                 if (::rename(source.c_str(), c.path.c_str()) != 0) {
                     if (errno != ENOENT) fail("cannot set aside", source);
@@ -222,7 +233,7 @@ std::optional<Claim> LocalInbox::claim(const std::string& name) {
     util::fsync_directory(claims_);
     seen_.erase(name);
     if (inbox_.done_file) {
-        auto marker = inbox_.path / (name + ".done");
+        auto marker = folder_ / (name + ".done");
         if (::unlink(marker.c_str()) != 0 && errno != ENOENT)
             fail("cannot remove the done marker", marker);
     }
@@ -237,7 +248,7 @@ fs::path LocalInbox::set_aside(const std::string& name, const fs::path& failed_f
     while (keep > 0 && keep < name.size() && (static_cast<unsigned char>(name[keep]) & 0xC0) == 0x80) --keep;
     util::create_folders(failed_folder);
     const auto to = failed_folder / (util::new_batch_id(now) + "_" + name.substr(0, keep));
-    const auto source = inbox_.path / name;
+    const auto source = folder_ / name;
     if (::rename(source.c_str(), to.c_str()) != 0) {
         if (errno != EXDEV) fail("cannot set aside", source);
         if (!copy_into_claims(source, to)) fail("cannot set aside (it changed meanwhile)", source);

@@ -65,6 +65,8 @@ public:
     LocalInbox(config::InboxConfig inbox, std::filesystem::path claims_folder);
 
     const config::InboxConfig& config() const { return inbox_; }
+    // The folder uploaders write into (the inbox's LocalSource).
+    const std::filesystem::path& folder() const { return folder_; }
     const std::filesystem::path& claims_folder() const { return claims_; }
 
     // Lists the folder. Throws std::system_error only when the folder itself cannot be
@@ -102,6 +104,7 @@ private:
                 SteadyTime now, SweepResult& result);
 
     config::InboxConfig inbox_;
+    std::filesystem::path folder_;
     std::filesystem::path claims_;
     std::map<std::string, Seen> seen_;
     std::set<std::string> skip_reported_;

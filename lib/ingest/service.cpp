@@ -21,15 +21,8 @@ namespace {
 // The settings LocalInbox (or an SFTP inbox's puller) itself depends on; other changes
 // only need the new config.
 bool same_folder_settings(const config::InboxConfig& a, const config::InboxConfig& b) {
-    if (a.kind != b.kind) return false;
-    if (a.kind == "sftp")
-        return a.host == b.host && a.port == b.port && a.user == b.user &&
-               a.identity_file == b.identity_file && a.password_file == b.password_file &&
-               a.known_hosts == b.known_hosts && a.folder == b.folder &&
-               a.result_folder == b.result_folder && a.archive_folder == b.archive_folder &&
-               a.delete_after_pull == b.delete_after_pull && a.poll_interval == b.poll_interval &&
-               a.pattern == b.pattern && a.settle == b.settle && a.done_file == b.done_file;
-    return a.path == b.path && a.pattern == b.pattern && a.settle == b.settle &&
+    // The source compares its kind and every setting of that kind (a folder, or a server).
+    return a.source == b.source && a.pattern == b.pattern && a.settle == b.settle &&
            a.done_file == b.done_file;
 }
 
@@ -38,9 +31,9 @@ bool same_folder_settings(const config::InboxConfig& a, const config::InboxConfi
 config::InboxConfig spool_config_of(const config::InboxConfig& inbox,
                                     const std::filesystem::path& state_dir) {
     auto local = inbox;
-    local.kind = "local";
-    local.path = pull::pull_spool(state_dir, inbox.name);
-    local.outbox = local.path / ".outbox";
+    const auto spool = pull::pull_spool(state_dir, inbox.name);
+    local.source = config::LocalSource{spool};
+    local.outbox = spool / ".outbox";
     local.done_file = false;
     return local;
 }
@@ -70,7 +63,7 @@ void Service::set_inboxes(const std::vector<config::InboxConfig>& inboxes,
             same_folder_settings(old->second.config, cfg)) {
             Served s = std::move(old->second);
             s.config = cfg;
-            if (pull::is_pulled(cfg)) s.spool_config = spool_config_of(cfg, folders_.state_dir);
+            if (cfg.remote()) s.spool_config = spool_config_of(cfg, folders_.state_dir);
             next.emplace(cfg.name, std::move(s));
         } else {
             Served fresh;
@@ -117,7 +110,7 @@ std::vector<std::filesystem::path> Service::folders() const {
     std::vector<std::filesystem::path> out;
     for (const auto& name : order_) {
         const auto& s = served_.at(name);
-        if (!pull::is_pulled(s.config)) out.push_back(s.config.path);
+        if (const auto* local = s.config.local()) out.push_back(local->path);
     }
     return out;
 }
@@ -144,7 +137,7 @@ void Service::report(Served& s, const std::string& problem) {
 }
 
 bool Service::ready_to_serve(Served& s) {
-    if (pull::is_pulled(s.config) && !open_pull_store_) {
+    if (s.config.remote() && !open_pull_store_) {
         report(s, "SFTP inboxes are not served by this program; the inbox is ignored");
         return false;
     }
@@ -153,11 +146,12 @@ bool Service::ready_to_serve(Served& s) {
                               s.config.type));
         return false;
     }
-    if (pull::is_pulled(s.config)) {
+    if (s.config.remote()) {
         if (s.inbox) return true;
         try {
             s.spool_config = spool_config_of(s.config, folders_.state_dir);
-            auto spool = std::make_unique<LocalInbox>(s.spool_config, s.spool_config.path / ".processing");
+            auto spool = std::make_unique<LocalInbox>(s.spool_config,
+                                                      s.spool_config.local()->path / ".processing");
             auto leftovers = spool->leftover_claims();
             s.puller = std::make_unique<pull::Puller>(s.config, pull::server_for(s.config),
                                                       folders_.state_dir, open_pull_store_, clock_,
@@ -180,7 +174,7 @@ bool Service::ready_to_serve(Served& s) {
             // Claims of versions that kept them in the advertiser's own folder are not
             // trusted (the advertiser could have put anything there): an operator checks them.
             std::error_code ec;
-            if (auto old = s.config.path / ".processing"; fs::is_directory(old, ec) && !fs::is_empty(old, ec))
+            if (auto old = inbox->folder() / ".processing"; fs::is_directory(old, ec) && !fs::is_empty(old, ec))
                 report(s, fmt::format("{} holds claims of an older version; they are not taken: check "
                                       "them and move each into {} (see deploy/README.md, Upgrading)",
                                       old.string(), inbox->claims_folder().string()));
@@ -211,7 +205,7 @@ Service::Taken Service::take(Served& s, Claim claim, int failures,
     try {
         auto catalog = store_.load_catalog();  // each file sees the latest `catalog load`
         auto outcome =
-            take_claim(store_, catalog, pull::is_pulled(s.config) ? s.spool_config : s.config, claim,
+            take_claim(store_, catalog, s.config.remote() ? s.spool_config : s.config, claim,
                        folders_, clock_, ClaimHooks{progress, {}});
         ++files_taken_;
         if (s.puller) s.puller->poll_now();  // its answers are waiting to be uploaded

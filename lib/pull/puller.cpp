@@ -9,6 +9,7 @@
 #include <random>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <system_error>
 #include <tuple>
 
@@ -32,6 +33,12 @@ struct Stopping {};
 bool connection_lost(const RemoteError& e) {
     return e.kind == RemoteErrorKind::Lost || e.kind == RemoteErrorKind::Untrusted ||
            e.kind == RemoteErrorKind::AuthFailed;
+}
+
+config::RemoteSource remote_of(const config::InboxConfig& inbox) {
+    const auto* remote = inbox.remote();
+    if (!remote) throw std::invalid_argument("inbox " + inbox.name + " is not pulled from a server");
+    return *remote;
 }
 
 // A hidden name beside the answer, unique enough that two services never write the same one.
@@ -72,6 +79,7 @@ fs::path pull_spool(const fs::path& state_dir, std::string_view inbox) {
 Puller::Puller(config::InboxConfig inbox, std::unique_ptr<RemoteServer> server, fs::path state_dir,
                StoreOpener open_store, apply::Clock clock, PullEvents events, PullTiming timing)
     : inbox_(std::move(inbox)),
+      remote_(remote_of(inbox_)),
       server_(std::move(server)),
       state_dir_(std::move(state_dir)),
       open_store_(std::move(open_store)),
@@ -166,7 +174,7 @@ void Puller::run() {
                 next_attempt_ = now;
                 continue;
             }
-            wait_until(std::min(next_attempt_, now + inbox_.poll_interval));
+            wait_until(std::min(next_attempt_, now + remote_.poll_interval));
             {
                 std::lock_guard lock(mutex_);
                 poll_now_ = false;
@@ -200,7 +208,7 @@ void Puller::run() {
                 poll_now_ = false;
             }
             if (due) {
-                next_poll = Steady::now() + inbox_.poll_interval;
+                next_poll = Steady::now() + remote_.poll_interval;
                 if (!poll(*remote, *store)) {
                     remote.reset();
                     continue;
@@ -260,14 +268,14 @@ RemoteResult<void> Puller::upload(RemoteFolder& remote, const fs::path& local,
 bool Puller::deliver_answers(RemoteFolder& remote) {
     const auto outbox = spool() / ".outbox";
     for (const auto& name : staged_answers(outbox)) {
-        auto sent = upload(remote, outbox / name, inbox_.result_folder, name);
+        auto sent = upload(remote, outbox / name, remote_.result_folder, name);
         if (!sent) {
             if (lost(remote, sent.error())) return false;
             // Kept staged: the next poll tries again.
             warn_once("upload " + name,
                       fmt::format("cannot upload {} to {}: {}; it is kept and "
                                   "sent at the next poll",
-                                  util::printable(name), inbox_.result_folder, sent.error().message));
+                                  util::printable(name), remote_.result_folder, sent.error().message));
             continue;
         }
         warned_.erase("upload " + name);
@@ -293,12 +301,12 @@ bool Puller::finish_pulls(RemoteFolder& remote, store::Store& store) {
         }
         if (fs::exists(local)) continue;  // not applied yet
         // Applied (or set aside): the local copy is kept in STATE_DIR; the original's fate.
-        if (!inbox_.archive_folder.empty()) {
-            if (auto made = remote.ensure_folder(inbox_.archive_folder); !made) {
+        if (!remote_.archive_folder.empty()) {
+            if (auto made = remote.ensure_folder(remote_.archive_folder); !made) {
                 if (lost(remote, made.error())) return false;
             }
-            auto target = remote_join(inbox_.archive_folder, record.file_name);
-            if (remote.stat(target)) target = remote_join(inbox_.archive_folder, record.claim);
+            auto target = remote_join(remote_.archive_folder, record.file_name);
+            if (remote.stat(target)) target = remote_join(remote_.archive_folder, record.claim);
             if (auto moved = remote.rename(record.remote_path, target);
                 !moved && moved.error().kind != RemoteErrorKind::NotFound) {
                 if (lost(remote, moved.error())) return false;
@@ -308,7 +316,7 @@ bool Puller::finish_pulls(RemoteFolder& remote, store::Store& store) {
                                       record.remote_path, target, moved.error().message));
                 continue;
             }
-        } else if (inbox_.delete_after_pull) {
+        } else if (remote_.delete_after_pull) {
             if (auto removed = remote.remove(record.remote_path);
                 !removed && removed.error().kind != RemoteErrorKind::NotFound) {
                 if (lost(remote, removed.error())) return false;
@@ -328,10 +336,10 @@ bool Puller::finish_pulls(RemoteFolder& remote, store::Store& store) {
 }
 
 bool Puller::take_new_files(RemoteFolder& remote, store::Store& store) {
-    auto listing = remote.list(inbox_.folder, "*", timing_.list_budget);
+    auto listing = remote.list(remote_.folder, "*", timing_.list_budget);
     if (!listing) {
         if (lost(remote, listing.error())) return false;
-        const auto what = fmt::format("cannot list {}: {}", inbox_.folder, listing.error().message);
+        const auto what = fmt::format("cannot list {}: {}", remote_.folder, listing.error().message);
         if (what != problem_) {
             problem_ = what;
             if (events_.problem) events_.problem(inbox_, what, std::chrono::seconds{0});
@@ -394,8 +402,8 @@ bool Puller::take_new_files(RemoteFolder& remote, store::Store& store) {
             std::lock_guard lock(mutex_);
             if (stop_) throw Stopping{};
         }
-        const auto original = remote_join(inbox_.folder, f->name);
-        if (!inbox_.delete_after_pull &&
+        const auto original = remote_join(remote_.folder, f->name);
+        if (!remote_.delete_after_pull &&
             store.find_pull(inbox_.name, original, f->size, f->mtime)) {
             seen_[f->name].pulled = true;  // pulled before: the original is left as it is
             continue;
@@ -409,9 +417,9 @@ bool Puller::take_new_files(RemoteFolder& remote, store::Store& store) {
         record.claimed_at = clock_();
         record.claim = util::new_batch_id(record.claimed_at) + "_" + f->name;
         record.state = "claimed";
-        if (inbox_.delete_after_pull) {
+        if (remote_.delete_after_pull) {
             // Claimed on the server too: whoever renames it first has it.
-            const auto processing = remote_join(inbox_.folder, ".processing");
+            const auto processing = remote_join(remote_.folder, ".processing");
             if (auto made = remote.ensure_folder(processing); !made) {
                 if (lost(remote, made.error())) return false;
                 warn_once("create " + processing,
@@ -436,12 +444,12 @@ bool Puller::take_new_files(RemoteFolder& remote, store::Store& store) {
         }
         // Left on the server, the same (size, mtime) is never taken again; renamed away, a
         // later file of that name is a new one. A failed download forgets it: it settles again.
-        if (inbox_.delete_after_pull)
+        if (remote_.delete_after_pull)
             seen_.erase(f->name);
         else
             seen_[f->name].pulled = true;
         if (!fetch(remote, store, record)) return false;
-        if (inbox_.done_file) (void)remote.remove(remote_join(inbox_.folder, f->name + ".done"));
+        if (inbox_.done_file) (void)remote.remove(remote_join(remote_.folder, f->name + ".done"));
         if (Steady::now() - last_delivery > std::chrono::seconds{2}) {
             if (!deliver_answers(remote) || !finish_pulls(remote, store)) return false;
             last_delivery = Steady::now();
@@ -496,7 +504,7 @@ bool Puller::fetch(RemoteFolder& remote, store::Store& store, store::PullRecord 
     if (!got) {
         const auto& e = got.error();
         if (lost(remote, e)) return false;  // the claim stays: downloaded again after reconnecting
-        if (e.kind == RemoteErrorKind::TooLarge && !inbox_.delete_after_pull) {
+        if (e.kind == RemoteErrorKind::TooLarge && !remote_.delete_after_pull) {
             // It grew past the limit after it was listed: it settles again, and is then
             // answered on its new size without a download.
             store.forget_pull(record);
@@ -512,11 +520,11 @@ bool Puller::fetch(RemoteFolder& remote, store::Store& store, store::PullRecord 
                 return true;
             }
         }
-        if (e.kind == RemoteErrorKind::NotFound && !inbox_.delete_after_pull) {
+        if (e.kind == RemoteErrorKind::NotFound && !remote_.delete_after_pull) {
             store.forget_pull(record);  // the advertiser removed it meanwhile
             return true;
         }
-        if (e.kind == RemoteErrorKind::ChangedWhileReading && !inbox_.delete_after_pull) {
+        if (e.kind == RemoteErrorKind::ChangedWhileReading && !remote_.delete_after_pull) {
             store.forget_pull(record);  // still being written: it settles again first
             seen_.erase(record.file_name);
             return true;
@@ -524,7 +532,7 @@ bool Puller::fetch(RemoteFolder& remote, store::Store& store, store::PullRecord 
         warn_once("download " + record.file_name,
                   fmt::format("cannot download {}: {}; tried again at the next poll",
                               record.remote_path, e.message));
-        if (!inbox_.delete_after_pull) {
+        if (!remote_.delete_after_pull) {
             store.forget_pull(record);
             seen_.erase(record.file_name);
         }
@@ -533,7 +541,7 @@ bool Puller::fetch(RemoteFolder& remote, store::Store& store, store::PullRecord 
     if (got->size != record.size || got->mtime != record.mtime) {
         // Changed between the listing and the download: not the file that settled.
         fs::remove(part);
-        if (!inbox_.delete_after_pull) {
+        if (!remote_.delete_after_pull) {
             store.forget_pull(record);
             seen_.erase(record.file_name);
             return true;

@@ -130,6 +130,7 @@ private:
     // Reports a problem with one file or folder once, until warned_.erase(key) says it ended.
     void warn_once(const std::string& key, const std::string& what);
     config::InboxConfig inbox_;
+    config::RemoteSource remote_;  // the inbox's server settings, whatever its kind
     std::unique_ptr<RemoteServer> server_;
     std::filesystem::path state_dir_;
     StoreOpener open_store_;

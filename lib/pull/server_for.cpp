@@ -6,20 +6,36 @@
 
 namespace actiondrop::pull {
 
-bool is_pulled(const config::InboxConfig& inbox) { return inbox.kind != "local"; }
+namespace {
+
+template <class... F>
+struct Cases : F... {
+    using F::operator()...;
+};
+template <class... F>
+Cases(F...) -> Cases<F...>;
+
+}  // namespace
 
 std::unique_ptr<RemoteServer> server_for(const config::InboxConfig& inbox) {
-    if (inbox.kind == "sftp") {
-        SftpEndpoint e;
-        e.host = inbox.host;
-        e.port = inbox.port;
-        e.user = inbox.user;
-        e.identity_file = inbox.identity_file;
-        e.password_file = inbox.password_file;
-        e.known_hosts = inbox.known_hosts;
-        return std::make_unique<SftpServer>(std::move(e), inbox.name);
-    }
-    throw std::invalid_argument("inbox " + inbox.name + " is not pulled from a server");
+    return std::visit(
+        Cases{
+            [&](const config::LocalSource&) -> std::unique_ptr<RemoteServer> {
+                throw std::invalid_argument("inbox " + inbox.name +
+                                            " is not pulled from a server");
+            },
+            [&](const config::SftpSource& s) -> std::unique_ptr<RemoteServer> {
+                SftpEndpoint e;
+                e.host = s.host;
+                e.port = s.port;
+                e.user = s.user;
+                e.identity_file = s.identity_file;
+                e.password_file = s.password_file;
+                e.known_hosts = s.known_hosts;
+                return std::make_unique<SftpServer>(std::move(e), inbox.name);
+            },
+        },
+        inbox.source);
 }
 
 }  // namespace actiondrop::pull

@@ -91,16 +91,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             in.limits.max_file_bytes > 0 && in.limits.max_rows > 0 && in.limits.max_line_bytes > 0,
             "limits positive");
         fuzz::check(in.settle.count() >= 0, "settle not negative");
-        if (in.kind == "local") {
-            fuzz::check(in.path.is_absolute() && in.outbox.is_absolute(),
+        if (const auto* local = in.local()) {
+            fuzz::check(in.kind() == "local", "a local source is kind local");
+            fuzz::check(local->path.is_absolute() && in.outbox.is_absolute(),
                         "local folders are absolute");
-            fuzz::check(!inside(in.outbox, in.path), "the outbox is not in the inbox");
-            fuzz::check(folders.insert(in.path).second, "one inbox per folder");
+            fuzz::check(!inside(in.outbox, local->path), "the outbox is not in the inbox");
+            fuzz::check(folders.insert(local->path).second, "one inbox per folder");
         } else {
-            fuzz::check(in.kind == "sftp" && in.port >= 1 && in.port <= 65535,
+            const auto* sftp = std::get_if<config::SftpSource>(&in.source);
+            fuzz::check(sftp && in.kind() == "sftp" && in.remote() == sftp && sftp->port >= 1 &&
+                            sftp->port <= 65535,
                         "an SFTP port in range");
-            fuzz::check(in.identity_file.empty() != in.password_file.empty(), "one way to log in");
-            fuzz::check(in.poll_interval.count() > 0, "poll interval positive");
+            fuzz::check(sftp->identity_file.empty() != sftp->password_file.empty(),
+                        "one way to log in");
+            fuzz::check(sftp->poll_interval.count() > 0, "poll interval positive");
         }
     }
     return 0;

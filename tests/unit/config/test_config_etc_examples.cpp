@@ -99,8 +99,9 @@ TEST_CASE("etc examples: the commented-out sftp inbox is valid once uncommented"
     REQUIRE(config);
     const InboxConfig* pull = config->inbox("sakura-pull");
     REQUIRE(pull != nullptr);
-    CHECK(pull->kind == "sftp");
-    CHECK(pull->archive_folder == "/exports/done");
+    CHECK(pull->kind() == "sftp");
+    REQUIRE(pull->remote() != nullptr);
+    CHECK(pull->remote()->archive_folder == "/exports/done");
 }
 
 namespace {

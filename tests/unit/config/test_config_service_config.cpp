@@ -123,7 +123,8 @@ inboxes:
     REQUIRE(c->inboxes.size() == 2);
     const InboxConfig* drop = c->inbox("acme-drop");
     REQUIRE(drop != nullptr);
-    CHECK(drop->path == "/srv/actiondrop/1000/inbox");
+    REQUIRE(drop->local() != nullptr);
+    CHECK(drop->local()->path == "/srv/actiondrop/1000/inbox");
     CHECK(drop->outbox == "/srv/actiondrop/1000/outbox");
     CHECK(drop->pattern == "*.csv");
     CHECK(drop->done_file);
@@ -136,15 +137,17 @@ inboxes:
     const InboxConfig* pull = c->inbox("acme-pull");
     REQUIRE(pull != nullptr);
     CHECK(pull->type == "conversions");
-    CHECK(pull->kind == "sftp");
-    CHECK(pull->host == "sftp.acme.example");
-    CHECK(pull->port == 2222);
-    CHECK(pull->identity_file == "/etc/actiondrop/keys/acme");
-    CHECK(pull->known_hosts == "/etc/actiondrop/known_hosts");
-    CHECK(pull->folder == "/exports");
-    CHECK(pull->archive_folder == "/exports/done");
-    CHECK(pull->result_folder == "/exports/results");
-    CHECK(pull->poll_interval == 60s);
+    CHECK(pull->kind() == "sftp");
+    REQUIRE(std::holds_alternative<SftpSource>(pull->source));
+    const auto& sftp = std::get<SftpSource>(pull->source);
+    CHECK(sftp.host == "sftp.acme.example");
+    CHECK(sftp.port == 2222);
+    CHECK(sftp.identity_file == "/etc/actiondrop/keys/acme");
+    CHECK(sftp.known_hosts == "/etc/actiondrop/known_hosts");
+    CHECK(sftp.folder == "/exports");
+    CHECK(sftp.archive_folder == "/exports/done");
+    CHECK(sftp.result_folder == "/exports/results");
+    CHECK(sftp.poll_interval == 60s);
     CHECK(pull->settle == 10s);
     CHECK(c->inbox("nope") == nullptr);
 }
@@ -162,14 +165,17 @@ inboxes:
     REQUIRE(c);
     CHECK(c->store == "sqlite:" + (file.folder() / "db/ledger.db").string());
     CHECK(c->state_dir == file.folder() / "state");
-    CHECK(c->inboxes[0].path == file.folder() / "in");
+    REQUIRE(c->inboxes[0].local() != nullptr);
+    CHECK(c->inboxes[0].local()->path == file.folder() / "in");
     CHECK(c->inboxes[0].outbox == file.folder() / "results");
     CHECK(c->inboxes[0].type == "modifications");
-    CHECK(c->inboxes[0].kind == "local");
-    CHECK(c->inboxes[1].password_file == file.folder() / "secrets/pw");
-    CHECK(c->inboxes[1].known_hosts == file.folder() / "known_hosts");
+    CHECK(c->inboxes[0].kind() == "local");
+    REQUIRE(std::holds_alternative<SftpSource>(c->inboxes[1].source));
+    const auto& sftp = std::get<SftpSource>(c->inboxes[1].source);
+    CHECK(sftp.password_file == file.folder() / "secrets/pw");
+    CHECK(sftp.known_hosts == file.folder() / "known_hosts");
     // Remote folders are the server's, not ours.
-    CHECK(c->inboxes[1].folder == "exports");
+    CHECK(sftp.folder == "exports");
 }
 
 TEST_CASE("service config: PostgreSQL URLs are kept, a password in them is refused") {

@@ -37,7 +37,7 @@ struct Fixture {
         catalog = *read;
     }
     Claim drop(const std::string& name, const std::string& bytes) {
-        write(cfg.path / name, bytes);
+        write(cfg.local()->path / name, bytes);
         auto c = inbox.claim(name);
         REQUIRE(c);
         return *c;

@@ -50,7 +50,7 @@ inline config::InboxConfig local_inbox(const std::filesystem::path& root) {
     c.name = "drop";
     c.account = "1000";
     c.type = "conversions";
-    c.path = root / "in";
+    c.source = config::LocalSource{root / "in"};
     c.outbox = root / "out";
     c.pattern = "*.csv";
     c.settle = std::chrono::milliseconds(300);

@@ -91,21 +91,21 @@ struct Hostile {
     explicit Hostile(bool shm = false) {
         if (shm) {
             shm_root = fs::path("/dev/shm") / tmp.path().filename();
-            cfg.path = shm_root / "in";
+            cfg.source = config::LocalSource{shm_root / "in"};
         }
         store->migrate();
         auto read = config::read_catalog_file(fs::path(ACTIONDROP_TEST_DATA) / "e2e" / "catalog.yaml");
         REQUIRE(read);
         catalog = *read;
         inbox = std::make_unique<LocalInbox>(cfg, claims(tmp.path()));
-        REQUIRE(::chown(cfg.path.c_str(), uploader.uid, uploader.gid) == 0);
+        REQUIRE(::chown(cfg.local()->path.c_str(), uploader.uid, uploader.gid) == 0);
         fs::create_directories(other);
         // The other account's file is valid here too: applied as ours, it would show.
         write(other / "secret.csv", conversions("SECRET-1"));
     }
     // The uploader writes NAME into its inbox.
     void upload(const std::string& name, const std::string& bytes) {
-        const auto path = cfg.path / name;
+        const auto path = cfg.local()->path / name;
         REQUIRE(uploader.does([&] {
             const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0640);
             return fd >= 0 && ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()) &&
@@ -166,7 +166,7 @@ TEST_CASE(
     h.sweep_sees("a.csv");
     const auto target = h.other / "secret.csv";
     REQUIRE(h.uploader.does([&] {
-        const auto link = h.cfg.path / "a.csv";
+        const auto link = h.cfg.local()->path / "a.csv";
         return ::unlink(link.c_str()) == 0 && ::symlink(target.c_str(), link.c_str()) == 0;
     }));
     auto claim = h.inbox->claim("a.csv");
@@ -190,7 +190,7 @@ TEST_CASE("hostile: a file swapped for a link to /dev/zero or for a FIFO is refu
         h.upload("z.csv", conversions("Z-1"));
         h.sweep_sees("z.csv");
         REQUIRE(h.uploader.does([&] {
-            const auto p = h.cfg.path / "z.csv";
+            const auto p = h.cfg.local()->path / "z.csv";
             if (::unlink(p.c_str()) != 0) return false;
             return swap == "fifo" ? ::mkfifo(p.c_str(), 0660) == 0 : ::symlink("/dev/zero", p.c_str()) == 0;
         }));
@@ -210,7 +210,7 @@ TEST_CASE("hostile: a claimed file with a second name (a hard link) is refused: 
     h.sweep_sees("h.csv");
     // What a server without link protection would let an uploader do.
     REQUIRE(h.uploader.does([&] {
-        return ::link((h.cfg.path / "h.csv").c_str(), (h.cfg.path / "h2.txt").c_str()) == 0;
+        return ::link((h.cfg.local()->path / "h.csv").c_str(), (h.cfg.local()->path / "h2.txt").c_str()) == 0;
     }));
     auto claim = h.inbox->claim("h.csv");
     REQUIRE(claim);
@@ -232,7 +232,7 @@ TEST_CASE("hostile: a file written through a descriptor kept open after the clai
     const pid_t writer = ::fork();
     if (writer == 0) {
         if (::setgroups(0, nullptr) != 0 || ::setgid(h.uploader.gid) != 0 || ::setuid(h.uploader.uid) != 0) ::_exit(2);
-        const int fd = ::open((h.cfg.path / "w.csv").c_str(), O_WRONLY | O_APPEND);
+        const int fd = ::open((h.cfg.local()->path / "w.csv").c_str(), O_WRONLY | O_APPEND);
         char go = 0;
         if (fd < 0 || ::read(pipe_fds[0], &go, 1) != 1) ::_exit(3);
         const std::string more = "W-X,19816,P-77,O-X," + day_ago() + ",99999.00\r\n";
@@ -386,7 +386,7 @@ TEST_CASE("hostile: names too long to be answered are set aside, and never keep 
         auto to = h.inbox->set_aside(name, h.folders.state_dir / "failed" / "drop");
         CHECK(to.filename().string().size() < 255);
         CHECK(fs::exists(to));
-        CHECK_FALSE(fs::exists(h.cfg.path / name));
+        CHECK_FALSE(fs::exists(h.cfg.local()->path / name));
     }
     // The longest answerable name gets every answer.
     auto out = h.take(*h.inbox->claim(longest + ".csv"));
@@ -404,7 +404,7 @@ TEST_CASE("hostile: across mounts a claim is a copy made through one descriptor,
     REQUIRE(claim);
     CHECK(claim->path.parent_path() == h.inbox->claims_folder());
     CHECK(read(claim->path) == conversions("C-1"));
-    CHECK_FALSE(fs::exists(h.cfg.path / "c.csv"));
+    CHECK_FALSE(fs::exists(h.cfg.local()->path / "c.csv"));
     CHECK(h.take(*claim).status == "COMPLETE");
     CHECK(h.store->action("1000", "C-1"));
 }
@@ -417,7 +417,7 @@ TEST_CASE("hostile: across mounts a file swapped for a link or a FIFO is not cop
         h.sweep_sees("s.csv");
         const auto target = h.other / "secret.csv";
         REQUIRE(h.uploader.does([&] {
-            const auto p = h.cfg.path / "s.csv";
+            const auto p = h.cfg.local()->path / "s.csv";
             if (::unlink(p.c_str()) != 0) return false;
             return swap == "fifo" ? ::mkfifo(p.c_str(), 0660) == 0 : ::symlink(target.c_str(), p.c_str()) == 0;
         }));
@@ -425,7 +425,7 @@ TEST_CASE("hostile: across mounts a file swapped for a link or a FIFO is not cop
         CHECK_THROWS_AS(h.inbox->claim("s.csv"), std::system_error);
         CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
         CHECK(fs::is_empty(h.inbox->claims_folder()));
-        CHECK(fs::exists(fs::symlink_status(h.cfg.path / "s.csv")));
+        CHECK(fs::exists(fs::symlink_status(h.cfg.local()->path / "s.csv")));
         // The next sweep skips it as what it is, and logs it once.
         auto r = h.inbox->sweep(std::chrono::steady_clock::now() + std::chrono::hours(3));
         CHECK(r.ready.empty());

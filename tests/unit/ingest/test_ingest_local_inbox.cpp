@@ -30,7 +30,7 @@ void set_mtime(const fs::path& p, std::int64_t seconds) {
 TEST_CASE("ingest: a file is ready only once its size and mtime held still for settle") {
     TempDir tmp;
     LocalInbox inbox(local_inbox(tmp.path()), claims(tmp.path()));
-    auto file = inbox.config().path / "a.csv";
+    auto file = inbox.folder() / "a.csv";
     write(file, "ActionId\r\n");
 
     auto first = inbox.sweep(t0);
@@ -49,7 +49,7 @@ TEST_CASE("ingest: a file is ready only once its size and mtime held still for s
 TEST_CASE("ingest: a new mtime with the same size restarts the settle time") {
     TempDir tmp;
     LocalInbox inbox(local_inbox(tmp.path()), claims(tmp.path()));
-    auto file = inbox.config().path / "a.csv";
+    auto file = inbox.folder() / "a.csv";
     write(file, "x");
     set_mtime(file, 1000);
     CHECK(inbox.sweep(t0).ready.empty());
@@ -62,8 +62,8 @@ TEST_CASE("ingest: ready files come oldest first") {
     TempDir tmp;
     LocalInbox inbox(local_inbox(tmp.path()), claims(tmp.path()));
     for (auto [name, mtime] : {std::pair{"b.csv", 3000}, {"a.csv", 2000}, {"c.csv", 1000}}) {
-        write(inbox.config().path / name, "x");
-        set_mtime(inbox.config().path / name, mtime);
+        write(inbox.folder() / name, "x");
+        set_mtime(inbox.folder() / name, mtime);
     }
     inbox.sweep(t0);
     auto ready = inbox.sweep(t0 + 1s).ready;
@@ -73,7 +73,7 @@ TEST_CASE("ingest: ready files come oldest first") {
 TEST_CASE("ingest: symlinks, FIFOs, folders and excluded names are skipped and reported once") {
     TempDir tmp;
     LocalInbox inbox(local_inbox(tmp.path()), claims(tmp.path()));
-    const auto& in = inbox.config().path;
+    const auto& in = inbox.folder();
     write(tmp.path() / "target.csv", "x");
     fs::create_symlink(tmp.path() / "target.csv", in / "link.csv");
     REQUIRE(::mkfifo((in / "pipe.csv").c_str(), 0600) == 0);
@@ -116,16 +116,16 @@ TEST_CASE(
     cfg.done_file = true;
     cfg.settle = 1h;
     LocalInbox inbox(cfg, claims(tmp.path()));
-    write(cfg.path / "a.csv", "x");
+    write(cfg.local()->path / "a.csv", "x");
     auto before = inbox.sweep(t0);
     CHECK(before.ready.empty());
     CHECK(before.skipped.empty());
-    write(cfg.path / "a.csv.done", "");
+    write(cfg.local()->path / "a.csv.done", "");
     auto after = inbox.sweep(t0 + 1ms);
     CHECK(after.ready == std::vector<std::string>{"a.csv"});
     CHECK(after.skipped.empty());  // the marker is expected here
     REQUIRE(inbox.claim("a.csv"));
-    CHECK_FALSE(fs::exists(cfg.path / "a.csv.done"));
+    CHECK_FALSE(fs::exists(cfg.local()->path / "a.csv.done"));
 }
 
 TEST_CASE(
@@ -133,7 +133,7 @@ TEST_CASE(
     "claimed by another") {
     TempDir tmp;
     LocalInbox inbox(local_inbox(tmp.path()), claims(tmp.path()));
-    write(inbox.config().path / "a.csv", "content");
+    write(inbox.folder() / "a.csv", "content");
     auto claim = inbox.claim("a.csv");
     REQUIRE(claim);
     CHECK(claim->file_name == "a.csv");
@@ -142,12 +142,12 @@ TEST_CASE(
     CHECK(claim->path.filename().string() == claim->batch_id + "_a.csv");
     CHECK(claim->batch_id.size() == 29);
     CHECK(read(claim->path) == "content");
-    CHECK_FALSE(fs::exists(inbox.config().path / "a.csv"));
+    CHECK_FALSE(fs::exists(inbox.folder() / "a.csv"));
 
     CHECK_FALSE(inbox.claim("a.csv"));  // ENOENT: someone else has it
 
     // Two claims of the same name never collide.
-    write(inbox.config().path / "a.csv", "again");
+    write(inbox.folder() / "a.csv", "again");
     auto second = inbox.claim("a.csv");
     REQUIRE(second);
     CHECK(second->path != claim->path);
@@ -156,7 +156,7 @@ TEST_CASE(
 TEST_CASE("ingest: the claims folder is outside the inbox, and the inbox holds no claim folder") {
     TempDir tmp;
     LocalInbox inbox(local_inbox(tmp.path()), claims(tmp.path()));
-    const auto& in = inbox.config().path;
+    const auto& in = inbox.folder();
     CHECK(fs::is_directory(inbox.claims_folder()));
     CHECK_FALSE(fs::exists(in / ".processing"));
     auto rel = fs::relative(inbox.claims_folder(), in);
@@ -171,7 +171,7 @@ TEST_CASE(
     {
         LocalInbox inbox(local_inbox(tmp.path()), claims(tmp.path()));
         for (const char* name : {"b_with_underscore.csv", "a.csv"}) {
-            write(inbox.config().path / name, name);
+            write(inbox.folder() / name, name);
             claimed.push_back(inbox.claim(name)->path);
         }
     }
@@ -192,7 +192,7 @@ TEST_CASE(
     "names never wait") {
     TempDir tmp;
     LocalInbox inbox(local_inbox(tmp.path()), claims(tmp.path()));
-    const auto& in = inbox.config().path;
+    const auto& in = inbox.folder();
     CHECK_FALSE(inbox.oldest_waiting());
     write(in / "a.csv", "x");
     set_mtime(in / "a.csv", 1000);
@@ -226,11 +226,11 @@ TEST_CASE("ingest: with done_file a file waits from its first sighting, before i
     auto cfg = local_inbox(tmp.path());
     cfg.done_file = true;
     LocalInbox inbox(cfg, claims(tmp.path()));
-    write(cfg.path / "a.csv", "x");
+    write(cfg.local()->path / "a.csv", "x");
     inbox.sweep(t0);
     CHECK(inbox.sweep(t0 + 30s).ready.empty());
     CHECK(inbox.oldest_waiting() == t0);
-    write(cfg.path / "a.csv.done", "");
+    write(cfg.local()->path / "a.csv.done", "");
     CHECK(inbox.sweep(t0 + 31s).ready == std::vector<std::string>{"a.csv"});
     CHECK(inbox.oldest_waiting() == t0);
     auto claim = inbox.claim("a.csv");
@@ -243,7 +243,7 @@ TEST_CASE("ingest: a claim left in the claims folder waits from when it was foun
     TempDir tmp;
     {
         LocalInbox inbox(local_inbox(tmp.path()), claims(tmp.path()));
-        write(inbox.config().path / "a.csv", "x");
+        write(inbox.folder() / "a.csv", "x");
         REQUIRE(inbox.claim("a.csv"));
     }
     const auto before = std::chrono::steady_clock::now();

@@ -63,8 +63,8 @@ TEST_CASE(
         rec.events());
     auto cfg = local_inbox(tmp.path());
     service.set_inboxes({cfg}, 200ms);
-    CHECK(service.folders() == std::vector<fs::path>{cfg.path});
-    write(cfg.path / "a.csv", conversion_file("W-1"));
+    CHECK(service.folders() == std::vector<fs::path>{cfg.local()->path});
+    write(cfg.local()->path / "a.csv", conversion_file("W-1"));
 
     const SteadyTime t0 = std::chrono::steady_clock::now();
     auto next = service.run_once(t0, never);
@@ -73,7 +73,7 @@ TEST_CASE(
     service.run_once(t0 + 2s, never);
     REQUIRE(rec.problems.size() == 1);  // reported once, not at every sweep
     CHECK(rec.problems[0].find("account 1000 is not in the catalog") != std::string::npos);
-    CHECK(fs::exists(cfg.path / "a.csv"));  // not claimed
+    CHECK(fs::exists(cfg.local()->path / "a.csv"));  // not claimed
 
     auto catalog =
         config::read_catalog_file(fs::path(ACTIONDROP_TEST_DATA) / "e2e" / "catalog.yaml");
@@ -102,14 +102,14 @@ TEST_CASE("ingest: a stop request leaves ready files in the inbox for the next s
         rec.events());
     auto cfg = local_inbox(tmp.path());
     service.set_inboxes({cfg}, 200ms);
-    write(cfg.path / "a.csv", conversion_file("X-1"));
-    write(cfg.path / "b.csv", conversion_file("X-2"));
+    write(cfg.local()->path / "a.csv", conversion_file("X-1"));
+    write(cfg.local()->path / "b.csv", conversion_file("X-2"));
     const SteadyTime t0 = std::chrono::steady_clock::now();
     service.run_once(t0, never);
     int asked = 0;
     service.run_once(t0 + 1s, [&] { return ++asked > 1; });  // stop after the first file
     CHECK(rec.taken.size() == 1);
-    CHECK(fs::exists(cfg.path / "b.csv") != fs::exists(cfg.path / "a.csv"));
+    CHECK(fs::exists(cfg.local()->path / "b.csv") != fs::exists(cfg.local()->path / "a.csv"));
 }
 
 TEST_CASE(
@@ -144,8 +144,8 @@ TEST_CASE(
             line.replace(at, 3, "Y-" + std::to_string(i));
         big += line;
     }
-    write(cfg.path / "big.csv", big);
-    write(cfg.path / "small.csv", conversion_file("Y-small"));
+    write(cfg.local()->path / "big.csv", big);
+    write(cfg.local()->path / "small.csv", conversion_file("Y-small"));
 
     const SteadyTime t0 = std::chrono::steady_clock::now();
     service.run_once(t0, never);
@@ -157,7 +157,7 @@ TEST_CASE(
     CHECK(rec.failed.empty());
     CHECK(service.claims_waiting() == 1);
     CHECK(count_actions(*store) == 0);
-    CHECK(fs::exists(cfg.path / (abandoned[0] == "big.csv" ? "small.csv" : "big.csv")));
+    CHECK(fs::exists(cfg.local()->path / (abandoned[0] == "big.csv" ? "small.csv" : "big.csv")));
 
     service.run_once(t0 + 2s, never, [] { return false; });
     CHECK(rec.taken.size() == 2);

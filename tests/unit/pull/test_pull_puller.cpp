@@ -48,16 +48,20 @@ struct Rig {
     Rig() {
         inbox.name = "fake";
         inbox.account = "1000";
-        inbox.kind = "sftp";
-        inbox.folder = "/in";
-        inbox.result_folder = "/out";
+        // Any kind pulled from a server will do: the puller reads only its RemoteSource.
+        config::SftpSource source;
+        source.folder = "/in";
+        source.result_folder = "/out";
+        source.poll_interval = 50ms;
+        inbox.source = source;
         inbox.pattern = "*.csv";
         inbox.settle = 300ms;
-        inbox.poll_interval = 50ms;
         timing.keepalive = 200ms;
         store_url = "sqlite:" + (local.path() / "ledger.db").string();
         store::open_store(store_url)->migrate();
     }
+
+    config::RemoteSource& source() { return std::get<config::SftpSource>(inbox.source); }
 
     std::unique_ptr<Puller> start() {
         PullEvents events;
@@ -220,7 +224,7 @@ TEST_CASE("a file is pulled once, across a restart on the same store, and its an
 
 TEST_CASE("delete_after_pull claims the original by rename and deletes it once applied") {
     Rig rig;
-    rig.inbox.delete_after_pull = true;
+    rig.source().delete_after_pull = true;
     rig.remote.put("/in/a.csv", csv);
     auto puller = rig.start();
     REQUIRE(eventually([&] { return rig.claims().size() == 1; }));
@@ -238,7 +242,7 @@ TEST_CASE("delete_after_pull claims the original by rename and deletes it once a
 
 TEST_CASE("archive_folder receives the original once applied") {
     Rig rig;
-    rig.inbox.archive_folder = "/done";
+    rig.source().archive_folder = "/done";
     rig.remote.put("/in/a.csv", csv);
     rig.remote.put("/done/a.csv", "archived before\n");
     auto puller = rig.start();
@@ -256,7 +260,7 @@ TEST_CASE("archive_folder receives the original once applied") {
 
 TEST_CASE("a refused claim rename leaves the file where it is until the server allows it") {
     Rig rig;
-    rig.inbox.delete_after_pull = true;
+    rig.source().delete_after_pull = true;
     rig.remote.put("/in/a.csv", csv);
     rig.remote.with([](FakeRemote& r) { r.refuse_rename.insert("/in/a.csv"); });
     auto puller = rig.start();

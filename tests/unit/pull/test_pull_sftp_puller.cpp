@@ -44,20 +44,23 @@ struct Rig {
         fs::create_directories(server.files() / "out");
         inbox.name = "pull";
         inbox.account = "1000";
-        inbox.kind = "sftp";
-        inbox.host = "127.0.0.1";
-        inbox.port = server.port();
-        inbox.user = "root";
-        inbox.identity_file = server.client_key();
-        inbox.known_hosts = server.known_hosts();
-        inbox.folder = (server.files() / "in").string();
-        inbox.result_folder = (server.files() / "out").string();
+        config::SftpSource sftp;
+        sftp.host = "127.0.0.1";
+        sftp.port = server.port();
+        sftp.user = "root";
+        sftp.identity_file = server.client_key();
+        sftp.known_hosts = server.known_hosts();
+        sftp.folder = (server.files() / "in").string();
+        sftp.result_folder = (server.files() / "out").string();
+        sftp.poll_interval = 100ms;
+        inbox.source = sftp;
         inbox.pattern = "*.csv";
         inbox.settle = 300ms;
-        inbox.poll_interval = 100ms;
         store_url = "sqlite:" + (local.path() / "ledger.db").string();
         store::open_store(store_url)->migrate();
     }
+
+    config::SftpSource& sftp() { return std::get<config::SftpSource>(inbox.source); }
 
     std::unique_ptr<Puller> start() {
         PullEvents events;
@@ -185,7 +188,7 @@ TEST_CASE("a file still growing is not pulled before it settles") {
 TEST_CASE("delete_after_pull claims the original by rename and deletes it once applied") {
     SshServer server;
     Rig rig(server);
-    rig.inbox.delete_after_pull = true;
+    rig.sftp().delete_after_pull = true;
     const auto original = server.files() / "in" / "a.csv";
     write(original, "OrderId,Amount\n1,1.00\n");
     auto puller = rig.start();
@@ -209,7 +212,7 @@ TEST_CASE("delete_after_pull claims the original by rename and deletes it once a
 TEST_CASE("archive_folder receives the original once applied") {
     SshServer server;
     Rig rig(server);
-    rig.inbox.archive_folder = (server.files() / "done").string();
+    rig.sftp().archive_folder = (server.files() / "done").string();
     write(server.files() / "in" / "a.csv", "OrderId,Amount\n1,1.00\n");
     fs::create_directories(server.files() / "done");
     write(server.files() / "done" / "a.csv", "an older a.csv\n");
@@ -255,7 +258,7 @@ TEST_CASE("refused credentials back off for a long time") {
     Rig rig(server);
     actiondrop::pull::testing::sshd_detail::run("ssh-keygen -q -t ed25519 -N '' -C stranger -f " +
                                                   (rig.local.path() / "stranger").string());
-    rig.inbox.identity_file = rig.local.path() / "stranger";
+    rig.sftp().identity_file = rig.local.path() / "stranger";
     const auto before = rig.connections();  // the fixture's own probe of the port
     auto puller = rig.start();
     REQUIRE(eventually([&] {
@@ -310,11 +313,11 @@ TEST_CASE("a remote file listed over max_file_bytes is answered TOO_LARGE withou
     SUBCASE("left on the server") { fate = "left"; }
     SUBCASE("deleted after the pull") {
         fate = "deleted";
-        rig.inbox.delete_after_pull = true;
+        rig.sftp().delete_after_pull = true;
     }
     SUBCASE("moved to archive_folder") {
         fate = "archived";
-        rig.inbox.archive_folder = (server.files() / "done").string();
+        rig.sftp().archive_folder = (server.files() / "done").string();
     }
     const auto original = server.files() / "in" / "huge.csv";
     write(original, "");
