@@ -5,19 +5,17 @@
 #include <libssh/sftp.h>
 
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <string>
-#include <thread>
 
 #include "pull/sftp/sftp_session.hpp"
 
 namespace actiondrop::pull {
 
 // libssh 0.10 waits forever for an SFTP reply in blocking mode, whatever its timeout
-// option says. While an operation runs, this guard's thread shuts the socket down once
-// the server has been silent for longer than the limit; the call then fails at once and
-// is reported as a Timeout. It touches nothing of libssh, only the file descriptor.
+// option says. While an operation runs, a watchdog shuts the socket down once the server has
+// been silent for longer than the limit; the call then fails at once and is reported as a
+// Timeout. It touches nothing of libssh, only the file descriptor. One watchdog thread serves
+// the guards of every session in the process, so that a pull inbox costs no thread for it.
 class StallGuard {
 public:
     StallGuard();
@@ -31,14 +29,13 @@ public:
     bool fired() const;
 
 private:
-    void run();
-    mutable std::mutex mutex_;
-    std::condition_variable wake_;
+    // The watchdog's thread: shuts the sockets of the guards whose deadline passed.
+    static void watch_all();
+    // All of them under the watchdog's one mutex.
     int fd_ = -1;
     std::chrono::milliseconds limit_{0};
     std::chrono::steady_clock::time_point deadline_;
-    bool watching_ = false, fired_ = false, ending_ = false;
-    std::thread thread_;
+    bool watching_ = false, fired_ = false;
 };
 
 struct SftpSession::Handles {

@@ -9,8 +9,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <system_error>
+#include <thread>
 
 #include "pull/sftp/sftp_handles.hpp"
 
@@ -53,55 +57,86 @@ SftpError make_error(SftpErrorKind kind, std::string message) {
 }
 
 
-StallGuard::StallGuard() : thread_([this] { run(); }) {}
+namespace {
+
+struct Watchdog {
+    std::mutex mutex;
+    std::condition_variable wake;
+    std::set<StallGuard*> guards;
+    bool started = false;
+};
+
+// Never destroyed: its detached thread may wait on it until the process ends.
+Watchdog& watchdog() {
+    static Watchdog* const w = new Watchdog;
+    return *w;
+}
+
+}  // namespace
+
+StallGuard::StallGuard() {
+    Watchdog& w = watchdog();
+    std::lock_guard lock(w.mutex);
+    w.guards.insert(this);
+    if (!w.started) {
+        std::thread(&StallGuard::watch_all).detach();
+        w.started = true;
+    }
+}
 
 StallGuard::~StallGuard() {
-    {
-        std::lock_guard lock(mutex_);
-        ending_ = true;
-    }
-    wake_.notify_one();
-    thread_.join();
+    Watchdog& w = watchdog();
+    std::lock_guard lock(w.mutex);
+    w.guards.erase(this);
 }
 
 void StallGuard::watch(int fd, std::chrono::milliseconds limit) {
+    Watchdog& w = watchdog();
     {
-        std::lock_guard lock(mutex_);
+        std::lock_guard lock(w.mutex);
         fd_ = fd;
         limit_ = limit;
         deadline_ = std::chrono::steady_clock::now() + limit;
         watching_ = true;
     }
-    wake_.notify_one();
+    w.wake.notify_one();
 }
 
 void StallGuard::feed() {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(watchdog().mutex);
     deadline_ = std::chrono::steady_clock::now() + limit_;
 }
 
 void StallGuard::stop() {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(watchdog().mutex);
     watching_ = false;
 }
 
 bool StallGuard::fired() const {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(watchdog().mutex);
     return fired_;
 }
 
-void StallGuard::run() {
-    std::unique_lock lock(mutex_);
-    while (!ending_) {
-        if (!watching_) {
-            wake_.wait(lock);
-        } else if (std::chrono::steady_clock::now() < deadline_) {
-            wake_.wait_until(lock, deadline_);  // feed() only moves the deadline later
-        } else {
-            if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
-            fired_ = true;
-            watching_ = false;
+void StallGuard::watch_all() {
+    Watchdog& w = watchdog();
+    std::unique_lock lock(w.mutex);
+    for (;;) {
+        const auto now = std::chrono::steady_clock::now();
+        std::optional<std::chrono::steady_clock::time_point> next;
+        for (StallGuard* g : w.guards) {
+            if (!g->watching_) continue;
+            if (now >= g->deadline_) {
+                if (g->fd_ >= 0) ::shutdown(g->fd_, SHUT_RDWR);
+                g->fired_ = true;
+                g->watching_ = false;
+            } else if (!next || g->deadline_ < *next) {
+                next = g->deadline_;  // feed() only moves a deadline later
+            }
         }
+        if (next)
+            w.wake.wait_until(lock, *next);
+        else
+            w.wake.wait(lock);
     }
 }
 

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iterator>
+#include <memory>
 #include <random>
 #include <thread>
 
@@ -414,6 +416,23 @@ TEST_CASE("sftp: a server that goes silent mid-download times out") {
     CHECK(waited < std::chrono::seconds(5));
     CHECK_FALSE(fs::exists(local.path() / "big.csv"));
     CHECK_FALSE(session.connected());
+}
+
+TEST_CASE("sftp: connected sessions share one stall watchdog and cost no thread each") {
+    SshServer server;
+    auto threads = [] {
+        return std::distance(fs::directory_iterator("/proc/self/task"), fs::directory_iterator());
+    };
+    SftpSession first(server.endpoint());
+    REQUIRE(first.connect());
+    const auto with_one = threads();
+    std::vector<std::unique_ptr<SftpSession>> more;
+    for (int i = 0; i < 3; ++i) {
+        more.push_back(std::make_unique<SftpSession>(server.endpoint()));
+        REQUIRE(more.back()->connect());
+        REQUIRE(more.back()->ping());
+    }
+    CHECK(threads() == with_one);
 }
 
 TEST_CASE("sftp: nothing listening is a connection failure") {
