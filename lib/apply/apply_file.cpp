@@ -330,7 +330,8 @@ void BatchRun::apply_in_file_order(store::BatchTransaction& tx, batch::CsvReader
             ++filled;
         }
         held.release_from(filled, empty);
-        if (!action_ids.empty()) tx.prefetch(account_->id, action_ids);
+        if (store::KeyOrder* key_order = tx.key_order(); key_order && !action_ids.empty())
+            key_order->prefetch(account_->id, action_ids);
         for (std::size_t i = 0; i < filled; ++i) {
             ledger::RowResult row = apply_row(tx, layout, chunk[i]);
             auto problem = count_row(row, chunk[i].record, layout, results, errors);

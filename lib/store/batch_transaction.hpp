@@ -21,33 +21,6 @@ public:
     // none. It lives as long as the transaction.
     virtual KeyOrder* key_order() { return nullptr; }
 
-    // The key-order hints as they were asked before key_order() existed, with the defaults of
-    // a store that has none; kept until lib/apply asks key_order() instead.
-    using ActionKey = KeyOrder::ActionKey;
-    using ReadAhead = KeyOrder::ReadAhead;
-    virtual void prefetch(std::string_view account_id, std::vector<std::string_view> action_ids) {
-        (void)account_id;
-        (void)action_ids;
-    }
-    virtual std::vector<std::optional<ActionKey>> action_keys(
-        std::string_view account_id, const std::vector<std::string_view>& action_ids) {
-        (void)account_id;
-        (void)action_ids;
-        return {};
-    }
-    virtual std::unique_ptr<ReadAhead> read_ahead(std::string_view account_id,
-                                                  const std::vector<std::int64_t>& keys) {
-        (void)account_id;
-        (void)keys;
-        return nullptr;
-    }
-    virtual void prefetch_keys(std::string_view account_id, const std::vector<std::int64_t>& keys,
-                               std::unique_ptr<ReadAhead> ahead = nullptr) {
-        (void)account_id;
-        (void)keys;
-        (void)ahead;
-    }
-
     virtual void flush() = 0;
     // Writes the final journal record and the outputs, and commits everything at once.
     virtual void commit(const BatchRecord& record, const std::vector<BatchOutput>& outputs) = 0;

@@ -37,7 +37,7 @@ struct Chunk {
     std::vector<std::uint32_t> file_rows;
     SlotBytes held;
     std::vector<std::int64_t> keys;  // of the actions its rows name
-    std::unique_ptr<store::BatchTransaction::ReadAhead> ahead;
+    std::unique_ptr<store::KeyOrder::ReadAhead> ahead;
     std::size_t size = 0;
 };
 
@@ -48,6 +48,9 @@ std::vector<RowProblem> apply_span(store::BatchTransaction& tx, std::string_view
                                    const PipelineSizes& sizes, const RowSteps& steps,
                                    const std::filesystem::path& runs_file, std::size_t problems_wanted,
                                    std::ostream& results, std::ostream& errors) {
+    // A span goes by key only when the store has a key order (plan.hpp); without one the
+    // rows are read as they come.
+    store::KeyOrder* const key_order = tx.key_order();
     const std::size_t count = order.size();
     const std::vector<std::uint32_t>& rank = order.rank;
     const std::vector<std::int64_t>& keys = order.keys;
@@ -102,7 +105,7 @@ std::vector<RowProblem> apply_span(store::BatchTransaction& tx, std::string_view
             c.held.refilled(i, pending.record);
         }
         c.held.release_from(c.size, empty);
-        c.ahead = c.keys.empty() ? nullptr : tx.read_ahead(account_id, c.keys);
+        c.ahead = c.keys.empty() || !key_order ? nullptr : key_order->read_ahead(account_id, c.keys);
     };
     StringOut result_line, error_line;
     auto write_chunk = [&](Chunk& c) {
@@ -135,7 +138,8 @@ std::vector<RowProblem> apply_span(store::BatchTransaction& tx, std::string_view
             if (next < hi)
                 preparing = std::async(std::launch::async, prepare, std::ref(chunks[(turn + 1) % 3]), next);
             ++turn;
-            if (!chunk.keys.empty()) tx.prefetch_keys(account_id, chunk.keys, std::move(chunk.ahead));
+            if (!chunk.keys.empty() && key_order)
+                key_order->prefetch_keys(account_id, chunk.keys, std::move(chunk.ahead));
             for (std::size_t i = 0; i < chunk.size; ++i) {
                 chunk.rows[i] = steps.apply(chunk.pending[i]);
                 auto problem = steps.count(chunk.rows[i], chunk.pending[i].record);

@@ -6,7 +6,7 @@
 // While a range of rows is applied, the next range is gathered from the file (read again,
 // each row wanted packed into an arena: apply/key_order/record_codec.hpp). Within a range,
 // three chunks turn: while one is applied, the next one's rows are decoded, mapped and their
-// actions read ahead (BatchTransaction::read_ahead, through the store's second connection),
+// actions read ahead (store::KeyOrder::read_ahead, through the store's second connection),
 // and the result and error lines of the one before are written as a sorted run
 // (apply/key_order/line_runs.hpp). At the end of the span the runs are merged back into file
 // order. Rows are applied and counted on the calling thread only, in key order.

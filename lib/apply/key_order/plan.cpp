@@ -89,11 +89,13 @@ SpanKeys find_keys(store::BatchTransaction& tx, std::string_view account_id, bat
         return a.prefix != b.prefix ? a.prefix < b.prefix : a.view() < b.view();
     });
     std::vector<std::string_view> ids;
+    store::KeyOrder* const key_order = tx.key_order();
     for (std::size_t first = 0; first < named.size(); first += ids_per_ask) {
         const std::size_t n = std::min(ids_per_ask, named.size() - first);
         ids.clear();
         for (std::size_t i = first; i < first + n; ++i) ids.push_back(named[i].view());
-        const auto keys = tx.action_keys(account_id, ids);
+        std::vector<std::optional<store::KeyOrder::ActionKey>> keys;
+        if (key_order) keys = key_order->action_keys(account_id, ids);
         if (keys.size() != n) return in_file_order();  // the store has no key order
         for (std::size_t i = 0; i < n; ++i) {
             if (!keys[i]) continue;  // no such action: the row touches nothing

@@ -46,7 +46,7 @@ struct SpanKeys {
 };
 
 // Reads up to `most` data rows (fewer once their ActionIds hold 32 MiB) and finds the key of
-// the action each one names, asking the store (BatchTransaction::action_keys) in id order.
+// the action each one names, asking the store (store::KeyOrder::action_keys) in id order.
 // Order::File when a row may reach the ledger otherwise than through the ActionId of an
 // action without children, or when the store has no key order: then nothing of the span is
 // used and the rows are applied in file order from its start.

@@ -64,9 +64,6 @@ private:
 
 class SqliteBatch final : public BatchTransaction, public KeyOrder {
 public:
-    using ActionKey = KeyOrder::ActionKey;
-    using ReadAhead = KeyOrder::ReadAhead;
-
     SqliteBatch(SqliteStore& store, std::string batch_id);
     ~SqliteBatch() override;
 

@@ -49,7 +49,7 @@ public:
     std::atomic<int> read_aheads = 0;  // answered by the store
     bool without_read_ahead = false;  // as a store that cannot read ahead
 
-    class Tx final : public store::BatchTransaction {
+    class Tx final : public store::BatchTransaction, public store::KeyOrder {
     public:
         Tx(std::unique_ptr<store::BatchTransaction> inner, Watched& watched)
             : inner_(std::move(inner)), watched_(watched) {}
@@ -71,21 +71,24 @@ public:
         ledger::Action& created(ledger::Action action, ledger::HistoryEntry e) override {
             return inner_->created(std::move(action), std::move(e));
         }
-        void prefetch(std::string_view a, std::vector<std::string_view> ids) override { inner_->prefetch(a, std::move(ids)); }
+        store::KeyOrder* key_order() override { return inner_->key_order() != nullptr ? this : nullptr; }
+        void prefetch(std::string_view a, std::vector<std::string_view> ids) override {
+            inner_->key_order()->prefetch(a, std::move(ids));
+        }
         std::vector<std::optional<ActionKey>> action_keys(std::string_view a,
                                                           const std::vector<std::string_view>& ids) override {
-            return inner_->action_keys(a, ids);
+            return inner_->key_order()->action_keys(a, ids);
         }
         std::unique_ptr<ReadAhead> read_ahead(std::string_view a, const std::vector<std::int64_t>& keys) override {
             if (watched_.without_read_ahead) return nullptr;
-            auto ahead = inner_->read_ahead(a, keys);
+            auto ahead = inner_->key_order()->read_ahead(a, keys);
             if (ahead) ++watched_.read_aheads;
             return ahead;
         }
         void prefetch_keys(std::string_view a, const std::vector<std::int64_t>& keys,
                            std::unique_ptr<ReadAhead> ahead) override {
             ++watched_.key_prefetches;
-            inner_->prefetch_keys(a, keys, std::move(ahead));
+            inner_->key_order()->prefetch_keys(a, keys, std::move(ahead));
         }
         void flush() override { inner_->flush(); }
         void commit(const store::BatchRecord& r, const std::vector<store::BatchOutput>& o) override {

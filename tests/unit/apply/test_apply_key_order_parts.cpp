@@ -154,15 +154,20 @@ TEST_CASE("key order plan: a span sorted by key, rows of one key in file order, 
 namespace {
 
 // A transaction that only answers action_keys(), from a map: id -> (key, has children).
-class KeysOnly final : public store::BatchTransaction {
+class KeysOnly final : public store::BatchTransaction, public store::KeyOrder {
 public:
     std::map<std::string, ActionKey, std::less<>> known;
     bool has_key_order = true;
     int asked = 0;
 
+    store::KeyOrder* key_order() override { return has_key_order ? this : nullptr; }
+    void prefetch(std::string_view, std::vector<std::string_view>) override {}
+    std::unique_ptr<ReadAhead> read_ahead(std::string_view, const std::vector<std::int64_t>&) override {
+        return nullptr;
+    }
+    void prefetch_keys(std::string_view, const std::vector<std::int64_t>&, std::unique_ptr<ReadAhead>) override {}
     std::vector<std::optional<ActionKey>> action_keys(std::string_view,
                                                       const std::vector<std::string_view>& ids) override {
-        if (!has_key_order) return {};
         std::vector<std::optional<ActionKey>> out;
         for (std::string_view id : ids) {
             ++asked;

@@ -383,8 +383,8 @@ TEST_CASE("prefetch reads many actions at once, keeps those already cached, and 
     wanted_ids.push_back("A-149");  // twice
     wanted_ids.push_back("NO-SUCH");
     std::vector<std::string_view> views(wanted_ids.begin(), wanted_ids.end());
-    tx->prefetch("1000", views);
-    tx->prefetch("2000", views);  // another account's ids are not this account's actions
+    tx->key_order()->prefetch("1000", views);
+    tx->key_order()->prefetch("2000", views);  // another account's ids are not this account's actions
 
     CHECK(tx->find("1000", "A-7") == changed);
     CHECK(tx->find("1000", "A-7")->amount == 777);
