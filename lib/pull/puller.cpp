@@ -1,6 +1,5 @@
 #include "pull/puller.hpp"
 
-
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -37,7 +36,8 @@ bool connection_lost(const RemoteError& e) {
 
 config::RemoteSource remote_of(const config::InboxConfig& inbox) {
     const auto* remote = inbox.remote();
-    if (!remote) throw std::invalid_argument("inbox " + inbox.name + " is not pulled from a server");
+    if (!remote)
+        throw std::invalid_argument("inbox " + inbox.name + " is not pulled from a server");
     return *remote;
 }
 
@@ -272,10 +272,10 @@ bool Puller::deliver_answers(RemoteFolder& remote) {
         if (!sent) {
             if (lost(remote, sent.error())) return false;
             // Kept staged: the next poll tries again.
-            warn_once("upload " + name,
-                      fmt::format("cannot upload {} to {}: {}; it is kept and "
-                                  "sent at the next poll",
-                                  util::printable(name), remote_.result_folder, sent.error().message));
+            warn_once("upload " + name, fmt::format("cannot upload {} to {}: {}; it is kept and "
+                                                    "sent at the next poll",
+                                                    util::printable(name), remote_.result_folder,
+                                                    sent.error().message));
             continue;
         }
         warned_.erase("upload " + name);
@@ -339,7 +339,8 @@ bool Puller::take_new_files(RemoteFolder& remote, store::Store& store) {
     auto listing = remote.list(remote_.folder, "*", timing_.list_budget);
     if (!listing) {
         if (lost(remote, listing.error())) return false;
-        const auto what = fmt::format("cannot list {}: {}", remote_.folder, listing.error().message);
+        const auto what =
+            fmt::format("cannot list {}: {}", remote_.folder, listing.error().message);
         if (what != problem_) {
             problem_ = what;
             if (events_.problem) events_.problem(inbox_, what, std::chrono::seconds{0});
@@ -564,8 +565,7 @@ bool Puller::fetch(RemoteFolder& remote, store::Store& store, store::PullRecord 
     return true;
 }
 
-void Puller::refuse_too_large(store::Store& store, store::PullRecord record,
-                                  std::int64_t size) {
+void Puller::refuse_too_large(store::Store& store, store::PullRecord record, std::int64_t size) {
     const auto limit = inbox_.limits.max_file_bytes;
     // The claim is `<batch id>_NAME`: the batch the file would have been applied as, so that
     // a crash before the pull is marked finds the answer already given.
@@ -609,7 +609,8 @@ void Puller::refuse_too_large(store::Store& store, store::PullRecord record,
         fs::remove(summary_file);
         batch = std::move(r);
     }
-    if (batch->state == apply::BatchState::Applied) apply::deliver(store, *batch, spool() / ".outbox");
+    if (batch->state == apply::BatchState::Applied)
+        apply::deliver(store, *batch, spool() / ".outbox");
     // Dealt with as an applied file from now on: the original is left, deleted or archived.
     record.state = "fetched";
     store.put_pull(record);

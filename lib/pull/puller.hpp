@@ -26,8 +26,9 @@
 //
 // Failures, by RemoteErrorKind: a server that is not trusted (an SFTP host key that is unknown,
 // changed or of another type) raises an alert and the inbox does not connect again until the
-// server's trust files (known_hosts) or its config change; refused credentials back off for a long time (15 minutes, doubling to 2 hours); any
-// other failure reconnects with exponential backoff and jitter (1 s doubling to 5 min).
+// server's trust files (known_hosts) or its config change; refused credentials back off for a long
+// time (15 minutes, doubling to 2 hours); any other failure reconnects with exponential backoff and
+// jitter (1 s doubling to 5 min).
 #include <atomic>
 #include <chrono>
 #include <condition_variable>

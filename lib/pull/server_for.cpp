@@ -21,8 +21,7 @@ std::unique_ptr<RemoteServer> server_for(const config::InboxConfig& inbox) {
     return std::visit(
         Cases{
             [&](const config::LocalSource&) -> std::unique_ptr<RemoteServer> {
-                throw std::invalid_argument("inbox " + inbox.name +
-                                            " is not pulled from a server");
+                throw std::invalid_argument("inbox " + inbox.name + " is not pulled from a server");
             },
             [&](const config::SftpSource& s) -> std::unique_ptr<RemoteServer> {
                 SftpEndpoint e;

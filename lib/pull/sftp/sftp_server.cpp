@@ -91,8 +91,9 @@ RemoteError remote_error(const SftpError& error, const SftpEndpoint& endpoint,
         case SftpErrorKind::AuthFailed:
         case SftpErrorKind::CredentialUnusable:
             return {RemoteErrorKind::AuthFailed,
-                    error.message + " (the key or password file is checked again as soon as it "
-                                    "changes)"};
+                    error.message +
+                        " (the key or password file is checked again as soon as it "
+                        "changes)"};
         case SftpErrorKind::ConnectFailed:
         case SftpErrorKind::Timeout:
         case SftpErrorKind::Protocol:

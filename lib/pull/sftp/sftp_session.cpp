@@ -56,7 +56,6 @@ SftpError make_error(SftpErrorKind kind, std::string message) {
     return SftpError{kind, std::move(message), {}, {}};
 }
 
-
 namespace {
 
 struct Watchdog {

@@ -67,16 +67,16 @@ public:
     std::vector<std::string> log;
 
     // Injected failures.
-    bool refuse_auth = false;            // connect() fails AuthFailed
-    bool untrusted = false;              // connect() fails Untrusted
-    bool down = false;                   // connect() fails Lost
-    int list_failures = 0;               // the next list() calls fail with list_error
+    bool refuse_auth = false;  // connect() fails AuthFailed
+    bool untrusted = false;    // connect() fails Untrusted
+    bool down = false;         // connect() fails Lost
+    int list_failures = 0;     // the next list() calls fail with list_error
     RemoteErrorKind list_error = RemoteErrorKind::Denied;
-    int read_failures = 0;               // the next downloads lose the connection mid-file
+    int read_failures = 0;                // the next downloads lose the connection mid-file
     std::set<std::string> refuse_rename;  // renames from these paths are Denied
-    std::string trust = "1";             // RemoteServer::trust_stamp()
+    std::string trust = "1";              // RemoteServer::trust_stamp()
     int connects = 0;
-    int live = 0;                        // the connection count when it was last dropped + 1
+    int live = 0;  // the connection count when it was last dropped + 1
 };
 
 class FakeFolder final : public RemoteFolder {
@@ -182,7 +182,8 @@ public:
         if (auto dead = gone()) return std::unexpected(*dead);
         r_.log.push_back("rename " + from + " " + to);
         if (r_.refuse_rename.contains(from))
-            return std::unexpected(RemoteError{RemoteErrorKind::Denied, "rename " + from + " denied"});
+            return std::unexpected(
+                RemoteError{RemoteErrorKind::Denied, "rename " + from + " denied"});
         auto it = r_.files.find(from);
         if (it == r_.files.end())
             return std::unexpected(RemoteError{RemoteErrorKind::NotFound, from + ": no such file"});
@@ -226,10 +227,12 @@ public:
         ++r_.connects;
         r_.log.push_back("connect");
         if (r_.untrusted)
-            return std::unexpected(RemoteError{RemoteErrorKind::Untrusted, "not the server we know"});
+            return std::unexpected(
+                RemoteError{RemoteErrorKind::Untrusted, "not the server we know"});
         if (r_.refuse_auth)
             return std::unexpected(RemoteError{RemoteErrorKind::AuthFailed, "credentials refused"});
-        if (r_.down) return std::unexpected(RemoteError{RemoteErrorKind::Lost, "connection refused"});
+        if (r_.down)
+            return std::unexpected(RemoteError{RemoteErrorKind::Lost, "connection refused"});
         r_.live = r_.connects;
         return std::make_unique<FakeFolder>(r_, r_.live);
     }
