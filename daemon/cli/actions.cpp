@@ -51,6 +51,11 @@ nlohmann::ordered_json action_json(const ledger::Catalog& catalog, const ledger:
     j["reported_event_date"] = ledger::format_instant(a.reported_event_date);
     j["locking_date"] = ledger::format_instant(a.locking_date);
     j["clearing_date"] = ledger::format_instant(a.clearing_date);
+    // The life cycle's (docs/lifecycle.md): null until set.
+    j["cleared_at"] = a.cleared_at ? nlohmann::ordered_json(ledger::format_instant(*a.cleared_at))
+                                   : nlohmann::ordered_json(nullptr);
+    j["invoice_id"] = a.invoice_id.empty() ? nlohmann::ordered_json(nullptr)
+                                           : nlohmann::ordered_json(a.invoice_id);
     j["modification_count"] = a.modification_count;
     j["outside_terms"] = a.outside_terms;
     j["parent_action_id"] = a.parent_action_id;

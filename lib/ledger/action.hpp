@@ -72,6 +72,9 @@ struct Action {
     std::string contract_id;            // contract and version used for the payout
     Instant contract_version{};         // the version's effective_from
     CreationState creation;
+    // The life cycle's (docs/lifecycle.md): set by a lifecycle run, never by a batch.
+    std::optional<Instant> cleared_at;  // when its payout cleared
+    std::string invoice_id;             // the invoice it is on; "" until invoiced
 
     // docs/rules.md, "Locked means the date has passed": an approved action, or one whose
     // locking date has passed, is locked.

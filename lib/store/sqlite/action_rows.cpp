@@ -58,8 +58,12 @@ const char* const kSelectActionByCustomer =
 const char* const kSelectActionChildren =
     "SELECT " ACTION_COLUMNS
     " FROM actions WHERE account_id = ?1 AND parent_action_id = ?2 ORDER BY seq";
+// What the reports read: every column and the life cycle's two (read_reported_action).
 const char* const kSelectActionsOfAccount =
-    "SELECT " ACTION_COLUMNS " FROM actions WHERE account_id = ?1 ORDER BY seq";
+    "SELECT " ACTION_COLUMNS ", cleared_at, invoice_id FROM actions WHERE account_id = ?1 ORDER BY seq";
+const char* const kSelectReportedAction =
+    "SELECT " ACTION_COLUMNS
+    ", cleared_at, invoice_id FROM actions WHERE account_id = ?1 AND action_id = ?2";
 const char* const kInsertAction =
     "INSERT INTO actions (" ACTION_COLUMNS
     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
@@ -220,6 +224,13 @@ void read_action(const Statement& row, Action& a) {
     a.contract_id = row.text_at(24);
     a.contract_version = instant_from_millis(row.int64_at(25));
     a.creation = decode_creation(row.blob_at(26));
+}
+
+Action read_reported_action(const Statement& row) {
+    Action a = read_action(row);
+    a.cleared_at = instant_from_millis(row.optional_int64_at(27));
+    a.invoice_id = row.text_at(28);
+    return a;
 }
 
 std::string insert_history_rows_sql(std::size_t count) {

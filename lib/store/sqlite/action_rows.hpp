@@ -31,7 +31,9 @@ extern const char* const kSelectAnyChild;
 extern const char* const kSelectActionByOrder;     // ?1 account, ?2 order, ?3 tracker: newest
 extern const char* const kSelectActionByCustomer;  // ?1 account, ?2 tracker, ?3 customer: newest
 extern const char* const kSelectActionChildren;    // ?1 account, ?2 parent: oldest first
-extern const char* const kSelectActionsOfAccount;  // ?1 account, by seq
+// ?1 account, by seq; read by read_reported_action.
+extern const char* const kSelectActionsOfAccount;
+extern const char* const kSelectReportedAction;  // ?1 account, ?2 action id; the same
 extern const char* const kInsertAction;
 // Rewrites every column; used when a column of a secondary index changed.
 extern const char* const kUpdateActionFull;
@@ -58,6 +60,9 @@ void bind_action_unindexed(Statement& st, const ledger::Action& action, std::str
 ledger::Action read_action(const Statement& row);
 // The same into an existing action, reusing its strings and vectors.
 void read_action(const Statement& row, ledger::Action& into);
+// An action and the life cycle's columns after its own (cleared_at, invoice_id), which a
+// batch neither reads nor writes.
+ledger::Action read_reported_action(const Statement& row);
 
 // ?1 batch id: its history_batches id, if any; and the INSERT that gives it one.
 extern const char* const kSelectHistoryBatch;

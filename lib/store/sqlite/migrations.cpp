@@ -192,7 +192,82 @@ constexpr const char* kVersion4 = R"sql(
 ALTER TABLE batches ADD COLUMN delivery_failures INTEGER NOT NULL DEFAULT 0;
 )sql";
 
-constexpr std::array kSteps = {kVersion1, kVersion2, kVersion3, kVersion4};
+// Version 5: the life cycle and the money behind it (docs/lifecycle.md). An action gains
+// cleared_at and invoice_id; an account's funds are entries (deposits, clearing debits,
+// transfer debits) whose sum is its balance; transfers wait for an invoice; an invoice and
+// its lines never change once issued (the triggers refuse it).
+constexpr const char* kVersion5 = R"sql(
+ALTER TABLE actions ADD COLUMN cleared_at INTEGER;
+ALTER TABLE actions ADD COLUMN invoice_id TEXT NOT NULL DEFAULT '';
+
+-- In the order made (id): the funds report lists them so, with the running balance.
+CREATE TABLE funds_entries (
+    id         INTEGER PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    kind       TEXT NOT NULL,               -- DEPOSIT | CLEARING | TRANSFER
+    amount     INTEGER NOT NULL CHECK (amount > 0),
+    at         INTEGER NOT NULL,
+    reference  TEXT NOT NULL,               -- the deposit's text, the action or transfer id
+    item       INTEGER                      -- CLEARING: actions.seq; TRANSFER: transfers.seq
+);
+CREATE INDEX funds_entries_by_account ON funds_entries (account_id);
+-- Nothing is taken from the balance twice.
+CREATE UNIQUE INDEX funds_entries_once ON funds_entries (kind, item) WHERE item IS NOT NULL;
+
+-- Make-goods and other payments from funds_transfers files (docs/lifecycle.md, "Funds").
+CREATE TABLE transfers (
+    seq          INTEGER PRIMARY KEY,
+    transfer_id  TEXT NOT NULL,
+    account_id   TEXT NOT NULL,
+    partner_id   TEXT NOT NULL,
+    campaign_id  TEXT NOT NULL,
+    type         TEXT NOT NULL,             -- MAKE_GOOD | BONUS | PAID_PLACEMENT
+    amount       INTEGER NOT NULL CHECK (amount > 0),
+    payment_date INTEGER NOT NULL,
+    applied_at   INTEGER NOT NULL,
+    comments     TEXT NOT NULL,
+    batch_id     TEXT NOT NULL,
+    invoice_id   TEXT NOT NULL DEFAULT '',
+    UNIQUE (account_id, transfer_id)
+);
+CREATE INDEX transfers_waiting ON transfers (account_id, invoice_id);
+
+CREATE TABLE invoices (
+    invoice_id   TEXT NOT NULL PRIMARY KEY,
+    account_id   TEXT NOT NULL,
+    partner_id   TEXT NOT NULL,
+    invoice_date INTEGER NOT NULL,
+    local_date   TEXT NOT NULL,             -- YYYY-MM-DD in the account's zone
+    currency     TEXT NOT NULL,             -- the account's when issued
+    total        INTEGER NOT NULL,
+    issued_at    INTEGER NOT NULL           -- the run that issued it
+) WITHOUT ROWID;
+CREATE INDEX invoices_by_account ON invoices (account_id, invoice_date);
+
+CREATE TABLE invoice_lines (
+    invoice_id TEXT NOT NULL REFERENCES invoices (invoice_id),
+    ord        INTEGER NOT NULL,            -- by kind, then id, bytewise
+    kind       TEXT NOT NULL,               -- ACTION or the transfer type
+    item       INTEGER NOT NULL,            -- actions.seq or transfers.seq
+    id         TEXT NOT NULL,               -- action id or transfer id
+    event_date INTEGER NOT NULL,            -- a transfer's payment date
+    cleared_at INTEGER NOT NULL,            -- a transfer's applied_at
+    payout     INTEGER NOT NULL,
+    comments   TEXT NOT NULL,
+    PRIMARY KEY (invoice_id, ord)
+) WITHOUT ROWID;
+
+CREATE TRIGGER invoices_never_change BEFORE UPDATE ON invoices
+BEGIN SELECT RAISE(ABORT, 'an issued invoice never changes'); END;
+CREATE TRIGGER invoices_never_go BEFORE DELETE ON invoices
+BEGIN SELECT RAISE(ABORT, 'an issued invoice never changes'); END;
+CREATE TRIGGER invoice_lines_never_change BEFORE UPDATE ON invoice_lines
+BEGIN SELECT RAISE(ABORT, 'an issued invoice never changes'); END;
+CREATE TRIGGER invoice_lines_never_go BEFORE DELETE ON invoice_lines
+BEGIN SELECT RAISE(ABORT, 'an issued invoice never changes'); END;
+)sql";
+
+constexpr std::array kSteps = {kVersion1, kVersion2, kVersion3, kVersion4, kVersion5};
 
 int read_version(Database& db) {
     Use q(db.cached("SELECT version FROM schema_version"));

@@ -221,11 +221,11 @@ std::unique_ptr<BatchTransaction> SqliteStore::begin_batch(std::string_view batc
 }
 
 std::optional<Action> SqliteStore::action(std::string_view account_id, std::string_view action_id) {
-    Use q(db_.cached(kSelectActionByKey));
+    Use q(db_.cached(kSelectReportedAction));
     q->bind_text(1, account_id);
     q->bind_text(2, action_id);
     if (!q->step()) return std::nullopt;
-    return read_action(*q);
+    return read_reported_action(*q);
 }
 
 std::vector<HistoryEntry> SqliteStore::history(std::string_view account_id,
@@ -247,7 +247,7 @@ void SqliteStore::for_each_action(std::string_view account_id,
     Statement st = db_.prepare(kSelectActionsOfAccount);
     Use q(st);
     q->bind_text(1, account_id);
-    while (q->step()) fn(read_action(*q));
+    while (q->step()) fn(read_reported_action(*q));
 }
 
 }  // namespace actiondrop::store::sqlite

@@ -1,0 +1,55 @@
+#pragma once
+// The port of the life cycle's money (docs/lifecycle.md): what a lifecycle run reads of an
+// account and carries out in one transaction, the funds ledger (deposits, clearing debits,
+// transfer debits, whose sum is the balance), and the invoices, which never change once
+// issued. The decisions themselves are lib/lifecycle's; the store only reads and writes.
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "ledger/catalog.hpp"
+#include "ledger/funds.hpp"
+#include "lifecycle/book.hpp"
+#include "lifecycle/invoice.hpp"
+#include "lifecycle/run.hpp"
+#include "store/store_error.hpp"
+
+namespace actiondrop::store {
+
+class LifecycleLedger {
+public:
+    virtual ~LifecycleLedger() = default;
+
+    // What a run at `now` reads of the account (lifecycle/book.hpp): the actions a step may
+    // touch, the transfers on no invoice, the balance and the last invoice date issued.
+    virtual lifecycle::AccountBook load_book(std::string_view account_id, ledger::Instant now) = 0;
+
+    // Carries the decisions out in one transaction: locks, clears with their debits, the
+    // first OVERDUE of an action, invoices with their lines, and the history entries of each.
+    // A decision already carried out (an action no longer PENDING, DUE or OVERDUE, an invoice
+    // already issued) is skipped, so the same decisions twice change nothing. Decisions that
+    // no longer fit the ledger (an invoice line whose action is gone from CLEARED, a balance
+    // that would go below 0) roll everything back with a StoreError.
+    virtual void apply_run(std::string_view account_id, const lifecycle::RunDecisions& decisions) = 0;
+
+    // A lifecycle run of one account at `now`: load_book, lifecycle::decide_run and apply_run
+    // in one write transaction, so that no batch commits in between. Returns the decisions.
+    virtual lifecycle::RunDecisions run_lifecycle(const ledger::Account& account,
+                                                  ledger::Instant now) = 0;
+
+    // Adds a DEPOSIT of `amount` (> 0, minor units) at `at`; returns the new balance, or
+    // nullopt (and adds nothing) when the balance would pass int64.
+    virtual std::optional<std::int64_t> deposit(std::string_view account_id, std::int64_t amount,
+                                                ledger::Instant at, std::string_view reference) = 0;
+    // The sum of the account's funds entries.
+    virtual std::int64_t balance(std::string_view account_id) = 0;
+    // Every funds entry of the account, in the order they were made.
+    virtual std::vector<ledger::FundsEntry> funds_entries(std::string_view account_id) = 0;
+
+    // The account's invoices with their lines, by invoice date, then id.
+    virtual std::vector<lifecycle::Invoice> invoices(std::string_view account_id) = 0;
+    virtual std::optional<lifecycle::Invoice> invoice(std::string_view invoice_id) = 0;
+};
+
+}  // namespace actiondrop::store

@@ -1,0 +1,405 @@
+// The life cycle's money in SQLite (store/lifecycle_ledger.hpp, docs/lifecycle.md): an
+// account's book for a run, the run carried out in one transaction, the funds ledger and the
+// invoices.
+#include <sqlite3.h>
+
+#include <string>
+
+#include "store/catalog_codec.hpp"
+#include "store/sqlite/action_rows.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+
+namespace actiondrop::store::sqlite {
+
+using namespace actiondrop::ledger;
+
+namespace {
+
+// A run's history entries are of no batch: they name the empty batch id, line 0, and say
+// in their note which run wrote them.
+constexpr std::string_view kNoBatch = "";
+
+std::int64_t changes(Database& db) { return sqlite3_changes64(db.handle()); }
+
+std::int64_t read_counter(Database& db, std::string_view name) {
+    Use q(db.cached("SELECT value FROM counters WHERE name = ?1"));
+    q->bind_text(1, name);
+    if (!q->step()) throw StoreError(db.path() + ": counter " + std::string(name) + " is missing");
+    return q->int64_at(0);
+}
+
+void write_counter(Database& db, std::string_view name, std::int64_t value) {
+    Use q(db.cached("UPDATE counters SET value = ?2 WHERE name = ?1"));
+    q->bind_text(1, name);
+    q->bind(2, value);
+    q->run();
+}
+
+std::int64_t history_batch(Database& db, std::string_view batch_id) {
+    {
+        Use q(db.cached(kSelectHistoryBatch));
+        q->bind_text(1, batch_id);
+        if (q->step()) return q->int64_at(0);
+    }
+    Use q(db.cached(kInsertHistoryBatch));
+    q->bind_text(1, batch_id);
+    q->run();
+    return db.last_insert_rowid();
+}
+
+// Appends the history entries of a run, taking the amounts, payout and contract from the
+// action's row as it is now.
+class HistoryWriter {
+public:
+    HistoryWriter(Database& db, Instant now)
+        : db_(db),
+          next_entry_(read_counter(db, "history_entry")),
+          batch_(history_batch(db, kNoBatch)),
+          note_("lifecycle run at " + format_instant(now)) {}
+
+    void add(std::int64_t seq, Instant at, Operation op, Status old_status, std::string_view reason) {
+        Use q(db_.cached(
+            "INSERT INTO history (entry_id, action_seq, at, batch, line, operation, reason, "
+            "old_amount, new_amount, old_payout, new_payout, old_status, new_status, contract_id, "
+            "contract_version, note) SELECT ?1, seq, ?2, ?3, 0, ?4, ?5, amount, amount, payout, "
+            "payout, ?6, status, contract_id, contract_version, ?7 FROM actions WHERE seq = ?8"));
+        q->bind(1, next_entry_++);
+        q->bind(2, millis(at));
+        q->bind(3, batch_);
+        q->bind_text(4, operation_name(op));
+        q->bind_text(5, reason);
+        q->bind_text(6, status_name(old_status));
+        q->bind_text(7, note_);
+        q->bind(8, seq);
+        q->run();
+    }
+
+    void finish() { write_counter(db_, "history_entry", next_entry_); }
+
+private:
+    Database& db_;
+    std::int64_t next_entry_;
+    std::int64_t batch_;
+    std::string note_;
+};
+
+void add_funds_entry(Database& db, std::string_view account_id, FundsEntry::Kind kind,
+                     std::int64_t amount, Instant at, std::string_view reference,
+                     std::optional<std::int64_t> item) {
+    Use q(db.cached(
+        "INSERT INTO funds_entries (account_id, kind, amount, at, reference, item) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+    q->bind_text(1, account_id);
+    q->bind_text(2, funds_entry_kind_name(kind));
+    q->bind(3, amount);
+    q->bind(4, millis(at));
+    q->bind_text(5, reference);
+    q->bind(6, item);
+    q->run();
+}
+
+std::int64_t read_balance(Database& db, std::string_view account_id) {
+    Use q(db.cached(
+        "SELECT coalesce(sum(CASE kind WHEN 'DEPOSIT' THEN amount ELSE -amount END), 0) "
+        "FROM funds_entries WHERE account_id = ?1"));
+    q->bind_text(1, account_id);
+    q->step();
+    return q->int64_at(0);
+}
+
+[[noreturn]] void out_of_date(Database& db, const std::string& what) {
+    throw StoreError(db.path() + ": a lifecycle decision no longer fits the ledger: " + what);
+}
+
+}  // namespace
+
+lifecycle::AccountBook SqliteStore::read_book(std::string_view account_id, Instant now) {
+    lifecycle::AccountBook book;
+    {
+        Use q(db_.cached(
+            "SELECT seq, action_id, partner_id, status, finance_status, payout, event_date, "
+            "locking_date, clearing_date, cleared_at, invoice_id FROM actions WHERE account_id = ?1 "
+            "AND ((status = 'PENDING' AND locking_date <= ?2) OR (status = 'APPROVED' AND "
+            "finance_status IN ('DUE', 'OVERDUE', 'CLEARED'))) ORDER BY seq"));
+        q->bind_text(1, account_id);
+        q->bind(2, millis(now));
+        while (q->step()) {
+            lifecycle::ActionState& a = book.actions.emplace_back();
+            a.key = q->int64_at(0);
+            a.action_id = q->text_at(1);
+            a.partner_id = q->text_at(2);
+            const auto status = parse_status(q->text_at(3));
+            const auto finance = parse_finance_status(q->text_at(4));
+            if (!status || !finance)
+                throw StoreError(db_.path() + ": damaged status of action " + a.action_id);
+            a.status = *status;
+            a.finance_status = *finance;
+            a.payout = q->int64_at(5);
+            a.event_date = instant_from_millis(q->int64_at(6));
+            a.locking_date = instant_from_millis(q->int64_at(7));
+            a.clearing_date = instant_from_millis(q->int64_at(8));
+            a.cleared_at = instant_from_millis(q->optional_int64_at(9));
+            a.invoice_id = q->text_at(10);
+        }
+    }
+    {
+        Use q(db_.cached(
+            "SELECT seq, transfer_id, partner_id, campaign_id, type, amount, payment_date, "
+            "applied_at, comments FROM transfers WHERE account_id = ?1 AND invoice_id = '' "
+            "ORDER BY seq"));
+        q->bind_text(1, account_id);
+        while (q->step()) {
+            Transfer& t = book.transfers.emplace_back();
+            t.key = q->int64_at(0);
+            t.transfer_id = q->text_at(1);
+            t.account_id = account_id;
+            t.partner_id = q->text_at(2);
+            t.campaign_id = q->text_at(3);
+            const auto type = parse_transfer_type(q->text_at(4));
+            if (!type) throw StoreError(db_.path() + ": damaged type of transfer " + t.transfer_id);
+            t.type = *type;
+            t.amount = q->int64_at(5);
+            t.payment_date = instant_from_millis(q->int64_at(6));
+            t.applied_at = instant_from_millis(q->int64_at(7));
+            t.comments = q->text_at(8);
+        }
+    }
+    book.balance = read_balance(db_, account_id);
+    Use q(db_.cached("SELECT max(invoice_date) FROM invoices WHERE account_id = ?1"));
+    q->bind_text(1, account_id);
+    if (q->step()) book.last_invoice_date = instant_from_millis(q->optional_int64_at(0));
+    return book;
+}
+
+void SqliteStore::write_run(std::string_view account_id, const lifecycle::RunDecisions& d) {
+    HistoryWriter history(db_, d.now);
+
+    for (const lifecycle::Lock& l : d.locks) {
+        Use q(db_.cached(
+            "UPDATE actions SET status = 'APPROVED', finance_status = ?3 "
+            "WHERE seq = ?1 AND account_id = ?2 AND status = 'PENDING'"));
+        q->bind(1, l.key);
+        q->bind_text(2, account_id);
+        q->bind_text(3, finance_status_name(l.finance_status));
+        q->run();
+        if (changes(db_) == 1) history.add(l.key, l.at, Operation::Lock, Status::Pending, "");
+    }
+
+    for (const lifecycle::Clear& c : d.clearing.clears) {
+        {
+            Use q(db_.cached(
+                "UPDATE actions SET finance_status = 'CLEARED', cleared_at = ?3 WHERE seq = ?1 "
+                "AND account_id = ?2 AND status = 'APPROVED' AND finance_status IN ('DUE', "
+                "'OVERDUE') AND payout = ?4"));
+            q->bind(1, c.key);
+            q->bind_text(2, account_id);
+            q->bind(3, millis(c.cleared_at));
+            q->bind(4, c.payout);
+            q->run();
+        }
+        if (changes(db_) == 0) continue;  // carried out before
+        history.add(c.key, c.cleared_at, Operation::Clear, Status::Approved, "");
+        // A 0 payout moves no money and makes no funds entry (docs/lifecycle.md, "Clear").
+        if (c.payout > 0)
+            add_funds_entry(db_, account_id, FundsEntry::Kind::Clearing, c.payout, c.cleared_at,
+                            c.action_id, c.key);
+    }
+
+    for (const lifecycle::Overdue& o : d.clearing.overdue) {
+        if (!o.first_time) continue;
+        Use q(db_.cached(
+            "UPDATE actions SET finance_status = 'OVERDUE' WHERE seq = ?1 AND account_id = ?2 "
+            "AND status = 'APPROVED' AND finance_status = 'DUE'"));
+        q->bind(1, o.key);
+        q->bind_text(2, account_id);
+        q->run();
+        if (changes(db_) == 1) history.add(o.key, o.due_at, Operation::Overdue, Status::Approved, "");
+    }
+
+    for (const lifecycle::Invoice& inv : d.invoices) {
+        const std::string local = format_day(inv.local_date);
+        {
+            Use q(db_.cached(
+                "INSERT INTO invoices (invoice_id, account_id, partner_id, invoice_date, "
+                "local_date, currency, total, issued_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+                "ON CONFLICT DO NOTHING"));
+            q->bind_text(1, inv.invoice_id);
+            q->bind_text(2, account_id);
+            q->bind_text(3, inv.partner_id);
+            q->bind(4, millis(inv.invoice_date));
+            q->bind_text(5, local);
+            q->bind_text(6, inv.currency ? inv.currency->code : std::string_view{});
+            q->bind(7, inv.total);
+            q->bind(8, millis(d.now));
+            q->run();
+        }
+        if (changes(db_) == 0) continue;  // issued before: an invoice is issued once
+        std::int64_t ord = 0;
+        for (const lifecycle::InvoiceLine& line : inv.lines) {
+            {
+                Use q(db_.cached(
+                    "INSERT INTO invoice_lines (invoice_id, ord, kind, item, id, event_date, "
+                    "cleared_at, payout, comments) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
+                q->bind_text(1, inv.invoice_id);
+                q->bind(2, ord++);
+                q->bind_text(3, line.kind());
+                q->bind(4, line.key);
+                q->bind_text(5, line.id);
+                q->bind(6, millis(line.event_date));
+                q->bind(7, millis(line.cleared_at));
+                q->bind(8, line.payout);
+                q->bind_text(9, line.comments);
+                q->run();
+            }
+            if (line.is_action()) {
+                {
+                    Use q(db_.cached(
+                        "UPDATE actions SET finance_status = 'INVOICED', invoice_id = ?3 WHERE "
+                        "seq = ?1 AND account_id = ?2 AND finance_status = 'CLEARED' AND "
+                        "invoice_id = '' AND payout = ?4"));
+                    q->bind(1, line.key);
+                    q->bind_text(2, account_id);
+                    q->bind_text(3, inv.invoice_id);
+                    q->bind(4, line.payout);
+                    q->run();
+                }
+                if (changes(db_) != 1)
+                    out_of_date(db_, inv.invoice_id + " holds action " + line.id +
+                                         ", which is not a cleared action on no invoice");
+                history.add(line.key, inv.invoice_date, Operation::Invoice, Status::Approved,
+                            inv.invoice_id);
+            } else {
+                {
+                    Use q(db_.cached(
+                        "UPDATE transfers SET invoice_id = ?3 WHERE seq = ?1 AND account_id = ?2 "
+                        "AND invoice_id = '' AND amount = ?4"));
+                    q->bind(1, line.key);
+                    q->bind_text(2, account_id);
+                    q->bind_text(3, inv.invoice_id);
+                    q->bind(4, line.payout);
+                    q->run();
+                }
+                if (changes(db_) != 1)
+                    out_of_date(db_, inv.invoice_id + " holds transfer " + line.id +
+                                         ", which is not a transfer on no invoice");
+            }
+        }
+    }
+    history.finish();
+
+    if (read_balance(db_, account_id) < 0)
+        out_of_date(db_, "the clearing debits take the balance of account " +
+                             std::string(account_id) + " below 0");
+}
+
+lifecycle::AccountBook SqliteStore::load_book(std::string_view account_id, Instant now) {
+    return read_book(account_id, now);
+}
+
+void SqliteStore::apply_run(std::string_view account_id, const lifecycle::RunDecisions& d) {
+    Transaction tx(db_);
+    write_run(account_id, d);
+    tx.commit();
+}
+
+lifecycle::RunDecisions SqliteStore::run_lifecycle(const Account& account, Instant now) {
+    Transaction tx(db_);
+    const lifecycle::AccountBook book = read_book(account.id, now);
+    lifecycle::RunDecisions d = lifecycle::decide_run(account, book, now);
+    if (!d.changes_nothing()) write_run(account.id, d);
+    tx.commit();
+    return d;
+}
+
+std::optional<std::int64_t> SqliteStore::deposit(std::string_view account_id, std::int64_t amount,
+                                                 Instant at, std::string_view reference) {
+    if (amount <= 0) throw std::invalid_argument("a deposit must be more than 0");
+    Transaction tx(db_);
+    std::int64_t after = 0;
+    if (__builtin_add_overflow(read_balance(db_, account_id), amount, &after)) return std::nullopt;
+    add_funds_entry(db_, account_id, FundsEntry::Kind::Deposit, amount, at, reference, std::nullopt);
+    tx.commit();
+    return after;
+}
+
+std::int64_t SqliteStore::balance(std::string_view account_id) {
+    return read_balance(db_, account_id);
+}
+
+std::vector<FundsEntry> SqliteStore::funds_entries(std::string_view account_id) {
+    Use q(db_.cached(
+        "SELECT kind, amount, at, reference FROM funds_entries WHERE account_id = ?1 ORDER BY id"));
+    q->bind_text(1, account_id);
+    std::vector<FundsEntry> entries;
+    while (q->step()) {
+        FundsEntry& e = entries.emplace_back();
+        const std::string_view kind = q->text_at(0);
+        if (kind == "DEPOSIT") e.kind = FundsEntry::Kind::Deposit;
+        else if (kind == "CLEARING") e.kind = FundsEntry::Kind::Clearing;
+        else if (kind == "TRANSFER") e.kind = FundsEntry::Kind::Transfer;
+        else throw StoreError(db_.path() + ": damaged funds entry kind \"" + std::string(kind) + "\"");
+        e.amount = q->int64_at(1);
+        e.at = instant_from_millis(q->int64_at(2));
+        e.reference = q->text_at(3);
+    }
+    return entries;
+}
+
+std::vector<lifecycle::Invoice> SqliteStore::read_invoices(const char* sql, std::string_view key) {
+    std::vector<lifecycle::Invoice> out;
+    {
+        Use q(db_.cached(sql));
+        q->bind_text(1, key);
+        while (q->step()) {
+            lifecycle::Invoice& inv = out.emplace_back();
+            inv.invoice_id = q->text_at(0);
+            inv.account_id = q->text_at(1);
+            inv.partner_id = q->text_at(2);
+            inv.invoice_date = instant_from_millis(q->int64_at(3));
+            inv.local_date = parse_day(q->text_at(4));
+            inv.currency = find_currency(q->text_at(5));
+            if (!inv.currency)
+                throw StoreError(db_.path() + ": damaged currency of invoice " + inv.invoice_id);
+            inv.total = q->int64_at(6);
+        }
+    }
+    for (lifecycle::Invoice& inv : out) {
+        Use q(db_.cached(
+            "SELECT kind, item, id, event_date, cleared_at, payout, comments FROM invoice_lines "
+            "WHERE invoice_id = ?1 ORDER BY ord"));
+        q->bind_text(1, inv.invoice_id);
+        while (q->step()) {
+            lifecycle::InvoiceLine& line = inv.lines.emplace_back();
+            if (const std::string_view kind = q->text_at(0); kind != "ACTION") {
+                line.transfer_type = parse_transfer_type(kind);
+                if (!line.transfer_type)
+                    throw StoreError(db_.path() + ": damaged line kind of invoice " + inv.invoice_id);
+            }
+            line.key = q->int64_at(1);
+            line.id = q->text_at(2);
+            line.event_date = instant_from_millis(q->int64_at(3));
+            line.cleared_at = instant_from_millis(q->int64_at(4));
+            line.payout = q->int64_at(5);
+            line.comments = q->text_at(6);
+        }
+    }
+    return out;
+}
+
+#define INVOICE_COLUMNS \
+    "invoice_id, account_id, partner_id, invoice_date, local_date, currency, total"
+
+std::vector<lifecycle::Invoice> SqliteStore::invoices(std::string_view account_id) {
+    return read_invoices("SELECT " INVOICE_COLUMNS
+                         " FROM invoices WHERE account_id = ?1 ORDER BY invoice_date, invoice_id",
+                         account_id);
+}
+
+std::optional<lifecycle::Invoice> SqliteStore::invoice(std::string_view invoice_id) {
+    auto found = read_invoices("SELECT " INVOICE_COLUMNS " FROM invoices WHERE invoice_id = ?1",
+                               invoice_id);
+    if (found.empty()) return std::nullopt;
+    return std::move(found.front());
+}
+
+}  // namespace actiondrop::store::sqlite
