@@ -19,27 +19,6 @@ struct InvoiceOptions {
     bool json = false;
 };
 
-// The lines as invoice_<id>.csv has them: one per action or transfer, by kind, then id.
-void print_invoice_csv(const lifecycle::Invoice& inv) {
-    std::vector<nlohmann::ordered_json> rows;
-    for (const lifecycle::InvoiceLine& line : inv.lines) {
-        nlohmann::ordered_json r;
-        r["InvoiceId"] = inv.invoice_id;
-        r["InvoiceDate"] = ledger::format_instant(inv.invoice_date);
-        r["PartnerId"] = inv.partner_id;
-        r["Kind"] = std::string(line.kind());
-        r["Id"] = line.id;
-        r["EventDate"] = ledger::format_instant(line.event_date);
-        r["ClearedAt"] = ledger::format_instant(line.cleared_at);
-        r["Payout"] = money_text(line.payout, inv.currency);
-        r["Currency"] = inv.currency ? std::string(inv.currency->code) : "";
-        r["Comments"] = line.comments;
-        rows.push_back(std::move(r));
-    }
-    print_csv(rows, {"InvoiceId", "InvoiceDate", "PartnerId", "Kind", "Id", "EventDate",
-                     "ClearedAt", "Payout", "Currency", "Comments"});
-}
-
 int show(const config::ServiceConfig& cfg, const InvoiceOptions& o) {
     auto s = open_migrated(cfg);
     const auto inv = funds_of(*s).invoice(o.invoice_id);
@@ -50,7 +29,7 @@ int show(const config::ServiceConfig& cfg, const InvoiceOptions& o) {
     if (o.json)
         std::cout << invoice_json(*inv).dump(2) << "\n";
     else
-        print_invoice_csv(*inv);
+        std::cout << invoice_csv(*inv);
     return exit_code::ok;
 }
 

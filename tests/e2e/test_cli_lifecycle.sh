@@ -84,6 +84,16 @@ grep -q "^$INV,.*,P-77,ACTION,E-2," "$WORK/last.out" || { cat "$WORK/last.out"; 
 expect_exit 0 ad invoices show "$INV" --json
 [ "$(field "$WORK/last.out" total)" = "$(money "$P2")" ] || fail "$INV's total"
 expect_exit 1 ad invoices show INV-1000-19990101-P-77
+# The run wrote each invoice's files into STATE_DIR/invoices/<account>/, as the store has it.
+for f in "$WORK"/state/invoices/1000/invoice_*.json; do
+    id=$(field "$f" invoice_id)
+    [ "$f" = "$WORK/state/invoices/1000/invoice_$id.json" ] || fail "$f names $id"
+    expect_exit 0 ad invoices show "$id" --json
+    python3 -c 'import json,sys; assert json.load(open(sys.argv[1])) == json.load(open(sys.argv[2]))' "$f" "$WORK/last.out" || fail "$f is not the stored invoice"
+    expect_exit 0 ad invoices show "$id"
+    cmp -s "$WORK/last.out" "${f%.json}.csv" || fail "${f%.json}.csv is not the stored invoice"
+done
+[ -f "$WORK/state/invoices/1000/invoice_$INV.csv" ] || fail "no file of $INV"
 
 expect_exit 0 ad report funds --account 1000 --json; cp "$WORK/last.out" "$WORK/funds.json"
 expect_exit 0 ad report invoices --account 1000 --json; cp "$WORK/last.out" "$WORK/invoices.json"
