@@ -1,5 +1,7 @@
 // funds deposit|balance and report funds: an account's funds, the entries whose sum is its
 // balance (docs/lifecycle.md, "Funds").
+#include "ledger/funds.hpp"
+
 #include <cstdint>
 #include <iostream>
 #include <memory>
@@ -9,7 +11,6 @@
 #include "../exit_codes.hpp"
 #include "../wall_clock.hpp"
 #include "command.hpp"
-#include "ledger/funds.hpp"
 #include "money.hpp"
 
 namespace actiondrop::cli {
@@ -33,10 +34,12 @@ int deposit(const config::ServiceConfig& cfg, const FundsOptions& o) {
     if (!decimal) throw UsageError(fmt::format("amount '{}': {}", o.amount, decimal.error()));
     const auto minor = ledger::to_minor(*decimal, *account.currency);
     if (!minor) throw UsageError(fmt::format("amount '{}': {}", o.amount, minor.error()));
-    if (*minor <= 0) throw UsageError(fmt::format("amount '{}': a deposit must be more than 0", o.amount));
+    if (*minor <= 0)
+        throw UsageError(fmt::format("amount '{}': a deposit must be more than 0", o.amount));
     const ledger::Instant at = o.at.empty() ? system_now() : time_option("--at", o.at, account);
     const auto balance = funds_of(*s).deposit(account.id, *minor, at, o.reference);
-    if (!balance) throw UsageError(fmt::format("amount '{}': the balance would be too large", o.amount));
+    if (!balance)
+        throw UsageError(fmt::format("amount '{}': the balance would be too large", o.amount));
     if (o.json) {
         nlohmann::ordered_json j;
         j["account_id"] = account.id;
@@ -80,25 +83,26 @@ int report_funds(const config::ServiceConfig& cfg, const FundsOptions& o) {
     auto s = open_migrated(cfg);
     const auto catalog = s->load_catalog();
     std::vector<const ledger::Account*> accounts;
-    if (!o.account.empty()) accounts.push_back(&account_named(catalog, o.account));
+    if (!o.account.empty())
+        accounts.push_back(&account_named(catalog, o.account));
     else
         for (const auto& [id, account] : catalog.accounts) accounts.push_back(&account);
     std::vector<nlohmann::ordered_json> rows;
     for (const ledger::Account* a : accounts) {
-    const ledger::Account& account = *a;
-    std::int64_t running = 0;
-    for (const ledger::FundsEntry& e : funds_of(*s).funds_entries(account.id)) {
-        running += e.signed_amount();
-        nlohmann::ordered_json j;
-        j["account_id"] = account.id;
-        j["at"] = ledger::format_instant(e.at);
-        j["kind"] = std::string(ledger::funds_entry_kind_name(e.kind));
-        j["amount"] = money_text(e.amount, account.currency);
-        j["reference"] = e.reference;
-        j["balance"] = money_text(running, account.currency);
-        j["currency"] = std::string(account.currency->code);
-        rows.push_back(std::move(j));
-    }
+        const ledger::Account& account = *a;
+        std::int64_t running = 0;
+        for (const ledger::FundsEntry& e : funds_of(*s).funds_entries(account.id)) {
+            running += e.signed_amount();
+            nlohmann::ordered_json j;
+            j["account_id"] = account.id;
+            j["at"] = ledger::format_instant(e.at);
+            j["kind"] = std::string(ledger::funds_entry_kind_name(e.kind));
+            j["amount"] = money_text(e.amount, account.currency);
+            j["reference"] = e.reference;
+            j["balance"] = money_text(running, account.currency);
+            j["currency"] = std::string(account.currency->code);
+            rows.push_back(std::move(j));
+        }
     }
     if (o.json)
         std::cout << nlohmann::ordered_json(rows).dump(2) << "\n";
@@ -130,11 +134,13 @@ void add_funds_commands(CLI::App& app, Commands& commands) {
 
     // `report` is made by add_action_commands, which main.cpp calls first.
     auto* report = app.get_subcommand("report");
-    auto* rep = report->add_subcommand("funds", "every funds entry of an account, with the running balance");
+    auto* rep = report->add_subcommand("funds",
+                                       "every funds entry of an account, with the running balance");
     auto r = std::make_shared<FundsOptions>();
     rep->add_option("--account", r->account, "account id (default: every account)");
     rep->add_flag("--json", r->json, "JSON instead of CSV");
-    commands.push_back({rep, [r](const config::ServiceConfig& cfg) { return report_funds(cfg, *r); }});
+    commands.push_back(
+        {rep, [r](const config::ServiceConfig& cfg) { return report_funds(cfg, *r); }});
 }
 
 }  // namespace actiondrop::cli

@@ -38,12 +38,14 @@ int report_invoices(const config::ServiceConfig& cfg, const InvoiceOptions& o) {
     auto s = open_migrated(cfg);
     const auto catalog = s->load_catalog();
     std::vector<std::string> accounts;
-    if (!o.account.empty()) accounts.push_back(account_named(catalog, o.account).id);
+    if (!o.account.empty())
+        accounts.push_back(account_named(catalog, o.account).id);
     else
         for (const auto& [id, account] : catalog.accounts) accounts.push_back(id);
     std::vector<nlohmann::ordered_json> rows;
     for (const std::string& id : accounts)
-        for (const lifecycle::Invoice& inv : funds_of(*s).invoices(id)) rows.push_back(invoice_json(inv));
+        for (const lifecycle::Invoice& inv : funds_of(*s).invoices(id))
+            rows.push_back(invoice_json(inv));
     if (o.json)
         std::cout << nlohmann::ordered_json(rows).dump(2) << "\n";
     else
@@ -64,11 +66,13 @@ void add_invoice_commands(CLI::App& app, Commands& commands) {
     commands.push_back({show_cmd, [o](const config::ServiceConfig& cfg) { return show(cfg, *o); }});
 
     // `report` is made by add_action_commands, which main.cpp calls first.
-    auto* rep = app.get_subcommand("report")->add_subcommand("invoices", "the invoices of an account");
+    auto* rep =
+        app.get_subcommand("report")->add_subcommand("invoices", "the invoices of an account");
     auto r = std::make_shared<InvoiceOptions>();
     rep->add_option("--account", r->account, "account id (default: every account)");
     rep->add_flag("--json", r->json, "JSON instead of CSV");
-    commands.push_back({rep, [r](const config::ServiceConfig& cfg) { return report_invoices(cfg, *r); }});
+    commands.push_back(
+        {rep, [r](const config::ServiceConfig& cfg) { return report_invoices(cfg, *r); }});
 }
 
 }  // namespace actiondrop::cli

@@ -73,17 +73,20 @@ void print_run(const ledger::Account& account, const lifecycle::RunDecisions& d,
         d.clearing.overdue.size(), money_text(d.clearing.overdue_amount(), c), code,
         d.invoices.size(), money_text(balance, c), code);
     for (const lifecycle::Lock& l : d.locks)
-        std::cout << fmt::format("  locked   {} at {}\n", l.action_id, ledger::format_instant(l.at));
+        std::cout << fmt::format("  locked   {} at {}\n", l.action_id,
+                                 ledger::format_instant(l.at));
     for (const lifecycle::Clear& cl : d.clearing.clears)
         std::cout << fmt::format("  cleared  {} {} {} at {}\n", cl.action_id,
-                                 money_text(cl.payout, c), code, ledger::format_instant(cl.cleared_at));
+                                 money_text(cl.payout, c), code,
+                                 ledger::format_instant(cl.cleared_at));
     for (const lifecycle::Overdue& o : d.clearing.overdue)
         std::cout << fmt::format("  overdue  {} {} {} due {}{}\n", o.action_id,
                                  money_text(o.payout, c), code, ledger::format_instant(o.due_at),
                                  o.first_time ? "" : " (still)");
     for (const lifecycle::Invoice& inv : d.invoices)
-        std::cout << fmt::format("  invoiced {} partner {} total {} {} ({} lines)\n", inv.invoice_id,
-                                 inv.partner_id, money_text(inv.total, c), code, inv.lines.size());
+        std::cout << fmt::format("  invoiced {} partner {} total {} {} ({} lines)\n",
+                                 inv.invoice_id, inv.partner_id, money_text(inv.total, c), code,
+                                 inv.lines.size());
     if (d.invoice_calendar_ended)
         std::cout << fmt::format(
             "  warning: items wait for an invoice and the period_ends list of account {} has "
@@ -102,7 +105,8 @@ void write_invoice_files(const config::ServiceConfig& cfg, store::LifecycleLedge
         const auto json = folder / ("invoice_" + inv.invoice_id + ".json");
         if (std::filesystem::exists(json)) continue;
         util::create_folders(folder);
-        util::write_file_atomically(folder / ("invoice_" + inv.invoice_id + ".csv"), invoice_csv(inv));
+        util::write_file_atomically(folder / ("invoice_" + inv.invoice_id + ".csv"),
+                                    invoice_csv(inv));
         // The JSON last: its presence says both files are there.
         util::write_file_atomically(json, invoice_json(inv).dump(2) + "\n");
     }
@@ -112,7 +116,8 @@ int run(const config::ServiceConfig& cfg, const RunOptions& o) {
     auto s = open_migrated(cfg);
     const auto catalog = s->load_catalog();
     std::vector<const ledger::Account*> accounts;
-    if (!o.account.empty()) accounts.push_back(&account_named(catalog, o.account));
+    if (!o.account.empty())
+        accounts.push_back(&account_named(catalog, o.account));
     else
         for (const auto& [id, account] : catalog.accounts) accounts.push_back(&account);
     // --now is read in each account's zone, and checked before any account runs; the clock
@@ -127,8 +132,10 @@ int run(const config::ServiceConfig& cfg, const RunOptions& o) {
         const lifecycle::RunDecisions d = funds.run_lifecycle(*a, now);
         const std::int64_t balance = funds.balance(a->id);
         write_invoice_files(cfg, funds, *a, !d.invoices.empty());
-        if (o.json) all.push_back(run_json(*a, d, balance));
-        else print_run(*a, d, balance);
+        if (o.json)
+            all.push_back(run_json(*a, d, balance));
+        else
+            print_run(*a, d, balance);
     }
     if (o.json) std::cout << all.dump(2) << "\n";
     return exit_code::ok;

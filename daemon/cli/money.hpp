@@ -2,12 +2,12 @@
 // What the life cycle's commands share (lifecycle.cpp, funds.cpp, invoices.cpp): the store's
 // funds and invoices, the account a command names, times and amounts as the user writes them,
 // and an invoice as JSON (docs/lifecycle.md).
+#include <fmt/format.h>
+
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "failure.hpp"
 #include "ledger/catalog.hpp"
@@ -83,7 +83,8 @@ inline std::string invoice_csv(const lifecycle::Invoice& inv) {
         for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
         return q + "\"";
     };
-    std::string out = "InvoiceId,InvoiceDate,PartnerId,Kind,Id,EventDate,ClearedAt,Payout,Currency,Comments\r\n";
+    std::string out =
+        "InvoiceId,InvoiceDate,PartnerId,Kind,Id,EventDate,ClearedAt,Payout,Currency,Comments\r\n";
     const std::string currency = inv.currency ? std::string(inv.currency->code) : "";
     for (const lifecycle::InvoiceLine& line : inv.lines) {
         out += cell(inv.invoice_id) + ',' + cell(ledger::format_instant(inv.invoice_date)) + ',' +

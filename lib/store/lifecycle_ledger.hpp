@@ -31,7 +31,8 @@ public:
     // already issued) is skipped, so the same decisions twice change nothing. Decisions that
     // no longer fit the ledger (an invoice line whose action is gone from CLEARED, a balance
     // that would go below 0) roll everything back with a StoreError.
-    virtual void apply_run(std::string_view account_id, const lifecycle::RunDecisions& decisions) = 0;
+    virtual void apply_run(std::string_view account_id,
+                           const lifecycle::RunDecisions& decisions) = 0;
 
     // A lifecycle run of one account at `now`: load_book, lifecycle::decide_run and apply_run
     // in one write transaction, so that no batch commits in between. Returns the decisions.

@@ -57,7 +57,8 @@ public:
           batch_(history_batch(db, kNoBatch)),
           note_("lifecycle run at " + format_instant(now)) {}
 
-    void add(std::int64_t seq, Instant at, Operation op, Status old_status, std::string_view reason) {
+    void add(std::int64_t seq, Instant at, Operation op, Status old_status,
+             std::string_view reason) {
         Use q(db_.cached(
             "INSERT INTO history (entry_id, action_seq, at, batch, line, operation, reason, "
             "old_amount, new_amount, old_payout, new_payout, old_status, new_status, contract_id, "
@@ -86,9 +87,9 @@ private:
 void add_funds_entry(Database& db, std::string_view account_id, FundsEntry::Kind kind,
                      std::int64_t amount, Instant at, std::string_view reference,
                      std::optional<std::int64_t> item) {
-    Use q(db.cached(
-        "INSERT INTO funds_entries (account_id, kind, amount, at, reference, item) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+    Use q(
+        db.cached("INSERT INTO funds_entries (account_id, kind, amount, at, reference, item) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
     q->bind_text(1, account_id);
     q->bind_text(2, funds_entry_kind_name(kind));
     q->bind(3, amount);
@@ -99,9 +100,9 @@ void add_funds_entry(Database& db, std::string_view account_id, FundsEntry::Kind
 }
 
 std::int64_t read_balance(Database& db, std::string_view account_id) {
-    Use q(db.cached(
-        "SELECT coalesce(sum(CASE kind WHEN 'DEPOSIT' THEN amount ELSE -amount END), 0) "
-        "FROM funds_entries WHERE account_id = ?1"));
+    Use q(
+        db.cached("SELECT coalesce(sum(CASE kind WHEN 'DEPOSIT' THEN amount ELSE -amount END), 0) "
+                  "FROM funds_entries WHERE account_id = ?1"));
     q->bind_text(1, account_id);
     q->step();
     return q->int64_at(0);
@@ -118,7 +119,8 @@ lifecycle::AccountBook SqliteStore::read_book(std::string_view account_id, Insta
     {
         Use q(db_.cached(
             "SELECT seq, action_id, partner_id, status, finance_status, payout, event_date, "
-            "locking_date, clearing_date, cleared_at, invoice_id FROM actions WHERE account_id = ?1 "
+            "locking_date, clearing_date, cleared_at, invoice_id FROM actions WHERE account_id = "
+            "?1 "
             "AND ((status = 'PENDING' AND locking_date <= ?2) OR (status = 'APPROVED' AND "
             "finance_status IN ('DUE', 'OVERDUE', 'CLEARED'))) ORDER BY seq"));
         q->bind_text(1, account_id);
@@ -175,9 +177,9 @@ void SqliteStore::write_run(std::string_view account_id, const lifecycle::RunDec
     HistoryWriter history(db_, d.now);
 
     for (const lifecycle::Lock& l : d.locks) {
-        Use q(db_.cached(
-            "UPDATE actions SET status = 'APPROVED', finance_status = ?3 "
-            "WHERE seq = ?1 AND account_id = ?2 AND status = 'PENDING'"));
+        Use q(
+            db_.cached("UPDATE actions SET status = 'APPROVED', finance_status = ?3 "
+                       "WHERE seq = ?1 AND account_id = ?2 AND status = 'PENDING'"));
         q->bind(1, l.key);
         q->bind_text(2, account_id);
         q->bind_text(3, finance_status_name(l.finance_status));
@@ -213,7 +215,8 @@ void SqliteStore::write_run(std::string_view account_id, const lifecycle::RunDec
         q->bind(1, o.key);
         q->bind_text(2, account_id);
         q->run();
-        if (changes(db_) == 1) history.add(o.key, o.due_at, Operation::Overdue, Status::Approved, "");
+        if (changes(db_) == 1)
+            history.add(o.key, o.due_at, Operation::Overdue, Status::Approved, "");
     }
 
     for (const lifecycle::Invoice& inv : d.invoices) {
@@ -317,7 +320,8 @@ std::optional<std::int64_t> SqliteStore::deposit(std::string_view account_id, st
     Transaction tx(db_);
     std::int64_t after = 0;
     if (__builtin_add_overflow(read_balance(db_, account_id), amount, &after)) return std::nullopt;
-    add_funds_entry(db_, account_id, FundsEntry::Kind::Deposit, amount, at, reference, std::nullopt);
+    add_funds_entry(db_, account_id, FundsEntry::Kind::Deposit, amount, at, reference,
+                    std::nullopt);
     tx.commit();
     return after;
 }
@@ -334,10 +338,15 @@ std::vector<FundsEntry> SqliteStore::funds_entries(std::string_view account_id) 
     while (q->step()) {
         FundsEntry& e = entries.emplace_back();
         const std::string_view kind = q->text_at(0);
-        if (kind == "DEPOSIT") e.kind = FundsEntry::Kind::Deposit;
-        else if (kind == "CLEARING") e.kind = FundsEntry::Kind::Clearing;
-        else if (kind == "TRANSFER") e.kind = FundsEntry::Kind::Transfer;
-        else throw StoreError(db_.path() + ": damaged funds entry kind \"" + std::string(kind) + "\"");
+        if (kind == "DEPOSIT")
+            e.kind = FundsEntry::Kind::Deposit;
+        else if (kind == "CLEARING")
+            e.kind = FundsEntry::Kind::Clearing;
+        else if (kind == "TRANSFER")
+            e.kind = FundsEntry::Kind::Transfer;
+        else
+            throw StoreError(db_.path() + ": damaged funds entry kind \"" + std::string(kind) +
+                             "\"");
         e.amount = q->int64_at(1);
         e.at = instant_from_millis(q->int64_at(2));
         e.reference = q->text_at(3);
@@ -373,7 +382,8 @@ std::vector<lifecycle::Invoice> SqliteStore::read_invoices(const char* sql, std:
             if (const std::string_view kind = q->text_at(0); kind != "ACTION") {
                 line.transfer_type = parse_transfer_type(kind);
                 if (!line.transfer_type)
-                    throw StoreError(db_.path() + ": damaged line kind of invoice " + inv.invoice_id);
+                    throw StoreError(db_.path() + ": damaged line kind of invoice " +
+                                     inv.invoice_id);
             }
             line.key = q->int64_at(1);
             line.id = q->text_at(2);
@@ -396,8 +406,8 @@ std::vector<lifecycle::Invoice> SqliteStore::invoices(std::string_view account_i
 }
 
 std::optional<lifecycle::Invoice> SqliteStore::invoice(std::string_view invoice_id) {
-    auto found = read_invoices("SELECT " INVOICE_COLUMNS " FROM invoices WHERE invoice_id = ?1",
-                               invoice_id);
+    auto found =
+        read_invoices("SELECT " INVOICE_COLUMNS " FROM invoices WHERE invoice_id = ?1", invoice_id);
     if (found.empty()) return std::nullopt;
     return std::move(found.front());
 }

@@ -103,10 +103,9 @@ TEST_CASE("the worked example of docs/lifecycle.md, carried out in the store") {
     REQUIRE(s->lifecycle_ledger() != nullptr);
     LifecycleLedger& life = *s->lifecycle_ledger();
     const ledger::Account acct = new_york();
-    add_actions(*s,
-                {january("A1", "P-77", 10000), january("A2", "P-77", 8000),
-                 january("A3", "P-99", 0)},
-                "20260301T000000Z-aaaaaaaaaaaa");
+    add_actions(
+        *s, {january("A1", "P-77", 10000), january("A2", "P-77", 8000), january("A3", "P-99", 0)},
+        "20260301T000000Z-aaaaaaaaaaaa");
     CHECK(life.deposit("1000", 15000, at("2026-03-01T00:00:00Z"), "opening") == 15000);
 
     auto d = life.run_lifecycle(acct, at("2026-03-22T12:00:00Z"));
