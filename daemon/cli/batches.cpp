@@ -11,6 +11,7 @@
 
 #include "../exit_codes.hpp"
 #include "apply/apply_file.hpp"
+#include "apply/delivery.hpp"
 #include "command.hpp"
 #include "ledger/time.hpp"
 #include "store/batch_state.hpp"

@@ -13,7 +13,8 @@
 #include "batch/outputs.hpp"
 #include "ledger/errors.hpp"
 #include "ledger/rules.hpp"
-#include "apply/file_limits.hpp"
+#include "apply/answer_files.hpp"
+#include "apply/delivery.hpp"
 #include "apply/journal.hpp"
 #include "apply/key_order/pipeline.hpp"
 #include "apply/key_order/plan.hpp"
@@ -44,61 +45,6 @@ constexpr std::size_t chunk_rows = 8'000;
 constexpr std::size_t chunk_bytes = 16 << 20;
 
 std::string to_string(const ledger::Instant t) { return ledger::format_instant(t); }
-
-// Output files being built for one batch, in a private spool folder.
-class Spool {
-public:
-    Spool(fs::path folder) : folder_(std::move(folder)) {
-        fs::remove_all(folder_);
-        fs::create_directories(folder_);
-    }
-    ~Spool() {
-        std::error_code ec;
-        fs::remove_all(folder_, ec);
-    }
-    fs::path path(const std::string& name) const { return folder_ / name; }
-
-private:
-    fs::path folder_;
-};
-
-std::ofstream open_output(const fs::path& path) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::system_error(errno, std::generic_category(), "create " + path.string());
-    return out;
-}
-
-void close_output(std::ofstream& out, const fs::path& path) {
-    out.flush();
-    if (!out) throw std::system_error(errno ? errno : EIO, std::generic_category(), "write " + path.string());
-    out.close();
-}
-
-// all_or_nothing: the rows that would have applied are reported NOT_APPLIED.
-void mark_not_applied(const fs::path& result_file, const fs::path& rewritten) {
-    std::ifstream in(result_file, std::ios::binary);
-    auto out = open_output(rewritten);
-    // Our own file, whose lines can be longer than the rows they answer: no limit applies.
-    constexpr auto none = std::numeric_limits<std::int64_t>::max();
-    batch::CsvReader reader(in, batch::Limits{.max_file_bytes = none,
-                                              .max_rows = none,
-                                              .max_line_bytes = none,
-                                              .max_record_bytes = none,
-                                              .max_fields = none});
-    batch::Record record;
-    bool header = true;
-    while (true) {
-        auto more = reader.next(record);
-        if (!more) throw std::runtime_error("re-reading our own result file: " + more.error().message);
-        if (!*more) break;
-        if (!header && record.fields.size() > 4 && record.fields[4] == "APPLIED")
-            record.fields[4] = "NOT_APPLIED";
-        header = false;
-        // Cells were made formula-safe when first written, so writing them again is exact.
-        batch::write_csv_record(out, record.fields);
-    }
-    close_output(out, rewritten);
-}
 
 class BatchRun {
 public:
@@ -551,51 +497,6 @@ ApplyResult BatchRun::run() {
 ApplyResult apply_file(store::Store& store, const ledger::Catalog& catalog, const ApplyRequest& request,
                        const Clock& clock) {
     return BatchRun(store, catalog, request, clock).run();
-}
-
-ApplyRequest request_for(const config::InboxConfig& inbox, const fs::path& spool) {
-    ApplyRequest req;
-    req.account_id = inbox.account;
-    auto type = batch::parse_file_type(inbox.type);
-    if (!type) throw std::invalid_argument(fmt::format("inbox {}: unknown type '{}'", inbox.name, inbox.type));
-    req.type = *type;
-    req.inbox = inbox.name;
-    req.all_or_nothing = inbox.all_or_nothing;
-    req.reprocess_duplicates = inbox.duplicates == "reprocess";
-    req.limits = reader_limits(inbox.limits);
-    req.outbox = inbox.outbox;
-    req.spool = spool;
-    return req;
-}
-
-batch::Summary file_level_summary(const store::BatchRecord& record) {
-    batch::Summary s;
-    s.batch_id = record.batch_id;
-    s.file = record.file_name;
-    s.sha256 = record.sha256;
-    s.type = record.type;
-    s.status = record.status;
-    s.received_at = record.received_at;
-    s.completed_at = record.completed_at.value_or(record.received_at);
-    s.error_code = record.error_code;
-    s.error_message = record.error_message;
-    s.line = record.error_line;
-    return s;
-}
-
-std::vector<fs::path> deliver(store::Store& store, const store::BatchRecord& batch, const fs::path& outbox) {
-    std::vector<fs::path> written;
-    for (const auto& [name, bytes] : store.batch_outputs(batch.batch_id)) {
-        util::write_file_atomically(outbox / name, bytes);
-        written.push_back(outbox / name);
-    }
-    // A first delivery moves the journal on; a later one (`batches redeliver`) leaves it.
-    if (batch.state == BatchState::Applied) {
-        auto delivered = batch;
-        move_to(delivered, BatchState::Delivered);
-        store.put_batch(delivered);
-    }
-    return written;
 }
 
 }  // namespace actiondrop::apply

@@ -14,6 +14,7 @@
 #include "ledger/errors.hpp"
 #include "util/atomic_file.hpp"
 #include "util/batch_id.hpp"
+#include "apply/delivery.hpp"
 #include "apply/journal.hpp"
 #include "util/opened_file.hpp"
 

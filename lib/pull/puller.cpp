@@ -12,6 +12,7 @@
 #include <system_error>
 #include <tuple>
 
+#include "apply/delivery.hpp"
 #include "apply/journal.hpp"
 #include "batch/outputs.hpp"
 #include "ledger/errors.hpp"

@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 
 #include "config/catalog_file.hpp"
+#include "apply/delivery.hpp"
 #include "ingest/claimed_file.hpp"
 #include "util/name_rules.hpp"
 #include "ledger/time.hpp"
