@@ -311,8 +311,9 @@ private:
                                      "type",           "kind",
                                      "pattern",        "settle",
                                      "done_file",      "duplicates",
-                                     "all_or_nothing", "limits",
-                                     "path",           "outbox",
+                                     "all_or_nothing", "send_invoices",
+                                     "limits",         "path",
+                                     "outbox",
                                      "host",           "port",
                                      "user",           "identity_file",
                                      "password_file",  "known_hosts",
@@ -354,6 +355,7 @@ private:
         if (auto b = m.boolean("done_file")) in.done_file = *b;
         if (auto d = choice(m, "duplicates", {"reject", "reprocess"})) in.duplicates = *d;
         if (auto b = m.boolean("all_or_nothing")) in.all_or_nothing = *b;
+        if (auto b = m.boolean("send_invoices")) in.send_invoices = *b;
         if (m.has("limits")) in.limits = limits(m["limits"], m.path("limits"), c.limits);
 
         for (std::string_view key : secret_keys)

@@ -68,6 +68,10 @@ struct InboxConfig {
     bool done_file = false;
     std::string duplicates = "reject";   // reject | reprocess
     bool all_or_nothing = false;
+    // The account's invoices are also written into this inbox's outbox (a pulled inbox: its
+    // result_folder, through the spool's `.outbox/`), docs/lifecycle.md, "Invoices in the
+    // outboxes".
+    bool send_invoices = false;
     FileLimits limits;
 
     // The `kind:` of the source ("local", "sftp").

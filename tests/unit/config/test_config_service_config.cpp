@@ -103,7 +103,7 @@ inboxes:
   - {name: acme-drop, account: "1000", type: modifications, kind: local,
      path: /srv/actiondrop/1000/inbox, outbox: /srv/actiondrop/1000/outbox,
      pattern: "*.csv", settle: 2s, done_file: true, duplicates: reprocess, all_or_nothing: true,
-     limits: {max_rows: 10}}
+     send_invoices: true, limits: {max_rows: 10}}
   - {name: acme-pull, account: "1000", type: conversions, kind: sftp,
      host: sftp.acme.example, port: 2222, user: actiondrop, identity_file: /etc/actiondrop/keys/acme,
      # or password_file: /etc/actiondrop/secrets/acme.password
@@ -130,6 +130,7 @@ inboxes:
     CHECK(drop->done_file);
     CHECK(drop->duplicates == "reprocess");
     CHECK(drop->all_or_nothing);
+    CHECK(drop->send_invoices);
     // An inbox's limits override the global ones key by key.
     CHECK(drop->limits.max_rows == 10);
     CHECK(drop->limits.max_file_bytes == 256LL << 20);
@@ -149,6 +150,7 @@ inboxes:
     CHECK(sftp.result_folder == "/exports/results");
     CHECK(sftp.poll_interval == 60s);
     CHECK(pull->settle == 10s);
+    CHECK_FALSE(pull->send_invoices);  // the default
     CHECK(c->inbox("nope") == nullptr);
 }
 
@@ -275,6 +277,33 @@ TEST_CASE("service config: inbox type, kind, duplicates and flags are validated"
     CHECK_CONFIG_ERROR(errors, 8, "inboxes[0].all_or_nothing", "expected true or false");
     CHECK_CONFIG_ERROR(errors, 9, "inboxes[0].pattern", "no '/'");
     CHECK_CONFIG_ERROR(errors, 10, "inboxes[0].settle", "expected a duration");
+}
+
+TEST_CASE("service config: send_invoices is a boolean of local and sftp inboxes, false by default") {
+    ConfigFile file(R"(inboxes:
+  - {name: a, account: "1", path: /srv/a, outbox: /srv/a-out, send_invoices: true}
+  - {name: b, account: "1", path: /srv/b, outbox: /srv/b-out}
+  - {name: c, account: "1", path: /srv/c, outbox: /srv/c-out, send_invoices: false}
+  - {name: d, account: "1", kind: sftp, host: h, user: u, identity_file: /k, known_hosts: /kh,
+     folder: /in, result_folder: /out, send_invoices: true}
+)");
+    auto c = read_service_config(file.path());
+    INFO((c ? std::string() : test::all_errors(c.error())));
+    REQUIRE(c);
+    CHECK(c->inbox("a")->send_invoices);
+    CHECK_FALSE(c->inbox("b")->send_invoices);
+    CHECK_FALSE(c->inbox("c")->send_invoices);
+    // A pulled inbox sends them to its result_folder (docs/lifecycle.md).
+    CHECK(c->inbox("d")->send_invoices);
+
+    auto errors = errors_of(R"(inboxes:
+  - {name: a, account: "1", path: /srv/a, outbox: /srv/a-out,
+     send_invoices: yes please}
+  - {name: b, account: "1", path: /srv/b, outbox: /srv/b-out, send_invoices: true,
+     send_invoices: false}
+)");
+    CHECK_CONFIG_ERROR(errors, 3, "inboxes[0].send_invoices", "expected true or false");
+    CHECK_CONFIG_ERROR(errors, 5, "inboxes[1].send_invoices", "duplicate key");
 }
 
 TEST_CASE("service config: a local inbox needs its folders, and the outbox is not the inbox") {
