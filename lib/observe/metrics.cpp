@@ -184,6 +184,38 @@ void Metrics::set_host_key_alert(std::string_view inbox, bool raised) {
     host_key_alerts_[{std::string(inbox)}] = raised ? 1 : 0;
 }
 
+void Metrics::lifecycle_account_run(std::string_view account_id, const AccountRun& run) {
+    Labels account{std::string(account_id)};
+    std::lock_guard lock(mutex_);
+    locked_[account] += run.locked;
+    cleared_[account] += run.cleared;
+    overdue_[account] += run.newly_overdue;
+    invoices_[account] += run.invoices;
+    lifecycle_failures_[account];  // at 0 until a failure, so that rate() sees the first
+    overdue_actions_[account] = run.overdue;
+    // One series per account: a currency changed by a catalog load replaces the old one.
+    std::erase_if(overdue_amount_,
+                  [&](const auto& entry) { return entry.first.front() == account.front(); });
+    overdue_amount_[{account.front(), run.currency}] = run.overdue_amount;
+}
+
+void Metrics::lifecycle_failed(std::string_view account) {
+    std::lock_guard lock(mutex_);
+    ++lifecycle_failures_[{std::string(account)}];
+}
+
+void Metrics::lifecycle_run_finished(std::chrono::system_clock::time_point at,
+                                     std::chrono::duration<double> took) {
+    std::lock_guard lock(mutex_);
+    // Milliseconds, as the age gauge: a shorter sample and no false precision.
+    last_lifecycle_run_ =
+        static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                at.time_since_epoch())
+                                .count()) /
+        1000.0;
+    last_lifecycle_seconds_ = std::max(took.count(), 0.0);
+}
+
 std::string Metrics::render(SteadyTime now) const {
     std::string out;
     std::lock_guard lock(mutex_);
@@ -253,6 +285,36 @@ std::string Metrics::render(SteadyTime now) const {
            "1 while an SFTP pull inbox does not connect because the server's host key is "
            "unknown or changed.",
            {"inbox"}, host_key_alerts_);
+
+    family(out, "actiondrop_actions_locked_total", "counter",
+           "Actions a lifecycle run locked (PENDING to APPROVED).", {"account"}, locked_);
+    family(out, "actiondrop_actions_cleared_total", "counter",
+           "Actions whose payout a lifecycle run cleared (taken from the funds, or 0).",
+           {"account"}, cleared_);
+    family(out, "actiondrop_actions_overdue_total", "counter",
+           "Actions a lifecycle run found overdue for the first time (the funds did not cover "
+           "them).",
+           {"account"}, overdue_);
+    family(out, "actiondrop_invoices_issued_total", "counter",
+           "Invoices a lifecycle run issued to partners.", {"account"}, invoices_);
+    family(out, "actiondrop_overdue_actions", "gauge",
+           "Actions overdue after the account's last lifecycle run.", {"account"},
+           overdue_actions_);
+    family(out, "actiondrop_overdue_amount", "gauge",
+           "Payouts overdue after the account's last lifecycle run, in the account's currency "
+           "(a decimal amount, not minor units).",
+           {"account", "currency"}, overdue_amount_);
+    family(out, "actiondrop_lifecycle_failures_total", "counter",
+           "Lifecycle runs of an account that failed (tried again at the next interval).",
+           {"account"}, lifecycle_failures_);
+    plain_gauge(out, "actiondrop_lifecycle_last_run_timestamp_seconds",
+                "When the last lifecycle run over every account ended (Unix time), 0 before "
+                "the first.",
+                last_lifecycle_run_);
+    plain_gauge(out, "actiondrop_lifecycle_last_run_duration_seconds",
+                "How long the last lifecycle run over every account took, its invoice files "
+                "included.",
+                last_lifecycle_seconds_);
     return out;
 }
 

@@ -2,7 +2,8 @@
 // The service's Prometheus metrics (text exposition format 0.0.4), kept in memory.
 // Every method is safe to call from any thread: one mutex guards the series, and each call
 // holds it for a few map lookups, so the service may report every file without care.
-// Names are prefixed `actiondrop_`; the `inbox` label is the configured inbox name.
+// Names are prefixed `actiondrop_`; the `inbox` label is the configured inbox name, and the
+// life cycle's series have the `account` label, the catalog's account id.
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -22,6 +23,16 @@ struct FinishedFile {
     std::map<std::string, std::int64_t> error_counts{};  // rejected rows by error code
     std::int64_t bytes = 0;                              // size of the original
     std::chrono::duration<double> took{0};               // claim to answer
+};
+
+// What one lifecycle run did to one account (docs/lifecycle.md, "The daemon's schedule").
+struct AccountRun {
+    std::int64_t locked = 0, cleared = 0;
+    std::int64_t newly_overdue = 0;  // actions that became overdue in this run
+    std::int64_t overdue = 0;        // actions overdue after it, new or not
+    double overdue_amount = 0;       // their payouts, in the account's currency (50.25, not 5025)
+    std::string currency{};          // its ISO 4217 code
+    std::int64_t invoices = 0;       // invoices issued
 };
 
 class Metrics {
@@ -55,6 +66,14 @@ public:
     void sftp_connecting(std::string_view inbox);
     void set_host_key_alert(std::string_view inbox, bool raised);
 
+    // The life cycle: each account's run, a run of an account that failed (the store threw; it
+    // is tried again at the next interval), and the end of a run over every account (wall
+    // clock, as Unix seconds, and how long it took).
+    void lifecycle_account_run(std::string_view account, const AccountRun& run);
+    void lifecycle_failed(std::string_view account);
+    void lifecycle_run_finished(std::chrono::system_clock::time_point at,
+                                std::chrono::duration<double> took);
+
     // The exposition text: families in a fixed order, series sorted by label values. Ages
     // are measured at `now`.
     std::string render() const { return render(std::chrono::steady_clock::now()); }
@@ -76,6 +95,11 @@ private:
     std::map<Labels, std::int64_t> sftp_connects_, host_key_alerts_;  // one per served inbox
     std::int64_t inboxes_ = 0;
     bool ready_ = false;
+    // Labelled by account; the overdue amount by account and currency.
+    std::map<Labels, std::int64_t> locked_, cleared_, overdue_, invoices_, lifecycle_failures_,
+        overdue_actions_;
+    std::map<Labels, double> overdue_amount_;
+    double last_lifecycle_run_ = 0, last_lifecycle_seconds_ = 0;
 };
 
 // A label value escaped for the exposition format: backslash, double quote and newline.
