@@ -3,6 +3,7 @@
 // taken from the funds balance in one strict order, and the first one the balance does not
 // cover stops the queue: it and everything after it are overdue.
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "ledger/funds.hpp"
@@ -36,6 +37,49 @@ struct ClearDecisions {
 
     std::int64_t overdue_amount() const;
     bool operator==(const ClearDecisions&) const = default;
+};
+
+// Whether an action is in the queue of a run at `now`: APPROVED and DUE with clearing_date <=
+// now, or OVERDUE. A store may run it as a criterion over its rows.
+inline bool in_clear_queue(ledger::Status status, ledger::FinanceStatus finance,
+                           Instant clearing_date, Instant now) {
+    return (status == ledger::Status::Approved && finance == ledger::FinanceStatus::Due &&
+            clearing_date <= now) ||
+           finance == ledger::FinanceStatus::Overdue;
+}
+
+// One action of the queue, as a store streams it: no more than the clear reads.
+struct QueueItem {
+    std::int64_t key = 0;
+    std::string_view action_id;
+    std::int64_t payout = 0;
+    Instant clearing_date{};
+    bool overdue = false;  // OVERDUE before this run
+};
+
+// The clear one action at a time, for actions given in queue order (clearing date, then action
+// id, bytewise): the rule decide_clearing runs, for a store that streams its queue instead of
+// holding it. The actions it clears are a prefix of the queue; the first one it does not
+// clear ends the prefix, and every later one is overdue.
+class ClearQueue {
+public:
+    // Throws std::invalid_argument when `balance` is negative.
+    ClearQueue(std::int64_t balance, Instant now);
+
+    // Decides the next action of the queue and adds the decision to `d` (its clears, overdue,
+    // debits and balance_after). Returns true when it clears. Throws std::invalid_argument on
+    // a negative payout.
+    bool decide(const QueueItem& a, ClearDecisions& d);
+
+    // The balance left after the clears decided so far.
+    std::int64_t balance() const { return balance_; }
+    // Whether an action did not clear: the prefix has ended.
+    bool stopped() const { return stopped_; }
+
+private:
+    std::int64_t balance_;
+    Instant now_;
+    bool stopped_ = false;
 };
 
 // The queue is every APPROVED action that is DUE with clearing_date <= now, and every OVERDUE

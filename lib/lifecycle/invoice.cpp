@@ -105,4 +105,19 @@ std::vector<Invoice> decide_invoices(const ledger::Account& account,
     return invoices;
 }
 
+std::optional<Instant> invoice_cutoff(const ledger::Account& account,
+                                      std::optional<Instant> oldest_waiting,
+                                      std::optional<Instant> last_invoice_date, Instant now) {
+    if (!oldest_waiting) return std::nullopt;
+    // decide_invoices issues dates after max(oldest, last) one by one while they are <= now,
+    // each taking what waits since before it: every item older than the last such date is
+    // taken, and no later one, since the next date after it is past `now`.
+    Instant after = *oldest_waiting;
+    if (last_invoice_date && *last_invoice_date > after) after = *last_invoice_date;
+    const std::vector<InvoiceDate> dates =
+        invoice_dates(account.invoice_calendar, account.timezone, after, now);
+    if (dates.empty()) return std::nullopt;
+    return dates.back().at;
+}
+
 }  // namespace actiondrop::lifecycle

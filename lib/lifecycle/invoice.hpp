@@ -60,4 +60,13 @@ std::vector<Invoice> decide_invoices(const ledger::Account& account,
                                      std::span<const ledger::Transfer> transfers,
                                      std::optional<Instant> last_invoice_date, Instant now);
 
+// What decide_invoices will put on invoices, without holding every item: given the oldest
+// item waiting (its cleared_at or applied_at), the latest invoice date of the calendar after
+// both it and `last_invoice_date`, up to and including `now`. A run at `now` invoices exactly
+// the items waiting since before that date; nullopt when it invoices nothing. A store reads
+// only those items (docs/lifecycle.md, "How the store runs a step").
+std::optional<Instant> invoice_cutoff(const ledger::Account& account,
+                                      std::optional<Instant> oldest_waiting,
+                                      std::optional<Instant> last_invoice_date, Instant now);
+
 }  // namespace actiondrop::lifecycle

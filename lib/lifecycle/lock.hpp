@@ -17,6 +17,20 @@ struct Lock {
     friend bool operator==(const Lock&, const Lock&) = default;
 };
 
+// Whether an action locks in a run at `now`: it is PENDING and its locking date has come. A
+// store may run it as a criterion over its rows (docs/lifecycle.md, "How the store runs a
+// step").
+inline bool locks_at(ledger::Status status, Instant locking_date, Instant now) {
+    return status == ledger::Status::Pending && locking_date <= now;
+}
+
+// The finance status an action locks with: an action over a cap locks with payout 0 and stays
+// outside terms; every other is DUE.
+inline ledger::FinanceStatus locked_finance_status(ledger::FinanceStatus before) {
+    return before == ledger::FinanceStatus::OutsideTerms ? ledger::FinanceStatus::OutsideTerms
+                                                         : ledger::FinanceStatus::Due;
+}
+
 // Ordered by locking date, then action id (bytewise).
 std::vector<Lock> decide_locks(std::span<const ActionState> actions, Instant now);
 

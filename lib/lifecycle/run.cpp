@@ -66,14 +66,12 @@ bool in_play(const ActionState& a, Instant now) {
     return false;
 }
 
-// Whether items are left waiting for an invoice with no date of the calendar to come.
-bool calendar_ended(const ledger::Account& account, std::span<const ActionState> work,
-                    const AccountBook& book, const std::vector<Invoice>& invoices, Instant now) {
-    std::size_t waiting = 0;
-    for (const ActionState& a : work)
-        waiting += a.finance_status == FinanceStatus::Cleared && a.invoice_id.empty();
-    for (const ledger::Transfer& t : book.transfers) waiting += t.invoice_id.empty();
-    std::optional<Instant> last = book.last_invoice_date;
+}  // namespace
+
+bool invoice_calendar_ended(const ledger::Account& account, std::size_t waiting,
+                            std::optional<Instant> last_invoice_date,
+                            const std::vector<Invoice>& invoices, Instant now) {
+    std::optional<Instant> last = last_invoice_date;
     for (const Invoice& inv : invoices) {
         waiting -= inv.lines.size();
         if (!last || *last < inv.invoice_date) last = inv.invoice_date;
@@ -82,8 +80,6 @@ bool calendar_ended(const ledger::Account& account, std::span<const ActionState>
     const Instant after = last && *last > now ? *last : now;
     return !next_invoice_date(account.invoice_calendar, account.timezone, after);
 }
-
-}  // namespace
 
 bool RunDecisions::changes_nothing() const {
     return locks.empty() && clearing.clears.empty() && invoices.empty() &&
@@ -105,7 +101,12 @@ RunDecisions decide_run(const ledger::Account& account, const AccountBook& book,
     d.clearing = decide_clearing(work, book.balance, now);
     apply_clearing(index, d.clearing);
     d.invoices = decide_invoices(account, work, book.transfers, book.last_invoice_date, now);
-    d.invoice_calendar_ended = calendar_ended(account, work, book, d.invoices, now);
+    std::size_t waiting = 0;
+    for (const ActionState& a : work)
+        waiting += a.finance_status == FinanceStatus::Cleared && a.invoice_id.empty();
+    for (const ledger::Transfer& t : book.transfers) waiting += t.invoice_id.empty();
+    d.invoice_calendar_ended =
+        invoice_calendar_ended(account, waiting, book.last_invoice_date, d.invoices, now);
     return d;
 }
 

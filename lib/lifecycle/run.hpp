@@ -4,6 +4,8 @@
 // store read, and the answer is the decisions, which the store carries out in one
 // transaction. Idempotent: a run at the same `now` after its decisions were carried out
 // decides nothing new.
+#include <cstddef>
+#include <optional>
 #include <vector>
 
 #include "ledger/catalog.hpp"
@@ -31,6 +33,13 @@ struct RunDecisions {
 };
 
 RunDecisions decide_run(const ledger::Account& account, const AccountBook& book, Instant now);
+
+// Whether items are left waiting for an invoice with no date of the calendar to come
+// (RunDecisions::invoice_calendar_ended): `waiting` cleared actions and transfers were on no
+// invoice before `invoices` were decided.
+bool invoice_calendar_ended(const ledger::Account& account, std::size_t waiting,
+                            std::optional<Instant> last_invoice_date,
+                            const std::vector<Invoice>& invoices, Instant now);
 
 // Carries the decisions out on the book in memory, as the store does in its tables: the
 // reference that tests compare a store against. Throws std::invalid_argument when a decision

@@ -3,8 +3,11 @@
 // invoices.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
+#include "lifecycle/calendar.hpp"
 #include "store/catalog_codec.hpp"
 #include "store/sqlite/action_rows.hpp"
 #include "store/sqlite/sqlite_store.hpp"
@@ -112,53 +115,50 @@ std::int64_t read_balance(Database& db, std::string_view account_id) {
     throw StoreError(db.path() + ": a lifecycle decision no longer fits the ledger: " + what);
 }
 
-}  // namespace
+#define ACTION_STATE_COLUMNS                                                                 \
+    "seq, action_id, partner_id, status, finance_status, payout, event_date, locking_date, " \
+    "clearing_date, cleared_at, invoice_id"
 
-lifecycle::AccountBook SqliteStore::read_book(std::string_view account_id, Instant now) {
-    lifecycle::AccountBook book;
-    {
-        Use q(db_.cached(
-            "SELECT seq, action_id, partner_id, status, finance_status, payout, event_date, "
-            "locking_date, clearing_date, cleared_at, invoice_id FROM actions WHERE account_id = "
-            "?1 "
-            "AND ((status = 'PENDING' AND locking_date <= ?2) OR (status = 'APPROVED' AND "
-            "finance_status IN ('DUE', 'OVERDUE', 'CLEARED'))) ORDER BY seq"));
-        q->bind_text(1, account_id);
-        q->bind(2, millis(now));
-        while (q->step()) {
-            lifecycle::ActionState& a = book.actions.emplace_back();
-            a.key = q->int64_at(0);
-            a.action_id = q->text_at(1);
-            a.partner_id = q->text_at(2);
-            const auto status = parse_status(q->text_at(3));
-            const auto finance = parse_finance_status(q->text_at(4));
-            if (!status || !finance)
-                throw StoreError(db_.path() + ": damaged status of action " + a.action_id);
-            a.status = *status;
-            a.finance_status = *finance;
-            a.payout = q->int64_at(5);
-            a.event_date = instant_from_millis(q->int64_at(6));
-            a.locking_date = instant_from_millis(q->int64_at(7));
-            a.clearing_date = instant_from_millis(q->int64_at(8));
-            a.cleared_at = instant_from_millis(q->optional_int64_at(9));
-            a.invoice_id = q->text_at(10);
-        }
+// Reads the rows of a SELECT of ACTION_STATE_COLUMNS.
+void read_action_states(Database& db, Statement& q, std::vector<lifecycle::ActionState>& out) {
+    while (q.step()) {
+        lifecycle::ActionState& a = out.emplace_back();
+        a.key = q.int64_at(0);
+        a.action_id = q.text_at(1);
+        a.partner_id = q.text_at(2);
+        const auto status = parse_status(q.text_at(3));
+        const auto finance = parse_finance_status(q.text_at(4));
+        if (!status || !finance)
+            throw StoreError(db.path() + ": damaged status of action " + a.action_id);
+        a.status = *status;
+        a.finance_status = *finance;
+        a.payout = q.int64_at(5);
+        a.event_date = instant_from_millis(q.int64_at(6));
+        a.locking_date = instant_from_millis(q.int64_at(7));
+        a.clearing_date = instant_from_millis(q.int64_at(8));
+        a.cleared_at = instant_from_millis(q.optional_int64_at(9));
+        a.invoice_id = q.text_at(10);
     }
+}
+
+// The account's transfers on no invoice, in the order made.
+std::vector<Transfer> read_transfers(Database& db, std::string_view account_id) {
+    std::vector<Transfer> transfers;
     {
-        Use q(db_.cached(
+        Use q(db.cached(
             "SELECT seq, transfer_id, partner_id, campaign_id, type, amount, payment_date, "
             "applied_at, comments FROM transfers WHERE account_id = ?1 AND invoice_id = '' "
             "ORDER BY seq"));
         q->bind_text(1, account_id);
         while (q->step()) {
-            Transfer& t = book.transfers.emplace_back();
+            Transfer& t = transfers.emplace_back();
             t.key = q->int64_at(0);
             t.transfer_id = q->text_at(1);
             t.account_id = account_id;
             t.partner_id = q->text_at(2);
             t.campaign_id = q->text_at(3);
             const auto type = parse_transfer_type(q->text_at(4));
-            if (!type) throw StoreError(db_.path() + ": damaged type of transfer " + t.transfer_id);
+            if (!type) throw StoreError(db.path() + ": damaged type of transfer " + t.transfer_id);
             t.type = *type;
             t.amount = q->int64_at(5);
             t.payment_date = instant_from_millis(q->int64_at(6));
@@ -166,6 +166,291 @@ lifecycle::AccountBook SqliteStore::read_book(std::string_view account_id, Insta
             t.comments = q->text_at(8);
         }
     }
+    return transfers;
+}
+
+ledger::Status read_status(Database& db, std::string_view text, std::string_view action_id) {
+    const auto status = parse_status(text);
+    if (!status)
+        throw StoreError(db.path() + ": damaged status of action " + std::string(action_id));
+    return *status;
+}
+
+ledger::FinanceStatus read_finance_status(Database& db, std::string_view text,
+                                          std::string_view action_id) {
+    const auto finance = parse_finance_status(text);
+    if (!finance)
+        throw StoreError(db.path() + ": damaged finance status of action " +
+                         std::string(action_id));
+    return *finance;
+}
+
+// How a run's lock and clear go through the tables (docs/lifecycle.md, "How the store runs a
+// step"): the rules of lib/lifecycle decide on what the store streams to them, one compact
+// row at a time in the steps' own order, and the store then carries the decisions out as a
+// few statements over sets of rows, each the SQL form of a rule's criterion. Parameters: ?1
+// account, ?2 the run's time; ?3, ?4 the clearing date and action id of the first action the
+// balance does not cover (the cut), ?5 1 when there is one; ?6 the first history entry id,
+// ?7 the history batch, ?8 the note.
+//
+// lifecycle::locks_at: PENDING with locking_date <= now.
+#define LOCKS "(status = 'PENDING' AND locking_date <= ?2)"
+// lifecycle::in_clear_queue, over the actions as the lock leaves them (a PENDING action that
+// locks is DUE unless it is outside terms).
+#define QUEUE                                                                           \
+    "((status = 'APPROVED' AND (finance_status = 'OVERDUE' OR (finance_status = 'DUE' " \
+    "AND clearing_date <= ?2))) OR (status = 'PENDING' AND locking_date <= ?2 AND "     \
+    "finance_status <> 'OUTSIDE_TERMS' AND clearing_date <= ?2))"
+// The queue's order: clearing date, then action id; the column's collation is BINARY, so
+// action ids compare bytewise, as std::string does.
+#define QUEUE_ORDER "clearing_date, action_id"
+// Ahead of the cut: the actions the clear takes, a prefix of the queue.
+#define CLEARS "(?5 = 0 OR (clearing_date, action_id) < (?3, ?4))"
+// The cut and everything after it.
+#define OVERDUE_FROM_CUT "(?5 <> 0 AND (clearing_date, action_id) >= (?3, ?4))"
+#define CLEARED_AT "(CASE WHEN finance_status = 'OVERDUE' THEN ?2 ELSE clearing_date END)"
+#define HISTORY_INSERT                                                                      \
+    "INSERT INTO history (entry_id, action_seq, at, batch, line, operation, reason, "       \
+    "old_amount, new_amount, old_payout, new_payout, old_status, new_status, contract_id, " \
+    "contract_version, note) "
+
+// The cut of the clear: where the prefix of the queue that the balance covers ends.
+struct Cut {
+    bool some = false;
+    Instant clearing_date{};
+    std::string action_id;
+};
+
+// Streams the actions that lock, in the lock's order, through the rule; they are the
+// decisions reported. Nothing is written.
+std::vector<lifecycle::Lock> stream_locks(Database& db, std::string_view account_id, Instant now) {
+    std::vector<lifecycle::Lock> locks;
+    Use q(
+        db.cached("SELECT seq, action_id, status, finance_status, locking_date FROM actions "
+                  "WHERE account_id = ?1 AND " LOCKS " ORDER BY locking_date, action_id"));
+    q->bind_text(1, account_id);
+    q->bind(2, millis(now));
+    while (q->step()) {
+        const std::string_view id = q->text_at(1);
+        const ledger::Status status = read_status(db, q->text_at(2), id);
+        const ledger::FinanceStatus finance = read_finance_status(db, q->text_at(3), id);
+        const Instant locking_date = instant_from_millis(q->int64_at(4));
+        if (!lifecycle::locks_at(status, locking_date, now))
+            throw StoreError(db.path() + ": the lock's criterion selected action " +
+                             std::string(id) + ", which does not lock");
+        locks.push_back(lifecycle::Lock{q->int64_at(0), std::string(id), locking_date,
+                                        lifecycle::locked_finance_status(finance)});
+    }
+    return locks;
+}
+
+// Streams the clear's queue, as the lock leaves it, through lifecycle::ClearQueue in queue
+// order; returns the cut. Nothing is written.
+Cut stream_clearing(Database& db, std::string_view account_id, std::int64_t balance, Instant now,
+                    lifecycle::ClearDecisions& d) {
+    lifecycle::ClearQueue clear(balance, now);
+    d.balance_after = balance;
+    Cut cut;
+    Use q(db.cached(
+        "SELECT seq, action_id, status, finance_status, locking_date, payout, "
+        "clearing_date FROM actions WHERE account_id = ?1 AND " QUEUE " ORDER BY " QUEUE_ORDER));
+    q->bind_text(1, account_id);
+    q->bind(2, millis(now));
+    while (q->step()) {
+        const std::string_view id = q->text_at(1);
+        ledger::Status status = read_status(db, q->text_at(2), id);
+        ledger::FinanceStatus finance = read_finance_status(db, q->text_at(3), id);
+        const Instant clearing_date = instant_from_millis(q->int64_at(6));
+        if (lifecycle::locks_at(status, instant_from_millis(q->int64_at(4)), now)) {
+            status = ledger::Status::Approved;
+            finance = lifecycle::locked_finance_status(finance);
+        }
+        if (!lifecycle::in_clear_queue(status, finance, clearing_date, now))
+            throw StoreError(db.path() + ": the clear's criterion selected action " +
+                             std::string(id) + ", which is not in its queue");
+        const bool clears =
+            clear.decide(lifecycle::QueueItem{q->int64_at(0), id, q->int64_at(5), clearing_date,
+                                              finance == ledger::FinanceStatus::Overdue},
+                         d);
+        if (!clears && !cut.some) cut = Cut{true, clearing_date, std::string(id)};
+    }
+    return cut;
+}
+
+// Binds the parameters ?1 .. ?5 shared by the set-based statements.
+void bind_run(Statement& q, std::string_view account_id, Instant now, const Cut& cut) {
+    q.bind_text(1, account_id);
+    q.bind(2, millis(now));
+    q.bind(3, millis(cut.clearing_date));
+    q.bind_text(4, cut.action_id);
+    q.bind(5, std::int64_t{cut.some ? 1 : 0});
+}
+
+// Carries out the lock and the clear that stream_locks and stream_clearing decided, set-based:
+// the history entries of each step (the same rows, in the same entry order, as one written
+// per decision), the clearing debits, and one UPDATE of the actions that change. Each count
+// written is checked against the decisions: a difference rolls the run back.
+void write_locks_and_clearing(Database& db, std::string_view account_id, Instant now,
+                              const std::vector<lifecycle::Lock>& locks,
+                              const lifecycle::ClearDecisions& clearing, const Cut& cut) {
+    std::int64_t next_entry = read_counter(db, "history_entry");
+    const std::int64_t batch = history_batch(db, kNoBatch);
+    const std::string note = "lifecycle run at " + format_instant(now);
+    std::size_t first_overdue = 0;
+    for (const lifecycle::Overdue& o : clearing.overdue) first_overdue += o.first_time;
+
+    const auto entries = [&](const char* sql, std::size_t expected, const char* what) {
+        Use q(db.cached(sql));
+        bind_run(*q, account_id, now, cut);
+        q->bind(6, next_entry);
+        q->bind(7, batch);
+        q->bind_text(8, note);
+        q->run();
+        const std::int64_t written = changes(db);
+        if (written != static_cast<std::int64_t>(expected))
+            out_of_date(db, std::to_string(written) + " " + what + " history entries where " +
+                                std::to_string(expected) + " were decided");
+        next_entry += written;
+    };
+    // LOCK, dated at the locking date; CLEAR, at cleared_at; OVERDUE, the first time only, at
+    // the clearing date. Each in its step's order, as the decisions list them.
+    entries(HISTORY_INSERT
+            "SELECT ?6 + row_number() OVER (ORDER BY locking_date, action_id) - 1, seq, "
+            "locking_date, ?7, 0, 'LOCK', '', amount, amount, payout, payout, 'PENDING', "
+            "'APPROVED', contract_id, contract_version, ?8 FROM actions WHERE account_id = ?1 "
+            "AND " LOCKS " ORDER BY locking_date, action_id",
+            locks.size(), "LOCK");
+    entries(HISTORY_INSERT "SELECT ?6 + row_number() OVER (ORDER BY " QUEUE_ORDER
+                           ") - 1, seq, " CLEARED_AT
+                           ", ?7, 0, 'CLEAR', '', amount, amount, payout, payout, 'APPROVED', "
+                           "'APPROVED', contract_id, contract_version, ?8 FROM actions WHERE "
+                           "account_id = ?1 AND " QUEUE " AND " CLEARS " ORDER BY " QUEUE_ORDER,
+            clearing.clears.size(), "CLEAR");
+    entries(HISTORY_INSERT "SELECT ?6 + row_number() OVER (ORDER BY " QUEUE_ORDER
+                           ") - 1, seq, clearing_date, ?7, 0, 'OVERDUE', '', amount, amount, "
+                           "payout, payout, 'APPROVED', 'APPROVED', contract_id, "
+                           "contract_version, ?8 FROM actions WHERE account_id = ?1 AND " QUEUE
+                           " AND " OVERDUE_FROM_CUT
+                           " AND finance_status <> 'OVERDUE' ORDER BY " QUEUE_ORDER,
+            first_overdue, "OVERDUE");
+    write_counter(db, "history_entry", next_entry);
+
+    {
+        // A 0 payout moves no money and makes no funds entry (docs/lifecycle.md, "Clear").
+        Use q(
+            db.cached("INSERT INTO funds_entries (account_id, kind, amount, at, reference, "
+                      "item) SELECT ?1, 'CLEARING', payout, " CLEARED_AT
+                      ", action_id, seq FROM actions WHERE account_id = ?1 AND " QUEUE
+                      " AND " CLEARS " AND payout > 0 ORDER BY " QUEUE_ORDER));
+        bind_run(*q, account_id, now, cut);
+        q->run();
+        if (changes(db) != static_cast<std::int64_t>(clearing.debits.size()))
+            out_of_date(db, "the clearing debits are not those decided");
+    }
+    {
+        // One pass over the rows that change; the SET expressions read the row as it was.
+        Use q(db.cached(
+            "UPDATE actions SET status = 'APPROVED', finance_status = CASE WHEN NOT " QUEUE
+            " THEN (CASE finance_status WHEN 'OUTSIDE_TERMS' THEN 'OUTSIDE_TERMS' ELSE 'DUE' "
+            "END) WHEN " CLEARS " THEN 'CLEARED' ELSE 'OVERDUE' END, cleared_at = CASE WHEN " QUEUE
+            " AND " CLEARS " THEN " CLEARED_AT
+            " ELSE cleared_at END WHERE account_id = ?1 AND (" LOCKS " OR (" QUEUE " AND (" CLEARS
+            " OR finance_status <> 'OVERDUE')))"));
+        bind_run(*q, account_id, now, cut);
+        q->run();
+    }
+}
+
+// Issues the invoices decided, with their lines, and marks what they hold INVOICED (history
+// INVOICE). An invoice issued before is skipped whole; a line whose action or transfer is not
+// waiting for an invoice rolls the run back.
+void write_invoices(Database& db, HistoryWriter& history, std::string_view account_id,
+                    const std::vector<lifecycle::Invoice>& invoices, Instant now) {
+    for (const lifecycle::Invoice& inv : invoices) {
+        const std::string local = format_day(inv.local_date);
+        {
+            Use q(db.cached(
+                "INSERT INTO invoices (invoice_id, account_id, partner_id, invoice_date, "
+                "local_date, currency, total, issued_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+                "ON CONFLICT DO NOTHING"));
+            q->bind_text(1, inv.invoice_id);
+            q->bind_text(2, account_id);
+            q->bind_text(3, inv.partner_id);
+            q->bind(4, millis(inv.invoice_date));
+            q->bind_text(5, local);
+            q->bind_text(6, inv.currency ? inv.currency->code : std::string_view{});
+            q->bind(7, inv.total);
+            q->bind(8, millis(now));
+            q->run();
+        }
+        if (changes(db) == 0) continue;  // issued before: an invoice is issued once
+        std::int64_t ord = 0;
+        for (const lifecycle::InvoiceLine& line : inv.lines) {
+            {
+                Use q(db.cached(
+                    "INSERT INTO invoice_lines (invoice_id, ord, kind, item, id, event_date, "
+                    "cleared_at, payout, comments) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
+                q->bind_text(1, inv.invoice_id);
+                q->bind(2, ord++);
+                q->bind_text(3, line.kind());
+                q->bind(4, line.key);
+                q->bind_text(5, line.id);
+                q->bind(6, millis(line.event_date));
+                q->bind(7, millis(line.cleared_at));
+                q->bind(8, line.payout);
+                q->bind_text(9, line.comments);
+                q->run();
+            }
+            if (line.is_action()) {
+                {
+                    Use q(db.cached(
+                        "UPDATE actions SET finance_status = 'INVOICED', invoice_id = ?3 WHERE "
+                        "seq = ?1 AND account_id = ?2 AND finance_status = 'CLEARED' AND "
+                        "invoice_id = '' AND payout = ?4"));
+                    q->bind(1, line.key);
+                    q->bind_text(2, account_id);
+                    q->bind_text(3, inv.invoice_id);
+                    q->bind(4, line.payout);
+                    q->run();
+                }
+                if (changes(db) != 1)
+                    out_of_date(db, inv.invoice_id + " holds action " + line.id +
+                                        ", which is not a cleared action on no invoice");
+                history.add(line.key, inv.invoice_date, Operation::Invoice, Status::Approved,
+                            inv.invoice_id);
+            } else {
+                {
+                    Use q(db.cached(
+                        "UPDATE transfers SET invoice_id = ?3 WHERE seq = ?1 AND account_id = ?2 "
+                        "AND invoice_id = '' AND amount = ?4"));
+                    q->bind(1, line.key);
+                    q->bind_text(2, account_id);
+                    q->bind_text(3, inv.invoice_id);
+                    q->bind(4, line.payout);
+                    q->run();
+                }
+                if (changes(db) != 1)
+                    out_of_date(db, inv.invoice_id + " holds transfer " + line.id +
+                                        ", which is not a transfer on no invoice");
+            }
+        }
+    }
+}
+
+}  // namespace
+
+lifecycle::AccountBook SqliteStore::read_book(std::string_view account_id, Instant now) {
+    lifecycle::AccountBook book;
+    {
+        Use q(db_.cached("SELECT " ACTION_STATE_COLUMNS
+                         " FROM actions WHERE account_id = ?1 AND ((status = 'PENDING' AND "
+                         "locking_date <= ?2) OR (status = 'APPROVED' AND "
+                         "finance_status IN ('DUE', 'OVERDUE', 'CLEARED'))) ORDER BY seq"));
+        q->bind_text(1, account_id);
+        q->bind(2, millis(now));
+        read_action_states(db_, *q, book.actions);
+    }
+    book.transfers = read_transfers(db_, account_id);
     book.balance = read_balance(db_, account_id);
     Use q(db_.cached("SELECT max(invoice_date) FROM invoices WHERE account_id = ?1"));
     q->bind_text(1, account_id);
@@ -219,75 +504,7 @@ void SqliteStore::write_run(std::string_view account_id, const lifecycle::RunDec
             history.add(o.key, o.due_at, Operation::Overdue, Status::Approved, "");
     }
 
-    for (const lifecycle::Invoice& inv : d.invoices) {
-        const std::string local = format_day(inv.local_date);
-        {
-            Use q(db_.cached(
-                "INSERT INTO invoices (invoice_id, account_id, partner_id, invoice_date, "
-                "local_date, currency, total, issued_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
-                "ON CONFLICT DO NOTHING"));
-            q->bind_text(1, inv.invoice_id);
-            q->bind_text(2, account_id);
-            q->bind_text(3, inv.partner_id);
-            q->bind(4, millis(inv.invoice_date));
-            q->bind_text(5, local);
-            q->bind_text(6, inv.currency ? inv.currency->code : std::string_view{});
-            q->bind(7, inv.total);
-            q->bind(8, millis(d.now));
-            q->run();
-        }
-        if (changes(db_) == 0) continue;  // issued before: an invoice is issued once
-        std::int64_t ord = 0;
-        for (const lifecycle::InvoiceLine& line : inv.lines) {
-            {
-                Use q(db_.cached(
-                    "INSERT INTO invoice_lines (invoice_id, ord, kind, item, id, event_date, "
-                    "cleared_at, payout, comments) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
-                q->bind_text(1, inv.invoice_id);
-                q->bind(2, ord++);
-                q->bind_text(3, line.kind());
-                q->bind(4, line.key);
-                q->bind_text(5, line.id);
-                q->bind(6, millis(line.event_date));
-                q->bind(7, millis(line.cleared_at));
-                q->bind(8, line.payout);
-                q->bind_text(9, line.comments);
-                q->run();
-            }
-            if (line.is_action()) {
-                {
-                    Use q(db_.cached(
-                        "UPDATE actions SET finance_status = 'INVOICED', invoice_id = ?3 WHERE "
-                        "seq = ?1 AND account_id = ?2 AND finance_status = 'CLEARED' AND "
-                        "invoice_id = '' AND payout = ?4"));
-                    q->bind(1, line.key);
-                    q->bind_text(2, account_id);
-                    q->bind_text(3, inv.invoice_id);
-                    q->bind(4, line.payout);
-                    q->run();
-                }
-                if (changes(db_) != 1)
-                    out_of_date(db_, inv.invoice_id + " holds action " + line.id +
-                                         ", which is not a cleared action on no invoice");
-                history.add(line.key, inv.invoice_date, Operation::Invoice, Status::Approved,
-                            inv.invoice_id);
-            } else {
-                {
-                    Use q(db_.cached(
-                        "UPDATE transfers SET invoice_id = ?3 WHERE seq = ?1 AND account_id = ?2 "
-                        "AND invoice_id = '' AND amount = ?4"));
-                    q->bind(1, line.key);
-                    q->bind_text(2, account_id);
-                    q->bind_text(3, inv.invoice_id);
-                    q->bind(4, line.payout);
-                    q->run();
-                }
-                if (changes(db_) != 1)
-                    out_of_date(db_, inv.invoice_id + " holds transfer " + line.id +
-                                         ", which is not a transfer on no invoice");
-            }
-        }
-    }
+    write_invoices(db_, history, account_id, d.invoices, d.now);
     history.finish();
 
     if (read_balance(db_, account_id) < 0)
@@ -306,10 +523,69 @@ void SqliteStore::apply_run(std::string_view account_id, const lifecycle::RunDec
 }
 
 lifecycle::RunDecisions SqliteStore::run_lifecycle(const Account& account, Instant now) {
+    // Set-based (docs/lifecycle.md, "How the store runs a step"): the steps' rules decide on
+    // compact rows streamed in their order and the store writes sets of rows, so that a run
+    // holds no account's book in memory; lifecycle::decide_run and apply_run, on a book in
+    // memory, are the reference it is tested against.
     Transaction tx(db_);
-    const lifecycle::AccountBook book = read_book(account.id, now);
-    lifecycle::RunDecisions d = lifecycle::decide_run(account, book, now);
-    if (!d.changes_nothing()) write_run(account.id, d);
+    lifecycle::RunDecisions d;
+    d.now = now;
+    const std::int64_t balance = read_balance(db_, account.id);
+    d.locks = stream_locks(db_, account.id, now);
+    const Cut cut = stream_clearing(db_, account.id, balance, now, d.clearing);
+    const bool first_overdue =
+        std::any_of(d.clearing.overdue.begin(), d.clearing.overdue.end(),
+                    [](const lifecycle::Overdue& o) { return o.first_time; });
+    if (!d.locks.empty() || !d.clearing.clears.empty() || first_overdue)
+        write_locks_and_clearing(db_, account.id, now, d.locks, d.clearing, cut);
+
+    // The invoices: only the items this run puts on one are read (lifecycle::invoice_cutoff).
+    std::optional<Instant> last_invoice_date;
+    {
+        Use q(db_.cached("SELECT max(invoice_date) FROM invoices WHERE account_id = ?1"));
+        q->bind_text(1, account.id);
+        if (q->step()) last_invoice_date = instant_from_millis(q->optional_int64_at(0));
+    }
+    const std::vector<Transfer> transfers = read_transfers(db_, account.id);
+    std::size_t waiting = transfers.size();
+    std::optional<Instant> oldest;
+    for (const Transfer& t : transfers)
+        if (!oldest || t.applied_at < *oldest) oldest = t.applied_at;
+    {
+        Use q(db_.cached(
+            "SELECT count(*), count(cleared_at), min(cleared_at) FROM actions WHERE account_id = "
+            "?1 AND status = 'APPROVED' AND finance_status = 'CLEARED' AND invoice_id = ''"));
+        q->bind_text(1, account.id);
+        q->step();
+        if (q->int64_at(0) != q->int64_at(1))
+            throw StoreError(db_.path() + ": a cleared action of account " + account.id +
+                             " has no cleared_at");
+        waiting += static_cast<std::size_t>(q->int64_at(0));
+        if (const auto min = instant_from_millis(q->optional_int64_at(2)))
+            if (!oldest || *min < *oldest) oldest = min;
+    }
+    if (const auto cutoff = lifecycle::invoice_cutoff(account, oldest, last_invoice_date, now)) {
+        std::vector<lifecycle::ActionState> cleared;
+        Use q(db_.cached("SELECT " ACTION_STATE_COLUMNS
+                         " FROM actions WHERE account_id = ?1 AND status = 'APPROVED' AND "
+                         "finance_status = 'CLEARED' AND invoice_id = '' AND cleared_at < ?2 "
+                         "ORDER BY seq"));
+        q->bind_text(1, account.id);
+        q->bind(2, millis(*cutoff));
+        read_action_states(db_, *q, cleared);
+        d.invoices =
+            lifecycle::decide_invoices(account, cleared, transfers, last_invoice_date, now);
+    }
+    d.invoice_calendar_ended =
+        lifecycle::invoice_calendar_ended(account, waiting, last_invoice_date, d.invoices, now);
+    if (!d.invoices.empty()) {
+        HistoryWriter history(db_, now);
+        write_invoices(db_, history, account.id, d.invoices, now);
+        history.finish();
+    }
+    if (read_balance(db_, account.id) != d.clearing.balance_after)
+        out_of_date(db_, "the balance of account " + account.id +
+                             " after the clearing debits is not the one decided");
     tx.commit();
     return d;
 }
