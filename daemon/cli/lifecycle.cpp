@@ -8,9 +8,9 @@
 #include "../exit_codes.hpp"
 #include "../wall_clock.hpp"
 #include "command.hpp"
+#include "ingest/invoice_files.hpp"
 #include "lifecycle/run.hpp"
 #include "money.hpp"
-#include "util/atomic_file.hpp"
 
 namespace actiondrop::cli {
 
@@ -94,24 +94,6 @@ void print_run(const ledger::Account& account, const lifecycle::RunDecisions& d,
             account.id);
 }
 
-// Writes invoice_<id>.csv and invoice_<id>.json of every invoice of the account that has no
-// file yet, durably and atomically: those the run issued, and any that an earlier run issued
-// and could not write before it was stopped (the store is the record; the files follow it).
-void write_invoice_files(const config::ServiceConfig& cfg, store::LifecycleLedger& funds,
-                         const ledger::Account& account, bool issued_now) {
-    const auto folder = invoice_folder(cfg.state_dir, account.id);
-    if (!issued_now && !std::filesystem::exists(folder)) return;
-    for (const lifecycle::Invoice& inv : funds.invoices(account.id)) {
-        const auto json = folder / ("invoice_" + inv.invoice_id + ".json");
-        if (std::filesystem::exists(json)) continue;
-        util::create_folders(folder);
-        util::write_file_atomically(folder / ("invoice_" + inv.invoice_id + ".csv"),
-                                    invoice_csv(inv));
-        // The JSON last: its presence says both files are there.
-        util::write_file_atomically(json, invoice_json(inv).dump(2) + "\n");
-    }
-}
-
 int run(const config::ServiceConfig& cfg, const RunOptions& o) {
     auto s = open_migrated(cfg);
     const auto catalog = s->load_catalog();
@@ -131,7 +113,9 @@ int run(const config::ServiceConfig& cfg, const RunOptions& o) {
         const ledger::Instant now = o.now.empty() ? clock : time_option("--now", o.now, *a);
         const lifecycle::RunDecisions d = funds.run_lifecycle(*a, now);
         const std::int64_t balance = funds.balance(a->id);
-        write_invoice_files(cfg, funds, *a, !d.invoices.empty());
+        // Every invoice of the account without its files, not only those of this run: a run
+        // stopped after its commit left its own to this one (ingest/invoice_files.hpp).
+        ingest::write_missing_invoice_files(funds, ingest::invoice_destinations(cfg, a->id), a->id);
         if (o.json)
             all.push_back(run_json(*a, d, balance));
         else

@@ -1,0 +1,155 @@
+#include "ingest/invoice_files.hpp"
+
+#include <fmt/format.h>
+
+#include <set>
+#include <stdexcept>
+#include <system_error>
+
+#include "ledger/money.hpp"
+#include "ledger/time.hpp"
+#include "pull/puller.hpp"
+#include "util/atomic_file.hpp"
+
+namespace actiondrop::ingest {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string money_text(std::int64_t minor, const ledger::Currency* currency) {
+    return currency ? ledger::format_minor(minor, *currency) : std::to_string(minor);
+}
+
+// Account and partner ids are catalog text, and name a folder and the files: one that would
+// leave its folder is refused rather than written somewhere else.
+std::string_view file_part(std::string_view what, std::string_view text) {
+    if (text.empty() || text == "." || text == ".." ||
+        text.find_first_of(std::string_view("/\0", 2)) != std::string_view::npos)
+        throw std::invalid_argument(
+            fmt::format("{} '{}' cannot name a file; its invoice files are not written", what,
+                        text));
+    return text;
+}
+
+std::string csv_name(const lifecycle::Invoice& inv) {
+    return "invoice_" + std::string(file_part("invoice", inv.invoice_id)) + ".csv";
+}
+std::string json_name(const lifecycle::Invoice& inv) {
+    return "invoice_" + std::string(file_part("invoice", inv.invoice_id)) + ".json";
+}
+
+bool present(const fs::path& path) {
+    std::error_code ec;
+    const bool there = fs::exists(path, ec);
+    if (ec) throw std::system_error(ec, "cannot look for " + path.string());
+    return there;
+}
+
+// Both files into `folder`, the JSON last: its presence says both are there.
+void write_both(const fs::path& folder, const lifecycle::Invoice& inv, const std::string& csv,
+                const std::string& json) {
+    util::create_folders(folder);
+    util::write_file_atomically(folder / csv_name(inv), csv);
+    util::write_file_atomically(folder / json_name(inv), json);
+}
+
+}  // namespace
+
+nlohmann::ordered_json invoice_json(const lifecycle::Invoice& inv) {
+    nlohmann::ordered_json j;
+    j["invoice_id"] = inv.invoice_id;
+    j["account_id"] = inv.account_id;
+    j["partner_id"] = inv.partner_id;
+    j["invoice_date"] = ledger::format_instant(inv.invoice_date);
+    j["currency"] = inv.currency ? std::string(inv.currency->code) : "";
+    j["lines"] = nlohmann::ordered_json::array();
+    for (const lifecycle::InvoiceLine& line : inv.lines) {
+        nlohmann::ordered_json l;
+        l["kind"] = std::string(line.kind());
+        l["id"] = line.id;
+        l["event_date"] = ledger::format_instant(line.event_date);
+        l["cleared_at"] = ledger::format_instant(line.cleared_at);
+        l["payout"] = money_text(line.payout, inv.currency);
+        l["comments"] = line.comments;
+        j["lines"].push_back(l);
+    }
+    j["actions"] = inv.action_count();
+    j["transfers"] = inv.transfer_count();
+    j["total"] = money_text(inv.total, inv.currency);
+    return j;
+}
+
+std::string invoice_csv(const lifecycle::Invoice& inv) {
+    auto cell = [](std::string s) {
+        if (!s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' ||
+                           s[0] == '\t' || s[0] == '\r'))
+            s.insert(0, "'");
+        if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+        std::string q = "\"";
+        for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+        return q + "\"";
+    };
+    std::string out =
+        "InvoiceId,InvoiceDate,PartnerId,Kind,Id,EventDate,ClearedAt,Payout,Currency,Comments\r\n";
+    const std::string currency = inv.currency ? std::string(inv.currency->code) : "";
+    for (const lifecycle::InvoiceLine& line : inv.lines) {
+        out += cell(inv.invoice_id) + ',' + cell(ledger::format_instant(inv.invoice_date)) + ',' +
+               cell(inv.partner_id) + ',' + cell(std::string(line.kind())) + ',' + cell(line.id) +
+               ',' + cell(ledger::format_instant(line.event_date)) + ',' +
+               cell(ledger::format_instant(line.cleared_at)) + ',' +
+               cell(money_text(line.payout, inv.currency)) + ',' + cell(currency) + ',' +
+               cell(line.comments) + "\r\n";
+    }
+    return out;
+}
+
+fs::path invoice_folder(const fs::path& state_dir, std::string_view account_id) {
+    return state_dir / "invoices" / std::string(file_part("account", account_id));
+}
+
+InvoiceDestinations invoice_destinations(const config::ServiceConfig& cfg,
+                                         std::string_view account_id) {
+    InvoiceDestinations to;
+    to.record = invoice_folder(cfg.state_dir, account_id);
+    for (const config::InboxConfig& inbox : cfg.inboxes) {
+        if (!inbox.send_invoices || inbox.account != account_id) continue;
+        if (inbox.remote())
+            to.outboxes.push_back(pull::pull_spool(cfg.state_dir, inbox.name) / ".outbox");
+        else
+            to.outboxes.push_back(inbox.outbox);
+    }
+    return to;
+}
+
+std::size_t write_invoice_files(const InvoiceDestinations& to,
+                                std::span<const lifecycle::Invoice> invoices) {
+    std::size_t written = 0;
+    for (const lifecycle::Invoice& inv : invoices) {
+        if (present(to.record / json_name(inv))) continue;
+        const std::string csv = invoice_csv(inv);
+        const std::string json = invoice_json(inv).dump(2) + "\n";
+        for (const fs::path& outbox : to.outboxes)
+            if (!present(outbox / json_name(inv))) write_both(outbox, inv, csv, json);
+        write_both(to.record, inv, csv, json);
+        ++written;
+    }
+    return written;
+}
+
+std::size_t write_missing_invoice_files(store::LifecycleLedger& ledger,
+                                        const InvoiceDestinations& to,
+                                        std::string_view account_id) {
+    // One listing of the record instead of a look per invoice.
+    std::set<std::string> recorded;
+    std::error_code ec;
+    for (fs::directory_iterator it(to.record, ec), end; !ec && it != end; it.increment(ec))
+        recorded.insert(it->path().filename().string());
+    if (ec && ec != std::errc::no_such_file_or_directory)
+        throw std::system_error(ec, "cannot list " + to.record.string());
+    std::vector<lifecycle::Invoice> missing;
+    for (lifecycle::Invoice& inv : ledger.invoices(account_id))
+        if (!recorded.contains(json_name(inv))) missing.push_back(std::move(inv));
+    return write_invoice_files(to, missing);
+}
+
+}  // namespace actiondrop::ingest

@@ -1,0 +1,66 @@
+#pragma once
+// The files of an issued invoice (docs/lifecycle.md, "Invoices in the outboxes"):
+// invoice_<id>.csv and invoice_<id>.json, written into STATE_DIR/invoices/<account>/ and into
+// the outbox of every inbox of the account with `send_invoices: true`, each durably and
+// atomically (util/atomic_file.hpp). The daemon's schedule and `actiondrop lifecycle run`
+// both write them with these functions, so that a partner gets the same files either way.
+//
+// STATE_DIR/invoices/<account>/ is the record of what was sent: an invoice is written to the
+// outboxes first and to that folder last, its JSON after its CSV, so an invoice whose JSON is
+// there was written everywhere and is never written again, even when a partner has taken the
+// outbox copy away. A process stopped between a run's commit and its files leaves invoices
+// without a record; the next write of the account's missing invoices finds and writes them.
+#include <cstddef>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/service_config.hpp"
+#include "lifecycle/invoice.hpp"
+#include "store/lifecycle_ledger.hpp"
+
+namespace actiondrop::ingest {
+
+// The invoice's JSON (invoice_<id>.json): keys invoice_id, account_id, partner_id,
+// invoice_date, currency, lines (kind, id, event_date, cleared_at, payout, comments; by kind,
+// then id), actions and transfers (the count of lines of each), total.
+nlohmann::ordered_json invoice_json(const lifecycle::Invoice& inv);
+
+// The invoice as invoice_<id>.csv has it: a header, one line per action or transfer, CRLF line
+// ends, and a cell that a spreadsheet would run as a formula behind a quote.
+std::string invoice_csv(const lifecycle::Invoice& inv);
+
+// STATE_DIR/invoices/<account>/.
+std::filesystem::path invoice_folder(const std::filesystem::path& state_dir,
+                                     std::string_view account_id);
+
+// Where an account's invoices go.
+struct InvoiceDestinations {
+    std::filesystem::path record;               // STATE_DIR/invoices/<account>/, written last
+    std::vector<std::filesystem::path> outboxes;  // of its inboxes with send_invoices, in order
+};
+
+// A local inbox's outbox; a pulled inbox's spool `.outbox/`, from which its puller uploads
+// every file into result_folder (lib/pull/puller.hpp).
+InvoiceDestinations invoice_destinations(const config::ServiceConfig& cfg,
+                                         std::string_view account_id);
+
+// Writes each invoice that has no record yet: its two files into every outbox (skipped where
+// the outbox already holds its JSON: a process stopped before the record), then into the
+// record. Returns how many invoices were written. Throws std::system_error naming the path
+// when a folder cannot be made or a file written; the invoices written before it stay.
+std::size_t write_invoice_files(const InvoiceDestinations& to,
+                                std::span<const lifecycle::Invoice> invoices);
+
+// Writes every invoice of the account that the store holds and the record lacks. Costs one
+// listing of the record folder and one read of the account's invoices; the daemon calls it
+// once per account after it starts (and after a failed write), then writes only what each of
+// its runs issues.
+std::size_t write_missing_invoice_files(store::LifecycleLedger& ledger,
+                                        const InvoiceDestinations& to,
+                                        std::string_view account_id);
+
+}  // namespace actiondrop::ingest
