@@ -1,8 +1,9 @@
 // actiondropd: the service (README.md, "The service"). Process wiring only: config, store, signals,
 // inotify, sd_notify and log lines; the work itself is ingest::Service.
 //
-// Signals are read from a signalfd, never in a handler: between files, and every 20,000
-// rows of a file being applied. SIGTERM/SIGINT abandon the current file (its transaction
+// Signals are read from a signalfd, never in a handler: between files, every 20,000 rows of
+// a file being applied, and between the accounts of a lifecycle run (ingest/lifecycle_schedule.hpp,
+// run between files on this same thread, so that it never overlaps a batch's commit). SIGTERM/SIGINT abandon the current file (its transaction
 // rolls back and its claim waits in `.processing/` for the next start) and exit 0; SIGHUP
 // re-reads the config between files and keeps the old one when the new one is invalid.
 #include <fmt/format.h>
@@ -25,11 +26,14 @@
 #include <filesystem>
 #include <iostream>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "config/service_config.hpp"
+#include "ledger/money.hpp"
 #include "exit_codes.hpp"
 #include "ingest/inbox_watch.hpp"
+#include "ingest/lifecycle_schedule.hpp"
 #include "util/name_rules.hpp"
 #include "ingest/service.hpp"
 #include "observe/journal_sink.hpp"
@@ -320,8 +324,81 @@ int main(int argc, char** argv) {
         const std::string store_url = cfg->store;
         service.enable_pulls([store_url] { return store::open_store(store_url); }, pull_events);
         service.remove_spool_leftovers();
+
+        // The life cycle every lifecycle.interval (docs/lifecycle.md, "The daemon's schedule").
+        ingest::LifecycleEvents lifecycle_events;
+        std::set<std::string> calendar_warned;  // accounts told once that their invoices stopped
+        lifecycle_events.ran = [&metrics, &calendar_warned](
+                                   const ledger::Account& account,
+                                   const lifecycle::RunDecisions& d, std::size_t files,
+                                   const std::string& files_error, std::chrono::milliseconds took) {
+            const ledger::Currency* currency = account.currency;
+            const std::int64_t overdue_minor = d.clearing.overdue_amount();
+            const std::int64_t newly_overdue = std::ranges::count_if(
+                d.clearing.overdue, [](const lifecycle::Overdue& o) { return o.first_time; });
+            double overdue_amount = static_cast<double>(overdue_minor);
+            for (int i = 0; currency && i < currency->digits; ++i) overdue_amount /= 10;
+            const std::string code = currency ? std::string(currency->code) : "";
+            metrics.lifecycle_account_run(
+                account.id, {.locked = static_cast<std::int64_t>(d.locks.size()),
+                             .cleared = static_cast<std::int64_t>(d.clearing.clears.size()),
+                             .newly_overdue = newly_overdue,
+                             .overdue = static_cast<std::int64_t>(d.clearing.overdue.size()),
+                             .overdue_amount = overdue_amount,
+                             .currency = code,
+                             .invoices = static_cast<std::int64_t>(d.invoices.size())});
+            const std::string amount =
+                currency ? ledger::format_minor(overdue_minor, *currency) : std::to_string(overdue_minor);
+            // Only an account where something happened has a line; the others one at debug.
+            const auto level = d.changes_nothing() && files == 0 ? spdlog::level::debug
+                                                                 : spdlog::level::info;
+            spdlog::log(level,
+                        "account={} lifecycle at={} locked={} cleared={} overdue={} "
+                        "newly_overdue={} overdue_amount={} currency={} invoices={} "
+                        "invoice_files={} ms={}",
+                        account.id, ledger::format_instant(d.now), d.locks.size(),
+                        d.clearing.clears.size(), d.clearing.overdue.size(), newly_overdue, amount,
+                        code, d.invoices.size(), files, took.count());
+            if (!files_error.empty())
+                spdlog::error("account={} lifecycle: invoice files not written: {}; the next run "
+                              "writes them",
+                              account.id, files_error);
+            if (d.invoice_calendar_ended && calendar_warned.insert(account.id).second)
+                spdlog::warn("account={} lifecycle: cleared actions or transfers wait for an "
+                             "invoice and the account's period_ends list has no later date; load "
+                             "a catalog that lists more",
+                             account.id);
+            else if (!d.invoice_calendar_ended)
+                calendar_warned.erase(account.id);
+        };
+        lifecycle_events.failed = [&metrics](const std::string& account, const std::string& what) {
+            if (account.empty()) {
+                spdlog::error("lifecycle: the catalog cannot be read: {}; tried again at the "
+                              "next interval",
+                              what);
+                return;
+            }
+            metrics.lifecycle_failed(account);
+            spdlog::error("account={} lifecycle run failed and was rolled back: {}; tried again "
+                          "at the next interval",
+                          account, what);
+        };
+        lifecycle_events.deferred = [](const std::string& account) {
+            spdlog::debug("account={} lifecycle: waits for a file of the account to finish",
+                          account);
+        };
+        lifecycle_events.finished = [&metrics](std::chrono::system_clock::time_point began,
+                                               std::chrono::duration<double> took) {
+            metrics.lifecycle_run_finished(began + std::chrono::duration_cast<
+                                                       std::chrono::system_clock::duration>(took),
+                                           took);
+        };
+        lifecycle_events.progress = ping;
+        ingest::LifecycleSchedule lifecycle(*store, system_now, lifecycle_events);
+
         auto serve = [&](const config::ServiceConfig& c) {
             service.set_inboxes(c.inboxes, c.sweep_interval);
+            lifecycle.set_config(c);
             std::vector<std::string> names;
             for (const auto& inbox : c.inboxes) names.push_back(inbox.name);
             metrics.set_inboxes(names);
@@ -380,10 +457,16 @@ int main(int argc, char** argv) {
                 notify("READY=1\n" + status_line(service, cfg->inboxes.size()));
                 continue;
             }
+            // Between files: no batch commits meanwhile, and an account with a file not yet
+            // finished waits for it.
+            if (!lifecycle.run_due(std::chrono::steady_clock::now(),
+                                   service.accounts_with_unfinished_files(), should_stop))
+                continue;  // a stop or a reload: the loop's top handles it
             ping();
             notify(status_line(service, cfg->inboxes.size()));
 
             auto now = std::chrono::steady_clock::now();
+            next = std::min(next, lifecycle.next_due(now));
             auto wait =
                 std::clamp(std::chrono::ceil<std::chrono::milliseconds>(next - now), 0ms, 60000ms);
             if (watchdog) wait = std::min(wait, std::chrono::milliseconds(watchdog_usec / 2000));

@@ -130,6 +130,14 @@ std::map<std::string, SteadyTime> Service::oldest_waiting() const {
     return out;
 }
 
+std::set<std::string> Service::accounts_with_unfinished_files() const {
+    std::set<std::string> out;
+    for (const auto& p : pending_)
+        if (auto it = served_.find(p.inbox); it != served_.end())
+            out.insert(it->second.config.account);
+    return out;
+}
+
 void Service::report(Served& s, const std::string& problem) {
     if (s.problem == problem) return;
     s.problem = problem;

@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,10 @@ public:
     // next round is due.
     SteadyTime run_once(SteadyTime now, const std::function<bool()>& should_stop,
                         const std::function<bool()>& abandon_file = {});
+
+    // The accounts with a claimed file not yet finished (waiting for a retry, or left by a
+    // stop or reload): their lifecycle runs wait for it (ingest/lifecycle_schedule.hpp).
+    std::set<std::string> accounts_with_unfinished_files() const;
 
     std::int64_t files_taken() const { return files_taken_; }
     std::size_t claims_waiting() const { return pending_.size(); }

@@ -1,0 +1,123 @@
+#include "ingest/lifecycle_schedule.hpp"
+
+#include <algorithm>
+#include <exception>
+#include <vector>
+
+#include "ingest/invoice_files.hpp"
+
+namespace actiondrop::ingest {
+
+LifecycleSchedule::LifecycleSchedule(store::Store& store, WallClock clock, LifecycleEvents events)
+    : store_(store), clock_(std::move(clock)), events_(std::move(events)) {}
+
+void LifecycleSchedule::set_config(const config::ServiceConfig& cfg) {
+    config_ = cfg;
+    if (cfg.lifecycle_interval != interval_ && next_ != SteadyTime{})
+        next_ = std::min(next_, std::chrono::steady_clock::now() + cfg.lifecycle_interval);
+    interval_ = cfg.lifecycle_interval;
+}
+
+SteadyTime LifecycleSchedule::next_due(SteadyTime now) const {
+    if (!remaining_.empty()) return now;
+    // An account waiting for its file is looked at again soon: the file's retry or the next
+    // round ends it.
+    if (!deferred_.empty()) return std::min(next_, now + std::chrono::seconds(1));
+    return next_;
+}
+
+bool LifecycleSchedule::run_due(SteadyTime now, const std::set<std::string>& busy,
+                                const std::function<bool()>& should_stop) {
+    store::LifecycleLedger* ledger = store_.lifecycle_ledger();
+    if (!ledger) return true;  // a store without funds or invoices has no life cycle
+    if (remaining_.empty() && now >= next_) {
+        next_ = now + interval_;
+        cycle_open_ = true;
+        cycle_began_ = std::chrono::system_clock::now();
+        cycle_began_steady_ = std::chrono::steady_clock::now();
+        std::set<std::string> queued;
+        try {
+            for (const auto& [id, account] : store_.load_catalog().accounts) {
+                remaining_.push_back(id);
+                queued.insert(id);
+            }
+        } catch (const std::exception& e) {
+            if (events_.failed) events_.failed("", e.what());
+        }
+        // Passed over in the last cycle and still waiting: this cycle runs them once free.
+        std::erase_if(deferred_, [&](const std::string& id) { return queued.contains(id); });
+    }
+    // Accounts whose file is done since they were passed over.
+    for (auto it = deferred_.begin(); it != deferred_.end();) {
+        if (busy.contains(*it)) {
+            ++it;
+            continue;
+        }
+        remaining_.push_back(*it);
+        it = deferred_.erase(it);
+    }
+    if (remaining_.empty() && !cycle_open_) return true;
+
+    std::optional<ledger::Catalog> catalog;  // read once per call that has work
+    while (!remaining_.empty()) {
+        if (should_stop()) return false;
+        const std::string id = remaining_.front();
+        remaining_.pop_front();
+        if (busy.contains(id)) {
+            if (deferred_.insert(id).second && events_.deferred) events_.deferred(id);
+            continue;
+        }
+        try {
+            if (!catalog) catalog = store_.load_catalog();
+        } catch (const std::exception& e) {
+            if (events_.failed) events_.failed(id, e.what());
+            continue;
+        }
+        if (const ledger::Account* account = catalog->account(id))
+            run_account(*account);  // an account gone from the catalog is not run
+        if (events_.progress) events_.progress();
+    }
+    if (cycle_open_) {
+        cycle_open_ = false;
+        if (events_.finished)
+            events_.finished(cycle_began_, std::chrono::steady_clock::now() - cycle_began_steady_);
+    }
+    return true;
+}
+
+void LifecycleSchedule::run_account(const ledger::Account& account) {
+    store::LifecycleLedger& ledger = *store_.lifecycle_ledger();
+    const auto started = std::chrono::steady_clock::now();
+    lifecycle::RunDecisions decisions;
+    try {
+        decisions = ledger.run_lifecycle(account, clock_());
+    } catch (const std::exception& e) {
+        if (events_.failed) events_.failed(account.id, e.what());
+        return;
+    }
+    // Committed: from here on a failure concerns the files only, which a later run writes.
+    std::size_t written = 0;
+    std::string files_error;
+    try {
+        const InvoiceDestinations to = invoice_destinations(config_, account.id);
+        if (!files_checked_.contains(account.id)) {
+            written = write_missing_invoice_files(ledger, to, account.id);
+            files_checked_.insert(account.id);
+        } else if (!decisions.invoices.empty()) {
+            // The stored invoices, as `invoices show` prints them.
+            std::vector<lifecycle::Invoice> issued;
+            for (const lifecycle::Invoice& inv : decisions.invoices)
+                if (auto stored = ledger.invoice(inv.invoice_id)) issued.push_back(std::move(*stored));
+            written = write_invoice_files(to, issued);
+        }
+    } catch (const std::exception& e) {
+        files_checked_.erase(account.id);
+        files_error = e.what();
+    }
+    if (events_.ran)
+        events_.ran(account, decisions, written, files_error,
+                    std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - started));
+}
+
+}  // namespace actiondrop::ingest
