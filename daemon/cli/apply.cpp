@@ -49,13 +49,6 @@ batch::FileType file_type(const std::string& name) {
     return *t;
 }
 
-// apply::apply_file throws std::invalid_argument for a type it does not apply; asked for on
-// the command line or by an inbox, it is the user's mistake, so it is refused here first.
-void refuse_unapplied(batch::FileType type) {
-    if (type == batch::FileType::FundsTransfers)
-        throw UsageError("funds_transfers files cannot be applied by this version");
-}
-
 // A progress line on a terminal for long files.
 std::function<void(std::int64_t, std::int64_t)> terminal_progress() {
     if (!::isatty(STDERR_FILENO)) return {};
@@ -92,7 +85,6 @@ fs::path spool_dir(const config::ServiceConfig& cfg) {
 // validate without an account: only the file's form, i.e. the reader, the header, and the
 // row checks that need no account.
 int check_form(const apply::ApplyRequest& req, const std::string& input) {
-    refuse_unapplied(req.type);
     std::ifstream in(req.file, std::ios::binary);
     batch::CsvReader reader(in, req.limits);
     batch::Record rec;
@@ -107,6 +99,7 @@ int check_form(const apply::ApplyRequest& req, const std::string& input) {
     auto layout = batch::Layout::parse(req.type, rec);
     if (!layout) return fail(layout.error());
     std::int64_t rows = 0, bad = 0;
+    const ledger::Instant now = system_now();  // a PaymentDate after it is MALFORMED
     while (true) {
         auto more = reader.next(rec);
         if (!more) return fail(more.error());
@@ -116,9 +109,12 @@ int check_form(const apply::ApplyRequest& req, const std::string& input) {
         if (req.type == batch::FileType::Modifications) {
             auto row = layout->modification(rec);
             problem = row ? ledger::check_modification_form(*row) : std::pair{row.error().code, row.error().message};
-        } else {
+        } else if (req.type == batch::FileType::Conversions) {
             auto row = layout->conversion(rec);
             problem = row ? ledger::check_conversion_form(*row) : std::pair{row.error().code, row.error().message};
+        } else {
+            auto row = layout->transfer(rec);
+            problem = row ? ledger::check_transfer_form(*row, now) : std::pair{row.error().code, row.error().message};
         }
         if (problem.first != ledger::ErrorCode::None) {
             ++bad;
@@ -167,7 +163,6 @@ int run_file(const config::ServiceConfig& cfg, const FileOptions& o, bool valida
         if (!t) throw UsageError(fmt::format("--as-of '{}': {}", o.as_of_text, t.error()));
         req.as_of = *t;
     }
-    refuse_unapplied(req.type);
     if (!validating) {
         std::error_code ec;
         fs::create_directories(req.outbox, ec);

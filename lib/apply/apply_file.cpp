@@ -205,11 +205,20 @@ ledger::RowResult BatchRun::apply_row(store::BatchTransaction& tx, const batch::
             row.error = parsed.error().code;
             row.message = parsed.error().message;
         }
-    } else {
+    } else if (req_.type == batch::FileType::Conversions) {
         auto parsed = layout.conversion(pending.record);
         if (parsed) {
             row = ledger::apply_conversion(catalog_, *account_, tx, *parsed, ctx_);
         } else {
+            row.error = parsed.error().code;
+            row.message = parsed.error().message;
+        }
+    } else {
+        auto parsed = layout.transfer(pending.record);
+        if (parsed) {
+            row = ledger::apply_transfer(*account_, tx, *parsed, ctx_);
+        } else {
+            row.operation = ledger::Operation::Transfer;  // every row of the file is one
             row.error = parsed.error().code;
             row.message = parsed.error().message;
         }
@@ -383,8 +392,6 @@ void BatchRun::process_rows(store::BatchTransaction& tx) {
 ApplyResult BatchRun::run() {
     account_ = catalog_.account(req_.account_id);
     if (!account_) throw std::invalid_argument(fmt::format("unknown account '{}'", req_.account_id));
-    if (req_.type == batch::FileType::FundsTransfers)
-        throw std::invalid_argument("funds_transfers files cannot be applied by this version");
     if (req_.as_of && !req_.dry_run) throw std::invalid_argument("--as-of is only allowed with --dry-run");
 
     file_name_ = req_.file_name.empty() ? req_.file.filename().string() : req_.file_name;

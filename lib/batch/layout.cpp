@@ -300,14 +300,29 @@ std::expected<Row, RowError> Layout::map(const Record& r) const {
             continue;
         }
         ledger::Cell* target = nullptr;
-        switch (col.role) {
-            case ActionId: target = &row.action_id; break;
-            case OrderId: target = &row.order_id; break;
-            case TrackerId: target = &row.tracker_id; break;
-            case Amount: target = &row.amount; break;
-            case CurrencyCode: target = &row.currency_code; break;
-            case CustomerStatus: target = &row.customer_status; break;
-            default: break;
+        if constexpr (std::is_same_v<Row, ledger::TransferRow>) {
+            switch (col.role) {
+                case TransferType: target = &row.transfer_type; break;
+                case PartnerId: target = &row.partner_id; break;
+                case Amount: target = &row.amount; break;
+                case CurrencyCode: target = &row.currency_code; break;
+                case PaymentDate: target = &row.payment_date; break;
+                case CampaignId: target = &row.campaign_id; break;
+                case Comments: target = &row.comments; break;
+                default: break;
+            }
+            if (target) *target = std::move(value);
+            continue;
+        } else {
+            switch (col.role) {
+                case ActionId: target = &row.action_id; break;
+                case OrderId: target = &row.order_id; break;
+                case TrackerId: target = &row.tracker_id; break;
+                case Amount: target = &row.amount; break;
+                case CurrencyCode: target = &row.currency_code; break;
+                case CustomerStatus: target = &row.customer_status; break;
+                default: break;
+            }
         }
         if constexpr (std::is_same_v<Row, ledger::ModificationRow>) {
             switch (col.role) {
@@ -315,7 +330,7 @@ std::expected<Row, RowError> Layout::map(const Record& r) const {
                 case DispositionCode: target = &row.disposition_code; break;
                 default: break;
             }
-        } else {
+        } else if constexpr (std::is_same_v<Row, ledger::ConversionRow>) {
             switch (col.role) {
                 case CampaignId: target = &row.campaign_id; break;
                 case PartnerId: target = &row.partner_id; break;
@@ -330,8 +345,10 @@ std::expected<Row, RowError> Layout::map(const Record& r) const {
     }
     // A group whose cells are all empty is not in the row: the header may offer more
     // groups than a given order has items.
-    for (auto& g : groups) {
-        if (any_cell(g)) row.items.push_back(std::move(g));
+    if constexpr (!std::is_same_v<Row, ledger::TransferRow>) {
+        for (auto& g : groups) {
+            if (any_cell(g)) row.items.push_back(std::move(g));
+        }
     }
     return row;
 }
@@ -350,6 +367,13 @@ std::expected<ledger::ConversionRow, RowError> Layout::conversion(const Record& 
                                " layout");
     }
     return map<ledger::ConversionRow>(r);
+}
+
+std::expected<ledger::TransferRow, RowError> Layout::transfer(const Record& r) const {
+    if (type_ != FileType::FundsTransfers) {
+        throw std::logic_error("layout: transfer() on a " + std::string(file_type_name(type_)) + " layout");
+    }
+    return map<ledger::TransferRow>(r);
 }
 
 std::vector<std::string> Layout::errors_header() const {

@@ -32,6 +32,7 @@ public:
 
     std::expected<ledger::ModificationRow, RowError> modification(const Record& r) const;
     std::expected<ledger::ConversionRow, RowError> conversion(const Record& r) const;
+    std::expected<ledger::TransferRow, RowError> transfer(const Record& r) const;
 
     // The header as the errors_ file repeats it: the original columns without any
     // ErrorCode/ErrorMessage, then ErrorCode,ErrorMessage.

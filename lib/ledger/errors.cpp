@@ -28,6 +28,7 @@ std::string_view error_name(ErrorCode code) {
         case ErrorCode::EventInFuture: return "EVENT_IN_FUTURE";
         case ErrorCode::EventTooOld: return "EVENT_TOO_OLD";
         case ErrorCode::ParentNotFound: return "PARENT_NOT_FOUND";
+        case ErrorCode::InsufficientFunds: return "INSUFFICIENT_FUNDS";
         case ErrorCode::EmptyFile: return "EMPTY_FILE";
         case ErrorCode::NotUtf8: return "NOT_UTF8";
         case ErrorCode::MalformedCsv: return "MALFORMED_CSV";

@@ -1,7 +1,7 @@
 #pragma once
 // The error codes that a user's file can cause, row- and file-level (docs/rules.md,
-// "Row checks of a modification" and "Row checks of a conversion"; docs/formats.md,
-// "File-level errors").
+// "Row checks of a modification", "Row checks of a conversion" and "Row checks of a funds
+// transfer"; docs/formats.md, "File-level errors").
 #include <string_view>
 
 namespace actiondrop::ledger {
@@ -32,6 +32,7 @@ enum class ErrorCode {
     EventInFuture,
     EventTooOld,
     ParentNotFound,
+    InsufficientFunds,
     // file level (docs/formats.md, "File-level errors")
     EmptyFile,
     NotUtf8,

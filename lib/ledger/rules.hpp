@@ -1,6 +1,6 @@
 #pragma once
-// The rules of docs/rules.md (modifications, reversals, approvals, resets, and
-// conversions): one row in, one result out, checks in the order of its "Row checks"
+// The rules of docs/rules.md (modifications, reversals, approvals, resets, conversions and
+// funds transfers): one row in, one result out, checks in the order of its "Row checks"
 // tables, the first failure being the row's error. Pure: the time is `now` in the
 // context, the ledger is the view, and nothing here does I/O.
 #include <optional>
@@ -37,6 +37,12 @@ struct ConversionRow {
     std::vector<ItemGroup> items;  // sku, quantity, amount, category
 };
 
+// A row of a funds_transfers file (docs/formats.md, "Funds-transfer files").
+struct TransferRow {
+    std::int64_t line = 0;
+    Cell transfer_type, partner_id, amount, currency_code, payment_date, campaign_id, comments;
+};
+
 struct BatchContext {
     std::string batch_id;
     Instant now;  // the batch's processing time (or --as-of)
@@ -70,9 +76,17 @@ RowResult apply_modification(const Catalog& catalog, const Account& account, Led
 RowResult apply_conversion(const Catalog& catalog, const Account& account, LedgerView& ledger,
                            const ConversionRow& row, const BatchContext& ctx);
 
+// A make-good, bonus or paid placement (docs/rules.md, "Funds transfers"): taken from the
+// account's funds when the row is applied. The result names the transfer it made in its
+// action_id.
+RowResult apply_transfer(const Account& account, LedgerView& ledger, const TransferRow& row,
+                         const BatchContext& ctx);
+
 // The form checks of a row that need no ledger (the first MALFORMED step); used by
 // `actiondrop validate` without an account. None when the row's form is fine.
 std::pair<ErrorCode, std::string> check_modification_form(const ModificationRow& row);
 std::pair<ErrorCode, std::string> check_conversion_form(const ConversionRow& row);
+// A PaymentDate after `now` is MALFORMED too.
+std::pair<ErrorCode, std::string> check_transfer_form(const TransferRow& row, Instant now);
 
 }  // namespace actiondrop::ledger

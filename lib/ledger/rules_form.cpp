@@ -215,4 +215,63 @@ std::optional<RowError> check_conversion_fields(const ConversionRow& row) {
     return std::nullopt;
 }
 
+namespace {
+
+// Characters, not bytes: the reader has checked that the file is UTF-8, so every byte that
+// is not a continuation byte (10xxxxxx) starts one.
+std::size_t utf8_length(std::string_view s) {
+    std::size_t n = 0;
+    for (unsigned char c : s)
+        if ((c & 0xC0) != 0x80) ++n;
+    return n;
+}
+
+constexpr std::size_t max_comment_chars = 255;
+
+}  // namespace
+
+std::expected<TransferValues, RowError> parse_transfer_values(const TransferRow& row, TimeZone tz,
+                                                              const Currency* account_currency, Instant now) {
+    TransferValues values;
+    if (row.transfer_type) {
+        values.type = parse_transfer_type(*row.transfer_type);
+        if (!values.type)
+            return std::unexpected(
+                malformed("TransferType: must be MAKE_GOOD, BONUS or PAID_PLACEMENT, not " + *row.transfer_type));
+    }
+    if (auto e = check_amount(row.amount, "Amount", values.amount)) return std::unexpected(*e);
+    if (values.amount) {
+        if (values.amount->mantissa == 0) return std::unexpected(malformed("Amount: must be more than 0"));
+        // The only currency a transfer may have is the account's (a CurrencyCode naming another
+        // is CURRENCY_MISMATCH, a later check), so the amount is written in its digits.
+        if (account_currency)
+            if (auto m = to_minor(*values.amount, *account_currency); !m)
+                return std::unexpected(malformed("Amount: " + m.error()));
+    }
+    if (auto e = check_currency(row.currency_code, values.currency)) return std::unexpected(*e);
+    if (row.payment_date) {
+        auto t = parse_instant(*row.payment_date, tz);
+        if (!t) return std::unexpected(malformed("PaymentDate: " + t.error()));
+        // A payment is recorded when it was made, never ahead of the file that reports it.
+        if (*t > now)
+            return std::unexpected(malformed("PaymentDate: " + format_instant(*t) +
+                                             " is after the time the file is processed, " + format_instant(now)));
+        values.payment_date = *t;
+    }
+    if (row.comments && utf8_length(*row.comments) > max_comment_chars)
+        return std::unexpected(malformed("Comments: " + std::to_string(utf8_length(*row.comments)) +
+                                         " characters; at most 255 are kept"));
+    return values;
+}
+
+std::optional<RowError> check_transfer_fields(const TransferRow& row) {
+    auto missing = [](std::string_view field) {
+        return RowError{ErrorCode::MissingField, std::string(field) + ": required"};
+    };
+    if (!row.transfer_type) return missing("TransferType");
+    if (!row.partner_id) return missing("PartnerId");
+    if (!row.amount) return missing("Amount");
+    return std::nullopt;
+}
+
 }  // namespace actiondrop::ledger

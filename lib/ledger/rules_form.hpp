@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "ledger/funds.hpp"
 #include "ledger/money.hpp"
 #include "ledger/reasons.hpp"
 #include "ledger/rules.hpp"
@@ -71,6 +72,22 @@ std::expected<ConversionValues, RowError> parse_conversion_values(const Conversi
 
 // MISSING_FIELD: ActionTrackerId, PartnerId, OrderId, EventDate, and Amount or items.
 std::optional<RowError> check_conversion_fields(const ConversionRow& row);
+
+struct TransferValues {
+    std::optional<TransferType> type;
+    std::optional<Decimal> amount;
+    const Currency* currency = nullptr;  // CurrencyCode when given
+    std::optional<Instant> payment_date;
+};
+
+// MALFORMED for a funds-transfer row: TransferType, Amount (> 0, and in the digits of
+// `account_currency` when one is known), CurrencyCode, PaymentDate (read in `tz`, not after
+// `now`), Comments (at most 255 characters).
+std::expected<TransferValues, RowError> parse_transfer_values(const TransferRow& row, TimeZone tz,
+                                                              const Currency* account_currency, Instant now);
+
+// MISSING_FIELD: TransferType, PartnerId, Amount.
+std::optional<RowError> check_transfer_fields(const TransferRow& row);
 
 // The value in the file's own words, for messages ("Amount2", "Quantity1").
 std::string item_field(std::string_view name, int index);

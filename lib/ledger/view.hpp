@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ledger/action.hpp"
+#include "ledger/funds.hpp"
 
 namespace actiondrop::ledger {
 
@@ -39,6 +40,12 @@ public:
     virtual void changed(Action& action, HistoryEntry entry) = 0;
     // A new action (key 0); returns the stored copy.
     virtual Action& created(Action action, HistoryEntry entry) = 0;
+
+    // The account's funds balance as the batch sees it: the transfers it made are taken.
+    virtual std::int64_t funds_balance(std::string_view account_id) = 0;
+    // A transfer taken from the account's funds (its key is 0): stored, with its TRANSFER
+    // funds entry dated at its applied_at. The rules checked the balance covers it.
+    virtual void transferred(Transfer transfer) = 0;
 };
 
 }  // namespace actiondrop::ledger

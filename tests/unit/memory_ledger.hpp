@@ -16,6 +16,8 @@ public:
     std::map<std::pair<std::string, std::string>, Action> actions;  // (account, action id)
     std::vector<HistoryEntry> history;
     int changed_calls = 0;
+    std::vector<std::pair<std::string, std::int64_t>> deposits;  // (account, amount)
+    std::vector<Transfer> transfers;
 
     // Stores an action as if created earlier (no history entry); returns the stored copy.
     Action& put(Action action) {
@@ -75,6 +77,17 @@ public:
         history.push_back(std::move(entry));
         return put(std::move(action));
     }
+
+    std::int64_t funds_balance(std::string_view account_id) override {
+        std::int64_t sum = 0;
+        for (const auto& [account, amount] : deposits)
+            if (account == account_id) sum += amount;
+        for (const auto& t : transfers)
+            if (t.account_id == account_id) sum -= t.amount;
+        return sum;
+    }
+
+    void transferred(Transfer transfer) override { transfers.push_back(std::move(transfer)); }
 
     // The history entries of one action, oldest first.
     std::vector<HistoryEntry> history_of(std::string_view action_id) const {

@@ -3,6 +3,7 @@
 #include <system_error>
 
 #include "store/sqlite/action_rows.hpp"
+#include "store/sqlite/funds_rows.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace actiondrop::store::sqlite {
@@ -361,6 +362,24 @@ Action& SqliteBatch::created(Action action, HistoryEntry entry) {
     return cache_.created(std::move(action), std::move(entry));
 }
 
+std::int64_t SqliteBatch::funds_balance(std::string_view account_id) {
+    require_open();
+    auto known = balances_.find(account_id);
+    if (known == balances_.end())
+        known = balances_.emplace(std::string(account_id), read_balance(db_, account_id)).first;
+    return known->second;
+}
+
+// Written at once, not behind: transfers are few, and what the rules read of them is the
+// balance, kept here.
+void SqliteBatch::transferred(Transfer transfer) {
+    const std::int64_t before = funds_balance(transfer.account_id);
+    if (transfer.amount <= 0 || transfer.amount > before)
+        throw std::logic_error("transfer " + transfer.transfer_id + " is not covered by the funds");
+    insert_transfer(db_, transfer, batch_id_);
+    balances_[transfer.account_id] = before - transfer.amount;
+}
+
 std::int64_t SqliteBatch::history_batch(std::string_view batch_id) {
     // Nearly always the batch's own id: asked once, then remembered.
     if (last_history_batch_ && last_history_batch_->first == batch_id) return last_history_batch_->second;
@@ -485,6 +504,7 @@ void SqliteBatch::rollback() {
     if (!open_) return;
     reader_.reset();
     cache_.clear();
+    balances_.clear();
     open_ = false;
     store_.batch_open_ = false;
     db_.exec("ROLLBACK");

@@ -96,6 +96,8 @@ public:
                                  ledger::Instant to) override;
     void changed(ledger::Action& action, ledger::HistoryEntry entry) override;
     ledger::Action& created(ledger::Action action, ledger::HistoryEntry entry) override;
+    std::int64_t funds_balance(std::string_view account_id) override;
+    void transferred(ledger::Transfer transfer) override;
 
     // SQLite keeps actions in rowid (seq) order: each page read and written once.
     KeyOrder* key_order() override { return this; }
@@ -159,6 +161,9 @@ private:
     std::unordered_map<std::string, std::int64_t, Hash, std::equal_to<>> history_batches_;
     const std::pair<const std::string, std::int64_t>* last_history_batch_ = nullptr;
     bool reader_failed_ = false;  // touched by read_ahead() alone
+    // Funds balances read by this transaction, less the transfers it made since: the batch
+    // holds the write lock, so nothing else moves them meanwhile.
+    std::unordered_map<std::string, std::int64_t, Hash, std::equal_to<>> balances_;
 
     std::string items_buffer_, creation_buffer_;
 

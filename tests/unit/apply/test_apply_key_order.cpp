@@ -71,6 +71,8 @@ public:
         ledger::Action& created(ledger::Action action, ledger::HistoryEntry e) override {
             return inner_->created(std::move(action), std::move(e));
         }
+        std::int64_t funds_balance(std::string_view a) override { return inner_->funds_balance(a); }
+        void transferred(ledger::Transfer t) override { inner_->transferred(std::move(t)); }
         store::KeyOrder* key_order() override { return inner_->key_order() != nullptr ? this : nullptr; }
         void prefetch(std::string_view a, std::vector<std::string_view> ids) override {
             inner_->key_order()->prefetch(a, std::move(ids));

@@ -188,6 +188,8 @@ public:
     }
     void changed(ledger::Action&, ledger::HistoryEntry) override {}
     ledger::Action& created(ledger::Action, ledger::HistoryEntry) override { throw std::logic_error("created"); }
+    std::int64_t funds_balance(std::string_view) override { throw std::logic_error("funds_balance"); }
+    void transferred(ledger::Transfer) override { throw std::logic_error("transferred"); }
     void flush() override {}
     void commit(const store::BatchRecord&, const std::vector<store::BatchOutput>&) override {}
     void rollback() override {}

@@ -28,6 +28,8 @@ TEST_CASE("error_name spells row-level codes as docs/rules.md does") {
     CHECK(error_name(ErrorCode::EventInFuture) == "EVENT_IN_FUTURE");
     CHECK(error_name(ErrorCode::EventTooOld) == "EVENT_TOO_OLD");
     CHECK(error_name(ErrorCode::ParentNotFound) == "PARENT_NOT_FOUND");
+    CHECK(error_name(ErrorCode::InsufficientFunds) == "INSUFFICIENT_FUNDS");
+    CHECK(error_type(ErrorCode::InsufficientFunds) == "Validation");
 }
 
 TEST_CASE("error_name spells file-level codes as docs/formats.md does") {

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,9 @@ public:
         touched.insert(action.action_id);
         return inner_.created(std::move(action), std::move(entry));
     }
+    // No action's row reads or moves funds.
+    std::int64_t funds_balance(std::string_view) override { throw std::logic_error("funds read by an action's row"); }
+    void transferred(Transfer) override { throw std::logic_error("a transfer made by an action's row"); }
 
 private:
     Action* seen(Action* a) {
