@@ -29,12 +29,13 @@ mkfifo "$WORK/in/fifo.csv"
 expect_usage "$WORK/in/fifo.csv: no such file" ad apply --account 1000 "$WORK/in/fifo.csv"
 expect_exit 64 ad apply --account 1000 --no-such-option "$WORK/in/mods.csv"
 
-# A type this version does not apply, however it is asked for, and before anything is made.
-refused="funds_transfers files cannot be applied by this version"
-expect_usage "$refused" ad apply --account 1000 --type funds_transfers --outbox "$WORK/out" "$WORK/in/funds.csv"
-[ ! -e "$WORK/out" ] || fail "a refused apply made its outbox"
-expect_usage "$refused" ad validate --account 1000 --type funds_transfers "$WORK/in/funds.csv"
-expect_usage "$refused" ad validate --type funds_transfers "$WORK/in/funds.csv"
+# A funds_transfers file however it is asked for: from the command line, through an inbox's
+# type, and checked by validate with and without an account. The ledger has no funds, so its
+# row is INSUFFICIENT_FUNDS: exit 3, some rows rejected.
+expect_exit 3 ad apply --account 1000 --type funds_transfers --outbox "$WORK/out" "$WORK/in/funds.csv"
+grep -q ',TRANSFER,REJECTED,Validation,INSUFFICIENT_FUNDS,' "$WORK/out/result_funds.csv" || fail "the transfer's result"
+expect_exit 3 ad validate --account 1000 --type funds_transfers "$WORK/in/funds.csv"
+expect_exit 0 ad validate --type funds_transfers "$WORK/in/funds.csv"
 cat > "$WORK/actiondrop.yaml" <<YAML
 store: $STORE
 state_dir: $WORK/state
@@ -42,7 +43,9 @@ inboxes:
   - {name: transfers, account: "1000", type: funds_transfers, kind: local, path: $WORK/inbox,
      outbox: $WORK/outbox}
 YAML
-expect_usage "$refused" "$ACTIONDROP" --config "$WORK/actiondrop.yaml" apply --inbox transfers "$WORK/in/funds.csv"
+mkdir -p "$WORK/outbox"
+sed 's/1\.00/2.00/' "$WORK/in/funds.csv" > "$WORK/in/funds2.csv"  # other content: not a duplicate
+expect_exit 3 "$ACTIONDROP" --config "$WORK/actiondrop.yaml" apply --inbox transfers "$WORK/in/funds2.csv"
 expect_usage "no inbox named 'nosuch' in the config" "$ACTIONDROP" --config "$WORK/actiondrop.yaml" apply --inbox nosuch "$WORK/in/mods.csv"
 
 # Not the user's mistake: a store whose schema is newer than this program is a store failure.
