@@ -146,5 +146,6 @@ cat <<TXT
 # Drop folder for account $ACCOUNT ready: $HOME_DIR (user $USER_NAME); unit drop-in $DROPIN.
 # Add this under inboxes: in /etc/actiondrop/actiondrop.yaml, then (the drop-in takes
 # effect at a start, not at a reload): systemctl daemon-reload && systemctl restart actiondropd
+# (add send_invoices: true to write the account's partner invoices into its outbox/ too)
   - {name: $USER_NAME, account: "$ACCOUNT", type: $TYPE, kind: local, path: $HOME_DIR/inbox, outbox: $HOME_DIR/outbox, pattern: "*.csv", settle: 2s}
 TXT

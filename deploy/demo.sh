@@ -17,9 +17,11 @@ cat > "$DEMO/actiondrop.yaml" <<YAML
 store: sqlite:$DEMO/ledger.db
 state_dir: $DEMO/state
 sweep_interval: 1s
+lifecycle: {interval: 60s}
 inboxes:
   - {name: acme-drop, account: "1000", type: modifications, kind: local,
-     path: $DEMO/1000/inbox, outbox: $DEMO/1000/outbox, pattern: "*.csv", settle: 500ms}
+     path: $DEMO/1000/inbox, outbox: $DEMO/1000/outbox, pattern: "*.csv", settle: 500ms,
+     send_invoices: true}
   - {name: acme-conversions, account: "1000", type: conversions, kind: local,
      path: $DEMO/1000/conversions, outbox: $DEMO/1000/conversions-outbox, pattern: "*.csv", settle: 500ms}
 YAML
