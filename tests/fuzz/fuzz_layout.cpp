@@ -57,6 +57,13 @@ bool same_row(const ledger::ConversionRow& a, const ledger::ConversionRow& b) {
            same_cell(a.parent_action_id, b.parent_action_id) && same_items(a.items, b.items);
 }
 
+bool same_row(const ledger::TransferRow& a, const ledger::TransferRow& b) {
+    return same_cell(a.transfer_type, b.transfer_type) && same_cell(a.partner_id, b.partner_id) &&
+           same_cell(a.amount, b.amount) && same_cell(a.currency_code, b.currency_code) &&
+           same_cell(a.payment_date, b.payment_date) && same_cell(a.campaign_id, b.campaign_id) &&
+           same_cell(a.comments, b.comments);
+}
+
 template <typename Map>
 void check_rows_again(const batch::Layout& layout, const batch::Layout& again,
                       const batch::Record& original, const batch::Record& reread, Map map) {
@@ -149,6 +156,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             check_rows_again(
                 *layout, *again, read.records[i], reread.records[i],
                 [](const batch::Layout& l, const batch::Record& r) { return l.conversion(r); });
+        else
+            check_rows_again(
+                *layout, *again, read.records[i], reread.records[i],
+                [](const batch::Layout& l, const batch::Record& r) { return l.transfer(r); });
     }
     return 0;
 }
