@@ -1,0 +1,191 @@
+// The daemon's lifecycle runs (ingest/lifecycle_schedule.hpp; docs/lifecycle.md, "The
+// daemon's schedule" and "Invoices in the outboxes"), on a SQLite store with the demo catalog.
+// The wall clock given to the schedule is months ahead, so that actions created now lock,
+// clear and are invoiced.
+#include <doctest/doctest.h>
+
+#include "config/catalog_file.hpp"
+#include "ingest/invoice_files.hpp"
+#include "ingest/lifecycle_schedule.hpp"
+#include "ingest/service.hpp"
+#include "ledger/time.hpp"
+#include "test_ingest_fixtures.hpp"
+
+using namespace actiondrop;
+using namespace actiondrop::ingest;
+using namespace actiondrop::ingest::testing;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+const auto never = [] { return false; };
+
+ledger::Instant wall_now() {
+    return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+}
+
+std::unique_ptr<store::Store> demo_store(const TempDir& tmp) {
+    auto store = store::open_store("sqlite:" + (tmp.path() / "ledger.db").string());
+    store->migrate();
+    auto catalog = config::read_catalog_file(fs::path(ACTIONDROP_TEST_DATA) / ".." / ".." / "etc" /
+                                             "catalog.yaml");  // accounts 1000 and 2000
+    REQUIRE(catalog);
+    store->save_catalog(*catalog);
+    return store;
+}
+
+struct Recorder {
+    std::vector<std::string> ran, deferred, failed;
+    std::vector<std::size_t> invoices, files;
+    int finished = 0;
+    LifecycleEvents events() {
+        LifecycleEvents e;
+        e.ran = [this](const ledger::Account& a, const lifecycle::RunDecisions& d,
+                       std::size_t written, const std::string& error, std::chrono::milliseconds) {
+            ran.push_back(a.id);
+            invoices.push_back(d.invoices.size());
+            files.push_back(written);
+            CHECK(error.empty());
+        };
+        e.deferred = [this](const std::string& account) { deferred.push_back(account); };
+        e.failed = [this](const std::string& account, const std::string&) {
+            failed.push_back(account);
+        };
+        e.finished = [this](std::chrono::system_clock::time_point, std::chrono::duration<double>) {
+            ++finished;
+        };
+        return e;
+    }
+};
+
+using Names = std::vector<std::string>;
+
+}  // namespace
+
+TEST_CASE(
+    "lifecycle schedule: every account when due; one with an unfinished file waits for it; a "
+    "stop is taken between accounts") {
+    TempDir tmp;
+    auto store = demo_store(tmp);
+    Recorder rec;
+    LifecycleSchedule schedule(*store, wall_now, rec.events());
+    config::ServiceConfig cfg;
+    cfg.state_dir = tmp.path() / "state";
+    cfg.lifecycle_interval = 1min;
+    schedule.set_config(cfg);
+
+    const SteadyTime t0 = std::chrono::steady_clock::now();
+    CHECK(schedule.next_due(t0) <= t0);  // the first run at once
+    CHECK(schedule.run_due(t0, {"1000"}, never));
+    CHECK(rec.ran == Names{"2000"});
+    CHECK(rec.deferred == Names{"1000"});
+    CHECK(rec.finished == 1);
+    CHECK(schedule.next_due(t0) <= t0 + 1s);  // looked at again soon
+    CHECK(schedule.run_due(t0 + 1s, {"1000"}, never));
+    CHECK(rec.ran == Names{"2000"});           // its file is still not finished
+    CHECK(rec.deferred == Names{"1000"});      // and it is told once
+    CHECK(schedule.run_due(t0 + 2s, {}, never));
+    CHECK(rec.ran == Names{"2000", "1000"});   // the file is done: it runs
+    CHECK(rec.finished == 1);
+    CHECK(schedule.next_due(t0 + 2s) == t0 + 1min);
+    CHECK(schedule.run_due(t0 + 30s, {}, never));
+    CHECK(rec.ran.size() == 2);  // not due yet
+
+    // A stop after the first account: the second waits for the next call, which ends the cycle.
+    int asked = 0;
+    const auto stop_after_one = [&] { return asked++ >= 1; };
+    CHECK_FALSE(schedule.run_due(t0 + 1min, {}, stop_after_one));
+    CHECK(rec.ran == Names{"2000", "1000", "1000"});
+    CHECK(rec.finished == 1);
+    CHECK(schedule.next_due(t0 + 1min) == t0 + 1min);
+    CHECK(schedule.run_due(t0 + 1min, {}, never));
+    CHECK(rec.ran == Names{"2000", "1000", "1000", "2000"});
+    CHECK(rec.finished == 2);
+    CHECK(rec.failed.empty());
+}
+
+TEST_CASE(
+    "lifecycle schedule: an issued invoice goes to its account's send_invoices outboxes and "
+    "the record once; after a restart, only one without a record is written") {
+    TempDir tmp;
+    auto store = demo_store(tmp);
+    // One action of account 1000 through the service, and funds for it.
+    Service service(*store, {tmp.path() / "state"}, wall_now, {});
+    auto conversions = local_inbox(tmp.path());
+    service.set_inboxes({conversions}, 200ms);
+    const auto day = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now() - 48h);
+    write(conversions.local()->path / "a.csv",
+          "ActionId,ActionTrackerId,PartnerId,OrderId,EventDate,Amount\r\nS-1,19816,P-77,O-1," +
+              ledger::format_instant(std::chrono::floor<std::chrono::milliseconds>(day)) +
+              ",100.00\r\n");
+    const SteadyTime t0 = std::chrono::steady_clock::now();
+    service.run_once(t0, never);  // seen; taken once it has settled
+    service.run_once(t0 + 1s, never);
+    REQUIRE(store->action("1000", "S-1"));
+    store::LifecycleLedger& ledger = *store->lifecycle_ledger();
+    REQUIRE(ledger.deposit("1000", 100'00, wall_now(), "opening"));
+
+    config::ServiceConfig cfg;
+    cfg.state_dir = tmp.path() / "state";
+    auto sends = conversions;  // an outbox of account 1000 that asks for invoices
+    sends.name = "sends";
+    sends.source = config::LocalSource{tmp.path() / "in2"};
+    sends.outbox = tmp.path() / "out2";
+    sends.send_invoices = true;
+    auto other = sends;  // one of account 2000: gets none of 1000's
+    other.name = "other";
+    other.account = "2000";
+    other.source = config::LocalSource{tmp.path() / "in3"};
+    other.outbox = tmp.path() / "out3";
+    cfg.inboxes = {conversions, sends, other};
+    const auto to = invoice_destinations(cfg, "1000");
+    CHECK(to.record == tmp.path() / "state" / "invoices" / "1000");
+    CHECK(to.outboxes == std::vector<fs::path>{tmp.path() / "out2"});
+
+    const auto later = [] { return wall_now() + std::chrono::days(200); };
+    Recorder rec;
+    LifecycleSchedule schedule(*store, later, rec.events());
+    schedule.set_config(cfg);
+    CHECK(schedule.run_due(t0, {}, never));
+    REQUIRE(rec.ran == Names{"1000", "2000"});
+    REQUIRE(rec.invoices[0] == 1);
+    CHECK(rec.files[0] == 1);
+    const auto stored = ledger.invoices("1000");
+    REQUIRE(stored.size() == 1);
+    const std::string id = stored[0].invoice_id;
+    const std::string json = invoice_json(stored[0]).dump(2) + "\n";
+    for (const fs::path& folder : {to.record, tmp.path() / "out2"}) {
+        CHECK(read(folder / ("invoice_" + id + ".json")) == json);
+        CHECK(read(folder / ("invoice_" + id + ".csv")) == invoice_csv(stored[0]));
+        CHECK(std::distance(fs::directory_iterator(folder), fs::directory_iterator()) == 2);
+    }
+    CHECK_FALSE(fs::exists(tmp.path() / "out" / ("invoice_" + id + ".json")));
+    CHECK_FALSE(fs::exists(tmp.path() / "out3"));
+
+    // The next cycle issues nothing and writes nothing.
+    CHECK(schedule.run_due(t0 + 2min, {}, never));
+    CHECK(rec.files[2] == 0);
+
+    // A restart: the partner took the outbox copy; it is not written again.
+    fs::remove(tmp.path() / "out2" / ("invoice_" + id + ".json"));
+    fs::remove(tmp.path() / "out2" / ("invoice_" + id + ".csv"));
+    {
+        Recorder again;
+        LifecycleSchedule restarted(*store, later, again.events());
+        restarted.set_config(cfg);
+        CHECK(restarted.run_due(t0, {}, never));
+        CHECK(again.files[0] == 0);
+        CHECK(fs::is_empty(tmp.path() / "out2"));
+    }
+    // A restart after a process stopped between the commit and the files: written then.
+    fs::remove(to.record / ("invoice_" + id + ".json"));
+    fs::remove(to.record / ("invoice_" + id + ".csv"));
+    Recorder third;
+    LifecycleSchedule restarted(*store, later, third.events());
+    restarted.set_config(cfg);
+    CHECK(restarted.run_due(t0, {}, never));
+    CHECK(third.files[0] == 1);
+    CHECK(read(to.record / ("invoice_" + id + ".json")) == json);
+    CHECK(read(tmp.path() / "out2" / ("invoice_" + id + ".json")) == json);
+}
