@@ -186,12 +186,13 @@ ledger::FinanceStatus read_finance_status(Database& db, std::string_view text,
 }
 
 // How a run's lock and clear go through the tables (docs/lifecycle.md, "How the store runs a
-// step"): the rules of lib/lifecycle decide on what the store streams to them, one compact
-// row at a time in the steps' own order, and the store then carries the decisions out as a
-// few statements over sets of rows, each the SQL form of a rule's criterion. Parameters: ?1
-// account, ?2 the run's time; ?3, ?4 the clearing date and action id of the first action the
-// balance does not cover (the cut), ?5 1 when there is one; ?6 the first history entry id,
-// ?7 the history batch, ?8 the note.
+// step"). Each step reads its actions once, as compact rows in its own order (an ORDER BY that
+// SQLite sorts), and streams them through the rule of lib/lifecycle; each decision's history
+// entry (and clearing debit) is appended as its row goes by, with the values the row carries,
+// so that no action is looked up again. The actions then change in one UPDATE over the set
+// the rules' criteria and the clear's cut describe. Parameters: ?1 account, ?2 the run's time;
+// ?3, ?4 the clearing date and action id of the first action the balance does not cover (the
+// cut), ?5 1 when there is one.
 //
 // lifecycle::locks_at: PENDING with locking_date <= now.
 #define LOCKS "(status = 'PENDING' AND locking_date <= ?2)"
@@ -201,18 +202,13 @@ ledger::FinanceStatus read_finance_status(Database& db, std::string_view text,
     "((status = 'APPROVED' AND (finance_status = 'OVERDUE' OR (finance_status = 'DUE' " \
     "AND clearing_date <= ?2))) OR (status = 'PENDING' AND locking_date <= ?2 AND "     \
     "finance_status <> 'OUTSIDE_TERMS' AND clearing_date <= ?2))"
-// The queue's order: clearing date, then action id; the column's collation is BINARY, so
-// action ids compare bytewise, as std::string does.
-#define QUEUE_ORDER "clearing_date, action_id"
-// Ahead of the cut: the actions the clear takes, a prefix of the queue.
+// Ahead of the cut: the actions the clear takes, a prefix of the queue in its order (clearing
+// date, then action id; the column's collation is BINARY, so ids compare bytewise, as
+// std::string does).
 #define CLEARS "(?5 = 0 OR (clearing_date, action_id) < (?3, ?4))"
-// The cut and everything after it.
-#define OVERDUE_FROM_CUT "(?5 <> 0 AND (clearing_date, action_id) >= (?3, ?4))"
 #define CLEARED_AT "(CASE WHEN finance_status = 'OVERDUE' THEN ?2 ELSE clearing_date END)"
-#define HISTORY_INSERT                                                                      \
-    "INSERT INTO history (entry_id, action_seq, at, batch, line, operation, reason, "       \
-    "old_amount, new_amount, old_payout, new_payout, old_status, new_status, contract_id, " \
-    "contract_version, note) "
+// What a step's stream reads of an action for its history entries, after its own columns.
+#define HISTORY_COLUMNS "amount, payout, contract_id, contract_version"
 
 // The cut of the clear: where the prefix of the queue that the balance covers ends.
 struct Cut {
@@ -221,13 +217,62 @@ struct Cut {
     std::string action_id;
 };
 
-// Streams the actions that lock, in the lock's order, through the rule; they are the
-// decisions reported. Nothing is written.
-std::vector<lifecycle::Lock> stream_locks(Database& db, std::string_view account_id, Instant now) {
-    std::vector<lifecycle::Lock> locks;
+// Appends a run's history entries, one per decision, in the order decided: the row that
+// HistoryWriter writes (the amounts, payout and contract of the action as it is), from the
+// values the step's stream read.
+class EntryAppender {
+public:
+    EntryAppender(Database& db, Instant now)
+        : db_(db), note_("lifecycle run at " + format_instant(now)) {}
+
+    // `row` is a stream whose columns from `first` on are HISTORY_COLUMNS.
+    void add(std::int64_t seq, Instant at, Operation op, Status old_status, const Statement& row,
+             int first) {
+        if (!started_) {
+            next_entry_ = read_counter(db_, "history_entry");
+            batch_ = history_batch(db_, kNoBatch);
+            started_ = true;
+        }
+        Use q(db_.cached(
+            "INSERT INTO history (entry_id, action_seq, at, batch, line, operation, reason, "
+            "old_amount, new_amount, old_payout, new_payout, old_status, new_status, contract_id, "
+            "contract_version, note) VALUES (?1, ?2, ?3, ?4, 0, ?5, '', ?6, ?6, ?7, ?7, ?8, "
+            "'APPROVED', ?9, ?10, ?11)"));
+        q->bind(1, next_entry_++);
+        q->bind(2, seq);
+        q->bind(3, millis(at));
+        q->bind(4, batch_);
+        q->bind_text(5, operation_name(op));
+        q->bind(6, row.int64_at(first));
+        q->bind(7, row.int64_at(first + 1));
+        q->bind_text(8, status_name(old_status));
+        q->bind_text(9, row.text_at(first + 2));
+        q->bind(10, row.optional_int64_at(first + 3));
+        q->bind_text(11, note_);
+        q->run();
+    }
+
+    void finish() {
+        if (started_) write_counter(db_, "history_entry", next_entry_);
+    }
+
+private:
+    Database& db_;
+    std::string note_;
+    bool started_ = false;
+    std::int64_t next_entry_ = 0;
+    std::int64_t batch_ = 0;
+};
+
+// The lock: its actions in its order (locking date, then action id) through the rule, a LOCK
+// entry dated at the locking date for each. Returns how many of them the clear's queue holds.
+std::size_t stream_locks(Database& db, std::string_view account_id, Instant now,
+                         EntryAppender& entries, std::vector<lifecycle::Lock>& locks) {
+    std::size_t queued = 0;
     Use q(
-        db.cached("SELECT seq, action_id, status, finance_status, locking_date FROM actions "
-                  "WHERE account_id = ?1 AND " LOCKS " ORDER BY locking_date, action_id"));
+        db.cached("SELECT seq, action_id, status, finance_status, locking_date, "
+                  "clearing_date, " HISTORY_COLUMNS " FROM actions WHERE account_id = ?1 AND " LOCKS
+                  " ORDER BY locking_date, action_id"));
     q->bind_text(1, account_id);
     q->bind(2, millis(now));
     while (q->step()) {
@@ -238,28 +283,38 @@ std::vector<lifecycle::Lock> stream_locks(Database& db, std::string_view account
         if (!lifecycle::locks_at(status, locking_date, now))
             throw StoreError(db.path() + ": the lock's criterion selected action " +
                              std::string(id) + ", which does not lock");
-        locks.push_back(lifecycle::Lock{q->int64_at(0), std::string(id), locking_date,
-                                        lifecycle::locked_finance_status(finance)});
+        const lifecycle::Lock& l =
+            locks.emplace_back(lifecycle::Lock{q->int64_at(0), std::string(id), locking_date,
+                                               lifecycle::locked_finance_status(finance)});
+        queued += lifecycle::in_clear_queue(ledger::Status::Approved, l.finance_status,
+                                            instant_from_millis(q->int64_at(5)), now);
+        entries.add(l.key, l.at, Operation::Lock, Status::Pending, *q, 6);
     }
-    return locks;
+    return queued;
 }
 
-// Streams the clear's queue, as the lock leaves it, through lifecycle::ClearQueue in queue
-// order; returns the cut. Nothing is written.
+// The clear: its queue, as the lock leaves it, in queue order through lifecycle::ClearQueue;
+// a CLEAR entry at cleared_at and a debit (payout > 0) for each action it clears, an OVERDUE
+// entry at the clearing date for each that becomes overdue. The clears are a prefix of the
+// queue, so every CLEAR entry comes before every OVERDUE one, as the decisions list them.
+// Returns the cut.
 Cut stream_clearing(Database& db, std::string_view account_id, std::int64_t balance, Instant now,
-                    lifecycle::ClearDecisions& d) {
+                    EntryAppender& entries, lifecycle::ClearDecisions& d) {
     lifecycle::ClearQueue clear(balance, now);
     d.balance_after = balance;
     Cut cut;
-    Use q(db.cached(
-        "SELECT seq, action_id, status, finance_status, locking_date, payout, "
-        "clearing_date FROM actions WHERE account_id = ?1 AND " QUEUE " ORDER BY " QUEUE_ORDER));
+    Use q(
+        db.cached("SELECT seq, action_id, status, finance_status, locking_date, payout, "
+                  "clearing_date, " HISTORY_COLUMNS " FROM actions WHERE account_id = ?1 AND " QUEUE
+                  " ORDER BY clearing_date, action_id"));
     q->bind_text(1, account_id);
     q->bind(2, millis(now));
     while (q->step()) {
+        const std::int64_t seq = q->int64_at(0);
         const std::string_view id = q->text_at(1);
         ledger::Status status = read_status(db, q->text_at(2), id);
         ledger::FinanceStatus finance = read_finance_status(db, q->text_at(3), id);
+        const std::int64_t payout = q->int64_at(5);
         const Instant clearing_date = instant_from_millis(q->int64_at(6));
         if (lifecycle::locks_at(status, instant_from_millis(q->int64_at(4)), now)) {
             status = ledger::Status::Approved;
@@ -268,97 +323,40 @@ Cut stream_clearing(Database& db, std::string_view account_id, std::int64_t bala
         if (!lifecycle::in_clear_queue(status, finance, clearing_date, now))
             throw StoreError(db.path() + ": the clear's criterion selected action " +
                              std::string(id) + ", which is not in its queue");
-        const bool clears =
-            clear.decide(lifecycle::QueueItem{q->int64_at(0), id, q->int64_at(5), clearing_date,
-                                              finance == ledger::FinanceStatus::Overdue},
-                         d);
-        if (!clears && !cut.some) cut = Cut{true, clearing_date, std::string(id)};
+        const bool overdue = finance == ledger::FinanceStatus::Overdue;
+        if (clear.decide(lifecycle::QueueItem{seq, id, payout, clearing_date, overdue}, d)) {
+            const Instant cleared_at = d.clears.back().cleared_at;
+            entries.add(seq, cleared_at, Operation::Clear, Status::Approved, *q, 7);
+            // A 0 payout moves no money and makes no funds entry (docs/lifecycle.md, "Clear").
+            if (payout > 0)
+                add_funds_entry(db, account_id, FundsEntry::Kind::Clearing, payout, cleared_at, id,
+                                seq);
+            continue;
+        }
+        if (!cut.some) cut = Cut{true, clearing_date, std::string(id)};
+        if (!overdue) entries.add(seq, clearing_date, Operation::Overdue, Status::Approved, *q, 7);
     }
     return cut;
 }
 
-// Binds the parameters ?1 .. ?5 shared by the set-based statements.
-void bind_run(Statement& q, std::string_view account_id, Instant now, const Cut& cut) {
-    q.bind_text(1, account_id);
-    q.bind(2, millis(now));
-    q.bind(3, millis(cut.clearing_date));
-    q.bind_text(4, cut.action_id);
-    q.bind(5, std::int64_t{cut.some ? 1 : 0});
-}
-
-// Carries out the lock and the clear that stream_locks and stream_clearing decided, set-based:
-// the history entries of each step (the same rows, in the same entry order, as one written
-// per decision), the clearing debits, and one UPDATE of the actions that change. Each count
-// written is checked against the decisions: a difference rolls the run back.
-void write_locks_and_clearing(Database& db, std::string_view account_id, Instant now,
-                              const std::vector<lifecycle::Lock>& locks,
-                              const lifecycle::ClearDecisions& clearing, const Cut& cut) {
-    std::int64_t next_entry = read_counter(db, "history_entry");
-    const std::int64_t batch = history_batch(db, kNoBatch);
-    const std::string note = "lifecycle run at " + format_instant(now);
-    std::size_t first_overdue = 0;
-    for (const lifecycle::Overdue& o : clearing.overdue) first_overdue += o.first_time;
-
-    const auto entries = [&](const char* sql, std::size_t expected, const char* what) {
-        Use q(db.cached(sql));
-        bind_run(*q, account_id, now, cut);
-        q->bind(6, next_entry);
-        q->bind(7, batch);
-        q->bind_text(8, note);
-        q->run();
-        const std::int64_t written = changes(db);
-        if (written != static_cast<std::int64_t>(expected))
-            out_of_date(db, std::to_string(written) + " " + what + " history entries where " +
-                                std::to_string(expected) + " were decided");
-        next_entry += written;
-    };
-    // LOCK, dated at the locking date; CLEAR, at cleared_at; OVERDUE, the first time only, at
-    // the clearing date. Each in its step's order, as the decisions list them.
-    entries(HISTORY_INSERT
-            "SELECT ?6 + row_number() OVER (ORDER BY locking_date, action_id) - 1, seq, "
-            "locking_date, ?7, 0, 'LOCK', '', amount, amount, payout, payout, 'PENDING', "
-            "'APPROVED', contract_id, contract_version, ?8 FROM actions WHERE account_id = ?1 "
-            "AND " LOCKS " ORDER BY locking_date, action_id",
-            locks.size(), "LOCK");
-    entries(HISTORY_INSERT "SELECT ?6 + row_number() OVER (ORDER BY " QUEUE_ORDER
-                           ") - 1, seq, " CLEARED_AT
-                           ", ?7, 0, 'CLEAR', '', amount, amount, payout, payout, 'APPROVED', "
-                           "'APPROVED', contract_id, contract_version, ?8 FROM actions WHERE "
-                           "account_id = ?1 AND " QUEUE " AND " CLEARS " ORDER BY " QUEUE_ORDER,
-            clearing.clears.size(), "CLEAR");
-    entries(HISTORY_INSERT "SELECT ?6 + row_number() OVER (ORDER BY " QUEUE_ORDER
-                           ") - 1, seq, clearing_date, ?7, 0, 'OVERDUE', '', amount, amount, "
-                           "payout, payout, 'APPROVED', 'APPROVED', contract_id, "
-                           "contract_version, ?8 FROM actions WHERE account_id = ?1 AND " QUEUE
-                           " AND " OVERDUE_FROM_CUT
-                           " AND finance_status <> 'OVERDUE' ORDER BY " QUEUE_ORDER,
-            first_overdue, "OVERDUE");
-    write_counter(db, "history_entry", next_entry);
-
-    {
-        // A 0 payout moves no money and makes no funds entry (docs/lifecycle.md, "Clear").
-        Use q(
-            db.cached("INSERT INTO funds_entries (account_id, kind, amount, at, reference, "
-                      "item) SELECT ?1, 'CLEARING', payout, " CLEARED_AT
-                      ", action_id, seq FROM actions WHERE account_id = ?1 AND " QUEUE
-                      " AND " CLEARS " AND payout > 0 ORDER BY " QUEUE_ORDER));
-        bind_run(*q, account_id, now, cut);
-        q->run();
-        if (changes(db) != static_cast<std::int64_t>(clearing.debits.size()))
-            out_of_date(db, "the clearing debits are not those decided");
-    }
-    {
-        // One pass over the rows that change; the SET expressions read the row as it was.
-        Use q(db.cached(
-            "UPDATE actions SET status = 'APPROVED', finance_status = CASE WHEN NOT " QUEUE
-            " THEN (CASE finance_status WHEN 'OUTSIDE_TERMS' THEN 'OUTSIDE_TERMS' ELSE 'DUE' "
-            "END) WHEN " CLEARS " THEN 'CLEARED' ELSE 'OVERDUE' END, cleared_at = CASE WHEN " QUEUE
-            " AND " CLEARS " THEN " CLEARED_AT
-            " ELSE cleared_at END WHERE account_id = ?1 AND (" LOCKS " OR (" QUEUE " AND (" CLEARS
-            " OR finance_status <> 'OVERDUE')))"));
-        bind_run(*q, account_id, now, cut);
-        q->run();
-    }
+// The actions' side of the lock and the clear: one UPDATE of the rows that change, those that
+// lock, those the clear takes and those that become overdue (the SET expressions read each
+// row as it was). Returns how many rows changed.
+std::int64_t update_actions(Database& db, std::string_view account_id, Instant now,
+                            const Cut& cut) {
+    Use q(db.cached(
+        "UPDATE actions SET status = 'APPROVED', finance_status = CASE WHEN NOT " QUEUE
+        " THEN (CASE finance_status WHEN 'OUTSIDE_TERMS' THEN 'OUTSIDE_TERMS' ELSE 'DUE' "
+        "END) WHEN " CLEARS " THEN 'CLEARED' ELSE 'OVERDUE' END, cleared_at = CASE WHEN " QUEUE
+        " AND " CLEARS " THEN " CLEARED_AT " ELSE cleared_at END WHERE account_id = ?1 AND (" LOCKS
+        " OR (" QUEUE " AND (" CLEARS " OR finance_status <> 'OVERDUE')))"));
+    q->bind_text(1, account_id);
+    q->bind(2, millis(now));
+    q->bind(3, millis(cut.clearing_date));
+    q->bind_text(4, cut.action_id);
+    q->bind(5, std::int64_t{cut.some ? 1 : 0});
+    q->run();
+    return changes(db);
 }
 
 // Issues the invoices decided, with their lines, and marks what they hold INVOICED (history
@@ -531,13 +529,18 @@ lifecycle::RunDecisions SqliteStore::run_lifecycle(const Account& account, Insta
     lifecycle::RunDecisions d;
     d.now = now;
     const std::int64_t balance = read_balance(db_, account.id);
-    d.locks = stream_locks(db_, account.id, now);
-    const Cut cut = stream_clearing(db_, account.id, balance, now, d.clearing);
-    const bool first_overdue =
-        std::any_of(d.clearing.overdue.begin(), d.clearing.overdue.end(),
-                    [](const lifecycle::Overdue& o) { return o.first_time; });
-    if (!d.locks.empty() || !d.clearing.clears.empty() || first_overdue)
-        write_locks_and_clearing(db_, account.id, now, d.locks, d.clearing, cut);
+    EntryAppender entries(db_, now);
+    const std::size_t locked_into_queue = stream_locks(db_, account.id, now, entries, d.locks);
+    const Cut cut = stream_clearing(db_, account.id, balance, now, entries, d.clearing);
+    entries.finish();
+    std::size_t first_overdue = 0;
+    for (const lifecycle::Overdue& o : d.clearing.overdue) first_overdue += o.first_time;
+    // Every action a decision changes, once: the locked ones, and those of the queue that
+    // clear or become overdue, less the locked ones among them.
+    const std::size_t changed =
+        d.locks.size() + d.clearing.clears.size() + first_overdue - locked_into_queue;
+    if (changed > 0 && update_actions(db_, account.id, now, cut) != std::int64_t(changed))
+        out_of_date(db_, "the actions the lock and the clear change are not those decided");
 
     // The invoices: only the items this run puts on one are read (lifecycle::invoice_cutoff).
     std::optional<Instant> last_invoice_date;
