@@ -149,11 +149,6 @@ bool Service::ready_to_serve(Served& s) {
         report(s, "SFTP inboxes are not served by this program; the inbox is ignored");
         return false;
     }
-    if (s.config.type != "modifications" && s.config.type != "conversions") {
-        report(s, fmt::format("{} files are not applied by this version; its files wait",
-                              s.config.type));
-        return false;
-    }
     if (s.config.remote()) {
         if (s.inbox) return true;
         try {
