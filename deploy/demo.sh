@@ -11,7 +11,8 @@ cmake --build build -j"$(nproc)" --target actiondrop actiondropd
 
 DEMO=${ACTIONDROP_DEMO_DIR:-$ROOT/demo}
 rm -rf "$DEMO"
-mkdir -p "$DEMO/state" "$DEMO/1000/inbox" "$DEMO/1000/outbox" "$DEMO/1000/conversions" "$DEMO/1000/conversions-outbox"
+mkdir -p "$DEMO/state" "$DEMO/1000/inbox" "$DEMO/1000/outbox" "$DEMO/1000/conversions" "$DEMO/1000/conversions-outbox" \
+    "$DEMO/1000/transfers" "$DEMO/1000/transfers-outbox"
 cat > "$DEMO/actiondrop.yaml" <<YAML
 # The demo's service config: the embedded default store and local drop folders.
 store: sqlite:$DEMO/ledger.db
@@ -24,23 +25,29 @@ inboxes:
      send_invoices: true}
   - {name: acme-conversions, account: "1000", type: conversions, kind: local,
      path: $DEMO/1000/conversions, outbox: $DEMO/1000/conversions-outbox, pattern: "*.csv", settle: 500ms}
+  - {name: acme-transfers, account: "1000", type: funds_transfers, kind: local,
+     path: $DEMO/1000/transfers, outbox: $DEMO/1000/transfers-outbox, pattern: "*.csv", settle: 500ms}
 YAML
 AD=("$ROOT/build/actiondrop" --config "$DEMO/actiondrop.yaml")
 
-# The sample files are dated November 2026; move their dates to the same distance from
-# today, so that a demo run on any day sees recent conversions.
+# The sample files are dated November 2026; move their dates (with or without a time) to
+# about the same distance from today, so that a demo run on any day sees recent conversions.
 python3 - "$ROOT/etc/samples" "$DEMO/samples" <<'PY'
 import datetime, os, re, sys
 src, dst = sys.argv[1], sys.argv[2]
 os.makedirs(dst)
-shift = datetime.date.today() - datetime.date(2026, 11, 24)
+# The seed's events span 2 to 22 November and P-88's cap is per month: early in a month the
+# samples end on the last day of the month before, so that they stay in one month.
+today = datetime.date.today()
+anchor = today if today.day >= 9 else today - datetime.timedelta(days=today.day)
+shift = anchor - datetime.date(2026, 11, 24)
 def move(m):
     d = datetime.date.fromisoformat(m.group(0)) + shift
     return d.isoformat()
 for name in os.listdir(src):
     text = open(os.path.join(src, name), encoding="utf-8").read()
     if name.endswith(".csv"):
-        text = re.sub(r"\b20\d\d-\d\d-\d\d\b", move, text)
+        text = re.sub(r"\b20\d\d-\d\d-\d\d(?=T|\b)", move, text)  # also dates with a time
     open(os.path.join(dst, name), "w", encoding="utf-8", newline="").write(text)
 PY
 
@@ -67,6 +74,7 @@ run() {
     case "$inbox" in
         acme-drop) folder=$DEMO/1000/inbox; outbox=$DEMO/1000/outbox ;;
         acme-conversions) folder=$DEMO/1000/conversions; outbox=$DEMO/1000/conversions-outbox ;;
+        acme-transfers) folder=$DEMO/1000/transfers; outbox=$DEMO/1000/transfers-outbox ;;
     esac
     step "$file -> inbox $inbox"
     cp "$DEMO/samples/$file" "$folder/.$file.part"
@@ -90,10 +98,47 @@ done
 step "the history of one action, as a partner would see it"
 "${AD[@]}" action history --account 1000 A-1001
 
+step "the advertiser's funds: a deposit, then make-goods and a bonus taken from them"
+"${AD[@]}" funds deposit --account 1000 150.00 --reference "opening balance"
+run acme-transfers make_goods.csv
+
 step "stop actiondropd"
 kill -TERM $DAEMON; wait $DAEMON || true
 trap - EXIT
 tail -n 12 "$DEMO/actiondropd.log"
+
+# The life cycle at dates ahead (docs/lifecycle.md): the daemon runs it every
+# lifecycle.interval at the real time; here `lifecycle run --now` shows what the coming weeks
+# bring. T1 is a day after the last clearing date of the demo's actions, T2 and T3 forty and
+# eighty days later.
+read -r T1 T2 T3 < <("${AD[@]}" report actions --account 1000 --json | python3 -c '
+import json, sys, datetime as d
+t = max(d.datetime.fromisoformat(a["clearing_date"].replace("Z", "+00:00"))
+        for a in json.load(sys.stdin) if a["status"] != "REVERSED")
+f = lambda x: x.strftime("%Y-%m-%dT%H:%M:%SZ")
+print(*(f(t + d.timedelta(days=n)) for n in (1, 41, 81)))')
+step "lifecycle run at $T1: every action locks, the funds clear them in clearing-date order until they run out, invoices are issued"
+"${AD[@]}" lifecycle run --account 1000 --now "$T1"
+OVERDUE=$("${AD[@]}" report actions --account 1000 --json | python3 -c '
+import json, sys
+print(next((a["action_id"] for a in json.load(sys.stdin) if a["finance_status"] == "OVERDUE"), ""))')
+if [ -n "$OVERDUE" ]; then
+    step "an overdue action: its clearing date came and the funds did not cover it"
+    "${AD[@]}" action show --account 1000 "$OVERDUE"
+fi
+step "a deposit, then lifecycle run at $T2: the overdue actions clear in their order while the money lasts"
+"${AD[@]}" funds deposit --account 1000 100.00 --reference "top-up" --at "$T1"
+"${AD[@]}" lifecycle run --account 1000 --now "$T2"
+step "lifecycle run at $T3: what cleared late goes on the next month's invoices"
+"${AD[@]}" lifecycle run --account 1000 --now "$T3"
+step "the funds: every deposit and debit, with the running balance"
+"${AD[@]}" report funds --account 1000
+step "the invoices, and the largest line by line (also in $DEMO/state/invoices/1000 and $DEMO/1000/outbox)"
+"${AD[@]}" report invoices --account 1000
+LARGEST=$("${AD[@]}" report invoices --account 1000 --json | python3 -c '
+import json, sys
+print(max(json.load(sys.stdin), key=lambda i: len(i["lines"]))["invoice_id"])')
+"${AD[@]}" invoices show "$LARGEST"
 
 step "done: the ledger is $DEMO/ledger.db, the answers are in $DEMO/1000/*outbox, the originals in $DEMO/state/archive"
 echo "try: ${AD[*]} report actions --account 1000"
