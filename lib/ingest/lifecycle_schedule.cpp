@@ -44,7 +44,11 @@ bool LifecycleSchedule::run_due(SteadyTime now, const std::set<std::string>& bus
                 queued.insert(id);
             }
         } catch (const std::exception& e) {
+            // No account ran: the cycle is not counted as a run, and the next interval tries.
             if (events_.failed) events_.failed("", e.what());
+            remaining_.clear();
+            cycle_open_ = false;
+            return true;
         }
         // Passed over in the last cycle and still waiting: this cycle runs them once free.
         std::erase_if(deferred_, [&](const std::string& id) { return queued.contains(id); });
@@ -109,7 +113,8 @@ void LifecycleSchedule::run_account(const ledger::Account& account) {
             // The stored invoices, as `invoices show` prints them.
             std::vector<lifecycle::Invoice> issued;
             for (const lifecycle::Invoice& inv : decisions.invoices)
-                if (auto stored = ledger.invoice(inv.invoice_id)) issued.push_back(std::move(*stored));
+                if (auto stored = ledger.invoice(inv.invoice_id))
+                    issued.push_back(std::move(*stored));
             written = write_invoice_files(to, issued);
         }
     } catch (const std::exception& e) {

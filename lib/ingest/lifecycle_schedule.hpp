@@ -77,7 +77,7 @@ private:
     LifecycleEvents events_;
     config::ServiceConfig config_;
     std::chrono::milliseconds interval_{60000};
-    SteadyTime next_{};                 // the next cycle; the epoch: at once
+    SteadyTime next_{};                  // the next cycle; the epoch: at once
     std::deque<std::string> remaining_;  // accounts of the current cycle not yet run
     std::set<std::string> deferred_;     // passed over for an unfinished file
     bool cycle_open_ = false;

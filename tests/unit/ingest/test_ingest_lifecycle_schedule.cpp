@@ -9,6 +9,7 @@
 #include "ingest/lifecycle_schedule.hpp"
 #include "ingest/service.hpp"
 #include "ledger/time.hpp"
+#include "store/sqlite/sqlite.hpp"
 #include "test_ingest_fixtures.hpp"
 
 using namespace actiondrop;
@@ -83,10 +84,10 @@ TEST_CASE(
     CHECK(rec.finished == 1);
     CHECK(schedule.next_due(t0) <= t0 + 1s);  // looked at again soon
     CHECK(schedule.run_due(t0 + 1s, {"1000"}, never));
-    CHECK(rec.ran == Names{"2000"});           // its file is still not finished
-    CHECK(rec.deferred == Names{"1000"});      // and it is told once
+    CHECK(rec.ran == Names{"2000"});       // its file is still not finished
+    CHECK(rec.deferred == Names{"1000"});  // and it is told once
     CHECK(schedule.run_due(t0 + 2s, {}, never));
-    CHECK(rec.ran == Names{"2000", "1000"});   // the file is done: it runs
+    CHECK(rec.ran == Names{"2000", "1000"});  // the file is done: it runs
     CHECK(rec.finished == 1);
     CHECK(schedule.next_due(t0 + 2s) == t0 + 1min);
     CHECK(schedule.run_due(t0 + 30s, {}, never));
@@ -188,4 +189,36 @@ TEST_CASE(
     CHECK(third.files[0] == 1);
     CHECK(read(to.record / ("invoice_" + id + ".json")) == json);
     CHECK(read(tmp.path() / "out2" / ("invoice_" + id + ".json")) == json);
+}
+
+TEST_CASE(
+    "lifecycle schedule: a catalog that cannot be read is a failed cycle, not a run; the next "
+    "interval tries again") {
+    TempDir tmp;
+    auto store = demo_store(tmp);
+    const auto catalog = store->load_catalog();
+    {
+        store::sqlite::Database db((tmp.path() / "ledger.db").string());
+        db.exec("UPDATE catalog_accounts SET document = 'not an account'");
+    }
+    Recorder rec;
+    LifecycleSchedule schedule(*store, wall_now, rec.events());
+    config::ServiceConfig cfg;
+    cfg.state_dir = tmp.path() / "state";
+    cfg.lifecycle_interval = 1min;
+    schedule.set_config(cfg);
+
+    const SteadyTime t0 = std::chrono::steady_clock::now();
+    CHECK(schedule.run_due(t0, {}, never));
+    CHECK(rec.failed == Names{""});  // the catalog's failure, of no account
+    CHECK(rec.ran.empty());
+    CHECK(rec.finished == 0);  // no run to count: the last-run gauge keeps its time
+    CHECK(schedule.next_due(t0) == t0 + 1min);
+    CHECK(schedule.run_due(t0 + 30s, {}, never));
+    CHECK(rec.failed.size() == 1);  // not tried again before the interval
+
+    store->save_catalog(catalog);
+    CHECK(schedule.run_due(t0 + 1min, {}, never));
+    CHECK(rec.ran == Names{"1000", "2000"});
+    CHECK(rec.finished == 1);
 }
