@@ -100,8 +100,31 @@ const char* const kSelectHistory =
     "h.contract_id, h.contract_version, h.note FROM history h JOIN history_batches b ON b.id = "
     "h.batch WHERE h.action_seq = (SELECT seq FROM actions WHERE account_id = ?1 AND action_id = "
     "?2) ORDER BY h.at, h.entry_id";
-const char* const kSelectHistoryBatch = "SELECT id FROM history_batches WHERE batch_id = ?1";
-const char* const kInsertHistoryBatch = "INSERT INTO history_batches (batch_id) VALUES (?1)";
+std::int64_t history_batch_id(Database& db, std::string_view batch_id) {
+    {
+        Use q(db.cached("SELECT id FROM history_batches WHERE batch_id = ?1"));
+        q->bind_text(1, batch_id);
+        if (q->step()) return q->int64_at(0);
+    }
+    Use q(db.cached("INSERT INTO history_batches (batch_id) VALUES (?1)"));
+    q->bind_text(1, batch_id);
+    q->run();
+    return db.last_insert_rowid();
+}
+
+std::int64_t read_counter(Database& db, std::string_view name) {
+    Use q(db.cached("SELECT value FROM counters WHERE name = ?1"));
+    q->bind_text(1, name);
+    if (!q->step()) throw StoreError(db.path() + ": counter " + std::string(name) + " is missing");
+    return q->int64_at(0);
+}
+
+void write_counter(Database& db, std::string_view name, std::int64_t value) {
+    Use q(db.cached("UPDATE counters SET value = ?2 WHERE name = ?1"));
+    q->bind_text(1, name);
+    q->bind(2, value);
+    q->run();
+}
 
 #define BATCH_COLUMNS                                                                           \
     "batch_id, account_id, inbox, file_name, sha256, size, type, state, status, received_at, "  \

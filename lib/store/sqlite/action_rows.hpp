@@ -64,9 +64,12 @@ void read_action(const Statement& row, ledger::Action& into);
 // batch neither reads nor writes.
 ledger::Action read_reported_action(const Statement& row);
 
-// ?1 batch id: its history_batches id, if any; and the INSERT that gives it one.
-extern const char* const kSelectHistoryBatch;
-extern const char* const kInsertHistoryBatch;
+// The history_batches id of a batch id, given one if it has none yet.
+std::int64_t history_batch_id(Database& db, std::string_view batch_id);
+// The counters table (action_seq, history_entry): the next number to hand out. A missing
+// counter is a store error naming the file.
+std::int64_t read_counter(Database& db, std::string_view name);
+void write_counter(Database& db, std::string_view name, std::int64_t value);
 // An INSERT of `count` history rows at once, 16 parameters each, bound by bind_history_row.
 std::string insert_history_rows_sql(std::size_t count);
 inline constexpr int kHistoryColumns = 16;

@@ -22,20 +22,6 @@ std::vector<T> sorted_distinct(std::vector<T> values) {
     return values;
 }
 
-std::int64_t read_counter(Database& db, std::string_view name) {
-    Use q(db.cached("SELECT value FROM counters WHERE name = ?1"));
-    q->bind_text(1, name);
-    if (!q->step()) throw StoreError(db.path() + ": counter " + std::string(name) + " is missing");
-    return q->int64_at(0);
-}
-
-void write_counter(Database& db, std::string_view name, std::int64_t value) {
-    Use q(db.cached("UPDATE counters SET value = ?2 WHERE name = ?1"));
-    q->bind_text(1, name);
-    q->bind(2, value);
-    q->run();
-}
-
 }  // namespace
 
 SqliteBatch::SqliteBatch(SqliteStore& store, std::string batch_id)
@@ -385,18 +371,7 @@ std::int64_t SqliteBatch::history_batch(std::string_view batch_id) {
     if (last_history_batch_ && last_history_batch_->first == batch_id) return last_history_batch_->second;
     auto known = history_batches_.find(batch_id);
     if (known == history_batches_.end()) {
-        std::int64_t id = 0;
-        {
-            Use q(db_.cached(kSelectHistoryBatch));
-            q->bind_text(1, batch_id);
-            if (q->step()) id = q->int64_at(0);
-        }
-        if (id == 0) {
-            Use q(db_.cached(kInsertHistoryBatch));
-            q->bind_text(1, batch_id);
-            q->run();
-            id = db_.last_insert_rowid();
-        }
+        const std::int64_t id = history_batch_id(db_, batch_id);
         known = history_batches_.emplace(std::string(batch_id), id).first;
     }
     last_history_batch_ = &*known;

@@ -10,6 +10,7 @@
 #include "lifecycle/calendar.hpp"
 #include "store/catalog_codec.hpp"
 #include "store/sqlite/action_rows.hpp"
+#include "store/sqlite/funds_rows.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace actiondrop::store::sqlite {
@@ -24,32 +25,6 @@ constexpr std::string_view kNoBatch = "";
 
 std::int64_t changes(Database& db) { return sqlite3_changes64(db.handle()); }
 
-std::int64_t read_counter(Database& db, std::string_view name) {
-    Use q(db.cached("SELECT value FROM counters WHERE name = ?1"));
-    q->bind_text(1, name);
-    if (!q->step()) throw StoreError(db.path() + ": counter " + std::string(name) + " is missing");
-    return q->int64_at(0);
-}
-
-void write_counter(Database& db, std::string_view name, std::int64_t value) {
-    Use q(db.cached("UPDATE counters SET value = ?2 WHERE name = ?1"));
-    q->bind_text(1, name);
-    q->bind(2, value);
-    q->run();
-}
-
-std::int64_t history_batch(Database& db, std::string_view batch_id) {
-    {
-        Use q(db.cached(kSelectHistoryBatch));
-        q->bind_text(1, batch_id);
-        if (q->step()) return q->int64_at(0);
-    }
-    Use q(db.cached(kInsertHistoryBatch));
-    q->bind_text(1, batch_id);
-    q->run();
-    return db.last_insert_rowid();
-}
-
 // Appends the history entries of a run, taking the amounts, payout and contract from the
 // action's row as it is now.
 class HistoryWriter {
@@ -57,7 +32,7 @@ public:
     HistoryWriter(Database& db, Instant now)
         : db_(db),
           next_entry_(read_counter(db, "history_entry")),
-          batch_(history_batch(db, kNoBatch)),
+          batch_(history_batch_id(db, kNoBatch)),
           note_("lifecycle run at " + format_instant(now)) {}
 
     void add(std::int64_t seq, Instant at, Operation op, Status old_status,
@@ -86,30 +61,6 @@ private:
     std::int64_t batch_;
     std::string note_;
 };
-
-void add_funds_entry(Database& db, std::string_view account_id, FundsEntry::Kind kind,
-                     std::int64_t amount, Instant at, std::string_view reference,
-                     std::optional<std::int64_t> item) {
-    Use q(
-        db.cached("INSERT INTO funds_entries (account_id, kind, amount, at, reference, item) "
-                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
-    q->bind_text(1, account_id);
-    q->bind_text(2, funds_entry_kind_name(kind));
-    q->bind(3, amount);
-    q->bind(4, millis(at));
-    q->bind_text(5, reference);
-    q->bind(6, item);
-    q->run();
-}
-
-std::int64_t read_balance(Database& db, std::string_view account_id) {
-    Use q(
-        db.cached("SELECT coalesce(sum(CASE kind WHEN 'DEPOSIT' THEN amount ELSE -amount END), 0) "
-                  "FROM funds_entries WHERE account_id = ?1"));
-    q->bind_text(1, account_id);
-    q->step();
-    return q->int64_at(0);
-}
 
 [[noreturn]] void out_of_date(Database& db, const std::string& what) {
     throw StoreError(db.path() + ": a lifecycle decision no longer fits the ledger: " + what);
@@ -228,16 +179,18 @@ public:
     // `row` is a stream whose columns from `first` on are HISTORY_COLUMNS.
     void add(std::int64_t seq, Instant at, Operation op, Status old_status, const Statement& row,
              int first) {
-        if (!started_) {
+        if (!insert_) {
             next_entry_ = read_counter(db_, "history_entry");
-            batch_ = history_batch(db_, kNoBatch);
-            started_ = true;
+            batch_ = history_batch_id(db_, kNoBatch);
+            // Prepared once for the run: a million entries look no statement up by its text.
+            insert_ = &db_.cached(
+                "INSERT INTO history (entry_id, action_seq, at, batch, line, operation, reason, "
+                "old_amount, new_amount, old_payout, new_payout, old_status, new_status, "
+                "contract_id, "
+                "contract_version, note) VALUES (?1, ?2, ?3, ?4, 0, ?5, '', ?6, ?6, ?7, ?7, ?8, "
+                "'APPROVED', ?9, ?10, ?11)");
         }
-        Use q(db_.cached(
-            "INSERT INTO history (entry_id, action_seq, at, batch, line, operation, reason, "
-            "old_amount, new_amount, old_payout, new_payout, old_status, new_status, contract_id, "
-            "contract_version, note) VALUES (?1, ?2, ?3, ?4, 0, ?5, '', ?6, ?6, ?7, ?7, ?8, "
-            "'APPROVED', ?9, ?10, ?11)"));
+        Use q(*insert_);
         q->bind(1, next_entry_++);
         q->bind(2, seq);
         q->bind(3, millis(at));
@@ -253,13 +206,13 @@ public:
     }
 
     void finish() {
-        if (started_) write_counter(db_, "history_entry", next_entry_);
+        if (insert_) write_counter(db_, "history_entry", next_entry_);
     }
 
 private:
     Database& db_;
     std::string note_;
-    bool started_ = false;
+    Statement* insert_ = nullptr;  // set by the first entry
     std::int64_t next_entry_ = 0;
     std::int64_t batch_ = 0;
 };
@@ -303,6 +256,10 @@ Cut stream_clearing(Database& db, std::string_view account_id, std::int64_t bala
     lifecycle::ClearQueue clear(balance, now);
     d.balance_after = balance;
     Cut cut;
+    // add_funds_entry's row, with the statement prepared once for the run.
+    Statement& debits = db.cached(
+        "INSERT INTO funds_entries (account_id, kind, amount, at, reference, item) VALUES (?1, "
+        "'CLEARING', ?2, ?3, ?4, ?5)");
     Use q(
         db.cached("SELECT seq, action_id, status, finance_status, locking_date, payout, "
                   "clearing_date, " HISTORY_COLUMNS " FROM actions WHERE account_id = ?1 AND " QUEUE
@@ -328,9 +285,15 @@ Cut stream_clearing(Database& db, std::string_view account_id, std::int64_t bala
             const Instant cleared_at = d.clears.back().cleared_at;
             entries.add(seq, cleared_at, Operation::Clear, Status::Approved, *q, 7);
             // A 0 payout moves no money and makes no funds entry (docs/lifecycle.md, "Clear").
-            if (payout > 0)
-                add_funds_entry(db, account_id, FundsEntry::Kind::Clearing, payout, cleared_at, id,
-                                seq);
+            if (payout > 0) {
+                Use debit(debits);
+                debit->bind_text(1, account_id);
+                debit->bind(2, payout);
+                debit->bind(3, millis(cleared_at));
+                debit->bind_text(4, id);
+                debit->bind(5, seq);
+                debit->run();
+            }
             continue;
         }
         if (!cut.some) cut = Cut{true, clearing_date, std::string(id)};
