@@ -12,9 +12,9 @@
 //   5. the store ends where the reference ends.
 // Each case is a seed: a failure prints it, and LIFECYCLE_PROPERTY_SEED=<seed> runs that case
 // alone (LIFECYCLE_PROPERTY_CASES=<n> runs n cases from it).
-// Transfers are not generated: no funds_transfers file can be applied yet, and the store has no
-// other way in for them. When that lands, the test belongs with the apply layer's, with the
-// transfers applied through it; every check below already counts transfers where they go.
+// Transfers (make-goods, bonuses, paid placements) are made by batches as a funds_transfers file
+// makes them, each covered by the balance the batch meets; they are debited at once and wait
+// for an invoice like cleared actions (docs/lifecycle.md, "Make-goods").
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -63,13 +63,14 @@ std::string text(std::optional<Instant> t) { return t ? ledger::format_instant(*
 // ---- The script of a case: accounts, their first actions, then operations in time order.
 
 struct Op {
-    enum class Kind { Deposit, Run, Arrive, Reverse, Approve };
+    enum class Kind { Deposit, Run, Arrive, Reverse, Approve, Transfer };
     Kind kind = Kind::Run;
     Instant at{};
-    std::string account_id;                // Deposit, Reverse, Approve
-    std::int64_t amount = 0;               // Deposit
+    std::string account_id;                // Deposit, Reverse, Approve, Transfer
+    std::int64_t amount = 0;               // Deposit; Transfer: at most this, and the balance
     std::vector<ledger::Action> arriving;  // Arrive
-    std::string action_id;                 // Reverse, Approve
+    std::string action_id;                 // Reverse, Approve; Transfer: its partner
+    int transfer_type = 0;                 // Transfer: a TransferType
 };
 
 struct Script {
@@ -100,11 +101,13 @@ public:
         const int ops = pick(2, 14);
         for (int i = 0; i < ops; ++i) {
             clock += minutes{pick(0, 60 * 24 * 40)};
-            const int k = pick(0, 9);
+            const int k = pick(0, 10);
             if (k < 4)
                 s.ops.push_back(run(clock));
             else if (k < 7)
                 s.ops.push_back(deposit(s, clock));
+            else if (k == 10)
+                s.ops.push_back(transfer(s, clock));
             else if (k == 7)
                 s.ops.push_back(arrive(s, clock));
             else if (auto op = change(s, clock, k == 8 ? Op::Kind::Reverse : Op::Kind::Approve))
@@ -196,6 +199,16 @@ private:
         return Op{Op::Kind::Deposit, t, acct.id, amount, {}, ""};
     }
 
+    // A funds_transfers file of one row to a partner, of what the balance allows then.
+    Op transfer(const Script& s, Instant t) {
+        static const char* partners[] = {"P-1", "P-2", "P-3", "p-1"};
+        const auto& acct = s.accounts[pick(0, int(s.accounts.size()) - 1)];
+        Op op{Op::Kind::Transfer, t, acct.id, pick(0, 1) ? pick(1, 500) : pick(500, 60000), {},
+              partners[pick(0, 3)]};
+        op.transfer_type = pick(0, 2);
+        return op;
+    }
+
     // A conversions file: actions whose event dates are at most 20 days old; one whose locking
     // date has already passed takes the file's time as its event date (a late conversion).
     Op arrive(const Script& s, Instant t) {
@@ -268,6 +281,7 @@ struct Reference {
     std::vector<lifecycle::Invoice> invoices;
     std::vector<FundsEntry> entries;
     std::int64_t deposits = 0;
+    std::int64_t transfers = 0;  // the sum of the transfers' amounts
 };
 
 ledger::Account account_of(const Script& s, std::string_view id) {
@@ -305,6 +319,7 @@ public:
             case Op::Kind::Reverse:
             case Op::Kind::Approve: change_action(op); break;
             case Op::Kind::Run: run_all(op.at); break;
+            case Op::Kind::Transfer: transfer(op); break;
         }
         ++ops_done_;
         if (check_) check_all();
@@ -412,6 +427,36 @@ private:
         }
     }
 
+    // A transfer batch: the store debits it at once, and it waits for an invoice.
+    void transfer(const Op& op) {
+        Reference& r = refs_.at(op.account_id);
+        const std::int64_t amount = std::min(op.amount, r.book.balance);
+        if (amount == 0) return;  // the file's row would be INSUFFICIENT_FUNDS
+        char batch_id[64];
+        std::snprintf(batch_id, sizeof batch_id, "20260101T000000Z-%012x", ++batches_);
+        ledger::Transfer t;
+        t.transfer_id = std::string("TR-") + batch_id + "-2";
+        t.account_id = op.account_id;
+        t.partner_id = op.action_id;
+        t.campaign_id = "C-1";
+        t.type = static_cast<ledger::TransferType>(op.transfer_type);
+        t.amount = amount;
+        t.payment_date = op.at - days{3};
+        t.applied_at = op.at;
+        t.comments = "goodwill " + op_name();
+        auto tx = store_->begin_batch(batch_id);
+        tx->transferred(t);
+        tx->commit(sample_record(batch_id, op.account_id, batch_id), {});
+        // The key the store gave it, from the book a run reads.
+        for (const auto& waiting : life_.load_book(op.account_id, op.at).transfers)
+            if (waiting.transfer_id == t.transfer_id) t.key = waiting.key;
+        REQUIRE(t.key != 0);
+        r.book.balance -= amount;
+        r.transfers += amount;
+        r.entries.push_back(FundsEntry{FundsEntry::Kind::Transfer, amount, op.at, t.transfer_id});
+        r.book.transfers.push_back(std::move(t));
+    }
+
     // A reversal zeroes the payout; an approval locks the action now, clearing from now
     // (docs/rules.md, "What each operation does").
     void change_action(const Op& op) {
@@ -491,19 +536,22 @@ private:
             if (a.finance_status == FinanceStatus::Cleared ||
                 a.finance_status == FinanceStatus::Invoiced)
                 cleared += a.payout;
-        const std::int64_t transfers = 0;  // none can be applied yet (see the top of the file)
-        CHECK(balance == r.deposits - cleared - transfers);
+        CHECK(balance == r.deposits - cleared - r.transfers);
         CHECK(ledger::balance_of(entries) == balance);
         CHECK(balance >= 0);
         // Never negative at any point, in the order the entries were made.
         std::int64_t running = 0;
-        std::map<std::string, int> debits;
+        std::map<std::string, int> debits, transfer_debits;
         for (const auto& e : entries) {
             running += e.signed_amount();
             CHECK(running >= 0);
             CHECK(e.amount > 0);
-            if (e.kind != FundsEntry::Kind::Clearing) continue;
+            if (e.kind == FundsEntry::Kind::Deposit) continue;
             ++debits[e.reference];
+            if (e.kind == FundsEntry::Kind::Transfer) {
+                ++transfer_debits[e.reference];
+                continue;
+            }
             // The debit of a cleared action, of its payout, dated at its cleared_at.
             const auto it = actions.find(e.reference);
             REQUIRE(it != actions.end());
@@ -517,11 +565,18 @@ private:
                               a.payout > 0;
             CHECK(debits[id] == (paid ? 1 : 0));  // one CLEARING debit per action at most
         }
+        std::int64_t transferred = 0;
+        for (const auto& t : r.book.transfers) {
+            CHECK(transfer_debits[t.transfer_id] == 1);  // one TRANSFER debit per transfer
+            transferred += t.amount;
+        }
+        CHECK(transferred == r.transfers);
     }
 
     // Property 4.
     void check_invoices(const std::string& account_id) {
         const auto actions = actions_of(account_id);
+        const auto& transfers = refs_.at(account_id).book.transfers;
         const auto invoices = life_.invoices(account_id);
         std::map<std::string, int> on_invoice;
         std::set<std::string> ids;
@@ -534,8 +589,16 @@ private:
             for (const auto& l : inv.lines) {
                 lines += l.payout;
                 CHECK(l.cleared_at < inv.invoice_date);
-                if (!l.is_action()) continue;
                 ++on_invoice[l.id];
+                if (!l.is_action()) {
+                    const auto t = std::ranges::find(transfers, l.id, &ledger::Transfer::transfer_id);
+                    REQUIRE(t != transfers.end());
+                    CHECK(t->partner_id == inv.partner_id);
+                    CHECK(t->amount == l.payout);
+                    CHECK(t->applied_at == l.cleared_at);
+                    CHECK(l.transfer_type == t->type);
+                    continue;
+                }
                 const auto it = actions.find(l.id);
                 REQUIRE(it != actions.end());
                 CHECK(it->second.invoice_id == inv.invoice_id);
@@ -546,8 +609,10 @@ private:
             std::int64_t invoiced = 0;
             for (const auto& [id, a] : actions)
                 if (a.invoice_id == inv.invoice_id) invoiced += a.payout;
+            for (const auto& t : transfers)
+                if (t.invoice_id == inv.invoice_id) invoiced += t.amount;
             CHECK(inv.total == lines);
-            CHECK(inv.total == invoiced);  // + its transfers, when there are any
+            CHECK(inv.total == invoiced);
             // Issued once, never changed after.
             const auto [seen, fresh] = issued_.emplace(inv.invoice_id, inv);
             if (!fresh) CHECK(seen->second == inv);
@@ -558,6 +623,10 @@ private:
             const bool invoiced = a.finance_status == FinanceStatus::Invoiced;
             CHECK(invoiced == !a.invoice_id.empty());
             CHECK(on_invoice[id] == (invoiced ? 1 : 0));
+        }
+        for (const auto& t : transfers) {
+            CAPTURE(t.transfer_id);
+            CHECK(on_invoice[t.transfer_id] == (t.invoice_id.empty() ? 0 : 1));
         }
         // An invoice once issued stays in the store.
         for (const auto& [id, inv] : issued_)
@@ -583,6 +652,11 @@ private:
         }
         CHECK(life_.balance(account_id) == r.book.balance);
         CHECK(life_.funds_entries(account_id) == r.entries);
+        // The transfers still waiting for an invoice, keys and all.
+        std::vector<ledger::Transfer> waiting;
+        for (const auto& t : r.book.transfers)
+            if (t.invoice_id.empty()) waiting.push_back(t);
+        CHECK(life_.load_book(account_id, script_.start).transfers == waiting);
         auto want = r.invoices;
         std::sort(want.begin(), want.end(), [](const auto& x, const auto& y) {
             return std::tie(x.invoice_date, x.invoice_id) < std::tie(y.invoice_date, y.invoice_id);
@@ -609,7 +683,7 @@ TEST_CASE("property: lifecycle runs in the store over random ledgers keep their 
     const std::uint64_t first = env_number("LIFECYCLE_PROPERTY_SEED", 20261204);
     const std::uint64_t cases =
         env_number("LIFECYCLE_PROPERTY_CASES", std::getenv("LIFECYCLE_PROPERTY_SEED") ? 1 : 250);
-    int overdue_at_t1 = 0, nothing_overdue_at_t1 = 0, invoiced = 0;
+    int overdue_at_t1 = 0, nothing_overdue_at_t1 = 0, invoiced = 0, transfers_invoiced = 0;
     for (std::uint64_t seed = first; seed < first + cases; ++seed) {
         CAPTURE(seed);  // LIFECYCLE_PROPERTY_SEED=<seed> runs this case alone
         const Script script = Generator(seed).script();
@@ -646,14 +720,21 @@ TEST_CASE("property: lifecycle runs in the store over random ledgers keep their 
         overdue_at_t1 += !overdue_before.empty();
         nothing_overdue_at_t1 += overdue_before.empty() && overdue_after.empty();
         invoiced += !stepped.store().lifecycle_ledger()->invoices(script.accounts[0].id).empty();
+        bool transfer_line = false;
+        for (const auto& acct : script.accounts)
+            for (const auto& inv : stepped.store().lifecycle_ledger()->invoices(acct.id))
+                transfer_line |= std::ranges::any_of(inv.lines, [](const auto& l) { return !l.is_action(); });
+        transfers_invoiced += transfer_line;
     }
     // The random cases reach what the properties are about.
     if (cases >= 100) {
         CHECK(overdue_at_t1 > int(cases) / 10);
         CHECK(nothing_overdue_at_t1 > int(cases) / 10);
         CHECK(invoiced > int(cases) / 5);
+        CHECK(transfers_invoiced > int(cases) / 20);
     }
     MESSAGE(cases << " cases from seed " << first << ": " << overdue_at_t1
                   << " with actions overdue when the run at T1 starts, " << nothing_overdue_at_t1
-                  << " with none overdue before or after it, " << invoiced << " with invoices");
+                  << " with none overdue before or after it, " << invoiced << " with invoices, "
+                  << transfers_invoiced << " with a transfer on an invoice");
 }
