@@ -1,9 +1,7 @@
 #pragma once
 // Shared by the store's tests: a temporary database folder and sample actions.
 #include <doctest/doctest.h>
-#include <unistd.h>
 
-#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -11,6 +9,7 @@
 #include "ledger/action.hpp"
 #include "ledger/money.hpp"
 #include "store/store.hpp"
+#include "temp_dir.hpp"
 
 namespace actiondrop::store::testing {
 
@@ -18,28 +17,11 @@ inline ledger::Instant at_ms(std::int64_t ms) {
     return ledger::Instant{std::chrono::milliseconds{ms}};
 }
 
-// A fresh folder under the system's temp folder, removed with everything in it.
-class TempDir {
+// A temporary folder (temp_dir.hpp) with the path of a database in it.
+class TempDir : public actiondrop::testing::TempDir {
 public:
-    TempDir() {
-        static std::atomic<int> counter{0};
-        path_ =
-            std::filesystem::temp_directory_path() /
-            ("actiondrop-store-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-        std::filesystem::remove_all(path_);
-        std::filesystem::create_directories(path_);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const std::filesystem::path& path() const { return path_; }
-    std::string db() const { return (path_ / "ledger.db").string(); }
-
-private:
-    std::filesystem::path path_;
+    TempDir() : actiondrop::testing::TempDir("actiondrop-store") {}
+    std::string db() const { return (path() / "ledger.db").string(); }
 };
 
 inline std::unique_ptr<Store> migrated_store(const std::string& path) {
