@@ -91,22 +91,13 @@ private:
     ledger::BatchContext ctx_;
 };
 
+// finish() has copied the outcome into record_ by now; only the counts are result_'s.
 batch::Summary BatchRun::summary() const {
-    batch::Summary s;
-    s.batch_id = record_.batch_id;
-    s.file = file_name_;
-    s.sha256 = digest_.sha256;
-    s.type = std::string(batch::file_type_name(req_.type));
-    s.status = result_.status;
+    batch::Summary s = file_level_summary(record_);
     s.total = result_.total;
     s.applied = result_.applied;
     s.rejected = result_.rejected;
     s.error_counts = result_.error_counts;
-    s.received_at = record_.received_at;
-    s.completed_at = record_.completed_at.value_or(record_.received_at);
-    s.error_code = result_.error_code;
-    s.error_message = result_.error_message;
-    s.line = result_.error_line;
     return s;
 }
 

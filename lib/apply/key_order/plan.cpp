@@ -28,7 +28,7 @@ SpanKeys find_keys(store::BatchTransaction& tx, std::string_view account_id, bat
     keyed.reserve(most);
     auto in_file_order = [&span] {
         span.order = SpanKeys::Order::File;
-        span.keyed = {};
+        std::vector<Keyed>().swap(span.keyed);  // `= {}` would keep the reserved rows
         return std::move(span);
     };
     // The span's ids, asked for in id order: a store can walk its id index once.
