@@ -25,9 +25,8 @@ std::string money_text(std::int64_t minor, const ledger::Currency* currency) {
 std::string_view file_part(std::string_view what, std::string_view text) {
     if (text.empty() || text == "." || text == ".." ||
         text.find_first_of(std::string_view("/\0", 2)) != std::string_view::npos)
-        throw std::invalid_argument(
-            fmt::format("{} '{}' cannot name a file; its invoice files are not written", what,
-                        text));
+        throw std::invalid_argument(fmt::format(
+            "{} '{}' cannot name a file; its invoice files are not written", what, text));
     return text;
 }
 

@@ -39,7 +39,7 @@ std::filesystem::path invoice_folder(const std::filesystem::path& state_dir,
 
 // Where an account's invoices go.
 struct InvoiceDestinations {
-    std::filesystem::path record;               // STATE_DIR/invoices/<account>/, written last
+    std::filesystem::path record;                 // STATE_DIR/invoices/<account>/, written last
     std::vector<std::filesystem::path> outboxes;  // of its inboxes with send_invoices, in order
 };
 
@@ -60,7 +60,6 @@ std::size_t write_invoice_files(const InvoiceDestinations& to,
 // once per account after it starts (and after a failed write), then writes only what each of
 // its runs issues.
 std::size_t write_missing_invoice_files(store::LifecycleLedger& ledger,
-                                        const InvoiceDestinations& to,
-                                        std::string_view account_id);
+                                        const InvoiceDestinations& to, std::string_view account_id);
 
 }  // namespace actiondrop::ingest

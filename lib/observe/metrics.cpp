@@ -209,9 +209,8 @@ void Metrics::lifecycle_run_finished(std::chrono::system_clock::time_point at,
     std::lock_guard lock(mutex_);
     // Milliseconds, as the age gauge: a shorter sample and no false precision.
     last_lifecycle_run_ =
-        static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                at.time_since_epoch())
-                                .count()) /
+        static_cast<double>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count()) /
         1000.0;
     last_lifecycle_seconds_ = std::max(took.count(), 0.0);
 }

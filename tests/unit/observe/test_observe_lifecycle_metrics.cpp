@@ -43,11 +43,17 @@ TEST_CASE("metrics: a lifecycle run's counts add up per account; its overdue gau
     CHECK(samples(text, "actiondrop_lifecycle_last_run_timestamp_seconds") ==
           "actiondrop_lifecycle_last_run_timestamp_seconds 0\n");
 
-    m.lifecycle_account_run("1000", {.locked = 3, .cleared = 1, .newly_overdue = 2, .overdue = 2,
-                                     .overdue_amount = 80.5, .currency = "USD", .invoices = 0});
+    m.lifecycle_account_run("1000", {.locked = 3,
+                                     .cleared = 1,
+                                     .newly_overdue = 2,
+                                     .overdue = 2,
+                                     .overdue_amount = 80.5,
+                                     .currency = "USD",
+                                     .invoices = 0});
     m.lifecycle_account_run("2000", {.locked = 1, .currency = "JPY"});
-    m.lifecycle_account_run("1000", {.cleared = 2, .overdue = 0, .overdue_amount = 0,
-                                     .currency = "USD", .invoices = 2});
+    m.lifecycle_account_run(
+        "1000",
+        {.cleared = 2, .overdue = 0, .overdue_amount = 0, .currency = "USD", .invoices = 2});
     m.lifecycle_failed("2000");
     m.lifecycle_run_finished(std::chrono::system_clock::time_point(1'764'000'000'250ms), 1.5s);
     text = m.render();
