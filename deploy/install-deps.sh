@@ -8,13 +8,14 @@ PKGS=(
   build-essential cmake ninja-build ccache pkg-config git
   libssh-dev libboost-dev libboost-filesystem-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   doctest-dev libsqlite3-dev sqlite3 libpq-dev libsystemd-dev libssl-dev
-  libhowardhinnant-date-dev tzdata libcli11-dev nlohmann-json3-dev
+  libhowardhinnant-date-dev tzdata libcli11-dev nlohmann-json3-dev libcurl4-openssl-dev
   python3
 )
 if [ "${1:-}" = "--test" ]; then
-  # Real servers for integration tests; clang 16 and its libFuzzer for tests/fuzz; GNU time
-  # for the peak memory the hostile-file test measures.
-  PKGS+=(openssh-server openssh-client postgresql vsftpd curl clang-16 libclang-rt-16-dev time)
+  # Real servers for integration tests (vsftpd also for the FTP pull tests, with the
+  # certificates openssl makes); clang 16 and its libFuzzer for tests/fuzz; GNU time for the
+  # peak memory the hostile-file test measures.
+  PKGS+=(openssh-server openssh-client postgresql vsftpd openssl curl clang-16 libclang-rt-16-dev time)
 fi
 missing=()
 for p in "${PKGS[@]}"; do

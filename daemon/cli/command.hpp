@@ -53,6 +53,7 @@ void add_apply_commands(CLI::App& app, Commands& commands);    // apply, validat
 void add_action_commands(CLI::App& app, Commands& commands);   // action show|history, report: actions.cpp
 void add_batches_commands(CLI::App& app, Commands& commands);  // batches list|show|redeliver: batches.cpp
 void add_sftp_commands(CLI::App& app, Commands& commands);     // sftp enrol: sftp.cpp
+void add_ftp_commands(CLI::App& app, Commands& commands);      // ftp enrol: ftp.cpp
 // The life cycle's families use `report`, so they come after add_action_commands.
 void add_lifecycle_commands(CLI::App& app, Commands& commands);  // lifecycle run: lifecycle.cpp
 void add_funds_commands(CLI::App& app, Commands& commands);      // funds deposit|balance, report funds: funds.cpp

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
     cli::add_action_commands(app, commands);
     cli::add_batches_commands(app, commands);
     cli::add_sftp_commands(app, commands);
+    cli::add_ftp_commands(app, commands);
     cli::add_lifecycle_commands(app, commands);
     cli::add_funds_commands(app, commands);
     cli::add_invoice_commands(app, commands);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cctype>
 #include <charconv>
 #include <cstring>
 #include <fstream>
@@ -300,12 +301,51 @@ private:
                      "is either deleted or archived");
     }
 
+    // kind: ftp (README.md, "FTP pull inboxes"): a password file, and TLS unless `tls: none`
+    // is written out.
+    FtpSource ftp_source(MapReader& m) {
+        FtpSource src;
+        for (std::string_view key : {"host", "user", "password_file", "folder", "result_folder"})
+            m.require(key);
+        if (auto t = choice(m, "tls", {"explicit", "implicit", "none"})) {
+            src.tls = *t == "implicit" ? FtpTls::Implicit
+                      : *t == "none"   ? FtpTls::None
+                                       : FtpTls::Explicit;
+            if (src.tls == FtpTls::Implicit) src.port = 990;
+        }
+        remote_server(m, src);
+        if (auto p = this->path(m, "password_file")) src.password_file = *p;
+        if (auto p = this->path(m, "ca_file")) src.ca_file = *p;
+        if (auto s = m.text("sha256")) {
+            // As `openssl x509 -fingerprint -sha256` prints it, with or without colons.
+            std::string hex;
+            for (char ch : *s)
+                if (ch != ':') hex += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+            if (hex.size() != 64 || hex.find_first_not_of("0123456789abcdef") != std::string::npos)
+                f_.error(m["sha256"], m.path("sha256"),
+                         "expected the certificate's SHA-256 fingerprint: 64 hex digits, colons "
+                         "allowed");
+            else
+                src.sha256 = hex;
+        }
+        if (src.tls == FtpTls::None && (m.has("ca_file") || m.has("sha256")))
+            f_.error(m["tls"], m.path("tls"),
+                     "tls: none checks no certificate; remove ca_file and sha256 or use TLS");
+        if (m.has("ca_file") && m.has("sha256"))
+            f_.error(m["sha256"], m.path("sha256"),
+                     "give ca_file or sha256, not both: a pinned certificate replaces the CA check");
+        remote_folders(m, src);
+        return src;
+    }
+
     void inbox(const YAML::Node& node, const std::string& path, ServiceConfig& c) {
         static constexpr std::string_view local_keys[] = {"path", "outbox"};
         static constexpr std::string_view sftp_keys[] = {
             "host",         "port",   "user",          "identity_file",  "password_file",
             "known_hosts",  "folder", "result_folder", "archive_folder", "delete_after_pull",
             "poll_interval"};
+        static constexpr std::string_view sftp_only_keys[] = {"identity_file", "known_hosts"};
+        static constexpr std::string_view ftp_only_keys[] = {"tls", "ca_file", "sha256"};
         static constexpr std::string_view secret_keys[] = {"password", "passphrase", "private_key"};
         MapReader m(f_, node, path, {"name",           "account",
                                      "type",           "kind",
@@ -320,7 +360,9 @@ private:
                                      "folder",         "result_folder",
                                      "archive_folder", "delete_after_pull",
                                      "poll_interval",  "password",
-                                     "passphrase",     "private_key"});
+                                     "passphrase",     "private_key",
+                                     "tls",            "ca_file",
+                                     "sha256"});
         if (!m.is_map()) return;
         std::size_t errors_before = f_.errors().size();
         InboxConfig in;
@@ -344,7 +386,7 @@ private:
         if (auto type = choice(m, "type", {"modifications", "conversions", "funds_transfers"}))
             in.type = *type;
         std::string kind = "local";
-        if (auto k = choice(m, "kind", {"local", "sftp"})) kind = *k;
+        if (auto k = choice(m, "kind", {"local", "sftp", "ftp"})) kind = *k;
         if (auto pattern = m.text("pattern")) {
             if (pattern->empty() || pattern->find('/') != std::string::npos)
                 f_.error(m["pattern"], m.path("pattern"),
@@ -368,7 +410,15 @@ private:
                                           : std::span<const std::string_view>(local_keys))
             if (m.has(key))
                 f_.error(m.mark(key), m.path(key),
-                         std::string(key) + " applies only to kind: " + (local ? "sftp" : "local"));
+                         std::string(key) + " applies only to kind: " +
+                             (local ? "sftp or ftp" : "local"));
+        for (std::string_view key : ftp_only_keys)
+            if (kind != "ftp" && m.has(key))
+                f_.error(m.mark(key), m.path(key), std::string(key) + " applies only to kind: ftp");
+        for (std::string_view key : sftp_only_keys)
+            if (kind == "ftp" && m.has(key))
+                f_.error(m.mark(key), m.path(key),
+                         std::string(key) + " applies only to kind: sftp");
 
         if (local) {
             LocalSource src;
@@ -388,6 +438,8 @@ private:
                         "folder " + src.path.string() + " is already inbox '" + at->second + "'");
             }
             in.source = std::move(src);
+        } else if (kind == "ftp") {
+            in.source = ftp_source(m);
         } else {
             SftpSource src;
             for (std::string_view key : {"host", "user", "known_hosts", "folder", "result_folder"})

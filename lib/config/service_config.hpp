@@ -55,7 +55,21 @@ struct SftpSource : RemoteSource {
     bool operator==(const SftpSource&) const = default;
 };
 
-using InboxSource = std::variant<LocalSource, SftpSource>;
+// kind: ftp (README.md, "FTP pull inboxes"). TLS is on unless `tls: none` is written out;
+// the server's certificate is checked against the system's CAs, `ca_file`, or a pinned
+// SHA-256 fingerprint of the certificate (`sha256`, which replaces the CA check).
+enum class FtpTls { Explicit, Implicit, None };
+struct FtpSource : RemoteSource {
+    static constexpr std::string_view kind = "ftp";
+    FtpSource() { port = 21; }
+    std::filesystem::path password_file;
+    FtpTls tls = FtpTls::Explicit;
+    std::filesystem::path ca_file;
+    std::string sha256;  // 64 hex digits, lower case, colons removed; empty when not pinned
+    bool operator==(const FtpSource&) const = default;
+};
+
+using InboxSource = std::variant<LocalSource, SftpSource, FtpSource>;
 
 struct InboxConfig {
     std::string name;
@@ -74,7 +88,7 @@ struct InboxConfig {
     bool send_invoices = false;
     FileLimits limits;
 
-    // The `kind:` of the source ("local", "sftp").
+    // The `kind:` of the source ("local", "sftp", "ftp").
     std::string_view kind() const;
     // The local folder, or null when the inbox is pulled from a server.
     const LocalSource* local() const { return std::get_if<LocalSource>(&source); }

@@ -365,6 +365,9 @@ bool Puller::take_new_files(RemoteFolder& remote, store::Store& store) {
             continue;
         if (events_.skipped) events_.skipped(inbox_, s.entry.name, s.reason);
     }
+    for (const auto& line : listing->unreadable)
+        if (skip_reported_.insert("\n" + line).second && events_.skipped)
+            events_.skipped(inbox_, line, "a listing line that cannot be read; skipped");
     std::vector<const RemoteEntry*> ready;
     for (const auto& f : listing->files) {
         if (auto why = util::never_taken(f.name, inbox_.pattern)) {

@@ -2,7 +2,7 @@
 // A folder on someone else's server, as a pull inbox sees it (README.md, "SFTP pull inboxes";
 // docs/ingest.md): whatever the protocol, the puller lists it, downloads a file, writes one,
 // renames and removes. A protocol lives in a folder of its own under lib/pull/ (sftp/) and
-// implements RemoteServer and RemoteFolder; the puller knows only these two.
+// implements RemoteServer and RemoteFolder; the puller knows only these two (sftp/, ftp/).
 //
 // Failures are values (RemoteError): what the puller does next depends only on their kind.
 // Local disk failures throw std::system_error, as everywhere else.
@@ -37,6 +37,9 @@ struct RemoteListing {
     std::vector<RemoteEntry> files;     // regular files whose names match the pattern
     std::vector<SkippedEntry> skipped;  // names that match but are never taken
     bool complete = true;               // false when the budget stopped the listing early
+    // Lines of a listing that the protocol's parser could not read (FTP's LIST has no
+    // standard form): never guessed at, reported once by the puller.
+    std::vector<std::string> unreadable;
 };
 
 struct Download {

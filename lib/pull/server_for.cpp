@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "pull/ftp/ftp_server.hpp"
 #include "pull/sftp/sftp_server.hpp"
 
 namespace actiondrop::pull {
@@ -32,6 +33,9 @@ std::unique_ptr<RemoteServer> server_for(const config::InboxConfig& inbox) {
                 e.password_file = s.password_file;
                 e.known_hosts = s.known_hosts;
                 return std::make_unique<SftpServer>(std::move(e), inbox.name);
+            },
+            [&](const config::FtpSource& s) -> std::unique_ptr<RemoteServer> {
+                return std::make_unique<FtpServer>(endpoint_of(s), inbox.name);
             },
         },
         inbox.source);

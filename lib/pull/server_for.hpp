@@ -1,6 +1,6 @@
 #pragma once
 // The one place that knows which protocol serves a pull inbox: the RemoteServer for its
-// kind. A new kind (ftp) is a folder under lib/pull/, its source in config::InboxSource, and
+// kind. A kind is a folder under lib/pull/ (sftp/, ftp/), its source in config::InboxSource, and
 // a case here (without one, this file does not compile).
 #include <memory>
 

@@ -97,6 +97,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                         "local folders are absolute");
             fuzz::check(!inside(in.outbox, local->path), "the outbox is not in the inbox");
             fuzz::check(folders.insert(local->path).second, "one inbox per folder");
+        } else if (const auto* ftp = std::get_if<config::FtpSource>(&in.source)) {
+            fuzz::check(in.kind() == "ftp" && in.remote() == ftp && ftp->port >= 1 &&
+                            ftp->port <= 65535 && !ftp->password_file.empty(),
+                        "an FTP port in range and a password file");
+            fuzz::check(ftp->sha256.empty() || ftp->sha256.size() == 64, "a whole fingerprint");
+            fuzz::check(ftp->tls != config::FtpTls::None || (ftp->sha256.empty() && ftp->ca_file.empty()),
+                        "no certificate settings without TLS");
         } else {
             const auto* sftp = std::get_if<config::SftpSource>(&in.source);
             fuzz::check(sftp && in.kind() == "sftp" && in.remote() == sftp && sftp->port >= 1 &&

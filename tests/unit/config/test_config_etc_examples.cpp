@@ -81,7 +81,7 @@ TEST_CASE("etc examples: the example service config loads without an error") {
     CHECK(conversions->limits.max_fields == 2000);
 }
 
-TEST_CASE("etc examples: the commented-out sftp inbox is valid once uncommented") {
+TEST_CASE("etc examples: the commented-out sftp and ftp inboxes are valid once uncommented") {
     std::ifstream in(kEtc / "actiondrop.yaml");
     std::string text, line;
     while (std::getline(in, line)) {
@@ -102,6 +102,11 @@ TEST_CASE("etc examples: the commented-out sftp inbox is valid once uncommented"
     CHECK(pull->kind() == "sftp");
     REQUIRE(pull->remote() != nullptr);
     CHECK(pull->remote()->archive_folder == "/exports/done");
+    const InboxConfig* ftp = config->inbox("kite-ftp");
+    REQUIRE(ftp != nullptr);
+    REQUIRE(std::holds_alternative<FtpSource>(ftp->source));
+    CHECK(std::get<FtpSource>(ftp->source).tls == FtpTls::Explicit);
+    CHECK(std::get<FtpSource>(ftp->source).ca_file == "/etc/actiondrop/kite-ca.pem");
 }
 
 namespace {

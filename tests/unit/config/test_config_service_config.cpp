@@ -262,7 +262,7 @@ TEST_CASE("service config: inbox type, kind, duplicates and flags are validated"
   - name: a
     account: "1"
     type: modification
-    kind: ftp
+    kind: ftps
     duplicates: ignore
     done_file: sometimes
     all_or_nothing: 1
@@ -271,7 +271,7 @@ TEST_CASE("service config: inbox type, kind, duplicates and flags are validated"
 )");
     CHECK_CONFIG_ERROR(errors, 4, "inboxes[0].type",
                        "expected one of modifications, conversions, funds_transfers");
-    CHECK_CONFIG_ERROR(errors, 5, "inboxes[0].kind", "expected one of local, sftp");
+    CHECK_CONFIG_ERROR(errors, 5, "inboxes[0].kind", "expected one of local, sftp, ftp");
     CHECK_CONFIG_ERROR(errors, 6, "inboxes[0].duplicates", "expected one of reject, reprocess");
     CHECK_CONFIG_ERROR(errors, 7, "inboxes[0].done_file", "expected true or false");
     CHECK_CONFIG_ERROR(errors, 8, "inboxes[0].all_or_nothing", "expected true or false");
@@ -413,4 +413,58 @@ TEST_CASE("service config: --config wins, then $ACTIONDROP_CONFIG") {
     ::unsetenv("ACTIONDROP_CONFIG");
     auto fallback = locate_service_config("");
     CHECK((fallback.empty() || fallback == std::filesystem::path("/etc/actiondrop/actiondrop.yaml")));
+}
+
+TEST_CASE("service config: kind ftp has TLS unless written out, a CA file or a pinned fingerprint") {
+    ConfigFile file(R"(inboxes:
+  - {name: a, account: "1", kind: ftp, host: ftp.example, user: u, password_file: /pw,
+     folder: /exports, result_folder: /results}
+  - {name: b, account: "1", kind: ftp, host: ftp.example, user: u, password_file: /pw,
+     folder: /exports, result_folder: /results, tls: implicit,
+     sha256: "AB:cd:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab"}
+  - {name: c, account: "1", kind: ftp, host: ftp.example, port: 2121, user: u, password_file: /pw,
+     folder: /exports, result_folder: /results, tls: none, delete_after_pull: true}
+  - {name: d, account: "1", kind: ftp, host: ftp.example, user: u, password_file: /pw,
+     folder: /exports, result_folder: /results, ca_file: /etc/ca.pem}
+)");
+    auto c = read_service_config(file.path());
+    INFO((c ? std::string() : test::all_errors(c.error())));
+    REQUIRE(c);
+    REQUIRE(c->inboxes.size() == 4);
+    const auto& a = std::get<FtpSource>(c->inboxes[0].source);
+    CHECK(c->inboxes[0].kind() == "ftp");
+    CHECK(c->inboxes[0].remote() == &a);
+    CHECK(a.tls == FtpTls::Explicit);
+    CHECK(a.port == 21);
+    CHECK(a.password_file == "/pw");
+    CHECK(a.sha256.empty());
+    const auto& b = std::get<FtpSource>(c->inboxes[1].source);
+    CHECK(b.tls == FtpTls::Implicit);
+    CHECK(b.port == 990);
+    CHECK(b.sha256 == "abcd0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab");
+    const auto& cc = std::get<FtpSource>(c->inboxes[2].source);
+    CHECK(cc.tls == FtpTls::None);
+    CHECK(cc.port == 2121);
+    CHECK(cc.delete_after_pull);
+    CHECK(std::get<FtpSource>(c->inboxes[3].source).ca_file == "/etc/ca.pem");
+}
+
+TEST_CASE("service config: kind ftp refuses what it cannot use") {
+    auto errors = errors_of(R"(inboxes:
+  - {name: a, account: "1", kind: ftp, host: h, user: u, folder: /x, result_folder: /r,
+     identity_file: /k, known_hosts: /kh}
+  - {name: b, account: "1", kind: ftp, host: h, user: u, password_file: /pw, folder: /x,
+     result_folder: /r, tls: maybe, sha256: "12:34"}
+  - {name: c, account: "1", kind: ftp, host: h, user: u, password_file: /pw, folder: /x,
+     result_folder: /r, tls: none, ca_file: /ca.pem}
+  - {name: d, account: "1", kind: sftp, host: h, user: u, password_file: /pw, known_hosts: /kh,
+     folder: /x, result_folder: /r, tls: explicit}
+)");
+    CHECK_CONFIG_ERROR(errors, 2, "inboxes[0].password_file", "missing required key");
+    CHECK_CONFIG_ERROR(errors, 3, "inboxes[0].identity_file", "applies only to kind: sftp");
+    CHECK_CONFIG_ERROR(errors, 3, "inboxes[0].known_hosts", "applies only to kind: sftp");
+    CHECK_CONFIG_ERROR(errors, 5, "inboxes[1].tls", "expected one of explicit, implicit, none");
+    CHECK_CONFIG_ERROR(errors, 5, "inboxes[1].sha256", "64 hex digits");
+    CHECK_CONFIG_ERROR(errors, 7, "inboxes[2].tls", "tls: none checks no certificate");
+    CHECK_CONFIG_ERROR(errors, 9, "inboxes[3].tls", "applies only to kind: ftp");
 }

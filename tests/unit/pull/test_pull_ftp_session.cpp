@@ -1,0 +1,336 @@
+// FtpSession against a real vsftpd on 127.0.0.1 (vsftpd_fixture.hpp), in plain FTP and
+// with explicit TLS where the behaviour is the same.
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <utime.h>
+
+#include <algorithm>
+#include <random>
+
+#include "pull/ftp/ftp_session.hpp"
+#include "test_pull_fixtures.hpp"
+#include "vsftpd_fixture.hpp"
+
+namespace fs = std::filesystem;
+using namespace actiondrop::pull;
+using actiondrop::pull::testing::FtpMode;
+using actiondrop::pull::testing::FtpServerProcess;
+using actiondrop::pull::testing::read;
+using actiondrop::pull::testing::TempDir;
+using actiondrop::pull::testing::write;
+
+namespace {
+
+std::string random_bytes(std::size_t size, unsigned seed) {
+    std::mt19937 random(seed);
+    std::string bytes(size, '\0');
+    for (auto& c : bytes) c = static_cast<char>(random());
+    return bytes;
+}
+
+const char* name_of(FtpMode mode) {
+    return mode == FtpMode::Plain         ? "plain"
+           : mode == FtpMode::ExplicitTls ? "explicit TLS"
+                                          : "implicit TLS";
+}
+
+}  // namespace
+
+TEST_CASE("ftp: list keeps matching regular files, with exact times, and skips links and folders") {
+    for (FtpMode mode : {FtpMode::Plain, FtpMode::ExplicitTls}) {
+        const std::string mode_name = name_of(mode);
+        CAPTURE(mode_name);
+        FtpServerProcess server(mode);
+        const fs::path root = server.files();
+        write(root / "Conversions_1.csv", "a,b\n");
+        write(root / "Conversions 22 é.csv", std::string(1000, 'x'));
+        write(root / "notes.txt", "x");
+        write(root / ".Conversions_3.csv.tmp", "half");
+        fs::create_symlink(root / "Conversions_1.csv", root / "Conversions_link.csv");
+        fs::create_directory(root / "Conversions_dir.csv");
+        // An old file: LIST shows only its day, MDTM its second.
+        struct ::utimbuf old {
+            1'600'000'123, 1'600'000'123
+        };
+        ::utime((root / "Conversions_1.csv").c_str(), &old);
+
+        FtpSession session(server.endpoint());
+        auto connected = session.connect();
+        REQUIRE_MESSAGE(connected, connected.error().message);
+        CHECK_FALSE(session.has_mlsd());  // vsftpd has no MLSD: LIST and MDTM
+        auto listing = session.list(root.string(), "Conversions*.csv", 1000);
+        REQUIRE_MESSAGE(listing, listing.error().message);
+        CHECK(listing->complete);
+        CHECK(listing->unreadable.empty());
+        std::vector<std::string> names;
+        for (const auto& f : listing->files) names.push_back(f.name);
+        std::sort(names.begin(), names.end());
+        CHECK(names == std::vector<std::string>{"Conversions 22 é.csv", "Conversions_1.csv"});
+        for (const auto& f : listing->files) {
+            CHECK(f.type == RemoteType::RegularFile);
+            CHECK(f.size == static_cast<std::int64_t>(fs::file_size(root / f.name)));
+            struct ::stat st {};
+            ::stat((root / f.name).c_str(), &st);
+            CHECK(f.mtime == st.st_mtime);
+        }
+        REQUIRE(listing->skipped.size() == 2);
+        for (const auto& s : listing->skipped) {
+            if (s.entry.name == "Conversions_link.csv")
+                CHECK(s.reason == "symlink");
+            else
+                CHECK((s.entry.name == "Conversions_dir.csv" && s.reason == "folder"));
+        }
+        auto budgeted = session.list(root.string(), "*", 2);
+        REQUIRE(budgeted);
+        CHECK_FALSE(budgeted->complete);
+
+        auto entry = session.stat((root / "Conversions 22 é.csv").string());
+        REQUIRE(entry);
+        CHECK(entry->size == 1000);
+        CHECK(session.stat((root / "missing.csv").string()).error().kind ==
+              RemoteErrorKind::NotFound);
+        CHECK(session.stat((root / "Conversions_dir.csv").string())->type == RemoteType::Folder);
+        CHECK(session.ping());
+    }
+}
+
+TEST_CASE("ftp: download copies a multi-MiB file exactly, with its size and time") {
+    for (FtpMode mode : {FtpMode::Plain, FtpMode::ExplicitTls}) {
+        const std::string mode_name = name_of(mode);
+        CAPTURE(mode_name);
+        FtpServerProcess server(mode);
+        TempDir local;
+        const std::string bytes = random_bytes(5 * 1024 * 1024 + 12345, 7);
+        write(server.files() / "big file.csv", bytes);
+        FtpSession session(server.endpoint());
+        REQUIRE(session.connect());
+        std::int64_t last = 0;
+        auto got =
+            session.download((server.files() / "big file.csv").string(), local.path() / "big.csv",
+                             [&](std::int64_t n) { last = n; }, 1 << 30);
+        REQUIRE_MESSAGE(got, got.error().message);
+        CHECK(got->size == static_cast<std::int64_t>(bytes.size()));
+        CHECK(last == got->size);
+        struct ::stat st {};
+        ::stat((server.files() / "big file.csv").c_str(), &st);
+        CHECK(got->mtime == st.st_mtime);
+        CHECK(read(local.path() / "big.csv") == bytes);
+
+        write(server.files() / "empty.csv", "");
+        auto empty = session.download((server.files() / "empty.csv").string(),
+                                      local.path() / "empty.csv", {}, 1 << 30);
+        REQUIRE(empty);
+        CHECK(fs::file_size(local.path() / "empty.csv") == 0);
+
+        auto missing = session.download((server.files() / "gone.csv").string(),
+                                        local.path() / "gone.csv", {}, 1 << 30);
+        REQUIRE_FALSE(missing);
+        CHECK(missing.error().kind == RemoteErrorKind::NotFound);
+        CHECK_FALSE(fs::exists(local.path() / "gone.csv"));
+        CHECK(session.connected());
+    }
+}
+
+TEST_CASE("ftp: a file over the limit is refused before a byte is read") {
+    FtpServerProcess server;
+    TempDir local;
+    write(server.files() / "huge.csv", std::string(2 * 1024 * 1024, 'x'));
+    FtpSession session(server.endpoint());
+    REQUIRE(session.connect());
+    std::int64_t most = 0;
+    auto got = session.download((server.files() / "huge.csv").string(), local.path() / "huge.csv",
+                                [&](std::int64_t n) { most = std::max(most, n); }, 1 << 20);
+    REQUIRE_FALSE(got);
+    CHECK(got.error().kind == RemoteErrorKind::TooLarge);
+    CHECK(most == 0);
+    CHECK_FALSE(fs::exists(local.path() / "huge.csv"));
+    CHECK(server.commands_seen("RETR") == 0);
+    CHECK(session.connected());
+}
+
+TEST_CASE("ftp: a file that grows or shrinks during the download is not taken") {
+    FtpServerProcess server;
+    TempDir local;
+    const fs::path remote = server.files() / "growing.csv";
+    for (bool grow : {true, false}) {
+        CAPTURE(grow);
+        write(remote, random_bytes(8 * 1024 * 1024, 19));
+        FtpSession session(server.endpoint());
+        REQUIRE(session.connect());
+        bool changed = false;
+        auto got = session.download(
+            remote.string(), local.path() / "growing.csv",
+            [&](std::int64_t n) {
+                if (!changed && n > 1024 * 1024) {
+                    if (grow)
+                        write(remote, random_bytes(1024 * 1024, 23), std::ios::app);
+                    else
+                        fs::resize_file(remote, 2 * 1024 * 1024);
+                    changed = true;
+                }
+            },
+            1 << 30);
+        REQUIRE(changed);
+        REQUIRE_FALSE(got);
+        CHECK(got.error().kind == RemoteErrorKind::ChangedWhileReading);
+        CHECK_FALSE(fs::exists(local.path() / "growing.csv"));
+    }
+}
+
+TEST_CASE("ftp: write_new, rename, remove and ensure_folder, and a vanished source is NotFound") {
+    for (FtpMode mode : {FtpMode::Plain, FtpMode::ExplicitTls}) {
+        const std::string mode_name = name_of(mode);
+        CAPTURE(mode_name);
+        FtpServerProcess server(mode);
+        TempDir local;
+        const fs::path results = server.files() / "results";
+        fs::create_directory(results);
+        ::chown(results.c_str(), 0, 0);
+        ::chmod(results.c_str(), 0777);
+        write(local.path() / "answer.csv", "result\n" + random_bytes(200'000, 3));
+        FtpSession session(server.endpoint());
+        REQUIRE(session.connect());
+        const auto connections = server.connections();
+        const std::string tmp = (results / ".answer.csv.tmp").string();
+        auto written = session.write_new(local.path() / "answer.csv", tmp);
+        REQUIRE_MESSAGE(written, written.error().message);
+        CHECK(read(results / ".answer.csv.tmp") == read(local.path() / "answer.csv"));
+        CHECK_FALSE(session.write_new(local.path() / "answer.csv", tmp));  // exists already
+        REQUIRE(session.rename(tmp, (results / "answer 1.csv").string()));
+        CHECK(read(results / "answer 1.csv") == read(local.path() / "answer.csv"));
+
+        write(server.files() / "Conversions_2.csv", "rows\n");
+        const std::string processing = (server.files() / ".processing").string();
+        auto made = session.ensure_folder(processing);
+        REQUIRE_MESSAGE(made, made.error().message);
+        REQUIRE(session.ensure_folder(processing));  // already there is fine
+        const std::string source = (server.files() / "Conversions_2.csv").string();
+        const std::string claimed = remote_join(processing, "Conversions_2.csv");
+        REQUIRE(session.rename(source, claimed));
+        CHECK(read(server.files() / ".processing" / "Conversions_2.csv") == "rows\n");
+        CHECK(session.rename(source, claimed).error().kind == RemoteErrorKind::NotFound);
+        REQUIRE(session.remove(claimed));
+        CHECK_FALSE(fs::exists(server.files() / ".processing" / "Conversions_2.csv"));
+        CHECK(session.remove(claimed).error().kind == RemoteErrorKind::NotFound);
+        CHECK(session.connected());
+        // Refusals are answers: the one connection served them all.
+        CHECK(server.connections() == connections);
+    }
+}
+
+TEST_CASE("ftp: a wrong password fails authentication and never shows in the error") {
+    FtpServerProcess server;
+    TempDir local;
+    write(local.path() / "password", "not-the-password-42\n");
+    ::chmod((local.path() / "password").c_str(), 0600);
+    FtpEndpoint endpoint = server.endpoint();
+    endpoint.password_file = local.path() / "password";
+    FtpSession session(endpoint);
+    auto result = session.connect();
+    REQUIRE_FALSE(result);
+    CHECK(result.error().kind == RemoteErrorKind::AuthFailed);
+    CHECK(result.error().message.find("not-the-password-42") == std::string::npos);
+    CHECK(result.error().message.find(server.password()) == std::string::npos);
+
+    SUBCASE("a password file its group may read is refused before connecting") {
+        ::chmod((local.path() / "password").c_str(), 0640);
+        const auto before = server.connections();
+        auto refused = FtpSession(endpoint).connect();
+        REQUIRE_FALSE(refused);
+        CHECK(refused.error().kind == RemoteErrorKind::AuthFailed);
+        CHECK(refused.error().message.find("chmod 600") != std::string::npos);
+        CHECK(server.connections() == before);
+    }
+}
+
+TEST_CASE("ftp: TLS with a pinned fingerprint, and a wrong certificate refused before any login") {
+    FtpServerProcess server(FtpMode::ExplicitTls);
+    const std::string right = FtpServerProcess::sha256_of(server.certificate());
+    REQUIRE(right.size() == 64);
+
+    SUBCASE("the pinned fingerprint is trusted without a CA") {
+        FtpEndpoint e = server.endpoint();
+        e.ca_file.clear();
+        e.sha256 = right;
+        FtpSession session(e);
+        auto c = session.connect();
+        REQUIRE_MESSAGE(c, c.error().message);
+        CHECK(session.offered_sha256() == right);
+        CHECK(session.list(server.files().string(), "*", 100));
+    }
+    SUBCASE("another fingerprint is Untrusted, and no user name or password is sent") {
+        FtpEndpoint e = server.endpoint();
+        e.ca_file.clear();
+        e.sha256 = FtpServerProcess::sha256_of(server.other_certificate());
+        FtpSession session(e);
+        auto c = session.connect();
+        REQUIRE_FALSE(c);
+        CHECK(c.error().kind == RemoteErrorKind::Untrusted);
+        CHECK(c.error().message.find(right) != std::string::npos);
+        CHECK(session.offered_sha256() == right);
+        CHECK(server.commands_seen("AUTH") >= 1);
+        CHECK(server.commands_seen("USER") == 0);
+        CHECK(server.commands_seen("PASS") == 0);
+    }
+    SUBCASE("a certificate no trusted CA signed is Untrusted, and no login is sent") {
+        FtpEndpoint e = server.endpoint();
+        e.ca_file = server.other_certificate();
+        FtpSession session(e);
+        auto c = session.connect();
+        REQUIRE_FALSE(c);
+        CHECK(c.error().kind == RemoteErrorKind::Untrusted);
+        CHECK(server.commands_seen("USER") == 0);
+        CHECK(server.commands_seen("PASS") == 0);
+    }
+    SUBCASE("the server's own certificate as ca_file is trusted") {
+        FtpSession session(server.endpoint());
+        auto c = session.connect();
+        REQUIRE_MESSAGE(c, c.error().message);
+        CHECK(server.commands_seen("USER") == 1);
+    }
+}
+
+TEST_CASE("ftp: implicit TLS") {
+    FtpServerProcess server(FtpMode::ImplicitTls);
+    write(server.files() / "a.csv", "x,y\n");
+    TempDir local;
+    FtpSession session(server.endpoint());
+    auto c = session.connect();
+    REQUIRE_MESSAGE(c, c.error().message);
+    auto got =
+        session.download((server.files() / "a.csv").string(), local.path() / "a.csv", {}, 100);
+    REQUIRE_MESSAGE(got, got.error().message);
+    CHECK(read(local.path() / "a.csv") == "x,y\n");
+}
+
+TEST_CASE("ftp: the server killed mid-download gives a lost connection and no partial file") {
+    FtpServerProcess server;
+    TempDir local;
+    write(server.files() / "big.csv", random_bytes(16 * 1024 * 1024, 11));
+    FtpSession session(server.endpoint());
+    REQUIRE(session.connect());
+    bool killed = false;
+    auto got = session.download((server.files() / "big.csv").string(), local.path() / "big.csv",
+                                [&](std::int64_t n) {
+                                    if (!killed && n > 1024 * 1024) {
+                                        server.kill_all();
+                                        killed = true;
+                                    }
+                                },
+                                1 << 30);
+    REQUIRE(killed);
+    REQUIRE_FALSE(got);
+    CHECK(got.error().kind == RemoteErrorKind::Lost);
+    CHECK_FALSE(fs::exists(local.path() / "big.csv"));
+    CHECK_FALSE(session.connected());
+}
+
+TEST_CASE("ftp: nothing listening is a lost connection") {
+    FtpServerProcess server;
+    FtpEndpoint e = server.endpoint();
+    server.kill_all();
+    FtpSession session(e);
+    auto c = session.connect();
+    REQUIRE_FALSE(c);
+    CHECK(c.error().kind == RemoteErrorKind::Lost);
+}
