@@ -129,13 +129,47 @@ std::expected<Instant, std::string> parse_instant(std::string_view text, TimeZon
 
 std::string format_instant(Instant t) {
     const auto seconds = std::chrono::floor<std::chrono::seconds>(t);
-    std::string text = date::format("%FT%T", seconds);
-    const auto ms = (t - seconds).count();
-    if (ms != 0) {
-        std::string digits = std::to_string(ms);
-        text += "." + std::string(3 - digits.size(), '0') + digits;
+    const auto day = std::chrono::floor<std::chrono::days>(seconds);
+    const date::year_month_day ymd{day};
+    const int year = int(ymd.year());
+    // date::format builds a stream and a locale each call; a run writes an instant per action,
+    // so the common case is put together by hand: "YYYY-MM-DDTHH:MM:SS[.mmm]Z".
+    if (year < 0 || year > 9999) {
+        std::string text = date::format("%FT%T", seconds);
+        if (const auto ms = (t - seconds).count(); ms != 0) {
+            const std::string digits = std::to_string(ms);
+            text += "." + std::string(3 - digits.size(), '0') + digits;
+        }
+        return text + "Z";
     }
-    return text + "Z";
+    const auto in_day = (seconds - day).count();
+    const auto ms = (t - seconds).count();
+    char text[32];
+    const auto two = [&text](int at, long long v) {
+        text[at] = char('0' + v / 10);
+        text[at + 1] = char('0' + v % 10);
+    };
+    two(0, year / 100);
+    two(2, year % 100);
+    text[4] = '-';
+    two(5, unsigned(ymd.month()));
+    text[7] = '-';
+    two(8, unsigned(ymd.day()));
+    text[10] = 'T';
+    two(11, in_day / 3600);
+    text[13] = ':';
+    two(14, in_day / 60 % 60);
+    text[16] = ':';
+    two(17, in_day % 60);
+    std::size_t n = 19;
+    if (ms != 0) {
+        text[n++] = '.';
+        text[n++] = char('0' + ms / 100);
+        two(int(n), ms % 100);
+        n += 2;
+    }
+    text[n++] = 'Z';
+    return std::string(text, n);
 }
 
 Days local_day(Instant t, TimeZone tz) {

@@ -1,6 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <string>
+
+#include <date/date.h>
 
 #include "ledger/time.hpp"
 
@@ -251,5 +254,37 @@ TEST_CASE("local_day of start_of_local_day is the same day") {
     const TimeZone ny = zone("America/New_York");
     for (const Days d : {date_of(2026, 1, 1), date_of(2026, 3, 8), date_of(2026, 11, 1), date_of(2028, 2, 29)}) {
         CHECK(local_day(start_of_local_day(d, ny), ny) == d);
+    }
+}
+
+// format_instant puts the text together by hand; date::format is the reference, over instants
+// from year 0 to 9999 (leap days, before 1970, with and without milliseconds) and outside.
+TEST_CASE("format_instant writes what date::format writes, with milliseconds only when set") {
+    using namespace std::chrono;
+    const auto reference = [](Instant t) {
+        const auto s = floor<seconds>(t);
+        std::string text = date::format("%FT%T", s);
+        if (const auto ms = (t - s).count(); ms != 0) {
+            const std::string digits = std::to_string(ms);
+            text += "." + std::string(3 - digits.size(), '0') + digits;
+        }
+        return text + "Z";
+    };
+    CHECK(format_instant(Instant{}) == "1970-01-01T00:00:00Z");
+    CHECK(format_instant(Instant{milliseconds{-1}}) == "1969-12-31T23:59:59.999Z");
+    CHECK(format_instant(Instant{milliseconds{951'782'400'007}}) == "2000-02-29T00:00:00.007Z");
+    CHECK(format_instant(Instant{milliseconds{253'402'300'799'000}}) == "9999-12-31T23:59:59Z");
+    CHECK(format_instant(Instant{milliseconds{253'402'300'800'000}}) == "10000-01-01T00:00:00Z");
+    std::uint64_t x = 88172645463325252ull;  // xorshift: the same instants every run
+    const std::int64_t lo = -62'167'219'200'000;  // 0000-01-01
+    const std::int64_t span = 253'402'300'800'000 - lo;
+    for (int i = 0; i < 200'000; ++i) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        std::int64_t ms = lo + std::int64_t(x % std::uint64_t(span));
+        if (i % 2) ms -= ms % 1000;  // half of them on a whole second
+        const Instant t{milliseconds{ms}};
+        REQUIRE(format_instant(t) == reference(t));
     }
 }
