@@ -31,7 +31,9 @@ inline ledger::FinanceStatus locked_finance_status(ledger::FinanceStatus before)
                                                          : ledger::FinanceStatus::Due;
 }
 
-// Ordered by locking date, then action id (bytewise).
+// In the order the actions were created (their key): the order of the LOCK entries' ids. The
+// order of the locks changes nothing else (each is dated at its own locking date), and it is
+// the order a store reads and appends its rows in fastest (docs/lifecycle.md, "Scale").
 std::vector<Lock> decide_locks(std::span<const ActionState> actions, Instant now);
 
 }  // namespace actiondrop::lifecycle

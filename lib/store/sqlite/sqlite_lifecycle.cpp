@@ -217,15 +217,16 @@ private:
     std::int64_t batch_ = 0;
 };
 
-// The lock: its actions in its order (locking date, then action id) through the rule, a LOCK
-// entry dated at the locking date for each. Returns how many of them the clear's queue holds.
+// The lock: its actions in the order they were created (seq, the rows' own order, so no
+// sort) through the rule, a LOCK entry dated at the locking date for each. Returns how many
+// of them the clear's queue holds.
 std::size_t stream_locks(Database& db, std::string_view account_id, Instant now,
                          EntryAppender& entries, std::vector<lifecycle::Lock>& locks) {
     std::size_t queued = 0;
     Use q(
         db.cached("SELECT seq, action_id, status, finance_status, locking_date, "
                   "clearing_date, " HISTORY_COLUMNS " FROM actions WHERE account_id = ?1 AND " LOCKS
-                  " ORDER BY locking_date, action_id"));
+                  " ORDER BY seq"));
     q->bind_text(1, account_id);
     q->bind(2, millis(now));
     while (q->step()) {

@@ -40,11 +40,16 @@ TEST_CASE("an outside-terms action locks and stays outside terms; nothing else l
     CHECK(locks[0].finance_status == FinanceStatus::OutsideTerms);
 }
 
-TEST_CASE("locks come in locking date order, then by action id bytewise") {
+TEST_CASE("locks come in the order the actions were created (their key), whatever their dates") {
     const Instant d1 = at("2026-02-01"), d2 = at("2026-02-02"), c = at("2026-03-21");
     std::vector<ActionState> actions{pending("b", 1, d1, c), pending("Z", 1, d2, c),
                                      pending("A9", 1, d1, c), pending("A10", 1, d1, c)};
-    CHECK(ids(decide_locks(actions, d2)) == "A10 A9 b Z");
+    const std::int64_t keys[] = {3, 1, 4, 2};
+    for (std::size_t i = 0; i < actions.size(); ++i) actions[i].key = keys[i];
+    CHECK(ids(decide_locks(actions, d2)) == "Z A10 b A9");
+    // Without keys (not stored yet), by action id bytewise.
+    for (auto& a : actions) a.key = 0;
+    CHECK(ids(decide_locks(actions, d2)) == "A10 A9 Z b");
 }
 
 TEST_CASE("an open-ended action locks 730 days after its event, not by the contract's rule") {
