@@ -13,6 +13,7 @@ date. Then, in each of --runs runs, on fresh copies of that ledger, it measures:
   (b) the reference: one raw bulk `UPDATE actions SET status = ..., finance_status = ...` of
       the same rows in one transaction with the store's settings (reference_lifecycle);
 and prints the ratio of (a)'s rate to (b)'s, and medians with their range over the runs.
+--step lock measures a run that only locks (the figure of docs/lifecycle.md, "Scale").
 Run through `cmake --build build --target bench_lifecycle`.
 """
 import argparse
@@ -60,6 +61,9 @@ def main():
     ap.add_argument("--id-order", choices=("shuffled", "sorted"), default="shuffled",
                     help="order of the conversions file, hence of the store's rows: shuffled ids (the queue "
                          "visits the rows in random order, the worst case) or ids in row order")
+    ap.add_argument("--step", choices=("lock-and-clear", "lock"), default="lock-and-clear",
+                    help="lock-and-clear: run after every clearing date (the default); lock: run after "
+                         "the locking date and before the clearing date, so the run only locks")
     ap.add_argument("--runs", type=int, default=1, help="runs, each on fresh copies; medians and ranges printed")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (and its ledger, for --reuse)")
     ap.add_argument("--reuse", metavar="WORK", help="a folder kept by an earlier --keep run: skips building the ledger")
@@ -110,24 +114,28 @@ def main():
         shutil.copyfile(db, pristine)
 
     with contextlib.closing(sqlite3.connect(pristine)) as c:
-        n, last_clearing, first_locking = c.execute(
-            "SELECT count(*), max(clearing_date), min(locking_date) FROM actions WHERE account_id = '1000' "
-            "AND status = 'PENDING'").fetchone()
+        n, last_clearing, first_locking, first_clearing = c.execute(
+            "SELECT count(*), max(clearing_date), min(locking_date), min(clearing_date) FROM actions "
+            "WHERE account_id = '1000' AND status = 'PENDING'").fetchone()
         balance = c.execute("SELECT coalesce(sum(amount), 0) FROM funds_entries WHERE account_id = '1000'").fetchone()[0]
         payouts = [p for (p,) in c.execute(
             "SELECT payout FROM actions WHERE account_id = '1000' ORDER BY clearing_date, action_id")]
     # A day after the last clearing date: every action locks and is due; the next invoice date
     # (day 1 of the next month) is weeks away, so the run issues no invoice.
-    t_millis = last_clearing + 86_400_000
+    lock_only = args.step == "lock"
+    t_millis = first_locking + 86_400_000 if lock_only else last_clearing + 86_400_000
+    if lock_only and t_millis >= first_clearing:
+        sys.exit("the clearing date is within a day of the locking date: no run only locks")
     t = iso(t_millis)
     expected_cleared, left = 0, balance
     for p in payouts:
-        if p > left:
+        if lock_only or p > left:
             break
         left -= p
         expected_cleared += 1
     print(f"work folder {work}: {n} pending actions, balance {balance / 100:.2f}, run at {t}; "
-          f"{expected_cleared} clear, {n - expected_cleared} stay overdue")
+          + ("they lock, none is due yet" if lock_only else
+             f"{expected_cleared} clear, {n - expected_cleared} stay overdue"))
 
     rates, refs, ratios, peaks, walls = [], [], [], [], []
     for run in range(args.runs):
@@ -141,10 +149,12 @@ def main():
             after = c.execute("SELECT coalesce(sum(CASE kind WHEN 'DEPOSIT' THEN amount ELSE -amount END), 0) "
                               "FROM funds_entries WHERE account_id = '1000'").fetchone()[0]
             entries = c.execute("SELECT count(*) FROM history WHERE operation IN ('LOCK', 'CLEAR', 'OVERDUE')").fetchone()[0]
-        want = {"APPROVED CLEARED": expected_cleared, "APPROVED OVERDUE": n - expected_cleared}
-        if {k: v for k, v in want.items() if v} != counts or after != left or entries != 2 * n:
+        want = ({"APPROVED DUE": n} if lock_only else
+                {"APPROVED CLEARED": expected_cleared, "APPROVED OVERDUE": n - expected_cleared})
+        want_entries = n if lock_only else 2 * n
+        if {k: v for k, v in want.items() if v} != counts or after != left or entries != want_entries:
             sys.exit(f"the run left {counts}, balance {after}, {entries} history entries; expected {want}, "
-                     f"balance {left}, {2 * n} entries")
+                     f"balance {left}, {want_entries} entries")
         _, _, ref_cpu = measured_run([args.reference, reference_db, "1000", str(t_millis)],
                                      stdout=os.path.join(work, "reference.out"))
         with open(os.path.join(work, "reference.out")) as f:
