@@ -545,8 +545,8 @@ bool Puller::fetch(RemoteFolder& remote, store::Store& store, store::PullRecord 
     }
     if (got->size != record.size || got->mtime != record.mtime) {
         // Changed between the listing and the download: not the file that settled.
-        fs::remove(part);
         if (!remote_.delete_after_pull) {
+            fs::remove(part);
             store.forget_pull(record);
             seen_.erase(record.file_name);
             return true;

@@ -78,6 +78,7 @@ public:
     int port() const { return port_; }
     const std::string& user() const { return user_; }
     const std::string& password() const { return password_; }
+    const std::filesystem::path& dir() const { return dir_; }
     std::filesystem::path files() const { return dir_ / "files"; }  // remote paths are absolute
     std::filesystem::path password_file() const { return dir_ / "password"; }
     std::filesystem::path certificate() const { return dir_ / "cert.pem"; }
@@ -144,6 +145,16 @@ public:
         kill_all();
         start();
     }
+    // Serves each transfer at no more than this many bytes a second (0: no limit), from the
+    // next start on.
+    void limit_rate(int bytes_per_second) {
+        max_rate_ = bytes_per_second;
+        write_config();
+    }
+    // Gives `path` to the account, so that it may write, rename and remove there.
+    void own(const std::filesystem::path& path) const {
+        sshd_detail::run("chown -R " + user_ + " '" + path.string() + "'");
+    }
 
 private:
     void write_config() {
@@ -157,7 +168,7 @@ private:
           << "\npasv_max_port=" << pasv_ << "\nport_enable=NO\nconnect_from_port_20=NO\n"
           << "xferlog_enable=YES\nxferlog_std_format=NO\nlog_ftp_protocol=YES\n"
           << "vsftpd_log_file=" << (dir_ / "vsftpd.log").string() << "\n"
-          << "max_per_ip=50\nmax_clients=50\n";
+          << "max_per_ip=50\nmax_clients=50\nlocal_max_rate=" << max_rate_ << "\n";
         if (mode_ != FtpMode::Plain)
             c << "ssl_enable=YES\nrsa_cert_file=" << certificate().string()
               << "\nrsa_private_key_file=" << (dir_ / "key.pem").string()
@@ -194,7 +205,7 @@ private:
     FtpMode mode_;
     std::filesystem::path dir_;
     std::string user_, password_, pam_;
-    int port_ = 0, pasv_ = 0;
+    int port_ = 0, pasv_ = 0, max_rate_ = 0;
     pid_t pid_ = -1;
 };
 

@@ -16,6 +16,7 @@
 #include <exception>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <system_error>
 
 #include "pull/ftp/ftp_listing.hpp"
@@ -575,19 +576,24 @@ RemoteResult<RemoteListing> FtpSession::list(const std::string& folder, std::str
                                    : entry.type == RemoteType::Folder ? "folder"
                                                                       : "not a regular file"});
     }
-    // A LIST line's time is coarse: each file's comes from MDTM, asked again only when its
-    // line changed.
+    // A LIST line's time is coarse: each file's comes from MDTM (ftp_session.hpp, Cached).
+    const auto now = std::chrono::steady_clock::now();
+    constexpr auto minute = std::chrono::seconds(65);
     std::vector<std::string> ask;
     std::vector<std::size_t> asked;
+    std::set<std::string> listed;
     for (std::size_t i = 0; i < files.size(); ++i) {
         if (files[i].has_mtime) continue;
         const auto path = remote_join(folder, files[i].entry.name);
+        listed.insert(path);
         auto known = times_.find(path);
-        if (known != times_.end() && known->second.size == files[i].entry.size &&
-            known->second.listed_time == files[i].listed_time) {
+        const bool same = known != times_.end() && known->second.size == files[i].entry.size &&
+                          known->second.listed_time == files[i].listed_time;
+        if (same && known->second.final) {
             files[i].entry.mtime = known->second.mtime;
             files[i].has_mtime = true;
         } else if (mdtm_) {
+            if (!same) times_.erase(path);
             ask.push_back(path);
             asked.push_back(i);
         }
@@ -600,9 +606,17 @@ RemoteResult<RemoteListing> FtpSession::list(const std::string& folder, std::str
             auto& f = files[asked[k]];
             f.entry.mtime = *(*times)[k];
             f.has_mtime = true;
-            times_[ask[k]] = {f.entry.size, f.listed_time, f.entry.mtime};
+            auto [it, fresh] = times_.try_emplace(ask[k]);
+            if (fresh) it->second = {f.entry.size, f.listed_time, 0, now, false};
+            it->second.mtime = f.entry.mtime;
+            it->second.final = now - it->second.since >= minute;
         }
     }
+    if (listing.complete)
+        for (auto it = times_.begin(); it != times_.end();)
+            it = it->first.starts_with(remote_join(folder, "")) && !listed.contains(it->first)
+                     ? times_.erase(it)
+                     : std::next(it);
     for (auto& f : files) {
         if (!f.has_mtime && mdtm_) continue;
         if (!f.has_mtime) {

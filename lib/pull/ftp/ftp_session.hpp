@@ -80,10 +80,15 @@ public:
     RemoteResult<void> ensure_folder(const std::string& path) override;
 
 private:
+    // A file's MDTM, kept for as long as its LIST line stays the same. A LIST time is a
+    // minute: a file written again within the minute keeps its line, so the MDTM is asked
+    // again at each listing until a minute has passed since its line was first seen.
     struct Cached {
         std::int64_t size = 0;
         std::string listed_time;
         std::int64_t mtime = 0;
+        std::chrono::steady_clock::time_point since{};
+        bool final = false;
     };
     // MDTM of each path, in one round of commands; nullopt where the server had none.
     RemoteResult<std::vector<std::optional<std::int64_t>>> mdtm(
