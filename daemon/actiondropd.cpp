@@ -405,12 +405,16 @@ int main(int argc, char** argv) {
             serve_metrics(c);
             // Written out in the config, but still worth a line at each start and reload: the
             // password and the files cross the network in clear (README.md, "FTP pull inboxes").
+            std::vector<std::string> unencrypted;
             for (const auto& inbox : c.inboxes)
                 if (const auto* ftp = std::get_if<config::FtpSource>(&inbox.source);
-                    ftp && ftp->tls == config::FtpTls::None)
+                    ftp && ftp->tls == config::FtpTls::None) {
                     spdlog::warn("inbox={} ftp {}:{}: tls: none; the password and the files "
                                  "cross the network unencrypted",
                                  inbox.name, ftp->host, ftp->port);
+                    unencrypted.push_back(inbox.name);
+                }
+            metrics.set_unencrypted(unencrypted);
             if (!c.inotify) {
                 watch.watch({});
                 return;

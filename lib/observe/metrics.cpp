@@ -184,6 +184,12 @@ void Metrics::set_host_key_alert(std::string_view inbox, bool raised) {
     host_key_alerts_[{std::string(inbox)}] = raised ? 1 : 0;
 }
 
+void Metrics::set_unencrypted(const std::vector<std::string>& inboxes) {
+    std::lock_guard lock(mutex_);
+    unencrypted_.clear();
+    for (const auto& name : inboxes) unencrypted_[{name}] = 1;
+}
+
 void Metrics::lifecycle_account_run(std::string_view account_id, const AccountRun& run) {
     Labels account{std::string(account_id)};
     std::lock_guard lock(mutex_);
@@ -281,9 +287,13 @@ std::string Metrics::render(SteadyTime now) const {
     family(out, "actiondrop_sftp_connects_total", "counter",
            "Connection attempts of SFTP pull inboxes.", {"inbox"}, sftp_connects_);
     family(out, "actiondrop_sftp_host_key_alert", "gauge",
-           "1 while an SFTP pull inbox does not connect because the server's host key is "
-           "unknown or changed.",
+           "1 while a pull inbox does not connect because the server's SFTP host key is "
+           "unknown or changed, or its FTPS certificate is refused.",
            {"inbox"}, host_key_alerts_);
+    family(out, "actiondrop_pull_unencrypted", "gauge",
+           "1 for an FTP pull inbox whose config says tls: none: its password and files cross "
+           "the network unencrypted.",
+           {"inbox"}, unencrypted_);
 
     family(out, "actiondrop_actions_locked_total", "counter",
            "Actions a lifecycle run locked (PENDING to APPROVED).", {"account"}, locked_);

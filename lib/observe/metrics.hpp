@@ -65,6 +65,9 @@ public:
     // SFTP pull inboxes: a connection attempt, and the host key alert raised or cleared.
     void sftp_connecting(std::string_view inbox);
     void set_host_key_alert(std::string_view inbox, bool raised);
+    // The pull inboxes whose config says `tls: none` (FTP): their password and files cross
+    // the network unencrypted. Replaces the previous list (a reload).
+    void set_unencrypted(const std::vector<std::string>& inboxes);
 
     // The life cycle: each account's run, a run of an account that failed (the store threw; it
     // is tried again at the next interval), and the end of a run over every account (wall
@@ -93,6 +96,7 @@ private:
     std::map<Labels, Histogram> processing_;
     std::map<Labels, std::optional<SteadyTime>> oldest_waiting_;
     std::map<Labels, std::int64_t> sftp_connects_, host_key_alerts_;  // one per served inbox
+    std::map<Labels, std::int64_t> unencrypted_;
     std::int64_t inboxes_ = 0;
     bool ready_ = false;
     // Labelled by account; the overdue amount by account and currency.

@@ -32,6 +32,8 @@ expect_exit 0 "$ACTIONDROPD" --config "$CONFIG" --check-config
 daemon_start 6
 grep -q "inbox=pull ftp 127.0.0.1:${FTPD_PORT[plain]}: tls: none" "$DLOG" || { show_logs; fail "no warning about tls: none"; }
 if grep -q "inbox=tpull.*tls: none" "$DLOG"; then fail "a TLS inbox was warned about as plain"; fi
+metric_is 'actiondrop_pull_unencrypted{inbox="pull"}' 1 || { show_logs; fail "/metrics does not show the inbox without TLS"; }
+[ -z "$(metric 'actiondrop_pull_unencrypted{inbox="tpull"}')" ] || fail "/metrics shows a TLS inbox as unencrypted"
 
 conv_file "$R/in/conv 1 é.csv" "F-1 100.00" "F-2 50.00" "F-3 20.00 99999"
 conv_file "$R/tin/tconv.csv" "T-1 10.00" "T-2 11.00"

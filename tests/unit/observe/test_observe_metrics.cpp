@@ -231,3 +231,16 @@ TEST_CASE("metrics: SFTP connection attempts and the host key alert gauge") {
     m.set_host_key_alert("pull", false);
     CHECK(m.render().find(cleared) != std::string::npos);
 }
+
+TEST_CASE("metrics: FTP inboxes without TLS are shown until a reload drops them") {
+    Metrics m;
+    CHECK(m.render().find("actiondrop_pull_unencrypted{") == std::string::npos);
+    m.set_unencrypted({"plain", "old"});
+    auto text = m.render();
+    CHECK(text.find("actiondrop_pull_unencrypted{inbox=\"plain\"} 1\n") != std::string::npos);
+    CHECK(text.find("actiondrop_pull_unencrypted{inbox=\"old\"} 1\n") != std::string::npos);
+    m.set_unencrypted({"plain"});
+    text = m.render();
+    CHECK(text.find("actiondrop_pull_unencrypted{inbox=\"plain\"} 1\n") != std::string::npos);
+    CHECK(text.find("inbox=\"old\"") == std::string::npos);
+}
