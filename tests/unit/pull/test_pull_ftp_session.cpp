@@ -334,3 +334,20 @@ TEST_CASE("ftp: nothing listening is a lost connection") {
     REQUIRE_FALSE(c);
     CHECK(c.error().kind == RemoteErrorKind::Lost);
 }
+
+// The puller reconnects only when an error says the connection is gone: a dead server must
+// never look like an empty or missing folder.
+TEST_CASE("ftp: a listing on a connection whose server died says the connection is lost") {
+    for (int round = 0; round < 3; ++round) {
+        FtpServerProcess server;
+        write(server.files() / "a.csv", "x\n");
+        FtpSession session(server.endpoint());
+        REQUIRE(session.connect());
+        server.kill_all();
+        auto listing = session.list(server.files().string(), "*", 100);
+        REQUIRE_FALSE(listing);
+        INFO("round ", round, ": ", to_string(listing.error().kind), ": ", listing.error().message);
+        CHECK(listing.error().kind == RemoteErrorKind::Lost);
+        CHECK_FALSE(session.connected());
+    }
+}
