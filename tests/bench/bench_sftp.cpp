@@ -34,6 +34,7 @@
 #include <thread>
 #include <vector>
 
+#include "pull/sftp/cipher_choice.hpp"
 #include "pull/sftp/sftp_session.hpp"
 #include "sshd_fixture.hpp"
 #include "util/sha256.hpp"
@@ -168,7 +169,31 @@ void drop(const fs::path& file) {
 
 }  // namespace
 
+// The CPU and the flags that decide what a cipher costs: AES-NI and carry-less multiply for
+// AES-GCM (and their vector forms), AVX2/AVX-512 for chacha20-poly1305, SHA-NI for the
+// claim's SHA-256. Printed beside the figures, since the ratio depends on them.
+void print_cpu() {
+    std::ifstream in("/proc/cpuinfo");
+    std::string model, flags;
+    for (std::string line; std::getline(in, line);) {
+        if (model.empty() && line.starts_with("model name")) model = line.substr(line.find(':') + 2);
+        if (flags.empty() && line.starts_with("flags")) flags = " " + line.substr(line.find(':') + 2) + " ";
+    }
+    std::string have, lack;
+    for (const char* f : {"aes", "pclmulqdq", "vaes", "vpclmulqdq", "avx2", "avx512f", "avx512vl", "sha_ni"})
+        (flags.find(std::string(" ") + f + " ") != std::string::npos ? have : lack) += std::string(" ") + f;
+    fmt::print("cpu: {} ({} cores); flags:{}; without:{}\n", model.empty() ? "unknown" : model,
+               std::thread::hardware_concurrency(), have.empty() ? " none" : have,
+               lack.empty() ? " none" : lack);
+    const auto& t = actiondrop::pull::cipher_timing();
+    const std::string& offered = actiondrop::pull::sftp_cipher_preference();
+    fmt::print("cipher timing: aes128-gcm {:.0f} MB/s, chacha20-poly1305 {:.0f} MB/s; ours offers "
+               "{} first\n",
+               t.aes128_gcm_mb_s, t.chacha20_poly1305_mb_s, offered.substr(0, offered.find(',')));
+}
+
 int main(int argc, char** argv) {
+    print_cpu();
     const std::int64_t mib = argc > 1 ? std::stoll(argv[1]) : 256;
     const int files = argc > 2 ? std::stoi(argv[2]) : 10'000;
     const int rounds = argc > 3 ? std::stoi(argv[3]) : 3;

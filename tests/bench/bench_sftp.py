@@ -22,6 +22,7 @@ def main():
     args = parser.parse_args()
 
     download, with_hash, listing, ours_mb, theirs_mb, ciphers = [], [], [], [], [], set()
+    cpu = ""
     by_load = {"idle": [], "busy": []}  # per-round download ratios
     for run in range(args.runs):
         out = subprocess.run([args.bench, str(args.mib), str(args.files), str(args.rounds)],
@@ -34,6 +35,8 @@ def main():
         ours_mb.append(float(rates.group(1)))
         theirs_mb.append(float(rates.group(2)))
         ciphers.update(re.findall(r"^cipher (ours|openssh): (\S+)", out, re.M))
+        cpu = re.search(r"^cpu: .*$", out, re.M).group(0) + "\n" + \
+            re.search(r"^cipher timing: .*$", out, re.M).group(0)
         for line in re.findall(r"^round .*$", out, re.M):
             ours_s, theirs_s = map(float, re.findall(r"(?:ours|openssh) ([\d.]+) s \(", line))
             by_load["busy" if "machine busy" in line else "idle"].append(theirs_s / ours_s)
@@ -41,6 +44,8 @@ def main():
     print(f"median download rate ours {statistics.median(ours_mb):.0f} MB/s, "
           f"openssh {statistics.median(theirs_mb):.0f} MB/s")
     print("ciphers: " + ", ".join(f"{who} {name}" for who, name in sorted(ciphers)))
+    if cpu:
+        print(cpu)
     for load, ratios in by_load.items():
         if ratios:
             print(f"download rate ratio in rounds on a {load} machine: median "
