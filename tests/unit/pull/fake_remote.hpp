@@ -75,6 +75,7 @@ public:
     int read_failures = 0;                // the next downloads lose the connection mid-file
     std::set<std::string> refuse_rename;  // renames from these paths are Denied
     std::string trust = "1";              // RemoteServer::trust_stamp()
+    std::vector<std::string> unreadable;  // listing lines the protocol could not read (FTP)
     int connects = 0;
     int live = 0;  // the connection count when it was last dropped + 1
 };
@@ -98,6 +99,7 @@ public:
             return std::unexpected(RemoteError{r_.list_error, "listing " + folder + " failed"});
         }
         RemoteListing out;
+        out.unreadable = r_.unreadable;
         const std::string prefix = remote_join(folder, "");
         std::size_t seen = 0;
         for (const auto& [path, file] : r_.files) {

@@ -43,7 +43,7 @@ struct Rig {
     PullTiming timing;
     std::mutex mutex;
     std::vector<Problem> problems;
-    std::vector<std::string> alerts, infos;
+    std::vector<std::string> alerts, infos, skipped;
 
     Rig() {
         inbox.name = "fake";
@@ -77,6 +77,11 @@ struct Rig {
         events.info = [this](const config::InboxConfig&, const std::string& what) {
             std::lock_guard lock(mutex);
             infos.push_back(what);
+        };
+        events.skipped = [this](const config::InboxConfig&, const std::string& name,
+                                const std::string& why) {
+            std::lock_guard lock(mutex);
+            skipped.push_back(name + ": " + why);
         };
         return std::make_unique<Puller>(
             inbox, std::make_unique<FakeServer>(remote), local.path() / "state",
@@ -396,4 +401,19 @@ TEST_CASE("a file listed over max_file_bytes is answered TOO_LARGE without being
     CHECK(rig.remote.bytes("/out/big.csv_summary.json").find("TOO_LARGE") != std::string::npos);
     CHECK(rig.remote.exists("/out/receipt_big.csv.txt"));
     CHECK(rig.claims().empty());
+}
+
+// FTP's LIST has no standard form: a line its parser cannot read is never guessed at, and
+// is reported once however many polls see it, while the files around it flow.
+TEST_CASE("a listing line that cannot be read is reported once and the other files flow") {
+    Rig rig;
+    rig.remote.unreadable = {"?rw-r--r-- 1 0 0 4 Dec 04 21:04 odd.csv"};
+    rig.remote.put("/in/a.csv", csv);
+    auto puller = rig.start();
+    REQUIRE(eventually([&] { return rig.claims().size() == 1; }));
+    std::this_thread::sleep_for(300ms);  // several more polls
+    std::lock_guard lock(rig.mutex);
+    REQUIRE(rig.skipped.size() == 1);
+    CHECK(rig.skipped[0] ==
+          "?rw-r--r-- 1 0 0 4 Dec 04 21:04 odd.csv: a listing line that cannot be read; skipped");
 }
