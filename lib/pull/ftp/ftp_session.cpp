@@ -20,6 +20,7 @@
 #include <system_error>
 
 #include "pull/ftp/ftp_listing.hpp"
+#include "pull/local_copy.hpp"
 
 namespace actiondrop::pull {
 
@@ -125,49 +126,6 @@ std::string last_component(const std::string& path) {
     auto slash = path.find_last_of('/');
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
-
-// The local copy of a download; removed unless kept, so that a failure never leaves a
-// partial file that could be mistaken for the whole.
-class LocalCopy {
-public:
-    explicit LocalCopy(const std::filesystem::path& path) : path_(path) {
-        fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-        if (fd_ < 0)
-            throw std::system_error(errno, std::generic_category(), "creating " + path.string());
-    }
-    ~LocalCopy() {
-        if (fd_ >= 0) ::close(fd_);
-        if (!kept_) ::unlink(path_.c_str());
-    }
-    LocalCopy(const LocalCopy&) = delete;
-    LocalCopy& operator=(const LocalCopy&) = delete;
-    void append(const char* data, std::size_t size) {
-        while (size > 0) {
-            ssize_t n = ::write(fd_, data, size);
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0)
-                throw std::system_error(errno, std::generic_category(),
-                                        "writing " + path_.string());
-            data += n;
-            size -= static_cast<std::size_t>(n);
-        }
-    }
-    // Durable before the caller records the file as fetched.
-    void keep() {
-        if (::fsync(fd_) != 0 || ::close(fd_) != 0) {
-            int e = errno;
-            fd_ = -1;
-            throw std::system_error(e, std::generic_category(), "saving " + path_.string());
-        }
-        fd_ = -1;
-        kept_ = true;
-    }
-
-private:
-    std::filesystem::path path_;
-    int fd_ = -1;
-    bool kept_ = false;
-};
 
 int pin_index() {
     static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);

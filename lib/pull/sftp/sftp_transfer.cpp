@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "pull/local_copy.hpp"
 #include "pull/sftp/sftp_handles.hpp"
 #include "pull/sftp/sftp_session.hpp"
 
@@ -33,55 +34,6 @@ constexpr std::uint32_t request_bytes = 64 * 1024;
 constexpr std::size_t first_window = 4;  // requests in flight at the start (slow start)
 constexpr std::size_t max_window = 32;
 constexpr std::uint32_t smallest_request = 4 * 1024;
-
-// The local copy; removed unless the download is kept, so a failure never leaves a
-// partial file that could be mistaken for the whole.
-class LocalCopy {
-public:
-    explicit LocalCopy(const std::filesystem::path& path) : path_(path) {
-        fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-        if (fd_ < 0)
-            throw std::system_error(errno, std::generic_category(), "creating " + path.string());
-    }
-    ~LocalCopy() {
-        if (fd_ >= 0) ::close(fd_);
-        if (!kept_) ::unlink(path_.c_str());
-    }
-    LocalCopy(const LocalCopy&) = delete;
-    LocalCopy& operator=(const LocalCopy&) = delete;
-
-    void append(const char* data, std::size_t size) {
-        while (size > 0) {
-            ssize_t n = ::write(fd_, data, size);
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0)
-                throw std::system_error(errno, std::generic_category(),
-                                        "writing " + path_.string());
-            data += n;
-            size -= static_cast<std::size_t>(n);
-        }
-    }
-    // Starts writing back what is written so far, so that the final fsync has little left.
-    void start_writeback(std::uint64_t offset, std::uint64_t length) {
-        ::sync_file_range(fd_, static_cast<off64_t>(offset), static_cast<off64_t>(length),
-                          SYNC_FILE_RANGE_WRITE);
-    }
-    // Durable before the caller records the file as fetched.
-    void keep() {
-        if (::fsync(fd_) != 0 || ::close(fd_) != 0) {
-            int error = errno;
-            fd_ = -1;
-            throw std::system_error(error, std::generic_category(), "saving " + path_.string());
-        }
-        fd_ = -1;
-        kept_ = true;
-    }
-
-private:
-    std::filesystem::path path_;
-    int fd_ = -1;
-    bool kept_ = false;
-};
 
 // Closes a remote file handle; after a transport failure the socket is already shut, so
 // the close fails at once instead of waiting for an answer.
@@ -147,7 +99,6 @@ public:
 
 private:
     static constexpr std::size_t max_queued = 64;  // 4 MiB between the network and the disk
-    static constexpr std::uint64_t writeback_every = 8 << 20;
 
     void stop() {
         {
@@ -158,7 +109,6 @@ private:
         thread_.join();
     }
     void run() {
-        std::uint64_t written = 0, flushed = 0;
         std::unique_lock lock(mutex_);
         for (;;) {
             idle_ = true;
@@ -171,11 +121,6 @@ private:
             room_.notify_one();
             try {
                 copy_.append(block.data.get(), block.length);
-                written += block.length;
-                if (written - flushed >= writeback_every) {
-                    copy_.start_writeback(flushed, written - flushed);
-                    flushed = written;
-                }
             } catch (...) {
                 lock.lock();
                 failure_ = std::current_exception();
