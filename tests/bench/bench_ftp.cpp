@@ -88,7 +88,8 @@ Figures measure(FtpMode mode, int mib, int files, int rounds) {
                                 ? std::string()
                                 : fmt::format("--ssl-reqd --cacert '{}' ",
                                               server.certificate().string());
-    const std::string curl = fmt::format("curl -sS --fail --netrc-file '{}' {}", netrc.string(), tls);
+    const std::string curl =
+        fmt::format("curl -sS --fail --netrc-file '{}' {}", netrc.string(), tls);
     const std::string url = fmt::format("ftp://127.0.0.1:{}", server.port());
 
     // The server does not chroot its user: remote paths are the files' own.
@@ -185,10 +186,11 @@ int main(int argc, char** argv) {
             const double bytes = double(std::int64_t{mib} << 20);
             const double ours = bytes / median(f.ours_download) / 1e6;
             const double theirs = bytes / median(f.curl_download) / 1e6;
-            fmt::print("{} download {} MiB: ours {:.0f} MB/s, curl {:.0f} MB/s, rate ratio {:.2f}x\n",
-                       name, mib, ours, theirs, ours / theirs);
-            fmt::print("{} listing {} files: ours {:.3f} s (cold, with MDTM: {:.3f} s), curl {:.3f} s, "
-                       "speed ratio {:.2f}x\n",
+            fmt::print(
+                "{} download {} MiB: ours {:.0f} MB/s, curl {:.0f} MB/s, rate ratio {:.2f}x\n",
+                name, mib, ours, theirs, ours / theirs);
+            fmt::print("{} listing {} files: ours {:.3f} s (cold, with MDTM: {:.3f} s), curl "
+                       "{:.3f} s, speed ratio {:.2f}x\n",
                        name, files, median(f.ours_list), f.cold_list, median(f.curl_list),
                        median(f.curl_list) / median(f.ours_list));
         }
