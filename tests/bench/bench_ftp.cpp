@@ -30,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_timing.hpp"
 #include "pull/ftp/ftp_session.hpp"
 #include "vsftpd_fixture.hpp"
 
@@ -37,19 +38,11 @@ namespace fs = std::filesystem;
 using actiondrop::pull::FtpSession;
 using actiondrop::pull::testing::FtpMode;
 using actiondrop::pull::testing::FtpServerProcess;
-using Clock = std::chrono::steady_clock;
+using actiondrop::bench::Clock;
+using actiondrop::bench::median;
+using actiondrop::bench::seconds_since;
 
 namespace {
-
-double seconds_since(Clock::time_point start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    const std::size_t n = v.size();
-    return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 void run(const std::string& command) {
     if (std::system(command.c_str()) != 0) throw std::runtime_error("failed: " + command);

@@ -34,6 +34,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_timing.hpp"
 #include "pull/sftp/cipher_choice.hpp"
 #include "pull/sftp/sftp_session.hpp"
 #include "sshd_fixture.hpp"
@@ -43,19 +44,11 @@ namespace fs = std::filesystem;
 using actiondrop::pull::SftpSession;
 using actiondrop::pull::testing::nodelay_towards;
 using actiondrop::pull::testing::SshServer;
-using Clock = std::chrono::steady_clock;
+using actiondrop::bench::Clock;
+using actiondrop::bench::median;
+using actiondrop::bench::seconds_since;
 
 namespace {
-
-double seconds_since(Clock::time_point start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    const std::size_t n = v.size();
-    return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 // OpenSSH's sftp, started once and fed commands through a pipe; each command is followed by
 // `pwd`, whose answer marks the end of the command's work.
