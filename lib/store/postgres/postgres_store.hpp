@@ -18,11 +18,12 @@
 
 namespace actiondrop::store::postgres {
 
-class PostgresStore final : public Store {
+class PostgresStore final : public Store, public LifecycleLedger {
 public:
     explicit PostgresStore(const std::string& url);
 
     int migrate() override;
+    LifecycleLedger* lifecycle_ledger() override { return this; }
     ledger::Catalog load_catalog() override;
     void save_catalog(const ledger::Catalog& catalog) override;
 
@@ -52,8 +53,23 @@ public:
     void for_each_action(std::string_view account_id,
                          const std::function<void(const ledger::Action&)>& fn) override;
 
+    // The life cycle's money: postgres_lifecycle.cpp.
+    lifecycle::AccountBook load_book(std::string_view account_id, ledger::Instant now) override;
+    void apply_run(std::string_view account_id, const lifecycle::RunDecisions& decisions) override;
+    lifecycle::RunDecisions run_lifecycle(const ledger::Account& account,
+                                          ledger::Instant now) override;
+    std::optional<std::int64_t> deposit(std::string_view account_id, std::int64_t amount,
+                                        ledger::Instant at, std::string_view reference) override;
+    std::int64_t balance(std::string_view account_id) override;
+    std::vector<ledger::FundsEntry> funds_entries(std::string_view account_id) override;
+    std::vector<lifecycle::Invoice> invoices(std::string_view account_id) override;
+    std::optional<lifecycle::Invoice> invoice(std::string_view invoice_id) override;
+
 private:
     friend class PostgresBatch;
+    lifecycle::AccountBook read_book(std::string_view account_id, ledger::Instant now);
+    void write_run(std::string_view account_id, const lifecycle::RunDecisions& decisions);
+    std::vector<lifecycle::Invoice> read_invoices(const char* sql, std::string_view key);
     std::optional<BatchRecord> one_batch(const char* sql, std::string_view a, std::string_view b);
 
     Connection db_;
