@@ -12,6 +12,12 @@ namespace {
 std::string trimmed(const char* message) {
     std::string text = message != nullptr ? message : "";
     while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    // One line, for a log: libpq puts hints on lines of their own.
+    for (std::size_t at; (at = text.find('\n')) != std::string::npos;) {
+        std::size_t end = at + 1;
+        while (end < text.size() && (text[end] == '\t' || text[end] == ' ')) ++end;
+        text.replace(at, end - at, " ");
+    }
     return text;
 }
 
