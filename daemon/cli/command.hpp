@@ -58,5 +58,6 @@ void add_ftp_commands(CLI::App& app, Commands& commands);      // ftp enrol: ftp
 void add_lifecycle_commands(CLI::App& app, Commands& commands);  // lifecycle run: lifecycle.cpp
 void add_funds_commands(CLI::App& app, Commands& commands);      // funds deposit|balance, report funds: funds.cpp
 void add_invoice_commands(CLI::App& app, Commands& commands);    // invoices show, report invoices: invoices.cpp
+void add_store_commands(CLI::App& app, Commands& commands);      // store copy: store.cpp
 
 }  // namespace actiondrop::cli

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
     cli::add_lifecycle_commands(app, commands);
     cli::add_funds_commands(app, commands);
     cli::add_invoice_commands(app, commands);
+    cli::add_store_commands(app, commands);
 
     try {
         app.parse(argc, argv);

@@ -153,6 +153,10 @@ std::optional<std::int64_t> Result::optional_int64(int row, int column) const {
     return int64(row, column);
 }
 
+int Result::columns() const { return result_ != nullptr ? PQnfields(result_) : 0; }
+
+unsigned Result::type(int column) const { return PQftype(result_, column); }
+
 bool Result::boolean(int row, int column) const { return text(row, column) == "t"; }
 
 std::string Result::bytes(int row, int column) const {

@@ -61,6 +61,10 @@ public:
     bool boolean(int row, int column) const;
     // A bytea column (hex text) decoded.
     std::string bytes(int row, int column) const;
+    int columns() const;
+    // The column's type: kInt8, kText, kBytea, kBool or another PostgreSQL type oid.
+    unsigned type(int column) const;
+    static constexpr unsigned kBool = 16, kBytea = 17, kInt8 = 20, kText = 25;
 
 private:
     pg_result* result_ = nullptr;
