@@ -217,6 +217,17 @@ void Connection::reconnect_if_broken() {
     connect();
 }
 
+void Connection::begin() {
+    reconnect_if_broken();
+    try {
+        exec("BEGIN");
+    } catch (const StoreError&) {
+        if (PQstatus(conn_) == CONNECTION_OK) throw;
+        connect();
+        exec("BEGIN");
+    }
+}
+
 bool Connection::in_transaction() const {
     const auto status = PQtransactionStatus(conn_);
     return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE;
@@ -304,10 +315,7 @@ void Connection::copy_abort() noexcept {
 
 // ---- Transaction ---------------------------------------------------------------------
 
-Transaction::Transaction(Connection& db) : db_(db) {
-    db_.reconnect_if_broken();
-    db_.exec("BEGIN");
-}
+Transaction::Transaction(Connection& db) : db_(db) { db_.begin(); }
 
 Transaction::~Transaction() {
     if (!open_) return;

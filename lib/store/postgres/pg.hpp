@@ -97,6 +97,10 @@ public:
     // Outside a transaction, a connection found broken is opened again (its statements
     // prepared again on use): a server restart costs the statement in flight, not the store.
     void reconnect_if_broken();
+    // BEGIN, on a connection opened again if the server dropped it since its last use (after
+    // a server restart the first statement finds out; nothing has run yet, so it is safe to
+    // try once more).
+    void begin();
     bool in_transaction() const;
     // "PostgreSQL 127.0.0.1:5432/actiondrop": how errors name the server.
     const std::string& where() const { return where_; }

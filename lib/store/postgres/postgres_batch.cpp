@@ -74,8 +74,7 @@ PostgresBatch::PostgresBatch(PostgresStore& store, std::string batch_id)
     : store_(store), db_(store.db_), batch_id_(std::move(batch_id)) {
     if (store_.batch_open_)
         throw std::logic_error("a batch transaction is already open on this store");
-    db_.reconnect_if_broken();
-    db_.exec("BEGIN");
+    db_.begin();
     open_ = true;
     store_.batch_open_ = true;
     try {

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# actiondropd and a PostgreSQL server that goes away (docs/postgres.md, "When the server is
+# down"), on a private cluster of this test's own, since it stops the server:
+#  - the server down at start: the daemon says so, tries again with growing waits, stays up,
+#    and serves once the server is back;
+#  - the server restarted while a file is applied: the file's transaction is lost, the file is
+#    tried again on a new connection and applied exactly once, with one answer.
+source "$(dirname "$0")/../lib.sh"
+: "${ACTIONDROPD:?set by CTest}"
+PG_SH="$SOURCE_DIR/tests/pg/pg_cluster.sh"
+# The cluster folder must be reachable by the postgres user: not under $WORK (mode 0700).
+PGDIR=$(mktemp -d "${TMPDIR:-/tmp}/actiondrop-pgdown.XXXXXX")
+PID=
+cleanup() {
+    if [ -n "$PID" ]; then kill -9 "$PID" 2>/dev/null || true; fi
+    bash "$PG_SH" stop "$PGDIR" > /dev/null 2>&1 || true
+    e2e_cleanup
+}
+trap cleanup EXIT
+bash "$PG_SH" start "$PGDIR" > /dev/null
+URL=$(cat "$PGDIR/url")
+# The server's settings into its config file, so that a plain `pg_ctl start` brings it back
+# on the same port.
+PORT=${URL##*:}; PORT=${PORT%%/*}
+cat >> "$PGDIR/data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $PORT
+unix_socket_directories = '$PGDIR'
+fsync = off
+CONF
+PG_BIN=$(dirname "$(readlink -f "$(command -v pg_ctlcluster 2>/dev/null || echo /usr/lib/postgresql/15/bin/pg_ctl)")")
+for candidate in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V); do
+    [ -x "$candidate/pg_ctl" ] && PG_BIN=$candidate
+done
+pg_ctl() { runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/server.log" -w "$@" > /dev/null; }
+
+STORE=$URL
+setup_ledger
+IN="$WORK/srv/in"; OUT="$WORK/srv/out"
+mkdir -p "$IN" "$OUT"
+CONFIG="$WORK/actiondrop.yaml"
+cat > "$CONFIG" <<YAML
+store: $URL
+state_dir: $WORK/state
+sweep_interval: 200ms
+inboxes:
+  - {name: drop, account: "1000", type: conversions, kind: local, path: $IN, outbox: $OUT, pattern: "*.csv", settle: 200ms}
+YAML
+LOG="$WORK/daemon.log"
+wait_for() {
+    local deadline=$((SECONDS + $1)); shift
+    until "$@"; do
+        [ $SECONDS -lt $deadline ] || return 1
+        sleep 0.2
+    done
+}
+logged() { grep -q "$1" "$LOG"; }
+count_logged() { grep -c "$1" "$LOG" || true; }
+
+# 1. Down at start.
+pg_ctl stop -m fast
+"$ACTIONDROPD" --config "$CONFIG" 2>> "$LOG" &
+PID=$!
+wait_for 20 bash -c "[ \$(grep -c 'store unavailable' '$LOG') -ge 3 ]" || { cat "$LOG"; fail "no retries while the server is down"; }
+kill -0 "$PID" || fail "the daemon exited while the server was down"
+grep -q "trying again in 1s" "$LOG" && grep -q "trying again in 2s" "$LOG" && grep -q "trying again in 4s" "$LOG" ||
+    { cat "$LOG"; fail "the waits do not grow"; }
+grep -q "cannot connect" "$LOG" || fail "the log does not say why"
+pg_ctl start
+wait_for 30 logged "at schema version" || { cat "$LOG"; fail "the daemon did not come up after the server"; }
+wait_for 10 logged "serving 1 inboxes" || { cat "$LOG"; fail "the daemon does not serve"; }
+
+# 2. The server restarted while a file is applied.
+N=100000
+python3 - "$WORK/big.csv" "$N" "$(days_ago 2)" <<'PY'
+import sys
+path, rows, day = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+with open(path, "w", newline="") as f:
+    f.write("ActionId,ActionTrackerId,PartnerId,OrderId,EventDate,Amount\r\n")
+    f.writelines(f"BIG-{i},19816,P-77,O-{i},{day},10.00\r\n" for i in range(rows))
+PY
+BEFORE=$(wc -l < "$LOG")
+mv "$WORK/big.csv" "$IN/big.csv"
+# Applying it takes seconds: the restart comes while its rows are written.
+wait_for 20 bash -c "ls '$WORK/state/spool' 2>/dev/null | grep -q . || ! [ -e '$IN/big.csv' ]" || fail "the file was not taken"
+sleep 1.5
+runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PGDIR/data" -m fast -w restart > /dev/null
+wait_for 180 bash -c "ls '$OUT' | grep -q '^big.csv_summary.json$'" || { cat "$LOG"; fail "no answer after the restart"; }
+tail -n +"$((BEFORE + 1))" "$LOG" | grep -q "file=big.csv failed: PostgreSQL" ||
+    { cat "$LOG"; fail "the restart did not meet the file in flight: nothing was tested"; }
+[ "$(json_field "$OUT/big.csv_summary.json" status)" = COMPLETE ] || fail "the file is not COMPLETE"
+[ "$(json_field "$OUT/big.csv_summary.json" applied)" = "$N" ] || fail "not every row applied"
+[ "$(ls "$OUT" | grep -c '^result_big.csv$')" = 1 ] || fail "not one answer"
+expect_exit 0 ad report actions --account 1000 --json
+python3 - "$WORK/last.out" "$N" <<'PY' || fail "the ledger after the restart"
+import json, sys
+actions = json.load(open(sys.argv[1]))
+ids = [a["action_id"] for a in actions]
+assert len(ids) == int(sys.argv[2]) == len(set(ids)), (len(ids), len(set(ids)))
+PY
+expect_exit 0 ad report changes --account 1000 --json
+python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); assert len(c) == int(sys.argv[2]), len(c)' "$WORK/last.out" "$N" ||
+    fail "the history holds other than one entry per action: applied more than once?"
+expect_exit 0 ad batches list --json
+python3 -c 'import json,sys; b=[x for x in json.load(open(sys.argv[1])) if x["status"]]; assert len(b) == 1 and b[0]["status"] == "COMPLETE", b' "$WORK/last.out" ||
+    fail "the journal holds other than one decided batch"
+
+kill -TERM "$PID"
+wait "$PID" || fail "the daemon did not exit 0 on SIGTERM"
+PID=
+echo ok
