@@ -123,7 +123,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "entries at the same time keep their insertion order; a missing contract version stays empty") {
+    "entries at the same time keep their insertion order, a missing contract version stays empty") {
     TempDir dir;
     auto store = migrated_store(dir.db());
     auto tx = store->begin_batch("B-1");
