@@ -68,12 +68,15 @@ start_cluster() {
     }
     as_owner "$PG_BIN/initdb" -D "$DIR/data" --auth=trust -U postgres -E UTF8 --locale=C.UTF-8 \
         > "$DIR/initdb.log" 2>&1 || { cat "$DIR/initdb.log" >&2; exit 1; }
+    # Durability is no concern of a cluster thrown away after the run; the parallel tests
+    # hold a connection or two each.
+    local settings="-c listen_addresses=127.0.0.1 -c unix_socket_directories=$DIR -c fsync=off"
+    settings+=" -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
     local port tries=0
     while :; do
         port=$(free_port)
         if as_owner "$PG_BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 \
-            -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$DIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
-            start > /dev/null; then
+            -o "$settings -c port=$port" start > /dev/null; then
             break
         fi
         tries=$((tries + 1))
