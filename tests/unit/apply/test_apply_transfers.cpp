@@ -30,7 +30,7 @@ const ledger::Catalog& catalog() {
 
 struct Fixture {
     TempDir dir;
-    std::unique_ptr<store::Store> store = store::testing::migrated_store(dir.db());
+    std::unique_ptr<store::Store> store = store::testing::migrated_store(dir.url());
     store::LifecycleLedger& funds = *store->lifecycle_ledger();
     apply::ApplyRequest req;
 
