@@ -14,7 +14,8 @@ case "$DIR" in /*) ;; *) DIR="$PWD/$DIR" ;; esac
 
 PG_BIN=${PG_BIN:-}
 if [ -z "$PG_BIN" ]; then
-    for candidate in /usr/lib/postgresql/*/bin; do
+    # The newest version installed (Debian's layout).
+    for candidate in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V); do
         [ -x "$candidate/pg_ctl" ] && PG_BIN=$candidate
     done
 fi
