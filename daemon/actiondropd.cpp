@@ -104,6 +104,40 @@ private:
     int fd_ = -1;
 };
 
+// The store, opened and migrated. A store on a server (PostgreSQL) that cannot be reached yet
+// is waited for: the daemon says why and tries again after 1 s, 2 s, 4 s … up to a minute,
+// instead of exiting into a restart loop (docs/postgres.md, "When the server is down").
+// A stop signal meanwhile ends the wait: nullptr. A SQLite file that cannot be opened is an
+// error at once, since waiting does not mend a path or a permission.
+std::unique_ptr<store::Store> open_store_patiently(const std::string& url, Signals& signals,
+                                                   int& schema) {
+    std::chrono::seconds wait{1};
+    constexpr std::chrono::seconds longest{60};
+    for (;;) {
+        try {
+            auto store = store::open_store(url);
+            schema = store->migrate();
+            return store;
+        } catch (const store::StoreError& e) {
+            if (store::local_path(url)) throw;
+            spdlog::error("store unavailable: {}; trying again in {}s", e.what(), wait.count());
+            notify(fmt::format("STATUS=waiting for the store: {}", e.what()));
+        }
+        const auto until = std::chrono::steady_clock::now() + wait;
+        for (auto now = std::chrono::steady_clock::now(); now < until; now = std::chrono::steady_clock::now()) {
+            notify("WATCHDOG=1");
+            pollfd pfd{signals.fd(), POLLIN, 0};
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - now);
+            if (::poll(&pfd, 1, static_cast<int>(std::min<std::int64_t>(left.count(), 1000) + 1)) > 0) {
+                bool stop = false, reload = false;
+                signals.read(stop, reload);
+                if (stop) return nullptr;
+            }
+        }
+        wait = std::min(wait * 2, longest);
+    }
+}
+
 std::string status_line(const ingest::Service& service, std::size_t inboxes) {
     auto line =
         fmt::format("STATUS=serving {} inboxes; {} files taken; {} claims waiting to be retried",
@@ -169,8 +203,12 @@ int main(int argc, char** argv) {
     try {
         Signals signals;
         ingest::InboxWatch watch;
-        auto store = store::open_store(cfg->store);
-        const int schema = store->migrate();
+        int schema = 0;
+        auto store = open_store_patiently(cfg->store, signals, schema);
+        if (!store) {
+            spdlog::info("stopped while waiting for the store");
+            return exit_code::ok;
+        }
         spdlog::info("store {} at schema version {}; config {}", cfg->store, schema,
                      file.empty() ? "built-in defaults" : file.string());
 

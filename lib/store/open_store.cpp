@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "store/postgres/scheme.hpp"
 #include "store/sqlite/scheme.hpp"
 #include "store/store.hpp"
 #include "store/store_scheme.hpp"
@@ -13,7 +14,7 @@ namespace {
 
 // The stores this build has; the first one is the embedded default, which a plain path names.
 // A new kind of store is a folder of its own and one line here.
-const StoreScheme* const kSchemes[] = {&sqlite::kScheme};
+const StoreScheme* const kSchemes[] = {&sqlite::kScheme, &postgres::kScheme, &postgres::kShortScheme};
 
 // The scheme of a URL, or nullptr (with the scheme's name in `unknown`) when it names one
 // this build has not.
@@ -37,7 +38,7 @@ std::unique_ptr<Store> open_store(const std::string& url) {
     std::string unknown;
     const StoreScheme* scheme = scheme_of(url, unknown);
     if (scheme == nullptr)
-        throw StoreError("unsupported store \"" + unknown + "\": this build has only SQLite");
+        throw StoreError("unsupported store \"" + unknown + "\": this build has SQLite (sqlite:) and PostgreSQL (postgresql://)");
     return scheme->open(url);
 }
 

@@ -21,8 +21,10 @@ TEST_CASE("open_store opens a SQLite store by its URL, its URL form, or a plain 
 }
 
 TEST_CASE("a store this build has not is a StoreError that names its scheme") {
-    CHECK_THROWS_WITH_AS(open_store("postgresql://actiondrop@db.example/ledger"),
-                         "unsupported store \"postgresql\": this build has only SQLite", StoreError);
+    CHECK_THROWS_WITH_AS(
+        open_store("mysql://actiondrop@db.example/ledger"),
+        "unsupported store \"mysql\": this build has SQLite (sqlite:) and PostgreSQL (postgresql://)",
+        StoreError);
     CHECK_THROWS_WITH_AS(open_store("sqlite:"), "store \"sqlite:\" names no database file",
                          StoreError);
 }
@@ -36,4 +38,29 @@ TEST_CASE("local_path is the file a store keeps on this machine") {
     CHECK(local_path("/srv/ledger.db") == std::filesystem::path("/srv/ledger.db"));
     CHECK_FALSE(local_path("sqlite:").has_value());
     CHECK_FALSE(local_path("postgresql://actiondrop@db.example/ledger").has_value());
+}
+
+TEST_CASE("a PostgreSQL URL that holds a password is refused before any connection") {
+    for (const std::string url : {"postgresql://actiondrop:s3cret-pw@127.0.0.1:1/ledger",
+                                  "postgres://actiondrop@127.0.0.1:1/ledger?password=s3cret-pw"}) {
+        CAPTURE(url);
+        try {
+            open_store(url);
+            FAIL("opened a store whose URL holds a password");
+        } catch (const StoreError& e) {
+            const std::string message = e.what();
+            CHECK(message.find("passfile") != std::string::npos);
+            CHECK(message.find("s3cret-pw") == std::string::npos);
+        }
+    }
+}
+
+TEST_CASE("a PostgreSQL server that does not answer is a StoreError that names it") {
+    // Port 1 on loopback: nothing listens there.
+    try {
+        open_store("postgresql://actiondrop@127.0.0.1:1/ledger?connect_timeout=2");
+        FAIL("connected to a server that does not exist");
+    } catch (const StoreError& e) {
+        CHECK(std::string(e.what()).starts_with("PostgreSQL 127.0.0.1:1/ledger: cannot connect: "));
+    }
 }

@@ -1,0 +1,131 @@
+#pragma once
+// A small RAII layer over libpq (docs/postgres.md): one connection, statements prepared once
+// per connection and run with parameters, COPY streams, and every failure turned into a
+// StoreError naming the server (never the password, which only a passfile holds).
+// A Connection is used by one thread at a time.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "store/store_error.hpp"
+
+struct pg_conn;
+struct pg_result;
+
+namespace actiondrop::store::postgres {
+
+// The parameters of one statement, as text (bytes as binary): kept here until it has run.
+class Params {
+public:
+    Params& text(std::string_view value);
+    Params& int64(std::int64_t value);
+    Params& int64(std::optional<std::int64_t> value);  // NULL when empty
+    Params& bytes(std::string_view value);
+    Params& null();
+    // A text[] (or bigint[]) array literal of the values, for `= ANY($n)`.
+    Params& text_array(const std::vector<std::string_view>& values);
+    Params& int64_array(const std::vector<std::int64_t>& values);
+
+    int size() const { return static_cast<int>(values_.size()); }
+    void clear() { values_.clear(); nulls_.clear(); binary_.clear(); }
+
+private:
+    friend class Connection;
+    std::vector<std::string> values_;
+    std::vector<bool> nulls_;
+    std::vector<bool> binary_;
+};
+
+// The rows of a statement that ran. Values are read as text (integers parsed, bytea decoded).
+class Result {
+public:
+    Result() = default;
+    Result(pg_result* result, const std::string* where) : result_(result), where_(where) {}
+    Result(Result&& other) noexcept : result_(other.result_), where_(other.where_) {
+        other.result_ = nullptr;
+    }
+    Result& operator=(Result&& other) noexcept;
+    Result(const Result&) = delete;
+    ~Result();
+
+    int rows() const;
+    // The rows an INSERT, UPDATE or DELETE touched.
+    std::int64_t affected() const;
+    bool is_null(int row, int column) const;
+    std::string_view text(int row, int column) const;
+    std::int64_t int64(int row, int column) const;
+    std::optional<std::int64_t> optional_int64(int row, int column) const;
+    bool boolean(int row, int column) const;
+    // A bytea column (hex text) decoded.
+    std::string bytes(int row, int column) const;
+
+private:
+    pg_result* result_ = nullptr;
+    const std::string* where_ = nullptr;
+};
+
+class Connection {
+public:
+    // Connects with a libpq URL (postgresql://user@host:port/db?sslmode=...). A URL that holds
+    // a password is refused: the password belongs in a passfile (docs/postgres.md, "Secrets").
+    explicit Connection(std::string url);
+    ~Connection();
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    // Runs SQL without parameters (schema, transaction control); several statements may be
+    // given at once.
+    void exec(std::string_view sql);
+    // Runs a statement with parameters, prepared on first use on this connection.
+    Result run(std::string_view sql, const Params& params);
+    Result run(std::string_view sql) { return run(sql, Params{}); }
+
+    // COPY ... FROM STDIN: begin, send the data in pieces (text format), end.
+    void copy_begin(std::string_view sql);
+    void copy_put(std::string_view data);
+    void copy_end();
+    // Ends a COPY in flight as failed (its transaction is then aborted); nothing when none is.
+    void copy_abort() noexcept;
+
+    // Outside a transaction, a connection found broken is opened again (its statements
+    // prepared again on use): a server restart costs the statement in flight, not the store.
+    void reconnect_if_broken();
+    bool in_transaction() const;
+    // "PostgreSQL 127.0.0.1:5432/actiondrop": how errors name the server.
+    const std::string& where() const { return where_; }
+
+private:
+    void connect();
+    [[noreturn]] void fail(std::string_view what, pg_result* result = nullptr) const;
+    Result check(pg_result* result, std::string_view what) const;
+
+    std::string url_;
+    std::string where_;
+    pg_conn* conn_ = nullptr;
+    bool copying_ = false;
+    std::unordered_map<std::string, std::string> prepared_;  // SQL -> statement name
+};
+
+// BEGIN ... COMMIT, rolled back if the scope ends without commit().
+class Transaction {
+public:
+    explicit Transaction(Connection& db);
+    ~Transaction();
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+    void commit();
+
+private:
+    Connection& db_;
+    bool open_ = true;
+};
+
+// A COPY text-format field: backslash, tab, newline and carriage return escaped.
+void append_copy_text(std::string& out, std::string_view value);
+// A bytea as a COPY text-format field (\\x followed by hex).
+void append_copy_bytes(std::string& out, std::string_view value);
+
+}  // namespace actiondrop::store::postgres

@@ -1,0 +1,466 @@
+// The life cycle's money on PostgreSQL (store/lifecycle_ledger.hpp, docs/lifecycle.md,
+// docs/postgres.md "The life cycle"): the account's book read once, the rules of lib/lifecycle
+// deciding on it, and the decisions carried out by set-based statements over arrays of them,
+// each changing its actions and appending their history entries (and debits) in one
+// statement, in the decisions' order.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "store/catalog_codec.hpp"
+#include "store/postgres/postgres_store.hpp"
+#include "store/postgres/rows.hpp"
+
+namespace actiondrop::store::postgres {
+
+using namespace actiondrop::ledger;
+
+namespace {
+
+// Decisions per statement: arrays of this many items are a few megabytes of text.
+constexpr std::size_t kChunk = 50'000;
+
+// A run's history entries are of no batch: they name the empty batch id, line 0, and say
+// in their note which run wrote them.
+constexpr std::string_view kNoBatch = "";
+
+[[noreturn]] void out_of_date(Connection& db, const std::string& what) {
+    throw StoreError(db.where() + ": a lifecycle decision no longer fits the ledger: " + what);
+}
+
+// The history columns a step's statement appends, from the rows its UPDATE returned (`upd`:
+// seq, ord, at and the action's amount, payout and contract), numbered on from $entry in the
+// decisions' order. $batch is the history batch, $note the run's note.
+std::string append_history(const char* operation, const char* old_status, const char* reason,
+                           int entry, int batch, int note) {
+    const std::string e = "$" + std::to_string(entry), b = "$" + std::to_string(batch),
+                      n = "$" + std::to_string(note);
+    return std::string(
+               "INSERT INTO history (entry_id, action_seq, at, batch, line, operation, reason, "
+               "old_amount, new_amount, old_payout, new_payout, old_status, new_status, "
+               "contract_id, contract_version, note) SELECT ") +
+           e + "::bigint + row_number() OVER (ORDER BY ord) - 1, seq, at, " + b + "::bigint, 0, '" +
+           operation + "', " + reason + ", amount, amount, payout, payout, '" + old_status +
+           "', status, contract_id, contract_version, " + n + "::text FROM upd ORDER BY ord";
+}
+
+// Appends the run's history and keeps the counter of entry ids.
+class Entries {
+public:
+    Entries(Connection& db, Instant now)
+        : db_(db), note_("lifecycle run at " + format_instant(now)) {}
+
+    void start() {
+        if (started_) return;
+        Result r = db_.run("SELECT value FROM counters WHERE name = 'history_entry'");
+        if (r.rows() != 1) throw StoreError(db_.where() + ": counter history_entry is missing");
+        next_ = r.int64(0, 0);
+        batch_ = history_batch_id(db_, kNoBatch);
+        started_ = true;
+    }
+    // Adds the entry id, history batch and note parameters, in that order.
+    void bind(Params& p) const { p.int64(next_).int64(batch_).text(note_); }
+    void appended(std::int64_t count) { next_ += count; }
+    void finish() {
+        if (!started_) return;
+        Params p;
+        p.int64(next_);
+        db_.run("UPDATE counters SET value = $1 WHERE name = 'history_entry'", p);
+    }
+
+private:
+    Connection& db_;
+    std::string note_;
+    bool started_ = false;
+    std::int64_t next_ = 0, batch_ = 0;
+};
+
+template <typename T, typename Fn>
+void in_chunks(const std::vector<T>& items, Fn&& fn) {
+    for (std::size_t first = 0; first < items.size(); first += kChunk)
+        fn(std::span<const T>(items.data() + first, std::min(kChunk, items.size() - first)));
+}
+
+#define ACTION_STATE_COLUMNS                                                                 \
+    "seq, action_id, partner_id, status, finance_status, payout, event_date, locking_date, " \
+    "clearing_date, cleared_at, invoice_id"
+
+void read_action_states(Connection& db, const Result& r, std::vector<lifecycle::ActionState>& out) {
+    for (int i = 0; i < r.rows(); ++i) {
+        lifecycle::ActionState& a = out.emplace_back();
+        a.key = r.int64(i, 0);
+        a.action_id = r.text(i, 1);
+        a.partner_id = r.text(i, 2);
+        const auto status = parse_status(r.text(i, 3));
+        const auto finance = parse_finance_status(r.text(i, 4));
+        if (!status || !finance) throw StoreError(db.where() + ": damaged status of action " + a.action_id);
+        a.status = *status;
+        a.finance_status = *finance;
+        a.payout = r.int64(i, 5);
+        a.event_date = instant_from_millis(r.int64(i, 6));
+        a.locking_date = instant_from_millis(r.int64(i, 7));
+        a.clearing_date = instant_from_millis(r.int64(i, 8));
+        a.cleared_at = instant_from_millis(r.optional_int64(i, 9));
+        a.invoice_id = r.text(i, 10);
+    }
+}
+
+std::vector<Transfer> read_transfers(Connection& db, std::string_view account_id) {
+    Params p;
+    p.text(account_id);
+    Result r = db.run(
+        "SELECT seq, transfer_id, partner_id, campaign_id, type, amount, payment_date, "
+        "applied_at, comments FROM transfers WHERE account_id = $1 AND invoice_id = '' "
+        "ORDER BY seq",
+        p);
+    std::vector<Transfer> transfers;
+    for (int i = 0; i < r.rows(); ++i) {
+        Transfer& t = transfers.emplace_back();
+        t.key = r.int64(i, 0);
+        t.transfer_id = r.text(i, 1);
+        t.account_id = account_id;
+        t.partner_id = r.text(i, 2);
+        t.campaign_id = r.text(i, 3);
+        const auto type = parse_transfer_type(r.text(i, 4));
+        if (!type) throw StoreError(db.where() + ": damaged type of transfer " + t.transfer_id);
+        t.type = *type;
+        t.amount = r.int64(i, 5);
+        t.payment_date = instant_from_millis(r.int64(i, 6));
+        t.applied_at = instant_from_millis(r.int64(i, 7));
+        t.comments = r.text(i, 8);
+    }
+    return transfers;
+}
+
+void write_locks(Connection& db, Entries& entries, std::string_view account_id,
+                 const std::vector<lifecycle::Lock>& locks) {
+    static const std::string sql =
+        "WITH u AS (SELECT * FROM unnest($2::bigint[], $3::text[], $4::bigint[]) WITH ORDINALITY "
+        "AS u(seq, fs, at, ord)), upd AS (UPDATE actions a SET status = 'APPROVED', "
+        "finance_status = u.fs FROM u WHERE a.seq = u.seq AND a.account_id = $1 AND "
+        "a.status = 'PENDING' RETURNING a.seq, u.ord, u.at, a.amount, a.payout, a.status, "
+        "a.contract_id, a.contract_version) " +
+        append_history("LOCK", "PENDING", "''", 5, 6, 7);
+    in_chunks(locks, [&](std::span<const lifecycle::Lock> chunk) {
+        std::vector<std::int64_t> seqs, ats;
+        std::vector<std::string_view> statuses;
+        for (const lifecycle::Lock& l : chunk) {
+            seqs.push_back(l.key);
+            statuses.push_back(finance_status_name(l.finance_status));
+            ats.push_back(millis(l.at));
+        }
+        Params p;
+        p.text(account_id).int64_array(seqs).text_array(statuses).int64_array(ats);
+        entries.bind(p);
+        entries.appended(db.run(sql, p).affected());
+    });
+}
+
+void write_clears(Connection& db, Entries& entries, std::string_view account_id,
+                  const std::vector<lifecycle::Clear>& clears) {
+    // A 0 payout moves no money and makes no funds entry (docs/lifecycle.md, "Clear").
+    static const std::string sql =
+        "WITH u AS (SELECT * FROM unnest($2::bigint[], $3::bigint[], $4::bigint[]) WITH "
+        "ORDINALITY AS u(seq, at, payout, ord)), upd AS (UPDATE actions a SET finance_status = "
+        "'CLEARED', cleared_at = u.at FROM u WHERE a.seq = u.seq AND a.account_id = $1 AND "
+        "a.status = 'APPROVED' AND a.finance_status IN ('DUE', 'OVERDUE') AND a.payout = "
+        "u.payout RETURNING a.seq, a.action_id, u.ord, u.at, a.amount, a.payout, a.status, "
+        "a.contract_id, a.contract_version), debits AS (INSERT INTO funds_entries (account_id, "
+        "kind, amount, at, reference, item) SELECT $1, 'CLEARING', payout, at, action_id, seq "
+        "FROM upd WHERE payout > 0 ORDER BY ord) " +
+        append_history("CLEAR", "APPROVED", "''", 5, 6, 7);
+    in_chunks(clears, [&](std::span<const lifecycle::Clear> chunk) {
+        std::vector<std::int64_t> seqs, ats, payouts;
+        for (const lifecycle::Clear& c : chunk) {
+            seqs.push_back(c.key);
+            ats.push_back(millis(c.cleared_at));
+            payouts.push_back(c.payout);
+        }
+        Params p;
+        p.text(account_id).int64_array(seqs).int64_array(ats).int64_array(payouts);
+        entries.bind(p);
+        entries.appended(db.run(sql, p).affected());
+    });
+}
+
+void write_overdue(Connection& db, Entries& entries, std::string_view account_id,
+                   const std::vector<lifecycle::Overdue>& overdue) {
+    static const std::string sql =
+        "WITH u AS (SELECT * FROM unnest($2::bigint[], $3::bigint[]) WITH ORDINALITY AS "
+        "u(seq, at, ord)), upd AS (UPDATE actions a SET finance_status = 'OVERDUE' FROM u "
+        "WHERE a.seq = u.seq AND a.account_id = $1 AND a.status = 'APPROVED' AND "
+        "a.finance_status = 'DUE' RETURNING a.seq, u.ord, u.at, a.amount, a.payout, a.status, "
+        "a.contract_id, a.contract_version) " +
+        append_history("OVERDUE", "APPROVED", "''", 4, 5, 6);
+    std::vector<lifecycle::Overdue> first;
+    for (const lifecycle::Overdue& o : overdue)
+        if (o.first_time) first.push_back(o);
+    in_chunks(first, [&](std::span<const lifecycle::Overdue> chunk) {
+        std::vector<std::int64_t> seqs, ats;
+        for (const lifecycle::Overdue& o : chunk) {
+            seqs.push_back(o.key);
+            ats.push_back(millis(o.due_at));
+        }
+        Params p;
+        p.text(account_id).int64_array(seqs).int64_array(ats);
+        entries.bind(p);
+        entries.appended(db.run(sql, p).affected());
+    });
+}
+
+// Issues the invoices decided, with their lines, and marks what they hold INVOICED (history
+// INVOICE). An invoice issued before is skipped whole; a line whose action or transfer is not
+// waiting for an invoice rolls the run back.
+void write_invoices(Connection& db, Entries& entries, std::string_view account_id,
+                    const std::vector<lifecycle::Invoice>& invoices, Instant now) {
+    static const std::string mark_actions =
+        "WITH u AS (SELECT * FROM unnest($2::bigint[], $3::bigint[]) WITH ORDINALITY AS "
+        "u(seq, payout, ord)), upd AS (UPDATE actions a SET finance_status = 'INVOICED', "
+        "invoice_id = $4 FROM u WHERE a.seq = u.seq AND a.account_id = $1 AND a.finance_status = "
+        "'CLEARED' AND a.invoice_id = '' AND a.payout = u.payout RETURNING a.seq, u.ord, "
+        "$8::bigint AS at, a.amount, a.payout, a.status, a.contract_id, a.contract_version) " +
+        append_history("INVOICE", "APPROVED", "$4::text", 5, 6, 7);
+    for (const lifecycle::Invoice& inv : invoices) {
+        {
+            Params p;
+            p.text(inv.invoice_id)
+                .text(account_id)
+                .text(inv.partner_id)
+                .int64(millis(inv.invoice_date))
+                .text(format_day(inv.local_date))
+                .text(inv.currency ? inv.currency->code : std::string_view{})
+                .int64(inv.total)
+                .int64(millis(now));
+            Result r = db.run(
+                "INSERT INTO invoices (invoice_id, account_id, partner_id, invoice_date, "
+                "local_date, currency, total, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+                "ON CONFLICT DO NOTHING",
+                p);
+            if (r.affected() == 0) continue;  // issued before: an invoice is issued once
+        }
+        std::vector<const lifecycle::InvoiceLine*> lines;
+        for (const lifecycle::InvoiceLine& line : inv.lines) lines.push_back(&line);
+        std::int64_t ord = 0;
+        in_chunks(lines, [&](std::span<const lifecycle::InvoiceLine* const> chunk) {
+            std::vector<std::string_view> kinds, ids, comments;
+            std::vector<std::int64_t> items, events, cleared, payouts;
+            for (const lifecycle::InvoiceLine* line : chunk) {
+                kinds.push_back(line->kind());
+                items.push_back(line->key);
+                ids.push_back(line->id);
+                events.push_back(millis(line->event_date));
+                cleared.push_back(millis(line->cleared_at));
+                payouts.push_back(line->payout);
+                comments.push_back(line->comments);
+            }
+            Params p;
+            p.text(inv.invoice_id).int64(ord).text_array(kinds).int64_array(items).text_array(ids)
+                .int64_array(events).int64_array(cleared).int64_array(payouts).text_array(comments);
+            db.run("INSERT INTO invoice_lines (invoice_id, ord, kind, item, id, event_date, "
+                   "cleared_at, payout, comments) SELECT $1, $2::bigint + n - 1, kind, item, id, "
+                   "event_date, cleared_at, payout, comments FROM unnest($3::text[], $4::bigint[], "
+                   "$5::text[], $6::bigint[], $7::bigint[], $8::bigint[], $9::text[]) WITH "
+                   "ORDINALITY AS u(kind, item, id, event_date, cleared_at, payout, comments, n)",
+                   p);
+            ord += static_cast<std::int64_t>(chunk.size());
+
+            std::vector<std::int64_t> action_seqs, action_payouts, transfer_seqs, transfer_amounts;
+            for (const lifecycle::InvoiceLine* line : chunk) {
+                if (line->is_action()) {
+                    action_seqs.push_back(line->key);
+                    action_payouts.push_back(line->payout);
+                } else {
+                    transfer_seqs.push_back(line->key);
+                    transfer_amounts.push_back(line->payout);
+                }
+            }
+            if (!action_seqs.empty()) {
+                Params m;
+                m.text(account_id).int64_array(action_seqs).int64_array(action_payouts).text(inv.invoice_id);
+                entries.bind(m);
+                m.int64(millis(inv.invoice_date));
+                const std::int64_t marked = db.run(mark_actions, m).affected();
+                if (marked != static_cast<std::int64_t>(action_seqs.size()))
+                    out_of_date(db, inv.invoice_id +
+                                        " holds an action that is not a cleared action on no invoice");
+                entries.appended(marked);
+            }
+            if (!transfer_seqs.empty()) {
+                Params t;
+                t.text(account_id).int64_array(transfer_seqs).int64_array(transfer_amounts).text(inv.invoice_id);
+                const std::int64_t marked =
+                    db.run("UPDATE transfers t SET invoice_id = $4 FROM unnest($2::bigint[], "
+                           "$3::bigint[]) AS u(seq, amount) WHERE t.seq = u.seq AND t.account_id "
+                           "= $1 AND t.invoice_id = '' AND t.amount = u.amount",
+                           t)
+                        .affected();
+                if (marked != static_cast<std::int64_t>(transfer_seqs.size()))
+                    out_of_date(db, inv.invoice_id + " holds a transfer that is not on no invoice");
+            }
+        });
+    }
+}
+
+}  // namespace
+
+lifecycle::AccountBook PostgresStore::read_book(std::string_view account_id, Instant now) {
+    lifecycle::AccountBook book;
+    {
+        Params p;
+        p.text(account_id).int64(millis(now));
+        Result r = db_.run("SELECT " ACTION_STATE_COLUMNS
+                           " FROM actions WHERE account_id = $1 AND ((status = 'PENDING' AND "
+                           "locking_date <= $2) OR (status = 'APPROVED' AND "
+                           "finance_status IN ('DUE', 'OVERDUE', 'CLEARED'))) ORDER BY seq",
+                           p);
+        read_action_states(db_, r, book.actions);
+    }
+    book.transfers = read_transfers(db_, account_id);
+    book.balance = read_balance(db_, account_id);
+    Params p;
+    p.text(account_id);
+    Result r = db_.run("SELECT max(invoice_date) FROM invoices WHERE account_id = $1", p);
+    book.last_invoice_date = instant_from_millis(r.optional_int64(0, 0));
+    return book;
+}
+
+void PostgresStore::write_run(std::string_view account_id, const lifecycle::RunDecisions& d) {
+    // The writers of the ledger take turns on the counters (docs/postgres.md, "Instances").
+    db_.run("SELECT value FROM counters WHERE name IN ('action_seq', 'history_entry') FOR UPDATE");
+    Entries entries(db_, d.now);
+    entries.start();
+    write_locks(db_, entries, account_id, d.locks);
+    write_clears(db_, entries, account_id, d.clearing.clears);
+    write_overdue(db_, entries, account_id, d.clearing.overdue);
+    write_invoices(db_, entries, account_id, d.invoices, d.now);
+    entries.finish();
+    if (read_balance(db_, account_id) < 0)
+        out_of_date(db_, "the clearing debits take the balance of account " +
+                             std::string(account_id) + " below 0");
+}
+
+lifecycle::AccountBook PostgresStore::load_book(std::string_view account_id, Instant now) {
+    return read_book(account_id, now);
+}
+
+void PostgresStore::apply_run(std::string_view account_id, const lifecycle::RunDecisions& d) {
+    Transaction tx(db_);
+    write_run(account_id, d);
+    tx.commit();
+}
+
+lifecycle::RunDecisions PostgresStore::run_lifecycle(const Account& account, Instant now) {
+    Transaction tx(db_);
+    // Taken before the book is read: no batch or other run changes the account meanwhile.
+    db_.run("SELECT value FROM counters WHERE name IN ('action_seq', 'history_entry') FOR UPDATE");
+    const lifecycle::AccountBook book = read_book(account.id, now);
+    lifecycle::RunDecisions d = lifecycle::decide_run(account, book, now);
+    write_run(account.id, d);
+    if (read_balance(db_, account.id) != d.clearing.balance_after)
+        out_of_date(db_, "the balance of account " + account.id +
+                             " after the clearing debits is not the one decided");
+    tx.commit();
+    return d;
+}
+
+std::optional<std::int64_t> PostgresStore::deposit(std::string_view account_id, std::int64_t amount,
+                                                   Instant at, std::string_view reference) {
+    if (amount <= 0) throw std::invalid_argument("a deposit must be more than 0");
+    Transaction tx(db_);
+    // Serialized with the other deposits of the account, so that the overflow check holds.
+    Params key;
+    key.text(account_id);
+    db_.run("SELECT pg_advisory_xact_lock(hashtext('actiondrop funds ' || $1::text))", key);
+    std::int64_t after = 0;
+    if (__builtin_add_overflow(read_balance(db_, account_id), amount, &after)) return std::nullopt;
+    add_funds_entry(db_, account_id, FundsEntry::Kind::Deposit, amount, at, reference, std::nullopt);
+    tx.commit();
+    return after;
+}
+
+std::int64_t PostgresStore::balance(std::string_view account_id) {
+    return read_balance(db_, account_id);
+}
+
+std::vector<FundsEntry> PostgresStore::funds_entries(std::string_view account_id) {
+    Params p;
+    p.text(account_id);
+    Result r = db_.run(
+        "SELECT kind, amount, at, reference FROM funds_entries WHERE account_id = $1 ORDER BY id", p);
+    std::vector<FundsEntry> entries;
+    for (int i = 0; i < r.rows(); ++i) {
+        FundsEntry& e = entries.emplace_back();
+        const std::string_view kind = r.text(i, 0);
+        if (kind == "DEPOSIT")
+            e.kind = FundsEntry::Kind::Deposit;
+        else if (kind == "CLEARING")
+            e.kind = FundsEntry::Kind::Clearing;
+        else if (kind == "TRANSFER")
+            e.kind = FundsEntry::Kind::Transfer;
+        else
+            throw StoreError(db_.where() + ": damaged funds entry kind \"" + std::string(kind) + "\"");
+        e.amount = r.int64(i, 1);
+        e.at = instant_from_millis(r.int64(i, 2));
+        e.reference = r.text(i, 3);
+    }
+    return entries;
+}
+
+std::vector<lifecycle::Invoice> PostgresStore::read_invoices(const char* sql, std::string_view key) {
+    std::vector<lifecycle::Invoice> out;
+    {
+        Params p;
+        p.text(key);
+        Result r = db_.run(sql, p);
+        for (int i = 0; i < r.rows(); ++i) {
+            lifecycle::Invoice& inv = out.emplace_back();
+            inv.invoice_id = r.text(i, 0);
+            inv.account_id = r.text(i, 1);
+            inv.partner_id = r.text(i, 2);
+            inv.invoice_date = instant_from_millis(r.int64(i, 3));
+            inv.local_date = parse_day(r.text(i, 4));
+            inv.currency = find_currency(r.text(i, 5));
+            if (!inv.currency) throw StoreError(db_.where() + ": damaged currency of invoice " + inv.invoice_id);
+            inv.total = r.int64(i, 6);
+        }
+    }
+    for (lifecycle::Invoice& inv : out) {
+        Params p;
+        p.text(inv.invoice_id);
+        Result r = db_.run(
+            "SELECT kind, item, id, event_date, cleared_at, payout, comments FROM invoice_lines "
+            "WHERE invoice_id = $1 ORDER BY ord",
+            p);
+        for (int i = 0; i < r.rows(); ++i) {
+            lifecycle::InvoiceLine& line = inv.lines.emplace_back();
+            if (const std::string_view kind = r.text(i, 0); kind != "ACTION") {
+                line.transfer_type = parse_transfer_type(kind);
+                if (!line.transfer_type)
+                    throw StoreError(db_.where() + ": damaged line kind of invoice " + inv.invoice_id);
+            }
+            line.key = r.int64(i, 1);
+            line.id = r.text(i, 2);
+            line.event_date = instant_from_millis(r.int64(i, 3));
+            line.cleared_at = instant_from_millis(r.int64(i, 4));
+            line.payout = r.int64(i, 5);
+            line.comments = r.text(i, 6);
+        }
+    }
+    return out;
+}
+
+#define INVOICE_COLUMNS "invoice_id, account_id, partner_id, invoice_date, local_date, currency, total"
+
+std::vector<lifecycle::Invoice> PostgresStore::invoices(std::string_view account_id) {
+    return read_invoices("SELECT " INVOICE_COLUMNS
+                         " FROM invoices WHERE account_id = $1 ORDER BY invoice_date, invoice_id",
+                         account_id);
+}
+
+std::optional<lifecycle::Invoice> PostgresStore::invoice(std::string_view invoice_id) {
+    auto found = read_invoices("SELECT " INVOICE_COLUMNS " FROM invoices WHERE invoice_id = $1", invoice_id);
+    if (found.empty()) return std::nullopt;
+    return std::move(found.front());
+}
+
+}  // namespace actiondrop::store::postgres
