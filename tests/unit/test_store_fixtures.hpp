@@ -22,7 +22,7 @@ inline ledger::Instant at_ms(std::int64_t ms) {
 class TempDir : public actiondrop::testing::TempDir {
 public:
     TempDir() : actiondrop::testing::TempDir("actiondrop-store"), store_(path()) {}
-    // The store on the store this binary tests: SQLite or PostgreSQL.
+    // The URL of this test's store, on the store this binary tests: SQLite or PostgreSQL.
     const std::string& url() const { return store_.url(); }
     // A SQLite file, for the tests of SQLite itself.
     std::string db() const { return (path() / "ledger.db").string(); }

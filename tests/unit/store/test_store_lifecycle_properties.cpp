@@ -1,4 +1,4 @@
-// Properties of lifecycle runs carried out by the store over random ledgers
+// Properties of lifecycle runs carried out by each store over random ledgers
 // (docs/lifecycle.md, "What a run promises"), each step compared with the in-memory reference
 // (lifecycle::decide_run and lifecycle::apply_run on an AccountBook):
 //   1. a second run at the same time changes nothing (ledger, history, funds, invoices);
