@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The PostgreSQL cluster of the tests (docs/testing.md): a private cluster in DIR, on a free
-# port of 127.0.0.1 only, with a database actiondrop_test. CTest runs `start` before the
-# PostgreSQL runs of the tests and `stop` after them.
+# The PostgreSQL cluster of the tests (docs/testing.md): a private cluster in DIR (or in /tmp
+# when its owner cannot reach DIR), on a free port of 127.0.0.1 only, with a database
+# actiondrop_test. CTest runs `start` before the PostgreSQL runs of the tests and `stop`
+# after them.
 #   pg_cluster.sh start DIR   writes the base URL to DIR/url
 #   pg_cluster.sh stop DIR    stops the cluster and removes DIR
 set -euo pipefail
@@ -33,18 +34,28 @@ else
     as_owner() { "$@"; }
 fi
 
+# The cluster's folder: DIR itself, or, when the owner cannot reach DIR (a build tree under
+# a home folder of mode 0700), a folder under /tmp that DIR/place names.
+place_of() {
+    local place
+    place=$(cat "$DIR/place" 2> /dev/null || true)
+    case "$place" in /tmp/actiondrop-pg.*) echo "$place" ;; *) echo "$DIR" ;; esac
+}
+
 stop_cluster() {
-    if [ -f "$DIR/data/postmaster.pid" ]; then
-        as_owner "$PG_BIN/pg_ctl" -D "$DIR/data" -m fast -w stop > /dev/null 2>&1 || true
+    local place
+    place=$(place_of)
+    if [ -f "$place/data/postmaster.pid" ]; then
+        as_owner "$PG_BIN/pg_ctl" -D "$place/data" -m fast -w stop > /dev/null 2>&1 || true
         # pg_ctl gives up on a server it cannot reach; its pid file still names it.
         local pid
-        pid=$(head -n 1 "$DIR/data/postmaster.pid" 2> /dev/null || true)
+        pid=$(head -n 1 "$place/data/postmaster.pid" 2> /dev/null || true)
         if [ -n "$pid" ] && [ "$(cat /proc/"$pid"/comm 2> /dev/null)" = postgres ]; then
             kill -9 "$pid" 2> /dev/null || true
             while kill -0 "$pid" 2> /dev/null; do sleep 0.1; done
         fi
     fi
-    rm -rf "$DIR"
+    rm -rf "$place" "$DIR"
 }
 
 # A port nothing on 127.0.0.1 answers on; if another process takes it first, the start
@@ -63,26 +74,28 @@ start_cluster() {
     mkdir -p "$DIR"
     chown "$OWNER" "$DIR"
     chmod 0700 "$DIR"
-    as_owner test -w "$DIR" || {
-        echo "pg_cluster: the user $OWNER cannot write $DIR: a parent folder shuts it out" >&2
-        exit 1
-    }
-    as_owner "$PG_BIN/initdb" -D "$DIR/data" --auth=trust -U postgres -E UTF8 --locale=C.UTF-8 \
-        > "$DIR/initdb.log" 2>&1 || { cat "$DIR/initdb.log" >&2; exit 1; }
+    local place=$DIR
+    if ! as_owner test -w "$DIR"; then
+        place=$(mktemp -d /tmp/actiondrop-pg.XXXXXX)
+        chown "$OWNER" "$place"
+        echo "$place" > "$DIR/place"
+    fi
+    as_owner "$PG_BIN/initdb" -D "$place/data" --auth=trust -U postgres -E UTF8 --locale=C.UTF-8 \
+        > "$place/initdb.log" 2>&1 || { cat "$place/initdb.log" >&2; exit 1; }
     # Durability is no concern of a cluster thrown away after the run; the parallel tests
     # hold a connection or two each.
-    local settings="-c listen_addresses=127.0.0.1 -c unix_socket_directories=$DIR -c fsync=off"
+    local settings="-c listen_addresses=127.0.0.1 -c unix_socket_directories=$place -c fsync=off"
     settings+=" -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
     local port tries=0
     while :; do
         port=$(free_port)
-        if as_owner "$PG_BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 \
+        if as_owner "$PG_BIN/pg_ctl" -D "$place/data" -l "$place/server.log" -w -t 60 \
             -o "$settings -c port=$port" start > /dev/null; then
             break
         fi
         tries=$((tries + 1))
         if [ $tries -ge 5 ]; then
-            cat "$DIR/server.log" >&2
+            cat "$place/server.log" >&2
             echo "pg_cluster: the server did not start" >&2
             exit 1
         fi
@@ -91,7 +104,7 @@ start_cluster() {
     psql "$base/postgres" -v ON_ERROR_STOP=1 -qc 'CREATE DATABASE actiondrop_test' > /dev/null
     echo "$base/actiondrop_test" > "$DIR/url.new"
     mv "$DIR/url.new" "$DIR/url"
-    echo "pg_cluster: $(cat "$DIR/url") (data in $DIR/data)"
+    echo "pg_cluster: $(cat "$DIR/url") (data in $place/data)"
 }
 
 case "$ACTION" in
