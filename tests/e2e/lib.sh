@@ -5,12 +5,41 @@ set -euo pipefail
 : "${ACTIONDROP:?set by CTest}" "${SOURCE_DIR:?set by CTest}"
 E2E_DIR="$SOURCE_DIR/tests/e2e"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/actiondrop-e2e.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
-STORE="sqlite:$WORK/ledger.db"
-
-ad() { "$ACTIONDROP" --store "$STORE" --state-dir "$WORK/state" "$@"; }
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# The store: a SQLite file in $WORK, or, in the PostgreSQL runs (tests/CMakeLists.txt,
+# docs/testing.md), a schema of this test's own in the test cluster, dropped on exit. A test
+# run on PostgreSQL that sets an EXIT trap of its own calls e2e_cleanup from it.
+PG_DATABASE=""
+PG_SCHEMA=""
+# pg SQL: runs SQL in the test database; IF EXISTS says nothing when there is nothing.
+pg() {
+    PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 "$PG_DATABASE" -c "$1"
+}
+e2e_cleanup() {
+    if [ -n "$PG_SCHEMA" ]; then
+        pg "DROP SCHEMA IF EXISTS $PG_SCHEMA CASCADE" > /dev/null ||
+            echo "could not drop the schema $PG_SCHEMA" >&2
+    fi
+    rm -rf "$WORK"
+}
+trap e2e_cleanup EXIT
+if [ -n "${ACTIONDROP_TEST_PG_URL_FILE:-}" ]; then
+    PG_DATABASE=$(cat "$ACTIONDROP_TEST_PG_URL_FILE") ||
+        fail "no cluster URL in $ACTIONDROP_TEST_PG_URL_FILE: is the test cluster running?"
+    [ -n "$PG_DATABASE" ] || fail "$ACTIONDROP_TEST_PG_URL_FILE is empty"
+    # $$ is unique among the running tests; a schema left by a killed one goes first.
+    PG_SCHEMA="e2e_$$"
+    pg "DROP SCHEMA IF EXISTS $PG_SCHEMA CASCADE; CREATE SCHEMA $PG_SCHEMA" > /dev/null ||
+        { PG_SCHEMA=""; fail "cannot make a schema in $PG_DATABASE"; }
+    # The store's SQL names no schema: search_path puts its tables in this one.
+    STORE="$PG_DATABASE?options=-csearch_path%3D$PG_SCHEMA"
+else
+    STORE="sqlite:$WORK/ledger.db"
+fi
+
+ad() { "$ACTIONDROP" --store "$STORE" --state-dir "$WORK/state" "$@"; }
 
 # expect_exit CODE command...: runs the command and checks its exit status.
 expect_exit() {

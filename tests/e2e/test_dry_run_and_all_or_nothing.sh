@@ -25,7 +25,7 @@ expect_exit 0 ad apply --account 1000 --outbox "$WORK/out" "$WORK/mods.csv"
 
 # all_or_nothing through a configured inbox.
 cat > "$WORK/actiondrop.yaml" <<YAML
-store: sqlite:$WORK/ledger.db
+store: $STORE
 state_dir: $WORK/state
 inboxes:
   - {name: strict, account: "1000", type: modifications, kind: local, path: $WORK/inbox, outbox: $WORK/strict-out, all_or_nothing: true}

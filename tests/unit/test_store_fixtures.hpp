@@ -9,6 +9,7 @@
 #include "ledger/action.hpp"
 #include "ledger/money.hpp"
 #include "store/store.hpp"
+#include "store_location.hpp"
 #include "temp_dir.hpp"
 
 namespace actiondrop::store::testing {
@@ -17,15 +18,21 @@ inline ledger::Instant at_ms(std::int64_t ms) {
     return ledger::Instant{std::chrono::milliseconds{ms}};
 }
 
-// A temporary folder (temp_dir.hpp) with the path of a database in it.
+// A temporary folder (temp_dir.hpp) and the store of one test (store_location.hpp).
 class TempDir : public actiondrop::testing::TempDir {
 public:
-    TempDir() : actiondrop::testing::TempDir("actiondrop-store") {}
+    TempDir() : actiondrop::testing::TempDir("actiondrop-store"), store_(path()) {}
+    // The URL of this test's store, on the store this binary tests: SQLite or PostgreSQL.
+    const std::string& url() const { return store_.url(); }
+    // A SQLite file, for the tests of SQLite itself.
     std::string db() const { return (path() / "ledger.db").string(); }
+
+private:
+    StoreLocation store_;
 };
 
-inline std::unique_ptr<Store> migrated_store(const std::string& path) {
-    auto store = open_store("sqlite:" + path);
+inline std::unique_ptr<Store> migrated_store(const std::string& url) {
+    auto store = open_store(url);
     store->migrate();
     return store;
 }

@@ -16,7 +16,7 @@
 
 using namespace actiondrop;
 namespace fs = std::filesystem;
-using store::testing::TempDir;
+using actiondrop::testing::TempDir;
 
 namespace {
 
@@ -147,7 +147,14 @@ private:
 
 // A ledger of `count` actions K001.. (every fourth with two items), plus, with `child`, an
 // action K900 whose parent is K005.
-void seed(const fs::path& db, const fs::path& work, int count, bool child) {
+struct Seed {
+    int count;
+    bool child;
+};
+
+void seed(const std::string& url, const fs::path& work, const Seed& seeded) {
+    const int count = seeded.count;
+    const bool child = seeded.child;
     std::string csv =
         "ActionId,ActionTrackerId,PartnerId,OrderId,CustomerId,EventDate,Amount,ParentActionId,Sku1,Quantity1,"
         "Amount1,Category1,Sku2,Quantity2,Amount2,Category2\r\n";
@@ -163,7 +170,7 @@ void seed(const fs::path& db, const fs::path& work, int count, bool child) {
     }
     if (child) csv += "K900,19818,P-77,OK900,CUK005,2026-03-06T10:00:00Z,19.99,K005,,,,,,,,\r\n";
     write(work / "seed.csv", csv);
-    auto s = store::open_store("sqlite:" + db.string());
+    auto s = store::open_store(url);
     s->migrate();
     apply::ApplyRequest req;
     req.file = work / "seed.csv";
@@ -221,14 +228,16 @@ std::string describe(const ledger::Action& a) {
     return out.str();
 }
 
-Outcome apply_copy(const fs::path& base, const fs::path& work, const std::string& name, const std::string& csv,
+// Applies `csv` to a ledger of its own, seeded with `base`: the runs of a test start from
+// equal ledgers on any store.
+Outcome apply_copy(const Seed& base, const fs::path& work, const std::string& name, const std::string& csv,
                    bool key_order, std::size_t key_order_rows, std::size_t key_chunk_rows = 4'000,
                    bool read_ahead = true) {
     fs::create_directories(work / name);
-    const fs::path db = work / name / "ledger.db";
-    fs::copy_file(base, db);
+    const store::testing::StoreLocation location(work / name);
+    seed(location.url(), work / name, base);
     write(work / name / "mods.csv", csv);
-    Watched s(store::open_store("sqlite:" + db.string()));
+    Watched s(store::open_store(location.url()));
     s.without_read_ahead = !read_ahead;
     apply::ApplyRequest req;
     req.file = work / name / "mods.csv";
@@ -277,11 +286,11 @@ void check_same(const Outcome& key, const Outcome& file) {
 
 TEST_CASE("rows applied in key order, in spans and ranges, give the results of file order") {
     TempDir dir;
-    seed(dir.path() / "base.db", dir.path(), 80, false);
+    const Seed base{80, false};
     const std::string csv = modifications(80, 230, false);
     // Ranges of 6 rows, spans of 24: ten spans, each read once per range.
-    auto key = apply_copy(dir.path() / "base.db", dir.path(), "key", csv, true, 6);
-    auto file = apply_copy(dir.path() / "base.db", dir.path(), "file", csv, false, 6);
+    auto key = apply_copy(base, dir.path(), "key", csv, true, 6);
+    auto file = apply_copy(base, dir.path(), "file", csv, false, 6);
     CHECK(key.key_prefetches > 0);
     CHECK(file.key_prefetches == 0);
     CHECK(file.result.applied > 50);
@@ -289,31 +298,31 @@ TEST_CASE("rows applied in key order, in spans and ranges, give the results of f
     CHECK(file.result.first_problems.size() == 20);
     check_same(key, file);
     // One span of one range.
-    auto whole = apply_copy(dir.path() / "base.db", dir.path(), "whole", csv, true, 1 << 18);
+    auto whole = apply_copy(base, dir.path(), "whole", csv, true, 1 << 18);
     CHECK(whole.key_prefetches > 0);
     check_same(whole, file);
 }
 
 TEST_CASE("actions read ahead while the chunk before is applied are the ones that chunk left") {
     TempDir dir;
-    seed(dir.path() / "base.db", dir.path(), 80, false);
+    const Seed base{80, false};
     // 400 rows on 80 actions: most actions have rows in several spans, and rows of one action
     // often straddle two chunks of 3 rows, so the later chunk reads them ahead before the
     // earlier one has written them.
     const std::string csv = modifications(80, 400, false);
-    auto file = apply_copy(dir.path() / "base.db", dir.path(), "file", csv, false, 1 << 18);
+    auto file = apply_copy(base, dir.path(), "file", csv, false, 1 << 18);
     for (std::size_t chunk : {1, 3, 7}) {
         CAPTURE(chunk);
-        auto key = apply_copy(dir.path() / "base.db", dir.path(), "key" + std::to_string(chunk), csv, true, 30,
+        auto key = apply_copy(base, dir.path(), "key" + std::to_string(chunk), csv, true, 30,
                               chunk);
         CHECK(key.key_prefetches > 0);
         CHECK(key.read_aheads > 0);
         check_same(key, file);
     }
-    auto whole = apply_copy(dir.path() / "base.db", dir.path(), "whole", csv, true, 1 << 18, 3);
+    auto whole = apply_copy(base, dir.path(), "whole", csv, true, 1 << 18, 3);
     check_same(whole, file);
     // A store that cannot read ahead: the batch reads every action itself.
-    auto alone = apply_copy(dir.path() / "base.db", dir.path(), "alone", csv, true, 30, 3, false);
+    auto alone = apply_copy(base, dir.path(), "alone", csv, true, 30, 3, false);
     CHECK(alone.key_prefetches > 0);
     CHECK(alone.read_aheads == 0);
     check_same(alone, file);
@@ -321,24 +330,24 @@ TEST_CASE("actions read ahead while the chunk before is applied are the ones tha
 
 TEST_CASE("a row found by its order id keeps the rest of the file in file order") {
     TempDir dir;
-    seed(dir.path() / "base.db", dir.path(), 40, false);
+    const Seed base{40, false};
     const std::string csv = modifications(40, 120, true);
-    auto key = apply_copy(dir.path() / "base.db", dir.path(), "key", csv, true, 8);
-    auto file = apply_copy(dir.path() / "base.db", dir.path(), "file", csv, false, 8);
+    auto key = apply_copy(base, dir.path(), "key", csv, true, 8);
+    auto file = apply_copy(base, dir.path(), "file", csv, false, 8);
     CHECK(key.key_prefetches > 0);  // the spans before that row
     check_same(key, file);
 }
 
 TEST_CASE("an action with children keeps its span in file order, so that reversals cascade as in the file") {
     TempDir dir;
-    seed(dir.path() / "base.db", dir.path(), 10, true);
+    const Seed base{10, true};
     // The child changes, its parent is reversed (reversing the child), then the child is
     // changed again: in key order the child's rows would come after the reversal.
     const std::string csv =
         "ActionId,Amount,Reason\r\nK900,15.00,ORDER_UPDATE\r\nK002,50.00,ORDER_UPDATE\r\nK005,,CONS_FRAUD\r\n"
         "K900,12.00,ORDER_UPDATE\r\n";
-    auto key = apply_copy(dir.path() / "base.db", dir.path(), "key", csv, true, 1 << 18);
-    auto file = apply_copy(dir.path() / "base.db", dir.path(), "file", csv, false, 1 << 18);
+    auto key = apply_copy(base, dir.path(), "key", csv, true, 1 << 18);
+    auto file = apply_copy(base, dir.path(), "file", csv, false, 1 << 18);
     CHECK(key.key_prefetches == 0);
     CHECK(file.result.applied == 3);
     CHECK(file.result.error_counts == std::map<std::string, std::int64_t>{{"ACTION_REVERSED", 1}});
@@ -347,10 +356,10 @@ TEST_CASE("an action with children keeps its span in file order, so that reversa
 
 TEST_CASE("a file error found while reading rows in key order rejects the file and changes nothing") {
     TempDir dir;
-    seed(dir.path() / "base.db", dir.path(), 20, false);
+    const Seed base{20, false};
     std::string csv = modifications(20, 40, false) + "K003,\"5.00,ORDER_UPDATE,,,,,\r\n";
-    auto key = apply_copy(dir.path() / "base.db", dir.path(), "key", csv, true, 4);
-    auto file = apply_copy(dir.path() / "base.db", dir.path(), "file", csv, false, 4);
+    auto key = apply_copy(base, dir.path(), "key", csv, true, 4);
+    auto file = apply_copy(base, dir.path(), "file", csv, false, 4);
     CHECK(key.result.status == "REJECTED");
     CHECK(key.result.error_code == "MALFORMED_CSV");
     CHECK(key.result.error_code == file.result.error_code);

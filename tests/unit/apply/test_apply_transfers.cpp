@@ -30,7 +30,7 @@ const ledger::Catalog& catalog() {
 
 struct Fixture {
     TempDir dir;
-    std::unique_ptr<store::Store> store = store::testing::migrated_store(dir.db());
+    std::unique_ptr<store::Store> store = store::testing::migrated_store(dir.url());
     store::LifecycleLedger& funds = *store->lifecycle_ledger();
     apply::ApplyRequest req;
 
@@ -55,7 +55,7 @@ struct Fixture {
 
 }  // namespace
 
-TEST_CASE("transfers: a batch that dies before its commit moves nothing; its retry makes the same transfers once") {
+TEST_CASE("transfers: a batch that dies before its commit moves nothing, and its retry makes the same transfers once") {
     Fixture f;
     f.req.progress = [](std::int64_t, std::int64_t) { throw std::runtime_error("the process dies here"); };
     CHECK_THROWS_WITH(f.apply(), "the process dies here");

@@ -31,7 +31,7 @@ std::vector<std::string> ids(const std::vector<ledger::Action*>& actions) {
 
 TEST_CASE("a created action is found at once and durable after commit, every field intact") {
     TempDir dir;
-    auto store = migrated_store(dir.db());
+    auto store = migrated_store(dir.url());
     auto tx = store->begin_batch("B-1");
     CHECK(tx->find("1000", "A-1") == nullptr);
     ledger::Action& a1 = tx->created(sample_action("1000", "A-1"), entry(Operation::Create, 2));
@@ -43,7 +43,7 @@ TEST_CASE("a created action is found at once and durable after commit, every fie
     ledger::Action want = a1;
     tx->commit(sample_record("B-1", "1000", "aa"), {});
 
-    auto reopened = open_store(dir.db());
+    auto reopened = open_store(dir.url());
     auto got = reopened->action("1000", "A-1");
     REQUIRE(got);
     check_same_action(*got, want);
@@ -62,13 +62,13 @@ TEST_CASE("a created action is found at once and durable after commit, every fie
 TEST_CASE(
     "changes are seen inside the transaction, hidden from others until commit, then durable") {
     TempDir dir;
-    auto store = migrated_store(dir.db());
+    auto store = migrated_store(dir.url());
     {
         auto tx = store->begin_batch("B-1");
         tx->created(make("A-1", "O-1"), entry(Operation::Create, 2, 100));
         tx->commit(sample_record("B-1", "1000", "aa"), {});
     }
-    auto reader = open_store(dir.db());
+    auto reader = open_store(dir.url());
     auto tx = store->begin_batch("B-2");
     ledger::Action* a = tx->find("1000", "A-1");
     REQUIRE(a != nullptr);
@@ -123,9 +123,9 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "entries at the same time keep their insertion order; a missing contract version stays empty") {
+    "entries at the same time keep their insertion order, a missing contract version stays empty") {
     TempDir dir;
-    auto store = migrated_store(dir.db());
+    auto store = migrated_store(dir.url());
     auto tx = store->begin_batch("B-1");
     ledger::Action& a = tx->created(make("A-1", "O-1"), entry(Operation::Create, 2, 500));
     for (int line = 3; line < 8; ++line) {
@@ -146,7 +146,7 @@ TEST_CASE(
 
 TEST_CASE("rollback and the destructor drop every change") {
     TempDir dir;
-    auto store = migrated_store(dir.db());
+    auto store = migrated_store(dir.url());
     {
         auto tx = store->begin_batch("B-1");
         tx->created(make("A-1", "O-1"), entry(Operation::Create, 2));
@@ -179,7 +179,7 @@ TEST_CASE("rollback and the destructor drop every change") {
 
 TEST_CASE("one batch transaction at a time per store") {
     TempDir dir;
-    auto store = migrated_store(dir.db());
+    auto store = migrated_store(dir.url());
     auto tx = store->begin_batch("B-1");
     CHECK_THROWS_AS(store->begin_batch("B-2"), std::logic_error);
     tx->rollback();
@@ -188,7 +188,7 @@ TEST_CASE("one batch transaction at a time per store") {
 
 TEST_CASE("find_by_order gives the newest action of the order and tracker, written or not") {
     TempDir dir;
-    auto store = migrated_store(dir.db());
+    auto store = migrated_store(dir.url());
     {
         auto tx = store->begin_batch("B-1");
         tx->created(make("A-1", "O-1"), entry(Operation::Create, 2));
@@ -216,7 +216,7 @@ TEST_CASE("find_by_order gives the newest action of the order and tracker, writt
 
 TEST_CASE("an indexed column changed in memory is seen by the lookups") {
     TempDir dir;
-    auto store = migrated_store(dir.db());
+    auto store = migrated_store(dir.url());
     {
         auto tx = store->begin_batch("B-1");
         tx->created(make("A-1", "O-1"), entry(Operation::Create, 2));
@@ -240,7 +240,7 @@ TEST_CASE("an indexed column changed in memory is seen by the lookups") {
 
 TEST_CASE("latest_for_customer and children see written and unwritten actions") {
     TempDir dir;
-    auto store = migrated_store(dir.db());
+    auto store = migrated_store(dir.url());
     {
         auto tx = store->begin_batch("B-1");
         tx->created(make("P-1", "O-1"), entry(Operation::Create, 2));
@@ -275,7 +275,7 @@ TEST_CASE(
     "cap totals count non-reversed, within-terms actions from start to end (end excluded), unwritten changes "
     "included") {
     TempDir dir;
-    auto store = migrated_store(dir.db());
+    auto store = migrated_store(dir.url());
     const std::int64_t day = 86'400'000;
     const std::int64_t start = 1'767'225'600'000;  // 2026-01-01
     auto action_on = [&](std::string id, std::int64_t offset, std::int64_t payout) {
@@ -321,7 +321,7 @@ TEST_CASE(
 TEST_CASE(
     "pointers stay valid while many actions are added, and for_each_action goes by creation") {
     TempDir dir;
-    auto store = migrated_store(dir.db());
+    auto store = migrated_store(dir.url());
     auto tx = store->begin_batch("B-1");
     ledger::Action& first = tx->created(make("Z-first", "O-0"), entry(Operation::Create, 2));
     for (int i = 0; i < 3000; ++i)
@@ -348,7 +348,7 @@ TEST_CASE(
 
 TEST_CASE("reporting an action the batch did not hand out is a bug") {
     TempDir dir;
-    auto store = migrated_store(dir.db());
+    auto store = migrated_store(dir.url());
     auto tx = store->begin_batch("B-1");
     ledger::Action stray = make("A-1", "O-1");
     CHECK_THROWS_AS(tx->changed(stray, entry(Operation::Modify, 2)), std::logic_error);
@@ -359,7 +359,7 @@ TEST_CASE("reporting an action the batch did not hand out is a bug") {
 
 TEST_CASE("prefetch reads many actions at once, keeps those already cached, and skips unknown ids") {
     TempDir dir;
-    auto store = migrated_store(dir.db());
+    auto store = migrated_store(dir.url());
     std::vector<ledger::Action> want;
     {
         auto tx = store->begin_batch("B-1");
@@ -399,7 +399,7 @@ TEST_CASE("prefetch reads many actions at once, keeps those already cached, and 
 
 TEST_CASE("history entries written in groups keep their order and fields") {
     TempDir dir;
-    auto store = migrated_store(dir.db());
+    auto store = migrated_store(dir.url());
     {
         auto tx = store->begin_batch("B-1");
         ledger::Action& a = tx->created(make("A-1", "O-1"), entry(Operation::Create, 2, 100));
@@ -429,7 +429,7 @@ TEST_CASE("history entries written in groups keep their order and fields") {
 
 TEST_CASE("many changed actions written in groups keep every change, indexed or not") {
     TempDir dir;
-    auto store = migrated_store(dir.db());
+    auto store = migrated_store(dir.url());
     {
         auto tx = store->begin_batch("B-1");
         for (int i = 0; i < 100; ++i)
@@ -454,7 +454,7 @@ TEST_CASE("many changed actions written in groups keep every change, indexed or 
         }
         tx->commit(sample_record("B-2", "1000", "bb"), {});
     }
-    auto reopened = open_store(dir.db());
+    auto reopened = open_store(dir.url());
     for (const ledger::Action& w : want) {
         auto got = reopened->action("1000", w.action_id);
         REQUIRE(got);

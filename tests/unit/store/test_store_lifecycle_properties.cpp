@@ -1,4 +1,4 @@
-// Properties of lifecycle runs carried out by the SQLite store over random ledgers
+// Properties of lifecycle runs carried out by each store over random ledgers
 // (docs/lifecycle.md, "What a run promises"), each step compared with the in-memory reference
 // (lifecycle::decide_run and lifecycle::apply_run on an AccountBook):
 //   1. a second run at the same time changes nothing (ledger, history, funds, invoices);
@@ -248,30 +248,35 @@ private:
     std::vector<PendingAction> pending_;
 };
 
-// A folder for a case's database, in memory when the machine has /dev/shm: a case commits
-// a few dozen times, and on a disk each commit waits for its fsync.
+// A folder for a case's store, in memory when the machine has /dev/shm: a case commits
+// a few dozen times, and on a disk each commit of a SQLite file waits for its fsync.
 class CaseDir {
 public:
-    CaseDir() {
-        static std::atomic<int> counter{0};
-        const std::filesystem::path root = std::filesystem::is_directory("/dev/shm")
-                                               ? std::filesystem::path("/dev/shm")
-                                               : std::filesystem::temp_directory_path();
-        path_ = root / ("actiondrop-lifecycle-properties-" + std::to_string(::getpid()) + "-" +
-                        std::to_string(counter++));
-        std::filesystem::remove_all(path_);
-        std::filesystem::create_directories(path_);
-    }
+    CaseDir() : path_(fresh_path()), store_(path_) {}
     ~CaseDir() {
         std::error_code ec;
         std::filesystem::remove_all(path_, ec);
     }
     CaseDir(const CaseDir&) = delete;
     CaseDir& operator=(const CaseDir&) = delete;
-    std::string db() const { return (path_ / "ledger.db").string(); }
+    const std::string& url() const { return store_.url(); }
 
 private:
+    static std::filesystem::path fresh_path() {
+        static std::atomic<int> counter{0};
+        const std::filesystem::path root = std::filesystem::is_directory("/dev/shm")
+                                               ? std::filesystem::path("/dev/shm")
+                                               : std::filesystem::temp_directory_path();
+        std::filesystem::path path = root / ("actiondrop-lifecycle-properties-" +
+                                             std::to_string(::getpid()) + "-" +
+                                             std::to_string(counter++));
+        std::filesystem::remove_all(path);
+        std::filesystem::create_directories(path);
+        return path;
+    }
+
     std::filesystem::path path_;
+    StoreLocation store_;
 };
 
 // ---- One store carrying a script out, with the reference beside it.
@@ -293,7 +298,7 @@ ledger::Account account_of(const Script& s, std::string_view id) {
 class Harness {
 public:
     explicit Harness(const Script& script, bool check)
-        : script_(script), check_(check), store_(migrated_store(dir_.db())),
+        : script_(script), check_(check), store_(migrated_store(dir_.url())),
           life_(*store_->lifecycle_ledger()) {
         for (const auto& a : script.accounts) refs_[a.id];
         add_actions(script.first_actions, script.start);

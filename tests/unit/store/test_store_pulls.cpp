@@ -25,11 +25,11 @@ PullRecord pull(std::string remote_path, std::int64_t size, std::int64_t mtime) 
 
 TEST_CASE("a pulled file is claimed once by inbox, path, size and mtime") {
     TempDir dir;
-    auto store = migrated_store(dir.db());
+    auto store = migrated_store(dir.url());
     CHECK(store->claim_pull(pull("/exports/Conversions_1.csv", 100, 5)));
     CHECK_FALSE(store->claim_pull(pull("/exports/Conversions_1.csv", 100, 5)));
     // A second service on the same store sees the claim too.
-    auto other = open_store(dir.db());
+    auto other = open_store(dir.url());
     CHECK_FALSE(other->claim_pull(pull("/exports/Conversions_1.csv", 100, 5)));
     // The same name grown or rewritten is another file.
     CHECK(other->claim_pull(pull("/exports/Conversions_1.csv", 120, 5)));
@@ -41,7 +41,7 @@ TEST_CASE("a pulled file is claimed once by inbox, path, size and mtime") {
 
 TEST_CASE("pull records move to finished and leave the open list") {
     TempDir dir;
-    auto store = migrated_store(dir.db());
+    auto store = migrated_store(dir.url());
     auto a = pull("/exports/a.csv", 1, 1);
     auto b = pull("/exports/b.csv", 2, 2);
     b.claimed_at = at_ms(1'700'000'001'000);
@@ -68,7 +68,7 @@ TEST_CASE("pull records move to finished and leave the open list") {
 
 TEST_CASE("a forgotten pull can be claimed again") {
     TempDir dir;
-    auto store = migrated_store(dir.db());
+    auto store = migrated_store(dir.url());
     auto a = pull("/exports/a.csv", 1, 1);
     REQUIRE(store->claim_pull(a));
     store->forget_pull(a);

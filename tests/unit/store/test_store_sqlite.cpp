@@ -26,7 +26,7 @@ TEST_CASE("migrate creates the schema once and is idempotent") {
 
 TEST_CASE("a database of a newer schema is refused") {
     TempDir dir;
-    migrated_store(dir.db());
+    migrated_store("sqlite:" + dir.db());
     {
         sqlite::Database db(dir.db());
         db.exec("UPDATE schema_version SET version = 999");
@@ -57,13 +57,13 @@ TEST_CASE("an unwritable or unsupported store is a StoreError") {
     CHECK_THROWS_AS(open_store("postgresql://user@host/db"), StoreError);
     CHECK_THROWS_AS(open_store("sqlite:"), StoreError);
     // The URL forms name the same file.
-    migrated_store(dir.db());
+    migrated_store("sqlite:" + dir.db());
     CHECK(open_store("sqlite://" + dir.db())->migrate() == sqlite::latest_schema_version());
 }
 
 TEST_CASE("the catalog is saved and loaded whole, replacing the previous one") {
     TempDir dir;
-    auto store = migrated_store(dir.db());
+    auto store = migrated_store("sqlite:" + dir.db());
     CHECK(store->load_catalog().accounts.empty());
 
     ledger::Catalog catalog;
@@ -108,7 +108,7 @@ TEST_CASE("the catalog is saved and loaded whole, replacing the previous one") {
 
 TEST_CASE("journal records are upserted and found by content") {
     TempDir dir;
-    auto store = migrated_store(dir.db());
+    auto store = migrated_store("sqlite:" + dir.db());
     BatchRecord first = sample_record("B-1", "1000", "aa11");
     first.attempts = 1;
     store->put_batch(first);
@@ -171,7 +171,7 @@ TEST_CASE("journal records are upserted and found by content") {
 
 TEST_CASE("outputs are stored with the commit and read back in order, also large ones") {
     TempDir dir;
-    auto store = migrated_store(dir.db());
+    auto store = migrated_store("sqlite:" + dir.db());
     BatchRecord record = sample_record("B-1", "1000", "aa11");
     store->put_batch(record);
 
@@ -209,7 +209,7 @@ TEST_CASE("outputs are stored with the commit and read back in order, also large
 
 TEST_CASE("a missing output file fails the commit and leaves nothing behind") {
     TempDir dir;
-    auto store = migrated_store(dir.db());
+    auto store = migrated_store("sqlite:" + dir.db());
     auto tx = store->begin_batch("B-1");
     tx->created(sample_action("1000", "A-1"), sample_entry(ledger::Operation::Create, 2, 1));
     CHECK_THROWS_AS(
@@ -243,7 +243,7 @@ std::vector<std::string> history_of(Store& store, const std::string& action_id) 
 TEST_CASE("history written under schema version 2 reads the same after the move to batch numbers") {
     TempDir dir;
     {
-        auto s = migrated_store(dir.db());
+        auto s = migrated_store("sqlite:" + dir.db());
         auto tx = s->begin_batch("20260101T000000Z-aaaaaaaaaaaa");
         ledger::HistoryEntry created = sample_entry(ledger::Operation::Create, 2, 1'768'600'000'000);
         created.batch_id = "20260101T000000Z-aaaaaaaaaaaa";
