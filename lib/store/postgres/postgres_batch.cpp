@@ -13,6 +13,19 @@ namespace {
 // Ids or keys per statement of a bulk read: large enough that a round trip is paid per
 // thousands of rows, small enough that one answer stays a few megabytes.
 constexpr std::size_t kIdsPerRead = 4000;
+// …and no more than about this many bytes of ids: an id may be as long as a record (1 MiB),
+// and a statement's text array is held whole, in our memory and libpq's.
+constexpr std::size_t kIdBytesPerRead = 256 << 10;
+
+// The end of the group of ids that starts at `first`: at least one id, at most kIdsPerRead,
+// and no more ids than fit in kIdBytesPerRead.
+std::size_t group_end(const std::vector<std::string_view>& ids, std::size_t first) {
+    std::size_t last = first, bytes = 0;
+    while (last < ids.size() && last - first < kIdsPerRead &&
+           (last == first || bytes + ids[last].size() <= kIdBytesPerRead))
+        bytes += ids[last++].size();
+    return last;
+}
 // COPY data is sent in pieces of about this size.
 constexpr std::size_t kCopyPiece = 1 << 20;
 
@@ -199,8 +212,8 @@ void PostgresBatch::prefetch(std::string_view account_id, std::vector<std::strin
     require_open();
     action_ids = sorted_distinct(std::move(action_ids));
     std::erase_if(action_ids, [&](std::string_view id) { return cache_.cached(account_id, id) != nullptr; });
-    for (std::size_t first = 0; first < action_ids.size(); first += kIdsPerRead) {
-        const std::size_t last = std::min(action_ids.size(), first + kIdsPerRead);
+    for (std::size_t first = 0, last = 0; first < action_ids.size(); first = last) {
+        last = group_end(action_ids, first);
         Params p;
         p.text(account_id).text_array({action_ids.begin() + static_cast<std::ptrdiff_t>(first),
                                        action_ids.begin() + static_cast<std::ptrdiff_t>(last)});
@@ -223,9 +236,10 @@ std::vector<std::optional<KeyOrder::ActionKey>> PostgresBatch::action_keys(
     }
     const std::vector<std::string_view> ids = sorted_distinct(action_ids);
     std::vector<std::optional<ActionKey>> found(ids.size());
-    for (std::size_t first = 0; first < ids.size(); first += kIdsPerRead) {
+    for (std::size_t first = 0, last = 0; first < ids.size(); first = last) {
+        last = group_end(ids, first);
         const auto begin = ids.begin() + static_cast<std::ptrdiff_t>(first);
-        const auto end = ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size(), first + kIdsPerRead));
+        const auto end = ids.begin() + static_cast<std::ptrdiff_t>(last);
         Params p;
         p.text(account_id).text_array({begin, end});
         Result r = db_.run(any_child ? kSelectKeysChildren : kSelectKeys, p);
@@ -242,10 +256,51 @@ std::vector<std::optional<KeyOrder::ActionKey>> PostgresBatch::action_keys(
     return keys;
 }
 
+struct PostgresBatch::PgReadAhead final : ReadAhead {
+    std::string account_id;
+    std::vector<std::int64_t> asked;  // ascending, distinct
+    std::vector<Action> actions;      // those of `asked` that were stored
+};
+
+std::unique_ptr<KeyOrder::ReadAhead> PostgresBatch::read_ahead(std::string_view account_id,
+                                                               const std::vector<std::int64_t>& keys) {
+    // Runs on another thread than the rest of the batch: touches only the reader and what it
+    // returns. A reader that fails only costs speed: prefetch_keys() then reads them itself.
+    if (reader_failed_) return nullptr;
+    try {
+        if (!reader_) reader_ = std::make_unique<Connection>(store_.url_);
+        auto ahead = std::make_unique<PgReadAhead>();
+        ahead->account_id = account_id;
+        ahead->asked = sorted_distinct(keys);
+        for (std::size_t first = 0; first < ahead->asked.size(); first += kIdsPerRead) {
+            Params p;
+            p.text(account_id).int64_array({ahead->asked.begin() + static_cast<std::ptrdiff_t>(first),
+                                            ahead->asked.begin() + static_cast<std::ptrdiff_t>(
+                                                std::min(ahead->asked.size(), first + kIdsPerRead))});
+            Result r = reader_->run(kSelectBySeqs, p);
+            for (int i = 0; i < r.rows(); ++i) read_action(r, i, ahead->actions.emplace_back());
+        }
+        return ahead;
+    } catch (const StoreError&) {
+        reader_failed_ = true;
+        return nullptr;
+    }
+}
+
 void PostgresBatch::prefetch_keys(std::string_view account_id, const std::vector<std::int64_t>& keys,
-                                  std::unique_ptr<ReadAhead>) {
+                                  std::unique_ptr<ReadAhead> ahead) {
     require_open();
-    const std::vector<std::int64_t> seqs = sorted_distinct(keys);
+    std::vector<std::int64_t> seqs = sorted_distinct(keys);
+    auto* read = dynamic_cast<PgReadAhead*>(ahead.get());
+    if (read != nullptr && read->account_id == account_id) {
+        // As committed before this batch: true unless this batch has written the row since
+        // (a row it changed and has not written yet is still in the cache, which wins).
+        for (Action& action : read->actions)
+            if (!cache_.written(action.key)) cache_.adopt(std::move(action));
+        std::erase_if(seqs, [&](std::int64_t seq) {
+            return !cache_.written(seq) && std::binary_search(read->asked.begin(), read->asked.end(), seq);
+        });
+    }
     for (std::size_t first = 0; first < seqs.size(); first += kIdsPerRead) {
         Params p;
         p.text(account_id).int64_array({seqs.begin() + static_cast<std::ptrdiff_t>(first),
@@ -381,6 +436,7 @@ void PostgresBatch::commit(const BatchRecord& record, const std::vector<BatchOut
             throw;
         }
     }
+    reader_.reset();
     db_.exec("COMMIT");
     open_ = false;
     temp_table_ = false;
@@ -392,6 +448,7 @@ void PostgresBatch::commit(const BatchRecord& record, const std::vector<BatchOut
 
 void PostgresBatch::rollback() {
     if (!open_) return;
+    reader_.reset();
     cache_.clear();
     balances_.clear();
     history_batches_.clear();

@@ -8,7 +8,7 @@ namespace actiondrop::store::postgres {
 
 using namespace actiondrop::ledger;
 
-PostgresStore::PostgresStore(const std::string& url) : db_(url) {}
+PostgresStore::PostgresStore(const std::string& url) : url_(url), db_(url) {}
 
 int PostgresStore::migrate() { return run_migrations(db_); }
 

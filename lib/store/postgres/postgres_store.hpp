@@ -72,6 +72,7 @@ private:
     std::vector<lifecycle::Invoice> read_invoices(const char* sql, std::string_view key);
     std::optional<BatchRecord> one_batch(const char* sql, std::string_view a, std::string_view b);
 
+    std::string url_;
     Connection db_;
     bool batch_open_ = false;
 };
@@ -101,9 +102,10 @@ public:
     void prefetch(std::string_view account_id, std::vector<std::string_view> action_ids) override;
     std::vector<std::optional<ActionKey>> action_keys(
         std::string_view account_id, const std::vector<std::string_view>& action_ids) override;
-    std::unique_ptr<ReadAhead> read_ahead(std::string_view, const std::vector<std::int64_t>&) override {
-        return nullptr;  // one connection per batch: prefetch_keys() reads them
-    }
+    // On a connection of its own, which sees what was committed before this batch began:
+    // every writer of the ledger waits for this batch's lock meanwhile.
+    std::unique_ptr<ReadAhead> read_ahead(std::string_view account_id,
+                                          const std::vector<std::int64_t>& keys) override;
     void prefetch_keys(std::string_view account_id, const std::vector<std::int64_t>& keys,
                        std::unique_ptr<ReadAhead> ahead = nullptr) override;
 
@@ -118,6 +120,7 @@ private:
     ledger::Action* newest(const Result& r, ledger::Action* pending);
     std::int64_t history_batch(std::string_view batch_id);
     void write_pending();
+    struct PgReadAhead;
 
     PostgresStore& store_;
     Connection& db_;
@@ -125,6 +128,8 @@ private:
     bool open_ = false;
     bool temp_table_ = false;  // batch_actions made in this transaction
     WriteBehind cache_;
+    std::unique_ptr<Connection> reader_;  // read_ahead()'s, on its thread
+    bool reader_failed_ = false;
 
     struct Hash {
         using is_transparent = void;
