@@ -174,22 +174,28 @@ std::vector<Action*> PostgresBatch::children(std::string_view account_id,
 CapTotals PostgresBatch::cap_totals(std::string_view account_id, std::string_view partner_id,
                                     std::string_view contract_id, Instant from, Instant to) {
     require_open();
+    if (const CapTotals* known = caps_.find(account_id, partner_id, contract_id, from, to)) return *known;
     // Payouts and statuses change in memory; the sums are the database's once written.
     if (cache_.any_dirty()) write_pending();
     Params p;
     p.text(account_id).text(partner_id).text(contract_id).int64(millis(from)).int64(millis(to));
     Result r = db_.run(kCapTotals, p);
-    return CapTotals{r.int64(0, 0), r.int64(0, 1)};
+    const CapTotals totals{r.int64(0, 0), r.int64(0, 1)};
+    caps_.keep(account_id, partner_id, contract_id, from, to, totals);
+    return totals;
 }
 
 void PostgresBatch::changed(Action& action, HistoryEntry entry) {
     require_open();
+    caps_.changed();
     cache_.changed(action, std::move(entry));
 }
 
 Action& PostgresBatch::created(Action action, HistoryEntry entry) {
     require_open();
-    return cache_.created(std::move(action), std::move(entry));
+    Action& stored = cache_.created(std::move(action), std::move(entry));
+    caps_.created(stored);
+    return stored;
 }
 
 std::int64_t PostgresBatch::funds_balance(std::string_view account_id) {
@@ -442,6 +448,7 @@ void PostgresBatch::commit(const BatchRecord& record, const std::vector<BatchOut
     temp_table_ = false;
     store_.batch_open_ = false;
     cache_.clear();
+    caps_.clear();
     balances_.clear();
     history_batches_.clear();
 }
@@ -450,6 +457,7 @@ void PostgresBatch::rollback() {
     if (!open_) return;
     reader_.reset();
     cache_.clear();
+    caps_.clear();
     balances_.clear();
     history_batches_.clear();
     open_ = false;

@@ -14,6 +14,7 @@
 
 #include "store/postgres/pg.hpp"
 #include "store/store.hpp"
+#include "store/cap_totals_cache.hpp"
 #include "store/write_behind.hpp"
 
 namespace actiondrop::store::postgres {
@@ -128,6 +129,7 @@ private:
     bool open_ = false;
     bool temp_table_ = false;  // batch_actions made in this transaction
     WriteBehind cache_;
+    CapTotalsCache caps_;  // the periods this batch asked for (store/cap_totals_cache.hpp)
     std::unique_ptr<Connection> reader_;  // read_ahead()'s, on its thread
     bool reader_failed_ = false;
 

@@ -322,6 +322,7 @@ std::vector<Action*> SqliteBatch::children(std::string_view account_id,
 CapTotals SqliteBatch::cap_totals(std::string_view account_id, std::string_view partner_id,
                                   std::string_view contract_id, Instant from, Instant to) {
     require_open();
+    if (const CapTotals* known = caps_.find(account_id, partner_id, contract_id, from, to)) return *known;
     // Payouts and statuses change in memory; the sums are the database's once written.
     if (cache_.any_dirty()) write_pending();
     Use q(*cap_totals_);
@@ -335,17 +336,21 @@ CapTotals SqliteBatch::cap_totals(std::string_view account_id, std::string_view 
         totals.payout = q->int64_at(0);
         totals.count = q->int64_at(1);
     }
+    caps_.keep(account_id, partner_id, contract_id, from, to, totals);
     return totals;
 }
 
 void SqliteBatch::changed(Action& action, HistoryEntry entry) {
     require_open();
+    caps_.changed();
     cache_.changed(action, std::move(entry));
 }
 
 Action& SqliteBatch::created(Action action, HistoryEntry entry) {
     require_open();
-    return cache_.created(std::move(action), std::move(entry));
+    Action& stored = cache_.created(std::move(action), std::move(entry));
+    caps_.created(stored);
+    return stored;
 }
 
 std::int64_t SqliteBatch::funds_balance(std::string_view account_id) {
@@ -466,6 +471,7 @@ void SqliteBatch::commit(const BatchRecord& record, const std::vector<BatchOutpu
     open_ = false;
     store_.batch_open_ = false;
     cache_.clear();
+    caps_.clear();
     restore_page_cache();
 }
 
@@ -479,6 +485,7 @@ void SqliteBatch::rollback() {
     if (!open_) return;
     reader_.reset();
     cache_.clear();
+    caps_.clear();
     balances_.clear();
     open_ = false;
     store_.batch_open_ = false;

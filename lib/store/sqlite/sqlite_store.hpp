@@ -16,6 +16,7 @@
 #include "store/sqlite/action_rows.hpp"
 #include "store/sqlite/sqlite.hpp"
 #include "store/store.hpp"
+#include "store/cap_totals_cache.hpp"
 #include "store/write_behind.hpp"
 
 namespace actiondrop::store::sqlite {
@@ -149,6 +150,7 @@ private:
 
     // The actions read and written, and what is still to be written (store/write_behind.hpp).
     WriteBehind cache_;
+    CapTotalsCache caps_;  // the periods this batch asked for (store/cap_totals_cache.hpp)
     std::unique_ptr<Reader> reader_;
     // history_batches ids known to this transaction (added ones vanish with its rollback,
     // and so does this map, which lives no longer than the transaction).

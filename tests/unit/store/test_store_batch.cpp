@@ -465,3 +465,57 @@ TEST_CASE("many changed actions written in groups keep every change, indexed or 
     REQUIRE(moved != nullptr);
     CHECK(moved->action_id == "A-10");
 }
+
+TEST_CASE("cap totals asked again after actions are created and changed are those the store would sum") {
+    // The batch keeps a period's totals once asked and adds what it creates
+    // (store/cap_totals_cache.hpp): every answer must still be the store's own sum.
+    TempDir dir;
+    auto store = migrated_store(dir.url());
+    const std::int64_t day = 86'400'000;
+    const std::int64_t start = 1'767'225'600'000;  // 2026-01-01
+    const auto from = at_ms(start), to = at_ms(start + 31 * day);
+    auto action_on = [&](std::string id, std::int64_t offset, std::int64_t payout) {
+        ledger::Action a = make(std::move(id), "O-" + id);
+        a.event_date = at_ms(start + offset);
+        a.payout = payout;
+        return a;
+    };
+    ledger::CapTotals asked_in_batch;
+    {
+        auto tx = store->begin_batch("B-1");
+        tx->created(action_on("A-1", 0, 100), entry(Operation::Create, 2));
+        tx->flush();
+        CHECK(tx->cap_totals("1000", "P-77", "C-1", from, to).payout == 100);
+        tx->created(action_on("A-2", 0, 10), entry(Operation::Create, 3));             // at the start
+        tx->created(action_on("A-3", 31 * day, 1000), entry(Operation::Create, 4));    // at the end
+        ledger::Action reversed = action_on("A-4", day, 2000);
+        reversed.status = ledger::Status::Reversed;
+        tx->created(reversed, entry(Operation::Create, 5));
+        ledger::Action outside = action_on("A-5", day, 4000);
+        outside.outside_terms = true;
+        tx->created(outside, entry(Operation::Create, 6));
+        ledger::Action other_partner = action_on("A-6", day, 8000);
+        other_partner.partner_id = "P-78";
+        tx->created(other_partner, entry(Operation::Create, 7));
+        ledger::Action other_account = action_on("A-7", day, 16000);
+        other_account.account_id = "2000";
+        tx->created(other_account, entry(Operation::Create, 8));
+        const ledger::CapTotals after_creates = tx->cap_totals("1000", "P-77", "C-1", from, to);
+        CHECK(after_creates.payout == 110);
+        CHECK(after_creates.count == 2);
+        // A change to a stored action (a new payout) is seen at the next question.
+        ledger::Action* a1 = tx->find("1000", "A-1");
+        REQUIRE(a1 != nullptr);
+        a1->payout = 40;
+        tx->changed(*a1, entry(Operation::Modify, 9));
+        tx->created(action_on("A-8", 2 * day, 5), entry(Operation::Create, 10));
+        asked_in_batch = tx->cap_totals("1000", "P-77", "C-1", from, to);
+        CHECK(asked_in_batch.payout == 55);
+        CHECK(asked_in_batch.count == 3);
+        tx->commit(sample_record("B-1", "1000", "aa"), {});
+    }
+    auto tx = store->begin_batch("B-2");
+    const ledger::CapTotals stored = tx->cap_totals("1000", "P-77", "C-1", from, to);
+    CHECK(stored.payout == asked_in_batch.payout);
+    CHECK(stored.count == asked_in_batch.count);
+}
