@@ -229,7 +229,7 @@ metric_is() { [ "$(metric "$1")" = "$2" ]; }
 # config_head [SETTING]...: the start of a config: the ledger, $STATE, each SETTING line,
 # /metrics on $METRICS_PORT, and "inboxes:" (the items follow, e.g. from sftp_inbox).
 config_head() {
-    echo "store: sqlite:$WORK/ledger.db"
+    echo "store: $STORE"
     echo "state_dir: $STATE"
     if [ $# -gt 0 ]; then printf '%s\n' "$@"; fi
     echo "metrics: {listen: \"127.0.0.1:$METRICS_PORT\"}"

@@ -17,7 +17,7 @@ IN="$WORK/srv/in"; OUT="$WORK/srv/out"; STATE="$WORK/state"; FILES="$WORK/files"
 mkdir -p "$IN" "$OUT" "$FILES"
 CONFIG="$WORK/actiondrop.yaml"
 cat > "$CONFIG" <<YAML
-store: sqlite:$WORK/ledger.db
+store: $STORE
 state_dir: $STATE
 sweep_interval: 200ms
 inboxes:

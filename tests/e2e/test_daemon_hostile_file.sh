@@ -10,7 +10,7 @@ H="$WORK/h"; N="$WORK/n"; STATE="$WORK/state"; SRC="$WORK/src"
 mkdir -p "$H/in" "$H/out" "$N/in" "$N/out" "$SRC"
 CONFIG="$WORK/actiondrop.yaml"
 cat > "$CONFIG" <<YAML
-store: sqlite:$WORK/ledger.db
+store: $STORE
 state_dir: $STATE
 sweep_interval: 200ms
 inboxes:

@@ -40,7 +40,7 @@ done
 setup_ledger
 IN="$WORK/in"; OUT="$WORK/out"; mkdir -p "$IN" "$OUT"
 cat > "$WORK/actiondrop.yaml" <<YAML
-store: sqlite:$WORK/ledger.db
+store: $STORE
 state_dir: $WORK/state
 sweep_interval: 200ms
 inboxes:

@@ -11,7 +11,7 @@ mkdir -p "$IN" "$OUT"
 CONFIG="$WORK/actiondrop.yaml"
 write_config() {
     cat > "$CONFIG" <<YAML
-store: sqlite:$WORK/ledger.db
+store: $STORE
 state_dir: $STATE
 sweep_interval: 200ms
 inboxes:

@@ -10,7 +10,7 @@ IN="$WORK/in"; OUT="$WORK/out"; mkdir -p "$IN" "$OUT"
 HELD="$WORK/held"; HELD_OUT="$WORK/held-out"; mkdir -p "$HELD" "$HELD_OUT"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cat > "$WORK/actiondrop.yaml" <<YAML
-store: sqlite:$WORK/ledger.db
+store: $STORE
 state_dir: $WORK/state
 sweep_interval: 200ms
 metrics: {listen: "127.0.0.1:$PORT"}

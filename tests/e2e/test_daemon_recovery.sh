@@ -12,7 +12,7 @@ CLAIMS="$STATE/claims/a"
 mkdir -p "$CLAIMS" "$A_IN" "$B_IN" "$B_OUT"
 CONFIG="$WORK/actiondrop.yaml"
 cat > "$CONFIG" <<YAML
-store: sqlite:$WORK/ledger.db
+store: $STORE
 state_dir: $STATE
 sweep_interval: 200ms
 inboxes:

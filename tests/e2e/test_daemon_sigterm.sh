@@ -11,7 +11,7 @@ IN="$WORK/srv/in"; OUT="$WORK/srv/out"; STATE="$WORK/state"
 mkdir -p "$IN" "$OUT"
 CONFIG="$WORK/actiondrop.yaml"
 cat > "$CONFIG" <<YAML
-store: sqlite:$WORK/ledger.db
+store: $STORE
 state_dir: $STATE
 sweep_interval: 200ms
 inotify: false

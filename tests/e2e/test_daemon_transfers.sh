@@ -9,7 +9,7 @@ IN="$WORK/srv/in"; OUT="$WORK/srv/out"
 mkdir -p "$IN" "$OUT"
 CONFIG="$WORK/actiondrop.yaml"
 cat > "$CONFIG" <<YAML
-store: sqlite:$WORK/ledger.db
+store: $STORE
 state_dir: $WORK/state
 sweep_interval: 200ms
 inboxes:
