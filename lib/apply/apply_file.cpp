@@ -197,7 +197,8 @@ ledger::RowResult BatchRun::apply_row(store::BatchTransaction& tx, const batch::
             row.message = parsed.error().message;
         }
     } else if (req_.type == batch::FileType::Conversions) {
-        auto parsed = layout.conversion(pending.record);
+        if (!pending.conversion) pending.conversion = layout.conversion(pending.record);
+        auto& parsed = *pending.conversion;
         if (parsed) {
             row = ledger::apply_conversion(catalog_, *account_, tx, *parsed, ctx_);
         } else {
@@ -215,6 +216,7 @@ ledger::RowResult BatchRun::apply_row(store::BatchTransaction& tx, const batch::
         }
     }
     row.line = pending.record.line;
+    pending.conversion.reset();  // the slot's next record is parsed afresh
     return row;
 }
 
@@ -247,6 +249,7 @@ void BatchRun::apply_in_file_order(store::BatchTransaction& tx, batch::CsvReader
                                    const batch::Layout& layout, std::ostream& results, std::ostream& errors) {
     return_large_blocks();
     const bool modifications = req_.type == batch::FileType::Modifications;
+    const bool conversions = req_.type == batch::FileType::Conversions;
     std::vector<Pending> chunk(chunk_rows);
     SlotBytes held(chunk_rows);
     auto empty = [&](std::size_t i) { chunk[i] = Pending{}; };
@@ -271,6 +274,12 @@ void BatchRun::apply_in_file_order(store::BatchTransaction& tx, batch::CsvReader
                 pending.modification = layout.modification(pending.record);
                 if (*pending.modification && (*pending.modification)->action_id)
                     action_ids.push_back(*(*pending.modification)->action_id);
+            } else if (conversions) {
+                // A new action's id is looked up to refuse a duplicate: asked for the whole
+                // chunk at once, the store answers most with "none" in one statement.
+                pending.conversion = layout.conversion(pending.record);
+                if (*pending.conversion && (*pending.conversion)->action_id)
+                    action_ids.push_back(*(*pending.conversion)->action_id);
             }
             held.refilled(filled, pending.record);
             ++filled;

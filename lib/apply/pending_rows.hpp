@@ -27,6 +27,8 @@ namespace actiondrop::apply {
 struct Pending {
     batch::Record record;
     std::optional<std::expected<ledger::ModificationRow, batch::RowError>> modification;
+    // A conversion read ahead (its ActionId prefetched with the chunk's).
+    std::optional<std::expected<ledger::ConversionRow, batch::RowError>> conversion;
 };
 
 // A slot that held more than this is emptied once its batch is done.

@@ -130,6 +130,7 @@ Action* PostgresBatch::newest(const Result& r, Action* pending) {
 Action* PostgresBatch::find(std::string_view account_id, std::string_view action_id) {
     require_open();
     if (WriteBehind::Entry* entry = cache_.cached(account_id, action_id)) return &entry->action;
+    if (!absent_.empty() && absent_.contains(absent_key(account_id, action_id))) return nullptr;
     Params p;
     p.text(account_id).text(action_id);
     Result r = db_.run(kSelectByKey, p);
@@ -193,6 +194,7 @@ void PostgresBatch::changed(Action& action, HistoryEntry entry) {
 
 Action& PostgresBatch::created(Action action, HistoryEntry entry) {
     require_open();
+    if (!absent_.empty()) absent_.erase(absent_key(action.account_id, action.action_id));
     Action& stored = cache_.created(std::move(action), std::move(entry));
     caps_.created(stored);
     return stored;
@@ -225,6 +227,8 @@ void PostgresBatch::prefetch(std::string_view account_id, std::vector<std::strin
                                        action_ids.begin() + static_cast<std::ptrdiff_t>(last)});
         Result r = db_.run(kSelectByIds, p);
         for (int i = 0; i < r.rows(); ++i) adopt(r, i);
+        for (std::size_t i = first; i < last; ++i)
+            if (!cache_.cached(account_id, action_ids[i])) absent_.insert(absent_key(account_id, action_ids[i]));
     }
 }
 
@@ -385,6 +389,7 @@ void PostgresBatch::flush() {
     require_open();
     write_pending();
     cache_.clear();
+    absent_.clear();
 }
 
 void PostgresBatch::commit(const BatchRecord& record, const std::vector<BatchOutput>& outputs) {
@@ -449,6 +454,7 @@ void PostgresBatch::commit(const BatchRecord& record, const std::vector<BatchOut
     store_.batch_open_ = false;
     cache_.clear();
     caps_.clear();
+    absent_.clear();
     balances_.clear();
     history_batches_.clear();
 }
@@ -458,6 +464,7 @@ void PostgresBatch::rollback() {
     reader_.reset();
     cache_.clear();
     caps_.clear();
+    absent_.clear();
     balances_.clear();
     history_batches_.clear();
     open_ = false;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "store/postgres/pg.hpp"
@@ -141,6 +142,17 @@ private:
     };
     std::unordered_map<std::string, std::int64_t, Hash, std::equal_to<>> history_batches_;
     std::unordered_map<std::string, std::int64_t, Hash, std::equal_to<>> balances_;
+    // Ids that prefetch() asked for and the store has not (account, NUL, id), until the next
+    // flush: find() answers them without a round trip. Nothing else writes the ledger while
+    // the batch holds its lock, and created() takes an id out.
+    std::unordered_set<std::string, Hash, std::equal_to<>> absent_;
+    std::string absent_key_;
+    const std::string& absent_key(std::string_view account_id, std::string_view action_id) {
+        absent_key_.assign(account_id);
+        absent_key_ += '\0';
+        absent_key_ += action_id;
+        return absent_key_;
+    }
     std::string items_buffer_, creation_buffer_, copy_buffer_;
 };
 
