@@ -77,12 +77,22 @@ fs::path pull_spool(const fs::path& state_dir, std::string_view inbox) {
     return state_dir / "pull" / inbox;
 }
 
+std::string pull_owner(const fs::path& state_dir) {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+    std::error_code ec;
+    fs::path folder = fs::weakly_canonical(fs::absolute(state_dir), ec);
+    if (ec) folder = fs::absolute(state_dir);
+    return std::string(host) + ":" + folder.string();
+}
+
 Puller::Puller(config::InboxConfig inbox, std::unique_ptr<RemoteServer> server, fs::path state_dir,
                StoreOpener open_store, apply::Clock clock, PullEvents events, PullTiming timing)
     : inbox_(std::move(inbox)),
       remote_(remote_of(inbox_)),
       server_(std::move(server)),
       state_dir_(std::move(state_dir)),
+      owner_(pull_owner(state_dir_)),
       open_store_(std::move(open_store)),
       clock_(std::move(clock)),
       events_(std::move(events)),
@@ -288,7 +298,8 @@ bool Puller::deliver_answers(RemoteFolder& remote) {
 }
 
 bool Puller::finish_pulls(RemoteFolder& remote, store::Store& store) {
-    for (auto record : store.open_pulls(inbox_.name)) {
+    // Only this service's own: another one sharing the inbox finishes its claims itself.
+    for (auto record : store.open_pulls(inbox_.name, owner_)) {
         const auto local = spool() / ".processing" / record.claim;
         if (record.state == "claimed") {
             // A download that did not end (a failure or a crash): take it again.
@@ -422,6 +433,7 @@ bool Puller::take_new_files(RemoteFolder& remote, store::Store& store) {
         record.claimed_at = clock_();
         record.claim = util::new_batch_id(record.claimed_at) + "_" + f->name;
         record.state = "claimed";
+        record.owner = owner_;
         if (remote_.delete_after_pull) {
             // Claimed on the server too: whoever renames it first has it.
             const auto processing = remote_join(remote_.folder, ".processing");

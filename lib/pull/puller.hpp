@@ -51,6 +51,9 @@ namespace actiondrop::pull {
 
 // The spool of a pull inbox.
 std::filesystem::path pull_spool(const std::filesystem::path& state_dir, std::string_view inbox);
+// The name a service's pulls carry in the pull journal: its host and its state folder, which
+// stay the same across its restarts and differ between services sharing a store.
+std::string pull_owner(const std::filesystem::path& state_dir);
 
 // What a puller reports, from its own thread (the callbacks must be thread-safe).
 struct PullEvents {
@@ -134,6 +137,7 @@ private:
     config::RemoteSource remote_;  // the inbox's server settings, whatever its kind
     std::unique_ptr<RemoteServer> server_;
     std::filesystem::path state_dir_;
+    std::string owner_;  // pull_owner(state_dir_)
     StoreOpener open_store_;
     apply::Clock clock_;
     PullEvents events_;

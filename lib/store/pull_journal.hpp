@@ -22,6 +22,9 @@ struct PullRecord {
     std::string file_name;    // the name as the advertiser gave it
     std::string claim;        // the local copy's name in the inbox's spool `.processing/`
     std::string state;        // claimed | fetched | finished
+    // Which service took it (docs/postgres.md, "Instances"): its host and state folder. Only
+    // that service finishes it; "" for a claim made before services were told apart.
+    std::string owner;
     ledger::Instant claimed_at{};
     std::optional<ledger::Instant> finished_at;
 };
@@ -35,8 +38,9 @@ public:
     virtual bool claim_pull(const PullRecord& record) = 0;
     virtual std::optional<PullRecord> find_pull(std::string_view inbox, std::string_view remote_path,
                                                 std::int64_t size, std::int64_t mtime) = 0;
-    // The records of an inbox that are not finished, oldest claim first.
-    virtual std::vector<PullRecord> open_pulls(std::string_view inbox) = 0;
+    // The records of an inbox that are not finished and that `owner` took (or no one in
+    // particular: owner ""), oldest claim first.
+    virtual std::vector<PullRecord> open_pulls(std::string_view inbox, std::string_view owner) = 0;
     // Updates the state (and finished_at) of a record.
     virtual void put_pull(const PullRecord& record) = 0;
     // Forgets a claim whose download failed, so that the file is taken again later.

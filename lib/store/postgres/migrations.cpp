@@ -147,6 +147,7 @@ CREATE TABLE pulls (
     state       TEXT COLLATE "C" NOT NULL,  -- claimed | fetched | finished
     claimed_at  BIGINT NOT NULL,
     finished_at BIGINT,
+    owner       TEXT COLLATE "C" NOT NULL DEFAULT '',  -- the service that took it: host:state_dir
     PRIMARY KEY (inbox, remote_path, size, mtime)
 );
 CREATE INDEX pulls_open ON pulls (inbox, state);

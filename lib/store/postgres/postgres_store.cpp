@@ -127,7 +127,8 @@ std::vector<std::pair<std::string, std::string>> PostgresStore::batch_outputs(
 
 namespace {
 
-#define PG_PULL_COLUMNS "inbox, remote_path, size, mtime, file_name, claim, state, claimed_at, finished_at"
+#define PG_PULL_COLUMNS \
+    "inbox, remote_path, size, mtime, file_name, claim, state, claimed_at, finished_at, owner"
 
 PullRecord read_pull(const Result& r, int i) {
     PullRecord p;
@@ -140,6 +141,7 @@ PullRecord read_pull(const Result& r, int i) {
     p.state = r.text(i, 6);
     p.claimed_at = instant_from_millis(r.int64(i, 7));
     p.finished_at = instant_from_millis(r.optional_int64(i, 8));
+    p.owner = r.text(i, 9);
     return p;
 }
 
@@ -157,10 +159,11 @@ bool PostgresStore::claim_pull(const PullRecord& record) {
         .text(record.claim)
         .text(record.state)
         .int64(millis(record.claimed_at))
-        .int64(millis(record.finished_at));
+        .int64(millis(record.finished_at))
+        .text(record.owner);
     // The primary key decides between instances that list the same remote file at once.
     Result r = db_.run("INSERT INTO pulls (" PG_PULL_COLUMNS
-                       ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+                       ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
                        p);
     return r.affected() == 1;
 }
@@ -178,11 +181,11 @@ std::optional<PullRecord> PostgresStore::find_pull(std::string_view inbox,
     return read_pull(r, 0);
 }
 
-std::vector<PullRecord> PostgresStore::open_pulls(std::string_view inbox) {
+std::vector<PullRecord> PostgresStore::open_pulls(std::string_view inbox, std::string_view owner) {
     Params p;
-    p.text(inbox);
+    p.text(inbox).text(owner);
     Result r = db_.run("SELECT " PG_PULL_COLUMNS
-                       " FROM pulls WHERE inbox = $1 AND state <> 'finished' "
+                       " FROM pulls WHERE inbox = $1 AND state <> 'finished' AND owner IN ($2, '') "
                        "ORDER BY claimed_at, claim",
                        p);
     std::vector<PullRecord> out;

@@ -42,7 +42,7 @@ public:
     bool claim_pull(const PullRecord& record) override;
     std::optional<PullRecord> find_pull(std::string_view inbox, std::string_view remote_path,
                                         std::int64_t size, std::int64_t mtime) override;
-    std::vector<PullRecord> open_pulls(std::string_view inbox) override;
+    std::vector<PullRecord> open_pulls(std::string_view inbox, std::string_view owner) override;
     void put_pull(const PullRecord& record) override;
     void forget_pull(const PullRecord& record) override;
 

@@ -267,7 +267,13 @@ CREATE TRIGGER invoice_lines_never_go BEFORE DELETE ON invoice_lines
 BEGIN SELECT RAISE(ABORT, 'an issued invoice never changes'); END;
 )sql";
 
-constexpr std::array kSteps = {kVersion1, kVersion2, kVersion3, kVersion4, kVersion5};
+// Version 6: a pull names the service that took it, so that services sharing a pull inbox
+// each finish only their own (docs/postgres.md, "Instances").
+constexpr const char* kVersion6 = R"sql(
+ALTER TABLE sftp_pulls ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+)sql";
+
+constexpr std::array kSteps = {kVersion1, kVersion2, kVersion3, kVersion4, kVersion5, kVersion6};
 
 int read_version(Database& db) {
     Use q(db.cached("SELECT version FROM schema_version"));

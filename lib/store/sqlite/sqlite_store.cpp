@@ -118,7 +118,7 @@ std::vector<std::pair<std::string, std::string>> SqliteStore::batch_outputs(
 namespace {
 
 constexpr const char* kPullColumns =
-    "inbox, remote_path, size, mtime, file_name, claim, state, claimed_at, finished_at";
+    "inbox, remote_path, size, mtime, file_name, claim, state, claimed_at, finished_at, owner";
 
 PullRecord read_pull(const Statement& row) {
     PullRecord r;
@@ -131,6 +131,7 @@ PullRecord read_pull(const Statement& row) {
     r.state = row.text_at(6);
     r.claimed_at = instant_from_millis(row.int64_at(7));
     r.finished_at = instant_from_millis(row.optional_int64_at(8));
+    r.owner = row.text_at(9);
     return r;
 }
 
@@ -149,7 +150,7 @@ bool SqliteStore::claim_pull(const PullRecord& record) {
     {
         Use q(db_.cached(
             "INSERT INTO sftp_pulls (inbox, remote_path, size, mtime, file_name, claim, state, "
-            "claimed_at, finished_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+            "claimed_at, finished_at, owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
             "ON CONFLICT DO NOTHING RETURNING 1"));
         bind_pull_key(*q, record);
         q->bind_text(5, record.file_name);
@@ -157,6 +158,7 @@ bool SqliteStore::claim_pull(const PullRecord& record) {
         q->bind_text(7, record.state);
         q->bind(8, millis(record.claimed_at));
         q->bind(9, millis(record.finished_at));
+        q->bind_text(10, record.owner);
         inserted = q->step();
         while (q->step()) {
         }
@@ -179,11 +181,12 @@ std::optional<PullRecord> SqliteStore::find_pull(std::string_view inbox,
     return read_pull(*q);
 }
 
-std::vector<PullRecord> SqliteStore::open_pulls(std::string_view inbox) {
+std::vector<PullRecord> SqliteStore::open_pulls(std::string_view inbox, std::string_view owner) {
     Use q(db_.cached(std::string("SELECT ") + kPullColumns +
                      " FROM sftp_pulls WHERE inbox = ?1 AND state <> 'finished' "
-                     "ORDER BY claimed_at, claim"));
+                     "AND owner IN (?2, '') ORDER BY claimed_at, claim"));
     q->bind_text(1, inbox);
+    q->bind_text(2, owner);
     std::vector<PullRecord> out;
     while (q->step()) out.push_back(read_pull(*q));
     return out;

@@ -125,7 +125,9 @@ public:
                                                std::int64_t m) override {
         return inner_->find_pull(i, p, s, m);
     }
-    std::vector<store::PullRecord> open_pulls(std::string_view i) override { return inner_->open_pulls(i); }
+    std::vector<store::PullRecord> open_pulls(std::string_view i, std::string_view o) override {
+        return inner_->open_pulls(i, o);
+    }
     void put_pull(const store::PullRecord& r) override { inner_->put_pull(r); }
     void forget_pull(const store::PullRecord& r) override { inner_->forget_pull(r); }
     std::unique_ptr<store::BatchTransaction> begin_batch(std::string_view id) override {

@@ -99,7 +99,7 @@ struct Rig {
     }
 
     std::vector<store::PullRecord> open_pulls() {
-        return store::open_store(store_url)->open_pulls(inbox.name);
+        return store::open_store(store_url)->open_pulls(inbox.name, pull_owner(local.path() / "state"));
     }
 
     std::vector<Problem> problems_seen() {
@@ -416,4 +416,39 @@ TEST_CASE("a listing line that cannot be read is reported once and the other fil
     REQUIRE(rig.skipped.size() == 1);
     CHECK(rig.skipped[0] ==
           "?rw-r--r-- 1 0 0 4 Dec 04 21:04 odd.csv: a listing line that cannot be read; skipped");
+}
+
+TEST_CASE("a pull another service took is left to it: not downloaded again, not finished here") {
+    // Two services share the store and the pull inbox (docs/postgres.md, "Instances"); the
+    // other one claimed a.csv and is downloading it.
+    Rig rig;
+    rig.remote.put("/in/a.csv", csv);
+    rig.remote.put("/in/b.csv", csv);
+    store::PullRecord theirs;
+    theirs.inbox = rig.inbox.name;
+    theirs.remote_path = "/in/a.csv";
+    theirs.size = static_cast<std::int64_t>(csv.size());
+    theirs.mtime = 1'700'000'000;
+    theirs.file_name = "a.csv";
+    theirs.claim = "20260101T000000Z-000000000000_a.csv";
+    theirs.state = "claimed";
+    theirs.claimed_at = wall_now();
+    theirs.owner = "other-host:/var/lib/actiondrop/b";
+    REQUIRE(store::open_store(rig.store_url)->claim_pull(theirs));
+
+    auto puller = rig.start();
+    REQUIRE(eventually([&] { return rig.claims().size() == 1; }));  // b.csv, ours
+    std::this_thread::sleep_for(800ms);  // several polls
+    CHECK(rig.claims().size() == 1);
+    CHECK(rig.remote.count("download /in/a.csv") == 0);
+    CHECK(rig.remote.count("download /in/b.csv") == 1);
+    auto stored = store::open_store(rig.store_url)->find_pull(rig.inbox.name, "/in/a.csv", theirs.size, theirs.mtime);
+    REQUIRE(stored);
+    CHECK(stored->state == "claimed");
+    CHECK(stored->owner == theirs.owner);
+    // Ours carry this service's name.
+    auto ours = rig.open_pulls();
+    REQUIRE(ours.size() == 1);
+    CHECK(ours[0].file_name == "b.csv");
+    CHECK(ours[0].owner == pull_owner(rig.local.path() / "state"));
 }
