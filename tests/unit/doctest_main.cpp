@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
     doctest::Context context(argc, argv);
     const int result = context.run();
     if (run_started && cases_started == 0) {
-        std::fputs("[doctest] no test case matches the filters: nothing ran\n", stderr);
+        std::fputs("[doctest] no test case ran: the filters select none\n", stderr);
         return result != 0 ? result : 1;
     }
     return result;
