@@ -82,7 +82,7 @@ TEST_CASE("journal: a refused move names the batch and both states") {
                          apply::JournalError);
 }
 
-TEST_CASE("journal: committed once past claimed; the kept state follows the status") {
+TEST_CASE("journal: committed once past claimed, and the kept state follows the status") {
     auto r = record_in(S::Claimed);
     CHECK_FALSE(apply::committed(r));
     r.status = "COMPLETE";

@@ -51,7 +51,7 @@ const ledger::Contract& contract_c(const ledger::Catalog& c) {
 
 }  // namespace
 
-TEST_CASE("merge: a new account and new versions are added; omitted versions are kept") {
+TEST_CASE("merge: a new account and new versions are added, and omitted versions are kept") {
     ledger::Catalog stored =
         read(account(version("2026-01-01T00:00:00Z", "8") + version("2027-01-01T00:00:00Z", "9")));
     ledger::Catalog incoming = read(account(version("2027-06-01T00:00:00Z", "10")) + R"(  - id: "2"
@@ -176,7 +176,8 @@ TEST_CASE("merge: two contracts covering the same partner and tracker across loa
 }
 
 TEST_CASE(
-    "merge: trackers, dispositions and partners are replaced by id, others kept; FX rates by key") {
+    "merge: trackers, dispositions and partners are replaced by id, others kept, and FX rates "
+    "by key") {
     ledger::Catalog stored = read(R"(accounts:
   - id: "1"
     name: Shop

@@ -21,7 +21,7 @@ TEST_CASE("a stray ',' at the top is a syntax error, not an endless loop") {
     }
 }
 
-TEST_CASE("one document is read; a second one is an error at its start") {
+TEST_CASE("one document is read, and a second one is an error at its start") {
     YamlFile one("a.yaml");
     auto root = one.parse("a: 1\nb: [x, y]\n");
     REQUIRE(root.has_value());

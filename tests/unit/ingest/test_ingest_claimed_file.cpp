@@ -133,7 +133,8 @@ TEST_CASE(
     CHECK_FALSE(f.store->action("1000", "Q-1"));  // nothing applied
 }
 
-TEST_CASE("ingest: two crashed attempts are not yet a quarantine; the third try applies the file") {
+TEST_CASE(
+    "ingest: two crashed attempts are not yet a quarantine, and the third try applies the file") {
     Fixture f;
     auto claim = f.drop("r.csv", Fixture::conversions("R-1"));
     store::BatchRecord open;

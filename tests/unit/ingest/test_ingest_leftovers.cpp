@@ -38,7 +38,7 @@ TEST_CASE("ingest: the writer of a temporary name is read from it") {
     CHECK(temporary_writer(".tmp") == 0);
 }
 
-TEST_CASE("ingest: temporaries of writers that are gone are removed; others are kept") {
+TEST_CASE("ingest: temporaries of writers that are gone are removed, and others are kept") {
     TempDir tmp;
     const auto dead = gone_pid();
     const auto alive = static_cast<long>(::getppid());

@@ -65,7 +65,7 @@ using Names = std::vector<std::string>;
 }  // namespace
 
 TEST_CASE(
-    "lifecycle schedule: every account when due; one with an unfinished file waits for it; a "
+    "lifecycle schedule: every account when due, one with an unfinished file waits for it, and a "
     "stop is taken between accounts") {
     TempDir tmp;
     auto store = demo_store(tmp);
@@ -107,8 +107,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "lifecycle schedule: an issued invoice goes to its account's send_invoices outboxes and "
-    "the record once; after a restart, only one without a record is written") {
+    "lifecycle schedule: an issued invoice goes to its account's send_invoices outboxes and the "
+    "record once, and after a restart only one without a record is written") {
     TempDir tmp;
     auto store = demo_store(tmp);
     // One action of account 1000 through the service, and funds for it.
@@ -192,7 +192,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "lifecycle schedule: a catalog that cannot be read is a failed cycle, not a run; the next "
+    "lifecycle schedule: a catalog that cannot be read is a failed cycle, not a run, and the next "
     "interval tries again") {
     TempDir tmp;
     auto store = demo_store(tmp);

@@ -129,8 +129,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "ingest: a claim moves the file into the claims folder as <batch id>_NAME; a vanished file was "
-    "claimed by another") {
+    "ingest: a claim moves the file into the claims folder as <batch id>_NAME, and a vanished file "
+    "was claimed by another") {
     TempDir tmp;
     LocalInbox inbox(local_inbox(tmp.path()), claims(tmp.path()));
     write(inbox.folder() / "a.csv", "content");
@@ -188,8 +188,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "ingest: a file waits from its first sighting, through rewrites, until it is claimed; skipped "
-    "names never wait") {
+    "ingest: a file waits from its first sighting, through rewrites, until it is claimed, and "
+    "skipped names never wait") {
     TempDir tmp;
     LocalInbox inbox(local_inbox(tmp.path()), claims(tmp.path()));
     const auto& in = inbox.folder();

@@ -113,7 +113,7 @@ TEST_CASE("ingest: a stop request leaves ready files in the inbox for the next s
 }
 
 TEST_CASE(
-    "ingest: a stop request abandons the file being applied; the next round applies it once") {
+    "ingest: a stop request abandons the file being applied, and the next round applies it once") {
     TempDir tmp;
     auto store = store::open_store("sqlite:" + (tmp.path() / "ledger.db").string());
     store->migrate();

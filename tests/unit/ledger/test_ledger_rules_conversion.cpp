@@ -382,7 +382,7 @@ TEST_CASE("payout cap: the conversion that would pass the limit is created outsi
     CHECK_FALSE(f.action("G5").outside_terms);
 }
 
-TEST_CASE("count cap; reversed actions do not count") {
+TEST_CASE("count cap: reversed actions do not count") {
     RulesFixture f;
     f.create(conversion("N1", "10.00", "2026-01-10", "P-99"), jan20);
     f.create(conversion("N2", "10.00", "2026-01-11", "P-99"), jan20);

@@ -489,7 +489,7 @@ TEST_CASE("an expired $0 promo no longer applies when the action is modified") {
     CHECK(r.new_payout == 800);
 }
 
-TEST_CASE("Amount=0 reverses; Amount=0 on an action already at 0 is a modification") {
+TEST_CASE("Amount=0 reverses, but on an action already at 0 it is a modification") {
     ModFixture f;
     RowResult r = f.modify(amount_row("A1", "0"), now);
     REQUIRE(r.outcome == Outcome::Applied);
@@ -507,7 +507,7 @@ TEST_CASE("Amount=0 reverses; Amount=0 on an action already at 0 is a modificati
     CHECK(z.modification_count == 1);
 }
 
-TEST_CASE("a reversal reason without changes reverses; with changes it modifies") {
+TEST_CASE("a reversal reason without changes reverses, and with changes it modifies") {
     ModFixture f;
     f.create(conversion("A2", "100.00", "2026-03-10T10:00:00Z"), created_at);
     RowResult rev = f.modify(modification("A1", "CONS_FRAUD"), now);
@@ -684,7 +684,7 @@ TEST_CASE("the default line amount is rounded once, half away from zero") {
     CHECK(f.action("I3").items[0].amount == 667);  // 10.00 x 2 / 3 = 6.666..
 }
 
-TEST_CASE("item changes bringing the order to 0 reverse; Amount=0 zeroes every line") {
+TEST_CASE("item changes bringing the order to 0 reverse, and Amount=0 zeroes every line") {
     ModFixture f;
     f.with_items();
     auto none = modification("I1", "ORDER_UPDATE");
@@ -803,7 +803,7 @@ TEST_CASE("children are not reversed at their limit nor when the parent's contra
     CHECK(f.action("S4").modification_count == 1000);
 }
 
-TEST_CASE("an outside-terms action keeps payout 0 when modified; APPROVE brings it in") {
+TEST_CASE("an outside-terms action keeps payout 0 when modified, and APPROVE brings it in") {
     ModFixture f;
     const Instant jan20 = at("2026-01-20T12:00:00Z");
     f.create(conversion("G1", "50000.00", "2026-01-10"), jan20);

@@ -138,7 +138,7 @@ TEST_CASE("an invoice date whose whole local day was skipped is named by the day
     CHECK(d->local_day == ledger::local_day(d->at, apia));
 }
 
-TEST_CASE("a midnight in a DST gap is the first instant after it; an ambiguous one the first") {
+TEST_CASE("a midnight in a DST gap is the first instant after it, and an ambiguous one the first") {
     // America/Santiago moves from 00:00 to 01:00 on 6 September 2026: the invoice of day 6 is
     // at 01:00 -03 (04:00Z), still on the 6th. America/Havana goes back from 01:00 to 00:00 on
     // 1 November 2026: 00:00 happens twice, and the invoice takes the first (04:00Z).

@@ -25,7 +25,7 @@ TEST_CASE("a pending action locks when its locking date has come, dated at that 
     CHECK(late[0].at == lock);
 }
 
-TEST_CASE("an outside-terms action locks and stays outside terms; nothing else locks") {
+TEST_CASE("an outside-terms action locks and stays outside terms, and nothing else locks") {
     const Instant lock = at("2026-02-01");
     std::vector<ActionState> actions{pending("OUT", 0, lock, at("2026-03-21")),
                                      pending("REV", 500, lock, at("2026-03-21")),

@@ -33,7 +33,8 @@ std::string samples(const std::string& text, const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("metrics: a lifecycle run's counts add up per account; its overdue gauges are replaced") {
+TEST_CASE(
+    "metrics: a lifecycle run's counts add up per account, and its overdue gauges are replaced") {
     Metrics m;
     std::string text = m.render();
     // Before any run: the families are there, without series, and the last run is 0.
