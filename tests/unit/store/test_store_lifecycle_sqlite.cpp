@@ -52,14 +52,15 @@ DROP TABLE transfers;
 DROP TABLE funds_entries;
 ALTER TABLE actions DROP COLUMN cleared_at;
 ALTER TABLE actions DROP COLUMN invoice_id;
+ALTER TABLE sftp_pulls DROP COLUMN owner;
 UPDATE schema_version SET version = 4;
 COMMIT;
 )sql");
         CHECK(sqlite::schema_version(db) == 4);
     }
-    CHECK(sqlite::latest_schema_version() == 5);
+    CHECK(sqlite::latest_schema_version() == 6);
     auto s = open_store(dir.db());
-    CHECK(s->migrate() == 5);
+    CHECK(s->migrate() == 6);
     auto a = s->action("1000", "A1");
     REQUIRE(a);
     CHECK(a->payout == 10000);

@@ -292,6 +292,7 @@ DROP TABLE transfers;
 DROP TABLE funds_entries;
 ALTER TABLE actions DROP COLUMN cleared_at;
 ALTER TABLE actions DROP COLUMN invoice_id;
+ALTER TABLE sftp_pulls DROP COLUMN owner;
 UPDATE schema_version SET version = 2;
 COMMIT;
 )sql");
@@ -321,4 +322,31 @@ COMMIT;
     REQUIRE(now_2.size() == 2);
     CHECK(now_2[0] == want_2[0]);
     CHECK(now_2[1].find(" 20260103T000000Z-cccccccccccc 7 ") != std::string::npos);
+}
+
+TEST_CASE("the migration to version 6 keeps the pulls, each of no owner, which any service finishes") {
+    TempDir dir;
+    {
+        auto s = migrated_store(dir.db());
+        PullRecord r;
+        r.inbox = "acme-pull";
+        r.remote_path = "/in/a.csv";
+        r.size = 10;
+        r.mtime = 20;
+        r.file_name = "a.csv";
+        r.claim = "c_a.csv";
+        r.state = "fetched";
+        r.claimed_at = at_ms(1'000);
+        r.owner = "host:/state";
+        REQUIRE(s->claim_pull(r));
+        sqlite::Database db(dir.db());
+        db.exec("BEGIN; ALTER TABLE sftp_pulls DROP COLUMN owner; UPDATE schema_version SET version = 5; COMMIT;");
+    }
+    auto s = open_store(dir.db());
+    CHECK(s->migrate() == 6);
+    auto open = s->open_pulls("acme-pull", "another-host:/elsewhere");
+    REQUIRE(open.size() == 1);
+    CHECK(open[0].remote_path == "/in/a.csv");
+    CHECK(open[0].owner.empty());
+    CHECK(open[0].state == "fetched");
 }
