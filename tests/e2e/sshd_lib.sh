@@ -36,7 +36,7 @@ sftp_cleanup() {
     [ -n "$DAEMON_PID" ] && kill_tree "$DAEMON_PID"
     for name in "${SSHD_NAMES[@]}"; do [ -n "${SSHD_PID[$name]}" ] && kill_tree "${SSHD_PID[$name]}"; done
     [ ${#ACCOUNTS[@]} -eq 0 ] || remove_accounts "${ACCOUNTS[@]}"
-    rm -rf "$WORK"
+    e2e_cleanup  # lib.sh's: the folder, and the test's schema in a PostgreSQL run
 }
 trap sftp_cleanup EXIT
 
