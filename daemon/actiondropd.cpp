@@ -480,9 +480,20 @@ int main(int argc, char** argv) {
         spdlog::info("serving {} inboxes, sweeping every {}ms{}", cfg->inboxes.size(),
                      cfg->sweep_interval.count(), cfg->inotify ? " and woken by inotify" : "");
 
+        // A store that fails between files (a server restarted, a connection dropped) is
+        // waited for, as at start: the claims stay and the next sweep tries again.
+        std::chrono::seconds store_wait{0};
         while (true) {
-            auto next =
-                service.run_once(std::chrono::steady_clock::now(), should_stop, abandon_file);
+            ingest::SteadyTime next;
+            try {
+                next = service.run_once(std::chrono::steady_clock::now(), should_stop, abandon_file);
+                store_wait = std::chrono::seconds{0};
+            } catch (const store::StoreError& e) {
+                store_wait = std::clamp(store_wait * 2, std::chrono::seconds{1}, std::chrono::seconds{60});
+                spdlog::error("store unavailable: {}; trying again in {}s", e.what(), store_wait.count());
+                notify(fmt::format("STATUS=waiting for the store: {}", e.what()));
+                next = std::chrono::steady_clock::now() + store_wait;
+            }
             metrics.set_oldest_waiting(service.oldest_waiting());
             signals.read(stop, reload);
             if (stop) break;

@@ -4,7 +4,9 @@
 #  - the server down at start: the daemon says so, tries again with growing waits, stays up,
 #    and serves once the server is back;
 #  - the server restarted while a file is applied: the file's transaction is lost, the file is
-#    tried again on a new connection and applied exactly once, with one answer.
+#    tried again on a new connection and applied exactly once, with one answer;
+#  - the server restarted while the daemon is idle: the next file meets the dropped
+#    connection, the daemon stays up and takes the file.
 source "$(dirname "$0")/../lib.sh"
 : "${ACTIONDROPD:?set by CTest}"
 PG_SH="$SOURCE_DIR/tests/pg/pg_cluster.sh"
@@ -104,6 +106,16 @@ python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); assert len(c) == in
 expect_exit 0 ad batches list --json
 python3 -c 'import json,sys; b=[x for x in json.load(open(sys.argv[1])) if x["status"]]; assert len(b) == 1 and b[0]["status"] == "COMPLETE", b' "$WORK/last.out" ||
     fail "the journal holds other than one decided batch"
+
+# 3. The server restarted while the daemon waits for files: its idle connection is gone, and
+# the next file's first statement finds out. The daemon says so, stays up, and takes the file.
+runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PGDIR/data" -m fast -w restart > /dev/null
+printf 'ActionId,ActionTrackerId,PartnerId,OrderId,EventDate,Amount\r\nAFTER-1,19816,P-77,O-after,%s,10.00\r\n' \
+    "$(days_ago 1)" > "$WORK/after.csv"
+mv "$WORK/after.csv" "$IN/after.csv"
+wait_for 60 bash -c "ls '$OUT' | grep -q '^after.csv_summary.json$'" || { cat "$LOG"; fail "no answer after an idle restart"; }
+kill -0 "$PID" || { cat "$LOG"; fail "the daemon exited when its idle connection was gone"; }
+[ "$(json_field "$OUT/after.csv_summary.json" status)" = COMPLETE ] || fail "the file after the idle restart"
 
 kill -TERM "$PID"
 wait "$PID" || fail "the daemon did not exit 0 on SIGTERM"
