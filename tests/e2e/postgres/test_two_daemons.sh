@@ -121,4 +121,4 @@ for name in a b; do
     cat "$WORK"/daemon.$name-*.log | grep -q "status=COMPLETE" || { show_logs; fail "service $name applied nothing"; }
 done
 echo "ok: $KILLS kills of service a, ${RUNS[a]} runs, one server restart;" \
-    "$(cat "$WORK"/daemon.*.log | grep -c 'failed: PostgreSQL' || true) store failures met and retried"
+    "$(cat "$WORK"/daemon.*.log | grep -c 'failed: PostgreSQL\|store unavailable' || true) store failures met and retried"
