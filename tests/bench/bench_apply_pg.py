@@ -7,8 +7,10 @@ the server as the postgres user), builds the ledger on SQLite and moves it over 
 `actiondrop store copy`, then, for each run, on fresh copies of that database (CREATE
 DATABASE … TEMPLATE): `actiondrop apply` of the file, and the reference: the same changes
 written raw, the file's ActionId and Amount loaded by COPY into a temporary table and one
-UPDATE … FROM over the ledger, in one transaction (psql). Prints rows/s of both, their
-ratio and our peak RSS. The goal (docs/postgres.md): ratio >= 1.0 and peak RSS <= 128 MiB.
+UPDATE … FROM over the ledger, in one transaction (psql). With --pipeline, also the same
+changes as one prepared UPDATE per row in libpq's pipeline mode (reference_pg_pipeline.cpp).
+Prints rows/s of each, the ratios and our peak RSS. The goal (docs/postgres.md): ratio to the
+COPY reference >= 1.0 and peak RSS <= 128 MiB.
 """
 import argparse
 import datetime
@@ -52,6 +54,7 @@ def main():
     ap.add_argument("--catalog", required=True)
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--pipeline", help="reference_pg_pipeline, to time pipeline mode too")
     args = ap.parse_args()
     rng = random.Random(20261124)
     work = tempfile.mkdtemp(prefix="actiondrop-bench-pg.")
@@ -102,9 +105,9 @@ def main():
         print(f"work folder {work}; ledger of {n} actions copied into PostgreSQL in {wall:.1f} s")
         psql(f"{server}/ledger_base", "VACUUM ANALYZE")
 
-        ratios, peaks = [], []
+        ratios, pipeline_ratios, peaks = [], [], []
         for run in range(args.runs):
-            for name in ("ours", "reference"):
+            for name in ("ours", "reference", "pipeline"):
                 psql(f"{server}/postgres", f"DROP DATABASE IF EXISTS {name}")
                 psql(f"{server}/postgres", f"CREATE DATABASE {name} TEMPLATE ledger_base")
             out = os.path.join(work, f"out-{run}")
@@ -130,8 +133,21 @@ def main():
             print(f"run {run + 1}: reference COPY + UPDATE … FROM: {n} rows in {wall:.2f} s = {ref:,.0f} rows/s")
             ratios.append(ours / ref)
             print(f"run {run + 1}: ratio actiondrop / reference: {ratios[-1]:.2f}")
+            if args.pipeline:
+                answer = os.path.join(work, "pipeline.out")
+                measured_run([args.pipeline, f"{server}/pipeline", mods], stdout=answer)
+                with open(answer) as f:
+                    rows, seconds = f.read().split()
+                piped = int(rows) / float(seconds)
+                pipeline_ratios.append(ours / piped)
+                print(f"run {run + 1}: reference pipeline mode: {rows} UPDATEs in {float(seconds):.2f} s = "
+                      f"{piped:,.0f} rows/s; COPY reference / pipeline: {ref / piped:.2f}, "
+                      f"actiondrop / pipeline: {pipeline_ratios[-1]:.2f}")
         print(f"median over {args.runs} runs: ratio {statistics.median(ratios):.2f} "
               f"(range {min(ratios):.2f}-{max(ratios):.2f}), peak RSS at most {max(peaks):.1f} MiB")
+        if pipeline_ratios:
+            print(f"median actiondrop / pipeline mode: {statistics.median(pipeline_ratios):.2f} "
+                  f"(range {min(pipeline_ratios):.2f}-{max(pipeline_ratios):.2f})")
         print("goal: ratio >= 1.00 and peak RSS <= 128 MiB")
     finally:
         subprocess.run(["bash", PG_CLUSTER, "stop", cluster], stdout=subprocess.DEVNULL)
