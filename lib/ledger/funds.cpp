@@ -29,6 +29,12 @@ std::optional<TransferType> parse_transfer_type(std::string_view s) {
     return std::nullopt;
 }
 
+std::optional<FundsEntry::Kind> parse_funds_entry_kind(std::string_view s) {
+    for (auto k : {FundsEntry::Kind::Deposit, FundsEntry::Kind::Clearing, FundsEntry::Kind::Transfer})
+        if (funds_entry_kind_name(k) == s) return k;
+    return std::nullopt;
+}
+
 std::string_view funds_entry_kind_name(FundsEntry::Kind k) {
     switch (k) {
         case FundsEntry::Kind::Deposit:

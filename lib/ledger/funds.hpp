@@ -45,6 +45,7 @@ struct FundsEntry {
 };
 
 std::string_view funds_entry_kind_name(FundsEntry::Kind k);  // "DEPOSIT", "CLEARING", "TRANSFER"
+std::optional<FundsEntry::Kind> parse_funds_entry_kind(std::string_view s);
 
 // The sum of the entries; nullopt beyond int64 (no balance can be that large).
 std::optional<std::int64_t> balance_of(std::span<const FundsEntry> entries);

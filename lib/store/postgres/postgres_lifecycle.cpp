@@ -391,14 +391,9 @@ std::vector<FundsEntry> PostgresStore::funds_entries(std::string_view account_id
     for (int i = 0; i < r.rows(); ++i) {
         FundsEntry& e = entries.emplace_back();
         const std::string_view kind = r.text(i, 0);
-        if (kind == "DEPOSIT")
-            e.kind = FundsEntry::Kind::Deposit;
-        else if (kind == "CLEARING")
-            e.kind = FundsEntry::Kind::Clearing;
-        else if (kind == "TRANSFER")
-            e.kind = FundsEntry::Kind::Transfer;
-        else
-            throw StoreError(db_.where() + ": damaged funds entry kind \"" + std::string(kind) + "\"");
+        const auto parsed = parse_funds_entry_kind(kind);
+        if (!parsed) throw StoreError(db_.where() + ": damaged funds entry kind \"" + std::string(kind) + "\"");
+        e.kind = *parsed;
         e.amount = r.int64(i, 1);
         e.at = instant_from_millis(r.int64(i, 2));
         e.reference = r.text(i, 3);

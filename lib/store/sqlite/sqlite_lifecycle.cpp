@@ -581,15 +581,9 @@ std::vector<FundsEntry> SqliteStore::funds_entries(std::string_view account_id) 
     while (q->step()) {
         FundsEntry& e = entries.emplace_back();
         const std::string_view kind = q->text_at(0);
-        if (kind == "DEPOSIT")
-            e.kind = FundsEntry::Kind::Deposit;
-        else if (kind == "CLEARING")
-            e.kind = FundsEntry::Kind::Clearing;
-        else if (kind == "TRANSFER")
-            e.kind = FundsEntry::Kind::Transfer;
-        else
-            throw StoreError(db_.path() + ": damaged funds entry kind \"" + std::string(kind) +
-                             "\"");
+        const auto parsed = parse_funds_entry_kind(kind);
+        if (!parsed) throw StoreError(db_.path() + ": damaged funds entry kind \"" + std::string(kind) + "\"");
+        e.kind = *parsed;
         e.amount = q->int64_at(1);
         e.at = instant_from_millis(q->int64_at(2));
         e.reference = q->text_at(3);
