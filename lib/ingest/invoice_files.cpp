@@ -1,5 +1,10 @@
 #include "ingest/invoice_files.hpp"
 
+#include <signal.h>
+
+#include <cerrno>
+#include <charconv>
+
 #include <fmt/format.h>
 
 #include <set>
@@ -120,8 +125,36 @@ InvoiceDestinations invoice_destinations(const config::ServiceConfig& cfg,
     return to;
 }
 
+namespace {
+
+// Removes the temporaries of invoice files (util/atomic_file: ".NAME.PID.RANDOM.tmp") that a
+// process killed while it wrote them left in `folder`; those of a live writer stay.
+void remove_stale_temporaries(const fs::path& folder) {
+    std::error_code ec;
+    for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (!name.starts_with(".invoice_") || !name.ends_with(".tmp")) continue;
+        const std::string_view rest(name.data(), name.size() - 4);  // without ".tmp"
+        const auto random_at = rest.rfind('.');
+        if (random_at == std::string_view::npos) continue;
+        const auto pid_at = rest.rfind('.', random_at - 1);
+        if (pid_at == std::string_view::npos) continue;
+        pid_t pid = 0;
+        const std::string_view digits = rest.substr(pid_at + 1, random_at - pid_at - 1);
+        if (std::from_chars(digits.data(), digits.data() + digits.size(), pid).ec != std::errc() || pid <= 0)
+            continue;
+        if (::kill(pid, 0) == 0 || errno != ESRCH) continue;  // its writer may still be at work
+        fs::remove(it->path(), ec);
+        ec.clear();
+    }
+}
+
+}  // namespace
+
 std::size_t write_invoice_files(const InvoiceDestinations& to,
                                 std::span<const lifecycle::Invoice> invoices) {
+    for (const fs::path& outbox : to.outboxes) remove_stale_temporaries(outbox);
+    remove_stale_temporaries(to.record);
     std::size_t written = 0;
     for (const lifecycle::Invoice& inv : invoices) {
         if (present(to.record / json_name(inv))) continue;

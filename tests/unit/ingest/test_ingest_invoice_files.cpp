@@ -1,0 +1,73 @@
+// Invoice files written again after a process was killed while it wrote them
+// (ingest/invoice_files.hpp): what the killed writer left half-done goes, what a live one is
+// writing stays.
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "ingest/invoice_files.hpp"
+#include "ledger/money.hpp"
+#include "temp_dir.hpp"
+
+using namespace actiondrop;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::string> names(const fs::path& folder) {
+    std::vector<std::string> out;
+    for (const auto& e : fs::directory_iterator(folder)) out.push_back(e.path().filename().string());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+// A process id that no process has now: a child that has ended and been reaped.
+pid_t ended_pid() {
+    const pid_t child = ::fork();
+    if (child == 0) ::_exit(0);
+    ::waitpid(child, nullptr, 0);
+    return child;
+}
+
+}  // namespace
+
+TEST_CASE("invoice files: temporaries of a killed writer are removed, a live writer's are left") {
+    testing::TempDir dir("actiondrop-ingest");
+    ingest::InvoiceDestinations to;
+    to.record = dir.path() / "invoices" / "1000";
+    to.outboxes.push_back(dir.path() / "outbox");
+    fs::create_directories(to.record);
+    fs::create_directories(to.outboxes[0]);
+    const std::string dead = "." "invoice_INV-1000-20260401-P-77.csv." + std::to_string(ended_pid()) + ".00000000deadbeef.tmp";
+    const std::string live = "." "invoice_INV-1000-20260501-P-77.json." + std::to_string(::getpid()) + ".00000000cafef00d.tmp";
+    const std::string other = ".result_a.csv." + std::to_string(ended_pid()) + ".0000000000000001.tmp";
+    for (const fs::path& folder : {to.record, to.outboxes[0]}) {
+        testing::write(folder / dead, "half an invoice");
+        testing::write(folder / live, "being written");
+        testing::write(folder / other, "not ours to judge");
+    }
+
+    lifecycle::Invoice inv;
+    inv.invoice_id = "INV-1000-20260401-P-77";
+    inv.account_id = "1000";
+    inv.partner_id = "P-77";
+    inv.currency = ledger::find_currency("USD");
+    lifecycle::InvoiceLine line;
+    line.id = "A1";
+    line.payout = 1000;
+    inv.lines.push_back(line);
+    inv.total = 1000;
+    CHECK(ingest::write_invoice_files(to, std::span<const lifecycle::Invoice>(&inv, 1)) == 1);
+
+    const std::vector<std::string> want = {other, live, "invoice_INV-1000-20260401-P-77.csv",
+                                           "invoice_INV-1000-20260401-P-77.json"};
+    std::vector<std::string> sorted_want = want;
+    std::sort(sorted_want.begin(), sorted_want.end());
+    CHECK(names(to.record) == sorted_want);
+    CHECK(names(to.outboxes[0]) == sorted_want);
+}
