@@ -21,26 +21,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PG_CLUSTER = os.path.join(HERE, "..", "pg", "pg_cluster.sh")
-
-
-def measured_run(cmd, stdout=None):
-    """Runs a command; returns its wall time, its own peak RSS in MiB and its CPU seconds."""
-    start = time.monotonic()
-    pid = os.fork()
-    if pid == 0:
-        out = os.open(stdout or os.devnull, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-        os.dup2(out, 1)
-        os.execvp(cmd[0], cmd)
-    _, status, usage = os.wait4(pid, 0)
-    wall = time.monotonic() - start
-    code = os.waitstatus_to_exitcode(status)
-    if code not in (0, 3):
-        sys.exit(f"{' '.join(cmd)} exited {code}")
-    return wall, usage.ru_maxrss / 1024.0, usage.ru_utime + usage.ru_stime
+sys.path.insert(0, HERE)
+from bench_apply import measured_run  # noqa: E402  (wall time, own peak RSS, CPU seconds)
 
 
 def psql(url, sql):
