@@ -233,6 +233,12 @@ Outcome take_claim(store::Store& store, const ledger::Catalog& catalog,
         // Stopping is nobody's fault: the file must not drift towards a quarantine.
         give_back_attempt(store, claim.batch_id);
         throw;
+    } catch (const store::BatchCommittedElsewhere&) {
+        // Another service that took this claim over (or was slow to lose it) committed the
+        // batch first: nothing of this attempt was written, and the committed answer stands.
+        if (auto now = store.find_batch(claim.batch_id); now && apply::committed(*now))
+            return answer_committed(store, folders, inbox, claim, std::move(*now));
+        throw;
     } catch (const std::exception& e) {
         // Committed, then the delivery failed: from now on only the answer is missing.
         if (auto now = store.find_batch(claim.batch_id); now && now->state == apply::BatchState::Applied)

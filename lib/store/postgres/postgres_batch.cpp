@@ -396,6 +396,18 @@ void PostgresBatch::commit(const BatchRecord& record, const std::vector<BatchOut
     require_open();
     if (record.batch_id != batch_id_)
         throw std::logic_error("commit(): record of batch " + record.batch_id + " in batch " + batch_id_);
+    {
+        // The state this attempt started from must still be the stored one (docs/ingest.md,
+        // "The journal of a batch"): a batch committed meanwhile is never committed again.
+        // Writers take turns on the counters' rows, so what this reads stays true until COMMIT.
+        Params p;
+        p.text(batch_id_);
+        Result r = db_.run("SELECT state, status FROM batches WHERE batch_id = $1", p);
+        if (r.rows() > 0 && (r.text(0, 0) != "claimed" || !r.text(0, 1).empty()))
+            throw BatchCommittedElsewhere("batch " + batch_id_ + " was committed by another attempt (" +
+                                          std::string(r.text(0, 0)) + ", " + std::string(r.text(0, 1)) +
+                                          "); this one is dropped");
+    }
     write_pending();
     {
         Params p;

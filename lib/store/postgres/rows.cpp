@@ -51,7 +51,11 @@ const char* const kUpsertBatch =
     "sha256 = $5, size = $6, type = $7, state = $8, status = $9, received_at = $10, "
     "completed_at = $11, attempts = $12, total = $13, applied = $14, rejected = $15, "
     "error_code = $16, error_message = $17, error_line = $18, error_counts_json = $19, "
-    "delivery_failures = $20";
+    "delivery_failures = $20 "
+    // A record never goes back to claimed, and a decided status is never replaced: an attempt
+    // that started before another one committed the batch cannot undo that commit.
+    "WHERE (batches.state = 'claimed' OR EXCLUDED.state <> 'claimed') "
+    "AND (batches.status = '' OR batches.status = EXCLUDED.status)";
 
 void read_action(const Result& r, int row, Action& a) {
     a.account_id = r.text(row, 0);

@@ -138,7 +138,11 @@ const char* const kUpsertBatch =
     "inbox = ?3, file_name = ?4, sha256 = ?5, size = ?6, type = ?7, state = ?8, status = ?9, "
     "received_at = ?10, completed_at = ?11, attempts = ?12, total = ?13, applied = ?14, "
     "rejected = ?15, error_code = ?16, error_message = ?17, error_line = ?18, error_counts_json = "
-    "?19, delivery_failures = ?20";
+    "?19, delivery_failures = ?20 "
+    // A record never goes back to claimed, and a decided status is never replaced: an attempt
+    // that started before another one committed the batch cannot undo that commit.
+    "WHERE (batches.state = 'claimed' OR excluded.state <> 'claimed') "
+    "AND (batches.status = '' OR batches.status = excluded.status)";
 const char* const kSelectBatchById = "SELECT " BATCH_COLUMNS " FROM batches WHERE batch_id = ?1";
 const char* const kSelectCompleteBatch =
     "SELECT " BATCH_COLUMNS

@@ -432,6 +432,16 @@ void SqliteBatch::commit(const BatchRecord& record, const std::vector<BatchOutpu
     if (record.batch_id != batch_id_)
         throw std::logic_error("commit(): record of batch " + record.batch_id + " in batch " +
                                batch_id_);
+    {
+        // The state this attempt started from must still be the stored one (docs/ingest.md,
+        // "The journal of a batch"): a batch committed meanwhile is never committed again.
+        Use q(db_.cached("SELECT state, status FROM batches WHERE batch_id = ?1"));
+        q->bind_text(1, batch_id_);
+        if (q->step() && (q->text_at(0) != "claimed" || !q->text_at(1).empty()))
+            throw BatchCommittedElsewhere("batch " + batch_id_ + " was committed by another attempt (" +
+                                          std::string(q->text_at(0)) + ", " + std::string(q->text_at(1)) +
+                                          "); this one is dropped");
+    }
     write_pending();
     write_counter(db_, "action_seq", cache_.next_key());
     write_counter(db_, "history_entry", cache_.next_history_entry());

@@ -177,6 +177,61 @@ TEST_CASE("rollback and the destructor drop every change") {
     CHECK(tx->find("1000", "A-1") != nullptr);
 }
 
+TEST_CASE("a batch committed by another attempt is never committed again, nor taken back to claimed") {
+    // Two services that both took the same claim (the second after the first's lease ran out,
+    // docs/postgres.md, "Claims and leases"): the commit checks the state it started from.
+    TempDir dir;
+    auto store = migrated_store(dir.url());
+    auto other = open_store(dir.url());
+    BatchRecord claimed = sample_record("B-1", "1000", "aa");
+    claimed.attempts = 1;
+    store->put_batch(claimed);
+
+    BatchRecord theirs = claimed;
+    theirs.state = BatchState::Applied;
+    theirs.status = "COMPLETE";
+    theirs.completed_at = at_ms(1'768'600'001'000);
+    theirs.total = theirs.applied = 1;
+    {
+        auto tx = other->begin_batch("B-1");
+        tx->created(make("A-1", "O-1"), entry(Operation::Create, 2));
+        tx->commit(theirs, {});
+    }
+
+    // The late attempt: its claimed record (a second attempt) does not undo the commit ...
+    BatchRecord late = claimed;
+    late.attempts = 2;
+    store->put_batch(late);
+    CHECK(store->find_batch("B-1")->state == BatchState::Applied);
+    CHECK(store->find_batch("B-1")->status == "COMPLETE");
+    // ... and its commit is refused whole: none of its rows are written.
+    {
+        auto tx = store->begin_batch("B-1");
+        ledger::Action* a = tx->find("1000", "A-1");
+        REQUIRE(a != nullptr);
+        a->amount = 1;
+        tx->changed(*a, entry(Operation::Modify, 2));
+        tx->created(make("A-2", "O-2"), entry(Operation::Create, 3));
+        BatchRecord mine = late;
+        mine.state = BatchState::Applied;
+        mine.status = "COMPLETE";
+        mine.total = mine.applied = 2;
+        CHECK_THROWS_AS(tx->commit(mine, {}), BatchCommittedElsewhere);
+    }
+    CHECK(store->action("1000", "A-1")->amount == 12'345);
+    CHECK_FALSE(store->action("1000", "A-2"));
+    CHECK(store->history("1000", "A-1").size() == 1);
+    CHECK(store->find_batch("B-1")->total == 1);
+    // A decided status is never replaced by another one.
+    BatchRecord quarantined = late;
+    quarantined.state = BatchState::Quarantined;
+    quarantined.status = "REJECTED";
+    store->put_batch(quarantined);
+    CHECK(store->find_batch("B-1")->status == "COMPLETE");
+    // The store takes the next batch.
+    CHECK_NOTHROW(store->begin_batch("B-2"));
+}
+
 TEST_CASE("one batch transaction at a time per store") {
     TempDir dir;
     auto store = migrated_store(dir.url());
