@@ -360,7 +360,10 @@ int main(int argc, char** argv) {
         };
         pull_events.wake = [&wakeup] { wakeup.wake(); };
         const std::string store_url = cfg->store;
-        service.enable_pulls([store_url] { return store::open_store(store_url); }, pull_events);
+        pull::PullTiming pull_timing;
+        pull_timing.lease = cfg->pull_lease;  // read at start; a reload keeps it
+        service.enable_pulls([store_url] { return store::open_store(store_url); }, pull_events,
+                             pull_timing);
         service.remove_spool_leftovers();
 
         // The life cycle every lifecycle.interval (docs/lifecycle.md, "The daemon's schedule").

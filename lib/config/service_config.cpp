@@ -113,7 +113,7 @@ public:
         if (!root.IsDefined() || root.IsNull()) return c;  // every default
         MapReader m(f_, root, "",
                     {"store", "state_dir", "workers", "metrics", "lifecycle", "sweep_interval",
-                     "inotify", "limits", "inboxes"});
+                     "pull_lease", "inotify", "limits", "inboxes"});
         if (!m.is_map()) return c;
         if (auto s = m.text("store")) c.store = store(*s, m);
         if (auto p = path(m, "state_dir")) c.state_dir = *p;
@@ -133,6 +133,13 @@ public:
             if (auto d = duration(lifecycle, "interval", true)) c.lifecycle_interval = *d;
         }
         if (auto d = duration(m, "sweep_interval", true)) c.sweep_interval = *d;
+        if (auto d = duration(m, "pull_lease", true)) {
+            if (*d < std::chrono::seconds{1})
+                f_.error(m["pull_lease"], m.path("pull_lease"),
+                         "expected at least 1s: a lease renewed every quarter of it");
+            else
+                c.pull_lease = *d;
+        }
         if (auto b = m.boolean("inotify")) c.inotify = *b;
         if (m.has("limits")) c.limits = limits(m["limits"], "limits", c.limits);
         if (m.has("inboxes") && f_.sequence(m["inboxes"], "inboxes")) {

@@ -103,6 +103,9 @@ struct ServiceConfig {
     std::string metrics_listen = "127.0.0.1:9464";
     std::chrono::milliseconds lifecycle_interval{60000};
     std::chrono::milliseconds sweep_interval{5000};
+    // How long a pull inbox's claim holds without renewal before another service sharing the
+    // store may take it over (docs/postgres.md, "Claims and leases").
+    std::chrono::milliseconds pull_lease{120000};
     bool inotify = true;  // false: local inboxes are found by the sweep alone
     FileLimits limits;
     std::vector<InboxConfig> inboxes;

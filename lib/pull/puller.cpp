@@ -77,6 +77,10 @@ fs::path pull_spool(const fs::path& state_dir, std::string_view inbox) {
     return state_dir / "pull" / inbox;
 }
 
+std::string claim_batch_id(const store::PullRecord& record) {
+    return record.claim.substr(0, record.claim.size() - record.file_name.size() - 1);
+}
+
 std::string pull_owner(const fs::path& state_dir) {
     char host[256] = {};
     if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
@@ -185,7 +189,13 @@ void Puller::run() {
                 next_attempt_ = now;
                 continue;
             }
-            wait_until(std::min(next_attempt_, now + remote_.poll_interval));
+            try {
+                if (!store) store = open_store_();
+                keep_leases(*store);
+            } catch (const std::exception&) {
+                store.reset();  // reported by keep_leases or tried again at the next attempt
+            }
+            wait_until(std::min({next_attempt_, now + remote_.poll_interval, next_renewal_}));
             {
                 std::lock_guard lock(mutex_);
                 poll_now_ = false;
@@ -194,6 +204,7 @@ void Puller::run() {
         }
         try {
             if (!store) store = open_store_();
+            keep_leases(*store);
             if (!remote || !remote->connected()) {
                 remote.reset();
                 if (events_.connecting) events_.connecting(inbox_);
@@ -248,7 +259,7 @@ void Puller::run() {
             store.reset();
             continue;
         }
-        wait_until(std::min(next_poll, last_activity + timing_.keepalive));
+        wait_until(std::min({next_poll, last_activity + timing_.keepalive, next_renewal_}));
     }
     connected_ = false;
 }
@@ -297,7 +308,51 @@ bool Puller::deliver_answers(RemoteFolder& remote) {
     return true;
 }
 
+void Puller::keep_leases(store::Store& store) {
+    const auto now = Steady::now();
+    if (now < next_renewal_) return;
+    try {
+        store.renew_pulls(inbox_.name, owner_, timing_.lease);
+        next_renewal_ = now + timing_.lease / 4;
+        warned_.erase("lease");
+    } catch (const std::exception& e) {
+        // A store busy with a long file (SQLite) or failing: the lease still has three
+        // quarters to run; try again soon.
+        next_renewal_ = now + std::min<std::chrono::milliseconds>(std::chrono::seconds{5}, timing_.lease / 8);
+        warn_once("lease", fmt::format("cannot renew the leases of this service's pulls: {}; "
+                                       "trying again shortly",
+                                       e.what()));
+    }
+}
+
+void Puller::take_over(store::Store& store) {
+    for (auto& taken : store.take_over_pulls(inbox_.name, owner_, timing_.lease)) {
+        auto record = std::move(taken.record);
+        const auto batch_id = claim_batch_id(record);
+        auto batch = store.find_batch(batch_id);
+        std::string what;
+        if (batch && apply::committed(*batch)) {
+            // Its answers may never have left the other service's spool: they are sent
+            // again from the store, and the original is then dealt with.
+            apply::deliver(store, *batch, spool() / ".outbox");
+            record.state = "fetched";
+            what = fmt::format("batch {} was committed ({}); its answers are sent again", batch_id,
+                               batch->status);
+        } else {
+            // Its copy is in the other service's spool: downloaded again, under the same batch
+            // id, so that it is applied once whichever service commits first.
+            record.state = "claimed";
+            what = fmt::format("it is downloaded again as batch {}", batch_id);
+        }
+        store.put_pull(record);
+        if (events_.info)
+            events_.info(inbox_, fmt::format("took over {} from {}, whose lease ended: {}",
+                                             record.remote_path, taken.from, what));
+    }
+}
+
 bool Puller::finish_pulls(RemoteFolder& remote, store::Store& store) {
+    take_over(store);
     // Only this service's own: another one sharing the inbox finishes its claims itself.
     for (auto record : store.open_pulls(inbox_.name, owner_)) {
         const auto local = spool() / ".processing" / record.claim;
@@ -434,6 +489,7 @@ bool Puller::take_new_files(RemoteFolder& remote, store::Store& store) {
         record.claim = util::new_batch_id(record.claimed_at) + "_" + f->name;
         record.state = "claimed";
         record.owner = owner_;
+        record.lease = timing_.lease;
         if (remote_.delete_after_pull) {
             // Claimed on the server too: whoever renames it first has it.
             const auto processing = remote_join(remote_.folder, ".processing");
@@ -514,8 +570,11 @@ bool Puller::fetch(RemoteFolder& remote, store::Store& store, store::PullRecord 
     auto got = remote.download(
         record.remote_path, part,
         [&](std::int64_t) {
-            std::lock_guard lock(mutex_);
-            if (stop_) throw Stopping{};
+            {
+                std::lock_guard lock(mutex_);
+                if (stop_) throw Stopping{};
+            }
+            keep_leases(store);  // a long download keeps its claim
         },
         limit);
     if (!got) {
@@ -585,7 +644,7 @@ void Puller::refuse_too_large(store::Store& store, store::PullRecord record, std
     const auto limit = inbox_.limits.max_file_bytes;
     // The claim is `<batch id>_NAME`: the batch the file would have been applied as, so that
     // a crash before the pull is marked finds the answer already given.
-    const auto batch_id = record.claim.substr(0, record.claim.size() - record.file_name.size() - 1);
+    const auto batch_id = claim_batch_id(record);
     auto batch = store.find_batch(batch_id);
     if (!batch || batch->status.empty()) {
         store::BatchRecord r;

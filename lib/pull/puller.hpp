@@ -24,6 +24,10 @@
 // archived as for an applied file. A download reads no more than the size the file had
 // when opened, and no download starts on a file over the limit.
 //
+// A claim is leased (PullTiming::lease, on the store's clock): the puller renews its inbox's
+// leases while it runs, whether its server answers or not, and takes over the pulls of a
+// service whose lease has ended (docs/postgres.md, "Claims and leases").
+//
 // Failures, by RemoteErrorKind: a server that is not trusted (an SFTP host key that is unknown,
 // changed or of another type) raises an alert and the inbox does not connect again until the
 // server's trust files (known_hosts) or its config change; refused credentials back off for a long
@@ -54,6 +58,8 @@ std::filesystem::path pull_spool(const std::filesystem::path& state_dir, std::st
 // The name a service's pulls carry in the pull journal: its host and its state folder, which
 // stay the same across its restarts and differ between services sharing a store.
 std::string pull_owner(const std::filesystem::path& state_dir);
+// The batch id a pull's file is applied as: its claim is `<batch id>_NAME`.
+std::string claim_batch_id(const store::PullRecord& record);
 
 // What a puller reports, from its own thread (the callbacks must be thread-safe).
 struct PullEvents {
@@ -83,6 +89,9 @@ struct PullTiming {
     std::chrono::seconds first_retry{1}, max_retry{300};
     std::chrono::seconds first_auth_retry{900}, max_auth_retry{7200};
     std::size_t list_budget = 50'000;  // directory entries read per poll
+    // How long a claim in the pull journal holds unless renewed; renewed every quarter of it
+    // (docs/postgres.md, "Claims and leases"). Config `pull_lease`.
+    std::chrono::milliseconds lease{120'000};
 };
 
 class Puller {
@@ -120,6 +129,12 @@ private:
     RemoteResult<void> upload(RemoteFolder& remote, const std::filesystem::path& local,
                               const std::string& folder, const std::string& name);
     bool finish_pulls(RemoteFolder& remote, store::Store& store);
+    // Renews the leases of this service's pulls of the inbox when a quarter of one has passed;
+    // a failure (a busy or failing store) is reported once and tried again shortly.
+    void keep_leases(store::Store& store);
+    // Takes over the pulls of the inbox whose owners' leases have ended: a committed batch is
+    // answered again from the store, anything else is downloaded again under its batch id.
+    void take_over(store::Store& store);
     bool take_new_files(RemoteFolder& remote, store::Store& store);
     bool fetch(RemoteFolder& remote, store::Store& store, store::PullRecord record);
     // Answers a claimed file of `size` bytes, over the limit, TOO_LARGE without downloading it.
@@ -156,6 +171,7 @@ private:
     bool auth_failed_ = false;
     std::string stamp_at_failure_;
     std::chrono::steady_clock::time_point next_attempt_{};
+    std::chrono::steady_clock::time_point next_renewal_{};
 
     std::atomic<bool> alert_{false}, connected_{false};
     std::atomic<std::int64_t> pulled_{0};

@@ -32,7 +32,7 @@ struct Table {
     "invoice_id, account_id, partner_id, invoice_date, local_date, currency, total, issued_at"
 #define LINE_COLUMNS "invoice_id, ord, kind, item, id, event_date, cleared_at, payout, comments"
 #define PULL_COLUMNS \
-    "inbox, remote_path, size, mtime, file_name, claim, state, claimed_at, finished_at, owner"
+    "inbox, remote_path, size, mtime, file_name, claim, state, claimed_at, finished_at, owner, lease_until"
 #define FUNDS_COLUMNS "id, account_id, kind, amount, at, reference, item"
 
 constexpr std::array kTables = {

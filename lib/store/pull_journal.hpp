@@ -1,6 +1,8 @@
 #pragma once
 // The port of the pull journal: which remote files a pull inbox has taken (README.md, "SFTP
 // pull inboxes", "Exactly once"). The record's key is the claim.
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -27,6 +29,16 @@ struct PullRecord {
     std::string owner;
     ledger::Instant claimed_at{};
     std::optional<ledger::Instant> finished_at;
+    // How long the claim holds without being renewed (docs/postgres.md, "Claims and leases"):
+    // claim_pull() ends it at the store's clock plus this. 0: no lease, the claim waits for its
+    // owner however long that takes (and so does a claim made before leases existed).
+    std::chrono::milliseconds lease{0};
+};
+
+// A pull whose owner's lease ran out, now another service's.
+struct TakenPull {
+    PullRecord record;  // with its new owner
+    std::string from;   // the owner whose lease ran out
 };
 
 class PullJournal {
@@ -45,6 +57,16 @@ public:
     virtual void put_pull(const PullRecord& record) = 0;
     // Forgets a claim whose download failed, so that the file is taken again later.
     virtual void forget_pull(const PullRecord& record) = 0;
+    // Ends the lease of every unfinished pull of `inbox` that `owner` holds at the store's clock
+    // plus `lease`; returns how many there are. The store's clock, never the services': theirs
+    // may differ.
+    virtual std::size_t renew_pulls(std::string_view inbox, std::string_view owner,
+                                    std::chrono::milliseconds lease) = 0;
+    // Makes `owner` the owner, for `lease`, of every unfinished pull of `inbox` whose lease has
+    // ended on the store's clock, and returns them, oldest claim first. A pull with no lease,
+    // or no owner, is never taken. Of two services that try at once, one takes each pull.
+    virtual std::vector<TakenPull> take_over_pulls(std::string_view inbox, std::string_view owner,
+                                                   std::chrono::milliseconds lease) = 0;
 };
 
 }  // namespace actiondrop::store

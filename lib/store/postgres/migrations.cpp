@@ -217,7 +217,13 @@ CREATE TRIGGER invoice_lines_never_change BEFORE UPDATE OR DELETE ON invoice_lin
     FOR EACH ROW EXECUTE FUNCTION invoices_never_change();
 )sql";
 
-constexpr std::array kSteps = {kVersion1};
+// Version 2: a pull's claim has a lease, renewed by its owner; another instance takes over a
+// pull whose lease has ended (docs/postgres.md, "Claims and leases"). NULL: no lease.
+constexpr const char* kVersion2 = R"sql(
+ALTER TABLE pulls ADD COLUMN lease_until BIGINT;
+)sql";
+
+constexpr std::array kSteps = {kVersion1, kVersion2};
 
 int read_version(Connection& db) {
     Result r = db.run("SELECT version FROM schema_version");

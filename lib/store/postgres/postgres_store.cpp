@@ -1,5 +1,8 @@
 #include "store/postgres/postgres_store.hpp"
 
+#include <algorithm>
+#include <tuple>
+
 #include "store/catalog_codec.hpp"
 #include "store/postgres/migrations.hpp"
 #include "store/postgres/rows.hpp"
@@ -127,6 +130,10 @@ std::vector<std::pair<std::string, std::string>> PostgresStore::batch_outputs(
 
 namespace {
 
+// The server's clock in ms since the epoch: leases are measured on it, never on the
+// instances' clocks (docs/postgres.md, "Claims and leases").
+#define PG_NOW_MS "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
+
 #define PG_PULL_COLUMNS \
     "inbox, remote_path, size, mtime, file_name, claim, state, claimed_at, finished_at, owner"
 
@@ -160,10 +167,13 @@ bool PostgresStore::claim_pull(const PullRecord& record) {
         .text(record.state)
         .int64(millis(record.claimed_at))
         .int64(millis(record.finished_at))
-        .text(record.owner);
+        .text(record.owner)
+        .int64(static_cast<std::int64_t>(record.lease.count()));
     // The primary key decides between instances that list the same remote file at once.
     Result r = db_.run("INSERT INTO pulls (" PG_PULL_COLUMNS
-                       ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
+                       ", lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+                       "CASE WHEN $11::bigint > 0 THEN " PG_NOW_MS " + $11::bigint END) "
+                       "ON CONFLICT DO NOTHING",
                        p);
     return r.affected() == 1;
 }
@@ -204,6 +214,42 @@ void PostgresStore::put_pull(const PullRecord& record) {
 void PostgresStore::forget_pull(const PullRecord& record) {
     db_.run("DELETE FROM pulls WHERE inbox = $1 AND remote_path = $2 AND size = $3 AND mtime = $4",
             pull_key(record));
+}
+
+std::size_t PostgresStore::renew_pulls(std::string_view inbox, std::string_view owner,
+                                       std::chrono::milliseconds lease) {
+    Params p;
+    p.text(inbox).text(owner).int64(static_cast<std::int64_t>(lease.count()));
+    Result r = db_.run("UPDATE pulls SET lease_until = " PG_NOW_MS
+                       " + $3::bigint WHERE inbox = $1 AND owner = $2 AND state <> 'finished'",
+                       p);
+    return static_cast<std::size_t>(r.affected());
+}
+
+std::vector<TakenPull> PostgresStore::take_over_pulls(std::string_view inbox, std::string_view owner,
+                                                      std::chrono::milliseconds lease) {
+    Params p;
+    p.text(inbox).text(owner).int64(static_cast<std::int64_t>(lease.count()));
+    // The rows are locked as they are chosen; an instance that waited for one sees its new
+    // lease when it gets it and passes over it.
+    Result r = db_.run(
+        "UPDATE pulls p SET owner = $2, lease_until = " PG_NOW_MS " + $3::bigint FROM ("
+        "SELECT inbox, remote_path, size, mtime, owner AS was FROM pulls WHERE inbox = $1 AND "
+        "state <> 'finished' AND owner <> $2 AND owner <> '' AND lease_until < " PG_NOW_MS
+        " FOR UPDATE) o WHERE p.inbox = o.inbox AND p.remote_path = o.remote_path AND "
+        "p.size = o.size AND p.mtime = o.mtime RETURNING p.inbox, p.remote_path, p.size, p.mtime, "
+        "p.file_name, p.claim, p.state, p.claimed_at, p.finished_at, p.owner, o.was",
+        p);
+    std::vector<TakenPull> taken;
+    for (int i = 0; i < r.rows(); ++i) {
+        TakenPull t{read_pull(r, i), std::string(r.text(i, 10))};
+        t.record.lease = lease;
+        taken.push_back(std::move(t));
+    }
+    std::sort(taken.begin(), taken.end(), [](const TakenPull& a, const TakenPull& b) {
+        return std::tie(a.record.claimed_at, a.record.claim) < std::tie(b.record.claimed_at, b.record.claim);
+    });
+    return taken;
 }
 
 std::unique_ptr<BatchTransaction> PostgresStore::begin_batch(std::string_view batch_id) {

@@ -45,6 +45,10 @@ public:
     std::vector<PullRecord> open_pulls(std::string_view inbox, std::string_view owner) override;
     void put_pull(const PullRecord& record) override;
     void forget_pull(const PullRecord& record) override;
+    std::size_t renew_pulls(std::string_view inbox, std::string_view owner,
+                            std::chrono::milliseconds lease) override;
+    std::vector<TakenPull> take_over_pulls(std::string_view inbox, std::string_view owner,
+                                           std::chrono::milliseconds lease) override;
 
     std::unique_ptr<BatchTransaction> begin_batch(std::string_view batch_id) override;
 

@@ -273,7 +273,14 @@ constexpr const char* kVersion6 = R"sql(
 ALTER TABLE sftp_pulls ADD COLUMN owner TEXT NOT NULL DEFAULT '';
 )sql";
 
-constexpr std::array kSteps = {kVersion1, kVersion2, kVersion3, kVersion4, kVersion5, kVersion6};
+// Version 7: a pull's claim has a lease, renewed by its owner; another service takes over a
+// pull whose lease has ended (docs/postgres.md, "Claims and leases"). NULL: no lease (a claim
+// made before), which waits for its owner.
+constexpr const char* kVersion7 = R"sql(
+ALTER TABLE sftp_pulls ADD COLUMN lease_until INTEGER;
+)sql";
+
+constexpr std::array kSteps = {kVersion1, kVersion2, kVersion3, kVersion4, kVersion5, kVersion6, kVersion7};
 
 int read_version(Database& db) {
     Use q(db.cached("SELECT version FROM schema_version"));

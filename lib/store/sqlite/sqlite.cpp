@@ -199,6 +199,7 @@ void Database::set_cache_kib(int kib) {
 }
 
 std::int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+std::int64_t Database::changes() const { return sqlite3_changes64(db_); }
 
 void Database::write_blob_from_file(const char* table, const char* column, std::int64_t rowid,
                                     const std::string& file) {

@@ -96,6 +96,8 @@ public:
     void set_cache_kib(int kib);
 
     std::int64_t last_insert_rowid() const;
+    // Rows changed by the last INSERT, UPDATE or DELETE.
+    std::int64_t changes() const;
     const std::string& path() const { return path_; }
     sqlite3* handle() const { return db_; }
     [[noreturn]] void fail(int rc, std::string_view what) const;

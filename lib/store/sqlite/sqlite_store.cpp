@@ -117,6 +117,10 @@ std::vector<std::pair<std::string, std::string>> SqliteStore::batch_outputs(
 
 namespace {
 
+// The store's clock in ms since the epoch, read by SQLite itself (docs/postgres.md, "Claims and
+// leases"): on SQLite every service shares one host, and so one clock.
+#define SQLITE_NOW_MS "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)"
+
 constexpr const char* kPullColumns =
     "inbox, remote_path, size, mtime, file_name, claim, state, claimed_at, finished_at, owner";
 
@@ -150,7 +154,8 @@ bool SqliteStore::claim_pull(const PullRecord& record) {
     {
         Use q(db_.cached(
             "INSERT INTO sftp_pulls (inbox, remote_path, size, mtime, file_name, claim, state, "
-            "claimed_at, finished_at, owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+            "claimed_at, finished_at, owner, lease_until) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+            "?9, ?10, CASE WHEN ?11 > 0 THEN " SQLITE_NOW_MS " + ?11 END) "
             "ON CONFLICT DO NOTHING RETURNING 1"));
         bind_pull_key(*q, record);
         q->bind_text(5, record.file_name);
@@ -159,6 +164,7 @@ bool SqliteStore::claim_pull(const PullRecord& record) {
         q->bind(8, millis(record.claimed_at));
         q->bind(9, millis(record.finished_at));
         q->bind_text(10, record.owner);
+        q->bind(11, static_cast<std::int64_t>(record.lease.count()));
         inserted = q->step();
         while (q->step()) {
         }
@@ -217,6 +223,55 @@ void SqliteStore::forget_pull(const PullRecord& record) {
         q->run();
     }
     tx.commit();
+}
+
+std::size_t SqliteStore::renew_pulls(std::string_view inbox, std::string_view owner,
+                                     std::chrono::milliseconds lease) {
+    Transaction tx(db_);
+    std::size_t renewed = 0;
+    {
+        Use q(db_.cached("UPDATE sftp_pulls SET lease_until = " SQLITE_NOW_MS
+                         " + ?3 WHERE inbox = ?1 AND owner = ?2 AND state <> 'finished'"));
+        q->bind_text(1, inbox);
+        q->bind_text(2, owner);
+        q->bind(3, static_cast<std::int64_t>(lease.count()));
+        q->run();
+        renewed = static_cast<std::size_t>(db_.changes());
+    }
+    tx.commit();
+    return renewed;
+}
+
+std::vector<TakenPull> SqliteStore::take_over_pulls(std::string_view inbox, std::string_view owner,
+                                                    std::chrono::milliseconds lease) {
+    // One write transaction: what is read as ended is taken before anyone else can.
+    Transaction tx(db_);
+    std::vector<TakenPull> taken;
+    {
+        Use q(db_.cached(std::string("SELECT ") + kPullColumns +
+                         " FROM sftp_pulls WHERE inbox = ?1 AND state <> 'finished' AND owner "
+                         "NOT IN (?2, '') AND lease_until < " SQLITE_NOW_MS
+                         " ORDER BY claimed_at, claim"));
+        q->bind_text(1, inbox);
+        q->bind_text(2, owner);
+        while (q->step()) {
+            TakenPull t{read_pull(*q), ""};
+            t.from = t.record.owner;
+            t.record.owner = std::string(owner);
+            t.record.lease = lease;
+            taken.push_back(std::move(t));
+        }
+    }
+    for (const TakenPull& t : taken) {
+        Use q(db_.cached("UPDATE sftp_pulls SET owner = ?5, lease_until = " SQLITE_NOW_MS
+                         " + ?6 WHERE inbox = ?1 AND remote_path = ?2 AND size = ?3 AND mtime = ?4"));
+        bind_pull_key(*q, t.record);
+        q->bind_text(5, owner);
+        q->bind(6, static_cast<std::int64_t>(lease.count()));
+        q->run();
+    }
+    tx.commit();
+    return taken;
 }
 
 std::unique_ptr<BatchTransaction> SqliteStore::begin_batch(std::string_view batch_id) {

@@ -130,6 +130,13 @@ public:
     }
     void put_pull(const store::PullRecord& r) override { inner_->put_pull(r); }
     void forget_pull(const store::PullRecord& r) override { inner_->forget_pull(r); }
+    std::size_t renew_pulls(std::string_view i, std::string_view o, std::chrono::milliseconds l) override {
+        return inner_->renew_pulls(i, o, l);
+    }
+    std::vector<store::TakenPull> take_over_pulls(std::string_view i, std::string_view o,
+                                                  std::chrono::milliseconds l) override {
+        return inner_->take_over_pulls(i, o, l);
+    }
     std::unique_ptr<store::BatchTransaction> begin_batch(std::string_view id) override {
         return std::make_unique<Tx>(inner_->begin_batch(id), *this);
     }

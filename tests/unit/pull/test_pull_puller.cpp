@@ -452,3 +452,98 @@ TEST_CASE("a pull another service took is left to it: not downloaded again, not 
     CHECK(ours[0].file_name == "b.csv");
     CHECK(ours[0].owner == pull_owner(rig.local.path() / "state"));
 }
+
+namespace {
+
+// A pull of /in/a.csv that another service took and whose lease has ended: its copy was in
+// that service's spool.
+store::PullRecord dead_services_pull(Rig& rig, const std::string& state, const std::string& path = "/in/a.csv") {
+    store::PullRecord theirs;
+    theirs.inbox = rig.inbox.name;
+    theirs.remote_path = path;
+    theirs.size = static_cast<std::int64_t>(csv.size());
+    theirs.mtime = 1'700'000'000;
+    theirs.file_name = "a.csv";
+    theirs.claim = "20260101T000000Z-000000000000_a.csv";
+    theirs.state = state;
+    theirs.claimed_at = wall_now();
+    theirs.owner = "dead-host:/var/lib/actiondrop/b";
+    theirs.lease = 1ms;
+    REQUIRE(store::open_store(rig.store_url)->claim_pull(theirs));
+    std::this_thread::sleep_for(20ms);
+    return theirs;
+}
+
+}  // namespace
+
+TEST_CASE("a pull whose owner's lease ended is downloaded again under its batch id and finished here") {
+    Rig rig;
+    rig.remote.put("/in/a.csv", csv);
+    const auto theirs = dead_services_pull(rig, "fetched");
+    auto puller = rig.start();
+    REQUIRE(eventually([&] { return rig.claims().size() == 1; }));
+    // The same claim name, so the same batch id: whichever service commits first, once.
+    CHECK(rig.claims().front().filename() == theirs.claim);
+    CHECK(read(rig.claims().front()) == csv);
+    CHECK(rig.info_mentions("took over /in/a.csv from dead-host:/var/lib/actiondrop/b, whose lease ended: "
+                            "it is downloaded again as batch 20260101T000000Z-000000000000"));
+    auto ours = rig.open_pulls();
+    REQUIRE(ours.size() == 1);
+    CHECK(ours[0].owner == pull_owner(rig.local.path() / "state"));
+    apply_locally(rig, rig.claims().front(), "a.csv");
+    REQUIRE(eventually([&] { return rig.open_pulls().empty(); }));
+    CHECK(rig.remote.bytes("/out/result_a.csv") == "result of a.csv\n");
+    CHECK(rig.remote.count("download /in/a.csv") == 1);
+    CHECK(rig.remote.exists("/in/a.csv"));  // left, as configured
+}
+
+TEST_CASE("a taken-over pull whose batch was committed is answered from the store, not downloaded") {
+    Rig rig;
+    rig.source().delete_after_pull = true;
+    // Claimed on the server too, by the rename into `.processing/`.
+    const std::string claimed = "/in/.processing/20260101T000000Z-000000000000_a.csv";
+    rig.remote.put(claimed, csv);
+    const auto theirs = dead_services_pull(rig, "fetched", claimed);
+    {
+        // The other service committed the batch and died before its answers were uploaded.
+        auto s = store::open_store(rig.store_url);
+        store::BatchRecord done;
+        done.batch_id = "20260101T000000Z-000000000000";
+        done.account_id = "1000";
+        done.inbox = rig.inbox.name;
+        done.file_name = "a.csv";
+        done.type = "modifications";
+        done.state = store::BatchState::Delivered;
+        done.status = "COMPLETE";
+        done.received_at = wall_now();
+        write(rig.local.path() / "result", "the stored answer\n");
+        auto tx = s->begin_batch(done.batch_id);
+        tx->commit(done, {{"result_a.csv", rig.local.path() / "result"}});
+    }
+    auto puller = rig.start();
+    REQUIRE(eventually([&] { return !rig.remote.exists(claimed); }));  // deleted, as configured
+    CHECK(eventually([&] { return rig.remote.bytes("/out/result_a.csv") == "the stored answer\n"; }));
+    CHECK(rig.open_pulls().empty());
+    CHECK(rig.remote.count("download ") == 0);
+    CHECK(rig.claims().empty());
+    CHECK(rig.info_mentions("batch 20260101T000000Z-000000000000 was committed (COMPLETE); its answers are sent again"));
+}
+
+TEST_CASE("a running service renews its leases; once it stops, another service takes its pulls over") {
+    Rig rig;
+    rig.timing.lease = 300ms;
+    rig.remote.put("/in/a.csv", csv);
+    auto puller = rig.start();
+    REQUIRE(eventually([&] { return rig.claims().size() == 1; }));  // downloaded, not applied
+    auto other = store::open_store(rig.store_url);
+    for (int i = 0; i < 4; ++i) {  // twice the lease and more
+        std::this_thread::sleep_for(250ms);
+        CHECK(other->take_over_pulls(rig.inbox.name, "h2:/b", 60s).empty());
+    }
+    puller.reset();  // the service dies
+    std::this_thread::sleep_for(400ms);
+    auto taken = other->take_over_pulls(rig.inbox.name, "h2:/b", 60s);
+    REQUIRE(taken.size() == 1);
+    CHECK(taken[0].record.remote_path == "/in/a.csv");
+    CHECK(taken[0].from == pull_owner(rig.local.path() / "state"));
+}

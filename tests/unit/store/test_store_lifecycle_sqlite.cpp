@@ -53,14 +53,15 @@ DROP TABLE funds_entries;
 ALTER TABLE actions DROP COLUMN cleared_at;
 ALTER TABLE actions DROP COLUMN invoice_id;
 ALTER TABLE sftp_pulls DROP COLUMN owner;
+ALTER TABLE sftp_pulls DROP COLUMN lease_until;
 UPDATE schema_version SET version = 4;
 COMMIT;
 )sql");
         CHECK(sqlite::schema_version(db) == 4);
     }
-    CHECK(sqlite::latest_schema_version() == 6);
+    CHECK(sqlite::latest_schema_version() == 7);
     auto s = open_store(dir.db());
-    CHECK(s->migrate() == 6);
+    CHECK(s->migrate() == 7);
     auto a = s->action("1000", "A1");
     REQUIRE(a);
     CHECK(a->payout == 10000);

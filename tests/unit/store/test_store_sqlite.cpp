@@ -182,7 +182,6 @@ TEST_CASE("outputs are stored with the commit and read back in order, also large
     write_file(dir.path() / "empty.json", "");
 
     auto tx = store->begin_batch("B-1");
-    record.status = "COMPLETE";
     tx->commit(record, {{"result_mods.csv", dir.path() / "result.csv"},
                         {"errors_mods.csv", dir.path() / "errors.csv"},
                         {"mods.csv_summary.json", dir.path() / "empty.json"}});
@@ -205,6 +204,17 @@ TEST_CASE("outputs are stored with the commit and read back in order, also large
     outputs = store->batch_outputs("B-1");
     REQUIRE(outputs.size() == 1);
     CHECK(outputs[0].second == "Line,ErrorCode\r\n");
+
+    // Once decided, the batch is never committed again, and its outputs stay.
+    record.state = store::BatchState::Applied;
+    record.status = "COMPLETE";
+    store->begin_batch("B-1")->commit(record, {});
+    auto late = store->begin_batch("B-1");
+    CHECK_THROWS_AS(late->commit(record, {{"result_mods.csv", dir.path() / "result.csv"}}),
+                    store::BatchCommittedElsewhere);
+    late.reset();
+    REQUIRE(store->batch_outputs("B-1").size() == 1);
+    CHECK(store->batch_outputs("B-1")[0].second == "Line,ErrorCode\r\n");
 }
 
 TEST_CASE("a missing output file fails the commit and leaves nothing behind") {
@@ -293,6 +303,7 @@ DROP TABLE funds_entries;
 ALTER TABLE actions DROP COLUMN cleared_at;
 ALTER TABLE actions DROP COLUMN invoice_id;
 ALTER TABLE sftp_pulls DROP COLUMN owner;
+ALTER TABLE sftp_pulls DROP COLUMN lease_until;
 UPDATE schema_version SET version = 2;
 COMMIT;
 )sql");
@@ -340,10 +351,11 @@ TEST_CASE("the migration to version 6 keeps the pulls, each of no owner, which a
         r.owner = "host:/state";
         REQUIRE(s->claim_pull(r));
         sqlite::Database db(dir.db());
-        db.exec("BEGIN; ALTER TABLE sftp_pulls DROP COLUMN owner; UPDATE schema_version SET version = 5; COMMIT;");
+        db.exec("BEGIN; ALTER TABLE sftp_pulls DROP COLUMN owner; ALTER TABLE sftp_pulls DROP COLUMN "
+                "lease_until; UPDATE schema_version SET version = 5; COMMIT;");
     }
     auto s = open_store(dir.db());
-    CHECK(s->migrate() == 6);
+    CHECK(s->migrate() == 7);
     auto open = s->open_pulls("acme-pull", "another-host:/elsewhere");
     REQUIRE(open.size() == 1);
     CHECK(open[0].remote_path == "/in/a.csv");
