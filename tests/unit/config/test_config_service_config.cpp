@@ -87,6 +87,7 @@ TEST_CASE("service config: an empty file gives every default") {
     CHECK(c->metrics_listen == "127.0.0.1:9464");
     CHECK(c->lifecycle_interval == 60s);
     CHECK(c->sweep_interval == 5s);
+    CHECK(c->pull_lease == 2min);
     CHECK(c->limits.max_file_bytes == 512LL << 20);
     CHECK(c->inboxes.empty());
 }
@@ -203,6 +204,7 @@ lifecycle: {interval: 0s}
 sweep_interval: 5 seconds
 limits: {max_file_bytes: 1.5GiB, max_rows: lots, max_line_bytes: 0}
 state_dir: ""
+pull_lease: 500ms
 )");
     CHECK_CONFIG_ERROR(errors, 1, "workers", "must be between 1 and 256");
     CHECK_CONFIG_ERROR(errors, 2, "metrics.listen", "expected HOST:PORT");
@@ -212,7 +214,8 @@ state_dir: ""
     CHECK_CONFIG_ERROR(errors, 5, "limits.max_rows", "expected a whole number");
     CHECK_CONFIG_ERROR(errors, 5, "limits.max_line_bytes", "must be above 0");
     CHECK_CONFIG_ERROR(errors, 6, "state_dir", "a path is required here");
-    CHECK(errors.size() == 8);
+    CHECK_CONFIG_ERROR(errors, 7, "pull_lease", "expected at least 1s");
+    CHECK(errors.size() == 9);
 }
 
 TEST_CASE("service config: unknown and duplicate keys") {
@@ -467,4 +470,11 @@ TEST_CASE("service config: kind ftp refuses what it cannot use") {
     CHECK_CONFIG_ERROR(errors, 5, "inboxes[1].sha256", "64 hex digits");
     CHECK_CONFIG_ERROR(errors, 7, "inboxes[2].tls", "tls: none checks no certificate");
     CHECK_CONFIG_ERROR(errors, 9, "inboxes[3].tls", "applies only to kind: ftp");
+}
+
+TEST_CASE("service config: pull_lease sets how long a pull's claim holds without renewal") {
+    ConfigFile file("pull_lease: 30s\n");
+    auto c = read_service_config(file.path());
+    REQUIRE(c);
+    CHECK(c->pull_lease == 30s);
 }
