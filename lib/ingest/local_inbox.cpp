@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
@@ -80,13 +82,38 @@ fs::path local_folder(const config::InboxConfig& inbox) {
 
 }  // namespace
 
+namespace {
+
+// `.claiming.<tag>.`: the start of this service's hidden names in an inbox across mounts. The
+// tag stands for the host and the claims folder, which stay the same across restarts and
+// differ between services sharing the inbox (FNV-1a: the same in every build).
+std::string crossing_prefix_of(const fs::path& claims) {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+    std::error_code ec;
+    fs::path folder = fs::weakly_canonical(fs::absolute(claims), ec);
+    if (ec) folder = fs::absolute(claims);
+    std::uint64_t h = 1469598103934665603ULL;
+    for (const char ch : std::string(host) + ":" + folder.string()) {
+        h ^= static_cast<unsigned char>(ch);
+        h *= 1099511628211ULL;
+    }
+    return fmt::format(".claiming.{:016x}.", h);
+}
+
+}  // namespace
+
 LocalInbox::LocalInbox(config::InboxConfig inbox, fs::path claims_folder)
-    : inbox_(std::move(inbox)), folder_(local_folder(inbox_)), claims_(std::move(claims_folder)) {
+    : inbox_(std::move(inbox)),
+      folder_(local_folder(inbox_)),
+      claims_(std::move(claims_folder)) {
     for (const auto& folder : {folder_, claims_}) {
         std::error_code ec;
         fs::create_directories(folder, ec);
         if (ec) throw std::system_error(ec, "cannot create " + folder.string());
     }
+    crossing_prefix_ = crossing_prefix_of(claims_);
+    finish_crossings();
 }
 
 bool LocalInbox::stable(const std::string& name, std::int64_t size, std::chrono::nanoseconds mtime,
@@ -159,7 +186,8 @@ namespace {
 // Copies the inbox's NAME into the claims folder through one descriptor (the two folders are
 // on different mounts, so no rename can do it), then removes NAME from the inbox if it is
 // still the file that was copied. False when NAME vanished or changed meanwhile.
-bool copy_into_claims(const fs::path& source, const fs::path& claim) {
+// `shown` is the name messages give (the file's own name while it is copied from a hidden one).
+bool copy_into_claims(const fs::path& source, const fs::path& claim, const fs::path& shown) {
     util::OpenedFile file = [&] {
         try {
             return util::OpenedFile::open(source, /*follow_links=*/false);
@@ -167,12 +195,12 @@ bool copy_into_claims(const fs::path& source, const fs::path& claim) {
             if (e.code().value() == ENOENT) throw;
             if (e.code().value() == ELOOP)
                 throw std::system_error(ELOOP, std::generic_category(),
-                                        "cannot claim " + source.string() + ": a symbolic link");
+                                        "cannot claim " + shown.string() + ": a symbolic link");
             throw;
         }
     }();
     if (auto why = file.refusal(); !why.empty())
-        throw std::system_error(EINVAL, std::generic_category(), "cannot claim " + source.string() + ": " + why);
+        throw std::system_error(EINVAL, std::generic_category(), "cannot claim " + shown.string() + ": " + why);
     util::copy_descriptor_atomically(file.fd(), source, claim);
     struct stat now {};
     const bool same = ::lstat(source.c_str(), &now) == 0 && now.st_dev == file.status().st_dev &&
@@ -207,8 +235,23 @@ std::optional<Claim> LocalInbox::claim(const std::string& name) {
             return std::nullopt;
         }
         if (errno != EXDEV) fail("cannot claim", source);
+        // Across mounts, first a rename inside the inbox to a hidden name of this service's:
+        // atomic, so of two services sharing the folder (on two hosts) exactly one has the
+        // file; then the copy through one descriptor (docs/ingest.md, "Claims").
+        const auto crossing = folder_ / (crossing_prefix_ + c.batch_id + "_" + name);
+        if (::rename(source.c_str(), crossing.c_str()) != 0) {
+            if (errno != ENOENT) fail("cannot claim", source);
+            seen_.erase(name);
+            return std::nullopt;  // another service took it first
+        }
+        // Not taken after all: back under its name, unless a new upload has the name now
+        // (then it is offered again at the next start, see finish_crossings()).
+        auto put_back = [&] {
+            (void)::renameat2(AT_FDCWD, crossing.c_str(), AT_FDCWD, source.c_str(), RENAME_NOREPLACE);
+        };
         try {
-            claimed = copy_into_claims(source, c.path);
+            claimed = copy_into_claims(crossing, c.path, source);
+            if (!claimed) put_back();
         } catch (const std::system_error& e) {
             if (e.code().value() == EACCES) {
                 // Uploaded with a private mode: we may not read it, so no copy can take it
@@ -216,13 +259,14 @@ std::optional<Claim> LocalInbox::claim(const std::string& name) {
                 // swept again) and answered from there, without a byte read.
                 c.path = folder_ / (".unreadable." + c.batch_id + "_" + name);
                 c.unreadable = true;
-                if (::rename(source.c_str(), c.path.c_str()) != 0) {
+                if (::rename(crossing.c_str(), c.path.c_str()) != 0) {
                     if (errno != ENOENT) fail("cannot set aside", source);
                 } else {
                     claimed = true;
                 }
-            } else if (e.code().value() != ENOENT) {
-                throw;
+            } else {
+                put_back();
+                if (e.code().value() != ENOENT) throw;
             }
         }
         if (!claimed) {
@@ -251,7 +295,7 @@ fs::path LocalInbox::set_aside(const std::string& name, const fs::path& failed_f
     const auto source = folder_ / name;
     if (::rename(source.c_str(), to.c_str()) != 0) {
         if (errno != EXDEV) fail("cannot set aside", source);
-        if (!copy_into_claims(source, to)) fail("cannot set aside (it changed meanwhile)", source);
+        if (!copy_into_claims(source, to, source)) fail("cannot set aside (it changed meanwhile)", source);
     }
     util::fsync_directory(failed_folder);
     seen_.erase(name);
@@ -263,6 +307,33 @@ std::optional<SteadyTime> LocalInbox::oldest_waiting() const {
     for (const auto& [name, seen] : seen_)
         if (!oldest || seen.first_seen < *oldest) oldest = seen.first_seen;
     return oldest;
+}
+
+void LocalInbox::finish_crossings() {
+    std::vector<std::string> names;
+    try {
+        names = list_names(folder_);
+    } catch (const std::system_error&) {
+        return;  // the sweep reports a folder it cannot read
+    }
+    for (const auto& name : names) {
+        if (!name.starts_with(crossing_prefix_)) continue;
+        const auto hidden = folder_ / name;
+        // `<batch id>_NAME`: the claim it was on its way to. The uploader can write this name
+        // too, so it is only ever looked up in the claims folder, which is ours.
+        const std::string rest = name.substr(crossing_prefix_.size());
+        const auto cut = rest.find('_');
+        if (cut != std::string::npos && cut > 0 && cut + 1 < rest.size()) {
+            std::error_code ec;
+            if (fs::exists(claims_ / rest, ec)) {
+                ::unlink(hidden.c_str());  // copied: only the removal was left
+                continue;
+            }
+            // Not copied: back under its name, to be claimed again with a new batch id.
+            (void)::renameat2(AT_FDCWD, hidden.c_str(), AT_FDCWD, (folder_ / rest.substr(cut + 1)).c_str(),
+                              RENAME_NOREPLACE);
+        }
+    }
 }
 
 std::vector<Claim> LocalInbox::leftover_claims() const {

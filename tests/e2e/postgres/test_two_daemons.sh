@@ -5,6 +5,9 @@
 # again. Every file is applied exactly once, with one answer, by one of the two, and nothing is
 # lost: 600 actions, 600 history entries, 200 batches in the journal, all COMPLETE. Halfway,
 # the PostgreSQL server is restarted too; the store is a cluster of this test's own for that.
+# With TWO_DAEMONS_DROP (test_two_daemons_across_mounts.sh) the local inbox is in that folder,
+# on another file system than the state folders, as a folder shared by two hosts is: claims
+# are then copies, each behind a rename to a hidden name in the inbox.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../sshd_lib.sh"
 PG_SH="$SOURCE_DIR/tests/pg/pg_cluster.sh"
@@ -17,7 +20,8 @@ for candidate in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V); do
 done
 setup_ledger
 sshd_up s1
-mkdir -p "$R/in" "$R/out" "$WORK/drop/in" "$WORK/drop/out"
+DROP=${TWO_DAEMONS_DROP:-$WORK/drop}
+mkdir -p "$R/in" "$R/out" "$DROP/in" "$DROP/out"
 chmod -R 0755 "$R"
 FILES=100
 KILLS=10
@@ -32,7 +36,7 @@ config() {
     {
         config_head "sweep_interval: 200ms"
         printf '  - {name: drop, account: "1000", type: conversions, kind: local, path: %s, outbox: %s, pattern: "*.csv", settle: 200ms}\n' \
-            "$WORK/drop/in" "$WORK/drop/out"
+            "$DROP/in" "$DROP/out"
         sftp_inbox pull s1 "$R/in" "$R/out" 'pattern: "*.csv"' "poll_interval: 300ms" "settle: 300ms"
     } > "$WORK/$1.yaml"
 }
@@ -48,7 +52,7 @@ stop_all() {
     local name
     for name in a b; do [ -n "${PID[$name]:-}" ] && kill_tree "${PID[$name]}"; done
 }
-trap 'stop_all; bash "$PG_SH" stop "$PGDIR" > /dev/null 2>&1; sftp_cleanup' EXIT
+trap 'stop_all; bash "$PG_SH" stop "$PGDIR" > /dev/null 2>&1; [ -z "${TWO_DAEMONS_DROP:-}" ] || rm -rf "$TWO_DAEMONS_DROP"; sftp_cleanup' EXIT
 start a
 start b
 
@@ -56,8 +60,8 @@ start b
 drop() {
     local i k
     for i in $(seq "$1" "$2"); do
-        { conv_header; for k in 1 2 3; do conv_row "L-$i-$k"; done; } > "$WORK/drop/.l$i.writing"
-        mv "$WORK/drop/.l$i.writing" "$WORK/drop/in/local-$i.csv"
+        { conv_header; for k in 1 2 3; do conv_row "L-$i-$k"; done; } > "$DROP/.l$i.writing"
+        mv "$DROP/.l$i.writing" "$DROP/in/local-$i.csv"
         { conv_header; for k in 1 2 3; do conv_row "R-$i-$k"; done; } | put_remote "$R/in/remote-$i.csv"
     done
 }
@@ -79,8 +83,8 @@ done
 
 answered() { ls "$1" | grep -c '_summary\.json$' || true; }
 deadline=$((SECONDS + 300))
-until [ "$(answered "$WORK/drop/out")" -ge $FILES ] && [ "$(answered "$R/out")" -ge $FILES ]; do
-    [ $SECONDS -lt $deadline ] || { show_logs; fail "not every file answered: $(answered "$WORK/drop/out") local, $(answered "$R/out") pulled"; }
+until [ "$(answered "$DROP/out")" -ge $FILES ] && [ "$(answered "$R/out")" -ge $FILES ]; do
+    [ $SECONDS -lt $deadline ] || { show_logs; fail "not every file answered: $(answered "$DROP/out") local, $(answered "$R/out") pulled"; }
     for name in a b; do kill -0 "${PID[$name]}" 2> /dev/null || { show_logs; fail "service $name exited"; }; done
     sleep 0.2
 done
@@ -107,7 +111,7 @@ assert len(batches) == 2 * int(sys.argv[2]), len(batches)
 assert all(b["status"] == "COMPLETE" and b["applied"] == 3 for b in batches), \
     [b for b in batches if b["status"] != "COMPLETE" or b["applied"] != 3][:3]
 PY
-for folder in "$WORK/drop/out" "$R/out"; do
+for folder in "$DROP/out" "$R/out"; do
     python3 - "$folder" <<'PY' || fail "the answers in $folder"
 import json, os, sys
 for f in os.listdir(sys.argv[1]):
@@ -116,6 +120,9 @@ for f in os.listdir(sys.argv[1]):
         assert s["status"] == "COMPLETE" and s["applied"] == 3, (f, s)
 PY
 done
+# No claim across mounts was left half done in the inbox.
+left=$(ls -A "$DROP/in")
+[ -z "$left" ] || fail "left in the inbox: $left"
 # Both services took files: the sharing was real.
 for name in a b; do
     cat "$WORK"/daemon.$name-*.log | grep -q "status=COMPLETE" || { show_logs; fail "service $name applied nothing"; }

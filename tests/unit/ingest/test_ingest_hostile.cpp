@@ -14,7 +14,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <atomic>
 #include <functional>
+#include <map>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include <fmt/format.h>
@@ -431,4 +434,71 @@ TEST_CASE("hostile: across mounts a file swapped for a link or a FIFO is not cop
         auto r = h.inbox->sweep(std::chrono::steady_clock::now() + std::chrono::hours(3));
         CHECK(r.ready.empty());
     }
+}
+
+TEST_CASE("hostile: across mounts two services sharing an inbox (two hosts) never both claim one file") {
+    // Each service has a state folder of its own, on another file system than the shared
+    // inbox (docs/postgres.md, "Instances"): a claim is a copy, and two copies of one file
+    // would be two batches.
+    Hostile h(/*shm=*/true);
+    LocalInbox other(h.cfg, claims(h.tmp.path() / "host-b"));
+    constexpr int files = 300;
+    std::atomic<bool> go{false};
+    auto serve = [&](LocalInbox& inbox) {
+        while (!go) std::this_thread::yield();
+        for (int round = 0; round < 4; ++round) {
+            auto r = inbox.sweep(std::chrono::steady_clock::now() + std::chrono::hours(round + 1));
+            for (const auto& name : r.ready) (void)inbox.claim(name);
+        }
+    };
+    const std::string body = conversions("X") + std::string(64 * 1024, '\n');  // a copy takes a moment
+    for (int i = 0; i < files; ++i) write(h.cfg.local()->path / fmt::format("f{:03d}.csv", i), body);
+    // Both have seen every file once: the next sweep finds them settled (settle is 0).
+    h.inbox->sweep(std::chrono::steady_clock::now());
+    other.sweep(std::chrono::steady_clock::now());
+    std::thread a([&] { serve(*h.inbox); });
+    std::thread b([&] { serve(other); });
+    go = true;
+    a.join();
+    b.join();
+    std::map<std::string, int> claimed;
+    for (const auto& folder : {h.inbox->claims_folder(), other.claims_folder()})
+        for (const auto& e : fs::directory_iterator(folder)) {
+            auto c = claim_of(e.path());
+            REQUIRE(c);
+            ++claimed[c->file_name];
+        }
+    CHECK(claimed.size() == files);
+    int twice = 0;
+    for (const auto& [name, n] : claimed) twice += n > 1;
+    CHECK(twice == 0);
+    // Nothing left in the inbox, not even a hidden name.
+    CHECK(fs::is_empty(h.cfg.local()->path));
+}
+
+TEST_CASE("hostile: a claim across mounts that a crash left half done is finished at the start, another service's is left") {
+    Hostile h(/*shm=*/true);
+    const auto in = h.cfg.local()->path;
+    const std::string mine = h.inbox->crossing_prefix();
+    CHECK(mine.starts_with(".claiming."));
+    // Copied before the crash: only the removal was left.
+    write(h.inbox->claims_folder() / "20260101T000000Z-aaaaaaaaaaaa_copied.csv", conversions("C-1"));
+    write(in / (mine + "20260101T000000Z-aaaaaaaaaaaa_copied.csv"), conversions("C-1"));
+    // Not copied: it goes back under its name and is claimed again, with a new batch id.
+    write(in / (mine + "20260101T000000Z-bbbbbbbbbbbb_halfway.csv"), conversions("H-1"));
+    // Another service's (another host's), in the middle of its copy: not ours to touch.
+    const std::string theirs = ".claiming.0123456789abcdef.20260101T000000Z-cccccccccccc_theirs.csv";
+    write(in / theirs, conversions("T-1"));
+    LocalInbox restarted(h.cfg, h.inbox->claims_folder());
+    CHECK_FALSE(fs::exists(in / (mine + "20260101T000000Z-aaaaaaaaaaaa_copied.csv")));
+    CHECK(fs::exists(h.inbox->claims_folder() / "20260101T000000Z-aaaaaaaaaaaa_copied.csv"));
+    CHECK(read(in / "halfway.csv") == conversions("H-1"));
+    CHECK(fs::exists(in / theirs));
+    auto r = restarted.sweep(std::chrono::steady_clock::now());
+    r = restarted.sweep(std::chrono::steady_clock::now() + std::chrono::hours(1));
+    CHECK(r.ready == std::vector<std::string>{"halfway.csv"});
+    auto claim = restarted.claim("halfway.csv");
+    REQUIRE(claim);
+    CHECK(claim->batch_id != "20260101T000000Z-bbbbbbbbbbbb");
+    CHECK(read(claim->path) == conversions("H-1"));
 }
