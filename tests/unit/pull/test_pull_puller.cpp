@@ -529,7 +529,7 @@ TEST_CASE("a taken-over pull whose batch was committed is answered from the stor
     CHECK(rig.info_mentions("batch 20260101T000000Z-000000000000 was committed (COMPLETE); its answers are sent again"));
 }
 
-TEST_CASE("a running service renews its leases; once it stops, another service takes its pulls over") {
+TEST_CASE("a running service renews its leases, and once it stops another service takes its pulls over") {
     Rig rig;
     rig.timing.lease = 300ms;
     rig.remote.put("/in/a.csv", csv);
