@@ -14,8 +14,8 @@ PKGS=(
 if [ "${1:-}" = "--test" ]; then
   # Real servers for integration tests (vsftpd also for the FTP pull tests, with the
   # certificates openssl makes); clang 16 and its libFuzzer for tests/fuzz; GNU time for the
-  # peak memory the hostile-file test measures.
-  PKGS+=(openssh-server openssh-client postgresql vsftpd openssl curl clang-16 libclang-rt-16-dev time)
+  # peak memory the hostile-file test measures; PgBouncer for the store behind a pooler.
+  PKGS+=(openssh-server openssh-client postgresql pgbouncer vsftpd openssl curl clang-16 libclang-rt-16-dev time)
 fi
 missing=()
 for p in "${PKGS[@]}"; do

@@ -314,14 +314,18 @@ void Puller::keep_leases(store::Store& store) {
     try {
         store.renew_pulls(inbox_.name, owner_, timing_.lease);
         next_renewal_ = now + timing_.lease / 4;
+        renewal_failing_since_.reset();
         warned_.erase("lease");
     } catch (const std::exception& e) {
-        // A store busy with a long file (SQLite) or failing: the lease still has three
-        // quarters to run; try again soon.
+        // A store busy with a long file (SQLite's one write lock) or failing: the lease still
+        // has three quarters to run; try again soon, and say so once half of it is gone.
         next_renewal_ = now + std::min<std::chrono::milliseconds>(std::chrono::seconds{5}, timing_.lease / 8);
-        warn_once("lease", fmt::format("cannot renew the leases of this service's pulls: {}; "
-                                       "trying again shortly",
-                                       e.what()));
+        if (!renewal_failing_since_) renewal_failing_since_ = now;
+        if (now - *renewal_failing_since_ >= timing_.lease / 2)
+            warn_once("lease", fmt::format("cannot renew the leases of this service's pulls: {}; "
+                                           "once they end another service on this store may take "
+                                           "them over; trying again",
+                                           e.what()));
     }
 }
 

@@ -172,6 +172,7 @@ private:
     std::string stamp_at_failure_;
     std::chrono::steady_clock::time_point next_attempt_{};
     std::chrono::steady_clock::time_point next_renewal_{};
+    std::optional<std::chrono::steady_clock::time_point> renewal_failing_since_;
 
     std::atomic<bool> alert_{false}, connected_{false};
     std::atomic<std::int64_t> pulled_{0};

@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 
 #include <charconv>
+#include <unordered_map>
 
 namespace actiondrop::store::postgres {
 
@@ -198,7 +199,6 @@ Connection::~Connection() { PQfinish(conn_); }
 
 void Connection::connect() {
     PQfinish(conn_);
-    prepared_.clear();
     // Defaults first: whatever the URL says wins over them (expand_dbname).
     const char* keywords[] = {"connect_timeout", "application_name", "dbname", nullptr};
     const char* values[] = {"10", "actiondrop", url_.c_str(), nullptr};
@@ -254,14 +254,12 @@ void Connection::exec(std::string_view sql) {
 
 Result Connection::run(std::string_view sql, const Params& params) {
     if (!in_transaction()) reconnect_if_broken();
-    auto known = prepared_.find(std::string(sql));
-    if (known == prepared_.end()) {
-        const std::string name = "s" + std::to_string(prepared_.size() + 1);
-        const std::string text(sql);
-        check(PQprepare(conn_, name.c_str(), text.c_str(), 0, nullptr),
-              "cannot prepare \"" + text.substr(0, 80) + "\"");
-        known = prepared_.emplace(text, name).first;
-    }
+    // The unnamed statement: parsed, bound and run in one round trip, and nothing left on the
+    // server connection. A pooler in transaction mode may hand each transaction another server
+    // connection, where a named statement prepared before would not exist (docs/postgres.md,
+    // "Poolers"); the statements that matter for speed work on sets, so planning them each
+    // time costs little.
+    const std::string text(sql);
     const int n = params.size();
     std::vector<const char*> values(static_cast<std::size_t>(n));
     std::vector<int> lengths(static_cast<std::size_t>(n)), formats(static_cast<std::size_t>(n));
@@ -270,9 +268,9 @@ Result Connection::run(std::string_view sql, const Params& params) {
         lengths[i] = static_cast<int>(params.values_[i].size());
         formats[i] = params.binary_[i] ? 1 : 0;
     }
-    return check(PQexecPrepared(conn_, known->second.c_str(), n, values.data(), lengths.data(),
-                                formats.data(), 0),
-                 "\"" + known->first.substr(0, 80) + "\"");
+    return check(PQexecParams(conn_, text.c_str(), n, nullptr, values.data(), lengths.data(),
+                              formats.data(), 0),
+                 "\"" + text.substr(0, 80) + "\"");
 }
 
 void Connection::copy_begin(std::string_view sql) {

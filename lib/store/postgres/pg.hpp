@@ -1,13 +1,12 @@
 #pragma once
-// A small RAII layer over libpq (docs/postgres.md): one connection, statements prepared once
-// per connection and run with parameters, COPY streams, and every failure turned into a
+// A small RAII layer over libpq (docs/postgres.md): one connection, statements run with their
+// parameters kept apart from the text, COPY streams, and every failure turned into a
 // StoreError naming the server (never the password, which only a passfile holds).
 // A Connection is used by one thread at a time.
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "store/store_error.hpp"
@@ -83,7 +82,8 @@ public:
     // Runs SQL without parameters (schema, transaction control); several statements may be
     // given at once.
     void exec(std::string_view sql);
-    // Runs a statement with parameters, prepared on first use on this connection.
+    // Runs a statement with its parameters apart from its text (never spliced into it), as the
+    // unnamed statement of the extended protocol.
     Result run(std::string_view sql, const Params& params);
     Result run(std::string_view sql) { return run(sql, Params{}); }
 
@@ -94,8 +94,8 @@ public:
     // Ends a COPY in flight as failed (its transaction is then aborted); nothing when none is.
     void copy_abort() noexcept;
 
-    // Outside a transaction, a connection found broken is opened again (its statements
-    // prepared again on use): a server restart costs the statement in flight, not the store.
+    // Outside a transaction, a connection found broken is opened again: a server restart costs
+    // the statement in flight, not the store.
     void reconnect_if_broken();
     // BEGIN, on a connection opened again if the server dropped it since its last use (after
     // a server restart the first statement finds out; nothing has run yet, so it is safe to
@@ -114,7 +114,6 @@ private:
     std::string where_;
     pg_conn* conn_ = nullptr;
     bool copying_ = false;
-    std::unordered_map<std::string, std::string> prepared_;  // SQL -> statement name
 };
 
 // BEGIN ... COMMIT, rolled back if the scope ends without commit().

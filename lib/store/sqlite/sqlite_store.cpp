@@ -244,6 +244,17 @@ std::size_t SqliteStore::renew_pulls(std::string_view inbox, std::string_view ow
 
 std::vector<TakenPull> SqliteStore::take_over_pulls(std::string_view inbox, std::string_view owner,
                                                     std::chrono::milliseconds lease) {
+    {
+        // Asked at every poll, and almost always with nothing to take: a read first, which
+        // needs no write lock (a long file holds it), then the write only when needed.
+        Use q(db_.cached("SELECT 1 FROM sftp_pulls WHERE inbox = ?1 AND state <> 'finished' AND owner "
+                         "NOT IN (?2, '') AND lease_until < " SQLITE_NOW_MS " LIMIT 1"));
+        q->bind_text(1, inbox);
+        q->bind_text(2, owner);
+        if (!q->step()) return {};
+        while (q->step()) {
+        }
+    }
     // One write transaction: what is read as ended is taken before anyone else can.
     Transaction tx(db_);
     std::vector<TakenPull> taken;
