@@ -19,6 +19,7 @@
 #include "util/atomic_file.hpp"
 #include "util/batch_id.hpp"
 #include "util/opened_file.hpp"
+#include "util/service_name.hpp"
 
 namespace actiondrop::ingest {
 namespace fs = std::filesystem;
@@ -88,13 +89,8 @@ namespace {
 // tag stands for the host and the claims folder, which stay the same across restarts and
 // differ between services sharing the inbox (FNV-1a: the same in every build).
 std::string crossing_prefix_of(const fs::path& claims) {
-    char host[256] = {};
-    if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
-    std::error_code ec;
-    fs::path folder = fs::weakly_canonical(fs::absolute(claims), ec);
-    if (ec) folder = fs::absolute(claims);
     std::uint64_t h = 1469598103934665603ULL;
-    for (const char ch : std::string(host) + ":" + folder.string()) {
+    for (const char ch : util::service_name(claims)) {
         h ^= static_cast<unsigned char>(ch);
         h *= 1099511628211ULL;
     }

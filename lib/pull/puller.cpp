@@ -19,6 +19,7 @@
 #include "util/atomic_file.hpp"
 #include "util/batch_id.hpp"
 #include "util/name_rules.hpp"
+#include "util/service_name.hpp"
 
 namespace actiondrop::pull {
 namespace fs = std::filesystem;
@@ -81,14 +82,7 @@ std::string claim_batch_id(const store::PullRecord& record) {
     return record.claim.substr(0, record.claim.size() - record.file_name.size() - 1);
 }
 
-std::string pull_owner(const fs::path& state_dir) {
-    char host[256] = {};
-    if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
-    std::error_code ec;
-    fs::path folder = fs::weakly_canonical(fs::absolute(state_dir), ec);
-    if (ec) folder = fs::absolute(state_dir);
-    return std::string(host) + ":" + folder.string();
-}
+std::string pull_owner(const fs::path& state_dir) { return util::service_name(state_dir); }
 
 Puller::Puller(config::InboxConfig inbox, std::unique_ptr<RemoteServer> server, fs::path state_dir,
                StoreOpener open_store, apply::Clock clock, PullEvents events, PullTiming timing)
