@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <random>
+#include <string>
 #include <system_error>
 #include <vector>
 
@@ -32,8 +33,14 @@ void write_all(int fd, const char* data, std::size_t size, const std::filesystem
 
 std::filesystem::path temporary_name(const std::filesystem::path& destination) {
     static thread_local std::mt19937_64 random{std::random_device{}()};
-    return destination.parent_path() /
-           fmt::format(".{}.{}.{:016x}.tmp", destination.filename().string(), ::getpid(), random());
+    const std::string tail = fmt::format(".{}.{:016x}.tmp", ::getpid(), random());
+    // ".NAME.PID.16HEX.tmp", with NAME cut short when the whole would not fit in a name (255
+    // bytes): a claim of a long name (`<batch id>_NAME`) adds 30 bytes to it already. The
+    // name's start and the tail (whose PID says whose it is) are what matter.
+    std::string name = destination.filename().string();
+    const std::size_t room = 255 - 1 - tail.size();
+    if (name.size() > room) name.resize(room);
+    return destination.parent_path() / ("." + name + tail);
 }
 
 // Writes through `fill` into a temporary file, then publishes it under `destination`.

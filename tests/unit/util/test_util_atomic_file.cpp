@@ -63,3 +63,14 @@ TEST_CASE("batch ids are unique and start with the UTC time") {
     CHECK(a.rfind("20261124T183651Z-", 0) == 0);
     CHECK(a.size() == 29);
 }
+
+TEST_CASE("an atomic write under the longest name a folder takes (255 bytes) works, its temporary name cut short") {
+    auto dir = fresh_dir("actiondrop_atomic_long_test");
+    const std::string name(255, 'n');
+    write_file_atomically(dir / name, "long\r\n");
+    CHECK(slurp(dir / name) == "long\r\n");
+    int entries = 0;
+    for ([[maybe_unused]] auto& e : fs::directory_iterator(dir)) ++entries;
+    CHECK(entries == 1);
+    fs::remove_all(dir);
+}
