@@ -85,16 +85,18 @@ fs::path local_folder(const config::InboxConfig& inbox) {
 
 namespace {
 
-// `.claiming.<tag>.`: the start of this service's hidden names in an inbox across mounts. The
+// `.ad-<tag>.`: the start of this service's hidden names in an inbox across mounts. The
 // tag stands for the host and the claims folder, which stay the same across restarts and
-// differ between services sharing the inbox (FNV-1a: the same in every build).
+// differ between services sharing the inbox (FNV-1a, folded to 32 bits: the same in every
+// build). Short, so that `.ad-<tag>.<batch id>_NAME` (43 bytes more than NAME) fits in 255
+// bytes for every name that can be answered (util::max_name_bytes).
 std::string crossing_prefix_of(const fs::path& claims) {
     std::uint64_t h = 1469598103934665603ULL;
     for (const char ch : util::service_name(claims)) {
         h ^= static_cast<unsigned char>(ch);
         h *= 1099511628211ULL;
     }
-    return fmt::format(".claiming.{:016x}.", h);
+    return fmt::format(".ad-{:08x}.", static_cast<std::uint32_t>(h ^ (h >> 32)));
 }
 
 }  // namespace

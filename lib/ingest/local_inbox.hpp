@@ -88,11 +88,11 @@ public:
     std::vector<Claim> leftover_claims() const;
 
     // Ends the claims across mounts that a crashed run of this service left half done in the
-    // inbox (hidden `.claiming.<tag>.<batch id>_NAME` names, this service's tag alone): a file
+    // inbox (hidden `.ad-<tag>.<batch id>_NAME` names, this service's tag alone): a file
     // already copied into the claims folder is removed, any other goes back under NAME to be
     // claimed again. Called by the constructor; another service's hidden names are left alone.
     void finish_crossings();
-    // `.claiming.<tag>.`: how this service's hidden names across mounts begin.
+    // `.ad-<tag>.`: how this service's hidden names across mounts begin.
     const std::string& crossing_prefix() const { return crossing_prefix_; }
 
     // When the oldest file still in the folder was first seen by sweep(): settling, waiting
@@ -114,7 +114,7 @@ private:
     config::InboxConfig inbox_;
     std::filesystem::path folder_;
     std::filesystem::path claims_;
-    std::string crossing_prefix_;  // `.claiming.<tag>.`, see finish_crossings()
+    std::string crossing_prefix_;  // `.ad-<tag>.`, see finish_crossings()
     std::map<std::string, Seen> seen_;
     std::set<std::string> skip_reported_;
 };

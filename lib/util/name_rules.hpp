@@ -15,7 +15,8 @@ std::optional<std::string> never_taken(std::string_view name, std::string_view p
 
 // The longest name of a batch file whose answers can be written: NAME_MAX (255) less the
 // longest name made from it, the temporary name of an atomic write of NAME_summary.json
-// (".NAME_summary.json.PID.16HEX.tmp", 43 bytes more). The claim (`<batch id>_NAME`, 30
+// (".NAME_summary.json.PID.16HEX.tmp", 43 bytes more). The hidden name of a claim across
+// mounts (".ad-<tag>.<batch id>_NAME", 43 more) is as long; the claim (`<batch id>_NAME`, 30
 // more) and remote temporary names (".result_NAME.16HEX.tmp", 29 more) are shorter.
 constexpr std::size_t max_name_bytes = 255 - 43;
 

@@ -480,14 +480,15 @@ TEST_CASE("hostile: a claim across mounts that a crash left half done is finishe
     Hostile h(/*shm=*/true);
     const auto in = h.cfg.local()->path;
     const std::string mine = h.inbox->crossing_prefix();
-    CHECK(mine.starts_with(".claiming."));
+    CHECK(mine.starts_with(".ad-"));
+    CHECK(mine.size() == 13);  // `.ad-` and 8 hex digits and `.`
     // Copied before the crash: only the removal was left.
     write(h.inbox->claims_folder() / "20260101T000000Z-aaaaaaaaaaaa_copied.csv", conversions("C-1"));
     write(in / (mine + "20260101T000000Z-aaaaaaaaaaaa_copied.csv"), conversions("C-1"));
     // Not copied: it goes back under its name and is claimed again, with a new batch id.
     write(in / (mine + "20260101T000000Z-bbbbbbbbbbbb_halfway.csv"), conversions("H-1"));
     // Another service's (another host's), in the middle of its copy: not ours to touch.
-    const std::string theirs = ".claiming.0123456789abcdef.20260101T000000Z-cccccccccccc_theirs.csv";
+    const std::string theirs = ".ad-01234567.20260101T000000Z-cccccccccccc_theirs.csv";
     write(in / theirs, conversions("T-1"));
     LocalInbox restarted(h.cfg, h.inbox->claims_folder());
     CHECK_FALSE(fs::exists(in / (mine + "20260101T000000Z-aaaaaaaaaaaa_copied.csv")));
@@ -501,4 +502,18 @@ TEST_CASE("hostile: a claim across mounts that a crash left half done is finishe
     REQUIRE(claim);
     CHECK(claim->batch_id != "20260101T000000Z-bbbbbbbbbbbb");
     CHECK(read(claim->path) == conversions("H-1"));
+}
+
+TEST_CASE("hostile: across mounts the longest name that can be answered is claimed too") {
+    // The hidden name of the claim is 43 bytes longer than the file's: it must still fit.
+    Hostile h(/*shm=*/true);
+    const std::string name = std::string(max_name_bytes - 4, 'n') + ".csv";
+    REQUIRE_FALSE(unanswerable(name));
+    h.upload(name, conversions("LONG-1"));
+    h.sweep_sees(name);
+    auto claim = h.inbox->claim(name);
+    REQUIRE(claim);
+    CHECK(claim->file_name == name);
+    CHECK(read(claim->path) == conversions("LONG-1"));
+    CHECK(fs::is_empty(h.cfg.local()->path));
 }
