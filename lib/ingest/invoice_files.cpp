@@ -3,7 +3,6 @@
 #include <signal.h>
 
 #include <cerrno>
-#include <charconv>
 
 #include <fmt/format.h>
 
@@ -11,6 +10,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "ingest/leftovers.hpp"
 #include "ledger/money.hpp"
 #include "ledger/time.hpp"
 #include "pull/puller.hpp"
@@ -133,17 +133,11 @@ void remove_stale_temporaries(const fs::path& folder) {
     std::error_code ec;
     for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
         const std::string name = it->path().filename().string();
-        if (!name.starts_with(".invoice_") || !name.ends_with(".tmp")) continue;
-        const std::string_view rest(name.data(), name.size() - 4);  // without ".tmp"
-        const auto random_at = rest.rfind('.');
-        if (random_at == std::string_view::npos) continue;
-        const auto pid_at = rest.rfind('.', random_at - 1);
-        if (pid_at == std::string_view::npos) continue;
-        pid_t pid = 0;
-        const std::string_view digits = rest.substr(pid_at + 1, random_at - pid_at - 1);
-        if (std::from_chars(digits.data(), digits.data() + digits.size(), pid).ec != std::errc() || pid <= 0)
-            continue;
-        if (::kill(pid, 0) == 0 || errno != ESRCH) continue;  // its writer may still be at work
+        if (!name.starts_with(".invoice_")) continue;
+        const long pid = temporary_writer(name);
+        if (pid == 0) continue;
+        // This process counts as a writer at work, unlike at an outbox's first serving.
+        if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
         fs::remove(it->path(), ec);
         ec.clear();
     }

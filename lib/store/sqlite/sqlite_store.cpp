@@ -242,13 +242,17 @@ std::size_t SqliteStore::renew_pulls(std::string_view inbox, std::string_view ow
     return renewed;
 }
 
+// The pulls of inbox ?1 whose lease has ended, another service's (?2 is the asking one).
+#define SQLITE_ENDED_LEASES                                                          \
+    " FROM sftp_pulls WHERE inbox = ?1 AND state <> 'finished' AND owner NOT IN (?2, '') " \
+    "AND lease_until < " SQLITE_NOW_MS
+
 std::vector<TakenPull> SqliteStore::take_over_pulls(std::string_view inbox, std::string_view owner,
                                                     std::chrono::milliseconds lease) {
     {
         // Asked at every poll, and almost always with nothing to take: a read first, which
         // needs no write lock (a long file holds it), then the write only when needed.
-        Use q(db_.cached("SELECT 1 FROM sftp_pulls WHERE inbox = ?1 AND state <> 'finished' AND owner "
-                         "NOT IN (?2, '') AND lease_until < " SQLITE_NOW_MS " LIMIT 1"));
+        Use q(db_.cached("SELECT 1" SQLITE_ENDED_LEASES " LIMIT 1"));
         q->bind_text(1, inbox);
         q->bind_text(2, owner);
         if (!q->step()) return {};
@@ -259,9 +263,7 @@ std::vector<TakenPull> SqliteStore::take_over_pulls(std::string_view inbox, std:
     Transaction tx(db_);
     std::vector<TakenPull> taken;
     {
-        Use q(db_.cached(std::string("SELECT ") + kPullColumns +
-                         " FROM sftp_pulls WHERE inbox = ?1 AND state <> 'finished' AND owner "
-                         "NOT IN (?2, '') AND lease_until < " SQLITE_NOW_MS
+        Use q(db_.cached(std::string("SELECT ") + kPullColumns + SQLITE_ENDED_LEASES
                          " ORDER BY claimed_at, claim"));
         q->bind_text(1, inbox);
         q->bind_text(2, owner);
