@@ -68,7 +68,8 @@ kill -TERM $PID; wait $PID || fail "actiondropd under systemd-cat did not exit 0
 PID=
 
 deadline=$((SECONDS + 10))
-until entries | grep -q '"MESSAGE":"stopping: '; do
+# grep reads to the end (no -q): an early exit would fail `entries` with SIGPIPE under pipefail.
+until entries | grep '"MESSAGE":"stopping: ' > /dev/null; do
     [ $SECONDS -lt $deadline ] || { entries; fail "no stopping line in the journal"; }
     sleep 0.1
 done
