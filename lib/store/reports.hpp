@@ -19,7 +19,9 @@ public:
                                                  std::string_view action_id) = 0;
     virtual std::vector<ledger::HistoryEntry> history(std::string_view account_id,
                                                       std::string_view action_id) = 0;
-    // Every action of the account, in the store's key order; `fn` may use the store meanwhile.
+    // Every action of the account, in the store's key order, as one moment of the store: a
+    // batch that commits meanwhile is in none of it. `fn` may read the store meanwhile (it
+    // reads the same moment), and must not write to it.
     virtual void for_each_action(std::string_view account_id,
                                  const std::function<void(const ledger::Action&)>& fn) = 0;
 };

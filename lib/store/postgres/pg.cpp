@@ -217,14 +217,14 @@ void Connection::reconnect_if_broken() {
     connect();
 }
 
-void Connection::begin() {
+void Connection::begin(const char* statement) {
     reconnect_if_broken();
     try {
-        exec("BEGIN");
+        exec(statement);
     } catch (const StoreError&) {
         if (PQstatus(conn_) == CONNECTION_OK) throw;
         connect();
-        exec("BEGIN");
+        exec(statement);
     }
 }
 
@@ -321,6 +321,21 @@ Transaction::~Transaction() {
         db_.exec("ROLLBACK");
     } catch (const StoreError&) {
         // A broken connection has rolled back already: the server ends its transaction.
+    }
+}
+
+Snapshot::Snapshot(Connection& db) : db_(db) {
+    if (db_.in_transaction()) return;
+    db_.begin("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    own_ = true;
+}
+
+Snapshot::~Snapshot() {
+    if (!own_) return;
+    try {
+        db_.exec("ROLLBACK");  // it wrote nothing: ending it is all there is to do
+    } catch (const StoreError&) {
+        // A broken connection has ended its transaction already.
     }
 }
 

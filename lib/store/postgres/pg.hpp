@@ -99,8 +99,8 @@ public:
     void reconnect_if_broken();
     // BEGIN, on a connection opened again if the server dropped it since its last use (after
     // a server restart the first statement finds out; nothing has run yet, so it is safe to
-    // try once more).
-    void begin();
+    // try once more). `statement` is BEGIN with its options.
+    void begin(const char* statement = "BEGIN");
     bool in_transaction() const;
     // "PostgreSQL 127.0.0.1:5432/actiondrop": how errors name the server.
     const std::string& where() const { return where_; }
@@ -128,6 +128,22 @@ public:
 private:
     Connection& db_;
     bool open_ = true;
+};
+
+// One moment of the store for a reader of many statements (a report that pages through an
+// account): a READ ONLY, REPEATABLE READ transaction, so every statement sees the same
+// committed state, whatever commits meanwhile. Inside a transaction already open, that one
+// is used as it is. Ends with the scope.
+class Snapshot {
+public:
+    explicit Snapshot(Connection& db);
+    ~Snapshot();
+    Snapshot(const Snapshot&) = delete;
+    Snapshot& operator=(const Snapshot&) = delete;
+
+private:
+    Connection& db_;
+    bool own_ = false;
 };
 
 // A COPY text-format field: backslash, tab, newline and carriage return escaped.

@@ -290,7 +290,9 @@ std::vector<HistoryEntry> PostgresStore::history(std::string_view account_id,
 void PostgresStore::for_each_action(std::string_view account_id,
                                     const std::function<void(const Action&)>& fn) {
     // Pages by seq: the callback may use the store between them, and memory stays that of a
-    // page whatever the account's size.
+    // page whatever the account's size. All pages, and what the callback reads, are one moment
+    // of the store, as SQLite's one statement is: a batch committed meanwhile is in none of it.
+    Snapshot snapshot(db_);
     constexpr std::int64_t kPage = 2000;
     std::int64_t after = 0;
     for (;;) {

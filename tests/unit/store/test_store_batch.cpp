@@ -574,3 +574,44 @@ TEST_CASE("cap totals asked again after actions are created and changed are thos
     CHECK(stored.payout == asked_in_batch.payout);
     CHECK(stored.count == asked_in_batch.count);
 }
+
+TEST_CASE("a report of an account's actions reads one moment of the store, however long it is") {
+    // More actions than PostgreSQL reads in one page, and a batch committed by another
+    // connection while the report is at its first action: the report shows none of it.
+    TempDir dir;
+    auto store = migrated_store(dir.url());
+    constexpr int n = 4'500;
+    {
+        auto tx = store->begin_batch("B-1");
+        for (int i = 0; i < n; ++i)
+            tx->created(make("A-" + std::to_string(i), "O-" + std::to_string(i)), entry(Operation::Create, i + 2));
+        tx->commit(sample_record("B-1", "1000", "aa"), {});
+    }
+    const std::int64_t payout_before = store->action("1000", "A-" + std::to_string(n - 1))->payout;
+    auto other = open_store(dir.url());
+    int seen = 0;
+    std::int64_t last_payout = -1;
+    std::size_t last_history = 0;
+    store->for_each_action("1000", [&](const ledger::Action& a) {
+        if (seen++ == 0) {
+            auto tx = other->begin_batch("B-2");
+            for (const int i : {1, n - 1}) {
+                ledger::Action* changed = tx->find("1000", "A-" + std::to_string(i));
+                REQUIRE(changed != nullptr);
+                changed->payout += 1'000;
+                changed->modification_count += 1;
+                tx->changed(*changed, entry(Operation::Modify, 2));
+            }
+            tx->commit(sample_record("B-2", "1000", "bb"), {});
+        }
+        if (a.action_id == "A-" + std::to_string(n - 1)) {
+            last_payout = a.payout;
+            last_history = store->history("1000", a.action_id).size();
+        }
+    });
+    CHECK(seen == n);
+    CHECK(last_payout == payout_before);
+    CHECK(last_history == 1);  // its CREATE, not the MODIFY of B-2
+    // Once the report is done, the store is read as it is now.
+    CHECK(store->action("1000", "A-" + std::to_string(n - 1))->payout == payout_before + 1'000);
+}
