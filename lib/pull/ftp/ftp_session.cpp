@@ -21,6 +21,7 @@
 
 #include "pull/ftp/ftp_listing.hpp"
 #include "pull/local_copy.hpp"
+#include "pull/secret_file.hpp"
 
 namespace actiondrop::pull {
 
@@ -33,57 +34,6 @@ void global_init() {
 
 RemoteError error(RemoteErrorKind kind, std::string message) {
     return RemoteError{kind, std::move(message)};
-}
-
-// A password held only as long as needed, then overwritten.
-struct Secret {
-    std::string text;
-    Secret() = default;
-    Secret(const Secret&) = delete;
-    Secret& operator=(const Secret&) = delete;
-    ~Secret() { ::explicit_bzero(text.data(), text.size()); }
-};
-
-// The rule OpenSSH applies to a private key, as the SFTP inboxes apply it to a password file
-// (README.md, "SFTP pull inboxes", Secrets): readable by others, or owned by another user,
-// it is refused. Checked on the very descriptor the password is read from.
-RemoteResult<void> read_password_file(const std::filesystem::path& path, Secret& out) {
-    auto cannot = [&](std::string why) {
-        return std::unexpected(error(RemoteErrorKind::AuthFailed,
-                                     fmt::format("password file {}: {}", path.string(), why)));
-    };
-    if (path.empty()) return cannot("not set");
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) return cannot(std::strerror(errno));
-    struct Closer {
-        int fd;
-        ~Closer() { ::close(fd); }
-    } closer{fd};
-    struct ::stat st {};
-    if (::fstat(fd, &st) != 0) return cannot(std::strerror(errno));
-    if (!S_ISREG(st.st_mode)) return cannot("not a file");
-    if ((st.st_mode & 077) != 0)
-        return cannot(
-            fmt::format("accessible by group or others (mode {:04o}); refused: chmod 600 it",
-                        st.st_mode & 07777));
-    if (st.st_uid != ::geteuid() && st.st_uid != 0)
-        return cannot(fmt::format("belongs to another user (uid {}); refused", st.st_uid));
-    out.text.resize(static_cast<std::size_t>(st.st_size));
-    std::size_t got = 0;
-    while (got < out.text.size()) {
-        const ssize_t n = ::read(fd, out.text.data() + got, out.text.size() - got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return cannot(std::strerror(errno));
-        if (n == 0) break;
-        got += static_cast<std::size_t>(n);
-    }
-    out.text.resize(got);
-    if (!out.text.empty() && out.text.back() == '\n') out.text.pop_back();
-    if (!out.text.empty() && out.text.back() == '\r') out.text.pop_back();
-    if (out.text.empty()) return cannot("empty");
-    if (out.text.find_first_of("\r\n") != std::string::npos)
-        return cannot("holds more than one line");
-    return {};
 }
 
 // Percent-encodes a remote path for a URL; a leading '/' becomes %2F, which is how an FTP
@@ -353,8 +303,14 @@ void reset_request(Handle& h) {
 
 RemoteResult<void> FtpSession::connect() {
     handle_.reset();
+    // The password, held only as long as needed, then overwritten (pull/secret_file.hpp).
     Secret password;
-    if (auto read = read_password_file(endpoint_.password_file, password); !read) return read;
+    if (endpoint_.password_file.empty())
+        return std::unexpected(error(RemoteErrorKind::AuthFailed, "password file: not set"));
+    if (auto read = read_password_file(endpoint_.password_file, password); !read)
+        return std::unexpected(error(RemoteErrorKind::AuthFailed,
+                                     "password file " + endpoint_.password_file.string() + " " +
+                                         read.error()));
     global_init();
     auto h = std::make_unique<Handle>();
     h->curl = curl_easy_init();

@@ -18,6 +18,7 @@
 #include <system_error>
 #include <thread>
 
+#include "pull/secret_file.hpp"
 #include "pull/sftp/sftp_handles.hpp"
 
 namespace actiondrop::pull {
@@ -204,41 +205,10 @@ struct KeyDeleter {
 using KeyPtr = std::unique_ptr<std::remove_pointer_t<ssh_key>, KeyDeleter>;
 
 // A password held only as long as needed, then overwritten.
-struct Password {
-    std::string text;
-    Password() = default;
-    Password(const Password&) = delete;
-    Password& operator=(const Password&) = delete;
-    ~Password() { ::explicit_bzero(text.data(), text.size()); }
-};
-
 struct Credentials {
     KeyPtr key;
-    Password password;
+    Secret password;
 };
-
-// OpenSSH's rule for a private key, and ours for a password file too: a secret that anyone
-// but its owner (us, or root) may read or change is not a secret any more, so it is refused
-// rather than used. `what` names the file in the message: "identity file", "password file".
-SftpResult<void> check_secret_file(const struct ::stat& st, const std::filesystem::path& path,
-                                   std::string_view what) {
-    if (!S_ISREG(st.st_mode))
-        return std::unexpected(make_error(SftpErrorKind::CredentialUnusable,
-                                          fmt::format("{} {} is not a file", what, path.string())));
-    if ((st.st_mode & 077) != 0)
-        return std::unexpected(
-            make_error(SftpErrorKind::CredentialUnusable,
-                       fmt::format("{} {} is accessible by group or others (mode {:04o}); "
-                                   "refused, as OpenSSH refuses such a key: chmod 600 it",
-                                   what, path.string(), st.st_mode & 07777)));
-    if (st.st_uid != ::geteuid() && st.st_uid != 0)
-        return std::unexpected(make_error(
-            SftpErrorKind::CredentialUnusable,
-            fmt::format("{} {} belongs to another user (uid {}, we run as uid {}); refused: "
-                        "chown it to the service's user",
-                        what, path.string(), st.st_uid, ::geteuid())));
-    return {};
-}
 
 SftpResult<void> check_key_file_mode(const std::filesystem::path& path) {
     struct ::stat st {};
@@ -246,41 +216,9 @@ SftpResult<void> check_key_file_mode(const std::filesystem::path& path) {
         return std::unexpected(make_error(
             SftpErrorKind::CredentialUnusable,
             fmt::format("cannot use identity file {}: {}", path.string(), std::strerror(errno))));
-    return check_secret_file(st, path, "identity file");
-}
-
-// The password, checked on the very file it is read from.
-SftpResult<void> read_password_file(const std::filesystem::path& path, Password& out) {
-    auto cannot = [&](int error) {
-        return std::unexpected(make_error(
-            SftpErrorKind::CredentialUnusable,
-            fmt::format("cannot read password file {}: {}", path.string(), std::strerror(error))));
-    };
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) return cannot(errno);
-    struct Closer {
-        int fd;
-        ~Closer() { ::close(fd); }
-    } closer{fd};
-    struct ::stat st {};
-    if (::fstat(fd, &st) != 0) return cannot(errno);
-    if (auto safe = check_secret_file(st, path, "password file"); !safe) return safe;
-    // Sized once, so that no copy of the password is left behind by a reallocation.
-    out.text.resize(static_cast<std::size_t>(st.st_size));
-    std::size_t got = 0;
-    while (got < out.text.size()) {
-        const ssize_t n = ::read(fd, out.text.data() + got, out.text.size() - got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return cannot(errno);
-        if (n == 0) break;
-        got += static_cast<std::size_t>(n);
-    }
-    out.text.resize(got);
-    if (!out.text.empty() && out.text.back() == '\n') out.text.pop_back();
-    if (!out.text.empty() && out.text.back() == '\r') out.text.pop_back();
-    if (out.text.empty())
+    if (auto why = unsafe_secret_file(st))
         return std::unexpected(make_error(SftpErrorKind::CredentialUnusable,
-                                          "password file " + path.string() + " is empty"));
+                                          "identity file " + path.string() + " " + *why));
     return {};
 }
 
@@ -296,8 +234,13 @@ SftpResult<void> load_credentials(const SftpEndpoint& endpoint, Credentials& out
         out.key.reset(key);
         return {};
     }
-    if (!endpoint.password_file.empty())
-        return read_password_file(endpoint.password_file, out.password);
+    if (!endpoint.password_file.empty()) {
+        if (auto read = read_password_file(endpoint.password_file, out.password); !read)
+            return std::unexpected(
+                make_error(SftpErrorKind::CredentialUnusable,
+                           "password file " + endpoint.password_file.string() + " " + read.error()));
+        return {};
+    }
     return std::unexpected(make_error(SftpErrorKind::CredentialUnusable,
                                       "neither identity_file nor password_file is set"));
 }

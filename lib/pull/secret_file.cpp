@@ -1,0 +1,65 @@
+#include "pull/secret_file.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace actiondrop::pull {
+
+Secret::~Secret() { ::explicit_bzero(text.data(), text.size()); }
+
+std::optional<std::string> unsafe_secret_file(const struct ::stat& st) {
+    if (!S_ISREG(st.st_mode)) return "is not a file";
+    if ((st.st_mode & 077) != 0)
+        return fmt::format(
+            "is accessible by group or others (mode {:04o}); refused, as OpenSSH refuses such "
+            "a key: chmod 600 it",
+            st.st_mode & 07777);
+    if (st.st_uid != ::geteuid() && st.st_uid != 0)
+        return fmt::format(
+            "belongs to another user (uid {}, we run as uid {}); refused: chown it to the "
+            "service's user",
+            st.st_uid, ::geteuid());
+    return std::nullopt;
+}
+
+std::expected<void, std::string> read_password_file(const std::filesystem::path& path,
+                                                    Secret& out) {
+    auto cannot = [](int error) {
+        return std::unexpected(std::string("cannot be read: ") + std::strerror(error));
+    };
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) return cannot(errno);
+    struct Closer {
+        int fd;
+        ~Closer() { ::close(fd); }
+    } closer{fd};
+    struct ::stat st {};
+    if (::fstat(fd, &st) != 0) return cannot(errno);
+    if (auto why = unsafe_secret_file(st)) return std::unexpected(std::move(*why));
+    // Sized once, so that no copy of the password is left behind by a reallocation.
+    out.text.resize(static_cast<std::size_t>(st.st_size));
+    std::size_t got = 0;
+    while (got < out.text.size()) {
+        const ssize_t n = ::read(fd, out.text.data() + got, out.text.size() - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return cannot(errno);
+        if (n == 0) break;
+        got += static_cast<std::size_t>(n);
+    }
+    out.text.resize(got);
+    if (!out.text.empty() && out.text.back() == '\n') out.text.pop_back();
+    if (!out.text.empty() && out.text.back() == '\r') out.text.pop_back();
+    if (out.text.empty()) return std::unexpected(std::string("is empty"));
+    // A second line would be sent as a command of its own on an FTP control connection, and
+    // is never part of a password that an SSH server expects either.
+    if (out.text.find_first_of("\r\n") != std::string::npos)
+        return std::unexpected(std::string("holds more than one line"));
+    return {};
+}
+
+}  // namespace actiondrop::pull

@@ -1,0 +1,34 @@
+#pragma once
+// The secrets a pull inbox logs in with: a password file (SFTP and FTP) and a private key
+// (SFTP). A secret that anyone but its owner (this service's user, or root) may read or
+// change is not a secret any more, so it is refused rather than used: OpenSSH's rule for a
+// private key, applied to password files too (deploy/README.md, "Pull inboxes" secrets).
+#include <sys/stat.h>
+
+#include <expected>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace actiondrop::pull {
+
+// Text wiped from memory when it goes; never copied.
+struct Secret {
+    std::string text;
+    Secret() = default;
+    Secret(const Secret&) = delete;
+    Secret& operator=(const Secret&) = delete;
+    ~Secret();
+};
+
+// Why a file with this status may not hold a secret ("is not a file", "is accessible by
+// group or others (mode 0640); ...", "belongs to another user ..."), or nullopt when it may.
+std::optional<std::string> unsafe_secret_file(const struct ::stat& st);
+
+// Reads a password file into `out`, checked on the very descriptor it is read from: one line,
+// its line end dropped. The error says why, without the file's name or content: "is empty",
+// "cannot be read: No such file or directory", or unsafe_secret_file's reason.
+std::expected<void, std::string> read_password_file(const std::filesystem::path& path,
+                                                    Secret& out);
+
+}  // namespace actiondrop::pull
