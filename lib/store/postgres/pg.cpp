@@ -358,12 +358,16 @@ void append_copy_text(std::string& out, std::string_view value) {
     }
 }
 
-void append_copy_bytes(std::string& out, std::string_view value) {
-    out += "\\\\x";
-    for (unsigned char c : value) {
+void append_hex(std::string& out, std::string_view bytes) {
+    for (unsigned char c : bytes) {
         out += kHex[c >> 4];
         out += kHex[c & 15];
     }
+}
+
+void append_copy_bytes(std::string& out, std::string_view value) {
+    out += "\\\\x";
+    append_hex(out, value);
 }
 
 }  // namespace actiondrop::store::postgres

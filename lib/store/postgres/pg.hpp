@@ -150,5 +150,8 @@ private:
 void append_copy_text(std::string& out, std::string_view value);
 // A bytea as a COPY text-format field (\\x followed by hex).
 void append_copy_bytes(std::string& out, std::string_view value);
+// The bytes in lowercase hex, two digits each: the body of such a field, for one written in
+// pieces.
+void append_hex(std::string& out, std::string_view bytes);
 
 }  // namespace actiondrop::store::postgres

@@ -440,14 +440,10 @@ void PostgresBatch::commit(const BatchRecord& record, const std::vector<BatchOut
         db_.copy_begin("COPY batch_outputs (batch_id, ord, name, content) FROM STDIN");
         try {
             std::string piece(kCopyPiece / 2, '\0');
-            static constexpr char kHex[] = "0123456789abcdef";
             while (in) {
                 in.read(piece.data(), static_cast<std::streamsize>(piece.size()));
-                for (std::streamsize i = 0; i < in.gcount(); ++i) {
-                    const auto c = static_cast<unsigned char>(piece[static_cast<std::size_t>(i)]);
-                    copy_buffer_ += kHex[c >> 4];
-                    copy_buffer_ += kHex[c & 15];
-                }
+                append_hex(copy_buffer_,
+                           std::string_view(piece.data(), static_cast<std::size_t>(in.gcount())));
                 db_.copy_put(copy_buffer_);
                 copy_buffer_.clear();
             }
