@@ -5,13 +5,19 @@
 # after them.
 #   pg_cluster.sh start DIR   writes the base URL to DIR/url
 #   pg_cluster.sh stop DIR    stops the cluster and removes DIR
+#   pg_cluster.sh bin         prints the folder of pg_ctl and initdb it uses (for the tests that
+#                             run a private cluster of their own)
 set -euo pipefail
 
-usage() { echo "usage: $0 start|stop DIR" >&2; exit 64; }
-[ $# -eq 2 ] || usage
-ACTION=$1
-DIR=$2
-case "$DIR" in /*) ;; *) DIR="$PWD/$DIR" ;; esac
+usage() { echo "usage: $0 start|stop DIR, or $0 bin" >&2; exit 64; }
+ACTION=${1:-}
+if [ "$ACTION" = bin ]; then
+    [ $# -eq 1 ] || usage
+else
+    [ $# -eq 2 ] || usage
+    DIR=$2
+    case "$DIR" in /*) ;; *) DIR="$PWD/$DIR" ;; esac
+fi
 
 PG_BIN=${PG_BIN:-}
 if [ -z "$PG_BIN" ]; then
@@ -24,6 +30,10 @@ fi
     echo "pg_cluster: no pg_ctl found: run deploy/install-deps.sh --test, or set PG_BIN" >&2
     exit 1
 }
+if [ "$ACTION" = bin ]; then
+    echo "$PG_BIN"
+    exit 0
+fi
 
 # initdb and pg_ctl refuse to run as root: as root, the cluster belongs to the postgres user.
 if [ "$(id -u)" = 0 ]; then

@@ -30,10 +30,7 @@ port = $PORT
 unix_socket_directories = '$PGDIR'
 fsync = off
 CONF
-PG_BIN=$(dirname "$(readlink -f "$(command -v pg_ctlcluster 2>/dev/null || echo /usr/lib/postgresql/15/bin/pg_ctl)")")
-for candidate in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V); do
-    [ -x "$candidate/pg_ctl" ] && PG_BIN=$candidate
-done
+PG_BIN=$(bash "$PG_SH" bin)
 pg_ctl() { runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/server.log" -w "$@" > /dev/null; }
 
 STORE=$URL

@@ -14,10 +14,7 @@ PG_SH="$SOURCE_DIR/tests/pg/pg_cluster.sh"
 PGDIR=$(mktemp -d "${TMPDIR:-/tmp}/actiondrop-pgtwo.XXXXXX")
 bash "$PG_SH" start "$PGDIR" > /dev/null
 STORE=$(cat "$PGDIR/url")
-PG_BIN=
-for candidate in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V); do
-    [ -x "$candidate/pg_ctl" ] && PG_BIN=$candidate
-done
+PG_BIN=$(bash "$PG_SH" bin)
 setup_ledger
 sshd_up s1
 DROP=${TWO_DAEMONS_DROP:-$WORK/drop}
