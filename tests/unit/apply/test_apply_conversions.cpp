@@ -11,20 +11,15 @@
 #include "config/catalog_file.hpp"
 #include "store/store.hpp"
 #include "test_store_fixtures.hpp"
+#include "apply_test_support.hpp"
 
 using namespace actiondrop;
 namespace fs = std::filesystem;
+using apply::testing::catalog;
+using apply::testing::kNow;
 using store::testing::TempDir;
 
 namespace {
-
-const ledger::Instant kNow{std::chrono::sys_days{std::chrono::year{2026} / 3 / 10}.time_since_epoch() +
-                           std::chrono::hours{12}};
-
-const ledger::Catalog& catalog() {
-    static const ledger::Catalog c = *config::read_catalog_file(fs::path(ACTIONDROP_TEST_DATA) / "e2e/catalog.yaml");
-    return c;
-}
 
 apply::ApplyResult apply_conversions(store::Store& store, const fs::path& folder, const std::string& name,
                                      const std::string& body) {

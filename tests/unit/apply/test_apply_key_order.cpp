@@ -13,21 +13,15 @@
 #include "config/catalog_file.hpp"
 #include "store/store.hpp"
 #include "test_store_fixtures.hpp"
+#include "apply_test_support.hpp"
 
 using namespace actiondrop;
 namespace fs = std::filesystem;
+using apply::testing::catalog;
+using apply::testing::kNow;
 using actiondrop::testing::TempDir;
 
 namespace {
-
-// 2026-03-10T12:00:00Z: the seeded actions are recent and not locked.
-const ledger::Instant kNow{std::chrono::sys_days{std::chrono::year{2026} / 3 / 10}.time_since_epoch() +
-                           std::chrono::hours{12}};
-
-const ledger::Catalog& catalog() {
-    static const ledger::Catalog c = *config::read_catalog_file(fs::path(ACTIONDROP_TEST_DATA) / "e2e/catalog.yaml");
-    return c;
-}
 
 std::string read(const fs::path& path) {
     std::ifstream in(path, std::ios::binary);
