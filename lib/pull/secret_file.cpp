@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 namespace actiondrop::pull {
@@ -27,12 +28,14 @@ std::optional<std::string> unsafe_secret_file(const struct ::stat& st) {
     return std::nullopt;
 }
 
-std::expected<void, std::string> read_password_file(const std::filesystem::path& path,
-                                                    Secret& out) {
+std::expected<void, std::string> read_secret_file(const std::filesystem::path& path, Secret& out) {
+    constexpr std::size_t kLargest = 64 * 1024;  // a key of 16,384 bits is 13 KiB
     auto cannot = [](int error) {
         return std::unexpected(std::string("cannot be read: ") + std::strerror(error));
     };
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    // O_NONBLOCK: a FIFO put in the file's place must not hold the open until someone writes
+    // to it; fstat then refuses it as not a file.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) return cannot(errno);
     struct Closer {
         int fd;
@@ -41,7 +44,9 @@ std::expected<void, std::string> read_password_file(const std::filesystem::path&
     struct ::stat st {};
     if (::fstat(fd, &st) != 0) return cannot(errno);
     if (auto why = unsafe_secret_file(st)) return std::unexpected(std::move(*why));
-    // Sized once, so that no copy of the password is left behind by a reallocation.
+    if (static_cast<std::uint64_t>(st.st_size) > kLargest)
+        return std::unexpected(fmt::format("is larger than {} bytes", kLargest));
+    // Sized once, so that no copy of the secret is left behind by a reallocation.
     out.text.resize(static_cast<std::size_t>(st.st_size));
     std::size_t got = 0;
     while (got < out.text.size()) {
@@ -52,6 +57,12 @@ std::expected<void, std::string> read_password_file(const std::filesystem::path&
         got += static_cast<std::size_t>(n);
     }
     out.text.resize(got);
+    return {};
+}
+
+std::expected<void, std::string> read_password_file(const std::filesystem::path& path,
+                                                    Secret& out) {
+    if (auto read = read_secret_file(path, out); !read) return read;
     if (!out.text.empty() && out.text.back() == '\n') out.text.pop_back();
     if (!out.text.empty() && out.text.back() == '\r') out.text.pop_back();
     if (out.text.empty()) return std::unexpected(std::string("is empty"));

@@ -25,9 +25,14 @@ struct Secret {
 // group or others (mode 0640); ...", "belongs to another user ..."), or nullopt when it may.
 std::optional<std::string> unsafe_secret_file(const struct ::stat& st);
 
-// Reads a password file into `out`, checked on the very descriptor it is read from: one line,
-// its line end dropped. The error says why, without the file's name or content: "is empty",
-// "cannot be read: No such file or directory", or unsafe_secret_file's reason.
+// Reads a secret file whole into `out`, checked on the very descriptor it is read from (so
+// the file checked is the file used, whatever is renamed meanwhile), at most 64 KiB. The error
+// says why, without the file's name or content: "cannot be read: No such file or directory",
+// "is larger than 65536 bytes", or unsafe_secret_file's reason.
+std::expected<void, std::string> read_secret_file(const std::filesystem::path& path, Secret& out);
+
+// A password file: read_secret_file, then one line, its line end dropped; "is empty" and
+// "holds more than one line" are refused too.
 std::expected<void, std::string> read_password_file(const std::filesystem::path& path,
                                                     Secret& out);
 

@@ -204,30 +204,24 @@ struct KeyDeleter {
 };
 using KeyPtr = std::unique_ptr<std::remove_pointer_t<ssh_key>, KeyDeleter>;
 
-// A password held only as long as needed, then overwritten.
+// What a session logs in with: a key, or a password wiped when it goes.
 struct Credentials {
     KeyPtr key;
     Secret password;
 };
 
-SftpResult<void> check_key_file_mode(const std::filesystem::path& path) {
-    struct ::stat st {};
-    if (::stat(path.c_str(), &st) != 0)
-        return std::unexpected(make_error(
-            SftpErrorKind::CredentialUnusable,
-            fmt::format("cannot use identity file {}: {}", path.string(), std::strerror(errno))));
-    if (auto why = unsafe_secret_file(st))
-        return std::unexpected(make_error(SftpErrorKind::CredentialUnusable,
-                                          "identity file " + path.string() + " " + *why));
-    return {};
-}
-
 SftpResult<void> load_credentials(const SftpEndpoint& endpoint, Credentials& out) {
     if (!endpoint.identity_file.empty()) {
-        if (auto mode = check_key_file_mode(endpoint.identity_file); !mode) return mode;
+        // Read through the descriptor that was checked (pull/secret_file.hpp), then parsed
+        // from memory: the file checked is the file used.
+        Secret text;
+        if (auto read = read_secret_file(endpoint.identity_file, text); !read)
+            return std::unexpected(
+                make_error(SftpErrorKind::CredentialUnusable,
+                           "identity file " + endpoint.identity_file.string() + " " + read.error()));
         ssh_key key = nullptr;
-        if (ssh_pki_import_privkey_file(endpoint.identity_file.c_str(), nullptr, nullptr, nullptr,
-                                        &key) != SSH_OK)
+        if (ssh_pki_import_privkey_base64(text.text.c_str(), nullptr, nullptr, nullptr, &key) !=
+            SSH_OK)
             return std::unexpected(make_error(SftpErrorKind::CredentialUnusable,
                                               "identity file " + endpoint.identity_file.string() +
                                                   " is not a private key without passphrase"));

@@ -1,9 +1,12 @@
 // The one rule for the secrets of SFTP and FTP pull inboxes (pull/secret_file.hpp).
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
+#include <future>
 
 #include "pull/secret_file.hpp"
 #include "temp_dir.hpp"
@@ -80,4 +83,26 @@ TEST_CASE("password file: another user's, a folder, or none at all is refused") 
         REQUIRE_FALSE(other);
         CHECK(other.error().find("belongs to another user (uid 65534") != std::string::npos);
     }
+}
+
+TEST_CASE("password file: a FIFO in its place is refused at once, and never waits for a writer") {
+    // Opened without O_NONBLOCK, a FIFO holds the open until some process writes to it: the
+    // puller's thread would wait there for ever.
+    TempDir dir;
+    const auto path = dir.path() / "password";
+    REQUIRE(::mkfifo(path.c_str(), 0600) == 0);
+    auto reading = std::async(std::launch::async, [&] {
+        Secret s;
+        return read_password_file(path, s);
+    });
+    const bool answered = reading.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+    if (!answered) {
+        // Free the reader, so that the test ends with its failure instead of hanging.
+        const int fd = ::open(path.c_str(), O_WRONLY);
+        if (fd >= 0) ::close(fd);
+    }
+    REQUIRE(answered);
+    const auto got = reading.get();
+    REQUIRE_FALSE(got);
+    CHECK(got.error() == "is not a file");
 }
