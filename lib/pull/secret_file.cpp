@@ -3,16 +3,19 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 
 namespace actiondrop::pull {
 
-Secret::~Secret() { ::explicit_bzero(text.data(), text.size()); }
+namespace {
 
+// Why a file with this status may not hold a secret, or nullopt when it may.
 std::optional<std::string> unsafe_secret_file(const struct ::stat& st) {
     if (!S_ISREG(st.st_mode)) return "is not a file";
     if ((st.st_mode & 077) != 0)
@@ -27,6 +30,10 @@ std::optional<std::string> unsafe_secret_file(const struct ::stat& st) {
             st.st_uid, ::geteuid());
     return std::nullopt;
 }
+
+}  // namespace
+
+Secret::~Secret() { ::explicit_bzero(text.data(), text.size()); }
 
 std::expected<void, std::string> read_secret_file(const std::filesystem::path& path, Secret& out) {
     constexpr std::size_t kLargest = 64 * 1024;  // a key of 16,384 bits is 13 KiB

@@ -2,12 +2,9 @@
 // The secrets a pull inbox logs in with: a password file (SFTP and FTP) and a private key
 // (SFTP). A secret that anyone but its owner (this service's user, or root) may read or
 // change is not a secret any more, so it is refused rather than used: OpenSSH's rule for a
-// private key, applied to password files too (deploy/README.md, "Pull inboxes" secrets).
-#include <sys/stat.h>
-
+// private key, applied to password files too (deploy/README.md, "Layout and permission model").
 #include <expected>
 #include <filesystem>
-#include <optional>
 #include <string>
 
 namespace actiondrop::pull {
@@ -21,14 +18,11 @@ struct Secret {
     ~Secret();
 };
 
-// Why a file with this status may not hold a secret ("is not a file", "is accessible by
-// group or others (mode 0640); ...", "belongs to another user ..."), or nullopt when it may.
-std::optional<std::string> unsafe_secret_file(const struct ::stat& st);
-
 // Reads a secret file whole into `out`, checked on the very descriptor it is read from (so
 // the file checked is the file used, whatever is renamed meanwhile), at most 64 KiB. The error
 // says why, without the file's name or content: "cannot be read: No such file or directory",
-// "is larger than 65536 bytes", or unsafe_secret_file's reason.
+// "is larger than 65536 bytes", "is not a file", "is accessible by group or others (mode
+// 0640); ...", "belongs to another user ...".
 std::expected<void, std::string> read_secret_file(const std::filesystem::path& path, Secret& out);
 
 // A password file: read_secret_file, then one line, its line end dropped; "is empty" and
