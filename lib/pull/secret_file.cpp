@@ -1,6 +1,5 @@
 #include "pull/secret_file.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -10,6 +9,9 @@
 #include <cstdint>
 #include <cstring>
 #include <optional>
+#include <system_error>
+
+#include "util/opened_file.hpp"
 
 namespace actiondrop::pull {
 
@@ -37,29 +39,26 @@ Secret::~Secret() { ::explicit_bzero(text.data(), text.size()); }
 
 std::expected<void, std::string> read_secret_file(const std::filesystem::path& path, Secret& out) {
     constexpr std::size_t kLargest = 64 * 1024;  // a key of 16,384 bits is 13 KiB
-    auto cannot = [](int error) {
-        return std::unexpected(std::string("cannot be read: ") + std::strerror(error));
-    };
-    // O_NONBLOCK: a FIFO put in the file's place must not hold the open until someone writes
-    // to it; fstat then refuses it as not a file.
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0) return cannot(errno);
-    struct Closer {
-        int fd;
-        ~Closer() { ::close(fd); }
-    } closer{fd};
-    struct ::stat st {};
-    if (::fstat(fd, &st) != 0) return cannot(errno);
-    if (auto why = unsafe_secret_file(st)) return std::unexpected(std::move(*why));
-    if (static_cast<std::uint64_t>(st.st_size) > kLargest)
+    // Opened once, without waiting on a FIFO put in the file's place; checked and read only
+    // through that descriptor (util/opened_file.hpp).
+    std::optional<util::OpenedFile> file;
+    try {
+        file.emplace(util::OpenedFile::open(path, /*follow_links=*/true));
+    } catch (const std::system_error& e) {
+        return std::unexpected("cannot be read: " + e.code().message());
+    }
+    if (auto why = unsafe_secret_file(file->status())) return std::unexpected(std::move(*why));
+    if (static_cast<std::uint64_t>(file->size()) > kLargest)
         return std::unexpected(fmt::format("is larger than {} bytes", kLargest));
-    // Sized once, so that no copy of the secret is left behind by a reallocation.
-    out.text.resize(static_cast<std::size_t>(st.st_size));
+    // Sized once, so that no copy of the secret is left behind by a reallocation (nor in a
+    // stream's buffer: read straight into it).
+    out.text.resize(static_cast<std::size_t>(file->size()));
     std::size_t got = 0;
     while (got < out.text.size()) {
-        const ssize_t n = ::read(fd, out.text.data() + got, out.text.size() - got);
+        const ssize_t n = ::pread(file->fd(), out.text.data() + got, out.text.size() - got,
+                                  static_cast<off_t>(got));
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return cannot(errno);
+        if (n < 0) return std::unexpected(std::string("cannot be read: ") + std::strerror(errno));
         if (n == 0) break;
         got += static_cast<std::size_t>(n);
     }

@@ -19,21 +19,11 @@ using namespace actiondrop;
 namespace fs = std::filesystem;
 using apply::testing::catalog;
 using apply::testing::kNow;
+using actiondrop::testing::read;
 using actiondrop::testing::TempDir;
+using actiondrop::testing::write;
 
 namespace {
-
-std::string read(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
-}
-
-void write(const fs::path& path, const std::string& text) {
-    std::ofstream out(path, std::ios::binary);
-    out << text;
-}
 
 // A batch store that reports which way the rows were fetched.
 class Watched final : public store::Store {

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <fstream>
 #include <future>
 
 #include "pull/secret_file.hpp"
@@ -19,7 +18,7 @@ namespace {
 
 std::filesystem::path write_secret(const TempDir& dir, const std::string& content, mode_t mode) {
     const auto path = dir.path() / "password";
-    std::ofstream(path, std::ios::binary) << content;
+    actiondrop::testing::write(path, content);
     REQUIRE(::chmod(path.c_str(), mode) == 0);
     return path;
 }
