@@ -375,16 +375,15 @@ int main(int argc, char** argv) {
                                    const std::string& files_error, std::chrono::milliseconds took) {
             const ledger::Currency* currency = account.currency;
             const std::int64_t overdue_minor = d.clearing.overdue_amount();
-            const std::int64_t newly_overdue = std::ranges::count_if(
-                d.clearing.overdue, [](const lifecycle::Overdue& o) { return o.first_time; });
+            const auto newly_overdue = static_cast<std::int64_t>(d.clearing.newly_overdue);
             double overdue_amount = static_cast<double>(overdue_minor);
             for (int i = 0; currency && i < currency->digits; ++i) overdue_amount /= 10;
             const std::string code = currency ? std::string(currency->code) : "";
             metrics.lifecycle_account_run(
-                account.id, {.locked = static_cast<std::int64_t>(d.locks.size()),
-                             .cleared = static_cast<std::int64_t>(d.clearing.clears.size()),
+                account.id, {.locked = static_cast<std::int64_t>(d.locked),
+                             .cleared = static_cast<std::int64_t>(d.clearing.cleared),
                              .newly_overdue = newly_overdue,
-                             .overdue = static_cast<std::int64_t>(d.clearing.overdue.size()),
+                             .overdue = static_cast<std::int64_t>(d.clearing.left_overdue),
                              .overdue_amount = overdue_amount,
                              .currency = code,
                              .invoices = static_cast<std::int64_t>(d.invoices.size())});
@@ -397,8 +396,8 @@ int main(int argc, char** argv) {
                         "account={} lifecycle at={} locked={} cleared={} overdue={} "
                         "newly_overdue={} overdue_amount={} currency={} invoices={} "
                         "invoice_files={} ms={}",
-                        account.id, ledger::format_instant(d.now), d.locks.size(),
-                        d.clearing.clears.size(), d.clearing.overdue.size(), newly_overdue, amount,
+                        account.id, ledger::format_instant(d.now), d.locked,
+                        d.clearing.cleared, d.clearing.left_overdue, newly_overdue, amount,
                         code, d.invoices.size(), files, took.count());
             if (!files_error.empty())
                 spdlog::error("account={} lifecycle: invoice files not written: {}; the next run "

@@ -1,8 +1,11 @@
 // lifecycle run: lock, clear and invoice, one transaction per account (docs/lifecycle.md,
 // "A run"), and what it did.
+#include <cerrno>
+#include <cstdio>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "../exit_codes.hpp"
@@ -22,77 +25,141 @@ struct RunOptions {
     bool json = false;
 };
 
-nlohmann::ordered_json run_json(const ledger::Account& account, const lifecycle::RunDecisions& d,
-                                std::int64_t balance) {
-    const ledger::Currency* c = account.currency;
-    nlohmann::ordered_json j;
-    j["account_id"] = account.id;
-    j["now"] = ledger::format_instant(d.now);
-    j["locked"] = nlohmann::ordered_json::array();
-    for (const lifecycle::Lock& l : d.locks) {
+// The decisions of one account's run on single actions, written out as the store makes them
+// into a temporary file and printed after the commit: a run over a million actions keeps none
+// of them in memory, and a run that fails prints none of them (docs/lifecycle.md, "From the
+// command line"). As text, one line per action; as JSON, the account's object with the
+// "locked", "cleared" and "overdue" arrays, which the store hands over in that order.
+class RunListing final : public lifecycle::DecisionSink {
+public:
+    RunListing(const ledger::Account& account, ledger::Instant now, bool json)
+        : file_(std::tmpfile()), account_(account), json_(json) {
+        if (!file_) throw std::system_error(errno, std::generic_category(), "a temporary file");
+        if (json_)
+            write(fmt::format("  {{\n    \"account_id\": {},\n    \"now\": {}",
+                              nlohmann::json(account.id).dump(),
+                              nlohmann::json(ledger::format_instant(now)).dump()));
+    }
+    ~RunListing() override { std::fclose(file_); }
+    RunListing(const RunListing&) = delete;
+    RunListing& operator=(const RunListing&) = delete;
+
+    void locked(const lifecycle::Lock& l) override {
+        if (!json_) {
+            write(fmt::format("  locked   {} at {}\n", l.action_id, ledger::format_instant(l.at)));
+            return;
+        }
         nlohmann::ordered_json x;
         x["action_id"] = l.action_id;
         x["at"] = ledger::format_instant(l.at);
         x["finance_status"] = std::string(ledger::finance_status_name(l.finance_status));
-        j["locked"].push_back(x);
+        item(kLocked, x);
     }
-    j["cleared"] = nlohmann::ordered_json::array();
-    for (const lifecycle::Clear& cl : d.clearing.clears) {
+    void cleared(const lifecycle::Clear& cl) override {
+        if (!json_) {
+            write(fmt::format("  cleared  {} {} {} at {}\n", cl.action_id,
+                              money_text(cl.payout, account_.currency), code(),
+                              ledger::format_instant(cl.cleared_at)));
+            return;
+        }
         nlohmann::ordered_json x;
         x["action_id"] = cl.action_id;
-        x["payout"] = money_text(cl.payout, c);
+        x["payout"] = money_text(cl.payout, account_.currency);
         x["cleared_at"] = ledger::format_instant(cl.cleared_at);
         x["was_overdue"] = cl.was_overdue;
-        j["cleared"].push_back(x);
+        item(kCleared, x);
     }
-    j["overdue"] = nlohmann::ordered_json::array();
-    for (const lifecycle::Overdue& o : d.clearing.overdue) {
+    void overdue(const lifecycle::Overdue& o) override {
+        if (!json_) {
+            write(fmt::format("  overdue  {} {} {} due {}{}\n", o.action_id,
+                              money_text(o.payout, account_.currency), code(),
+                              ledger::format_instant(o.due_at), o.first_time ? "" : " (still)"));
+            return;
+        }
         nlohmann::ordered_json x;
         x["action_id"] = o.action_id;
-        x["payout"] = money_text(o.payout, c);
+        x["payout"] = money_text(o.payout, account_.currency);
         x["due_at"] = ledger::format_instant(o.due_at);
         x["first_time"] = o.first_time;
-        j["overdue"].push_back(x);
+        item(kOverdue, x);
     }
-    j["overdue_amount"] = money_text(d.clearing.overdue_amount(), c);
-    j["invoices"] = nlohmann::ordered_json::array();
-    for (const lifecycle::Invoice& inv : d.invoices) j["invoices"].push_back(invoice_json(inv));
-    j["balance"] = money_text(balance, c);
-    j["currency"] = c ? std::string(c->code) : "";
-    j["invoice_calendar_ended"] = d.invoice_calendar_ended;
-    return j;
-}
 
-void print_run(const ledger::Account& account, const lifecycle::RunDecisions& d,
-               std::int64_t balance) {
-    const ledger::Currency* c = account.currency;
-    const std::string code = c ? std::string(c->code) : "";
-    std::cout << fmt::format(
-        "account {} at {}: locked {}, cleared {}, overdue {} ({} {}), invoices {}, balance {} {}\n",
-        account.id, ledger::format_instant(d.now), d.locks.size(), d.clearing.clears.size(),
-        d.clearing.overdue.size(), money_text(d.clearing.overdue_amount(), c), code,
-        d.invoices.size(), money_text(balance, c), code);
-    for (const lifecycle::Lock& l : d.locks)
-        std::cout << fmt::format("  locked   {} at {}\n", l.action_id,
-                                 ledger::format_instant(l.at));
-    for (const lifecycle::Clear& cl : d.clearing.clears)
-        std::cout << fmt::format("  cleared  {} {} {} at {}\n", cl.action_id,
-                                 money_text(cl.payout, c), code,
-                                 ledger::format_instant(cl.cleared_at));
-    for (const lifecycle::Overdue& o : d.clearing.overdue)
-        std::cout << fmt::format("  overdue  {} {} {} due {}{}\n", o.action_id,
-                                 money_text(o.payout, c), code, ledger::format_instant(o.due_at),
-                                 o.first_time ? "" : " (still)");
-    for (const lifecycle::Invoice& inv : d.invoices)
-        std::cout << fmt::format("  invoiced {} partner {} total {} {} ({} lines)\n",
-                                 inv.invoice_id, inv.partner_id, money_text(inv.total, c), code,
-                                 inv.lines.size());
-    if (d.invoice_calendar_ended)
+    // After the commit: the run's listing on standard output, with what the decisions kept.
+    void print(const lifecycle::RunDecisions& d, std::int64_t balance) {
+        const ledger::Currency* c = account_.currency;
+        if (json_) {
+            open(kSections);
+            nlohmann::ordered_json invoices = nlohmann::ordered_json::array();
+            for (const lifecycle::Invoice& inv : d.invoices) invoices.push_back(invoice_json(inv));
+            write(fmt::format(
+                ",\n    \"overdue_amount\": {},\n    \"invoices\": {},\n    \"balance\": {},\n    "
+                "\"currency\": {},\n    \"invoice_calendar_ended\": {}\n  }}",
+                nlohmann::json(money_text(d.clearing.overdue_amount(), c)).dump(),
+                invoices.dump(), nlohmann::json(money_text(balance, c)).dump(),
+                nlohmann::json(code()).dump(), d.invoice_calendar_ended));
+            copy_out();
+            return;
+        }
         std::cout << fmt::format(
-            "  warning: items wait for an invoice and the period_ends list of account {} has "
-            "no later date\n",
-            account.id);
-}
+            "account {} at {}: locked {}, cleared {}, overdue {} ({} {}), invoices {}, balance "
+            "{} {}\n",
+            account_.id, ledger::format_instant(d.now), d.locked, d.clearing.cleared,
+            d.clearing.left_overdue, money_text(d.clearing.overdue_amount(), c), code(),
+            d.invoices.size(), money_text(balance, c), code());
+        copy_out();
+        for (const lifecycle::Invoice& inv : d.invoices)
+            std::cout << fmt::format("  invoiced {} partner {} total {} {} ({} lines)\n",
+                                     inv.invoice_id, inv.partner_id, money_text(inv.total, c),
+                                     code(), inv.lines.size());
+        if (d.invoice_calendar_ended)
+            std::cout << fmt::format(
+                "  warning: items wait for an invoice and the period_ends list of account {} "
+                "has no later date\n",
+                account_.id);
+    }
+
+private:
+    static constexpr int kLocked = 0, kCleared = 1, kOverdue = 2, kSections = 3;
+    static constexpr const char* kNames[kSections] = {"locked", "cleared", "overdue"};
+
+    std::string code() const { return account_.currency ? std::string(account_.currency->code) : ""; }
+
+    void write(std::string_view text) {
+        if (std::fwrite(text.data(), 1, text.size(), file_) != text.size())
+            throw std::system_error(errno, std::generic_category(), "a temporary file");
+    }
+
+    // JSON: closes the arrays before `section` and opens those up to it.
+    void open(int section) {
+        while (open_ < section) {
+            if (open_ >= 0) write(items_ ? "\n    ]" : "]");
+            if (++open_ == kSections) break;
+            write(fmt::format(",\n    \"{}\": [", kNames[open_]));
+            items_ = 0;
+        }
+    }
+    void item(int section, const nlohmann::ordered_json& x) {
+        open(section);
+        write(items_++ ? ",\n      " : "\n      ");
+        write(x.dump());
+    }
+
+    void copy_out() {
+        if (std::fflush(file_) != 0 || std::fseek(file_, 0, SEEK_SET) != 0)
+            throw std::system_error(errno, std::generic_category(), "a temporary file");
+        char buffer[1 << 16];
+        while (const std::size_t n = std::fread(buffer, 1, sizeof buffer, file_))
+            std::cout.write(buffer, static_cast<std::streamsize>(n));
+        if (std::ferror(file_))
+            throw std::system_error(EIO, std::generic_category(), "a temporary file");
+    }
+
+    std::FILE* file_;
+    const ledger::Account& account_;
+    bool json_;
+    int open_ = -1;          // JSON: the array open, -1 before the first
+    std::size_t items_ = 0;  // JSON: items in the open array
+};
 
 int run(const config::ServiceConfig& cfg, const RunOptions& o) {
     auto s = open_migrated(cfg);
@@ -108,20 +175,19 @@ int run(const config::ServiceConfig& cfg, const RunOptions& o) {
         for (const ledger::Account* a : accounts) time_option("--now", o.now, *a);
     const ledger::Instant clock = system_now();
     store::LifecycleLedger& funds = funds_of(*s);
-    nlohmann::ordered_json all = nlohmann::ordered_json::array();
+    if (o.json) std::cout << "[";
     for (const ledger::Account* a : accounts) {
         const ledger::Instant now = o.now.empty() ? clock : time_option("--now", o.now, *a);
-        const lifecycle::RunDecisions d = funds.run_lifecycle(*a, now);
+        RunListing listing(*a, now, o.json);
+        const lifecycle::RunDecisions d = funds.run_lifecycle(*a, now, &listing);
         const std::int64_t balance = funds.balance(a->id);
         // Every invoice of the account without its files, not only those of this run: a run
         // stopped after its commit left its own to this one (ingest/invoice_files.hpp).
         ingest::write_missing_invoice_files(funds, ingest::invoice_destinations(cfg, a->id), a->id);
-        if (o.json)
-            all.push_back(run_json(*a, d, balance));
-        else
-            print_run(*a, d, balance);
+        if (o.json) std::cout << (a == accounts.front() ? "\n" : ",\n");
+        listing.print(d, balance);
     }
-    if (o.json) std::cout << all.dump(2) << "\n";
+    if (o.json) std::cout << (accounts.empty() ? "]\n" : "\n]\n");
     return exit_code::ok;
 }
 

@@ -96,7 +96,8 @@ void LifecycleSchedule::run_account(const ledger::Account& account) {
     const auto started = std::chrono::steady_clock::now();
     lifecycle::RunDecisions decisions;
     try {
-        decisions = ledger.run_lifecycle(account, clock_());
+        lifecycle::CountsOnly counts;  // the log and the metrics want no more
+        decisions = ledger.run_lifecycle(account, clock_(), &counts);
     } catch (const std::exception& e) {
         if (events_.failed) events_.failed(account.id, e.what());
         return;

@@ -8,14 +8,6 @@
 
 namespace actiondrop::lifecycle {
 
-std::int64_t ClearDecisions::overdue_amount() const {
-    // A gauge: beyond int64 it shows the largest amount rather than wrap.
-    std::int64_t sum = 0;
-    for (const Overdue& o : overdue)
-        if (__builtin_add_overflow(sum, o.payout, &sum)) return INT64_MAX;
-    return sum;
-}
-
 ClearQueue::ClearQueue(std::int64_t balance, Instant now) : balance_(balance), now_(now) {
     // The funds balance is never negative (docs/lifecycle.md, "Funds"); one that is would make
     // every due action overdue, 0 payouts too, and write that into their histories.
@@ -24,7 +16,7 @@ ClearQueue::ClearQueue(std::int64_t balance, Instant now) : balance_(balance), n
                                     " is negative");
 }
 
-bool ClearQueue::decide(const QueueItem& a, ClearDecisions& d) {
+bool ClearQueue::decide(const QueueItem& a, ClearDecisions& d, DecisionSink* sink) {
     if (a.payout < 0)
         throw std::invalid_argument("action " + std::string(a.action_id) +
                                     " has a negative payout");
@@ -34,19 +26,33 @@ bool ClearQueue::decide(const QueueItem& a, ClearDecisions& d) {
         balance_ -= a.payout;
         d.balance_after = balance_;
         const Instant cleared_at = a.overdue ? now_ : a.clearing_date;
-        d.clears.push_back(Clear{a.key, std::string(a.action_id), a.payout, cleared_at, a.overdue});
+        ++d.cleared;
+        Clear c{a.key, std::string(a.action_id), a.payout, cleared_at, a.overdue};
+        if (sink) {
+            sink->cleared(c);
+            return true;
+        }
         // A 0 payout moves no money and makes no funds entry. The funds are taken on the
         // clearing date (cleared_at), not whenever a run comes: a late run writes the same
         // funds ledger as a timely one.
         if (a.payout > 0)
             d.debits.push_back(ledger::FundsEntry{ledger::FundsEntry::Kind::Clearing, a.payout,
-                                                  cleared_at, std::string(a.action_id)});
+                                                  cleared_at, c.action_id});
+        d.clears.push_back(std::move(c));
         return true;
     }
     stopped_ = true;
     d.balance_after = balance_;
-    d.overdue.push_back(
-        Overdue{a.key, std::string(a.action_id), a.payout, a.clearing_date, !a.overdue});
+    ++d.left_overdue;
+    d.newly_overdue += !a.overdue;
+    // A gauge: beyond int64 it shows the largest amount rather than wrap.
+    if (__builtin_add_overflow(d.overdue_total, a.payout, &d.overdue_total))
+        d.overdue_total = INT64_MAX;
+    Overdue o{a.key, std::string(a.action_id), a.payout, a.clearing_date, !a.overdue};
+    if (sink)
+        sink->overdue(o);
+    else
+        d.overdue.push_back(std::move(o));
     return false;
 }
 

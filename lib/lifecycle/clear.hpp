@@ -8,6 +8,7 @@
 
 #include "ledger/funds.hpp"
 #include "lifecycle/book.hpp"
+#include "lifecycle/lock.hpp"
 
 namespace actiondrop::lifecycle {
 
@@ -29,13 +30,31 @@ struct Overdue {
     friend bool operator==(const Overdue&, const Overdue&) = default;
 };
 
+// Takes a run's decisions on single actions as they are made, in the order the decisions list
+// them (the locks, then the clears, then the overdue actions), instead of their being kept in
+// the decisions: a run over a million actions then holds none of them in memory
+// (docs/lifecycle.md, "Scale"). The counts and sums are kept either way.
+class DecisionSink {
+public:
+    virtual ~DecisionSink() = default;
+    virtual void locked(const Lock& l) = 0;
+    virtual void cleared(const Clear& c) = 0;
+    virtual void overdue(const Overdue& o) = 0;
+};
+
 struct ClearDecisions {
     std::vector<Clear> clears;               // in queue order
     std::vector<Overdue> overdue;            // every action left overdue, in queue order
     std::vector<ledger::FundsEntry> debits;  // one per cleared payout > 0, dated at cleared_at
     std::int64_t balance_after = 0;
+    // Kept also when a DecisionSink took the clears and the overdue actions instead.
+    std::size_t cleared = 0;          // clears.size()
+    std::size_t left_overdue = 0;     // overdue.size()
+    std::size_t newly_overdue = 0;    // those of them overdue for the first time
+    std::int64_t overdue_total = 0;   // their payouts; beyond int64 the largest amount
 
-    std::int64_t overdue_amount() const;
+    // The payouts of the actions left overdue: a gauge, beyond int64 the largest amount.
+    std::int64_t overdue_amount() const { return overdue_total; }
     bool operator==(const ClearDecisions&) const = default;
 };
 
@@ -66,10 +85,11 @@ public:
     // Throws std::invalid_argument when `balance` is negative.
     ClearQueue(std::int64_t balance, Instant now);
 
-    // Decides the next action of the queue and adds the decision to `d` (its clears, overdue,
-    // debits and balance_after). Returns true when it clears. Throws std::invalid_argument on
-    // a negative payout.
-    bool decide(const QueueItem& a, ClearDecisions& d);
+    // Decides the next action of the queue and adds the decision to `d` (its counts and
+    // balance_after; its clears, overdue and debits, or, given a sink, the sink's clear or
+    // overdue). Returns true when it clears. Throws std::invalid_argument on a negative
+    // payout.
+    bool decide(const QueueItem& a, ClearDecisions& d, DecisionSink* sink = nullptr);
 
     // The balance left after the clears decided so far.
     std::int64_t balance() const { return balance_; }

@@ -1,6 +1,5 @@
 #include "lifecycle/run.hpp"
 
-#include <algorithm>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -82,9 +81,8 @@ bool invoice_calendar_ended(const ledger::Account& account, std::size_t waiting,
 }
 
 bool RunDecisions::changes_nothing() const {
-    return locks.empty() && clearing.clears.empty() && invoices.empty() &&
-           std::none_of(clearing.overdue.begin(), clearing.overdue.end(),
-                        [](const Overdue& o) { return o.first_time; });
+    return locked == 0 && clearing.cleared == 0 && clearing.newly_overdue == 0 &&
+           invoices.empty();
 }
 
 RunDecisions decide_run(const ledger::Account& account, const AccountBook& book, Instant now) {
@@ -97,6 +95,7 @@ RunDecisions decide_run(const ledger::Account& account, const AccountBook& book,
     const ActionIndex index(work);
 
     d.locks = decide_locks(work, now);
+    d.locked = d.locks.size();
     apply_locks(index, d.locks);
     d.clearing = decide_clearing(work, book.balance, now);
     apply_clearing(index, d.clearing);
@@ -108,6 +107,16 @@ RunDecisions decide_run(const ledger::Account& account, const AccountBook& book,
     d.invoice_calendar_ended =
         invoice_calendar_ended(account, waiting, book.last_invoice_date, d.invoices, now);
     return d;
+}
+
+void hand_over(RunDecisions& d, DecisionSink& sink) {
+    for (const Lock& l : d.locks) sink.locked(l);
+    for (const Clear& c : d.clearing.clears) sink.cleared(c);
+    for (const Overdue& o : d.clearing.overdue) sink.overdue(o);
+    d.locks = {};
+    d.clearing.clears = {};
+    d.clearing.overdue = {};
+    d.clearing.debits = {};
 }
 
 void apply_run(AccountBook& book, const RunDecisions& d) {

@@ -19,6 +19,7 @@ namespace actiondrop::lifecycle {
 struct RunDecisions {
     Instant now{};
     std::vector<Lock> locks;
+    std::size_t locked = 0;  // locks.size(), kept also when a DecisionSink took the locks
     ClearDecisions clearing;
     std::vector<Invoice> invoices;
     // Cleared actions or transfers still wait for an invoice, and the account's period_ends
@@ -32,6 +33,15 @@ struct RunDecisions {
     bool operator==(const RunDecisions&) const = default;
 };
 
+// For a caller that wants only the counts of a run's decisions (the daemon's log and
+// metrics): the decisions on single actions are dropped as they are made.
+class CountsOnly final : public DecisionSink {
+public:
+    void locked(const Lock&) override {}
+    void cleared(const Clear&) override {}
+    void overdue(const Overdue&) override {}
+};
+
 RunDecisions decide_run(const ledger::Account& account, const AccountBook& book, Instant now);
 
 // Whether items are left waiting for an invoice with no date of the calendar to come
@@ -40,6 +50,10 @@ RunDecisions decide_run(const ledger::Account& account, const AccountBook& book,
 bool invoice_calendar_ended(const ledger::Account& account, std::size_t waiting,
                             std::optional<Instant> last_invoice_date,
                             const std::vector<Invoice>& invoices, Instant now);
+
+// Gives the decisions on single actions to `sink`, in their order, and keeps only their counts
+// in `d` (for a store that decides on a book in memory).
+void hand_over(RunDecisions& d, DecisionSink& sink);
 
 // Carries the decisions out on the book in memory, as the store does in its tables: the
 // reference that tests compare a store against. Throws std::invalid_argument when a decision

@@ -36,8 +36,15 @@ public:
 
     // A lifecycle run of one account at `now`: load_book, lifecycle::decide_run and apply_run
     // in one write transaction, so that no batch commits in between. Returns the decisions.
+    // Given a sink, the decisions on single actions go to it as they are made, before the
+    // commit, and the returned decisions keep only their counts (lifecycle::DecisionSink); a
+    // run that throws has committed nothing, whatever the sink took.
     virtual lifecycle::RunDecisions run_lifecycle(const ledger::Account& account,
-                                                  ledger::Instant now) = 0;
+                                                  ledger::Instant now,
+                                                  lifecycle::DecisionSink* sink) = 0;
+    lifecycle::RunDecisions run_lifecycle(const ledger::Account& account, ledger::Instant now) {
+        return run_lifecycle(account, now, nullptr);
+    }
 
     // Adds a DEPOSIT of `amount` (> 0, minor units) at `at`; returns the new balance, or
     // nullopt (and adds nothing) when the balance would pass int64.

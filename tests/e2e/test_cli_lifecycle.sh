@@ -63,6 +63,22 @@ grep -q '"operation": "OVERDUE"' "$WORK/last.out" || fail "no OVERDUE in E-2's h
 expect_exit 0 ad lifecycle run --now "$T1" --account 1000 --json
 python3 -c 'import json,sys; [r]=json.load(open(sys.argv[1])); assert not (r["locked"] or r["cleared"] or r["invoices"]) and not r["overdue"][0]["first_time"], r' "$WORK/last.out" || fail "a second run at the same time changed something"
 expect_exit 0 ad lifecycle run --now "$T2"
+# Every account in one JSON list, each once, its decisions in arrays (they are written out as
+# the store hands them over, not built in memory); as text, one line per decision.
+expect_exit 0 ad lifecycle run --now "$T2" --json
+python3 - "$WORK/last.out" "$(grep -c '^  - id:' "$SOURCE_DIR/etc/catalog.yaml")" <<'PY' || fail "the run of every account as JSON"
+import json, sys
+runs = json.load(open(sys.argv[1]))
+assert len(runs) == int(sys.argv[2]) and len({r["account_id"] for r in runs}) == len(runs), runs
+for r in runs:
+    assert all(isinstance(r[k], list) for k in ("locked", "cleared", "overdue", "invoices")), r
+[acme] = [r for r in runs if r["account_id"] == "1000"]
+assert [o["action_id"] for o in acme["overdue"]] == ["E-2"] and not acme["overdue"][0]["first_time"], acme
+assert acme["overdue_amount"] == acme["overdue"][0]["payout"], acme
+PY
+expect_exit 0 ad lifecycle run --now "$T2" --account 1000
+grep -q "^account 1000 at .*: locked 0, cleared 0, overdue 1 " "$WORK/last.out" || { cat "$WORK/last.out"; fail "the text run's count line"; }
+[ "$(grep -c '^  overdue  E-2 .* (still)$' "$WORK/last.out")" = 1 ] || { cat "$WORK/last.out"; fail "the text run's overdue line"; }
 
 # The money for E-2 comes; the next run clears it at the run's time; later runs invoice it.
 expect_exit 0 ad funds deposit --account 1000 "$(money "$P2")" --reference top-up

@@ -363,7 +363,8 @@ void PostgresStore::apply_run(std::string_view account_id, const lifecycle::RunD
     tx.commit();
 }
 
-lifecycle::RunDecisions PostgresStore::run_lifecycle(const Account& account, Instant now) {
+lifecycle::RunDecisions PostgresStore::run_lifecycle(const Account& account, Instant now,
+                                                     lifecycle::DecisionSink* sink) {
     Transaction tx(db_);
     // Taken before the book is read: no batch or other run changes the account meanwhile.
     db_.run("SELECT value FROM counters WHERE name IN ('action_seq', 'history_entry') FOR UPDATE");
@@ -373,6 +374,9 @@ lifecycle::RunDecisions PostgresStore::run_lifecycle(const Account& account, Ins
     if (read_balance(db_, account.id) != d.clearing.balance_after)
         out_of_date(db_, "the balance of account " + account.id +
                              " after the clearing debits is not the one decided");
+    // The book is in memory already (docs/postgres.md, "The life cycle"); the sink only
+    // saves the caller a second copy.
+    if (sink) lifecycle::hand_over(d, *sink);
     tx.commit();
     return d;
 }

@@ -63,8 +63,9 @@ public:
     // The life cycle's money: sqlite_lifecycle.cpp.
     lifecycle::AccountBook load_book(std::string_view account_id, ledger::Instant now) override;
     void apply_run(std::string_view account_id, const lifecycle::RunDecisions& decisions) override;
-    lifecycle::RunDecisions run_lifecycle(const ledger::Account& account,
-                                          ledger::Instant now) override;
+    using LifecycleLedger::run_lifecycle;
+    lifecycle::RunDecisions run_lifecycle(const ledger::Account& account, ledger::Instant now,
+                                          lifecycle::DecisionSink* sink) override;
     std::optional<std::int64_t> deposit(std::string_view account_id, std::int64_t amount,
                                         ledger::Instant at, std::string_view reference) override;
     std::int64_t balance(std::string_view account_id) override;

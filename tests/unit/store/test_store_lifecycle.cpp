@@ -155,6 +155,71 @@ TEST_CASE("the same decisions applied twice change nothing the second time") {
     CHECK(lifecycle::decide_run(acct, memory, now).changes_nothing());
 }
 
+namespace {
+
+// Keeps what a run hands over, in the order handed over.
+struct Collected final : lifecycle::DecisionSink {
+    std::vector<lifecycle::Lock> locks;
+    std::vector<lifecycle::Clear> clears;
+    std::vector<lifecycle::Overdue> overdues;
+    std::string order;  // L, C, O per decision
+    void locked(const lifecycle::Lock& l) override { locks.push_back(l), order += 'L'; }
+    void cleared(const lifecycle::Clear& c) override { clears.push_back(c), order += 'C'; }
+    void overdue(const lifecycle::Overdue& o) override { overdues.push_back(o), order += 'O'; }
+};
+
+}  // namespace
+
+TEST_CASE("a run with a sink hands each decision over in order and keeps only the counts") {
+    // Two stores with the same ledger: one run keeps its decisions, the other hands them over.
+    TempDir kept_dir, sink_dir;
+    auto kept_store = migrated_store(kept_dir.url());
+    auto sink_store = migrated_store(sink_dir.url());
+    const ledger::Account acct = new_york();
+    for (Store* s : {kept_store.get(), sink_store.get()}) {
+        add_actions(*s,
+                    {january("A1", "P-77", 10000), january("A2", "P-77", 8000),
+                     january("A3", "P-99", 0), january("A4", "P-99", 300)},
+                    "20260301T000000Z-aaaaaaaaaaaa");
+        s->lifecycle_ledger()->deposit("1000", 10300, at("2026-03-01T00:00:00Z"), "");
+    }
+    LifecycleLedger& kept_life = *kept_store->lifecycle_ledger();
+    LifecycleLedger& sink_life = *sink_store->lifecycle_ledger();
+
+    for (const char* when : {"2026-04-02T00:00:00Z", "2026-04-02T00:00:00Z", "2026-05-02T00:00:00Z"}) {
+        CAPTURE(when);
+        const auto kept = kept_life.run_lifecycle(acct, at(when));
+        Collected sink;
+        const auto counted = sink_life.run_lifecycle(acct, at(when), &sink);
+        CHECK(sink.locks == kept.locks);
+        CHECK(sink.clears == kept.clearing.clears);
+        CHECK(sink.overdues == kept.clearing.overdue);
+        CHECK(sink.order == std::string(kept.locks.size(), 'L') +
+                                std::string(kept.clearing.clears.size(), 'C') +
+                                std::string(kept.clearing.overdue.size(), 'O'));
+        CHECK(counted.locks.empty());
+        CHECK(counted.clearing.clears.empty());
+        CHECK(counted.clearing.overdue.empty());
+        CHECK(counted.clearing.debits.empty());
+        CHECK(counted.locked == kept.locks.size());
+        CHECK(counted.clearing.cleared == kept.clearing.clears.size());
+        CHECK(counted.clearing.left_overdue == kept.clearing.overdue.size());
+        CHECK(counted.clearing.newly_overdue == kept.clearing.newly_overdue);
+        CHECK(counted.clearing.overdue_amount() == kept.clearing.overdue_amount());
+        CHECK(counted.clearing.balance_after == kept.clearing.balance_after);
+        CHECK(counted.invoices == kept.invoices);
+        CHECK(counted.changes_nothing() == kept.changes_nothing());
+        CHECK(snapshot(*sink_store) == snapshot(*kept_store));
+    }
+    // The first run locked 4, cleared A1 and left 3 overdue (A2 not covered); the second, at the
+    // same time, changed nothing and reported the 3 again; the third invoiced A1.
+    const auto again = kept_life.run_lifecycle(acct, at("2026-05-02T00:00:00Z"));
+    CHECK(again.locked == 0);
+    CHECK(again.clearing.left_overdue == 3);
+    CHECK(again.clearing.newly_overdue == 0);
+    CHECK(again.clearing.overdue_amount() == 8300);
+}
+
 TEST_CASE("decisions that no longer fit the ledger change nothing at all") {
     TempDir dir;
     auto s = migrated_store(dir.url());

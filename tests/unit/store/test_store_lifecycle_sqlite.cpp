@@ -191,3 +191,40 @@ TEST_CASE("a set-based run writes the rows the decisions carried out one by one 
     d = both("2026-06-02T12:00:00Z");
     CHECK(d.changes_nothing());
 }
+
+// The LOCK entries are written in one statement and take their ids from SQLite (each one
+// more than the largest there is), the later entries from the counter: when the counter runs
+// ahead of the table (ids handed out and never written), the run's entries must still follow
+// every entry there is, in the order decided, and the next batch's follow them.
+TEST_CASE("a run's history entries follow every entry there is, also with the counter ahead") {
+    TempDir dir;
+    auto s = migrated_store("sqlite:" + dir.db());
+    LifecycleLedger& life = *s->lifecycle_ledger();
+    add_actions(*s, {january("A1", "P-77", 10000), january("A2", "P-77", 8000),
+                     january("A3", "P-99", 0)},
+                "20260301T000000Z-aaaaaaaaaaaa");
+    life.deposit("1000", 10000, at("2026-03-01T00:00:00Z"), "");
+    {
+        sqlite::Database db(dir.db());
+        db.exec("UPDATE counters SET value = value + 50 WHERE name = 'history_entry'");
+    }
+    const auto d = life.run_lifecycle(new_york(), at("2026-04-02T00:00:00Z"));
+    CHECK(d.locked == 3);
+    CHECK(d.clearing.cleared == 1);
+    CHECK(d.clearing.newly_overdue == 2);
+    REQUIRE(d.invoices.size() == 1);
+    add_actions(*s, {january("A4", "P-77", 500)}, "20260402T000000Z-bbbbbbbbbbbb");
+
+    sqlite::Database db(dir.db());
+    std::string operations_in_order;
+    sqlite::Statement q = db.prepare("SELECT operation FROM history ORDER BY entry_id");
+    while (q.step()) operations_in_order += std::string(q.text_at(0)) + " ";
+    CHECK(operations_in_order ==
+          "CREATE CREATE CREATE LOCK LOCK LOCK CLEAR OVERDUE OVERDUE INVOICE CREATE ");
+    sqlite::Statement counter = db.prepare(
+        "SELECT (SELECT value FROM counters WHERE name = 'history_entry') > max(entry_id) FROM "
+        "history");
+    REQUIRE(counter.step());
+    CHECK(counter.int64_at(0) == 1);
+    CHECK(operations(*s, "A2") == "CREATE LOCK OVERDUE");
+}
