@@ -109,16 +109,6 @@ RunDecisions decide_run(const ledger::Account& account, const AccountBook& book,
     return d;
 }
 
-void hand_over(RunDecisions& d, DecisionSink& sink) {
-    for (const Lock& l : d.locks) sink.locked(l);
-    for (const Clear& c : d.clearing.clears) sink.cleared(c);
-    for (const Overdue& o : d.clearing.overdue) sink.overdue(o);
-    d.locks = {};
-    d.clearing.clears = {};
-    d.clearing.overdue = {};
-    d.clearing.debits = {};
-}
-
 void apply_run(AccountBook& book, const RunDecisions& d) {
     const ActionIndex index(book.actions);
     apply_locks(index, d.locks);

@@ -51,10 +51,6 @@ bool invoice_calendar_ended(const ledger::Account& account, std::size_t waiting,
                             std::optional<Instant> last_invoice_date,
                             const std::vector<Invoice>& invoices, Instant now);
 
-// Gives the decisions on single actions to `sink`, in their order, and keeps only their counts
-// in `d` (for a store that decides on a book in memory).
-void hand_over(RunDecisions& d, DecisionSink& sink);
-
 // Carries the decisions out on the book in memory, as the store does in its tables: the
 // reference that tests compare a store against. Throws std::invalid_argument when a decision
 // names an action or transfer the book does not hold.

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "lifecycle/calendar.hpp"
 #include "store/catalog_codec.hpp"
 #include "store/postgres/postgres_store.hpp"
 #include "store/postgres/rows.hpp"
@@ -42,16 +43,17 @@ constexpr std::string_view kNoBatch = "";
 // seq, ord, at and the action's amount, payout and contract), numbered on from $entry in the
 // decisions' order. $batch is the history batch, $note the run's note.
 std::string append_history(const char* operation, const char* old_status, const char* reason,
-                           int entry, int batch, int note) {
+                           int entry, int batch, int note, const char* order = "ord") {
     const std::string e = "$" + std::to_string(entry), b = "$" + std::to_string(batch),
                       n = "$" + std::to_string(note);
     return std::string(
                "INSERT INTO history (entry_id, action_seq, at, batch, line, operation, reason, "
                "old_amount, new_amount, old_payout, new_payout, old_status, new_status, "
                "contract_id, contract_version, note) SELECT ") +
-           e + "::bigint + row_number() OVER (ORDER BY ord) - 1, seq, at, " + b + "::bigint, 0, '" +
-           operation + "', " + reason + ", amount, amount, payout, payout, '" + old_status +
-           "', status, contract_id, contract_version, " + n + "::text FROM upd ORDER BY ord";
+           e + "::bigint + row_number() OVER (ORDER BY " + order + ") - 1, seq, at, " + b +
+           "::bigint, 0, '" + operation + "', " + reason + ", amount, amount, payout, payout, '" +
+           old_status + "', status, contract_id, contract_version, " + n + "::text FROM upd ORDER BY " +
+           order;
 }
 
 // Appends the run's history and keeps the counter of entry ids.
@@ -315,6 +317,185 @@ void write_invoices(Connection& db, Entries& entries, std::string_view account_i
     }
 }
 
+// How run_lifecycle carries a step out (docs/postgres.md, "The life cycle"): the rules of
+// lib/lifecycle decide on the step's actions read through a cursor in the step's order, a
+// chunk at a time, each decision going to the sink or into the decisions as it is made; then
+// one statement changes the actions the step's criterion and the clear's cut describe and
+// appends their history entries (and debits) in that order. Parameters: $1 account, $2 the
+// run's time; the clear's cut (the first action the balance does not cover) $3 its clearing
+// date, $4 its action id, $5 1 when there is one. The actions' ids compare bytewise (their
+// column is COLLATE "C"), as the rules compare them.
+#define PG_LOCKS "status = 'PENDING' AND locking_date <= $2::bigint"
+#define PG_QUEUE                                                                  \
+    "status = 'APPROVED' AND (finance_status = 'OVERDUE' OR (finance_status = 'DUE' AND " \
+    "clearing_date <= $2::bigint))"
+#define PG_AHEAD_OF_CUT "($5::int = 0 OR (clearing_date, action_id) < ($3::bigint, $4::text))"
+#define PG_QUEUE_ORDER "clearing_date, action_id"
+
+// Reads the rows of `select` through a cursor, kChunk rows at a time, so that no more are in
+// memory at once; calls `row(result, i)` for each, in order.
+template <typename Fn>
+void for_each_row(Connection& db, const char* cursor, const std::string& select,
+                  const Params& params, Fn&& row) {
+    db.run(std::string("DECLARE ") + cursor + " NO SCROLL CURSOR FOR " + select, params);
+    const std::string fetch = "FETCH " + std::to_string(kChunk) + " FROM " + cursor;
+    for (;;) {
+        const Result r = db.run(fetch);
+        for (int i = 0; i < r.rows(); ++i) row(r, i);
+        if (r.rows() < static_cast<int>(kChunk)) break;
+    }
+    db.run(std::string("CLOSE ") + cursor);
+}
+
+Params run_params(std::string_view account_id, Instant now) {
+    Params p;
+    p.text(account_id).int64(millis(now));
+    return p;
+}
+
+void run_locks(Connection& db, Entries& entries, std::string_view account_id, Instant now,
+               lifecycle::RunDecisions& d, lifecycle::DecisionSink* sink) {
+    for_each_row(
+        db, "lifecycle_locks",
+        "SELECT seq, action_id, status, finance_status, locking_date FROM actions WHERE "
+        "account_id = $1 AND " PG_LOCKS " ORDER BY seq",
+        run_params(account_id, now), [&](const Result& r, int i) {
+            const std::string_view id = r.text(i, 1);
+            const auto status = parse_status(r.text(i, 2));
+            const auto finance = parse_finance_status(r.text(i, 3));
+            if (!status || !finance)
+                throw StoreError(db.where() + ": damaged status of action " + std::string(id));
+            const Instant locking_date = instant_from_millis(r.int64(i, 4));
+            if (!lifecycle::locks_at(*status, locking_date, now))
+                throw StoreError(db.where() + ": the lock's criterion selected action " +
+                                 std::string(id) + ", which does not lock");
+            lifecycle::Lock l{r.int64(i, 0), std::string(id), locking_date,
+                              lifecycle::locked_finance_status(*finance)};
+            ++d.locked;
+            if (sink)
+                sink->locked(l);
+            else
+                d.locks.push_back(std::move(l));
+        });
+    if (d.locked == 0) return;
+    static const std::string sql =
+        "WITH upd AS (UPDATE actions SET status = 'APPROVED', finance_status = CASE "
+        "finance_status WHEN 'OUTSIDE_TERMS' THEN 'OUTSIDE_TERMS' ELSE 'DUE' END WHERE "
+        "account_id = $1 AND " PG_LOCKS " RETURNING seq, seq AS ord, locking_date AS at, "
+        "amount, payout, status, contract_id, contract_version) " +
+        append_history("LOCK", "PENDING", "''", 3, 4, 5);
+    Params p = run_params(account_id, now);
+    entries.bind(p);
+    const std::int64_t written = db.run(sql, p).affected();
+    if (written != static_cast<std::int64_t>(d.locked))
+        out_of_date(db, "the actions the lock changes are not those decided");
+    entries.appended(written);
+}
+
+void run_clearing(Connection& db, Entries& entries, std::string_view account_id, Instant now,
+                  std::int64_t balance, lifecycle::ClearDecisions& d,
+                  lifecycle::DecisionSink* sink) {
+    lifecycle::ClearQueue clear(balance, now);
+    d.balance_after = balance;
+    bool cut = false;
+    std::int64_t cut_date = 0;
+    std::string cut_id;
+    for_each_row(db, "lifecycle_queue",
+                 "SELECT seq, action_id, payout, clearing_date, finance_status = 'OVERDUE' FROM "
+                 "actions WHERE account_id = $1 AND " PG_QUEUE " ORDER BY " PG_QUEUE_ORDER,
+                 run_params(account_id, now), [&](const Result& r, int i) {
+                     const std::string_view id = r.text(i, 1);
+                     const std::int64_t clearing_date = r.int64(i, 3);
+                     if (!clear.decide(lifecycle::QueueItem{r.int64(i, 0), id, r.int64(i, 2),
+                                                            instant_from_millis(clearing_date),
+                                                            r.boolean(i, 4)},
+                                       d, sink) &&
+                         !cut) {
+                         cut = true;
+                         cut_date = clearing_date;
+                         cut_id = id;
+                     }
+                 });
+    Params p = run_params(account_id, now);
+    p.int64(cut_date).text(cut_id).int64(cut ? 1 : 0);
+    if (d.cleared > 0) {
+        // A 0 payout moves no money and makes no funds entry (docs/lifecycle.md, "Clear").
+        static const std::string sql =
+            "WITH upd AS (UPDATE actions SET finance_status = 'CLEARED', cleared_at = CASE WHEN "
+            "finance_status = 'OVERDUE' THEN $2::bigint ELSE clearing_date END WHERE account_id "
+            "= $1 AND " PG_QUEUE " AND " PG_AHEAD_OF_CUT " RETURNING seq, action_id, "
+            "clearing_date, cleared_at AS at, amount, payout, status, contract_id, "
+            "contract_version), debits AS (INSERT INTO funds_entries (account_id, kind, amount, "
+            "at, reference, item) SELECT $1, 'CLEARING', payout, at, action_id, seq FROM upd "
+            "WHERE payout > 0 ORDER BY " PG_QUEUE_ORDER ") " +
+            append_history("CLEAR", "APPROVED", "''", 6, 7, 8, PG_QUEUE_ORDER);
+        Params c = p;
+        entries.bind(c);
+        const std::int64_t written = db.run(sql, c).affected();
+        if (written != static_cast<std::int64_t>(d.cleared))
+            out_of_date(db, "the actions the clear takes are not those decided");
+        entries.appended(written);
+    }
+    if (d.newly_overdue > 0) {
+        static const std::string sql =
+            "WITH upd AS (UPDATE actions SET finance_status = 'OVERDUE' WHERE account_id = $1 "
+            "AND " PG_QUEUE " AND finance_status = 'DUE' AND NOT " PG_AHEAD_OF_CUT
+            " RETURNING seq, action_id, clearing_date, clearing_date AS at, amount, payout, "
+            "status, contract_id, contract_version) " +
+            append_history("OVERDUE", "APPROVED", "''", 6, 7, 8, PG_QUEUE_ORDER);
+        Params o = p;
+        entries.bind(o);
+        const std::int64_t written = db.run(sql, o).affected();
+        if (written != static_cast<std::int64_t>(d.newly_overdue))
+            out_of_date(db, "the actions that become overdue are not those decided");
+        entries.appended(written);
+    }
+}
+
+// The invoices of a run: only the items it puts on one are read (lifecycle::invoice_cutoff).
+void run_invoices(Connection& db, Entries& entries, const Account& account, Instant now,
+                  lifecycle::RunDecisions& d) {
+    Params a;
+    a.text(account.id);
+    const std::optional<Instant> last_invoice_date = instant_from_millis(
+        db.run("SELECT max(invoice_date) FROM invoices WHERE account_id = $1", a)
+            .optional_int64(0, 0));
+    const std::vector<Transfer> transfers = read_transfers(db, account.id);
+    std::size_t waiting = transfers.size();
+    std::optional<Instant> oldest;
+    for (const Transfer& t : transfers)
+        if (!oldest || t.applied_at < *oldest) oldest = t.applied_at;
+    {
+        const Result r = db.run(
+            "SELECT count(*), count(cleared_at), min(cleared_at) FROM actions WHERE account_id = "
+            "$1 AND status = 'APPROVED' AND finance_status = 'CLEARED' AND invoice_id = ''",
+            a);
+        if (r.int64(0, 0) != r.int64(0, 1))
+            throw StoreError(db.where() + ": a cleared action of account " + account.id +
+                             " has no cleared_at");
+        waiting += static_cast<std::size_t>(r.int64(0, 0));
+        if (const auto min = instant_from_millis(r.optional_int64(0, 2)))
+            if (!oldest || *min < *oldest) oldest = min;
+    }
+    if (const auto cutoff = lifecycle::invoice_cutoff(account, oldest, last_invoice_date, now)) {
+        std::vector<lifecycle::ActionState> cleared;
+        Params p;
+        p.text(account.id).int64(millis(*cutoff));
+        read_action_states(db,
+                           db.run("SELECT " ACTION_STATE_COLUMNS
+                                  " FROM actions WHERE account_id = $1 AND status = 'APPROVED' "
+                                  "AND finance_status = 'CLEARED' AND invoice_id = '' AND "
+                                  "cleared_at < $2 ORDER BY seq",
+                                  p),
+                           cleared);
+        d.invoices =
+            lifecycle::decide_invoices(account, cleared, transfers, last_invoice_date, now);
+    }
+    d.invoice_calendar_ended =
+        lifecycle::invoice_calendar_ended(account, waiting, last_invoice_date, d.invoices, now);
+    write_invoices(db, entries, account.id, d.invoices, now);
+}
+
 }  // namespace
 
 lifecycle::AccountBook PostgresStore::read_book(std::string_view account_id, Instant now) {
@@ -365,18 +546,25 @@ void PostgresStore::apply_run(std::string_view account_id, const lifecycle::RunD
 
 lifecycle::RunDecisions PostgresStore::run_lifecycle(const Account& account, Instant now,
                                                      lifecycle::DecisionSink* sink) {
+    // Step by step, set-based (see run_locks): no account's book is held in memory, and each
+    // step is one statement; lifecycle::decide_run and apply_run, on a book in memory, are the
+    // reference it is tested against.
     Transaction tx(db_);
-    // Taken before the book is read: no batch or other run changes the account meanwhile.
+    // Taken first: no batch or other run changes the ledger meanwhile (docs/postgres.md,
+    // "Instances").
     db_.run("SELECT value FROM counters WHERE name IN ('action_seq', 'history_entry') FOR UPDATE");
-    const lifecycle::AccountBook book = read_book(account.id, now);
-    lifecycle::RunDecisions d = lifecycle::decide_run(account, book, now);
-    write_run(account.id, d);
+    lifecycle::RunDecisions d;
+    d.now = now;
+    const std::int64_t balance = read_balance(db_, account.id);
+    Entries entries(db_, now);
+    entries.start();
+    run_locks(db_, entries, account.id, now, d, sink);
+    run_clearing(db_, entries, account.id, now, balance, d.clearing, sink);
+    run_invoices(db_, entries, account, now, d);
+    entries.finish();
     if (read_balance(db_, account.id) != d.clearing.balance_after)
         out_of_date(db_, "the balance of account " + account.id +
                              " after the clearing debits is not the one decided");
-    // The book is in memory already (docs/postgres.md, "The life cycle"); the sink only
-    // saves the caller a second copy.
-    if (sink) lifecycle::hand_over(d, *sink);
     tx.commit();
     return d;
 }

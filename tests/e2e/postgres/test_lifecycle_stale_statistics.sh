@@ -51,4 +51,15 @@ OVERDUE=$(q "SELECT count(*) FROM actions WHERE finance_status = 'OVERDUE'")
     fail "an invoice's total is not the sum of its lines"
 [ "$(q "SELECT count(*) FROM history WHERE operation IN ('LOCK', 'CLEAR', 'OVERDUE', 'INVOICE')")" = $((N + CLEARED + OVERDUE + CLEARED)) ] ||
     fail "not one history entry per step of each action"
+# The run's entries in the order decided: the LOCK entries by action (seq), then the CLEAR
+# entries, then the OVERDUE ones, each in the queue's order (clearing date, then id); the
+# clearing debits in the queue's order too.
+[ "$(q "SELECT count(*) FROM (SELECT operation, action_seq, lag(action_seq) OVER (ORDER BY entry_id) AS prev FROM history WHERE operation = 'LOCK') h WHERE prev >= action_seq")" = 0 ] ||
+    fail "the LOCK entries are not in the actions' order"
+[ "$(q "SELECT count(*) FROM (SELECT h.operation, lag(h.operation) OVER w AS prev_op, a.clearing_date, a.action_id, lag(a.clearing_date) OVER w AS prev_date, lag(a.action_id) OVER w AS prev_id FROM history h JOIN actions a ON a.seq = h.action_seq WHERE h.operation IN ('CLEAR', 'OVERDUE') WINDOW w AS (ORDER BY h.entry_id)) x WHERE (prev_date, prev_id) >= (clearing_date, action_id) OR (prev_op = 'OVERDUE' AND operation = 'CLEAR')")" = 0 ] ||
+    fail "the CLEAR and OVERDUE entries are not in the queue's order"
+[ "$(q "SELECT (SELECT max(entry_id) FROM history WHERE operation = 'LOCK') < (SELECT min(entry_id) FROM history WHERE operation = 'CLEAR')")" = t ] ||
+    fail "a CLEAR entry comes before a LOCK entry"
+[ "$(q "SELECT count(*) FROM (SELECT a.clearing_date, a.action_id, lag(a.clearing_date) OVER w AS prev_date, lag(a.action_id) OVER w AS prev_id FROM funds_entries f JOIN actions a ON a.seq = f.item WHERE f.kind = 'CLEARING' WINDOW w AS (ORDER BY f.id)) x WHERE (prev_date, prev_id) >= (clearing_date, action_id)")" = 0 ] ||
+    fail "the clearing debits are not in the queue's order"
 echo ok

@@ -270,3 +270,80 @@ TEST_CASE("deposits add to the balance, which is the sum of the entries") {
     CHECK(life.balance("1000") == 251);
     CHECK(life.balance("2000") == 7);
 }
+
+namespace {
+
+// An action's history as text, every field of every entry, in the store's order.
+std::string history_text(Store& s, std::string_view id) {
+    std::string out;
+    for (const ledger::HistoryEntry& e : s.history("1000", id))
+        out += std::string(ledger::operation_name(e.operation)) + " " +
+               ledger::format_instant(e.at) + " [" + e.batch_id + "] " + std::to_string(e.line) +
+               " " + e.reason + " " + std::to_string(e.old_amount) + ">" +
+               std::to_string(e.new_amount) + " " + std::to_string(e.old_payout) + ">" +
+               std::to_string(e.new_payout) + " " + std::string(ledger::status_name(e.old_status)) +
+               ">" + std::string(ledger::status_name(e.new_status)) + " " + e.contract_id + " " +
+               (e.contract_version ? ledger::format_instant(*e.contract_version) : "-") + " " +
+               e.note + "\n";
+    return out;
+}
+
+}  // namespace
+
+// The store's own run (run_lifecycle, set-based) against lifecycle::decide_run's decisions
+// carried out one by one (load_book, apply_run) on a second store: the same decisions, the
+// same ledger and funds, and the same history entries, field for field, over the queue's edge
+// cases: ties on the clearing date ordered by id bytewise ("A10" < "A9" < "B" < "a"), 0
+// payouts on both sides of the first uncovered action, an action outside terms, one that locks
+// only at a later run, and overdue actions cleared by a later run at its own time.
+TEST_CASE("a store's run writes what the decisions carried out one by one write") {
+    TempDir set_dir, one_dir;
+    auto set_store = migrated_store(set_dir.url());
+    auto one_store = migrated_store(one_dir.url());
+    LifecycleLedger& set_life = *set_store->lifecycle_ledger();
+    LifecycleLedger& one_life = *one_store->lifecycle_ledger();
+    const ledger::Account acct = new_york();
+    const auto queued = [](std::string id, std::int64_t payout, std::string_view clearing) {
+        ledger::Action a = january(std::move(id), "P-77", payout);
+        a.clearing_date = at(clearing);
+        return a;
+    };
+    std::vector<ledger::Action> actions{
+        queued("a", 100, "2026-03-21T04:00:00Z"),   queued("A9", 3000, "2026-03-21T04:00:00Z"),
+        queued("B", 0, "2026-03-21T04:00:00Z"),     queued("A10", 5000, "2026-03-21T04:00:00Z"),
+        queued("Z0", 0, "2026-03-20T04:00:00Z"),    queued("C1", 4000, "2026-03-22T04:00:00Z"),
+        queued("C0", 0, "2026-03-22T04:00:00Z"),    queued("LATE", 100, "2026-05-21T04:00:00Z"),
+        queued("OUT", 0, "2026-03-21T04:00:00Z"),   queued("NOTYET", 100, "2026-04-21T04:00:00Z")};
+    actions[8].finance_status = FinanceStatus::OutsideTerms;
+    actions[9].locking_date = at("2026-03-30T04:00:00Z");
+    std::vector<std::string> ids;
+    for (const auto& a : actions) ids.push_back(a.action_id);
+    for (Store* s : {set_store.get(), one_store.get()}) {
+        add_actions(*s, actions, "20260301T000000Z-aaaaaaaaaaaa");
+        s->lifecycle_ledger()->deposit("1000", 8000, at("2026-03-01T00:00:00Z"), "opening");
+    }
+    const auto both = [&](std::string_view when) {
+        CAPTURE(when);
+        const auto now = at(when);
+        const auto expected = lifecycle::decide_run(acct, one_life.load_book("1000", now), now);
+        one_life.apply_run("1000", expected);
+        CHECK(set_life.run_lifecycle(acct, now) == expected);
+        CHECK(snapshot(*set_store) == snapshot(*one_store));
+        for (const std::string& id : ids) {
+            CAPTURE(id);
+            CHECK(history_text(*set_store, id) == history_text(*one_store, id));
+        }
+        return expected;
+    };
+    // 80.00 covers Z0, A10, A9 and B; "a" is the first one not covered; C0 and C1 wait behind it.
+    CHECK(both("2026-03-23T12:00:00Z").clearing.overdue.size() == 3);
+    both("2026-03-23T12:00:00Z");
+    for (LifecycleLedger* l : {&set_life, &one_life})
+        l->deposit("1000", 200, at("2026-03-25T00:00:00Z"), "top-up");
+    CHECK(both("2026-03-31T12:00:00Z").clearing.clears.size() == 2);  // "a" and C0, at the run
+    for (LifecycleLedger* l : {&set_life, &one_life})
+        l->deposit("1000", 10000, at("2026-04-15T00:00:00Z"), "more");
+    CHECK(both("2026-06-02T12:00:00Z").invoices.size() >= 1);
+    CHECK(operations(*set_store, "C1") == "CREATE LOCK OVERDUE CLEAR");  // cleared at the run
+    CHECK(operations(*set_store, "A10") == "CREATE LOCK CLEAR INVOICE");
+}
