@@ -14,6 +14,10 @@ date. Then, in each of --runs runs, on fresh copies of that ledger, it measures:
       the same rows in one transaction with the store's settings (reference_lifecycle);
 and prints the ratio of (a)'s rate to (b)'s, and medians with their range over the runs.
 --step lock measures a run that only locks (the figure of docs/lifecycle.md, "Scale").
+--postgres URL runs the same on PostgreSQL (docs/postgres.md, "The life cycle"): the ledger is
+copied with `actiondrop store copy` into a database of the server at URL (a superuser's URL,
+e.g. the one `tests/pg/pg_cluster.sh start DIR` prints), and each run and each reference (the
+same raw UPDATE, through psql) has a fresh copy of that database (CREATE DATABASE ... TEMPLATE).
 Run through `cmake --build build --target bench_lifecycle`.
 """
 import argparse
@@ -67,6 +71,8 @@ def main():
     ap.add_argument("--runs", type=int, default=1, help="runs, each on fresh copies; medians and ranges printed")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (and its ledger, for --reuse)")
     ap.add_argument("--reuse", metavar="WORK", help="a folder kept by an earlier --keep run: skips building the ledger")
+    ap.add_argument("--postgres", metavar="URL",
+                    help="run on PostgreSQL: a superuser's URL of the server to make the databases on")
     args = ap.parse_args()
     work = args.reuse or tempfile.mkdtemp(prefix="actiondrop-bench-lifecycle.")
     db = os.path.join(work, "ledger.db")
@@ -137,28 +143,71 @@ def main():
           + ("they lock, none is due yet" if lock_only else
              f"{expected_cleared} clear, {n - expected_cleared} stay overdue"))
 
+    counts_sql = ("SELECT status || ' ' || finance_status, count(*) FROM actions WHERE account_id = '1000' "
+                  "GROUP BY 1")
+    balance_sql = ("SELECT coalesce(sum(CASE kind WHEN 'DEPOSIT' THEN amount ELSE -amount END), 0) "
+                   "FROM funds_entries WHERE account_id = '1000'")
+    entries_sql = "SELECT count(*) FROM history WHERE operation IN ('LOCK', 'CLEAR', 'OVERDUE')"
+    if args.postgres:
+        server = args.postgres.rsplit("/", 1)[0]
+        pristine_pg, run_pg = "bench_lifecycle_pristine", "bench_lifecycle_run"
+
+        def psql(database, sql, stdout=None):
+            return subprocess.run(["psql", "-X", "-qAt", "-v", "ON_ERROR_STOP=1", f"{server}/{database}", "-c", sql],
+                                  check=True, stdout=stdout or subprocess.PIPE, text=True,
+                                  env={**os.environ, "PGOPTIONS": "-c client_min_messages=warning"}).stdout
+
+        def fresh(database, template=None):
+            psql("postgres", f"DROP DATABASE IF EXISTS {database}")
+            psql("postgres", f"CREATE DATABASE {database}" + (f" TEMPLATE {template}" if template else ""))
+
+        fresh(pristine_pg)
+        wall, _, _ = measured_run([args.actiondrop, "--store", f"sqlite:{pristine}", "store", "copy", "--to",
+                                   f"{server}/{pristine_pg}"])
+        print(f"copied the ledger into {server}/{pristine_pg} in {wall:.2f} s")
+        base = [args.actiondrop, "--store", f"{server}/{run_pg}", "--state-dir", os.path.join(work, "state")]
+
     rates, refs, ratios, peaks, walls = [], [], [], [], []
     for run in range(args.runs):
-        start_from(pristine, db)
         shutil.rmtree(os.path.join(work, "state"), ignore_errors=True)
-        start_from(pristine, reference_db)
+        if args.postgres:
+            fresh(run_pg, pristine_pg)
+        else:
+            start_from(pristine, db)
+            start_from(pristine, reference_db)
         wall, rss, cpu = measured_run(base + ["lifecycle", "run", "--now", t, "--account", "1000"])
-        with contextlib.closing(sqlite3.connect(db)) as c:
-            counts = dict(c.execute("SELECT status || ' ' || finance_status, count(*) FROM actions "
-                                    "WHERE account_id = '1000' GROUP BY 1").fetchall())
-            after = c.execute("SELECT coalesce(sum(CASE kind WHEN 'DEPOSIT' THEN amount ELSE -amount END), 0) "
-                              "FROM funds_entries WHERE account_id = '1000'").fetchone()[0]
-            entries = c.execute("SELECT count(*) FROM history WHERE operation IN ('LOCK', 'CLEAR', 'OVERDUE')").fetchone()[0]
+        if args.postgres:
+            counts = {k: int(v) for k, v in (line.split("|") for line in psql(run_pg, counts_sql).splitlines())}
+            after = int(psql(run_pg, balance_sql))
+            entries = int(psql(run_pg, entries_sql))
+        else:
+            with contextlib.closing(sqlite3.connect(db)) as c:
+                counts = dict(c.execute(counts_sql).fetchall())
+                after = c.execute(balance_sql).fetchone()[0]
+                entries = c.execute(entries_sql).fetchone()[0]
         want = ({"APPROVED DUE": n} if lock_only else
                 {"APPROVED CLEARED": expected_cleared, "APPROVED OVERDUE": n - expected_cleared})
         want_entries = n if lock_only else 2 * n
         if {k: v for k, v in want.items() if v} != counts or after != left or entries != want_entries:
             sys.exit(f"the run left {counts}, balance {after}, {entries} history entries; expected {want}, "
                      f"balance {left}, {want_entries} entries")
-        _, _, ref_cpu = measured_run([args.reference, reference_db, "1000", str(t_millis)],
-                                     stdout=os.path.join(work, "reference.out"))
-        with open(os.path.join(work, "reference.out")) as f:
-            rows, seconds = f.read().split()
+        if args.postgres:
+            # The same UPDATE as reference_lifecycle, on a fresh copy, timed with the client's
+            # start; the server's own CPU is not the client's and is not counted.
+            fresh(run_pg, pristine_pg)
+            seconds, _, ref_cpu = measured_run(
+                ["psql", "-X", "-qAt", "-v", "ON_ERROR_STOP=1", f"{server}/{run_pg}", "-c",
+                 "WITH u AS (UPDATE actions SET status = 'APPROVED', finance_status = 'CLEARED' WHERE "
+                 f"account_id = '1000' AND status = 'PENDING' AND locking_date <= {t_millis} RETURNING 1) "
+                 "SELECT count(*) FROM u"], stdout=os.path.join(work, "reference.out"))
+            with open(os.path.join(work, "reference.out")) as f:
+                rows = f.read().strip()
+            psql("postgres", f"DROP DATABASE {run_pg}")
+        else:
+            _, _, ref_cpu = measured_run([args.reference, reference_db, "1000", str(t_millis)],
+                                         stdout=os.path.join(work, "reference.out"))
+            with open(os.path.join(work, "reference.out")) as f:
+                rows, seconds = f.read().split()
         if int(rows) != n:
             sys.exit(f"the reference updated {rows} rows, not {n}")
         rates.append(n / wall)
@@ -175,6 +224,8 @@ def main():
           f"ratio {med(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f}); peak RSS {med(peaks):.1f} MiB "
           f"({min(peaks):.1f}-{max(peaks):.1f})")
     print("goal: ratio >= 0.50 and peak RSS <= 128 MiB")
+    if args.postgres:
+        psql("postgres", f"DROP DATABASE IF EXISTS {pristine_pg}")
     for f in (db, reference_db):
         for suffix in ("", "-wal", "-shm"):
             if os.path.exists(f + suffix):
