@@ -347,6 +347,17 @@ void for_each_row(Connection& db, const char* cursor, const std::string& select,
     db.run(std::string("CLOSE ") + cursor);
 }
 
+// Runs a step's statement with `params` and the history's parameters after them. It must
+// append one history entry per decision of the step (`decided`); else the run rolls back,
+// saying `what`.
+void carry_out(Connection& db, Entries& entries, const std::string& sql, Params params,
+               std::size_t decided, const char* what) {
+    entries.bind(params);
+    const std::int64_t written = db.run(sql, params).affected();
+    if (written != static_cast<std::int64_t>(decided)) out_of_date(db, what);
+    entries.appended(written);
+}
+
 Params run_params(std::string_view account_id, Instant now) {
     Params p;
     p.text(account_id).int64(millis(now));
@@ -384,12 +395,8 @@ void run_locks(Connection& db, Entries& entries, std::string_view account_id, In
         "account_id = $1 AND " PG_LOCKS " RETURNING seq, seq AS ord, locking_date AS at, "
         "amount, payout, status, contract_id, contract_version) " +
         append_history("LOCK", "PENDING", "''", 3, 4, 5);
-    Params p = run_params(account_id, now);
-    entries.bind(p);
-    const std::int64_t written = db.run(sql, p).affected();
-    if (written != static_cast<std::int64_t>(d.locked))
-        out_of_date(db, "the actions the lock changes are not those decided");
-    entries.appended(written);
+    carry_out(db, entries, sql, run_params(account_id, now), d.locked,
+              "the actions the lock changes are not those decided");
 }
 
 void run_clearing(Connection& db, Entries& entries, std::string_view account_id, Instant now,
@@ -429,12 +436,8 @@ void run_clearing(Connection& db, Entries& entries, std::string_view account_id,
             "at, reference, item) SELECT $1, 'CLEARING', payout, at, action_id, seq FROM upd "
             "WHERE payout > 0 ORDER BY " PG_QUEUE_ORDER ") " +
             append_history("CLEAR", "APPROVED", "''", 6, 7, 8, PG_QUEUE_ORDER);
-        Params c = p;
-        entries.bind(c);
-        const std::int64_t written = db.run(sql, c).affected();
-        if (written != static_cast<std::int64_t>(d.cleared))
-            out_of_date(db, "the actions the clear takes are not those decided");
-        entries.appended(written);
+        carry_out(db, entries, sql, p, d.cleared,
+                  "the actions the clear takes are not those decided");
     }
     if (d.newly_overdue > 0) {
         static const std::string sql =
@@ -443,12 +446,8 @@ void run_clearing(Connection& db, Entries& entries, std::string_view account_id,
             " RETURNING seq, action_id, clearing_date, clearing_date AS at, amount, payout, "
             "status, contract_id, contract_version) " +
             append_history("OVERDUE", "APPROVED", "''", 6, 7, 8, PG_QUEUE_ORDER);
-        Params o = p;
-        entries.bind(o);
-        const std::int64_t written = db.run(sql, o).affected();
-        if (written != static_cast<std::int64_t>(d.newly_overdue))
-            out_of_date(db, "the actions that become overdue are not those decided");
-        entries.appended(written);
+        carry_out(db, entries, sql, p, d.newly_overdue,
+                  "the actions that become overdue are not those decided");
     }
 }
 

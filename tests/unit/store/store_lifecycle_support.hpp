@@ -43,6 +43,28 @@ inline ledger::Action january(std::string id, std::string partner, std::int64_t 
     return a;
 }
 
+// The clear queue's edge cases, for runs compared with their decisions carried out one by one
+// (80.00 of funds cover Z0, A10, A9 and B at a run on 23 March). Ties on the clearing date go
+// by action id, bytewise: "A10" < "A9" < "B" < "a". A 0 payout behind the first uncovered
+// action ("a") is overdue with it; one ahead of it clears without a debit. OUT locks outside
+// terms and is never due; NOTYET locks only at a run after 30 March.
+inline std::vector<ledger::Action> queue_edge_cases() {
+    const auto queued = [](std::string id, std::int64_t payout, std::string_view clearing) {
+        ledger::Action a = january(std::move(id), "P-77", payout);
+        a.clearing_date = at(clearing);
+        return a;
+    };
+    std::vector<ledger::Action> actions{
+        queued("a", 100, "2026-03-21T04:00:00Z"),   queued("A9", 3000, "2026-03-21T04:00:00Z"),
+        queued("B", 0, "2026-03-21T04:00:00Z"),     queued("A10", 5000, "2026-03-21T04:00:00Z"),
+        queued("Z0", 0, "2026-03-20T04:00:00Z"),    queued("C1", 4000, "2026-03-22T04:00:00Z"),
+        queued("C0", 0, "2026-03-22T04:00:00Z"),    queued("LATE", 100, "2026-05-21T04:00:00Z"),
+        queued("OUT", 0, "2026-03-21T04:00:00Z"),   queued("NOTYET", 100, "2026-04-21T04:00:00Z")};
+    actions[8].finance_status = ledger::FinanceStatus::OutsideTerms;
+    actions[9].locking_date = at("2026-03-30T04:00:00Z");
+    return actions;
+}
+
 inline void add_actions(Store& s, std::vector<ledger::Action> actions, std::string batch_id) {
     auto tx = s.begin_batch(batch_id);
     for (auto& a : actions) {

@@ -303,19 +303,7 @@ TEST_CASE("a store's run writes what the decisions carried out one by one write"
     LifecycleLedger& set_life = *set_store->lifecycle_ledger();
     LifecycleLedger& one_life = *one_store->lifecycle_ledger();
     const ledger::Account acct = new_york();
-    const auto queued = [](std::string id, std::int64_t payout, std::string_view clearing) {
-        ledger::Action a = january(std::move(id), "P-77", payout);
-        a.clearing_date = at(clearing);
-        return a;
-    };
-    std::vector<ledger::Action> actions{
-        queued("a", 100, "2026-03-21T04:00:00Z"),   queued("A9", 3000, "2026-03-21T04:00:00Z"),
-        queued("B", 0, "2026-03-21T04:00:00Z"),     queued("A10", 5000, "2026-03-21T04:00:00Z"),
-        queued("Z0", 0, "2026-03-20T04:00:00Z"),    queued("C1", 4000, "2026-03-22T04:00:00Z"),
-        queued("C0", 0, "2026-03-22T04:00:00Z"),    queued("LATE", 100, "2026-05-21T04:00:00Z"),
-        queued("OUT", 0, "2026-03-21T04:00:00Z"),   queued("NOTYET", 100, "2026-04-21T04:00:00Z")};
-    actions[8].finance_status = FinanceStatus::OutsideTerms;
-    actions[9].locking_date = at("2026-03-30T04:00:00Z");
+    const std::vector<ledger::Action> actions = queue_edge_cases();
     std::vector<std::string> ids;
     for (const auto& a : actions) ids.push_back(a.action_id);
     for (Store* s : {set_store.get(), one_store.get()}) {

@@ -112,12 +112,6 @@ std::string tables(const std::string& path) {
     return out;
 }
 
-ledger::Action queued(std::string id, std::int64_t payout, std::string_view clearing) {
-    ledger::Action a = january(std::move(id), "P-77", payout);
-    a.clearing_date = at(clearing);
-    return a;
-}
-
 }  // namespace
 
 // The set-based run (run_lifecycle) against the decisions of lifecycle::decide_run carried
@@ -131,17 +125,7 @@ TEST_CASE("a set-based run writes the rows the decisions carried out one by one 
     LifecycleLedger& one_life = *one_store->lifecycle_ledger();
     const ledger::Account acct = new_york();
 
-    // Ties on the clearing date go by action id, bytewise: "A10" < "A9" < "B" < "a". A 0
-    // payout behind the first uncovered action is overdue with it; one ahead of it clears
-    // without a debit.
-    std::vector<ledger::Action> actions{
-        queued("a", 100, "2026-03-21T04:00:00Z"),   queued("A9", 3000, "2026-03-21T04:00:00Z"),
-        queued("B", 0, "2026-03-21T04:00:00Z"),     queued("A10", 5000, "2026-03-21T04:00:00Z"),
-        queued("Z0", 0, "2026-03-20T04:00:00Z"),    queued("C1", 4000, "2026-03-22T04:00:00Z"),
-        queued("C0", 0, "2026-03-22T04:00:00Z"),    queued("LATE", 100, "2026-05-21T04:00:00Z"),
-        queued("OUT", 0, "2026-03-21T04:00:00Z"),   queued("NOTYET", 100, "2026-04-21T04:00:00Z")};
-    actions[8].finance_status = FinanceStatus::OutsideTerms;  // locks outside terms, never due
-    actions[9].locking_date = at("2026-03-30T04:00:00Z");      // locks only at the second run
+    const std::vector<ledger::Action> actions = queue_edge_cases();
     for (Store* s : {set_store.get(), one_store.get()}) add_actions(*s, actions, "20260301T000000Z-aaaaaaaaaaaa");
 
     const auto both = [&](std::string_view when) {
