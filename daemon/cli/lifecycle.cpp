@@ -1,9 +1,13 @@
 // lifecycle run: lock, clear and invoice, one transaction per account (docs/lifecycle.md,
 // "A run"), and what it did.
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -33,8 +37,7 @@ struct RunOptions {
 class RunListing final : public lifecycle::DecisionSink {
 public:
     RunListing(const ledger::Account& account, ledger::Instant now, bool json)
-        : file_(std::tmpfile()), account_(account), json_(json) {
-        if (!file_) throw std::system_error(errno, std::generic_category(), "a temporary file");
+        : file_(temporary_file()), account_(account), json_(json) {
         if (json_)
             write(fmt::format("  {{\n    \"account_id\": {},\n    \"now\": {}",
                               nlohmann::json(account.id).dump(),
@@ -94,9 +97,9 @@ public:
             write(fmt::format(
                 ",\n    \"overdue_amount\": {},\n    \"invoices\": {},\n    \"balance\": {},\n    "
                 "\"currency\": {},\n    \"invoice_calendar_ended\": {}\n  }}",
-                nlohmann::json(money_text(d.clearing.overdue_amount(), c)).dump(),
-                invoices.dump(), nlohmann::json(money_text(balance, c)).dump(),
-                nlohmann::json(code()).dump(), d.invoice_calendar_ended));
+                nlohmann::json(money_text(d.clearing.overdue_amount(), c)).dump(), invoices.dump(),
+                nlohmann::json(money_text(balance, c)).dump(), nlohmann::json(code()).dump(),
+                d.invoice_calendar_ended));
             copy_out();
             return;
         }
@@ -122,15 +125,40 @@ private:
     static constexpr int kLocked = 0, kCleared = 1, kOverdue = 2, kSections = 3;
     static constexpr const char* kNames[kSections] = {"locked", "cleared", "overdue"};
 
-    std::string code() const { return account_.currency ? std::string(account_.currency->code) : ""; }
+    std::string code() const {
+        return account_.currency ? std::string(account_.currency->code) : "";
+    }
+
+    // A file with no name in $TMPDIR (else /tmp), gone when closed.
+    static std::FILE* temporary_file() {
+        const char* dir = std::getenv("TMPDIR");
+        std::string path = std::string(dir && *dir ? dir : "/tmp") + "/actiondrop-run.XXXXXX";
+        const int fd = ::mkstemp(path.data());
+        if (fd < 0)
+            throw std::system_error(
+                errno, std::generic_category(),
+                "a temporary file for the run's listing in " + path.substr(0, path.rfind('/')));
+        ::unlink(path.c_str());
+        std::FILE* file = ::fdopen(fd, "w+");
+        if (!file) {
+            const int error = errno;
+            ::close(fd);
+            throw std::system_error(error, std::generic_category(), "a temporary file");
+        }
+        return file;
+    }
 
     void write(std::string_view text) {
         if (std::fwrite(text.data(), 1, text.size(), file_) != text.size())
             throw std::system_error(errno, std::generic_category(), "a temporary file");
     }
 
-    // JSON: closes the arrays before `section` and opens those up to it.
+    // JSON: closes the arrays before `section` and opens those up to it. The store hands the
+    // decisions over in the sections' order (lifecycle::DecisionSink); one out of it would land
+    // in the wrong array.
     void open(int section) {
+        if (section < open_)
+            throw std::logic_error("a lifecycle decision came after those of a later step");
         while (open_ < section) {
             if (open_ >= 0) write(items_ ? "\n    ]" : "]");
             if (++open_ == kSections) break;

@@ -48,10 +48,10 @@ struct ClearDecisions {
     std::vector<ledger::FundsEntry> debits;  // one per cleared payout > 0, dated at cleared_at
     std::int64_t balance_after = 0;
     // Kept also when a DecisionSink took the clears and the overdue actions instead.
-    std::size_t cleared = 0;          // clears.size()
-    std::size_t left_overdue = 0;     // overdue.size()
-    std::size_t newly_overdue = 0;    // those of them overdue for the first time
-    std::int64_t overdue_total = 0;   // their payouts; beyond int64 the largest amount
+    std::size_t cleared = 0;         // clears.size()
+    std::size_t left_overdue = 0;    // overdue.size()
+    std::size_t newly_overdue = 0;   // those of them overdue for the first time
+    std::int64_t overdue_total = 0;  // their payouts; beyond int64 the largest amount
 
     // The payouts of the actions left overdue: a gauge, beyond int64 the largest amount.
     std::int64_t overdue_amount() const { return overdue_total; }

@@ -81,8 +81,7 @@ bool invoice_calendar_ended(const ledger::Account& account, std::size_t waiting,
 }
 
 bool RunDecisions::changes_nothing() const {
-    return locked == 0 && clearing.cleared == 0 && clearing.newly_overdue == 0 &&
-           invoices.empty();
+    return locked == 0 && clearing.cleared == 0 && clearing.newly_overdue == 0 && invoices.empty();
 }
 
 RunDecisions decide_run(const ledger::Account& account, const AccountBook& book, Instant now) {

@@ -34,8 +34,10 @@ public:
     virtual void apply_run(std::string_view account_id,
                            const lifecycle::RunDecisions& decisions) = 0;
 
-    // A lifecycle run of one account at `now`: load_book, lifecycle::decide_run and apply_run
-    // in one write transaction, so that no batch commits in between. Returns the decisions.
+    // A lifecycle run of one account at `now`: what load_book, lifecycle::decide_run and
+    // apply_run would do, in one write transaction, so that no batch commits in between, and
+    // step by step over the store's rows, without the account's book in memory
+    // (docs/lifecycle.md, "How the store runs a step"). Returns the decisions.
     // Given a sink, the decisions on single actions go to it as they are made, before the
     // commit, and the returned decisions keep only their counts (lifecycle::DecisionSink); a
     // run that throws has committed nothing, whatever the sink took.

@@ -87,7 +87,15 @@ grep -q "cleared  E-2" "$WORK/last.out" || { cat "$WORK/last.out"; fail "E-2 did
 show E-2
 [ "$(field "$WORK/E-2.json" cleared_at)" = "$T3" ] || fail "E-2's cleared_at is not the run's time"
 T4=$(after 40 "$T3"); T5=$(after 80 "$T3")
+# No room for the run's listing: the run fails before its commit, names the folder, and
+# changes nothing (the same run afterwards still has its invoice to issue).
+expect_exit 0 ad report invoices --account 1000 --json; cp "$WORK/last.out" "$WORK/invoices-before.json"
+TMPDIR="$WORK/nosuch" expect_exit 74 ad lifecycle run --now "$T4" --account 1000
+grep -q "temporary file for the run's listing in $WORK/nosuch" "$WORK/last.err" || { cat "$WORK/last.err"; fail "the failure does not name the folder"; }
+expect_exit 0 ad report invoices --account 1000 --json
+cmp -s "$WORK/last.out" "$WORK/invoices-before.json" || fail "the failed run issued an invoice"
 expect_exit 0 ad lifecycle run --now "$T4"
+grep -q "^  invoiced INV-1000-" "$WORK/last.out" || { cat "$WORK/last.out"; fail "the run after the failed one issued no invoice"; }
 expect_exit 0 ad lifecycle run --now "$T5"
 for id in E-1 E-2 E-3; do
     show $id

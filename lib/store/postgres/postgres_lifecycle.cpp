@@ -1,8 +1,9 @@
 // The life cycle's money on PostgreSQL (store/lifecycle_ledger.hpp, docs/lifecycle.md,
-// docs/postgres.md "The life cycle"): the account's book read once, the rules of lib/lifecycle
-// deciding on it, and the decisions carried out by set-based statements over arrays of them,
-// each changing its actions and appending their history entries (and debits) in one
-// statement, in the decisions' order.
+// docs/postgres.md "The life cycle"). A run goes step by step: the rules of lib/lifecycle decide
+// on the step's actions read through a cursor, and one statement per step changes the actions
+// and appends their history entries (and debits) in the decisions' order (run_locks). Decisions
+// made elsewhere (apply_run) are carried out by statements over arrays of them, a chunk at a
+// time, each changing its actions and appending their entries the same way.
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -18,7 +19,8 @@ using namespace actiondrop::ledger;
 
 namespace {
 
-// Decisions per statement: arrays of this many items are a few megabytes of text.
+// Decisions per statement (arrays of this many items are a few megabytes of text), and rows per
+// FETCH of a run's cursors.
 constexpr std::size_t kChunk = 50'000;
 
 // The state a decision expects of a row (status, finance status, payout...), as a condition
@@ -52,8 +54,8 @@ std::string append_history(const char* operation, const char* old_status, const 
                "contract_id, contract_version, note) SELECT ") +
            e + "::bigint + row_number() OVER (ORDER BY " + order + ") - 1, seq, at, " + b +
            "::bigint, 0, '" + operation + "', " + reason + ", amount, amount, payout, payout, '" +
-           old_status + "', status, contract_id, contract_version, " + n + "::text FROM upd ORDER BY " +
-           order;
+           old_status + "', status, contract_id, contract_version, " + n +
+           "::text FROM upd ORDER BY " + order;
 }
 
 // Appends the run's history and keeps the counter of entry ids.
@@ -326,7 +328,7 @@ void write_invoices(Connection& db, Entries& entries, std::string_view account_i
 // date, $4 its action id, $5 1 when there is one. The actions' ids compare bytewise (their
 // column is COLLATE "C"), as the rules compare them.
 #define PG_LOCKS "status = 'PENDING' AND locking_date <= $2::bigint"
-#define PG_QUEUE                                                                  \
+#define PG_QUEUE                                                                          \
     "status = 'APPROVED' AND (finance_status = 'OVERDUE' OR (finance_status = 'DUE' AND " \
     "clearing_date <= $2::bigint))"
 #define PG_AHEAD_OF_CUT "($5::int = 0 OR (clearing_date, action_id) < ($3::bigint, $4::text))"
@@ -392,7 +394,8 @@ void run_locks(Connection& db, Entries& entries, std::string_view account_id, In
     static const std::string sql =
         "WITH upd AS (UPDATE actions SET status = 'APPROVED', finance_status = CASE "
         "finance_status WHEN 'OUTSIDE_TERMS' THEN 'OUTSIDE_TERMS' ELSE 'DUE' END WHERE "
-        "account_id = $1 AND " PG_LOCKS " RETURNING seq, seq AS ord, locking_date AS at, "
+        "account_id = $1 AND " PG_LOCKS
+        " RETURNING seq, seq AS ord, locking_date AS at, "
         "amount, payout, status, contract_id, contract_version) " +
         append_history("LOCK", "PENDING", "''", 3, 4, 5);
     carry_out(db, entries, sql, run_params(account_id, now), d.locked,
@@ -407,22 +410,31 @@ void run_clearing(Connection& db, Entries& entries, std::string_view account_id,
     bool cut = false;
     std::int64_t cut_date = 0;
     std::string cut_id;
-    for_each_row(db, "lifecycle_queue",
-                 "SELECT seq, action_id, payout, clearing_date, finance_status = 'OVERDUE' FROM "
-                 "actions WHERE account_id = $1 AND " PG_QUEUE " ORDER BY " PG_QUEUE_ORDER,
-                 run_params(account_id, now), [&](const Result& r, int i) {
-                     const std::string_view id = r.text(i, 1);
-                     const std::int64_t clearing_date = r.int64(i, 3);
-                     if (!clear.decide(lifecycle::QueueItem{r.int64(i, 0), id, r.int64(i, 2),
-                                                            instant_from_millis(clearing_date),
-                                                            r.boolean(i, 4)},
-                                       d, sink) &&
-                         !cut) {
-                         cut = true;
-                         cut_date = clearing_date;
-                         cut_id = id;
-                     }
-                 });
+    for_each_row(
+        db, "lifecycle_queue",
+        "SELECT seq, action_id, payout, clearing_date, status, finance_status FROM "
+        "actions WHERE account_id = $1 AND " PG_QUEUE " ORDER BY " PG_QUEUE_ORDER,
+        run_params(account_id, now), [&](const Result& r, int i) {
+            const std::string_view id = r.text(i, 1);
+            const std::int64_t clearing_date = r.int64(i, 3);
+            const auto status = parse_status(r.text(i, 4));
+            const auto finance = parse_finance_status(r.text(i, 5));
+            if (!status || !finance)
+                throw StoreError(db.where() + ": damaged status of action " + std::string(id));
+            if (!lifecycle::in_clear_queue(*status, *finance, instant_from_millis(clearing_date),
+                                           now))
+                throw StoreError(db.where() + ": the clear's criterion selected action " +
+                                 std::string(id) + ", which is not in its queue");
+            const bool overdue = *finance == FinanceStatus::Overdue;
+            if (!clear.decide(lifecycle::QueueItem{r.int64(i, 0), id, r.int64(i, 2),
+                                                   instant_from_millis(clearing_date), overdue},
+                              d, sink) &&
+                !cut) {
+                cut = true;
+                cut_date = clearing_date;
+                cut_id = id;
+            }
+        });
     Params p = run_params(account_id, now);
     p.int64(cut_date).text(cut_id).int64(cut ? 1 : 0);
     if (d.cleared > 0) {
@@ -430,7 +442,8 @@ void run_clearing(Connection& db, Entries& entries, std::string_view account_id,
         static const std::string sql =
             "WITH upd AS (UPDATE actions SET finance_status = 'CLEARED', cleared_at = CASE WHEN "
             "finance_status = 'OVERDUE' THEN $2::bigint ELSE clearing_date END WHERE account_id "
-            "= $1 AND " PG_QUEUE " AND " PG_AHEAD_OF_CUT " RETURNING seq, action_id, "
+            "= $1 AND " PG_QUEUE " AND " PG_AHEAD_OF_CUT
+            " RETURNING seq, action_id, "
             "clearing_date, cleared_at AS at, amount, payout, status, contract_id, "
             "contract_version), debits AS (INSERT INTO funds_entries (account_id, kind, amount, "
             "at, reference, item) SELECT $1, 'CLEARING', payout, at, action_id, seq FROM upd "

@@ -138,12 +138,13 @@ ledger::FinanceStatus read_finance_status(Database& db, std::string_view text,
 
 // How a run's lock and clear go through the tables (docs/lifecycle.md, "How the store runs a
 // step"). Each step reads its actions once, as compact rows in its own order (an ORDER BY that
-// SQLite sorts), and streams them through the rule of lib/lifecycle; each decision's history
-// entry (and clearing debit) is appended as its row goes by, with the values the row carries,
-// so that no action is looked up again. The actions then change in one UPDATE over the set
-// the rules' criteria and the clear's cut describe. Parameters: ?1 account, ?2 the run's time;
-// ?3, ?4 the clearing date and action id of the first action the balance does not cover (the
-// cut), ?5 1 when there is one.
+// SQLite sorts), and streams them through the rule of lib/lifecycle, each decision to the sink
+// or kept. The lock's history entries are then appended by one INSERT ... SELECT over its
+// criterion; the clear's entries (and clearing debits) as its rows go by, with the values the
+// rows carry, so that no action is looked up again. The actions then change in one UPDATE
+// over the set the rules' criteria and the clear's cut describe. Parameters: ?1 account, ?2 the
+// run's time; ?3, ?4 the clearing date and action id of the first action the balance does not
+// cover (the cut), ?5 1 when there is one.
 //
 // lifecycle::locks_at: PENDING with locking_date <= now.
 #define LOCKS "(status = 'PENDING' AND locking_date <= ?2)"
@@ -206,6 +207,7 @@ public:
     // id there is, so in the same order, after every entry already written, as the counter's
     // would be.
     void add_locks(std::string_view account_id, Instant now, std::size_t count) {
+        if (count == 0) return;  // a run with nothing to lock reads the actions once only
         start();
         Use q(db_.cached(
             "INSERT INTO history (entry_id, action_seq, at, batch, line, operation, reason, "
@@ -220,7 +222,7 @@ public:
         q->run();
         if (changes(db_) != std::int64_t(count))
             out_of_date(db_, "the LOCK entries written are not one per action locked");
-        if (count > 0) next_entry_ = std::max(next_entry_, db_.last_insert_rowid() + 1);
+        next_entry_ = std::max(next_entry_, db_.last_insert_rowid() + 1);
     }
 
     // `row` is a stream whose columns from `first` on are HISTORY_COLUMNS.

@@ -55,11 +55,11 @@ inline std::vector<ledger::Action> queue_edge_cases() {
         return a;
     };
     std::vector<ledger::Action> actions{
-        queued("a", 100, "2026-03-21T04:00:00Z"),   queued("A9", 3000, "2026-03-21T04:00:00Z"),
-        queued("B", 0, "2026-03-21T04:00:00Z"),     queued("A10", 5000, "2026-03-21T04:00:00Z"),
-        queued("Z0", 0, "2026-03-20T04:00:00Z"),    queued("C1", 4000, "2026-03-22T04:00:00Z"),
-        queued("C0", 0, "2026-03-22T04:00:00Z"),    queued("LATE", 100, "2026-05-21T04:00:00Z"),
-        queued("OUT", 0, "2026-03-21T04:00:00Z"),   queued("NOTYET", 100, "2026-04-21T04:00:00Z")};
+        queued("a", 100, "2026-03-21T04:00:00Z"), queued("A9", 3000, "2026-03-21T04:00:00Z"),
+        queued("B", 0, "2026-03-21T04:00:00Z"),   queued("A10", 5000, "2026-03-21T04:00:00Z"),
+        queued("Z0", 0, "2026-03-20T04:00:00Z"),  queued("C1", 4000, "2026-03-22T04:00:00Z"),
+        queued("C0", 0, "2026-03-22T04:00:00Z"),  queued("LATE", 100, "2026-05-21T04:00:00Z"),
+        queued("OUT", 0, "2026-03-21T04:00:00Z"), queued("NOTYET", 100, "2026-04-21T04:00:00Z")};
     actions[8].finance_status = ledger::FinanceStatus::OutsideTerms;
     actions[9].locking_date = at("2026-03-30T04:00:00Z");
     return actions;
@@ -68,7 +68,8 @@ inline std::vector<ledger::Action> queue_edge_cases() {
 inline void add_actions(Store& s, std::vector<ledger::Action> actions, std::string batch_id) {
     auto tx = s.begin_batch(batch_id);
     for (auto& a : actions) {
-        ledger::HistoryEntry created = sample_entry(ledger::Operation::Create, 2, 1'768'600'000'000);
+        ledger::HistoryEntry created =
+            sample_entry(ledger::Operation::Create, 2, 1'768'600'000'000);
         created.batch_id = batch_id;
         tx->created(std::move(a), created);
     }

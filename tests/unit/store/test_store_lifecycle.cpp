@@ -186,7 +186,8 @@ TEST_CASE("a run with a sink hands each decision over in order and keeps only th
     LifecycleLedger& kept_life = *kept_store->lifecycle_ledger();
     LifecycleLedger& sink_life = *sink_store->lifecycle_ledger();
 
-    for (const char* when : {"2026-04-02T00:00:00Z", "2026-04-02T00:00:00Z", "2026-05-02T00:00:00Z"}) {
+    for (const char* when :
+         {"2026-04-02T00:00:00Z", "2026-04-02T00:00:00Z", "2026-05-02T00:00:00Z"}) {
         CAPTURE(when);
         const auto kept = kept_life.run_lifecycle(acct, at(when));
         Collected sink;
