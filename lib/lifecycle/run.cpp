@@ -108,6 +108,21 @@ RunDecisions decide_run(const ledger::Account& account, const AccountBook& book,
     return d;
 }
 
+void decide_run_invoices(
+    const ledger::Account& account, const InvoiceWaiting& waiting,
+    const std::function<std::vector<ActionState>(Instant cutoff)>& cleared_before, Instant now,
+    RunDecisions& d) {
+    std::optional<Instant> oldest = waiting.oldest_cleared_at;
+    for (const ledger::Transfer& t : waiting.transfers)
+        if (!oldest || t.applied_at < *oldest) oldest = t.applied_at;
+    if (const auto cutoff = invoice_cutoff(account, oldest, waiting.last_invoice_date, now))
+        d.invoices = decide_invoices(account, cleared_before(*cutoff), waiting.transfers,
+                                     waiting.last_invoice_date, now);
+    d.invoice_calendar_ended =
+        invoice_calendar_ended(account, waiting.cleared_actions + waiting.transfers.size(),
+                               waiting.last_invoice_date, d.invoices, now);
+}
+
 void apply_run(AccountBook& book, const RunDecisions& d) {
     const ActionIndex index(book.actions);
     apply_locks(index, d.locks);

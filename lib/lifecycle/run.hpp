@@ -5,6 +5,7 @@
 // transaction. Idempotent: a run at the same `now` after its decisions were carried out
 // decides nothing new.
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -32,6 +33,25 @@ struct RunDecisions {
     bool changes_nothing() const;
     bool operator==(const RunDecisions&) const = default;
 };
+
+// What waits for an invoice when a store's run comes to its invoice step: the transfers on no
+// invoice, and the count and oldest cleared_at of the cleared actions on none, which a store
+// counts without reading them.
+struct InvoiceWaiting {
+    std::optional<Instant> last_invoice_date;  // the latest invoice date already issued
+    std::vector<ledger::Transfer> transfers;
+    std::size_t cleared_actions = 0;
+    std::optional<Instant> oldest_cleared_at;
+};
+
+// The invoice step of a store's run (docs/lifecycle.md, "How the store runs a step"): reads,
+// through `cleared_before`, only the cleared actions on no invoice that were cleared before
+// lifecycle::invoice_cutoff (the ones this run invoices), and sets d.invoices and
+// d.invoice_calendar_ended as decide_run would.
+void decide_run_invoices(
+    const ledger::Account& account, const InvoiceWaiting& waiting,
+    const std::function<std::vector<ActionState>(Instant cutoff)>& cleared_before, Instant now,
+    RunDecisions& d);
 
 // For a caller that wants only the counts of a run's decisions (the daemon's log and
 // metrics): the decisions on single actions are dropped as they are made.

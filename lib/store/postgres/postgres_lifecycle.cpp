@@ -8,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "lifecycle/calendar.hpp"
 #include "store/catalog_codec.hpp"
 #include "store/postgres/postgres_store.hpp"
 #include "store/postgres/rows.hpp"
@@ -469,14 +468,11 @@ void run_invoices(Connection& db, Entries& entries, const Account& account, Inst
                   lifecycle::RunDecisions& d) {
     Params a;
     a.text(account.id);
-    const std::optional<Instant> last_invoice_date = instant_from_millis(
+    lifecycle::InvoiceWaiting waiting;
+    waiting.last_invoice_date = instant_from_millis(
         db.run("SELECT max(invoice_date) FROM invoices WHERE account_id = $1", a)
             .optional_int64(0, 0));
-    const std::vector<Transfer> transfers = read_transfers(db, account.id);
-    std::size_t waiting = transfers.size();
-    std::optional<Instant> oldest;
-    for (const Transfer& t : transfers)
-        if (!oldest || t.applied_at < *oldest) oldest = t.applied_at;
+    waiting.transfers = read_transfers(db, account.id);
     {
         const Result r = db.run(
             "SELECT count(*), count(cleared_at), min(cleared_at) FROM actions WHERE account_id = "
@@ -485,26 +481,25 @@ void run_invoices(Connection& db, Entries& entries, const Account& account, Inst
         if (r.int64(0, 0) != r.int64(0, 1))
             throw StoreError(db.where() + ": a cleared action of account " + account.id +
                              " has no cleared_at");
-        waiting += static_cast<std::size_t>(r.int64(0, 0));
-        if (const auto min = instant_from_millis(r.optional_int64(0, 2)))
-            if (!oldest || *min < *oldest) oldest = min;
+        waiting.cleared_actions = static_cast<std::size_t>(r.int64(0, 0));
+        waiting.oldest_cleared_at = instant_from_millis(r.optional_int64(0, 2));
     }
-    if (const auto cutoff = lifecycle::invoice_cutoff(account, oldest, last_invoice_date, now)) {
-        std::vector<lifecycle::ActionState> cleared;
-        Params p;
-        p.text(account.id).int64(millis(*cutoff));
-        read_action_states(db,
-                           db.run("SELECT " ACTION_STATE_COLUMNS
-                                  " FROM actions WHERE account_id = $1 AND status = 'APPROVED' "
-                                  "AND finance_status = 'CLEARED' AND invoice_id = '' AND "
-                                  "cleared_at < $2 ORDER BY seq",
-                                  p),
-                           cleared);
-        d.invoices =
-            lifecycle::decide_invoices(account, cleared, transfers, last_invoice_date, now);
-    }
-    d.invoice_calendar_ended =
-        lifecycle::invoice_calendar_ended(account, waiting, last_invoice_date, d.invoices, now);
+    lifecycle::decide_run_invoices(
+        account, waiting,
+        [&](Instant cutoff) {
+            std::vector<lifecycle::ActionState> cleared;
+            Params p;
+            p.text(account.id).int64(millis(cutoff));
+            read_action_states(db,
+                               db.run("SELECT " ACTION_STATE_COLUMNS
+                                      " FROM actions WHERE account_id = $1 AND status = "
+                                      "'APPROVED' AND finance_status = 'CLEARED' AND invoice_id = "
+                                      "'' AND cleared_at < $2 ORDER BY seq",
+                                      p),
+                               cleared);
+            return cleared;
+        },
+        now, d);
     write_invoices(db, entries, account.id, d.invoices, now);
 }
 

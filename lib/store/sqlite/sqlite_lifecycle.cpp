@@ -569,17 +569,13 @@ lifecycle::RunDecisions SqliteStore::run_lifecycle(const Account& account, Insta
         out_of_date(db_, "the actions the lock and the clear change are not those decided");
 
     // The invoices: only the items this run puts on one are read (lifecycle::invoice_cutoff).
-    std::optional<Instant> last_invoice_date;
+    lifecycle::InvoiceWaiting waiting;
     {
         Use q(db_.cached("SELECT max(invoice_date) FROM invoices WHERE account_id = ?1"));
         q->bind_text(1, account.id);
-        if (q->step()) last_invoice_date = instant_from_millis(q->optional_int64_at(0));
+        if (q->step()) waiting.last_invoice_date = instant_from_millis(q->optional_int64_at(0));
     }
-    const std::vector<Transfer> transfers = read_transfers(db_, account.id);
-    std::size_t waiting = transfers.size();
-    std::optional<Instant> oldest;
-    for (const Transfer& t : transfers)
-        if (!oldest || t.applied_at < *oldest) oldest = t.applied_at;
+    waiting.transfers = read_transfers(db_, account.id);
     {
         Use q(db_.cached(
             "SELECT count(*), count(cleared_at), min(cleared_at) FROM actions WHERE account_id = "
@@ -589,24 +585,23 @@ lifecycle::RunDecisions SqliteStore::run_lifecycle(const Account& account, Insta
         if (q->int64_at(0) != q->int64_at(1))
             throw StoreError(db_.path() + ": a cleared action of account " + account.id +
                              " has no cleared_at");
-        waiting += static_cast<std::size_t>(q->int64_at(0));
-        if (const auto min = instant_from_millis(q->optional_int64_at(2)))
-            if (!oldest || *min < *oldest) oldest = min;
+        waiting.cleared_actions = static_cast<std::size_t>(q->int64_at(0));
+        waiting.oldest_cleared_at = instant_from_millis(q->optional_int64_at(2));
     }
-    if (const auto cutoff = lifecycle::invoice_cutoff(account, oldest, last_invoice_date, now)) {
-        std::vector<lifecycle::ActionState> cleared;
-        Use q(db_.cached("SELECT " ACTION_STATE_COLUMNS
-                         " FROM actions WHERE account_id = ?1 AND status = 'APPROVED' AND "
-                         "finance_status = 'CLEARED' AND invoice_id = '' AND cleared_at < ?2 "
-                         "ORDER BY seq"));
-        q->bind_text(1, account.id);
-        q->bind(2, millis(*cutoff));
-        read_action_states(db_, *q, cleared);
-        d.invoices =
-            lifecycle::decide_invoices(account, cleared, transfers, last_invoice_date, now);
-    }
-    d.invoice_calendar_ended =
-        lifecycle::invoice_calendar_ended(account, waiting, last_invoice_date, d.invoices, now);
+    lifecycle::decide_run_invoices(
+        account, waiting,
+        [&](Instant cutoff) {
+            std::vector<lifecycle::ActionState> cleared;
+            Use q(db_.cached("SELECT " ACTION_STATE_COLUMNS
+                             " FROM actions WHERE account_id = ?1 AND status = 'APPROVED' AND "
+                             "finance_status = 'CLEARED' AND invoice_id = '' AND cleared_at < ?2 "
+                             "ORDER BY seq"));
+            q->bind_text(1, account.id);
+            q->bind(2, millis(cutoff));
+            read_action_states(db_, *q, cleared);
+            return cleared;
+        },
+        now, d);
     if (!d.invoices.empty()) {
         HistoryWriter history(db_, now);
         write_invoices(db_, history, account.id, d.invoices, now);
