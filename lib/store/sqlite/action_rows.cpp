@@ -94,12 +94,20 @@ const char* const kCapTotals =
     "new_amount, old_payout, new_payout, old_status, new_status, contract_id, contract_version, " \
     "note"
 
+// An action's entries: its rows, and the LOCK entry of the run that locked it, which is no
+// row (docs/lifecycle.md, "LOCK entries in SQLite"). The view `history` gives that entry the
+// id first_entry + its rank in the run; the run's first_entry orders it the same among the
+// action's own entries, since the run's ids are a range no other entry of the action has.
 const char* const kSelectHistory =
+    "WITH a AS (SELECT * FROM actions WHERE account_id = ?1 AND action_id = ?2) "
     "SELECT h.entry_id, h.action_seq, h.at, b.batch_id, h.line, h.operation, h.reason, "
     "h.old_amount, h.new_amount, h.old_payout, h.new_payout, h.old_status, h.new_status, "
-    "h.contract_id, h.contract_version, h.note FROM history h JOIN history_batches b ON b.id = "
-    "h.batch WHERE h.action_seq = (SELECT seq FROM actions WHERE account_id = ?1 AND action_id = "
-    "?2) ORDER BY h.at, h.entry_id";
+    "h.contract_id, h.contract_version, h.note FROM history_rows h JOIN history_batches b ON "
+    "b.id = h.batch WHERE h.action_seq = (SELECT seq FROM a) "
+    "UNION ALL SELECT r.first_entry, a.seq, a.locking_date, b.batch_id, 0, 'LOCK', '', a.amount, "
+    "a.amount, a.payout, a.payout, 'PENDING', 'APPROVED', a.contract_id, a.contract_version, "
+    "r.note FROM a JOIN lifecycle_runs r ON r.run = a.lock_run JOIN history_batches b ON b.id = "
+    "r.batch ORDER BY 3, 1";
 std::int64_t history_batch_id(Database& db, std::string_view batch_id) {
     {
         Use q(db.cached("SELECT id FROM history_batches WHERE batch_id = ?1"));
@@ -263,7 +271,7 @@ Action read_reported_action(const Statement& row) {
 std::string insert_history_rows_sql(std::size_t count) {
     // OR FAIL: a statement of several rows that may abort needs a statement journal (every
     // page it changes written once more); a failure rolls the whole batch back anyway.
-    std::string sql = "INSERT OR FAIL INTO history (" HISTORY_COLUMNS ") VALUES ";
+    std::string sql = "INSERT OR FAIL INTO history_rows (" HISTORY_COLUMNS ") VALUES ";
     for (std::size_t row = 0; row < count; ++row) {
         sql += row ? ", (" : "(";
         for (int column = 0; column < kHistoryColumns; ++column) {

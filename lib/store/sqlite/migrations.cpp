@@ -280,7 +280,36 @@ constexpr const char* kVersion7 = R"sql(
 ALTER TABLE sftp_pulls ADD COLUMN lease_until INTEGER;
 )sql";
 
-constexpr std::array kSteps = {kVersion1, kVersion2, kVersion3, kVersion4, kVersion5, kVersion6, kVersion7};
+// Version 8: the LOCK entries of a lifecycle run are no longer a row each (docs/lifecycle.md,
+// "LOCK entries in SQLite"). A run that locks is one row of lifecycle_runs, and each action it
+// locked names that run; the history an auditor reads, the view `history`, shows each such
+// action's LOCK entry as the row the run would have written: dated at its locking date, its
+// amount and payout (final once locked), its contract, the run's note, and an id of the range
+// the run took from the counter, in seq order. The rows written so far are history_rows.
+constexpr const char* kVersion8 = R"sql(
+ALTER TABLE history RENAME TO history_rows;
+ALTER TABLE actions ADD COLUMN lock_run INTEGER;   -- lifecycle_runs.run of the run that locked it
+CREATE TABLE lifecycle_runs (
+    run         INTEGER PRIMARY KEY,
+    at          INTEGER NOT NULL,   -- the run's time
+    first_entry INTEGER NOT NULL,   -- its LOCK entries' ids are first_entry, first_entry + 1, ...
+    locks       INTEGER NOT NULL,   -- how many actions it locked
+    batch       INTEGER NOT NULL,   -- history_batches.id of the empty batch id
+    note        TEXT NOT NULL
+);
+CREATE VIEW history AS
+    SELECT entry_id, action_seq, at, batch, line, operation, reason, old_amount, new_amount,
+           old_payout, new_payout, old_status, new_status, contract_id, contract_version, note
+    FROM history_rows
+    UNION ALL
+    SELECT r.first_entry - 1 + row_number() OVER (PARTITION BY a.lock_run ORDER BY a.seq),
+           a.seq, a.locking_date, r.batch, 0, 'LOCK', '', a.amount, a.amount, a.payout, a.payout,
+           'PENDING', 'APPROVED', a.contract_id, a.contract_version, r.note
+    FROM actions a JOIN lifecycle_runs r ON r.run = a.lock_run;
+)sql";
+
+constexpr std::array kSteps = {kVersion1, kVersion2, kVersion3, kVersion4,
+                               kVersion5, kVersion6, kVersion7, kVersion8};
 
 int read_version(Database& db) {
     Use q(db.cached("SELECT version FROM schema_version"));

@@ -38,7 +38,7 @@ public:
     void add(std::int64_t seq, Instant at, Operation op, Status old_status,
              std::string_view reason) {
         Use q(db_.cached(
-            "INSERT INTO history (entry_id, action_seq, at, batch, line, operation, reason, "
+            "INSERT INTO history_rows (entry_id, action_seq, at, batch, line, operation, reason, "
             "old_amount, new_amount, old_payout, new_payout, old_status, new_status, contract_id, "
             "contract_version, note) SELECT ?1, seq, ?2, ?3, 0, ?4, ?5, amount, amount, payout, "
             "payout, ?6, status, contract_id, contract_version, ?7 FROM actions WHERE seq = ?8"));
@@ -139,12 +139,13 @@ ledger::FinanceStatus read_finance_status(Database& db, std::string_view text,
 // How a run's lock and clear go through the tables (docs/lifecycle.md, "How the store runs a
 // step"). Each step reads its actions once, as compact rows in its own order (an ORDER BY that
 // SQLite sorts), and streams them through the rule of lib/lifecycle, each decision to the sink
-// or kept. The lock's history entries are then appended by one INSERT ... SELECT over its
-// criterion; the clear's entries (and clearing debits) as its rows go by, with the values the
-// rows carry, so that no action is looked up again. The actions then change in one UPDATE
-// over the set the rules' criteria and the clear's cut describe. Parameters: ?1 account, ?2 the
-// run's time; ?3, ?4 the clearing date and action id of the first action the balance does not
-// cover (the cut), ?5 1 when there is one.
+// or kept. The lock's history entries are the run's row in lifecycle_runs, named by each
+// action it locks; the clear's entries (and clearing debits) are written as its rows go by,
+// with the values the rows carry, so that no action is looked up again. The actions then
+// change in one UPDATE over the set the rules' criteria and the clear's cut describe.
+// Parameters: ?1 account, ?2 the run's time; ?3, ?4 the clearing date and action id of the
+// first action the balance does not cover (the cut), ?5 1 when there is one; ?6 the run that
+// locks.
 //
 // lifecycle::locks_at: PENDING with locking_date <= now.
 #define LOCKS "(status = 'PENDING' AND locking_date <= ?2)"
@@ -193,36 +194,33 @@ struct Cut {
     std::string action_id;
 };
 
-// Appends a run's history entries, one per decision, in the order decided: the row that
-// HistoryWriter writes (the amounts, payout and contract of the action as it is), from the
-// values the step's stream read, or, for the lock, from the actions' rows in one statement.
+// Appends a run's history entries in the order decided. The LOCK entries are no rows: the run
+// is one row of lifecycle_runs, which takes a range of ids from the counter for them, and the
+// UPDATE names it in each action it locks (docs/lifecycle.md, "LOCK entries in SQLite"). The
+// CLEAR and OVERDUE entries are the rows HistoryWriter writes (the amounts, payout and contract
+// of the action as it is), from the values the step's stream read.
 class EntryAppender {
 public:
     EntryAppender(Database& db, Instant now)
-        : db_(db), note_("lifecycle run at " + format_instant(now)) {}
+        : db_(db), now_(now), note_("lifecycle run at " + format_instant(now)) {}
 
-    // The LOCK entries of the `count` actions that lock, in the order they were created (seq),
-    // dated at their locking date: one INSERT … SELECT over the lock's criterion, before the
-    // actions change. Their ids are the rowids SQLite gives: each one more than the largest
-    // id there is, so in the same order, after every entry already written, as the counter's
-    // would be.
-    void add_locks(std::string_view account_id, Instant now, std::size_t count) {
-        if (count == 0) return;  // a run with nothing to lock reads the actions once only
+    // The LOCK entries of the `count` actions that lock: the run's row, with the next `count`
+    // ids of the counter, the first for the action locked first (seq order). Returns the run,
+    // for the UPDATE to name; 0 when nothing locks, and then no row.
+    std::int64_t add_locks(std::size_t count) {
+        if (count == 0) return 0;
         start();
         Use q(db_.cached(
-            "INSERT INTO history (entry_id, action_seq, at, batch, line, operation, reason, "
-            "old_amount, new_amount, old_payout, new_payout, old_status, new_status, "
-            "contract_id, contract_version, note) SELECT NULL, seq, locking_date, ?3, 0, 'LOCK', "
-            "'', amount, amount, payout, payout, 'PENDING', 'APPROVED', contract_id, "
-            "contract_version, ?4 FROM actions WHERE account_id = ?1 AND " LOCKS " ORDER BY seq"));
-        q->bind_text(1, account_id);
-        q->bind(2, millis(now));
-        q->bind(3, batch_);
-        q->bind_text(4, note_);
+            "INSERT INTO lifecycle_runs (run, at, first_entry, locks, batch, note) VALUES (NULL, "
+            "?1, ?2, ?3, ?4, ?5)"));
+        q->bind(1, millis(now_));
+        q->bind(2, next_entry_);
+        q->bind(3, static_cast<std::int64_t>(count));
+        q->bind(4, batch_);
+        q->bind_text(5, note_);
         q->run();
-        if (changes(db_) != std::int64_t(count))
-            out_of_date(db_, "the LOCK entries written are not one per action locked");
-        next_entry_ = std::max(next_entry_, db_.last_insert_rowid() + 1);
+        next_entry_ += static_cast<std::int64_t>(count);
+        return db_.last_insert_rowid();
     }
 
     // `row` is a stream whose columns from `first` on are HISTORY_COLUMNS.
@@ -255,13 +253,14 @@ private:
         batch_ = history_batch_id(db_, kNoBatch);
         // Prepared once for the run: a million entries look no statement up by its text.
         insert_ = &db_.cached(
-            "INSERT INTO history (entry_id, action_seq, at, batch, line, operation, reason, "
+            "INSERT INTO history_rows (entry_id, action_seq, at, batch, line, operation, reason, "
             "old_amount, new_amount, old_payout, new_payout, old_status, new_status, "
             "contract_id, contract_version, note) VALUES (?1, ?2, ?3, ?4, 0, ?5, '', ?6, ?6, ?7, "
             "?7, ?8, 'APPROVED', ?9, ?10, ?11)");
     }
 
     Database& db_;
+    Instant now_;
     std::string note_;
     Statement* insert_ = nullptr;  // set by the first entry
     std::int64_t next_entry_ = 0;
@@ -269,11 +268,10 @@ private:
 };
 
 // The lock: its actions in the order they were created (seq, the rows' own order, so no
-// sort) through the rule, each decision to `sink` or kept; then their LOCK entries, dated at
-// the locking date, in one statement. Returns how many of them the clear's queue holds.
+// sort) through the rule, each decision to `sink` or kept. Returns how many of them the
+// clear's queue holds.
 std::size_t stream_locks(Database& db, std::string_view account_id, Instant now,
-                         EntryAppender& entries, lifecycle::RunDecisions& d,
-                         lifecycle::DecisionSink* sink) {
+                         lifecycle::RunDecisions& d, lifecycle::DecisionSink* sink) {
     std::size_t queued = 0;
     {
         Use q(db.cached("SELECT seq, action_id, status, finance_status, locking_date, "
@@ -300,7 +298,6 @@ std::size_t stream_locks(Database& db, std::string_view account_id, Instant now,
                 d.locks.push_back(std::move(l));
         }
     }
-    entries.add_locks(account_id, now, d.locked);
     return queued;
 }
 
@@ -370,9 +367,10 @@ Cut stream_clearing(Database& db, std::string_view account_id, std::int64_t bala
 // lock, those the clear takes and those that become overdue (the SET expressions read each
 // row as it was). Returns how many rows changed.
 std::int64_t update_actions(Database& db, std::string_view account_id, Instant now,
-                            const Cut& cut) {
+                            const Cut& cut, std::int64_t lock_run) {
     Use q(db.cached(
-        "UPDATE actions SET status = 'APPROVED', finance_status = CASE WHEN NOT " QUEUE
+        "UPDATE actions SET status = 'APPROVED', lock_run = CASE WHEN " LOCKS
+        " THEN ?6 ELSE lock_run END, finance_status = CASE WHEN NOT " QUEUE
         " THEN (CASE finance_status WHEN 'OUTSIDE_TERMS' THEN 'OUTSIDE_TERMS' ELSE 'DUE' "
         "END) WHEN " CLEARS " THEN 'CLEARED' ELSE 'OVERDUE' END, cleared_at = CASE WHEN " QUEUE
         " AND " CLEARS " THEN " CLEARED_AT " ELSE cleared_at END WHERE account_id = ?1 AND (" LOCKS
@@ -382,6 +380,7 @@ std::int64_t update_actions(Database& db, std::string_view account_id, Instant n
     q->bind(3, millis(cut.clearing_date));
     q->bind_text(4, cut.action_id);
     q->bind(5, std::int64_t{cut.some ? 1 : 0});
+    q->bind(6, lock_run);
     q->run();
     return changes(db);
 }
@@ -558,14 +557,15 @@ lifecycle::RunDecisions SqliteStore::run_lifecycle(const Account& account, Insta
     d.now = now;
     const std::int64_t balance = read_balance(db_, account.id);
     EntryAppender entries(db_, now);
-    const std::size_t locked_into_queue = stream_locks(db_, account.id, now, entries, d, sink);
+    const std::size_t locked_into_queue = stream_locks(db_, account.id, now, d, sink);
+    const std::int64_t lock_run = entries.add_locks(d.locked);
     const Cut cut = stream_clearing(db_, account.id, balance, now, entries, d.clearing, sink);
     entries.finish();
     // Every action a decision changes, once: the locked ones, and those of the queue that
     // clear or become overdue, less the locked ones among them.
     const std::size_t changed =
         d.locked + d.clearing.cleared + d.clearing.newly_overdue - locked_into_queue;
-    if (changed > 0 && update_actions(db_, account.id, now, cut) != std::int64_t(changed))
+    if (changed > 0 && update_actions(db_, account.id, now, cut, lock_run) != std::int64_t(changed))
         out_of_date(db_, "the actions the lock and the clear change are not those decided");
 
     // The invoices: only the items this run puts on one are read (lifecycle::invoice_cutoff).

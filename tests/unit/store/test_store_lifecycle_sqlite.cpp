@@ -1,6 +1,7 @@
 // The life cycle's money in the SQLite store (store/lifecycle_ledger.hpp, docs/lifecycle.md),
 // where the test reads the SQLite file itself: issued invoices that never change, the
-// migration to version 5, and the rows of a set-based run compared to the byte.
+// migrations to versions 5 and 8, the rows of a set-based run compared to the byte, and the
+// LOCK entries that are no rows.
 #include <doctest/doctest.h>
 
 #include <string>
@@ -44,8 +45,9 @@ TEST_CASE("the migration to version 5 keeps the actions and their history") {
     {
         // The ledger as version 4 kept it.
         sqlite::Database db(dir.db());
+        db.exec("BEGIN;");
+        db.exec(kSqliteBackToVersion7);
         db.exec(R"sql(
-BEGIN;
 DROP TABLE invoice_lines;
 DROP TABLE invoices;
 DROP TABLE transfers;
@@ -59,9 +61,9 @@ COMMIT;
 )sql");
         CHECK(sqlite::schema_version(db) == 4);
     }
-    CHECK(sqlite::latest_schema_version() == 7);
+    CHECK(sqlite::latest_schema_version() == 8);
     auto s = open_store(dir.db());
-    CHECK(s->migrate() == 7);
+    CHECK(s->migrate() == 8);
     auto a = s->action("1000", "A1");
     REQUIRE(a);
     CHECK(a->payout == 10000);
@@ -176,10 +178,10 @@ TEST_CASE("a set-based run writes the rows the decisions carried out one by one 
     CHECK(d.changes_nothing());
 }
 
-// The LOCK entries are written in one statement and take their ids from SQLite (each one
-// more than the largest there is), the later entries from the counter: when the counter runs
-// ahead of the table (ids handed out and never written), the run's entries must still follow
-// every entry there is, in the order decided, and the next batch's follow them.
+// The LOCK entries take a range of ids from the counter and are no rows; the later entries
+// are rows with ids from the counter: when the counter runs ahead of the table (ids handed
+// out and never written), the run's entries must still follow every entry there is, in the
+// order decided, and the next batch's follow them.
 TEST_CASE("a run's history entries follow every entry there is, also with the counter ahead") {
     TempDir dir;
     auto s = migrated_store("sqlite:" + dir.db());
@@ -211,4 +213,125 @@ TEST_CASE("a run's history entries follow every entry there is, also with the co
     REQUIRE(counter.step());
     CHECK(counter.int64_at(0) == 1);
     CHECK(operations(*s, "A2") == "CREATE LOCK OVERDUE");
+}
+
+namespace {
+
+// An entry as text, every field the store keeps.
+std::string entry_text(const ledger::HistoryEntry& e) {
+    return std::to_string(e.at.time_since_epoch().count()) + '|' + e.batch_id + '|' +
+           std::to_string(e.line) + '|' + std::string(ledger::operation_name(e.operation)) + '|' +
+           e.reason + '|' + std::to_string(e.old_amount) + '|' + std::to_string(e.new_amount) +
+           '|' + std::to_string(e.old_payout) + '|' + std::to_string(e.new_payout) + '|' +
+           std::string(ledger::status_name(e.old_status)) + '|' +
+           std::string(ledger::status_name(e.new_status)) + '|' + e.contract_id + '|' +
+           (e.contract_version ? std::to_string(e.contract_version->time_since_epoch().count())
+                               : "NULL") +
+           '|' + e.note;
+}
+
+// The same fields of an action's rows in the view `history`, in the order an action's history
+// is read (time, then entry id).
+std::vector<std::string> view_entries(const std::string& path, std::string_view action_id) {
+    sqlite::Database db(path);
+    sqlite::Statement q = db.prepare(
+        "SELECT h.at || '|' || b.batch_id || '|' || h.line || '|' || h.operation || '|' || "
+        "h.reason || '|' || h.old_amount || '|' || h.new_amount || '|' || h.old_payout || '|' || "
+        "h.new_payout || '|' || h.old_status || '|' || h.new_status || '|' || h.contract_id || "
+        "'|' || coalesce(h.contract_version, 'NULL') || '|' || h.note FROM history h JOIN "
+        "history_batches b ON b.id = h.batch JOIN actions a ON a.seq = h.action_seq WHERE "
+        "a.action_id = ?1 ORDER BY h.at, h.entry_id");
+    q.bind_text(1, action_id);
+    std::vector<std::string> out;
+    while (q.step()) out.emplace_back(q.text_at(0));
+    return out;
+}
+
+std::string sqlite_text(const std::string& path, const char* sql) {
+    sqlite::Database db(path);
+    sqlite::Statement q = db.prepare(sql);
+    REQUIRE(q.step());
+    return std::string(q.text_at(0));
+}
+
+std::int64_t sqlite_number(const std::string& path, const char* sql) {
+    return std::stoll(sqlite_text(path, sql));
+}
+
+}  // namespace
+
+// A run's LOCK entries are no rows in SQLite (docs/lifecycle.md, "LOCK entries in SQLite"):
+// an action's history (its own query) and the view `history` (what an auditor and `store
+// copy` read) compute them apart, and must agree field for field and in order, also where a
+// LOCK and a CLEAR fall at the same instant.
+TEST_CASE("an action's history reads its LOCK entry where and as the view history shows it") {
+    TempDir dir;
+    auto s = migrated_store("sqlite:" + dir.db());
+    LifecycleLedger& life = *s->lifecycle_ledger();
+    std::vector<ledger::Action> actions = queue_edge_cases();
+    ledger::Action tie = january("TIE", "P-99", 700);
+    tie.clearing_date = tie.locking_date;  // locked and cleared at the same instant
+    actions.push_back(tie);
+    add_actions(*s, actions, "20260301T000000Z-aaaaaaaaaaaa");
+    life.deposit("1000", 8700, at("2026-03-01T00:00:00Z"), "");
+    for (const char* when : {"2026-03-23T12:00:00Z", "2026-03-31T12:00:00Z"}) life.run_lifecycle(new_york(), at(when));
+    life.deposit("1000", 10000, at("2026-04-02T00:00:00Z"), "");
+    REQUIRE(life.run_lifecycle(new_york(), at("2026-04-25T12:00:00Z")).invoices.size() == 1);
+
+    CHECK(operations(*s, "TIE") == "CREATE LOCK CLEAR INVOICE");
+    CHECK(operations(*s, "NOTYET") == "CREATE LOCK CLEAR");
+    CHECK(operations(*s, "C1") == "CREATE LOCK OVERDUE CLEAR");
+    for (const ledger::Action& a : actions) {
+        CAPTURE(a.action_id);
+        std::vector<std::string> read;
+        for (const auto& e : s->history("1000", a.action_id)) read.push_back(entry_text(e));
+        CHECK(read == view_entries(dir.db(), a.action_id));
+    }
+    // Two runs locked, each one row; the view's ids are unique and the counter is past them.
+    CHECK(sqlite_number(dir.db(), "SELECT count(*) FROM history_rows WHERE operation = 'LOCK'") == 0);
+    CHECK(sqlite_text(dir.db(), "SELECT group_concat(locks) FROM lifecycle_runs") == "10,1");
+    CHECK(sqlite_number(dir.db(), "SELECT count(*) FROM history WHERE operation = 'LOCK'") == 11);
+    CHECK(sqlite_number(dir.db(), "SELECT count(*) - count(DISTINCT entry_id) FROM history") == 0);
+    CHECK(sqlite_number(dir.db(), "SELECT (SELECT value FROM counters WHERE name = "
+                                  "'history_entry') > max(entry_id) FROM history") == 1);
+}
+
+// Version 8 keeps the LOCK entries written as rows before it; the runs after it write a run's
+// row instead, and an action's history reads both kinds the same.
+TEST_CASE("the migration to version 8 keeps the LOCK entries written as rows") {
+    TempDir dir;
+    {
+        auto s = migrated_store("sqlite:" + dir.db());
+        ledger::Action later = january("A2", "P-77", 3000);
+        later.locking_date = at("2026-04-10T04:00:00Z");
+        later.clearing_date = at("2026-05-21T04:00:00Z");
+        add_actions(*s, {january("A1", "P-77", 5000), later}, "20260301T000000Z-aaaaaaaaaaaa");
+        // Decisions carried out one by one write their LOCK entries as rows, as runs did
+        // before version 8.
+        LifecycleLedger& life = *s->lifecycle_ledger();
+        const auto now = at("2026-03-05T00:00:00Z");
+        const auto d = lifecycle::decide_run(new_york(), life.load_book("1000", now), now);
+        REQUIRE(d.locks.size() == 1);
+        life.apply_run("1000", d);
+    }
+    const std::string a1_before = operations(*open_store(dir.db()), "A1");
+    CHECK(a1_before == "CREATE LOCK");
+    {
+        sqlite::Database db(dir.db());
+        db.exec("BEGIN;");
+        db.exec(kSqliteBackToVersion7);
+        db.exec("UPDATE schema_version SET version = 7; COMMIT;");
+        CHECK(sqlite::schema_version(db) == 7);
+    }
+    auto s = open_store(dir.db());
+    CHECK(s->migrate() == 8);
+    CHECK(operations(*s, "A1") == a1_before);
+    // A1 is due and there are no funds: overdue.
+    s->lifecycle_ledger()->run_lifecycle(new_york(), at("2026-04-11T00:00:00Z"));
+    CHECK(operations(*s, "A2") == "CREATE LOCK");
+    CHECK(operations(*s, "A1") == a1_before + " OVERDUE");
+    CHECK(sqlite_number(dir.db(), "SELECT count(*) FROM history_rows WHERE operation = 'LOCK'") == 1);
+    CHECK(sqlite_number(dir.db(), "SELECT count(*) FROM lifecycle_runs") == 1);
+    CHECK(sqlite_text(dir.db(), "SELECT group_concat(operation, ' ') FROM (SELECT operation "
+                                "FROM history ORDER BY entry_id)") == "CREATE CREATE LOCK LOCK OVERDUE");
 }

@@ -280,8 +280,9 @@ TEST_CASE("history written under schema version 2 reads the same after the move 
     {
         // The same ledger as version 2 kept it: the batch id's text in every entry.
         sqlite::Database db(dir.db());
+        db.exec("BEGIN;");
+        db.exec(kSqliteBackToVersion7);
         db.exec(R"sql(
-BEGIN;
 CREATE TABLE history_v2 (
     entry_id INTEGER PRIMARY KEY, action_seq INTEGER NOT NULL, at INTEGER NOT NULL,
     batch_id TEXT NOT NULL, line INTEGER NOT NULL, operation TEXT NOT NULL, reason TEXT NOT NULL,
@@ -351,11 +352,12 @@ TEST_CASE("the migration to version 6 keeps the pulls, each of no owner, which a
         r.owner = "host:/state";
         REQUIRE(s->claim_pull(r));
         sqlite::Database db(dir.db());
-        db.exec("BEGIN; ALTER TABLE sftp_pulls DROP COLUMN owner; ALTER TABLE sftp_pulls DROP COLUMN "
-                "lease_until; UPDATE schema_version SET version = 5; COMMIT;");
+        db.exec((std::string("BEGIN; ") + kSqliteBackToVersion7 +
+                " ALTER TABLE sftp_pulls DROP COLUMN owner; ALTER TABLE sftp_pulls DROP COLUMN "
+                "lease_until; UPDATE schema_version SET version = 5; COMMIT;").c_str());
     }
     auto s = open_store(dir.db());
-    CHECK(s->migrate() == 7);
+    CHECK(s->migrate() == sqlite::latest_schema_version());
     auto open = s->open_pulls("acme-pull", "another-host:/elsewhere");
     REQUIRE(open.size() == 1);
     CHECK(open[0].remote_path == "/in/a.csv");
