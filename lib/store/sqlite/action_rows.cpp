@@ -94,20 +94,29 @@ const char* const kCapTotals =
     "new_amount, old_payout, new_payout, old_status, new_status, contract_id, contract_version, " \
     "note"
 
-// An action's entries: its rows, and the LOCK entry of the run that locked it, which is no
-// row (docs/lifecycle.md, "LOCK entries in SQLite"). The view `history` gives that entry the
-// id first_entry + its rank in the run; the run's first_entry orders it the same among the
-// action's own entries, since the run's ids are a range no other entry of the action has.
+// An action's entries: its rows, and the LOCK, CLEAR and OVERDUE entries of the runs that
+// locked, cleared it or made it overdue, which are no rows (docs/lifecycle.md, "A run's
+// entries in SQLite"). The view `history` gives such an entry the id of its rank in the run's
+// range; the first id of its part of the range orders it the same among the action's own
+// entries, since that part holds no other entry of the action.
+#define RUN_ENTRY(id, at, run, operation, old_status)                                          \
+    " UNION ALL SELECT " id ", a.seq, " at ", b.batch_id, 0, '" operation "', '', a.amount, "   \
+    "a.amount, a.payout, a.payout, '" old_status "', 'APPROVED', a.contract_id, "              \
+    "a.contract_version, r.note FROM a JOIN lifecycle_runs r ON r.run = a." run " JOIN "       \
+    "history_batches b ON b.id = r.batch"
 const char* const kSelectHistory =
     "WITH a AS (SELECT * FROM actions WHERE account_id = ?1 AND action_id = ?2) "
     "SELECT h.entry_id, h.action_seq, h.at, b.batch_id, h.line, h.operation, h.reason, "
     "h.old_amount, h.new_amount, h.old_payout, h.new_payout, h.old_status, h.new_status, "
     "h.contract_id, h.contract_version, h.note FROM history_rows h JOIN history_batches b ON "
-    "b.id = h.batch WHERE h.action_seq = (SELECT seq FROM a) "
-    "UNION ALL SELECT r.first_entry, a.seq, a.locking_date, b.batch_id, 0, 'LOCK', '', a.amount, "
-    "a.amount, a.payout, a.payout, 'PENDING', 'APPROVED', a.contract_id, a.contract_version, "
-    "r.note FROM a JOIN lifecycle_runs r ON r.run = a.lock_run JOIN history_batches b ON b.id = "
-    "r.batch ORDER BY 3, 1";
+    "b.id = h.batch WHERE h.action_seq = (SELECT seq FROM a)"
+    RUN_ENTRY("r.first_entry", "a.locking_date", "lock_run", "LOCK", "PENDING")
+    RUN_ENTRY("r.first_entry + r.locks", "a.cleared_at", "clear_run", "CLEAR", "APPROVED")
+    RUN_ENTRY("r.first_entry + r.locks + r.clears", "a.clearing_date", "overdue_run", "OVERDUE",
+              "APPROVED")
+    " ORDER BY 3, 1";
+#undef RUN_ENTRY
+
 std::int64_t history_batch_id(Database& db, std::string_view batch_id) {
     {
         Use q(db.cached("SELECT id FROM history_batches WHERE batch_id = ?1"));

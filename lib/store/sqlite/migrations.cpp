@@ -280,20 +280,26 @@ constexpr const char* kVersion7 = R"sql(
 ALTER TABLE sftp_pulls ADD COLUMN lease_until INTEGER;
 )sql";
 
-// Version 8: the LOCK entries of a lifecycle run are no longer a row each (docs/lifecycle.md,
-// "LOCK entries in SQLite"). A run that locks is one row of lifecycle_runs, and each action it
-// locked names that run; the history an auditor reads, the view `history`, shows each such
-// action's LOCK entry as the row the run would have written: dated at its locking date, its
-// amount and payout (final once locked), its contract, the run's note, and an id of the range
-// the run took from the counter, in seq order. The rows written so far are history_rows.
+// Version 8: the LOCK, CLEAR and OVERDUE entries of a lifecycle run are no longer a row each
+// (docs/lifecycle.md, "A run's entries in SQLite"). A run is one row of lifecycle_runs, and
+// each action names the run that locked it, cleared it and made it overdue; the history an
+// auditor reads, the view `history`, shows those entries as the rows the run would have
+// written: dated at the locking date, cleared_at and the clearing date, with the action's
+// amount, payout and contract (final once locked), the run's note, and ids of the range the
+// run took from the counter: its locks in seq order, then its clears and its overdue actions,
+// each in the queue's order. The rows written so far are history_rows.
 constexpr const char* kVersion8 = R"sql(
 ALTER TABLE history RENAME TO history_rows;
-ALTER TABLE actions ADD COLUMN lock_run INTEGER;   -- lifecycle_runs.run of the run that locked it
+ALTER TABLE actions ADD COLUMN lock_run INTEGER;     -- lifecycle_runs.run: the run that locked it,
+ALTER TABLE actions ADD COLUMN clear_run INTEGER;    -- cleared it,
+ALTER TABLE actions ADD COLUMN overdue_run INTEGER;  -- made it overdue
 CREATE TABLE lifecycle_runs (
     run         INTEGER PRIMARY KEY,
     at          INTEGER NOT NULL,   -- the run's time
-    first_entry INTEGER NOT NULL,   -- its LOCK entries' ids are first_entry, first_entry + 1, ...
-    locks       INTEGER NOT NULL,   -- how many actions it locked
+    first_entry INTEGER NOT NULL,   -- the first id of its entries: locks, then clears, then overdues
+    locks       INTEGER NOT NULL,   -- how many actions it locked,
+    clears      INTEGER NOT NULL,   -- cleared,
+    overdues    INTEGER NOT NULL,   -- made overdue
     batch       INTEGER NOT NULL,   -- history_batches.id of the empty batch id
     note        TEXT NOT NULL
 );
@@ -305,7 +311,19 @@ CREATE VIEW history AS
     SELECT r.first_entry - 1 + row_number() OVER (PARTITION BY a.lock_run ORDER BY a.seq),
            a.seq, a.locking_date, r.batch, 0, 'LOCK', '', a.amount, a.amount, a.payout, a.payout,
            'PENDING', 'APPROVED', a.contract_id, a.contract_version, r.note
-    FROM actions a JOIN lifecycle_runs r ON r.run = a.lock_run;
+    FROM actions a JOIN lifecycle_runs r ON r.run = a.lock_run
+    UNION ALL
+    SELECT r.first_entry + r.locks - 1 + row_number() OVER (PARTITION BY a.clear_run
+               ORDER BY a.clearing_date, a.action_id),
+           a.seq, a.cleared_at, r.batch, 0, 'CLEAR', '', a.amount, a.amount, a.payout, a.payout,
+           'APPROVED', 'APPROVED', a.contract_id, a.contract_version, r.note
+    FROM actions a JOIN lifecycle_runs r ON r.run = a.clear_run
+    UNION ALL
+    SELECT r.first_entry + r.locks + r.clears - 1 + row_number() OVER (PARTITION BY
+               a.overdue_run ORDER BY a.clearing_date, a.action_id),
+           a.seq, a.clearing_date, r.batch, 0, 'OVERDUE', '', a.amount, a.amount, a.payout,
+           a.payout, 'APPROVED', 'APPROVED', a.contract_id, a.contract_version, r.note
+    FROM actions a JOIN lifecycle_runs r ON r.run = a.overdue_run;
 )sql";
 
 constexpr std::array kSteps = {kVersion1, kVersion2, kVersion3, kVersion4,

@@ -3,7 +3,6 @@
 // invoices.
 #include <sqlite3.h>
 
-#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -139,13 +138,12 @@ ledger::FinanceStatus read_finance_status(Database& db, std::string_view text,
 // How a run's lock and clear go through the tables (docs/lifecycle.md, "How the store runs a
 // step"). Each step reads its actions once, as compact rows in its own order (an ORDER BY that
 // SQLite sorts), and streams them through the rule of lib/lifecycle, each decision to the sink
-// or kept. The lock's history entries are the run's row in lifecycle_runs, named by each
-// action it locks; the clear's entries (and clearing debits) are written as its rows go by,
-// with the values the rows carry, so that no action is looked up again. The actions then
-// change in one UPDATE over the set the rules' criteria and the clear's cut describe.
-// Parameters: ?1 account, ?2 the run's time; ?3, ?4 the clearing date and action id of the
-// first action the balance does not cover (the cut), ?5 1 when there is one; ?6 the run that
-// locks.
+// or kept; the clearing debits are written as the clear's rows go by, with the values the
+// rows carry, so that no action is looked up again. The run's history entries are its row in
+// lifecycle_runs (record_run). The actions then change in one UPDATE over the set the rules'
+// criteria and the clear's cut describe. Parameters: ?1 account, ?2 the run's time; ?3, ?4 the
+// clearing date and action id of the first action the balance does not cover (the cut), ?5 1
+// when there is one; ?6 the run.
 //
 // lifecycle::locks_at: PENDING with locking_date <= now.
 #define LOCKS "(status = 'PENDING' AND locking_date <= ?2)"
@@ -160,8 +158,6 @@ ledger::FinanceStatus read_finance_status(Database& db, std::string_view text,
 // std::string does).
 #define CLEARS "(?5 = 0 OR (clearing_date, action_id) < (?3, ?4))"
 #define CLEARED_AT "(CASE WHEN finance_status = 'OVERDUE' THEN ?2 ELSE clearing_date END)"
-// What a step's stream reads of an action for its history entries, after its own columns.
-#define HISTORY_COLUMNS "amount, payout, contract_id, contract_version"
 
 // The page cache while the clear's queue is sorted (docs/lifecycle.md, "Scale"). SQLite gives
 // a sort as much memory as the page cache, and keeps what it sorted in memory when it fits: a
@@ -194,78 +190,33 @@ struct Cut {
     std::string action_id;
 };
 
-// Appends a run's history entries in the order decided. The LOCK entries are no rows: the run
-// is one row of lifecycle_runs, which takes a range of ids from the counter for them, and the
-// UPDATE names it in each action it locks (docs/lifecycle.md, "LOCK entries in SQLite"). The
-// CLEAR and OVERDUE entries are the rows HistoryWriter writes (the amounts, payout and contract
-// of the action as it is), from the values the step's stream read.
-class EntryAppender {
-public:
-    EntryAppender(Database& db, Instant now)
-        : db_(db), now_(now), note_("lifecycle run at " + format_instant(now)) {}
-
-    // The LOCK entries of the `count` actions that lock: the run's row, with the next `count`
-    // ids of the counter, the first for the action locked first (seq order). Returns the run,
-    // for the UPDATE to name; 0 when nothing locks, and then no row.
-    std::int64_t add_locks(std::size_t count) {
-        if (count == 0) return 0;
-        start();
-        Use q(db_.cached(
-            "INSERT INTO lifecycle_runs (run, at, first_entry, locks, batch, note) VALUES (NULL, "
-            "?1, ?2, ?3, ?4, ?5)"));
-        q->bind(1, millis(now_));
-        q->bind(2, next_entry_);
-        q->bind(3, static_cast<std::int64_t>(count));
-        q->bind(4, batch_);
-        q->bind_text(5, note_);
-        q->run();
-        next_entry_ += static_cast<std::int64_t>(count);
-        return db_.last_insert_rowid();
-    }
-
-    // `row` is a stream whose columns from `first` on are HISTORY_COLUMNS.
-    void add(std::int64_t seq, Instant at, Operation op, Status old_status, const Statement& row,
-             int first) {
-        start();
-        Use q(*insert_);
-        q->bind(1, next_entry_++);
-        q->bind(2, seq);
-        q->bind(3, millis(at));
-        q->bind(4, batch_);
-        q->bind_text(5, operation_name(op));
-        q->bind(6, row.int64_at(first));
-        q->bind(7, row.int64_at(first + 1));
-        q->bind_text(8, status_name(old_status));
-        q->bind_text(9, row.text_at(first + 2));
-        q->bind(10, row.optional_int64_at(first + 3));
-        q->bind_text(11, note_);
-        q->run();
-    }
-
-    void finish() {
-        if (insert_) write_counter(db_, "history_entry", next_entry_);
-    }
-
-private:
-    void start() {
-        if (insert_) return;
-        next_entry_ = read_counter(db_, "history_entry");
-        batch_ = history_batch_id(db_, kNoBatch);
-        // Prepared once for the run: a million entries look no statement up by its text.
-        insert_ = &db_.cached(
-            "INSERT INTO history_rows (entry_id, action_seq, at, batch, line, operation, reason, "
-            "old_amount, new_amount, old_payout, new_payout, old_status, new_status, "
-            "contract_id, contract_version, note) VALUES (?1, ?2, ?3, ?4, 0, ?5, '', ?6, ?6, ?7, "
-            "?7, ?8, 'APPROVED', ?9, ?10, ?11)");
-    }
-
-    Database& db_;
-    Instant now_;
-    std::string note_;
-    Statement* insert_ = nullptr;  // set by the first entry
-    std::int64_t next_entry_ = 0;
-    std::int64_t batch_ = 0;
-};
+// A run's LOCK, CLEAR and OVERDUE entries are no rows (docs/lifecycle.md, "A run's entries in
+// SQLite"): the run is one row of lifecycle_runs, which takes the next ids of the history
+// counter for them, its locks' first, then its clears', then its overdue actions', and the
+// UPDATE names it in each action it locks, clears or makes overdue. Returns the run; 0 when it
+// changes nothing, and then no row.
+std::int64_t record_run(Database& db, Instant now, std::size_t locks, std::size_t clears,
+                        std::size_t overdues) {
+    if (locks + clears + overdues == 0) return 0;
+    const std::int64_t first_entry = read_counter(db, "history_entry");
+    const std::int64_t batch = history_batch_id(db, kNoBatch);
+    const std::string note = "lifecycle run at " + format_instant(now);  // bound, not copied
+    Use q(db.cached(
+        "INSERT INTO lifecycle_runs (run, at, first_entry, locks, clears, overdues, batch, note) "
+        "VALUES (NULL, ?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+    q->bind(1, millis(now));
+    q->bind(2, first_entry);
+    q->bind(3, static_cast<std::int64_t>(locks));
+    q->bind(4, static_cast<std::int64_t>(clears));
+    q->bind(5, static_cast<std::int64_t>(overdues));
+    q->bind(6, batch);
+    q->bind_text(7, note);
+    q->run();
+    const std::int64_t run = db.last_insert_rowid();
+    write_counter(db, "history_entry",
+                  first_entry + static_cast<std::int64_t>(locks + clears + overdues));
+    return run;
+}
 
 // The lock: its actions in the order they were created (seq, the rows' own order, so no
 // sort) through the rule, each decision to `sink` or kept. Returns how many of them the
@@ -302,13 +253,10 @@ std::size_t stream_locks(Database& db, std::string_view account_id, Instant now,
 }
 
 // The clear: its queue, as the lock leaves it, in queue order through lifecycle::ClearQueue;
-// a CLEAR entry at cleared_at and a debit (payout > 0) for each action it clears, an OVERDUE
-// entry at the clearing date for each that becomes overdue. The clears are a prefix of the
-// queue, so every CLEAR entry comes before every OVERDUE one, as the decisions list them.
-// Returns the cut.
+// a debit (payout > 0) at cleared_at for each action it clears, in that order. The clears are
+// a prefix of the queue. Returns the cut.
 Cut stream_clearing(Database& db, std::string_view account_id, std::int64_t balance, Instant now,
-                    EntryAppender& entries, lifecycle::ClearDecisions& d,
-                    lifecycle::DecisionSink* sink) {
+                    lifecycle::ClearDecisions& d, lifecycle::DecisionSink* sink) {
     lifecycle::ClearQueue clear(balance, now);
     d.balance_after = balance;
     Cut cut;
@@ -318,7 +266,7 @@ Cut stream_clearing(Database& db, std::string_view account_id, std::int64_t bala
         "'CLEARING', ?2, ?3, ?4, ?5)");
     Use q(
         db.cached("SELECT seq, action_id, status, finance_status, locking_date, payout, "
-                  "clearing_date, " HISTORY_COLUMNS " FROM actions WHERE account_id = ?1 AND " QUEUE
+                  "clearing_date FROM actions WHERE account_id = ?1 AND " QUEUE
                   " ORDER BY clearing_date, action_id"));
     q->bind_text(1, account_id);
     q->bind(2, millis(now));
@@ -344,7 +292,6 @@ Cut stream_clearing(Database& db, std::string_view account_id, std::int64_t bala
         const bool overdue = finance == ledger::FinanceStatus::Overdue;
         if (clear.decide(lifecycle::QueueItem{seq, id, payout, clearing_date, overdue}, d, sink)) {
             const Instant cleared_at = overdue ? now : clearing_date;
-            entries.add(seq, cleared_at, Operation::Clear, Status::Approved, *q, 7);
             // A 0 payout moves no money and makes no funds entry (docs/lifecycle.md, "Clear").
             if (payout > 0) {
                 Use debit(debits);
@@ -358,19 +305,21 @@ Cut stream_clearing(Database& db, std::string_view account_id, std::int64_t bala
             continue;
         }
         if (!cut.some) cut = Cut{true, clearing_date, std::string(id)};
-        if (!overdue) entries.add(seq, clearing_date, Operation::Overdue, Status::Approved, *q, 7);
     }
     return cut;
 }
 
 // The actions' side of the lock and the clear: one UPDATE of the rows that change, those that
-// lock, those the clear takes and those that become overdue (the SET expressions read each
-// row as it was). Returns how many rows changed.
+// lock, those the clear takes and those that become overdue, each naming the run (the SET
+// expressions read each row as it was). Returns how many rows changed.
 std::int64_t update_actions(Database& db, std::string_view account_id, Instant now,
-                            const Cut& cut, std::int64_t lock_run) {
+                            const Cut& cut, std::int64_t run) {
     Use q(db.cached(
         "UPDATE actions SET status = 'APPROVED', lock_run = CASE WHEN " LOCKS
-        " THEN ?6 ELSE lock_run END, finance_status = CASE WHEN NOT " QUEUE
+        " THEN ?6 ELSE lock_run END, clear_run = CASE WHEN " QUEUE " AND " CLEARS
+        " THEN ?6 ELSE clear_run END, overdue_run = CASE WHEN " QUEUE " AND NOT " CLEARS
+        " AND finance_status <> 'OVERDUE' THEN ?6 ELSE overdue_run END, "
+        "finance_status = CASE WHEN NOT " QUEUE
         " THEN (CASE finance_status WHEN 'OUTSIDE_TERMS' THEN 'OUTSIDE_TERMS' ELSE 'DUE' "
         "END) WHEN " CLEARS " THEN 'CLEARED' ELSE 'OVERDUE' END, cleared_at = CASE WHEN " QUEUE
         " AND " CLEARS " THEN " CLEARED_AT " ELSE cleared_at END WHERE account_id = ?1 AND (" LOCKS
@@ -380,7 +329,7 @@ std::int64_t update_actions(Database& db, std::string_view account_id, Instant n
     q->bind(3, millis(cut.clearing_date));
     q->bind_text(4, cut.action_id);
     q->bind(5, std::int64_t{cut.some ? 1 : 0});
-    q->bind(6, lock_run);
+    q->bind(6, run);
     q->run();
     return changes(db);
 }
@@ -556,16 +505,15 @@ lifecycle::RunDecisions SqliteStore::run_lifecycle(const Account& account, Insta
     lifecycle::RunDecisions d;
     d.now = now;
     const std::int64_t balance = read_balance(db_, account.id);
-    EntryAppender entries(db_, now);
     const std::size_t locked_into_queue = stream_locks(db_, account.id, now, d, sink);
-    const std::int64_t lock_run = entries.add_locks(d.locked);
-    const Cut cut = stream_clearing(db_, account.id, balance, now, entries, d.clearing, sink);
-    entries.finish();
+    const Cut cut = stream_clearing(db_, account.id, balance, now, d.clearing, sink);
+    const std::int64_t run =
+        record_run(db_, now, d.locked, d.clearing.cleared, d.clearing.newly_overdue);
     // Every action a decision changes, once: the locked ones, and those of the queue that
     // clear or become overdue, less the locked ones among them.
     const std::size_t changed =
         d.locked + d.clearing.cleared + d.clearing.newly_overdue - locked_into_queue;
-    if (changed > 0 && update_actions(db_, account.id, now, cut, lock_run) != std::int64_t(changed))
+    if (changed > 0 && update_actions(db_, account.id, now, cut, run) != std::int64_t(changed))
         out_of_date(db_, "the actions the lock and the clear change are not those decided");
 
     // The invoices: only the items this run puts on one are read (lifecycle::invoice_cutoff).

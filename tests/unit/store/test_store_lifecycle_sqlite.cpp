@@ -1,7 +1,7 @@
 // The life cycle's money in the SQLite store (store/lifecycle_ledger.hpp, docs/lifecycle.md),
 // where the test reads the SQLite file itself: issued invoices that never change, the
 // migrations to versions 5 and 8, the rows of a set-based run compared to the byte, and the
-// LOCK entries that are no rows.
+// run entries that are no rows.
 #include <doctest/doctest.h>
 
 #include <string>
@@ -260,11 +260,12 @@ std::int64_t sqlite_number(const std::string& path, const char* sql) {
 
 }  // namespace
 
-// A run's LOCK entries are no rows in SQLite (docs/lifecycle.md, "LOCK entries in SQLite"):
-// an action's history (its own query) and the view `history` (what an auditor and `store
-// copy` read) compute them apart, and must agree field for field and in order, also where a
-// LOCK and a CLEAR fall at the same instant.
-TEST_CASE("an action's history reads its LOCK entry where and as the view history shows it") {
+// A run's LOCK, CLEAR and OVERDUE entries are no rows in SQLite (docs/lifecycle.md, "A run's
+// entries in SQLite"): an action's history (its own query) and the view `history` (what an
+// auditor and `store copy` read) compute them apart, and must agree field for field and in
+// order, also where a LOCK and a CLEAR fall at the same instant, and for an action made
+// overdue by one run and cleared by another.
+TEST_CASE("an action's history reads its run entries where and as the view history shows them") {
     TempDir dir;
     auto s = migrated_store("sqlite:" + dir.db());
     LifecycleLedger& life = *s->lifecycle_ledger();
@@ -287,18 +288,23 @@ TEST_CASE("an action's history reads its LOCK entry where and as the view histor
         for (const auto& e : s->history("1000", a.action_id)) read.push_back(entry_text(e));
         CHECK(read == view_entries(dir.db(), a.action_id));
     }
-    // Two runs locked, each one row; the view's ids are unique and the counter is past them.
-    CHECK(sqlite_number(dir.db(), "SELECT count(*) FROM history_rows WHERE operation = 'LOCK'") == 0);
-    CHECK(sqlite_text(dir.db(), "SELECT group_concat(locks) FROM lifecycle_runs") == "10,1");
-    CHECK(sqlite_number(dir.db(), "SELECT count(*) FROM history WHERE operation = 'LOCK'") == 11);
+    // Three runs, each one row and no entry row; the view's ids are unique and the counter is
+    // past them.
+    CHECK(sqlite_number(dir.db(), "SELECT count(*) FROM history_rows WHERE operation IN "
+                                  "('LOCK', 'CLEAR', 'OVERDUE')") == 0);
+    CHECK(sqlite_text(dir.db(), "SELECT group_concat(locks || '/' || clears || '/' || overdues, "
+                                "' ') FROM lifecycle_runs") == "10/5/3 1/0/0 0/4/0");
+    CHECK(sqlite_text(dir.db(), "SELECT group_concat(operation || ' ' || n, ', ') FROM (SELECT "
+                                "operation, count(*) AS n FROM history GROUP BY operation ORDER "
+                                "BY operation)") == "CLEAR 9, CREATE 11, INVOICE 5, LOCK 11, OVERDUE 3");
     CHECK(sqlite_number(dir.db(), "SELECT count(*) - count(DISTINCT entry_id) FROM history") == 0);
     CHECK(sqlite_number(dir.db(), "SELECT (SELECT value FROM counters WHERE name = "
                                   "'history_entry') > max(entry_id) FROM history") == 1);
 }
 
-// Version 8 keeps the LOCK entries written as rows before it; the runs after it write a run's
-// row instead, and an action's history reads both kinds the same.
-TEST_CASE("the migration to version 8 keeps the LOCK entries written as rows") {
+// Version 8 keeps the entries written as rows before it; the runs after it write a run's row
+// instead, and an action's history reads both kinds the same.
+TEST_CASE("the migration to version 8 keeps the run entries written as rows") {
     TempDir dir;
     {
         auto s = migrated_store("sqlite:" + dir.db());
