@@ -311,9 +311,24 @@ Cut stream_clearing(Database& db, std::string_view account_id, std::int64_t bala
 
 // The actions' side of the lock and the clear: one UPDATE of the rows that change, those that
 // lock, those the clear takes and those that become overdue, each naming the run (the SET
-// expressions read each row as it was). Returns how many rows changed.
+// expressions read each row as it was). When the clear takes nothing and makes nothing
+// overdue (`queue_changes` false), the rows that lock are the only ones, none of them in the
+// queue, and a simpler statement changes them the same way: most runs, and a tenth less time
+// for a run that locks a million actions (docs/lifecycle.md, "Scale"). Returns how many rows
+// changed.
 std::int64_t update_actions(Database& db, std::string_view account_id, Instant now,
-                            const Cut& cut, std::int64_t run) {
+                            const Cut& cut, std::int64_t run, bool queue_changes) {
+    if (!queue_changes) {
+        Use q(db.cached(
+            "UPDATE actions SET status = 'APPROVED', lock_run = ?6, finance_status = CASE "
+            "finance_status WHEN 'OUTSIDE_TERMS' THEN 'OUTSIDE_TERMS' ELSE 'DUE' END WHERE "
+            "account_id = ?1 AND " LOCKS));
+        q->bind_text(1, account_id);
+        q->bind(2, millis(now));
+        q->bind(6, run);
+        q->run();
+        return changes(db);
+    }
     Use q(db.cached(
         "UPDATE actions SET status = 'APPROVED', lock_run = CASE WHEN " LOCKS
         " THEN ?6 ELSE lock_run END, clear_run = CASE WHEN " QUEUE " AND " CLEARS
@@ -513,7 +528,9 @@ lifecycle::RunDecisions SqliteStore::run_lifecycle(const Account& account, Insta
     // clear or become overdue, less the locked ones among them.
     const std::size_t changed =
         d.locked + d.clearing.cleared + d.clearing.newly_overdue - locked_into_queue;
-    if (changed > 0 && update_actions(db_, account.id, now, cut, run) != std::int64_t(changed))
+    const bool queue_changes = d.clearing.cleared + d.clearing.newly_overdue > 0;
+    if (changed > 0 &&
+        update_actions(db_, account.id, now, cut, run, queue_changes) != std::int64_t(changed))
         out_of_date(db_, "the actions the lock and the clear change are not those decided");
 
     // The invoices: only the items this run puts on one are read (lifecycle::invoice_cutoff).

@@ -178,6 +178,29 @@ TEST_CASE("a set-based run writes the rows the decisions carried out one by one 
     CHECK(d.changes_nothing());
 }
 
+// A run whose clear takes nothing and makes nothing overdue updates the actions with a
+// statement of its own (only the locks): the same rows as decisions carried out one by one,
+// outside terms kept outside terms.
+TEST_CASE("a run that only locks writes the rows the decisions carried out one by one write") {
+    TempDir set_dir, one_dir;
+    auto set_store = migrated_store("sqlite:" + set_dir.db());
+    auto one_store = migrated_store("sqlite:" + one_dir.db());
+    for (Store* s : {set_store.get(), one_store.get()})
+        add_actions(*s, queue_edge_cases(), "20260301T000000Z-aaaaaaaaaaaa");
+    // Before every clearing date: nine actions lock (NOTYET not yet), none is due.
+    const auto now = at("2026-03-05T00:00:00Z");
+    LifecycleLedger& one_life = *one_store->lifecycle_ledger();
+    const auto expected = lifecycle::decide_run(new_york(), one_life.load_book("1000", now), now);
+    one_life.apply_run("1000", expected);
+    const auto d = set_store->lifecycle_ledger()->run_lifecycle(new_york(), now);
+    CHECK(d == expected);
+    CHECK(d.locked == 9);
+    CHECK(d.clearing.cleared + d.clearing.newly_overdue == 0);
+    CHECK(set_store->action("1000", "OUT")->finance_status == FinanceStatus::OutsideTerms);
+    CHECK(set_store->action("1000", "A9")->finance_status == FinanceStatus::Due);
+    CHECK(tables(set_dir.db()) == tables(one_dir.db()));
+}
+
 // The LOCK entries take a range of ids from the counter and are no rows; the later entries
 // are rows with ids from the counter: when the counter runs ahead of the table (ids handed
 // out and never written), the run's entries must still follow every entry there is, in the
