@@ -40,9 +40,9 @@ inline std::unique_ptr<Store> migrated_store(const std::string& url) {
 // SQL that takes a SQLite ledger with no lifecycle run back from schema version 8 to 7, for
 // the tests of the earlier migrations, which go back further from there.
 inline constexpr const char* kSqliteBackToVersion7 =
-    "DROP VIEW history; ALTER TABLE history_rows RENAME TO history; DROP TABLE lifecycle_runs; "
-    "ALTER TABLE actions DROP COLUMN lock_run; ALTER TABLE actions DROP COLUMN clear_run; "
-    "ALTER TABLE actions DROP COLUMN overdue_run;";
+    "DROP VIEW history; DROP VIEW run_entries; ALTER TABLE history_rows RENAME TO history; "
+    "DROP TABLE lifecycle_runs; ALTER TABLE actions DROP COLUMN lock_run; ALTER TABLE actions "
+    "DROP COLUMN clear_run; ALTER TABLE actions DROP COLUMN overdue_run;";
 
 // An action with every field set to something other than its default.
 inline ledger::Action sample_action(std::string account_id, std::string action_id) {

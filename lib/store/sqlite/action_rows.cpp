@@ -94,28 +94,20 @@ const char* const kCapTotals =
     "new_amount, old_payout, new_payout, old_status, new_status, contract_id, contract_version, " \
     "note"
 
-// An action's entries: its rows, and the LOCK, CLEAR and OVERDUE entries of the runs that
-// locked, cleared it or made it overdue, which are no rows (docs/lifecycle.md, "A run's
-// entries in SQLite"). The view `history` gives such an entry the id of its rank in the run's
-// range; the first id of its part of the range orders it the same among the action's own
-// entries, since that part holds no other entry of the action.
-#define RUN_ENTRY(id, at, run, operation, old_status)                                          \
-    " UNION ALL SELECT " id ", a.seq, " at ", b.batch_id, 0, '" operation "', '', a.amount, "   \
-    "a.amount, a.payout, a.payout, '" old_status "', 'APPROVED', a.contract_id, "              \
-    "a.contract_version, r.note FROM a JOIN lifecycle_runs r ON r.run = a." run " JOIN "       \
-    "history_batches b ON b.id = r.batch"
+// An action's entries: its rows, and the entries of the runs that locked it, cleared it or
+// made it overdue, which are no rows (the view run_entries; docs/lifecycle.md, "A run's
+// entries in SQLite"). The view `history` numbers a run's entry by its rank in its part of the
+// run's range; the part's first id orders it the same among the action's own entries, since
+// the part holds no other entry of the action, and needs no ranking of the run's actions.
+// ?1 is the action's seq, a value, so that SQLite looks the action up in each part of the view.
 const char* const kSelectHistory =
-    "WITH a AS (SELECT * FROM actions WHERE account_id = ?1 AND action_id = ?2) "
     "SELECT h.entry_id, h.action_seq, h.at, b.batch_id, h.line, h.operation, h.reason, "
     "h.old_amount, h.new_amount, h.old_payout, h.new_payout, h.old_status, h.new_status, "
     "h.contract_id, h.contract_version, h.note FROM history_rows h JOIN history_batches b ON "
-    "b.id = h.batch WHERE h.action_seq = (SELECT seq FROM a)"
-    RUN_ENTRY("r.first_entry", "a.locking_date", "lock_run", "LOCK", "PENDING")
-    RUN_ENTRY("r.first_entry + r.locks", "a.cleared_at", "clear_run", "CLEAR", "APPROVED")
-    RUN_ENTRY("r.first_entry + r.locks + r.clears", "a.clearing_date", "overdue_run", "OVERDUE",
-              "APPROVED")
-    " ORDER BY 3, 1";
-#undef RUN_ENTRY
+    "b.id = h.batch WHERE h.action_seq = ?1 UNION ALL SELECT e.part_entry, e.action_seq, e.at, "
+    "b.batch_id, 0, e.operation, '', e.amount, e.amount, e.payout, e.payout, e.old_status, "
+    "'APPROVED', e.contract_id, e.contract_version, e.note FROM run_entries e JOIN "
+    "history_batches b ON b.id = e.batch WHERE e.action_seq = ?1 ORDER BY 3, 1";
 
 std::int64_t history_batch_id(Database& db, std::string_view batch_id) {
     {

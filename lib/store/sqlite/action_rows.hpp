@@ -42,7 +42,7 @@ extern const char* const kUpdateActionFull;
 extern const char* const kUpdateActionUnindexed;
 extern const char* const kCapTotals;  // ?1 account, ?2 partner, ?3 contract, ?4 from, ?5 to
 
-extern const char* const kSelectHistory;  // ?1 account, ?2 action id; by time, then insertion
+extern const char* const kSelectHistory;  // ?1 the action's seq; by time, then insertion
 
 extern const char* const kUpsertBatch;
 extern const char* const kSelectBatchById;

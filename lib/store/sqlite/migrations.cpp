@@ -287,7 +287,8 @@ ALTER TABLE sftp_pulls ADD COLUMN lease_until INTEGER;
 // written: dated at the locking date, cleared_at and the clearing date, with the action's
 // amount, payout and contract (final once locked), the run's note, and ids of the range the
 // run took from the counter: its locks in seq order, then its clears and its overdue actions,
-// each in the queue's order. The rows written so far are history_rows.
+// each in the queue's order. The rows written so far are history_rows; run_entries defines a
+// run's entries once, for the view and for an action's own history (action_rows.cpp).
 constexpr const char* kVersion8 = R"sql(
 ALTER TABLE history RENAME TO history_rows;
 ALTER TABLE actions ADD COLUMN lock_run INTEGER;     -- lifecycle_runs.run: the run that locked it,
@@ -303,27 +304,32 @@ CREATE TABLE lifecycle_runs (
     batch       INTEGER NOT NULL,   -- history_batches.id of the empty batch id
     note        TEXT NOT NULL
 );
+-- A run's entries, each with the first id of its part of the run's range (part_entry) and its
+-- place in that part (k1, k2): LOCK by seq, CLEAR and OVERDUE in the queue's order.
+CREATE VIEW run_entries AS
+    SELECT a.seq AS action_seq, r.run, r.first_entry AS part_entry, a.seq AS k1, '' AS k2,
+           a.locking_date AS at, r.batch, 'LOCK' AS operation, 'PENDING' AS old_status, a.amount,
+           a.payout, a.contract_id, a.contract_version, r.note
+    FROM actions a JOIN lifecycle_runs r ON r.run = a.lock_run
+    UNION ALL
+    SELECT a.seq, r.run, r.first_entry + r.locks, a.clearing_date, a.action_id, a.cleared_at,
+           r.batch, 'CLEAR', 'APPROVED', a.amount, a.payout, a.contract_id, a.contract_version,
+           r.note
+    FROM actions a JOIN lifecycle_runs r ON r.run = a.clear_run
+    UNION ALL
+    SELECT a.seq, r.run, r.first_entry + r.locks + r.clears, a.clearing_date, a.action_id,
+           a.clearing_date, r.batch, 'OVERDUE', 'APPROVED', a.amount, a.payout, a.contract_id,
+           a.contract_version, r.note
+    FROM actions a JOIN lifecycle_runs r ON r.run = a.overdue_run;
 CREATE VIEW history AS
     SELECT entry_id, action_seq, at, batch, line, operation, reason, old_amount, new_amount,
            old_payout, new_payout, old_status, new_status, contract_id, contract_version, note
     FROM history_rows
     UNION ALL
-    SELECT r.first_entry - 1 + row_number() OVER (PARTITION BY a.lock_run ORDER BY a.seq),
-           a.seq, a.locking_date, r.batch, 0, 'LOCK', '', a.amount, a.amount, a.payout, a.payout,
-           'PENDING', 'APPROVED', a.contract_id, a.contract_version, r.note
-    FROM actions a JOIN lifecycle_runs r ON r.run = a.lock_run
-    UNION ALL
-    SELECT r.first_entry + r.locks - 1 + row_number() OVER (PARTITION BY a.clear_run
-               ORDER BY a.clearing_date, a.action_id),
-           a.seq, a.cleared_at, r.batch, 0, 'CLEAR', '', a.amount, a.amount, a.payout, a.payout,
-           'APPROVED', 'APPROVED', a.contract_id, a.contract_version, r.note
-    FROM actions a JOIN lifecycle_runs r ON r.run = a.clear_run
-    UNION ALL
-    SELECT r.first_entry + r.locks + r.clears - 1 + row_number() OVER (PARTITION BY
-               a.overdue_run ORDER BY a.clearing_date, a.action_id),
-           a.seq, a.clearing_date, r.batch, 0, 'OVERDUE', '', a.amount, a.amount, a.payout,
-           a.payout, 'APPROVED', 'APPROVED', a.contract_id, a.contract_version, r.note
-    FROM actions a JOIN lifecycle_runs r ON r.run = a.overdue_run;
+    SELECT part_entry - 1 + row_number() OVER (PARTITION BY run, operation ORDER BY k1, k2),
+           action_seq, at, batch, 0, operation, '', amount, amount, payout, payout, old_status,
+           'APPROVED', contract_id, contract_version, note
+    FROM run_entries;
 )sql";
 
 constexpr std::array kSteps = {kVersion1, kVersion2, kVersion3, kVersion4,

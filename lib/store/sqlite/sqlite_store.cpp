@@ -301,10 +301,17 @@ std::optional<Action> SqliteStore::action(std::string_view account_id, std::stri
 
 std::vector<HistoryEntry> SqliteStore::history(std::string_view account_id,
                                                std::string_view action_id) {
-    Use q(db_.cached(kSelectHistory));
-    q->bind_text(1, account_id);
-    q->bind_text(2, action_id);
     std::vector<HistoryEntry> entries;
+    std::int64_t seq = 0;
+    {
+        Use find(db_.cached("SELECT seq FROM actions WHERE account_id = ?1 AND action_id = ?2"));
+        find->bind_text(1, account_id);
+        find->bind_text(2, action_id);
+        if (!find->step()) return entries;
+        seq = find->int64_at(0);
+    }
+    Use q(db_.cached(kSelectHistory));
+    q->bind(1, seq);
     while (q->step()) {
         entries.push_back(read_history(*q));
         entries.back().action_id = action_id;
