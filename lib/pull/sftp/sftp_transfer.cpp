@@ -28,8 +28,9 @@ namespace actiondrop::pull {
 
 namespace {
 
-// Larger requests (OpenSSH's server answers up to 255 KiB) measured no faster: libssh's cost
-// is per byte, and its channel window (1.25 MB) bounds what is in flight anyway.
+// Requests of 16 KiB to 252 KiB (OpenSSH's server answers up to 255 KiB), 8 to 128 of them in
+// flight, measured the same: libssh's cost is per byte, and its channel window (1.28 MB)
+// bounds what is in flight anyway (docs/ingest.md, "What bounds an SFTP download's speed").
 constexpr std::uint32_t request_bytes = 64 * 1024;
 constexpr std::size_t first_window = 4;  // requests in flight at the start (slow start)
 constexpr std::size_t max_window = 32;
