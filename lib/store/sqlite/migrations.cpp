@@ -332,8 +332,35 @@ CREATE VIEW history AS
     FROM run_entries;
 )sql";
 
-constexpr std::array kSteps = {kVersion1, kVersion2, kVersion3, kVersion4,
-                               kVersion5, kVersion6, kVersion7, kVersion8};
+// Version 9: a lifecycle run's clearing debits are no rows either (docs/lifecycle.md, "A
+// run's entries in SQLite"). The run's row names its account, the number of its debits (the
+// actions it cleared with a payout above 0) and their sum, and the first id of the range of
+// funds entry ids they take, in the queue's order; the funds entries an auditor reads, the
+// view `funds_entries`, show them as the rows the run would have written, dated at cleared_at
+// with the action's payout and id. The rows written so far, deposits, transfer debits and
+// the debits of runs before this version, are funds_rows; a new row takes the id after both
+// the rows' and the last run's range (add_funds_entry). An account's balance is its rows less
+// the sum of its runs' debits (read_balance). The runs before this version have no range
+// (first_funds NULL) and their debits are rows.
+constexpr const char* kVersion9 = R"sql(
+ALTER TABLE funds_entries RENAME TO funds_rows;
+ALTER TABLE lifecycle_runs ADD COLUMN account_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE lifecycle_runs ADD COLUMN first_funds INTEGER;  -- the first id of its debits
+ALTER TABLE lifecycle_runs ADD COLUMN debits INTEGER NOT NULL DEFAULT 0;   -- how many
+ALTER TABLE lifecycle_runs ADD COLUMN debited INTEGER NOT NULL DEFAULT 0;  -- their sum
+CREATE INDEX lifecycle_runs_by_account ON lifecycle_runs (account_id, debited);
+CREATE VIEW funds_entries AS
+    SELECT id, account_id, kind, amount, at, reference, item FROM funds_rows
+    UNION ALL
+    SELECT r.first_funds - 1 + row_number() OVER (PARTITION BY r.account_id, r.run
+                                                  ORDER BY a.clearing_date, a.action_id),
+           r.account_id, 'CLEARING', a.payout, a.cleared_at, a.action_id, a.seq
+    FROM actions a JOIN lifecycle_runs r ON r.run = a.clear_run
+    WHERE r.first_funds IS NOT NULL AND a.payout > 0;
+)sql";
+
+constexpr std::array kSteps = {kVersion1, kVersion2, kVersion3, kVersion4, kVersion5,
+                               kVersion6, kVersion7, kVersion8, kVersion9};
 
 int read_version(Database& db) {
     Use q(db.cached("SELECT version FROM schema_version"));

@@ -183,6 +183,12 @@ private:
     Database& db_;
 };
 
+// A run's clearing debits: the actions it clears with a payout above 0, and their sum.
+struct Debits {
+    std::int64_t count = 0;
+    std::int64_t sum = 0;
+};
+
 // The cut of the clear: where the prefix of the queue that the balance covers ends.
 struct Cut {
     bool some = false;
@@ -190,20 +196,24 @@ struct Cut {
     std::string action_id;
 };
 
-// A run's LOCK, CLEAR and OVERDUE entries are no rows (docs/lifecycle.md, "A run's entries in
-// SQLite"): the run is one row of lifecycle_runs, which takes the next ids of the history
-// counter for them, its locks' first, then its clears', then its overdue actions', and the
+// A run's LOCK, CLEAR and OVERDUE entries and its clearing debits are no rows
+// (docs/lifecycle.md, "A run's entries in SQLite"): the run is one row of lifecycle_runs,
+// which takes the next ids of the history counter for the entries, its locks' first, then its
+// clears', then its overdue actions', and the next funds entry ids for its debits; the
 // UPDATE names it in each action it locks, clears or makes overdue. Returns the run; 0 when it
 // changes nothing, and then no row.
-std::int64_t record_run(Database& db, Instant now, std::size_t locks, std::size_t clears,
-                        std::size_t overdues) {
+std::int64_t record_run(Database& db, std::string_view account_id, Instant now,
+                        std::size_t locks, std::size_t clears, std::size_t overdues,
+                        const Debits& debits) {
     if (locks + clears + overdues == 0) return 0;
     const std::int64_t first_entry = read_counter(db, "history_entry");
+    const std::int64_t first_funds = next_funds_entry(db);
     const std::int64_t batch = history_batch_id(db, kNoBatch);
     const std::string note = "lifecycle run at " + format_instant(now);  // bound, not copied
     Use q(db.cached(
-        "INSERT INTO lifecycle_runs (run, at, first_entry, locks, clears, overdues, batch, note) "
-        "VALUES (NULL, ?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+        "INSERT INTO lifecycle_runs (run, at, first_entry, locks, clears, overdues, batch, note, "
+        "account_id, first_funds, debits, debited) VALUES (NULL, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+        "?9, ?10, ?11)"));
     q->bind(1, millis(now));
     q->bind(2, first_entry);
     q->bind(3, static_cast<std::int64_t>(locks));
@@ -211,6 +221,10 @@ std::int64_t record_run(Database& db, Instant now, std::size_t locks, std::size_
     q->bind(5, static_cast<std::int64_t>(overdues));
     q->bind(6, batch);
     q->bind_text(7, note);
+    q->bind_text(8, account_id);
+    q->bind(9, first_funds);
+    q->bind(10, debits.count);
+    q->bind(11, debits.sum);
     q->run();
     const std::int64_t run = db.last_insert_rowid();
     write_counter(db, "history_entry",
@@ -252,18 +266,14 @@ std::size_t stream_locks(Database& db, std::string_view account_id, Instant now,
     return queued;
 }
 
-// The clear: its queue, as the lock leaves it, in queue order through lifecycle::ClearQueue;
-// a debit (payout > 0) at cleared_at for each action it clears, in that order. The clears are
-// a prefix of the queue. Returns the cut.
+// The clear: its queue, as the lock leaves it, in queue order through lifecycle::ClearQueue.
+// The clears are a prefix of the queue; their debits (payout > 0) are no rows but the run's
+// (record_run), counted here. Returns the cut.
 Cut stream_clearing(Database& db, std::string_view account_id, std::int64_t balance, Instant now,
-                    lifecycle::ClearDecisions& d, lifecycle::DecisionSink* sink) {
+                    lifecycle::ClearDecisions& d, lifecycle::DecisionSink* sink, Debits& debits) {
     lifecycle::ClearQueue clear(balance, now);
     d.balance_after = balance;
     Cut cut;
-    // add_funds_entry's row, with the statement prepared once for the run.
-    Statement& debits = db.cached(
-        "INSERT INTO funds_entries (account_id, kind, amount, at, reference, item) VALUES (?1, "
-        "'CLEARING', ?2, ?3, ?4, ?5)");
     Use q(
         db.cached("SELECT seq, action_id, status, finance_status, locking_date, payout, "
                   "clearing_date FROM actions WHERE account_id = ?1 AND " QUEUE
@@ -291,16 +301,10 @@ Cut stream_clearing(Database& db, std::string_view account_id, std::int64_t bala
                              std::string(id) + ", which is not in its queue");
         const bool overdue = finance == ledger::FinanceStatus::Overdue;
         if (clear.decide(lifecycle::QueueItem{seq, id, payout, clearing_date, overdue}, d, sink)) {
-            const Instant cleared_at = overdue ? now : clearing_date;
             // A 0 payout moves no money and makes no funds entry (docs/lifecycle.md, "Clear").
             if (payout > 0) {
-                Use debit(debits);
-                debit->bind_text(1, account_id);
-                debit->bind(2, payout);
-                debit->bind(3, millis(cleared_at));
-                debit->bind_text(4, id);
-                debit->bind(5, seq);
-                debit->run();
+                ++debits.count;
+                debits.sum += payout;  // at most the balance, which fits
             }
             continue;
         }
@@ -521,9 +525,10 @@ lifecycle::RunDecisions SqliteStore::run_lifecycle(const Account& account, Insta
     d.now = now;
     const std::int64_t balance = read_balance(db_, account.id);
     const std::size_t locked_into_queue = stream_locks(db_, account.id, now, d, sink);
-    const Cut cut = stream_clearing(db_, account.id, balance, now, d.clearing, sink);
-    const std::int64_t run =
-        record_run(db_, now, d.locked, d.clearing.cleared, d.clearing.newly_overdue);
+    Debits debits;
+    const Cut cut = stream_clearing(db_, account.id, balance, now, d.clearing, sink, debits);
+    const std::int64_t run = record_run(db_, account.id, now, d.locked, d.clearing.cleared,
+                                        d.clearing.newly_overdue, debits);
     // Every action a decision changes, once: the locked ones, and those of the queue that
     // clear or become overdue, less the locked ones among them.
     const std::size_t changed =
@@ -532,6 +537,18 @@ lifecycle::RunDecisions SqliteStore::run_lifecycle(const Account& account, Insta
     if (changed > 0 &&
         update_actions(db_, account.id, now, cut, run, queue_changes) != std::int64_t(changed))
         out_of_date(db_, "the actions the lock and the clear change are not those decided");
+    // The debits the run recorded are those of the actions it names as cleared: the funds
+    // entries the view shows add up to the balance the run leaves.
+    if (d.clearing.cleared > 0) {
+        Use q(db_.cached(
+            "SELECT count(*), coalesce(sum(payout), 0) FROM actions WHERE account_id = ?1 AND "
+            "clear_run = ?2 AND payout > 0"));
+        q->bind_text(1, account.id);
+        q->bind(2, run);
+        q->step();
+        if (q->int64_at(0) != debits.count || q->int64_at(1) != debits.sum)
+            out_of_date(db_, "the actions the run cleared are not those whose debits it recorded");
+    }
 
     // The invoices: only the items this run puts on one are read (lifecycle::invoice_cutoff).
     lifecycle::InvoiceWaiting waiting;

@@ -64,9 +64,9 @@ COMMIT;
 )sql");
         CHECK(sqlite::schema_version(db) == 4);
     }
-    CHECK(sqlite::latest_schema_version() == 8);
+    CHECK(sqlite::latest_schema_version() == 9);
     auto s = open_store(dir.db());
-    CHECK(s->migrate() == 8);
+    CHECK(s->migrate() == 9);
     auto a = s->action("1000", "A1");
     REQUIRE(a);
     CHECK(a->payout == 10000);
@@ -328,16 +328,26 @@ TEST_CASE("an action's history reads its run entries where and as the view histo
                                   "'history_entry') > max(entry_id) FROM history") == 1);
 }
 
+namespace {
+
+// The ledger of the migration tests: A1 (50.00), which locks on 28 February and clears on
+// 21 March, and A2 (30.00), which locks on 10 April and clears on 21 May.
+void add_a1_and_later_a2(Store& s) {
+    ledger::Action later = january("A2", "P-77", 3000);
+    later.locking_date = at("2026-04-10T04:00:00Z");
+    later.clearing_date = at("2026-05-21T04:00:00Z");
+    add_actions(s, {january("A1", "P-77", 5000), later}, "20260301T000000Z-aaaaaaaaaaaa");
+}
+
+}  // namespace
+
 // Version 8 keeps the entries written as rows before it; the runs after it write a run's row
 // instead, and an action's history reads both kinds the same.
 TEST_CASE("the migration to version 8 keeps the run entries written as rows") {
     TempDir dir;
     {
         auto s = migrated_store("sqlite:" + dir.db());
-        ledger::Action later = january("A2", "P-77", 3000);
-        later.locking_date = at("2026-04-10T04:00:00Z");
-        later.clearing_date = at("2026-05-21T04:00:00Z");
-        add_actions(*s, {january("A1", "P-77", 5000), later}, "20260301T000000Z-aaaaaaaaaaaa");
+        add_a1_and_later_a2(*s);
         // Decisions carried out one by one write their LOCK entries as rows, as runs did
         // before version 8.
         LifecycleLedger& life = *s->lifecycle_ledger();
@@ -356,7 +366,7 @@ TEST_CASE("the migration to version 8 keeps the run entries written as rows") {
         CHECK(sqlite::schema_version(db) == 7);
     }
     auto s = open_store(dir.db());
-    CHECK(s->migrate() == 8);
+    CHECK(s->migrate() == 9);
     CHECK(operations(*s, "A1") == a1_before);
     // A1 is due and there are no funds: overdue.
     s->lifecycle_ledger()->run_lifecycle(new_york(), at("2026-04-11T00:00:00Z"));
@@ -366,6 +376,51 @@ TEST_CASE("the migration to version 8 keeps the run entries written as rows") {
     CHECK(sqlite_number(dir.db(), "SELECT count(*) FROM lifecycle_runs") == 1);
     CHECK(sqlite_text(dir.db(), "SELECT group_concat(operation, ' ') FROM (SELECT operation "
                                 "FROM history ORDER BY entry_id)") == "CREATE CREATE LOCK LOCK OVERDUE");
+}
+
+// Version 9 keeps the clearing debits written as rows before it; the runs after it record
+// their debits in their row, and the funds entries read both kinds in one order of ids.
+TEST_CASE("the migration to version 9 keeps the clearing debits written as rows") {
+    TempDir dir;
+    {
+        auto s = migrated_store("sqlite:" + dir.db());
+        add_a1_and_later_a2(*s);
+        // Decisions carried out one by one write A1's debit as a row, as runs did before
+        // version 9.
+        LifecycleLedger& life = *s->lifecycle_ledger();
+        life.deposit("1000", 6000, at("2026-03-01T00:00:00Z"), "first");
+        const auto now = at("2026-04-11T00:00:00Z");
+        const auto d = lifecycle::decide_run(new_york(), life.load_book("1000", now), now);
+        REQUIRE(d.clearing.clears.size() == 1);
+        life.apply_run("1000", d);
+    }
+    {
+        sqlite::Database db(dir.db());
+        db.exec("BEGIN;");
+        db.exec(kSqliteBackToVersion8);
+        db.exec("UPDATE schema_version SET version = 8; COMMIT;");
+        CHECK(sqlite::schema_version(db) == 8);
+        CHECK(sqlite_number(dir.db(), "SELECT count(*) FROM funds_entries WHERE kind = 'CLEARING'") == 1);
+    }
+    auto s = open_store(dir.db());
+    CHECK(s->migrate() == 9);
+    LifecycleLedger& life = *s->lifecycle_ledger();
+    CHECK(life.balance("1000") == 1000);
+    life.deposit("1000", 2500, at("2026-05-01T00:00:00Z"), "second");
+    // A2 clears in a run: its debit is no row, and the deposit after the run takes the id
+    // after the run's range.
+    CHECK(life.run_lifecycle(new_york(), at("2026-05-22T00:00:00Z")).clearing.cleared == 1);
+    life.deposit("1000", 700, at("2026-05-23T00:00:00Z"), "third");
+    CHECK(sqlite_number(dir.db(), "SELECT count(*) FROM funds_rows WHERE kind = 'CLEARING'") == 1);
+    CHECK(sqlite_text(dir.db(), "SELECT group_concat(id || ':' || kind || ':' || amount || ':' || "
+                                "reference, ' ') FROM (SELECT * FROM funds_entries ORDER BY id)") ==
+          "1:DEPOSIT:6000:first 2:CLEARING:5000:A1 3:DEPOSIT:2500:second 4:CLEARING:3000:A2 "
+          "5:DEPOSIT:700:third");
+    CHECK(life.balance("1000") == 1200);
+    std::vector<std::string> kinds;
+    for (const ledger::FundsEntry& e : life.funds_entries("1000"))
+        kinds.push_back(std::string(ledger::funds_entry_kind_name(e.kind)));
+    CHECK(kinds == std::vector<std::string>{"DEPOSIT", "CLEARING", "DEPOSIT", "CLEARING", "DEPOSIT"});
 }
 
 // The same over random ledgers: ids that sort differently as bytes and as text, 0 payouts,
@@ -412,7 +467,14 @@ TEST_CASE("over random ledgers, a set-based run writes the rows the decisions ca
             one_life.apply_run("1000", expected);
             CHECK(set_life.run_lifecycle(new_york(), now) == expected);
             CHECK(tables(set_dir.db()) == tables(one_dir.db()));
+            // The balance without the debits' rows is the balance with them, and the sum of
+            // the entries the view shows.
+            CHECK(set_life.balance("1000") == one_life.balance("1000"));
+            CHECK(set_life.balance("1000") ==
+                  sqlite_number(set_dir.db(), "SELECT coalesce(sum(CASE kind WHEN 'DEPOSIT' THEN amount "
+                                              "ELSE -amount END), 0) FROM funds_entries"));
         }
+        CHECK(sqlite_number(set_dir.db(), "SELECT count(*) FROM funds_rows WHERE kind = 'CLEARING'") == 0);
         for (const ledger::Action& a : actions) {
             CAPTURE(a.action_id);
             std::vector<std::string> read;
