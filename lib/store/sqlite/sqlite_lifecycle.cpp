@@ -537,17 +537,25 @@ lifecycle::RunDecisions SqliteStore::run_lifecycle(const Account& account, Insta
     if (changed > 0 &&
         update_actions(db_, account.id, now, cut, run, queue_changes) != std::int64_t(changed))
         out_of_date(db_, "the actions the lock and the clear change are not those decided");
-    // The debits the run recorded are those of the actions it names as cleared: the funds
-    // entries the view shows add up to the balance the run leaves.
-    if (d.clearing.cleared > 0) {
+    // The run's row says what the actions naming it hold: as many locked, cleared and made
+    // overdue by it, and the debits it recorded those of the actions it cleared, so that the
+    // entries and the funds entries the views show are the run's decisions, and add up to the
+    // balance it leaves. (A run that only locks changed only the rows that lock: its count
+    // above is the check.)
+    if (queue_changes) {
         Use q(db_.cached(
-            "SELECT count(*), coalesce(sum(payout), 0) FROM actions WHERE account_id = ?1 AND "
-            "clear_run = ?2 AND payout > 0"));
+            "SELECT count(lock_run = ?2 OR NULL), count(clear_run = ?2 OR NULL), "
+            "count(overdue_run = ?2 OR NULL), count(clear_run = ?2 AND payout > 0 OR NULL), "
+            "coalesce(sum(CASE WHEN clear_run = ?2 THEN payout END), 0) FROM actions WHERE "
+            "account_id = ?1"));
         q->bind_text(1, account.id);
         q->bind(2, run);
         q->step();
-        if (q->int64_at(0) != debits.count || q->int64_at(1) != debits.sum)
-            out_of_date(db_, "the actions the run cleared are not those whose debits it recorded");
+        if (q->int64_at(0) != std::int64_t(d.locked) ||
+            q->int64_at(1) != std::int64_t(d.clearing.cleared) ||
+            q->int64_at(2) != std::int64_t(d.clearing.newly_overdue) ||
+            q->int64_at(3) != debits.count || q->int64_at(4) != debits.sum)
+            out_of_date(db_, "the actions that name the run are not those it decided on");
     }
 
     // The invoices: only the items this run puts on one are read (lifecycle::invoice_cutoff).
