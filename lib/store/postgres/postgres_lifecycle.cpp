@@ -1,9 +1,10 @@
 // The life cycle's money on PostgreSQL (store/lifecycle_ledger.hpp, docs/lifecycle.md,
-// docs/postgres.md "The life cycle"). A run goes step by step: the rules of lib/lifecycle decide
-// on the step's actions read through a cursor, and one statement per step changes the actions
-// and appends their history entries (and debits) in the decisions' order (run_locks). Decisions
-// made elsewhere (apply_run) are carried out by statements over arrays of them, a chunk at a
-// time, each changing its actions and appending their entries the same way.
+// docs/postgres.md "The life cycle"). A run decides step by step, the rules of lib/lifecycle
+// on each step's actions read through a cursor, and one statement changes the actions of both
+// steps and appends their history entries and debits in the decisions' order
+// (carry_out_run). Decisions made elsewhere (apply_run) are carried out by statements over
+// arrays of them, a chunk at a time, each changing its actions and appending their entries
+// the same way.
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -318,18 +319,22 @@ void write_invoices(Connection& db, Entries& entries, std::string_view account_i
     }
 }
 
-// How run_lifecycle carries a step out (docs/postgres.md, "The life cycle"): the rules of
-// lib/lifecycle decide on the step's actions read through a cursor in the step's order, a
-// chunk at a time, each decision going to the sink or into the decisions as it is made; then
-// one statement changes the actions the step's criterion and the clear's cut describe and
-// appends their history entries (and debits) in that order. Parameters: $1 account, $2 the
-// run's time; the clear's cut (the first action the balance does not cover) $3 its clearing
-// date, $4 its action id, $5 1 when there is one. The actions' ids compare bytewise (their
-// column is COLLATE "C"), as the rules compare them.
+// How run_lifecycle carries the lock and the clear out (docs/postgres.md, "The life cycle"):
+// the rules of lib/lifecycle decide on each step's actions read through a cursor in the
+// step's order, a chunk at a time, each decision going to the sink or into the decisions as
+// it is made; the clear reads its queue as the lock will leave it. Then one statement changes
+// every action either step decided on, each row once, and appends their history entries and
+// debits in the decisions' order. Parameters: $1 account, $2 the run's time; the clear's cut
+// (the first action the balance does not cover) $3 its clearing date, $4 its action id, $5 1
+// when there is one. The actions' ids compare bytewise (their column is COLLATE "C"), as the
+// rules compare them.
 #define PG_LOCKS "status = 'PENDING' AND locking_date <= $2::bigint"
-#define PG_QUEUE                                                                          \
-    "status = 'APPROVED' AND (finance_status = 'OVERDUE' OR (finance_status = 'DUE' AND " \
-    "clearing_date <= $2::bigint))"
+// lifecycle::in_clear_queue over the actions as the lock leaves them: a PENDING action that
+// locks is DUE, unless it is outside terms.
+#define PG_QUEUE                                                                               \
+    "((status = 'APPROVED' AND (finance_status = 'OVERDUE' OR (finance_status = 'DUE' AND "    \
+    "clearing_date <= $2::bigint))) OR (status = 'PENDING' AND locking_date <= $2::bigint AND " \
+    "finance_status <> 'OUTSIDE_TERMS' AND clearing_date <= $2::bigint))"
 #define PG_AHEAD_OF_CUT "($5::int = 0 OR (clearing_date, action_id) < ($3::bigint, $4::text))"
 #define PG_QUEUE_ORDER "clearing_date, action_id"
 
@@ -348,29 +353,21 @@ void for_each_row(Connection& db, const char* cursor, const std::string& select,
     db.run(std::string("CLOSE ") + cursor);
 }
 
-// Runs a step's statement with `params` and the history's parameters after them. It must
-// append one history entry per decision of the step (`decided`); else the run rolls back,
-// saying `what`.
-void carry_out(Connection& db, Entries& entries, const std::string& sql, Params params,
-               std::size_t decided, const char* what) {
-    entries.bind(params);
-    const std::int64_t written = db.run(sql, params).affected();
-    if (written != static_cast<std::int64_t>(decided)) out_of_date(db, what);
-    entries.appended(written);
-}
-
 Params run_params(std::string_view account_id, Instant now) {
     Params p;
     p.text(account_id).int64(millis(now));
     return p;
 }
 
-void run_locks(Connection& db, Entries& entries, std::string_view account_id, Instant now,
-               lifecycle::RunDecisions& d, lifecycle::DecisionSink* sink) {
+// The lock's decisions, in seq order. Returns how many of the actions that lock the clear's
+// queue holds.
+std::size_t decide_locks(Connection& db, std::string_view account_id, Instant now,
+                         lifecycle::RunDecisions& d, lifecycle::DecisionSink* sink) {
+    std::size_t queued = 0;
     for_each_row(
         db, "lifecycle_locks",
-        "SELECT seq, action_id, status, finance_status, locking_date FROM actions WHERE "
-        "account_id = $1 AND " PG_LOCKS " ORDER BY seq",
+        "SELECT seq, action_id, status, finance_status, locking_date, clearing_date FROM actions "
+        "WHERE account_id = $1 AND " PG_LOCKS " ORDER BY seq",
         run_params(account_id, now), [&](const Result& r, int i) {
             const std::string_view id = r.text(i, 1);
             const auto status = parse_status(r.text(i, 2));
@@ -383,84 +380,149 @@ void run_locks(Connection& db, Entries& entries, std::string_view account_id, In
                                  std::string(id) + ", which does not lock");
             lifecycle::Lock l{r.int64(i, 0), std::string(id), locking_date,
                               lifecycle::locked_finance_status(*finance)};
+            queued += lifecycle::in_clear_queue(Status::Approved, l.finance_status,
+                                                instant_from_millis(r.int64(i, 5)), now);
             ++d.locked;
             if (sink)
                 sink->locked(l);
             else
                 d.locks.push_back(std::move(l));
         });
-    if (d.locked == 0) return;
-    static const std::string sql =
-        "WITH upd AS (UPDATE actions SET status = 'APPROVED', finance_status = CASE "
-        "finance_status WHEN 'OUTSIDE_TERMS' THEN 'OUTSIDE_TERMS' ELSE 'DUE' END WHERE "
-        "account_id = $1 AND " PG_LOCKS
-        " RETURNING seq, seq AS ord, locking_date AS at, "
-        "amount, payout, status, contract_id, contract_version) " +
-        append_history("LOCK", "PENDING", "''", 3, 4, 5);
-    carry_out(db, entries, sql, run_params(account_id, now), d.locked,
-              "the actions the lock changes are not those decided");
+    return queued;
 }
 
-void run_clearing(Connection& db, Entries& entries, std::string_view account_id, Instant now,
-                  std::int64_t balance, lifecycle::ClearDecisions& d,
-                  lifecycle::DecisionSink* sink) {
+// The cut of the clear: where the prefix of the queue that the balance covers ends; and the
+// clear's debits, the actions it clears with a payout above 0.
+struct Cut {
+    bool some = false;
+    std::int64_t clearing_date = 0;
+    std::string action_id;
+    std::int64_t debits = 0;
+};
+
+// The clear's decisions, over its queue as the lock leaves it, in queue order. Returns the
+// cut.
+Cut decide_clearing(Connection& db, std::string_view account_id, Instant now,
+                       std::int64_t balance, lifecycle::ClearDecisions& d,
+                       lifecycle::DecisionSink* sink) {
     lifecycle::ClearQueue clear(balance, now);
     d.balance_after = balance;
-    bool cut = false;
-    std::int64_t cut_date = 0;
-    std::string cut_id;
+    Cut cut;
     for_each_row(
         db, "lifecycle_queue",
-        "SELECT seq, action_id, payout, clearing_date, status, finance_status FROM "
+        "SELECT seq, action_id, payout, clearing_date, status, finance_status, locking_date FROM "
         "actions WHERE account_id = $1 AND " PG_QUEUE " ORDER BY " PG_QUEUE_ORDER,
         run_params(account_id, now), [&](const Result& r, int i) {
             const std::string_view id = r.text(i, 1);
             const std::int64_t clearing_date = r.int64(i, 3);
-            const auto status = parse_status(r.text(i, 4));
-            const auto finance = parse_finance_status(r.text(i, 5));
+            auto status = parse_status(r.text(i, 4));
+            auto finance = parse_finance_status(r.text(i, 5));
             if (!status || !finance)
                 throw StoreError(db.where() + ": damaged status of action " + std::string(id));
+            if (lifecycle::locks_at(*status, instant_from_millis(r.int64(i, 6)), now)) {
+                status = Status::Approved;
+                finance = lifecycle::locked_finance_status(*finance);
+            }
             if (!lifecycle::in_clear_queue(*status, *finance, instant_from_millis(clearing_date),
                                            now))
                 throw StoreError(db.where() + ": the clear's criterion selected action " +
                                  std::string(id) + ", which is not in its queue");
             const bool overdue = *finance == FinanceStatus::Overdue;
-            if (!clear.decide(lifecycle::QueueItem{r.int64(i, 0), id, r.int64(i, 2),
-                                                   instant_from_millis(clearing_date), overdue},
-                              d, sink) &&
-                !cut) {
-                cut = true;
-                cut_date = clearing_date;
-                cut_id = id;
+            const std::int64_t payout = r.int64(i, 2);
+            if (clear.decide(lifecycle::QueueItem{r.int64(i, 0), id, payout,
+                                                  instant_from_millis(clearing_date), overdue},
+                             d, sink)) {
+                cut.debits += payout > 0;
+            } else if (!cut.some) {
+                cut.some = true;
+                cut.clearing_date = clearing_date;
+                cut.action_id = id;
             }
         });
+    return cut;
+}
+
+// The history entries of one part of the run, from the rows `source` (a table and its
+// condition) holds, numbered from $6 + `offset` in the order `order`; `at` is the entry's
+// date, `old_status` the status it says the action had. Every entry of a run leaves the
+// action APPROVED.
+std::string run_part(const char* name, const char* operation, const char* old_status,
+                     const char* source, const char* at, const char* offset, const char* order) {
+    return std::string(name) +
+           " AS (INSERT INTO history (entry_id, action_seq, at, batch, line, operation, reason, "
+           "old_amount, new_amount, old_payout, new_payout, old_status, new_status, contract_id, "
+           "contract_version, note) SELECT $6::bigint + " + offset +
+           " + row_number() OVER (ORDER BY " + order + ") - 1, seq, " + at + ", $7::bigint, 0, '" +
+           operation + "', '', amount, amount, payout, payout, '" + old_status +
+           "', 'APPROVED', contract_id, contract_version, $8::text FROM " + source +
+           " ORDER BY " + order + " RETURNING 1)";
+}
+
+// Carries out the lock's and the clear's decisions: every action that locks, and every queue
+// action ahead of the cut (CLEARED, cleared_at its clearing date or T if it was overdue) or
+// after it and not yet overdue (OVERDUE), changed once by one UPDATE, whose SET expressions
+// read each row as it was; their LOCK entries in seq order, from the rows as the statement
+// found them (all of its parts see the ledger before it); their CLEAR entries and debits
+// (payout > 0) and their OVERDUE entries in the queue's order, from the rows the UPDATE
+// returned. No part joins the actions to anything. When the clear changes nothing, only the
+// lock's UPDATE runs.
+void carry_out_run(Connection& db, Entries& entries, std::string_view account_id, Instant now,
+                   const Cut& cut, const lifecycle::RunDecisions& d,
+                   std::size_t locked_into_queue) {
+    const std::size_t cleared = d.clearing.cleared, overdue = d.clearing.newly_overdue;
+    if (cleared + overdue == 0) {
+        if (d.locked == 0) return;
+        static const std::string sql =
+            "WITH upd AS (UPDATE actions SET status = 'APPROVED', finance_status = CASE "
+            "finance_status WHEN 'OUTSIDE_TERMS' THEN 'OUTSIDE_TERMS' ELSE 'DUE' END WHERE "
+            "account_id = $1 AND " PG_LOCKS
+            " RETURNING seq, seq AS ord, locking_date AS at, amount, payout, status, "
+            "contract_id, contract_version) " +
+            append_history("LOCK", "PENDING", "''", 3, 4, 5);
+        Params lock = run_params(account_id, now);
+        entries.bind(lock);
+        const std::int64_t written = db.run(sql, lock).affected();
+        if (written != static_cast<std::int64_t>(d.locked))
+            out_of_date(db, "the actions the lock changes are not those decided");
+        entries.appended(written);
+        return;
+    }
+    static const std::string sql =
+        "WITH " +
+        run_part("locks", "LOCK", "PENDING", "actions WHERE account_id = $1 AND " PG_LOCKS,
+                 "locking_date", "0", "seq") +
+        ", upd AS (UPDATE actions SET status = 'APPROVED', finance_status = CASE WHEN NOT " PG_QUEUE
+        " THEN (CASE finance_status WHEN 'OUTSIDE_TERMS' THEN 'OUTSIDE_TERMS' ELSE 'DUE' END) "
+        "WHEN " PG_AHEAD_OF_CUT " THEN 'CLEARED' ELSE 'OVERDUE' END, cleared_at = CASE WHEN " PG_QUEUE
+        " AND " PG_AHEAD_OF_CUT " THEN (CASE WHEN finance_status = 'OVERDUE' THEN $2::bigint ELSE "
+        "clearing_date END) ELSE cleared_at END WHERE account_id = $1 AND ((" PG_LOCKS ") OR (" PG_QUEUE
+        " AND (" PG_AHEAD_OF_CUT " OR finance_status <> 'OVERDUE'))) RETURNING seq, action_id, "
+        "clearing_date, cleared_at, amount, payout, finance_status, contract_id, contract_version), " +
+        run_part("clears", "CLEAR", "APPROVED", "upd WHERE finance_status = 'CLEARED'",
+                 "cleared_at", "$9::bigint", PG_QUEUE_ORDER) +
+        ", " +
+        // The rows already overdue that stay so are not in `upd`.
+        run_part("overdues", "OVERDUE", "APPROVED", "upd WHERE finance_status = 'OVERDUE'",
+                 "clearing_date", "$10::bigint", PG_QUEUE_ORDER) +
+        ", debits AS (INSERT INTO funds_entries (account_id, kind, amount, at, reference, item) "
+        "SELECT $1, 'CLEARING', payout, cleared_at, action_id, seq FROM upd WHERE finance_status "
+        "= 'CLEARED' AND payout > 0 ORDER BY " PG_QUEUE_ORDER " RETURNING 1) "
+        "SELECT (SELECT count(*) FROM upd), (SELECT count(*) FROM locks), (SELECT count(*) FROM "
+        "clears), (SELECT count(*) FROM overdues), (SELECT count(*) FROM debits)";
     Params p = run_params(account_id, now);
-    p.int64(cut_date).text(cut_id).int64(cut ? 1 : 0);
-    if (d.cleared > 0) {
-        // A 0 payout moves no money and makes no funds entry (docs/lifecycle.md, "Clear").
-        static const std::string sql =
-            "WITH upd AS (UPDATE actions SET finance_status = 'CLEARED', cleared_at = CASE WHEN "
-            "finance_status = 'OVERDUE' THEN $2::bigint ELSE clearing_date END WHERE account_id "
-            "= $1 AND " PG_QUEUE " AND " PG_AHEAD_OF_CUT
-            " RETURNING seq, action_id, "
-            "clearing_date, cleared_at AS at, amount, payout, status, contract_id, "
-            "contract_version), debits AS (INSERT INTO funds_entries (account_id, kind, amount, "
-            "at, reference, item) SELECT $1, 'CLEARING', payout, at, action_id, seq FROM upd "
-            "WHERE payout > 0 ORDER BY " PG_QUEUE_ORDER ") " +
-            append_history("CLEAR", "APPROVED", "''", 6, 7, 8, PG_QUEUE_ORDER);
-        carry_out(db, entries, sql, p, d.cleared,
-                  "the actions the clear takes are not those decided");
-    }
-    if (d.newly_overdue > 0) {
-        static const std::string sql =
-            "WITH upd AS (UPDATE actions SET finance_status = 'OVERDUE' WHERE account_id = $1 "
-            "AND " PG_QUEUE " AND finance_status = 'DUE' AND NOT " PG_AHEAD_OF_CUT
-            " RETURNING seq, action_id, clearing_date, clearing_date AS at, amount, payout, "
-            "status, contract_id, contract_version) " +
-            append_history("OVERDUE", "APPROVED", "''", 6, 7, 8, PG_QUEUE_ORDER);
-        carry_out(db, entries, sql, p, d.newly_overdue,
-                  "the actions that become overdue are not those decided");
-    }
+    p.int64(cut.clearing_date).text(cut.action_id).int64(cut.some ? 1 : 0);
+    entries.bind(p);
+    p.int64(static_cast<std::int64_t>(d.locked))
+        .int64(static_cast<std::int64_t>(d.locked + cleared));
+    const Result r = db.run(sql, p);
+    // Every action a decision changes, once: the locked ones, and those of the queue that
+    // clear or become overdue, less the locked ones among them.
+    if (r.int64(0, 0) != static_cast<std::int64_t>(d.locked + cleared + overdue - locked_into_queue) ||
+        r.int64(0, 1) != static_cast<std::int64_t>(d.locked) ||
+        r.int64(0, 2) != static_cast<std::int64_t>(cleared) ||
+        r.int64(0, 3) != static_cast<std::int64_t>(overdue) || r.int64(0, 4) != cut.debits)
+        out_of_date(db, "the actions the lock and the clear change are not those decided");
+    entries.appended(static_cast<std::int64_t>(d.locked + cleared + overdue));
 }
 
 // The invoices of a run: only the items it puts on one are read (lifecycle::invoice_cutoff).
@@ -553,9 +615,10 @@ void PostgresStore::apply_run(std::string_view account_id, const lifecycle::RunD
 
 lifecycle::RunDecisions PostgresStore::run_lifecycle(const Account& account, Instant now,
                                                      lifecycle::DecisionSink* sink) {
-    // Step by step, set-based (see run_locks): no account's book is held in memory, and each
-    // step is one statement; lifecycle::decide_run and apply_run, on a book in memory, are the
-    // reference it is tested against.
+    // Set-based (see carry_out_run): the steps decide on rows read through cursors, so that no
+    // account's book is held in memory, and one statement carries the lock and the clear out;
+    // lifecycle::decide_run and apply_run, on a book in memory, are the reference it is tested
+    // against.
     Transaction tx(db_);
     // Taken first: no batch or other run changes the ledger meanwhile (docs/postgres.md,
     // "Instances").
@@ -565,8 +628,9 @@ lifecycle::RunDecisions PostgresStore::run_lifecycle(const Account& account, Ins
     const std::int64_t balance = read_balance(db_, account.id);
     Entries entries(db_, now);
     entries.start();
-    run_locks(db_, entries, account.id, now, d, sink);
-    run_clearing(db_, entries, account.id, now, balance, d.clearing, sink);
+    const std::size_t locked_into_queue = decide_locks(db_, account.id, now, d, sink);
+    const Cut cut = decide_clearing(db_, account.id, now, balance, d.clearing, sink);
+    carry_out_run(db_, entries, account.id, now, cut, d, locked_into_queue);
     run_invoices(db_, entries, account, now, d);
     entries.finish();
     if (read_balance(db_, account.id) != d.clearing.balance_after)

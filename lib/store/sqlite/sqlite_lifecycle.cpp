@@ -138,9 +138,8 @@ ledger::FinanceStatus read_finance_status(Database& db, std::string_view text,
 // How a run's lock and clear go through the tables (docs/lifecycle.md, "How the store runs a
 // step"). Each step reads its actions once, as compact rows in its own order (an ORDER BY that
 // SQLite sorts), and streams them through the rule of lib/lifecycle, each decision to the sink
-// or kept; the clearing debits are written as the clear's rows go by, with the values the
-// rows carry, so that no action is looked up again. The run's history entries are its row in
-// lifecycle_runs (record_run). The actions then change in one UPDATE over the set the rules'
+// or kept; the clear counts and sums its debits as its rows go by. The run's history entries
+// and debits are its row in lifecycle_runs (record_run). The actions then change in one UPDATE over the set the rules'
 // criteria and the clear's cut describe. Parameters: ?1 account, ?2 the run's time; ?3, ?4 the
 // clearing date and action id of the first action the balance does not cover (the cut), ?5 1
 // when there is one; ?6 the run.
@@ -621,8 +620,16 @@ std::int64_t SqliteStore::balance(std::string_view account_id) {
 }
 
 std::vector<FundsEntry> SqliteStore::funds_entries(std::string_view account_id) {
+    // The view funds_entries, with the account in each of its parts: SQLite does not push the
+    // condition into the view's ranked part, and would rank every account's debits to list
+    // one account's entries (migrations.cpp, version 9).
     Use q(db_.cached(
-        "SELECT kind, amount, at, reference FROM funds_entries WHERE account_id = ?1 ORDER BY id"));
+        "SELECT kind, amount, at, reference FROM (SELECT id, kind, amount, at, reference FROM "
+        "funds_rows WHERE account_id = ?1 UNION ALL SELECT r.first_funds - 1 + row_number() OVER "
+        "(PARTITION BY r.run ORDER BY a.clearing_date, a.action_id), 'CLEARING', a.payout, "
+        "a.cleared_at, a.action_id FROM actions a JOIN lifecycle_runs r ON r.run = a.clear_run "
+        "WHERE a.account_id = ?1 AND r.account_id = ?1 AND r.first_funds IS NOT NULL AND "
+        "a.payout > 0) ORDER BY id"));
     q->bind_text(1, account_id);
     std::vector<FundsEntry> entries;
     while (q->step()) {

@@ -470,6 +470,7 @@ TEST_CASE("over random ledgers, a set-based run writes the rows the decisions ca
             // The balance without the debits' rows is the balance with them, and the sum of
             // the entries the view shows.
             CHECK(set_life.balance("1000") == one_life.balance("1000"));
+            CHECK(set_life.funds_entries("1000") == one_life.funds_entries("1000"));
             CHECK(set_life.balance("1000") ==
                   sqlite_number(set_dir.db(), "SELECT coalesce(sum(CASE kind WHEN 'DEPOSIT' THEN amount "
                                               "ELSE -amount END), 0) FROM funds_entries"));
