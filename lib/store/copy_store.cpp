@@ -82,6 +82,7 @@ constexpr std::array kSums = {
     Sum{"invoices: sum of total", "SELECT coalesce(sum(total), 0) FROM invoices"},
     Sum{"invoice lines: sum of payout", "SELECT coalesce(sum(payout), 0) FROM invoice_lines"},
     Sum{"history: sum of new payout", "SELECT coalesce(sum(new_payout), 0) FROM history"},
+    Sum{"batch outputs: bytes", "SELECT coalesce(sum(length(content)), 0) FROM batch_outputs"},
 };
 
 // The serial columns whose sequences go on after the copied rows.
@@ -110,6 +111,21 @@ std::int64_t copy_table(sqlite::Database& from, postgres::Connection& to, const 
     to.copy_begin(std::string("COPY ") + table.postgres + " (" + table.columns + ") FROM STDIN");
     std::int64_t rows = 0;
     std::string buffer;
+    constexpr std::size_t kSend = 1u << 20;  // COPY data sent in pieces of about this size
+    // A bytea value in COPY's text form: \\x, then its bytes in hex. A large one (a batch's
+    // result file: 75 MB for a million rows) is sent in pieces, which COPY takes anywhere in
+    // a line, so that no escaped copy of it is held whole (docs/postgres.md, "Moving a SQLite
+    // ledger over").
+    const auto put_bytes = [&](std::string_view bytes) {
+        buffer += "\\\\x";
+        for (std::size_t at = 0; at < bytes.size(); at += kSend / 2) {
+            postgres::append_hex(buffer, bytes.substr(at, kSend / 2));
+            if (buffer.size() >= kSend) {
+                to.copy_put(buffer);
+                buffer.clear();
+            }
+        }
+    };
     try {
         sqlite::Statement st = from.prepare(table.sqlite_select);
         sqlite::Use q(st);
@@ -120,7 +136,7 @@ std::int64_t copy_table(sqlite::Database& from, postgres::Connection& to, const 
                 if (q->is_null(column))
                     buffer += "\\N";
                 else if (types[c] == postgres::Result::kBytea)
-                    postgres::append_copy_bytes(buffer, q->blob_at(column));
+                    put_bytes(q->blob_at(column));
                 else if (types[c] == postgres::Result::kInt8)
                     buffer += std::to_string(q->int64_at(column));
                 else
@@ -128,7 +144,7 @@ std::int64_t copy_table(sqlite::Database& from, postgres::Connection& to, const 
             }
             buffer += '\n';
             ++rows;
-            if (buffer.size() >= (1u << 20)) {
+            if (buffer.size() >= kSend) {
                 to.copy_put(buffer);
                 buffer.clear();
             }
