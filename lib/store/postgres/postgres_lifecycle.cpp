@@ -491,13 +491,14 @@ void carry_out_run(Connection& db, Entries& entries, std::string_view account_id
         "WITH " +
         run_part("locks", "LOCK", "PENDING", "actions WHERE account_id = $1 AND " PG_LOCKS,
                  "locking_date", "0", "seq") +
-        ", upd AS (UPDATE actions SET status = 'APPROVED', finance_status = CASE WHEN NOT " PG_QUEUE
-        " THEN (CASE finance_status WHEN 'OUTSIDE_TERMS' THEN 'OUTSIDE_TERMS' ELSE 'DUE' END) "
-        "WHEN " PG_AHEAD_OF_CUT " THEN 'CLEARED' ELSE 'OVERDUE' END, cleared_at = CASE WHEN " PG_QUEUE
-        " AND " PG_AHEAD_OF_CUT " THEN (CASE WHEN finance_status = 'OVERDUE' THEN $2::bigint ELSE "
-        "clearing_date END) ELSE cleared_at END WHERE account_id = $1 AND ((" PG_LOCKS ") OR (" PG_QUEUE
-        " AND (" PG_AHEAD_OF_CUT " OR finance_status <> 'OVERDUE'))) RETURNING seq, action_id, "
-        "clearing_date, cleared_at, amount, payout, finance_status, contract_id, contract_version), " +
+        ", upd AS (UPDATE actions SET status = 'APPROVED', finance_status = CASE WHEN NOT "
+        PG_QUEUE " THEN (CASE finance_status WHEN 'OUTSIDE_TERMS' THEN 'OUTSIDE_TERMS' ELSE "
+        "'DUE' END) WHEN " PG_AHEAD_OF_CUT " THEN 'CLEARED' ELSE 'OVERDUE' END, cleared_at = "
+        "CASE WHEN " PG_QUEUE " AND " PG_AHEAD_OF_CUT " THEN (CASE WHEN finance_status = "
+        "'OVERDUE' THEN $2::bigint ELSE clearing_date END) ELSE cleared_at END WHERE account_id "
+        "= $1 AND ((" PG_LOCKS ") OR (" PG_QUEUE " AND (" PG_AHEAD_OF_CUT " OR finance_status "
+        "<> 'OVERDUE'))) RETURNING seq, action_id, clearing_date, cleared_at, amount, payout, "
+        "finance_status, contract_id, contract_version), " +
         run_part("clears", "CLEAR", "APPROVED", "upd WHERE finance_status = 'CLEARED'",
                  "cleared_at", "$9::bigint", PG_QUEUE_ORDER) +
         ", " +
@@ -517,10 +518,10 @@ void carry_out_run(Connection& db, Entries& entries, std::string_view account_id
     const Result r = db.run(sql, p);
     // Every action a decision changes, once: the locked ones, and those of the queue that
     // clear or become overdue, less the locked ones among them.
-    if (r.int64(0, 0) != static_cast<std::int64_t>(d.locked + cleared + overdue - locked_into_queue) ||
-        r.int64(0, 1) != static_cast<std::int64_t>(d.locked) ||
-        r.int64(0, 2) != static_cast<std::int64_t>(cleared) ||
-        r.int64(0, 3) != static_cast<std::int64_t>(overdue) || r.int64(0, 4) != cut.debits)
+    const auto n = [](std::size_t count) { return static_cast<std::int64_t>(count); };
+    if (r.int64(0, 0) != n(d.locked + cleared + overdue - locked_into_queue) ||
+        r.int64(0, 1) != n(d.locked) || r.int64(0, 2) != n(cleared) ||
+        r.int64(0, 3) != n(overdue) || r.int64(0, 4) != cut.debits)
         out_of_date(db, "the actions the lock and the clear change are not those decided");
     entries.appended(static_cast<std::int64_t>(d.locked + cleared + overdue));
 }

@@ -139,10 +139,10 @@ ledger::FinanceStatus read_finance_status(Database& db, std::string_view text,
 // step"). Each step reads its actions once, as compact rows in its own order (an ORDER BY that
 // SQLite sorts), and streams them through the rule of lib/lifecycle, each decision to the sink
 // or kept; the clear counts and sums its debits as its rows go by. The run's history entries
-// and debits are its row in lifecycle_runs (record_run). The actions then change in one UPDATE over the set the rules'
-// criteria and the clear's cut describe. Parameters: ?1 account, ?2 the run's time; ?3, ?4 the
-// clearing date and action id of the first action the balance does not cover (the cut), ?5 1
-// when there is one; ?6 the run.
+// and debits are its row in lifecycle_runs (record_run). The actions then change in one
+// UPDATE over the set the rules' criteria and the clear's cut describe. Parameters: ?1
+// account, ?2 the run's time; ?3, ?4 the clearing date and action id of the first action the
+// balance does not cover (the cut), ?5 1 when there is one; ?6 the run.
 //
 // lifecycle::locks_at: PENDING with locking_date <= now.
 #define LOCKS "(status = 'PENDING' AND locking_date <= ?2)"

@@ -400,7 +400,8 @@ TEST_CASE("the migration to version 9 keeps the clearing debits written as rows"
         db.exec(kSqliteBackToVersion8);
         db.exec("UPDATE schema_version SET version = 8; COMMIT;");
         CHECK(sqlite::schema_version(db) == 8);
-        CHECK(sqlite_number(dir.db(), "SELECT count(*) FROM funds_entries WHERE kind = 'CLEARING'") == 1);
+        CHECK(sqlite_number(dir.db(),
+                            "SELECT count(*) FROM funds_entries WHERE kind = 'CLEARING'") == 1);
     }
     auto s = open_store(dir.db());
     CHECK(s->migrate() == 9);
@@ -420,7 +421,8 @@ TEST_CASE("the migration to version 9 keeps the clearing debits written as rows"
     std::vector<std::string> kinds;
     for (const ledger::FundsEntry& e : life.funds_entries("1000"))
         kinds.push_back(std::string(ledger::funds_entry_kind_name(e.kind)));
-    CHECK(kinds == std::vector<std::string>{"DEPOSIT", "CLEARING", "DEPOSIT", "CLEARING", "DEPOSIT"});
+    CHECK(kinds ==
+          std::vector<std::string>{"DEPOSIT", "CLEARING", "DEPOSIT", "CLEARING", "DEPOSIT"});
 }
 
 // The same over random ledgers: ids that sort differently as bytes and as text, 0 payouts,
@@ -472,10 +474,11 @@ TEST_CASE("over random ledgers, a set-based run writes the rows the decisions ca
             CHECK(set_life.balance("1000") == one_life.balance("1000"));
             CHECK(set_life.funds_entries("1000") == one_life.funds_entries("1000"));
             CHECK(set_life.balance("1000") ==
-                  sqlite_number(set_dir.db(), "SELECT coalesce(sum(CASE kind WHEN 'DEPOSIT' THEN amount "
-                                              "ELSE -amount END), 0) FROM funds_entries"));
+                  sqlite_number(set_dir.db(), "SELECT coalesce(sum(CASE kind WHEN 'DEPOSIT' THEN "
+                                              "amount ELSE -amount END), 0) FROM funds_entries"));
         }
-        CHECK(sqlite_number(set_dir.db(), "SELECT count(*) FROM funds_rows WHERE kind = 'CLEARING'") == 0);
+        CHECK(sqlite_number(set_dir.db(),
+                            "SELECT count(*) FROM funds_rows WHERE kind = 'CLEARING'") == 0);
         for (const ledger::Action& a : actions) {
             CAPTURE(a.action_id);
             std::vector<std::string> read;
