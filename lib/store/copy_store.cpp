@@ -117,7 +117,7 @@ std::int64_t copy_table(sqlite::Database& from, postgres::Connection& to, const 
     // a line, so that no escaped copy of it is held whole (docs/postgres.md, "Moving a SQLite
     // ledger over").
     const auto put_bytes = [&](std::string_view bytes) {
-        buffer += "\\\\x";
+        postgres::append_copy_bytes(buffer, {});  // the prefix
         for (std::size_t at = 0; at < bytes.size(); at += kSend / 2) {
             postgres::append_hex(buffer, bytes.substr(at, kSend / 2));
             if (buffer.size() >= kSend) {

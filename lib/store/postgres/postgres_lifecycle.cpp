@@ -41,21 +41,24 @@ constexpr std::string_view kNoBatch = "";
     throw StoreError(db.where() + ": a lifecycle decision no longer fits the ledger: " + what);
 }
 
-// The history columns a step's statement appends, from the rows its UPDATE returned (`upd`:
-// seq, ord, at and the action's amount, payout and contract), numbered on from $entry in the
-// decisions' order. $batch is the history batch, $note the run's note.
+// The history columns a step's statement appends, from the rows its UPDATE returned (`from`,
+// by default `upd`: seq, ord, at and the action's amount, payout, status and contract),
+// numbered on from $entry (plus `after`, an expression, when given) in the decisions' order.
+// $batch is the history batch, $note the run's note.
 std::string append_history(const char* operation, const char* old_status, const char* reason,
-                           int entry, int batch, int note, const char* order = "ord") {
+                           int entry, int batch, int note, const char* order = "ord",
+                           const char* from = "upd", const char* after = nullptr) {
     const std::string e = "$" + std::to_string(entry), b = "$" + std::to_string(batch),
                       n = "$" + std::to_string(note);
     return std::string(
                "INSERT INTO history (entry_id, action_seq, at, batch, line, operation, reason, "
                "old_amount, new_amount, old_payout, new_payout, old_status, new_status, "
                "contract_id, contract_version, note) SELECT ") +
-           e + "::bigint + row_number() OVER (ORDER BY " + order + ") - 1, seq, at, " + b +
-           "::bigint, 0, '" + operation + "', " + reason + ", amount, amount, payout, payout, '" +
-           old_status + "', status, contract_id, contract_version, " + n +
-           "::text FROM upd ORDER BY " + order;
+           e + "::bigint + " + (after ? std::string(after) + " + " : std::string()) +
+           "row_number() OVER (ORDER BY " + order + ") - 1, seq, at, " + b + "::bigint, 0, '" +
+           operation + "', " + reason + ", amount, amount, payout, payout, '" + old_status +
+           "', status, contract_id, contract_version, " + n + "::text FROM " + from +
+           " ORDER BY " + order;
 }
 
 // Appends the run's history and keeps the counter of entry ids.
@@ -442,20 +445,14 @@ Cut decide_clearing(Connection& db, std::string_view account_id, Instant now,
     return cut;
 }
 
-// The history entries of one part of the run, from the rows `source` (a table and its
-// condition) holds, numbered from $6 + `offset` in the order `order`; `at` is the entry's
-// date, `old_status` the status it says the action had. Every entry of a run leaves the
-// action APPROVED.
+// The history entries of one part of the run (append_history), a part of its statement named
+// `name`, from `rows` (a subquery giving append_history's columns), numbered from $6 plus
+// `after`.
 std::string run_part(const char* name, const char* operation, const char* old_status,
-                     const char* source, const char* at, const char* offset, const char* order) {
-    return std::string(name) +
-           " AS (INSERT INTO history (entry_id, action_seq, at, batch, line, operation, reason, "
-           "old_amount, new_amount, old_payout, new_payout, old_status, new_status, contract_id, "
-           "contract_version, note) SELECT $6::bigint + " + offset +
-           " + row_number() OVER (ORDER BY " + order + ") - 1, seq, " + at + ", $7::bigint, 0, '" +
-           operation + "', '', amount, amount, payout, payout, '" + old_status +
-           "', 'APPROVED', contract_id, contract_version, $8::text FROM " + source +
-           " ORDER BY " + order + " RETURNING 1)";
+                     const std::string& rows, const char* after, const char* order) {
+    return std::string(name) + " AS (" +
+           append_history(operation, old_status, "''", 6, 7, 8, order, rows.c_str(), after) +
+           " RETURNING 1)";
 }
 
 // Carries out the lock's and the clear's decisions: every action that locks, and every queue
@@ -489,8 +486,11 @@ void carry_out_run(Connection& db, Entries& entries, std::string_view account_id
     }
     static const std::string sql =
         "WITH " +
-        run_part("locks", "LOCK", "PENDING", "actions WHERE account_id = $1 AND " PG_LOCKS,
-                 "locking_date", "0", "seq") +
+        run_part("locks", "LOCK", "PENDING",
+                 "(SELECT seq, locking_date AS at, amount, payout, 'APPROVED' AS status, "
+                 "contract_id, contract_version FROM actions WHERE account_id = $1 AND " PG_LOCKS
+                 ") l",
+                 nullptr, "seq") +
         ", upd AS (UPDATE actions SET status = 'APPROVED', finance_status = CASE WHEN NOT "
         PG_QUEUE " THEN (CASE finance_status WHEN 'OUTSIDE_TERMS' THEN 'OUTSIDE_TERMS' ELSE "
         "'DUE' END) WHEN " PG_AHEAD_OF_CUT " THEN 'CLEARED' ELSE 'OVERDUE' END, cleared_at = "
@@ -498,13 +498,15 @@ void carry_out_run(Connection& db, Entries& entries, std::string_view account_id
         "'OVERDUE' THEN $2::bigint ELSE clearing_date END) ELSE cleared_at END WHERE account_id "
         "= $1 AND ((" PG_LOCKS ") OR (" PG_QUEUE " AND (" PG_AHEAD_OF_CUT " OR finance_status "
         "<> 'OVERDUE'))) RETURNING seq, action_id, clearing_date, cleared_at, amount, payout, "
-        "finance_status, contract_id, contract_version), " +
-        run_part("clears", "CLEAR", "APPROVED", "upd WHERE finance_status = 'CLEARED'",
-                 "cleared_at", "$9::bigint", PG_QUEUE_ORDER) +
+        "status, finance_status, contract_id, contract_version), " +
+        run_part("clears", "CLEAR", "APPROVED",
+                 "(SELECT *, cleared_at AS at FROM upd WHERE finance_status = 'CLEARED') c",
+                 "$9::bigint", PG_QUEUE_ORDER) +
         ", " +
         // The rows already overdue that stay so are not in `upd`.
-        run_part("overdues", "OVERDUE", "APPROVED", "upd WHERE finance_status = 'OVERDUE'",
-                 "clearing_date", "$10::bigint", PG_QUEUE_ORDER) +
+        run_part("overdues", "OVERDUE", "APPROVED",
+                 "(SELECT *, clearing_date AS at FROM upd WHERE finance_status = 'OVERDUE') o",
+                 "$10::bigint", PG_QUEUE_ORDER) +
         ", debits AS (INSERT INTO funds_entries (account_id, kind, amount, at, reference, item) "
         "SELECT $1, 'CLEARING', payout, cleared_at, action_id, seq FROM upd WHERE finance_status "
         "= 'CLEARED' AND payout > 0 ORDER BY " PG_QUEUE_ORDER " RETURNING 1) "

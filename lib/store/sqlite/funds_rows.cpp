@@ -6,6 +6,12 @@ namespace actiondrop::store::sqlite {
 
 using namespace actiondrop::ledger;
 
+// next_funds_entry, as an expression.
+#define NEXT_FUNDS_ENTRY                                                                      \
+    "max(coalesce((SELECT max(id) FROM funds_rows), 0), coalesce((SELECT first_funds + "       \
+    "debits - 1 FROM lifecycle_runs WHERE first_funds IS NOT NULL ORDER BY run DESC LIMIT 1), " \
+    "0)) + 1"
+
 std::int64_t next_funds_entry(Database& db) {
     Use q(db.cached("SELECT " NEXT_FUNDS_ENTRY));
     q->step();

@@ -22,10 +22,6 @@ std::int64_t read_balance(Database& db, std::string_view account_id);
 
 // The id of the next funds entry: after the last row's and after the range of ids that the
 // last lifecycle run's debits take (docs/lifecycle.md, "A run's entries in SQLite").
-#define NEXT_FUNDS_ENTRY                                                                     \
-    "max(coalesce((SELECT max(id) FROM funds_rows), 0), coalesce((SELECT first_funds + "      \
-    "debits - 1 FROM lifecycle_runs WHERE first_funds IS NOT NULL ORDER BY run DESC LIMIT 1), " \
-    "0)) + 1"
 std::int64_t next_funds_entry(Database& db);
 
 // Stores the transfer (made by `batch_id`) and its TRANSFER debit dated at its applied_at;

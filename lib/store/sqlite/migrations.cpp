@@ -349,14 +349,19 @@ ALTER TABLE lifecycle_runs ADD COLUMN first_funds INTEGER;  -- the first id of i
 ALTER TABLE lifecycle_runs ADD COLUMN debits INTEGER NOT NULL DEFAULT 0;   -- how many
 ALTER TABLE lifecycle_runs ADD COLUMN debited INTEGER NOT NULL DEFAULT 0;  -- their sum
 CREATE INDEX lifecycle_runs_by_account ON lifecycle_runs (account_id, debited);
+-- A run's debits, each with the first id of the run's range and its place in it (k1, k2: the
+-- queue's order).
+CREATE VIEW run_debits AS
+    SELECT a.account_id, r.run, r.first_funds, a.clearing_date AS k1, a.action_id AS k2,
+           a.payout AS amount, a.cleared_at AS at, a.action_id AS reference, a.seq AS item
+    FROM actions a JOIN lifecycle_runs r ON r.run = a.clear_run
+    WHERE r.first_funds IS NOT NULL AND a.payout > 0;
 CREATE VIEW funds_entries AS
     SELECT id, account_id, kind, amount, at, reference, item FROM funds_rows
     UNION ALL
-    SELECT r.first_funds - 1 + row_number() OVER (PARTITION BY r.account_id, r.run
-                                                  ORDER BY a.clearing_date, a.action_id),
-           r.account_id, 'CLEARING', a.payout, a.cleared_at, a.action_id, a.seq
-    FROM actions a JOIN lifecycle_runs r ON r.run = a.clear_run
-    WHERE r.first_funds IS NOT NULL AND a.payout > 0;
+    SELECT first_funds - 1 + row_number() OVER (PARTITION BY run ORDER BY k1, k2), account_id,
+           'CLEARING', amount, at, reference, item
+    FROM run_debits;
 )sql";
 
 constexpr std::array kSteps = {kVersion1, kVersion2, kVersion3, kVersion4, kVersion5,

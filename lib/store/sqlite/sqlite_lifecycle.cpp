@@ -625,11 +625,9 @@ std::vector<FundsEntry> SqliteStore::funds_entries(std::string_view account_id) 
     // one account's entries (migrations.cpp, version 9).
     Use q(db_.cached(
         "SELECT kind, amount, at, reference FROM (SELECT id, kind, amount, at, reference FROM "
-        "funds_rows WHERE account_id = ?1 UNION ALL SELECT r.first_funds - 1 + row_number() OVER "
-        "(PARTITION BY r.run ORDER BY a.clearing_date, a.action_id), 'CLEARING', a.payout, "
-        "a.cleared_at, a.action_id FROM actions a JOIN lifecycle_runs r ON r.run = a.clear_run "
-        "WHERE a.account_id = ?1 AND r.account_id = ?1 AND r.first_funds IS NOT NULL AND "
-        "a.payout > 0) ORDER BY id"));
+        "funds_rows WHERE account_id = ?1 UNION ALL SELECT first_funds - 1 + row_number() OVER "
+        "(PARTITION BY run ORDER BY k1, k2), 'CLEARING', amount, at, reference FROM run_debits "
+        "WHERE account_id = ?1) ORDER BY id"));
     q->bind_text(1, account_id);
     std::vector<FundsEntry> entries;
     while (q->step()) {
