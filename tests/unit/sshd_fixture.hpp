@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -19,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <random>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -41,22 +43,39 @@ inline void run(const std::string& command) {
         throw std::runtime_error("command failed: " + command);
 }
 
-// A port nobody listens on right now (the kernel's choice for an ephemeral bind).
-inline int free_port() {
+// Whether `port` of 127.0.0.1 can be bound right now (no SO_REUSEADDR: a connection or a
+// listener on it, even in TIME_WAIT, says no).
+inline bool bindable(int port) {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    socklen_t len = sizeof addr;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-        ::close(fd);
-        throw std::runtime_error("no free port on 127.0.0.1");
-    }
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
     ::close(fd);
-    return ntohs(addr.sin_port);
+    return ok;
 }
+
+// The first of `count` consecutive ports of 127.0.0.1 that nothing holds right now, below the
+// range the kernel gives outgoing connections (ip_local_port_range): a port in that range can
+// be taken by any process's connection whenever the server is not listening on it, as between
+// a restart's kill and start, or an FTP server's passive transfers.
+inline int free_ports(int count) {
+    int low = 32768, high = 60999;
+    std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> low >> high;
+    const int first = 10000, last = std::min(low, 65536) - count;  // the first port's bounds
+    if (last <= first) throw std::runtime_error("no ports below the outgoing range");
+    static std::mt19937 random{std::random_device{}()};
+    for (int tries = 0; tries < 1000; ++tries) {
+        const int base = first + static_cast<int>(random() % static_cast<unsigned>(last - first));
+        bool all = true;
+        for (int p = base; all && p < base + count; ++p) all = bindable(p);
+        if (all) return base;
+    }
+    throw std::runtime_error("no free port on 127.0.0.1");
+}
+
+inline int free_port() { return free_ports(1); }
 
 inline bool accepts(int port) {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);

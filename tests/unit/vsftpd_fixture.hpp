@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "pull/ftp/ftp_session.hpp"
 #include "sshd_fixture.hpp"
@@ -60,7 +61,7 @@ public:
                 (dir_ / "other_key.pem").string() + " -out " + other_certificate().string());
         }
         port_ = free_port();
-        pasv_ = free_port();
+        pasv_ = free_ports(passive_count_);
         write_config();
         start();
     }
@@ -77,6 +78,12 @@ public:
 
     int port() const { return port_; }
     const std::string& user() const { return user_; }
+    // The ports a passive transfer may be served on.
+    std::vector<int> passive_ports() const {
+        std::vector<int> out;
+        for (int p = pasv_; p < pasv_ + passive_count_; ++p) out.push_back(p);
+        return out;
+    }
     const std::string& password() const { return password_; }
     const std::filesystem::path& dir() const { return dir_; }
     std::filesystem::path files() const { return dir_ / "files"; }  // remote paths are absolute
@@ -165,7 +172,8 @@ private:
           << "pam_service_name=" << pam_ << "\nuserlist_enable=NO\nchroot_local_user=NO\n"
           << "local_root=" << files().string() << "\n"
           << "pasv_enable=YES\npasv_address=127.0.0.1\npasv_min_port=" << pasv_
-          << "\npasv_max_port=" << pasv_ << "\nport_enable=NO\nconnect_from_port_20=NO\n"
+          << "\npasv_max_port=" << pasv_ + passive_count_ - 1
+          << "\nport_enable=NO\nconnect_from_port_20=NO\n"
           << "xferlog_enable=YES\nxferlog_std_format=NO\nlog_ftp_protocol=YES\n"
           << "vsftpd_log_file=" << (dir_ / "vsftpd.log").string() << "\n"
           << "max_per_ip=50\nmax_clients=50\nlocal_max_rate=" << max_rate_ << "\n";
@@ -206,6 +214,8 @@ private:
     std::filesystem::path dir_;
     std::string user_, password_, pam_;
     int port_ = 0, pasv_ = 0, max_rate_ = 0;
+    // Several: vsftpd tries another when one is taken, and ends the session when all are.
+    int passive_count_ = 8;
     pid_t pid_ = -1;
 };
 

@@ -1,11 +1,16 @@
 // FtpSession against a real vsftpd on 127.0.0.1 (vsftpd_fixture.hpp), in plain FTP and
 // with explicit TLS where the behaviour is the same.
 #include <doctest/doctest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <utime.h>
 
 #include <algorithm>
+#include <fstream>
 #include <random>
+#include <vector>
 
 #include "pull/ftp/ftp_session.hpp"
 #include "test_pull_fixtures.hpp"
@@ -323,6 +328,50 @@ TEST_CASE("ftp: the server killed mid-download gives a lost connection and no pa
     CHECK(got.error().kind == RemoteErrorKind::Lost);
     CHECK_FALSE(fs::exists(local.path() / "big.csv"));
     CHECK_FALSE(session.connected());
+}
+
+// A passive port can be taken between two transfers: the kernel may give it to any outgoing
+// connection as its source port while the server does not listen on it. The server then picks
+// another port of its range, and the transfer goes on.
+TEST_CASE("ftp: a passive port another socket holds does not stop a transfer") {
+    FtpServerProcess server;
+    TempDir local;
+    const std::vector<int> passive = server.passive_ports();
+    REQUIRE_FALSE(passive.empty());
+    // Held as an outgoing connection's port is: bound, without SO_REUSEADDR.
+    const int held = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<std::uint16_t>(passive.front()));
+    REQUIRE(::bind(held, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    write(server.files() / "a.csv", "OrderId,Amount\n1,1.00\n");
+    FtpSession session(server.endpoint());
+    REQUIRE(session.connect());
+    for (int i = 0; i < 5; ++i) {
+        CAPTURE(i);
+        auto got = session.download((server.files() / "a.csv").string(), local.path() / "a.csv",
+                                    {}, 1 << 30);
+        REQUIRE_MESSAGE(got, got.error().message);
+        CHECK(read(local.path() / "a.csv") == "OrderId,Amount\n1,1.00\n");
+        fs::remove(local.path() / "a.csv");
+    }
+    ::close(held);
+}
+
+// A test server's port lies outside the range the kernel gives outgoing connections, so that
+// no connection of another test can take it while the server restarts.
+TEST_CASE("ftp: the test servers' ports are outside the kernel's range for outgoing connections") {
+    int low = 0, high = 0;
+    std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> low >> high;
+    REQUIRE(low > 0);
+    FtpServerProcess server;
+    std::vector<int> ports = server.passive_ports();
+    ports.push_back(server.port());
+    for (int port : ports) {
+        CAPTURE(port);
+        CHECK((port < low || port > high));
+    }
 }
 
 TEST_CASE("ftp: nothing listening is a lost connection") {

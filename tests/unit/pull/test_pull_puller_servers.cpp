@@ -482,7 +482,12 @@ TEST_CASE("ftp: a server killed mid-download: the file is pulled once, whole, af
             if (e.file_size(ec) > 0) return true;
         return false;
     };
-    REQUIRE(eventually(downloading, 20s));
+    REQUIRE_MESSAGE(eventually(downloading, 20s), [&] {
+        std::lock_guard lock(rig.mutex);
+        std::string all = "problems:";
+        for (const auto& p : rig.problems) all += "\n  " + p;
+        return all;
+    }());
     side.kill_all();
     REQUIRE(eventually([&] {
         std::lock_guard lock(rig.mutex);
