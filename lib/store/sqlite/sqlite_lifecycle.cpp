@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "lifecycle/calendar.hpp"
+#include "lifecycle/queue_order.hpp"
 #include "store/catalog_codec.hpp"
 #include "store/sqlite/action_rows.hpp"
 #include "store/sqlite/funds_rows.hpp"
@@ -231,48 +232,89 @@ std::int64_t record_run(Database& db, std::string_view account_id, Instant now,
     return run;
 }
 
-// The lock: its actions in the order they were created (seq, the rows' own order, so no
-// sort) through the rule, each decision to `sink` or kept. Returns how many of them the
-// clear's queue holds.
+// The clear: each action of its queue, given in queue order, through lifecycle::ClearQueue.
+// The clears are a prefix of the queue; their debits (payout > 0) are no rows but the run's
+// (record_run), counted here; the cut is the first action the balance does not cover.
+class ClearStep {
+public:
+    ClearStep(std::int64_t balance, Instant now, lifecycle::ClearDecisions& d,
+              lifecycle::DecisionSink* sink)
+        : clear_(balance, now), d_(d), sink_(sink) {
+        d_.balance_after = balance;
+    }
+
+    void take(const lifecycle::QueueItem& a) {
+        if (clear_.decide(a, d_, sink_)) {
+            // A 0 payout moves no money and makes no funds entry (docs/lifecycle.md, "Clear").
+            if (a.payout > 0) {
+                ++debits.count;
+                debits.sum += a.payout;  // at most the balance, which fits
+            }
+            return;
+        }
+        if (!cut.some) cut = Cut{true, a.clearing_date, std::string(a.action_id)};
+    }
+
+    Cut cut;
+    Debits debits;
+
+private:
+    lifecycle::ClearQueue clear_;
+    lifecycle::ClearDecisions& d_;
+    lifecycle::DecisionSink* sink_;
+};
+
+// The lock, and the clear's queue gathered: one pass over the account's actions that lock or
+// are in the queue (as the lock leaves them), in the order they were created (seq, the rows'
+// own order, so no sort). Those that lock go through the lock's rule, each decision to `sink`
+// or kept; the queue's go to `queue`, which puts them in queue order in memory until it is
+// full. Returns how many of those that lock the queue holds.
 std::size_t stream_locks(Database& db, std::string_view account_id, Instant now,
-                         lifecycle::RunDecisions& d, lifecycle::DecisionSink* sink) {
+                         lifecycle::RunDecisions& d, lifecycle::DecisionSink* sink,
+                         lifecycle::QueueOrder& queue) {
     std::size_t queued = 0;
     {
         Use q(db.cached("SELECT seq, action_id, status, finance_status, locking_date, "
-                        "clearing_date FROM actions WHERE account_id = ?1 AND " LOCKS
-                        " ORDER BY seq"));
+                        "clearing_date, payout FROM actions WHERE account_id = ?1 AND (" LOCKS
+                        " OR " QUEUE ") ORDER BY seq"));
         q->bind_text(1, account_id);
         q->bind(2, millis(now));
         while (q->step()) {
             const std::string_view id = q->text_at(1);
-            const ledger::Status status = read_status(db, q->text_at(2), id);
-            const ledger::FinanceStatus finance = read_finance_status(db, q->text_at(3), id);
+            ledger::Status status = read_status(db, q->text_at(2), id);
+            ledger::FinanceStatus finance = read_finance_status(db, q->text_at(3), id);
             const Instant locking_date = instant_from_millis(q->int64_at(4));
-            if (!lifecycle::locks_at(status, locking_date, now))
-                throw StoreError(db.path() + ": the lock's criterion selected action " +
-                                 std::string(id) + ", which does not lock");
-            lifecycle::Lock l{q->int64_at(0), std::string(id), locking_date,
-                              lifecycle::locked_finance_status(finance)};
-            queued += lifecycle::in_clear_queue(ledger::Status::Approved, l.finance_status,
-                                                instant_from_millis(q->int64_at(5)), now);
-            ++d.locked;
-            if (sink)
-                sink->locked(l);
-            else
-                d.locks.push_back(std::move(l));
+            const Instant clearing_date = instant_from_millis(q->int64_at(5));
+            const bool locks = lifecycle::locks_at(status, locking_date, now);
+            if (locks) {
+                lifecycle::Lock l{q->int64_at(0), std::string(id), locking_date,
+                                  lifecycle::locked_finance_status(finance)};
+                status = ledger::Status::Approved;
+                finance = l.finance_status;
+                ++d.locked;
+                if (sink)
+                    sink->locked(l);
+                else
+                    d.locks.push_back(std::move(l));
+            }
+            if (!lifecycle::in_clear_queue(status, finance, clearing_date, now)) {
+                if (locks) continue;
+                throw StoreError(db.path() + ": the run's criteria selected action " +
+                                 std::string(id) + ", which neither locks nor is in the queue");
+            }
+            queued += locks;
+            (void)queue.add(lifecycle::QueueItem{q->int64_at(0), id, q->int64_at(6),
+                                                 clearing_date,
+                                                 finance == ledger::FinanceStatus::Overdue});
         }
     }
     return queued;
 }
 
-// The clear: its queue, as the lock leaves it, in queue order through lifecycle::ClearQueue.
-// The clears are a prefix of the queue; their debits (payout > 0) are no rows but the run's
-// (record_run), counted here. Returns the cut.
-Cut stream_clearing(Database& db, std::string_view account_id, std::int64_t balance, Instant now,
-                    lifecycle::ClearDecisions& d, lifecycle::DecisionSink* sink, Debits& debits) {
-    lifecycle::ClearQueue clear(balance, now);
-    d.balance_after = balance;
-    Cut cut;
+// The clear, when its queue was too large for the program's memory: the queue, as the lock
+// leaves it, read again in queue order, sorted by SQLite (on the small page cache, so that a
+// run's memory does not grow with the account).
+void stream_clearing(Database& db, std::string_view account_id, Instant now, ClearStep& step) {
     Use q(
         db.cached("SELECT seq, action_id, status, finance_status, locking_date, payout, "
                   "clearing_date FROM actions WHERE account_id = ?1 AND " QUEUE
@@ -298,18 +340,9 @@ Cut stream_clearing(Database& db, std::string_view account_id, std::int64_t bala
         if (!lifecycle::in_clear_queue(status, finance, clearing_date, now))
             throw StoreError(db.path() + ": the clear's criterion selected action " +
                              std::string(id) + ", which is not in its queue");
-        const bool overdue = finance == ledger::FinanceStatus::Overdue;
-        if (clear.decide(lifecycle::QueueItem{seq, id, payout, clearing_date, overdue}, d, sink)) {
-            // A 0 payout moves no money and makes no funds entry (docs/lifecycle.md, "Clear").
-            if (payout > 0) {
-                ++debits.count;
-                debits.sum += payout;  // at most the balance, which fits
-            }
-            continue;
-        }
-        if (!cut.some) cut = Cut{true, clearing_date, std::string(id)};
+        step.take(lifecycle::QueueItem{seq, id, payout, clearing_date,
+                                       finance == ledger::FinanceStatus::Overdue});
     }
-    return cut;
 }
 
 // The actions' side of the lock and the clear: one UPDATE of the rows that change, those that
@@ -523,9 +556,21 @@ lifecycle::RunDecisions SqliteStore::run_lifecycle(const Account& account, Insta
     lifecycle::RunDecisions d;
     d.now = now;
     const std::int64_t balance = read_balance(db_, account.id);
-    const std::size_t locked_into_queue = stream_locks(db_, account.id, now, d, sink);
-    Debits debits;
-    const Cut cut = stream_clearing(db_, account.id, balance, now, d.clearing, sink, debits);
+    std::size_t locked_into_queue = 0;
+    lifecycle::QueueOrder queue(queue_memory_);
+    {
+        // The pass reads every row once: the small cache, so that the pages it leaves and the
+        // queue in memory do not add up (docs/lifecycle.md, "Scale").
+        const SortPageCache scan_cache(db_);
+        locked_into_queue = stream_locks(db_, account.id, now, d, sink, queue);
+    }
+    ClearStep clear(balance, now, d.clearing, sink);
+    if (queue.over())
+        stream_clearing(db_, account.id, now, clear);
+    else
+        queue.drain([&](const lifecycle::QueueItem& a) { clear.take(a); });
+    const Cut& cut = clear.cut;
+    const Debits& debits = clear.debits;
     const std::int64_t run = record_run(db_, account.id, now, d.locked, d.clearing.cleared,
                                         d.clearing.newly_overdue, debits);
     // Every action a decision changes, once: the locked ones, and those of the queue that
@@ -536,27 +581,6 @@ lifecycle::RunDecisions SqliteStore::run_lifecycle(const Account& account, Insta
     if (changed > 0 &&
         update_actions(db_, account.id, now, cut, run, queue_changes) != std::int64_t(changed))
         out_of_date(db_, "the actions the lock and the clear change are not those decided");
-    // The run's row says what the actions naming it hold: as many locked, cleared and made
-    // overdue by it, and the debits it recorded those of the actions it cleared, so that the
-    // entries and the funds entries the views show are the run's decisions, and add up to the
-    // balance it leaves. (A run that only locks changed only the rows that lock: its count
-    // above is the check.)
-    if (queue_changes) {
-        Use q(db_.cached(
-            "SELECT count(lock_run = ?2 OR NULL), count(clear_run = ?2 OR NULL), "
-            "count(overdue_run = ?2 OR NULL), count(clear_run = ?2 AND payout > 0 OR NULL), "
-            "coalesce(sum(CASE WHEN clear_run = ?2 THEN payout END), 0) FROM actions WHERE "
-            "account_id = ?1"));
-        q->bind_text(1, account.id);
-        q->bind(2, run);
-        q->step();
-        if (q->int64_at(0) != std::int64_t(d.locked) ||
-            q->int64_at(1) != std::int64_t(d.clearing.cleared) ||
-            q->int64_at(2) != std::int64_t(d.clearing.newly_overdue) ||
-            q->int64_at(3) != debits.count || q->int64_at(4) != debits.sum)
-            out_of_date(db_, "the actions that name the run are not those it decided on");
-    }
-
     // The invoices: only the items this run puts on one are read (lifecycle::invoice_cutoff).
     lifecycle::InvoiceWaiting waiting;
     {
@@ -565,17 +589,38 @@ lifecycle::RunDecisions SqliteStore::run_lifecycle(const Account& account, Insta
         if (q->step()) waiting.last_invoice_date = instant_from_millis(q->optional_int64_at(0));
     }
     waiting.transfers = read_transfers(db_, account.id);
+    // One pass over the account's actions counts the cleared ones waiting for an invoice and,
+    // when the clear changed the queue, checks that the run's row says what the actions naming
+    // it hold: as many locked, cleared and made overdue by it, and the debits it recorded
+    // those of the actions it cleared, so that the entries and the funds entries the views
+    // show are the run's decisions, and add up to the balance it leaves. (A run that only
+    // locks changed only the rows that lock: the UPDATE's count is the check.)
     {
+#define WAITING "(status = 'APPROVED' AND finance_status = 'CLEARED' AND invoice_id = '')"
         Use q(db_.cached(
-            "SELECT count(*), count(cleared_at), min(cleared_at) FROM actions WHERE account_id = "
-            "?1 AND status = 'APPROVED' AND finance_status = 'CLEARED' AND invoice_id = ''"));
+            queue_changes
+                ? "SELECT count(CASE WHEN " WAITING " THEN 1 END), count(CASE WHEN " WAITING
+                  " THEN cleared_at END), min(CASE WHEN " WAITING " THEN cleared_at END), "
+                  "count(lock_run = ?2 OR NULL), count(clear_run = ?2 OR NULL), "
+                  "count(overdue_run = ?2 OR NULL), count(clear_run = ?2 AND payout > 0 OR "
+                  "NULL), coalesce(sum(CASE WHEN clear_run = ?2 THEN payout END), 0) FROM "
+                  "actions WHERE account_id = ?1"
+                : "SELECT count(*), count(cleared_at), min(cleared_at) FROM actions WHERE "
+                  "account_id = ?1 AND " WAITING));
+#undef WAITING
         q->bind_text(1, account.id);
+        if (queue_changes) q->bind(2, run);
         q->step();
         if (q->int64_at(0) != q->int64_at(1))
             throw StoreError(db_.path() + ": a cleared action of account " + account.id +
                              " has no cleared_at");
         waiting.cleared_actions = static_cast<std::size_t>(q->int64_at(0));
         waiting.oldest_cleared_at = instant_from_millis(q->optional_int64_at(2));
+        if (queue_changes && (q->int64_at(3) != std::int64_t(d.locked) ||
+                              q->int64_at(4) != std::int64_t(d.clearing.cleared) ||
+                              q->int64_at(5) != std::int64_t(d.clearing.newly_overdue) ||
+                              q->int64_at(6) != debits.count || q->int64_at(7) != debits.sum))
+            out_of_date(db_, "the actions that name the run are not those it decided on");
     }
     lifecycle::decide_run_invoices(
         account, waiting,

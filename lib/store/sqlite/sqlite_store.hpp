@@ -72,6 +72,12 @@ public:
     std::vector<ledger::FundsEntry> funds_entries(std::string_view account_id) override;
     std::vector<lifecycle::Invoice> invoices(std::string_view account_id) override;
     std::optional<lifecycle::Invoice> invoice(std::string_view invoice_id) override;
+    // The most memory a run's clear puts its queue in order with (lifecycle::QueueOrder);
+    // a larger queue is sorted by SQLite (docs/lifecycle.md, "Scale"). Tests set 0.
+    void set_queue_memory(std::size_t bytes) { queue_memory_ = bytes; }
+
+    // A million queued actions with ids of up to about 20 bytes.
+    static constexpr std::size_t kQueueMemory = std::size_t{64} << 20;
 
 private:
     friend class SqliteBatch;
@@ -83,6 +89,7 @@ private:
 
     Database db_;
     bool batch_open_ = false;
+    std::size_t queue_memory_ = kQueueMemory;
 };
 
 class SqliteBatch final : public BatchTransaction, public KeyOrder {
