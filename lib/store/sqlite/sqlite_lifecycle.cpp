@@ -269,9 +269,9 @@ private:
 // own order, so no sort). Those that lock go through the lock's rule, each decision to `sink`
 // or kept; the queue's go to `queue`, which puts them in queue order in memory until it is
 // full. Returns how many of those that lock the queue holds.
-std::size_t stream_locks(Database& db, std::string_view account_id, Instant now,
-                         lifecycle::RunDecisions& d, lifecycle::DecisionSink* sink,
-                         lifecycle::QueueOrder& queue) {
+std::size_t lock_and_gather_queue(Database& db, std::string_view account_id, Instant now,
+                                  lifecycle::RunDecisions& d, lifecycle::DecisionSink* sink,
+                                  lifecycle::QueueOrder& queue) {
     std::size_t queued = 0;
     {
         Use q(db.cached("SELECT seq, action_id, status, finance_status, locking_date, "
@@ -562,7 +562,7 @@ lifecycle::RunDecisions SqliteStore::run_lifecycle(const Account& account, Insta
         // The pass reads every row once: the small cache, so that the pages it leaves and the
         // queue in memory do not add up (docs/lifecycle.md, "Scale").
         const SortPageCache scan_cache(db_);
-        locked_into_queue = stream_locks(db_, account.id, now, d, sink, queue);
+        locked_into_queue = lock_and_gather_queue(db_, account.id, now, d, sink, queue);
     }
     ClearStep clear(balance, now, d.clearing, sink);
     if (queue.over())
