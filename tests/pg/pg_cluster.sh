@@ -68,12 +68,15 @@ stop_cluster() {
     rm -rf "$place" "$DIR"
 }
 
-# A port nothing on 127.0.0.1 answers on; if another process takes it first, the start
-# fails and the next try picks another one.
+# A port nothing on 127.0.0.1 answers on, below the range the kernel gives outgoing
+# connections (a port in that range can be taken by any connection while the server
+# restarts, as some tests make it); if another process takes it first, the start fails and
+# the next try picks another one.
 free_port() {
-    local port
+    local port low
+    read -r low _ < /proc/sys/net/ipv4/ip_local_port_range
     while :; do
-        port=$((20000 + RANDOM % 40000))
+        port=$((10000 + RANDOM % (low - 10000)))
         (exec 3<> "/dev/tcp/127.0.0.1/$port") 2> /dev/null || { echo "$port"; return; }
     done
 }
