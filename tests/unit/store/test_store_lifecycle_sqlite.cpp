@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ledger/time.hpp"
+#include "lifecycle/queue_order.hpp"
 #include "lifecycle/run.hpp"
 #include "store/sqlite/migrations.hpp"
 #include "store/sqlite/sqlite.hpp"
@@ -432,13 +433,17 @@ TEST_CASE("the migration to version 9 keeps the clearing debits written as rows"
 // carried out one by one write as rows, and each action's own query must read what the view
 // shows. A failure names its seed.
 //
-// Each ledger twice: the clear's queue put in order in the program's memory, and sorted by
-// SQLite, as a queue too large for that memory is.
+// Each ledger three times: the clear's queue put in order in the program's memory; sorted by
+// SQLite, as a queue too large for that memory is; and with the memory running out part of
+// the way through the queue (one piece's rows and 64 bytes of ids), given up and sorted by
+// SQLite.
 TEST_CASE("over random ledgers, a set-based run writes the rows the decisions carried out one by one write") {
-    for (unsigned seed = 1; seed <= 50; ++seed) {
-        const bool queue_in_memory = seed <= 25;
+    const std::size_t queue_memory[] = {sqlite::SqliteStore::kQueueMemory, 0,
+                                        lifecycle::QueueOrder::kPieceRows * 40 + 64};
+    for (unsigned seed = 1; seed <= 75; ++seed) {
+        const std::size_t memory = queue_memory[(seed - 1) / 25];
         CAPTURE(seed);
-        CAPTURE(queue_in_memory);
+        CAPTURE(memory);
         std::mt19937 rng((seed - 1) % 25 + 1);
         const auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
         std::vector<ledger::Action> actions;
@@ -462,7 +467,7 @@ TEST_CASE("over random ledgers, a set-based run writes the rows the decisions ca
         auto one_store = migrated_store("sqlite:" + one_dir.db());
         LifecycleLedger& set_life = *set_store->lifecycle_ledger();
         LifecycleLedger& one_life = *one_store->lifecycle_ledger();
-        if (!queue_in_memory) dynamic_cast<sqlite::SqliteStore&>(*set_store).set_queue_memory(0);
+        dynamic_cast<sqlite::SqliteStore&>(*set_store).set_queue_memory(memory);
         for (Store* s : {set_store.get(), one_store.get()}) add_actions(*s, actions, "20260301T000000Z-aaaaaaaaaaaa");
 
         std::vector<int> days;
