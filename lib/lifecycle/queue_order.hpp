@@ -49,6 +49,7 @@ private:
         std::uint32_t id_size : 31 = 0;
         std::uint32_t overdue : 1 = 0;
     };
+    static_assert(sizeof(Row) == 40, "docs/lifecycle.md gives a queued action 40 bytes");
     struct Piece {
         std::vector<Row> rows;
         std::string ids;
