@@ -20,12 +20,15 @@ PY
 start_ns=$(date +%s%N)
 daemon_start 1
 summaries() { find "$R/out" -maxdepth 1 -name '*_summary.json' | wc -l; }
-last=0; last_change=$SECONDS; deadline=$((SECONDS + 540))
+# A stall fails after 120 s without a new summary. The whole run may take much longer on a
+# slow or busy machine (2 minutes idle, 11 on a slow day), so the deadline is only there to
+# show the logs before CTest's timeout (1500 s) would kill the test without them.
+last=0; last_change=$SECONDS; deadline=$((SECONDS + 1380))
 until [ "$(summaries)" -ge "$N" ]; do
     now=$(summaries)
     if [ "$now" != "$last" ]; then last=$now; last_change=$SECONDS; fi
     [ $((SECONDS - last_change)) -lt 120 ] || { show_logs; fail "no new summary for 120 s: $now of $N answered"; }
-    [ $SECONDS -lt $deadline ] || { show_logs; fail "only $now of $N answered in 540 s"; }
+    [ $SECONDS -lt $deadline ] || { show_logs; fail "only $now of $N answered in 1380 s"; }
     kill -0 "$DAEMON_PID" 2> /dev/null || { show_logs; fail "actiondropd exited with $now of $N answered"; }
     sleep 1
 done
