@@ -106,7 +106,7 @@ public:
                 ",\n    \"overdue_amount\": {},\n    \"invoices\": {},\n    \"balance\": {},\n    "
                 "\"currency\": {},\n    \"invoice_calendar_ended\": {}\n  }}",
                 nlohmann::json(money_text(d.clearing.overdue_amount(), c)).dump(), invoices.dump(),
-                nlohmann::json(money_text(balance, c)).dump(), nlohmann::json(code()).dump(),
+                nlohmann::json(money_text(balance, c)).dump(), nlohmann::json(code_).dump(),
                 d.invoice_calendar_ended));
             copy_out();
             return;
@@ -115,13 +115,13 @@ public:
             "account {} at {}: locked {}, cleared {}, overdue {} ({} {}), invoices {}, balance "
             "{} {}\n",
             account_.id, ledger::format_instant(d.now), d.locked, d.clearing.cleared,
-            d.clearing.left_overdue, money_text(d.clearing.overdue_amount(), c), code(),
-            d.invoices.size(), money_text(balance, c), code());
+            d.clearing.left_overdue, money_text(d.clearing.overdue_amount(), c), code_,
+            d.invoices.size(), money_text(balance, c), code_);
         copy_out();
         for (const lifecycle::Invoice& inv : d.invoices)
             std::cout << fmt::format("  invoiced {} partner {} total {} {} ({} lines)\n",
                                      inv.invoice_id, inv.partner_id, money_text(inv.total, c),
-                                     code(), inv.lines.size());
+                                     code_, inv.lines.size());
         if (d.invoice_calendar_ended)
             std::cout << fmt::format(
                 "  warning: items wait for an invoice and the period_ends list of account {} "

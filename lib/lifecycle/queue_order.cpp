@@ -32,21 +32,14 @@ bool QueueOrder::add(const QueueItem& a) {
         sort_last();
         // A piece takes its rows' memory at once, so that a queue never holds a half-grown copy.
         bytes_ += kPieceRows * sizeof(Row);
-        if (bytes_ > max_bytes_) {
-            clear();
-            over_ = true;
-            return false;
-        }
+        if (bytes_ > max_bytes_) return give_up();
         pieces_.emplace_back().rows.reserve(kPieceRows);
     }
     Piece& p = pieces_.back();
     const std::size_t ids_before = p.ids.capacity();
     if (p.ids.size() > std::numeric_limits<std::uint32_t>::max() - a.action_id.size() ||
-        a.action_id.size() >= (std::size_t{1} << 31)) {
-        clear();
-        over_ = true;
-        return false;
-    }
+        a.action_id.size() >= (std::size_t{1} << 31))
+        return give_up();
     Row r;
     r.clearing = a.clearing_date.time_since_epoch().count();
     r.prefix = prefix_of(a.action_id);
@@ -59,12 +52,7 @@ bool QueueOrder::add(const QueueItem& a) {
     p.rows.push_back(r);
     bytes_ += p.ids.capacity() - ids_before;
     ++size_;
-    if (bytes_ > max_bytes_) {
-        clear();
-        over_ = true;
-        return false;
-    }
-    return true;
+    return bytes_ <= max_bytes_ || give_up();
 }
 
 void QueueOrder::sort_last() {
@@ -72,6 +60,12 @@ void QueueOrder::sort_last() {
     Piece& p = pieces_.back();
     std::sort(p.rows.begin(), p.rows.end(),
               [&p](const Row& a, const Row& b) { return before(p, a, p, b); });
+}
+
+bool QueueOrder::give_up() {
+    clear();
+    over_ = true;
+    return false;
 }
 
 void QueueOrder::clear() {

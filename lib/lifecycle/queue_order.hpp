@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lifecycle/clear.hpp"
@@ -35,7 +36,7 @@ public:
         sort_last();
         Merge merge(pieces_);
         QueueItem item;
-        while (merge.next(item)) take(static_cast<const QueueItem&>(item));
+        while (merge.next(item)) take(std::as_const(item));
         clear();
     }
 
@@ -70,6 +71,7 @@ private:
     static bool before(const Piece& pa, const Row& a, const Piece& pb, const Row& b);
     void sort_last();
     void clear();
+    bool give_up();  // frees what it holds and refuses from then on; false
 
     std::size_t max_bytes_;
     std::size_t bytes_ = 0;

@@ -165,6 +165,7 @@ ledger::FinanceStatus read_finance_status(Database& db, std::string_view text,
 // with 16 MiB, 1.6 s and 38 MiB, the sort spilling to a temporary file and merged from there.
 // The sort is done by the statement's first step; the cache is the store's again for the
 // writes that follow, which need it (with 16 MiB throughout, the run took a quarter longer).
+// The pass that gathers the queue into the program's memory runs on it too.
 class SortPageCache {
 public:
     static constexpr int kKiB = 16 * 1024;
