@@ -169,6 +169,17 @@ public:
     std::filesystem::path known_hosts() const { return dir_ / "known_hosts"; }
     std::filesystem::path host_public_key() const { return dir_ / "host_key.pub"; }
     std::string log() const { return sshd_detail::slurp(dir_ / "sshd.log"); }
+    // Connections sshd accepted, by client port (its log may say it more than once).
+    std::size_t connections() const {
+        std::set<std::string> ports;
+        const std::string text = log();
+        const std::string mark = "Connection from 127.0.0.1 port ";
+        for (auto at = text.find(mark); at != std::string::npos; at = text.find(mark, at + 1)) {
+            const auto from = at + mark.size();
+            ports.insert(text.substr(from, text.find(' ', from) - from));
+        }
+        return ports.size();
+    }
 
     // A known_hosts line naming this server with the public key in `public_key_file`.
     std::string known_hosts_line(const std::filesystem::path& public_key_file) const {
@@ -221,6 +232,12 @@ private:
             if (std::chrono::steady_clock::now() > deadline)
                 throw std::runtime_error("sshd did not listen within 10 s: " + log());
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        // The probe's process logs it a moment later; tests count connections from here.
+        while (connections() == 0) {
+            if (std::chrono::steady_clock::now() > deadline)
+                throw std::runtime_error("sshd did not log its probe within 10 s: " + log());
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }
     }
 

@@ -186,6 +186,7 @@ private:
               << (mode_ == FtpMode::ImplicitTls ? "implicit_ssl=YES\n" : "");
     }
     void start() {
+        const std::size_t logged = connections();
         pid_ = ::fork();
         if (pid_ == 0) {
             ::setpgid(0, 0);
@@ -207,6 +208,12 @@ private:
             if (std::chrono::steady_clock::now() > deadline)
                 throw std::runtime_error("vsftpd did not listen within 10 s");
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        // The probe's process logs it a moment later; tests count connections from here.
+        while (connections() == logged) {
+            if (std::chrono::steady_clock::now() > deadline)
+                throw std::runtime_error("vsftpd did not log its probe within 10 s");
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }
     }
 

@@ -374,6 +374,14 @@ TEST_CASE("ftp: the test servers' ports are outside the kernel's range for outgo
     }
 }
 
+// vsftpd's per-connection process logs the fixture's probe a moment after the connect.
+TEST_CASE("ftp: the test server is ready only once its log names the fixture's probe") {
+    for (int i = 0; i < 20; ++i) {
+        FtpServerProcess server;
+        CHECK(server.connections() == 1);
+    }
+}
+
 TEST_CASE("ftp: nothing listening is a lost connection") {
     FtpServerProcess server;
     FtpEndpoint e = server.endpoint();

@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <atomic>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <thread>
 
 #include "pull/puller.hpp"
@@ -69,17 +68,7 @@ struct SftpSide {
         std::get<config::SftpSource>(inbox.source).identity_file = scratch / "stranger";
     }
     void kill_all() { server.kill_all(); }
-    // Connections sshd accepted, by client port (its log may say it more than once).
-    std::size_t connections() const {
-        std::set<std::string> ports;
-        const std::string log = server.log();
-        const std::string mark = "Connection from 127.0.0.1 port ";
-        for (auto at = log.find(mark); at != std::string::npos; at = log.find(mark, at + 1)) {
-            const auto from = at + mark.size();
-            ports.insert(log.substr(from, log.find(' ', from) - from));
-        }
-        return ports.size();
-    }
+    std::size_t connections() const { return server.connections(); }
 };
 
 struct FtpSide {

@@ -438,6 +438,15 @@ TEST_CASE("sftp: connected sessions share one stall watchdog and cost no thread 
     CHECK(threads() == with_one);
 }
 
+// Tests count the connections sshd logged; its per-connection process logs the fixture's
+// probe of the port a moment after the connect, so the fixture waits for that line.
+TEST_CASE("sftp: the test server is ready only once its log names the fixture's probe") {
+    for (int i = 0; i < 20; ++i) {
+        SshServer server;
+        CHECK(server.connections() == 1);
+    }
+}
+
 TEST_CASE("sftp: nothing listening is a connection failure") {
     SshServer server;
     SftpEndpoint endpoint = server.endpoint();
