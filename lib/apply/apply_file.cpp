@@ -1,6 +1,7 @@
 #include "apply/apply_file.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <fstream>
 #include <limits>
 #include <memory>
@@ -250,16 +251,18 @@ void BatchRun::apply_in_file_order(store::BatchTransaction& tx, batch::CsvReader
     return_large_blocks();
     const bool modifications = req_.type == batch::FileType::Modifications;
     const bool conversions = req_.type == batch::FileType::Conversions;
-    std::vector<Pending> chunk(chunk_rows);
-    SlotBytes held(chunk_rows);
+    // The chunk's slots are made as rows come: a file of one row makes one (README.md,
+    // "Limits": memory). A deque, so that a new slot moves none: action_ids views their ids.
+    std::deque<Pending> chunk;
+    SlotBytes held;
     auto empty = [&](std::size_t i) { chunk[i] = Pending{}; };
     std::vector<std::string_view> action_ids;
-    action_ids.reserve(chunk_rows);
     bool at_end = false;
     while (!at_end) {
         std::size_t filled = 0;
         action_ids.clear();
-        while (filled < chunk.size() && held.total() < chunk_bytes) {
+        while (filled < chunk_rows && held.total() < chunk_bytes) {
+            if (filled == chunk.size()) chunk.emplace_back();
             Pending& pending = chunk[filled];
             auto more = reader.next(pending.record);
             if (!more) {
@@ -313,7 +316,11 @@ void BatchRun::apply_in_key_order(store::BatchTransaction& tx, batch::CsvReader&
     std::size_t span_start = 0;  // data rows before the span
     for (;;) {
         const std::int64_t bytes_from = reader.bytes_read();
-        key_order::SpanKeys span = key_order::find_keys(tx, account_->id, reader, layout, span_rows);
+        // A record takes at least a byte: a file holds fewer rows than its bytes, so a small
+        // file does not reserve a span's rows (find_keys reserves `most`).
+        key_order::SpanKeys span = key_order::find_keys(
+            tx, account_->id, reader, layout,
+            std::min(span_rows, static_cast<std::size_t>(std::max<std::int64_t>(digest_.size, 0)) + 1));
         if (span.file_error) {
             file_error_ = std::move(span.file_error);
             return;

@@ -39,10 +39,10 @@ std::size_t held_bytes(const batch::Record& record);
 // What the slots of rows read ahead hold (held_bytes()), by slot and in all.
 class SlotBytes {
 public:
-    explicit SlotBytes(std::size_t slots) : held_(slots) {}
     std::size_t total() const { return total_; }
-    // Slot `i` holds `record` now.
+    // Slot `i` holds `record` now (a slot not counted before is added).
     void refilled(std::size_t i, const batch::Record& record) {
+        if (i >= held_.size()) held_.resize(i + 1);
         total_ -= held_[i];
         held_[i] = held_bytes(record);
         total_ += held_[i];

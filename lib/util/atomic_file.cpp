@@ -9,7 +9,8 @@
 #include <random>
 #include <string>
 #include <system_error>
-#include <vector>
+
+#include "util/read_buffer.hpp"
 
 namespace actiondrop::util {
 namespace {
@@ -93,7 +94,8 @@ void write_file_atomically(const std::filesystem::path& destination, std::string
 void copy_descriptor_atomically(int source_fd, const std::filesystem::path& source,
                                 const std::filesystem::path& destination) {
     publish(destination, [&](int fd, const std::filesystem::path& tmp) {
-        std::vector<char> buffer(1 << 20);
+        struct stat status {};
+        ReadBuffer buffer(::fstat(source_fd, &status) == 0 ? status.st_size : -1);
         off_t offset = 0;  // pread: the descriptor's own offset is left alone
         for (;;) {
             ssize_t n = ::pread(source_fd, buffer.data(), buffer.size(), offset);

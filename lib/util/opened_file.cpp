@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "util/read_buffer.hpp"
+
 #include <fmt/format.h>
 
 namespace actiondrop::util {
@@ -95,7 +97,7 @@ bool OpenedFile::changed_since_open() const {
 FileDigest OpenedFile::digest() const {
     Sha256 sha;
     FileDigest digest;
-    std::vector<char> buffer(1 << 20);
+    ReadBuffer buffer(status_.st_size);
     for (;;) {
         const std::size_t n = read_at(fd_, buffer.data(), buffer.size(), digest.size, path_);
         if (n == 0) break;

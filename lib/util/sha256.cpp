@@ -2,12 +2,14 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <stdexcept>
 #include <system_error>
-#include <vector>
+
+#include "util/read_buffer.hpp"
 
 namespace actiondrop::util {
 
@@ -46,7 +48,8 @@ FileDigest digest_file(const std::filesystem::path& path) {
     if (fd < 0) throw std::system_error(errno, std::generic_category(), path.string());
     Sha256 sha;
     FileDigest digest;
-    std::vector<char> buffer(1 << 20);
+    struct stat status {};
+    ReadBuffer buffer(::fstat(fd, &status) == 0 ? status.st_size : -1);
     for (;;) {
         ssize_t n = ::read(fd, buffer.data(), buffer.size());
         if (n < 0) {

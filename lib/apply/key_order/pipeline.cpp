@@ -31,7 +31,12 @@ struct Gathered {
 // Rows between two writes: while one is applied, the next one's rows are decoded and its
 // actions read ahead, and the lines of the one before are written.
 struct Chunk {
-    explicit Chunk(std::size_t rows) : pending(rows), rows(rows), file_rows(rows), held(rows) {}
+    // A slot more, made when a chunk first needs it: a span of a few rows makes a few.
+    void grow() {
+        pending.emplace_back();
+        rows.emplace_back();
+        file_rows.push_back(0);
+    }
     std::vector<Pending> pending;
     std::vector<ledger::RowResult> rows;
     std::vector<std::uint32_t> file_rows;
@@ -82,7 +87,7 @@ std::vector<RowProblem> apply_span(store::BatchTransaction& tx, std::string_view
     };
     const Gathered* range = nullptr;  // the range being applied
     const std::size_t chunk_rows = std::max<std::size_t>(sizes.chunk_rows, 1);
-    Chunk chunks[3]{Chunk(chunk_rows), Chunk(chunk_rows), Chunk(chunk_rows)};
+    Chunk chunks[3];
     std::size_t lo = 0, hi = 0;  // the range being applied, in places
     // The chunk of rows from place `first`, up to chunk_rows or chunk_bytes: decoded, mapped,
     // and their actions read ahead. Its slots are free: its lines were written.
@@ -97,6 +102,7 @@ std::vector<RowProblem> apply_span(store::BatchTransaction& tx, std::string_view
         c.keys.clear();
         while (c.size < most && c.held.total() < chunk_bytes) {
             const std::size_t i = c.size++;
+            if (i == c.pending.size()) c.grow();
             Pending& pending = c.pending[i];
             decode_record(range->rows[first + i - lo], pending.record);
             pending.modification = layout.modification(pending.record);

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -213,8 +214,9 @@ void Database::write_blob_from_file(const char* table, const char* column, std::
         ~Closer() { sqlite3_blob_close(b); }
     } closer{blob};
     const int size = sqlite3_blob_bytes(blob);
-    // Pieces of 1 MiB, so that a large result file never sits in memory whole.
-    std::vector<char> piece(1 << 20);
+    // Pieces of 1 MiB, so that a large result file never sits in memory whole; a small one
+    // (most are) gets its own size.
+    std::vector<char> piece(static_cast<std::size_t>(std::clamp(size, 1, 1 << 20)));
     int offset = 0;
     while (offset < size) {
         int want = std::min<int>(static_cast<int>(piece.size()), size - offset);
