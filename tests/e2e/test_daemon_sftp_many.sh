@@ -21,8 +21,8 @@ start_ns=$(date +%s%N)
 daemon_start 1
 summaries() { find "$R/out" -maxdepth 1 -name '*_summary.json' | wc -l; }
 # A stall fails after 120 s without a new summary. The whole run may take much longer on a
-# slow or busy machine (2 minutes idle, 11 on a slow day), so the deadline is only there to
-# show the logs before CTest's timeout (1500 s) would kill the test without them.
+# slow or busy machine (66 files a second idle, far fewer under load), so the deadline is
+# only there to show the logs before CTest's timeout (1500 s) would kill the test without them.
 last=0; last_change=$SECONDS; deadline=$((SECONDS + 1380))
 until [ "$(summaries)" -ge "$N" ]; do
     now=$(summaries)
