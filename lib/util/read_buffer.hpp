@@ -1,7 +1,9 @@
 #pragma once
 // A buffer to read a file of a known size through, in pieces of at most 1 MiB. A smaller
 // file gets its size and one byte more (its end is seen by the same read), so that the many
-// small files of an inbox do not each pay for a megabyte. Not zeroed.
+// small files of an inbox do not each pay for a megabyte; but never less than 16 KiB, so that
+// a file that grows after it was measured (an uploader may append to it) is not read a few
+// bytes at a time. Not zeroed.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -12,10 +14,12 @@ namespace actiondrop::util {
 class ReadBuffer {
 public:
     static constexpr std::size_t kPiece = std::size_t{1} << 20;
+    static constexpr std::size_t kLeast = std::size_t{16} << 10;
     // `file_size` < 0: not known, a whole piece.
     explicit ReadBuffer(std::int64_t file_size)
         : size_(file_size < 0 ? kPiece
-                              : std::min(static_cast<std::size_t>(file_size) + 1, kPiece)),
+                              : std::clamp(static_cast<std::size_t>(file_size) + 1, kLeast,
+                                           kPiece)),
           data_(std::make_unique_for_overwrite<char[]>(size_)) {}
     char* data() { return data_.get(); }
     std::size_t size() const { return size_; }
