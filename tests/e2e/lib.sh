@@ -65,6 +65,16 @@ days_ago() { date -u -d "$1 days ago" +%Y-%m-%dT%H:%M:%SZ; }
 check_csv() { python3 "$E2E_DIR/check_csv.py" "$@"; }
 
 json_field() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d[sys.argv[2]])' "$@"; }
+# archived INBOX NAME: prints the path of NAME in INBOX's archive (STATE/archive/INBOX/yyyy/
+# mm/dd/NAME) under whichever day it was archived, and fails when it is not there. The day is
+# that of the batch's completion in UTC: a test that runs across midnight must not guess it.
+archived() {
+    local found
+    for found in "$STATE/archive/$1"/[0-9][0-9][0-9][0-9]/[0-9][0-9]/[0-9][0-9]/"$2"; do
+        if [ -f "$found" ]; then printf '%s\n' "$found"; return 0; fi
+    done
+    return 1
+}
 
 # chroot_base NAME: makes and prints a fresh folder for chroot trees (drop-folder tests).
 # sshd and vsftpd chroot only below folders that root owns and no one else can write, so

@@ -69,7 +69,7 @@ Line,ActionId,Outcome,ErrorCode
 4,F-3,REJECTED,ACTIONTRACKER_NOT_FOUND
 CSV
 batch=$(json_field "$S" batch_id)
-wait_for 10 test -f "$STATE/archive/pull/$(date -u +%Y/%m/%d)/${batch}_conv 1 é.csv"
+wait_for 10 archived pull "${batch}_conv 1 é.csv" > /dev/null
 cmp -s "$R/in/conv 1 é.csv" "$WORK/orig/conv 1 é.csv" && [ "$(stamp "$R/in/conv 1 é.csv")" = "$conv1_stamp" ] \
     || fail "the original on the server was changed"
 expect_exit 0 ad action show --account 1000 F-2

@@ -70,8 +70,8 @@ echo "slow.csv answered ${picked_ms} ms after its last write (settle 300ms)"
 for f in receipt_slow.csv.txt result_slow.csv errors_slow.csv; do [ -f "$OUT/$f" ] || fail "no $f"; done
 [ ! -e "$IN/slow.csv" ] || fail "slow.csv still in the inbox"
 batch=$(json_field "$OUT/slow.csv_summary.json" batch_id)
-archived="$STATE/archive/acme-conv/$(date -u +%Y/%m/%d)/${batch}_slow.csv"
-wait_for 5 test -f "$archived"
+wait_for 5 archived acme-conv "${batch}_slow.csv" > /dev/null
+archived=$(archived acme-conv "${batch}_slow.csv")
 cmp -s "$archived" <(printf '%s\r\nD-1,CMP,19816,P-77,O-1,%s,100.00\r\nD-2,CMP,19816,P-77,O-2,%s,50.00\r\nD-3,CMP,19816,P-77,O-3,%s,20.00\r\n' "$HEADER" "$D" "$D" "$D") \
     || fail "the archived original differs from what was written"
 grep -q "inbox=acme-conv account=1000 batch=$batch file=slow.csv status=COMPLETE total=3 applied=3 rejected=0" "$LOG" \

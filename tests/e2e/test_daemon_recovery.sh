@@ -66,11 +66,11 @@ wait_for() {
 wait_for 20 test -f "$A_OUT/left.csv_summary.json"
 [ "$(json_field "$A_OUT/left.csv_summary.json" status)" = COMPLETE ] || fail "left.csv not COMPLETE"
 left_batch=$(json_field "$A_OUT/left.csv_summary.json" batch_id)
-wait_for 5 test -f "$STATE/archive/a/$(date -u +%Y/%m/%d)/${left_batch}_left.csv"
+wait_for 5 archived a "${left_batch}_left.csv" > /dev/null
 ad action show --account 1000 R-1 > /dev/null || fail "R-1 not applied"
 
 # 2: only archived under its own batch; no second batch, no DUPLICATE_FILE answer.
-wait_for 20 test -f "$STATE/archive/a/$(date -u +%Y/%m/%d)/${done_batch}_done.csv"
+wait_for 20 archived a "${done_batch}_done.csv" > /dev/null
 [ "$(json_field "$A_OUT/done.csv_summary.json" batch_id)" = "$done_batch" ] || fail "done.csv answered again"
 [ "$(json_field "$A_OUT/done.csv_summary.json" status)" = COMPLETE ] || fail "done.csv summary overwritten"
 [ -z "$(ls -A "$CLAIMS")" ] || fail "claims not emptied: $(ls -A "$CLAIMS")"

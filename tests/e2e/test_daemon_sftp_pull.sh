@@ -68,8 +68,8 @@ P-3,99999,ACTIONTRACKER_NOT_FOUND
 CSV
 batch=$(json_field "$S" batch_id)
 grep -q "$batch" "$R/out/receipt_conv1.csv.txt" || fail "the receipt does not name batch $batch: $(cat "$R/out/receipt_conv1.csv.txt")"
-archived="$STATE/archive/pull/$(date -u +%Y/%m/%d)/${batch}_conv1.csv"
-wait_for 10 test -f "$archived"
+wait_for 10 archived pull "${batch}_conv1.csv" > /dev/null
+archived=$(archived pull "${batch}_conv1.csv")
 cmp -s "$archived" "$WORK/orig/conv1.csv" || fail "the archived copy differs from the original"
 cmp -s "$R/in/conv1.csv" "$WORK/orig/conv1.csv" && [ "$(stamp "$R/in/conv1.csv")" = "$conv1_stamp" ] \
     || fail "the original on the server was changed: $(stamp "$R/in/conv1.csv"), was $conv1_stamp"
@@ -101,7 +101,7 @@ gone_from_server() { [ ! -e "$R/del/del1.csv" ] && [ -z "$(find "$R/del" -mindep
 wait_for 20 gone_from_server
 [ "$(json_field "$R/del-out/del1.csv_summary.json" applied)" = 1 ] || fail "del1.csv: not applied"
 del_batch=$(json_field "$R/del-out/del1.csv_summary.json" batch_id)
-cmp -s "$STATE/archive/pulldel/$(date -u +%Y/%m/%d)/${del_batch}_del1.csv" "$WORK/orig/del1.csv" \
+cmp -s "$(archived pulldel "${del_batch}_del1.csv")" "$WORK/orig/del1.csv" \
     || fail "del1.csv: the local archived copy is missing or differs"
 
 # 4. archive_folder: moved there once applied; under a unique name when the name is taken.

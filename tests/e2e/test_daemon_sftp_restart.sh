@@ -90,8 +90,8 @@ CSV
     [ "$(grep -c "file=$1 status=" "$WORK"/daemon.*.log | awk -F: '{ s += $NF } END { print s }')" = 1 ] \
         || { show_logs; fail "$1 was applied more than once"; }
     batch=$(json_field "$S" batch_id)
-    archived="$STATE/archive/$inbox/$(date -u +%Y/%m/%d)/${batch}_$1"
-    wait_for 20 test -f "$archived"
+    wait_for 20 archived "$inbox" "${batch}_$1" > /dev/null
+    local archived; archived=$(archived "$inbox" "${batch}_$1")
     [ "$(stat -c %s "$archived")" = $SIZE ] || fail "the archived copy of $1 has $(stat -c %s "$archived") bytes"
 }
 spools_empty() { [ -z "$(find "$STATE/pull" -type f 2> /dev/null)" ]; }

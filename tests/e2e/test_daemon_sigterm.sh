@@ -89,7 +89,7 @@ wait_for 170 test -f "$OUT/big.csv_summary.json"
 [ "$(json_field "$OUT/big.csv_summary.json" status)" = COMPLETE ] || fail "big.csv not COMPLETE"
 [ "$(json_field "$OUT/big.csv_summary.json" applied)" = "$ROWS" ] || fail "big.csv: not every row applied"
 [ "$(json_field "$OUT/big.csv_summary.json" batch_id)" = "$first_batch" ] || fail "big.csv not resumed under batch $first_batch"
-wait_for 20 test -f "$STATE/archive/big/$(date -u +%Y/%m/%d)/${first_batch}_big.csv"
+wait_for 20 archived big "${first_batch}_big.csv" > /dev/null
 stop_within 10
 [ -z "$(ls -A "$STATE/claims/big")" ] || fail "the claims folder not emptied: $(ls -A "$STATE/claims/big")"
 ad report actions --account 1000 > "$WORK/actions.csv"
