@@ -318,9 +318,9 @@ void BatchRun::apply_in_key_order(store::BatchTransaction& tx, batch::CsvReader&
         const std::int64_t bytes_from = reader.bytes_read();
         // A record takes at least a byte: a file holds fewer rows than its bytes, so a small
         // file does not reserve a span's rows (find_keys reserves `most`).
-        key_order::SpanKeys span = key_order::find_keys(
-            tx, account_->id, reader, layout,
-            std::min(span_rows, static_cast<std::size_t>(std::max<std::int64_t>(digest_.size, 0)) + 1));
+        const auto file_bytes = static_cast<std::size_t>(std::max<std::int64_t>(digest_.size, 0));
+        key_order::SpanKeys span = key_order::find_keys(tx, account_->id, reader, layout,
+                                                        std::min(span_rows, file_bytes + 1));
         if (span.file_error) {
             file_error_ = std::move(span.file_error);
             return;
