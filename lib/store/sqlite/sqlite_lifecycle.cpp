@@ -3,6 +3,7 @@
 // invoices.
 #include <sqlite3.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -158,6 +159,8 @@ ledger::FinanceStatus read_finance_status(Database& db, std::string_view text,
 // std::string does).
 #define CLEARS "(?5 = 0 OR (clearing_date, action_id) < (?3, ?4))"
 #define CLEARED_AT "(CASE WHEN finance_status = 'OVERDUE' THEN ?2 ELSE clearing_date END)"
+// A cleared action waiting for an invoice (lifecycle::InvoiceWaiting).
+#define WAITING "(status = 'APPROVED' AND finance_status = 'CLEARED' AND invoice_id = '')"
 
 // The page cache while the clear's queue is sorted (docs/lifecycle.md, "Scale"). SQLite gives
 // a sort as much memory as the page cache, and keeps what it sorted in memory when it fits: a
@@ -240,12 +243,15 @@ class ClearStep {
 public:
     ClearStep(std::int64_t balance, Instant now, lifecycle::ClearDecisions& d,
               lifecycle::DecisionSink* sink)
-        : clear_(balance, now), d_(d), sink_(sink) {
+        : now_(now), clear_(balance, now), d_(d), sink_(sink) {
         d_.balance_after = balance;
     }
 
     void take(const lifecycle::QueueItem& a) {
         if (clear_.decide(a, d_, sink_)) {
+            // Its cleared_at (docs/lifecycle.md, "Clear"), as CLEARED_AT sets it.
+            const Instant at = a.overdue ? now_ : a.clearing_date;
+            if (!oldest_cleared_at || at < *oldest_cleared_at) oldest_cleared_at = at;
             // A 0 payout moves no money and makes no funds entry (docs/lifecycle.md, "Clear").
             if (a.payout > 0) {
                 ++debits.count;
@@ -258,32 +264,50 @@ public:
 
     Cut cut;
     Debits debits;
+    std::optional<Instant> oldest_cleared_at;  // of the actions it clears
 
 private:
+    Instant now_;
     lifecycle::ClearQueue clear_;
     lifecycle::ClearDecisions& d_;
     lifecycle::DecisionSink* sink_;
 };
 
-// The lock, and the clear's queue gathered: one pass over the account's actions that lock or
-// are in the queue (as the lock leaves them), in the order they were created (seq, the rows'
-// own order, so no sort). Those that lock go through the lock's rule, each decision to `sink`
-// or kept; the queue's go to `queue`, which puts them in queue order in memory until it is
-// full. Returns how many of those that lock the queue holds.
+// The lock, the clear's queue gathered and the actions waiting for an invoice counted: one
+// pass over the account's actions that lock, are in the queue (as the lock leaves them) or
+// wait for an invoice, in the order they were created (seq, the rows' own order, so no
+// sort). Those that lock go through the lock's rule, each decision to `sink` or kept; the
+// queue's go to `queue`, which puts them in queue order in memory until it is full; those
+// waiting are counted in `waiting`. Returns how many of those that lock the queue holds.
 std::size_t lock_and_gather_queue(Database& db, std::string_view account_id, Instant now,
                                   lifecycle::RunDecisions& d, lifecycle::DecisionSink* sink,
-                                  lifecycle::QueueOrder& queue) {
+                                  lifecycle::QueueOrder& queue,
+                                  lifecycle::InvoiceWaiting& waiting) {
     std::size_t queued = 0;
     {
         Use q(db.cached("SELECT seq, action_id, status, finance_status, locking_date, "
-                        "clearing_date, payout FROM actions WHERE account_id = ?1 AND (" LOCKS
-                        " OR " QUEUE ") ORDER BY seq"));
+                        "clearing_date, payout, cleared_at FROM actions WHERE account_id = ?1 "
+                        "AND (" LOCKS " OR " QUEUE " OR " WAITING ") ORDER BY seq"));
         q->bind_text(1, account_id);
         q->bind(2, millis(now));
         while (q->step()) {
             const std::string_view id = q->text_at(1);
             ledger::Status status = read_status(db, q->text_at(2), id);
             ledger::FinanceStatus finance = read_finance_status(db, q->text_at(3), id);
+            if (finance == ledger::FinanceStatus::Cleared) {
+                // Selected as WAITING: neither locks nor is in the queue, and the run leaves it.
+                if (status != ledger::Status::Approved)
+                    throw StoreError(db.path() + ": the run's criteria selected action " +
+                                     std::string(id) + ", cleared but not approved");
+                if (!q->optional_int64_at(7))
+                    throw StoreError(db.path() + ": a cleared action of account " +
+                                     std::string(account_id) + " has no cleared_at");
+                const Instant at = instant_from_millis(*q->optional_int64_at(7));
+                ++waiting.cleared_actions;
+                if (!waiting.oldest_cleared_at || at < *waiting.oldest_cleared_at)
+                    waiting.oldest_cleared_at = at;
+                continue;
+            }
             const Instant locking_date = instant_from_millis(q->int64_at(4));
             const Instant clearing_date = instant_from_millis(q->int64_at(5));
             const bool locks = lifecycle::locks_at(status, locking_date, now);
@@ -368,9 +392,10 @@ std::int64_t update_actions(Database& db, std::string_view account_id, Instant n
     }
     Use q(db.cached(
         "UPDATE actions SET status = 'APPROVED', lock_run = CASE WHEN " LOCKS
-        " THEN ?6 ELSE lock_run END, clear_run = CASE WHEN " QUEUE " AND " CLEARS
-        " THEN ?6 ELSE clear_run END, overdue_run = CASE WHEN " QUEUE " AND NOT " CLEARS
-        " AND finance_status <> 'OVERDUE' THEN ?6 ELSE overdue_run END, "
+        " THEN lifecycle_tally(0, ?6, 0) ELSE lock_run END, clear_run = CASE WHEN " QUEUE
+        " AND " CLEARS " THEN lifecycle_tally(1, ?6, payout) ELSE clear_run END, overdue_run = "
+        "CASE WHEN " QUEUE " AND NOT " CLEARS " AND finance_status <> 'OVERDUE' THEN "
+        "lifecycle_tally(2, ?6, 0) ELSE overdue_run END, "
         "finance_status = CASE WHEN NOT " QUEUE
         " THEN (CASE finance_status WHEN 'OUTSIDE_TERMS' THEN 'OUTSIDE_TERMS' ELSE 'DUE' "
         "END) WHEN " CLEARS " THEN 'CLEARED' ELSE 'OVERDUE' END, cleared_at = CASE WHEN " QUEUE
@@ -559,11 +584,13 @@ lifecycle::RunDecisions SqliteStore::run_lifecycle(const Account& account, Insta
     const std::int64_t balance = read_balance(db_, account.id);
     std::size_t locked_into_queue = 0;
     lifecycle::QueueOrder queue(queue_memory_);
+    lifecycle::InvoiceWaiting waiting;  // before the run; its clears are added below
     {
         // The pass reads every row once: the small cache, so that the pages it leaves and the
         // queue in memory do not add up (docs/lifecycle.md, "Scale").
         const SortPageCache scan_cache(db_);
-        locked_into_queue = lock_and_gather_queue(db_, account.id, now, d, sink, queue);
+        locked_into_queue =
+            lock_and_gather_queue(db_, account.id, now, d, sink, queue, waiting);
     }
     ClearStep clear(balance, now, d.clearing, sink);
     if (queue.over())
@@ -579,50 +606,34 @@ lifecycle::RunDecisions SqliteStore::run_lifecycle(const Account& account, Insta
     const std::size_t changed =
         d.locked + d.clearing.cleared + d.clearing.newly_overdue - locked_into_queue;
     const bool queue_changes = d.clearing.cleared + d.clearing.newly_overdue > 0;
+    tally_ = RunTally{};
     if (changed > 0 &&
         update_actions(db_, account.id, now, cut, run, queue_changes) != std::int64_t(changed))
         out_of_date(db_, "the actions the lock and the clear change are not those decided");
+    // The UPDATE marked, row by row, what the run's row says: as many actions locked, cleared
+    // and made overdue by it, and the debits it recorded those of the actions it cleared, so
+    // that the entries and the funds entries the views show are the run's decisions, and add
+    // up to the balance it leaves. lifecycle_tally counted each mark as the UPDATE set it; no
+    // other row can name a run made in this transaction. (A run that only locks changed only
+    // the rows that lock: the UPDATE's count is the check.)
+    if (queue_changes &&
+        (tally_.beyond || tally_.locked != std::int64_t(d.locked) ||
+         tally_.cleared != std::int64_t(d.clearing.cleared) ||
+         tally_.overdue != std::int64_t(d.clearing.newly_overdue) ||
+         tally_.debits != debits.count || tally_.debited != debits.sum))
+        out_of_date(db_, "the actions that name the run are not those it decided on");
     // The invoices: only the items this run puts on one are read (lifecycle::invoice_cutoff).
-    lifecycle::InvoiceWaiting waiting;
+    // Waiting now: those of before the run (a run changes none of them), and its clears.
+    waiting.cleared_actions += d.clearing.cleared;
+    if (clear.oldest_cleared_at &&
+        (!waiting.oldest_cleared_at || *clear.oldest_cleared_at < *waiting.oldest_cleared_at))
+        waiting.oldest_cleared_at = clear.oldest_cleared_at;
     {
         Use q(db_.cached("SELECT max(invoice_date) FROM invoices WHERE account_id = ?1"));
         q->bind_text(1, account.id);
         if (q->step()) waiting.last_invoice_date = instant_from_millis(q->optional_int64_at(0));
     }
     waiting.transfers = read_transfers(db_, account.id);
-    // One pass over the account's actions counts the cleared ones waiting for an invoice and,
-    // when the clear changed the queue, checks that the run's row says what the actions naming
-    // it hold: as many locked, cleared and made overdue by it, and the debits it recorded
-    // those of the actions it cleared, so that the entries and the funds entries the views
-    // show are the run's decisions, and add up to the balance it leaves. (A run that only
-    // locks changed only the rows that lock: the UPDATE's count is the check.)
-    {
-#define WAITING "(status = 'APPROVED' AND finance_status = 'CLEARED' AND invoice_id = '')"
-        Use q(db_.cached(
-            queue_changes
-                ? "SELECT count(CASE WHEN " WAITING " THEN 1 END), count(CASE WHEN " WAITING
-                  " THEN cleared_at END), min(CASE WHEN " WAITING " THEN cleared_at END), "
-                  "count(lock_run = ?2 OR NULL), count(clear_run = ?2 OR NULL), "
-                  "count(overdue_run = ?2 OR NULL), count(clear_run = ?2 AND payout > 0 OR "
-                  "NULL), coalesce(sum(CASE WHEN clear_run = ?2 THEN payout END), 0) FROM "
-                  "actions WHERE account_id = ?1"
-                : "SELECT count(*), count(cleared_at), min(cleared_at) FROM actions WHERE "
-                  "account_id = ?1 AND " WAITING));
-#undef WAITING
-        q->bind_text(1, account.id);
-        if (queue_changes) q->bind(2, run);
-        q->step();
-        if (q->int64_at(0) != q->int64_at(1))
-            throw StoreError(db_.path() + ": a cleared action of account " + account.id +
-                             " has no cleared_at");
-        waiting.cleared_actions = static_cast<std::size_t>(q->int64_at(0));
-        waiting.oldest_cleared_at = instant_from_millis(q->optional_int64_at(2));
-        if (queue_changes && (q->int64_at(3) != std::int64_t(d.locked) ||
-                              q->int64_at(4) != std::int64_t(d.clearing.cleared) ||
-                              q->int64_at(5) != std::int64_t(d.clearing.newly_overdue) ||
-                              q->int64_at(6) != debits.count || q->int64_at(7) != debits.sum))
-            out_of_date(db_, "the actions that name the run are not those it decided on");
-    }
     lifecycle::decide_run_invoices(
         account, waiting,
         [&](Instant cutoff) {
@@ -745,6 +756,36 @@ std::optional<lifecycle::Invoice> SqliteStore::invoice(std::string_view invoice_
         read_invoices("SELECT " INVOICE_COLUMNS " FROM invoices WHERE invoice_id = ?1", invoice_id);
     if (found.empty()) return std::nullopt;
     return std::move(found.front());
+}
+
+// lifecycle_tally(part, run, payout): counts one mark of a run's UPDATE in the store's tally
+// (0 LOCK, 1 CLEAR with its payout, 2 OVERDUE) and returns the run, which the UPDATE sets.
+void SqliteStore::register_run_tally() {
+    auto tally = [](sqlite3_context* context, int, sqlite3_value** argv) {
+        auto& t = *static_cast<RunTally*>(sqlite3_user_data(context));
+        switch (sqlite3_value_int(argv[0])) {
+            case 0:
+                ++t.locked;
+                break;
+            case 1:
+                ++t.cleared;
+                if (const std::int64_t payout = sqlite3_value_int64(argv[2]); payout > 0) {
+                    ++t.debits;
+                    t.beyond = t.beyond || __builtin_add_overflow(t.debited, payout, &t.debited);
+                }
+                break;
+            default:
+                ++t.overdue;
+        }
+        sqlite3_result_value(context, argv[1]);
+    };
+    // Not SQLITE_DETERMINISTIC: SQLite would then evaluate a call with constant arguments once
+    // per statement. Only statements may call it, not the schema.
+    if (sqlite3_create_function_v2(db_.handle(), "lifecycle_tally", 3,
+                                   SQLITE_UTF8 | SQLITE_DIRECTONLY, &tally_, tally, nullptr,
+                                   nullptr, nullptr) != SQLITE_OK)
+        throw StoreError(db_.path() + ": cannot register lifecycle_tally: " +
+                         sqlite3_errmsg(db_.handle()));
 }
 
 }  // namespace actiondrop::store::sqlite

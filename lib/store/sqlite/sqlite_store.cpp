@@ -8,7 +8,7 @@ namespace actiondrop::store::sqlite {
 
 using namespace actiondrop::ledger;
 
-SqliteStore::SqliteStore(const std::string& path) : db_(path) {}
+SqliteStore::SqliteStore(const std::string& path) : db_(path) { register_run_tally(); }
 
 int SqliteStore::migrate() { return run_migrations(db_); }
 

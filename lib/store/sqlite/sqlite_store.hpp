@@ -24,6 +24,9 @@ namespace actiondrop::store::sqlite {
 class SqliteStore final : public Store, public LifecycleLedger {
 public:
     explicit SqliteStore(const std::string& path);
+    // The connection's run tally points at this object (sqlite_lifecycle.cpp).
+    SqliteStore(const SqliteStore&) = delete;
+    SqliteStore& operator=(const SqliteStore&) = delete;
 
     int migrate() override;
     LifecycleLedger* lifecycle_ledger() override { return this; }
@@ -87,9 +90,18 @@ private:
     std::vector<lifecycle::Invoice> read_invoices(const char* sql, std::string_view key);
     std::optional<BatchRecord> one_batch(const char* sql, std::string_view a, std::string_view b);
 
+    // What a run's UPDATE marked, counted by the SQL function lifecycle_tally as it marks
+    // (sqlite_lifecycle.cpp); registered on the connection with this object's address.
+    struct RunTally {
+        std::int64_t locked = 0, cleared = 0, overdue = 0, debits = 0, debited = 0;
+        bool beyond = false;  // debited passed int64
+    };
+    void register_run_tally();
+
     Database db_;
     bool batch_open_ = false;
     std::size_t queue_memory_ = kQueueMemory;
+    RunTally tally_;
 };
 
 class SqliteBatch final : public BatchTransaction, public KeyOrder {
