@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -94,8 +93,7 @@ void write_file_atomically(const std::filesystem::path& destination, std::string
 void copy_descriptor_atomically(int source_fd, const std::filesystem::path& source,
                                 const std::filesystem::path& destination) {
     publish(destination, [&](int fd, const std::filesystem::path& tmp) {
-        struct stat status {};
-        ReadBuffer buffer(::fstat(source_fd, &status) == 0 ? status.st_size : -1);
+        ReadBuffer buffer = ReadBuffer::for_descriptor(source_fd);
         off_t offset = 0;  // pread: the descriptor's own offset is left alone
         for (;;) {
             ssize_t n = ::pread(source_fd, buffer.data(), buffer.size(), offset);

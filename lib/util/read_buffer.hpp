@@ -4,6 +4,8 @@
 // small files of an inbox do not each pay for a megabyte; but never less than 16 KiB, so that
 // a file that grows after it was measured (an uploader may append to it) is not read a few
 // bytes at a time. Not zeroed.
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -21,6 +23,11 @@ public:
                               : std::clamp(static_cast<std::size_t>(file_size) + 1, kLeast,
                                            kPiece)),
           data_(std::make_unique_for_overwrite<char[]>(size_)) {}
+    // For the file open on `fd`, at the size fstat gives (a whole piece if it fails).
+    static ReadBuffer for_descriptor(int fd) {
+        struct stat status {};
+        return ReadBuffer(::fstat(fd, &status) == 0 ? status.st_size : -1);
+    }
     char* data() { return data_.get(); }
     std::size_t size() const { return size_; }
 

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -48,8 +47,7 @@ FileDigest digest_file(const std::filesystem::path& path) {
     if (fd < 0) throw std::system_error(errno, std::generic_category(), path.string());
     Sha256 sha;
     FileDigest digest;
-    struct stat status {};
-    ReadBuffer buffer(::fstat(fd, &status) == 0 ? status.st_size : -1);
+    ReadBuffer buffer = ReadBuffer::for_descriptor(fd);
     for (;;) {
         ssize_t n = ::read(fd, buffer.data(), buffer.size());
         if (n < 0) {

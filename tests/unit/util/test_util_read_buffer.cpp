@@ -1,5 +1,7 @@
 // util::ReadBuffer: the buffer files are read, hashed and copied through.
 #include <doctest/doctest.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <string>
@@ -18,6 +20,17 @@ TEST_CASE("read buffer: a file's size and a byte, at least 16 KiB, at most 1 MiB
     CHECK(ReadBuffer((1 << 20) - 1).size() == 1 << 20);
     CHECK(ReadBuffer(50 << 20).size() == 1 << 20);
     CHECK(ReadBuffer(-1).size() == 1 << 20);  // not known
+}
+
+TEST_CASE("read buffer: sized by the descriptor's file") {
+    actiondrop::testing::TempDir dir("actiondrop-read-buffer");
+    const auto path = dir.path() / "sized.csv";
+    std::ofstream(path, std::ios::binary) << std::string(100'000, 'x');
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    CHECK(ReadBuffer::for_descriptor(fd).size() == 100'001);
+    ::close(fd);
+    CHECK(ReadBuffer::for_descriptor(-1).size() == 1 << 20);  // fstat fails: not known
 }
 
 TEST_CASE("read buffer: a file that grew after it was opened is hashed whole") {
