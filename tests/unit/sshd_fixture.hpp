@@ -259,7 +259,8 @@ inline std::vector<bool> nodelay_towards(int port) {
             continue;
         int value = 0;
         socklen_t size = sizeof value;
-        found.push_back(::getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &value, &size) == 0 && value != 0);
+        found.push_back(::getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &value, &size) == 0 &&
+                        value != 0);
     }
     return found;
 }

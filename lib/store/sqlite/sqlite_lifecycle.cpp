@@ -691,7 +691,9 @@ std::vector<FundsEntry> SqliteStore::funds_entries(std::string_view account_id) 
         FundsEntry& e = entries.emplace_back();
         const std::string_view kind = q->text_at(0);
         const auto parsed = parse_funds_entry_kind(kind);
-        if (!parsed) throw StoreError(db_.path() + ": damaged funds entry kind \"" + std::string(kind) + "\"");
+        if (!parsed)
+            throw StoreError(db_.path() + ": damaged funds entry kind \"" + std::string(kind) +
+                             "\"");
         e.kind = *parsed;
         e.amount = q->int64_at(1);
         e.at = instant_from_millis(q->int64_at(2));
