@@ -1,9 +1,13 @@
 #pragma once
 // Shared by the apply tests that run files against a store: the time the files are applied
-// at and the catalog of the end-to-end tests (tests/data/e2e/catalog.yaml).
+// at, the catalog of the end-to-end tests (tests/data/e2e/catalog.yaml), and a request for a
+// file written into a folder.
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <string>
 
+#include "apply/apply_file.hpp"
 #include "config/catalog_file.hpp"
 #include "ledger/catalog.hpp"
 
@@ -18,6 +22,21 @@ inline const ledger::Catalog& catalog() {
     static const ledger::Catalog c =
         *config::read_catalog_file(std::filesystem::path(ACTIONDROP_TEST_DATA) / "e2e/catalog.yaml");
     return c;
+}
+
+// A request to apply `text`, written to `folder`/`name`, as a file of `type` of account 1000,
+// answered into `folder`/out (made here) through `folder`/spool.
+inline ApplyRequest file_request(const std::filesystem::path& folder, const std::string& name,
+                                 batch::FileType type, const std::string& text) {
+    ApplyRequest req;
+    req.file = folder / name;
+    req.account_id = "1000";
+    req.type = type;
+    req.outbox = folder / "out";
+    req.spool = folder / "spool";
+    std::filesystem::create_directories(req.outbox);
+    std::ofstream(req.file, std::ios::binary) << text;
+    return req;
 }
 
 }  // namespace actiondrop::apply::testing

@@ -4,7 +4,6 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
-#include <fstream>
 #include <string>
 
 #include "apply/apply_file.hpp"
@@ -23,14 +22,9 @@ namespace {
 
 apply::ApplyResult apply_conversions(store::Store& store, const fs::path& folder, const std::string& name,
                                      const std::string& body) {
-    apply::ApplyRequest req;
-    req.file = folder / name;
-    req.account_id = "1000";
-    req.type = batch::FileType::Conversions;
-    req.outbox = folder / "out";
-    req.spool = folder / "spool";
-    fs::create_directories(req.outbox);
-    std::ofstream(req.file, std::ios::binary) << "ActionId,ActionTrackerId,PartnerId,OrderId,EventDate,Amount\r\n" << body;
+    const auto req = apply::testing::file_request(
+        folder, name, batch::FileType::Conversions,
+        "ActionId,ActionTrackerId,PartnerId,OrderId,EventDate,Amount\r\n" + body);
     return apply::apply_file(store, catalog(), req, [] { return kNow; });
 }
 

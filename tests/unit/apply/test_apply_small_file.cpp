@@ -5,8 +5,6 @@
 #include <doctest/doctest.h>
 
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <new>
 #include <string>
 
@@ -31,8 +29,8 @@ void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 using namespace actiondrop;
-namespace fs = std::filesystem;
 using apply::testing::catalog;
+using apply::testing::file_request;
 using apply::testing::kNow;
 using store::testing::TempDir;
 
@@ -53,19 +51,6 @@ std::size_t allocated_by(F&& f) {
     return bytes;
 }
 
-apply::ApplyRequest request(const fs::path& folder, const std::string& name, batch::FileType type,
-                            const std::string& text) {
-    apply::ApplyRequest req;
-    req.file = folder / name;
-    req.account_id = "1000";
-    req.type = type;
-    req.outbox = folder / "out";
-    req.spool = folder / "spool";
-    fs::create_directories(req.outbox);
-    std::ofstream(req.file, std::ios::binary) << text;
-    return req;
-}
-
 }  // namespace
 
 TEST_CASE("a one-row file asks the allocator for kilobytes, not for a chunk of rows") {
@@ -74,12 +59,12 @@ TEST_CASE("a one-row file asks the allocator for kilobytes, not for a chunk of r
     store->save_catalog(catalog());
     const std::string header = "ActionId,ActionTrackerId,PartnerId,OrderId,EventDate,Amount\r\n";
     // A first file, so that what is made once (statements, the catalog's lookups) is made.
-    auto first = request(dir.path(), "first.csv", batch::FileType::Conversions,
-                         header + "A-1,19816,P-77,O-1,2026-03-09T10:00:00Z,10.00\r\n");
+    auto first = file_request(dir.path(), "first.csv", batch::FileType::Conversions,
+                              header + "A-1,19816,P-77,O-1,2026-03-09T10:00:00Z,10.00\r\n");
     REQUIRE(apply::apply_file(*store, catalog(), first, [] { return kNow; }).applied == 1);
 
-    auto conversion = request(dir.path(), "second.csv", batch::FileType::Conversions,
-                              header + "A-2,19816,P-77,O-2,2026-03-09T10:00:00Z,12.00\r\n");
+    auto conversion = file_request(dir.path(), "second.csv", batch::FileType::Conversions,
+                                   header + "A-2,19816,P-77,O-2,2026-03-09T10:00:00Z,12.00\r\n");
     apply::ApplyResult result;
     const std::size_t bytes = allocated_by(
         [&] { result = apply::apply_file(*store, catalog(), conversion, [] { return kNow; }); });
@@ -87,8 +72,8 @@ TEST_CASE("a one-row file asks the allocator for kilobytes, not for a chunk of r
     MESSAGE("a one-row conversions file: ", bytes, " bytes asked of operator new");
     CHECK(bytes < 512 * 1024);
 
-    auto modification = request(dir.path(), "third.csv", batch::FileType::Modifications,
-                                "ActionId,Amount,Reason\r\nA-1,8.00,ORDER_UPDATE\r\n");
+    auto modification = file_request(dir.path(), "third.csv", batch::FileType::Modifications,
+                                     "ActionId,Amount,Reason\r\nA-1,8.00,ORDER_UPDATE\r\n");
     const std::size_t modification_bytes = allocated_by(
         [&] { result = apply::apply_file(*store, catalog(), modification, [] { return kNow; }); });
     REQUIRE(result.total == 1);
