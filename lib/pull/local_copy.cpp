@@ -15,6 +15,7 @@ LocalCopy::LocalCopy(const std::filesystem::path& path) : path_(path) {
 }
 
 LocalCopy::~LocalCopy() {
+    stop_syncing();
     if (fd_ >= 0) ::close(fd_);
     if (!kept_) ::unlink(path_.c_str());
 }
@@ -34,15 +35,58 @@ void LocalCopy::append(const char* data, std::size_t size) {
                           static_cast<off64_t>(written_ - flushed_), SYNC_FILE_RANGE_WRITE);
         flushed_ = written_;
     }
+    if (written_ - asked_ >= durable_every) {
+        asked_ = written_;
+        {
+            std::lock_guard lock(mutex_);
+            to_sync_ = written_;
+        }
+        if (!syncer_.joinable())
+            syncer_ = std::thread([this] { sync_in_background(); });
+        else
+            wake_.notify_one();
+    }
+}
+
+void LocalCopy::sync_in_background() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+        wake_.wait(lock, [&] { return stopping_ || to_sync_ > synced_; });
+        if (stopping_) return;  // keep()'s fsync covers whatever was asked and not done
+        const std::uint64_t target = to_sync_;
+        lock.unlock();
+        const int error = ::fdatasync(fd_) == 0 ? 0 : errno;
+        lock.lock();
+        if (error != 0 && sync_error_ == 0) sync_error_ = error;
+        synced_ = target;
+    }
+}
+
+void LocalCopy::stop_syncing() {
+    if (!syncer_.joinable()) return;
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_one();
+    syncer_.join();
+}
+
+std::uint64_t LocalCopy::durable_bytes() const {
+    std::lock_guard lock(mutex_);
+    return sync_error_ == 0 ? synced_ : 0;
 }
 
 void LocalCopy::keep() {
-    if (::fsync(fd_) != 0 || ::close(fd_) != 0) {
-        const int error = errno;
-        fd_ = -1;
-        throw std::system_error(error, std::generic_category(), "saving " + path_.string());
-    }
+    stop_syncing();
+    // Linux reports a write-back error to one fsync of the descriptor only, so an error the
+    // background thread saw would not come again here.
+    int error = sync_error_;
+    if (error == 0 && ::fsync(fd_) != 0) error = errno;
+    if (::close(fd_) != 0 && error == 0) error = errno;
     fd_ = -1;
+    if (error != 0)
+        throw std::system_error(error, std::generic_category(), "saving " + path_.string());
     kept_ = true;
 }
 
