@@ -18,7 +18,7 @@ systemd-analyze verify "$WORK/actiondropd.service" || fail "systemd-analyze veri
 for key in Type=notify 'ExecReload=/bin/kill -HUP $MAINPID' WatchdogSec= Restart=on-failure User=actiondrop \
            StateDirectory=actiondrop ProtectSystem=strict PrivateTmp=yes PrivateMounts=yes \
            NoNewPrivileges=yes ProtectHome=yes 'CapabilityBoundingSet=$' SystemCallFilter=@system-service \
-           MemoryHigh=384M MemoryMax=512M TasksMax=128; do
+           MemoryHigh=384M MemoryMax=512M TasksMax=192; do
     grep -q "^$key" "$UNITS/actiondropd.service" || fail "the unit lacks $key"
 done
 # Nothing below /srv is writable but what add-advertiser.sh's drop-ins name.
