@@ -3,7 +3,9 @@
 SftpSession and OpenSSH's sftp in alternating order on open connections) and prints every
 run and the median ratios across runs, because one run on a shared 2-core machine is noise.
 The goal is on the download itself; the rate of the download followed by the SHA-256 that
-the claim computes of the copy is printed beside it.
+the claim computes of the copy is printed beside it. The goal is judged on the median of all
+rounds' ratios: OpenSSH's sftp is fast in some rounds only, so one run's median swings
+(docs/ingest.md, "What bounds an SFTP download's speed").
 Exits non-zero when a goal is missed: download >= 1.2x OpenSSH's rate, listing no slower."""
 import argparse
 import re
@@ -50,11 +52,14 @@ def main():
         if ratios:
             print(f"download rate ratio in rounds on a {load} machine: median "
                   f"{statistics.median(ratios):.2f}x over {len(ratios)} rounds")
-    print(f"median download rate ours/openssh: {d:.2f}x (goal >= 1.2x)")
+    rounds = by_load["idle"] + by_load["busy"]
+    per_round = statistics.median(rounds)
+    print(f"median download rate ours/openssh: {d:.2f}x over the runs' medians, "
+          f"{per_round:.2f}x over all {len(rounds)} rounds (goal >= 1.2x, judged on the rounds)")
     print(f"median rate of download + the claim's SHA-256, ours/openssh's download: "
           f"{statistics.median(with_hash):.2f}x")
     print(f"median listing speed ours/openssh: {l:.2f}x (goal >= 1.0x)")
-    return 0 if d >= 1.2 and l >= 1.0 else 1
+    return 0 if per_round >= 1.2 and l >= 1.0 else 1
 
 
 if __name__ == "__main__":
