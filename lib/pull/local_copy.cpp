@@ -35,8 +35,7 @@ void LocalCopy::append(const char* data, std::size_t size) {
                           static_cast<off64_t>(written_ - flushed_), SYNC_FILE_RANGE_WRITE);
         flushed_ = written_;
     }
-    if (written_ - asked_ >= durable_every) {
-        asked_ = written_;
+    if (written_ - to_sync_ >= durable_every) {  // read unlocked: only append() writes it
         {
             std::lock_guard lock(mutex_);
             to_sync_ = written_;

@@ -44,13 +44,14 @@ private:
     std::filesystem::path path_;
     int fd_ = -1;
     bool kept_ = false;
-    std::uint64_t written_ = 0, flushed_ = 0, asked_ = 0;
+    std::uint64_t written_ = 0, flushed_ = 0;
 
     mutable std::mutex mutex_;
     std::condition_variable wake_;
-    std::uint64_t to_sync_ = 0, synced_ = 0;  // under mutex_
-    int sync_error_ = 0;                      // under mutex_: the first fdatasync's errno
-    bool stopping_ = false;                   // under mutex_
+    std::uint64_t to_sync_ = 0;  // written under mutex_, by append() only
+    std::uint64_t synced_ = 0;   // under mutex_
+    int sync_error_ = 0;         // under mutex_: the first fdatasync's errno
+    bool stopping_ = false;      // under mutex_
     std::thread syncer_;
 };
 
