@@ -152,7 +152,7 @@ void seed(const std::string& url, const fs::path& work, const Seed& seeded) {
         "ActionId,ActionTrackerId,PartnerId,OrderId,CustomerId,EventDate,Amount,ParentActionId,Sku1,Quantity1,"
         "Amount1,Category1,Sku2,Quantity2,Amount2,Category2\r\n";
     for (int i = 1; i <= count; ++i) {
-        char id[8];
+        char id[16];
         std::snprintf(id, sizeof id, "K%03d", i);
         if (i % 4 == 0)
             csv += std::string(id) + ",19816,P-77,O" + id + ",CU" + id + ",2026-03-05T10:00:00Z,,,TV,1," +
