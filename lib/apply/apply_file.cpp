@@ -110,6 +110,10 @@ void BatchRun::write_summary(const fs::path& path) const {
 
 void BatchRun::deliver_files(const std::vector<std::pair<std::string, fs::path>>& files) {
     if (!req_.write_outputs) return;
+    std::vector<std::string> names;
+    for (const auto& file : files) names.push_back(file.first);
+    // First, so that an advertiser who finds the new summary finds no older answer beside it.
+    replace_answers(req_.outbox, file_name_, names, req_.outbox_kind);
     for (const auto& [name, path] : files) {
         util::copy_file_atomically(path, req_.outbox / name);
         result_.delivered.push_back(req_.outbox / name);
@@ -174,7 +178,7 @@ ApplyResult BatchRun::answer_committed(const store::BatchRecord& done) {
     result_.rejected = done.rejected;
     if (done.state == BatchState::Applied) {
         result_.redelivered = true;
-        if (req_.write_outputs) result_.delivered = deliver(store_, done, req_.outbox);
+        if (req_.write_outputs) result_.delivered = deliver(store_, done, req_.outbox, req_.outbox_kind);
     }
     return result_;
 }

@@ -1,10 +1,27 @@
 #include "apply/delivery.hpp"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <system_error>
+
 #include "apply/journal.hpp"
 #include "util/atomic_file.hpp"
 
 namespace actiondrop::apply {
 namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::string_view kStalePrefix = ".stale.";
+
+void remove_file(const fs::path& path) {
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+        throw std::system_error(errno, std::generic_category(), "cannot remove " + path.string());
+}
+
+}  // namespace
 
 batch::Summary file_level_summary(const store::BatchRecord& record) {
     batch::Summary s;
@@ -21,10 +38,48 @@ batch::Summary file_level_summary(const store::BatchRecord& record) {
     return s;
 }
 
+std::string stale_mark(std::string_view name) { return std::string(kStalePrefix) + std::string(name); }
+
+void replace_answers(const fs::path& outbox, std::string_view file_name,
+                     const std::vector<std::string>& answers, Outbox kind) {
+    for (const std::string& name : {batch::result_name(file_name), batch::errors_name(file_name)}) {
+        const bool answered = std::find(answers.begin(), answers.end(), name) != answers.end();
+        if (kind == Outbox::Staging) {
+            if (answered) {
+                remove_file(outbox / stale_mark(name));
+                continue;
+            }
+            util::write_file_atomically(outbox / stale_mark(name), "");
+        }
+        if (!answered) remove_file(outbox / name);
+    }
+}
+
+std::vector<std::string> stale_answers(const fs::path& staging) {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (fs::directory_iterator it(staging, ec), end; !ec && it != end; it.increment(ec)) {
+        const auto name = it->path().filename().string();
+        if (name.starts_with(kStalePrefix) && name.size() > kStalePrefix.size())
+            names.push_back(name.substr(kStalePrefix.size()));
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+void forget_stale(const fs::path& staging, std::string_view name) {
+    remove_file(staging / stale_mark(name));
+}
+
 std::vector<fs::path> deliver(store::Store& store, const store::BatchRecord& batch,
-                              const fs::path& outbox) {
+                              const fs::path& outbox, Outbox kind) {
+    const auto outputs = store.batch_outputs(batch.batch_id);
+    std::vector<std::string> names;
+    for (const auto& output : outputs) names.push_back(output.first);
+    // First, so that an advertiser who finds the new summary finds no older answer beside it.
+    replace_answers(outbox, batch.file_name, names, kind);
     std::vector<fs::path> written;
-    for (const auto& [name, bytes] : store.batch_outputs(batch.batch_id)) {
+    for (const auto& [name, bytes] : outputs) {
         util::write_file_atomically(outbox / name, bytes);
         written.push_back(outbox / name);
     }

@@ -22,6 +22,7 @@ ApplyRequest request_for(const config::InboxConfig& inbox, const fs::path& spool
     req.reprocess_duplicates = inbox.duplicates == "reprocess";
     req.limits = reader_limits(inbox.limits);
     req.outbox = inbox.outbox;
+    req.outbox_kind = inbox.outbox_staged ? Outbox::Staging : Outbox::Folder;
     req.spool = spool;
     return req;
 }

@@ -16,6 +16,11 @@
 
 namespace actiondrop::apply {
 
+// A local inbox's outbox is the advertiser's folder. A pulled inbox's is a staging folder in
+// its spool, from which the puller uploads to the server's result folder: an answer to take
+// away from there is marked in it for the puller (delivery.hpp, stale_mark()).
+enum class Outbox { Folder, Staging };
+
 struct ApplyRequest {
     std::filesystem::path file;  // where the bytes are (opened here unless `opened` is set)
     // The file already opened and checked by the caller (a claim): every read goes through
@@ -36,6 +41,7 @@ struct ApplyRequest {
     std::optional<ledger::Instant> as_of;  // dry runs only: the rules' "now"
     bool write_outputs = true;             // false for `validate`
     std::filesystem::path outbox;          // where the answers go
+    Outbox outbox_kind = Outbox::Folder;
     std::filesystem::path spool;           // private folder for outputs being built
     std::function<void(std::int64_t bytes_done, std::int64_t bytes_total)> progress;
     // Called right after the batch's commit and before its answers are delivered: the one

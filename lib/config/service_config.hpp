@@ -77,6 +77,9 @@ struct InboxConfig {
     std::string type = "modifications";  // modifications | conversions | funds_transfers
     InboxSource source;                  // by kind; local unless said otherwise
     std::filesystem::path outbox;        // local inboxes: where answers go
+    // Not read from the file: set by the service for the local inbox it makes of a pulled
+    // inbox's spool, whose outbox stages the answers its puller uploads.
+    bool outbox_staged = false;
     std::string pattern = "*";
     std::chrono::milliseconds settle{2000};
     bool done_file = false;

@@ -23,6 +23,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
+apply::Outbox outbox_kind(const config::InboxConfig& inbox) {
+    return inbox.outbox_staged ? apply::Outbox::Staging : apply::Outbox::Folder;
+}
+
 // A rename when both sides share a file system, else a durable copy and then the unlink:
 // the state folder and the drop folders may be different mounts.
 void move_original(const fs::path& from, const fs::path& to) {
@@ -90,7 +94,9 @@ Outcome quarantine(store::Store& store, const Folders& folders, const config::In
     std::ostringstream summary;
     batch::write_summary(summary, apply::file_level_summary(record));
     util::create_folders(inbox.outbox);
-    util::write_file_atomically(inbox.outbox / batch::summary_name(claim.file_name), summary.str());
+    const std::string summary_name = batch::summary_name(claim.file_name);
+    apply::replace_answers(inbox.outbox, claim.file_name, {summary_name}, outbox_kind(inbox));
+    util::write_file_atomically(inbox.outbox / summary_name, summary.str());
     return keep_original(store, folders, inbox, claim, std::move(record));
 }
 
@@ -143,7 +149,7 @@ Outcome answer_committed(store::Store& store, const Folders& folders, const conf
                          const Claim& claim, store::BatchRecord record) {
     if (record.state == apply::BatchState::Applied) {
         try {
-            apply::deliver(store, record, inbox.outbox);
+            apply::deliver(store, record, inbox.outbox, outbox_kind(inbox));
         } catch (const std::exception&) {
             return failed_delivery(store, folders, inbox, claim, std::move(record));
         }

@@ -34,6 +34,7 @@ config::InboxConfig spool_config_of(const config::InboxConfig& inbox,
     const auto spool = pull::pull_spool(state_dir, inbox.name);
     local.source = config::LocalSource{spool};
     local.outbox = spool / ".outbox";
+    local.outbox_staged = true;
     local.done_file = false;
     return local;
 }

@@ -283,6 +283,22 @@ RemoteResult<void> Puller::upload(RemoteFolder& remote, const fs::path& local,
 
 bool Puller::deliver_answers(RemoteFolder& remote) {
     const auto outbox = spool() / ".outbox";
+    // Answers of an earlier upload of a name that the latest one does not have (a file
+    // rejected as a whole has no result or errors file): removed from the server first.
+    for (const auto& name : apply::stale_answers(outbox)) {
+        auto removed = remote.remove(remote_join(remote_.result_folder, name));
+        if (!removed && removed.error().kind != RemoteErrorKind::NotFound) {
+            if (lost(remote, removed.error())) return false;
+            warn_once("remove " + name,
+                      fmt::format("cannot remove the stale {} from {}: {}; tried again at the "
+                                  "next poll",
+                                  util::printable(name), remote_.result_folder,
+                                  removed.error().message));
+            continue;
+        }
+        warned_.erase("remove " + name);
+        apply::forget_stale(outbox, name);
+    }
     for (const auto& name : staged_answers(outbox)) {
         auto sent = upload(remote, outbox / name, remote_.result_folder, name);
         if (!sent) {
@@ -332,7 +348,7 @@ void Puller::take_over(store::Store& store) {
         if (batch && apply::committed(*batch)) {
             // Its answers may never have left the other service's spool: they are sent
             // again from the store, and the original is then dealt with.
-            apply::deliver(store, *batch, spool() / ".outbox");
+            apply::deliver(store, *batch, spool() / ".outbox", apply::Outbox::Staging);
             record.state = "fetched";
             what = fmt::format("batch {} was committed ({}); its answers are sent again", batch_id,
                                batch->status);
@@ -683,7 +699,7 @@ void Puller::refuse_too_large(store::Store& store, store::PullRecord record, std
         batch = std::move(r);
     }
     if (batch->state == apply::BatchState::Applied)
-        apply::deliver(store, *batch, spool() / ".outbox");
+        apply::deliver(store, *batch, spool() / ".outbox", apply::Outbox::Staging);
     // Dealt with as an applied file from now on: the original is left, deleted or archived.
     record.state = "fetched";
     store.put_pull(record);

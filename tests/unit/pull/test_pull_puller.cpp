@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "apply/delivery.hpp"
 #include "fake_remote.hpp"
 #include "pull/puller.hpp"
 #include "test_pull_fixtures.hpp"
@@ -225,6 +226,42 @@ TEST_CASE("a file is pulled once, across a restart on the same store, and its an
     rig.remote.put("/in/a.csv", csv + "2,20.00\n", 1'700'000'100);
     REQUIRE(eventually([&] { return rig.claims().size() == 1; }));
     CHECK(rig.remote.count("download ") == 2);
+}
+
+TEST_CASE("answers marked stale are removed from the result folder before the new ones go") {
+    Rig rig;
+    rig.remote.put("/in/a.csv", csv);
+    rig.remote.put("/out/result_a.csv", "the answer of an earlier a.csv\n");
+    rig.remote.put("/out/errors_a.csv", "its errors\n");
+    rig.remote.put("/out/result_b.csv", "another name's answer\n");
+    auto puller = rig.start();
+    REQUIRE(eventually([&] { return rig.claims().size() == 1; }));
+    REQUIRE(eventually([&] {
+        auto pulls = rig.open_pulls();
+        return pulls.size() == 1 && pulls[0].state == "fetched";
+    }));
+    // The service rejected the new a.csv as a whole: a summary, and the marks its delivery
+    // leaves in the staging outbox (apply/delivery.hpp).
+    write(rig.spool() / ".outbox" / "a.csv_summary.json", "{\"status\": \"REJECTED\"}\n");
+    write(rig.spool() / ".outbox" / apply::stale_mark("result_a.csv"), "");
+    write(rig.spool() / ".outbox" / apply::stale_mark("errors_a.csv"), "");
+    fs::remove(rig.claims().front());
+    puller->poll_now();
+    REQUIRE(eventually([&] { return rig.open_pulls().empty(); }));
+    REQUIRE(eventually([&] { return fs::is_empty(rig.spool() / ".outbox"); }));
+    CHECK_FALSE(rig.remote.exists("/out/result_a.csv"));
+    CHECK_FALSE(rig.remote.exists("/out/errors_a.csv"));
+    CHECK(rig.remote.bytes("/out/result_b.csv") == "another name's answer\n");
+    CHECK(rig.remote.bytes("/out/a.csv_summary.json") == "{\"status\": \"REJECTED\"}\n");
+    // Removed before the summary went up: whoever sees the summary sees no older answer.
+    const auto ops = rig.remote.ops();
+    auto at = [&](const std::string& op) { return std::find(ops.begin(), ops.end(), op); };
+    auto summary = std::find_if(ops.begin(), ops.end(), [](const std::string& op) {
+        return op.starts_with("rename ") && op.ends_with(" /out/a.csv_summary.json");
+    });
+    REQUIRE(summary != ops.end());
+    CHECK(at("remove /out/result_a.csv") < summary);
+    CHECK(at("remove /out/errors_a.csv") < summary);
 }
 
 TEST_CASE("delete_after_pull claims the original by rename and deletes it once applied") {
