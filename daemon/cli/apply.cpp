@@ -139,6 +139,9 @@ int run_file(const config::ServiceConfig& cfg, const FileOptions& o, bool valida
         if (!inbox) throw UsageError(fmt::format("no inbox named '{}' in the config", o.inbox_name));
         req = apply::request_for(*inbox, {});  // the spool is made below, once the request is sound
         req.file = o.input;
+        // A dry run takes the inbox's options, never its outbox: the advertiser's answers
+        // there are the service's, and a trial must not replace them (docs/formats.md).
+        if (o.dry_run) req.outbox.clear();
         if (!o.account.empty() && o.account != inbox->account)
             throw UsageError(fmt::format("--account {} differs from inbox {}'s account {}", o.account, inbox->name,
                                          inbox->account));

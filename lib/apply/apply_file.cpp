@@ -444,7 +444,11 @@ ApplyResult BatchRun::run() {
             if (auto done = store_.find_complete_batch(req_.account_id, digest_.sha256);
                 done && done->batch_id != record_.batch_id)
                 duplicate_of = done;
-    } else if (!req_.dry_run && !too_large) {
+    } else if (req_.dry_run) {
+        // What a real upload would be answered now: content applied before is a duplicate.
+        if (!too_large && !req_.reprocess_duplicates)
+            duplicate_of = store_.find_complete_batch(req_.account_id, digest_.sha256);
+    } else if (!too_large) {
         if (auto done = store_.find_complete_batch(req_.account_id, digest_.sha256)) {
             if (done->state == BatchState::Applied) return answer_committed(*done);
             if (!req_.reprocess_duplicates) duplicate_of = done;

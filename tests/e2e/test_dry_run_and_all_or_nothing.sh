@@ -22,6 +22,15 @@ expect_exit 64 ad apply --account 1000 --as-of 2027-01-01 --outbox "$WORK/out" "
 
 # The dry run did not make the real run a duplicate.
 expect_exit 0 ad apply --account 1000 --outbox "$WORK/out" "$WORK/mods.csv"
+# A dry run says what the file would do now: the same content again is a duplicate, as it
+# would be for a real upload, and nothing changes.
+cp "$WORK/mods.csv" "$WORK/again.csv"
+before=$(ad report actions --account 1000 | sha256sum)
+expect_exit 65 ad apply --account 1000 --dry-run --outbox "$WORK/out" "$WORK/again.csv"
+[ "$(json_field "$WORK/out/again.csv_summary.json" error_code)" = DUPLICATE_FILE ] ||
+    fail "a dry run of applied content: expected DUPLICATE_FILE"
+[ ! -e "$WORK/out/result_again.csv" ] || fail "a duplicate's dry run wrote a result file"
+[ "$(ad report actions --account 1000 | sha256sum)" = "$before" ] || fail "dry run changed the ledger"
 
 # all_or_nothing through a configured inbox.
 cat > "$WORK/actiondrop.yaml" <<YAML
@@ -49,3 +58,18 @@ B-404,ACTION_REF_NOT_FOUND
 '-B-9,ACTION_REF_NOT_FOUND
 CSV
 [ "$(ad report actions --account 1000 | sha256sum)" = "$before" ] || fail "all_or_nothing applied something"
+
+# A dry run through an inbox takes its options, not its outbox: the advertiser's answers
+# stay as the service wrote them, and the dry run answers in the file's own folder.
+real_summary=$(sha256sum < "$WORK/strict-out/strict.csv_summary.json")
+real_result=$(sha256sum < "$WORK/strict-out/result_strict.csv")
+mkdir -p "$WORK/trial"
+printf 'ActionId,Bogus\r\nB-1,1\r\n' > "$WORK/trial/strict.csv"
+expect_exit 65 "$ACTIONDROP" --config "$WORK/actiondrop.yaml" apply --inbox strict --dry-run \
+    "$WORK/trial/strict.csv"
+[ "$(sha256sum < "$WORK/strict-out/strict.csv_summary.json")" = "$real_summary" ] ||
+    fail "a dry run through an inbox replaced the advertiser's summary"
+[ "$(sha256sum < "$WORK/strict-out/result_strict.csv")" = "$real_result" ] ||
+    fail "a dry run through an inbox touched the advertiser's result file"
+[ "$(json_field "$WORK/trial/strict.csv_summary.json" error_code)" = UNKNOWN_COLUMN ] ||
+    fail "the dry run's answer is not in the file's folder"
