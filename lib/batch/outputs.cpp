@@ -64,9 +64,21 @@ std::string summary_name(std::string_view file_name) {
     return std::string(file_name) + "_summary.json";
 }
 
+namespace {
+
+// `text` with every byte that is not part of valid UTF-8 replaced by U+FFFD, exactly as the
+// summary writes it (write_summary()), so that the receipt stays UTF-8 for any file name.
+std::string utf8_or_replaced(const std::string& text) {
+    const std::string quoted =
+        nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return nlohmann::json::parse(quoted).get<std::string>();
+}
+
+}  // namespace
+
 void write_receipt(std::ostream& out, const Receipt& r) {
     out << "batch_id: " << r.batch_id << "\r\n"
-        << "file: " << r.file_name << "\r\n"
+        << "file: " << utf8_or_replaced(r.file_name) << "\r\n"
         << "size: " << r.size << "\r\n"
         << "sha256: " << r.sha256 << "\r\n"
         << "received_at: " << ledger::format_instant(r.received_at) << "\r\n";

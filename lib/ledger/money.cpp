@@ -50,6 +50,23 @@ constexpr std::int64_t pow10(int n) {
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
+// The character that starts at text[at], for a message: a whole UTF-8 sequence, so that the
+// message (which goes into result and errors files) stays UTF-8; a byte that starts no valid
+// sequence is written as an escape such as \xFF.
+std::string character_at(std::string_view text, std::size_t at) {
+    const auto lead = static_cast<unsigned char>(text[at]);
+    const std::size_t length = lead < 0x80 ? 1 : lead >= 0xC2 && lead <= 0xDF ? 2
+                                             : lead >= 0xE0 && lead <= 0xEF   ? 3
+                                             : lead >= 0xF0 && lead <= 0xF4   ? 4
+                                                                              : 0;
+    bool whole = length > 0 && at + length <= text.size();
+    for (std::size_t i = 1; whole && i < length; ++i)
+        whole = (static_cast<unsigned char>(text[at + i]) & 0xC0) == 0x80;
+    if (whole) return std::string(text.substr(at, length));
+    static constexpr char hex[] = "0123456789ABCDEF";
+    return std::string{'\\', 'x', hex[lead >> 4], hex[lead & 0xF]};
+}
+
 // int64 holds any 18-digit number; more significant digits than that cannot be exact.
 constexpr std::size_t max_significant_digits = 18;
 
@@ -72,9 +89,9 @@ std::expected<Decimal, std::string> parse_decimal(std::string_view text, std::si
             return std::unexpected("',' is not allowed in " + std::string(what) +
                                    " (no thousands separator; the decimal separator is '.')");
     }
-    for (char c : text) {
-        if (!is_digit(c) && c != '.')
-            return std::unexpected(std::string("unexpected character '") + c + "' in " +
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (!is_digit(text[i]) && text[i] != '.')
+            return std::unexpected("unexpected character '" + character_at(text, i) + "' in " +
                                    std::string(what));
     }
     const auto point = text.find('.');

@@ -76,6 +76,26 @@ TEST_CASE("outputs: the receipt is key: value lines with CRLF") {
                            std::string(64, 'a') + "\r\nreceived_at: 2026-03-21T04:05:00Z\r\n");
 }
 
+TEST_CASE("outputs: a file name that is not UTF-8 is written in the receipt as the summary has it") {
+    batch::Receipt r;
+    r.batch_id = "B-1";
+    r.file_name = "a\xFF" "b\xC3.csv";  // a byte that starts nothing, a sequence cut short
+    r.received_at = at(2026, 3, 21, 4, 5);
+    std::ostringstream receipt;
+    batch::write_receipt(receipt, r);
+    CHECK(receipt.str().find("file: a\xEF\xBF\xBD" "b\xEF\xBF\xBD.csv\r\n") != std::string::npos);
+    batch::Summary s;
+    s.file = r.file_name;
+    std::ostringstream summary;
+    batch::write_summary(summary, s);
+    CHECK(summary.str().find("\"a\xEF\xBF\xBD" "b\xEF\xBF\xBD.csv\"") != std::string::npos);
+    // A name that is UTF-8 is kept as it is.
+    r.file_name = "r\xC3\xA9sum\xC3\xA9 \xE2\x82\xAC.csv";
+    std::ostringstream kept;
+    batch::write_receipt(kept, r);
+    CHECK(kept.str().find("file: r\xC3\xA9sum\xC3\xA9 \xE2\x82\xAC.csv\r\n") != std::string::npos);
+}
+
 TEST_CASE("outputs: the result header is exactly the one of docs/formats.md") {
     std::ostringstream out;
     batch::write_result_header(out);

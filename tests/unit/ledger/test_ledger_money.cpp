@@ -168,6 +168,16 @@ TEST_CASE("parse_amount rejects other characters") {
     CHECK(mentions(amount_error("NaN"), "'N'"));
 }
 
+TEST_CASE("parse_amount quotes a character outside ASCII whole, so its message stays UTF-8") {
+    CHECK(mentions(amount_error("1\xC3\xA9"), "'\xC3\xA9'"));                  // é
+    CHECK(mentions(amount_error("\xEF\xBC\x91"), "'\xEF\xBC\x91'"));          // full-width 1
+    CHECK(mentions(amount_error("5\xE2\x82\xAC"), "'\xE2\x82\xAC'"));         // €
+    CHECK(mentions(amount_error("1\xF0\x9F\x92\xB0"), "'\xF0\x9F\x92\xB0'"));  // 💰
+    // Bytes that are not UTF-8 (a CLI argument, not a checked file) are written as escapes.
+    CHECK(mentions(amount_error("1\xFF"), "'\\xFF'"));
+    CHECK(mentions(amount_error("1\xC3"), "'\\xC3'"));
+}
+
 // ---- parse_rate ----
 
 TEST_CASE("parse_rate accepts 10 fraction digits") {
