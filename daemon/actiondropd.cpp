@@ -3,9 +3,13 @@
 //
 // Signals are read from a signalfd, never in a handler: between files, every 20,000 rows of
 // a file being applied, and between the accounts of a lifecycle run (ingest/lifecycle_schedule.hpp,
-// run between files on this same thread, so that it never overlaps a batch's commit). SIGTERM/SIGINT abandon the current file (its transaction
-// rolls back and its claim waits in `.processing/` for the next start) and exit 0; SIGHUP
-// re-reads the config between files and keeps the old one when the new one is invalid.
+// run between files on this same thread, so that it never overlaps a batch's commit).
+// SIGTERM/SIGINT drain: no other file is taken, the file being applied is finished, and the
+// service exits 0. That file is abandoned instead (its transaction rolls back and its claim
+// waits in STATE_DIR/claims/ for the next start) when a second stop signal comes, or when it
+// is still being applied kDrainLimit after the first, so that systemd's stop timeout never
+// kills it mid-commit. SIGHUP re-reads the config between files and keeps the old one when the
+// new one is invalid.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <poll.h>
@@ -75,6 +79,10 @@ void setup_logging() {
 
 void notify(const std::string& state) { sd_notify(0, state.c_str()); }
 
+// How long a stop waits for the file being applied: well within the unit's TimeoutStopSec
+// (30 s), so that an abandoned file still has time to roll back before systemd kills us.
+constexpr std::chrono::seconds kDrainLimit{20};
+
 // Signals arrive on a file descriptor, so that a file being applied is never interrupted.
 class Signals {
 public:
@@ -92,16 +100,21 @@ public:
     void read(bool& stop, bool& reload) {
         signalfd_siginfo info{};
         while (::read(fd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
-            if (info.ssi_signo == SIGHUP)
+            if (info.ssi_signo == SIGHUP) {
                 reload = true;
-            else
+            } else {
                 stop = true;
+                ++stops_;
+            }
         }
     }
+    // The stop signals read so far.
+    int stops() const { return stops_; }
 
 private:
     sigset_t set_{};
     int fd_ = -1;
+    int stops_ = 0;
 };
 
 // The store, opened and migrated. A store on a server (PostgreSQL) that cannot be reached yet
@@ -471,10 +484,20 @@ int main(int argc, char** argv) {
             signals.read(stop, reload);
             return stop || reload;
         };
-        // A reload can wait for the end of the file; a stop cannot (systemd's stop timeout).
+        // A reload waits for the end of the file; a stop drains (see the top of this file).
+        std::optional<std::chrono::steady_clock::time_point> stop_at;
         auto abandon_file = [&] {
             signals.read(stop, reload);
-            return stop;
+            if (!stop) return false;
+            const auto now = std::chrono::steady_clock::now();
+            if (!stop_at) {
+                stop_at = now;
+                spdlog::info("stopping: the file being applied is finished first (at most {}s; "
+                             "a second SIGTERM abandons it, to be applied at the next start)",
+                             kDrainLimit.count());
+                notify("STATUS=stopping: finishing the file being applied");
+            }
+            return signals.stops() > 1 || now - *stop_at >= kDrainLimit;
         };
         ready = true;
         metrics.set_ready(true);

@@ -3,7 +3,9 @@
 // each ready file claimed and taken to its end, one at a time, so the files of an
 // account are applied in arrival order. A file whose processing throws stays claimed
 // and is tried again with a growing delay; the journal's attempts counter quarantines it.
-// A stop request abandons the file being applied (rolled back, kept claimed, not counted).
+// A request to abandon the file being applied (abandon_file(), which the service asks after a
+// second stop signal or a stop that waited too long) rolls it back; it stays claimed, and the
+// attempt is not counted.
 //
 // One round runs on the caller's thread; accounts are not yet applied in parallel. SFTP
 // pull inboxes talk to their servers on threads of their own (pull::Puller): what they
