@@ -388,14 +388,15 @@ std::vector<std::string> Layout::errors_header() const {
 }
 
 std::vector<std::string> Layout::original_cells(const Record& r) const {
-    // A record of the wrong width keeps all its cells (nothing is lost, and uploaded
-    // again unchanged it is still MALFORMED); only cells under ignored columns go.
+    // A record of the wrong width keeps all its cells: they are not under the columns the
+    // header names, so none is known to be an old ErrorCode or ErrorMessage, and nothing may
+    // be lost (uploaded again unchanged, it is still MALFORMED). Otherwise only the cells
+    // under ignored columns go.
+    if (r.fields.size() != columns_.size()) return r.fields;
     std::vector<std::string> out;
     out.reserve(r.fields.size());
-    for (std::size_t c = 0; c < r.fields.size(); ++c) {
-        if (c < columns_.size() && columns_[c].role == Ignored) continue;
-        out.push_back(r.fields[c]);
-    }
+    for (std::size_t c = 0; c < r.fields.size(); ++c)
+        if (columns_[c].role != Ignored) out.push_back(r.fields[c]);
     return out;
 }
 

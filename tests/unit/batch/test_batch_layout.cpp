@@ -264,10 +264,15 @@ TEST_CASE("layout: the errors file keeps the header names as written") {
 }
 
 TEST_CASE("layout: original cells of a record of the wrong width are all kept") {
+    // Its cells are not under the columns the header names, so none of them is known to be
+    // an old ErrorCode or ErrorMessage: dropping by position would drop data.
     auto l = layout(FileType::Modifications, {"ActionId", "ErrorCode", "Reason"});
     CHECK(l.original_cells(rec({"A1"})) == std::vector<std::string>{"A1"});
     CHECK(l.original_cells(rec({"A1", "X", "R", "extra"})) ==
-          std::vector<std::string>{"A1", "R", "extra"});
+          std::vector<std::string>{"A1", "X", "R", "extra"});
+    auto first = layout(FileType::Modifications, {"ErrorCode", "ActionId", "errormessage", "Reason"});
+    CHECK(first.original_cells(rec({"X", "A-9", "CONS_FRAUD"})) ==
+          std::vector<std::string>{"X", "A-9", "CONS_FRAUD"});
 }
 
 TEST_CASE("layout: funds transfer headers") {
