@@ -251,6 +251,10 @@ RowResult apply_modification(const Catalog& catalog, const Account& account, Led
         }
     } else if (*reason == ReasonKind::Reset) {
         operation = Operation::Reset;
+    } else if (!values->specifies_changes()) {
+        // A reason alone, no change asked: a reversal reason reverses; any other reason is a
+        // modification of nothing, refused as NOTHING_TO_CHANGE below.
+        operation = *reason == ReasonKind::Reversal ? Operation::Reverse : Operation::Modify;
     }
     result.operation = operation;
     std::string reason_code = disposition ? disposition->code : *row.reason;

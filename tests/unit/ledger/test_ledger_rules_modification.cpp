@@ -184,6 +184,24 @@ TEST_CASE("ACTION_LOCKED: approved, or locking date passed while still PENDING")
     CHECK(f.modify(approve, now).error == ErrorCode::ActionLocked);
 }
 
+TEST_CASE("a rejected row names its operation when the row alone says it") {
+    ModFixture f;
+    f.create(conversion("A2", "100.00", "2026-03-10T10:00:00Z"), created_at);
+    f.action("A2").status = Status::Approved;
+    f.action("A2").finance_status = FinanceStatus::Due;
+    // A reversal reason with no change asked: a reversal, refused because the action is locked.
+    RowResult fraud = f.modify(modification("A2", "CONS_FRAUD"), now);
+    CHECK(fraud.error == ErrorCode::ActionLocked);
+    CHECK(fraud.operation == Operation::Reverse);
+    // Any other reason with no change asked: a modification (of nothing).
+    RowResult update = f.modify(modification("A2", "ORDER_UPDATE"), now);
+    CHECK(update.error == ErrorCode::ActionLocked);
+    CHECK(update.operation == Operation::Modify);
+    // A reason with a new amount: a modification or a reversal (to 0) by the action's amount,
+    // so not known before the action is checked.
+    CHECK(f.modify(amount_row("A2", "50.00"), now).operation == Operation::None);
+}
+
 TEST_CASE("ACTION_REVERSED: only RESET revives a reversed action") {
     ModFixture f;
     REQUIRE(f.modify(modification("A1", "ITEM_RETURNED"), now).outcome == Outcome::Applied);
