@@ -1,5 +1,7 @@
 #include "config/service_config.hpp"
 
+#include <arpa/inet.h>
+
 #include <cstdlib>
 
 #include <algorithm>
@@ -99,6 +101,69 @@ bool same_or_inside(const fs::path& inner, const fs::path& outer) {
     return true;
 }
 
+// `outbox` is the folder `inbox` or inside it once symlinks are followed (a link, or a path
+// through one), or shares its device and inode (a bind mount of it): answers written there
+// would be seen as uploads. The parts of the paths that do not exist yet are compared as
+// written.
+bool resolves_into(const fs::path& outbox, const fs::path& inbox) {
+    std::error_code ec;
+    fs::path in = fs::weakly_canonical(inbox, ec);
+    if (ec) in = inbox;
+    fs::path out = fs::weakly_canonical(outbox, ec);
+    if (ec) out = outbox;
+    if (same_or_inside(out, in)) return true;
+    for (fs::path p = out;; p = p.parent_path()) {
+        if (fs::equivalent(p, in, ec)) return true;  // false, with ec, when either is missing
+        if (p == p.parent_path()) return false;
+    }
+}
+
+// Why `text` is not an address the daemon's /metrics endpoint will listen on, or nothing.
+// The same rules as the endpoint's own (lib/observe/metrics_http.cpp, parse_listen_address),
+// so that the check refuses what a start would: HOST:PORT with an IP address (IPv6 in
+// brackets), names other than localhost not resolved, and loopback only, since /metrics and
+// /healthz have no authentication (README.md, "The service: actiondropd").
+std::optional<std::string> listen_problem(std::string_view text) {
+    const std::string quoted = "'" + std::string(text) + "'";
+    std::string_view host, port;
+    if (text.starts_with('[')) {
+        std::size_t close = text.find(']');
+        if (close == std::string_view::npos || text.substr(close + 1, 1) != ":")
+            return "expected [IPv6]:PORT such as [::1]:9464, not " + quoted;
+        host = text.substr(1, close - 1);
+        port = text.substr(close + 2);
+    } else {
+        std::size_t colon = text.rfind(':');
+        if (colon == std::string_view::npos || colon == 0)
+            return "expected HOST:PORT such as 127.0.0.1:9464, not " + quoted;
+        host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+        if (host.find(':') != std::string_view::npos)
+            return "write an IPv6 address in brackets, as [::1]:9464, not " + quoted;
+    }
+    int n = 0;
+    auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
+    if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || n < 1 ||
+        n > 65535)
+        return "expected HOST:PORT with a port from 1 to 65535, not " + quoted;
+    const std::string ip = host == "localhost" ? "127.0.0.1" : std::string(host);
+    in_addr v4{};
+    in6_addr v6{};
+    bool loopback = false;
+    if (::inet_pton(AF_INET, ip.c_str(), &v4) == 1)
+        loopback = (ntohl(v4.s_addr) >> 24) == 127;
+    else if (::inet_pton(AF_INET6, ip.c_str(), &v6) == 1)
+        loopback = IN6_IS_ADDR_LOOPBACK(&v6);
+    else
+        return "the host must be an IP address or localhost (names are not resolved), not " +
+               quoted;
+    if (!loopback)
+        return "not a loopback address: " + quoted +
+               "; /metrics and /healthz have no authentication, so they are served on "
+               "127.0.0.0/8 or ::1 only";
+    return std::nullopt;
+}
+
 std::string strip_trailing_slashes(std::string s) {
     while (s.size() > 1 && s.back() == '/') s.pop_back();
     return s;
@@ -121,9 +186,8 @@ public:
         if (m.has("metrics")) {
             MapReader metrics(f_, m["metrics"], "metrics", {"listen"});
             if (auto listen = metrics.text("listen")) {
-                if (!valid_listen(*listen))
-                    f_.error(metrics["listen"], metrics.path("listen"),
-                             "expected HOST:PORT such as 127.0.0.1:9464, not '" + *listen + "'");
+                if (auto problem = listen_problem(*listen))
+                    f_.error(metrics["listen"], metrics.path("listen"), *problem);
                 else
                     c.metrics_listen = *listen;
             }
@@ -249,16 +313,6 @@ private:
         }
         f_.error(m["store"], "store", "expected sqlite:PATH or postgresql://..., not '" + s + "'");
         return s;
-    }
-
-    static bool valid_listen(std::string_view s) {
-        std::size_t colon = s.rfind(':');
-        if (colon == std::string_view::npos || colon == 0) return false;
-        std::string_view port = s.substr(colon + 1);
-        int n = 0;
-        auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
-        return !port.empty() && ec == std::errc() && ptr == port.data() + port.size() && n >= 1 &&
-               n <= 65535;
     }
 
     // Inbox names become folder names under state_dir.
@@ -437,6 +491,12 @@ private:
                 f_.error(m["outbox"], m.path("outbox"),
                          "the outbox must not be the inbox or a folder inside it (" +
                              src.path.string() + ")");
+            else if (!src.path.empty() && !in.outbox.empty() &&
+                     resolves_into(in.outbox, src.path))
+                f_.error(m["outbox"], m.path("outbox"),
+                         "the outbox must not be the inbox or a folder inside it (" +
+                             src.path.string() + "): " + in.outbox.string() +
+                             " resolves to it or into it");
             if (!src.path.empty()) {
                 auto [at, added] = local_folders_.try_emplace(src.path, in.name);
                 if (!added)

@@ -126,8 +126,9 @@ std::optional<std::int64_t> parse_size(std::string_view text);
 std::filesystem::path locate_service_config(std::string_view option);
 
 // Reads and validates the file: unknown keys, duplicate keys, bad values, duplicate
-// inbox names, an outbox equal to its inbox: each an error naming file, line and key.
-// Relative paths are resolved against the config file's folder.
+// inbox names, an outbox that is its inbox or inside it (as written, or once symlinks are
+// followed), a metrics address the daemon would not listen on: each an error naming file,
+// line and key. Relative paths are resolved against the config file's folder.
 std::expected<ServiceConfig, std::vector<ConfigError>> read_service_config(const std::filesystem::path& file);
 
 }  // namespace actiondrop::config

@@ -50,6 +50,8 @@ std::expected<ListenAddress, std::string> parse_listen_address(std::string_view 
     boost::system::error_code parse_error;
     auto address = asio::ip::make_address(std::string(host), parse_error);
     if (parse_error) return bad("the host must be an IP address (names are not resolved)");
+    // lib/config/service_config.cpp (listen_problem) refuses the same addresses in the
+    // config, so that --check-config says what a start would.
     if (!address.is_loopback() && !allow_non_loopback) {
         return bad(
             "not a loopback address; /metrics and /healthz have no authentication, so they "

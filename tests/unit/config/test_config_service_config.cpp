@@ -218,6 +218,31 @@ pull_lease: 500ms
     CHECK(errors.size() == 9);
 }
 
+TEST_CASE("service config: metrics.listen is a loopback IP address, as the daemon serves it") {
+    // The daemon's endpoint has no authentication and refuses any other address
+    // (lib/observe/metrics_http.cpp); the check must refuse what the daemon would.
+    for (std::string_view good :
+         {"127.0.0.1:9464", "127.0.0.2:1", "localhost:9100", "[::1]:9464"}) {
+        ConfigFile file("metrics: {listen: \"" + std::string(good) + "\"}\n");
+        auto c = read_service_config(file.path());
+        INFO(good << (c ? std::string() : "\n" + test::all_errors(c.error())));
+        REQUIRE(c);
+        CHECK(c->metrics_listen == good);
+    }
+    for (std::string_view open :
+         {"0.0.0.0:9464", "192.0.2.7:9464", "[::]:9464", "[2001:db8::1]:1"}) {
+        INFO(open);
+        CHECK_CONFIG_ERROR(errors_of("workers: 2\nmetrics: {listen: \"" + std::string(open) +
+                                     "\"}\n"),
+                           2, "metrics.listen", "not a loopback address");
+    }
+    // Names are not resolved, and an IPv6 address needs its brackets.
+    CHECK_CONFIG_ERROR(errors_of("metrics: {listen: \"metrics.example:9464\"}\n"), 1,
+                       "metrics.listen", "an IP address");
+    CHECK_CONFIG_ERROR(errors_of("metrics: {listen: \"::1:9464\"}\n"), 1, "metrics.listen",
+                       "in brackets");
+}
+
 TEST_CASE("service config: unknown and duplicate keys") {
     auto errors = errors_of(R"(workers: 2
 worker: 3
@@ -326,6 +351,41 @@ TEST_CASE("service config: a local inbox needs its folders, and the outbox is no
     CHECK(test::find_error(errors, "inboxes[3].outbox", "") == nullptr);
     CHECK_CONFIG_ERROR(errors, 5, "inboxes[3].path", "already inbox 'a'");
     CHECK_CONFIG_ERROR(errors, 6, "inboxes[4].host", "applies only to kind: sftp");
+}
+
+TEST_CASE("service config: an outbox that resolves to the inbox, or into it, is refused") {
+    // A symlink, a symlinked parent or a bind mount is the inbox under another name: answers
+    // written there would be taken as uploads (docs/formats.md, "The service config file").
+    ConfigFile file("");
+    const fs::path in = file.folder() / "in";
+    fs::create_directories(in / "sub");
+    fs::create_directories(file.folder() / "elsewhere");
+    fs::create_directories(file.folder() / "in2");
+    fs::create_directory_symlink(in, file.folder() / "in-link");
+    fs::create_directory_symlink(file.folder(), file.folder() / "here");
+    fs::create_directory_symlink(in / "sub", file.folder() / "sub-link");
+    fs::create_directory_symlink(file.folder() / "elsewhere", file.folder() / "out-link");
+    std::ofstream(file.path()) << "inboxes:\n"
+                                  "  - {name: a, account: \"1\", path: in, outbox: in-link}\n"
+                                  "  - {name: b, account: \"1\", path: in-link/../in, outbox: "
+                                  "here/in}\n"
+                                  "  - {name: c, account: \"1\", path: in-link, outbox: sub-link}\n"
+                                  "  - {name: d, account: \"1\", path: in, outbox: "
+                                  "here/in/not-yet}\n"
+                                  "  - {name: e, account: \"1\", path: in2, outbox: out-link}\n";
+    auto read = read_service_config(file.path());
+    REQUIRE_FALSE(read.has_value());
+    const auto& errors = read.error();
+    for (int i = 0; i < 4; ++i) {
+        const std::string key = "inboxes[" + std::to_string(i) + "].outbox";
+        INFO(key);
+        CHECK_CONFIG_ERROR(errors, i + 2, key, "must not be the inbox or a folder inside it");
+        const ConfigError* e = test::find_error(errors, key, "");
+        REQUIRE(e != nullptr);
+        CHECK(e->file == file.path().string());
+    }
+    // A link to a folder that is not the inbox is an outbox like any other.
+    CHECK(test::find_error(errors, "inboxes[4].outbox", "") == nullptr);
 }
 
 TEST_CASE(
