@@ -99,6 +99,7 @@ nlohmann::ordered_json history_json(const ledger::Catalog& catalog, const ledger
 int show_action(const config::ServiceConfig& cfg, const ActionOptions& o, bool history) {
     auto s = open_migrated(cfg);
     auto cat = s->load_catalog();
+    account_named(cat, o.account);
     auto a = s->action(o.account, o.action_id);
     if (!a) {
         std::cerr << fmt::format("no action '{}' in account {}\n", o.action_id, o.account);
@@ -139,7 +140,7 @@ int show_action(const config::ServiceConfig& cfg, const ActionOptions& o, bool h
 int report(const config::ServiceConfig& cfg, const ActionOptions& o, bool changes) {
     auto s = open_migrated(cfg);
     auto cat = s->load_catalog();
-    if (!cat.account(o.account)) throw UsageError(fmt::format("unknown account '{}'", o.account));
+    account_named(cat, o.account);
     std::vector<nlohmann::ordered_json> rows;
     s->for_each_action(o.account, [&](const ledger::Action& a) {
         if (!changes) {

@@ -54,6 +54,7 @@ nlohmann::ordered_json batch_json(const store::BatchRecord& b) {
 
 int list(const config::ServiceConfig& cfg, const BatchOptions& o) {
     auto s = open_migrated(cfg);
+    if (!o.account.empty()) account_named(s->load_catalog(), o.account);
     std::vector<nlohmann::ordered_json> rows;
     for (const auto& b : s->list_batches(o.account.empty() ? std::nullopt : std::optional<std::string_view>(o.account)))
         rows.push_back(batch_json(b));

@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <iostream>
 
+#include <fmt/format.h>
+
 namespace fs = std::filesystem;
 
 namespace actiondrop::cli {
@@ -30,10 +32,37 @@ std::unique_ptr<store::Store> open_migrated(const config::ServiceConfig& cfg) {
     return s;
 }
 
+const ledger::Account& account_named(const ledger::Catalog& catalog, std::string_view id) {
+    const ledger::Account* account = catalog.account(id);
+    if (!account) throw UsageError(fmt::format("unknown account '{}'", id));
+    return *account;
+}
+
+namespace {
+
+// -?digits[.digits]: what the reports write for money and counts.
+bool plain_number(std::string_view s) {
+    if (s.starts_with('-')) s.remove_prefix(1);
+    const auto point = s.find('.');
+    const std::string_view whole = s.substr(0, point);
+    const std::string_view fraction =
+        point == std::string_view::npos ? std::string_view("0") : s.substr(point + 1);
+    auto digits = [](std::string_view d) {
+        return !d.empty() && d.find_first_not_of("0123456789") == std::string_view::npos;
+    };
+    return digits(whole) && digits(fraction);
+}
+
+}  // namespace
+
 void print_csv(const std::vector<nlohmann::ordered_json>& rows, const std::vector<std::string>& columns) {
     auto cell = [](const nlohmann::ordered_json& v) {
+        if (v.is_null()) return std::string();  // not set: an empty cell, never the text null
         std::string s = v.is_string() ? v.get<std::string>() : v.dump();
-        if (!s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r'))
+        // A cell a spreadsheet would run as a formula gets a leading ', except a plain number
+        // such as a debit's -42.50, which a spreadsheet reads as the number it is.
+        if (!s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r') &&
+            !plain_number(s))
             s.insert(0, "'");
         if (s.find_first_of(",\"\r\n") != std::string::npos) {
             std::string q = "\"";

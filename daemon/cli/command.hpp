@@ -1,11 +1,12 @@
 #pragma once
 // What the command families of the admin CLI (README.md, "The CLI") share: the global
-// options, the config and the store they open, the CSV form of a report, and the way a family
-// adds its commands. main.cpp parses the command line and runs the one command it names; each
-// family is a file of this folder.
+// options, the config and the store they open, the account a command names, the CSV form of a
+// report, and the way a family adds its commands. main.cpp parses the command line and runs
+// the one command it names; each family is a file of this folder.
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -13,6 +14,7 @@
 
 #include "config/service_config.hpp"
 #include "failure.hpp"
+#include "ledger/catalog.hpp"
 #include "store/store.hpp"
 
 namespace actiondrop::cli {
@@ -31,8 +33,14 @@ config::ServiceConfig load_config(const GlobalOptions& options);
 // The config's store, migrated to this program's schema version.
 std::unique_ptr<store::Store> open_migrated(const config::ServiceConfig& cfg);
 
+// The account `id` of the catalog; an unknown one is the user's mistake, a UsageError (exit
+// 64, README.md, "The CLI"), whatever the command, and never "nothing found" (exit 1), which
+// is for an action, batch or invoice missing from a known account.
+const ledger::Account& account_named(const ledger::Catalog& catalog, std::string_view id);
+
 // `rows` as CSV with CRLF line ends, a column per name of `columns`; a cell that a spreadsheet
-// would run as a formula gets a leading quote.
+// would run as a formula gets a leading quote, and a null (a value not set, such as an
+// action's cleared_at) is an empty cell, as in the files we read (docs/formats.md).
 void print_csv(const std::vector<nlohmann::ordered_json>& rows, const std::vector<std::string>& columns);
 
 // The names of the members of `sample` that are not arrays or objects: a report's columns.

@@ -1,7 +1,8 @@
 #pragma once
 // What the life cycle's commands share (lifecycle.cpp, funds.cpp, invoices.cpp): the store's
-// funds and invoices, the account a command names, times and amounts as the user writes them,
-// and an invoice as CSV and JSON (ingest/invoice_files.hpp; docs/lifecycle.md).
+// funds and invoices, times and amounts as the user writes them, and an invoice as CSV and
+// JSON (ingest/invoice_files.hpp; docs/lifecycle.md). The account a command names is
+// account_named() of command.hpp.
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -24,12 +25,6 @@ inline store::LifecycleLedger& funds_of(store::Store& s) {
     store::LifecycleLedger* ledger = s.lifecycle_ledger();
     if (!ledger) throw store::StoreError("this store keeps no funds or invoices");
     return *ledger;
-}
-
-inline const ledger::Account& account_named(const ledger::Catalog& catalog, std::string_view id) {
-    const ledger::Account* account = catalog.account(id);
-    if (!account) throw UsageError(fmt::format("unknown account '{}'", id));
-    return *account;
 }
 
 // A time as in files (docs/rules.md, "Dates and times in files"), in the account's zone

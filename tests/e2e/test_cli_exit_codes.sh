@@ -21,6 +21,16 @@ expect_usage "unknown account 'nosuch'" ad apply --account nosuch "$WORK/in/mods
 expect_usage "unknown account 'nosuch'" ad apply --account nosuch --dry-run "$WORK/in/mods.csv"
 expect_usage "unknown account 'nosuch'" ad validate --account nosuch "$WORK/in/mods.csv"
 expect_usage "unknown account 'nosuch'" ad report changes --account nosuch
+expect_usage "unknown account 'nosuch'" ad report actions --account nosuch
+expect_usage "unknown account 'nosuch'" ad action show --account nosuch X-1
+expect_usage "unknown account 'nosuch'" ad action history --account nosuch X-1
+expect_usage "unknown account 'nosuch'" ad batches list --account nosuch
+# A known account without that action: nothing found, exit 1, as for a batch or an invoice.
+expect_exit 1 ad action show --account 1000 no-such-action
+grep -qF "no action 'no-such-action' in account 1000" "$WORK/last.err" ||
+    fail "action show: no message"
+expect_exit 1 ad action history --account 1000 no-such-action
+expect_exit 0 ad batches list --account 2000
 expect_usage "unknown file type 'bogus'" ad apply --account 1000 --type bogus "$WORK/in/mods.csv"
 expect_usage "--as-of is only allowed with --dry-run" ad apply --account 1000 --as-of 2030-01-01 "$WORK/in/mods.csv"
 expect_usage "--as-of 'soon'" ad apply --account 1000 --dry-run --as-of soon "$WORK/in/mods.csv"
