@@ -97,7 +97,8 @@ int report_funds(const config::ServiceConfig& cfg, const FundsOptions& o) {
             j["account_id"] = account.id;
             j["at"] = ledger::format_instant(e.at);
             j["kind"] = std::string(ledger::funds_entry_kind_name(e.kind));
-            j["amount"] = money_text(e.amount, account.currency);
+            // Signed as the balance counts it: the amounts add up to the balance.
+            j["amount"] = money_text(e.signed_amount(), account.currency);
             j["reference"] = e.reference;
             j["balance"] = money_text(running, account.currency);
             j["currency"] = std::string(account.currency->code);

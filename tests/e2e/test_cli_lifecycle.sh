@@ -18,6 +18,31 @@ show() { expect_exit 0 ad action show --account 1000 "$1" --json; cp "$WORK/last
 for id in E-1 E-2 E-3; do show $id; done
 [ "$(field "$WORK/E-1.json" cleared_at)" = null ] || fail "cleared_at before any run"
 [ "$(field "$WORK/E-1.json" invoice_id)" = null ] || fail "invoice_id before any run"
+# report_csv_matches_json WHAT: `report WHAT --account 1000` as CSV holds the scalar fields
+# of its --json, a cell each; a null (cleared_at, invoice_id until set) is an empty cell,
+# never the text "null" (docs/formats.md, "The JSON of an action").
+report_csv_matches_json() {
+    expect_exit 0 ad report "$1" --account 1000 --json; cp "$WORK/last.out" "$WORK/report.json"
+    expect_exit 0 ad report "$1" --account 1000; cp "$WORK/last.out" "$WORK/report.csv"
+    python3 - "$WORK/report.json" "$WORK/report.csv" <<'PY' || fail "report $1: CSV and JSON differ"
+import csv, json, re, sys
+rows = json.load(open(sys.argv[1]))
+table = list(csv.DictReader(open(sys.argv[2], newline="")))
+assert len(table) == len(rows) > 0, (len(table), len(rows))
+def cell(v):
+    s = "" if v is None else v if isinstance(v, str) else json.dumps(v)
+    # A plain number (a debit's -1.25) is written as it is; other text a spreadsheet would
+    # run gets a leading '.
+    formula = s[:1] in ("=", "+", "-", "@", "\t", "\r") and not re.fullmatch(r"-?\d+(\.\d+)?", s)
+    return "'" + s if formula else s
+for j, c in zip(rows, table):
+    want = {k: cell(v) for k, v in j.items() if not isinstance(v, (list, dict))}
+    assert c == want, (c, want)
+    assert "null" not in c.values(), c
+PY
+}
+report_csv_matches_json actions
+report_csv_matches_json changes
 # cents MONEY: "12.30" as 1230.
 cents() { python3 -c 'import sys; a,b=sys.argv[1].split("."); print(int(a)*100+int(b))' "$1"; }
 money() { python3 -c 'import sys; n=int(sys.argv[1]); print(f"{n//100}.{n%100:02d}")' "$1"; }
@@ -130,16 +155,17 @@ w = sys.argv[1]
 load = lambda n: json.load(open(f"{w}/{n}.json"))
 funds, invoices, actions, balance = load("funds"), load("invoices"), load("actions"), load("balance")
 dec = lambda s: Decimal(s)
-deposits = sum(dec(e["amount"]) for e in funds if e["kind"] == "DEPOSIT")
-debits = sum(dec(e["amount"]) for e in funds if e["kind"] != "DEPOSIT")
-assert deposits - debits == dec(balance["balance"]), (deposits, debits, balance)
+# The amounts are signed as the balance counts them: the entries add up to the balance.
+assert all(dec(e["amount"]) > 0 for e in funds if e["kind"] == "DEPOSIT"), funds
+assert all(dec(e["amount"]) < 0 for e in funds if e["kind"] != "DEPOSIT"), funds
+assert sum(dec(e["amount"]) for e in funds) == dec(balance["balance"]), (funds, balance)
 assert dec(funds[-1]["balance"]) == dec(balance["balance"]), funds[-1]
 running = Decimal(0)
 for e in funds:
-    running += dec(e["amount"]) if e["kind"] == "DEPOSIT" else -dec(e["amount"])
+    running += dec(e["amount"])
     assert running == dec(e["balance"]) and running >= 0, e
 cleared = {a["action_id"]: dec(a["payout"]) for a in actions if a["cleared_at"] is not None}
-debit_of = {e["reference"]: dec(e["amount"]) for e in funds if e["kind"] == "CLEARING"}
+debit_of = {e["reference"]: -dec(e["amount"]) for e in funds if e["kind"] == "CLEARING"}
 assert cleared == debit_of, (cleared, debit_of)
 assert len(invoices) >= 2, invoices
 on_invoice = set()
@@ -153,8 +179,11 @@ for inv in invoices:
         on_invoice.add(l["id"])
 assert on_invoice == {"E-1", "E-2", "E-3"}, on_invoice
 PY
+report_csv_matches_json actions
 expect_exit 0 ad report funds --account 1000
 head -1 "$WORK/last.out" | grep -q '^account_id,at,kind,amount,reference,balance,currency' || fail "report funds CSV header"
+grep -q '^1000,[^,]*,CLEARING,-[0-9]' "$WORK/last.out" || fail "report funds CSV: a clearing's amount is not a plain negative number"
+report_csv_matches_json funds
 expect_exit 0 ad report invoices
 [ "$(wc -l < "$WORK/last.out")" -ge 3 ] || fail "report invoices lists too few"
 echo "ok"

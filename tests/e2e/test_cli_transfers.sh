@@ -74,8 +74,8 @@ import json, sys
 entries = json.load(open(sys.argv[1]))
 kinds = [(e["kind"], e["amount"], e["reference"]) for e in entries]
 b = sys.argv[2]
-assert kinds == [("DEPOSIT", "100.00", "opening"), ("TRANSFER", "60.00", f"TR-{b}-2"),
-                 ("TRANSFER", "40.00", f"TR-{b}-6")], kinds
+assert kinds == [("DEPOSIT", "100.00", "opening"), ("TRANSFER", "-60.00", f"TR-{b}-2"),
+                 ("TRANSFER", "-40.00", f"TR-{b}-6")], kinds
 assert entries[-1]["balance"] == "0.00", entries[-1]
 PY
 

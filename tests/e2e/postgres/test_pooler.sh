@@ -82,11 +82,12 @@ actions, funds, invoices, balance = load("actions"), load("funds"), load("invoic
 want = {f"{s}-{i}-{k}" for s in "AB" for i in range(1, n + 1) for k in range(1, 6)}
 assert {a["action_id"] for a in actions} == want and len(actions) == len(want), len(actions)
 deposits = sum(D(e["amount"]) for e in funds if e["kind"] == "DEPOSIT")
-debits = sum(D(e["amount"]) for e in funds if e["kind"] != "DEPOSIT")
-assert deposits == D("1000.00") and deposits - debits == D(balance["balance"]), (deposits, debits, balance)
+debits = sum(D(e["amount"]) for e in funds if e["kind"] != "DEPOSIT")  # signed: negative
+assert deposits == D("1000.00") and deposits + debits == D(balance["balance"]), (deposits, debits, balance)
+assert sum(D(e["amount"]) for e in funds) == D(balance["balance"]), funds
 cleared = {a["action_id"]: D(a["payout"]) for a in actions if a["cleared_at"] is not None}
 assert cleared, "nothing cleared"
-assert cleared == {e["reference"]: D(e["amount"]) for e in funds if e["kind"] == "CLEARING"}
+assert cleared == {e["reference"]: -D(e["amount"]) for e in funds if e["kind"] == "CLEARING"}
 assert invoices and all(D(i["total"]) == sum(D(l["payout"]) for l in i["lines"]) for i in invoices)
 PY
 expect_exit 0 ad batches list --json
