@@ -445,8 +445,9 @@ ApplyResult BatchRun::run() {
                 done && done->batch_id != record_.batch_id)
                 duplicate_of = done;
     } else if (req_.dry_run) {
-        // What a real upload would be answered now: content applied before is a duplicate.
-        if (!too_large && !req_.reprocess_duplicates)
+        // A dry run that answers (apply --dry-run) answers what an upload would get now:
+        // content applied before is a duplicate. `validate` only checks the rows.
+        if (req_.write_outputs && !too_large && !req_.reprocess_duplicates)
             duplicate_of = store_.find_complete_batch(req_.account_id, digest_.sha256);
     } else if (!too_large) {
         if (auto done = store_.find_complete_batch(req_.account_id, digest_.sha256)) {
