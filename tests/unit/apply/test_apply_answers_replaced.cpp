@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 
@@ -32,33 +33,41 @@ std::string slurp(const fs::path& p) {
     return s.str();
 }
 
+// A migrated store with the test catalog, and files applied as account 1000's conversions,
+// answered into `out`.
+struct Ledger {
+    TempDir dir;
+    std::unique_ptr<store::Store> store = store::testing::migrated_store(dir.url());
+    const fs::path out = dir.path() / "out";
+
+    Ledger() { store->save_catalog(catalog()); }
+    apply::ApplyResult apply(const std::string& name, const std::string& text,
+                             bool write_outputs = true) {
+        auto req = file_request(dir.path(), name, batch::FileType::Conversions, text);
+        req.write_outputs = write_outputs;
+        return apply::apply_file(*store, catalog(), req, [] { return kNow; });
+    }
+};
+
+const std::string kBadHeader = "ActionId,Bogus\r\nA-3,1\r\n";
+
 }  // namespace
 
 TEST_CASE("answers: a file rejected as a whole removes the result and errors of its name") {
-    TempDir dir;
-    auto store = store::testing::migrated_store(dir.url());
-    store->save_catalog(catalog());
-    const fs::path out = dir.path() / "out";
-
-    auto first = file_request(dir.path(), "x.csv", batch::FileType::Conversions,
-                              kHeader + "A-1,19816,P-77,O-1,2026-03-09T10:00:00Z,10.00\r\n" +
-                                  "A-2,19816,P-77,O-2,2026-03-09T10:00:00Z,oops\r\n");
-    REQUIRE(apply::apply_file(*store, catalog(), first, [] { return kNow; }).applied == 1);
+    Ledger l;
+    const fs::path& out = l.out;
+    REQUIRE(l.apply("x.csv", kHeader + "A-1,19816,P-77,O-1,2026-03-09T10:00:00Z,10.00\r\n" +
+                                 "A-2,19816,P-77,O-2,2026-03-09T10:00:00Z,oops\r\n")
+                .applied == 1);
     REQUIRE(fs::exists(out / "result_x.csv"));
     REQUIRE(fs::exists(out / "errors_x.csv"));
 
     SUBCASE("a bad header") {
-        auto second = file_request(dir.path(), "x.csv", batch::FileType::Conversions,
-                                   "ActionId,Bogus\r\nA-3,1\r\n");
-        auto r = apply::apply_file(*store, catalog(), second, [] { return kNow; });
-        REQUIRE(r.status == "REJECTED");
+        REQUIRE(l.apply("x.csv", kBadHeader).status == "REJECTED");
         CHECK(slurp(out / "x.csv_summary.json").find("UNKNOWN_COLUMN") != std::string::npos);
     }
     SUBCASE("the same content again (a duplicate)") {
-        auto second = file_request(dir.path(), "x.csv", batch::FileType::Conversions,
-                                   slurp(dir.path() / "x.csv"));
-        auto r = apply::apply_file(*store, catalog(), second, [] { return kNow; });
-        REQUIRE(r.status == "REJECTED");
+        REQUIRE(l.apply("x.csv", slurp(l.dir.path() / "x.csv")).status == "REJECTED");
         CHECK(slurp(out / "x.csv_summary.json").find("DUPLICATE_FILE") != std::string::npos);
     }
     CHECK(fs::exists(out / "receipt_x.csv.txt"));
@@ -67,33 +76,22 @@ TEST_CASE("answers: a file rejected as a whole removes the result and errors of 
 }
 
 TEST_CASE("answers: the answers of other names stay") {
-    TempDir dir;
-    auto store = store::testing::migrated_store(dir.url());
-    store->save_catalog(catalog());
-    const fs::path out = dir.path() / "out";
-    auto kept = file_request(dir.path(), "y.csv", batch::FileType::Conversions,
-                             kHeader + "A-1,19816,P-77,O-1,2026-03-09T10:00:00Z,10.00\r\n");
-    REQUIRE(apply::apply_file(*store, catalog(), kept, [] { return kNow; }).applied == 1);
-    auto rejected = file_request(dir.path(), "x.csv", batch::FileType::Conversions,
-                                 "ActionId,Bogus\r\nA-3,1\r\n");
-    REQUIRE(apply::apply_file(*store, catalog(), rejected, [] { return kNow; }).status ==
-            "REJECTED");
-    CHECK(fs::exists(out / "result_y.csv"));
-    CHECK(fs::exists(out / "errors_y.csv"));
+    Ledger l;
+    REQUIRE(l.apply("y.csv", kHeader + "A-1,19816,P-77,O-1,2026-03-09T10:00:00Z,10.00\r\n")
+                .applied == 1);
+    REQUIRE(l.apply("x.csv", kBadHeader).status == "REJECTED");
+    CHECK(fs::exists(l.out / "result_y.csv"));
+    CHECK(fs::exists(l.out / "errors_y.csv"));
 }
 
 TEST_CASE("answers: staged for a remote outbox, the stale names are marked for removal") {
-    TempDir dir;
-    auto store = store::testing::migrated_store(dir.url());
-    store->save_catalog(catalog());
-    auto rejected = file_request(dir.path(), "x.csv", batch::FileType::Conversions,
-                                 "ActionId,Bogus\r\nA-3,1\r\n");
-    rejected.write_outputs = false;
-    auto r = apply::apply_file(*store, catalog(), rejected, [] { return kNow; });
+    Ledger l;
+    auto& store = l.store;
+    auto r = l.apply("x.csv", kBadHeader, false);
     REQUIRE(r.status == "REJECTED");
     auto batch = store->find_batch(r.batch_id);
     REQUIRE(batch);
-    const fs::path staging = dir.path() / "staging";
+    const fs::path staging = l.dir.path() / "staging";
     fs::create_directories(staging);
     // A result of the same name staged by an earlier batch and not yet sent.
     std::ofstream(staging / "result_x.csv") << "stale";
@@ -107,10 +105,8 @@ TEST_CASE("answers: staged for a remote outbox, the stale names are marked for r
 
     // A later batch that has a result of that name takes the mark back: the remote file is
     // then replaced by the upload, not removed after it.
-    auto good = file_request(dir.path(), "x.csv", batch::FileType::Conversions,
-                             kHeader + "A-1,19816,P-77,O-1,2026-03-09T10:00:00Z,10.00\r\n");
-    good.write_outputs = false;
-    auto g = apply::apply_file(*store, catalog(), good, [] { return kNow; });
+    auto g = l.apply("x.csv", kHeader + "A-1,19816,P-77,O-1,2026-03-09T10:00:00Z,10.00\r\n",
+                     false);
     REQUIRE(g.applied == 1);
     apply::deliver(*store, *store->find_batch(g.batch_id), staging, apply::Outbox::Staging);
     CHECK(fs::exists(staging / "result_x.csv"));
