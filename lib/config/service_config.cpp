@@ -118,6 +118,11 @@ bool resolves_into(const fs::path& outbox, const fs::path& inbox) {
     }
 }
 
+// One of the two folders is the other or inside it, as written or once resolved.
+bool overlaps(const fs::path& a, const fs::path& b) {
+    return resolves_into(a, b) || resolves_into(b, a);
+}
+
 // Why `text` is not an address the daemon's /metrics endpoint will listen on, or nothing.
 // The same rules as the endpoint's own (lib/observe/metrics_http.cpp, parse_listen_address),
 // so that the check refuses what a start would: HOST:PORT with an IP address (IPv6 in
@@ -182,6 +187,9 @@ public:
         if (!m.is_map()) return c;
         if (auto s = m.text("store")) c.store = store(*s, m);
         if (auto p = path(m, "state_dir")) c.state_dir = *p;
+        state_dir_ = Place{c.state_dir, "", "state_dir", m.mark("state_dir"), "state_dir"};
+        if (c.store.starts_with("sqlite:"))
+            sqlite_file_ = Place{c.store.substr(7), "", "store", m.mark("store"), "store"};
         if (auto n = m.integer("workers", 1, 256)) c.workers = int(*n);
         if (m.has("metrics")) {
             MapReader metrics(f_, m["metrics"], "metrics", {"listen"});
@@ -211,6 +219,7 @@ public:
             for (std::size_t i = 0; i < list.size(); ++i)
                 inbox(list[i], index_path("inboxes", i), c);
         }
+        check_places();
         return c;
     }
 
@@ -220,7 +229,74 @@ private:
 
     // Also of inboxes that had errors, so that a repeat is still named.
     std::set<std::string> inbox_names_;
-    std::map<fs::path, std::string> local_folders_;  // inbox folder -> inbox name
+    // A folder or file named in the config, where it is written, for the checks across
+    // inboxes that run once the whole file is read (check_places).
+    struct Place {
+        fs::path path;
+        std::string inbox;
+        std::string what;  // "folder", "outbox", or the secret's key
+        YAML::Mark mark;
+        std::string key;
+    };
+    std::vector<Place> folders_;  // local inboxes' folders and outboxes, in file order
+    std::vector<Place> secrets_;  // pull inboxes' credential and trust files
+    std::optional<Place> state_dir_;
+    std::optional<Place> sqlite_file_;
+
+    // Everything under an inbox's folder is its uploader's to read, write, link or replace,
+    // and everything under its outbox theirs to read (docs/formats.md, "The service config
+    // file"). So no folder of one inbox is, holds or sits inside a folder of another, and
+    // none holds the state folder, the SQLite ledger or a secret file. Reported at the later
+    // of the two in the file, or at the inbox's folder for the state and the ledger.
+    void check_places() {
+        for (std::size_t j = 0; j < folders_.size(); ++j) {
+            const Place& b = folders_[j];
+            for (std::size_t i = 0; i < j; ++i) {
+                const Place& a = folders_[i];
+                if (a.inbox == b.inbox || !overlaps(a.path, b.path)) continue;
+                const std::string owner = "inbox '" + a.inbox + "''s " + a.what;
+                std::string how;
+                if (a.what == "folder" && b.what == "folder" && a.path == b.path)
+                    how = "folder " + b.path.string() + " is already inbox '" + a.inbox + "'";
+                else if (resolves_into(b.path, a.path) && resolves_into(a.path, b.path))
+                    how = b.path.string() + " is " + owner;
+                else if (resolves_into(b.path, a.path))
+                    how = b.path.string() + " is inside " + owner + " (" + a.path.string() + ")";
+                else
+                    how = b.path.string() + " holds " + owner + " (" + a.path.string() + ")";
+                f_.error(b.mark, b.key,
+                         how + ": each inbox needs folders of its own, apart from every other "
+                               "inbox's folder and outbox");
+                break;
+            }
+            auto holds = [&](const std::optional<Place>& inner, std::string_view name) {
+                if (inner && resolves_into(inner->path, b.path))
+                    f_.error(b.mark, b.key,
+                             b.path.string() + " holds the " + std::string(name) + " (" +
+                                 inner->path.string() + ", " + inner->key +
+                                 "): its uploader could read or change it");
+            };
+            holds(state_dir_, "state folder");
+            holds(sqlite_file_, "SQLite ledger");
+        }
+        for (const Place& secret : secrets_)
+            for (const Place& f : folders_)
+                if (resolves_into(secret.path, f.path)) {
+                    f_.error(secret.mark, secret.key,
+                             secret.path.string() + " is inside inbox '" + f.inbox + "''s " +
+                                 f.what + " (" + f.path.string() +
+                                 "): its uploader could read or replace it");
+                    break;
+                }
+    }
+
+    // path(), remembered as a secret or trust file for check_places.
+    std::optional<fs::path> secret_path(MapReader& m, std::string_view key,
+                                        const std::string& inbox) {
+        std::optional<fs::path> p = path(m, key);
+        if (p) secrets_.push_back({*p, inbox, std::string(key), m.mark(key), m.path(key)});
+        return p;
+    }
 
     // Absolute, normal and without a trailing '/', so that equal folders compare equal.
     fs::path resolve(const fs::path& p) const {
@@ -364,7 +440,7 @@ private:
 
     // kind: ftp (README.md, "FTP pull inboxes"): a password file, and TLS unless `tls: none`
     // is written out.
-    FtpSource ftp_source(MapReader& m) {
+    FtpSource ftp_source(MapReader& m, const std::string& inbox) {
         FtpSource src;
         for (std::string_view key : {"host", "user", "password_file", "folder", "result_folder"})
             m.require(key);
@@ -375,8 +451,8 @@ private:
             if (src.tls == FtpTls::Implicit) src.port = 990;
         }
         remote_server(m, src);
-        if (auto p = this->path(m, "password_file")) src.password_file = *p;
-        if (auto p = this->path(m, "ca_file")) src.ca_file = *p;
+        if (auto p = secret_path(m, "password_file", inbox)) src.password_file = *p;
+        if (auto p = secret_path(m, "ca_file", inbox)) src.ca_file = *p;
         if (auto s = m.text("sha256")) {
             // As `openssl x509 -fingerprint -sha256` prints it, with or without colons.
             std::string hex;
@@ -497,16 +573,14 @@ private:
                          "the outbox must not be the inbox or a folder inside it (" +
                              src.path.string() + "): " + in.outbox.string() +
                              " resolves to it or into it");
-            if (!src.path.empty()) {
-                auto [at, added] = local_folders_.try_emplace(src.path, in.name);
-                if (!added)
-                    f_.error(
-                        m["path"], m.path("path"),
-                        "folder " + src.path.string() + " is already inbox '" + at->second + "'");
-            }
+            if (!src.path.empty())
+                folders_.push_back({src.path, in.name, "folder", m["path"].Mark(), m.path("path")});
+            if (!in.outbox.empty())
+                folders_.push_back(
+                    {in.outbox, in.name, "outbox", m["outbox"].Mark(), m.path("outbox")});
             in.source = std::move(src);
         } else if (kind == "ftp") {
-            in.source = ftp_source(m);
+            in.source = ftp_source(m, in.name);
         } else {
             SftpSource src;
             for (std::string_view key : {"host", "user", "known_hosts", "folder", "result_folder"})
@@ -514,9 +588,9 @@ private:
             remote_server(m, src);
             if (m.has("identity_file") == m.has("password_file"))
                 f_.error(m.mark(), path, "give exactly one of identity_file or password_file");
-            if (auto p = this->path(m, "identity_file")) src.identity_file = *p;
-            if (auto p = this->path(m, "password_file")) src.password_file = *p;
-            if (auto p = this->path(m, "known_hosts")) src.known_hosts = *p;
+            if (auto p = secret_path(m, "identity_file", in.name)) src.identity_file = *p;
+            if (auto p = secret_path(m, "password_file", in.name)) src.password_file = *p;
+            if (auto p = secret_path(m, "known_hosts", in.name)) src.known_hosts = *p;
             remote_folders(m, src);
             in.source = std::move(src);
         }

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # actiondropd --check-config refuses what the running daemon would refuse, and the daemon
 # refuses it at start the same way (exit 78, file, line and key): a metrics address that is
-# not loopback (the endpoint has no authentication), and an outbox that is the inbox folder
-# under another name (a symlink, or a path through one). docs/formats.md, "The service
-# config file".
+# not loopback (the endpoint has no authentication), an outbox that is the inbox folder
+# under another name (a symlink, or a path through one), and two accounts' inboxes that share
+# a folder under two names. docs/formats.md, "The service config file".
 source "$(dirname "$0")/lib.sh"
 : "${ACTIONDROPD:?set by CTest}"
 IN="$WORK/srv/in"; OUT="$WORK/srv/out"
@@ -54,4 +54,18 @@ refused "inboxes[0].outbox" "the outbox must not be the inbox or a folder inside
 ln -s "$OUT" "$WORK/out-link"
 write_config "127.0.0.1:9464" "$WORK/out-link"
 expect_exit 0 "$ACTIONDROPD" --config "$CONFIG" --check-config
+
+# A second account's inbox reached through a link into the first one's folder: the first
+# uploader would upload for the second account.
+mkdir -p "$IN/other"
+cat > "$CONFIG" <<YAML
+store: $STORE
+state_dir: $WORK/state
+inboxes:
+  - {name: drop, account: "1000", kind: local, path: $IN, outbox: $OUT}
+  - {name: other, account: "2000", kind: local, path: $WORK/srv-link/in/other,
+     outbox: $WORK/srv/other-out}
+YAML
+refused "inboxes[1].path" "is inside inbox 'drop''s folder"
+grep -qF "$CONFIG:5:" "$WORK/last.err" || { cat "$WORK/last.err" >&2; fail "not line 5"; }
 echo "ok"

@@ -388,6 +388,45 @@ TEST_CASE("service config: an outbox that resolves to the inbox, or into it, is 
     CHECK(test::find_error(errors, "inboxes[4].outbox", "") == nullptr);
 }
 
+TEST_CASE("service config: each inbox has folders of its own, which hold no secret and no state") {
+    // Whoever uploads to an inbox owns everything under its folder: another inbox's folder
+    // or outbox there would let them upload for another account or read its answers; a
+    // shared outbox mixes two inboxes' answers; the ledger, the state folder or a secret file
+    // there would be theirs to read or change (docs/formats.md, "The service config file").
+    ConfigFile file("");
+    const fs::path root = file.folder();
+    fs::create_directories(root / "a");
+    fs::create_directories(root / "e");
+    fs::create_directory_symlink(root / "a", root / "a-link");
+    std::ofstream(file.path())
+        << "state_dir: a-out/state\n"
+           "store: sqlite:e-out/ledger.db\n"
+           "inboxes:\n"
+           "  - {name: a, account: \"1\", path: a, outbox: a-out}\n"
+           "  - {name: b, account: \"2\", path: a/b, outbox: b-out}\n"
+           "  - {name: c, account: \"2\", path: c, outbox: a-link/c-out}\n"
+           "  - {name: d, account: \"1\", path: d, outbox: a-out}\n"
+           "  - {name: e, account: \"3\", path: e, outbox: e-out}\n"
+           "  - {name: f, account: \"3\", kind: sftp, host: h, user: u, known_hosts: kh,\n"
+           "     password_file: e/password, folder: /x, result_folder: /y}\n"
+           "  - {name: g, account: \"4\", path: g, outbox: g-out}\n"
+           "  - {name: h, account: \"4\", path: g-out/../h, outbox: h-out}\n";
+    auto read = read_service_config(file.path());
+    REQUIRE_FALSE(read.has_value());
+    const auto& errors = read.error();
+    CHECK_CONFIG_ERROR(errors, 5, "inboxes[1].path", "inside inbox 'a''s folder");
+    CHECK_CONFIG_ERROR(errors, 6, "inboxes[2].outbox", "inside inbox 'a''s folder");
+    CHECK_CONFIG_ERROR(errors, 7, "inboxes[3].outbox", "is inbox 'a''s outbox");
+    CHECK_CONFIG_ERROR(errors, 4, "inboxes[0].outbox", "holds the state folder");
+    CHECK_CONFIG_ERROR(errors, 8, "inboxes[4].outbox", "holds the SQLite ledger");
+    CHECK_CONFIG_ERROR(errors, 10, "inboxes[5].password_file", "inside inbox 'e''s folder");
+    // Folders side by side are fine, however they are spelled.
+    for (const char* key : {"inboxes[6].path", "inboxes[6].outbox", "inboxes[7].path",
+                            "inboxes[7].outbox"})
+        CHECK(test::find_error(errors, key, "") == nullptr);
+    for (const ConfigError& e : errors) CHECK(e.file == file.path().string());
+}
+
 TEST_CASE(
     "service config: an sftp inbox needs host, user, known_hosts, one secret file and distinct "
     "folders") {
