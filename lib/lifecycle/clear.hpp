@@ -58,13 +58,15 @@ struct ClearDecisions {
     bool operator==(const ClearDecisions&) const = default;
 };
 
-// Whether an action is in the queue of a run at `now`: APPROVED and DUE with clearing_date <=
-// now, or OVERDUE. A store may run it as a criterion over its rows.
+// Whether an action is in the queue of a run at `now`: DUE or OVERDUE (so APPROVED) with
+// clearing_date <= now. An OVERDUE action always is, except at a run earlier than the one that
+// found it overdue: it was not due yet at that time (docs/lifecycle.md, "Decisions where the
+// specification leaves room"). A store may run it as a criterion over its rows.
 inline bool in_clear_queue(ledger::Status status, ledger::FinanceStatus finance,
                            Instant clearing_date, Instant now) {
-    return (status == ledger::Status::Approved && finance == ledger::FinanceStatus::Due &&
-            clearing_date <= now) ||
-           finance == ledger::FinanceStatus::Overdue;
+    return status == ledger::Status::Approved &&
+           (finance == ledger::FinanceStatus::Due || finance == ledger::FinanceStatus::Overdue) &&
+           clearing_date <= now;
 }
 
 // One action of the queue, as a store streams it: no more than the clear reads.

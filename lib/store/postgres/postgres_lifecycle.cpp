@@ -335,8 +335,8 @@ void write_invoices(Connection& db, Entries& entries, std::string_view account_i
 // lifecycle::in_clear_queue over the actions as the lock leaves them: a PENDING action that
 // locks is DUE, unless it is outside terms.
 #define PG_QUEUE                                                                               \
-    "((status = 'APPROVED' AND (finance_status = 'OVERDUE' OR (finance_status = 'DUE' AND "    \
-    "clearing_date <= $2::bigint))) OR (status = 'PENDING' AND locking_date <= $2::bigint AND " \
+    "((status = 'APPROVED' AND finance_status IN ('DUE', 'OVERDUE') AND "                       \
+    "clearing_date <= $2::bigint) OR (status = 'PENDING' AND locking_date <= $2::bigint AND "    \
     "finance_status <> 'OUTSIDE_TERMS' AND clearing_date <= $2::bigint))"
 #define PG_AHEAD_OF_CUT "($5::int = 0 OR (clearing_date, action_id) < ($3::bigint, $4::text))"
 #define PG_QUEUE_ORDER "clearing_date, action_id"

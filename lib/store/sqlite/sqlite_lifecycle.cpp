@@ -151,8 +151,8 @@ ledger::FinanceStatus read_finance_status(Database& db, std::string_view text,
 // lifecycle::in_clear_queue, over the actions as the lock leaves them (a PENDING action that
 // locks is DUE unless it is outside terms).
 #define QUEUE                                                                           \
-    "((status = 'APPROVED' AND (finance_status = 'OVERDUE' OR (finance_status = 'DUE' " \
-    "AND clearing_date <= ?2))) OR (status = 'PENDING' AND locking_date <= ?2 AND "     \
+    "((status = 'APPROVED' AND finance_status IN ('DUE', 'OVERDUE') AND "              \
+    "clearing_date <= ?2) OR (status = 'PENDING' AND locking_date <= ?2 AND "           \
     "finance_status <> 'OUTSIDE_TERMS' AND clearing_date <= ?2))"
 // Ahead of the cut: the actions the clear takes, a prefix of the queue in its order (clearing
 // date, then action id; the column's collation is BINARY, so ids compare bytewise, as

@@ -155,6 +155,26 @@ TEST_CASE("an overdue action is cleared by a later run after a deposit, dated at
     CHECK(d.overdue.empty());
 }
 
+TEST_CASE("a run at a time before an overdue action's clearing date leaves it overdue") {
+    // A run at run2 found A1 overdue; a run at an earlier time (a run with --now in the
+    // past) must not clear it before it was due, nor date its debit and CLEAR entry so.
+    std::vector<ActionState> actions{due("A1", 10000, run2 - std::chrono::hours{1}),
+                                     due("A0", 500, mar1)};
+    auto d = decide_clearing(actions, 500, run2);
+    CHECK(ids(d.clears) == "A0");
+    CHECK(ids(d.overdue) == "A1");
+    carry_out(actions, d);
+
+    d = decide_clearing(actions, 10000, run1);
+    CHECK(d.clears.empty());
+    CHECK(d.overdue.empty());  // not due at run1: neither in the queue nor counted
+    CHECK(d.balance_after == 10000);
+
+    d = decide_clearing(actions, 10000, run2);
+    CHECK(ids(d.clears) == "A1");
+    CHECK(d.clears[0].cleared_at == run2);
+}
+
 TEST_CASE("an overdue action keeps its place ahead of a due one with a later clearing date") {
     std::vector<ActionState> actions{due("OLD", 10000, mar1), due("NEW", 100, mar3)};
     actions[0].finance_status = FinanceStatus::Overdue;

@@ -336,3 +336,41 @@ TEST_CASE("a store's run writes what the decisions carried out one by one write"
     CHECK(operations(*set_store, "C1") == "CREATE LOCK OVERDUE CLEAR");  // cleared at the run
     CHECK(operations(*set_store, "A10") == "CREATE LOCK CLEAR INVOICE");
 }
+
+// A run at an earlier time than a run before it (lifecycle run --now in the past) takes only
+// what was due at its own time: an action the later run found overdue is not cleared before
+// its clearing date, so no CLEAR entry or debit is dated before the action was due
+// (docs/lifecycle.md, "Clear"). The store's set-based run and the decisions carried out one by
+// one agree on it.
+TEST_CASE("a run at an earlier time does not clear an overdue action before it was due") {
+    TempDir set_dir, one_dir;
+    auto set_store = migrated_store(set_dir.url());
+    auto one_store = migrated_store(one_dir.url());
+    LifecycleLedger& set_life = *set_store->lifecycle_ledger();
+    LifecycleLedger& one_life = *one_store->lifecycle_ledger();
+    const ledger::Account acct = new_york();
+    for (Store* s : {set_store.get(), one_store.get()})
+        add_actions(*s, {january("X1", "P-77", 1500)}, "20260301T000000Z-aaaaaaaaaaaa");
+    const auto both = [&](std::string_view when) {
+        CAPTURE(when);
+        const auto now = at(when);
+        const auto expected = lifecycle::decide_run(acct, one_life.load_book("1000", now), now);
+        one_life.apply_run("1000", expected);
+        CHECK(set_life.run_lifecycle(acct, now) == expected);
+        CHECK(snapshot(*set_store) == snapshot(*one_store));
+        return expected;
+    };
+    CHECK(both("2026-03-21T04:00:00Z").clearing.overdue.size() == 1);  // no funds
+    for (LifecycleLedger* l : {&set_life, &one_life})
+        l->deposit("1000", 10000, at("2026-03-21T05:00:00Z"), "top-up");
+    const auto early = both("2026-03-10T00:00:00Z");
+    CHECK(early.clearing.clears.empty());
+    CHECK(set_store->action("1000", "X1")->finance_status == FinanceStatus::Overdue);
+    CHECK(set_life.balance("1000") == 10000);
+    CHECK(both("2026-03-22T00:00:00Z").clearing.clears.size() == 1);
+    const auto x1 = set_store->action("1000", "X1");
+    CHECK(x1->finance_status == FinanceStatus::Cleared);
+    CHECK(*x1->cleared_at == at("2026-03-22T00:00:00Z"));
+    CHECK(operations(*set_store, "X1") == "CREATE LOCK OVERDUE CLEAR");
+    CHECK(set_life.balance("1000") == 8500);
+}
