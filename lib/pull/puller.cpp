@@ -377,7 +377,10 @@ bool Puller::finish_pulls(RemoteFolder& remote, store::Store& store) {
                 store.put_pull(record);
                 continue;
             }
-            if (!fetch(remote, store, record)) return false;
+            const Fetched fetched = fetch(remote, store, record);
+            if (fetched == Fetched::Lost) return false;
+            if (inbox_.done_file && fetched == Fetched::Taken)  // as take_new_files does
+                (void)remote.remove(remote_join(remote_.folder, record.file_name + ".done"));
             continue;
         }
         if (fs::exists(local)) continue;  // not applied yet
@@ -459,6 +462,13 @@ bool Puller::take_new_files(RemoteFolder& remote, store::Store& store) {
                 events_.skipped(inbox_, f.name, *why);
             continue;
         }
+        if (auto why = util::unanswerable(f.name)) {
+            // Its answers' names would be too long for the server and for our staging, and
+            // its local copy's may be: left where it is (docs/ingest.md, "Names").
+            if (skip_reported_.insert(f.name).second && events_.skipped)
+                events_.skipped(inbox_, f.name, *why + "; left on the server, never pulled");
+            continue;
+        }
         auto [it, fresh] = seen_.try_emplace(f.name, Seen{f.size, f.mtime, now, now});
         Seen& s = it->second;
         if (!fresh && (s.size != f.size || s.mtime != f.mtime))
@@ -535,8 +545,12 @@ bool Puller::take_new_files(RemoteFolder& remote, store::Store& store) {
             seen_.erase(f->name);
         else
             seen_[f->name].pulled = true;
-        if (!fetch(remote, store, record)) return false;
-        if (inbox_.done_file) (void)remote.remove(remote_join(remote_.folder, f->name + ".done"));
+        const Fetched fetched = fetch(remote, store, record);
+        if (fetched == Fetched::Lost) return false;
+        // The marker goes with the file only once the file is ours; a file left to settle
+        // again keeps it, or it would never be taken.
+        if (inbox_.done_file && fetched == Fetched::Taken)
+            (void)remote.remove(remote_join(remote_.folder, f->name + ".done"));
         if (Steady::now() - last_delivery > std::chrono::seconds{2}) {
             if (!deliver_answers(remote) || !finish_pulls(remote, store)) return false;
             last_delivery = Steady::now();
@@ -572,11 +586,11 @@ std::optional<Steady::time_point> Puller::oldest_waiting() const {
     return oldest_waiting_;
 }
 
-bool Puller::fetch(RemoteFolder& remote, store::Store& store, store::PullRecord record) {
+Puller::Fetched Puller::fetch(RemoteFolder& remote, store::Store& store, store::PullRecord record) {
     const auto limit = inbox_.limits.max_file_bytes;
     if (record.size > limit) {
         refuse_too_large(store, record, record.size);
-        return true;
+        return Fetched::Taken;
     }
     const auto part = spool() / ".download" / record.claim;
     const auto local = spool() / ".processing" / record.claim;
@@ -593,31 +607,31 @@ bool Puller::fetch(RemoteFolder& remote, store::Store& store, store::PullRecord 
         limit);
     if (!got) {
         const auto& e = got.error();
-        if (lost(remote, e)) return false;  // the claim stays: downloaded again after reconnecting
+        if (lost(remote, e)) return Fetched::Lost;  // the claim stays: downloaded again after reconnecting
         if (e.kind == RemoteErrorKind::TooLarge && !remote_.delete_after_pull) {
             // It grew past the limit after it was listed: it settles again, and is then
             // answered on its new size without a download.
             store.forget_pull(record);
             seen_.erase(record.file_name);
-            return true;
+            return Fetched::Again;
         }
         if (e.kind == RemoteErrorKind::TooLarge) {
             // Ours alone in the server's `.processing/`: what is there now is the file.
             auto now = remote.stat(record.remote_path);
-            if (!now && lost(remote, now.error())) return false;
+            if (!now && lost(remote, now.error())) return Fetched::Lost;
             if (now && now->size > limit) {
                 refuse_too_large(store, record, now->size);
-                return true;
+                return Fetched::Taken;
             }
         }
         if (e.kind == RemoteErrorKind::NotFound && !remote_.delete_after_pull) {
             store.forget_pull(record);  // the advertiser removed it meanwhile
-            return true;
+            return Fetched::Again;
         }
         if (e.kind == RemoteErrorKind::ChangedWhileReading && !remote_.delete_after_pull) {
             store.forget_pull(record);  // still being written: it settles again first
             seen_.erase(record.file_name);
-            return true;
+            return Fetched::Again;
         }
         warn_once("download " + record.file_name,
                   fmt::format("cannot download {}: {}; tried again at the next poll",
@@ -625,8 +639,9 @@ bool Puller::fetch(RemoteFolder& remote, store::Store& store, store::PullRecord 
         if (!remote_.delete_after_pull) {
             store.forget_pull(record);
             seen_.erase(record.file_name);
+            return Fetched::Again;
         }
-        return true;
+        return Fetched::Taken;  // claimed in the server's `.processing/`: tried again there
     }
     if (got->size != record.size || got->mtime != record.mtime) {
         // Changed between the listing and the download: not the file that settled.
@@ -634,7 +649,7 @@ bool Puller::fetch(RemoteFolder& remote, store::Store& store, store::PullRecord 
             fs::remove(part);
             store.forget_pull(record);
             seen_.erase(record.file_name);
-            return true;
+            return Fetched::Again;
         }
         // Ours alone in the server's `.processing/`: what we read is the file.
     }
@@ -651,7 +666,7 @@ bool Puller::fetch(RemoteFolder& remote, store::Store& store, store::PullRecord 
             inbox_, record.file_name, got->size,
             std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - started));
     if (events_.wake) events_.wake();
-    return true;
+    return Fetched::Taken;
 }
 
 void Puller::refuse_too_large(store::Store& store, store::PullRecord record, std::int64_t size) {

@@ -136,7 +136,11 @@ private:
     // answered again from the store, anything else is downloaded again under its batch id.
     void take_over(store::Store& store);
     bool take_new_files(RemoteFolder& remote, store::Store& store);
-    bool fetch(RemoteFolder& remote, store::Store& store, store::PullRecord record);
+    // What became of a claimed file: downloaded or answered (Taken: ours from now on, also
+    // when a claim in the server's `.processing/` is tried again), left to settle again on
+    // the server (Again: changed, removed or grown meanwhile), or the connection was lost.
+    enum class Fetched { Taken, Again, Lost };
+    Fetched fetch(RemoteFolder& remote, store::Store& store, store::PullRecord record);
     // Answers a claimed file of `size` bytes, over the limit, TOO_LARGE without downloading it.
     void refuse_too_large(store::Store& store, store::PullRecord record, std::int64_t size);
     // Handles a connection failure: the next attempt's time, or an alert.

@@ -73,6 +73,7 @@ public:
     int list_failures = 0;     // the next list() calls fail with list_error
     RemoteErrorKind list_error = RemoteErrorKind::Denied;
     int read_failures = 0;                // the next downloads lose the connection mid-file
+    int changing_reads = 0;               // the next downloads find the file changing
     std::set<std::string> refuse_rename;  // renames from these paths are Denied
     std::string trust = "1";              // RemoteServer::trust_stamp()
     std::vector<std::string> unreadable;  // listing lines the protocol could not read (FTP)
@@ -151,6 +152,11 @@ public:
             if (r_.read_failures > 0) {
                 --r_.read_failures;
                 fail = true;
+            }
+            if (r_.changing_reads > 0) {
+                --r_.changing_reads;
+                return std::unexpected(RemoteError{RemoteErrorKind::ChangedWhileReading,
+                                                   remote_path + " changed while it was read"});
             }
         }
         std::ofstream out(local, std::ios::binary | std::ios::trunc);

@@ -12,6 +12,7 @@
 #include "apply/delivery.hpp"
 #include "fake_remote.hpp"
 #include "pull/puller.hpp"
+#include "util/name_rules.hpp"
 #include "test_pull_fixtures.hpp"
 
 namespace fs = std::filesystem;
@@ -173,6 +174,40 @@ TEST_CASE("with done_file a file waits for NAME.done, which is removed once it i
     REQUIRE(eventually([&] { return rig.claims().size() == 1; }));
     CHECK(eventually([&] { return !rig.remote.exists("/in/a.csv.done"); }));
     CHECK(rig.remote.exists("/in/a.csv"));
+}
+
+TEST_CASE("with done_file a file that changes while it is read keeps its marker and comes again") {
+    // The marker is the advertiser's word that the file is complete; dropping the download
+    // and the marker would leave a file that never settles again.
+    Rig rig;
+    rig.inbox.done_file = true;
+    rig.remote.put("/in/a.csv", csv);
+    rig.remote.put("/in/a.csv.done", "");
+    rig.remote.with([](FakeRemote& r) { r.changing_reads = 1; });
+    auto puller = rig.start();
+    REQUIRE(eventually([&] { return rig.claims().size() == 1; }));
+    CHECK(read(rig.claims().front()) == csv);
+    CHECK(rig.remote.count("download /in/a.csv") == 2);
+    CHECK(eventually([&] { return !rig.remote.exists("/in/a.csv.done"); }));
+}
+
+TEST_CASE("a name too long to answer is reported once and left, and the other files flow") {
+    // The answers' names are up to 43 bytes longer (docs/ingest.md, "Names"): such a file
+    // could be applied but never answered, and its local copy's name may not even be valid.
+    Rig rig;
+    const std::string long_name = std::string(util::max_name_bytes - 3, 'x') + ".csv";
+    rig.remote.put("/in/" + long_name, csv);
+    rig.remote.put("/in/good.csv", csv);
+    auto puller = rig.start();
+    REQUIRE(eventually([&] { return rig.claims().size() == 1; }));
+    CHECK(rig.claims().front().filename().string().ends_with("_good.csv"));
+    puller->poll_now();
+    std::this_thread::sleep_for(300ms);
+    CHECK(rig.remote.count("download /in/x") == 0);
+    std::lock_guard lock(rig.mutex);
+    CHECK(std::count_if(rig.skipped.begin(), rig.skipped.end(), [&](const std::string& s) {
+              return s.starts_with(long_name + ": a name of 213 bytes");
+          }) == 1);
 }
 
 TEST_CASE("a file is pulled once, across a restart on the same store, and its answers put") {
