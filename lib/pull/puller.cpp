@@ -122,6 +122,11 @@ void Puller::stop() {
     {
         std::lock_guard lock(mutex_);
         stop_ = true;
+        // A download from a server that went silent would hold the stop for as long as the
+        // silence timeout (30 s), past the drain the service promises (README.md, "The
+        // service: actiondropd"): its connection is cut now; the claim stays, and the file
+        // is downloaded again at the next start.
+        if (active_ != nullptr) active_->interrupt();
     }
     cv_.notify_all();
     if (thread_.joinable()) thread_.join();
@@ -133,6 +138,10 @@ void Puller::wait_until(Steady::time_point when) {
 }
 
 void Puller::failed(const RemoteError& error) {
+    {
+        std::lock_guard lock(mutex_);
+        if (stop_) return;  // most likely our own interrupt: nothing to report or wait out
+    }
     connected_ = false;
     stamp_at_failure_ = server_->trust_stamp();
     if (error.kind == RemoteErrorKind::Untrusted) {
@@ -165,6 +174,14 @@ void Puller::failed(const RemoteError& error) {
 void Puller::run() {
     std::unique_ptr<store::Store> store;
     std::unique_ptr<RemoteFolder> remote;
+    auto use = [&](std::unique_ptr<RemoteFolder> next) {  // every change of `remote`
+        {
+            std::lock_guard lock(mutex_);
+            active_ = next.get();
+            if (stop_ && next) next->interrupt();
+        }
+        remote = std::move(next);
+    };
     auto next_poll = Steady::now();
     auto last_activity = Steady::now();
     auto stopping = [&] {
@@ -200,14 +217,14 @@ void Puller::run() {
             if (!store) store = open_store_();
             keep_leases(*store);
             if (!remote || !remote->connected()) {
-                remote.reset();
+                use(nullptr);
                 if (events_.connecting) events_.connecting(inbox_);
                 auto c = server_->connect();
                 if (!c) {
                     failed(c.error());
                     continue;
                 }
-                remote = std::move(*c);
+                use(std::move(*c));
                 connected_ = true;
                 failures_ = 0;
                 auth_failed_ = false;
@@ -226,13 +243,13 @@ void Puller::run() {
             if (due) {
                 next_poll = Steady::now() + remote_.poll_interval;
                 if (!poll(*remote, *store)) {
-                    remote.reset();
+                    use(nullptr);
                     continue;
                 }
                 last_activity = Steady::now();
             } else if (Steady::now() - last_activity >= timing_.keepalive) {
                 if (auto p = remote->ping(); !p) {
-                    remote.reset();
+                    use(nullptr);
                     failed(p.error());
                     continue;
                 }
@@ -255,6 +272,7 @@ void Puller::run() {
         }
         wait_until(std::min({next_poll, last_activity + timing_.keepalive, next_renewal_}));
     }
+    use(nullptr);
     connected_ = false;
 }
 

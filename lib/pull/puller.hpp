@@ -184,6 +184,9 @@ private:
     std::condition_variable cv_;
     std::optional<std::chrono::steady_clock::time_point> oldest_waiting_;
     bool stop_ = false, poll_now_ = false;
+    // The connection the puller's thread uses, for stop() to interrupt: set and cleared by
+    // that thread under mutex_, and cleared before the connection is freed.
+    RemoteFolder* active_ = nullptr;
     std::thread thread_;
 };
 

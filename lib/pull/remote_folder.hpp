@@ -107,6 +107,11 @@ public:
     virtual RemoteResult<void> remove(const std::string& path) = 0;
     // Creates `path` unless it already is a folder.
     virtual RemoteResult<void> ensure_folder(const std::string& path) = 0;
+    // The service is stopping: the request running on the puller's thread, however long the
+    // server has been silent, and every later one fail at once as Lost, and the connection is
+    // no longer connected(). The one member another thread may call, at any time while the
+    // folder exists; it never blocks.
+    virtual void interrupt() = 0;
 };
 
 // The factory of an inbox's connections: where the server is, how we prove who we are and

@@ -8,6 +8,7 @@
 # started again: the part left in .download/ is thrown away and the file processed once.
 # The same with delete_after_pull, where the original was already claimed into the remote
 # .processing/ when the daemon died: processed once, then deleted.
+# A stop while the server is silent mid-download ends the download at once.
 # The files are a header, a few rows and a long run of blank lines (which the reader
 # skips), so that they take seconds to download but little to apply.
 source "$(dirname "$0")/lib.sh"
@@ -163,5 +164,26 @@ wait_for 20 deleted
 wait_for 20 spools_empty
 [ "$(batches_of bigdel)" = 1 ] || fail "$(batches_of bigdel) batches, expected 1: $(cat "$WORK/batches.json")"
 no_temporaries "$R/del-out"
+
+# 4. The server goes silent mid-download (its per-connection processes stopped, as a hung
+# server would be) and the daemon is asked to stop: it exits at once, not after the 30 s
+# silence timeout (the unit's stop timeout is 30 s), and the next start applies the file once.
+SHA4=$(big_file "$R/in" big4.csv BIGD)
+cut_at=$(catch_download big "$R/in" big4.csv)
+descendants() { local p; for p in $(pgrep -P "$1"); do echo "$p"; descendants "$p"; done; }
+silenced=$(descendants "${SSHD_PID[s1]}")
+[ -n "$silenced" ] || fail "no per-connection sshd process to stop"
+kill -STOP $silenced
+sleep 1
+asked=$(date +%s%N)
+daemon_stop
+took=$((($(date +%s%N) - asked) / 1000000))
+kill -CONT $silenced 2> /dev/null || true
+echo "actiondropd stopped ${took} ms after SIGTERM, with ${cut_at}bytes of a download from a silent server"
+[ "$took" -lt 5000 ] || fail "the stop waited ${took} ms on a silent server"
+[ ! -e "$R/out/big4.csv_summary.json" ] || fail "big4.csv answered from a cut download"
+no_decided_batch big4.csv
+restarted_once big "$R/in" "$R/out" big4.csv BIGD "$SHA4"
+wait_for 20 spools_empty
 daemon_stop
 echo "sftp restart mid-download: ok"

@@ -140,6 +140,9 @@ public:
         return n;
     }
 
+    // The processes serving connections (the listener's descendants).
+    std::vector<pid_t> sessions() const { return sshd_detail::descendants(pid_); }
+
     // Ends the listener and every connection it serves.
     void kill_all() {
         if (pid_ <= 0) return;

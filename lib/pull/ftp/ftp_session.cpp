@@ -108,6 +108,7 @@ struct FtpSession::Handle {
     bool grew = false;
     const DownloadProgress* progress = nullptr;
     int upload_fd = -1;
+    const std::atomic<bool>* interrupted = nullptr;  // FtpSession::interrupted_
 
     ~Handle() {
         if (quote != nullptr) curl_slist_free_all(quote);
@@ -129,6 +130,10 @@ CURLcode perform(FtpSession::Handle& h) {
     CURLcode result = CURLE_OK;
     bool done = false;
     for (int running = 1; running > 0;) {
+        if (h.interrupted != nullptr && h.interrupted->load()) {  // checked every 10 ms
+            result = CURLE_ABORTED_BY_CALLBACK;
+            break;
+        }
         if (curl_multi_perform(h.multi, &running) != CURLM_OK ||
             (running > 0 && curl_multi_poll(h.multi, nullptr, 0, 10, nullptr) != CURLM_OK)) {
             result = CURLE_RECV_ERROR;
@@ -256,7 +261,11 @@ bool positive(const std::string& reply) { return reply.starts_with('2') || reply
 FtpSession::FtpSession(FtpEndpoint endpoint) : endpoint_(std::move(endpoint)) {}
 FtpSession::~FtpSession() = default;
 
-bool FtpSession::connected() const { return handle_ != nullptr && !handle_->broken; }
+bool FtpSession::connected() const {
+    return handle_ != nullptr && !handle_->broken && !interrupted_;
+}
+
+void FtpSession::interrupt() { interrupted_ = true; }
 
 const std::string& FtpSession::offered_sha256() const {
     static const std::string none;
@@ -313,6 +322,7 @@ RemoteResult<void> FtpSession::connect() {
                                          read.error()));
     global_init();
     auto h = std::make_unique<Handle>();
+    h->interrupted = &interrupted_;
     h->curl = curl_easy_init();
     if (h->curl == nullptr) throw std::bad_alloc();
     CURL* c = h->curl;

@@ -18,6 +18,7 @@
 // - The user and password are given to libcurl apart from the URL, and libcurl's verbose
 //   output stays off: no message holds the password.
 // A session belongs to one thread.
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -78,6 +79,7 @@ public:
     RemoteResult<void> rename(const std::string& from, const std::string& to) override;
     RemoteResult<void> remove(const std::string& path) override;
     RemoteResult<void> ensure_folder(const std::string& path) override;
+    void interrupt() override;
 
 private:
     // A file's MDTM, kept for as long as its LIST line stays the same. A LIST time is a
@@ -104,6 +106,7 @@ private:
 
     FtpEndpoint endpoint_;
     std::unique_ptr<Handle> handle_;
+    std::atomic<bool> interrupted_{false};  // interrupt(): every request ends at once
     bool mlsd_ = false, mdtm_ = false;
     std::map<std::string, Cached> times_;  // full path -> the MDTM of its last LIST line
 };

@@ -27,6 +27,9 @@ public:
     void feed();                                          // the server just answered
     void stop();
     bool fired() const;
+    // Shuts the socket now, and again at each later watch(): the service is stopping. Any
+    // thread.
+    void interrupt();
 
 private:
     // The watchdog's thread: shuts the sockets of the guards whose deadline passed.
@@ -35,7 +38,7 @@ private:
     int fd_ = -1;
     std::chrono::milliseconds limit_{0};
     std::chrono::steady_clock::time_point deadline_;
-    bool watching_ = false, fired_ = false;
+    bool watching_ = false, fired_ = false, interrupted_ = false;
 };
 
 struct SftpSession::Handles {

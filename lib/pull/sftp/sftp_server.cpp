@@ -23,6 +23,7 @@ public:
         : session_(std::move(session)), inbox_(std::move(inbox)) {}
 
     bool connected() const override { return session_->connected(); }
+    void interrupt() override { session_->interrupt(); }
     RemoteResult<RemoteListing> list(const std::string& folder, std::string_view pattern,
                                      std::size_t budget) override {
         return mapped(session_->list(folder, pattern, budget));

@@ -100,8 +100,19 @@ void StallGuard::watch(int fd, std::chrono::milliseconds limit) {
         limit_ = limit;
         deadline_ = std::chrono::steady_clock::now() + limit;
         watching_ = true;
+        if (interrupted_ && fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
     }
     w.wake.notify_one();
+}
+
+void StallGuard::interrupt() {
+    // The socket stays open until the session is freed, on the puller's thread, which
+    // clears its pointer to the folder first (Puller::stop): shutting it down here cannot
+    // touch a descriptor reused by something else.
+    std::lock_guard lock(watchdog().mutex);
+    interrupted_ = true;
+    fired_ = true;
+    if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
 }
 
 void StallGuard::feed() {
@@ -314,6 +325,10 @@ void set_timeout(ssh_session ssh, std::chrono::milliseconds timeout) {
 
 SftpSession::SftpSession(SftpEndpoint endpoint) : endpoint_(std::move(endpoint)) {}
 SftpSession::~SftpSession() = default;
+
+void SftpSession::interrupt() {
+    if (handles_ != nullptr) handles_->guard.interrupt();
+}
 
 bool SftpSession::connected() const {
     return handles_ != nullptr && !handles_->broken && !handles_->guard.fired();

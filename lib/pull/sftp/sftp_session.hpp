@@ -74,6 +74,9 @@ public:
     // the one in known_hosts. Calling it again after a failure starts afresh.
     SftpResult<void> connect();
     bool connected() const;
+    // Shuts the connection's socket, now and at every later request: what runs fails at
+    // once. Safe to call from another thread (RemoteFolder::interrupt).
+    void interrupt();
     void disconnect();
 
     // Reads `folder` once, keeping names that match `pattern` (fnmatch `*`, `?`; a leading

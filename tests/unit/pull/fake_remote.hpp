@@ -4,6 +4,8 @@
 // failures while the puller's thread works on it; every operation is recorded in order.
 #include <fnmatch.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -74,6 +76,13 @@ public:
     RemoteErrorKind list_error = RemoteErrorKind::Denied;
     int read_failures = 0;                // the next downloads lose the connection mid-file
     int changing_reads = 0;               // the next downloads find the file changing
+    // The next downloads go silent after half the file, as a stalled server does, until the
+    // folder is interrupted or `silence_limit` (the client's timeout) has passed; either way
+    // the connection is then lost.
+    int stalled_reads = 0;
+    std::chrono::milliseconds silence_limit{5000};
+    std::condition_variable interrupted;  // notified by FakeFolder::interrupt()
+    int interrupts = 0;
     std::set<std::string> refuse_rename;  // renames from these paths are Denied
     std::string trust = "1";              // RemoteServer::trust_stamp()
     std::vector<std::string> unreadable;  // listing lines the protocol could not read (FTP)
@@ -159,8 +168,23 @@ public:
                                                    remote_path + " changed while it was read"});
             }
         }
+        bool stall = false;
+        {
+            std::lock_guard lock(r_.mutex);
+            if (r_.stalled_reads > 0) {
+                --r_.stalled_reads;
+                stall = fail = true;
+            }
+        }
         std::ofstream out(local, std::ios::binary | std::ios::trunc);
         const auto half = file.bytes.size() / 2;
+        if (stall) {
+            out.write(file.bytes.data(), static_cast<std::streamsize>(half));
+            if (progress) progress(static_cast<std::int64_t>(half));
+            std::unique_lock lock(r_.mutex);
+            r_.log.push_back("stalled " + remote_path);
+            r_.interrupted.wait_for(lock, r_.silence_limit, [&] { return interrupted_; });
+        }
         out.write(file.bytes.data(), static_cast<std::streamsize>(fail ? half : file.bytes.size()));
         out.close();
         if (progress) progress(static_cast<std::int64_t>(fail ? half : file.bytes.size()));
@@ -215,8 +239,17 @@ public:
         r_.folders.insert(path);
         return {};
     }
+    void interrupt() override {
+        std::lock_guard lock(r_.mutex);
+        interrupted_ = true;
+        ++r_.interrupts;
+        r_.log.push_back("interrupt");
+        if (r_.live == generation_) r_.live = 0;
+        r_.interrupted.notify_all();
+    }
 
 private:
+    bool interrupted_ = false;  // under r_.mutex
     // The error of a connection that was dropped (the mutex is held).
     std::optional<RemoteError> gone() const {
         if (r_.live == generation_) return std::nullopt;

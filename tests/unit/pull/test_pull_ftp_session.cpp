@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <utime.h>
@@ -10,6 +11,7 @@
 #include <algorithm>
 #include <fstream>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "pull/ftp/ftp_session.hpp"
@@ -328,6 +330,42 @@ TEST_CASE("ftp: the server killed mid-download gives a lost connection and no pa
     CHECK(got.error().kind == RemoteErrorKind::Lost);
     CHECK_FALSE(fs::exists(local.path() / "big.csv"));
     CHECK_FALSE(session.connected());
+}
+
+TEST_CASE("ftp: interrupt ends a download from a silent server at once, and later requests") {
+    // The service's stop (Puller::stop): long before the silence timeout.
+    FtpServerProcess server;
+    TempDir local;
+    write(server.files() / "big.csv", random_bytes(16 * 1024 * 1024, 19));
+    FtpSession session(server.endpoint());
+    REQUIRE(session.connect());
+    std::vector<pid_t> stopped;
+    std::thread stopper;
+    auto asked = std::chrono::steady_clock::now();
+    auto got = session.download((server.files() / "big.csv").string(), local.path() / "big.csv",
+                                [&](std::int64_t n) {
+                                    if (!stopped.empty() || n <= 1024 * 1024) return;
+                                    stopped = server.sessions();
+                                    for (pid_t p : stopped) ::kill(p, SIGSTOP);
+                                    stopper = std::thread([&] {
+                                        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+                                        asked = std::chrono::steady_clock::now();
+                                        session.interrupt();
+                                    });
+                                },
+                                1 << 30);
+    const auto waited = std::chrono::steady_clock::now() - asked;
+    if (stopper.joinable()) stopper.join();
+    for (pid_t p : stopped) ::kill(p, SIGCONT);
+    REQUIRE_FALSE(stopped.empty());
+    REQUIRE_FALSE(got);
+    CHECK(got.error().kind == RemoteErrorKind::Lost);
+    CHECK(waited < std::chrono::seconds(2));
+    CHECK_FALSE(fs::exists(local.path() / "big.csv"));
+    CHECK_FALSE(session.connected());
+    const auto again = std::chrono::steady_clock::now();
+    CHECK_FALSE(session.ping());
+    CHECK(std::chrono::steady_clock::now() - again < std::chrono::seconds(2));
 }
 
 // A passive port can be taken between two transfers: the kernel may give it to any outgoing

@@ -402,6 +402,31 @@ TEST_CASE("a read failing mid-file reconnects and takes the file once, whole") {
     CHECK(rig.remote.count("download ") == 2);
 }
 
+TEST_CASE("a stop cuts a download from a silent server at once, and the next start takes it") {
+    // The client's silence timeout (here 5 s, 30 s in the service) must not hold a stop:
+    // the service promises to exit well within systemd's stop timeout.
+    Rig rig;
+    std::string big = "OrderId,Amount\n";
+    for (int i = 0; i < 1000; ++i) big += std::to_string(i) + ",1.00\n";
+    rig.remote.put("/in/a.csv", big);
+    rig.remote.with([](FakeRemote& r) { r.stalled_reads = 1; });
+    auto puller = rig.start();
+    REQUIRE(eventually([&] { return rig.remote.count("stalled /in/a.csv") == 1; }));
+    const auto asked = std::chrono::steady_clock::now();
+    puller->stop();
+    CHECK(std::chrono::steady_clock::now() - asked < 2s);
+    CHECK(rig.remote.count("interrupt") == 1);
+    CHECK(rig.problems_seen().empty());  // our own cut is no problem of the server's
+    CHECK(rig.claims().empty());
+    REQUIRE(rig.open_pulls().size() == 1);  // the claim stays for the next start
+    puller.reset();
+
+    puller = rig.start();
+    REQUIRE(eventually([&] { return rig.claims().size() == 1; }));
+    CHECK(read(rig.claims().front()) == big);
+    CHECK(rig.remote.count("download /in/a.csv") == 2);
+}
+
 TEST_CASE("refused credentials back off for long, and a changed key file ends the wait") {
     Rig rig;
     rig.timing.first_auth_retry = 3600s;

@@ -17,6 +17,7 @@
 #include "util/sha256.hpp"
 
 namespace fs = std::filesystem;
+using namespace std::chrono_literals;
 using namespace actiondrop::pull;
 using actiondrop::pull::testing::nodelay_towards;
 using actiondrop::pull::testing::read;
@@ -419,6 +420,42 @@ TEST_CASE("sftp: a server that goes silent mid-download times out") {
     CHECK(waited < std::chrono::seconds(5));
     CHECK_FALSE(fs::exists(local.path() / "big.csv"));
     CHECK_FALSE(session.connected());
+}
+
+TEST_CASE("sftp: interrupt ends a download from a silent server at once, and later requests") {
+    // The service's stop (Puller::stop): long before the silence timeout.
+    SshServer server;
+    TempDir local;
+    write(server.files() / "big.csv", random_bytes(16 * 1024 * 1024, 17));
+    SftpEndpoint endpoint = server.endpoint();
+    endpoint.io_timeout = std::chrono::seconds(30);
+    SftpSession session(endpoint);
+    REQUIRE(session.connect());
+    std::vector<pid_t> stopped;
+    std::thread stopper;
+    auto asked = std::chrono::steady_clock::now();
+    auto got = session.download((server.files() / "big.csv").string(), local.path() / "big.csv",
+                                [&](std::int64_t n) {
+                                    if (!stopped.empty() || n <= 1024 * 1024) return;
+                                    stopped = server.sessions();
+                                    for (pid_t p : stopped) ::kill(p, SIGSTOP);
+                                    stopper = std::thread([&] {
+                                        std::this_thread::sleep_for(300ms);
+                                        asked = std::chrono::steady_clock::now();
+                                        session.interrupt();
+                                    });
+                                });
+    const auto waited = std::chrono::steady_clock::now() - asked;
+    if (stopper.joinable()) stopper.join();
+    for (pid_t p : stopped) ::kill(p, SIGCONT);
+    REQUIRE_FALSE(stopped.empty());
+    REQUIRE_FALSE(got);
+    CHECK(waited < std::chrono::seconds(2));
+    CHECK_FALSE(fs::exists(local.path() / "big.csv"));
+    CHECK_FALSE(session.connected());
+    const auto again = std::chrono::steady_clock::now();
+    CHECK_FALSE(session.ping());
+    CHECK(std::chrono::steady_clock::now() - again < std::chrono::seconds(2));
 }
 
 TEST_CASE("sftp: connected sessions share one stall watchdog and cost no thread each") {
