@@ -66,6 +66,6 @@ inboxes:
   - {name: other, account: "2000", kind: local, path: $WORK/srv-link/in/other,
      outbox: $WORK/srv/other-out}
 YAML
-refused "inboxes[1].path" "is inside inbox 'drop''s folder"
+refused "inboxes[1].path" "$WORK/srv-link/in/other is inside inbox 'drop''s folder"
 grep -qF "$CONFIG:5:" "$WORK/last.err" || { cat "$WORK/last.err" >&2; fail "not line 5"; }
 echo "ok"
