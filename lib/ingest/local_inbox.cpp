@@ -35,18 +35,30 @@ struct DirCloser {
     void operator()(DIR* d) const { ::closedir(d); }
 };
 
-// Every entry name of a folder (without . and ..).
-std::vector<std::string> list_names(const fs::path& folder) {
+// Calls `take` with each entry name of a folder (without . and ..), in the folder's order,
+// until it returns false; returns whether every entry was taken.
+template <class Take>
+bool for_each_name(const fs::path& folder, Take take) {
     std::unique_ptr<DIR, DirCloser> dir(::opendir(folder.c_str()));
     if (!dir) fail("cannot list", folder);
-    std::vector<std::string> names;
     errno = 0;
     while (const dirent* e = ::readdir(dir.get())) {
         std::string_view n = e->d_name;
-        if (n != "." && n != "..") names.emplace_back(n);
+        if (n != "." && n != ".." && !take(n)) return false;
         errno = 0;
     }
     if (errno != 0) fail("cannot list", folder);
+    return true;
+}
+
+// The first `budget` entry names of a folder; `complete` says whether that was all of them.
+std::vector<std::string> list_names(const fs::path& folder, std::size_t budget, bool& complete) {
+    std::vector<std::string> names;
+    complete = for_each_name(folder, [&](std::string_view n) {
+        if (names.size() == budget) return false;
+        names.emplace_back(n);
+        return true;
+    });
     return names;
 }
 
@@ -101,10 +113,11 @@ std::string crossing_prefix_of(const fs::path& claims) {
 
 }  // namespace
 
-LocalInbox::LocalInbox(config::InboxConfig inbox, fs::path claims_folder)
+LocalInbox::LocalInbox(config::InboxConfig inbox, fs::path claims_folder, SweepLimits limits)
     : inbox_(std::move(inbox)),
       folder_(local_folder(inbox_)),
-      claims_(std::move(claims_folder)) {
+      claims_(std::move(claims_folder)),
+      limits_(limits) {
     for (const auto& folder : {folder_, claims_}) {
         std::error_code ec;
         fs::create_directories(folder, ec);
@@ -128,12 +141,25 @@ bool LocalInbox::stable(const std::string& name, std::int64_t size, std::chrono:
 
 SweepResult LocalInbox::sweep(SteadyTime now) {
     SweepResult result;
-    auto names = list_names(folder_);
-    std::set<std::string> present(names.begin(), names.end());
+    // Bounded, whatever the uploader puts in the folder: the names read, and the skipped
+    // names remembered so that each is reported once (docs/ingest.md, "Sweep").
+    bool complete = true;
+    auto names = list_names(folder_, limits_.entries, complete);
+    std::sort(names.begin(), names.end());
+    auto present = [&](const std::string& name) {
+        return std::binary_search(names.begin(), names.end(), name);
+    };
     std::vector<std::pair<std::chrono::nanoseconds, std::string>> ready;
 
+    bool unreported = false;
     auto skip = [&](const std::string& name, std::string why) {
-        if (skip_reported_.insert(name).second) result.skipped.push_back({name, std::move(why)});
+        if (skip_reported_.contains(name)) return;
+        if (skip_reported_.size() >= limits_.skips_remembered) {
+            unreported = true;
+            return;
+        }
+        skip_reported_.insert(name);
+        result.skipped.push_back({name, std::move(why)});
     };
     for (const auto& name : names) {
         if (util::is_hidden(name)) continue;
@@ -164,15 +190,30 @@ SweepResult LocalInbox::sweep(SteadyTime now) {
         if (inbox_.done_file) {
             // Remembered without its marker too: the file waits from its first sighting.
             seen_.try_emplace(name, Seen{st.st_size, mtime, now, now});
-            if (!present.contains(name + ".done")) continue;
+            if (!present(name + ".done")) continue;
             ready.emplace_back(mtime, name);
         } else if (stable(name, st.st_size, mtime, now, result)) {
             ready.emplace_back(mtime, name);
         }
     }
-    // Forget names that left the folder, so that a new file under an old name is seen afresh.
-    std::erase_if(seen_, [&](const auto& kv) { return !present.contains(kv.first); });
-    std::erase_if(skip_reported_, [&](const auto& n) { return !present.contains(n); });
+    // Forget names that left the folder, so that a new file under an old name is seen afresh;
+    // and, past the limit, names this sweep did not read: a file among them waits afresh.
+    // Skipped names are forgotten only when the whole folder was read: a folder over the
+    // limit shows a different part of itself as it changes, which would be reported anew.
+    std::erase_if(seen_, [&](const auto& kv) { return !present(kv.first); });
+    if (complete) std::erase_if(skip_reported_, [&](const auto& n) { return !present(n); });
+    if (!complete && !said_truncated_)
+        result.notices.push_back(fmt::format(
+            "the folder holds more than {} entries; a sweep reads only that many, so files "
+            "beyond them may wait: remove what is not a batch file",
+            limits_.entries));
+    said_truncated_ = !complete;
+    if (unreported && !said_unreported_)
+        result.notices.push_back(fmt::format(
+            "more than {} names in the folder are never taken; the others are not logged one "
+            "by one",
+            limits_.skips_remembered));
+    said_unreported_ = unreported;
 
     std::sort(ready.begin(), ready.end());
     for (auto& [mtime, name] : ready) result.ready.push_back(std::move(name));
@@ -308,9 +349,14 @@ std::optional<SteadyTime> LocalInbox::oldest_waiting() const {
 }
 
 void LocalInbox::finish_crossings() {
+    // Only this service's hidden names, from a folder whose uploader may have put any number
+    // of names in it.
     std::vector<std::string> names;
     try {
-        names = list_names(folder_);
+        for_each_name(folder_, [&](std::string_view n) {
+            if (n.starts_with(crossing_prefix_)) names.emplace_back(n);
+            return true;
+        });
     } catch (const std::system_error&) {
         return;  // the sweep reports a folder it cannot read
     }
@@ -337,7 +383,12 @@ void LocalInbox::finish_crossings() {
 std::vector<Claim> LocalInbox::leftover_claims() const {
     const auto found = std::chrono::steady_clock::now();
     std::vector<Claim> claims;
-    for (const auto& name : list_names(claims_)) {
+    std::vector<std::string> names;  // the service's own folder: every claim is taken
+    for_each_name(claims_, [&](std::string_view n) {
+        names.emplace_back(n);
+        return true;
+    });
+    for (const auto& name : names) {
         auto c = claim_of(claims_ / name);
         if (!c) continue;
         // Whatever it is (the service put it there), take_claim() opens it without following

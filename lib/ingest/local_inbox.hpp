@@ -56,21 +56,34 @@ struct SweepResult {
     // to be moved aside (set_aside()), never taken.
     std::vector<std::string> unanswerable;
     std::optional<SteadyTime> next_check;  // when a settling file may become ready
+    // Said once while their cause lasts: the folder holds more entries than a sweep reads,
+    // or more skipped names than are reported one by one.
+    std::vector<std::string> notices;
+};
+
+// What one inbox's folder may cost a sweep, whatever its uploader puts there
+// (docs/ingest.md, "Sweep"): the entries read, and the skipped names remembered (and so
+// reported once each).
+struct SweepLimits {
+    std::size_t entries = 50'000;
+    std::size_t skips_remembered = 10'000;
 };
 
 class LocalInbox {
 public:
     // Creates the inbox and the claims folder when they do not exist. The claims folder
     // must be out of every uploader's reach (STATE_DIR/claims/<inbox>).
-    LocalInbox(config::InboxConfig inbox, std::filesystem::path claims_folder);
+    LocalInbox(config::InboxConfig inbox, std::filesystem::path claims_folder,
+               SweepLimits limits = {});
 
     const config::InboxConfig& config() const { return inbox_; }
     // The folder uploaders write into (the inbox's LocalSource).
     const std::filesystem::path& folder() const { return folder_; }
     const std::filesystem::path& claims_folder() const { return claims_; }
 
-    // Lists the folder. Throws std::system_error only when the folder itself cannot be
-    // read; an entry that cannot be looked at is skipped and reported, never stops the rest.
+    // Lists the folder, up to limits.entries entries. Throws std::system_error only when the
+    // folder itself cannot be read; an entry that cannot be looked at is skipped and
+    // reported, never stops the rest.
     SweepResult sweep(SteadyTime now);
 
     // Moves NAME into the claims folder as `<new batch id>_NAME`; nullopt when NAME vanished
@@ -115,8 +128,10 @@ private:
     std::filesystem::path folder_;
     std::filesystem::path claims_;
     std::string crossing_prefix_;  // `.ad-<tag>.`, see finish_crossings()
+    SweepLimits limits_;
     std::map<std::string, Seen> seen_;
     std::set<std::string> skip_reported_;
+    bool said_truncated_ = false, said_unreported_ = false;  // SweepResult::notices
 };
 
 }  // namespace actiondrop::ingest

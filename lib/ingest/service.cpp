@@ -275,6 +275,8 @@ SteadyTime Service::run_once(SteadyTime now, const std::function<bool()>& should
         }
         for (const auto& skip : sweep.skipped)
             if (events_.skipped) events_.skipped(s.config, skip);
+        for (const auto& notice : sweep.notices)
+            if (events_.inbox_problem) events_.inbox_problem(s.config, notice);
         for (const auto& name : sweep.unanswerable) {
             try {
                 auto to = s.inbox->set_aside(name, folders_.state_dir / "failed" / s.config.name);

@@ -5,6 +5,8 @@
 #    leftovers would be applied as one's own;
 # 2. names too long for their answers: one stopped its inbox's sweep for good, another was
 #    applied, not answered, and in a `duplicates: reprocess` inbox applied again and again;
+# 3. a flood of names in one's own inbox (150,000 of 200 bytes, none a batch file): the
+#    daemon's memory grew about 1 KiB a name, for good, until it was killed for lack of it.
 # Each time the other files keep flowing, nothing is applied twice or to the wrong account,
 # and the refused files are set aside with a log line and a metric.
 source "$(dirname "$0")/lib.sh"
@@ -100,5 +102,21 @@ grep -q "inbox=b: .*holds claims of an older version" "$DLOG" || { show_logs; fa
 # Claims are made outside the uploaders' folders only.
 [ -d "$STATE/claims/a" ] || fail "no claims folder in the state folder"
 [ -z "$(find "$B/in/.processing/" -newer "$WORK/started" -type f)" ] || fail "a claim was made in an uploader's folder"
+
+# 3. A floods its inbox with names; B's files flow, and the daemon's memory stays small.
+as_a python3 - "$A/in" <<'PY'
+import os, sys
+for i in range(150000):
+    os.close(os.open(os.path.join(sys.argv[1], "%08d" % i + "x" * 188 + ".txt"), os.O_CREAT | os.O_WRONLY, 0o644))
+PY
+sleep 3  # sweeps of the flooded folder
+{ conv_header; conv_row FLOOD-1 12.00; } | upload "$UB" after-flood.csv
+wait_for 30 test -f "$B/out/after-flood.csv_summary.json"
+[ "$(summary_status "$B/out/after-flood.csv_summary.json")" = COMPLETE ] || fail "B's file was not applied during A's flood"
+hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$DAEMON_PID/status")
+echo "daemon peak RSS with 150,000 names in an inbox: $((hwm / 1024)) MiB"
+[ "$hwm" -lt $((96 * 1024)) ] || fail "the daemon's peak RSS grew to $((hwm / 1024)) MiB with a flooded inbox"
+[ "$(grep -c "inbox=a.*more than 50000 entries" "$DLOG")" = 1 ] || { show_logs; fail "the flood is not said once"; }
+[ "$(grep -c "inbox=a skipped file=" "$DLOG")" -le 10001 ] || fail "every flooded name was logged"
 daemon_stop
 echo "ok"

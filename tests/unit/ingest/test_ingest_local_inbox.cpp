@@ -153,6 +153,32 @@ TEST_CASE(
     CHECK(second->path != claim->path);
 }
 
+TEST_CASE("ingest: a folder of many names costs a bounded sweep, said once, and files flow again") {
+    // An uploader may fill its own folder with names; what a sweep reads and remembers of
+    // them stays within its limits, so that the service keeps serving the other inboxes.
+    TempDir tmp;
+    LocalInbox inbox(local_inbox(tmp.path()), claims(tmp.path()), SweepLimits{100, 20});
+    const auto& in = inbox.folder();
+    for (int i = 0; i < 150; ++i) write(in / ("junk-" + std::to_string(i) + ".txt"), "");
+
+    auto first = inbox.sweep(t0);
+    CHECK(first.skipped.size() == 20);  // reported one by one up to the limit, no more
+    REQUIRE(first.notices.size() == 2);
+    CHECK(first.notices[0].find("more than 100 entries") != std::string::npos);
+    CHECK(first.notices[1].find("more than 20 names") != std::string::npos);
+    auto second = inbox.sweep(t0 + 1s);
+    CHECK(second.skipped.empty());  // the remembered ones are not reported again
+    CHECK(second.notices.empty());  // said once while it lasts
+
+    // Back under the limits: a batch file flows, and a new flood is said again.
+    for (int i = 0; i < 150; ++i) fs::remove(in / ("junk-" + std::to_string(i) + ".txt"));
+    write(in / "a.csv", "x");
+    CHECK(inbox.sweep(t0 + 2s).notices.empty());
+    CHECK(has(inbox.sweep(t0 + 10s).ready, "a.csv"));
+    for (int i = 0; i < 150; ++i) write(in / ("more-" + std::to_string(i) + ".txt"), "");
+    CHECK(inbox.sweep(t0 + 11s).notices.size() == 2);
+}
+
 TEST_CASE("ingest: the claims folder is outside the inbox, and the inbox holds no claim folder") {
     TempDir tmp;
     LocalInbox inbox(local_inbox(tmp.path()), claims(tmp.path()));
