@@ -177,6 +177,36 @@ fs::path failed_path(const Folders& folders, std::string_view inbox, std::string
     return folders.state_dir / "failed" / inbox / fmt::format("{}_{}", batch_id, file_name);
 }
 
+namespace {
+
+// A claim made by a rename on one file system is still the uploader's inode: whoever kept a
+// descriptor of it open (an SFTP handle will do) could change it after the commit, and the
+// archived original with it. Such a file is replaced by the service's own copy, made through
+// the claim's descriptor and put under the claim's name only if the file did not change
+// meanwhile; `file` is then the copy. A file that changed keeps its descriptor, and the
+// attempt fails before the commit as any changed file does (docs/ingest.md, "Claims"). Not
+// for a file over max_file_bytes, which is never read, nor one the service already owns
+// (a copy across mounts).
+void take_ownership(const Claim& claim, const config::InboxConfig& inbox,
+                    std::optional<util::OpenedFile>& file) {
+    if (claim.unreadable || file->status().st_uid == ::geteuid() ||
+        file->size() > inbox.limits.max_file_bytes)
+        return;
+    const fs::path own = claim.path.parent_path() / (".own." + claim.path.filename().string());
+    util::copy_descriptor_atomically(file->fd(), claim.path, own);
+    if (file->changed_since_open()) {
+        ::unlink(own.c_str());
+        return;
+    }
+    if (::rename(own.c_str(), claim.path.c_str()) != 0)
+        throw std::system_error(errno, std::generic_category(),
+                                "cannot put the service's copy of " + claim.path.string());
+    util::fsync_directory(claim.path.parent_path());
+    file.emplace(util::OpenedFile::open(claim.path, /*follow_links=*/false));
+}
+
+}  // namespace
+
 Outcome take_claim(store::Store& store, const ledger::Catalog& catalog,
                    const config::InboxConfig& inbox, const Claim& claim, const Folders& folders,
                    const apply::Clock& clock, const ClaimHooks& hooks) {
@@ -204,6 +234,20 @@ Outcome take_claim(store::Store& store, const ledger::Catalog& catalog,
             return quarantine(store, folders, inbox, claim, refused_record(inbox, claim, clock, 0), clock(),
                               "the service may not read this file (permission denied): upload it "
                               "readable by the group, e.g. with mode 0640 (chmod 640 before put)");
+        if (err == EWOULDBLOCK) {
+            // A lease on the file (fcntl F_SETLEASE, which its owner may take): the open asked
+            // its holder to let go, and the claim is tried again later. The uploader's doing,
+            // not the machine's: it counts, and max_attempts of it quarantine the file.
+            store::BatchRecord record = store.find_batch(claim.batch_id)
+                                            .value_or(refused_record(inbox, claim, clock, 0));
+            if (++record.attempts >= max_attempts)
+                return quarantine(store, folders, inbox, claim, std::move(record), clock(),
+                                  fmt::format("the file could not be opened {} times: another "
+                                              "program holds a lease on it; upload it and close "
+                                              "it",
+                                              record.attempts));
+            store.put_batch(record);
+        }
         throw;
     }
     if (auto why = file->refusal(); !why.empty())
@@ -212,6 +256,9 @@ Outcome take_claim(store::Store& store, const ledger::Catalog& catalog,
                           fmt::format("not a file that can be applied ({}): upload each batch file once, "
                                       "as a regular file under one name",
                                       why));
+
+    if (hooks.opened) hooks.opened();
+    take_ownership(claim, inbox, file);
 
     auto mine = store.find_batch(claim.batch_id);
     if (mine && apply::committed(*mine)) return answer_committed(store, folders, inbox, claim, std::move(*mine));

@@ -53,6 +53,9 @@ struct ClaimHooks {
     std::function<void()> progress;
     // Called right after the commit, before the answers are delivered (see ApplyRequest).
     std::function<void()> committed;
+    // Called once the claim's file is opened and checked, before the service's own copy of
+    // an uploader's file is made (take_claim).
+    std::function<void()> opened;
 };
 
 // Takes `claim` to its end (docs/ingest.md, "Claims"): opens its file once without following

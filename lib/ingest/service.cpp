@@ -210,7 +210,7 @@ Service::Taken Service::take(Served& s, Claim claim, int failures,
         auto catalog = store_.load_catalog();  // each file sees the latest `catalog load`
         auto outcome =
             take_claim(store_, catalog, s.config.remote() ? s.spool_config : s.config, claim,
-                       folders_, clock_, ClaimHooks{progress, {}});
+                       folders_, clock_, ClaimHooks{progress, {}, {}});
         ++files_taken_;
         if (s.puller) s.puller->poll_now();  // its answers are waiting to be uploaded
         if (events_.taken)

@@ -26,6 +26,7 @@
 #include "apply/delivery.hpp"
 #include "ingest/claimed_file.hpp"
 #include "util/name_rules.hpp"
+#include "util/sha256.hpp"
 #include "ledger/time.hpp"
 #include "test_ingest_fixtures.hpp"
 
@@ -224,43 +225,157 @@ TEST_CASE("hostile: a claimed file with a second name (a hard link) is refused: 
     CHECK_FALSE(h.store->action("1000", "H-1"));
 }
 
-TEST_CASE("hostile: a file written through a descriptor kept open after the claim is not committed") {
-    Hostile h;
-    std::string bytes = "ActionId,ActionTrackerId,PartnerId,OrderId,EventDate,Amount\r\n";
-    for (int i = 0; i < 20'500; ++i) bytes += fmt::format("W-{0},19816,P-77,O-{0},{1},10.00\r\n", i, day_ago());
-    h.upload("w.csv", bytes);
-    h.sweep_sees("w.csv");
-    // The uploader keeps a descriptor (an SFTP handle would do) and writes after the claim.
-    int pipe_fds[2];
-    REQUIRE(::pipe(pipe_fds) == 0);
-    const pid_t writer = ::fork();
-    if (writer == 0) {
-        if (::setgroups(0, nullptr) != 0 || ::setgid(h.uploader.gid) != 0 || ::setuid(h.uploader.uid) != 0) ::_exit(2);
-        const int fd = ::open((h.cfg.local()->path / "w.csv").c_str(), O_WRONLY | O_APPEND);
-        char go = 0;
-        if (fd < 0 || ::read(pipe_fds[0], &go, 1) != 1) ::_exit(3);
-        const std::string more = "W-X,19816,P-77,O-X," + day_ago() + ",99999.00\r\n";
-        ::_exit(::write(fd, more.data(), more.size()) == static_cast<ssize_t>(more.size()) ? 0 : 4);
-    }
-    ::usleep(200'000);  // the writer has its descriptor
-    auto claim = h.inbox->claim("w.csv");
-    REQUIRE(claim);
+namespace {
+
+// The uploader keeps a descriptor of NAME open (an SFTP handle would do) in a child process,
+// and appends a row through it when told (write_now), for as long as the test runs.
+struct KeptDescriptor {
+    int pipe_fds[2] = {-1, -1};
+    pid_t writer = -1;
     bool written = false;
-    auto write_now = [&] {
+    KeptDescriptor(const Hostile& h, const std::string& name) {
+        REQUIRE(::pipe(pipe_fds) == 0);
+        writer = ::fork();
+        if (writer == 0) {
+            if (::setgroups(0, nullptr) != 0 || ::setgid(h.uploader.gid) != 0 ||
+                ::setuid(h.uploader.uid) != 0)
+                ::_exit(2);
+            const int fd = ::open((h.cfg.local()->path / name).c_str(), O_WRONLY | O_APPEND);
+            char go = 0;
+            if (fd < 0 || ::read(pipe_fds[0], &go, 1) != 1) ::_exit(3);
+            const std::string more = "W-X,19816,P-77,O-X," + day_ago() + ",99999.00\r\n";
+            ::_exit(::write(fd, more.data(), more.size()) == static_cast<ssize_t>(more.size()) ? 0 : 4);
+        }
+        ::usleep(200'000);  // the writer has its descriptor
+    }
+    ~KeptDescriptor() {
+        ::close(pipe_fds[0]);
+        ::close(pipe_fds[1]);
+        if (!written) {
+            ::kill(writer, SIGKILL);
+            ::waitpid(writer, nullptr, 0);
+        }
+    }
+    void write_now() {
         if (written) return;
         written = true;
         REQUIRE(::write(pipe_fds[1], "x", 1) == 1);
         int status = 0;
         ::waitpid(writer, &status, 0);
         REQUIRE((WIFEXITED(status) && WEXITSTATUS(status) == 0));
-    };
-    CHECK_THROWS_WITH_AS(h.take(*claim, {write_now, {}}), doctest::Contains("changed while it was applied"),
-                         std::runtime_error);
-    CHECK(written);
-    CHECK_FALSE(h.store->action("1000", "W-0"));  // rolled back
-    CHECK_FALSE(h.store->action("1000", "W-X"));
+    }
+};
+
+std::string rows_w(int n) {
+    std::string bytes = "ActionId,ActionTrackerId,PartnerId,OrderId,EventDate,Amount\r\n";
+    for (int i = 0; i < n; ++i) bytes += fmt::format("W-{0},19816,P-77,O-{0},{1},10.00\r\n", i, day_ago());
+    return bytes;
+}
+
+}  // namespace
+
+TEST_CASE("hostile: a write through a descriptor kept open after the claim never reaches what is applied") {
+    // The claim is the service's own copy, made when it is taken: the write goes to the
+    // uploader's inode, which nothing reads any more.
+    Hostile h;
+    const std::string bytes = rows_w(20'500);
+    h.upload("w.csv", bytes);
+    h.sweep_sees("w.csv");
+    KeptDescriptor kept(h, "w.csv");
+    auto claim = h.inbox->claim("w.csv");
+    REQUIRE(claim);
+    const Outcome out = h.take(*claim, {[&] { kept.write_now(); }, {}, {}});
+    CHECK(kept.written);
+    CHECK(out.status == "COMPLETE");
+    CHECK(out.applied == 20'500);
+    CHECK(h.store->action("1000", "W-0").has_value());
+    CHECK_FALSE(h.store->action("1000", "W-X").has_value());
+    util::Sha256 sha;
+    sha.update(bytes);
+    CHECK(summary_of(h, "w.csv")["sha256"] == sha.hex());
+    CHECK(read(out.kept_at) == bytes);
+}
+
+TEST_CASE("hostile: the archived original of an applied file cannot be changed through a kept descriptor") {
+    // On one file system the claim is a rename: without the service's copy, the archive was
+    // the uploader's inode, which its kept descriptor could rewrite after the commit.
+    Hostile h;
+    const std::string bytes = rows_w(3);
+    h.upload("t1.csv", bytes);
+    h.sweep_sees("t1.csv");
+    KeptDescriptor kept(h, "t1.csv");
+    auto claim = h.inbox->claim("t1.csv");
+    REQUIRE(claim);
+    const Outcome out = h.take(*claim);
+    REQUIRE(out.status == "COMPLETE");
+    kept.write_now();
+    CHECK(read(out.kept_at) == bytes);
+    struct stat st {};
+    REQUIRE(::stat(out.kept_at.c_str(), &st) == 0);
+    CHECK(st.st_uid == ::geteuid());
+    CHECK(st.st_nlink == 1);
+}
+
+TEST_CASE("hostile: a file its uploader keeps leased is answered QUARANTINED after three tries") {
+    // A write lease makes every open of ours fail (EWOULDBLOCK) for as long as the holder
+    // takes it again; it must not keep the file claimed and unanswered for ever.
+    Hostile h;
+    h.upload("l1.csv", rows_w(1));
+    h.sweep_sees("l1.csv");
+    auto claim = h.inbox->claim("l1.csv");
+    REQUIRE(claim);
+    int pipe_fds[2];
+    REQUIRE(::pipe(pipe_fds) == 0);
+    const pid_t holder = ::fork();
+    if (holder == 0) {
+        if (::setgroups(0, nullptr) != 0 || ::setgid(h.uploader.gid) != 0 ||
+            ::setuid(h.uploader.uid) != 0)
+            ::_exit(2);
+        ::signal(SIGIO, SIG_IGN);  // a lease break asks; the holder never answers
+        const int fd = ::open(claim->path.c_str(), O_RDONLY);
+        if (fd < 0 || ::fcntl(fd, F_SETLEASE, F_WRLCK) != 0) ::_exit(3);
+        (void)!::write(pipe_fds[1], "x", 1);
+        ::pause();
+        ::_exit(0);
+    }
+    struct Reaper {  // the holder goes whatever the checks do
+        pid_t pid;
+        ~Reaper() {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, nullptr, 0);
+        }
+    } reaper{holder};
+    char ready = 0;
+    const bool leased = ::read(pipe_fds[0], &ready, 1) == 1;
     ::close(pipe_fds[0]);
     ::close(pipe_fds[1]);
+    REQUIRE(leased);
+    CHECK_THROWS_AS(h.take(*claim), std::system_error);
+    CHECK_THROWS_AS(h.take(*claim), std::system_error);
+    const Outcome out = h.take(*claim);
+    CHECK(out.quarantined);
+    CHECK(out.status == "REJECTED");
+    const auto summary = summary_of(h, "l1.csv");
+    CHECK(summary["error_code"] == "QUARANTINED");
+    CHECK(summary["error_message"].get<std::string>().find("lease") != std::string::npos);
+    CHECK_FALSE(h.store->action("1000", "W-0").has_value());
+}
+
+TEST_CASE("hostile: a file written between the claim's open and the service's copy is not committed") {
+    // The copy is made only from a file that did not change; otherwise the claim keeps the
+    // uploader's descriptor, and the attempt fails before the commit, as a changed file does.
+    Hostile h;
+    h.upload("w.csv", rows_w(3));
+    h.sweep_sees("w.csv");
+    KeptDescriptor kept(h, "w.csv");
+    auto claim = h.inbox->claim("w.csv");
+    REQUIRE(claim);
+    CHECK_THROWS_WITH_AS(h.take(*claim, {{}, {}, [&] { kept.write_now(); }}),
+                         doctest::Contains("changed while it was applied"), std::runtime_error);
+    CHECK(kept.written);
+    CHECK_FALSE(h.store->action("1000", "W-0"));  // rolled back
+    CHECK_FALSE(h.store->action("1000", "W-X"));
+    CHECK_FALSE(fs::exists(claim->path.parent_path() / (".own." + claim->path.filename().string())));
 }
 
 TEST_CASE(
@@ -273,7 +388,7 @@ TEST_CASE(
         const auto fail_after_commit = [] {
             throw std::system_error(ENOSPC, std::generic_category(), "the outbox's disk is full");
         };
-        CHECK_THROWS_AS(h.take(claim, {{}, fail_after_commit}), std::system_error);
+        CHECK_THROWS_AS(h.take(claim, {{}, fail_after_commit, {}}), std::system_error);
         const int after_commit = h.modifications_of("D-1");
         CHECK(after_commit == (policy == "reprocess" ? 2 : 1));
         auto out = h.take(claim);
@@ -302,7 +417,7 @@ TEST_CASE("hostile: a SIGKILL between the commit and the delivery: applied once,
         const pid_t child = ::fork();
         if (child == 0) {
             auto store = store::open_store("sqlite:" + (h.tmp.path() / "ledger.db").string());
-            take_claim(*store, h.catalog, h.cfg, claim, h.folders, h.clock, {{}, [] { ::raise(SIGKILL); }});
+            take_claim(*store, h.catalog, h.cfg, claim, h.folders, h.clock, {{}, [] { ::raise(SIGKILL); }, {}});
             ::_exit(0);  // not reached
         }
         int status = 0;
@@ -339,7 +454,7 @@ TEST_CASE("hostile: answers that can never be delivered end in a quarantine afte
         fs::remove_all(h.cfg.outbox);
         write(h.cfg.outbox, "not a folder");
     };
-    CHECK_THROWS_AS(h.take(claim, {{}, broken_outbox}), std::system_error);
+    CHECK_THROWS_AS(h.take(claim, {{}, broken_outbox, {}}), std::system_error);
     CHECK(h.store->find_batch(claim.batch_id)->delivery_failures == 1);
     CHECK_THROWS_AS(h.take(claim), std::system_error);
     CHECK(h.store->find_batch(claim.batch_id)->delivery_failures == 2);
