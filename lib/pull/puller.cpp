@@ -625,7 +625,8 @@ Puller::Fetched Puller::fetch(RemoteFolder& remote, store::Store& store, store::
         limit);
     if (!got) {
         const auto& e = got.error();
-        if (lost(remote, e)) return Fetched::Lost;  // the claim stays: downloaded again after reconnecting
+        // The claim stays: downloaded again after reconnecting.
+        if (lost(remote, e)) return Fetched::Lost;
         if (e.kind == RemoteErrorKind::TooLarge && !remote_.delete_after_pull) {
             // It grew past the limit after it was listed: it settles again, and is then
             // answered on its new size without a download.

@@ -226,7 +226,8 @@ TEST_CASE("ingest: a stop request rolls the file back and does not count towards
     const auto stop = [] { throw StopRequested{}; };
 
     for (int i = 0; i < max_attempts + 1; ++i) {
-        CHECK_THROWS_AS(take_claim(*f.store, f.catalog, f.cfg, claim, f.folders, f.clock, {stop, {}, {}}),
+        CHECK_THROWS_AS(take_claim(*f.store, f.catalog, f.cfg, claim, f.folders, f.clock,
+                                   {stop, {}, {}}),
                         StopRequested);
         CHECK(fs::exists(claim.path));  // still claimed
         CHECK_FALSE(f.store->action("1000", "V-0"));  // the first 20,000 rows rolled back

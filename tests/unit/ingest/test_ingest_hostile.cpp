@@ -244,7 +244,8 @@ struct KeptDescriptor {
             char go = 0;
             if (fd < 0 || ::read(pipe_fds[0], &go, 1) != 1) ::_exit(3);
             const std::string more = "W-X,19816,P-77,O-X," + day_ago() + ",99999.00\r\n";
-            ::_exit(::write(fd, more.data(), more.size()) == static_cast<ssize_t>(more.size()) ? 0 : 4);
+            const bool ok = ::write(fd, more.data(), more.size()) == ssize_t(more.size());
+            ::_exit(ok ? 0 : 4);
         }
         ::usleep(200'000);  // the writer has its descriptor
     }
@@ -268,7 +269,8 @@ struct KeptDescriptor {
 
 std::string rows_w(int n) {
     std::string bytes = "ActionId,ActionTrackerId,PartnerId,OrderId,EventDate,Amount\r\n";
-    for (int i = 0; i < n; ++i) bytes += fmt::format("W-{0},19816,P-77,O-{0},{1},10.00\r\n", i, day_ago());
+    for (int i = 0; i < n; ++i)
+        bytes += fmt::format("W-{0},19816,P-77,O-{0},{1},10.00\r\n", i, day_ago());
     return bytes;
 }
 
