@@ -174,6 +174,17 @@ std::string strip_trailing_slashes(std::string s) {
     return s;
 }
 
+// A server's folder as written, in a form that compares equal however it is spelled:
+// repeated '/' as one, `.` and `..` resolved as written (`/in/.`, `/x/../in`, `//in/` are
+// all `/in`). A relative folder stays relative: the login folder is the server's to say.
+std::string remote_folder_key(const std::string& folder) {
+    std::string collapsed;
+    for (char ch : folder)
+        if (ch != '/' || collapsed.empty() || collapsed.back() != '/') collapsed += ch;
+    std::string normal = fs::path(collapsed).lexically_normal().string();
+    return strip_trailing_slashes(normal.empty() ? "." : normal);
+}
+
 class ConfigReader {
 public:
     ConfigReader(YamlFile& file, fs::path folder) : f_(file), folder_(std::move(folder)) {}
@@ -425,11 +436,11 @@ private:
         if (auto s = m.text("archive_folder")) r.archive_folder = *s;
         if (auto b = m.boolean("delete_after_pull")) r.delete_after_pull = *b;
         if (auto d = duration(m, "poll_interval", true)) r.poll_interval = *d;
-        std::string folder = strip_trailing_slashes(r.folder);
-        if (!r.folder.empty() && strip_trailing_slashes(r.result_folder) == folder)
+        const std::string folder = remote_folder_key(r.folder);
+        if (!r.folder.empty() && remote_folder_key(r.result_folder) == folder)
             f_.error(m["result_folder"], m.path("result_folder"),
                      "the result folder must not be the folder we pull from");
-        if (!r.archive_folder.empty() && strip_trailing_slashes(r.archive_folder) == folder)
+        if (!r.archive_folder.empty() && remote_folder_key(r.archive_folder) == folder)
             f_.error(m["archive_folder"], m.path("archive_folder"),
                      "the archive folder must not be the folder we pull from");
         if (r.delete_after_pull && !r.archive_folder.empty())

@@ -427,6 +427,26 @@ TEST_CASE("service config: each inbox has folders of its own, which hold no secr
     for (const ConfigError& e : errors) CHECK(e.file == file.path().string());
 }
 
+TEST_CASE("service config: the pulled folder is recognised however it is spelled") {
+    auto errors = errors_of(R"(inboxes:
+  - {name: a, account: "1", kind: sftp, host: h, user: u, known_hosts: /kh, password_file: /p,
+     folder: /in, result_folder: /in/., archive_folder: //x/../in/}
+  - {name: b, account: "1", kind: ftp, host: h, user: u, password_file: /p,
+     folder: exports, result_folder: ./exports//}
+  - {name: c, account: "1", kind: sftp, host: h, user: u, known_hosts: /kh, password_file: /p,
+     folder: /in, result_folder: /in/out, archive_folder: in}
+)");
+    CHECK_CONFIG_ERROR(errors, 3, "inboxes[0].result_folder",
+                       "must not be the folder we pull from");
+    CHECK_CONFIG_ERROR(errors, 3, "inboxes[0].archive_folder",
+                       "must not be the folder we pull from");
+    CHECK_CONFIG_ERROR(errors, 5, "inboxes[1].result_folder",
+                       "must not be the folder we pull from");
+    // A folder inside it, or a relative one (the login folder is the server's), is another.
+    CHECK(test::find_error(errors, "inboxes[2].result_folder", "") == nullptr);
+    CHECK(test::find_error(errors, "inboxes[2].archive_folder", "") == nullptr);
+}
+
 TEST_CASE(
     "service config: an sftp inbox needs host, user, known_hosts, one secret file and distinct "
     "folders") {
