@@ -4,6 +4,7 @@
 // test_store_lifecycle_sqlite.cpp.
 #include <doctest/doctest.h>
 
+#include <memory>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -291,27 +292,30 @@ std::string history_text(Store& s, std::string_view id) {
 
 }  // namespace
 
-// The store's own run (run_lifecycle, set-based) against lifecycle::decide_run's decisions
-// carried out one by one (load_book, apply_run) on a second store: the same decisions, the
-// same ledger and funds, and the same history entries, field for field, over the queue's edge
-// cases: ties on the clearing date ordered by id bytewise ("A10" < "A9" < "B" < "a"), 0
-// payouts on both sides of the first uncovered action, an action outside terms, one that locks
-// only at a later run, and overdue actions cleared by a later run at its own time.
-TEST_CASE("a store's run writes what the decisions carried out one by one write") {
+namespace {
+
+// Two stores with the same actions: one runs the life cycle set-based (run_lifecycle), the
+// other carries lifecycle::decide_run's decisions out one by one (load_book, apply_run).
+struct TwoStores {
     TempDir set_dir, one_dir;
-    auto set_store = migrated_store(set_dir.url());
-    auto one_store = migrated_store(one_dir.url());
+    std::unique_ptr<Store> set_store = migrated_store(set_dir.url());
+    std::unique_ptr<Store> one_store = migrated_store(one_dir.url());
     LifecycleLedger& set_life = *set_store->lifecycle_ledger();
     LifecycleLedger& one_life = *one_store->lifecycle_ledger();
     const ledger::Account acct = new_york();
-    const std::vector<ledger::Action> actions = queue_edge_cases();
     std::vector<std::string> ids;
-    for (const auto& a : actions) ids.push_back(a.action_id);
-    for (Store* s : {set_store.get(), one_store.get()}) {
-        add_actions(*s, actions, "20260301T000000Z-aaaaaaaaaaaa");
-        s->lifecycle_ledger()->deposit("1000", 8000, at("2026-03-01T00:00:00Z"), "opening");
+
+    explicit TwoStores(const std::vector<ledger::Action>& actions) {
+        for (const auto& a : actions) ids.push_back(a.action_id);
+        for (Store* s : {set_store.get(), one_store.get()})
+            add_actions(*s, actions, "20260301T000000Z-aaaaaaaaaaaa");
     }
-    const auto both = [&](std::string_view when) {
+    void deposit(std::int64_t amount, std::string_view when, std::string_view reference) {
+        for (LifecycleLedger* l : {&set_life, &one_life})
+            l->deposit("1000", amount, at(when), reference);
+    }
+    // A run at `when` on both: the same decisions, ledger, funds and history entries.
+    lifecycle::RunDecisions both(std::string_view when) {
         CAPTURE(when);
         const auto now = at(when);
         const auto expected = lifecycle::decide_run(acct, one_life.load_book("1000", now), now);
@@ -323,18 +327,29 @@ TEST_CASE("a store's run writes what the decisions carried out one by one write"
             CHECK(history_text(*set_store, id) == history_text(*one_store, id));
         }
         return expected;
-    };
+    }
+};
+
+}  // namespace
+
+// The store's own run (run_lifecycle, set-based) against lifecycle::decide_run's decisions
+// carried out one by one (load_book, apply_run) on a second store: the same decisions, the
+// same ledger and funds, and the same history entries, field for field, over the queue's edge
+// cases: ties on the clearing date ordered by id bytewise ("A10" < "A9" < "B" < "a"), 0
+// payouts on both sides of the first uncovered action, an action outside terms, one that locks
+// only at a later run, and overdue actions cleared by a later run at its own time.
+TEST_CASE("a store's run writes what the decisions carried out one by one write") {
+    TwoStores t(queue_edge_cases());
+    t.deposit(8000, "2026-03-01T00:00:00Z", "opening");
     // 80.00 covers Z0, A10, A9 and B; "a" is the first one not covered; C0 and C1 wait behind it.
-    CHECK(both("2026-03-23T12:00:00Z").clearing.overdue.size() == 3);
-    both("2026-03-23T12:00:00Z");
-    for (LifecycleLedger* l : {&set_life, &one_life})
-        l->deposit("1000", 200, at("2026-03-25T00:00:00Z"), "top-up");
-    CHECK(both("2026-03-31T12:00:00Z").clearing.clears.size() == 2);  // "a" and C0, at the run
-    for (LifecycleLedger* l : {&set_life, &one_life})
-        l->deposit("1000", 10000, at("2026-04-15T00:00:00Z"), "more");
-    CHECK(both("2026-06-02T12:00:00Z").invoices.size() >= 1);
-    CHECK(operations(*set_store, "C1") == "CREATE LOCK OVERDUE CLEAR");  // cleared at the run
-    CHECK(operations(*set_store, "A10") == "CREATE LOCK CLEAR INVOICE");
+    CHECK(t.both("2026-03-23T12:00:00Z").clearing.overdue.size() == 3);
+    t.both("2026-03-23T12:00:00Z");
+    t.deposit(200, "2026-03-25T00:00:00Z", "top-up");
+    CHECK(t.both("2026-03-31T12:00:00Z").clearing.clears.size() == 2);  // "a" and C0, at the run
+    t.deposit(10000, "2026-04-15T00:00:00Z", "more");
+    CHECK(t.both("2026-06-02T12:00:00Z").invoices.size() >= 1);
+    CHECK(operations(*t.set_store, "C1") == "CREATE LOCK OVERDUE CLEAR");  // cleared at the run
+    CHECK(operations(*t.set_store, "A10") == "CREATE LOCK CLEAR INVOICE");
 }
 
 // A run at an earlier time than a run before it (lifecycle run --now in the past) takes only
@@ -343,34 +358,16 @@ TEST_CASE("a store's run writes what the decisions carried out one by one write"
 // (docs/lifecycle.md, "Clear"). The store's set-based run and the decisions carried out one by
 // one agree on it.
 TEST_CASE("a run at an earlier time does not clear an overdue action before it was due") {
-    TempDir set_dir, one_dir;
-    auto set_store = migrated_store(set_dir.url());
-    auto one_store = migrated_store(one_dir.url());
-    LifecycleLedger& set_life = *set_store->lifecycle_ledger();
-    LifecycleLedger& one_life = *one_store->lifecycle_ledger();
-    const ledger::Account acct = new_york();
-    for (Store* s : {set_store.get(), one_store.get()})
-        add_actions(*s, {january("X1", "P-77", 1500)}, "20260301T000000Z-aaaaaaaaaaaa");
-    const auto both = [&](std::string_view when) {
-        CAPTURE(when);
-        const auto now = at(when);
-        const auto expected = lifecycle::decide_run(acct, one_life.load_book("1000", now), now);
-        one_life.apply_run("1000", expected);
-        CHECK(set_life.run_lifecycle(acct, now) == expected);
-        CHECK(snapshot(*set_store) == snapshot(*one_store));
-        return expected;
-    };
-    CHECK(both("2026-03-21T04:00:00Z").clearing.overdue.size() == 1);  // no funds
-    for (LifecycleLedger* l : {&set_life, &one_life})
-        l->deposit("1000", 10000, at("2026-03-21T05:00:00Z"), "top-up");
-    const auto early = both("2026-03-10T00:00:00Z");
-    CHECK(early.clearing.clears.empty());
-    CHECK(set_store->action("1000", "X1")->finance_status == FinanceStatus::Overdue);
-    CHECK(set_life.balance("1000") == 10000);
-    CHECK(both("2026-03-22T00:00:00Z").clearing.clears.size() == 1);
-    const auto x1 = set_store->action("1000", "X1");
+    TwoStores t({january("X1", "P-77", 1500)});
+    CHECK(t.both("2026-03-21T04:00:00Z").clearing.overdue.size() == 1);  // no funds
+    t.deposit(10000, "2026-03-21T05:00:00Z", "top-up");
+    CHECK(t.both("2026-03-10T00:00:00Z").clearing.clears.empty());
+    CHECK(t.set_store->action("1000", "X1")->finance_status == FinanceStatus::Overdue);
+    CHECK(t.set_life.balance("1000") == 10000);
+    CHECK(t.both("2026-03-22T00:00:00Z").clearing.clears.size() == 1);
+    const auto x1 = t.set_store->action("1000", "X1");
     CHECK(x1->finance_status == FinanceStatus::Cleared);
     CHECK(*x1->cleared_at == at("2026-03-22T00:00:00Z"));
-    CHECK(operations(*set_store, "X1") == "CREATE LOCK OVERDUE CLEAR");
-    CHECK(set_life.balance("1000") == 8500);
+    CHECK(operations(*t.set_store, "X1") == "CREATE LOCK OVERDUE CLEAR");
+    CHECK(t.set_life.balance("1000") == 8500);
 }
