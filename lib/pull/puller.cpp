@@ -395,10 +395,7 @@ bool Puller::finish_pulls(RemoteFolder& remote, store::Store& store) {
                 store.put_pull(record);
                 continue;
             }
-            const Fetched fetched = fetch(remote, store, record);
-            if (fetched == Fetched::Lost) return false;
-            if (inbox_.done_file && fetched == Fetched::Taken)  // as take_new_files does
-                (void)remote.remove(remote_join(remote_.folder, record.file_name + ".done"));
+            if (fetch_settled(remote, store, record) == Fetched::Lost) return false;
             continue;
         }
         if (fs::exists(local)) continue;  // not applied yet
@@ -563,12 +560,7 @@ bool Puller::take_new_files(RemoteFolder& remote, store::Store& store) {
             seen_.erase(f->name);
         else
             seen_[f->name].pulled = true;
-        const Fetched fetched = fetch(remote, store, record);
-        if (fetched == Fetched::Lost) return false;
-        // The marker goes with the file only once the file is ours; a file left to settle
-        // again keeps it, or it would never be taken.
-        if (inbox_.done_file && fetched == Fetched::Taken)
-            (void)remote.remove(remote_join(remote_.folder, f->name + ".done"));
+        if (fetch_settled(remote, store, record) == Fetched::Lost) return false;
         if (Steady::now() - last_delivery > std::chrono::seconds{2}) {
             if (!deliver_answers(remote) || !finish_pulls(remote, store)) return false;
             last_delivery = Steady::now();
@@ -602,6 +594,14 @@ void Puller::warn_once(const std::string& key, const std::string& what) {
 std::optional<Steady::time_point> Puller::oldest_waiting() const {
     std::lock_guard lock(mutex_);
     return oldest_waiting_;
+}
+
+Puller::Fetched Puller::fetch_settled(RemoteFolder& remote, store::Store& store,
+                                      store::PullRecord record) {
+    const auto marker = remote_join(remote_.folder, record.file_name + ".done");
+    const Fetched fetched = fetch(remote, store, std::move(record));
+    if (inbox_.done_file && fetched == Fetched::Taken) (void)remote.remove(marker);
+    return fetched;
 }
 
 Puller::Fetched Puller::fetch(RemoteFolder& remote, store::Store& store, store::PullRecord record) {

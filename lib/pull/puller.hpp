@@ -141,6 +141,9 @@ private:
     // the server (Again: changed, removed or grown meanwhile), or the connection was lost.
     enum class Fetched { Taken, Again, Lost };
     Fetched fetch(RemoteFolder& remote, store::Store& store, store::PullRecord record);
+    // fetch(), then removes the file's `done_file` marker once the file is ours; a file left
+    // to settle again keeps its marker, or it would never be taken.
+    Fetched fetch_settled(RemoteFolder& remote, store::Store& store, store::PullRecord record);
     // Answers a claimed file of `size` bytes, over the limit, TOO_LARGE without downloading it.
     void refuse_too_large(store::Store& store, store::PullRecord record, std::int64_t size);
     // Handles a connection failure: the next attempt's time, or an alert.

@@ -107,8 +107,9 @@ void StallGuard::watch(int fd, std::chrono::milliseconds limit) {
 
 void StallGuard::interrupt() {
     // The socket stays open until the session is freed, on the puller's thread, which
-    // clears its pointer to the folder first (Puller::stop): shutting it down here cannot
-    // touch a descriptor reused by something else.
+    // first clears its pointer to the folder (Puller::run, `use(nullptr)`, under the mutex
+    // Puller::stop holds while it calls this): shutting it down here cannot touch a
+    // descriptor reused by something else.
     std::lock_guard lock(watchdog().mutex);
     interrupted_ = true;
     fired_ = true;
