@@ -53,9 +53,28 @@ public:
              const Clock& clock)
         : store_(store), catalog_(catalog), req_(request), clock_(clock) {}
 
+    ~BatchRun() {
+        if (held_.empty()) return;
+        try {
+            store_.release_batch(held_);
+        } catch (const std::exception&) {
+            // The mark ends with the process anyway.
+        }
+    }
+    BatchRun(const BatchRun&) = delete;
+    BatchRun& operator=(const BatchRun&) = delete;
+
     ApplyResult run();
 
 private:
+    // Marks `batch_id` as this run's (store::BatchJournal::hold_batch); true when no other
+    // process held it.
+    bool hold(const std::string& batch_id) {
+        const bool only_ours = store_.hold_batch(batch_id);
+        if (held_.empty() && only_ours) held_ = batch_id;
+        return only_ours;
+    }
+    std::string duplicate_message(const store::BatchRecord& done) const;
     ApplyResult reject(ErrorCode code, std::string message, std::optional<std::int64_t> line);
     ApplyResult finish(store::BatchTransaction* tx, std::vector<std::pair<std::string, fs::path>> files);
     void process_rows(store::BatchTransaction& tx);
@@ -90,7 +109,14 @@ private:
     ApplyResult result_;
     std::optional<batch::FileError> file_error_;  // a file-level error found while reading rows
     ledger::BatchContext ctx_;
+    std::string held_;  // the batch id this run marked, released at its end
 };
+
+std::string BatchRun::duplicate_message(const store::BatchRecord& done) const {
+    return fmt::format("the same content was applied as batch {} (file '{}', completed {})",
+                       done.batch_id, done.file_name,
+                       done.completed_at ? to_string(*done.completed_at) : "?");
+}
 
 // finish() has copied the outcome into record_ by now; only the counts are result_'s.
 batch::Summary BatchRun::summary() const {
@@ -450,17 +476,23 @@ ApplyResult BatchRun::run() {
         if (req_.write_outputs && !too_large && !req_.reprocess_duplicates)
             duplicate_of = store_.find_complete_batch(req_.account_id, digest_.sha256);
     } else if (!too_large) {
+        // What another process works on now is its own: only a batch of this name whose
+        // attempt ended (nobody holds its mark) is answered again or resumed here.
         if (auto done = store_.find_complete_batch(req_.account_id, digest_.sha256)) {
-            if (done->state == BatchState::Applied) return answer_committed(*done);
+            if (done->state == BatchState::Applied && done->file_name == file_name_ &&
+                hold(done->batch_id))
+                return answer_committed(*done);
             if (!req_.reprocess_duplicates) duplicate_of = done;
         }
-        if (auto open = store_.find_open_batch(req_.account_id, digest_.sha256); open && !duplicate_of) {
+        if (auto open = store_.find_open_batch(req_.account_id, digest_.sha256);
+            open && !duplicate_of && hold(open->batch_id)) {
             // An attempt that died before its commit: resume it under the same batch id.
             record_.batch_id = open->batch_id;
             record_.attempts = open->attempts;
         }
     }
     if (record_.batch_id.empty()) record_.batch_id = util::new_batch_id(record_.received_at);
+    if (!req_.dry_run && held_.empty()) (void)hold(record_.batch_id);
     ++record_.attempts;
     result_.batch_id = record_.batch_id;
     if (!req_.dry_run) store_.put_batch(record_);
@@ -474,18 +506,23 @@ ApplyResult BatchRun::run() {
         result_.delivered.push_back(req_.outbox / batch::receipt_name(file_name_));
     }
 
-    if (duplicate_of)
-        return reject(ErrorCode::DuplicateFile,
-                      fmt::format("the same content was applied as batch {} (file '{}', completed {})",
-                                  duplicate_of->batch_id, duplicate_of->file_name,
-                                  duplicate_of->completed_at ? to_string(*duplicate_of->completed_at) : "?"),
-                      std::nullopt);
+    if (duplicate_of) return reject(ErrorCode::DuplicateFile, duplicate_message(*duplicate_of), std::nullopt);
     if (too_large)
         return reject(ErrorCode::TooLarge,
                       fmt::format("the file has {} bytes; the limit is {}", digest_.size, req_.limits.max_file_bytes),
                       std::nullopt);
 
     auto tx = store_.begin_batch(record_.batch_id);
+    // The check above came before this process's turn to write: another one may have
+    // committed the same content since (two uploads of one file, or two services sharing an
+    // inbox). Writers take turns from begin_batch to their commit, so this check is final.
+    if (!req_.dry_run && !req_.reprocess_duplicates)
+        if (auto done = store_.find_complete_batch(req_.account_id, digest_.sha256);
+            done && done->batch_id != record_.batch_id) {
+            tx->rollback();
+            tx.reset();
+            return reject(ErrorCode::DuplicateFile, duplicate_message(*done), std::nullopt);
+        }
     process_rows(*tx);
     if (file_error_) {
         tx->rollback();

@@ -58,6 +58,13 @@ public:
     virtual std::optional<BatchRecord> find_open_batch(std::string_view account_id,
                                                        std::string_view sha256) = 0;
     virtual std::vector<BatchRecord> list_batches(std::optional<std::string_view> account_id) = 0;
+    // Marks the batch as one this process works on, until release_batch() or the process's
+    // end. True when this process holds the mark and no other did: an open batch whose mark
+    // nobody held is one whose attempt died, and may be resumed (README.md, "How a file is
+    // applied exactly once"). A store that cannot tell answers false. Distinct ids may share
+    // a mark, rarely: that only makes a dead batch look alive.
+    virtual bool hold_batch(std::string_view batch_id) = 0;
+    virtual void release_batch(std::string_view batch_id) = 0;
     // Inserts or updates the record in its own transaction.
     virtual void put_batch(const BatchRecord& record) = 0;
     // The stored outputs of a batch: (name, bytes) in the order they were committed.

@@ -100,6 +100,12 @@ std::optional<BatchRecord> PostgresStore::find_open_batch(std::string_view accou
     return one_batch(kSelectOpenBatch, account_id, sha256);
 }
 
+// No marks here: a session-level lock would not survive a pooler in transaction mode
+// (docs/postgres.md, "Poolers"), so an open batch is never taken for one whose attempt died.
+bool PostgresStore::hold_batch(std::string_view) { return false; }
+
+void PostgresStore::release_batch(std::string_view) {}
+
 std::vector<BatchRecord> PostgresStore::list_batches(std::optional<std::string_view> account_id) {
     Params p;
     if (account_id) p.text(*account_id);

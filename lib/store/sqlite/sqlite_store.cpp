@@ -1,5 +1,11 @@
 #include "store/sqlite/sqlite_store.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "store/sqlite/action_rows.hpp"
 #include "store/catalog_codec.hpp"
 #include "store/sqlite/migrations.hpp"
@@ -86,6 +92,59 @@ std::optional<BatchRecord> SqliteStore::find_open_batch(std::string_view account
                                                         std::string_view sha256) {
     if (sha256.empty()) return std::nullopt;
     return one_batch(kSelectOpenBatch, account_id, sha256);
+}
+
+namespace {
+
+// The byte of the ledger file that marks a batch (hold_batch): past 1 TiB, far from the bytes
+// SQLite locks (about 1 GiB in); a lock needs no data there. FNV-1a, so that every process
+// and every build picks the same byte for an id.
+off_t hold_byte(std::string_view batch_id) {
+    std::uint64_t h = 14695981039346656037ull;
+    for (unsigned char c : batch_id) h = (h ^ c) * 1099511628211ull;
+    return (off_t{1} << 40) + static_cast<off_t>(h % (1u << 20));
+}
+
+}  // namespace
+
+SqliteStore::Holds::~Holds() {
+    if (fd >= 0) ::close(fd);
+}
+
+bool SqliteStore::hold_batch(std::string_view batch_id) {
+    if (holds_.held.contains(batch_id)) return true;
+    if (holds_.fd < 0) {
+        // A descriptor of our own: an open-file-description lock is this store's, and no
+        // close of SQLite's descriptors drops it.
+        holds_.fd = ::open(db_.path().c_str(), O_RDWR | O_CLOEXEC);
+        if (holds_.fd < 0)
+            throw StoreError(db_.path() + ": cannot open it to mark a batch: " +
+                             std::strerror(errno));
+    }
+    struct flock lock {};
+    lock.l_type = F_WRLCK;
+    lock.l_whence = SEEK_SET;
+    lock.l_start = hold_byte(batch_id);
+    lock.l_len = 1;
+    if (::fcntl(holds_.fd, F_OFD_SETLK, &lock) != 0) {
+        if (errno == EAGAIN || errno == EACCES) return false;
+        throw StoreError(db_.path() + ": cannot mark batch " + std::string(batch_id) + ": " +
+                         std::strerror(errno));
+    }
+    holds_.held.emplace(batch_id);
+    return true;
+}
+
+void SqliteStore::release_batch(std::string_view batch_id) {
+    auto it = holds_.held.find(batch_id);
+    if (it == holds_.held.end()) return;
+    holds_.held.erase(it);
+    struct flock lock {};
+    lock.l_type = F_UNLCK;
+    lock.l_whence = SEEK_SET;
+    lock.l_start = hold_byte(batch_id);
+    lock.l_len = 1;
+    (void)::fcntl(holds_.fd, F_OFD_SETLK, &lock);  // the mark goes with the process anyway
 }
 
 std::vector<BatchRecord> SqliteStore::list_batches(std::optional<std::string_view> account_id) {

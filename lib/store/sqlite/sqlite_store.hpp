@@ -9,6 +9,7 @@
 // created and not yet written; cap totals write pending changes first.
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -38,6 +39,8 @@ public:
                                                    std::string_view sha256) override;
     std::optional<BatchRecord> find_open_batch(std::string_view account_id,
                                                std::string_view sha256) override;
+    bool hold_batch(std::string_view batch_id) override;
+    void release_batch(std::string_view batch_id) override;
     std::vector<BatchRecord> list_batches(std::optional<std::string_view> account_id) override;
     void put_batch(const BatchRecord& record) override;
     std::vector<std::pair<std::string, std::string>> batch_outputs(
@@ -98,6 +101,16 @@ private:
     };
     void register_run_tally();
 
+    // hold_batch()'s marks: a lock on one byte of the ledger file each (sqlite_store.cpp).
+    // Declared before the connection, so that its descriptor is closed after SQLite's.
+    struct Holds {
+        int fd = -1;
+        std::set<std::string, std::less<>> held;
+        Holds() = default;
+        Holds(const Holds&) = delete;
+        Holds& operator=(const Holds&) = delete;
+        ~Holds();
+    } holds_;
     Database db_;
     bool batch_open_ = false;
     std::size_t queue_memory_ = kQueueMemory;

@@ -100,6 +100,8 @@ public:
     std::vector<store::BatchRecord> list_batches(std::optional<std::string_view> a) override {
         return inner_->list_batches(a);
     }
+    bool hold_batch(std::string_view id) override { return inner_->hold_batch(id); }
+    void release_batch(std::string_view id) override { inner_->release_batch(id); }
     void put_batch(const store::BatchRecord& r) override { inner_->put_batch(r); }
     std::vector<std::pair<std::string, std::string>> batch_outputs(std::string_view id) override {
         return inner_->batch_outputs(id);

@@ -65,10 +65,18 @@ TEST_CASE("transfers: a batch that dies before its commit moves nothing, and its
     CHECK(first.applied == 2);
     CHECK(first.rejected == 1);
     CHECK(first.error_counts.at("INSUFFICIENT_FUNDS") == 1);
-    CHECK(first.batch_id == died[0].batch_id);
+    // SQLite sees that nobody holds the dead attempt's mark, and resumes it under its batch
+    // id; PostgreSQL cannot tell a dead attempt from a live one, and starts a batch of its own
+    // (store::BatchJournal::hold_batch). The one that died stays claimed, with nothing applied.
+    if (f.dir.url().starts_with("sqlite:")) {
+        CHECK(first.batch_id == died[0].batch_id);
+    } else {
+        CHECK(first.batch_id != died[0].batch_id);
+        CHECK(f.store->find_batch(died[0].batch_id)->state == store::BatchState::Claimed);
+    }
     const auto entries = f.funds.funds_entries("1000");
     REQUIRE(entries.size() == 3);
-    // The same batch as the attempt that died, so the same ids.
+    // The transfer ids are those of the batch applied.
     CHECK(entries[1].kind == FundsEntry::Kind::Transfer);
     CHECK(entries[1].reference == "TR-" + first.batch_id + "-2");
     CHECK(entries[1].amount == 3000);
