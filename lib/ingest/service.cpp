@@ -251,6 +251,12 @@ SteadyTime Service::run_once(SteadyTime now, const std::function<bool()>& should
             for (std::size_t j = i; j < due.size(); ++j) pending_.push_back(std::move(due[j]));
             return now;
         }
+        // An earlier claim of the inbox failed again in this round: this one waits with it.
+        if (auto until = retry_due(due[i].inbox)) {
+            due[i].due = std::max(due[i].due, *until);
+            pending_.push_back(std::move(due[i]));
+            continue;
+        }
         if (take(served_.at(due[i].inbox), std::move(due[i].claim), due[i].failures,
                  abandon_file) == Taken::abandoned) {
             for (std::size_t j = i + 1; j < due.size(); ++j) pending_.push_back(std::move(due[j]));
@@ -263,6 +269,7 @@ SteadyTime Service::run_once(SteadyTime now, const std::function<bool()>& should
         Served& s = served_.at(name);
         if (!s.inbox) continue;
         if (s.puller) {
+            if (retry_due(s.config.name)) continue;
             if (serve_pulled(s, should_stop, abandon_file) == Taken::abandoned) return now;
             continue;
         }
@@ -287,6 +294,10 @@ SteadyTime Service::run_once(SteadyTime now, const std::function<bool()>& should
         }
         if (sweep.next_check) next = std::min(next, *sweep.next_check);
         if (sweep.ready.empty()) continue;
+        if (s.claim_due > now) {
+            next = std::min(next, s.claim_due);
+            continue;
+        }
         if (!store_.load_catalog().account(s.config.account)) {
             report(s, fmt::format(
                           "account {} is not in the catalog; its files wait until it is loaded",
@@ -296,19 +307,37 @@ SteadyTime Service::run_once(SteadyTime now, const std::function<bool()>& should
         report(s, "");
         for (const auto& file : sweep.ready) {
             if (should_stop()) return now;
+            // A file of the inbox waits for a retry: the later ones stay where they are.
+            if (retry_due(s.config.name)) break;
             std::optional<Claim> claim;
             try {
                 claim = s.inbox->claim(file);
             } catch (const std::exception& e) {
-                report(s, e.what());
-                continue;  // one file that cannot be claimed never holds up the others
+                // A failure of this machine (the state folder full, failing or gone), not of
+                // the upload (an unreadable or vanished file is answered or passed over): the
+                // inbox's files wait, in their order, with a growing delay, rather than be
+                // tried again at once, round after round.
+                const auto delay = retry_delay(++s.claim_failures);
+                s.claim_due = now + delay;
+                next = std::min(next, s.claim_due);
+                report(s, fmt::format("{}; the inbox's files are claimed again in {} s",
+                                      e.what(), delay.count()));
+                break;
             }
+            s.claim_failures = 0;
             if (claim && take(s, std::move(*claim), 0, abandon_file) == Taken::abandoned)
                 return now;
         }
     }
     for (const auto& p : pending_) next = std::min(next, p.due);
     return next;
+}
+
+std::optional<SteadyTime> Service::retry_due(const std::string& inbox) const {
+    std::optional<SteadyTime> due;
+    for (const auto& p : pending_)
+        if (p.inbox == inbox) due = due ? std::min(*due, p.due) : p.due;
+    return due;
 }
 
 Service::Taken Service::serve_pulled(Served& s, const std::function<bool()>& should_stop,
@@ -333,6 +362,7 @@ Service::Taken Service::serve_pulled(Served& s, const std::function<bool()>& sho
     report(s, "");
     for (auto& claim : fetched) {
         if (should_stop()) return Taken::abandoned;
+        if (retry_due(s.config.name)) break;  // the later files wait behind it
         claim.recovered = false;  // downloaded by this run: a new file
         if (take(s, std::move(claim), 0, abandon_file) == Taken::abandoned) return Taken::abandoned;
     }

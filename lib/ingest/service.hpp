@@ -2,7 +2,8 @@
 // The daemon's work, without the process around it: every local inbox swept in turn and
 // each ready file claimed and taken to its end, one at a time, so the files of an
 // account are applied in arrival order. A file whose processing throws stays claimed
-// and is tried again with a growing delay; the journal's attempts counter quarantines it.
+// and is tried again with a growing delay, and its inbox's later files wait behind it
+// (docs/ingest.md, "The journal of a batch"); the journal's attempts counter quarantines it.
 // A request to abandon the file being applied (abandon_file(), which the service asks after a
 // second stop signal or a stop that waited too long) rolls it back; it stays claimed, and the
 // attempt is not counted.
@@ -15,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -101,6 +103,10 @@ private:
         std::unique_ptr<pull::Puller> puller;
         config::InboxConfig spool_config;
         std::string problem;                // the last problem reported
+        // Claims failing (a full or failing state folder): the inbox's files wait, in their
+        // order, until `claim_due`, with a growing delay.
+        int claim_failures = 0;
+        SteadyTime claim_due{};
     };
     struct Pending {
         Claim claim;
@@ -110,6 +116,9 @@ private:
     };
 
     bool ready_to_serve(Served& s);
+    // When the first claimed file of the inbox that waits for a retry is due, if one does:
+    // the inbox's later files wait behind it, so that they are applied in arrival order.
+    std::optional<SteadyTime> retry_due(const std::string& inbox) const;
     void report(Served& s, const std::string& problem);
     enum class Taken { done, failed, abandoned };
     // Takes one claim; on failure keeps it pending with a delay, when abandoned due at once.

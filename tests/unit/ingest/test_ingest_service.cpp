@@ -177,3 +177,85 @@ TEST_CASE("ingest: retries wait longer after each failure, up to five minutes") 
     CHECK(retry_delay(3) == 4s);
     CHECK(retry_delay(20) == 300s);
 }
+
+namespace {
+
+// A service of one conversions inbox of account 1000 on a fresh ledger with the test catalog.
+struct Served {
+    TempDir tmp;
+    std::unique_ptr<store::Store> store =
+        store::open_store("sqlite:" + (tmp.path() / "ledger.db").string());
+    Recorder rec;
+    config::InboxConfig cfg = local_inbox(tmp.path());
+    Service service;
+
+    Served()
+        : service(
+              *store, {tmp.path() / "state"},
+              [] {
+                  return std::chrono::floor<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now());
+              },
+              (store->migrate(), rec.events())) {
+        auto catalog =
+            config::read_catalog_file(fs::path(ACTIONDROP_TEST_DATA) / "e2e" / "catalog.yaml");
+        REQUIRE(catalog);
+        store->save_catalog(*catalog);
+        service.set_inboxes({cfg}, 200ms);
+    }
+    fs::path inbox() const { return cfg.local()->path; }
+};
+
+}  // namespace
+
+TEST_CASE("ingest: a file waiting for a retry holds back the later files of its inbox") {
+    Served s;
+    // The outbox is a file: the receipt cannot be written, so a.csv fails before its commit.
+    fs::remove_all(s.cfg.outbox);
+    write(s.cfg.outbox, "not a folder");
+    write(s.inbox() / "a.csv", conversion_file("R-1"));
+    const SteadyTime t0 = std::chrono::steady_clock::now();
+    s.service.run_once(t0, never);
+    s.service.run_once(t0 + 1s, never);
+    REQUIRE(s.rec.failed == std::vector<std::string>{"a.csv"});
+
+    // b.csv, uploaded later, settles while a.csv waits (and fails again when it is due).
+    write(s.inbox() / "b.csv", conversion_file("R-2"));
+    s.service.run_once(t0 + 1100ms, never);
+    s.service.run_once(t0 + 1500ms, never);
+    CHECK(fs::exists(s.inbox() / "b.csv"));  // not claimed: it waits behind a.csv
+    CHECK(s.rec.taken.empty());
+    CHECK(s.service.claims_waiting() == 1);
+
+    fs::remove(s.cfg.outbox);  // mended
+    fs::create_directories(s.cfg.outbox);
+    s.service.run_once(t0 + 10s, never);  // a.csv is due: it goes first
+    CHECK(s.rec.taken == std::vector<std::string>{"a.csv:COMPLETE", "b.csv:COMPLETE"});
+}
+
+TEST_CASE("ingest: claims that fail are tried again with a growing delay, not at every round") {
+    Served s;
+    s.service.run_once(std::chrono::steady_clock::now(), never);  // the claims folder is made
+    // The claims folder replaced by a file: every claim fails, as on a full state folder.
+    fs::remove_all(claims(s.tmp.path()));
+    write(claims(s.tmp.path()), "not a folder");
+    write(s.inbox() / "a.csv", conversion_file("F-1"));
+    const SteadyTime t0 = std::chrono::steady_clock::now();
+    s.service.run_once(t0, never);
+    s.service.run_once(t0 + 1s, never);  // settled: the claim fails
+    REQUIRE(s.rec.problems.size() == 1);
+    CHECK(s.rec.problems[0].find("claimed again in 1 s") != std::string::npos);
+    auto next = s.service.run_once(t0 + 1100ms, never);
+    s.service.run_once(t0 + 1500ms, never);
+    CHECK(s.rec.problems.size() == 1);  // not tried again before its time
+    CHECK(next <= t0 + 2s);
+    s.service.run_once(t0 + 2s, never);
+    REQUIRE(s.rec.problems.size() == 2);
+    CHECK(s.rec.problems[1].find("claimed again in 2 s") != std::string::npos);
+
+    fs::remove(claims(s.tmp.path()));  // mended
+    fs::create_directories(claims(s.tmp.path()));
+    s.service.run_once(t0 + 4s, never);
+    CHECK(s.rec.taken == std::vector<std::string>{"a.csv:COMPLETE"});
+    CHECK(fs::exists(s.cfg.outbox / "a.csv_summary.json"));
+}
