@@ -41,6 +41,15 @@ constexpr std::string_view kNoBatch = "";
     throw StoreError(db.where() + ": a lifecycle decision no longer fits the ledger: " + what);
 }
 
+// The account's funds, until the transaction ends: deposits take turns with each other and
+// with the runs, which decide on the balance. Taken after the writers' turn (the counters),
+// never before it, so that no two transactions wait on each other.
+void lock_funds(Connection& db, std::string_view account_id) {
+    Params key;
+    key.text(account_id);
+    db.run("SELECT pg_advisory_xact_lock(hashtext('actiondrop funds ' || $1::text))", key);
+}
+
 // The history columns a step's statement appends, from the rows its UPDATE returned (`from`,
 // by default `upd`: seq, ord, at and the action's amount, payout, status and contract),
 // numbered on from $entry (plus `after`, an expression, when given) in the decisions' order.
@@ -594,6 +603,7 @@ lifecycle::AccountBook PostgresStore::read_book(std::string_view account_id, Ins
 void PostgresStore::write_run(std::string_view account_id, const lifecycle::RunDecisions& d) {
     // The writers of the ledger take turns on the counters (docs/postgres.md, "Instances").
     db_.run("SELECT value FROM counters WHERE name IN ('action_seq', 'history_entry') FOR UPDATE");
+    lock_funds(db_, account_id);
     Entries entries(db_, d.now);
     entries.start();
     write_locks(db_, entries, account_id, d.locks);
@@ -624,8 +634,9 @@ lifecycle::RunDecisions PostgresStore::run_lifecycle(const Account& account, Ins
     // against.
     Transaction tx(db_);
     // Taken first: no batch or other run changes the ledger meanwhile (docs/postgres.md,
-    // "Instances").
+    // "Instances"), and no deposit the account's balance.
     db_.run("SELECT value FROM counters WHERE name IN ('action_seq', 'history_entry') FOR UPDATE");
+    lock_funds(db_, account.id);
     lifecycle::RunDecisions d;
     d.now = now;
     const std::int64_t balance = read_balance(db_, account.id);
@@ -647,10 +658,9 @@ std::optional<std::int64_t> PostgresStore::deposit(std::string_view account_id, 
                                                    Instant at, std::string_view reference) {
     if (amount <= 0) throw std::invalid_argument("a deposit must be more than 0");
     Transaction tx(db_);
-    // Serialized with the other deposits of the account, so that the overflow check holds.
-    Params key;
-    key.text(account_id);
-    db_.run("SELECT pg_advisory_xact_lock(hashtext('actiondrop funds ' || $1::text))", key);
+    // Serialized with the other deposits of the account, so that the overflow check holds,
+    // and with the runs, which decide on the balance.
+    lock_funds(db_, account_id);
     std::int64_t after = 0;
     if (__builtin_add_overflow(read_balance(db_, account_id), amount, &after)) return std::nullopt;
     add_funds_entry(db_, account_id, FundsEntry::Kind::Deposit, amount, at, reference, std::nullopt);

@@ -4,9 +4,12 @@
 // test_store_lifecycle_sqlite.cpp.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <memory>
 #include <numeric>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ledger/time.hpp"
@@ -370,4 +373,55 @@ TEST_CASE("a run at an earlier time does not clear an overdue action before it w
     CHECK(*x1->cleared_at == at("2026-03-22T00:00:00Z"));
     CHECK(operations(*t.set_store, "X1") == "CREATE LOCK OVERDUE CLEAR");
     CHECK(t.set_life.balance("1000") == 8500);
+}
+
+namespace {
+
+// At a run's first decision, a deposit from another connection of the same ledger, given
+// time to land before the run goes on (as `actiondrop funds deposit` beside the service).
+struct DepositMeanwhile final : lifecycle::DecisionSink {
+    explicit DepositMeanwhile(std::string url) : url_(std::move(url)) {}
+    ~DepositMeanwhile() override { finish(); }
+    void locked(const lifecycle::Lock&) override { start(); }
+    void cleared(const lifecycle::Clear&) override { start(); }
+    void overdue(const lifecycle::Overdue&) override { start(); }
+    std::optional<std::int64_t> finish() {
+        if (depositor_.joinable()) depositor_.join();
+        return balance_after_;
+    }
+
+private:
+    void start() {
+        if (depositor_.joinable()) return;
+        depositor_ = std::thread([this] {
+            auto other = open_store(url_);
+            balance_after_ = other->lifecycle_ledger()->deposit(
+                "1000", 500, at("2026-03-22T12:00:00Z"), "meanwhile");
+        });
+        std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    }
+    std::string url_;
+    std::thread depositor_;
+    std::optional<std::int64_t> balance_after_;
+};
+
+}  // namespace
+
+TEST_CASE("a deposit made while a run decides waits for the run, which is carried out") {
+    TempDir dir;
+    auto s = migrated_store(dir.url());
+    LifecycleLedger& life = *s->lifecycle_ledger();
+    add_actions(
+        *s, {january("A1", "P-77", 10000), january("A2", "P-77", 8000), january("A3", "P-99", 0)},
+        "20260301T000000Z-aaaaaaaaaaaa");
+    REQUIRE(life.deposit("1000", 15000, at("2026-03-01T00:00:00Z"), "opening") == 15000);
+
+    DepositMeanwhile deposit(dir.url());
+    lifecycle::RunDecisions d;
+    CHECK_NOTHROW(d = life.run_lifecycle(new_york(), at("2026-03-22T12:00:00Z"), &deposit));
+    CHECK(deposit.finish() == 5500);  // after the run's clearing debit of 10000
+    CHECK(d.clearing.cleared == 1);
+    CHECK(s->action("1000", "A1")->finance_status == FinanceStatus::Cleared);
+    CHECK(life.balance("1000") == 5500);
+    CHECK(sum_of(life.funds_entries("1000")) == life.balance("1000"));
 }
