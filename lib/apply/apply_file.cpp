@@ -506,7 +506,8 @@ ApplyResult BatchRun::run() {
         result_.delivered.push_back(req_.outbox / batch::receipt_name(file_name_));
     }
 
-    if (duplicate_of) return reject(ErrorCode::DuplicateFile, duplicate_message(*duplicate_of), std::nullopt);
+    if (duplicate_of)
+        return reject(ErrorCode::DuplicateFile, duplicate_message(*duplicate_of), std::nullopt);
     if (too_large)
         return reject(ErrorCode::TooLarge,
                       fmt::format("the file has {} bytes; the limit is {}", digest_.size, req_.limits.max_file_bytes),

@@ -53,7 +53,8 @@ Race race(const std::string& first_name, const std::string& second_name) {
         std::this_thread::sleep_for(std::chrono::milliseconds(400));
     };
     Race r;
-    std::thread applier([&] { r.first = apply::apply_file(*one, catalog(), req_one, [] { return kNow; }); });
+    std::thread applier(
+        [&] { r.first = apply::apply_file(*one, catalog(), req_one, [] { return kNow; }); });
     inside.get_future().wait();
     r.second = apply::apply_file(*two, catalog(), req_two, [] { return kNow; });
     applier.join();
