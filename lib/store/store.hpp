@@ -33,6 +33,11 @@ public:
     // The life cycle's funds and invoices (lifecycle_ledger.hpp), or nullptr for a store that
     // has none yet. It lives as long as the store.
     virtual LifecycleLedger* lifecycle_ledger() { return nullptr; }
+
+    // Why this store cannot take a commit now, found without a query, or empty: for SQLite,
+    // a ledger file moved or deleted under the process (docs/architecture.md, "The ledger
+    // file"). Cheap enough to ask at every round of the service.
+    virtual std::string problem() const { return {}; }
 };
 
 }  // namespace actiondrop::store

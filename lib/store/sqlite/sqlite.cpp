@@ -1,6 +1,7 @@
 #include "store/sqlite/sqlite.hpp"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -160,6 +161,11 @@ Database::Database(const std::string& path) : path_(path) {
         exec("PRAGMA foreign_keys=ON");
         set_cache_kib(kCacheKiB);
         exec("PRAGMA temp_store=FILE");
+        // After the journal mode's statement, which has read the file: what the path names
+        // now is what this connection holds open.
+        if (struct stat st {}; !path_.empty() && path_ != ":memory:" &&
+                               ::stat(path_.c_str(), &st) == 0)
+            file_ = std::pair{st.st_dev, st.st_ino};
     } catch (...) {
         statements_.clear();
         sqlite3_close_v2(db_);
@@ -243,8 +249,26 @@ Transaction::~Transaction() {
     }
 }
 
+std::string Database::file_problem() const {
+    if (!file_) return {};
+    const std::string said =
+        path_ + ": the ledger file was deleted or replaced since this process opened it (";
+    struct stat st {};
+    if (::stat(path_.c_str(), &st) != 0) return said + std::strerror(errno) + ")";
+    if (std::pair{st.st_dev, st.st_ino} != *file_) return said + "another file is at its path)";
+    return {};
+}
+
+void Database::commit() {
+    if (auto problem = file_problem(); !problem.empty())
+        throw StoreError(problem +
+                         "; nothing was committed: put the ledger back at its path "
+                         "(docs/architecture.md, \"The ledger file\")");
+    exec("COMMIT");
+}
+
 void Transaction::commit() {
-    db_.exec("COMMIT");
+    db_.commit();
     open_ = false;
 }
 

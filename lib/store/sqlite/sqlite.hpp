@@ -8,6 +8,9 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
+
+#include <sys/types.h>
 
 #include "store/store.hpp"
 
@@ -82,6 +85,13 @@ public:
 
     // Runs SQL without parameters (schema, pragmas, transaction control).
     void exec(const char* sql);
+    // COMMIT, after checking that the file at the path is still the one opened: SQLite keeps
+    // writing the inode it opened, so a commit into a ledger moved, deleted or replaced under
+    // this process would be lost with that inode (docs/architecture.md, "The ledger file").
+    // Throws StoreError then, the transaction still open for its owner to roll back.
+    void commit();
+    // Why commit() would refuse now, or empty.
+    std::string file_problem() const;
     // A statement prepared once per connection and reused; the reference stays valid for
     // the connection's life.
     Statement& cached(std::string_view sql);
@@ -111,6 +121,9 @@ private:
     };
     std::string path_;
     sqlite3* db_ = nullptr;
+    // The file opened, as stat() saw it at the path just after; unset for a database kept
+    // in memory or a temporary file, which has no path to move.
+    std::optional<std::pair<dev_t, ino_t>> file_;
     std::unordered_map<std::string, Statement, Hash, std::equal_to<>> statements_;
 };
 

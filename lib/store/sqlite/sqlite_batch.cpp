@@ -477,7 +477,7 @@ void SqliteBatch::commit(const BatchRecord& record, const std::vector<BatchOutpu
         db_.write_blob_from_file("batch_outputs", "content", db_.last_insert_rowid(), path);
     }
     reader_.reset();  // a reader left open would hold back the checkpoint
-    db_.exec("COMMIT");
+    db_.commit();
     open_ = false;
     store_.batch_open_ = false;
     cache_.clear();

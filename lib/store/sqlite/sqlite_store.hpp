@@ -31,6 +31,7 @@ public:
 
     int migrate() override;
     LifecycleLedger* lifecycle_ledger() override { return this; }
+    std::string problem() const override { return db_.file_problem(); }
     ledger::Catalog load_catalog() override;
     void save_catalog(const ledger::Catalog& catalog) override;
 

@@ -9,6 +9,7 @@
 using namespace actiondrop;
 using namespace actiondrop::store;
 using namespace actiondrop::store::testing;
+namespace fs = std::filesystem;
 
 TEST_CASE("migrate creates the schema once and is idempotent") {
     TempDir dir;
@@ -228,6 +229,41 @@ TEST_CASE("a missing output file fails the commit and leaves nothing behind") {
     tx.reset();
     CHECK_FALSE(store->find_batch("B-1"));
     CHECK_FALSE(store->action("1000", "A-1"));
+}
+
+TEST_CASE("a ledger file moved or replaced under an open store commits nothing until it is back") {
+    // docs/architecture.md, "The ledger file": SQLite keeps writing the inode it opened, so a
+    // commit into a file that is no longer at the ledger's path would be lost with it.
+    TempDir dir;
+    auto store = migrated_store("sqlite:" + dir.db());
+    const fs::path db = dir.db(), away = dir.path() / "moved.db";
+    write_file(dir.path() / "empty.csv", "");
+    BatchRecord record = sample_record("B-1", "1000", "aa11");
+    store->put_batch(record);
+    fs::rename(db, away);
+    {
+        auto tx = store->begin_batch("B-1");
+        tx->created(sample_action("1000", "A-1"), sample_entry(ledger::Operation::Create, 2, 1));
+        try {
+            tx->commit(record, {});
+            FAIL("a batch committed into a ledger that is no longer at its path");
+        } catch (const StoreError& e) {
+            CHECK(std::string(e.what()).find(db.string()) != std::string::npos);
+            CHECK(std::string(e.what()).find("deleted or replaced") != std::string::npos);
+        }
+    }
+    CHECK_THROWS_AS(store->put_batch(sample_record("B-2", "1000", "bb22")), StoreError);
+    // Another file put at the path is not the ledger either.
+    write_file(db, "");
+    CHECK_THROWS_AS(store->put_batch(sample_record("B-2", "1000", "bb22")), StoreError);
+    fs::remove(db);
+    // Back where it was: commits go on, and nothing of the refused ones was kept.
+    fs::rename(away, db);
+    CHECK_FALSE(store->action("1000", "A-1"));
+    auto tx = store->begin_batch("B-1");
+    tx->created(sample_action("1000", "A-1"), sample_entry(ledger::Operation::Create, 2, 1));
+    tx->commit(record, {});
+    CHECK(open_store(db.string())->action("1000", "A-1"));
 }
 
 namespace {
