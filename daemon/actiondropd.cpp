@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -41,6 +43,7 @@
 #include "util/name_rules.hpp"
 #include "ingest/service.hpp"
 #include "observe/journal_sink.hpp"
+#include "observe/health.hpp"
 #include "observe/metrics.hpp"
 #include "observe/metrics_http.hpp"
 #include "store/store.hpp"
@@ -160,6 +163,21 @@ std::string status_line(const ingest::Service& service, std::size_t inboxes) {
     return line;
 }
 
+// Why the state folder cannot take claims, or empty: gone (deleted, moved, a disk not
+// mounted), not a folder, or not writable by the service (docs/ingest.md, "Claims").
+std::string state_folder_problem(const fs::path& state_dir) {
+    struct stat st {};
+    if (::stat(state_dir.c_str(), &st) != 0)
+        return fmt::format("the state folder {} is gone ({}): no file is claimed until it is back",
+                           state_dir.string(), std::strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return fmt::format("the state folder {} is not a folder", state_dir.string());
+    if (::access(state_dir.c_str(), W_OK | X_OK) != 0)
+        return fmt::format("the state folder {} cannot be written ({})", state_dir.string(),
+                           std::strerror(errno));
+    return {};
+}
+
 // Wakes the main loop from another thread (an SFTP inbox downloaded a file).
 class Wakeup {
 public:
@@ -240,10 +258,21 @@ int main(int argc, char** argv) {
         // refused address is logged, not fatal: the files matter more than their metrics.
         observe::Metrics metrics;
         std::atomic<bool> ready{false};
+        // What keeps every file from being applied; an inbox's own trouble is in the metrics.
+        observe::HealthBoard health;
         observe::MetricsServer http(metrics, [&]() -> std::expected<void, std::string> {
-            if (ready.load()) return {};
-            return std::unexpected(std::string("starting"));
+            if (!ready.load()) return std::unexpected(std::string("starting"));
+            return health.verdict();
         });
+        // One log line when a condition comes or goes, not one at every round.
+        auto judge = [&health](const std::string& condition, std::string problem) {
+            const bool clear = problem.empty();
+            if (!health.set(condition, problem)) return;
+            if (clear)
+                spdlog::info("health: {}: fine again", condition);
+            else
+                spdlog::error("health: {}: {}", condition, problem);
+        };
         std::string metrics_listen;
         auto serve_metrics = [&](const config::ServiceConfig& c) {
             if (c.metrics_listen == metrics_listen && http.running()) return;
@@ -510,13 +539,17 @@ int main(int argc, char** argv) {
         std::chrono::seconds store_wait{0};
         while (true) {
             ingest::SteadyTime next;
+            judge("state folder", state_folder_problem(cfg->state_dir));
+            judge("ledger", store->problem());
             try {
                 next = service.run_once(std::chrono::steady_clock::now(), should_stop, abandon_file);
                 store_wait = std::chrono::seconds{0};
+                judge("store", service.store_problem());
             } catch (const store::StoreError& e) {
                 store_wait = std::clamp(store_wait * 2, std::chrono::seconds{1}, std::chrono::seconds{60});
                 spdlog::error("store unavailable: {}; trying again in {}s", e.what(), store_wait.count());
                 notify(fmt::format("STATUS=waiting for the store: {}", e.what()));
+                judge("store", e.what());
                 next = std::chrono::steady_clock::now() + store_wait;
             }
             metrics.set_oldest_waiting(service.oldest_waiting());

@@ -255,7 +255,22 @@ bool copy_into_claims(const fs::path& source, const fs::path& claim, const fs::p
 
 }  // namespace
 
+void LocalInbox::ready_claims_folder() const {
+    struct stat st {};
+    if (::stat(claims_.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return;
+    const auto state = claims_.parent_path().parent_path();
+    if (::stat(state.c_str(), &st) != 0)
+        throw std::system_error(errno, std::generic_category(),
+                                "cannot claim: the state folder " + state.string() + " is gone");
+    if (!S_ISDIR(st.st_mode))
+        throw std::system_error(ENOTDIR, std::generic_category(),
+                                "cannot claim: the state folder " + state.string() +
+                                    " is not a folder");
+    util::create_folders(claims_);
+}
+
 std::optional<Claim> LocalInbox::claim(const std::string& name) {
+    ready_claims_folder();
     auto now = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
     Claim c;
     c.batch_id = util::new_batch_id(now);

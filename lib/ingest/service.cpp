@@ -212,6 +212,7 @@ Service::Taken Service::take(Served& s, Claim claim, int failures,
             take_claim(store_, catalog, s.config.remote() ? s.spool_config : s.config, claim,
                        folders_, clock_, ClaimHooks{progress, {}, {}});
         ++files_taken_;
+        store_problem_.clear();
         if (s.puller) s.puller->poll_now();  // its answers are waiting to be uploaded
         if (events_.taken)
             events_.taken(s.config, claim, outcome,
@@ -224,6 +225,7 @@ Service::Taken Service::take(Served& s, Claim claim, int failures,
         pending_.push_back({std::move(claim), s.config.name, failures, SteadyTime{}});
         return Taken::abandoned;
     } catch (const std::exception& e) {
+        if (dynamic_cast<const store::StoreError*>(&e)) store_problem_ = e.what();
         ++failures;
         auto delay = retry_delay(failures);
         claim.recovered = true;  // the next try first looks for what this one finished

@@ -89,6 +89,9 @@ public:
     std::set<std::string> accounts_with_unfinished_files() const;
 
     std::int64_t files_taken() const { return files_taken_; }
+    // The store failure of the last file taken (a StoreError), or empty once a file went
+    // through: what keeps every file from being applied, for /healthz.
+    const std::string& store_problem() const { return store_problem_; }
     std::size_t claims_waiting() const { return pending_.size(); }
     // Per inbox, since when its oldest file not yet answered waits (LocalInbox::oldest_waiting
     // and the claims waiting for a retry); an inbox with none is not named.
@@ -136,6 +139,7 @@ private:
     std::vector<std::string> order_;  // inbox names in config order
     std::vector<Pending> pending_;
     std::int64_t files_taken_ = 0;
+    std::string store_problem_;
     pull::StoreOpener open_pull_store_;
     pull::PullEvents pull_events_;
     pull::PullTiming pull_timing_;
