@@ -304,7 +304,7 @@ int main(int argc, char** argv) {
                                  "could not be delivered {} times; quarantined: mend the outbox "
                                  "{}, then run actiondrop batches redeliver {}",
                                  inbox.name, inbox.account, o.batch_id,
-                                 util::printable(claim.file_name), ingest::max_attempts,
+                                 util::printable(claim.file_name), ingest::max_delivery_attempts,
                                  inbox.outbox.string(), o.batch_id);
             }
             metrics.file_discovered(inbox.name);

@@ -128,10 +128,11 @@ store::BatchRecord refused_record(const config::InboxConfig& inbox, const Claim&
 }
 
 // Counts a failed delivery of the committed `record`, from inside a catch handler: rethrows
-// (the claim is tried again later) until max_attempts failures, then quarantines the batch.
+// (the claim is tried again later) until max_delivery_attempts failures, then quarantines
+// the batch.
 Outcome failed_delivery(store::Store& store, const Folders& folders, const config::InboxConfig& inbox,
                         const Claim& claim, store::BatchRecord record) {
-    if (++record.delivery_failures < max_attempts) {
+    if (++record.delivery_failures < max_delivery_attempts) {
         store.put_batch(record);
         throw;
     }
@@ -143,7 +144,7 @@ Outcome failed_delivery(store::Store& store, const Folders& folders, const confi
 
 // A committed batch whose answers are not delivered yet (its delivery failed, or a crash
 // came between the commit and the delivery): answers it, never applies it again. A delivery
-// that fails max_attempts times ends in the journal state `quarantined` (the rows stay
+// that fails max_delivery_attempts times ends in the journal state `quarantined` (the rows stay
 // applied; `actiondrop batches redeliver` answers it once the outbox is mended).
 Outcome answer_committed(store::Store& store, const Folders& folders, const config::InboxConfig& inbox,
                          const Claim& claim, store::BatchRecord record) {

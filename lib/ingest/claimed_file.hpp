@@ -18,6 +18,11 @@ namespace actiondrop::ingest {
 
 // A file whose processing died this many times (the journal's attempts) is quarantined.
 constexpr int max_attempts = 3;
+// A committed batch whose answers failed to be delivered this many times is quarantined: with
+// the service's growing delay between tries (1 s, 2 s, 4 s …), about 8 minutes in which an
+// outbox mended gets its answers without anyone's help (docs/ingest.md, "The journal of a
+// batch").
+constexpr int max_delivery_attempts = 10;
 
 struct Outcome {
     std::string batch_id;
@@ -28,7 +33,7 @@ struct Outcome {
     std::int64_t bytes = 0;                            // size of the original
     bool redelivered = false;  // answered again from the store (a crash after the commit)
     bool quarantined = false;
-    // Committed, but its answers could not be delivered max_attempts times: journal state
+    // Committed, but its answers could not be delivered max_delivery_attempts times: state
     // `quarantined`, rows applied; `actiondrop batches redeliver` answers it later.
     bool undelivered = false;
     // The claim's file was gone (an operator removed it from the claims folder): nothing
@@ -67,7 +72,8 @@ struct ClaimHooks {
 // Throws when processing fails; the claim then stays in the claims folder to be tried
 // again. Before the commit, a failure of the machine (std::system_error, StoreError) gives
 // its journal attempt back and any other failure (or a crash) counts towards max_attempts;
-// after it, each failed delivery counts, and max_attempts of them quarantine the batch.
+// after it, each failed delivery counts, and max_delivery_attempts of them quarantine the
+// batch.
 Outcome take_claim(store::Store& store, const ledger::Catalog& catalog,
                    const config::InboxConfig& inbox, const Claim& claim, const Folders& folders,
                    const apply::Clock& clock, const ClaimHooks& hooks = {});
