@@ -138,6 +138,15 @@ Database::Database(const std::string& path) : path_(path) {
     // Only possible before SQLite's first use; later calls are refused, harmlessly.
     static const int no_memstatus = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     (void)no_memstatus;
+    // A ledger moved or deleted under a process that still writes it leaves its write-ahead
+    // log at the path. A file made there now would be empty, and SQLite removes the log of an
+    // empty database, with the commits not yet copied into the ledger: refused instead.
+    if (struct stat st {}; !path_.empty() && path_ != ":memory:" &&
+                           ::stat(path_.c_str(), &st) != 0 && errno == ENOENT &&
+                           ::stat((path_ + "-wal").c_str(), &st) == 0)
+        throw StoreError(path_ + ": the ledger file is gone but its write-ahead log " + path_ +
+                         "-wal is still there: it was moved or deleted while in use; put it "
+                         "back (docs/architecture.md, \"The ledger file\")");
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     int rc = sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr);
     if (rc != SQLITE_OK) {
@@ -161,11 +170,6 @@ Database::Database(const std::string& path) : path_(path) {
         exec("PRAGMA foreign_keys=ON");
         set_cache_kib(kCacheKiB);
         exec("PRAGMA temp_store=FILE");
-        // After the journal mode's statement, which has read the file: what the path names
-        // now is what this connection holds open.
-        if (struct stat st {}; !path_.empty() && path_ != ":memory:" &&
-                               ::stat(path_.c_str(), &st) == 0)
-            file_ = std::pair{st.st_dev, st.st_ino};
     } catch (...) {
         statements_.clear();
         sqlite3_close_v2(db_);
@@ -250,13 +254,17 @@ Transaction::~Transaction() {
 }
 
 std::string Database::file_problem() const {
-    if (!file_) return {};
-    const std::string said =
-        path_ + ": the ledger file was deleted or replaced since this process opened it (";
+    // SQLite compares the path's inode with the one it opened (none for a database in memory).
+    int moved = 0;
+    if (sqlite3_file_control(db_, "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK || !moved)
+        return {};
     struct stat st {};
-    if (::stat(path_.c_str(), &st) != 0) return said + std::strerror(errno) + ")";
-    if (std::pair{st.st_dev, st.st_ino} != *file_) return said + "another file is at its path)";
-    return {};
+    if (::stat(path_.c_str(), &st) == 0)
+        return path_ + ": another file was put at the ledger's path since this process opened it";
+    const int err = errno;
+    if (err == ENOENT || err == ENOTDIR)
+        return path_ + ": the ledger file was moved or deleted since this process opened it";
+    return path_ + ": the ledger file cannot be checked (" + std::strerror(err) + ")";
 }
 
 void Database::commit() {

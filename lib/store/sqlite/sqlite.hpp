@@ -8,9 +8,6 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <utility>
-
-#include <sys/types.h>
 
 #include "store/store.hpp"
 
@@ -77,7 +74,8 @@ inline constexpr int kCacheKiB = 64 * 1024;
 
 class Database {
 public:
-    // Opens (creating if needed) the database file; throws StoreError when it cannot.
+    // Opens (creating if needed) the database file; throws StoreError when it cannot, and
+    // when the file is gone but its write-ahead log is there (moved or deleted while in use).
     explicit Database(const std::string& path);
     ~Database();
     Database(const Database&) = delete;
@@ -121,9 +119,6 @@ private:
     };
     std::string path_;
     sqlite3* db_ = nullptr;
-    // The file opened, as stat() saw it at the path just after; unset for a database kept
-    // in memory or a temporary file, which has no path to move.
-    std::optional<std::pair<dev_t, ino_t>> file_;
     std::unordered_map<std::string, Statement, Hash, std::equal_to<>> statements_;
 };
 

@@ -28,6 +28,9 @@ SqliteBatch::SqliteBatch(SqliteStore& store, std::string batch_id)
     : store_(store), db_(store.db_), batch_id_(std::move(batch_id)) {
     if (store_.batch_open_)
         throw std::logic_error("a batch transaction is already open on this store");
+    // A ledger moved away fails the batch before its work, not only at its commit; and before
+    // its read-ahead connection opens the path (docs/architecture.md, "The ledger file").
+    if (auto problem = db_.file_problem(); !problem.empty()) throw StoreError(problem);
     select_by_key_ = &db_.cached(kSelectActionByKey);
     select_by_keys_ = &db_.cached(select_actions_by_keys_sql(kPrefetchIds));
     select_by_seqs_ = &db_.cached(select_actions_by_seqs_sql(kPrefetchIds));

@@ -115,7 +115,9 @@ bool SqliteStore::hold_batch(std::string_view batch_id) {
     if (holds_.held.contains(batch_id)) return true;
     if (holds_.fd < 0) {
         // A descriptor of our own: an open-file-description lock is this store's, and no
-        // close of SQLite's descriptors drops it.
+        // close of SQLite's descriptors drops it. Opened by path: only while the path still
+        // names the ledger, or the mark would be taken on another file for good.
+        if (auto problem = db_.file_problem(); !problem.empty()) throw StoreError(problem);
         holds_.fd = ::open(db_.path().c_str(), O_RDWR | O_CLOEXEC);
         if (holds_.fd < 0)
             throw StoreError(db_.path() + ": cannot open it to mark a batch: " +

@@ -237,28 +237,37 @@ TEST_CASE("a ledger file moved or replaced under an open store commits nothing u
     TempDir dir;
     auto store = migrated_store("sqlite:" + dir.db());
     const fs::path db = dir.db(), away = dir.path() / "moved.db";
-    write_file(dir.path() / "empty.csv", "");
     BatchRecord record = sample_record("B-1", "1000", "aa11");
     store->put_batch(record);
-    fs::rename(db, away);
     {
         auto tx = store->begin_batch("B-1");
         tx->created(sample_action("1000", "A-1"), sample_entry(ledger::Operation::Create, 2, 1));
+        fs::rename(db, away);
         try {
             tx->commit(record, {});
             FAIL("a batch committed into a ledger that is no longer at its path");
         } catch (const StoreError& e) {
             CHECK(std::string(e.what()).find(db.string()) != std::string::npos);
-            CHECK(std::string(e.what()).find("deleted or replaced") != std::string::npos);
+            CHECK(std::string(e.what()).find("moved or deleted") != std::string::npos);
         }
     }
+    CHECK(store->problem().find("moved or deleted") != std::string::npos);
+    CHECK_THROWS_AS(store->begin_batch("B-1"), StoreError);  // before any of its work
     CHECK_THROWS_AS(store->put_batch(sample_record("B-2", "1000", "bb22")), StoreError);
+    // Its write-ahead log is still at the path: no other opener makes an empty ledger there,
+    // which would make SQLite remove the log and the commits in it.
+    REQUIRE(fs::exists(db.string() + "-wal"));
+    CHECK_THROWS_AS(open_store("sqlite:" + db.string()), StoreError);
+    CHECK_FALSE(fs::exists(db));
+    CHECK(fs::exists(db.string() + "-wal"));
     // Another file put at the path is not the ledger either.
     write_file(db, "");
     CHECK_THROWS_AS(store->put_batch(sample_record("B-2", "1000", "bb22")), StoreError);
+    CHECK(store->problem().find("another file") != std::string::npos);
     fs::remove(db);
     // Back where it was: commits go on, and nothing of the refused ones was kept.
     fs::rename(away, db);
+    CHECK(store->problem().empty());
     CHECK_FALSE(store->action("1000", "A-1"));
     auto tx = store->begin_batch("B-1");
     tx->created(sample_action("1000", "A-1"), sample_entry(ledger::Operation::Create, 2, 1));
