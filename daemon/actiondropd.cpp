@@ -167,14 +167,18 @@ std::string status_line(const ingest::Service& service, std::size_t inboxes) {
 // mounted), not a folder, or not writable by the service (docs/ingest.md, "Claims").
 std::string state_folder_problem(const fs::path& state_dir) {
     struct stat st {};
-    if (::stat(state_dir.c_str(), &st) != 0)
+    if (::stat(state_dir.c_str(), &st) != 0) {
+        const int err = errno;
         return fmt::format("the state folder {} is gone ({}): no file is claimed until it is back",
-                           state_dir.string(), std::strerror(errno));
+                           state_dir.string(), std::strerror(err));
+    }
     if (!S_ISDIR(st.st_mode))
         return fmt::format("the state folder {} is not a folder", state_dir.string());
-    if (::access(state_dir.c_str(), W_OK | X_OK) != 0)
+    if (::access(state_dir.c_str(), W_OK | X_OK) != 0) {
+        const int err = errno;
         return fmt::format("the state folder {} cannot be written ({})", state_dir.string(),
-                           std::strerror(errno));
+                           std::strerror(err));
+    }
     return {};
 }
 

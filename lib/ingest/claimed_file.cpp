@@ -1,5 +1,7 @@
 #include "ingest/claimed_file.hpp"
 
+#include <sys/stat.h>
+
 #include <fmt/format.h>
 
 #include <unistd.h>
@@ -219,6 +221,14 @@ Outcome take_claim(store::Store& store, const ledger::Catalog& catalog,
     } catch (const std::system_error& e) {
         const int err = e.code().value();
         if (err == ENOENT) {
+            // The folder gone with it (the state folder moved, a disk not mounted) is a failure
+            // of the machine: the claim stays, to be tried again (docs/ingest.md, "Claims").
+            if (struct stat st {}; ::stat(claim.path.parent_path().c_str(), &st) != 0) {
+                const int gone = errno;
+                throw std::system_error(gone, std::generic_category(),
+                                        "the claims folder " + claim.path.parent_path().string() +
+                                            " is gone");
+            }
             // Only the service writes the claims folder: an operator took the file away.
             Outcome out;
             out.batch_id = claim.batch_id;

@@ -258,14 +258,17 @@ bool copy_into_claims(const fs::path& source, const fs::path& claim, const fs::p
 void LocalInbox::ready_claims_folder() const {
     struct stat st {};
     if (::stat(claims_.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return;
-    const auto state = claims_.parent_path().parent_path();
-    if (::stat(state.c_str(), &st) != 0)
-        throw std::system_error(errno, std::generic_category(),
-                                "cannot claim: the state folder " + state.string() + " is gone");
+    // STATE_DIR/claims/<inbox>, or STATE_DIR/pull/<inbox>/.processing for a pull's spool.
+    const auto above = claims_.parent_path().parent_path();
+    if (::stat(above.c_str(), &st) != 0) {
+        const int gone = errno;
+        throw std::system_error(gone, std::generic_category(),
+                                "cannot claim: " + above.string() +
+                                    " is gone (the state folder, or a folder in it)");
+    }
     if (!S_ISDIR(st.st_mode))
         throw std::system_error(ENOTDIR, std::generic_category(),
-                                "cannot claim: the state folder " + state.string() +
-                                    " is not a folder");
+                                "cannot claim: " + above.string() + " is not a folder");
     util::create_folders(claims_);
 }
 

@@ -115,10 +115,11 @@ public:
     std::optional<SteadyTime> oldest_waiting() const;
 
 private:
-    // Makes the claims folder (STATE_DIR/claims/<inbox>) again when it is gone but the state
-    // folder is there. A state folder that is gone is not made again: it may be a disk that
-    // was unmounted, and files claimed onto the one beneath would be lost when it comes back
-    // (docs/ingest.md, "Claims"). Throws std::system_error naming it.
+    // Makes the claims folder (STATE_DIR/claims/<inbox>) again when it is gone but the folder
+    // above its parent (the state folder) is there. A state folder that is gone is not made
+    // again: it may be a disk that was unmounted, and files claimed onto the one beneath
+    // would be lost when it comes back (docs/ingest.md, "Claims"). Throws std::system_error
+    // naming it.
     void ready_claims_folder() const;
 
     struct Seen {

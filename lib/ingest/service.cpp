@@ -77,6 +77,7 @@ void Service::set_inboxes(const std::vector<config::InboxConfig>& inboxes,
         auto it = next.find(p.inbox);
         return it == next.end() || !it->second.inbox;
     });
+    if (pending_.empty()) store_problem_.clear();  // no claim is left to find the store back
     served_ = std::move(next);
     // Set the folders up now, so that inotify can watch them from the start.
     for (const auto& name : order_) ready_to_serve(served_.at(name));
@@ -225,7 +226,8 @@ Service::Taken Service::take(Served& s, Claim claim, int failures,
         pending_.push_back({std::move(claim), s.config.name, failures, SteadyTime{}});
         return Taken::abandoned;
     } catch (const std::exception& e) {
-        if (dynamic_cast<const store::StoreError*>(&e)) store_problem_ = e.what();
+        // Another failure came after the catalog was read: the store answers.
+        store_problem_ = dynamic_cast<const store::StoreError*>(&e) ? e.what() : "";
         ++failures;
         auto delay = retry_delay(failures);
         claim.recovered = true;  // the next try first looks for what this one finished

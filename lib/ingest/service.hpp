@@ -89,8 +89,9 @@ public:
     std::set<std::string> accounts_with_unfinished_files() const;
 
     std::int64_t files_taken() const { return files_taken_; }
-    // The store failure of the last file taken (a StoreError), or empty once a file went
-    // through: what keeps every file from being applied, for /healthz.
+    // The store failure of the last file taken (a StoreError), or empty once a file got past
+    // the store (applied, or failed for another reason), or no claim waits any more: what
+    // keeps every file from being applied, for /healthz.
     const std::string& store_problem() const { return store_problem_; }
     std::size_t claims_waiting() const { return pending_.size(); }
     // Per inbox, since when its oldest file not yet answered waits (LocalInbox::oldest_waiting

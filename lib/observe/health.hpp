@@ -14,7 +14,7 @@ public:
     // Sets the condition's problem, or clears it with an empty one. True when that changed
     // what the board says, so that the caller logs a change once, not at every check.
     bool set(const std::string& condition, std::string problem);
-    // Healthy, or every problem, one per line in the conditions' order.
+    // Healthy, or every problem, one per line, the conditions in alphabetical order.
     std::expected<void, std::string> verdict() const;
 
 private:

@@ -514,6 +514,23 @@ TEST_CASE("hostile: a claim whose file an operator removed is dropped, not retri
     CHECK(out.batch_id == claim.batch_id);
 }
 
+TEST_CASE("hostile: a claim tried while its folder is gone waits for it, and is applied once") {
+    // docs/ingest.md, "Claims": the state folder moved away (or a disk not mounted) is not an
+    // operator removing one claim; the claim stays, to be tried again.
+    Hostile h;
+    h.upload("w.csv", conversions("W-1"));
+    h.sweep_sees("w.csv");
+    auto claim = *h.inbox->claim("w.csv");
+    const fs::path state = h.folders.state_dir, away = state.string() + ".away";
+    fs::rename(state, away);
+    CHECK_THROWS_AS(h.take(claim), std::system_error);
+    fs::rename(away, state);
+    auto out = h.take(claim);
+    CHECK_FALSE(out.vanished);
+    CHECK(out.status == "COMPLETE");
+    CHECK(h.store->action("1000", "W-1"));
+}
+
 TEST_CASE("hostile: names too long to be answered are set aside, and never keep other files waiting") {
     Hostile h;
     const std::string longest(max_name_bytes - 4, 'n');
