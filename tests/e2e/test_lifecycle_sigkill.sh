@@ -4,6 +4,8 @@
 # all. A copy of the ledger is run once, uninterrupted: the reference. On the ledger itself,
 # `lifecycle run --now T` is started 20 times and SIGKILLed at moments spread over the
 # reference run's duration (early, late, after its commit), then run once more to the end.
+# When the runs go faster than the reference and fewer than 8 kills land before a commit, the
+# 20 are made again on a fresh copy of the ledger (3 rounds at most).
 # Then nothing is taken twice, no invoice is issued twice, the balance is the sum of the
 # entries and the deposits less the cleared payouts, and the ledger, the invoices, their files
 # and the funds entries are the reference's. Every run has the same --now, so even cleared_at
@@ -86,13 +88,15 @@ done
 q "$DB" "PRAGMA wal_checkpoint(TRUNCATE);" > /dev/null
 cp "$DB" "$REF_DB"
 cp -a "$WORK/state" "$WORK/ref-state"
+cp "$DB" "$WORK/pristine.db"
+cp -a "$WORK/state" "$WORK/pristine-state"
 echo "ledger built in $(( ($(now_ms) - T0) / 1000 )) s"
 
 # The reference: one run, uninterrupted, timed; then 20 runs on the ledger itself, killed.
 # The kill moments adapt to the durations measured, so that they land inside the runs
 # whether a run takes 20 s on a busy machine or 0.5 s once lock and clear are set-based.
 python3 - "$ACTIONDROP" "$WORK" "$T" "$SEED" <<'PY' || fail "the killed runs"
-import random, sqlite3, subprocess, sys, time
+import os, random, shutil, sqlite3, subprocess, sys, time
 actiondrop, work, T, seed = sys.argv[1:]
 def command(db, state):
     return [actiondrop, "--store", f"sqlite:{work}/{db}", "--state-dir", f"{work}/{state}",
@@ -128,39 +132,55 @@ print(f"reference run: {duration:.2f} s, account 1000 committed at {c1:.2f} s, 2
 # teaches the true figure for its state.
 expected = {0: c1, 1: (c2 - c1) + 0.2 * c1, 2: max(duration - c2, 0.2)}
 plan = {0: 12, 1: 5, 2: 3}  # kills for each state, 20 in all; what one leaves goes on
-used = {0: 0, 1: 0, 2: 0}
 rng = random.Random(int(seed))
 outcomes = {"before": 0, "after": 0, "idle": 0, "finished": 0}
-for i in range(20):
-    state = committed("ledger.db")
-    n, j = plan[state], used[state]
-    used[state] += 1
-    # Spread over 0 to 1.15 times the expected time: early (before the store is open), in
-    # the middle of the transaction, and a few past the expected commit.
-    delay = expected[state] * ((j % n) + rng.random()) / n * 1.15
-    start = time.monotonic()
-    proc = subprocess.Popen(command("ledger.db", "state"), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
-        rc = proc.wait(timeout=delay)
-        took = time.monotonic() - start
-        if rc != 0:
-            sys.exit(f"run {i} exited {rc}")
-        expected[state] = took if state == 2 else expected[state]
-        outcome = "finished"
-        outcomes["finished"] += 1
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-        after = committed("ledger.db")
-        if state == 2:
-            outcome, kind = "killed (nothing left to commit)", "idle"
-        elif after == state:
-            outcome, kind = "killed before its commit", "before"
-        else:
-            outcome, kind = f"killed after {after - state} commit(s)", "after"
-        outcomes[kind] += 1
-    print(f"run {i}: {state} account(s) committed, kill after {delay:.3f} s: {outcome}")
+# Runs faster than the reference (it ran on a busier machine) commit before most of their
+# kills land: then another round of 20, on a fresh copy of the ledger, with the commit
+# times learned, until 8 kills have landed before a commit (3 rounds at most).
+for round_ in range(3):
+    if round_ > 0:
+        if outcomes["before"] >= 8:
+            break
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(f"{work}/ledger.db{suffix}"):
+                os.remove(f"{work}/ledger.db{suffix}")
+        shutil.copyfile(f"{work}/pristine.db", f"{work}/ledger.db")
+        shutil.rmtree(f"{work}/state")
+        shutil.copytree(f"{work}/pristine-state", f"{work}/state", symlinks=True)
+        print(f"round {round_}: a fresh copy of the ledger, expecting commits at "
+              f"{expected[0]:.2f} s and {expected[1]:.2f} s")
+    used = {0: 0, 1: 0, 2: 0}
+    for i in range(20):
+        state = committed("ledger.db")
+        n, j = plan[state], used[state]
+        used[state] += 1
+        # Spread over 0 to 1.15 times the expected time: early (before the store is open),
+        # in the middle of the transaction, and a few past the expected commit.
+        delay = expected[state] * ((j % n) + rng.random()) / n * 1.15
+        start = time.monotonic()
+        proc = subprocess.Popen(command("ledger.db", "state"), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        try:
+            rc = proc.wait(timeout=delay)
+            took = time.monotonic() - start
+            if rc != 0:
+                sys.exit(f"run {i} exited {rc}")
+            expected[state] = took if state == 2 else expected[state]
+            outcome = "finished"
+            outcomes["finished"] += 1
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            after = committed("ledger.db")
+            if state == 2:
+                outcome, kind = "killed (nothing left to commit)", "idle"
+            elif after == state:
+                outcome, kind = "killed before its commit", "before"
+            else:
+                outcome, kind = f"killed after {after - state} commit(s)", "after"
+                expected[state] = min(expected[state], delay)  # it commits sooner
+            outcomes[kind] += 1
+        print(f"run {i}: {state} account(s) committed, kill after {delay:.3f} s: {outcome}")
 print(f"kills: {outcomes['before']} before a commit, {outcomes['after']} after one, "
       f"{outcomes['idle']} with nothing left to commit; {outcomes['finished']} runs ended first")
 if outcomes["before"] < 8:
