@@ -40,13 +40,15 @@
 #include "exit_codes.hpp"
 #include "ingest/inbox_watch.hpp"
 #include "ingest/lifecycle_schedule.hpp"
-#include "util/name_rules.hpp"
 #include "ingest/service.hpp"
 #include "observe/journal_sink.hpp"
 #include "observe/health.hpp"
 #include "observe/metrics.hpp"
 #include "observe/metrics_http.hpp"
 #include "store/store.hpp"
+#include "util/atomic_file.hpp"
+#include "util/folder.hpp"
+#include "util/name_rules.hpp"
 #include "wall_clock.hpp"
 
 namespace fs = std::filesystem;
@@ -166,14 +168,9 @@ std::string status_line(const ingest::Service& service, std::size_t inboxes) {
 // Why the state folder cannot take claims, or empty: gone (deleted, moved, a disk not
 // mounted), not a folder, or not writable by the service (docs/ingest.md, "Claims").
 std::string state_folder_problem(const fs::path& state_dir) {
-    struct stat st {};
-    if (::stat(state_dir.c_str(), &st) != 0) {
-        const int err = errno;
-        return fmt::format("the state folder {} is gone ({}): no file is claimed until it is back",
-                           state_dir.string(), std::strerror(err));
-    }
-    if (!S_ISDIR(st.st_mode))
-        return fmt::format("the state folder {} is not a folder", state_dir.string());
+    if (auto problem = util::folder_problem(state_dir); !problem.empty())
+        return fmt::format("the state folder {} {}: no file is claimed meanwhile",
+                           state_dir.string(), problem);
     if (::access(state_dir.c_str(), W_OK | X_OK) != 0) {
         const int err = errno;
         return fmt::format("the state folder {} cannot be written ({})", state_dir.string(),
@@ -236,6 +233,16 @@ int main(int argc, char** argv) {
 
     setup_logging();
     try {
+        // One service per state folder: a second one would take the first's claims for a
+        // crash's leftovers (docs/ingest.md, "One service per state folder").
+        util::create_folders(cfg->state_dir);
+        auto held = util::HeldLock::take(cfg->state_dir / "actiondropd.lock");
+        if (!held) {
+            spdlog::critical("another actiondropd serves the state folder {} ({}): one service "
+                             "per state folder; not starting",
+                             cfg->state_dir.string(), held.error());
+            return exit_code::config;
+        }
         Signals signals;
         ingest::InboxWatch watch;
         int schema = 0;

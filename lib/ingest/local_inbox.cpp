@@ -15,9 +15,11 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "ingest/leftovers.hpp"
 #include "util/name_rules.hpp"
 #include "util/atomic_file.hpp"
 #include "util/batch_id.hpp"
+#include "util/folder.hpp"
 #include "util/opened_file.hpp"
 #include "util/service_name.hpp"
 
@@ -125,6 +127,19 @@ LocalInbox::LocalInbox(config::InboxConfig inbox, fs::path claims_folder, SweepL
     }
     crossing_prefix_ = crossing_prefix_of(claims_);
     finish_crossings();
+    // The service's copies of claims that a killed run left (see removed_at_start()): first
+    // the temporaries of writers no longer running, then the finished copies.
+    removed_at_start_ = remove_abandoned_temporaries(claims_);
+    std::vector<std::string> copies;
+    for_each_name(claims_, [&](std::string_view n) {
+        if (n.starts_with(".own.")) copies.emplace_back(n);
+        return true;
+    });
+    for (auto& name : copies) {
+        if (::unlink((claims_ / name).c_str()) != 0 && errno != ENOENT)
+            fail("cannot remove", claims_ / name);
+        removed_at_start_.push_back(std::move(name));
+    }
 }
 
 bool LocalInbox::stable(const std::string& name, std::int64_t size, std::chrono::nanoseconds mtime,
@@ -256,19 +271,12 @@ bool copy_into_claims(const fs::path& source, const fs::path& claim, const fs::p
 }  // namespace
 
 void LocalInbox::ready_claims_folder() const {
-    struct stat st {};
-    if (::stat(claims_.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return;
+    if (util::folder_problem(claims_).empty()) return;
     // STATE_DIR/claims/<inbox>, or STATE_DIR/pull/<inbox>/.processing for a pull's spool.
     const auto above = claims_.parent_path().parent_path();
-    if (::stat(above.c_str(), &st) != 0) {
-        const int gone = errno;
-        throw std::system_error(gone, std::generic_category(),
-                                "cannot claim: " + above.string() +
-                                    " is gone (the state folder, or a folder in it)");
-    }
-    if (!S_ISDIR(st.st_mode))
-        throw std::system_error(ENOTDIR, std::generic_category(),
-                                "cannot claim: " + above.string() + " is not a folder");
+    if (auto problem = util::folder_problem(above); !problem.empty())
+        throw std::runtime_error("cannot claim: " + above.string() + " " + problem +
+                                 " (the state folder, or a folder in it)");
     util::create_folders(claims_);
 }
 

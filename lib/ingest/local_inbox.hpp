@@ -105,6 +105,11 @@ public:
     // already copied into the claims folder is removed, any other goes back under NAME to be
     // claimed again. Called by the constructor; another service's hidden names are left alone.
     void finish_crossings();
+    // Names the constructor removed from the claims folder: the service's own copies of
+    // claims (`.own.<claim>`, and their temporaries) that a killed run left between the copy
+    // and its rename over the claim (docs/ingest.md, "Claims"). The claim itself stays, and is
+    // copied again when taken. Safe at start alone: one service per state folder.
+    const std::vector<std::string>& removed_at_start() const { return removed_at_start_; }
     // `.ad-<tag>.`: how this service's hidden names across mounts begin.
     const std::string& crossing_prefix() const { return crossing_prefix_; }
 
@@ -135,6 +140,7 @@ private:
     std::filesystem::path folder_;
     std::filesystem::path claims_;
     std::string crossing_prefix_;  // `.ad-<tag>.`, see finish_crossings()
+    std::vector<std::string> removed_at_start_;
     SweepLimits limits_;
     std::map<std::string, Seen> seen_;
     std::set<std::string> skip_reported_;

@@ -158,6 +158,8 @@ bool Service::ready_to_serve(Served& s) {
             auto spool = std::make_unique<LocalInbox>(s.spool_config,
                                                       s.spool_config.local()->path / ".processing");
             auto leftovers = spool->leftover_claims();
+            for (const auto& name : spool->removed_at_start())
+                if (events_.tidied) events_.tidied(spool->claims_folder() / name);
             s.puller = std::make_unique<pull::Puller>(s.config, pull::server_for(s.config),
                                                       folders_.state_dir, open_pull_store_, clock_,
                                                       pull_events_, pull_timing_);
@@ -176,6 +178,8 @@ bool Service::ready_to_serve(Served& s) {
         try {
             auto inbox = std::make_unique<LocalInbox>(s.config, claims_folder(folders_, s.config.name));
             auto leftovers = inbox->leftover_claims();
+            for (const auto& name : inbox->removed_at_start())
+                if (events_.tidied) events_.tidied(inbox->claims_folder() / name);
             // Claims of versions that kept them in the advertiser's own folder are not
             // trusted (the advertiser could have put anything there): an operator checks them.
             std::error_code ec;

@@ -409,6 +409,45 @@ TEST_CASE(
     }
 }
 
+TEST_CASE("hostile: the service's copy of a claim left by a crash is removed at the start, the claim taken once") {
+    // Killed between its copy of the uploader's file and the rename over the claim, the
+    // service left the copy (`.own.<claim>`) or its temporary in its claims folder, where no
+    // one would ever remove them.
+    Hostile h;
+    h.upload("c.csv", conversions("OWN-1"));
+    h.sweep_sees("c.csv");
+    auto claim = h.inbox->claim("c.csv");
+    REQUIRE(claim);
+    const auto folder = claim->path.parent_path();
+    const std::string copy = ".own." + claim->path.filename().string();
+    // A process id above the kernel's largest (2^22): never running.
+    const std::string temporary = "." + copy + ".4194305.00000000deadbeef.tmp";
+    write(folder / copy, conversions("OWN-1"));
+    write(folder / temporary, "half a cop");
+    // Another program's file in the claims folder is not the service's to remove.
+    write(folder / ".keep", "");
+
+    LocalInbox restarted(h.cfg, claims(h.tmp.path()));
+    CHECK_FALSE(fs::exists(folder / copy));
+    CHECK_FALSE(fs::exists(folder / temporary));
+    CHECK(fs::exists(folder / ".keep"));
+    auto removed = restarted.removed_at_start();
+    std::sort(removed.begin(), removed.end());
+    CHECK(removed == std::vector<std::string>{temporary, copy});
+    auto left = restarted.leftover_claims();
+    REQUIRE(left.size() == 1);
+    CHECK(left[0].batch_id == claim->batch_id);
+    const Outcome out = h.take(left[0]);
+    CHECK(out.status == "COMPLETE");
+    struct stat st {};
+    REQUIRE(::stat(out.kept_at.c_str(), &st) == 0);
+    CHECK(st.st_uid == ::geteuid());  // the archive is the service's own copy, made again
+    CHECK(h.store->list_batches("1000").size() == 1);
+    std::vector<std::string> rest;
+    for (const auto& e : fs::directory_iterator(folder)) rest.push_back(e.path().filename());
+    CHECK(rest == std::vector<std::string>{".keep"});
+}
+
 TEST_CASE("hostile: a SIGKILL between the commit and the delivery: applied once, answered once after the restart") {
     for (const std::string policy : {"reject", "reprocess"}) {
         CAPTURE(policy);

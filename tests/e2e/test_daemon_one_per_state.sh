@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# One service per state folder (docs/ingest.md, "One service per state folder"): a second
+# actiondropd on the same state folder, with the same config or another, refuses to start,
+# exits 78 and names the one that serves it, without opening the store; the first goes on
+# applying files once. A service killed leaves no lock behind: the next one starts at once.
+source "$(dirname "$0")/lib.sh"
+: "${ACTIONDROPD:?set by CTest}"
+setup_ledger
+IN="$WORK/in"; OUT="$WORK/out"; STATE="$WORK/state"; mkdir -p "$IN" "$OUT"
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+config() {  # config FILE PORT: the inbox on $STATE, metrics on PORT
+    cat > "$1" <<YAML
+store: $STORE
+state_dir: $STATE
+sweep_interval: 200ms
+metrics: {listen: "127.0.0.1:$2"}
+inboxes:
+  - {name: conv, account: "1000", type: conversions, kind: local, path: $IN, outbox: $OUT,
+     settle: 200ms}
+YAML
+}
+config "$WORK/a.yaml" "$(free_port)"
+config "$WORK/b.yaml" "$(free_port)"
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
+start() {  # start CONFIG LOG: a service in the background, its pid in $PID
+    "$ACTIONDROPD" --config "$1" 2> "$2" &
+    PID=$!
+    PIDS+=("$PID")
+}
+wait_serving() {
+    local deadline=$((SECONDS + 30))
+    until grep -qs "serving 1 inboxes" "$1"; do
+        [ $SECONDS -lt $deadline ] || { cat "$1"; fail "$1: the service did not start"; }
+        sleep 0.1
+    done
+}
+D=$(days_ago 1)
+upload() {  # upload NAME ID: one new action, 10.00
+    printf 'ActionId,ActionTrackerId,PartnerId,OrderId,EventDate,Amount\r\n' > "$WORK/$1.tmp"
+    printf '%s,19816,P-77,O-%s,%s,10.00\r\n' "$2" "$2" "$D" >> "$WORK/$1.tmp"
+    mv "$WORK/$1.tmp" "$IN/$1"
+}
+wait_complete() {
+    local deadline=$((SECONDS + 20))
+    until [ -f "$OUT/$1_summary.json" ]; do
+        [ $SECONDS -lt $deadline ] || { cat "$WORK"/*.log; fail "$1 not answered"; }
+        sleep 0.1
+    done
+    [ "$(json_field "$OUT/$1_summary.json" status)" = COMPLETE ] ||
+        fail "$1: $(cat "$OUT/$1_summary.json")"
+}
+# refused CONFIG LOG WHAT: a service on CONFIG exits 78 at once, naming the state folder and
+# the first service's pid, and never reaches its store.
+refused() {
+    local rc=0
+    timeout 20 "$ACTIONDROPD" --config "$1" 2> "$2" || rc=$?
+    [ "$rc" = 78 ] || { cat "$2"; fail "$3: exited $rc, not 78"; }
+    grep -q "another actiondropd serves the state folder $STATE .*process $FIRST" "$2" ||
+        { cat "$2"; fail "$3: the message does not name the folder and process $FIRST"; }
+    ! grep -q "at schema version" "$2" || { cat "$2"; fail "$3: the store was opened"; }
+}
+
+start "$WORK/a.yaml" "$WORK/first.log"
+FIRST=$PID
+wait_serving "$WORK/first.log"
+refused "$WORK/a.yaml" "$WORK/same.log" "a second service on the same config"
+refused "$WORK/b.yaml" "$WORK/other.log" "a service on another config, same state folder"
+kill -0 "$FIRST" || fail "the first service stopped"
+upload a.csv M-1
+wait_complete a.csv
+
+# Killed, the first leaves no lock: the next service starts and applies files.
+kill -9 "$FIRST"
+wait "$FIRST" 2> /dev/null || true
+start "$WORK/b.yaml" "$WORK/next.log"
+wait_serving "$WORK/next.log"
+upload b.csv M-2
+wait_complete b.csv
+for id in M-1 M-2; do
+    n=$(ad action history --account 1000 "$id" | grep -Ec '^[0-9]{4}-' || true)
+    [ "$n" = 1 ] || { ad action history --account 1000 "$id"; fail "$id: $n history lines"; }
+done
+kill -TERM "$PID"; wait "$PID" || fail "actiondropd did not exit 0"

@@ -1,0 +1,52 @@
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "temp_dir.hpp"
+#include "util/folder.hpp"
+
+using namespace actiondrop::util;
+namespace fs = std::filesystem;
+
+TEST_CASE("folder: a folder has no problem; one gone or a file says which") {
+    actiondrop::testing::TempDir tmp;
+    CHECK(folder_problem(tmp.path()) == "");
+    CHECK(folder_problem(tmp.path() / "missing") == "is gone (No such file or directory)");
+    std::ofstream(tmp.path() / "file") << "x";
+    CHECK(folder_problem(tmp.path() / "file") == "is not a folder");
+    fs::create_directory_symlink(tmp.path(), tmp.path() / "link");
+    CHECK(folder_problem(tmp.path() / "link") == "");
+}
+
+TEST_CASE("folder: a held lock refuses a second taker, naming its holder, until it is let go") {
+    actiondrop::testing::TempDir tmp;
+    const auto file = tmp.path() / "actiondropd.lock";
+    {
+        auto first = HeldLock::take(file);
+        REQUIRE(first.has_value());
+        // flock(2) locks belong to the open file: a second open in this process conflicts
+        // as another process's would.
+        auto second = HeldLock::take(file);
+        REQUIRE_FALSE(second.has_value());
+        CHECK(second.error() == file.string() + " is held by process " +
+                                    std::to_string(::getpid()));
+        // Moved, the lock stays held.
+        HeldLock moved = std::move(*first);
+        CHECK_FALSE(HeldLock::take(file).has_value());
+    }
+    // Let go: the file stays, and the next taker gets it.
+    CHECK(fs::exists(file));
+    CHECK(HeldLock::take(file).has_value());
+}
+
+TEST_CASE("folder: a lock is never taken through a symbolic link") {
+    actiondrop::testing::TempDir tmp;
+    std::ofstream(tmp.path() / "elsewhere") << "";
+    fs::create_symlink(tmp.path() / "elsewhere", tmp.path() / "actiondropd.lock");
+    auto taken = HeldLock::take(tmp.path() / "actiondropd.lock");
+    REQUIRE_FALSE(taken.has_value());
+    CHECK(taken.error().find("cannot open") != std::string::npos);
+}
