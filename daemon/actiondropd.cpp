@@ -236,13 +236,20 @@ int main(int argc, char** argv) {
         // One service per state folder: a second one would take the first's claims for a
         // crash's leftovers (docs/ingest.md, "One service per state folder").
         util::create_folders(cfg->state_dir);
-        auto held = util::HeldLock::take(cfg->state_dir / "actiondropd.lock");
-        if (!held) {
+        const fs::path lock_file = cfg->state_dir / "actiondropd.lock";
+        auto held = util::HeldLock::take(lock_file);
+        if (!held && held.error().held_elsewhere) {
             spdlog::critical("another actiondropd serves the state folder {} ({}): one service "
                              "per state folder; not starting",
-                             cfg->state_dir.string(), held.error());
+                             cfg->state_dir.string(), held.error().message);
             return exit_code::config;
         }
+        if (!held) {
+            spdlog::critical("the state folder {} cannot be locked: {}", cfg->state_dir.string(),
+                             held.error().message);
+            return exit_code::io;
+        }
+        bool lock_lost = false;
         Signals signals;
         ingest::InboxWatch watch;
         int schema = 0;
@@ -550,7 +557,26 @@ int main(int argc, char** argv) {
         std::chrono::seconds store_wait{0};
         while (true) {
             ingest::SteadyTime next;
-            judge("state folder", state_folder_problem(cfg->state_dir));
+            auto state_problem = state_folder_problem(cfg->state_dir);
+            // The lock is on a file: a state folder made again, or its lock file removed,
+            // leaves it on one no longer at the path, where another service could take it.
+            // Taken again there; if another service got it first, this one stops.
+            if (state_problem.empty() && !held->still_at(lock_file)) {
+                if (auto again = util::HeldLock::take(lock_file)) {
+                    *held = std::move(*again);
+                    spdlog::warn("the lock file {} was removed or replaced: locked again",
+                                 lock_file.string());
+                } else if (again.error().held_elsewhere) {
+                    spdlog::critical("another actiondropd took the state folder {} ({}) after "
+                                     "its lock file was removed or replaced: stopping",
+                                     cfg->state_dir.string(), again.error().message);
+                    lock_lost = true;
+                    break;
+                } else {
+                    state_problem = again.error().message;
+                }
+            }
+            judge("state folder", state_problem);
             judge("ledger", store->problem());
             try {
                 next = service.run_once(std::chrono::steady_clock::now(), should_stop, abandon_file);
@@ -611,7 +637,7 @@ int main(int argc, char** argv) {
         metrics.set_ready(false);
         notify("STOPPING=1");
         spdlog::info("stopping: {} files taken", service.files_taken());
-        return exit_code::ok;
+        return lock_lost ? exit_code::config : exit_code::ok;
     } catch (const store::StoreError& e) {
         spdlog::critical("store failure: {}", e.what());
         return exit_code::io;

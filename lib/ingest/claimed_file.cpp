@@ -201,9 +201,12 @@ void take_ownership(const Claim& claim, const config::InboxConfig& inbox,
         ::unlink(own.c_str());
         return;
     }
-    if (::rename(own.c_str(), claim.path.c_str()) != 0)
-        throw std::system_error(errno, std::generic_category(),
+    if (::rename(own.c_str(), claim.path.c_str()) != 0) {
+        const int err = errno;
+        ::unlink(own.c_str());  // the claim stays the uploader's file, copied again next time
+        throw std::system_error(err, std::generic_category(),
                                 "cannot put the service's copy of " + claim.path.string());
+    }
     util::fsync_directory(claim.path.parent_path());
     file.emplace(util::OpenedFile::open(claim.path, /*follow_links=*/false));
 }

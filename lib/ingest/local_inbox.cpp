@@ -276,7 +276,7 @@ void LocalInbox::ready_claims_folder() const {
     const auto above = claims_.parent_path().parent_path();
     if (auto problem = util::folder_problem(above); !problem.empty())
         throw std::runtime_error("cannot claim: " + above.string() + " " + problem +
-                                 " (the state folder, or a folder in it)");
+                                 "; it is the state folder, or a folder in it");
     util::create_folders(claims_);
 }
 

@@ -108,7 +108,9 @@ public:
     // Names the constructor removed from the claims folder: the service's own copies of
     // claims (`.own.<claim>`, and their temporaries) that a killed run left between the copy
     // and its rename over the claim (docs/ingest.md, "Claims"). The claim itself stays, and is
-    // copied again when taken. Safe at start alone: one service per state folder.
+    // copied again when taken. Safe because one service only works in a state folder, and it
+    // makes an inbox's LocalInbox (at start, or when a reload adds or changes the inbox) on
+    // the thread that takes that inbox's claims, never while one is taken.
     const std::vector<std::string>& removed_at_start() const { return removed_at_start_; }
     // `.ad-<tag>.`: how this service's hidden names across mounts begin.
     const std::string& crossing_prefix() const { return crossing_prefix_; }

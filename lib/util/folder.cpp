@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <string_view>
 #include <utility>
@@ -23,35 +24,45 @@ std::string folder_problem(const std::filesystem::path& folder) {
     return {};
 }
 
-std::expected<HeldLock, std::string> HeldLock::take(const std::filesystem::path& file) {
-    const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
-    if (fd < 0) {
+std::expected<HeldLock, LockRefused> HeldLock::take(const std::filesystem::path& file) {
+    auto failed = [&](const char* what) {
         const int err = errno;
-        return std::unexpected(
-            fmt::format("cannot open {}: {}", file.string(), std::strerror(err)));
-    }
+        return std::unexpected(LockRefused{
+            false, fmt::format("cannot {} {}: {}", what, file.string(), std::strerror(err))});
+    };
+    const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+    if (fd < 0) return failed("open");
     HeldLock held(fd);
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        const int err = errno;
-        if (err != EWOULDBLOCK)
-            return std::unexpected(
-                fmt::format("cannot lock {}: {}", file.string(), std::strerror(err)));
-        char text[32] = {};
+        if (errno != EWOULDBLOCK) return failed("lock");
+        char text[HOST_NAME_MAX + 32] = {};
         const ssize_t n = ::pread(fd, text, sizeof text - 1, 0);
-        std::string_view pid(text, n > 0 ? static_cast<std::size_t>(n) : 0);
-        while (!pid.empty() && (pid.back() == '\n' || pid.back() == '\0')) pid.remove_suffix(1);
+        std::string_view holder(text, n > 0 ? static_cast<std::size_t>(n) : 0);
+        while (!holder.empty() && (holder.back() == '\n' || holder.back() == '\0'))
+            holder.remove_suffix(1);
+        const auto cut = holder.find(' ');
+        const std::string who =
+            holder.empty() ? std::string("another process")
+            : cut == std::string_view::npos
+                ? fmt::format("process {}", holder)
+                : fmt::format("process {} on {}", holder.substr(0, cut), holder.substr(cut + 1));
         return std::unexpected(
-            fmt::format("{} is held by process {}", file.string(),
-                        pid.empty() ? std::string("(unknown)") : std::string(pid)));
+            LockRefused{true, fmt::format("{} is held by {}", file.string(), who)});
     }
-    const std::string pid = std::to_string(::getpid()) + "\n";
-    if (::ftruncate(fd, 0) != 0 ||
-        ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
-        const int err = errno;
-        return std::unexpected(
-            fmt::format("cannot write {}: {}", file.string(), std::strerror(err)));
-    }
+    // Who holds it, for the message of the next one refused. Only a message: a disk that
+    // cannot take these bytes does not give the lock up.
+    char host[HOST_NAME_MAX + 1] = {};
+    if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+    const std::string line = fmt::format("{} {}\n", ::getpid(), host[0] != '\0' ? host : "?");
+    if (::ftruncate(fd, 0) == 0) (void)!::pwrite(fd, line.data(), line.size(), 0);
     return held;
+}
+
+bool HeldLock::still_at(const std::filesystem::path& file) const {
+    struct stat held {
+    }, named{};
+    if (::fstat(fd_, &held) != 0 || ::lstat(file.c_str(), &named) != 0) return false;
+    return held.st_dev == named.st_dev && held.st_ino == named.st_ino;
 }
 
 HeldLock::HeldLock(HeldLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}

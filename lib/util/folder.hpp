@@ -10,17 +10,27 @@ namespace actiondrop::util {
 // the folder's name in a message: "is gone (No such file or directory)", "is not a folder".
 std::string folder_problem(const std::filesystem::path& folder);
 
+// Why HeldLock::take() did not take its lock.
+struct LockRefused {
+    bool held_elsewhere = false;  // another process holds it; else the file failed us
+    std::string message;          // names the file, and the holder when there is one
+};
+
 // An exclusive lock on one file, held for the life of the object: actiondropd holds
 // STATE_DIR/actiondropd.lock so that one service only takes claims in a state folder
-// (docs/ingest.md, "One service per state folder"). The lock is flock(2)'s: the kernel drops
-// it when the process ends, however it ends, so a crash never leaves a stale one. The file
-// holds the holder's process id, for the message of the one refused; it is never removed
-// (removing it would let a third process lock a new file while the first holds the old).
+// (docs/ingest.md, "One service per state folder"). The lock is flock(2)'s: on a local file
+// system the kernel drops it when the process ends, however it ends, so a crash never leaves
+// a stale one. The file holds the holder's process id and host name, for the message of the
+// one refused; it is never removed (removing it would let a third process lock a new file
+// while the first holds the old).
 class HeldLock {
 public:
-    // Takes the lock without waiting. The error names the file and, when another process
-    // holds it, that process's id.
-    static std::expected<HeldLock, std::string> take(const std::filesystem::path& file);
+    // Takes the lock without waiting.
+    static std::expected<HeldLock, LockRefused> take(const std::filesystem::path& file);
+
+    // Whether `file` still names the file this lock is on: false once it was removed or
+    // replaced (its folder made again), when another process could lock the new one.
+    bool still_at(const std::filesystem::path& file) const;
 
     HeldLock(HeldLock&& other) noexcept;
     HeldLock& operator=(HeldLock&& other) noexcept;

@@ -3,6 +3,7 @@
 # actiondropd on the same state folder, with the same config or another, refuses to start,
 # exits 78 and names the one that serves it, without opening the store; the first goes on
 # applying files once. A service killed leaves no lock behind: the next one starts at once.
+# A lock file removed is locked again; one replaced by another's stops the service.
 source "$(dirname "$0")/lib.sh"
 : "${ACTIONDROPD:?set by CTest}"
 setup_ledger
@@ -25,7 +26,10 @@ YAML
 config "$WORK/a.yaml" "$(free_port)"
 config "$WORK/b.yaml" "$(free_port)"
 PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
+HOLDER=
+trap 'for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+      [ -z "$HOLDER" ] || { pkill -P "$HOLDER" || true; kill "$HOLDER" 2>/dev/null || true; }
+      e2e_cleanup' EXIT
 start() {  # start CONFIG LOG: a service in the background, its pid in $PID
     "$ACTIONDROPD" --config "$1" 2> "$2" &
     PID=$!
@@ -84,4 +88,31 @@ for id in M-1 M-2; do
     n=$(ad action history --account 1000 "$id" | grep -Ec '^[0-9]{4}-' || true)
     [ "$n" = 1 ] || { ad action history --account 1000 "$id"; fail "$id: $n history lines"; }
 done
-kill -TERM "$PID"; wait "$PID" || fail "actiondropd did not exit 0"
+
+# The lock file removed by hand: the service locks a new one, and a second is still refused.
+FIRST=$PID
+rm "$STATE/actiondropd.lock"
+deadline=$((SECONDS + 10))
+until grep -q "actiondropd.lock was removed or replaced: locked again" "$WORK/next.log"; do
+    [ $SECONDS -lt $deadline ] || { cat "$WORK/next.log"; fail "the lock was not taken again"; }
+    sleep 0.1
+done
+refused "$WORK/a.yaml" "$WORK/after-rm.log" "a second service after the lock file was removed"
+
+# The lock file replaced by one another process holds (made and locked aside, then renamed
+# in, so that the service cannot lock it first): the service stops, exit 78, saying why.
+: > "$WORK/taken.lock"
+flock "$WORK/taken.lock" sleep 60 &
+HOLDER=$!
+deadline=$((SECONDS + 10))
+until ! flock -n "$WORK/taken.lock" true; do
+    [ $SECONDS -lt $deadline ] || fail "the stand-in lock was not taken"
+    sleep 0.1
+done
+mv "$WORK/taken.lock" "$STATE/actiondropd.lock"
+rc=0
+timeout 20 tail --pid="$PID" -f /dev/null || fail "the service went on with its lock taken"
+wait "$PID" || rc=$?
+[ "$rc" = 78 ] || { cat "$WORK/next.log"; fail "the service exited $rc, not 78"; }
+grep -q "another actiondropd took the state folder $STATE" "$WORK/next.log" ||
+    { cat "$WORK/next.log"; fail "the service did not say why it stopped"; }

@@ -11,7 +11,7 @@
 using namespace actiondrop::util;
 namespace fs = std::filesystem;
 
-TEST_CASE("folder: a folder has no problem; one gone or a file says which") {
+TEST_CASE("folder: a folder has no problem, and one gone or a file says which") {
     actiondrop::testing::TempDir tmp;
     CHECK(folder_problem(tmp.path()) == "");
     CHECK(folder_problem(tmp.path() / "missing") == "is gone (No such file or directory)");
@@ -31,15 +31,36 @@ TEST_CASE("folder: a held lock refuses a second taker, naming its holder, until 
         // as another process's would.
         auto second = HeldLock::take(file);
         REQUIRE_FALSE(second.has_value());
-        CHECK(second.error() == file.string() + " is held by process " +
-                                    std::to_string(::getpid()));
+        CHECK(second.error().held_elsewhere);
+        char host[256] = {};
+        REQUIRE(::gethostname(host, sizeof host - 1) == 0);
+        CHECK(second.error().message == file.string() + " is held by process " +
+                                            std::to_string(::getpid()) + " on " + host);
+        CHECK(first->still_at(file));
         // Moved, the lock stays held.
         HeldLock moved = std::move(*first);
         CHECK_FALSE(HeldLock::take(file).has_value());
     }
     // Let go: the file stays, and the next taker gets it.
     CHECK(fs::exists(file));
-    CHECK(HeldLock::take(file).has_value());
+    auto again = HeldLock::take(file);
+    REQUIRE(again.has_value());
+    // Removed, or replaced by another file, the path no longer names the lock held, and a
+    // new file there can be locked by another.
+    fs::remove(file);
+    CHECK_FALSE(again->still_at(file));
+    auto other = HeldLock::take(file);
+    REQUIRE(other.has_value());
+    CHECK(other->still_at(file));
+    CHECK_FALSE(again->still_at(file));
+}
+
+TEST_CASE("folder: a lock file that cannot be opened is a failure, not another holder") {
+    actiondrop::testing::TempDir tmp;
+    auto taken = HeldLock::take(tmp.path() / "missing" / "actiondropd.lock");
+    REQUIRE_FALSE(taken.has_value());
+    CHECK_FALSE(taken.error().held_elsewhere);
+    CHECK(taken.error().message.starts_with("cannot open " + tmp.path().string()));
 }
 
 TEST_CASE("folder: a lock is never taken through a symbolic link") {
@@ -48,5 +69,6 @@ TEST_CASE("folder: a lock is never taken through a symbolic link") {
     fs::create_symlink(tmp.path() / "elsewhere", tmp.path() / "actiondropd.lock");
     auto taken = HeldLock::take(tmp.path() / "actiondropd.lock");
     REQUIRE_FALSE(taken.has_value());
-    CHECK(taken.error().find("cannot open") != std::string::npos);
+    CHECK_FALSE(taken.error().held_elsewhere);
+    CHECK(taken.error().message.find("cannot open") != std::string::npos);
 }
