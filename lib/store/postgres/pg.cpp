@@ -233,6 +233,21 @@ bool Connection::in_transaction() const {
     return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE;
 }
 
+void Connection::rollback() {
+    if (in_transaction()) exec("ROLLBACK");
+}
+
+void Connection::commit() {
+    if (!in_transaction())
+        throw StoreError(where_ +
+                         ": COMMIT: the connection was lost, and its transaction with it");
+    // A failed transaction answers COMMIT with a ROLLBACK that reports success.
+    if (PQtransactionStatus(conn_) == PQTRANS_INERROR)
+        throw StoreError(where_ +
+                         ": COMMIT: a statement of the transaction failed; it is rolled back");
+    exec("COMMIT");
+}
+
 void Connection::fail(std::string_view what, pg_result* result) const {
     std::string message = result != nullptr ? trimmed(PQresultErrorMessage(result)) : "";
     if (message.empty()) message = trimmed(PQerrorMessage(conn_));
@@ -318,7 +333,7 @@ Transaction::Transaction(Connection& db) : db_(db) { db_.begin(); }
 Transaction::~Transaction() {
     if (!open_) return;
     try {
-        db_.exec("ROLLBACK");
+        db_.rollback();
     } catch (const StoreError&) {
         // A broken connection has rolled back already: the server ends its transaction.
     }
@@ -333,14 +348,14 @@ Snapshot::Snapshot(Connection& db) : db_(db) {
 Snapshot::~Snapshot() {
     if (!own_) return;
     try {
-        db_.exec("ROLLBACK");  // it wrote nothing: ending it is all there is to do
+        db_.rollback();  // it wrote nothing: ending it is all there is to do
     } catch (const StoreError&) {
         // A broken connection has ended its transaction already.
     }
 }
 
 void Transaction::commit() {
-    db_.exec("COMMIT");
+    db_.commit();
     open_ = false;
 }
 

@@ -102,6 +102,15 @@ public:
     // try once more). `statement` is BEGIN with its options.
     void begin(const char* statement = "BEGIN");
     bool in_transaction() const;
+    // ROLLBACK of the open transaction, if there is one. A connection that was lost has none:
+    // the server ended it. Nothing is sent then, and the connection is not opened again here
+    // (a ROLLBACK on a new one would only draw libpq's "there is no transaction in progress"
+    // onto stderr); the next statement opens it.
+    void rollback();
+    // COMMIT of the open transaction. On a connection that was lost there is none: the server
+    // ended it, and a COMMIT sent on a new connection would "succeed"; and a transaction in
+    // which a statement failed answers COMMIT with a rollback. Both are errors.
+    void commit();
     // "PostgreSQL 127.0.0.1:5432/actiondrop": how errors name the server.
     const std::string& where() const { return where_; }
 

@@ -456,7 +456,7 @@ void PostgresBatch::commit(const BatchRecord& record, const std::vector<BatchOut
         }
     }
     reader_.reset();
-    db_.exec("COMMIT");
+    db_.commit();
     open_ = false;
     temp_table_ = false;
     store_.batch_open_ = false;
@@ -478,7 +478,7 @@ void PostgresBatch::rollback() {
     open_ = false;
     temp_table_ = false;
     store_.batch_open_ = false;
-    db_.exec("ROLLBACK");
+    db_.rollback();
 }
 
 }  // namespace actiondrop::store::postgres
