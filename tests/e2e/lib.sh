@@ -64,6 +64,40 @@ days_ago() { date -u -d "$1 days ago" +%Y-%m-%dT%H:%M:%SZ; }
 # must match in order, and the files must have the same number of lines.
 check_csv() { python3 "$E2E_DIR/check_csv.py" "$@"; }
 
+# A port of 127.0.0.1 nothing holds, below the range the kernel gives outgoing connections:
+# a port in that range can be taken by any connection while its server restarts.
+free_port() {
+    python3 - << 'PY'
+import random, socket
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+while True:
+    port = random.randrange(10000, low)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(port)
+    break
+PY
+}
+
+# wait_until SECONDS CONDITION...: polls CONDITION every 0.1 s; at the deadline shows every
+# $WORK/*.log and fails, naming the condition. (The SFTP tests' wait_for also stops when
+# their service has exited.)
+wait_until() {
+    local deadline=$((SECONDS + $1)); shift
+    until "$@"; do
+        if [ $SECONDS -ge $deadline ]; then
+            tail -n 50 "$WORK"/*.log >&2 2> /dev/null || true
+            fail "timed out waiting for: $*"
+        fi
+        sleep 0.1
+    done
+}
+
 json_field() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d[sys.argv[2]])' "$@"; }
 # archived INBOX NAME: prints the path of NAME in INBOX's archive (STATE/archive/INBOX/yyyy/
 # mm/dd/NAME) under whichever day it was archived, and fails when it is not there. The day is

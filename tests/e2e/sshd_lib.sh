@@ -28,26 +28,6 @@ DAEMON_PID=""
 DAEMON_RUN=0
 DLOG="$WORK/daemon.0.log"  # the current run's stderr; every run's is $WORK/daemon.*.log
 
-# A port of 127.0.0.1 nothing holds, below the range the kernel gives outgoing connections:
-# a port in that range can be taken by any connection while its server restarts.
-free_port() {
-    python3 - << 'PY'
-import random, socket
-low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-while True:
-    port = random.randrange(10000, low)
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", port))
-    except OSError:
-        continue
-    finally:
-        s.close()
-    print(port)
-    break
-PY
-}
-
 sftp_cleanup() {
     set +e
     local name

@@ -12,7 +12,7 @@ ssh-keygen -q -t ed25519 -N '' -f "$WORK/ssh/host1" -C host1
 ssh-keygen -q -t ed25519 -N '' -f "$WORK/ssh/host2" -C host2
 ssh-keygen -q -t ed25519 -N '' -f "$WORK/ssh/client" -C client
 cp "$WORK/ssh/client.pub" "$WORK/ssh/authorized_keys"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 SSHD_PID=""
 start_sshd() {
     cat > "$WORK/ssh/sshd_config" <<CFG

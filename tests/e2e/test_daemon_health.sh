@@ -8,8 +8,7 @@ source "$(dirname "$0")/lib.sh"
 setup_ledger
 IN="$WORK/in"; OUT="$WORK/out"; STATE="$WORK/state"; mkdir -p "$IN" "$OUT"
 LEDGER="$WORK/ledger.db"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])')
+PORT=$(free_port)
 cat > "$WORK/actiondrop.yaml" <<YAML
 store: $STORE
 state_dir: $STATE
@@ -50,13 +49,7 @@ complete() {  # complete NAME: NAME was answered COMPLETE
     [ "$(json_field "$OUT/$1_summary.json" status)" = COMPLETE ] ||
         fail "$1: $(cat "$OUT/$1_summary.json")"
 }
-wait_answered() {
-    local deadline=$((SECONDS + 20))
-    until [ -f "$OUT/$1_summary.json" ]; do
-        [ $SECONDS -lt $deadline ] || { cat "$WORK/daemon.log"; fail "$1 not answered"; }
-        sleep 0.1
-    done
-}
+wait_answered() { wait_until 20 test -f "$OUT/$1_summary.json"; }
 
 # 1. The state folder moved away: nothing is claimed, the log and /healthz say why.
 mv "$STATE" "$WORK/state.away"
@@ -88,12 +81,7 @@ wait_health '^200 ok' "state folder made again"
 mv "$LEDGER" "$WORK/ledger.away"
 wait_health "^503 .*$LEDGER" "ledger moved"
 upload c.csv M-3
-deadline=$((SECONDS + 10))
-until grep -q "moved or deleted" "$WORK/daemon.log"; do
-    [ $SECONDS -lt $deadline ] ||
-        { cat "$WORK/daemon.log"; fail "no log line on the ledger"; }
-    sleep 0.2
-done
+wait_until 10 grep -q "moved or deleted" "$WORK/daemon.log"
 sleep 1
 [ ! -e "$OUT/c.csv_summary.json" ] || fail "c.csv answered into a ledger no longer at its path"
 # The CLI makes no empty ledger beside the log the service still writes.

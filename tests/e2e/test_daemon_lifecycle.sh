@@ -49,7 +49,7 @@ P1=$(payout E-1); P2=$(payout E-2); P3=$(payout E-3); P4=$(payout E-4)
 # Funds for E-1 and E-2: E-3, then E-4 behind it, fall overdue.
 expect_exit 0 ad funds deposit --account 1000 "$(money $((P1 + P2)))" --reference opening
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 CONFIG="$WORK/actiondrop.yaml"
 cat > "$CONFIG" <<YAML
 store: sqlite:$WORK/ledger.db

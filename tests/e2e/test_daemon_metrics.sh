@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.sh"
 setup_ledger
 IN="$WORK/in"; OUT="$WORK/out"; mkdir -p "$IN" "$OUT"
 HELD="$WORK/held"; HELD_OUT="$WORK/held-out"; mkdir -p "$HELD" "$HELD_OUT"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 cat > "$WORK/actiondrop.yaml" <<YAML
 store: $STORE
 state_dir: $WORK/state

@@ -8,10 +8,6 @@ source "$(dirname "$0")/lib.sh"
 : "${ACTIONDROPD:?set by CTest}"
 setup_ledger
 IN="$WORK/in"; OUT="$WORK/out"; STATE="$WORK/state"; mkdir -p "$IN" "$OUT"
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
 config() {  # config FILE PORT: the inbox on $STATE, metrics on PORT
     cat > "$1" <<YAML
 store: $STORE
@@ -35,13 +31,7 @@ start() {  # start CONFIG LOG: a service in the background, its pid in $PID
     PID=$!
     PIDS+=("$PID")
 }
-wait_serving() {
-    local deadline=$((SECONDS + 30))
-    until grep -qs "serving 1 inboxes" "$1"; do
-        [ $SECONDS -lt $deadline ] || { cat "$1"; fail "$1: the service did not start"; }
-        sleep 0.1
-    done
-}
+wait_serving() { wait_until 30 grep -qs "serving 1 inboxes" "$1"; }
 D=$(days_ago 1)
 upload() {  # upload NAME ID: one new action, 10.00
     printf 'ActionId,ActionTrackerId,PartnerId,OrderId,EventDate,Amount\r\n' > "$WORK/$1.tmp"
@@ -49,11 +39,7 @@ upload() {  # upload NAME ID: one new action, 10.00
     mv "$WORK/$1.tmp" "$IN/$1"
 }
 wait_complete() {
-    local deadline=$((SECONDS + 20))
-    until [ -f "$OUT/$1_summary.json" ]; do
-        [ $SECONDS -lt $deadline ] || { cat "$WORK"/*.log; fail "$1 not answered"; }
-        sleep 0.1
-    done
+    wait_until 20 test -f "$OUT/$1_summary.json"
     [ "$(json_field "$OUT/$1_summary.json" status)" = COMPLETE ] ||
         fail "$1: $(cat "$OUT/$1_summary.json")"
 }
@@ -92,11 +78,7 @@ done
 # The lock file removed by hand: the service locks a new one, and a second is still refused.
 FIRST=$PID
 rm "$STATE/actiondropd.lock"
-deadline=$((SECONDS + 10))
-until grep -q "actiondropd.lock was removed or replaced: locked again" "$WORK/next.log"; do
-    [ $SECONDS -lt $deadline ] || { cat "$WORK/next.log"; fail "the lock was not taken again"; }
-    sleep 0.1
-done
+wait_until 10 grep -q "actiondropd.lock was removed or replaced: locked again" "$WORK/next.log"
 refused "$WORK/a.yaml" "$WORK/after-rm.log" "a second service after the lock file was removed"
 
 # The lock file replaced by one another process holds (made and locked aside, then renamed
@@ -104,11 +86,8 @@ refused "$WORK/a.yaml" "$WORK/after-rm.log" "a second service after the lock fil
 : > "$WORK/taken.lock"
 flock "$WORK/taken.lock" sleep 60 &
 HOLDER=$!
-deadline=$((SECONDS + 10))
-until ! flock -n "$WORK/taken.lock" true; do
-    [ $SECONDS -lt $deadline ] || fail "the stand-in lock was not taken"
-    sleep 0.1
-done
+held() { ! flock -n "$1" true; }
+wait_until 10 held "$WORK/taken.lock"
 mv "$WORK/taken.lock" "$STATE/actiondropd.lock"
 rc=0
 timeout 20 tail --pid="$PID" -f /dev/null || fail "the service went on with its lock taken"

@@ -122,7 +122,7 @@ DAEMON_PID=$!; disown
 # paths and group moved into the scratch tree. The main file follows Debian's (the drop-in
 # is included first, and the lines after it must still parse outside its Match block).
 mkdir -p /run/sshd "$WORK/ssh"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 ssh-keygen -q -t ed25519 -N '' -f "$WORK/ssh/host_key"
 sed -e "s#/srv/actiondrop#$DROP#g" -e "s#Match Group actiondrop-upload#Match Group $UPG#" \
     "$DEPLOY/openssh/actiondrop-upload.conf" > "$WORK/ssh/actiondrop-upload.conf"
