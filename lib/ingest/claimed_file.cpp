@@ -18,6 +18,7 @@
 #include "util/batch_id.hpp"
 #include "apply/delivery.hpp"
 #include "apply/journal.hpp"
+#include "ingest/leftovers.hpp"
 #include "util/opened_file.hpp"
 
 namespace actiondrop::ingest {
@@ -195,7 +196,8 @@ void take_ownership(const Claim& claim, const config::InboxConfig& inbox,
     if (claim.unreadable || file->status().st_uid == ::geteuid() ||
         file->size() > inbox.limits.max_file_bytes)
         return;
-    const fs::path own = claim.path.parent_path() / (".own." + claim.path.filename().string());
+    const fs::path own =
+        claim.path.parent_path() / (std::string(own_copy_prefix) + claim.path.filename().string());
     util::copy_descriptor_atomically(file->fd(), claim.path, own);
     if (file->changed_since_open()) {
         ::unlink(own.c_str());

@@ -63,6 +63,26 @@ std::vector<std::string> remove_abandoned_temporaries(const fs::path& folder) {
     return removed;
 }
 
+std::vector<std::string> remove_own_copies(const fs::path& claims) {
+    std::vector<std::string> removed = remove_abandoned_temporaries(claims);
+    std::vector<fs::path> copies;
+    std::error_code ec;
+    fs::directory_iterator it(claims, ec), end;
+    if (ec == std::errc::no_such_file_or_directory) return removed;
+    if (ec) throw std::system_error(ec, "cannot list " + claims.string());
+    for (; it != end; it.increment(ec))
+        if (it->path().filename().string().starts_with(own_copy_prefix))
+            copies.push_back(it->path());
+    if (ec) throw std::system_error(ec, "cannot list " + claims.string());
+    for (const auto& copy : copies) {
+        if (::unlink(copy.c_str()) != 0 && errno != ENOENT)
+            throw std::system_error(errno, std::generic_category(),
+                                    "cannot remove " + copy.string());
+        removed.push_back(copy.filename().string());
+    }
+    return removed;
+}
+
 std::vector<std::string> remove_decided_spools(
     const fs::path& spool, const std::function<bool(const std::string&)>& decided) {
     std::vector<std::string> removed;

@@ -127,19 +127,7 @@ LocalInbox::LocalInbox(config::InboxConfig inbox, fs::path claims_folder, SweepL
     }
     crossing_prefix_ = crossing_prefix_of(claims_);
     finish_crossings();
-    // The service's copies of claims that a killed run left (see removed_at_start()): first
-    // the temporaries of writers no longer running, then the finished copies.
-    removed_at_start_ = remove_abandoned_temporaries(claims_);
-    std::vector<std::string> copies;
-    for_each_name(claims_, [&](std::string_view n) {
-        if (n.starts_with(".own.")) copies.emplace_back(n);
-        return true;
-    });
-    for (auto& name : copies) {
-        if (::unlink((claims_ / name).c_str()) != 0 && errno != ENOENT)
-            fail("cannot remove", claims_ / name);
-        removed_at_start_.push_back(std::move(name));
-    }
+    removed_at_start_ = remove_own_copies(claims_);
 }
 
 bool LocalInbox::stable(const std::string& name, std::int64_t size, std::chrono::nanoseconds mtime,

@@ -40,12 +40,11 @@ std::expected<HeldLock, LockRefused> HeldLock::take(const std::filesystem::path&
         std::string_view holder(text, n > 0 ? static_cast<std::size_t>(n) : 0);
         while (!holder.empty() && (holder.back() == '\n' || holder.back() == '\0'))
             holder.remove_suffix(1);
-        const auto cut = holder.find(' ');
-        const std::string who =
-            holder.empty() ? std::string("another process")
-            : cut == std::string_view::npos
-                ? fmt::format("process {}", holder)
-                : fmt::format("process {} on {}", holder.substr(0, cut), holder.substr(cut + 1));
+        std::string who = "another process";
+        if (const auto cut = holder.find(' '); cut != std::string_view::npos)
+            who = fmt::format("process {} on {}", holder.substr(0, cut), holder.substr(cut + 1));
+        else if (!holder.empty())
+            who = fmt::format("process {}", holder);
         return std::unexpected(
             LockRefused{true, fmt::format("{} is held by {}", file.string(), who)});
     }
@@ -59,8 +58,8 @@ std::expected<HeldLock, LockRefused> HeldLock::take(const std::filesystem::path&
 }
 
 bool HeldLock::still_at(const std::filesystem::path& file) const {
-    struct stat held {
-    }, named{};
+    struct stat held = {};
+    struct stat named = {};
     if (::fstat(fd_, &held) != 0 || ::lstat(file.c_str(), &named) != 0) return false;
     return held.st_dev == named.st_dev && held.st_ino == named.st_ino;
 }
