@@ -218,6 +218,7 @@ void Connection::reconnect_if_broken() {
 }
 
 void Connection::begin(const char* statement) {
+    if (transaction_) throw StoreError(where_ + ": BEGIN inside a transaction");
     reconnect_if_broken();
     try {
         exec(statement);
@@ -226,25 +227,46 @@ void Connection::begin(const char* statement) {
         connect();
         exec(statement);
     }
+    transaction_ = true;
 }
 
-bool Connection::in_transaction() const {
-    const auto status = PQtransactionStatus(conn_);
-    return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE;
+void Connection::require_connected(std::string_view what) {
+    if (!transaction_) {
+        reconnect_if_broken();
+        return;
+    }
+    // libpq's own status says "idle" on a connection that was lost: only this flag knows
+    // that a transaction was begun on it, and is lost with it.
+    if (PQstatus(conn_) != CONNECTION_OK)
+        throw StoreError(where_ + ": " + std::string(what) +
+                         ": the connection was lost, and its transaction with it");
 }
 
 void Connection::rollback() {
-    if (in_transaction()) exec("ROLLBACK");
+    if (!transaction_) return;
+    transaction_ = false;
+    if (PQstatus(conn_) != CONNECTION_OK) return;
+    try {
+        exec("ROLLBACK");
+    } catch (const StoreError&) {
+        // Lost while rolling back: the server ends the transaction itself.
+        if (PQstatus(conn_) == CONNECTION_OK) throw;
+    }
 }
 
 void Connection::commit() {
-    if (!in_transaction())
-        throw StoreError(where_ +
-                         ": COMMIT: the connection was lost, and its transaction with it");
-    // A failed transaction answers COMMIT with a ROLLBACK that reports success.
+    if (!transaction_) throw StoreError(where_ + ": COMMIT outside a transaction");
+    if (PQstatus(conn_) != CONNECTION_OK) {
+        transaction_ = false;  // ended by the server
+        throw StoreError(where_ + ": COMMIT: the connection was lost, and its transaction with it");
+    }
+    // A failed transaction answers COMMIT with a ROLLBACK that reports success. It stays
+    // begun: rollback() ends it.
     if (PQtransactionStatus(conn_) == PQTRANS_INERROR)
         throw StoreError(where_ +
                          ": COMMIT: a statement of the transaction failed; it is rolled back");
+    // Whatever COMMIT answers, the transaction is over: committed, or ended by the server.
+    transaction_ = false;
     exec("COMMIT");
 }
 
@@ -262,13 +284,13 @@ Result Connection::check(pg_result* result, std::string_view what) const {
 }
 
 void Connection::exec(std::string_view sql) {
-    if (!in_transaction()) reconnect_if_broken();
     const std::string text(sql);
+    require_connected("\"" + text.substr(0, 80) + "\"");
     check(PQexec(conn_, text.c_str()), "\"" + text.substr(0, 80) + "\"");
 }
 
 Result Connection::run(std::string_view sql, const Params& params) {
-    if (!in_transaction()) reconnect_if_broken();
+    require_connected(sql.substr(0, 80));
     // The unnamed statement: parsed, bound and run in one round trip, and nothing left on the
     // server connection. A pooler in transaction mode may hand each transaction another server
     // connection, where a named statement prepared before would not exist (docs/postgres.md,

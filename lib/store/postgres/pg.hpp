@@ -100,22 +100,32 @@ public:
     // BEGIN, on a connection opened again if the server dropped it since its last use (after
     // a server restart the first statement finds out; nothing has run yet, so it is safe to
     // try once more). `statement` is BEGIN with its options.
+    //
+    // From BEGIN until commit() or rollback() the connection is never opened again: a lost
+    // connection lost its transaction, and every statement, COMMIT included, is then an error
+    // (on a new connection it would take effect outside the transaction, or "commit" nothing).
     void begin(const char* statement = "BEGIN");
-    bool in_transaction() const;
-    // ROLLBACK of the open transaction, if there is one. A connection that was lost has none:
-    // the server ended it. Nothing is sent then, and the connection is not opened again here
-    // (a ROLLBACK on a new one would only draw libpq's "there is no transaction in progress"
-    // onto stderr); the next statement opens it.
+    // Whether begin() was called and the transaction not yet ended by commit() or rollback(),
+    // even when the connection was lost meanwhile.
+    bool in_transaction() const { return transaction_; }
+    // Ends the transaction begun, if there is one, with ROLLBACK. On a lost connection there is
+    // nothing to send: the server ended it. The connection is not opened again here (a
+    // ROLLBACK on a new one would only draw libpq's "there is no transaction in progress" onto
+    // stderr); the next statement opens it.
     void rollback();
-    // COMMIT of the open transaction. On a connection that was lost there is none: the server
-    // ended it, and a COMMIT sent on a new connection would "succeed"; and a transaction in
-    // which a statement failed answers COMMIT with a rollback. Both are errors.
+    // COMMIT of the transaction begun. An error when the connection was lost, and when a
+    // statement of the transaction failed (PostgreSQL answers COMMIT with a rollback then);
+    // in the first case the transaction is over, in the second it stays begun, for
+    // rollback() to end.
     void commit();
     // "PostgreSQL 127.0.0.1:5432/actiondrop": how errors name the server.
     const std::string& where() const { return where_; }
 
 private:
     void connect();
+    // Before a statement: outside a transaction, reconnect_if_broken(); inside one, an error
+    // naming `what` when the connection was lost.
+    void require_connected(std::string_view what);
     [[noreturn]] void fail(std::string_view what, pg_result* result = nullptr) const;
     Result check(pg_result* result, std::string_view what) const;
 
@@ -123,6 +133,7 @@ private:
     std::string where_;
     pg_conn* conn_ = nullptr;
     bool copying_ = false;
+    bool transaction_ = false;  // see in_transaction()
 };
 
 // BEGIN ... COMMIT, rolled back if the scope ends without commit().

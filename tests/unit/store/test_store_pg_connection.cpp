@@ -1,0 +1,95 @@
+// The PostgreSQL connection layer (lib/store/postgres/pg.hpp) when its server connection is
+// lost (docs/postgres.md, "When the server is down"): outside a transaction the next
+// statement opens a new connection; inside one, no statement, COMMIT included, may run on a
+// new connection, where it would take effect outside the transaction that was lost.
+// Built into the PostgreSQL binary only (tests/CMakeLists.txt).
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "store/postgres/pg.hpp"
+#include "store_location.hpp"
+#include "temp_dir.hpp"
+
+namespace actiondrop::store::postgres {
+namespace {
+
+// Ends `victim`'s server process from another connection, as an administrator or a server
+// restart would; `victim` finds out at its next statement.
+void end_server_process(Connection& victim, const std::string& url) {
+    const std::int64_t pid = victim.run("SELECT pg_backend_pid()::int8").int64(0, 0);
+    Connection admin(url);
+    Params p;
+    p.int64(pid);
+    REQUIRE(admin.run("SELECT pg_terminate_backend($1::int4)", p).boolean(0, 0));
+}
+
+std::int64_t rows_in(Connection& db) { return db.run("SELECT count(*) FROM t").int64(0, 0); }
+
+}  // namespace
+
+TEST_CASE("pg connection: a lost transaction is never carried on by a new connection") {
+    actiondrop::testing::TempDir dir;
+    store::testing::StoreLocation location(dir.path());
+    Connection db(location.url());
+    db.exec("CREATE TABLE t (n int8)");
+
+    db.begin();
+    db.exec("INSERT INTO t VALUES (1)");
+    end_server_process(db, location.url());
+
+    // The first statement finds the connection lost; so does every one after it, until the
+    // transaction is ended: none of them may run outside it, on a connection opened again.
+    CHECK_THROWS_AS(db.exec("INSERT INTO t VALUES (2)"), StoreError);
+    CHECK(db.in_transaction());
+    CHECK_THROWS_AS(db.exec("INSERT INTO t VALUES (3)"), StoreError);
+    CHECK_THROWS_AS(db.run("SELECT 1"), StoreError);
+    CHECK_THROWS_WITH_AS(db.commit(), doctest::Contains("the connection was lost"), StoreError);
+    CHECK_FALSE(db.in_transaction());
+
+    // Ended, the transaction is gone with its rows, and the connection is opened again.
+    db.rollback();
+    CHECK(rows_in(db) == 0);
+    db.begin();
+    db.exec("INSERT INTO t VALUES (4)");
+    db.commit();
+    CHECK(rows_in(db) == 1);
+}
+
+TEST_CASE("pg connection: a lost transaction rolled back opens the next one anew") {
+    actiondrop::testing::TempDir dir;
+    store::testing::StoreLocation location(dir.path());
+    Connection db(location.url());
+    db.exec("CREATE TABLE t (n int8)");
+
+    db.begin();
+    db.exec("INSERT INTO t VALUES (1)");
+    end_server_process(db, location.url());
+    db.rollback();  // nothing to send: the server ended the transaction
+    CHECK_FALSE(db.in_transaction());
+    {
+        Transaction tx(db);
+        db.exec("INSERT INTO t VALUES (2)");
+        tx.commit();
+    }
+    CHECK(rows_in(db) == 1);
+}
+
+TEST_CASE("pg connection: a transaction in which a statement failed is not committed") {
+    actiondrop::testing::TempDir dir;
+    store::testing::StoreLocation location(dir.path());
+    Connection db(location.url());
+    db.exec("CREATE TABLE t (n int8 UNIQUE)");
+
+    {
+        Transaction tx(db);
+        db.exec("INSERT INTO t VALUES (1)");
+        CHECK_THROWS_AS(db.exec("INSERT INTO t VALUES (1)"), StoreError);
+        CHECK_THROWS_WITH_AS(
+            tx.commit(), doctest::Contains("a statement of the transaction failed"), StoreError);
+    }
+    CHECK_FALSE(db.in_transaction());
+    CHECK(rows_in(db) == 0);
+}
+
+}  // namespace actiondrop::store::postgres
