@@ -141,20 +141,14 @@ int report(const config::ServiceConfig& cfg, const ActionOptions& o, bool change
     auto s = open_migrated(cfg);
     auto cat = s->load_catalog();
     account_named(cat, o.account);
-    std::vector<nlohmann::ordered_json> rows;
-    s->for_each_action(o.account, [&](const ledger::Action& a) {
-        if (!changes) {
-            rows.push_back(action_json(cat, a));
-        } else {
-            for (const auto& h : s->history(o.account, a.action_id)) rows.push_back(history_json(cat, a, h));
-        }
-    });
-    if (o.json) {
-        std::cout << nlohmann::ordered_json(rows).dump(2) << "\n";
-    } else {
-        auto columns = rows.empty() ? std::vector<std::string>{} : scalar_columns(rows.front());
-        print_csv(rows, columns);
-    }
+    ReportWriter out(o.json);
+    if (changes)
+        s->for_each_change(o.account, [&](const ledger::Action& a, const ledger::HistoryEntry& h) {
+            out.add(history_json(cat, a, h));
+        });
+    else
+        s->for_each_action(o.account, [&](const ledger::Action& a) { out.add(action_json(cat, a)); });
+    out.finish();
     return exit_code::ok;
 }
 

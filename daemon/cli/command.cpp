@@ -55,28 +55,64 @@ bool plain_number(std::string_view s) {
 
 }  // namespace
 
-void print_csv(const std::vector<nlohmann::ordered_json>& rows, const std::vector<std::string>& columns) {
-    auto cell = [](const nlohmann::ordered_json& v) {
-        if (v.is_null()) return std::string();  // not set: an empty cell, never the text null
-        std::string s = v.is_string() ? v.get<std::string>() : v.dump();
-        // A cell a spreadsheet would run as a formula gets a leading ', except a plain number
-        // such as a debit's -42.50, which a spreadsheet reads as the number it is.
-        if (!s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r') &&
-            !plain_number(s))
-            s.insert(0, "'");
-        if (s.find_first_of(",\"\r\n") != std::string::npos) {
-            std::string q = "\"";
-            for (char c : s) q += (c == '"') ? std::string("\"\"") : std::string(1, c);
-            return q + "\"";
-        }
-        return s;
-    };
+namespace {
+
+std::string csv_cell(const nlohmann::ordered_json& v) {
+    if (v.is_null()) return std::string();  // not set: an empty cell, never the text null
+    std::string s = v.is_string() ? v.get<std::string>() : v.dump();
+    // A cell a spreadsheet would run as a formula gets a leading ', except a plain number
+    // such as a debit's -42.50, which a spreadsheet reads as the number it is.
+    if (!s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r') &&
+        !plain_number(s))
+        s.insert(0, "'");
+    if (s.find_first_of(",\"\r\n") != std::string::npos) {
+        std::string q = "\"";
+        for (char c : s) q += (c == '"') ? std::string("\"\"") : std::string(1, c);
+        return q + "\"";
+    }
+    return s;
+}
+
+void print_csv_header(const std::vector<std::string>& columns) {
     for (std::size_t i = 0; i < columns.size(); ++i) std::cout << (i ? "," : "") << columns[i];
     std::cout << "\r\n";
-    for (const auto& r : rows) {
-        for (std::size_t i = 0; i < columns.size(); ++i) std::cout << (i ? "," : "") << cell(r[columns[i]]);
-        std::cout << "\r\n";
+}
+
+void print_csv_row(const nlohmann::ordered_json& row, const std::vector<std::string>& columns) {
+    for (std::size_t i = 0; i < columns.size(); ++i) std::cout << (i ? "," : "") << csv_cell(row[columns[i]]);
+    std::cout << "\r\n";
+}
+
+}  // namespace
+
+void print_csv(const std::vector<nlohmann::ordered_json>& rows, const std::vector<std::string>& columns) {
+    print_csv_header(columns);
+    for (const auto& r : rows) print_csv_row(r, columns);
+}
+
+void ReportWriter::add(const nlohmann::ordered_json& row) {
+    if (json_) {
+        // As nlohmann's dump(2) of the whole array: each element indented one level more.
+        std::string text = row.dump(2);
+        std::string indented = "  ";
+        for (char c : text) {
+            indented += c;
+            if (c == '\n') indented += "  ";
+        }
+        std::cout << (any_ ? ",\n" : "[\n") << indented;
+    } else {
+        if (!any_) {
+            columns_ = scalar_columns(row);
+            print_csv_header(columns_);
+        }
+        print_csv_row(row, columns_);
     }
+    any_ = true;
+}
+
+void ReportWriter::finish() {
+    if (json_) std::cout << (any_ ? "\n]\n" : "[]\n");
+    else if (!any_) print_csv_header({});
 }
 
 std::vector<std::string> scalar_columns(const nlohmann::ordered_json& sample) {

@@ -46,6 +46,22 @@ void print_csv(const std::vector<nlohmann::ordered_json>& rows, const std::vecto
 // The names of the members of `sample` that are not arrays or objects: a report's columns.
 std::vector<std::string> scalar_columns(const nlohmann::ordered_json& sample);
 
+// A report written row by row as it is read, so that memory stays that of a row whatever the
+// account's size: as print_csv() with the first row's scalar_columns(), or as the JSON array
+// of the rows, byte for byte what printing them all at once would write.
+class ReportWriter {
+public:
+    explicit ReportWriter(bool json) : json_(json) {}
+    void add(const nlohmann::ordered_json& row);
+    // Ends the JSON array, or the CSV of no rows (an empty line).
+    void finish();
+
+private:
+    bool json_;
+    bool any_ = false;
+    std::vector<std::string> columns_;
+};
+
 // A command the user can name: it runs, with the config, when its CLI11 subcommand was
 // parsed, and returns the exit code.
 struct Command {

@@ -58,15 +58,29 @@ after_kill=$(snapshot)
 # Again: every row applied once.
 expect_exit 0 ad apply --account 1000 --outbox "$WORK/out" "$WORK/mods.csv"
 ad report actions --account 1000 --json > "$WORK/after.json"
-python3 - "$WORK/after.json" "$ROWS" <<'PY' || fail "rows not applied exactly once"
+python3 - "$WORK/after.json" "$ROWS" <<'PY' || fail "report actions: rows not applied exactly once, or not one JSON array"
 import json, sys
-actions = json.load(open(sys.argv[1]))
+text = open(sys.argv[1], encoding="utf-8").read()
+actions = json.loads(text)
 rows = int(sys.argv[2])
 assert len(actions) == rows, len(actions)
 for a in actions:
     i = int(a["action_id"][2:])
     assert a["amount"] == f"{50 + i % 40}.25", a
     assert a["modification_count"] == 1, a
+# Written row by row as read (docs/formats.md), it is still one array indented throughout.
+assert text == json.dumps(actions, indent=2, ensure_ascii=False) + "\n", "not one indented array"
+PY
+# Every change, action by action in creation order, each action's entries in date order.
+ad report changes --account 1000 > "$WORK/changes.csv"
+python3 - "$WORK/changes.csv" "$ROWS" <<'PY' || fail "report changes is not every change once, in order"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="", encoding="utf-8")))
+n = int(sys.argv[2])
+assert len(rows) == 2 * n, len(rows)
+for k, r in enumerate(rows):
+    assert r["action_id"] == f"A-{k // 2 + 1:06d}", (k, r)
+    assert r["operation"] == ("CREATE" if k % 2 == 0 else "MODIFY"), (k, r)
 PY
 S="$WORK/out/mods.csv_summary.json"
 [ "$(json_field "$S" applied)" = "$ROWS" ] || fail "summary applied"

@@ -58,6 +58,10 @@ public:
                                          std::string_view action_id) override;
     std::vector<ledger::HistoryEntry> history(std::string_view account_id,
                                               std::string_view action_id) override;
+    void for_each_change(
+        std::string_view account_id,
+        const std::function<void(const ledger::Action&, const ledger::HistoryEntry&)>& fn)
+        override;
     void for_each_action(std::string_view account_id,
                          const std::function<void(const ledger::Action&)>& fn) override;
 

@@ -401,6 +401,61 @@ TEST_CASE(
     CHECK(other == 0);
 }
 
+TEST_CASE("for_each_change gives each entry once, action by action, each in history order") {
+    TempDir dir;
+    auto store = migrated_store(dir.url());
+    auto tx = store->begin_batch("B-1");
+    // More actions than a page of the PostgreSQL store's reads (2,000).
+    for (int i = 0; i < 2300; ++i)
+        tx->created(make("A-" + std::to_string(i), "O-" + std::to_string(i)),
+                    entry(Operation::Create, i + 2));
+    for (int i = 0; i < 3; ++i)
+        tx->created(sample_action("2000", "X-" + std::to_string(i)), entry(Operation::Create, 2));
+    tx->commit(sample_record("B-1", "1000", "aa"), {});
+    // Every 7th action changed twice more, once dated before its creation: history order is
+    // by date, not by entry.
+    auto tx2 = store->begin_batch("B-2");
+    int changed = 0;
+    for (int i = 0; i < 2300; i += 7) {
+        ledger::Action* a = tx2->find("1000", "A-" + std::to_string(i));
+        REQUIRE(a != nullptr);
+        ledger::HistoryEntry later = entry(Operation::Modify, i + 2, 1'768'700'000'000);
+        later.batch_id = "B-2";
+        tx2->changed(*a, later);
+        ledger::HistoryEntry earlier = entry(Operation::Modify, i + 3, 1'768'500'000'000);
+        earlier.batch_id = "B-2";
+        earlier.reason = "EARLIER";
+        tx2->changed(*a, earlier);
+        changed += 2;
+    }
+    tx2->commit(sample_record("B-2", "1000", "bb"), {});
+
+    auto describe = [](const ledger::Action& a, const ledger::HistoryEntry& h) {
+        return a.action_id + " " + h.action_id + " " +
+               std::string(ledger::operation_name(h.operation)) + " " +
+               ledger::format_instant(h.at) + " " + h.batch_id + " " + std::to_string(h.line) +
+               " " + h.reason + " " + std::to_string(h.new_amount);
+    };
+    std::vector<std::string> got, want;
+    store->for_each_change("1000", [&](const ledger::Action& a, const ledger::HistoryEntry& h) {
+        got.push_back(describe(a, h));
+    });
+    // What it stands for: each action, then its history (the default of every store).
+    store->for_each_action("1000", [&](const ledger::Action& a) {
+        for (const auto& h : store->history("1000", a.action_id)) want.push_back(describe(a, h));
+    });
+    CHECK(got.size() == static_cast<std::size_t>(2300 + changed));
+    CHECK(got == want);
+    REQUIRE(got.size() > 2);
+    CHECK(got[0].starts_with("A-0 A-0 MODIFY"));  // dated before its creation
+    CHECK(got[0].find("EARLIER") != std::string::npos);
+    int other = 0;
+    store->for_each_change("2000", [&](const ledger::Action&, const ledger::HistoryEntry&) {
+        ++other;
+    });
+    CHECK(other == 3);
+}
+
 TEST_CASE("reporting an action the batch did not hand out is a bug") {
     TempDir dir;
     auto store = migrated_store(dir.url());
