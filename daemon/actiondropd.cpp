@@ -45,6 +45,7 @@
 #include "observe/health.hpp"
 #include "observe/metrics.hpp"
 #include "observe/metrics_http.hpp"
+#include "store/open_store.hpp"
 #include "store/store.hpp"
 #include "util/atomic_file.hpp"
 #include "util/folder.hpp"
@@ -80,6 +81,8 @@ void setup_logging() {
     }
     spdlog::set_default_logger(logger);
     spdlog::flush_on(spdlog::level::info);
+    // A store server's own warnings are log lines too, never bare text on stderr.
+    store::set_server_messages([](std::string_view line) { spdlog::warn("{}", line); });
 }
 
 void notify(const std::string& state) { sd_notify(0, state.c_str()); }

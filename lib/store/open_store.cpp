@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "store/postgres/pg.hpp"
 #include "store/postgres/scheme.hpp"
 #include "store/sqlite/scheme.hpp"
 #include "store/store.hpp"
@@ -46,6 +47,10 @@ std::optional<std::filesystem::path> local_path(const std::string& url) {
     std::string unknown;
     const StoreScheme* scheme = scheme_of(url, unknown);
     return scheme == nullptr ? std::nullopt : scheme->local_path(url);
+}
+
+void set_server_messages(std::function<void(std::string_view)> sink) {
+    postgres::set_notice_sink(std::move(sink));
 }
 
 }  // namespace actiondrop::store

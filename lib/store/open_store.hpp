@@ -3,9 +3,11 @@
 // scheme (`sqlite:`), listed in store/open_store.cpp and implemented in a folder of its own
 // (store/sqlite/). A URL of a scheme this build has not is a StoreError.
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace actiondrop::store {
 
@@ -18,5 +20,10 @@ std::unique_ptr<Store> open_store(const std::string& url);
 // must exist before it is opened; nullopt for a store that keeps none here, and for a URL that
 // open_store() refuses (it says why).
 std::optional<std::filesystem::path> local_path(const std::string& url);
+
+// Where the messages a store's server sends outside any statement's answer go, each one line
+// naming the server ("PostgreSQL host:port/db: WARNING:  …"): by default to stderr, and
+// actiondropd sends them to its log. Set before any store is opened; not thread-safe.
+void set_server_messages(std::function<void(std::string_view)> sink);
 
 }  // namespace actiondrop::store

@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 
 #include <charconv>
+#include <cstdio>
 #include <unordered_map>
 
 namespace actiondrop::store::postgres {
@@ -20,6 +21,20 @@ std::string trimmed(const char* message) {
         text.replace(at, end - at, " ");
     }
     return text;
+}
+
+std::function<void(std::string_view)>& notice_sink() {
+    static std::function<void(std::string_view)> sink;
+    return sink;
+}
+
+// libpq's notice processor: `where` is the Connection's where().
+void on_notice(void* where, const char* message) {
+    const std::string line = *static_cast<const std::string*>(where) + ": " + trimmed(message);
+    if (notice_sink())
+        notice_sink()(line);
+    else
+        std::fprintf(stderr, "%s\n", line.c_str());
 }
 
 // The connection options of a URL, by keyword; throws on a URL libpq cannot read.
@@ -197,6 +212,10 @@ Connection::Connection(std::string url) : url_(std::move(url)) {
 
 Connection::~Connection() { PQfinish(conn_); }
 
+void set_notice_sink(std::function<void(std::string_view)> sink) {
+    notice_sink() = std::move(sink);
+}
+
 void Connection::connect() {
     PQfinish(conn_);
     // Defaults first: whatever the URL says wins over them (expand_dbname).
@@ -206,6 +225,8 @@ void Connection::connect() {
     if (conn_ == nullptr) throw StoreError(where_ + ": out of memory while connecting");
     if (PQstatus(conn_) != CONNECTION_OK)
         throw StoreError(where_ + ": cannot connect: " + trimmed(PQerrorMessage(conn_)));
+    // Not libpq's default, which prints the bare text on stderr, outside any log's format.
+    PQsetNoticeProcessor(conn_, &on_notice, &where_);
     // Instants are integers and text is compared bytewise by the schema; these keep the
     // rest of a session's behaviour the same whatever the server's defaults.
     exec("SET client_encoding = 'UTF8'; SET standard_conforming_strings = on; "

@@ -4,6 +4,7 @@
 // StoreError naming the server (never the password, which only a passfile holds).
 // A Connection is used by one thread at a time.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -69,6 +70,10 @@ private:
     pg_result* result_ = nullptr;
     const std::string* where_ = nullptr;
 };
+
+// Where the server's notices and warnings go (store::set_server_messages): one line each,
+// "<where>: WARNING:  …". Without a sink, stderr.
+void set_notice_sink(std::function<void(std::string_view)> sink);
 
 class Connection {
 public:

@@ -6,7 +6,9 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <vector>
 
+#include "store/open_store.hpp"
 #include "store/postgres/pg.hpp"
 #include "store_location.hpp"
 #include "temp_dir.hpp"
@@ -90,6 +92,21 @@ TEST_CASE("pg connection: a transaction in which a statement failed is not commi
     }
     CHECK_FALSE(db.in_transaction());
     CHECK(rows_in(db) == 0);
+}
+
+TEST_CASE("pg connection: the server's warnings go where the program says, one line each") {
+    actiondrop::testing::TempDir dir;
+    store::testing::StoreLocation location(dir.path());
+    std::vector<std::string> lines;
+    store::set_server_messages([&](std::string_view line) { lines.emplace_back(line); });
+    Connection db(location.url());
+    db.exec("DO $$ BEGIN RAISE WARNING 'first line' USING HINT = 'second line'; END $$");
+    store::set_server_messages(nullptr);
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0].starts_with(db.where() + ": WARNING:"));
+    CHECK(lines[0].find("first line") != std::string::npos);
+    CHECK(lines[0].find("second line") != std::string::npos);
+    CHECK(lines[0].find('\n') == std::string::npos);
 }
 
 }  // namespace actiondrop::store::postgres
