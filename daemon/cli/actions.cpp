@@ -147,7 +147,8 @@ int report(const config::ServiceConfig& cfg, const ActionOptions& o, bool change
             out.add(history_json(cat, a, h));
         });
     else
-        s->for_each_action(o.account, [&](const ledger::Action& a) { out.add(action_json(cat, a)); });
+        s->for_each_action(o.account,
+                           [&](const ledger::Action& a) { out.add(action_json(cat, a)); });
     out.finish();
     return exit_code::ok;
 }

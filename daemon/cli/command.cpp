@@ -62,7 +62,7 @@ std::string csv_cell(const nlohmann::ordered_json& v) {
     std::string s = v.is_string() ? v.get<std::string>() : v.dump();
     // A cell a spreadsheet would run as a formula gets a leading ', except a plain number
     // such as a debit's -42.50, which a spreadsheet reads as the number it is.
-    if (!s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r') &&
+    if (!s.empty() && std::string_view("=+-@\t\r").find(s[0]) != std::string_view::npos &&
         !plain_number(s))
         s.insert(0, "'");
     if (s.find_first_of(",\"\r\n") != std::string::npos) {
@@ -79,13 +79,15 @@ void print_csv_header(const std::vector<std::string>& columns) {
 }
 
 void print_csv_row(const nlohmann::ordered_json& row, const std::vector<std::string>& columns) {
-    for (std::size_t i = 0; i < columns.size(); ++i) std::cout << (i ? "," : "") << csv_cell(row[columns[i]]);
+    for (std::size_t i = 0; i < columns.size(); ++i)
+        std::cout << (i ? "," : "") << csv_cell(row[columns[i]]);
     std::cout << "\r\n";
 }
 
 }  // namespace
 
-void print_csv(const std::vector<nlohmann::ordered_json>& rows, const std::vector<std::string>& columns) {
+void print_csv(const std::vector<nlohmann::ordered_json>& rows,
+               const std::vector<std::string>& columns) {
     print_csv_header(columns);
     for (const auto& r : rows) print_csv_row(r, columns);
 }

@@ -70,6 +70,11 @@ free_port() {
     python3 - << 'PY'
 import random, socket
 low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+if low <= 10001:  # no range below the kernel's: a port it gives, free now
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    print(s.getsockname()[1])
+    raise SystemExit
 while True:
     port = random.randrange(10000, low)
     s = socket.socket()
@@ -84,14 +89,16 @@ while True:
 PY
 }
 
-# wait_until SECONDS CONDITION...: polls CONDITION every 0.1 s; at the deadline shows every
-# $WORK/*.log and fails, naming the condition. (The SFTP tests' wait_for also stops when
-# their service has exited.)
+# wait_until SECONDS CONDITION...: polls the command CONDITION every 0.1 s; at the deadline
+# shows the last 200 lines of each $WORK/*.log and fails, naming the condition. A negated
+# condition needs a function (`held() { ! flock -n "$1" true; }`): a `!` here is taken for a
+# command, never found, and so waits to the deadline. (The SFTP tests' wait_for also stops
+# when their service has exited.)
 wait_until() {
     local deadline=$((SECONDS + $1)); shift
     until "$@"; do
         if [ $SECONDS -ge $deadline ]; then
-            tail -n 50 "$WORK"/*.log >&2 2> /dev/null || true
+            tail -n 200 "$WORK"/*.log >&2 2> /dev/null || true
             fail "timed out waiting for: $*"
         fi
         sleep 0.1

@@ -58,7 +58,7 @@ after_kill=$(snapshot)
 # Again: every row applied once.
 expect_exit 0 ad apply --account 1000 --outbox "$WORK/out" "$WORK/mods.csv"
 ad report actions --account 1000 --json > "$WORK/after.json"
-python3 - "$WORK/after.json" "$ROWS" <<'PY' || fail "report actions: rows not applied exactly once, or not one JSON array"
+python3 - "$WORK/after.json" "$ROWS" <<'PY' || fail "report actions: not each row once, one array"
 import json, sys
 text = open(sys.argv[1], encoding="utf-8").read()
 actions = json.loads(text)
@@ -73,7 +73,7 @@ assert text == json.dumps(actions, indent=2, ensure_ascii=False) + "\n", "not on
 PY
 # Every change, action by action in creation order, each action's entries in date order.
 ad report changes --account 1000 > "$WORK/changes.csv"
-python3 - "$WORK/changes.csv" "$ROWS" <<'PY' || fail "report changes is not every change once, in order"
+python3 - "$WORK/changes.csv" "$ROWS" <<'PY' || fail "report changes: not each change once, in order"
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1], newline="", encoding="utf-8")))
 n = int(sys.argv[2])

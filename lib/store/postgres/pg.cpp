@@ -28,13 +28,20 @@ std::function<void(std::string_view)>& notice_sink() {
     return sink;
 }
 
-// libpq's notice processor: `where` is the Connection's where().
-void on_notice(void* where, const char* message) {
-    const std::string line = *static_cast<const std::string*>(where) + ": " + trimmed(message);
-    if (notice_sink())
-        notice_sink()(line);
-    else
+// libpq's notice processor: `where` is the Connection's where(). Nothing may be thrown
+// through libpq's C frames.
+void on_notice(void* where, const char* message) noexcept {
+    try {
+        const std::string line =
+            *static_cast<const std::string*>(where) + ": " + trimmed(message);
+        if (notice_sink()) {
+            notice_sink()(line);
+            return;
+        }
         std::fprintf(stderr, "%s\n", line.c_str());
+    } catch (...) {
+        std::fprintf(stderr, "%s\n", message != nullptr ? message : "");
+    }
 }
 
 // The connection options of a URL, by keyword; throws on a URL libpq cannot read.
@@ -256,8 +263,8 @@ void Connection::require_connected(std::string_view what) {
         reconnect_if_broken();
         return;
     }
-    // libpq's own status says "idle" on a connection that was lost: only this flag knows
-    // that a transaction was begun on it, and is lost with it.
+    // libpq's own status says "unknown" on a connection that was lost, and "idle" once it is
+    // opened again: only this flag knows that a transaction was begun, and lost with it.
     if (PQstatus(conn_) != CONNECTION_OK)
         throw StoreError(where_ + ": " + std::string(what) +
                          ": the connection was lost, and its transaction with it");
@@ -271,7 +278,12 @@ void Connection::rollback() {
         exec("ROLLBACK");
     } catch (const StoreError&) {
         // Lost while rolling back: the server ends the transaction itself.
-        if (PQstatus(conn_) == CONNECTION_OK) throw;
+        if (PQstatus(conn_) != CONNECTION_OK) return;
+        // A live connection whose transaction would not end: closed, so that the server ends
+        // it, and the next statement runs on a new connection, never inside it.
+        PQfinish(conn_);
+        conn_ = nullptr;
+        throw;
     }
 }
 
@@ -283,9 +295,16 @@ void Connection::commit() {
     }
     // A failed transaction answers COMMIT with a ROLLBACK that reports success. It stays
     // begun: rollback() ends it.
-    if (PQtransactionStatus(conn_) == PQTRANS_INERROR)
-        throw StoreError(where_ +
-                         ": COMMIT: a statement of the transaction failed; it is rolled back");
+    const auto status = PQtransactionStatus(conn_);
+    if (status == PQTRANS_INERROR)
+        throw StoreError(where_ + ": COMMIT: a statement of the transaction failed; the "
+                                  "transaction is rolled back");
+    // A server with no transaction open (one ended by a statement of its own) would answer
+    // COMMIT with success and nothing in it.
+    if (status != PQTRANS_INTRANS) {
+        transaction_ = false;
+        throw StoreError(where_ + ": COMMIT: the server has no transaction open");
+    }
     // Whatever COMMIT answers, the transaction is over: committed, or ended by the server.
     transaction_ = false;
     exec("COMMIT");
@@ -306,12 +325,13 @@ Result Connection::check(pg_result* result, std::string_view what) const {
 
 void Connection::exec(std::string_view sql) {
     const std::string text(sql);
-    require_connected("\"" + text.substr(0, 80) + "\"");
-    check(PQexec(conn_, text.c_str()), "\"" + text.substr(0, 80) + "\"");
+    const std::string label = "\"" + text.substr(0, 80) + "\"";
+    require_connected(label);
+    check(PQexec(conn_, text.c_str()), label);
 }
 
 Result Connection::run(std::string_view sql, const Params& params) {
-    require_connected(sql.substr(0, 80));
+    require_connected("\"" + std::string(sql.substr(0, 80)) + "\"");
     // The unnamed statement: parsed, bound and run in one round trip, and nothing left on the
     // server connection. A pooler in transaction mode may hand each transaction another server
     // connection, where a named statement prepared before would not exist (docs/postgres.md,

@@ -99,9 +99,6 @@ public:
     // Ends a COPY in flight as failed (its transaction is then aborted); nothing when none is.
     void copy_abort() noexcept;
 
-    // Outside a transaction, a connection found broken is opened again: a server restart costs
-    // the statement in flight, not the store.
-    void reconnect_if_broken();
     // BEGIN, on a connection opened again if the server dropped it since its last use (after
     // a server restart the first statement finds out; nothing has run yet, so it is safe to
     // try once more). `statement` is BEGIN with its options.
@@ -114,20 +111,24 @@ public:
     // even when the connection was lost meanwhile.
     bool in_transaction() const { return transaction_; }
     // Ends the transaction begun, if there is one, with ROLLBACK. On a lost connection there is
-    // nothing to send: the server ended it. The connection is not opened again here (a
-    // ROLLBACK on a new one would only draw libpq's "there is no transaction in progress" onto
-    // stderr); the next statement opens it.
+    // nothing to send: the server ended it, and a ROLLBACK on a new connection would only draw
+    // the server's warning "there is no transaction in progress"; the next statement opens
+    // it. A ROLLBACK that fails on a live connection closes it (and is an error).
     void rollback();
-    // COMMIT of the transaction begun. An error when the connection was lost, and when a
-    // statement of the transaction failed (PostgreSQL answers COMMIT with a rollback then);
-    // in the first case the transaction is over, in the second it stays begun, for
-    // rollback() to end.
+    // COMMIT of the transaction begun. An error when the connection was lost, when the server
+    // has no transaction open, and when a statement of the transaction failed (PostgreSQL
+    // answers COMMIT with a rollback then); in the first two cases the transaction is over,
+    // in the third it stays begun, for rollback() to end.
     void commit();
     // "PostgreSQL 127.0.0.1:5432/actiondrop": how errors name the server.
     const std::string& where() const { return where_; }
 
 private:
     void connect();
+    // Outside a transaction, a connection found broken is opened again: a server restart costs
+    // the statement in flight, not the store. Private: inside one it would carry the
+    // transaction's next statements outside it.
+    void reconnect_if_broken();
     // Before a statement: outside a transaction, reconnect_if_broken(); inside one, an error
     // naming `what` when the connection was lost.
     void require_connected(std::string_view what);

@@ -28,6 +28,15 @@ void end_server_process(Connection& victim, const std::string& url) {
 
 std::int64_t rows_in(Connection& db) { return db.run("SELECT count(*) FROM t").int64(0, 0); }
 
+// Sends the server's messages to `lines` while it lives; stderr again after.
+struct CapturedMessages {
+    std::vector<std::string> lines;
+    CapturedMessages() {
+        store::set_server_messages([this](std::string_view line) { lines.emplace_back(line); });
+    }
+    ~CapturedMessages() { store::set_server_messages(nullptr); }
+};
+
 }  // namespace
 
 TEST_CASE("pg connection: a lost transaction is never carried on by a new connection") {
@@ -97,16 +106,30 @@ TEST_CASE("pg connection: a transaction in which a statement failed is not commi
 TEST_CASE("pg connection: the server's warnings go where the program says, one line each") {
     actiondrop::testing::TempDir dir;
     store::testing::StoreLocation location(dir.path());
-    std::vector<std::string> lines;
-    store::set_server_messages([&](std::string_view line) { lines.emplace_back(line); });
     Connection db(location.url());
+    CapturedMessages captured;
     db.exec("DO $$ BEGIN RAISE WARNING 'first line' USING HINT = 'second line'; END $$");
-    store::set_server_messages(nullptr);
+    const auto& lines = captured.lines;
     REQUIRE(lines.size() == 1);
     CHECK(lines[0].starts_with(db.where() + ": WARNING:"));
     CHECK(lines[0].find("first line") != std::string::npos);
     CHECK(lines[0].find("second line") != std::string::npos);
     CHECK(lines[0].find('\n') == std::string::npos);
+}
+
+TEST_CASE("pg connection: COMMIT when the server has no transaction open is an error") {
+    actiondrop::testing::TempDir dir;
+    store::testing::StoreLocation location(dir.path());
+    Connection db(location.url());
+    db.exec("CREATE TABLE t (n int8)");
+    db.begin();
+    // The transaction ended by a statement of its own: what follows runs in autocommit.
+    db.exec("COMMIT; INSERT INTO t VALUES (1)");
+    CHECK_THROWS_WITH_AS(db.commit(), doctest::Contains("the server has no transaction open"),
+                         StoreError);
+    CHECK_FALSE(db.in_transaction());
+    db.begin();  // the connection serves the next transaction
+    db.rollback();
 }
 
 }  // namespace actiondrop::store::postgres
