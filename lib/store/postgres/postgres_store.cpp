@@ -297,31 +297,41 @@ std::vector<HistoryEntry> PostgresStore::history(std::string_view account_id,
     return entries;
 }
 
+namespace {
+
+// Reports read an account's actions in pages of this many, by seq: memory stays that of a
+// page whatever the account's size (docs/postgres.md, "Reports").
+constexpr std::size_t kActionPage = 2000;
+
+// The account's next page of actions, those with a seq above `after`, in seq order.
+std::vector<Action> action_page(Connection& db, std::string_view account_id,
+                                std::int64_t after) {
+    Params p;
+    p.text(account_id).int64(after).int64(static_cast<std::int64_t>(kActionPage));
+    Result r = db.run("SELECT " PG_ACTION_COLUMNS
+                      ", cleared_at, invoice_id FROM actions WHERE account_id = $1 AND "
+                      "seq > $2 ORDER BY seq LIMIT $3",
+                      p);
+    std::vector<Action> page;
+    page.reserve(static_cast<std::size_t>(r.rows()));
+    for (int i = 0; i < r.rows(); ++i) page.push_back(read_reported_action(r, i));
+    return page;
+}
+
+}  // namespace
+
 void PostgresStore::for_each_change(
     std::string_view account_id,
     const std::function<void(const Action&, const HistoryEntry&)>& fn) {
     // A page of actions, then the history of all of them in one statement: two round trips
-    // per page, not one per action (docs/postgres.md, "Reports"). One moment, as above.
+    // per page, not one per action. One moment, as for_each_action's.
     Snapshot snapshot(db_);
-    constexpr std::int64_t kPage = 2000;
-    std::int64_t after = 0;
-    std::vector<Action> page;
-    std::vector<std::int64_t> seqs;
-    for (;;) {
-        Params p;
-        p.text(account_id).int64(after).int64(kPage);
-        Result r = db_.run("SELECT " PG_ACTION_COLUMNS
-                           ", cleared_at, invoice_id FROM actions WHERE account_id = $1 AND "
-                           "seq > $2 ORDER BY seq LIMIT $3",
-                           p);
-        page.clear();
-        seqs.clear();
-        for (int i = 0; i < r.rows(); ++i) {
-            page.push_back(read_reported_action(r, i));
-            seqs.push_back(page.back().key);
-        }
+    for (std::int64_t after = 0;;) {
+        const std::vector<Action> page = action_page(db_, account_id, after);
         if (page.empty()) return;
-        after = seqs.back();
+        std::vector<std::int64_t> seqs;
+        seqs.reserve(page.size());
+        for (const Action& a : page) seqs.push_back(a.key);
         Params q;
         q.int64_array(seqs);
         Result h = db_.run(PG_HISTORY_FROM "WHERE h.action_seq = ANY($1::int8[]) "
@@ -339,31 +349,22 @@ void PostgresStore::for_each_change(
         if (row != h.rows())
             throw StoreError(db_.where() + ": history entries out of order for account " +
                              std::string(account_id));
-        if (r.rows() < kPage) return;
+        if (page.size() < kActionPage) return;
+        after = page.back().key;
     }
 }
 
 void PostgresStore::for_each_action(std::string_view account_id,
                                     const std::function<void(const Action&)>& fn) {
-    // Pages by seq: the callback may use the store between them, and memory stays that of a
-    // page whatever the account's size. All pages, and what the callback reads, are one moment
-    // of the store, as SQLite's one statement is: a batch committed meanwhile is in none of it.
+    // Pages by seq: the callback may use the store between them. All pages, and what the
+    // callback reads, are one moment of the store, as SQLite's one statement is: a batch
+    // committed meanwhile is in none of it.
     Snapshot snapshot(db_);
-    constexpr std::int64_t kPage = 2000;
-    std::int64_t after = 0;
-    for (;;) {
-        Params p;
-        p.text(account_id).int64(after).int64(kPage);
-        Result r = db_.run("SELECT " PG_ACTION_COLUMNS
-                           ", cleared_at, invoice_id FROM actions WHERE account_id = $1 AND "
-                           "seq > $2 ORDER BY seq LIMIT $3",
-                           p);
-        for (int i = 0; i < r.rows(); ++i) {
-            Action a = read_reported_action(r, i);
-            after = a.key;
-            fn(a);
-        }
-        if (r.rows() < kPage) return;
+    for (std::int64_t after = 0;;) {
+        const std::vector<Action> page = action_page(db_, account_id, after);
+        for (const Action& a : page) fn(a);
+        if (page.size() < kActionPage) return;
+        after = page.back().key;
     }
 }
 

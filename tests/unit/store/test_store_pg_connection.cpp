@@ -16,17 +16,28 @@
 namespace actiondrop::store::postgres {
 namespace {
 
-// Ends `victim`'s server process from another connection, as an administrator or a server
-// restart would; `victim` finds out at its next statement.
-void end_server_process(Connection& victim, const std::string& url) {
-    const std::int64_t pid = victim.run("SELECT pg_backend_pid()::int8").int64(0, 0);
-    Connection admin(url);
-    Params p;
-    p.int64(pid);
-    REQUIRE(admin.run("SELECT pg_terminate_backend($1::int4)", p).boolean(0, 0));
-}
-
-std::int64_t rows_in(Connection& db) { return db.run("SELECT count(*) FROM t").int64(0, 0); }
+// A connection to a schema of the test's own, with a table `t (n int8 ...)`.
+struct TestTable {
+    actiondrop::testing::TempDir dir;
+    store::testing::StoreLocation location{dir.path()};
+    Connection db{location.url()};
+    explicit TestTable(const char* column = "n int8") {
+        db.exec(std::string("CREATE TABLE t (") + column + ")");
+    }
+    std::int64_t rows() { return db.run("SELECT count(*) FROM t").int64(0, 0); }
+    // A transaction begun with one row written, whose server process is then ended from
+    // another connection, as an administrator or a server restart would: `db` finds out at
+    // its next statement.
+    void lose_a_transaction() {
+        db.begin();
+        db.exec("INSERT INTO t VALUES (1)");
+        const std::int64_t pid = db.run("SELECT pg_backend_pid()::int8").int64(0, 0);
+        Connection admin(location.url());
+        Params p;
+        p.int64(pid);
+        REQUIRE(admin.run("SELECT pg_terminate_backend($1::int4)", p).boolean(0, 0));
+    }
+};
 
 // Sends the server's messages to `lines` while it lives; stderr again after.
 struct CapturedMessages {
@@ -40,14 +51,9 @@ struct CapturedMessages {
 }  // namespace
 
 TEST_CASE("pg connection: a lost transaction is never carried on by a new connection") {
-    actiondrop::testing::TempDir dir;
-    store::testing::StoreLocation location(dir.path());
-    Connection db(location.url());
-    db.exec("CREATE TABLE t (n int8)");
-
-    db.begin();
-    db.exec("INSERT INTO t VALUES (1)");
-    end_server_process(db, location.url());
+    TestTable table;
+    Connection& db = table.db;
+    table.lose_a_transaction();
 
     // The first statement finds the connection lost; so does every one after it, until the
     // transaction is ended: none of them may run outside it, on a connection opened again.
@@ -60,22 +66,17 @@ TEST_CASE("pg connection: a lost transaction is never carried on by a new connec
 
     // Ended, the transaction is gone with its rows, and the connection is opened again.
     db.rollback();
-    CHECK(rows_in(db) == 0);
+    CHECK(table.rows() == 0);
     db.begin();
     db.exec("INSERT INTO t VALUES (4)");
     db.commit();
-    CHECK(rows_in(db) == 1);
+    CHECK(table.rows() == 1);
 }
 
 TEST_CASE("pg connection: a lost transaction rolled back opens the next one anew") {
-    actiondrop::testing::TempDir dir;
-    store::testing::StoreLocation location(dir.path());
-    Connection db(location.url());
-    db.exec("CREATE TABLE t (n int8)");
-
-    db.begin();
-    db.exec("INSERT INTO t VALUES (1)");
-    end_server_process(db, location.url());
+    TestTable table;
+    Connection& db = table.db;
+    table.lose_a_transaction();
     db.rollback();  // nothing to send: the server ended the transaction
     CHECK_FALSE(db.in_transaction());
     {
@@ -83,14 +84,12 @@ TEST_CASE("pg connection: a lost transaction rolled back opens the next one anew
         db.exec("INSERT INTO t VALUES (2)");
         tx.commit();
     }
-    CHECK(rows_in(db) == 1);
+    CHECK(table.rows() == 1);
 }
 
 TEST_CASE("pg connection: a transaction in which a statement failed is not committed") {
-    actiondrop::testing::TempDir dir;
-    store::testing::StoreLocation location(dir.path());
-    Connection db(location.url());
-    db.exec("CREATE TABLE t (n int8 UNIQUE)");
+    TestTable table("n int8 UNIQUE");
+    Connection& db = table.db;
 
     {
         Transaction tx(db);
@@ -100,13 +99,12 @@ TEST_CASE("pg connection: a transaction in which a statement failed is not commi
             tx.commit(), doctest::Contains("a statement of the transaction failed"), StoreError);
     }
     CHECK_FALSE(db.in_transaction());
-    CHECK(rows_in(db) == 0);
+    CHECK(table.rows() == 0);
 }
 
 TEST_CASE("pg connection: the server's warnings go where the program says, one line each") {
-    actiondrop::testing::TempDir dir;
-    store::testing::StoreLocation location(dir.path());
-    Connection db(location.url());
+    TestTable table;
+    Connection& db = table.db;
     CapturedMessages captured;
     db.exec("DO $$ BEGIN RAISE WARNING 'first line' USING HINT = 'second line'; END $$");
     const auto& lines = captured.lines;
@@ -118,10 +116,8 @@ TEST_CASE("pg connection: the server's warnings go where the program says, one l
 }
 
 TEST_CASE("pg connection: COMMIT when the server has no transaction open is an error") {
-    actiondrop::testing::TempDir dir;
-    store::testing::StoreLocation location(dir.path());
-    Connection db(location.url());
-    db.exec("CREATE TABLE t (n int8)");
+    TestTable table;
+    Connection& db = table.db;
     db.begin();
     // The transaction ended by a statement of its own: what follows runs in autocommit.
     db.exec("COMMIT; INSERT INTO t VALUES (1)");
