@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/eventhandler.h>
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <sstream>
 
@@ -21,15 +23,28 @@ std::string index_path(std::string_view parent, std::size_t i) {
 
 namespace {
 
-// Where the first byte that is not UTF-8 is (0-based line, column), if any. yaml-cpp passes
-// such bytes through, and a name holding them cannot be stored (the store keeps the catalog
-// as JSON).
-std::optional<YAML::Mark> first_non_utf8(std::string_view text) {
+// A byte that makes the text no YAML text: where it is (0-based line, column), and why.
+struct BadByte {
+    YAML::Mark at;
+    std::string why;
+};
+
+// The first byte that is not UTF-8, or is a control character other than tab, CR and LF
+// (which YAML does not allow), if any. yaml-cpp passes the first through, and turns a NUL into
+// a byte that is not UTF-8: a name holding them cannot be stored (the store keeps the
+// catalog as JSON).
+std::optional<BadByte> first_bad_byte(std::string_view text) {
     YAML::Mark at;
     at.line = 0;
     at.column = 0;
+    const std::string not_utf8 =
+        "the file is not UTF-8 text (a byte here is not UTF-8); save it as UTF-8";
     for (std::size_t i = 0; i < text.size();) {
         const auto c = static_cast<unsigned char>(text[i]);
+        if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F)
+            return BadByte{at, fmt::format("the file holds a control character (byte 0x{:02X}) "
+                                           "here; a YAML file is text",
+                                           c)};
         std::size_t n = 1;
         unsigned char lo = 0x80, hi = 0xBF;  // range of the second byte
         if (c >= 0x80) {
@@ -40,11 +55,12 @@ std::optional<YAML::Mark> first_non_utf8(std::string_view text) {
             else if (c == 0xF0) n = 4, lo = 0x90;
             else if (c >= 0xF1 && c <= 0xF3) n = 4;
             else if (c == 0xF4) n = 4, hi = 0x8F;
-            else return at;
+            else return BadByte{at, not_utf8};
             for (std::size_t k = 1; k < n; ++k) {
-                if (i + k >= text.size()) return at;
+                if (i + k >= text.size()) return BadByte{at, not_utf8};
                 const auto b = static_cast<unsigned char>(text[i + k]);
-                if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF)) return at;
+                if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF))
+                    return BadByte{at, not_utf8};
             }
         }
         if (c == '\n') {
@@ -76,8 +92,8 @@ public:
 }  // namespace
 
 std::optional<YAML::Node> YamlFile::parse(std::string_view text) {
-    if (auto at = first_non_utf8(text)) {
-        error(*at, "", "the file is not UTF-8 text (a byte here is not UTF-8); save it as UTF-8");
+    if (auto bad = first_bad_byte(text)) {
+        error(bad->at, "", bad->why);
         return std::nullopt;
     }
     try {

@@ -67,3 +67,32 @@ TEST_CASE("the catalog refuses a name that is not UTF-8 instead of storing what 
     CHECK(catalog.error().front().line == 6);
     CHECK(catalog.error().front().message.find("UTF-8") != std::string::npos);
 }
+
+TEST_CASE("a control character in the file is an error at its place, never stored") {
+    // A NUL inside a scalar: yaml-cpp made of it a byte that is not UTF-8, which the store's
+    // encoding of the catalog then threw on (the CLI's "internal error").
+    const auto catalog = read_catalog_text(
+        std::string("accounts:\n"
+                    "  - id: \"1\"\n"
+                    "    name: Acme\n"
+                    "    currency: USD\n"
+                    "    dispositions:\n"
+                    "      - {code: STA") +
+            '\0' + "_COMPLETE, name: Stay completed, action: APPROVE}\n",
+        "catalog.yaml");
+    REQUIRE_FALSE(catalog.has_value());
+    CHECK(catalog.error().front().line == 6);
+    CHECK(catalog.error().front().column == 19);
+    CHECK(catalog.error().front().message.find("control character (byte 0x00)") !=
+          std::string::npos);
+
+    for (char c : {'\x01', '\x1b', '\x7f'}) {
+        YamlFile file("actiondrop.yaml");
+        CHECK_FALSE(file.parse(std::string("a: b") + c + "\n").has_value());
+        REQUIRE(file.errors().size() == 1);
+        CHECK(file.errors()[0].column == 5);
+    }
+    YamlFile text("actiondrop.yaml");  // tab, CR and LF are text
+    CHECK(text.parse("a:\t\"b\"\r\nc: d\n").has_value());
+    CHECK(text.errors().empty());
+}
