@@ -2,8 +2,6 @@
 
 #include <yaml-cpp/eventhandler.h>
 
-#include <fmt/format.h>
-
 #include <charconv>
 #include <sstream>
 
@@ -41,10 +39,11 @@ std::optional<BadByte> first_bad_byte(std::string_view text) {
         "the file is not UTF-8 text (a byte here is not UTF-8); save it as UTF-8";
     for (std::size_t i = 0; i < text.size();) {
         const auto c = static_cast<unsigned char>(text[i]);
-        if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F)
-            return BadByte{at, fmt::format("the file holds a control character (byte 0x{:02X}) "
-                                           "here; a YAML file is text",
-                                           c)};
+        if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) {
+            constexpr char kHex[] = "0123456789ABCDEF";
+            return BadByte{at, std::string("the file holds a control character (byte 0x") +
+                                   kHex[c >> 4] + kHex[c & 15] + ") here; a YAML file is text"};
+        }
         std::size_t n = 1;
         unsigned char lo = 0x80, hi = 0xBF;  // range of the second byte
         if (c >= 0x80) {
