@@ -24,6 +24,25 @@ std::vector<T> sorted_distinct(std::vector<T> values) {
 
 }  // namespace
 
+// Defined before the constructor, which destroys `reader_` when it throws.
+struct SqliteBatch::Reader {
+    explicit Reader(const std::string& path) : db(path) {
+        // Each page is read once, in key order: a small cache does.
+        db.set_cache_kib(2 * 1024);
+        by_seqs = &db.cached(select_actions_by_seqs_sql(kPrefetchIds));
+        by_range = &db.cached(kSelectActionsBySeqRange);
+    }
+    Database db;
+    Statement* by_seqs;
+    Statement* by_range;
+};
+
+struct SqliteBatch::SqliteReadAhead final : ReadAhead {
+    std::string account_id;
+    std::vector<std::int64_t> asked;  // ascending, distinct
+    std::vector<Action> actions;      // those of `asked` that were stored
+};
+
 SqliteBatch::SqliteBatch(SqliteStore& store, std::string batch_id)
     : store_(store), db_(store.db_), batch_id_(std::move(batch_id)) {
     if (store_.batch_open_)
@@ -72,24 +91,6 @@ SqliteBatch::~SqliteBatch() {
 void SqliteBatch::require_open() const {
     if (!open_) throw std::logic_error("batch transaction " + batch_id_ + " is already finished");
 }
-
-struct SqliteBatch::Reader {
-    explicit Reader(const std::string& path) : db(path) {
-        // Each page is read once, in key order: a small cache does.
-        db.set_cache_kib(2 * 1024);
-        by_seqs = &db.cached(select_actions_by_seqs_sql(kPrefetchIds));
-        by_range = &db.cached(kSelectActionsBySeqRange);
-    }
-    Database db;
-    Statement* by_seqs;
-    Statement* by_range;
-};
-
-struct SqliteBatch::SqliteReadAhead final : ReadAhead {
-    std::string account_id;
-    std::vector<std::int64_t> asked;  // ascending, distinct
-    std::vector<Action> actions;      // those of `asked` that were stored
-};
 
 Action* SqliteBatch::find(std::string_view account_id, std::string_view action_id) {
     require_open();
