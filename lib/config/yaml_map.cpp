@@ -35,7 +35,7 @@ std::optional<BadByte> first_bad_byte(std::string_view text) {
     YAML::Mark at;
     at.line = 0;
     at.column = 0;
-    const std::string not_utf8 =
+    constexpr const char* not_utf8 =
         "the file is not UTF-8 text (a byte here is not UTF-8); save it as UTF-8";
     for (std::size_t i = 0; i < text.size();) {
         const auto c = static_cast<unsigned char>(text[i]);
