@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cerrno>
 #include <charconv>
+#include <functional>
 #include <system_error>
 
 namespace actiondrop::ingest {
@@ -44,43 +45,46 @@ long temporary_writer(std::string_view name) {
     return pid;
 }
 
-std::vector<std::string> remove_abandoned_temporaries(const fs::path& folder) {
+namespace {
+
+bool abandoned_temporary(std::string_view name) {
+    const long pid = temporary_writer(name);
+    return pid != 0 && !running(pid);
+}
+
+// Lists `folder` once, then removes each file whose name `remove` picks.
+std::vector<std::string> remove_where(const fs::path& folder,
+                                      const std::function<bool(std::string_view)>& remove) {
     std::vector<std::string> removed;
     std::error_code ec;
     fs::directory_iterator it(folder, ec), end;
     if (ec == std::errc::no_such_file_or_directory) return removed;
     if (ec) throw std::system_error(ec, "cannot list " + folder.string());
-    for (; it != end; it.increment(ec)) {
-        auto name = it->path().filename().string();
-        long pid = temporary_writer(name);
-        if (pid == 0 || running(pid)) continue;
-        if (::unlink(it->path().c_str()) != 0 && errno != ENOENT)
+    std::vector<std::string> picked;
+    for (; it != end; it.increment(ec))
+        if (auto name = it->path().filename().string(); remove(name))
+            picked.push_back(std::move(name));
+    if (ec) throw std::system_error(ec, "cannot list " + folder.string());
+    for (auto& name : picked) {
+        const fs::path path = folder / name;
+        if (::unlink(path.c_str()) != 0 && errno != ENOENT)
             throw std::system_error(errno, std::generic_category(),
-                                    "cannot remove " + it->path().string());
+                                    "cannot remove " + path.string());
         removed.push_back(std::move(name));
     }
-    if (ec) throw std::system_error(ec, "cannot list " + folder.string());
     return removed;
 }
 
+}  // namespace
+
+std::vector<std::string> remove_abandoned_temporaries(const fs::path& folder) {
+    return remove_where(folder, abandoned_temporary);
+}
+
 std::vector<std::string> remove_own_copies(const fs::path& claims) {
-    std::vector<std::string> removed = remove_abandoned_temporaries(claims);
-    std::vector<fs::path> copies;
-    std::error_code ec;
-    fs::directory_iterator it(claims, ec), end;
-    if (ec == std::errc::no_such_file_or_directory) return removed;
-    if (ec) throw std::system_error(ec, "cannot list " + claims.string());
-    for (; it != end; it.increment(ec))
-        if (it->path().filename().string().starts_with(own_copy_prefix))
-            copies.push_back(it->path());
-    if (ec) throw std::system_error(ec, "cannot list " + claims.string());
-    for (const auto& copy : copies) {
-        if (::unlink(copy.c_str()) != 0 && errno != ENOENT)
-            throw std::system_error(errno, std::generic_category(),
-                                    "cannot remove " + copy.string());
-        removed.push_back(copy.filename().string());
-    }
-    return removed;
+    return remove_where(claims, [](std::string_view name) {
+        return abandoned_temporary(name) || name.starts_with(own_copy_prefix);
+    });
 }
 
 std::vector<std::string> remove_decided_spools(
