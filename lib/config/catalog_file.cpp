@@ -14,6 +14,8 @@ namespace actiondrop::config {
 
 namespace {
 
+constexpr std::size_t kMostIdBytes = 100;  // of an account or partner id
+
 using ledger::Instant;
 
 // A strict YYYY-MM-DD calendar date (FX rates, invoice period ends).
@@ -111,6 +113,28 @@ private:
         return s;
     }
 
+    // An account or partner id names the invoice folder and files (docs/lifecycle.md,
+    // "Invoice files"): one the file system cannot hold is refused here, not at its first
+    // invoice, after the run's commit. 100 bytes each keep the longest invoice file's name
+    // ("invoice_INV-<account>-<date>-<partner>.json") within the 255 bytes a name may have.
+    std::optional<std::string> file_id(MapReader& m, std::string_view key) {
+        std::optional<std::string> s = id(m, key);
+        if (!s) return s;
+        std::string why;
+        if (*s == "." || *s == "..")
+            why = "'" + *s + "' cannot name a file, and this id names the invoice files";
+        else if (s->find('/') != std::string::npos)
+            why = "'" + *s + "' holds a '/': it cannot name a file, and this id names the "
+                  "invoice files";
+        else if (s->size() > kMostIdBytes)
+            why = "is " + std::to_string(s->size()) +
+                  " bytes long; an id that names the invoice files is at most " +
+                  std::to_string(kMostIdBytes) + " bytes";
+        if (why.empty()) return s;
+        f_.error(m[key], m.path(key), why);
+        return std::nullopt;
+    }
+
     std::optional<Instant> instant(MapReader& m, std::string_view key) {
         std::optional<std::string> s = m.text(key);
         if (!s) return std::nullopt;
@@ -198,7 +222,7 @@ private:
         if (!m.is_map()) return std::nullopt;
         ledger::Account a;
         std::size_t errors_before = f_.errors().size();
-        std::optional<std::string> account_id = id(m, "id");
+        std::optional<std::string> account_id = file_id(m, "id");
         if (account_id) a.id = *account_id;
         if (auto name = m.required_text("name")) a.name = *name;
 
@@ -371,7 +395,7 @@ private:
             MapReader m(f_, list[i], path, {"id", "name"});
             if (!m.is_map()) continue;
             ledger::Partner p;
-            std::optional<std::string> pid = id(m, "id");
+            std::optional<std::string> pid = file_id(m, "id");
             if (auto name = m.required_text("name")) p.name = *name;
             if (!pid) continue;
             p.id = *pid;

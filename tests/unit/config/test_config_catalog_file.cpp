@@ -227,6 +227,46 @@ TEST_CASE("catalog: required keys and empty values") {
     CHECK_CONFIG_ERROR(errors, 6, "accounts[0].trackers[1].id", "missing required key");
 }
 
+TEST_CASE("catalog: an account or partner id that cannot name a file is refused at its place") {
+    // They name the invoice folder and files (docs/lifecycle.md, "Invoice files"): one the
+    // file system cannot hold would stop every invoice of its account after its commit.
+    const std::string long_id(101, 'p');
+    auto errors = errors_of(R"(accounts:
+  - id: ".."
+    name: A
+    currency: USD
+    partners:
+      - {id: P/2, name: Slash}
+      - {id: ".", name: Dot}
+      - {id: )" + long_id + R"(, name: Long}
+  - id: a/b
+    name: B
+    currency: USD
+)");
+    CHECK_CONFIG_ERROR(errors, 2, "accounts[0].id", "cannot name a file");
+    CHECK_CONFIG_ERROR(errors, 6, "accounts[0].partners[0].id", "'/'");
+    CHECK_CONFIG_ERROR(errors, 7, "accounts[0].partners[1].id", "cannot name a file");
+    CHECK_CONFIG_ERROR(errors, 8, "accounts[0].partners[2].id", "at most 100 bytes");
+    CHECK_CONFIG_ERROR(errors, 9, "accounts[1].id", "'/'");
+
+    // What is allowed stays allowed: dots inside, spaces, UTF-8, 100 bytes.
+    const std::string longest(100, 'q');
+    auto catalog = catalog_of(R"(accounts:
+  - id: "a.b c"
+    name: A
+    currency: USD
+    partners:
+      - {id: "..x", name: Dots}
+      - {id: "Zoë 1", name: Accent}
+      - {id: )" + longest + R"(, name: Longest}
+)");
+    const ledger::Account* account = catalog.account("a.b c");
+    REQUIRE(account != nullptr);
+    CHECK(account->partners.contains("..x"));
+    CHECK(account->partners.contains("Zoë 1"));
+    CHECK(account->partners.contains(longest));
+}
+
 TEST_CASE("catalog: wrong shapes are named") {
     auto errors = errors_of(R"(accounts:
   - id: [1, 2]
