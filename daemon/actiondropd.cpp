@@ -464,7 +464,7 @@ int main(int argc, char** argv) {
                         code, d.invoices.size(), files, took.count());
             if (!files_error.empty())
                 spdlog::error("account={} lifecycle: invoice files not written: {}; the next run "
-                              "writes them",
+                              "tries again",
                               account.id, files_error);
             if (d.invoice_calendar_ended && calendar_warned.insert(account.id).second)
                 spdlog::warn("account={} lifecycle: cleared actions or transfers wait for an "

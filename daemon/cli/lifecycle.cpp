@@ -226,20 +226,36 @@ int run(const config::ServiceConfig& cfg, const RunOptions& o) {
         for (const ledger::Account* a : accounts) time_option("--now", o.now, *a);
     const ledger::Instant clock = system_now();
     store::LifecycleLedger& funds = funds_of(*s);
+    bool files_failed = false;
     if (o.json) std::cout << "[";
     for (const ledger::Account* a : accounts) {
         const ledger::Instant now = o.now.empty() ? clock : time_option("--now", o.now, *a);
         RunListing listing(*a, now, o.json);
         const lifecycle::RunDecisions d = funds.run_lifecycle(*a, now, &listing);
         const std::int64_t balance = funds.balance(a->id);
-        // Every invoice of the account without its files, not only those of this run: a run
-        // stopped after its commit left its own to this one (ingest/invoice_files.hpp).
-        ingest::write_missing_invoice_files(funds, ingest::invoice_destinations(cfg, a->id), a->id);
+        // Committed: the account is printed before its files are written, and files that
+        // cannot be written stop neither the other invoices nor the other accounts.
         if (o.json) std::cout << (a == accounts.front() ? "\n" : ",\n");
         listing.print(d, balance);
+        std::cout.flush();
+        // Every invoice of the account without its files, not only those of this run: a run
+        // stopped after its commit left its own to this one (ingest/invoice_files.hpp).
+        std::string problem;
+        try {
+            problem = ingest::write_missing_invoice_files(
+                          funds, ingest::invoice_destinations(cfg, a->id), a->id)
+                          .describe();
+        } catch (const std::exception& e) {
+            problem = e.what();
+        }
+        if (!problem.empty()) {
+            files_failed = true;
+            std::cerr << fmt::format("account {}: invoice files not written: {}\n", a->id,
+                                     problem);
+        }
     }
     if (o.json) std::cout << (accounts.empty() ? "]\n" : "\n]\n");
-    return exit_code::ok;
+    return files_failed ? exit_code::io : exit_code::ok;
 }
 
 }  // namespace

@@ -26,12 +26,15 @@ std::string money_text(std::int64_t minor, const ledger::Currency* currency) {
 }
 
 // Account and partner ids are catalog text, and name a folder and the files: one that would
-// leave its folder is refused rather than written somewhere else.
+// leave its folder is refused rather than written somewhere else. The catalog refuses such ids
+// (docs/formats.md, "The catalog file"); a store loaded before it did may still hold one.
 std::string_view file_part(std::string_view what, std::string_view text) {
     if (text.empty() || text == "." || text == ".." ||
         text.find_first_of(std::string_view("/\0", 2)) != std::string_view::npos)
         throw std::invalid_argument(fmt::format(
-            "{} '{}' cannot name a file; its invoice files are not written", what, text));
+            "{} '{}' cannot name a file (an id of the catalog holds a '/', or is '.' or '..'); "
+            "give the account or partner another id",
+            what, text));
     return text;
 }
 
@@ -145,26 +148,38 @@ void remove_stale_temporaries(const fs::path& folder) {
 
 }  // namespace
 
-std::size_t write_invoice_files(const InvoiceDestinations& to,
-                                std::span<const lifecycle::Invoice> invoices) {
-    for (const fs::path& outbox : to.outboxes) remove_stale_temporaries(outbox);
-    remove_stale_temporaries(to.record);
-    std::size_t written = 0;
-    for (const lifecycle::Invoice& inv : invoices) {
-        if (present(to.record / json_name(inv))) continue;
-        const std::string csv = invoice_csv(inv);
-        const std::string json = invoice_json(inv).dump(2) + "\n";
-        for (const fs::path& outbox : to.outboxes)
-            if (!present(outbox / json_name(inv))) write_both(outbox, inv, csv, json);
-        write_both(to.record, inv, csv, json);
-        ++written;
-    }
-    return written;
+std::string InvoiceFilesWritten::describe() const {
+    if (problems.empty()) return {};
+    std::string out = fmt::format("{} invoice{} not written: ", problems.size(),
+                                  problems.size() == 1 ? "" : "s");
+    for (std::size_t i = 0; i < problems.size(); ++i) out += (i ? "; " : "") + problems[i];
+    return out;
 }
 
-std::size_t write_missing_invoice_files(store::LifecycleLedger& ledger,
-                                        const InvoiceDestinations& to,
-                                        std::string_view account_id) {
+InvoiceFilesWritten write_invoice_files(const InvoiceDestinations& to,
+                                        std::span<const lifecycle::Invoice> invoices) {
+    for (const fs::path& outbox : to.outboxes) remove_stale_temporaries(outbox);
+    remove_stale_temporaries(to.record);
+    InvoiceFilesWritten result;
+    for (const lifecycle::Invoice& inv : invoices) {
+        try {
+            if (present(to.record / json_name(inv))) continue;
+            const std::string csv = invoice_csv(inv);
+            const std::string json = invoice_json(inv).dump(2) + "\n";
+            for (const fs::path& outbox : to.outboxes)
+                if (!present(outbox / json_name(inv))) write_both(outbox, inv, csv, json);
+            write_both(to.record, inv, csv, json);
+            ++result.written;
+        } catch (const std::exception& e) {
+            result.problems.push_back(e.what());  // names the invoice or its file
+        }
+    }
+    return result;
+}
+
+InvoiceFilesWritten write_missing_invoice_files(store::LifecycleLedger& ledger,
+                                                const InvoiceDestinations& to,
+                                                std::string_view account_id) {
     // One listing of the record instead of a look per invoice.
     std::set<std::string> recorded;
     std::error_code ec;

@@ -48,18 +48,30 @@ struct InvoiceDestinations {
 InvoiceDestinations invoice_destinations(const config::ServiceConfig& cfg,
                                          std::string_view account_id);
 
+// What a write of invoice files did. Each invoice is written on its own: one that fails
+// (an outbox that cannot be made, a full disk, an id that cannot name a file) does not keep
+// the others of the account from being written.
+struct InvoiceFilesWritten {
+    std::size_t written = 0;            // invoices written everywhere
+    std::vector<std::string> problems;  // one per invoice not written, naming it and why
+
+    // The problems as one line for a log or an error; "" when there are none.
+    std::string describe() const;
+};
+
 // Writes each invoice that has no record yet: its two files into every outbox (skipped where
 // the outbox already holds its JSON: a process stopped before the record), then into the
-// record. Returns how many invoices were written. Throws std::system_error naming the path
-// when a folder cannot be made or a file written; the invoices written before it stay.
-std::size_t write_invoice_files(const InvoiceDestinations& to,
-                                std::span<const lifecycle::Invoice> invoices);
+// record. An invoice that fails is named in `problems`; the invoices written before and after
+// it stay written.
+InvoiceFilesWritten write_invoice_files(const InvoiceDestinations& to,
+                                        std::span<const lifecycle::Invoice> invoices);
 
 // Writes every invoice of the account that the store holds and the record lacks. Costs one
 // listing of the record folder and one read of the account's invoices; the daemon calls it
 // once per account after it starts (and after a failed write), then writes only what each of
-// its runs issues.
-std::size_t write_missing_invoice_files(store::LifecycleLedger& ledger,
-                                        const InvoiceDestinations& to, std::string_view account_id);
+// its runs issues. Throws std::system_error when the record folder cannot be listed.
+InvoiceFilesWritten write_missing_invoice_files(store::LifecycleLedger& ledger,
+                                                const InvoiceDestinations& to,
+                                                std::string_view account_id);
 
 }  // namespace actiondrop::ingest

@@ -107,8 +107,9 @@ void LifecycleSchedule::run_account(const ledger::Account& account) {
     std::string files_error;
     try {
         const InvoiceDestinations to = invoice_destinations(config_, account.id);
+        InvoiceFilesWritten files;
         if (!files_checked_.contains(account.id)) {
-            written = write_missing_invoice_files(ledger, to, account.id);
+            files = write_missing_invoice_files(ledger, to, account.id);
             files_checked_.insert(account.id);
         } else if (!decisions.invoices.empty()) {
             // The stored invoices, as `invoices show` prints them.
@@ -116,7 +117,12 @@ void LifecycleSchedule::run_account(const ledger::Account& account) {
             for (const lifecycle::Invoice& inv : decisions.invoices)
                 if (auto stored = ledger.invoice(inv.invoice_id))
                     issued.push_back(std::move(*stored));
-            written = write_invoice_files(to, issued);
+            files = write_invoice_files(to, issued);
+        }
+        written = files.written;
+        if (!files.problems.empty()) {
+            files_checked_.erase(account.id);  // the next run looks for every missing one
+            files_error = files.describe();
         }
     } catch (const std::exception& e) {
         files_checked_.erase(account.id);

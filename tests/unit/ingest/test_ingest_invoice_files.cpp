@@ -62,7 +62,9 @@ TEST_CASE("invoice files: temporaries of a killed writer are removed, a live wri
     line.payout = 1000;
     inv.lines.push_back(line);
     inv.total = 1000;
-    CHECK(ingest::write_invoice_files(to, std::span<const lifecycle::Invoice>(&inv, 1)) == 1);
+    const auto result = ingest::write_invoice_files(to, std::span<const lifecycle::Invoice>(&inv, 1));
+    CHECK(result.written == 1);
+    CHECK(result.problems.empty());
 
     const std::vector<std::string> want = {other, live, "invoice_INV-1000-20260401-P-77.csv",
                                            "invoice_INV-1000-20260401-P-77.json"};
@@ -70,4 +72,41 @@ TEST_CASE("invoice files: temporaries of a killed writer are removed, a live wri
     std::sort(sorted_want.begin(), sorted_want.end());
     CHECK(names(to.record) == sorted_want);
     CHECK(names(to.outboxes[0]) == sorted_want);
+}
+
+TEST_CASE("invoice files: an invoice that cannot be written keeps none of the others back") {
+    testing::TempDir dir("actiondrop-ingest");
+    ingest::InvoiceDestinations to;
+    to.record = dir.path() / "invoices" / "1000";
+    to.outboxes.push_back(dir.path() / "outbox");
+    // An id that cannot name a file (a store loaded before the catalog refused a '/'), then
+    // one that can.
+    std::vector<lifecycle::Invoice> invoices(2);
+    for (std::size_t i = 0; i < invoices.size(); ++i) {
+        lifecycle::Invoice& inv = invoices[i];
+        inv.partner_id = i == 0 ? "P/2" : "P-3";
+        inv.invoice_id = "INV-1000-20260401-" + inv.partner_id;
+        inv.account_id = "1000";
+        inv.currency = ledger::find_currency("USD");
+        lifecycle::InvoiceLine line;
+        line.id = "A" + std::to_string(i);
+        line.payout = 100;
+        inv.lines.push_back(line);
+        inv.total = 100;
+    }
+    const auto result = ingest::write_invoice_files(to, invoices);
+    CHECK(result.written == 1);
+    REQUIRE(result.problems.size() == 1);
+    CHECK(result.problems[0].find("INV-1000-20260401-P/2") != std::string::npos);
+    CHECK(result.problems[0].find("cannot name a file") != std::string::npos);
+    CHECK(result.describe().starts_with("1 invoice not written: "));
+    const std::vector<std::string> want = {"invoice_INV-1000-20260401-P-3.csv",
+                                           "invoice_INV-1000-20260401-P-3.json"};
+    CHECK(names(to.record) == want);
+    CHECK(names(to.outboxes[0]) == want);
+
+    // The next write skips what is written and names the same problem again.
+    const auto again = ingest::write_invoice_files(to, invoices);
+    CHECK(again.written == 0);
+    CHECK(again.problems.size() == 1);
 }
