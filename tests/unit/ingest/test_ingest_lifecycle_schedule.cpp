@@ -39,6 +39,8 @@ std::unique_ptr<store::Store> demo_store(const TempDir& tmp) {
 struct Recorder {
     std::vector<std::string> ran, deferred, failed;
     std::vector<std::size_t> invoices, files;
+    std::vector<std::string> file_errors;
+    bool file_errors_expected = false;
     int finished = 0;
     LifecycleEvents events() {
         LifecycleEvents e;
@@ -47,7 +49,8 @@ struct Recorder {
             ran.push_back(a.id);
             invoices.push_back(d.invoices.size());
             files.push_back(written);
-            CHECK(error.empty());
+            if (file_errors_expected) file_errors.push_back(error);
+            else CHECK(error.empty());
         };
         e.deferred = [this](const std::string& account) { deferred.push_back(account); };
         e.failed = [this](const std::string& account, const std::string&) {
@@ -187,6 +190,30 @@ TEST_CASE(
     restarted.set_config(cfg);
     CHECK(restarted.run_due(t0, {}, never));
     CHECK(third.files[0] == 1);
+    CHECK(read(to.record / ("invoice_" + id + ".json")) == json);
+    CHECK(read(tmp.path() / "out2" / ("invoice_" + id + ".json")) == json);
+
+    // An outbox that cannot be written: the invoice is named, its record is not written, and
+    // the next run looks for it again and writes it once the outbox is back.
+    fs::remove(to.record / ("invoice_" + id + ".json"));
+    fs::remove(to.record / ("invoice_" + id + ".csv"));
+    fs::remove_all(tmp.path() / "out2");
+    write(tmp.path() / "out2", "a file where the outbox was");
+    Recorder fourth;
+    fourth.file_errors_expected = true;
+    LifecycleSchedule blocked(*store, later, fourth.events());
+    blocked.set_config(cfg);
+    CHECK(blocked.run_due(t0, {}, never));
+    REQUIRE(fourth.file_errors.size() == 2);  // both accounts ran
+    CHECK(fourth.files[0] == 0);
+    CHECK(fourth.file_errors[0].starts_with("1 invoice not written: "));
+    CHECK(fourth.file_errors[0].find("out2") != std::string::npos);
+    CHECK(fourth.file_errors[1].empty());
+    CHECK_FALSE(fs::exists(to.record / ("invoice_" + id + ".json")));
+    fs::remove(tmp.path() / "out2");
+    CHECK(blocked.run_due(t0 + 2min, {}, never));
+    CHECK(fourth.files[2] == 1);
+    CHECK(fourth.file_errors[2].empty());
     CHECK(read(to.record / ("invoice_" + id + ".json")) == json);
     CHECK(read(tmp.path() / "out2" / ("invoice_" + id + ".json")) == json);
 }
