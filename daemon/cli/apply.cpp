@@ -61,7 +61,7 @@ std::function<void(std::int64_t, std::int64_t)> terminal_progress() {
     };
 }
 
-void print_result(const apply::ApplyResult& r, const std::string& file) {
+void print_result(const apply::ApplyResult& r, const std::string& file, bool dry_run) {
     if (r.redelivered)
         std::cout << fmt::format("{}: batch {} was already applied; its results were delivered again\n", file, r.batch_id);
     std::cout << fmt::format("{}: batch {} {}: {} rows, {} applied, {} rejected\n", file, r.batch_id, r.status,
@@ -72,6 +72,9 @@ void print_result(const apply::ApplyResult& r, const std::string& file) {
     for (const auto& [code, n] : r.error_counts) std::cout << fmt::format("  {:<28} {}\n", code, n);
     for (const auto& p : r.first_problems) std::cout << fmt::format("  line {}: {}: {}\n", p.line, p.code, p.message);
     for (const auto& p : r.delivered) std::cout << fmt::format("  wrote {}\n", p.string());
+    if (dry_run)
+        std::cout << "  a dry run: the ledger is unchanged, and the answers show what the file "
+                     "would do\n";
 }
 
 fs::path spool_dir(const config::ServiceConfig& cfg) {
@@ -132,7 +135,10 @@ int run_file(const config::ServiceConfig& cfg, const FileOptions& o, bool valida
     apply::ApplyRequest req;
     req.file = o.input;
     // Also spares apply_file's refusal of what is not a regular file.
-    if (!fs::is_regular_file(req.file)) throw UsageError(fmt::format("{}: no such file", o.input));
+    if (std::error_code ec; !fs::is_regular_file(req.file, ec))
+        throw UsageError(fmt::format("{}: {}", o.input,
+                                     fs::exists(req.file, ec) ? "not a regular file"
+                                                              : "no such file"));
     req.limits = apply::reader_limits(cfg.limits);
     if (!o.inbox_name.empty()) {
         const auto* inbox = cfg.inbox(o.inbox_name);
@@ -174,7 +180,7 @@ int run_file(const config::ServiceConfig& cfg, const FileOptions& o, bool valida
     req.spool = spool_dir(cfg);
     req.progress = terminal_progress();
     auto result = apply::apply_file(*s, cat, req, system_now);
-    print_result(result, o.input);
+    print_result(result, o.input, o.dry_run);
     return result.exit_code();
 }
 

@@ -125,6 +125,8 @@ batch::Summary BatchRun::summary() const {
     s.applied = result_.applied;
     s.rejected = result_.rejected;
     s.error_counts = result_.error_counts;
+    s.dry_run = req_.dry_run;
+    s.as_of = req_.as_of;
     return s;
 }
 

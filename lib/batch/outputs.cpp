@@ -132,6 +132,10 @@ void write_summary(std::ostream& out, const Summary& s) {
         j["error_message"] = s.error_message;
         if (s.line) j["line"] = *s.line;
     }
+    if (s.dry_run) {
+        j["dry_run"] = true;
+        if (s.as_of) j["as_of"] = ledger::format_instant(*s.as_of);
+    }
     // A file name is not guaranteed UTF-8; replace bad bytes rather than fail the summary.
     const std::string text = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
     for (char c : text) {

@@ -12,16 +12,31 @@ before=$(ad report actions --account 1000 | sha256sum)
 printf 'ActionId,Amount,Reason\r\nB-1,90.00,ORDER_UPDATE\r\nB-2,,CONS_FRAUD\r\n' > "$WORK/mods.csv"
 expect_exit 0 ad apply --account 1000 --dry-run --outbox "$WORK/out" "$WORK/mods.csv"
 [ -f "$WORK/out/result_mods.csv" ] || fail "dry run wrote no result"
+# Its answers say they are a dry run's, and so does the command.
+[ "$(json_field "$WORK/out/mods.csv_summary.json" dry_run)" = True ] ||
+    fail "a dry run's summary does not say so"
+python3 -c 'import json,sys; assert "as_of" not in json.load(open(sys.argv[1]))' \
+    "$WORK/out/mods.csv_summary.json" || fail "as_of without --as-of"
+grep -q '^  a dry run: the ledger is unchanged' "$WORK/last.out" || fail "the command does not say it was a dry run"
 [ "$(ad report actions --account 1000 | sha256sum)" = "$before" ] || fail "dry run changed the ledger"
 
 # As of a day after the locking date, every row is ACTION_LOCKED.
-expect_exit 3 ad apply --account 1000 --dry-run --as-of "$(date -u -d '+200 days' +%Y-%m-%dT00:00:00Z)" --outbox "$WORK/out" "$WORK/mods.csv"
+AS_OF=$(date -u -d '+200 days' +%Y-%m-%dT00:00:00Z)
+expect_exit 3 ad apply --account 1000 --dry-run --as-of "$AS_OF" --outbox "$WORK/out" "$WORK/mods.csv"
 grep -c ACTION_LOCKED "$WORK/out/result_mods.csv" | grep -qx 2 || fail "as-of: expected two ACTION_LOCKED rows"
+[ "$(json_field "$WORK/out/mods.csv_summary.json" as_of)" = "$AS_OF" ] ||
+    fail "as-of: the summary does not name the time"
 expect_exit 64 ad apply --account 1000 --as-of 2027-01-01 --outbox "$WORK/out" "$WORK/mods.csv"
 [ "$(ad report actions --account 1000 | sha256sum)" = "$before" ] || fail "as-of changed the ledger"
 
 # The dry run did not make the real run a duplicate.
 expect_exit 0 ad apply --account 1000 --outbox "$WORK/out" "$WORK/mods.csv"
+python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); assert "dry_run" not in s and "as_of" not in s, s' \
+    "$WORK/out/mods.csv_summary.json" || fail "a real run's summary says dry_run"
+! grep -q 'a dry run' "$WORK/last.out" || fail "a real run says it was a dry run"
+# A folder named as the file is not "no such file".
+expect_exit 64 ad apply --account 1000 --outbox "$WORK/out" "$WORK/out"
+grep -q 'out: not a regular file' "$WORK/last.err" || fail "a folder as the file: $(cat "$WORK/last.err")"
 # A dry run says what the file would do now: the same content again is a duplicate, as it
 # would be for a real upload, and nothing changes.
 cp "$WORK/mods.csv" "$WORK/again.csv"
@@ -29,6 +44,8 @@ before=$(ad report actions --account 1000 | sha256sum)
 expect_exit 65 ad apply --account 1000 --dry-run --outbox "$WORK/out" "$WORK/again.csv"
 [ "$(json_field "$WORK/out/again.csv_summary.json" error_code)" = DUPLICATE_FILE ] ||
     fail "a dry run of applied content: expected DUPLICATE_FILE"
+[ "$(json_field "$WORK/out/again.csv_summary.json" dry_run)" = True ] ||
+    fail "a dry run's duplicate does not say it is a dry run's"
 [ ! -e "$WORK/out/result_again.csv" ] || fail "a duplicate's dry run wrote a result file"
 [ "$(ad report actions --account 1000 | sha256sum)" = "$before" ] || fail "dry run changed the ledger"
 
