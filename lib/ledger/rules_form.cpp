@@ -260,7 +260,7 @@ std::expected<TransferValues, RowError> parse_transfer_values(const TransferRow&
     }
     if (row.comments && utf8_length(*row.comments) > max_comment_chars)
         return std::unexpected(malformed("Comments: " + std::to_string(utf8_length(*row.comments)) +
-                                         " characters; at most 255 are kept"));
+                                         " characters; at most 255 are allowed"));
     return values;
 }
 
