@@ -3,6 +3,7 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,9 +13,11 @@
 #include "../exit_codes.hpp"
 #include "apply/apply_file.hpp"
 #include "apply/delivery.hpp"
+#include "batch/outputs.hpp"
 #include "command.hpp"
 #include "ledger/time.hpp"
 #include "store/batch_state.hpp"
+#include "util/atomic_file.hpp"
 
 namespace fs = std::filesystem;
 
@@ -80,6 +83,12 @@ int show_or_redeliver(const config::ServiceConfig& cfg, const BatchOptions& o, b
         if (const auto* inbox = cfg.inbox(b->inbox)) target = inbox->outbox;
     if (target.empty()) throw UsageError("--outbox is required: the batch's inbox is not configured");
     if (b->status.empty()) throw UsageError(fmt::format("batch {} was never completed; apply its file again", o.batch_id));
+    // The receipt first, as at the claim; its lines are all in the journal record.
+    std::ostringstream receipt;
+    batch::write_receipt(receipt, {b->batch_id, b->file_name, b->sha256, b->size, b->received_at});
+    const fs::path receipt_path = target / batch::receipt_name(b->file_name);
+    util::write_file_atomically(receipt_path, receipt.str());
+    std::cout << fmt::format("wrote {}\n", receipt_path.string());
     for (const auto& p : apply::deliver(*s, *b, target)) std::cout << fmt::format("wrote {}\n", p.string());
     return exit_code::ok;
 }

@@ -30,9 +30,12 @@ grep -q "^$batch,1000,,conv.csv," "$WORK/last.out" || fail "batches list does no
 expect_exit 0 ad batches show "$batch"
 grep -q '"state": "delivered"' "$WORK/last.out" || fail "batches show: not delivered"
 cp "$WORK/in/result_conv.csv" "$WORK/result.orig"
-rm "$WORK/in/result_conv.csv"
+cp "$WORK/in/receipt_conv.csv.txt" "$WORK/receipt.orig"
+rm "$WORK/in/result_conv.csv" "$WORK/in/receipt_conv.csv.txt"
 expect_exit 0 ad batches redeliver "$batch" --outbox "$WORK/in"
 cmp -s "$WORK/in/result_conv.csv" "$WORK/result.orig" || fail "redelivered result differs"
+cmp -s "$WORK/in/receipt_conv.csv.txt" "$WORK/receipt.orig" || fail "redelivered receipt differs"
+grep -q "^wrote $WORK/in/receipt_conv.csv.txt" "$WORK/last.out" || fail "redeliver does not name the receipt"
 expect_exit 1 ad batches show no-such-batch
 
 # A first install: init makes the state folder and the database's folder.
