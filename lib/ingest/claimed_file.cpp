@@ -15,6 +15,7 @@
 #include "batch/outputs.hpp"
 #include "ledger/errors.hpp"
 #include "util/atomic_file.hpp"
+#include "util/folder.hpp"
 #include "util/batch_id.hpp"
 #include "apply/delivery.hpp"
 #include "apply/journal.hpp"
@@ -32,8 +33,8 @@ apply::Outbox outbox_kind(const config::InboxConfig& inbox) {
 
 // A rename when both sides share a file system, else a durable copy and then the unlink:
 // the state folder and the drop folders may be different mounts.
-void move_original(const fs::path& from, const fs::path& to) {
-    util::create_folders(to.parent_path());
+void move_original(const fs::path& state_dir, const fs::path& from, const fs::path& to) {
+    util::create_folders_in_state(state_dir, to.parent_path());
     if (::rename(from.c_str(), to.c_str()) == 0) {
         util::fsync_directory(to.parent_path());
         util::fsync_directory(from.parent_path());
@@ -75,7 +76,7 @@ Outcome keep_original(store::Store& store, const Folders& folders, const config:
         out.kept_at = claim.path;  // nothing of it can be read, so nothing can be copied away
         return out;
     }
-    move_original(claim.path, out.kept_at);
+    move_original(folders.state_dir, claim.path, out.kept_at);
     return out;
 }
 
@@ -96,7 +97,7 @@ Outcome quarantine(store::Store& store, const Folders& folders, const config::In
 
     std::ostringstream summary;
     batch::write_summary(summary, apply::file_level_summary(record));
-    util::create_folders(inbox.outbox);
+    util::create_folders_in_state(folders.state_dir, inbox.outbox);
     const std::string summary_name = batch::summary_name(claim.file_name);
     apply::replace_answers(inbox.outbox, claim.file_name, {summary_name}, outbox_kind(inbox));
     util::write_file_atomically(inbox.outbox / summary_name, summary.str());
@@ -292,8 +293,8 @@ Outcome take_claim(store::Store& store, const ledger::Catalog& catalog,
     req.file_name = claim.file_name;
     req.committed = hooks.committed;
     if (hooks.progress) req.progress = [&](std::int64_t, std::int64_t) { hooks.progress(); };
-    util::create_folders(req.outbox);
-    util::create_folders(req.spool);
+    util::create_folders_in_state(folders.state_dir, req.outbox);
+    util::create_folders_in_state(folders.state_dir, req.spool);
 
     apply::ApplyResult result;
     try {

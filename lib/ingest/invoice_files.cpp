@@ -15,6 +15,7 @@
 #include "ledger/time.hpp"
 #include "pull/puller.hpp"
 #include "util/atomic_file.hpp"
+#include "util/folder.hpp"
 
 namespace actiondrop::ingest {
 namespace fs = std::filesystem;
@@ -53,9 +54,10 @@ bool present(const fs::path& path) {
 }
 
 // Both files into `folder`, the JSON last: its presence says both are there.
-void write_both(const fs::path& folder, const lifecycle::Invoice& inv, const std::string& csv,
-                const std::string& json) {
-    util::create_folders(folder);
+void write_both(const InvoiceDestinations& to, const fs::path& folder,
+                const lifecycle::Invoice& inv, const std::string& csv, const std::string& json) {
+    if (to.state_dir.empty()) util::create_folders(folder);
+    else util::create_folders_in_state(to.state_dir, folder);
     util::write_file_atomically(folder / csv_name(inv), csv);
     util::write_file_atomically(folder / json_name(inv), json);
 }
@@ -167,8 +169,8 @@ InvoiceFilesWritten write_invoice_files(const InvoiceDestinations& to,
             const std::string csv = invoice_csv(inv);
             const std::string json = invoice_json(inv).dump(2) + "\n";
             for (const fs::path& outbox : to.outboxes)
-                if (!present(outbox / json_name(inv))) write_both(outbox, inv, csv, json);
-            write_both(to.record, inv, csv, json);
+                if (!present(outbox / json_name(inv))) write_both(to, outbox, inv, csv, json);
+            write_both(to, to.record, inv, csv, json);
             ++result.written;
         } catch (const std::exception& e) {
             result.problems.push_back(e.what());  // names the invoice or its file

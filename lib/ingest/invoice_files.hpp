@@ -41,6 +41,9 @@ std::filesystem::path invoice_folder(const std::filesystem::path& state_dir,
 struct InvoiceDestinations {
     std::filesystem::path record;                 // STATE_DIR/invoices/<account>/, written last
     std::vector<std::filesystem::path> outboxes;  // of its inboxes with send_invoices, in order
+    // Set by the service: folders inside it are made only while it is there
+    // (util::create_folders_in_state). The CLI leaves it empty and makes what it needs.
+    std::filesystem::path state_dir;
 };
 
 // A local inbox's outbox; a pulled inbox's spool `.outbox/`, from which its puller uploads

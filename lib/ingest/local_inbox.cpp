@@ -337,13 +337,14 @@ std::optional<Claim> LocalInbox::claim(const std::string& name) {
     return c;
 }
 
-fs::path LocalInbox::set_aside(const std::string& name, const fs::path& failed_folder) {
+fs::path LocalInbox::set_aside(const std::string& name, const fs::path& state_dir,
+                               const fs::path& failed_folder) {
     auto now = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
     // The name is too long to be kept whole; its first bytes (whole UTF-8 characters) say
     // which file it was, and the log line names it in full.
     std::size_t keep = std::min<std::size_t>(name.size(), 120);
     while (keep > 0 && keep < name.size() && (static_cast<unsigned char>(name[keep]) & 0xC0) == 0x80) --keep;
-    util::create_folders(failed_folder);
+    util::create_folders_in_state(state_dir, failed_folder);
     const auto to = failed_folder / (util::new_batch_id(now) + "_" + name.substr(0, keep));
     const auto source = folder_ / name;
     if (::rename(source.c_str(), to.c_str()) != 0) {

@@ -93,9 +93,11 @@ public:
     // moved (it stays in the inbox) or is not a regular file at the moment of a copy.
     std::optional<Claim> claim(const std::string& name);
 
-    // Moves a file that can never be answered into `failed_folder` as
-    // `<batch id>_<first bytes of NAME>`; returns where it went. Throws std::system_error.
-    std::filesystem::path set_aside(const std::string& name, const std::filesystem::path& failed_folder);
+    // Moves a file that can never be answered into `failed_folder` (in `state_dir`, which is
+    // not made again when it is gone) as `<batch id>_<first bytes of NAME>`; returns where it
+    // went. Throws std::system_error, or std::runtime_error when `state_dir` is gone.
+    std::filesystem::path set_aside(const std::string& name, const std::filesystem::path& state_dir,
+                                    const std::filesystem::path& failed_folder);
 
     // Every file in the claims folder: claims a crashed run left behind.
     std::vector<Claim> leftover_claims() const;

@@ -7,6 +7,7 @@
 
 #include "ingest/leftovers.hpp"
 #include "pull/server_for.hpp"
+#include "util/folder.hpp"
 #include "util/name_rules.hpp"
 
 namespace actiondrop::ingest {
@@ -151,6 +152,16 @@ bool Service::ready_to_serve(Served& s) {
         report(s, "SFTP inboxes are not served by this program; the inbox is ignored");
         return false;
     }
+    // A first serving makes the inbox's folders in the state folder (its claims, or a pull's
+    // spool); one that is gone is not made again (docs/ingest.md, "The state folder gone").
+    if (!s.inbox) {
+        if (auto problem = util::folder_problem(folders_.state_dir); !problem.empty()) {
+            report(s, fmt::format("cannot serve the inbox yet: the state folder {} {}; it is not "
+                                  "made again",
+                                  folders_.state_dir.string(), problem));
+            return false;
+        }
+    }
     if (s.config.remote()) {
         if (s.inbox) return true;
         try {
@@ -294,7 +305,8 @@ SteadyTime Service::run_once(SteadyTime now, const std::function<bool()>& should
             if (events_.inbox_problem) events_.inbox_problem(s.config, notice);
         for (const auto& name : sweep.unanswerable) {
             try {
-                auto to = s.inbox->set_aside(name, folders_.state_dir / "failed" / s.config.name);
+                auto to = s.inbox->set_aside(name, folders_.state_dir,
+                                             folders_.state_dir / "failed" / s.config.name);
                 if (events_.set_aside) events_.set_aside(s.config, name, *util::unanswerable(name), to);
             } catch (const std::exception& e) {
                 report(s, e.what());  // tried again at the next sweep; the other files go on

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <stdexcept>
+#include <system_error>
 #include <string_view>
 #include <utility>
 
@@ -22,6 +24,19 @@ std::string folder_problem(const std::filesystem::path& folder) {
     }
     if (!S_ISDIR(st.st_mode)) return "is not a folder";
     return {};
+}
+
+void create_folders_in_state(const std::filesystem::path& state_dir,
+                             const std::filesystem::path& folder) {
+    const auto inside = folder.lexically_relative(state_dir);
+    const bool in_state = !inside.empty() && *inside.begin() != "..";
+    if (auto problem = in_state ? folder_problem(state_dir) : ""; !problem.empty())
+        throw std::runtime_error(fmt::format(
+            "cannot make {}: the state folder {} {}; it is not made again", folder.string(),
+            state_dir.string(), problem));
+    std::error_code ec;
+    std::filesystem::create_directories(folder, ec);
+    if (ec) throw std::system_error(ec, "cannot create " + folder.string());
 }
 
 std::expected<HeldLock, LockRefused> HeldLock::take(const std::filesystem::path& file) {

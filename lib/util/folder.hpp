@@ -10,6 +10,15 @@ namespace actiondrop::util {
 // the folder's name in a message: "is gone (No such file or directory)", "is not a folder".
 std::string folder_problem(const std::filesystem::path& folder);
 
+// Makes `folder` and the folders above it. When `folder` lies inside `state_dir`, that one
+// must be there: a state folder that is gone (deleted, moved, a disk not mounted) is not
+// made again, since what the service wrote into it would land on the disk beneath a mount
+// point and be lost when the disk comes back (docs/ingest.md, "The state folder gone").
+// Throws std::runtime_error naming both folders, or std::system_error when the folder
+// cannot be made. A folder outside the state folder (an outbox) is made as it is.
+void create_folders_in_state(const std::filesystem::path& state_dir,
+                             const std::filesystem::path& folder);
+
 // Why HeldLock::take() did not take its lock.
 struct LockRefused {
     bool held_elsewhere = false;  // another process holds it; else the file failed us

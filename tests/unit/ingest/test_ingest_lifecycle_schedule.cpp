@@ -76,6 +76,7 @@ TEST_CASE(
     LifecycleSchedule schedule(*store, wall_now, rec.events());
     config::ServiceConfig cfg;
     cfg.state_dir = tmp.path() / "state";
+    fs::create_directories(cfg.state_dir);  // as actiondropd makes it at its start
     cfg.lifecycle_interval = 1min;
     schedule.set_config(cfg);
 
@@ -115,6 +116,7 @@ TEST_CASE(
     TempDir tmp;
     auto store = demo_store(tmp);
     // One action of account 1000 through the service, and funds for it.
+    fs::create_directories(tmp.path() / "state");  // as actiondropd makes it at its start
     Service service(*store, {tmp.path() / "state"}, wall_now, {});
     auto conversions = local_inbox(tmp.path());
     service.set_inboxes({conversions}, 200ms);
@@ -216,6 +218,18 @@ TEST_CASE(
     CHECK(fourth.file_errors[2].empty());
     CHECK(read(to.record / ("invoice_" + id + ".json")) == json);
     CHECK(read(tmp.path() / "out2" / ("invoice_" + id + ".json")) == json);
+
+    // The state folder gone: the record is not made again in a new one (docs/ingest.md, "The
+    // state folder gone"), and the invoice waits for it.
+    fs::remove_all(tmp.path() / "state");
+    Recorder fifth;
+    fifth.file_errors_expected = true;
+    LifecycleSchedule stateless(*store, later, fifth.events());
+    stateless.set_config(cfg);
+    CHECK(stateless.run_due(t0, {}, never));
+    REQUIRE_FALSE(fifth.file_errors.empty());
+    CHECK(fifth.file_errors[0].find("is gone") != std::string::npos);
+    CHECK_FALSE(fs::exists(tmp.path() / "state"));
 }
 
 TEST_CASE(
@@ -232,6 +246,7 @@ TEST_CASE(
     LifecycleSchedule schedule(*store, wall_now, rec.events());
     config::ServiceConfig cfg;
     cfg.state_dir = tmp.path() / "state";
+    fs::create_directories(cfg.state_dir);  // as actiondropd makes it at its start
     cfg.lifecycle_interval = 1min;
     schedule.set_config(cfg);
 

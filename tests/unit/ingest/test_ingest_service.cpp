@@ -40,6 +40,12 @@ struct Recorder {
 
 const auto never = [] { return false; };
 
+// The state folder, made as actiondropd makes it at its start.
+fs::path state_of(const TempDir& tmp) {
+    fs::create_directories(tmp.path() / "state");
+    return tmp.path() / "state";
+}
+
 std::size_t count_actions(store::Store& store) {
     std::size_t n = 0;
     store.for_each_action("1000", [&](const ledger::Action&) { ++n; });
@@ -56,7 +62,7 @@ TEST_CASE(
     store->migrate();
     Recorder rec;
     Service service(
-        *store, {tmp.path() / "state"},
+        *store, {state_of(tmp)},
         [] {
             return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
         },
@@ -95,7 +101,7 @@ TEST_CASE("ingest: a stop request leaves ready files in the inbox for the next s
     store->save_catalog(*catalog);
     Recorder rec;
     Service service(
-        *store, {tmp.path() / "state"},
+        *store, {state_of(tmp)},
         [] {
             return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
         },
@@ -128,7 +134,7 @@ TEST_CASE(
         abandoned.push_back(c.file_name);
     };
     Service service(
-        *store, {tmp.path() / "state"},
+        *store, {state_of(tmp)},
         [] {
             return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
         },
@@ -191,7 +197,7 @@ struct Served {
 
     Served()
         : service(
-              *store, {tmp.path() / "state"},
+              *store, {state_of(tmp)},
               [] {
                   return std::chrono::floor<std::chrono::milliseconds>(
                       std::chrono::system_clock::now());
@@ -258,4 +264,53 @@ TEST_CASE("ingest: claims that fail are tried again with a growing delay, not at
     s.service.run_once(t0 + 4s, never);
     CHECK(s.rec.taken == std::vector<std::string>{"a.csv:COMPLETE"});
     CHECK(fs::exists(s.cfg.outbox / "a.csv_summary.json"));
+}
+
+TEST_CASE("ingest: nothing the service does makes a state folder that is gone again") {
+    // docs/ingest.md, "The state folder gone": its folders would land on the disk beneath a
+    // mount point and be lost when the disk comes back.
+    TempDir tmp;
+    auto store = store::open_store("sqlite:" + (tmp.path() / "ledger.db").string());
+    store->migrate();
+    auto catalog =
+        config::read_catalog_file(fs::path(ACTIONDROP_TEST_DATA) / "e2e" / "catalog.yaml");
+    REQUIRE(catalog);
+    store->save_catalog(*catalog);
+    Recorder rec;
+    const fs::path state = tmp.path() / "state";
+    Service service(
+        *store, {state},
+        [] {
+            return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+        },
+        rec.events());
+    auto cfg = local_inbox(tmp.path());
+    service.set_inboxes({cfg}, 200ms);
+    const SteadyTime t0 = std::chrono::steady_clock::now();
+
+    // An inbox first served while the state folder is gone: its claims folder is not made.
+    service.run_once(t0, never);
+    CHECK_FALSE(fs::exists(state));
+    REQUIRE_FALSE(rec.problems.empty());
+    CHECK(rec.problems.back().find(state.string() + " is gone") != std::string::npos);
+
+    // Served once the folder is there; then it goes, and a name that must be set aside into
+    // STATE_DIR/failed/ waits for it.
+    fs::create_directory(state);
+    service.run_once(t0 + 1s, never);
+    CHECK(fs::is_directory(state / "claims" / cfg.name));
+    fs::remove_all(state);
+    const std::string long_name = std::string(230, 'n') + ".csv";
+    write(cfg.local()->path / long_name, conversion_file("S-1"));
+    service.run_once(t0 + 2s, never);
+    service.run_once(t0 + 3s, never);
+    CHECK_FALSE(fs::exists(state));
+    CHECK(fs::exists(cfg.local()->path / long_name));
+    CHECK(rec.problems.back().find(state.string() + " is gone") != std::string::npos);
+
+    // Back: the name is set aside.
+    fs::create_directory(state);
+    service.run_once(t0 + 4s, never);
+    CHECK_FALSE(fs::exists(cfg.local()->path / long_name));
+    CHECK_FALSE(fs::is_empty(state / "failed" / cfg.name));
 }

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 #include <string>
 
 #include "temp_dir.hpp"
@@ -19,6 +20,33 @@ TEST_CASE("folder: a folder has no problem, and one gone or a file says which") 
     CHECK(folder_problem(tmp.path() / "file") == "is not a folder");
     fs::create_directory_symlink(tmp.path(), tmp.path() / "link");
     CHECK(folder_problem(tmp.path() / "link") == "");
+}
+
+TEST_CASE("folder: folders in the state folder are made only while the state folder is there") {
+    actiondrop::testing::TempDir tmp;
+    const fs::path state = tmp.path() / "state";
+    fs::create_directory(state);
+    create_folders_in_state(state, state / "failed" / "acme");
+    CHECK(fs::is_directory(state / "failed" / "acme"));
+    create_folders_in_state(state, state / "failed" / "acme");  // there already: nothing to do
+
+    fs::remove_all(state);
+    try {
+        create_folders_in_state(state, state / "archive" / "acme" / "2026");
+        FAIL("made a folder in a state folder that is gone");
+    } catch (const std::runtime_error& e) {
+        const std::string what = e.what();
+        CHECK(what.find(state.string() + " is gone") != std::string::npos);
+        CHECK(what.find("archive/acme/2026") != std::string::npos);
+    }
+    CHECK_FALSE(fs::exists(state));
+
+    std::ofstream(state) << "a file where the state folder was";
+    CHECK_THROWS_WITH_AS(create_folders_in_state(state, state / "invoices"),
+                         doctest::Contains("is not a folder"), std::runtime_error);
+    // A folder outside the state folder is no business of this check.
+    create_folders_in_state(state, tmp.path() / "outbox" / "a");
+    CHECK(fs::is_directory(tmp.path() / "outbox" / "a"));
 }
 
 TEST_CASE("folder: a held lock refuses a second taker, naming its holder, until it is let go") {
