@@ -463,9 +463,8 @@ int main(int argc, char** argv) {
                         d.clearing.cleared, d.clearing.left_overdue, newly_overdue, amount,
                         code, d.invoices.size(), files, took.count());
             if (!files_error.empty())
-                spdlog::error("account={} lifecycle: invoice files not written: {}; the next run "
-                              "tries again",
-                              account.id, files_error);
+                spdlog::error("account={} lifecycle: {}; the next run tries again", account.id,
+                              files_error);
             if (d.invoice_calendar_ended && calendar_warned.insert(account.id).second)
                 spdlog::warn("account={} lifecycle: cleared actions or transfers wait for an "
                              "invoice and the account's period_ends list has no later date; load "

@@ -1,4 +1,5 @@
 // batches list|show|redeliver: the batch journal, and a batch's answers written again.
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -83,13 +84,25 @@ int show_or_redeliver(const config::ServiceConfig& cfg, const BatchOptions& o, b
         if (const auto* inbox = cfg.inbox(b->inbox)) target = inbox->outbox;
     if (target.empty()) throw UsageError("--outbox is required: the batch's inbox is not configured");
     if (b->status.empty()) throw UsageError(fmt::format("batch {} was never completed; apply its file again", o.batch_id));
-    // The receipt first, as at the claim; its lines are all in the journal record.
-    std::ostringstream receipt;
-    batch::write_receipt(receipt, {b->batch_id, b->file_name, b->sha256, b->size, b->received_at});
-    const fs::path receipt_path = target / batch::receipt_name(b->file_name);
-    util::write_file_atomically(receipt_path, receipt.str());
-    std::cout << fmt::format("wrote {}\n", receipt_path.string());
+    // The receipt first, as at the claim; its lines are all in the journal record. A batch
+    // with no stored answers (set aside at its claim, before it had a receipt) gets none, and
+    // one that stored its receipt with its answers (a pulled file too large) gets that one.
+    const auto outputs = s->batch_outputs(b->batch_id);
+    const std::string receipt_name = batch::receipt_name(b->file_name);
+    const bool receipt_stored = std::any_of(outputs.begin(), outputs.end(),
+                                            [&](const auto& o) { return o.first == receipt_name; });
+    if (!outputs.empty() && !receipt_stored) {
+        std::ostringstream receipt;
+        batch::write_receipt(receipt,
+                             {b->batch_id, b->file_name, b->sha256, b->size, b->received_at});
+        util::write_file_atomically(target / receipt_name, receipt.str());
+        std::cout << fmt::format("wrote {}\n", (target / receipt_name).string());
+    }
     for (const auto& p : apply::deliver(*s, *b, target)) std::cout << fmt::format("wrote {}\n", p.string());
+    if (outputs.empty())
+        std::cout << fmt::format("batch {} has no stored answers: it was set aside when it was "
+                                 "claimed ({})\n",
+                                 b->batch_id, b->error_message);
     return exit_code::ok;
 }
 

@@ -246,12 +246,11 @@ int run(const config::ServiceConfig& cfg, const RunOptions& o) {
                           funds, ingest::invoice_destinations(cfg, a->id), a->id)
                           .describe();
         } catch (const std::exception& e) {
-            problem = e.what();
+            problem = std::string("invoice files not written: ") + e.what();
         }
         if (!problem.empty()) {
             files_failed = true;
-            std::cerr << fmt::format("account {}: invoice files not written: {}\n", a->id,
-                                     problem);
+            std::cerr << fmt::format("account {}: {}\n", a->id, problem);
         }
     }
     if (o.json) std::cout << (accounts.empty() ? "]\n" : "\n]\n");

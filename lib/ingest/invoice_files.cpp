@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include <fmt/format.h>
@@ -26,24 +27,38 @@ std::string money_text(std::int64_t minor, const ledger::Currency* currency) {
     return currency ? ledger::format_minor(minor, *currency) : std::to_string(minor);
 }
 
+bool control_byte(unsigned char c) { return c < 0x20 || c == 0x7F; }
+
 // Account and partner ids are catalog text, and name a folder and the files: one that would
 // leave its folder is refused rather than written somewhere else. The catalog refuses such ids
 // (docs/formats.md, "The catalog file"); a store loaded before it did may still hold one.
 std::string_view file_part(std::string_view what, std::string_view text) {
     if (text.empty() || text == "." || text == ".." ||
-        text.find_first_of(std::string_view("/\0", 2)) != std::string_view::npos)
+        text.find('/') != std::string_view::npos ||
+        std::any_of(text.begin(), text.end(), [](char c) { return control_byte(c); }))
         throw std::invalid_argument(fmt::format(
-            "{} '{}' cannot name a file (an id of the catalog holds a '/', or is '.' or '..'); "
-            "give the account or partner another id",
+            "{} '{}' cannot name a file (an id of the catalog is '.' or '..', or holds a '/' "
+            "or a control character); its files are not written (docs/lifecycle.md, "
+            "\"Invoices in the outboxes\")",
             what, text));
     return text;
 }
 
-std::string csv_name(const lifecycle::Invoice& inv) {
-    return "invoice_" + std::string(file_part("invoice", inv.invoice_id)) + ".csv";
-}
+// The names of an invoice's files; file_part() says whether the id can name one.
+std::string csv_name(const lifecycle::Invoice& inv) { return "invoice_" + inv.invoice_id + ".csv"; }
 std::string json_name(const lifecycle::Invoice& inv) {
-    return "invoice_" + std::string(file_part("invoice", inv.invoice_id)) + ".json";
+    return "invoice_" + inv.invoice_id + ".json";
+}
+
+// The service's state folder gone (deleted, moved, a disk not mounted): nothing is written,
+// to the outboxes neither. An invoice written to them while its record cannot be would be
+// written to them again at every run (docs/ingest.md, "The state folder gone").
+void require_state_folder(const InvoiceDestinations& to) {
+    if (to.state_dir.empty()) return;
+    if (auto problem = util::folder_problem(to.state_dir); !problem.empty())
+        throw std::runtime_error(fmt::format(
+            "the state folder {} {}; the invoice files wait for it", to.state_dir.string(),
+            problem));
 }
 
 bool present(const fs::path& path) {
@@ -152,19 +167,25 @@ void remove_stale_temporaries(const fs::path& folder) {
 
 std::string InvoiceFilesWritten::describe() const {
     if (problems.empty()) return {};
-    std::string out = fmt::format("{} invoice{} not written: ", problems.size(),
-                                  problems.size() == 1 ? "" : "s");
-    for (std::size_t i = 0; i < problems.size(); ++i) out += (i ? "; " : "") + problems[i];
+    // One line, however many invoices: the first few name what is wrong.
+    constexpr std::size_t kNamed = 3;
+    std::string out = fmt::format("the files of {} invoice{} were not written: ",
+                                  problems.size(), problems.size() == 1 ? "" : "s");
+    for (std::size_t i = 0; i < problems.size() && i < kNamed; ++i)
+        out += (i ? "; " : "") + problems[i];
+    if (problems.size() > kNamed) out += fmt::format("; and {} more", problems.size() - kNamed);
     return out;
 }
 
 InvoiceFilesWritten write_invoice_files(const InvoiceDestinations& to,
                                         std::span<const lifecycle::Invoice> invoices) {
+    require_state_folder(to);
     for (const fs::path& outbox : to.outboxes) remove_stale_temporaries(outbox);
     remove_stale_temporaries(to.record);
     InvoiceFilesWritten result;
     for (const lifecycle::Invoice& inv : invoices) {
         try {
+            file_part("invoice", inv.invoice_id);
             if (present(to.record / json_name(inv))) continue;
             const std::string csv = invoice_csv(inv);
             const std::string json = invoice_json(inv).dump(2) + "\n";
@@ -182,6 +203,7 @@ InvoiceFilesWritten write_invoice_files(const InvoiceDestinations& to,
 InvoiceFilesWritten write_missing_invoice_files(store::LifecycleLedger& ledger,
                                                 const InvoiceDestinations& to,
                                                 std::string_view account_id) {
+    require_state_folder(to);  // before the account's invoices are read
     // One listing of the record instead of a look per invoice.
     std::set<std::string> recorded;
     std::error_code ec;

@@ -127,7 +127,7 @@ void LifecycleSchedule::run_account(const ledger::Account& account) {
         }
     } catch (const std::exception& e) {
         files_checked_.erase(account.id);
-        files_error = e.what();
+        files_error = std::string("invoice files not written: ") + e.what();
     }
     if (events_.ran)
         events_.ran(account, decisions, written, files_error,

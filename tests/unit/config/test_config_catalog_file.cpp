@@ -242,12 +242,16 @@ TEST_CASE("catalog: an account or partner id that cannot name a file is refused 
   - id: a/b
     name: B
     currency: USD
+  - id: "tab\there"
+    name: C
+    currency: USD
 )");
     CHECK_CONFIG_ERROR(errors, 2, "accounts[0].id", "cannot name a file");
     CHECK_CONFIG_ERROR(errors, 6, "accounts[0].partners[0].id", "'/'");
     CHECK_CONFIG_ERROR(errors, 7, "accounts[0].partners[1].id", "cannot name a file");
     CHECK_CONFIG_ERROR(errors, 8, "accounts[0].partners[2].id", "at most 100 bytes");
     CHECK_CONFIG_ERROR(errors, 9, "accounts[1].id", "'/'");
+    CHECK_CONFIG_ERROR(errors, 12, "accounts[2].id", "control character");
 
     // What is allowed stays allowed: dots inside, spaces, UTF-8, 100 bytes.
     const std::string longest(100, 'q');

@@ -586,7 +586,8 @@ TEST_CASE("hostile: names too long to be answered are set aside, and never keep 
     REQUIRE(r.unanswerable.size() == 2);
     for (const auto& name : r.unanswerable) {
         CHECK(unanswerable(name));
-        auto to = h.inbox->set_aside(name, h.folders.state_dir, h.folders.state_dir / "failed" / "drop");
+        auto to = h.inbox->set_aside(name, h.folders.state_dir,
+                                     h.folders.state_dir / "failed" / "drop");
         CHECK(to.filename().string().size() < 255);
         CHECK(fs::exists(to));
         CHECK_FALSE(fs::exists(h.cfg.local()->path / name));

@@ -62,7 +62,8 @@ TEST_CASE("invoice files: temporaries of a killed writer are removed, a live wri
     line.payout = 1000;
     inv.lines.push_back(line);
     inv.total = 1000;
-    const auto result = ingest::write_invoice_files(to, std::span<const lifecycle::Invoice>(&inv, 1));
+    const auto result =
+        ingest::write_invoice_files(to, std::span<const lifecycle::Invoice>(&inv, 1));
     CHECK(result.written == 1);
     CHECK(result.problems.empty());
 
@@ -99,7 +100,7 @@ TEST_CASE("invoice files: an invoice that cannot be written keeps none of the ot
     REQUIRE(result.problems.size() == 1);
     CHECK(result.problems[0].find("INV-1000-20260401-P/2") != std::string::npos);
     CHECK(result.problems[0].find("cannot name a file") != std::string::npos);
-    CHECK(result.describe().starts_with("1 invoice not written: "));
+    CHECK(result.describe().starts_with("the files of 1 invoice were not written: "));
     const std::vector<std::string> want = {"invoice_INV-1000-20260401-P-3.csv",
                                            "invoice_INV-1000-20260401-P-3.json"};
     CHECK(names(to.record) == want);
@@ -109,4 +110,12 @@ TEST_CASE("invoice files: an invoice that cannot be written keeps none of the ot
     const auto again = ingest::write_invoice_files(to, invoices);
     CHECK(again.written == 0);
     CHECK(again.problems.size() == 1);
+}
+
+TEST_CASE("invoice files: the problems of many invoices are one line that names the first three") {
+    ingest::InvoiceFilesWritten result;
+    CHECK(result.describe().empty());
+    for (int i = 1; i <= 5; ++i) result.problems.push_back("problem " + std::to_string(i));
+    CHECK(result.describe() ==
+          "the files of 5 invoices were not written: problem 1; problem 2; problem 3; and 2 more");
 }

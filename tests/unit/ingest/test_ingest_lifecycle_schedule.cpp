@@ -208,7 +208,7 @@ TEST_CASE(
     CHECK(blocked.run_due(t0, {}, never));
     REQUIRE(fourth.file_errors.size() == 2);  // both accounts ran
     CHECK(fourth.files[0] == 0);
-    CHECK(fourth.file_errors[0].starts_with("1 invoice not written: "));
+    CHECK(fourth.file_errors[0].starts_with("the files of 1 invoice were not written: "));
     CHECK(fourth.file_errors[0].find("out2") != std::string::npos);
     CHECK(fourth.file_errors[1].empty());
     CHECK_FALSE(fs::exists(to.record / ("invoice_" + id + ".json")));
@@ -220,8 +220,11 @@ TEST_CASE(
     CHECK(read(tmp.path() / "out2" / ("invoice_" + id + ".json")) == json);
 
     // The state folder gone: the record is not made again in a new one (docs/ingest.md, "The
-    // state folder gone"), and the invoice waits for it.
+    // state folder gone"), and the invoice waits for it, for the outbox too: written there
+    // without its record, it would be written there again at every run.
     fs::remove_all(tmp.path() / "state");
+    fs::remove(tmp.path() / "out2" / ("invoice_" + id + ".json"));
+    fs::remove(tmp.path() / "out2" / ("invoice_" + id + ".csv"));
     Recorder fifth;
     fifth.file_errors_expected = true;
     LifecycleSchedule stateless(*store, later, fifth.events());
@@ -230,6 +233,7 @@ TEST_CASE(
     REQUIRE_FALSE(fifth.file_errors.empty());
     CHECK(fifth.file_errors[0].find("is gone") != std::string::npos);
     CHECK_FALSE(fs::exists(tmp.path() / "state"));
+    CHECK(fs::is_empty(tmp.path() / "out2"));
 }
 
 TEST_CASE(
