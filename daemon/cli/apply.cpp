@@ -135,10 +135,13 @@ int run_file(const config::ServiceConfig& cfg, const FileOptions& o, bool valida
     apply::ApplyRequest req;
     req.file = o.input;
     // Also spares apply_file's refusal of what is not a regular file.
-    if (std::error_code ec; !fs::is_regular_file(req.file, ec))
+    std::error_code ec;
+    if (const auto st = fs::status(req.file, ec); !fs::is_regular_file(st))
         throw UsageError(fmt::format("{}: {}", o.input,
-                                     fs::exists(req.file, ec) ? "not a regular file"
-                                                              : "no such file"));
+                                     fs::exists(st)                      ? "not a regular file"
+                                     : ec && ec != std::errc::no_such_file_or_directory
+                                         ? ec.message()
+                                         : "no such file"));
     req.limits = apply::reader_limits(cfg.limits);
     if (!o.inbox_name.empty()) {
         const auto* inbox = cfg.inbox(o.inbox_name);
