@@ -36,7 +36,8 @@ expect_usage "--as-of is only allowed with --dry-run" ad apply --account 1000 --
 expect_usage "--as-of 'soon'" ad apply --account 1000 --dry-run --as-of soon "$WORK/in/mods.csv"
 expect_usage "--account (or --inbox) is required" ad apply "$WORK/in/mods.csv"
 mkfifo "$WORK/in/fifo.csv"
-expect_usage "$WORK/in/fifo.csv: no such file" ad apply --account 1000 "$WORK/in/fifo.csv"
+expect_usage "$WORK/in/fifo.csv: not a regular file" ad apply --account 1000 "$WORK/in/fifo.csv"
+expect_usage "$WORK/in/absent.csv: no such file" ad apply --account 1000 "$WORK/in/absent.csv"
 expect_exit 64 ad apply --account 1000 --no-such-option "$WORK/in/mods.csv"
 
 # A funds_transfers file however it is asked for: from the command line, through an inbox's
