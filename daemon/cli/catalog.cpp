@@ -41,7 +41,7 @@ int load_catalog(const config::ServiceConfig& cfg, const std::string& catalog_fi
         for (const auto& e : incoming.error()) std::cerr << e.str() << "\n";
         return exit_code::data;
     }
-    auto s = open_migrated(cfg);
+    auto s = open_migrated(cfg, IfMissing::create);
     auto merged = config::merge_catalog(s->load_catalog(), *incoming, system_now(), catalog_file);
     if (!merged) {
         for (const auto& e : merged.error()) std::cerr << e.str() << "\n";

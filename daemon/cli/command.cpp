@@ -2,8 +2,11 @@
 
 #include <filesystem>
 #include <iostream>
+#include <system_error>
 
 #include <fmt/format.h>
+
+#include "store/open_store.hpp"
 
 namespace fs = std::filesystem;
 
@@ -26,7 +29,15 @@ config::ServiceConfig load_config(const GlobalOptions& options) {
     return cfg;
 }
 
-std::unique_ptr<store::Store> open_migrated(const config::ServiceConfig& cfg) {
+std::unique_ptr<store::Store> open_migrated(const config::ServiceConfig& cfg,
+                                            IfMissing if_missing) {
+    const auto db = store::local_path(cfg.store);
+    std::error_code ec;
+    if (if_missing == IfMissing::refuse && db && !fs::exists(*db, ec) && !ec)
+        throw store::StoreError(fmt::format(
+            "the ledger {} does not exist: `actiondrop init` makes it; otherwise check the "
+            "config's store: (or --store)",
+            db->string()));
     auto s = store::open_store(cfg.store);
     s->migrate();
     return s;

@@ -30,8 +30,13 @@ struct GlobalOptions {
 // over it; throws ConfigFailure with every error of the file.
 config::ServiceConfig load_config(const GlobalOptions& options);
 
-// The config's store, migrated to this program's schema version.
-std::unique_ptr<store::Store> open_migrated(const config::ServiceConfig& cfg);
+// The config's store, migrated to this program's schema version. A SQLite ledger that is not
+// there is a store failure, not made empty: `init` and `catalog load` make it (README.md, "The
+// CLI"); a command that reads or applies against an empty one would answer "unknown account",
+// and leave it in place of the ledger that was meant.
+enum class IfMissing { refuse, create };
+std::unique_ptr<store::Store> open_migrated(const config::ServiceConfig& cfg,
+                                            IfMissing if_missing = IfMissing::refuse);
 
 // The account `id` of the catalog; an unknown one is the user's mistake, a UsageError (exit
 // 64, README.md, "The CLI"), whatever the command, and never "nothing found" (exit 1), which

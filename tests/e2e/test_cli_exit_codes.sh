@@ -66,3 +66,23 @@ expect_exit 74 "$ACTIONDROP" --store "sqlite:$WORK/newer.db" --state-dir "$WORK/
 grep -q "^actiondrop: store failure: .*newer than this program" "$WORK/last.err" || { cat "$WORK/last.err" >&2; fail "a newer schema is not a store failure"; }
 printf 'store: [\n' > "$WORK/broken.yaml"
 expect_exit 78 "$ACTIONDROP" --config "$WORK/broken.yaml" batches list
+
+# A ledger that is not there is a store failure for every command but init and catalog load,
+# and none of them makes it: an empty one would answer "unknown account", and the next
+# command would find it there (README.md, "The CLI").
+missing="sqlite:$WORK/nowhere/ledger.db"
+mkdir -p "$WORK/nowhere"
+for command in "funds balance --account 1000" "funds deposit --account 1000 5.00" \
+               "batches list --account 1000" "batches show B-1" "batches redeliver B-1" \
+               "report actions --account 1000" "report invoices --account 1000" \
+               "action show --account 1000 X-1" "lifecycle run" \
+               "apply --account 1000 $WORK/in/mods.csv" "validate --account 1000 $WORK/in/mods.csv"; do
+    # shellcheck disable=SC2086 # one word per argument
+    expect_exit 74 "$ACTIONDROP" --store "$missing" --state-dir "$WORK/state" $command
+    grep -qF "actiondrop: store failure: the ledger $WORK/nowhere/ledger.db does not exist" \
+        "$WORK/last.err" || { cat "$WORK/last.err" >&2; fail "$command: no message of a missing ledger"; }
+    [ ! -e "$WORK/nowhere/ledger.db" ] || fail "$command made the ledger"
+done
+expect_exit 0 "$ACTIONDROP" --store "$missing" --state-dir "$WORK/state" validate "$WORK/in/mods.csv"
+expect_exit 0 "$ACTIONDROP" --store "$missing" --state-dir "$WORK/state" init
+[ -s "$WORK/nowhere/ledger.db" ] || fail "init did not make the ledger"
