@@ -34,6 +34,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <system_error>
 
 #include "config/service_config.hpp"
 #include "ledger/money.hpp"
@@ -240,6 +241,18 @@ int main(int argc, char** argv) {
         // crash's leftovers (docs/ingest.md, "One service per state folder").
         util::create_folders(cfg->state_dir);
         const fs::path lock_file = cfg->state_dir / "actiondropd.lock";
+        // The lock file of an earlier service marks a state folder that is not a first
+        // install: a SQLite ledger missing from it is a restore half done or a disk not
+        // mounted yet, not one to make empty (docs/ingest.md, "The ledger gone").
+        std::error_code ec;
+        const auto db = store::local_path(cfg->store);
+        if (db && fs::exists(lock_file, ec) && !fs::exists(*db, ec) && !ec) {
+            spdlog::critical("the ledger {} is missing, and a service has served the state "
+                             "folder {} before: not making an empty ledger; put the ledger "
+                             "back, or run `actiondrop init` to start an empty one",
+                             db->string(), cfg->state_dir.string());
+            return exit_code::config;
+        }
         auto held = util::HeldLock::take(lock_file);
         if (!held && held.error().held_elsewhere) {
             spdlog::critical("another actiondropd serves the state folder {} ({}): one service "

@@ -4,6 +4,7 @@
 # exits 78 and names the one that serves it, without opening the store; the first goes on
 # applying files once. A service killed leaves no lock behind: the next one starts at once.
 # A lock file removed is locked again; one replaced by another's stops the service.
+# A ledger gone while no service runs is not made again, empty, by the next one.
 source "$(dirname "$0")/lib.sh"
 : "${ACTIONDROPD:?set by CTest}"
 setup_ledger
@@ -95,3 +96,21 @@ wait "$PID" || rc=$?
 [ "$rc" = 78 ] || { cat "$WORK/next.log"; fail "the service exited $rc, not 78"; }
 grep -q "another actiondropd took the state folder $STATE" "$WORK/next.log" ||
     { cat "$WORK/next.log"; fail "the service did not say why it stopped"; }
+
+# The ledger gone while no service runs (a restore half done, a disk not mounted yet): a
+# service on a state folder that one served before does not make an empty ledger in its
+# place, which would answer every file "unknown account". It exits 78 naming the ledger, and
+# starts once the ledger is back.
+pkill -P "$HOLDER" || true; kill "$HOLDER" 2> /dev/null || true; HOLDER=
+for f in "$WORK"/ledger.db*; do mv "$f" "$WORK/away.${f##*/}"; done
+rc=0
+timeout 20 "$ACTIONDROPD" --config "$WORK/a.yaml" 2> "$WORK/gone.log" || rc=$?
+[ "$rc" = 78 ] || { cat "$WORK/gone.log"; fail "a service without its ledger exited $rc, not 78"; }
+grep -q "the ledger $WORK/ledger.db is missing, and a service has served the state folder $STATE" \
+    "$WORK/gone.log" || { cat "$WORK/gone.log"; fail "the service did not say the ledger is missing"; }
+[ ! -e "$WORK/ledger.db" ] || fail "the service made an empty ledger"
+for f in "$WORK"/away.ledger.db*; do mv "$f" "$WORK/${f##*/away.}"; done
+start "$WORK/a.yaml" "$WORK/back.log"
+wait_serving "$WORK/back.log"
+upload c.csv M-3
+wait_complete c.csv
