@@ -242,9 +242,8 @@ int run(const config::ServiceConfig& cfg, const RunOptions& o) {
         // stopped after its commit left its own to this one (ingest/invoice_files.hpp).
         std::string problem;
         try {
-            problem = ingest::write_missing_invoice_files(
-                          funds, ingest::invoice_destinations(cfg, a->id), a->id)
-                          .describe();
+            const auto to = ingest::invoice_destinations(cfg, a->id, ingest::StateFolder::make);
+            problem = ingest::write_missing_invoice_files(funds, to, a->id).describe();
         } catch (const std::exception& e) {
             problem = std::string("invoice files not written: ") + e.what();
         }

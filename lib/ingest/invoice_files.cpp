@@ -132,9 +132,10 @@ fs::path invoice_folder(const fs::path& state_dir, std::string_view account_id) 
 }
 
 InvoiceDestinations invoice_destinations(const config::ServiceConfig& cfg,
-                                         std::string_view account_id) {
+                                         std::string_view account_id, StateFolder state) {
     InvoiceDestinations to;
     to.record = invoice_folder(cfg.state_dir, account_id);
+    if (state == StateFolder::wait_for) to.state_dir = cfg.state_dir;
     for (const config::InboxConfig& inbox : cfg.inboxes) {
         if (!inbox.send_invoices || inbox.account != account_id) continue;
         if (inbox.remote())

@@ -41,15 +41,20 @@ std::filesystem::path invoice_folder(const std::filesystem::path& state_dir,
 struct InvoiceDestinations {
     std::filesystem::path record;                 // STATE_DIR/invoices/<account>/, written last
     std::vector<std::filesystem::path> outboxes;  // of its inboxes with send_invoices, in order
-    // Set by the service: folders inside it are made only while it is there
-    // (util::create_folders_in_state). The CLI leaves it empty and makes what it needs.
+    // The state folder, when the writes wait for it: folders inside it are made only while
+    // it is there (util::create_folders_in_state). Empty: what is needed is made.
     std::filesystem::path state_dir;
 };
+
+// Whether the invoice files wait for a state folder that is gone: the service's do, since it
+// is not made again by the service (docs/ingest.md, "The state folder gone"); the CLI's make
+// it, as an operator runs them and sees what they do.
+enum class StateFolder { wait_for, make };
 
 // A local inbox's outbox; a pulled inbox's spool `.outbox/`, from which its puller uploads
 // every file into result_folder (lib/pull/puller.hpp).
 InvoiceDestinations invoice_destinations(const config::ServiceConfig& cfg,
-                                         std::string_view account_id);
+                                         std::string_view account_id, StateFolder state);
 
 // What a write of invoice files did. Each invoice is written on its own: one that fails
 // (an outbox that cannot be made, a full disk, an id that cannot name a file) does not keep

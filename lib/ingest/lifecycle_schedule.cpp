@@ -106,8 +106,8 @@ void LifecycleSchedule::run_account(const ledger::Account& account) {
     std::size_t written = 0;
     std::string files_error;
     try {
-        InvoiceDestinations to = invoice_destinations(config_, account.id);
-        to.state_dir = config_.state_dir;  // not made again when it is gone
+        const InvoiceDestinations to =
+            invoice_destinations(config_, account.id, StateFolder::wait_for);
         InvoiceFilesWritten files;
         if (!files_checked_.contains(account.id)) {
             files = write_missing_invoice_files(ledger, to, account.id);

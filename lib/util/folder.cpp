@@ -10,9 +10,10 @@
 #include <climits>
 #include <cstring>
 #include <stdexcept>
-#include <system_error>
 #include <string_view>
 #include <utility>
+
+#include "util/atomic_file.hpp"
 
 namespace actiondrop::util {
 
@@ -34,9 +35,7 @@ void create_folders_in_state(const std::filesystem::path& state_dir,
         throw std::runtime_error(fmt::format(
             "cannot make {}: the state folder {} {}; it is not made again", folder.string(),
             state_dir.string(), problem));
-    std::error_code ec;
-    std::filesystem::create_directories(folder, ec);
-    if (ec) throw std::system_error(ec, "cannot create " + folder.string());
+    create_folders(folder);
 }
 
 std::expected<HeldLock, LockRefused> HeldLock::take(const std::filesystem::path& file) {

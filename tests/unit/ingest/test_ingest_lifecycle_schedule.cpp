@@ -145,9 +145,11 @@ TEST_CASE(
     other.source = config::LocalSource{tmp.path() / "in3"};
     other.outbox = tmp.path() / "out3";
     cfg.inboxes = {conversions, sends, other};
-    const auto to = invoice_destinations(cfg, "1000");
+    const auto to = invoice_destinations(cfg, "1000", StateFolder::wait_for);
     CHECK(to.record == tmp.path() / "state" / "invoices" / "1000");
     CHECK(to.outboxes == std::vector<fs::path>{tmp.path() / "out2"});
+    CHECK(to.state_dir == tmp.path() / "state");
+    CHECK(invoice_destinations(cfg, "1000", StateFolder::make).state_dir.empty());
 
     const auto later = [] { return wall_now() + std::chrono::days(200); };
     Recorder rec;
