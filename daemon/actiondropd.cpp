@@ -246,7 +246,8 @@ int main(int argc, char** argv) {
         // mounted yet, not one to make empty (docs/ingest.md, "The ledger gone").
         std::error_code ec;
         const auto db = store::local_path(cfg->store);
-        if (db && fs::exists(lock_file, ec) && !fs::exists(*db, ec) && !ec) {
+        if (db && fs::exists(lock_file, ec) && !fs::exists(*db, ec) && !ec &&
+            !fs::exists(db->string() + "-wal", ec)) {  // that one the store explains
             spdlog::critical("the ledger {} is missing, and a service has served the state "
                              "folder {} before: not making an empty ledger; put the ledger "
                              "back, or run `actiondrop init` to start an empty one",
