@@ -8,6 +8,8 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <exception>
+#include <optional>
 #include <sstream>
 #include <system_error>
 
@@ -97,7 +99,6 @@ Outcome quarantine(store::Store& store, const Folders& folders, const config::In
 
     std::ostringstream summary;
     batch::write_summary(summary, apply::file_level_summary(record));
-    util::create_folders_in_state(folders.state_dir, inbox.outbox);
     const std::string summary_name = batch::summary_name(claim.file_name);
     apply::replace_answers(inbox.outbox, claim.file_name, {summary_name}, outbox_kind(inbox));
     util::write_file_atomically(inbox.outbox / summary_name, summary.str());
@@ -216,9 +217,48 @@ void take_ownership(const Claim& claim, const config::InboxConfig& inbox,
 
 }  // namespace
 
+namespace {
+
+Outcome take_claim_into(store::Store& store, const ledger::Catalog& catalog,
+                        const config::InboxConfig& inbox, const Claim& claim,
+                        const Folders& folders, const apply::Clock& clock,
+                        const ClaimHooks& hooks);
+
+}  // namespace
+
 Outcome take_claim(store::Store& store, const ledger::Catalog& catalog,
                    const config::InboxConfig& inbox, const Claim& claim, const Folders& folders,
                    const apply::Clock& clock, const ClaimHooks& hooks) {
+    // The outbox, opened once: every answer of the claim is written through its descriptor,
+    // so a symbolic link put in its place, before or meanwhile, has nothing written through
+    // it (docs/ingest.md, "The outbox"). One that cannot be opened (a link, a file, gone with
+    // the state folder) fails every write, as a full disk would: before the commit the claim
+    // waits, after it the delivery failures are counted; either way the failure is the
+    // open's, naming the outbox.
+    std::optional<util::OpenedFolder> outbox;
+    std::exception_ptr unusable;
+    try {
+        util::create_folders_in_state(folders.state_dir, inbox.outbox);
+        outbox = util::OpenedFolder::open(inbox.outbox, "the outbox");
+    } catch (const std::exception&) {
+        unusable = std::current_exception();
+    }
+    config::InboxConfig through = inbox;
+    through.outbox = outbox ? outbox->path() : fs::path("/dev/null/the-outbox-cannot-be-opened");
+    try {
+        return take_claim_into(store, catalog, through, claim, folders, clock, hooks);
+    } catch (const std::system_error& e) {
+        if (unusable) std::rethrow_exception(unusable);
+        outbox->rethrow_shown(e);
+    }
+}
+
+namespace {
+
+Outcome take_claim_into(store::Store& store, const ledger::Catalog& catalog,
+                        const config::InboxConfig& inbox, const Claim& claim,
+                        const Folders& folders, const apply::Clock& clock,
+                        const ClaimHooks& hooks) {
     // The claim's one descriptor: opened without following a link and without waiting on a
     // FIFO, checked, and the only way the file is read from now on.
     std::optional<util::OpenedFile> file;
@@ -293,7 +333,6 @@ Outcome take_claim(store::Store& store, const ledger::Catalog& catalog,
     req.file_name = claim.file_name;
     req.committed = hooks.committed;
     if (hooks.progress) req.progress = [&](std::int64_t, std::int64_t) { hooks.progress(); };
-    util::create_folders_in_state(folders.state_dir, req.outbox);
     util::create_folders_in_state(folders.state_dir, req.spool);
 
     apply::ApplyResult result;
@@ -327,5 +366,7 @@ Outcome take_claim(store::Store& store, const ledger::Catalog& catalog,
     out.bytes = file->size();
     return out;
 }
+
+}  // namespace
 
 }  // namespace actiondrop::ingest

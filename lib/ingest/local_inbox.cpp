@@ -147,7 +147,14 @@ SweepResult LocalInbox::sweep(SteadyTime now) {
     // Bounded, whatever the uploader puts in the folder: the names read, and the skipped
     // names remembered so that each is reported once (docs/ingest.md, "Sweep").
     bool complete = true;
-    auto names = list_names(folder_, limits_.entries, complete);
+    opened_.reset();  // a folder that cannot be opened now gives no claim of the last one
+    opened_ = util::OpenedFolder::open(folder_, "the inbox");
+    std::vector<std::string> names;
+    try {
+        names = list_names(here(), limits_.entries, complete);
+    } catch (const std::system_error& e) {
+        opened_->rethrow_shown(e);
+    }
     std::sort(names.begin(), names.end());
     auto present = [&](const std::string& name) {
         return std::binary_search(names.begin(), names.end(), name);
@@ -173,7 +180,7 @@ SweepResult LocalInbox::sweep(SteadyTime now) {
             continue;
         }
         struct stat st {};
-        if (::fstatat(AT_FDCWD, (folder_ / name).c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (::fstatat(AT_FDCWD, (here() / name).c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
             if (errno == ENOENT) continue;  // gone since the listing
             // One entry that cannot be looked at must not keep the others from being taken.
             skip(name, fmt::format("cannot be looked at: {}", std::strerror(errno)));
@@ -268,7 +275,22 @@ void LocalInbox::ready_claims_folder() const {
     util::create_folders(claims_);
 }
 
+const fs::path& LocalInbox::here() {
+    if (!opened_) opened_ = util::OpenedFolder::open(folder_, "the inbox");
+    return opened_->path();
+}
+
 std::optional<Claim> LocalInbox::claim(const std::string& name) {
+    // Through the folder the last sweep listed; messages name the inbox, not its descriptor.
+    here();
+    try {
+        return claim_here(name);
+    } catch (const std::system_error& e) {
+        opened_->rethrow_shown(e);
+    }
+}
+
+std::optional<Claim> LocalInbox::claim_here(const std::string& name) {
     ready_claims_folder();
     auto now = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
     Claim c;
@@ -278,7 +300,7 @@ std::optional<Claim> LocalInbox::claim(const std::string& name) {
     auto seen = seen_.find(name);
     c.waiting_since =
         seen != seen_.end() ? seen->second.first_seen : std::chrono::steady_clock::now();
-    const auto source = folder_ / name;
+    const auto source = here() / name;
     // A rename moves the entry itself, never what a link points to: whatever it was, it is
     // in the claims folder now, where take_claim() opens it without following links.
     bool claimed = ::rename(source.c_str(), c.path.c_str()) == 0;
@@ -291,7 +313,7 @@ std::optional<Claim> LocalInbox::claim(const std::string& name) {
         // Across mounts, first a rename inside the inbox to a hidden name of this service's:
         // atomic, so of two services sharing the folder (on two hosts) exactly one has the
         // file; then the copy through one descriptor (docs/ingest.md, "Claims").
-        const auto crossing = folder_ / (crossing_prefix_ + c.batch_id + "_" + name);
+        const auto crossing = here() / (crossing_prefix_ + c.batch_id + "_" + name);
         if (::rename(source.c_str(), crossing.c_str()) != 0) {
             if (errno != ENOENT) fail("cannot claim", source);
             seen_.erase(name);
@@ -310,9 +332,11 @@ std::optional<Claim> LocalInbox::claim(const std::string& name) {
                 // Uploaded with a private mode: we may not read it, so no copy can take it
                 // across. It is renamed aside inside its own folder (a hidden name, never
                 // swept again) and answered from there, without a byte read.
-                c.path = folder_ / (".unreadable." + c.batch_id + "_" + name);
+                // Renamed through the descriptor; taken later by its name in the inbox.
+                const std::string aside = ".unreadable." + c.batch_id + "_" + name;
+                c.path = folder_ / aside;
                 c.unreadable = true;
-                if (::rename(crossing.c_str(), c.path.c_str()) != 0) {
+                if (::rename(crossing.c_str(), (here() / aside).c_str()) != 0) {
                     if (errno != ENOENT) fail("cannot set aside", source);
                 } else {
                     claimed = true;
@@ -330,7 +354,7 @@ std::optional<Claim> LocalInbox::claim(const std::string& name) {
     util::fsync_directory(claims_);
     seen_.erase(name);
     if (inbox_.done_file) {
-        auto marker = folder_ / (name + ".done");
+        auto marker = here() / (name + ".done");
         if (::unlink(marker.c_str()) != 0 && errno != ENOENT)
             fail("cannot remove the done marker", marker);
     }
@@ -346,10 +370,15 @@ fs::path LocalInbox::set_aside(const std::string& name, const fs::path& state_di
     while (keep > 0 && keep < name.size() && (static_cast<unsigned char>(name[keep]) & 0xC0) == 0x80) --keep;
     util::create_folders_in_state(state_dir, failed_folder);
     const auto to = failed_folder / (util::new_batch_id(now) + "_" + name.substr(0, keep));
-    const auto source = folder_ / name;
-    if (::rename(source.c_str(), to.c_str()) != 0) {
-        if (errno != EXDEV) fail("cannot set aside", source);
-        if (!copy_into_claims(source, to, source)) fail("cannot set aside (it changed meanwhile)", source);
+    const auto source = here() / name;
+    try {
+        if (::rename(source.c_str(), to.c_str()) != 0) {
+            if (errno != EXDEV) fail("cannot set aside", source);
+            if (!copy_into_claims(source, to, source))
+                fail("cannot set aside (it changed meanwhile)", source);
+        }
+    } catch (const std::system_error& e) {
+        opened_->rethrow_shown(e);
     }
     util::fsync_directory(failed_folder);
     seen_.erase(name);
@@ -368,7 +397,7 @@ void LocalInbox::finish_crossings() {
     // of names in it.
     std::vector<std::string> names;
     try {
-        for_each_name(folder_, [&](std::string_view n) {
+        for_each_name(here(), [&](std::string_view n) {
             if (n.starts_with(crossing_prefix_)) names.emplace_back(n);
             return true;
         });
@@ -377,7 +406,7 @@ void LocalInbox::finish_crossings() {
     }
     for (const auto& name : names) {
         if (!name.starts_with(crossing_prefix_)) continue;
-        const auto hidden = folder_ / name;
+        const auto hidden = here() / name;
         // `<batch id>_NAME`: the claim it was on its way to. The uploader can write this name
         // too, so it is only ever looked up in the claims folder, which is ours.
         const std::string rest = name.substr(crossing_prefix_.size());
@@ -389,7 +418,7 @@ void LocalInbox::finish_crossings() {
                 continue;
             }
             // Not copied: back under its name, to be claimed again with a new batch id.
-            (void)::renameat2(AT_FDCWD, hidden.c_str(), AT_FDCWD, (folder_ / rest.substr(cut + 1)).c_str(),
+            (void)::renameat2(AT_FDCWD, hidden.c_str(), AT_FDCWD, (here() / rest.substr(cut + 1)).c_str(),
                               RENAME_NOREPLACE);
         }
     }

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "config/service_config.hpp"
+#include "util/folder.hpp"
 
 namespace actiondrop::ingest {
 
@@ -82,8 +83,9 @@ public:
     const std::filesystem::path& claims_folder() const { return claims_; }
 
     // Lists the folder, up to limits.entries entries. Throws std::system_error only when the
-    // folder itself cannot be read; an entry that cannot be looked at is skipped and
-    // reported, never stops the rest.
+    // folder itself cannot be read, or is a symbolic link (never followed: docs/ingest.md,
+    // "The outbox"); an entry that cannot be looked at is skipped and reported, never stops
+    // the rest.
     SweepResult sweep(SteadyTime now);
 
     // Moves NAME into the claims folder as `<new batch id>_NAME`; nullopt when NAME vanished
@@ -140,8 +142,15 @@ private:
     bool stable(const std::string& name, std::int64_t size, std::chrono::nanoseconds mtime,
                 SteadyTime now, SweepResult& result);
 
+    // The inbox opened by the last sweep (util::OpenedFolder): what it listed is claimed
+    // from that folder, through its descriptor, whatever is put at its name meanwhile.
+    // Opened again at each sweep, so that a folder made again by an operator is found.
+    const std::filesystem::path& here();
+    std::optional<Claim> claim_here(const std::string& name);
+
     config::InboxConfig inbox_;
     std::filesystem::path folder_;
+    std::optional<util::OpenedFolder> opened_;
     std::filesystem::path claims_;
     std::string crossing_prefix_;  // `.ad-<tag>.`, see finish_crossings()
     std::vector<std::string> removed_at_start_;

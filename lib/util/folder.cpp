@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -36,6 +37,78 @@ void create_folders_in_state(const std::filesystem::path& state_dir,
             "cannot make {}: the state folder {} {}; it is not made again", folder.string(),
             state_dir.string(), problem));
     create_folders(folder);
+}
+
+OpenedFolder::OpenedFolder(int fd, std::filesystem::path shown)
+    : fd_(fd), through_(fmt::format("/proc/self/fd/{}", fd)), shown_(std::move(shown)) {}
+
+OpenedFolder OpenedFolder::open(const std::filesystem::path& folder, std::string_view what) {
+    const int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        const int err = errno;
+        // O_DIRECTORY makes a link ENOTDIR rather than ELOOP.
+        struct stat st {};
+        if ((err == ELOOP || err == ENOTDIR) && ::lstat(folder.c_str(), &st) == 0 &&
+            S_ISLNK(st.st_mode))
+            throw std::system_error(
+                err, std::generic_category(),
+                fmt::format("{} {} is a symbolic link: nothing is written or read through a link "
+                            "put in its place",
+                            what, folder.string()));
+        throw std::system_error(err, std::generic_category(),
+                                fmt::format("cannot open {} {}", what, folder.string()));
+    }
+    OpenedFolder opened(fd, folder);
+    // Without /proc the descriptor cannot be named: say so now, not at the first write.
+    if (::access(opened.through_.c_str(), F_OK) != 0) {
+        const int err = errno;
+        throw std::system_error(err, std::generic_category(),
+                                fmt::format("cannot reach {} {} through {}: /proc is needed", what,
+                                            folder.string(), opened.through_.string()));
+    }
+    return opened;
+}
+
+std::string OpenedFolder::show(std::string message) const {
+    const std::string from = through_.string();
+    const std::string to = shown_.string();
+    for (auto at = message.find(from); at != std::string::npos; at = message.find(from, at)) {
+        const auto end = at + from.size();
+        // Only the whole name: /proc/self/fd/1 is not a part of /proc/self/fd/12.
+        if (end < message.size() && std::isdigit(static_cast<unsigned char>(message[end]))) {
+            at = end;
+            continue;
+        }
+        message.replace(at, from.size(), to);
+        at += to.size();
+    }
+    return message;
+}
+
+void OpenedFolder::rethrow_shown(const std::system_error& e) const {
+    std::string message = show(e.what());
+    const std::string reason = ": " + e.code().message();
+    if (message.ends_with(reason)) message.resize(message.size() - reason.size());
+    throw std::system_error(e.code(), message);
+}
+
+OpenedFolder::OpenedFolder(OpenedFolder&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)),
+      through_(std::move(other.through_)),
+      shown_(std::move(other.shown_)) {}
+
+OpenedFolder& OpenedFolder::operator=(OpenedFolder&& other) noexcept {
+    if (this != &other) {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = std::exchange(other.fd_, -1);
+        through_ = std::move(other.through_);
+        shown_ = std::move(other.shown_);
+    }
+    return *this;
+}
+
+OpenedFolder::~OpenedFolder() {
+    if (fd_ >= 0) ::close(fd_);
 }
 
 std::expected<HeldLock, LockRefused> HeldLock::take(const std::filesystem::path& file) {

@@ -3,6 +3,8 @@
 #include <expected>
 #include <filesystem>
 #include <string>
+#include <string_view>
+#include <system_error>
 
 namespace actiondrop::util {
 
@@ -18,6 +20,38 @@ std::string folder_problem(const std::filesystem::path& folder);
 // cannot be made. A folder outside the state folder (an outbox) is made as it is.
 void create_folders_in_state(const std::filesystem::path& state_dir,
                              const std::filesystem::path& folder);
+
+// A folder opened once, without following a symbolic link in its place (O_NOFOLLOW on its
+// last name), and reached from then on only through that descriptor: path() names it as
+// /proc/self/fd/N, so a link put at its name afterwards (to another account's folder, or into
+// the state folder) changes nothing of what is written or read through it
+// (docs/ingest.md, "The outbox"). A folder above it may be a link: those are the
+// sysadmin's.
+class OpenedFolder {
+public:
+    // Throws std::system_error naming `folder` as `what` ("the outbox"): "is a symbolic
+    // link" for a link, else why it cannot be opened (gone, not a folder).
+    static OpenedFolder open(const std::filesystem::path& folder, std::string_view what);
+
+    const std::filesystem::path& path() const { return through_; }   // /proc/self/fd/N
+    const std::filesystem::path& shown() const { return shown_; }    // its name, for messages
+    // `message` with path() put back as shown(): what an operator can read.
+    std::string show(std::string message) const;
+    // Throws `e` again (same code), its message shown.
+    [[noreturn]] void rethrow_shown(const std::system_error& e) const;
+
+    OpenedFolder(OpenedFolder&& other) noexcept;
+    OpenedFolder& operator=(OpenedFolder&& other) noexcept;
+    OpenedFolder(const OpenedFolder&) = delete;
+    OpenedFolder& operator=(const OpenedFolder&) = delete;
+    ~OpenedFolder();
+
+private:
+    OpenedFolder(int fd, std::filesystem::path shown);
+    int fd_ = -1;
+    std::filesystem::path through_;
+    std::filesystem::path shown_;
+};
 
 // Why HeldLock::take() did not take its lock.
 struct LockRefused {

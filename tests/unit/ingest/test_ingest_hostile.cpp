@@ -717,3 +717,98 @@ TEST_CASE("hostile: across mounts the longest name that can be answered is claim
     CHECK(read(claim->path) == conversions("LONG-1"));
     CHECK(fs::is_empty(h.cfg.local()->path));
 }
+
+TEST_CASE("hostile: an outbox replaced by a symbolic link gets nothing through it, before the claim or during it") {
+    // Whoever can rename the outbox (an uploader who owns the folder above it) could point it
+    // at another account's outbox, or into the state folder, where answers written through it
+    // would be taken for claims at the next start (docs/ingest.md, "The outbox").
+    Hostile h;
+    const fs::path elsewhere = h.tmp.path() / "elsewhere";
+    const fs::path real = h.tmp.path() / "outbox.real";
+    fs::create_directories(elsewhere);
+    fs::create_directories(h.cfg.outbox);
+    auto to_link = [&] {
+        fs::rename(h.cfg.outbox, real);
+        fs::create_directory_symlink(elsewhere, h.cfg.outbox);
+    };
+    auto mended = [&] {
+        fs::remove(h.cfg.outbox);
+        fs::rename(real, h.cfg.outbox);
+    };
+
+    // A link in the outbox's place before the claim: the claim waits, nothing applied, and
+    // the try is not counted against the file.
+    to_link();
+    h.upload("a.csv", conversions("L-1"));
+    h.sweep_sees("a.csv");
+    const auto a = *h.inbox->claim("a.csv");
+    for (int i = 0; i < 4; ++i)
+        CHECK_THROWS_WITH_AS(h.take(a), doctest::Contains("is a symbolic link"),
+                             std::system_error);
+    CHECK(fs::is_empty(elsewhere));
+    CHECK_FALSE(h.store->action("1000", "L-1"));
+    CHECK(h.store->find_batch(a.batch_id).value_or(store::BatchRecord{}).attempts == 0);
+    mended();
+    CHECK(h.take(a).status == "COMPLETE");
+    CHECK(summary_of(h, "a.csv")["status"] == "COMPLETE");
+
+    // A link put in its place once the claim is under way: the answers go to the folder that
+    // was opened, under its new name, and none through the link.
+    h.upload("b.csv", conversions("L-2"));
+    h.sweep_sees("b.csv");
+    CHECK(h.take(*h.inbox->claim("b.csv"), ClaimHooks{.opened = to_link}).status == "COMPLETE");
+    CHECK(fs::is_empty(elsewhere));
+    CHECK(fs::exists(real / "b.csv_summary.json"));
+    CHECK(fs::exists(real / "receipt_b.csv.txt"));
+    mended();
+
+    // An outbox that is a file is named as the outbox, not as a descriptor.
+    h.upload("c.csv", conversions("L-3"));
+    h.sweep_sees("c.csv");
+    const auto c = *h.inbox->claim("c.csv");
+    const std::string outbox = h.cfg.outbox.string();
+    CHECK_THROWS_WITH_AS(h.take(c, ClaimHooks{.committed = [&] {
+                                          fs::remove_all(h.cfg.outbox);
+                                          write(h.cfg.outbox, "not a folder");
+                                      }}),
+                         doctest::Contains(outbox.c_str()), std::system_error);
+}
+
+TEST_CASE("hostile: an inbox replaced by a symbolic link gives nothing of where it leads, before the sweep or after it") {
+    // Whoever can rename the inbox could point it at another account's inbox: its files
+    // would be taken as this account's (docs/ingest.md, "The outbox").
+    Hostile h;
+    const fs::path in = h.cfg.local()->path;
+    const fs::path real = h.tmp.path() / "in.real";
+    auto to_link = [&] {
+        fs::rename(in, real);
+        fs::create_directory_symlink(h.other, in);
+    };
+    auto mended = [&] {
+        fs::remove(in);
+        fs::rename(real, in);
+    };
+    const auto now = std::chrono::steady_clock::now();
+
+    // Before the sweep: the sweep fails, naming the link, and lists nothing through it.
+    to_link();
+    CHECK_THROWS_WITH_AS(h.inbox->sweep(now + std::chrono::hours(1)),
+                         doctest::Contains("is a symbolic link"), std::system_error);
+    mended();
+
+    // Between the sweep and the claim: the claim takes the file of the folder swept, and
+    // leaves the other account's file of the same name where it is.
+    h.upload("a.csv", conversions("MINE-2"));
+    h.sweep_sees("a.csv");
+    write(h.other / "a.csv", conversions("SECRET-2"));
+    to_link();
+    auto claim = h.inbox->claim("a.csv");
+    REQUIRE(claim);
+    CHECK(fs::exists(h.other / "a.csv"));
+    CHECK_FALSE(fs::exists(real / "a.csv"));
+    CHECK(h.take(*claim).status == "COMPLETE");
+    CHECK(h.store->action("1000", "MINE-2"));
+    CHECK_FALSE(h.store->action("1000", "SECRET-2"));
+    CHECK(fs::exists(h.other / "secret.csv"));
+    mended();
+}
