@@ -111,6 +111,23 @@ wait_for 20 test -f "$OUT2/fix.csv_summary.json"
 [ "$(json_field "$OUT2/fix.csv_summary.json" rejected)" = 1 ] || fail "fix.csv: expected 1 rejected"
 grep -q '^D-404,.*,ACTION_REF_NOT_FOUND,' "$OUT2/errors_fix.csv" || fail "errors_fix.csv lacks the rejected row"
 
+# On PostgreSQL, a warning the server sends is a line of the service's log that names the
+# server, never bare text on stderr (docs/postgres.md). A trigger of this test's makes one
+# at each new journal record.
+taken=5
+if [ -n "$PG_SCHEMA" ]; then
+    pg "CREATE FUNCTION $PG_SCHEMA.warn() RETURNS trigger LANGUAGE plpgsql AS \$\$
+        BEGIN RAISE WARNING 'batch % seen by the test', NEW.batch_id; RETURN NEW; END \$\$;
+        CREATE TRIGGER warn AFTER INSERT ON $PG_SCHEMA.batches
+        FOR EACH ROW EXECUTE FUNCTION $PG_SCHEMA.warn()" > /dev/null
+    printf 'ActionId,Amount,Reason\r\nD-2,40.00,ORDER_UPDATE\r\n' > "$IN2/warned.csv"
+    wait_for 20 test -f "$OUT2/warned.csv_summary.json"
+    id=$(json_field "$OUT2/warned.csv_summary.json" batch_id)
+    grep -Eq "^[0-9T:.-]+ warning: PostgreSQL [^ ]+: WARNING:  batch $id seen by the test\$" \
+        "$LOG" || { cat "$LOG" >&2; fail "the server's warning is not a line of the log"; }
+    taken=6
+fi
+
 # SIGTERM: exits 0 within a few seconds.
 kill -TERM $PID
 deadline=$((SECONDS + 10))
@@ -120,6 +137,6 @@ while kill -0 $PID 2>/dev/null; do
 done
 code=0; wait $PID || code=$?
 [ "$code" = 0 ] || { cat "$LOG" >&2; fail "actiondropd exited $code on SIGTERM"; }
-grep -q "stopping: 5 files taken" "$LOG" || { cat "$LOG" >&2; fail "no stop line"; }
+grep -q "stopping: $taken files taken" "$LOG" || { cat "$LOG" >&2; fail "no stop line"; }
 cat "$LOG"
 echo "daemon local inbox: ok"

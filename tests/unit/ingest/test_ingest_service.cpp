@@ -314,3 +314,33 @@ TEST_CASE("ingest: nothing the service does makes a state folder that is gone ag
     CHECK_FALSE(fs::exists(cfg.local()->path / long_name));
     CHECK_FALSE(fs::is_empty(state / "failed" / cfg.name));
 }
+
+TEST_CASE("ingest: the store's problem is cleared by a later failure that the store answered") {
+    // /healthz names the store while a claim failed on it, and no longer once a claim got past
+    // it, whether that claim then succeeded or failed on something else (README.md, "The
+    // service": `store:`).
+    Served s;
+    const fs::path ledger = s.tmp.path() / "ledger.db";
+    write(s.inbox() / "a.csv", conversion_file("S-1"));
+    fs::rename(ledger, s.tmp.path() / "ledger.away");  // noticed before the commit
+    const SteadyTime t0 = std::chrono::steady_clock::now();
+    s.service.run_once(t0, never);
+    s.service.run_once(t0 + 1s, never);
+    REQUIRE(s.rec.failed == std::vector<std::string>{"a.csv"});
+    CHECK(s.service.store_problem().find("moved or deleted") != std::string::npos);
+
+    // The ledger back, the outbox a file: the claim fails again, past the store.
+    fs::rename(s.tmp.path() / "ledger.away", ledger);
+    fs::remove_all(s.cfg.outbox);
+    write(s.cfg.outbox, "not a folder");
+    s.service.run_once(t0 + 3s, never);
+    REQUIRE(s.rec.failed.size() == 2);
+    CHECK(s.service.store_problem().empty());
+
+    fs::remove(s.cfg.outbox);  // mended
+    fs::create_directories(s.cfg.outbox);
+    s.service.run_once(t0 + 10s, never);
+    CHECK(s.rec.taken == std::vector<std::string>{"a.csv:COMPLETE"});
+    CHECK(s.service.store_problem().empty());
+    CHECK(count_actions(*s.store) == 1);
+}
