@@ -354,9 +354,15 @@ std::optional<Claim> LocalInbox::claim_here(const std::string& name) {
     util::fsync_directory(claims_);
     seen_.erase(name);
     if (inbox_.done_file) {
-        auto marker = here() / (name + ".done");
-        if (::unlink(marker.c_str()) != 0 && errno != ENOENT)
-            fail("cannot remove the done marker", marker);
+        // The file is claimed: a marker that cannot be removed (a folder the uploader filled)
+        // must not lose the claim. It is said, and the claim goes on.
+        const auto marker = here() / (name + ".done");
+        if (::unlink(marker.c_str()) != 0 && errno != ENOENT &&
+            (errno != EISDIR || ::rmdir(marker.c_str()) != 0))
+            c.notice = fmt::format(
+                "cannot remove the done marker {}: {}; a later upload of {} is taken without "
+                "waiting for a marker of its own",
+                (folder_ / (name + ".done")).string(), std::strerror(errno), name);
     }
     return c;
 }

@@ -45,6 +45,9 @@ struct Claim {
     // A file the service may not read, found across mounts: it could not be copied into the
     // claims folder, so `path` is a hidden name in its own inbox, where it stays once answered.
     bool unreadable = false;
+    // Something of the claim's upload the service could not tidy (its done marker not
+    // removed): for the log, once; the claim is taken all the same.
+    std::string notice;
 };
 
 // The claim a name in a claims folder stands for (`<batch id>_NAME`), or nullopt.
@@ -91,7 +94,7 @@ public:
     // Moves NAME into the claims folder as `<new batch id>_NAME`; nullopt when NAME vanished
     // (another instance claimed it first) or changed while it was copied across mounts.
     // With done_file, NAME.done is removed once NAME is claimed, so that a later upload of
-    // the same name waits for its own marker. Throws std::system_error when NAME cannot be
+    // the same name waits for its own marker (one that cannot be removed is Claim::notice). Throws std::system_error when NAME cannot be
     // moved (it stays in the inbox) or is not a regular file at the moment of a copy.
     std::optional<Claim> claim(const std::string& name);
 

@@ -345,6 +345,8 @@ SteadyTime Service::run_once(SteadyTime now, const std::function<bool()>& should
                 break;
             }
             s.claim_failures = 0;
+            if (claim && !claim->notice.empty() && events_.inbox_problem)
+                events_.inbox_problem(s.config, claim->notice);
             if (claim && take(s, std::move(*claim), 0, abandon_file) == Taken::abandoned)
                 return now;
         }

@@ -344,3 +344,27 @@ TEST_CASE("ingest: the store's problem is cleared by a later failure that the st
     CHECK(s.service.store_problem().empty());
     CHECK(count_actions(*s.store) == 1);
 }
+
+TEST_CASE("ingest: a done marker that cannot be removed keeps no claim waiting") {
+    // The file is claimed first: a marker the uploader made a folder (with something in it)
+    // is reported, and the claim is taken at once, not left in the claims folder until the
+    // next start (docs/ingest.md, "Sweep").
+    Served s;
+    s.cfg.done_file = true;
+    s.service.set_inboxes({s.cfg}, 200ms);
+    write(s.inbox() / "d.csv", conversion_file("D-1"));
+    fs::create_directories(s.inbox() / "d.csv.done" / "inside");
+    write(s.inbox() / "e.csv", conversion_file("D-2"));
+    fs::create_directories(s.inbox() / "e.csv.done");  // an empty folder is removed
+    const SteadyTime t0 = std::chrono::steady_clock::now();
+    s.service.run_once(t0, never);
+    s.service.run_once(t0 + 1s, never);
+    CHECK(s.rec.taken == std::vector<std::string>{"d.csv:COMPLETE", "e.csv:COMPLETE"});
+    CHECK(s.rec.failed.empty());
+    REQUIRE(s.rec.problems.size() == 1);
+    CHECK(s.rec.problems[0].find("cannot remove the done marker") != std::string::npos);
+    CHECK(s.rec.problems[0].find("d.csv.done") != std::string::npos);
+    CHECK_FALSE(fs::exists(s.inbox() / "e.csv.done"));
+    CHECK(count_actions(*s.store) == 2);
+    CHECK(fs::is_empty(claims(s.tmp.path())));
+}
