@@ -756,7 +756,7 @@ TEST_CASE("hostile: an outbox replaced by a symbolic link gets nothing through i
     // was opened, under its new name, and none through the link.
     h.upload("b.csv", conversions("L-2"));
     h.sweep_sees("b.csv");
-    CHECK(h.take(*h.inbox->claim("b.csv"), ClaimHooks{.opened = to_link}).status == "COMPLETE");
+    CHECK(h.take(*h.inbox->claim("b.csv"), {{}, {}, to_link}).status == "COMPLETE");
     CHECK(fs::is_empty(elsewhere));
     CHECK(fs::exists(real / "b.csv_summary.json"));
     CHECK(fs::exists(real / "receipt_b.csv.txt"));
@@ -767,10 +767,10 @@ TEST_CASE("hostile: an outbox replaced by a symbolic link gets nothing through i
     h.sweep_sees("c.csv");
     const auto c = *h.inbox->claim("c.csv");
     const std::string outbox = h.cfg.outbox.string();
-    CHECK_THROWS_WITH_AS(h.take(c, ClaimHooks{.committed = [&] {
+    CHECK_THROWS_WITH_AS(h.take(c, {{}, [&] {
                                           fs::remove_all(h.cfg.outbox);
                                           write(h.cfg.outbox, "not a folder");
-                                      }}),
+                                      }, {}}),
                          doctest::Contains(outbox.c_str()), std::system_error);
 }
 
