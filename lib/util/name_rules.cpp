@@ -4,6 +4,7 @@
 #include <fnmatch.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <initializer_list>
 
 namespace actiondrop::util {
@@ -59,21 +60,63 @@ bool bare_byte(unsigned char c) {
            std::string_view("._-+@%~#!$&'()[]{}^").find(static_cast<char>(c)) != std::string_view::npos;
 }
 
+// The length of the well-formed UTF-8 sequence at the start of `s` (2 to 4 bytes: no
+// overlong form, no surrogate, nothing past U+10FFFF) and its code point; 0 when there is
+// none.
+std::size_t utf8_sequence(std::string_view s, char32_t& code) {
+    const auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+    const unsigned char lead = b(0);
+    std::size_t n = 0;
+    if (lead >= 0xC2 && lead <= 0xDF) n = 2, code = lead & 0x1F;
+    else if (lead >= 0xE0 && lead <= 0xEF) n = 3, code = lead & 0x0F;
+    else if (lead >= 0xF0 && lead <= 0xF4) n = 4, code = lead & 0x07;
+    else return 0;
+    if (s.size() < n) return 0;
+    for (std::size_t i = 1; i < n; ++i) {
+        if ((b(i) & 0xC0) != 0x80) return 0;
+        code = (code << 6) | (b(i) & 0x3F);
+    }
+    if ((n == 3 && code < 0x800) || (n == 4 && (code < 0x10000 || code > 0x10FFFF)) ||
+        (code >= 0xD800 && code <= 0xDFFF))
+        return 0;
+    return n;
+}
+
+// Characters that change how a line shows without showing themselves: C1 controls and the
+// marks, embeddings, overrides and isolates of bidirectional text.
+bool invisible_control(char32_t c) {
+    return (c >= 0x80 && c <= 0x9F) || c == 0x061C || c == 0x200E || c == 0x200F ||
+           (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
+}
+
 }  // namespace
 
 std::string printable(std::string_view name) {
     if (!name.empty() && std::all_of(name.begin(), name.end(), [](char c) { return bare_byte(c); }))
         return std::string(name);
     std::string out = "\"";
-    for (unsigned char c : name) {
+    for (std::size_t i = 0; i < name.size();) {
+        const unsigned char c = static_cast<unsigned char>(name[i]);
         if (c == '"' || c == '\\') {
             out += '\\';
             out += static_cast<char>(c);
         } else if (c < 0x20 || c == 0x7f) {
             out += fmt::format("\\x{:02x}", c);
+        } else if (c >= 0x80) {
+            char32_t code = 0;
+            const std::size_t n = utf8_sequence(name.substr(i), code);
+            if (n == 0)
+                out += fmt::format("\\x{:02x}", c);  // not UTF-8: the byte, escaped
+            else if (invisible_control(code))
+                out += fmt::format("\\u{:04x}", static_cast<std::uint32_t>(code));
+            else
+                out.append(name.substr(i, n));
+            i += n == 0 ? 1 : n;
+            continue;
         } else {
             out += static_cast<char>(c);
         }
+        ++i;
     }
     return out + "\"";
 }

@@ -53,6 +53,16 @@ TEST_CASE("ingest: a name in a log line is bare when plain, else quoted with esc
     CHECK(printable("a.csv:") == "\"a.csv:\"");
     CHECK(printable("caf\xC3\xA9.csv") == "\"caf\xC3\xA9.csv\"");
     CHECK(printable("") == "\"\"");
+    // Bytes that are not UTF-8 are escaped, not written raw into the log.
+    CHECK(printable("bad\xFF\xFEutf8.csv") == "\"bad\\xff\\xfeutf8.csv\"");
+    CHECK(printable("cut\xC3.csv") == "\"cut\\xc3.csv\"");
+    CHECK(printable("over\xC0\xAF.csv") == "\"over\\xc0\\xaf.csv\"");  // overlong '/'
+    // Characters that reorder or hide what a line shows are escaped by their code point.
+    CHECK(printable("invoice\xE2\x80\xAEvsc.csv") == "\"invoice\\u202evsc.csv\"");
+    CHECK(printable("a\xE2\x81\xA6" "b.csv") == "\"a\\u2066b.csv\"");
+    CHECK(printable("c1\xC2\x85.csv") == "\"c1\\u0085.csv\"");
+    CHECK(printable("\xE6\x97\xA5\xE6\x9C\xAC.csv") == "\"\xE6\x97\xA5\xE6\x9C\xAC.csv\"");
+    CHECK(printable("\xF0\x9F\x98\x80.csv") == "\"\xF0\x9F\x98\x80.csv\"");
 }
 
 TEST_CASE("ingest: a name printed in a log line cannot add or change a journal field") {
