@@ -340,6 +340,11 @@ private:
             f_.error(m[key], m.path(key), "must be longer than 0");
             return std::nullopt;
         }
+        // Far beyond any wait the service has, and far below what overflows its clocks.
+        if (*d > std::chrono::hours(8760)) {
+            f_.error(m[key], m.path(key), "must be at most 8760h (a year), not '" + *s + "'");
+            return std::nullopt;
+        }
         return d;
     }
 
@@ -612,6 +617,10 @@ private:
 }  // namespace
 
 std::expected<ServiceConfig, std::vector<ConfigError>> read_service_config(const fs::path& file) {
+    std::error_code ec;
+    if (fs::is_directory(file, ec))
+        return std::unexpected(std::vector<ConfigError>{
+            ConfigError{file.string(), 0, 0, "", "is a folder, not a config file"}});
     std::ifstream in(file, std::ios::binary);
     if (!in) {
         int err = errno;
@@ -623,7 +632,14 @@ std::expected<ServiceConfig, std::vector<ConfigError>> read_service_config(const
     YamlFile yaml{file.string()};
     std::optional<YAML::Node> root = yaml.parse(text.str());
     ServiceConfig config;
-    if (root) config = ConfigReader(yaml, fs::absolute(file).parent_path()).read(*root);
+    // Nothing at all is a file emptied or cut while it was edited, not a choice of every
+    // default: those are for no config file (README.md, "The CLI").
+    if (root && (!root->IsDefined() || root->IsNull()))
+        yaml.error(YAML::Mark::null_mark(), "",
+                   "the config is empty: name at least the store (or give no config file, for "
+                   "the built-in defaults)");
+    else if (root)
+        config = ConfigReader(yaml, fs::absolute(file).parent_path()).read(*root);
     if (!yaml.errors().empty()) return std::unexpected(std::move(yaml.errors()));
     return config;
 }

@@ -61,6 +61,17 @@ TEST_CASE("service config: durations") {
     CHECK_FALSE(parse_duration("9999999999999999h"));  // overflows milliseconds
 }
 
+TEST_CASE("service config: a duration longer than a year is refused at its key") {
+    // Added to the monotonic clock's now, a duration of about 292 years overflowed it: the
+    // service then woke at once, round after round.
+    auto errors = errors_of("sweep_interval: 2562048h\nlifecycle: {interval: 8761h}\n"
+                            "inboxes: []\n");
+    CHECK_CONFIG_ERROR(errors, 1, "sweep_interval", "at most 8760h");
+    CHECK_CONFIG_ERROR(errors, 2, "lifecycle.interval", "at most 8760h");
+    ConfigFile year("sweep_interval: 8760h\ninboxes: []\n");
+    CHECK(read_service_config(year.path()));
+}
+
 TEST_CASE("service config: sizes") {
     CHECK(parse_size("64KiB") == 64 * 1024);
     CHECK(parse_size("512MiB") == 512LL * 1024 * 1024);
@@ -77,8 +88,23 @@ TEST_CASE("service config: sizes") {
     CHECK_FALSE(parse_size("9999999999TiB"));
 }
 
-TEST_CASE("service config: an empty file gives every default") {
+TEST_CASE("service config: an empty file is refused, and a folder: a reload keeps the old config") {
+    // A config emptied while it is edited would stop every inbox at the next SIGHUP; the
+    // built-in defaults are for no config file at all (README.md, "The CLI").
+    for (std::string_view text : {"", "\n  \n", "# only a comment\n", "---\n"}) {
+        CAPTURE(text);
+        auto errors = errors_of(text);
+        REQUIRE(errors.size() == 1);
+        CHECK(errors[0].message.find("the config is empty") != std::string::npos);
+    }
     ConfigFile file("");
+    auto folder = read_service_config(file.folder());
+    REQUIRE_FALSE(folder);
+    CHECK(folder.error().at(0).str().find("is a folder, not a config file") != std::string::npos);
+}
+
+TEST_CASE("service config: what a file leaves out is the default") {
+    ConfigFile file("inboxes: []\n");
     auto c = read_service_config(file.path());
     REQUIRE(c);
     CHECK(c->store == "sqlite:/var/lib/actiondrop/ledger.db");
@@ -483,7 +509,7 @@ TEST_CASE(
 }
 
 TEST_CASE("service config: record limits, their defaults, and an inbox's own") {
-    ConfigFile defaults("");
+    ConfigFile defaults("inboxes: []\n");
     auto d = read_service_config(defaults.path());
     REQUIRE(d);
     CHECK(d->limits.max_record_bytes == 1LL << 20);
