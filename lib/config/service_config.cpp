@@ -512,10 +512,9 @@ private:
                                      "password_file",  "known_hosts",
                                      "folder",         "result_folder",
                                      "archive_folder", "delete_after_pull",
-                                     "poll_interval",  "password",
-                                     "passphrase",     "private_key",
-                                     "tls",            "ca_file",
-                                     "sha256"});
+                                     "poll_interval",  "tls",
+                                     "ca_file",        "sha256"},
+                    {"password", "passphrase", "private_key"});
         if (!m.is_map()) return;
         std::size_t errors_before = f_.errors().size();
         InboxConfig in;

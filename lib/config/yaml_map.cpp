@@ -189,7 +189,8 @@ bool YamlFile::sequence(const YAML::Node& node, const std::string& key) {
 }
 
 MapReader::MapReader(YamlFile& file, const YAML::Node& node, std::string path,
-                     std::initializer_list<std::string_view> known)
+                     std::initializer_list<std::string_view> known,
+                     std::initializer_list<std::string_view> refused)
     : file_(file), path_(std::move(path)) {
     mark_ = node.IsDefined() ? node.Mark() : YAML::Mark::null_mark();
     if (!node.IsDefined() || !node.IsMap()) {
@@ -206,6 +207,7 @@ MapReader::MapReader(YamlFile& file, const YAML::Node& node, std::string path,
         const std::string& name = key.Scalar();
         bool is_known = false;
         for (std::string_view k : known) is_known = is_known || k == name;
+        for (std::string_view k : refused) is_known = is_known || k == name;
         if (!is_known) {
             std::string list;
             for (std::string_view k : known) list += (list.empty() ? "" : ", ") + std::string(k);

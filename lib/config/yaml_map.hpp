@@ -51,11 +51,14 @@ std::string key_path(std::string_view parent, std::string_view key);
 std::string index_path(std::string_view parent, std::size_t i);
 
 // One YAML mapping whose keys were checked: not a mapping, a non-scalar key, a key
-// outside `known` or a key written twice are each recorded once, here.
+// outside `known` and `refused` or a key written twice are each recorded once, here. The
+// `refused` keys are read only to be refused with a message of their own (a secret written
+// into the file), so an unknown key's message does not offer them.
 class MapReader {
 public:
     MapReader(YamlFile& file, const YAML::Node& node, std::string path,
-              std::initializer_list<std::string_view> known);
+              std::initializer_list<std::string_view> known,
+              std::initializer_list<std::string_view> refused = {});
 
     bool is_map() const { return is_map_; }
     bool has(std::string_view key) const;

@@ -283,6 +283,12 @@ inboxes:
     CHECK_CONFIG_ERROR(errors, 4, "metrics.port", "unknown key");
     CHECK_CONFIG_ERROR(errors, 6, "inboxes[0].outbx", "unknown key");
     CHECK_CONFIG_ERROR(errors, 6, "inboxes[0].settle", "duplicate key");
+    // The keys refused with a message of their own (a secret) are not offered.
+    const auto* outbx = test::find_error(errors, "inboxes[0].outbx", "unknown key");
+    REQUIRE(outbx != nullptr);
+    CHECK(outbx->message.find("password_file") != std::string::npos);
+    CHECK(outbx->message.find("password,") == std::string::npos);
+    CHECK(outbx->message.find("private_key") == std::string::npos);
     CHECK(errors[0].str().starts_with(errors[0].file + ":2:1: worker: unknown key"));
 }
 
