@@ -311,11 +311,12 @@ int main(int argc, char** argv) {
         std::string metrics_listen;
         auto serve_metrics = [&](const config::ServiceConfig& c) {
             if (c.metrics_listen == metrics_listen && http.running()) return;
-            if (auto started = http.start({.listen = c.metrics_listen}); !started)
-                spdlog::error("metrics: cannot listen on {}: {}", c.metrics_listen,
-                              started.error());
-            else
-                spdlog::info("metrics on http://{}/metrics", c.metrics_listen);
+            if (auto started = http.start({.listen = c.metrics_listen}); !started) {
+                // Tried again at the next reload; the endpoint stays where it was, if any.
+                spdlog::error("metrics.listen: {}", started.error());
+                return;
+            }
+            spdlog::info("metrics on http://{}/metrics", c.metrics_listen);
             metrics_listen = c.metrics_listen;
         };
 

@@ -229,20 +229,43 @@ MetricsServer::~MetricsServer() { stop(); }
 std::expected<void, std::string> MetricsServer::start(const MetricsServerOptions& options) {
     auto address = parse_listen_address(options.listen, options.allow_non_loopback);
     if (!address) return std::unexpected(address.error());
-    stop();  // after the check, so a reload with a bad address keeps the endpoint serving
 
+    // The new listener first, so that a reload onto an address that cannot be had keeps the
+    // endpoint serving where it was. Only when the running server may hold that very port
+    // (the same address, or another name of it) is it stopped before a second try, and
+    // started again where it was if that fails too.
+    // An acceptor bound and listening, not yet serving; the error of the step that failed.
+    const auto listen_on = [](Impl& impl, const ListenAddress& at) {
+        tcp::endpoint endpoint(asio::ip::make_address(at.host), at.port);
+        boost::system::error_code ec;
+        impl.acceptor.open(endpoint.protocol(), ec);
+        if (!ec) impl.acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+        if (!ec) impl.acceptor.bind(endpoint, ec);
+        if (!ec) impl.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+        if (!ec) impl.port = impl.acceptor.local_endpoint(ec).port();
+        return ec;
+    };
     auto impl = std::make_unique<Impl>(Shared{metrics_, health_, options});
-    tcp::endpoint endpoint(asio::ip::make_address(address->host), address->port);
-    boost::system::error_code ec;
-    impl->acceptor.open(endpoint.protocol(), ec);
-    if (!ec) impl->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-    if (!ec) impl->acceptor.bind(endpoint, ec);
-    if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-    if (!ec) impl->port = impl->acceptor.local_endpoint(ec).port();
-    if (ec) {
-        return std::unexpected(
-            fmt::format("cannot listen on {} for metrics: {}", options.listen, ec.message()));
+    auto ec = listen_on(*impl, *address);
+    if (ec == boost::asio::error::address_in_use && impl_) {
+        const MetricsServerOptions before = impl_->shared.options;
+        stop();
+        impl = std::make_unique<Impl>(Shared{metrics_, health_, options});
+        ec = listen_on(*impl, *address);
+        if (ec) {
+            const std::string failed =
+                fmt::format("cannot listen on {} for metrics: {}", options.listen, ec.message());
+            if (start(before)) return std::unexpected(failed + "; still serving on " + before.listen);
+            return std::unexpected(failed);
+        }
     }
+    if (ec) {
+        std::string failed =
+            fmt::format("cannot listen on {} for metrics: {}", options.listen, ec.message());
+        if (impl_) failed += "; still serving on " + impl_->shared.options.listen;
+        return std::unexpected(failed);
+    }
+    stop();
     impl->accept();
     impl->thread = std::thread([raw = impl.get()] { raw->run(); });
     impl_ = std::move(impl);

@@ -50,8 +50,9 @@ public:
 
     // Binds and starts serving on the server's thread. An address that cannot be parsed,
     // is not allowed or cannot be bound (in use, no permission) is an error value.
-    // Starting a running server stops it first, so a reload can move it; an address that
-    // is not valid or not allowed leaves it running as it was.
+    // Starting a running server moves it, so a reload can; an address that is not valid,
+    // not allowed or cannot be bound leaves it running as it was (the error then says
+    // "still serving on …").
     std::expected<void, std::string> start(const MetricsServerOptions& options);
     // Closes the listener and every open connection and joins the thread; returns
     // promptly whatever clients are doing. Does nothing when not running.

@@ -262,4 +262,14 @@ TEST_CASE("metrics http: a server can be started again, and a port in use is an 
     REQUIRE(first.start(same));
     CHECK(first.port() == port);
     CHECK(status_line(get(port, "/healthz")) == "HTTP/1.1 200 OK");
+
+    // A reload onto a port another program holds keeps the endpoint where it was too.
+    REQUIRE(second.start(on_free_port()));
+    MetricsServerOptions busy;
+    busy.listen = "127.0.0.1:" + std::to_string(second.port());
+    auto refused = first.start(busy);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().find("still serving on " + same.listen) != std::string::npos);
+    CHECK(first.port() == port);
+    CHECK(status_line(get(port, "/metrics")) == "HTTP/1.1 200 OK");
 }
