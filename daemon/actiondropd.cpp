@@ -379,6 +379,11 @@ int main(int argc, char** argv) {
             metrics.inbox_error(inbox.name);
             spdlog::warn("inbox={}: {}", inbox.name, what);
         };
+        events.made_inbox_folder = [](const config::InboxConfig& inbox) {
+            spdlog::warn("inbox={}: its folder {} was not there: made it, owned by the service; "
+                         "if the uploads go elsewhere, check path: in the config",
+                         inbox.name, inbox.local()->path.string());
+        };
         events.abandoned = [](const config::InboxConfig& inbox, const ingest::Claim& claim) {
             spdlog::info(
                 "inbox={} account={} file={} abandoned to stop: rolled back, applied at "

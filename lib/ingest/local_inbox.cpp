@@ -122,8 +122,9 @@ LocalInbox::LocalInbox(config::InboxConfig inbox, fs::path claims_folder, SweepL
       limits_(limits) {
     for (const auto& folder : {folder_, claims_}) {
         std::error_code ec;
-        fs::create_directories(folder, ec);
+        const bool made = fs::create_directories(folder, ec);
         if (ec) throw std::system_error(ec, "cannot create " + folder.string());
+        if (made && folder == folder_) made_folder_ = true;
     }
     crossing_prefix_ = crossing_prefix_of(claims_);
     finish_crossings();

@@ -84,6 +84,9 @@ public:
     // The folder uploaders write into (the inbox's LocalSource).
     const std::filesystem::path& folder() const { return folder_; }
     const std::filesystem::path& claims_folder() const { return claims_; }
+    // Whether the constructor made the inbox's folder: it was not there, which may be a path
+    // mistyped in the config, and is worth a log line.
+    bool made_folder() const { return made_folder_; }
 
     // Lists the folder, up to limits.entries entries. Throws std::system_error only when the
     // folder itself cannot be read, or is a symbolic link (never followed: docs/ingest.md,
@@ -154,6 +157,7 @@ private:
     config::InboxConfig inbox_;
     std::filesystem::path folder_;
     std::optional<util::OpenedFolder> opened_;
+    bool made_folder_ = false;
     std::filesystem::path claims_;
     std::string crossing_prefix_;  // `.ad-<tag>.`, see finish_crossings()
     std::vector<std::string> removed_at_start_;

@@ -188,6 +188,8 @@ bool Service::ready_to_serve(Served& s) {
     if (!s.inbox) {
         try {
             auto inbox = std::make_unique<LocalInbox>(s.config, claims_folder(folders_, s.config.name));
+            if (inbox->made_folder() && events_.made_inbox_folder)
+                events_.made_inbox_folder(s.config);
             auto leftovers = inbox->leftover_claims();
             for (const auto& name : inbox->removed_at_start())
                 if (events_.tidied) events_.tidied(inbox->claims_folder() / name);

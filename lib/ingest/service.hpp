@@ -50,6 +50,9 @@ struct ServiceEvents {
     std::function<void(const config::InboxConfig&, const Claim&)> abandoned;
     // A file or folder a killed process left behind, removed (a path).
     std::function<void(const std::filesystem::path&)> tidied;
+    // A local inbox's folder that was not there when the inbox was first served, made: a
+    // path mistyped in the config would otherwise wait for uploads without a word.
+    std::function<void(const config::InboxConfig&)> made_inbox_folder;
 };
 
 class Service {

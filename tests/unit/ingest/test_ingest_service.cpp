@@ -22,9 +22,12 @@ std::string conversion_file(const std::string& id) {
 }
 
 struct Recorder {
-    std::vector<std::string> problems, taken, failed;
+    std::vector<std::string> problems, taken, failed, made;
     ServiceEvents events() {
         ServiceEvents e;
+        e.made_inbox_folder = [this](const config::InboxConfig& inbox) {
+            made.push_back(inbox.name);
+        };
         e.inbox_problem = [this](const config::InboxConfig&, const std::string& what) {
             problems.push_back(what);
         };
@@ -367,4 +370,22 @@ TEST_CASE("ingest: a done marker that cannot be removed keeps no claim waiting")
     CHECK_FALSE(fs::exists(s.inbox() / "e.csv.done"));
     CHECK(count_actions(*s.store) == 2);
     CHECK(fs::is_empty(claims(s.tmp.path())));
+}
+
+TEST_CASE("ingest: an inbox folder that was not there is made, and said") {
+    // A path mistyped in the config would otherwise wait for uploads that never come, with
+    // nothing in the log (docs/ingest.md, "Sweep").
+    Served s;
+    auto typo = s.cfg;
+    typo.name = "typo";
+    typo.source = config::LocalSource{s.tmp.path() / "in-typo"};
+    typo.outbox = s.tmp.path() / "out-typo";
+    REQUIRE(s.rec.made == std::vector<std::string>{"drop"});  // the fixture made none
+    s.rec.made.clear();
+    s.service.set_inboxes({s.cfg, typo}, 200ms);
+    s.service.run_once(std::chrono::steady_clock::now(), never);
+    CHECK(fs::is_directory(s.tmp.path() / "in-typo"));
+    CHECK(s.rec.made == std::vector<std::string>{"typo"});
+    s.service.run_once(std::chrono::steady_clock::now(), never);
+    CHECK(s.rec.made.size() == 1);  // said once
 }
