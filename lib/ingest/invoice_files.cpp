@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <system_error>
@@ -68,13 +69,23 @@ bool present(const fs::path& path) {
     return there;
 }
 
-// Both files into `folder`, the JSON last: its presence says both are there.
+// Both files into `folder`, the JSON last: its presence says both are there. The folder is
+// opened without following a link in its place and written only through that descriptor, so
+// an outbox an uploader replaced by a link has nothing written through it (docs/ingest.md,
+// "The outbox"). With `unless_there`, a folder that holds the JSON already is left alone.
 void write_both(const InvoiceDestinations& to, const fs::path& folder,
-                const lifecycle::Invoice& inv, const std::string& csv, const std::string& json) {
+                const lifecycle::Invoice& inv, const std::string& csv, const std::string& json,
+                bool unless_there) {
     if (to.state_dir.empty()) util::create_folders(folder);
     else util::create_folders_in_state(to.state_dir, folder);
-    util::write_file_atomically(folder / csv_name(inv), csv);
-    util::write_file_atomically(folder / json_name(inv), json);
+    const auto opened = util::OpenedFolder::open(folder, "the folder");
+    try {
+        if (unless_there && present(opened.path() / json_name(inv))) return;
+        util::write_file_atomically(opened.path() / csv_name(inv), csv);
+        util::write_file_atomically(opened.path() / json_name(inv), json);
+    } catch (const std::system_error& e) {
+        opened.rethrow_shown(e);
+    }
 }
 
 }  // namespace
@@ -150,7 +161,16 @@ namespace {
 
 // Removes the temporaries of invoice files (util/atomic_file: ".NAME.PID.RANDOM.tmp") that a
 // process killed while it wrote them left in `folder`; those of a live writer stay.
-void remove_stale_temporaries(const fs::path& folder) {
+void remove_stale_temporaries(const fs::path& named) {
+    // Through the folder itself, never a link in its place (see write_both); one that cannot
+    // be opened so has nothing removed, and its write says why.
+    std::optional<util::OpenedFolder> opened;
+    try {
+        opened = util::OpenedFolder::open(named, "the folder");
+    } catch (const std::system_error&) {
+        return;
+    }
+    const fs::path& folder = opened->path();
     std::error_code ec;
     for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
         const std::string name = it->path().filename().string();
@@ -191,8 +211,8 @@ InvoiceFilesWritten write_invoice_files(const InvoiceDestinations& to,
             const std::string csv = invoice_csv(inv);
             const std::string json = invoice_json(inv).dump(2) + "\n";
             for (const fs::path& outbox : to.outboxes)
-                if (!present(outbox / json_name(inv))) write_both(to, outbox, inv, csv, json);
-            write_both(to, to.record, inv, csv, json);
+                write_both(to, outbox, inv, csv, json, /*unless_there=*/true);
+            write_both(to, to.record, inv, csv, json, /*unless_there=*/false);
             ++result.written;
         } catch (const std::exception& e) {
             result.problems.push_back(e.what());  // names the invoice or its file

@@ -119,3 +119,42 @@ TEST_CASE("invoice files: the problems of many invoices are one line that names 
     CHECK(result.describe() ==
           "the files of 5 invoices were not written: problem 1; problem 2; problem 3; and 2 more");
 }
+
+TEST_CASE("invoice files: nothing is written through a link put in an outbox's place") {
+    // An uploader who can rename its outbox could point it at another account's outbox or
+    // into the state folder's claims (docs/ingest.md, "The outbox").
+    testing::TempDir dir("actiondrop-ingest");
+    ingest::InvoiceDestinations to;
+    to.record = dir.path() / "invoices" / "1000";
+    to.outboxes.push_back(dir.path() / "outbox");
+    const fs::path elsewhere = dir.path() / "elsewhere";
+    fs::create_directories(elsewhere);
+    const std::string stale = "." "invoice_INV-1000-20260301-P-77.csv." +
+                              std::to_string(ended_pid()) + ".00000000deadbeef.tmp";
+    testing::write(elsewhere / stale, "not the service's to remove through a link");
+    fs::create_directory_symlink(elsewhere, to.outboxes[0]);
+    lifecycle::Invoice inv;
+    inv.invoice_id = "INV-1000-20260401-P-77";
+    inv.account_id = "1000";
+    inv.partner_id = "P-77";
+    inv.currency = ledger::find_currency("USD");
+    lifecycle::InvoiceLine line;
+    line.id = "A1";
+    line.payout = 1000;
+    inv.lines.push_back(line);
+    inv.total = 1000;
+    const auto result =
+        ingest::write_invoice_files(to, std::span<const lifecycle::Invoice>(&inv, 1));
+    CHECK(result.written == 0);
+    REQUIRE(result.problems.size() == 1);
+    CHECK(result.problems[0].find("is a symbolic link") != std::string::npos);
+    CHECK(names(elsewhere) == std::vector<std::string>{stale});
+    CHECK_FALSE(fs::exists(to.record / "invoice_INV-1000-20260401-P-77.json"));  // tried again
+
+    // Mended: written at the next run.
+    fs::remove(to.outboxes[0]);
+    fs::create_directories(to.outboxes[0]);
+    CHECK(ingest::write_invoice_files(to, std::span<const lifecycle::Invoice>(&inv, 1)).written ==
+          1);
+    CHECK(fs::exists(to.outboxes[0] / "invoice_INV-1000-20260401-P-77.json"));
+}
