@@ -22,6 +22,7 @@
 #include "batch/csv_reader.hpp"
 #include "batch/layout.hpp"
 #include "command.hpp"
+#include "util/folder.hpp"
 #include "ledger/errors.hpp"
 #include "ledger/rules.hpp"
 #include "ledger/time.hpp"
@@ -180,9 +181,25 @@ int run_file(const config::ServiceConfig& cfg, const FileOptions& o, bool valida
         fs::create_directories(req.outbox, ec);
         if (ec) throw std::system_error(ec, "cannot create the outbox " + req.outbox.string());
     }
+    // An inbox's outbox is written only through the folder itself, never through a link an
+    // uploader put in its place (docs/ingest.md, "The outbox"). A folder named by --outbox,
+    // or the file's own, is the operator's choice, links and all.
+    std::optional<util::OpenedFolder> outbox;
+    if (!validating && o.outbox.empty() && !o.inbox_name.empty() && !o.dry_run) {
+        outbox = util::OpenedFolder::open(req.outbox, "the outbox");
+        req.outbox = outbox->path();
+    }
     req.spool = spool_dir(cfg);
     req.progress = terminal_progress();
-    auto result = apply::apply_file(*s, cat, req, system_now);
+    apply::ApplyResult result;
+    try {
+        result = apply::apply_file(*s, cat, req, system_now);
+    } catch (const std::system_error& e) {
+        if (outbox) outbox->rethrow_shown(e);
+        throw;
+    }
+    if (outbox)
+        for (auto& p : result.delivered) p = outbox->show(p.string());
     print_result(result, o.input, o.dry_run);
     return result.exit_code();
 }

@@ -19,6 +19,7 @@
 #include "ledger/time.hpp"
 #include "store/batch_state.hpp"
 #include "util/atomic_file.hpp"
+#include "util/folder.hpp"
 
 namespace fs = std::filesystem;
 
@@ -67,6 +68,32 @@ int list(const config::ServiceConfig& cfg, const BatchOptions& o) {
     return exit_code::ok;
 }
 
+// Writes the stored answers of `b` into `target`, named `shown` in what is printed.
+int redeliver_into(store::Store& s, const store::BatchRecord& b, const fs::path& target,
+                   const fs::path& shown) {
+    // The receipt first, as at the claim; its lines are all in the journal record. A batch
+    // with no stored answers (set aside at its claim, before it had a receipt) gets none, and
+    // one that stored its receipt with its answers (a pulled file too large) gets that one.
+    const auto outputs = s.batch_outputs(b.batch_id);
+    const std::string receipt_name = batch::receipt_name(b.file_name);
+    const bool receipt_stored = std::any_of(outputs.begin(), outputs.end(),
+                                            [&](const auto& o) { return o.first == receipt_name; });
+    if (!outputs.empty() && !receipt_stored) {
+        std::ostringstream receipt;
+        batch::write_receipt(receipt,
+                             {b.batch_id, b.file_name, b.sha256, b.size, b.received_at});
+        util::write_file_atomically(target / receipt_name, receipt.str());
+        std::cout << fmt::format("wrote {}\n", (shown / receipt_name).string());
+    }
+    for (const auto& p : apply::deliver(s, b, target))
+        std::cout << fmt::format("wrote {}\n", (shown / p.filename()).string());
+    if (outputs.empty())
+        std::cout << fmt::format("batch {} has no stored answers: it was set aside when it was "
+                                 "claimed ({})\n",
+                                 b.batch_id, b.error_message);
+    return exit_code::ok;
+}
+
 // batches show (redeliver false) or batches redeliver.
 int show_or_redeliver(const config::ServiceConfig& cfg, const BatchOptions& o, bool redeliver) {
     auto s = open_migrated(cfg);
@@ -84,27 +111,17 @@ int show_or_redeliver(const config::ServiceConfig& cfg, const BatchOptions& o, b
         if (const auto* inbox = cfg.inbox(b->inbox)) target = inbox->outbox;
     if (target.empty()) throw UsageError("--outbox is required: the batch's inbox is not configured");
     if (b->status.empty()) throw UsageError(fmt::format("batch {} was never completed; apply its file again", o.batch_id));
-    // The receipt first, as at the claim; its lines are all in the journal record. A batch
-    // with no stored answers (set aside at its claim, before it had a receipt) gets none, and
-    // one that stored its receipt with its answers (a pulled file too large) gets that one.
-    const auto outputs = s->batch_outputs(b->batch_id);
-    const std::string receipt_name = batch::receipt_name(b->file_name);
-    const bool receipt_stored = std::any_of(outputs.begin(), outputs.end(),
-                                            [&](const auto& o) { return o.first == receipt_name; });
-    if (!outputs.empty() && !receipt_stored) {
-        std::ostringstream receipt;
-        batch::write_receipt(receipt,
-                             {b->batch_id, b->file_name, b->sha256, b->size, b->received_at});
-        util::write_file_atomically(target / receipt_name, receipt.str());
-        std::cout << fmt::format("wrote {}\n", (target / receipt_name).string());
+    // The inbox's outbox is written only through the folder itself, never through a link an
+    // uploader put in its place (docs/ingest.md, "The outbox"); --outbox is the operator's.
+    if (!o.outbox.empty()) return redeliver_into(*s, *b, target, target);
+    const auto opened = util::OpenedFolder::open(target, "the outbox");
+    try {
+        return redeliver_into(*s, *b, opened.path(), target);
+    } catch (const std::system_error& e) {
+        opened.rethrow_shown(e);
     }
-    for (const auto& p : apply::deliver(*s, *b, target)) std::cout << fmt::format("wrote {}\n", p.string());
-    if (outputs.empty())
-        std::cout << fmt::format("batch {} has no stored answers: it was set aside when it was "
-                                 "claimed ({})\n",
-                                 b->batch_id, b->error_message);
-    return exit_code::ok;
 }
+
 
 }  // namespace
 

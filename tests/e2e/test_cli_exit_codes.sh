@@ -59,6 +59,28 @@ sed 's/1\.00/2.00/' "$WORK/in/funds.csv" > "$WORK/in/funds2.csv"  # other conten
 expect_exit 3 "$ACTIONDROP" --config "$WORK/actiondrop.yaml" apply --inbox transfers "$WORK/in/funds2.csv"
 expect_usage "no inbox named 'nosuch' in the config" "$ACTIONDROP" --config "$WORK/actiondrop.yaml" apply --inbox nosuch "$WORK/in/mods.csv"
 
+# An inbox's outbox replaced by a symbolic link (by an uploader who can rename it): neither
+# apply --inbox nor batches redeliver writes through it (docs/ingest.md, "The outbox").
+batch=$(json_field "$WORK/outbox/funds2.csv_summary.json" batch_id)
+mkdir -p "$WORK/elsewhere"
+mv "$WORK/outbox" "$WORK/outbox.real"
+ln -s "$WORK/elsewhere" "$WORK/outbox"
+sed 's/1\.00/3.00/' "$WORK/in/funds.csv" > "$WORK/in/funds3.csv"
+expect_exit 74 "$ACTIONDROP" --config "$WORK/actiondrop.yaml" apply --inbox transfers "$WORK/in/funds3.csv"
+grep -qF "the outbox $WORK/outbox is a symbolic link" "$WORK/last.err" ||
+    { cat "$WORK/last.err"; fail "apply --inbox: no word of the link"; }
+expect_exit 74 "$ACTIONDROP" --config "$WORK/actiondrop.yaml" batches redeliver "$batch"
+grep -qF "the outbox $WORK/outbox is a symbolic link" "$WORK/last.err" ||
+    { cat "$WORK/last.err"; fail "redeliver: no word of the link"; }
+[ -z "$(ls -A "$WORK/elsewhere")" ] || fail "answers written through the link: $(ls "$WORK/elsewhere")"
+rm "$WORK/outbox"
+mv "$WORK/outbox.real" "$WORK/outbox"
+rm "$WORK/outbox/result_funds2.csv"
+expect_exit 0 "$ACTIONDROP" --config "$WORK/actiondrop.yaml" batches redeliver "$batch"
+grep -qF "wrote $WORK/outbox/result_funds2.csv" "$WORK/last.out" ||
+    { cat "$WORK/last.out"; fail "redeliver does not name the outbox"; }
+[ -f "$WORK/outbox/result_funds2.csv" ] || fail "redeliver did not write the result"
+
 # Not the user's mistake: a store whose schema is newer than this program is a store failure.
 cp "$WORK/ledger.db" "$WORK/newer.db"
 python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute("UPDATE schema_version SET version = 9999"); c.commit()' "$WORK/newer.db"
