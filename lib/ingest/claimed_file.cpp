@@ -232,8 +232,7 @@ Outcome take_claim(store::Store& store, const ledger::Catalog& catalog,
     // The outbox, opened once: every answer of the claim is written through its descriptor,
     // so a symbolic link put in its place, before or meanwhile, has nothing written through
     // it (docs/ingest.md, "The outbox"). One that cannot be opened (a link, a file, gone with
-    // the state folder) fails every write, as a full disk would: before the commit the claim
-    // waits, after it the delivery failures are counted; either way the failure is the
+    // the state folder) fails every write, as a full disk would, and the failure is the
     // open's, naming the outbox.
     std::optional<util::OpenedFolder> outbox;
     std::exception_ptr unusable;
@@ -242,6 +241,14 @@ Outcome take_claim(store::Store& store, const ledger::Catalog& catalog,
         outbox = util::OpenedFolder::open(inbox.outbox, "the outbox");
     } catch (const std::exception&) {
         unusable = std::current_exception();
+    }
+    // Without an outbox only the delivery of a committed batch goes on, to count its failure
+    // (a quarantine after max_delivery_attempts; `batches redeliver` answers it later). Any
+    // other claim waits for the outbox, recording nothing: a file refused now would be
+    // journalled QUARANTINED with its summary nowhere.
+    if (unusable) {
+        const auto mine = store.find_batch(claim.batch_id);
+        if (!mine || mine->state != apply::BatchState::Applied) std::rethrow_exception(unusable);
     }
     config::InboxConfig through = inbox;
     through.outbox = outbox ? outbox->path() : fs::path("/dev/null/the-outbox-cannot-be-opened");

@@ -736,8 +736,8 @@ TEST_CASE("hostile: an outbox replaced by a symbolic link gets nothing through i
         fs::rename(real, h.cfg.outbox);
     };
 
-    // A link in the outbox's place before the claim: the claim waits, nothing applied, and
-    // the try is not counted against the file.
+    // A link in the outbox's place before the claim: the claim waits, and nothing of it is
+    // applied or recorded, the tries neither.
     to_link();
     h.upload("a.csv", conversions("L-1"));
     h.sweep_sees("a.csv");
@@ -747,7 +747,7 @@ TEST_CASE("hostile: an outbox replaced by a symbolic link gets nothing through i
                              std::system_error);
     CHECK(fs::is_empty(elsewhere));
     CHECK_FALSE(h.store->action("1000", "L-1"));
-    CHECK(h.store->find_batch(a.batch_id).value_or(store::BatchRecord{}).attempts == 0);
+    CHECK(h.store->list_batches("1000").empty());
     mended();
     CHECK(h.take(a).status == "COMPLETE");
     CHECK(summary_of(h, "a.csv")["status"] == "COMPLETE");
@@ -811,4 +811,22 @@ TEST_CASE("hostile: an inbox replaced by a symbolic link gives nothing of where 
     CHECK_FALSE(h.store->action("1000", "SECRET-2"));
     CHECK(fs::exists(h.other / "secret.csv"));
     mended();
+}
+
+TEST_CASE("hostile: a file to be refused waits for an outbox that cannot be opened, rather than be journalled without its summary") {
+    Hostile h;
+    h.upload("a.csv", conversions("W-1"));
+    h.sweep_sees("a.csv");
+    const fs::path second = h.tmp.path() / "second-name.csv";
+    const auto claim = *h.inbox->claim("a.csv");
+    REQUIRE(::link(claim.path.c_str(), second.c_str()) == 0);  // refused: two names
+    fs::remove_all(h.cfg.outbox);
+    write(h.cfg.outbox, "not a folder");
+    for (int i = 0; i < 4; ++i) CHECK_THROWS_AS(h.take(claim), std::system_error);
+    CHECK(h.store->list_batches("1000").empty());
+    fs::remove(h.cfg.outbox);
+    fs::create_directories(h.cfg.outbox);
+    const auto out = h.take(claim);
+    CHECK(out.quarantined);
+    CHECK(summary_of(h, "a.csv")["error_code"] == "QUARANTINED");
 }
