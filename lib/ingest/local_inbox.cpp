@@ -128,6 +128,7 @@ LocalInbox::LocalInbox(config::InboxConfig inbox, fs::path claims_folder, SweepL
     }
     crossing_prefix_ = crossing_prefix_of(claims_);
     finish_crossings();
+    let_go();
     removed_at_start_ = remove_own_copies(claims_);
 }
 
@@ -352,18 +353,27 @@ std::optional<Claim> LocalInbox::claim_here(const std::string& name) {
             return std::nullopt;
         }
     }
-    util::fsync_directory(claims_);
     seen_.erase(name);
+    // The file is in the claims folder: a failure from here on is said, never thrown, which
+    // would leave the claim there unknown to the service until its next start.
+    try {
+        util::fsync_directory(claims_);
+    } catch (const std::exception& e) {
+        c.notice = e.what();
+    }
     if (inbox_.done_file) {
         // The file is claimed: a marker that cannot be removed (a folder the uploader filled)
         // must not lose the claim. It is said, and the claim goes on.
         const auto marker = here() / (name + ".done");
         if (::unlink(marker.c_str()) != 0 && errno != ENOENT &&
-            (errno != EISDIR || ::rmdir(marker.c_str()) != 0))
-            c.notice = fmt::format(
-                "cannot remove the done marker {}: {}; a later upload of {} is taken without "
-                "waiting for a marker of its own",
-                (folder_ / (name + ".done")).string(), std::strerror(errno), name);
+            (errno != EISDIR || ::rmdir(marker.c_str()) != 0)) {
+            const int err = errno;
+            c.notice += (c.notice.empty() ? "" : "; ") +
+                        fmt::format("cannot remove the done marker {}: {}; a later upload of {} "
+                                    "is taken without waiting for a marker of its own",
+                                    (folder_ / (name + ".done")).string(), std::strerror(err),
+                                    name);
+        }
     }
     return c;
 }

@@ -101,6 +101,10 @@ public:
     // moved (it stays in the inbox) or is not a regular file at the moment of a copy.
     std::optional<Claim> claim(const std::string& name);
 
+    // Closes the folder the last sweep opened (claim() and set_aside() open it again if
+    // needed), so that it holds no file system busy between rounds.
+    void let_go() { opened_.reset(); }
+
     // Moves a file that can never be answered into `failed_folder` (in `state_dir`, which is
     // not made again when it is gone) as `<batch id>_<first bytes of NAME>`; returns where it
     // went. Throws std::system_error, or std::runtime_error when `state_dir` is gone.

@@ -208,7 +208,10 @@ bool Service::ready_to_serve(Served& s) {
             return false;
         }
         try {
-            for (const auto& name : remove_abandoned_temporaries(s.config.outbox))
+            // Through the folder itself, never a link put in its place (docs/ingest.md,
+            // "The outbox").
+            const auto outbox = util::OpenedFolder::open(s.config.outbox, "the outbox");
+            for (const auto& name : remove_abandoned_temporaries(outbox.path()))
                 if (events_.tidied) events_.tidied(s.config.outbox / name);
         } catch (const std::exception&) {
             // An outbox that cannot be listed fails each file's delivery, which says so.
@@ -294,6 +297,12 @@ SteadyTime Service::run_once(SteadyTime now, const std::function<bool()>& should
             if (serve_pulled(s, should_stop, abandon_file) == Taken::abandoned) return now;
             continue;
         }
+        // The inbox's folder is held open only for its sweep and claims, so that its file
+        // system can be unmounted between rounds.
+        struct LetGo {
+            LocalInbox& inbox;
+            ~LetGo() { inbox.let_go(); }
+        } let_go{*s.inbox};
         SweepResult sweep;
         try {
             sweep = s.inbox->sweep(now);

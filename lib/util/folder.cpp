@@ -39,11 +39,17 @@ void create_folders_in_state(const std::filesystem::path& state_dir,
     create_folders(folder);
 }
 
-OpenedFolder::OpenedFolder(int fd, std::filesystem::path shown)
-    : fd_(fd), through_(fmt::format("/proc/self/fd/{}", fd)), shown_(std::move(shown)) {}
+// The descriptor is the object's from the start: closed if naming it fails.
+OpenedFolder::OpenedFolder(int fd, std::filesystem::path shown) try
+    : fd_(fd), through_(fmt::format("/proc/self/fd/{}", fd)), shown_(std::move(shown)) {
+} catch (...) {
+    ::close(fd);
+}
 
 OpenedFolder OpenedFolder::open(const std::filesystem::path& folder, std::string_view what) {
-    const int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    // O_PATH: only a name to reach the folder by, so a folder the service may write but not
+    // list (an outbox) is opened too; each use through /proc/self/fd/N is checked as usual.
+    const int fd = ::open(folder.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
         const int err = errno;
         // O_DIRECTORY makes a link ENOTDIR rather than ELOOP.
