@@ -232,8 +232,8 @@ std::expected<void, std::string> MetricsServer::start(const MetricsServerOptions
 
     // The new listener first, so that a reload onto an address that cannot be had keeps the
     // endpoint serving where it was. Only when the running server may hold that very port
-    // (the same address, or another name of it) is it stopped before a second try, and
-    // started again where it was if that fails too.
+    // (the same port, under the same name or another) is it stopped before a second try,
+    // and started again where it was if that fails too.
     // An acceptor bound and listening, not yet serving; the error of the step that failed.
     const auto listen_on = [](Impl& impl, const ListenAddress& at) {
         tcp::endpoint endpoint(asio::ip::make_address(at.host), at.port);
@@ -247,7 +247,7 @@ std::expected<void, std::string> MetricsServer::start(const MetricsServerOptions
     };
     auto impl = std::make_unique<Impl>(Shared{metrics_, health_, options});
     auto ec = listen_on(*impl, *address);
-    if (ec == boost::asio::error::address_in_use && impl_) {
+    if (ec == boost::asio::error::address_in_use && impl_ && impl_->port == address->port) {
         const MetricsServerOptions before = impl_->shared.options;
         stop();
         impl = std::make_unique<Impl>(Shared{metrics_, health_, options});

@@ -82,11 +82,13 @@ std::size_t utf8_sequence(std::string_view s, char32_t& code) {
     return n;
 }
 
-// Characters that change how a line shows without showing themselves: C1 controls and the
-// marks, embeddings, overrides and isolates of bidirectional text.
+// Characters that change how a line shows without showing themselves: C1 controls, the
+// marks, embeddings, overrides and isolates of bidirectional text, the zero-width ones (and
+// the soft hyphen and byte-order mark), and the line and paragraph separators.
 bool invisible_control(char32_t c) {
-    return (c >= 0x80 && c <= 0x9F) || c == 0x061C || c == 0x200E || c == 0x200F ||
-           (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
+    return (c >= 0x80 && c <= 0x9F) || c == 0xAD || c == 0x061C ||
+           (c >= 0x200B && c <= 0x200F) || (c >= 0x2028 && c <= 0x202E) ||
+           (c >= 0x2060 && c <= 0x2069) || c == 0xFEFF;
 }
 
 }  // namespace

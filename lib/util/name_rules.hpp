@@ -30,7 +30,8 @@ bool is_hidden(std::string_view name);
 // The name (or a path) as it may appear in a log line: bare when it is letters, digits and
 // harmless punctuation (`ok.csv`); else quoted, with \" for a quote, \\ for a backslash,
 // \xNN for a control character or a byte that is not UTF-8, and \uNNNN for a character that
-// reorders or hides text (a C1 control, a bidirectional mark or override) (`"my report.csv"`).
+// reorders, hides or breaks text (a C1 control, a bidirectional mark or override, a
+// zero-width character, a line separator) (`"my report.csv"`).
 // Whatever a name holds, it cannot add or change a journal field of the line
 // (util/journal_fields.hpp reads a quoted value whole), nor show as another name.
 std::string printable(std::string_view name);

@@ -61,6 +61,9 @@ TEST_CASE("ingest: a name in a log line is bare when plain, else quoted with esc
     CHECK(printable("invoice\xE2\x80\xAEvsc.csv") == "\"invoice\\u202evsc.csv\"");
     CHECK(printable("a\xE2\x81\xA6" "b.csv") == "\"a\\u2066b.csv\"");
     CHECK(printable("c1\xC2\x85.csv") == "\"c1\\u0085.csv\"");
+    CHECK(printable("a\xE2\x80\x8B" "b.csv") == "\"a\\u200bb.csv\"");   // zero width space
+    CHECK(printable("a\xE2\x80\xA8" "b.csv") == "\"a\\u2028b.csv\"");   // line separator
+    CHECK(printable("a\xEF\xBB\xBF" "b.csv") == "\"a\\ufeffb.csv\"");   // byte-order mark
     CHECK(printable("\xE6\x97\xA5\xE6\x9C\xAC.csv") == "\"\xE6\x97\xA5\xE6\x9C\xAC.csv\"");
     CHECK(printable("\xF0\x9F\x98\x80.csv") == "\"\xF0\x9F\x98\x80.csv\"");
 }
