@@ -435,8 +435,8 @@ void LocalInbox::finish_crossings() {
                 continue;
             }
             // Not copied: back under its name, to be claimed again with a new batch id.
-            (void)::renameat2(AT_FDCWD, hidden.c_str(), AT_FDCWD, (here() / rest.substr(cut + 1)).c_str(),
-                              RENAME_NOREPLACE);
+            const auto back = here() / rest.substr(cut + 1);
+            (void)::renameat2(AT_FDCWD, hidden.c_str(), AT_FDCWD, back.c_str(), RENAME_NOREPLACE);
         }
     }
 }

@@ -97,8 +97,9 @@ public:
     // Moves NAME into the claims folder as `<new batch id>_NAME`; nullopt when NAME vanished
     // (another instance claimed it first) or changed while it was copied across mounts.
     // With done_file, NAME.done is removed once NAME is claimed, so that a later upload of
-    // the same name waits for its own marker (one that cannot be removed is Claim::notice). Throws std::system_error when NAME cannot be
-    // moved (it stays in the inbox) or is not a regular file at the moment of a copy.
+    // the same name waits for its own marker (one that cannot be removed is Claim::notice).
+    // Throws std::system_error when NAME cannot be moved (it stays in the inbox) or is not a
+    // regular file at the moment of a copy.
     std::optional<Claim> claim(const std::string& name);
 
     // Closes the folder the last sweep opened (claim() and set_aside() open it again if

@@ -255,7 +255,8 @@ std::expected<void, std::string> MetricsServer::start(const MetricsServerOptions
         if (ec) {
             const std::string failed =
                 fmt::format("cannot listen on {} for metrics: {}", options.listen, ec.message());
-            if (start(before)) return std::unexpected(failed + "; still serving on " + before.listen);
+            if (start(before))
+                return std::unexpected(failed + "; still serving on " + before.listen);
             return std::unexpected(failed);
         }
     }
