@@ -36,10 +36,19 @@ python3 - "$ROOT/etc/samples" "$DEMO/samples" <<'PY'
 import datetime, os, re, sys
 src, dst = sys.argv[1], sys.argv[2]
 os.makedirs(dst)
-# The seed's events span 2 to 22 November and P-88's cap is per month: early in a month the
-# samples end on the last day of the month before, so that they stay in one month.
+# P-88's cap is per calendar month, and its events (16 to 22 November) must stay in one month
+# and unlocked (14 days after the event day; a later one is a late conversion, moved to
+# today and out of the cap's month); no sample may be dated after today (23 November is the
+# last). From the 9th, 24 November becomes today; on the 8th, the 9th (16 November becomes
+# the 1st); before, the 2nd (22 November becomes the last day of the month before, and 16
+# November locks on the 8th).
 today = datetime.date.today()
-anchor = today if today.day >= 9 else today - datetime.timedelta(days=today.day)
+if today.day >= 9:
+    anchor = today
+elif today.day == 8:
+    anchor = today + datetime.timedelta(days=1)
+else:
+    anchor = today.replace(day=2)
 shift = anchor - datetime.date(2026, 11, 24)
 def move(m):
     d = datetime.date.fromisoformat(m.group(0)) + shift
