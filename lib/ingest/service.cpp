@@ -40,6 +40,19 @@ config::InboxConfig spool_config_of(const config::InboxConfig& inbox,
     return local;
 }
 
+// An inbox's turn in a round: over once it has taken a file and lasted `length`.
+class Turn {
+public:
+    explicit Turn(std::chrono::milliseconds length)
+        : until_(std::chrono::steady_clock::now() + length) {}
+    void count() { ++files_; }
+    bool over() const { return files_ > 0 && std::chrono::steady_clock::now() >= until_; }
+
+private:
+    SteadyTime until_;
+    int files_ = 0;
+};
+
 }  // namespace
 
 std::chrono::seconds retry_delay(int failures) {
@@ -294,7 +307,9 @@ SteadyTime Service::run_once(SteadyTime now, const std::function<bool()>& should
         if (!s.inbox) continue;
         if (s.puller) {
             if (retry_due(s.config.name)) continue;
-            if (serve_pulled(s, should_stop, abandon_file) == Taken::abandoned) return now;
+            bool more = false;
+            if (serve_pulled(s, should_stop, abandon_file, more) == Taken::abandoned) return now;
+            if (more) next = now;
             continue;
         }
         // The inbox's folder is held open only for its sweep and claims, so that its file
@@ -336,10 +351,15 @@ SteadyTime Service::run_once(SteadyTime now, const std::function<bool()>& should
             continue;
         }
         report(s, "");
+        Turn turn(turn_);
         for (const auto& file : sweep.ready) {
             if (should_stop()) return now;
             // A file of the inbox waits for a retry: the later ones stay where they are.
             if (retry_due(s.config.name)) break;
+            if (turn.over()) {  // the other inboxes first; this one goes on next round
+                next = now;
+                break;
+            }
             std::optional<Claim> claim;
             try {
                 claim = s.inbox->claim(file);
@@ -358,6 +378,7 @@ SteadyTime Service::run_once(SteadyTime now, const std::function<bool()>& should
             s.claim_failures = 0;
             if (claim && !claim->notice.empty() && events_.inbox_problem)
                 events_.inbox_problem(s.config, claim->notice);
+            turn.count();
             if (claim && take(s, std::move(*claim), 0, abandon_file) == Taken::abandoned)
                 return now;
         }
@@ -374,7 +395,7 @@ std::optional<SteadyTime> Service::retry_due(const std::string& inbox) const {
 }
 
 Service::Taken Service::serve_pulled(Served& s, const std::function<bool()>& should_stop,
-                                     const std::function<bool()>& abandon_file) {
+                                     const std::function<bool()>& abandon_file, bool& more) {
     std::vector<Claim> fetched;
     try {
         fetched = s.inbox->leftover_claims();
@@ -393,9 +414,15 @@ Service::Taken Service::serve_pulled(Served& s, const std::function<bool()>& sho
         return Taken::failed;
     }
     report(s, "");
+    Turn turn(turn_);
     for (auto& claim : fetched) {
         if (should_stop()) return Taken::abandoned;
         if (retry_due(s.config.name)) break;  // the later files wait behind it
+        if (turn.over()) {
+            more = true;
+            break;
+        }
+        turn.count();
         claim.recovered = false;  // downloaded by this run: a new file
         if (take(s, std::move(claim), 0, abandon_file) == Taken::abandoned) return Taken::abandoned;
     }

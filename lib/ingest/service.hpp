@@ -1,7 +1,8 @@
 #pragma once
 // The daemon's work, without the process around it: every local inbox swept in turn and
 // each ready file claimed and taken to its end, one at a time, so the files of an
-// account are applied in arrival order. A file whose processing throws stays claimed
+// account are applied in arrival order. An inbox's turn in a round ends after a second's
+// work, so that a flooded inbox does not hold the others (docs/ingest.md, "Turns"). A file whose processing throws stays claimed
 // and is tried again with a growing delay, and its inbox's later files wait behind it
 // (docs/ingest.md, "The journal of a batch"); the journal's attempts counter quarantines it.
 // A request to abandon the file being applied (abandon_file(), which the service asks after a
@@ -65,6 +66,11 @@ public:
     void set_inboxes(const std::vector<config::InboxConfig>& inboxes,
                      std::chrono::milliseconds sweep_interval);
 
+    // How long an inbox with files ready may take them before the other inboxes have their
+    // turn (at least one file); the round then ends, due again at once (docs/ingest.md,
+    // "Turns"). One second unless set.
+    void set_turn(std::chrono::milliseconds turn) { turn_ = turn; }
+
     // Lets SFTP inboxes be served (each puller opens a store connection of its own).
     // Without it they are reported as not served.
     void enable_pulls(pull::StoreOpener open_store, pull::PullEvents events,
@@ -79,11 +85,11 @@ public:
     // The folders worth watching with inotify.
     std::vector<std::filesystem::path> folders() const;
 
-    // One round: pending claims that are due, then a sweep of every inbox, applying each
-    // ready file. Stops before the next file once should_stop() is true. While a file is
-    // applied, abandon_file() is asked every 20,000 rows: true rolls the file back, keeps
-    // its claim (due at once, its failures unchanged) and ends the round. Returns when the
-    // next round is due.
+    // One round: pending claims that are due, then a sweep of every inbox, applying its
+    // ready files for the length of its turn. Stops before the next file once should_stop()
+    // is true. While a file is applied, abandon_file() is asked every 20,000 rows: true
+    // rolls the file back, keeps its claim (due at once, its failures unchanged) and ends
+    // the round. Returns when the next round is due: `now` when a turn left files ready.
     SteadyTime run_once(SteadyTime now, const std::function<bool()>& should_stop,
                         const std::function<bool()>& abandon_file = {});
 
@@ -131,14 +137,16 @@ private:
     // Takes one claim; on failure keeps it pending with a delay, when abandoned due at once.
     Taken take(Served& s, Claim claim, int failures, const std::function<bool()>& abandon_file);
     // Takes the files an SFTP inbox's puller has downloaded and not yet taken.
+    // `more` is set when its turn ended with files left.
     Taken serve_pulled(Served& s, const std::function<bool()>& should_stop,
-                       const std::function<bool()>& abandon_file);
+                       const std::function<bool()>& abandon_file, bool& more);
 
     store::Store& store_;
     Folders folders_;
     apply::Clock clock_;
     ServiceEvents events_;
     std::chrono::milliseconds sweep_interval_{5000};
+    std::chrono::milliseconds turn_{1000};
     std::map<std::string, Served> served_;
     std::vector<std::string> order_;  // inbox names in config order
     std::vector<Pending> pending_;

@@ -6,7 +6,9 @@
 # 2. names too long for their answers: one stopped its inbox's sweep for good, another was
 #    applied, not answered, and in a `duplicates: reprocess` inbox applied again and again;
 # 3. a flood of names in one's own inbox (150,000 of 200 bytes, none a batch file): the
-#    daemon's memory grew about 1 KiB a name, for good, until it was killed for lack of it.
+#    daemon's memory grew about 1 KiB a name, for good, until it was killed for lack of it;
+# 4. a flood of files to be applied in one's own inbox: another account's file waited for
+#    all of them.
 # Each time the other files keep flowing, nothing is applied twice or to the wrong account,
 # and the refused files are set aside with a log line and a metric.
 source "$(dirname "$0")/lib.sh"
@@ -118,5 +120,25 @@ echo "daemon peak RSS with 150,000 names in an inbox: $((hwm / 1024)) MiB"
 [ "$hwm" -lt $((96 * 1024)) ] || fail "the daemon's peak RSS grew to $((hwm / 1024)) MiB with a flooded inbox"
 [ "$(grep -c "inbox=a.*more than 50000 entries" "$DLOG")" = 1 ] || { show_logs; fail "the flood is not said once"; }
 [ "$(grep -c "inbox=a skipped file=" "$DLOG")" -le 10001 ] || fail "every flooded name was logged"
+
+# 4. A floods its inbox with files that are all to be applied; B's file, uploaded after
+#    them, has its turn within about a second of A's work rather than after all of them.
+as_a find "$A/in" -maxdepth 1 -name '*.txt' -delete
+as_a python3 - "$A/in" <<'PY'
+import os, sys
+for i in range(500):
+    hidden = os.path.join(sys.argv[1], ".up")
+    with open(hidden, "w") as f:
+        f.write("ActionId,Amount,Reason\r\nR-2,90.00,ORDER_UPDATE\r\n")
+    os.rename(hidden, os.path.join(sys.argv[1], "f%04d.csv" % i))
+PY
+{ conv_header; conv_row TURN-1 13.00; } | upload "$UB" in-turn.csv
+wait_for 60 test -f "$B/out/in-turn.csv_summary.json"
+answered_of_a() { find "$A/out" -name 'f*.csv_summary.json' | wc -l; }
+answered=$(answered_of_a)
+echo "B's file answered after $answered of A's 500 files"
+[ "$answered" -lt 500 ] || fail "B's file waited for all of A's files"
+all_of_a_answered() { [ "$(answered_of_a)" = 500 ]; }
+wait_for 300 all_of_a_answered
 daemon_stop
 echo "ok"

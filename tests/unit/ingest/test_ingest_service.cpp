@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
+
 #include "config/catalog_file.hpp"
 #include "ingest/service.hpp"
 #include "ledger/time.hpp"
@@ -240,6 +242,32 @@ TEST_CASE("ingest: a file waiting for a retry holds back the later files of its 
     fs::create_directories(s.cfg.outbox);
     s.service.run_once(t0 + 10s, never);  // a.csv is due: it goes first
     CHECK(s.rec.taken == std::vector<std::string>{"a.csv:COMPLETE", "b.csv:COMPLETE"});
+}
+
+TEST_CASE("ingest: an inbox full of files takes turns with the others, which never wait for all "
+          "of them") {
+    Served s;
+    auto other = local_inbox(s.tmp.path() / "b");
+    other.name = "b";
+    s.service.set_inboxes({s.cfg, other}, 200ms);
+    s.service.set_turn(0ms);  // one file per inbox and round
+    for (int i = 1; i <= 4; ++i)
+        write(s.inbox() / fmt::format("a{}.csv", i), conversion_file(fmt::format("T-A{}", i)));
+    write(other.local()->path / "b1.csv", conversion_file("T-B1"));
+
+    const SteadyTime t0 = std::chrono::steady_clock::now();
+    s.service.run_once(t0, never);
+    // The first inbox's turn ends after one file, the second inbox gets its turn, and the
+    // next round is due at once, as files are left.
+    CHECK(s.service.run_once(t0 + 1s, never) <= t0 + 1s);
+    CHECK(s.rec.taken == std::vector<std::string>{"a1.csv:COMPLETE", "b1.csv:COMPLETE"});
+    CHECK(s.service.run_once(t0 + 1s, never) <= t0 + 1s);
+    s.service.run_once(t0 + 1s, never);
+    // Nothing left after the last: the next round waits for the sweep interval.
+    CHECK(s.service.run_once(t0 + 1s, never) == t0 + 1s + 200ms);
+    CHECK(s.rec.taken == std::vector<std::string>{"a1.csv:COMPLETE", "b1.csv:COMPLETE",
+                                                  "a2.csv:COMPLETE", "a3.csv:COMPLETE",
+                                                  "a4.csv:COMPLETE"});
 }
 
 TEST_CASE("ingest: claims that fail are tried again with a growing delay, not at every round") {
