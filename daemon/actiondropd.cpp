@@ -245,9 +245,7 @@ int main(int argc, char** argv) {
         // install: a SQLite ledger missing from it is a restore half done or a disk not
         // mounted yet, not one to make empty (docs/ingest.md, "The ledger gone").
         std::error_code ec;
-        const auto db = store::local_path(cfg->store);
-        if (db && fs::exists(lock_file, ec) && !fs::exists(*db, ec) && !ec &&
-            !fs::exists(db->string() + "-wal", ec)) {  // that one the store explains
+        if (const auto db = store::missing_ledger(cfg->store); db && fs::exists(lock_file, ec)) {
             spdlog::critical("the ledger {} is missing, and a service has served the state "
                              "folder {} before: not making an empty ledger; put the ledger "
                              "back, or run `actiondrop init` to start an empty one",
@@ -445,8 +443,15 @@ int main(int argc, char** argv) {
         const std::string store_url = cfg->store;
         pull::PullTiming pull_timing;
         pull_timing.lease = cfg->pull_lease;  // read at start; a reload keeps it
-        service.enable_pulls([store_url] { return store::open_store(store_url); }, pull_events,
-                             pull_timing);
+        // A puller opens its connection when it starts (a reload) and after a failure: never
+        // onto an empty ledger made where the ledger went missing under the service.
+        auto open_pull_store = [store_url] {
+            if (const auto db = store::missing_ledger(store_url))
+                throw store::StoreError(fmt::format(
+                    "the ledger {} is missing: not making an empty ledger", db->string()));
+            return store::open_store(store_url);
+        };
+        service.enable_pulls(open_pull_store, pull_events, pull_timing);
         service.remove_spool_leftovers();
 
         // The life cycle every lifecycle.interval (docs/lifecycle.md, "The daemon's schedule").

@@ -31,11 +31,7 @@ config::ServiceConfig load_config(const GlobalOptions& options) {
 
 std::unique_ptr<store::Store> open_migrated(const config::ServiceConfig& cfg,
                                             IfMissing if_missing) {
-    const auto db = store::local_path(cfg.store);
-    std::error_code ec;
-    // A ledger gone with its write-ahead log left behind is the store's to explain.
-    if (if_missing == IfMissing::refuse && db && !fs::exists(*db, ec) && !ec &&
-        !fs::exists(db->string() + "-wal", ec))
+    if (const auto db = store::missing_ledger(cfg.store); db && if_missing == IfMissing::refuse)
         throw store::StoreError(fmt::format(
             "the ledger {} does not exist: `actiondrop init` makes it; otherwise check the "
             "config's store: (or --store)",

@@ -49,6 +49,14 @@ std::optional<std::filesystem::path> local_path(const std::string& url) {
     return scheme == nullptr ? std::nullopt : scheme->local_path(url);
 }
 
+std::optional<std::filesystem::path> missing_ledger(const std::string& url) {
+    auto db = local_path(url);
+    std::error_code ec;
+    if (!db || std::filesystem::exists(*db, ec) || ec) return std::nullopt;
+    if (std::filesystem::exists(db->string() + "-wal", ec) || ec) return std::nullopt;
+    return db;
+}
+
 void set_server_messages(std::function<void(std::string_view)> sink) {
     postgres::set_notice_sink(std::move(sink));
 }

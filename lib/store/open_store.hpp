@@ -21,6 +21,11 @@ std::unique_ptr<Store> open_store(const std::string& url);
 // open_store() refuses (it says why).
 std::optional<std::filesystem::path> local_path(const std::string& url);
 
+// The local_path() of this URL when neither it nor its write-ahead log is there (a log left
+// behind is open_store()'s to explain): a ledger gone, which only `actiondrop init`, `catalog
+// load` and a first start are to make, empty (docs/ingest.md, "The ledger gone").
+std::optional<std::filesystem::path> missing_ledger(const std::string& url);
+
 // Where the messages a store's server sends outside any statement's answer go, each one line
 // naming the server ("PostgreSQL host:port/db: WARNING:  …"): by default to stderr, and
 // actiondropd sends them to its log. Set before any store is opened; not thread-safe.

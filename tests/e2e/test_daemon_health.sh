@@ -99,4 +99,23 @@ done
 n=$(ad action history --account 1000 M-3 | grep -Ec '^[0-9]{4}-' || true)
 [ "$n" = 1 ] ||
     { ad action history --account 1000 M-3; fail "M-3 has $n history lines, not 1"; }
+
+# 4. The ledger moved away with its write-ahead log, then a reload that starts a pull
+# inbox: its puller opens a store connection of its own, and makes no empty ledger.
+for f in "$LEDGER" "$LEDGER-wal" "$LEDGER-shm"; do [ ! -e "$f" ] || mv "$f" "$f.away"; done
+wait_health "^503 .*$LEDGER" "ledger and log moved"
+echo secret > "$WORK/ftp_password"; chmod 600 "$WORK/ftp_password"
+cat >> "$WORK/actiondrop.yaml" <<YAML
+  - {name: pull, account: "1000", type: conversions, kind: ftp, tls: none, host: 127.0.0.1,
+     port: $(free_port), user: someone, password_file: $WORK/ftp_password, folder: /in,
+     result_folder: /out, poll_interval: 1s}
+YAML
+kill -HUP $PID
+wait_until 10 grep -q "config reloaded; serving 2 inboxes" "$WORK/daemon.log"
+wait_until 10 grep -q "inbox=pull.*ledger $LEDGER is missing" "$WORK/daemon.log" ||
+    { cat "$WORK/daemon.log"; fail "the pull inbox did not say the ledger is missing"; }
+[ ! -e "$LEDGER" ] || fail "the pull inbox made an empty ledger at the path"
+for f in "$LEDGER" "$LEDGER-wal" "$LEDGER-shm"; do [ ! -e "$f.away" ] || mv "$f.away" "$f"; done
+wait_health '^200 ok' "ledger and log back"
+expect_exit 0 ad action show --account 1000 M-3
 kill -TERM $PID; wait $PID || fail "actiondropd did not exit 0"
