@@ -207,13 +207,15 @@ InvoiceFilesWritten write_invoice_files(const InvoiceDestinations& to,
     for (const lifecycle::Invoice& inv : invoices) {
         try {
             file_part("invoice", inv.invoice_id);
-            if (present(to.record / json_name(inv))) continue;
-            const std::string csv = invoice_csv(inv);
-            const std::string json = invoice_json(inv).dump(2) + "\n";
-            for (const fs::path& outbox : to.outboxes)
-                write_both(to, outbox, inv, csv, json, /*unless_there=*/true);
-            write_both(to, to.record, inv, csv, json, /*unless_there=*/false);
-            ++result.written;
+            if (!present(to.record / json_name(inv))) {
+                const std::string csv = invoice_csv(inv);
+                const std::string json = invoice_json(inv).dump(2) + "\n";
+                for (const fs::path& outbox : to.outboxes)
+                    write_both(to, outbox, inv, csv, json, /*unless_there=*/true);
+                write_both(to, to.record, inv, csv, json, /*unless_there=*/false);
+                ++result.written;
+            }
+            result.recorded.push_back(inv.invoice_id);
         } catch (const std::exception& e) {
             result.problems.push_back(e.what());  // names the invoice or its file
         }
@@ -221,9 +223,22 @@ InvoiceFilesWritten write_invoice_files(const InvoiceDestinations& to,
     return result;
 }
 
+void record_invoice_files(store::LifecycleLedger& ledger, InvoiceFilesWritten& written,
+                          ledger::Instant now) {
+    try {
+        ledger.record_invoice_files(written.recorded, now);
+    } catch (const std::exception& e) {
+        written.problems.push_back(
+            fmt::format("the store could not record that the files of {} invoice{} were "
+                        "written: {}",
+                        written.recorded.size(), written.recorded.size() == 1 ? "" : "s",
+                        e.what()));
+    }
+}
+
 InvoiceFilesWritten write_missing_invoice_files(store::LifecycleLedger& ledger,
                                                 const InvoiceDestinations& to,
-                                                std::string_view account_id) {
+                                                std::string_view account_id, ledger::Instant now) {
     require_state_folder(to);  // before the account's invoices are read
     // One listing of the record instead of a look per invoice.
     std::set<std::string> recorded;
@@ -232,10 +247,20 @@ InvoiceFilesWritten write_missing_invoice_files(store::LifecycleLedger& ledger,
         recorded.insert(it->path().filename().string());
     if (ec && ec != std::errc::no_such_file_or_directory)
         throw std::system_error(ec, "cannot list " + to.record.string());
+    // Written by another service sharing the store, or by this one before its state folder
+    // was made again: not written again.
+    const std::set<std::string> written_elsewhere = ledger.invoice_files_written(account_id);
     std::vector<lifecycle::Invoice> missing;
-    for (lifecycle::Invoice& inv : ledger.invoices(account_id))
-        if (!recorded.contains(json_name(inv))) missing.push_back(std::move(inv));
-    return write_invoice_files(to, missing);
+    std::vector<std::string> to_record;  // in this record, not yet in the store's
+    for (lifecycle::Invoice& inv : ledger.invoices(account_id)) {
+        if (written_elsewhere.contains(inv.invoice_id)) continue;
+        if (recorded.contains(json_name(inv))) to_record.push_back(inv.invoice_id);
+        else missing.push_back(std::move(inv));
+    }
+    InvoiceFilesWritten result = write_invoice_files(to, missing);
+    result.recorded.insert(result.recorded.end(), to_record.begin(), to_record.end());
+    record_invoice_files(ledger, result, now);
+    return result;
 }
 
 }  // namespace actiondrop::ingest

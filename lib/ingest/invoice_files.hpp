@@ -5,11 +5,13 @@
 // atomically (util/atomic_file.hpp). The daemon's schedule and `actiondrop lifecycle run`
 // both write them with these functions, so that a partner gets the same files either way.
 //
-// STATE_DIR/invoices/<account>/ is the record of what was sent: an invoice is written to the
-// outboxes first and to that folder last, its JSON after its CSV, so an invoice whose JSON is
-// there was written everywhere and is never written again, even when a partner has taken the
-// outbox copy away. A process stopped between a run's commit and its files leaves invoices
-// without a record; the next write of the account's missing invoices finds and writes them.
+// STATE_DIR/invoices/<account>/ is this service's record of what was sent: an invoice is
+// written to the outboxes first and to that folder last, its JSON after its CSV, so an invoice
+// whose JSON is there was written everywhere and is never written again, even when a partner
+// has taken the outbox copy away. The store then records it too (record_invoice_files), so
+// that the other services sharing the store do not write it again either. A process stopped
+// between a run's commit and its files leaves invoices without a record; the next write of
+// the account's missing invoices finds and writes them.
 #include <cstddef>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -62,6 +64,9 @@ InvoiceDestinations invoice_destinations(const config::ServiceConfig& cfg,
 struct InvoiceFilesWritten {
     std::size_t written = 0;            // invoices written everywhere
     std::vector<std::string> problems;  // one per invoice not written, naming it and why
+    // The invoices this service's record holds, written now or before, for the store to
+    // record (write_missing_invoice_files records them itself).
+    std::vector<std::string> recorded;
 
     // The problems as one line for a log or an error; "" when there are none.
     std::string describe() const;
@@ -74,12 +79,20 @@ struct InvoiceFilesWritten {
 InvoiceFilesWritten write_invoice_files(const InvoiceDestinations& to,
                                         std::span<const lifecycle::Invoice> invoices);
 
-// Writes every invoice of the account that the store holds and the record lacks. Costs one
-// listing of the record folder and one read of the account's invoices; the daemon calls it
-// once per account after it starts (and after a failed write), then writes only what each of
-// its runs issues. Throws std::system_error when the record folder cannot be listed.
+// Writes every invoice of the account that the store holds and that neither this service's
+// record nor the store's lists, then records in the store the ones this service's record
+// holds and the store's lacks (written now, or before the store kept a record), at `now`.
+// Costs one listing of the record folder and two reads of the store; the daemon calls it
+// once per account after it starts (and after a failed write), then writes only what each
+// of its runs issues. Throws std::system_error when the record folder cannot be listed; a
+// store that cannot record is a problem of the result (the next call records them).
 InvoiceFilesWritten write_missing_invoice_files(store::LifecycleLedger& ledger,
                                                 const InvoiceDestinations& to,
-                                                std::string_view account_id);
+                                                std::string_view account_id, ledger::Instant now);
+
+// Records in the store the invoices of `written` (InvoiceFilesWritten::recorded), at `now`;
+// a failure is added to its problems.
+void record_invoice_files(store::LifecycleLedger& ledger, InvoiceFilesWritten& written,
+                          ledger::Instant now);
 
 }  // namespace actiondrop::ingest

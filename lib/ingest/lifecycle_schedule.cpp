@@ -110,7 +110,7 @@ void LifecycleSchedule::run_account(const ledger::Account& account) {
             invoice_destinations(config_, account.id, StateFolder::wait_for);
         InvoiceFilesWritten files;
         if (!files_checked_.contains(account.id)) {
-            files = write_missing_invoice_files(ledger, to, account.id);
+            files = write_missing_invoice_files(ledger, to, account.id, clock_());
             files_checked_.insert(account.id);
         } else if (!decisions.invoices.empty()) {
             // The stored invoices, as `invoices show` prints them.
@@ -119,6 +119,7 @@ void LifecycleSchedule::run_account(const ledger::Account& account) {
                 if (auto stored = ledger.invoice(inv.invoice_id))
                     issued.push_back(std::move(*stored));
             files = write_invoice_files(to, issued);
+            record_invoice_files(ledger, files, clock_());
         }
         written = files.written;
         if (!files.problems.empty()) {

@@ -61,6 +61,8 @@ constexpr std::array kTables = {
           "SELECT " INVOICE_COLUMNS " FROM invoices ORDER BY invoice_id"},
     Table{"invoice_lines", "invoice_lines", LINE_COLUMNS,
           "SELECT " LINE_COLUMNS " FROM invoice_lines ORDER BY invoice_id, ord"},
+    Table{"invoice_files", "invoice_files", "invoice_id, written_at",
+          "SELECT invoice_id, written_at FROM invoice_files ORDER BY invoice_id"},
 };
 
 // The sums of money compared after the copy, the same SQL on both sides (the funds entries

@@ -183,6 +183,12 @@ FIRST=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["invo
 LAST=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[-1]["invoice_id"])' "$WORK/invoices.json")
 rm "$OUT/invoice_$FIRST.csv" "$OUT/invoice_$FIRST.json"   # taken by the partner
 rm "$OUT/invoice_$LAST.csv" "$OUT/invoice_$LAST.json" "$STATE/invoices/1000/invoice_$LAST.csv" "$STATE/invoices/1000/invoice_$LAST.json"
+python3 - "$WORK/ledger.db" "$LAST" <<'PY'  # nor the store's record of them
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+assert db.execute("DELETE FROM invoice_files WHERE invoice_id = ?", (sys.argv[2],)).rowcount == 1
+db.commit()
+PY
 # snapshot: every invoice file of both folders with its inode and mtime, but those of LAST.
 snapshot() {
     python3 - "$LAST" "$STATE/invoices/1000" "$OUT" <<'PY'

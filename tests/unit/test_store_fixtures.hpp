@@ -37,11 +37,11 @@ inline std::unique_ptr<Store> migrated_store(const std::string& url) {
     return store;
 }
 
-// SQL that takes a SQLite ledger back from schema version 9 to 8 (its runs must have cleared
-// nothing: their debits are no rows), and one with no lifecycle run on to 7, for the tests of
-// the earlier migrations, which go back further from there.
+// SQL that takes a SQLite ledger back from schema version 10 to 8 (its runs must have
+// cleared nothing: their debits are no rows), and one with no lifecycle run on to 7, for the
+// tests of the earlier migrations, which go back further from there.
 #define SQLITE_BACK_TO_VERSION_8                                                              \
-    "DROP VIEW funds_entries; DROP VIEW run_debits; ALTER TABLE funds_rows RENAME TO "          \
+    "DROP TABLE invoice_files; DROP VIEW funds_entries; DROP VIEW run_debits; ALTER TABLE funds_rows RENAME TO "          \
     "funds_entries; DROP INDEX lifecycle_runs_by_account; ALTER TABLE lifecycle_runs DROP "     \
     "COLUMN account_id; ALTER TABLE lifecycle_runs DROP COLUMN first_funds; ALTER TABLE "       \
     "lifecycle_runs DROP COLUMN debits; ALTER TABLE lifecycle_runs DROP COLUMN debited; "

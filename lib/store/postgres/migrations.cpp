@@ -223,7 +223,18 @@ constexpr const char* kVersion2 = R"sql(
 ALTER TABLE pulls ADD COLUMN lease_until BIGINT;
 )sql";
 
-constexpr std::array kSteps = {kVersion1, kVersion2};
+// Version 3: the invoices whose files an instance wrote to every outbox, so that the
+// instances sharing the store write an invoice's files once (docs/lifecycle.md, "Invoices in
+// the outboxes"). Before it, each instance's STATE_DIR/invoices/ was the only record; an
+// instance's next run carries its record in.
+constexpr const char* kVersion3 = R"sql(
+CREATE TABLE invoice_files (
+    invoice_id TEXT COLLATE "C" NOT NULL PRIMARY KEY REFERENCES invoices (invoice_id),
+    written_at BIGINT NOT NULL  -- when the first instance wrote them
+);
+)sql";
+
+constexpr std::array kSteps = {kVersion1, kVersion2, kVersion3};
 
 int read_version(Connection& db) {
     Result r = db.run("SELECT version FROM schema_version");

@@ -748,4 +748,27 @@ std::optional<lifecycle::Invoice> PostgresStore::invoice(std::string_view invoic
     return std::move(found.front());
 }
 
+std::set<std::string> PostgresStore::invoice_files_written(std::string_view account_id) {
+    Params p;
+    p.text(account_id);
+    Result r = db_.run(
+        "SELECT f.invoice_id FROM invoice_files f JOIN invoices i ON i.invoice_id = f.invoice_id "
+        "WHERE i.account_id = $1",
+        p);
+    std::set<std::string> out;
+    for (int i = 0; i < r.rows(); ++i) out.insert(std::string(r.text(i, 0)));
+    return out;
+}
+
+void PostgresStore::record_invoice_files(std::span<const std::string> invoice_ids, Instant at) {
+    if (invoice_ids.empty()) return;
+    std::vector<std::string_view> ids(invoice_ids.begin(), invoice_ids.end());
+    Params p;
+    p.text_array(ids).int64(millis(at));
+    db_.run(
+        "INSERT INTO invoice_files (invoice_id, written_at) SELECT unnest($1::text[]), $2 "
+        "ON CONFLICT (invoice_id) DO NOTHING",
+        p);
+}
+
 }  // namespace actiondrop::store::postgres

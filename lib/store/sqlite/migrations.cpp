@@ -364,8 +364,19 @@ CREATE VIEW funds_entries AS
     FROM run_debits;
 )sql";
 
+// Version 10: the invoices whose files a service wrote to every outbox, so that the services
+// sharing a store, or one whose state folder was made again, write an invoice's files once
+// (docs/lifecycle.md, "Invoices in the outboxes"). Before it, each state folder's
+// STATE_DIR/invoices/ was the only record; a service's next run carries its record in.
+constexpr const char* kVersion10 = R"sql(
+CREATE TABLE invoice_files (
+    invoice_id TEXT NOT NULL PRIMARY KEY REFERENCES invoices (invoice_id),
+    written_at INTEGER NOT NULL  -- when the first service wrote them
+) WITHOUT ROWID;
+)sql";
+
 constexpr std::array kSteps = {kVersion1, kVersion2, kVersion3, kVersion4, kVersion5,
-                               kVersion6, kVersion7, kVersion8, kVersion9};
+                               kVersion6, kVersion7, kVersion8, kVersion9, kVersion10};
 
 int read_version(Database& db) {
     Use q(db.cached("SELECT version FROM schema_version"));

@@ -760,6 +760,30 @@ std::optional<lifecycle::Invoice> SqliteStore::invoice(std::string_view invoice_
     return std::move(found.front());
 }
 
+std::set<std::string> SqliteStore::invoice_files_written(std::string_view account_id) {
+    std::set<std::string> out;
+    Use q(db_.cached(
+        "SELECT f.invoice_id FROM invoice_files f JOIN invoices i ON i.invoice_id = f.invoice_id "
+        "WHERE i.account_id = ?1"));
+    q->bind_text(1, account_id);
+    while (q->step()) out.insert(std::string(q->text_at(0)));
+    return out;
+}
+
+void SqliteStore::record_invoice_files(std::span<const std::string> invoice_ids, Instant at) {
+    if (invoice_ids.empty()) return;
+    Transaction tx(db_);
+    for (const std::string& id : invoice_ids) {
+        Use q(db_.cached(
+            "INSERT INTO invoice_files (invoice_id, written_at) VALUES (?1, ?2) "
+            "ON CONFLICT (invoice_id) DO NOTHING"));
+        q->bind_text(1, id);
+        q->bind(2, millis(at));
+        q->step();
+    }
+    tx.commit();
+}
+
 // lifecycle_tally(part, run, payout): counts one mark of a run's UPDATE in the store's tally
 // (0 LOCK, 1 CLEAR with its payout, 2 OVERDUE) and returns the run, which the UPDATE sets.
 void SqliteStore::register_run_tally() {

@@ -53,6 +53,8 @@ expect_exit 0 src store copy --to "$STORE"
 grep -q "every count and sum agrees" "$WORK/last.out" || { cat "$WORK/last.out"; fail "store copy did not say it agrees"; }
 grep -q "DIFFERS" "$WORK/last.out" && fail "store copy printed a difference"
 grep -q "^actions: rows *$((N)) *$((N))$" "$WORK/last.out" || { cat "$WORK/last.out"; fail "the action counts"; }
+# The store's record of the invoice files written (by the lifecycle runs above) comes along.
+grep -Eq "^invoice_files: rows +([1-9][0-9]*) +\1$" "$WORK/last.out" || { cat "$WORK/last.out"; fail "the invoice files' record was not copied"; }
 
 # same_output WHAT...: the command gives the same bytes on both stores.
 same_output() {

@@ -186,9 +186,30 @@ TEST_CASE(
         CHECK(again.files[0] == 0);
         CHECK(fs::is_empty(tmp.path() / "out2"));
     }
+    // Nor by another service sharing the store, whose state folder has no record: the
+    // store's record says the files were written.
+    CHECK(ledger.invoice_files_written("1000") == std::set<std::string>{id});
+    {
+        auto elsewhere = cfg;
+        elsewhere.state_dir = tmp.path() / "state2";
+        fs::create_directories(elsewhere.state_dir);
+        Recorder other;
+        LifecycleSchedule other_service(*store, later, other.events());
+        other_service.set_config(elsewhere);
+        CHECK(other_service.run_due(t0, {}, never));
+        CHECK(other.files[0] == 0);
+        CHECK(fs::is_empty(tmp.path() / "out2"));
+    }
+    // The store's record gone as well as the state folder's, as a process stopped between the
+    // commit and the files leaves it.
+    auto forget_written = [&] {
+        fs::remove(to.record / ("invoice_" + id + ".json"));
+        fs::remove(to.record / ("invoice_" + id + ".csv"));
+        store::sqlite::Database db((tmp.path() / "ledger.db").string());
+        db.exec("DELETE FROM invoice_files");
+    };
     // A restart after a process stopped between the commit and the files: written then.
-    fs::remove(to.record / ("invoice_" + id + ".json"));
-    fs::remove(to.record / ("invoice_" + id + ".csv"));
+    forget_written();
     Recorder third;
     LifecycleSchedule restarted(*store, later, third.events());
     restarted.set_config(cfg);
@@ -197,10 +218,11 @@ TEST_CASE(
     CHECK(read(to.record / ("invoice_" + id + ".json")) == json);
     CHECK(read(tmp.path() / "out2" / ("invoice_" + id + ".json")) == json);
 
+    CHECK(ledger.invoice_files_written("1000") == std::set<std::string>{id});
+
     // An outbox that cannot be written: the invoice is named, its record is not written, and
     // the next run looks for it again and writes it once the outbox is back.
-    fs::remove(to.record / ("invoice_" + id + ".json"));
-    fs::remove(to.record / ("invoice_" + id + ".csv"));
+    forget_written();
     fs::remove_all(tmp.path() / "out2");
     write(tmp.path() / "out2", "a file where the outbox was");
     Recorder fourth;

@@ -8,6 +8,7 @@
 #include <memory>
 #include <numeric>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -132,6 +133,31 @@ TEST_CASE("the worked example of docs/lifecycle.md, carried out in the store") {
     const std::string before = snapshot(*s);
     CHECK(life.run_lifecycle(acct, at("2026-05-01T04:00:00Z")).changes_nothing());
     CHECK(snapshot(*s) == before);
+}
+
+TEST_CASE("the store records whose invoice files were written, each once, by account") {
+    TempDir dir;
+    auto s = migrated_store(dir.url());
+    LifecycleLedger& life = *s->lifecycle_ledger();
+    add_actions(*s, {january("A1", "P-77", 10000), january("A2", "P-99", 8000)},
+                "20260301T000000Z-aaaaaaaaaaaa");
+    REQUIRE(life.deposit("1000", 20000, at("2026-03-01T00:00:00Z"), "opening"));
+    REQUIRE(life.run_lifecycle(new_york(), at("2026-04-01T12:00:00Z")).invoices.size() == 2);
+    const std::string p77 = "INV-1000-20260401-P-77", p99 = "INV-1000-20260401-P-99";
+    CHECK(life.invoice_files_written("1000").empty());
+
+    life.record_invoice_files(std::vector<std::string>{p77}, at("2026-04-01T12:00:01Z"));
+    CHECK(life.invoice_files_written("1000") == std::set<std::string>{p77});
+    // Again, with another: the first stays as it was, nothing fails.
+    life.record_invoice_files(std::vector<std::string>{p77, p99}, at("2026-04-02T00:00:00Z"));
+    CHECK(life.invoice_files_written("1000") == std::set<std::string>{p77, p99});
+    life.record_invoice_files({}, at("2026-04-02T00:00:00Z"));
+    CHECK(life.invoice_files_written("2000").empty());
+    // Only an issued invoice can be recorded.
+    CHECK_THROWS_AS(life.record_invoice_files(std::vector<std::string>{"INV-nosuch"},
+                                              at("2026-04-02T00:00:00Z")),
+                    StoreError);
+    CHECK(life.invoice_files_written("1000") == std::set<std::string>{p77, p99});
 }
 
 TEST_CASE("the same decisions applied twice change nothing the second time") {

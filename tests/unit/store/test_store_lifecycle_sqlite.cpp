@@ -66,9 +66,9 @@ COMMIT;
 )sql");
         CHECK(sqlite::schema_version(db) == 4);
     }
-    CHECK(sqlite::latest_schema_version() == 9);
+    CHECK(sqlite::latest_schema_version() == 10);
     auto s = open_store(dir.db());
-    CHECK(s->migrate() == 9);
+    CHECK(s->migrate() == 10);
     auto a = s->action("1000", "A1");
     REQUIRE(a);
     CHECK(a->payout == 10000);
@@ -368,7 +368,7 @@ TEST_CASE("the migration to version 8 keeps the run entries written as rows") {
         CHECK(sqlite::schema_version(db) == 7);
     }
     auto s = open_store(dir.db());
-    CHECK(s->migrate() == 9);
+    CHECK(s->migrate() == 10);
     CHECK(operations(*s, "A1") == a1_before);
     // A1 is due and there are no funds: overdue.
     s->lifecycle_ledger()->run_lifecycle(new_york(), at("2026-04-11T00:00:00Z"));
@@ -406,7 +406,7 @@ TEST_CASE("the migration to version 9 keeps the clearing debits written as rows"
                             "SELECT count(*) FROM funds_entries WHERE kind = 'CLEARING'") == 1);
     }
     auto s = open_store(dir.db());
-    CHECK(s->migrate() == 9);
+    CHECK(s->migrate() == 10);
     LifecycleLedger& life = *s->lifecycle_ledger();
     CHECK(life.balance("1000") == 1000);
     life.deposit("1000", 2500, at("2026-05-01T00:00:00Z"), "second");
