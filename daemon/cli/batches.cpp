@@ -114,12 +114,8 @@ int show_or_redeliver(const config::ServiceConfig& cfg, const BatchOptions& o, b
     // The inbox's outbox is written only through the folder itself, never through a link an
     // uploader put in its place (docs/ingest.md, "The outbox"); --outbox is the operator's.
     if (!o.outbox.empty()) return redeliver_into(*s, *b, target, target);
-    const auto opened = util::OpenedFolder::open(target, "the outbox");
-    try {
-        return redeliver_into(*s, *b, opened.path(), target);
-    } catch (const std::system_error& e) {
-        opened.rethrow_shown(e);
-    }
+    return util::OpenedFolder::open(target, "the outbox").within(
+        [&](const fs::path& here) { return redeliver_into(*s, *b, here, target); });
 }
 
 

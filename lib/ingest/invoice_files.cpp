@@ -78,14 +78,11 @@ void write_both(const InvoiceDestinations& to, const fs::path& folder,
                 bool unless_there) {
     if (to.state_dir.empty()) util::create_folders(folder);
     else util::create_folders_in_state(to.state_dir, folder);
-    const auto opened = util::OpenedFolder::open(folder, "the folder");
-    try {
-        if (unless_there && present(opened.path() / json_name(inv))) return;
-        util::write_file_atomically(opened.path() / csv_name(inv), csv);
-        util::write_file_atomically(opened.path() / json_name(inv), json);
-    } catch (const std::system_error& e) {
-        opened.rethrow_shown(e);
-    }
+    util::OpenedFolder::open(folder, "the folder").within([&](const fs::path& here) {
+        if (unless_there && present(here / json_name(inv))) return;
+        util::write_file_atomically(here / csv_name(inv), csv);
+        util::write_file_atomically(here / json_name(inv), json);
+    });
 }
 
 }  // namespace

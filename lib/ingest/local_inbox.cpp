@@ -151,12 +151,8 @@ SweepResult LocalInbox::sweep(SteadyTime now) {
     bool complete = true;
     opened_.reset();  // a folder that cannot be opened now gives no claim of the last one
     opened_ = util::OpenedFolder::open(folder_, "the inbox");
-    std::vector<std::string> names;
-    try {
-        names = list_names(here(), limits_.entries, complete);
-    } catch (const std::system_error& e) {
-        opened_->rethrow_shown(e);
-    }
+    std::vector<std::string> names = opened_->within(
+        [&](const fs::path& here) { return list_names(here, limits_.entries, complete); });
     std::sort(names.begin(), names.end());
     auto present = [&](const std::string& name) {
         return std::binary_search(names.begin(), names.end(), name);
@@ -285,11 +281,7 @@ const fs::path& LocalInbox::here() {
 std::optional<Claim> LocalInbox::claim(const std::string& name) {
     // Through the folder the last sweep listed; messages name the inbox, not its descriptor.
     here();
-    try {
-        return claim_here(name);
-    } catch (const std::system_error& e) {
-        opened_->rethrow_shown(e);
-    }
+    return opened_->within([&](const fs::path&) { return claim_here(name); });
 }
 
 std::optional<Claim> LocalInbox::claim_here(const std::string& name) {

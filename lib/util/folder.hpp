@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 
 namespace actiondrop::util {
 
@@ -39,6 +40,15 @@ public:
     std::string show(std::string message) const;
     // Throws `e` again (same code), its message shown.
     [[noreturn]] void rethrow_shown(const std::system_error& e) const;
+    // f(path()), a std::system_error it throws thrown again with its message shown.
+    template <class F>
+    decltype(auto) within(F&& f) const {
+        try {
+            return std::forward<F>(f)(through_);
+        } catch (const std::system_error& e) {
+            rethrow_shown(e);
+        }
+    }
 
     OpenedFolder(OpenedFolder&& other) noexcept;
     OpenedFolder& operator=(OpenedFolder&& other) noexcept;
