@@ -27,6 +27,35 @@ using Steady = std::chrono::steady_clock;
 
 namespace {
 
+// Whatever a server says (a reply, a name, a listing line) reaches the log with its control
+// characters escaped (util::printable_text): it cannot move a terminal's cursor, clear its
+// screen or break the line.
+PullEvents escaping(PullEvents events) {
+    if (auto problem = std::move(events.problem))
+        events.problem = [problem](const config::InboxConfig& inbox, const std::string& what,
+                                   std::chrono::seconds retry_in) {
+            problem(inbox, util::printable_text(what), retry_in);
+        };
+    if (auto alert = std::move(events.alert))
+        events.alert = [alert](const config::InboxConfig& inbox, bool raised,
+                               const std::string& what) {
+            alert(inbox, raised, util::printable_text(what));
+        };
+    if (auto skipped = std::move(events.skipped))
+        events.skipped = [skipped](const config::InboxConfig& inbox, const std::string& name,
+                                   const std::string& why) {
+            skipped(inbox, name, util::printable_text(why));
+        };
+    if (auto info = std::move(events.info))
+        events.info = [info](const config::InboxConfig& inbox, const std::string& what) {
+            info(inbox, util::printable_text(what));
+        };
+    return events;
+}
+
+// What a poll logs of a listing line it cannot read: its first bytes name it.
+constexpr std::size_t kLineShown = 200;
+
 // Thrown from a download's progress callback when the puller is asked to stop.
 struct Stopping {};
 
@@ -93,7 +122,7 @@ Puller::Puller(config::InboxConfig inbox, std::unique_ptr<RemoteServer> server, 
       owner_(pull_owner(state_dir_)),
       open_store_(std::move(open_store)),
       clock_(std::move(clock)),
-      events_(std::move(events)),
+      events_(escaping(std::move(events))),
       timing_(timing) {
     for (const char* sub : {".download", ".processing", ".outbox"})
         util::create_folders(spool() / sub);
@@ -127,6 +156,9 @@ void Puller::stop() {
         // service: actiondropd"): its connection is cut now; the claim stays, and the file
         // is downloaded again at the next start.
         if (active_ != nullptr) active_->interrupt();
+        // Nor may a server that answers a login byte by byte hold it: a connection being
+        // made is given up too.
+        server_->interrupt();
     }
     cv_.notify_all();
     if (thread_.joinable()) thread_.join();
@@ -453,19 +485,37 @@ bool Puller::take_new_files(RemoteFolder& remote, store::Store& store) {
     const auto now = Steady::now();
     std::set<std::string> names;
     for (const auto& f : listing->files) names.insert(f.name);
+    // Each skipped name (or unreadable line) is logged once while it stays listed, and at
+    // most timing_.skips_remembered of them: past that, one line says so (docs/ingest.md, "Pull
+    // inboxes: SFTP and FTP"). What is remembered is what this listing holds, so a server
+    // that lists new names at each poll cannot make it grow.
+    std::set<std::string> skipped_now;
+    auto report_skip = [&](const std::string& key, const std::string& name, const std::string& why) {
+        skipped_now.insert(key);
+        if (skip_reported_.contains(key)) return;
+        if (skip_reported_.size() >= timing_.skips_remembered) {
+            warn_once("skips", fmt::format("more than {} names or lines of {} are skipped; the "
+                                           "others are not logged one by one",
+                                           timing_.skips_remembered, remote_.folder));
+            return;
+        }
+        skip_reported_.insert(key);
+        if (events_.skipped) events_.skipped(inbox_, name, why);
+    };
     for (const auto& s : listing->skipped) {
-        if (util::is_hidden(s.entry.name) || !skip_reported_.insert(s.entry.name).second) continue;
+        if (util::is_hidden(s.entry.name)) continue;
         // A name outside the pattern, or one of ours, is no candidate: not worth a line.
         // A name that could be a batch file but is a link or folder, or that holds a
         // control character, is.
         if (auto why = util::never_taken(s.entry.name, inbox_.pattern);
             why && !why->starts_with("a name with"))
             continue;
-        if (events_.skipped) events_.skipped(inbox_, s.entry.name, s.reason);
+        report_skip(s.entry.name, s.entry.name, s.reason);
     }
     for (const auto& line : listing->unreadable)
-        if (skip_reported_.insert("\n" + line).second && events_.skipped)
-            events_.skipped(inbox_, line, "a listing line that cannot be read; skipped");
+        report_skip("\n" + line,
+                    line.size() > kLineShown ? line.substr(0, kLineShown) + "..." : line,
+                    "a listing line that cannot be read; skipped");
     std::vector<const RemoteEntry*> ready;
     for (const auto& f : listing->files) {
         if (auto why = util::never_taken(f.name, inbox_.pattern)) {
@@ -473,15 +523,13 @@ bool Puller::take_new_files(RemoteFolder& remote, store::Store& store) {
             if (why->starts_with("does not match") || why->starts_with("an answer") ||
                 why->starts_with("a done marker") || why->starts_with("a hidden"))
                 continue;
-            if (skip_reported_.insert(f.name).second && events_.skipped)
-                events_.skipped(inbox_, f.name, *why);
+            report_skip(f.name, f.name, *why);
             continue;
         }
         if (auto why = util::unanswerable(f.name)) {
             // Its answers' names would be too long for the server and for our staging, and
             // its local copy's may be: left where it is (docs/ingest.md, "Names").
-            if (skip_reported_.insert(f.name).second && events_.skipped)
-                events_.skipped(inbox_, f.name, *why + "; left on the server, never pulled");
+            report_skip(f.name, f.name, *why + "; left on the server, never pulled");
             continue;
         }
         auto [it, fresh] = seen_.try_emplace(f.name, Seen{f.size, f.mtime, now, now});
@@ -493,8 +541,19 @@ bool Puller::take_new_files(RemoteFolder& remote, store::Store& store) {
                                              : !fresh && now - s.since >= inbox_.settle;
         if (stable) ready.push_back(&f);
     }
-    if (listing->complete)
-        std::erase_if(seen_, [&](const auto& kv) { return !names.contains(kv.first); });
+    // Forgotten once no longer listed, even from a listing cut short: a file beyond the cut
+    // was not seen anyway, and a server that lists new names at each poll cannot make these
+    // grow. A pulled file forgotten so is asked of the store again (find_pull), never pulled
+    // twice.
+    std::erase_if(seen_, [&](const auto& kv) { return !names.contains(kv.first); });
+    std::erase_if(skip_reported_, [&](const std::string& key) { return !skipped_now.contains(key); });
+    if (skip_reported_.size() < timing_.skips_remembered) warned_.erase("skips");
+    std::erase_if(warned_, [&](const std::string& key) {
+        for (std::string_view per_file : {"download ", "claim "})
+            if (key.starts_with(per_file) && !names.contains(key.substr(per_file.size())))
+                return true;
+        return false;
+    });
     {
         std::optional<Steady::time_point> oldest;
         for (const auto& [name, seen] : seen_)
@@ -644,7 +703,10 @@ Puller::Fetched Puller::fetch(RemoteFolder& remote, store::Store& store, store::
             }
         }
         if (e.kind == RemoteErrorKind::NotFound && !remote_.delete_after_pull) {
-            store.forget_pull(record);  // the advertiser removed it meanwhile
+            // The advertiser removed it meanwhile, or the server said so once: still listed,
+            // it settles again.
+            store.forget_pull(record);
+            seen_.erase(record.file_name);
             return Fetched::Again;
         }
         if (e.kind == RemoteErrorKind::ChangedWhileReading && !remote_.delete_after_pull) {

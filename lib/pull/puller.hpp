@@ -89,6 +89,8 @@ struct PullTiming {
     std::chrono::seconds first_retry{1}, max_retry{300};
     std::chrono::seconds first_auth_retry{900}, max_auth_retry{7200};
     std::size_t list_budget = 50'000;  // directory entries read per poll
+    // Skipped names and unreadable lines remembered, and so logged one by one, per poll.
+    std::size_t skips_remembered = 10'000;
     // How long a claim in the pull journal holds unless renewed; renewed every quarter of it
     // (docs/postgres.md, "Claims and leases"). Config `pull_lease`.
     std::chrono::milliseconds lease{120'000};

@@ -128,6 +128,10 @@ public:
     virtual std::string trust_stamp() const = 0;
     // The line that says an alert ended because those files changed.
     virtual std::string trust_changed() const = 0;
+    // The service is stopping: a connect() running on the puller's thread gives up soon and
+    // fails as Lost, however slowly the server answers, and so does every later one. The
+    // one member another thread may call; it never blocks.
+    virtual void interrupt() = 0;
 };
 
 // `folder/name`, without doubling a trailing '/'.

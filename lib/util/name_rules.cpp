@@ -93,13 +93,15 @@ bool invisible_control(char32_t c) {
 
 }  // namespace
 
-std::string printable(std::string_view name) {
-    if (!name.empty() && std::all_of(name.begin(), name.end(), [](char c) { return bare_byte(c); }))
-        return std::string(name);
-    std::string out = "\"";
+namespace {
+
+// `text` with what would change how it shows escaped; with `quoted`, quotes and backslashes
+// too, so that the result read back between quotes is `text` (printable()).
+std::string escaped(std::string_view name, bool quoted) {
+    std::string out;
     for (std::size_t i = 0; i < name.size();) {
         const unsigned char c = static_cast<unsigned char>(name[i]);
-        if (c == '"' || c == '\\') {
+        if (quoted && (c == '"' || c == '\\')) {
             out += '\\';
             out += static_cast<char>(c);
         } else if (c < 0x20 || c == 0x7f) {
@@ -120,7 +122,17 @@ std::string printable(std::string_view name) {
         }
         ++i;
     }
-    return out + "\"";
+    return out;
 }
+
+}  // namespace
+
+std::string printable(std::string_view name) {
+    if (!name.empty() && std::all_of(name.begin(), name.end(), [](char c) { return bare_byte(c); }))
+        return std::string(name);
+    return "\"" + escaped(name, true) + "\"";
+}
+
+std::string printable_text(std::string_view text) { return escaped(text, false); }
 
 }  // namespace actiondrop::util

@@ -35,5 +35,10 @@ bool is_hidden(std::string_view name);
 // Whatever a name holds, it cannot add or change a journal field of the line
 // (util/journal_fields.hpp reads a quoted value whole), nor show as another name.
 std::string printable(std::string_view name);
+// Prose that holds text an outsider chose (a server's reply), as it may appear after the
+// first ": " of a log line: unquoted, but with the same \xNN and \uNNNN escapes, so that it
+// cannot break the line, move the cursor or reorder what a terminal shows. Text that needs
+// none, printable()'s output included, is left as it is.
+std::string printable_text(std::string_view text);
 
 }  // namespace actiondrop::util

@@ -35,7 +35,8 @@ FtpServer::FtpServer(FtpEndpoint endpoint, std::string inbox)
     : endpoint_(std::move(endpoint)), inbox_(std::move(inbox)) {}
 
 RemoteResult<std::unique_ptr<RemoteFolder>> FtpServer::connect() {
-    auto session = std::make_unique<FtpSession>(endpoint_);
+    if (stopping_) return std::unexpected(RemoteError{RemoteErrorKind::Lost, "stopping"});
+    auto session = std::make_unique<FtpSession>(endpoint_, &stopping_);
     if (auto c = session->connect(); !c) {
         RemoteError e = std::move(c.error());
         if (e.kind == RemoteErrorKind::Untrusted) {

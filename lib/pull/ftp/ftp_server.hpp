@@ -1,6 +1,7 @@
 #pragma once
 // FTP and FTPS behind RemoteServer (pull/remote_folder.hpp): one FtpSession per connection,
 // with the advice that a refused certificate or password needs in its message.
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -22,10 +23,13 @@ public:
     // alert (a changed `sha256` is a changed config, which starts the inbox afresh).
     std::string trust_stamp() const override;
     std::string trust_changed() const override;
+    // Ends the connect() in progress within about 10 ms (FtpSession's `stopping`).
+    void interrupt() override { stopping_ = true; }
 
 private:
     FtpEndpoint endpoint_;
     std::string inbox_;
+    std::atomic<bool> stopping_{false};
 };
 
 }  // namespace actiondrop::pull

@@ -109,6 +109,7 @@ struct FtpSession::Handle {
     const DownloadProgress* progress = nullptr;
     int upload_fd = -1;
     const std::atomic<bool>* interrupted = nullptr;  // FtpSession::interrupted_
+    const std::atomic<bool>* stopping = nullptr;     // FtpSession::stopping_, if any
 
     ~Handle() {
         if (quote != nullptr) curl_slist_free_all(quote);
@@ -130,7 +131,8 @@ CURLcode perform(FtpSession::Handle& h) {
     CURLcode result = CURLE_OK;
     bool done = false;
     for (int running = 1; running > 0;) {
-        if (h.interrupted != nullptr && h.interrupted->load()) {  // checked every 10 ms
+        if ((h.interrupted != nullptr && h.interrupted->load()) ||
+            (h.stopping != nullptr && h.stopping->load())) {  // checked every 10 ms
             result = CURLE_ABORTED_BY_CALLBACK;
             break;
         }
@@ -258,11 +260,13 @@ bool positive(const std::string& reply) { return reply.starts_with('2') || reply
 
 }  // namespace
 
-FtpSession::FtpSession(FtpEndpoint endpoint) : endpoint_(std::move(endpoint)) {}
+FtpSession::FtpSession(FtpEndpoint endpoint, const std::atomic<bool>* stopping)
+    : endpoint_(std::move(endpoint)), stopping_(stopping) {}
 FtpSession::~FtpSession() = default;
 
 bool FtpSession::connected() const {
-    return handle_ != nullptr && !handle_->broken && !interrupted_;
+    return handle_ != nullptr && !handle_->broken && !interrupted_ &&
+           !(stopping_ != nullptr && stopping_->load());
 }
 
 void FtpSession::interrupt() { interrupted_ = true; }
@@ -323,6 +327,7 @@ RemoteResult<void> FtpSession::connect() {
     global_init();
     auto h = std::make_unique<Handle>();
     h->interrupted = &interrupted_;
+    h->stopping = stopping_;
     h->curl = curl_easy_init();
     if (h->curl == nullptr) throw std::bad_alloc();
     CURL* c = h->curl;
@@ -568,11 +573,12 @@ RemoteResult<RemoteListing> FtpSession::list(const std::string& folder, std::str
             it->second.final = now - it->second.since >= minute;
         }
     }
-    if (listing.complete)
-        for (auto it = times_.begin(); it != times_.end();)
-            it = it->first.starts_with(remote_join(folder, "")) && !listed.contains(it->first)
-                     ? times_.erase(it)
-                     : std::next(it);
+    // Forgotten once not listed, even in a listing cut short: a server that lists new names
+    // at each poll cannot make the cache grow.
+    for (auto it = times_.begin(); it != times_.end();)
+        it = it->first.starts_with(remote_join(folder, "")) && !listed.contains(it->first)
+                 ? times_.erase(it)
+                 : std::next(it);
     for (auto& f : files) {
         if (!f.has_mtime && mdtm_) continue;
         if (!f.has_mtime) {

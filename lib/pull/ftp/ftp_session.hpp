@@ -48,7 +48,9 @@ struct FtpEndpoint {
 
 class FtpSession final : public RemoteFolder {
 public:
-    explicit FtpSession(FtpEndpoint endpoint);
+    // `stopping`, when given, is the server's (FtpServer::interrupt): set, every request of
+    // the session ends at once, the connect() included.
+    explicit FtpSession(FtpEndpoint endpoint, const std::atomic<bool>* stopping = nullptr);
     ~FtpSession() override;
     FtpSession(const FtpSession&) = delete;
     FtpSession& operator=(const FtpSession&) = delete;
@@ -107,6 +109,7 @@ private:
     FtpEndpoint endpoint_;
     std::unique_ptr<Handle> handle_;
     std::atomic<bool> interrupted_{false};  // interrupt(): every request ends at once
+    const std::atomic<bool>* stopping_ = nullptr;
     bool mlsd_ = false, mdtm_ = false;
     std::map<std::string, Cached> times_;  // full path -> the MDTM of its last LIST line
 };

@@ -21,6 +21,9 @@ public:
     RemoteResult<std::unique_ptr<RemoteFolder>> connect() override;
     std::string trust_stamp() const override;
     std::string trust_changed() const override;
+    // libssh's connect and handshake block: a stop waits for them, at most for the endpoint's
+    // connect timeout (10 s), well within the service's stop timeout.
+    void interrupt() override {}
 
 private:
     SftpEndpoint endpoint_;

@@ -74,6 +74,7 @@ public:
     bool down = false;         // connect() fails Lost
     int list_failures = 0;     // the next list() calls fail with list_error
     RemoteErrorKind list_error = RemoteErrorKind::Denied;
+    std::string list_reply;  // what the server said, added to the failed listing's message
     int read_failures = 0;                // the next downloads lose the connection mid-file
     int changing_reads = 0;               // the next downloads find the file changing
     // The next downloads go silent after half the file, as a stalled server does, until the
@@ -86,6 +87,8 @@ public:
     std::set<std::string> refuse_rename;  // renames from these paths are Denied
     std::string trust = "1";              // RemoteServer::trust_stamp()
     std::vector<std::string> unreadable;  // listing lines the protocol could not read (FTP)
+    std::chrono::milliseconds slow_connect{0};  // connect() takes this long unless interrupted
+    std::set<std::string> vanish_once;          // the next download of these is NotFound
     int connects = 0;
     int live = 0;  // the connection count when it was last dropped + 1
 };
@@ -106,7 +109,8 @@ public:
         if (r_.list_failures > 0) {
             --r_.list_failures;
             if (r_.list_error == RemoteErrorKind::Lost) r_.live = 0;
-            return std::unexpected(RemoteError{r_.list_error, "listing " + folder + " failed"});
+            return std::unexpected(
+                RemoteError{r_.list_error, "listing " + folder + " failed" + r_.list_reply});
         }
         RemoteListing out;
         out.unreadable = r_.unreadable;
@@ -152,6 +156,7 @@ public:
             if (auto dead = gone()) return std::unexpected(*dead);
             r_.log.push_back("download " + remote_path);
             auto it = r_.files.find(remote_path);
+            if (r_.vanish_once.erase(remote_path) > 0) it = r_.files.end();
             if (it == r_.files.end())
                 return std::unexpected(
                     RemoteError{RemoteErrorKind::NotFound, remote_path + ": no such file"});
@@ -264,9 +269,16 @@ public:
     explicit FakeServer(FakeRemote& remote) : r_(remote) {}
 
     RemoteResult<std::unique_ptr<RemoteFolder>> connect() override {
-        std::lock_guard lock(r_.mutex);
+        std::unique_lock lock(r_.mutex);
         ++r_.connects;
         r_.log.push_back("connect");
+        if (r_.slow_connect.count() > 0) {
+            // A server that answers the login byte by byte: until interrupted, or its time.
+            const int before = r_.interrupts;
+            if (r_.interrupted.wait_for(lock, r_.slow_connect,
+                                        [&] { return r_.interrupts != before; }))
+                return std::unexpected(RemoteError{RemoteErrorKind::Lost, "interrupted"});
+        }
         if (r_.untrusted)
             return std::unexpected(
                 RemoteError{RemoteErrorKind::Untrusted, "not the server we know"});
@@ -282,6 +294,11 @@ public:
         return r_.trust;
     }
     std::string trust_changed() const override { return "trust changed"; }
+    void interrupt() override {
+        std::lock_guard lock(r_.mutex);
+        ++r_.interrupts;
+        r_.interrupted.notify_all();
+    }
 
 private:
     FakeRemote& r_;

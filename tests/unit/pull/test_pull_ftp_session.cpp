@@ -446,3 +446,52 @@ TEST_CASE("ftp: a listing on a connection whose server died says the connection 
         CHECK_FALSE(session.connected());
     }
 }
+
+// A server that answers the login byte by byte (a banner of continuation lines, one every
+// 100 ms): the service's stop must not wait for the connect timeout.
+TEST_CASE("ftp: the server's stop flag ends a connect to a server that drips its banner") {
+    TempDir dir;
+    const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(listener >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), len) == 0);
+    REQUIRE(::listen(listener, 1) == 0);
+    REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    std::atomic<bool> done{false};
+    std::thread dripping([&] {
+        const int c = ::accept(listener, nullptr, nullptr);
+        for (int i = 0; c >= 0 && i < 150 && !done; ++i) {
+            if (::send(c, "220-wait\r\n", 10, MSG_NOSIGNAL) < 0) break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        if (c >= 0) ::close(c);
+    });
+    FtpEndpoint e;
+    e.host = "127.0.0.1";
+    e.port = ntohs(addr.sin_port);
+    e.user = "someone";
+    e.password_file = dir.path() / "password";
+    write(e.password_file, "secret\n");
+    fs::permissions(e.password_file, fs::perms::owner_read | fs::perms::owner_write);
+    e.tls = FtpSecurity::None;
+    std::atomic<bool> stopping{false};
+    std::thread stopper([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        stopping = true;
+    });
+    FtpSession session(e, &stopping);
+    const auto started = std::chrono::steady_clock::now();
+    auto c = session.connect();
+    const auto took = std::chrono::steady_clock::now() - started;
+    done = true;
+    stopper.join();
+    dripping.join();
+    ::close(listener);
+    REQUIRE_FALSE(c);
+    CHECK(c.error().kind == RemoteErrorKind::Lost);
+    CHECK(took < std::chrono::seconds(2));
+    CHECK_FALSE(session.connected());
+}

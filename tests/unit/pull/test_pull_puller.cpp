@@ -4,6 +4,8 @@
 // test_pull_sftp_*.cpp.
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <mutex>
@@ -515,6 +517,88 @@ TEST_CASE("a listing line that cannot be read is reported once and the other fil
     REQUIRE(rig.skipped.size() == 1);
     CHECK(rig.skipped[0] ==
           "?rw-r--r-- 1 0 0 4 Dec 04 21:04 odd.csv: a listing line that cannot be read; skipped");
+}
+
+TEST_CASE("skipped lines are logged once each and at most so many, and new ones at each poll do "
+          "not pile up") {
+    Rig rig;
+    rig.timing.skips_remembered = 100;
+    auto lines = [](const std::string& tag, int n) {
+        std::vector<std::string> out;
+        for (int i = 0; i < n; ++i) out.push_back(tag + std::to_string(i) + std::string(300, 'x'));
+        return out;
+    };
+    rig.remote.unreadable = lines("garbage A", 150);
+    auto puller = rig.start();
+    REQUIRE(eventually([&] { return rig.info_mentions("are not logged one by one"); }));
+    std::this_thread::sleep_for(300ms);  // several more polls
+    {
+        std::lock_guard lock(rig.mutex);
+        CHECK(rig.skipped.size() == 100);
+        REQUIRE_FALSE(rig.skipped.empty());
+        CHECK(rig.skipped[0].size() < 300);  // the line's first bytes name it
+    }
+    // The server lists other lines: those it no longer lists are forgotten, the new logged.
+    rig.remote.with([&](FakeRemote& r) { r.unreadable = lines("garbage B", 5); });
+    REQUIRE(eventually([&] {
+        std::lock_guard lock(rig.mutex);
+        return rig.skipped.size() == 105;
+    }));
+    std::this_thread::sleep_for(300ms);
+    std::lock_guard lock(rig.mutex);
+    CHECK(rig.skipped.size() == 105);
+}
+
+TEST_CASE("what a server says reaches the log with its control characters escaped") {
+    Rig rig;
+    rig.remote.list_failures = 1;
+    rig.remote.list_reply = ": 550 \x1b[2J\x1b[31mPWNED\x07\b\b";
+    auto puller = rig.start();
+    REQUIRE(eventually([&] { return !rig.problems_seen().empty(); }));
+    const std::string what = rig.problems_seen().front().what;
+    CHECK(what.find('\x1b') == std::string::npos);
+    CHECK(what.find('\x07') == std::string::npos);
+    CHECK(what.ends_with(": 550 \\x1b[2J\\x1b[31mPWNED\\x07\\x08\\x08"));
+}
+
+TEST_CASE("names seen in a listing cut short are forgotten once they are no longer listed") {
+    Rig rig;
+    rig.timing.list_budget = 3;
+    rig.inbox.settle = 60s;  // nothing is taken: the names only wait
+    for (const char* name : {"a", "b", "c", "d"})
+        rig.remote.put(fmt::format("/in/{}.csv", name), csv);
+    auto puller = rig.start();
+    REQUIRE(eventually([&] { return puller->oldest_waiting().has_value(); }));
+    const auto first = *puller->oldest_waiting();
+    // A server that lists new names at each poll, more than the budget each time.
+    rig.remote.with([&](FakeRemote& r) {
+        r.files.clear();
+        for (const char* name : {"w", "x", "y", "z"})
+            r.files[fmt::format("/in/{}.csv", name)] = {csv, 1'700'000'000};
+    });
+    CHECK(eventually([&] {
+        const auto oldest = puller->oldest_waiting();
+        return oldest && *oldest > first;
+    }));
+}
+
+TEST_CASE("a file the server once says is not there settles again and is taken") {
+    Rig rig;
+    rig.remote.put("/in/a.csv", csv);
+    rig.remote.vanish_once.insert("/in/a.csv");
+    auto puller = rig.start();
+    REQUIRE(eventually([&] { return rig.claims().size() == 1; }));
+    CHECK(rig.remote.count("download /in/a.csv") == 2);
+}
+
+TEST_CASE("a stop gives up a connection being made, however slowly the server answers") {
+    Rig rig;
+    rig.remote.slow_connect = 20s;
+    auto puller = rig.start();
+    REQUIRE(eventually([&] { return rig.remote.connections() == 1; }));
+    const auto asked = std::chrono::steady_clock::now();
+    puller->stop();
+    CHECK(std::chrono::steady_clock::now() - asked < 2s);
 }
 
 TEST_CASE("a pull another service took is left to it: not downloaded again, not finished here") {

@@ -43,6 +43,19 @@ TEST_CASE("ingest: ordinary names are taken, also with spaces and UTF-8") {
     }
 }
 
+TEST_CASE("ingest: a server's text in a log line keeps its words, its controls escaped") {
+    using actiondrop::util::printable_text;
+    CHECK(printable_text("550 Permission denied.") == "550 Permission denied.");
+    CHECK(printable_text("550 \x1b[2J\x1b[31mPWNED\x07 \b\b") ==
+          "550 \\x1b[2J\\x1b[31mPWNED\\x07 \\x08\\x08");
+    CHECK(printable_text("a\r\nb") == "a\\x0d\\x0ab");
+    CHECK(printable_text("caf\xC3\xA9 \xE2\x80\xAE") == "caf\xC3\xA9 \\u202e");
+    CHECK(printable_text("bad\xFF") == "bad\\xff");
+    // A name already made printable is left as it is.
+    const std::string shown = printable("a\nb \"c\".csv");
+    CHECK(printable_text(shown) == shown);
+}
+
 TEST_CASE("ingest: a name in a log line is bare when plain, else quoted with escapes") {
     CHECK(printable("ok.csv") == "ok.csv");
     CHECK(printable("Conversions_2026-11(1)+v2.csv") == "Conversions_2026-11(1)+v2.csv");
