@@ -9,6 +9,7 @@
 #include "../exit_codes.hpp"
 #include "command.hpp"
 #include "pull/ftp/ftp_server.hpp"
+#include "util/name_rules.hpp"
 
 namespace actiondrop::cli {
 
@@ -49,7 +50,8 @@ int enrol(const config::ServiceConfig& cfg, const EnrolOptions& o) {
     }
     const auto& e = connected.error();
     if (e.kind != pull::RemoteErrorKind::Untrusted || session.offered_sha256().empty()) {
-        std::cerr << fmt::format("{}: {}: {}\n", where, pull::to_string(e.kind), e.message);
+        std::cerr << fmt::format("{}: {}: {}\n", where, pull::to_string(e.kind),
+                                 util::printable_text(e.message));
         return exit_code::io;
     }
     const std::string offered = session.offered_sha256();
@@ -74,7 +76,8 @@ int enrol(const config::ServiceConfig& cfg, const EnrolOptions& o) {
     pull::FtpSession pinned(endpoint);
     if (auto ok = pinned.connect(); !ok) {
         std::cerr << fmt::format("{}: with the certificate pinned: {}: {}\n", where,
-                                 pull::to_string(ok.error().kind), ok.error().message);
+                                 pull::to_string(ok.error().kind),
+                                 util::printable_text(ok.error().message));
         return exit_code::io;
     }
     std::cout << fmt::format(

@@ -11,6 +11,7 @@
 #include "../exit_codes.hpp"
 #include "command.hpp"
 #include "pull/sftp/sftp_session.hpp"
+#include "util/name_rules.hpp"
 
 namespace actiondrop::cli {
 
@@ -59,10 +60,12 @@ int enrol(const config::ServiceConfig& cfg, const EnrolOptions& o) {
             // Never replaced automatically: a changed key may be an attack.
             std::cerr << fmt::format("{}: the host key CHANGED: it now offers {} ({}). If the change is expected, "
                                      "remove the old line from {} by hand, then enrol again.\n",
-                                     where, e.fingerprint, e.message, inbox->known_hosts.string());
+                                     where, e.fingerprint, util::printable_text(e.message),
+                                     inbox->known_hosts.string());
             return exit_code::data;
         default:
-            std::cerr << fmt::format("{}: {}: {}\n", where, pull::to_string(e.kind), e.message);
+            std::cerr << fmt::format("{}: {}: {}\n", where, pull::to_string(e.kind),
+                                     util::printable_text(e.message));
             return exit_code::io;
     }
 }
