@@ -34,6 +34,21 @@ pid_t ended_pid() {
     return child;
 }
 
+// INV-1000-20260401-P-77: one action line of 10.00 USD.
+lifecycle::Invoice one_invoice() {
+    lifecycle::Invoice inv;
+    inv.invoice_id = "INV-1000-20260401-P-77";
+    inv.account_id = "1000";
+    inv.partner_id = "P-77";
+    inv.currency = ledger::find_currency("USD");
+    lifecycle::InvoiceLine line;
+    line.id = "A1";
+    line.payout = 1000;
+    inv.lines.push_back(line);
+    inv.total = 1000;
+    return inv;
+}
+
 }  // namespace
 
 TEST_CASE("invoice files: temporaries of a killed writer are removed, a live writer's are left") {
@@ -52,16 +67,7 @@ TEST_CASE("invoice files: temporaries of a killed writer are removed, a live wri
         testing::write(folder / other, "not ours to judge");
     }
 
-    lifecycle::Invoice inv;
-    inv.invoice_id = "INV-1000-20260401-P-77";
-    inv.account_id = "1000";
-    inv.partner_id = "P-77";
-    inv.currency = ledger::find_currency("USD");
-    lifecycle::InvoiceLine line;
-    line.id = "A1";
-    line.payout = 1000;
-    inv.lines.push_back(line);
-    inv.total = 1000;
+    const lifecycle::Invoice inv = one_invoice();
     const auto result =
         ingest::write_invoice_files(to, std::span<const lifecycle::Invoice>(&inv, 1));
     CHECK(result.written == 1);
@@ -133,16 +139,7 @@ TEST_CASE("invoice files: nothing is written through a link put in an outbox's p
                               std::to_string(ended_pid()) + ".00000000deadbeef.tmp";
     testing::write(elsewhere / stale, "not the service's to remove through a link");
     fs::create_directory_symlink(elsewhere, to.outboxes[0]);
-    lifecycle::Invoice inv;
-    inv.invoice_id = "INV-1000-20260401-P-77";
-    inv.account_id = "1000";
-    inv.partner_id = "P-77";
-    inv.currency = ledger::find_currency("USD");
-    lifecycle::InvoiceLine line;
-    line.id = "A1";
-    line.payout = 1000;
-    inv.lines.push_back(line);
-    inv.total = 1000;
+    const lifecycle::Invoice inv = one_invoice();
     const auto result =
         ingest::write_invoice_files(to, std::span<const lifecycle::Invoice>(&inv, 1));
     CHECK(result.written == 0);
