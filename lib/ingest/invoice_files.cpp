@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include <fstream>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -60,6 +61,26 @@ void require_state_folder(const InvoiceDestinations& to) {
         throw std::runtime_error(fmt::format(
             "the state folder {} {}; the invoice files wait for it", to.state_dir.string(),
             problem));
+}
+
+// Whether the record's JSON at `path` (the state folder's own file) is of this very
+// invoice: the same total and the same lines, by kind and id. Keys a later version adds to
+// the file do not count.
+bool same_invoice(const fs::path& path, const nlohmann::ordered_json& want) {
+    std::ifstream in(path, std::ios::binary);
+    const auto got = nlohmann::ordered_json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (got.is_discarded() || !got.is_object() || !got.contains("lines") ||
+        !got["lines"].is_array() || got.value("total", nlohmann::ordered_json()) != want["total"] ||
+        got["lines"].size() != want["lines"].size())
+        return false;
+    for (std::size_t i = 0; i < want["lines"].size(); ++i) {
+        const auto& a = got["lines"][i];
+        const auto& b = want["lines"][i];
+        if (!a.is_object() || a.value("kind", nlohmann::ordered_json()) != b["kind"] ||
+            a.value("id", nlohmann::ordered_json()) != b["id"])
+            return false;
+    }
+    return true;
 }
 
 bool present(const fs::path& path) {
@@ -249,12 +270,26 @@ InvoiceFilesWritten write_missing_invoice_files(store::LifecycleLedger& ledger,
     const std::set<std::string> written_elsewhere = ledger.invoice_files_written(account_id);
     std::vector<lifecycle::Invoice> missing;
     std::vector<std::string> to_record;  // in this record, not yet in the store's
+    std::vector<std::string> not_ours;   // in this record, with other content
     for (lifecycle::Invoice& inv : ledger.invoices(account_id)) {
         if (written_elsewhere.contains(inv.invoice_id)) continue;
-        if (recorded.contains(json_name(inv))) to_record.push_back(inv.invoice_id);
-        else missing.push_back(std::move(inv));
+        if (!recorded.contains(json_name(inv))) {
+            missing.push_back(std::move(inv));
+        } else if (same_invoice(to.record / json_name(inv), invoice_json(inv))) {
+            to_record.push_back(inv.invoice_id);
+        } else {
+            // Another invoice of that id was sent: the ledger was restored from a backup
+            // older than it, and issued the id again. Said, never sent silently or overwritten
+            // (docs/lifecycle.md, "Invoices in the outboxes").
+            not_ours.push_back(fmt::format(
+                "invoice {}: {} holds another invoice of that id, sent before (a ledger "
+                "restored from an older backup?); its files are not written until that one is "
+                "moved out of the folder",
+                inv.invoice_id, to.record.string()));
+        }
     }
     InvoiceFilesWritten result = write_invoice_files(to, missing);
+    result.problems.insert(result.problems.end(), not_ours.begin(), not_ours.end());
     result.recorded.insert(result.recorded.end(), to_record.begin(), to_record.end());
     record_invoice_files(ledger, result, now);
     return result;

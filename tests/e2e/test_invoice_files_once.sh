@@ -4,7 +4,7 @@
 # they were written, so a service with a state folder of its own (another instance on
 # PostgreSQL, or one whose state folder was made again) does not write them again after the
 # partner took them away. A record in a state folder older than the store's (an upgrade) is
-# carried into the store by its next run.
+# carried into the store by its next run, unless it is of another invoice of that id.
 source "$(dirname "$0")/lib.sh"
 setup_ledger
 mkdir -p "$WORK/in" "$WORK/out"
@@ -60,4 +60,24 @@ expect_exit 0 instance "$WORK/state4" lifecycle run --now "$T"
 rm "$WORK/out"/invoice_*
 expect_exit 0 instance "$WORK/state5" lifecycle run --now "$T"
 [ "$(invoice_files_in "$WORK/out")" = 0 ] || fail "an invoice was written twice"
+
+# 4. A ledger restored from a backup older than the invoice issues its id again, maybe with
+# other lines: a record of that id with other content is said, and nothing is sent or
+# recorded until it is moved aside.
+REC="$WORK/state4/invoices/1000"
+python3 - "$REC"/invoice_*.json <<'PY'
+import json, sys
+path = sys.argv[1]
+inv = json.load(open(path))
+inv["total"] = "999.99"
+inv["lines"][0]["id"] = "OTHER-1"
+open(path, "w").write(json.dumps(inv, indent=2) + "\n")
+PY
+sql "DELETE FROM invoice_files"
+expect_exit 74 instance "$WORK/state4" lifecycle run --now "$T"
+grep -q "holds another invoice of that id" "$WORK/last.err" || fail "the other invoice was not said: $(cat "$WORK/last.err")"
+[ "$(invoice_files_in "$WORK/out")" = 0 ] || fail "the restored ledger's invoice was sent beside another of its id"
+mkdir "$WORK/aside" && mv "$REC"/invoice_* "$WORK/aside/"
+expect_exit 0 instance "$WORK/state4" lifecycle run --now "$T"
+[ "$(invoice_files_in "$WORK/out")" = 2 ] || fail "the invoice was not sent once the old one was moved aside"
 echo "ok"
