@@ -243,7 +243,8 @@ int run(const config::ServiceConfig& cfg, const RunOptions& o) {
         std::string problem;
         try {
             const auto to = ingest::invoice_destinations(cfg, a->id, ingest::StateFolder::make);
-            problem = ingest::write_missing_invoice_files(funds, to, a->id, system_now()).describe();
+            problem =
+                ingest::write_missing_invoice_files(funds, to, a->id, system_now()).describe();
         } catch (const std::exception& e) {
             problem = std::string("invoice files not written: ") + e.what();
         }

@@ -225,13 +225,23 @@ InvoiceFilesWritten write_invoice_files(const InvoiceDestinations& to,
     for (const lifecycle::Invoice& inv : invoices) {
         try {
             file_part("invoice", inv.invoice_id);
+            const nlohmann::ordered_json j = invoice_json(inv);
             if (!present(to.record / json_name(inv))) {
                 const std::string csv = invoice_csv(inv);
-                const std::string json = invoice_json(inv).dump(2) + "\n";
+                const std::string json = j.dump(2) + "\n";
                 for (const fs::path& outbox : to.outboxes)
                     write_both(to, outbox, inv, csv, json, /*unless_there=*/true);
                 write_both(to, to.record, inv, csv, json, /*unless_there=*/false);
                 ++result.written;
+            } else if (!same_invoice(to.record / json_name(inv), j)) {
+                // Another invoice of that id was sent: the ledger was restored from a backup
+                // older than it, and issued the id again. Said, never sent silently or
+                // overwritten (docs/lifecycle.md, "Invoices in the outboxes").
+                throw std::runtime_error(fmt::format(
+                    "invoice {}: {} holds another invoice of that id, sent before (a ledger "
+                    "restored from an older backup?); its files are not written until that one "
+                    "is moved out of the folder",
+                    inv.invoice_id, to.record.string()));
             }
             result.recorded.push_back(inv.invoice_id);
         } catch (const std::exception& e) {
@@ -258,39 +268,15 @@ InvoiceFilesWritten write_missing_invoice_files(store::LifecycleLedger& ledger,
                                                 const InvoiceDestinations& to,
                                                 std::string_view account_id, ledger::Instant now) {
     require_state_folder(to);  // before the account's invoices are read
-    // One listing of the record instead of a look per invoice.
-    std::set<std::string> recorded;
-    std::error_code ec;
-    for (fs::directory_iterator it(to.record, ec), end; !ec && it != end; it.increment(ec))
-        recorded.insert(it->path().filename().string());
-    if (ec && ec != std::errc::no_such_file_or_directory)
-        throw std::system_error(ec, "cannot list " + to.record.string());
     // Written by another service sharing the store, or by this one before its state folder
     // was made again: not written again.
     const std::set<std::string> written_elsewhere = ledger.invoice_files_written(account_id);
-    std::vector<lifecycle::Invoice> missing;
-    std::vector<std::string> to_record;  // in this record, not yet in the store's
-    std::vector<std::string> not_ours;   // in this record, with other content
-    for (lifecycle::Invoice& inv : ledger.invoices(account_id)) {
-        if (written_elsewhere.contains(inv.invoice_id)) continue;
-        if (!recorded.contains(json_name(inv))) {
-            missing.push_back(std::move(inv));
-        } else if (same_invoice(to.record / json_name(inv), invoice_json(inv))) {
-            to_record.push_back(inv.invoice_id);
-        } else {
-            // Another invoice of that id was sent: the ledger was restored from a backup
-            // older than it, and issued the id again. Said, never sent silently or overwritten
-            // (docs/lifecycle.md, "Invoices in the outboxes").
-            not_ours.push_back(fmt::format(
-                "invoice {}: {} holds another invoice of that id, sent before (a ledger "
-                "restored from an older backup?); its files are not written until that one is "
-                "moved out of the folder",
-                inv.invoice_id, to.record.string()));
-        }
-    }
-    InvoiceFilesWritten result = write_invoice_files(to, missing);
-    result.problems.insert(result.problems.end(), not_ours.begin(), not_ours.end());
-    result.recorded.insert(result.recorded.end(), to_record.begin(), to_record.end());
+    // Those in this record are carried into the store's (write_invoice_files checks that
+    // each is of the store's invoice); the others are written.
+    std::vector<lifecycle::Invoice> unrecorded;
+    for (lifecycle::Invoice& inv : ledger.invoices(account_id))
+        if (!written_elsewhere.contains(inv.invoice_id)) unrecorded.push_back(std::move(inv));
+    InvoiceFilesWritten result = write_invoice_files(to, unrecorded);
     record_invoice_files(ledger, result, now);
     return result;
 }

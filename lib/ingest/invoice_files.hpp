@@ -74,18 +74,20 @@ struct InvoiceFilesWritten {
 
 // Writes each invoice that has no record yet: its two files into every outbox (skipped where
 // the outbox already holds its JSON: a process stopped before the record), then into the
-// record. An invoice that fails is named in `problems`; the invoices written before and after
-// it stay written.
+// record. An invoice whose record holds another invoice of its id (another total or other
+// lines: a ledger restored from an older backup issued the id again) is not written, and is a
+// problem. An invoice that fails is named in `problems`; the invoices written before and
+// after it stay written. `recorded` names the invoices the record holds, written or not.
 InvoiceFilesWritten write_invoice_files(const InvoiceDestinations& to,
                                         std::span<const lifecycle::Invoice> invoices);
 
 // Writes every invoice of the account that the store holds and that neither this service's
 // record nor the store's lists, then records in the store the ones this service's record
 // holds and the store's lacks (written now, or before the store kept a record), at `now`.
-// Costs one listing of the record folder and two reads of the store; the daemon calls it
-// once per account after it starts (and after a failed write), then writes only what each
-// of its runs issues. Throws std::system_error when the record folder cannot be listed; a
-// store that cannot record is a problem of the result (the next call records them).
+// Costs two reads of the store and a look into the record per invoice the store has not
+// recorded; the daemon calls it once per account after it starts (and after a failed
+// write), then writes only what each of its runs issues. A store that cannot record is a
+// problem of the result (the next call records them).
 InvoiceFilesWritten write_missing_invoice_files(store::LifecycleLedger& ledger,
                                                 const InvoiceDestinations& to,
                                                 std::string_view account_id, ledger::Instant now);

@@ -147,7 +147,7 @@ std::map<std::string, SteadyTime> Service::oldest_waiting() const {
 }
 
 std::set<std::string> Service::accounts_with_unfinished_files() const {
-    std::set<std::string> out;
+    std::set<std::string> out = left_ready_;
     for (const auto& p : pending_)
         if (auto it = served_.find(p.inbox); it != served_.end())
             out.insert(it->second.config.account);
@@ -275,6 +275,7 @@ SteadyTime Service::run_once(SteadyTime now, const std::function<bool()>& should
                              const std::function<bool()>& abandon_file) {
     SteadyTime next = now + sweep_interval_;
     for (const auto& name : order_) ready_to_serve(served_.at(name));
+    left_ready_.clear();
 
     std::vector<Pending> due;
     std::erase_if(pending_, [&](Pending& p) {
@@ -282,11 +283,23 @@ SteadyTime Service::run_once(SteadyTime now, const std::function<bool()>& should
         due.push_back(std::move(p));
         return true;
     });
+    // The claims due (a start's or a reload's leftovers, retries) take a turn too: a spool
+    // full of pulled files must not hold the other inboxes either.
+    Turn due_turn(turn_);
     for (std::size_t i = 0; i < due.size(); ++i) {
         if (should_stop()) {
             // Not taken now: back to the queue, still due.
             for (std::size_t j = i; j < due.size(); ++j) pending_.push_back(std::move(due[j]));
             return now;
+        }
+        if (due_turn.over()) {  // still due: taken in the next rounds, in their order
+            for (std::size_t j = i; j < due.size(); ++j) {
+                if (auto it = served_.find(due[j].inbox); it != served_.end())
+                    left_ready_.insert(it->second.config.account);
+                pending_.push_back(std::move(due[j]));
+            }
+            next = now;
+            break;
         }
         // An earlier claim of the inbox failed again in this round: this one waits with it.
         if (auto until = retry_due(due[i].inbox)) {
@@ -294,6 +307,7 @@ SteadyTime Service::run_once(SteadyTime now, const std::function<bool()>& should
             pending_.push_back(std::move(due[i]));
             continue;
         }
+        due_turn.count();
         if (take(served_.at(due[i].inbox), std::move(due[i].claim), due[i].failures,
                  abandon_file) == Taken::abandoned) {
             for (std::size_t j = i + 1; j < due.size(); ++j) pending_.push_back(std::move(due[j]));
@@ -309,7 +323,10 @@ SteadyTime Service::run_once(SteadyTime now, const std::function<bool()>& should
             if (retry_due(s.config.name)) continue;
             bool more = false;
             if (serve_pulled(s, should_stop, abandon_file, more) == Taken::abandoned) return now;
-            if (more) next = now;
+            if (more) {
+                next = now;
+                left_ready_.insert(s.config.account);
+            }
             continue;
         }
         // The inbox's folder is held open only for its sweep and claims, so that its file
@@ -358,6 +375,7 @@ SteadyTime Service::run_once(SteadyTime now, const std::function<bool()>& should
             if (retry_due(s.config.name)) break;
             if (turn.over()) {  // the other inboxes first; this one goes on next round
                 next = now;
+                left_ready_.insert(s.config.account);
                 break;
             }
             std::optional<Claim> claim;

@@ -2,8 +2,9 @@
 // The daemon's work, without the process around it: every local inbox swept in turn and
 // each ready file claimed and taken to its end, one at a time, so the files of an
 // account are applied in arrival order. An inbox's turn in a round ends after a second's
-// work, so that a flooded inbox does not hold the others (docs/ingest.md, "Turns"). A file whose processing throws stays claimed
-// and is tried again with a growing delay, and its inbox's later files wait behind it
+// work, so that a flooded inbox does not hold the others (docs/ingest.md, "Turns"). A file
+// whose processing throws stays claimed and is tried again with a growing delay, and its
+// inbox's later files wait behind it
 // (docs/ingest.md, "The journal of a batch"); the journal's attempts counter quarantines it.
 // A request to abandon the file being applied (abandon_file(), which the service asks after a
 // second stop signal or a stop that waited too long) rolls it back; it stays claimed, and the
@@ -94,7 +95,8 @@ public:
                         const std::function<bool()>& abandon_file = {});
 
     // The accounts with a claimed file not yet finished (waiting for a retry, or left by a
-    // stop or reload): their lifecycle runs wait for it (ingest/lifecycle_schedule.hpp).
+    // stop or reload), or with files ready that the last round left for the next one when
+    // their turn ended: their lifecycle runs wait for them (ingest/lifecycle_schedule.hpp).
     std::set<std::string> accounts_with_unfinished_files() const;
 
     std::int64_t files_taken() const { return files_taken_; }
@@ -150,6 +152,7 @@ private:
     std::map<std::string, Served> served_;
     std::vector<std::string> order_;  // inbox names in config order
     std::vector<Pending> pending_;
+    std::set<std::string> left_ready_;  // accounts whose turn in the last round left files
     std::int64_t files_taken_ = 0;
     std::string store_problem_;
     pull::StoreOpener open_pull_store_;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <functional>
 #include <random>
 #include <set>
 #include <sstream>
@@ -486,20 +487,27 @@ bool Puller::take_new_files(RemoteFolder& remote, store::Store& store) {
     std::set<std::string> names;
     for (const auto& f : listing->files) names.insert(f.name);
     // Each skipped name (or unreadable line) is logged once while it stays listed, and at
-    // most timing_.skips_remembered of them: past that, one line says so (docs/ingest.md, "Pull
-    // inboxes: SFTP and FTP"). What is remembered is what this listing holds, so a server
-    // that lists new names at each poll cannot make it grow.
+    // most timing_.skips_logged of them an hour: past that, one line says so
+    // (docs/ingest.md, "What a hostile server can cost"). What is remembered is what this
+    // listing holds (a line by its hash), so a server that lists new names at each poll
+    // cannot make it grow.
+    if (now - skips_since_ >= std::chrono::hours(1)) {
+        skips_since_ = now;
+        skips_logged_ = 0;
+        warned_.erase("skips");
+    }
     std::set<std::string> skipped_now;
-    auto report_skip = [&](const std::string& key, const std::string& name, const std::string& why) {
+    auto report_skip = [&](const std::string& key, const std::string& name,
+                           const std::string& why) {
         skipped_now.insert(key);
-        if (skip_reported_.contains(key)) return;
-        if (skip_reported_.size() >= timing_.skips_remembered) {
-            warn_once("skips", fmt::format("more than {} names or lines of {} are skipped; the "
-                                           "others are not logged one by one",
-                                           timing_.skips_remembered, remote_.folder));
+        if (!skip_reported_.insert(key).second) return;
+        if (skips_logged_ >= timing_.skips_logged) {
+            warn_once("skips", fmt::format("more than {} names or lines of {} were skipped "
+                                           "within an hour; the others are not logged one by one",
+                                           timing_.skips_logged, remote_.folder));
             return;
         }
-        skip_reported_.insert(key);
+        ++skips_logged_;
         if (events_.skipped) events_.skipped(inbox_, name, why);
     };
     for (const auto& s : listing->skipped) {
@@ -513,7 +521,7 @@ bool Puller::take_new_files(RemoteFolder& remote, store::Store& store) {
         report_skip(s.entry.name, s.entry.name, s.reason);
     }
     for (const auto& line : listing->unreadable)
-        report_skip("\n" + line,
+        report_skip("\n" + std::to_string(std::hash<std::string>{}(line)),
                     line.size() > kLineShown ? line.substr(0, kLineShown) + "..." : line,
                     "a listing line that cannot be read; skipped");
     std::vector<const RemoteEntry*> ready;
@@ -546,12 +554,14 @@ bool Puller::take_new_files(RemoteFolder& remote, store::Store& store) {
     // grow. A pulled file forgotten so is asked of the store again (find_pull), never pulled
     // twice.
     std::erase_if(seen_, [&](const auto& kv) { return !names.contains(kv.first); });
-    std::erase_if(skip_reported_, [&](const std::string& key) { return !skipped_now.contains(key); });
-    if (skip_reported_.size() < timing_.skips_remembered) warned_.erase("skips");
+    std::erase_if(skip_reported_,
+                  [&](const std::string& key) { return !skipped_now.contains(key); });
+    // A file's problem ends with its name, unless the file is claimed into the server's
+    // `.processing/` (delete_after_pull), where it is tried again under its claim.
     std::erase_if(warned_, [&](const std::string& key) {
-        for (std::string_view per_file : {"download ", "claim "})
-            if (key.starts_with(per_file) && !names.contains(key.substr(per_file.size())))
-                return true;
+        if (key.starts_with("claim ")) return !names.contains(key.substr(6));
+        if (key.starts_with("download ") && !remote_.delete_after_pull)
+            return !names.contains(key.substr(9));
         return false;
     });
     {

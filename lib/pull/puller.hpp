@@ -89,8 +89,8 @@ struct PullTiming {
     std::chrono::seconds first_retry{1}, max_retry{300};
     std::chrono::seconds first_auth_retry{900}, max_auth_retry{7200};
     std::size_t list_budget = 50'000;  // directory entries read per poll
-    // Skipped names and unreadable lines remembered, and so logged one by one, per poll.
-    std::size_t skips_remembered = 10'000;
+    // Skipped names and unreadable lines logged one by one per hour.
+    std::size_t skips_logged = 10'000;
     // How long a claim in the pull journal holds unless renewed; renewed every quarter of it
     // (docs/postgres.md, "Claims and leases"). Config `pull_lease`.
     std::chrono::milliseconds lease{120'000};
@@ -175,6 +175,8 @@ private:
     };
     std::map<std::string, Seen> seen_;
     std::set<std::string> skip_reported_, warned_;
+    std::chrono::steady_clock::time_point skips_since_{};  // the hour skips_logged_ counts
+    std::size_t skips_logged_ = 0;
     std::string problem_;
     int failures_ = 0;
     bool auth_failed_ = false;

@@ -129,8 +129,9 @@ public:
     // The line that says an alert ended because those files changed.
     virtual std::string trust_changed() const = 0;
     // The service is stopping: a connect() running on the puller's thread gives up soon and
-    // fails as Lost, however slowly the server answers, and so does every later one. The
-    // one member another thread may call; it never blocks.
+    // fails as Lost, however slowly the server answers, and so does every later one, where
+    // the protocol's library allows it (SFTP's does not: its time-outs bound it). The one
+    // member another thread may call; it never blocks.
     virtual void interrupt() = 0;
 };
 

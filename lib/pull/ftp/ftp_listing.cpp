@@ -231,9 +231,9 @@ std::optional<ListedEntry> parse_list_line(std::string_view line) {
     return parse_windows(line);
 }
 
-std::vector<std::string_view> listing_lines(std::string_view body) {
+std::vector<std::string_view> listing_lines(std::string_view body, std::size_t most) {
     std::vector<std::string_view> lines;
-    while (!body.empty()) {
+    while (!body.empty() && lines.size() < most) {
         auto nl = body.find('\n');
         std::string_view line = body.substr(0, nl);
         body = nl == std::string_view::npos ? std::string_view{} : body.substr(nl + 1);

@@ -35,7 +35,9 @@ bool is_list_total(std::string_view line);
 // seconds since the epoch.
 std::optional<std::int64_t> parse_ftp_time(std::string_view text);
 
-// A listing's body split into lines (CRLF or LF), empty lines dropped.
-std::vector<std::string_view> listing_lines(std::string_view body);
+// A listing's body split into lines (CRLF or LF), empty lines dropped; at most `most` of
+// them, so that a body of tiny lines costs no more than a listing's budget of entries.
+std::vector<std::string_view> listing_lines(std::string_view body,
+                                            std::size_t most = std::size_t(-1));
 
 }  // namespace actiondrop::pull::ftp

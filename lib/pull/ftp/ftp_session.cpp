@@ -492,9 +492,11 @@ RemoteResult<RemoteListing> FtpSession::list(const std::string& folder, std::str
     if (!dir.ends_with('/')) dir += '/';
     curl_easy_setopt(h.curl, CURLOPT_URL, (h.base + "/" + url_path(dir)).c_str());
     if (mlsd_) curl_easy_setopt(h.curl, CURLOPT_CUSTOMREQUEST, "MLSD");
-    // No listing line is near 4 KiB; a server that sends more than that per entry of the
-    // budget is cut off, as a listing that stopped at the budget.
-    h.body_limit = budget > (std::size_t{1} << 20) ? std::size_t{4} << 30 : budget * 4096 + 65536;
+    // A listing line holds a name of at most 255 bytes and its facts: a server that sends
+    // more than 1 KiB per entry of the budget is cut off, as a listing that stopped at the
+    // budget (docs/ingest.md, "What a hostile server can cost"). 4 KiB let a listing of a few
+    // long lines take the daemon to 1 GB.
+    h.body_limit = budget > (std::size_t{1} << 20) ? std::size_t{1} << 30 : budget * 1024 + 65536;
     const CURLcode rc = perform(h);
     if (h.failure) std::rethrow_exception(h.failure);
     if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && h.body_cut)) {
@@ -512,7 +514,7 @@ RemoteResult<RemoteListing> FtpSession::list(const std::string& folder, std::str
     const std::string glob(pattern);
     std::vector<ftp::ListedEntry> files;
     std::size_t seen = 0;
-    for (auto line : ftp::listing_lines(h.body)) {
+    for (auto line : ftp::listing_lines(h.body, budget + 1)) {
         if (seen >= budget) {
             listing.complete = false;
             break;
@@ -521,7 +523,9 @@ RemoteResult<RemoteListing> FtpSession::list(const std::string& folder, std::str
         if (!mlsd_ && ftp::is_list_total(line)) continue;
         auto parsed = mlsd_ ? ftp::parse_mlsd_line(line) : ftp::parse_list_line(line);
         if (!parsed) {
-            listing.unreadable.emplace_back(line);
+            // Its first bytes name it in the log; the rest is not kept.
+            constexpr std::size_t kept = 512;
+            listing.unreadable.emplace_back(line.substr(0, kept));
             continue;
         }
         RemoteEntry& entry = parsed->entry;

@@ -48,8 +48,8 @@ struct FtpEndpoint {
 
 class FtpSession final : public RemoteFolder {
 public:
-    // `stopping`, when given, is the server's (FtpServer::interrupt): set, every request of
-    // the session ends at once, the connect() included.
+    // `stopping`, when given, is the server's (FtpServer::interrupt), which must outlive the
+    // session: set, every request of the session ends at once, the connect() included.
     explicit FtpSession(FtpEndpoint endpoint, const std::atomic<bool>* stopping = nullptr);
     ~FtpSession() override;
     FtpSession(const FtpSession&) = delete;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <set>
+
 #include "config/catalog_file.hpp"
 #include "ingest/service.hpp"
 #include "ledger/time.hpp"
@@ -261,13 +263,56 @@ TEST_CASE("ingest: an inbox full of files takes turns with the others, which nev
     // next round is due at once, as files are left.
     CHECK(s.service.run_once(t0 + 1s, never) <= t0 + 1s);
     CHECK(s.rec.taken == std::vector<std::string>{"a1.csv:COMPLETE", "b1.csv:COMPLETE"});
+    // The account's life cycle waits for the files its turn left, as for a claim unfinished.
+    CHECK(s.service.accounts_with_unfinished_files() == std::set<std::string>{"1000"});
     CHECK(s.service.run_once(t0 + 1s, never) <= t0 + 1s);
     s.service.run_once(t0 + 1s, never);
     // Nothing left after the last: the next round waits for the sweep interval.
     CHECK(s.service.run_once(t0 + 1s, never) == t0 + 1s + 200ms);
+    CHECK(s.service.accounts_with_unfinished_files().empty());
     CHECK(s.rec.taken == std::vector<std::string>{"a1.csv:COMPLETE", "b1.csv:COMPLETE",
                                                   "a2.csv:COMPLETE", "a3.csv:COMPLETE",
                                                   "a4.csv:COMPLETE"});
+}
+
+TEST_CASE("ingest: claims left from before a start take turns with the other inboxes too") {
+    TempDir tmp;
+    auto store = store::open_store("sqlite:" + (tmp.path() / "ledger.db").string());
+    store->migrate();
+    auto catalog =
+        config::read_catalog_file(fs::path(ACTIONDROP_TEST_DATA) / "e2e" / "catalog.yaml");
+    REQUIRE(catalog);
+    store->save_catalog(*catalog);
+    const fs::path left = state_of(tmp) / "claims" / "drop";
+    fs::create_directories(left);
+    for (int i = 1; i <= 3; ++i)
+        write(left / fmt::format("20261201T000000Z-00000000000{}_l{}.csv", i, i),
+              conversion_file(fmt::format("T-L{}", i)));
+    Recorder rec;
+    Service service(
+        *store, {tmp.path() / "state"},
+        [] {
+            return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+        },
+        rec.events());
+    service.set_turn(0ms);
+    auto cfg = local_inbox(tmp.path());
+    auto other = local_inbox(tmp.path() / "b");
+    other.name = "b";
+    service.set_inboxes({cfg, other}, 200ms);
+    write(other.local()->path / "b1.csv", conversion_file("T-B1"));
+
+    const SteadyTime t0 = std::chrono::steady_clock::now();
+    CHECK(service.run_once(t0, never) <= t0);  // one claim's turn; b1.csv not settled yet
+    CHECK(rec.taken == std::vector<std::string>{"l1.csv:COMPLETE"});
+    CHECK(service.accounts_with_unfinished_files() == std::set<std::string>{"1000"});
+    service.run_once(t0 + 1s, never);
+    CHECK(rec.taken ==
+          std::vector<std::string>{"l1.csv:COMPLETE", "l2.csv:COMPLETE", "b1.csv:COMPLETE"});
+    service.run_once(t0 + 1s, never);
+    CHECK(rec.taken.size() == 4);
+    CHECK(rec.taken.back() == "l3.csv:COMPLETE");
+    CHECK(service.claims_waiting() == 0);
 }
 
 TEST_CASE("ingest: claims that fail are tried again with a growing delay, not at every round") {

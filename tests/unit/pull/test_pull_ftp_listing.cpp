@@ -100,3 +100,12 @@ TEST_CASE("ftp listing: MDTM times and listing lines") {
     CHECK(lines[0] == "a");
     CHECK(lines[2] == "c");
 }
+
+TEST_CASE("ftp: a listing of tiny lines is split no further than asked") {
+    std::string body;
+    for (int i = 0; i < 100'000; ++i) body += "x\n";
+    auto lines = listing_lines(body, 11);
+    CHECK(lines.size() == 11);
+    CHECK(listing_lines(body).size() == 100'000);
+    CHECK(listing_lines("a\n\n\nb\n", 2) == std::vector<std::string_view>{"a", "b"});
+}
