@@ -484,6 +484,12 @@ bool Puller::take_new_files(RemoteFolder& remote, store::Store& store) {
         if (events_.problem) events_.problem(inbox_, "", std::chrono::seconds{0});
     }
     const auto now = Steady::now();
+    if (!listing->complete)
+        warn_once("cut", fmt::format("the listing of {} was cut at {} entries (or at 1 KiB an "
+                                     "entry); the files beyond wait for a shorter one",
+                                     remote_.folder, timing_.list_budget));
+    else
+        warned_.erase("cut");
     std::set<std::string> names;
     for (const auto& f : listing->files) names.insert(f.name);
     // Each skipped name (or unreadable line) is logged once while it stays listed, and at

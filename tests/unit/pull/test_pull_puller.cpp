@@ -573,6 +573,8 @@ TEST_CASE("names seen in a listing cut short are forgotten once they are no long
     auto puller = rig.start();
     REQUIRE(eventually([&] { return puller->oldest_waiting().has_value(); }));
     const auto first = *puller->oldest_waiting();
+    CHECK(eventually(
+        [&] { return rig.info_mentions("the listing of /in was cut at 3 entries"); }));
     // A server that lists new names at each poll, more than the budget each time.
     rig.remote.with([&](FakeRemote& r) {
         r.files.clear();
