@@ -47,6 +47,21 @@ struct Recorder {
 
 const auto never = [] { return false; };
 
+ledger::Instant wall_now() {
+    return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+}
+
+// A migrated SQLite ledger in `tmp` with the end-to-end tests' catalog.
+std::unique_ptr<store::Store> ledger_with_catalog(const TempDir& tmp) {
+    auto store = store::open_store("sqlite:" + (tmp.path() / "ledger.db").string());
+    store->migrate();
+    auto catalog =
+        config::read_catalog_file(fs::path(ACTIONDROP_TEST_DATA) / "e2e" / "catalog.yaml");
+    REQUIRE(catalog);
+    store->save_catalog(*catalog);
+    return store;
+}
+
 // The state folder, made as actiondropd makes it at its start.
 fs::path state_of(const TempDir& tmp) {
     fs::create_directories(tmp.path() / "state");
@@ -70,9 +85,7 @@ TEST_CASE(
     Recorder rec;
     Service service(
         *store, {state_of(tmp)},
-        [] {
-            return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
-        },
+        wall_now,
         rec.events());
     auto cfg = local_inbox(tmp.path());
     service.set_inboxes({cfg}, 200ms);
@@ -100,18 +113,11 @@ TEST_CASE(
 
 TEST_CASE("ingest: a stop request leaves ready files in the inbox for the next start") {
     TempDir tmp;
-    auto store = store::open_store("sqlite:" + (tmp.path() / "ledger.db").string());
-    store->migrate();
-    auto catalog =
-        config::read_catalog_file(fs::path(ACTIONDROP_TEST_DATA) / "e2e" / "catalog.yaml");
-    REQUIRE(catalog);
-    store->save_catalog(*catalog);
+    auto store = ledger_with_catalog(tmp);
     Recorder rec;
     Service service(
         *store, {state_of(tmp)},
-        [] {
-            return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
-        },
+        wall_now,
         rec.events());
     auto cfg = local_inbox(tmp.path());
     service.set_inboxes({cfg}, 200ms);
@@ -128,12 +134,7 @@ TEST_CASE("ingest: a stop request leaves ready files in the inbox for the next s
 TEST_CASE(
     "ingest: a stop request abandons the file being applied, and the next round applies it once") {
     TempDir tmp;
-    auto store = store::open_store("sqlite:" + (tmp.path() / "ledger.db").string());
-    store->migrate();
-    auto catalog =
-        config::read_catalog_file(fs::path(ACTIONDROP_TEST_DATA) / "e2e" / "catalog.yaml");
-    REQUIRE(catalog);
-    store->save_catalog(*catalog);
+    auto store = ledger_with_catalog(tmp);
     Recorder rec;
     std::vector<std::string> abandoned;
     auto events = rec.events();
@@ -142,9 +143,7 @@ TEST_CASE(
     };
     Service service(
         *store, {state_of(tmp)},
-        [] {
-            return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
-        },
+        wall_now,
         events);
     auto cfg = local_inbox(tmp.path());
     service.set_inboxes({cfg}, 200ms);
@@ -277,12 +276,7 @@ TEST_CASE("ingest: an inbox full of files takes turns with the others, which nev
 
 TEST_CASE("ingest: claims left from before a start take turns with the other inboxes too") {
     TempDir tmp;
-    auto store = store::open_store("sqlite:" + (tmp.path() / "ledger.db").string());
-    store->migrate();
-    auto catalog =
-        config::read_catalog_file(fs::path(ACTIONDROP_TEST_DATA) / "e2e" / "catalog.yaml");
-    REQUIRE(catalog);
-    store->save_catalog(*catalog);
+    auto store = ledger_with_catalog(tmp);
     const fs::path left = state_of(tmp) / "claims" / "drop";
     fs::create_directories(left);
     for (int i = 1; i <= 3; ++i)
@@ -291,9 +285,7 @@ TEST_CASE("ingest: claims left from before a start take turns with the other inb
     Recorder rec;
     Service service(
         *store, {tmp.path() / "state"},
-        [] {
-            return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
-        },
+        wall_now,
         rec.events());
     service.set_turn(0ms);
     auto cfg = local_inbox(tmp.path());
@@ -346,19 +338,12 @@ TEST_CASE("ingest: nothing the service does makes a state folder that is gone ag
     // docs/ingest.md, "The state folder gone": its folders would land on the disk beneath a
     // mount point and be lost when the disk comes back.
     TempDir tmp;
-    auto store = store::open_store("sqlite:" + (tmp.path() / "ledger.db").string());
-    store->migrate();
-    auto catalog =
-        config::read_catalog_file(fs::path(ACTIONDROP_TEST_DATA) / "e2e" / "catalog.yaml");
-    REQUIRE(catalog);
-    store->save_catalog(*catalog);
+    auto store = ledger_with_catalog(tmp);
     Recorder rec;
     const fs::path state = tmp.path() / "state";
     Service service(
         *store, {state},
-        [] {
-            return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
-        },
+        wall_now,
         rec.events());
     auto cfg = local_inbox(tmp.path());
     service.set_inboxes({cfg}, 200ms);
