@@ -24,7 +24,7 @@ echo "not a folder" > "$WORK/state/invoices/1000"
 expect_exit 74 ad lifecycle run --now "$T"
 grep -q '^account 1000 at .*invoices 1,' "$WORK/last.out" || fail "account 1000's run not printed"
 grep -q '^account 2000 at .*locked 1,' "$WORK/last.out" || fail "account 2000 did not run after 1000"
-grep -q '^account 1000: invoice files not written: .*invoices/1000' \
+grep -q '^account 1000: the files of 1 invoice were not written: .*invoices/1000' \
     "$WORK/last.err" || fail "stderr does not name the account and the folder"
 expect_exit 0 ad report invoices --account 1000 --json
 INVOICE=$(python3 -c 'import json,sys; [i] = json.load(open(sys.argv[1])); print(i["invoice_id"])' \
