@@ -288,7 +288,7 @@ std::optional<Claim> LocalInbox::claim_here(const std::string& name) {
     ready_claims_folder();
     auto now = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
     Claim c;
-    c.batch_id = util::new_batch_id(now);
+    c.batch_id = batch_ids_.next(now);
     c.path = claims_ / (c.batch_id + "_" + name);
     c.file_name = name;
     auto seen = seen_.find(name);

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "config/service_config.hpp"
+#include "util/batch_id.hpp"
 #include "util/folder.hpp"
 
 namespace actiondrop::ingest {
@@ -168,6 +169,7 @@ private:
     std::vector<std::string> removed_at_start_;
     SweepLimits limits_;
     std::map<std::string, Seen> seen_;
+    util::BatchIds batch_ids_;  // the claims' names, in the order they are claimed
     std::set<std::string> skip_reported_;
     bool said_truncated_ = false, said_unreported_ = false;  // SweepResult::notices
 };

@@ -600,7 +600,7 @@ bool Puller::take_new_files(RemoteFolder& remote, store::Store& store) {
         record.mtime = f->mtime;
         record.file_name = f->name;
         record.claimed_at = clock_();
-        record.claim = util::new_batch_id(record.claimed_at) + "_" + f->name;
+        record.claim = batch_ids_.next(record.claimed_at) + "_" + f->name;
         record.state = "claimed";
         record.owner = owner_;
         record.lease = timing_.lease;

@@ -50,6 +50,7 @@
 #include "config/service_config.hpp"
 #include "pull/remote_folder.hpp"
 #include "store/store.hpp"
+#include "util/batch_id.hpp"
 
 namespace actiondrop::pull {
 
@@ -174,6 +175,7 @@ private:
         bool pulled = false;  // this (size, mtime) was pulled before: it does not wait
     };
     std::map<std::string, Seen> seen_;
+    util::BatchIds batch_ids_;  // the claims' names, in the order they are claimed
     std::set<std::string> skip_reported_, warned_;
     std::chrono::steady_clock::time_point skips_since_{};  // the hour skips_logged_ counts
     std::size_t skips_logged_ = 0;

@@ -301,6 +301,23 @@ TEST_CASE("answers marked stale are removed from the result folder before the ne
     CHECK(at("remove /out/errors_a.csv") < summary);
 }
 
+TEST_CASE("files pulled within one second are claimed in the order they came to the server") {
+    // The service applies an inbox's claims in the order of their names (the batch id first),
+    // so that order must be the server's (mtime, then name), whatever the random part says.
+    Rig rig;
+    constexpr int files = 40;
+    for (int i = 0; i < files; ++i)  // names in the reverse order of their times
+        rig.remote.put(fmt::format("/in/{:02}.csv", files - i), csv, 1'700'000'000 + i);
+    auto puller = rig.start();
+    REQUIRE(eventually([&] { return rig.claims().size() == files; }));
+    auto claims = rig.claims();
+    std::sort(claims.begin(), claims.end());
+    std::vector<std::string> order, expected;
+    for (const auto& c : claims) order.push_back(c.filename().string().substr(30));
+    for (int i = 0; i < files; ++i) expected.push_back(fmt::format("{:02}.csv", files - i));
+    CHECK(order == expected);
+}
+
 TEST_CASE("delete_after_pull claims the original by rename and deletes it once applied") {
     Rig rig;
     rig.source().delete_after_pull = true;
