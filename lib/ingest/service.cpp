@@ -293,12 +293,7 @@ SteadyTime Service::run_once(SteadyTime now, const std::function<bool()>& should
             return now;
         }
         if (due_turn.over()) {  // still due: taken in the next rounds, in their order
-            for (std::size_t j = i; j < due.size(); ++j) {
-                if (auto it = served_.find(due[j].inbox); it != served_.end())
-                    left_ready_.insert(it->second.config.account);
-                pending_.push_back(std::move(due[j]));
-            }
-            next = now;
+            for (std::size_t j = i; j < due.size(); ++j) pending_.push_back(std::move(due[j]));
             break;
         }
         // An earlier claim of the inbox failed again in this round: this one waits with it.
@@ -321,12 +316,7 @@ SteadyTime Service::run_once(SteadyTime now, const std::function<bool()>& should
         if (!s.inbox) continue;
         if (s.puller) {
             if (retry_due(s.config.name)) continue;
-            bool more = false;
-            if (serve_pulled(s, should_stop, abandon_file, more) == Taken::abandoned) return now;
-            if (more) {
-                next = now;
-                left_ready_.insert(s.config.account);
-            }
+            if (serve_pulled(s, should_stop, abandon_file) == Taken::abandoned) return now;
             continue;
         }
         // The inbox's folder is held open only for its sweep and claims, so that its file
@@ -374,7 +364,6 @@ SteadyTime Service::run_once(SteadyTime now, const std::function<bool()>& should
             // A file of the inbox waits for a retry: the later ones stay where they are.
             if (retry_due(s.config.name)) break;
             if (turn.over()) {  // the other inboxes first; this one goes on next round
-                next = now;
                 left_ready_.insert(s.config.account);
                 break;
             }
@@ -401,6 +390,8 @@ SteadyTime Service::run_once(SteadyTime now, const std::function<bool()>& should
                 return now;
         }
     }
+    // A turn that left files, or claims still due, make the next round start at once.
+    if (!left_ready_.empty()) next = now;
     for (const auto& p : pending_) next = std::min(next, p.due);
     return next;
 }
@@ -413,7 +404,7 @@ std::optional<SteadyTime> Service::retry_due(const std::string& inbox) const {
 }
 
 Service::Taken Service::serve_pulled(Served& s, const std::function<bool()>& should_stop,
-                                     const std::function<bool()>& abandon_file, bool& more) {
+                                     const std::function<bool()>& abandon_file) {
     std::vector<Claim> fetched;
     try {
         fetched = s.inbox->leftover_claims();
@@ -437,7 +428,7 @@ Service::Taken Service::serve_pulled(Served& s, const std::function<bool()>& sho
         if (should_stop()) return Taken::abandoned;
         if (retry_due(s.config.name)) break;  // the later files wait behind it
         if (turn.over()) {
-            more = true;
+            left_ready_.insert(s.config.account);
             break;
         }
         turn.count();

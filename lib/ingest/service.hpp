@@ -138,10 +138,10 @@ private:
     enum class Taken { done, failed, abandoned };
     // Takes one claim; on failure keeps it pending with a delay, when abandoned due at once.
     Taken take(Served& s, Claim claim, int failures, const std::function<bool()>& abandon_file);
-    // Takes the files an SFTP inbox's puller has downloaded and not yet taken.
-    // `more` is set when its turn ended with files left.
+    // Takes the files a pull inbox's puller has downloaded and not yet taken; a turn that
+    // ends with files left puts the account in left_ready_.
     Taken serve_pulled(Served& s, const std::function<bool()>& should_stop,
-                       const std::function<bool()>& abandon_file, bool& more);
+                       const std::function<bool()>& abandon_file);
 
     store::Store& store_;
     Folders folders_;
