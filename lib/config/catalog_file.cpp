@@ -755,15 +755,9 @@ std::expected<ledger::Catalog, std::vector<ConfigError>> read_catalog_text(
 
 std::expected<ledger::Catalog, std::vector<ConfigError>> read_catalog_file(
     const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        int err = errno;
-        return std::unexpected(std::vector<ConfigError>{ConfigError{
-            path.string(), 0, 0, "", std::string("cannot open: ") + std::strerror(err)}});
-    }
-    std::ostringstream text;
-    text << in.rdbuf();
-    return read_catalog_text(text.str(), path.string());
+    auto text = read_user_file(path, "catalog");
+    if (!text) return std::unexpected(std::vector<ConfigError>{std::move(text.error())});
+    return read_catalog_text(*text, path.string());
 }
 
 }  // namespace actiondrop::config

@@ -1,6 +1,28 @@
 #include "config/config_error.hpp"
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
 namespace actiondrop::config {
+
+std::expected<std::string, ConfigError> read_user_file(const std::filesystem::path& path,
+                                                       std::string_view what) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+        return std::unexpected(ConfigError{path.string(), 0, 0, "",
+                                           "is a folder, not a " + std::string(what) + " file"});
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        const int err = errno;
+        return std::unexpected(
+            ConfigError{path.string(), 0, 0, "", std::string("cannot open: ") + std::strerror(err)});
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    return std::move(text).str();
+}
 
 std::string ConfigError::str() const {
     std::string out = file;

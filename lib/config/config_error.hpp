@@ -1,6 +1,9 @@
 #pragma once
 // An error in a file a user wrote (catalog or config): it names the file, line and key.
+#include <expected>
+#include <filesystem>
 #include <string>
+#include <string_view>
 
 namespace actiondrop::config {
 
@@ -13,5 +16,10 @@ struct ConfigError {
     // "etc/catalog.yaml:12:5: accounts[0].currency: unknown currency code 'USX'"
     std::string str() const;
 };
+
+// The whole text of a file a user wrote, or why it cannot be read: "cannot open: …", or
+// "is a folder, not a `what` file" (read as a stream, a folder would look empty).
+std::expected<std::string, ConfigError> read_user_file(const std::filesystem::path& path,
+                                                       std::string_view what);
 
 }  // namespace actiondrop::config

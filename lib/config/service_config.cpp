@@ -616,20 +616,10 @@ private:
 }  // namespace
 
 std::expected<ServiceConfig, std::vector<ConfigError>> read_service_config(const fs::path& file) {
-    std::error_code ec;
-    if (fs::is_directory(file, ec))
-        return std::unexpected(std::vector<ConfigError>{
-            ConfigError{file.string(), 0, 0, "", "is a folder, not a config file"}});
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-        int err = errno;
-        return std::unexpected(std::vector<ConfigError>{ConfigError{
-            file.string(), 0, 0, "", std::string("cannot open: ") + std::strerror(err)}});
-    }
-    std::ostringstream text;
-    text << in.rdbuf();
+    auto text = read_user_file(file, "config");
+    if (!text) return std::unexpected(std::vector<ConfigError>{std::move(text.error())});
     YamlFile yaml{file.string()};
-    std::optional<YAML::Node> root = yaml.parse(text.str());
+    std::optional<YAML::Node> root = yaml.parse(*text);
     ServiceConfig config;
     // Nothing at all is a file emptied or cut while it was edited, not a choice of every
     // default: those are for no config file (README.md, "The CLI").

@@ -620,11 +620,15 @@ TEST_CASE("catalog: FX rates are checked and unique") {
     CHECK_CONFIG_ERROR(errors, 5, "fx_rates[3].effective_from", "missing required key");
 }
 
-TEST_CASE("catalog: read_catalog_file names a missing file") {
+TEST_CASE("catalog: read_catalog_file names a missing file, and a folder given for one") {
     auto result = read_catalog_file("/nonexistent/catalog.yaml");
     REQUIRE_FALSE(result);
     CHECK(result.error().at(0).str() ==
           "/nonexistent/catalog.yaml: cannot open: No such file or directory");
+    auto folder = read_catalog_file(ACTIONDROP_TEST_DATA "/config");
+    REQUIRE_FALSE(folder);
+    CHECK(folder.error().at(0).str() ==
+          ACTIONDROP_TEST_DATA "/config: is a folder, not a catalog file");
 }
 
 TEST_CASE("catalog: a file from the test data folder with an error deep inside") {
