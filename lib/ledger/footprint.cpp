@@ -3,10 +3,10 @@
 namespace actiondrop::ledger {
 
 RowFootprint row_footprint(const ModificationRow& row) {
+    // Even a row refused by its form looks its action up, to show its values.
     if (row.action_id) return {RowFootprint::Finds::ById, true};
-    // Without an ActionId a row is found by order, unless its form is refused first.
-    if (check_modification_form(row).first != ErrorCode::None) return {RowFootprint::Finds::Nothing, false};
-    return {RowFootprint::Finds::ByOrder, true};
+    if (row.order_id && row.tracker_id) return {RowFootprint::Finds::ByOrder, true};
+    return {RowFootprint::Finds::Nothing, false};
 }
 
 RowFootprint row_footprint(const ModificationRow& row, Operation applied) {

@@ -16,7 +16,7 @@ namespace actiondrop::ledger {
 
 struct RowFootprint {
     enum class Finds {
-        Nothing,  // refused before any lookup: touches no action
+        Nothing,  // names no action (no identifiers): touches none
         ById,     // the action its ActionId names
         ByOrder,  // the newest action of its OrderId and ActionTrackerId
     };
@@ -27,9 +27,9 @@ struct RowFootprint {
 
 // A row's footprint before it is applied: an upper bound. Whether a row reverses is known only
 // once its action is read (an Amount that brings the order to 0, an item change that empties
-// it), so every row that finds an action may reach its descendants. A row with an ActionId
-// counts as finding it even when a later form check refuses it (that check costs more than
-// the lookup it would spare).
+// it), so every row that finds an action may reach its descendants. A row with identifiers
+// finds its action even when its form is refused: a rejected row shows the values of the
+// action it names (docs/rules.md, "Row checks of a modification").
 RowFootprint row_footprint(const ModificationRow& row);
 
 // The footprint of a row once applied with `applied` (RowResult::operation of an applied row;

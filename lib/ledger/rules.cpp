@@ -207,23 +207,38 @@ RowResult apply_modification(const Catalog& catalog, const Account& account, Led
     result.action_id = row.action_id.value_or("");
     result.order_id = row.order_id.value_or("");
 
+    // The action the row names, if its identifiers find one of this account: another
+    // account's action is reported exactly like a missing one, never revealed.
+    auto named = [&]() -> Action* {
+        Action* found = nullptr;
+        if (row.action_id)
+            found = ledger.find(account.id, *row.action_id);
+        else if (row.order_id && row.tracker_id)
+            found = ledger.find_by_order(account.id, *row.order_id, *row.tracker_id);
+        return found && found->account_id == account.id ? found : nullptr;
+    };
+    // A row refused before its action is looked up still shows the action's current values
+    // when its identifiers find it (docs/rules.md, "Row checks of a modification").
+    auto refuse_early = [&](const RowError& error) {
+        if (const Action* found = named()) show(result, account, *found, *found);
+        return reject(result, error);
+    };
+
     auto values = parse_modification_values(row);
-    if (!values) return reject(result, values.error());
+    if (!values) return refuse_early(values.error());
     auto reason = check_modification_fields(row);
-    if (!reason) return reject(result, reason.error());
+    if (!reason) return refuse_early(reason.error());
 
     const Disposition* disposition = nullptr;
     if (row.disposition_code) {
         disposition = account.disposition(*row.disposition_code);
         if (!disposition)
-            return reject(result, ErrorCode::UnknownDisposition,
-                          "DispositionCode: unknown disposition " + *row.disposition_code);
+            return refuse_early({ErrorCode::UnknownDisposition,
+                                 "DispositionCode: unknown disposition " + *row.disposition_code});
     }
 
-    Action* action = row.action_id ? ledger.find(account.id, *row.action_id)
-                                   : ledger.find_by_order(account.id, *row.order_id, *row.tracker_id);
-    // Another account's action is reported exactly like a missing one, never revealed.
-    if (!action || action->account_id != account.id) {
+    Action* action = named();
+    if (!action) {
         if (row.action_id) return reject(result, ErrorCode::ActionRefNotFound, "ActionId: no action " + *row.action_id);
         return reject(result, ErrorCode::ActionRefNotFound,
                       "OrderId: no action for order " + *row.order_id + " and tracker " + *row.tracker_id);

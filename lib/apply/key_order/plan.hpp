@@ -24,7 +24,7 @@
 
 namespace actiondrop::apply::key_order {
 
-// The key of a row that cannot reach a stored action (unmapped, refused before any lookup,
+// The key of a row that cannot reach a stored action (unmapped, naming no action,
 // or no such action): such rows touch nothing and go first.
 constexpr std::int64_t no_action = std::numeric_limits<std::int64_t>::min();
 

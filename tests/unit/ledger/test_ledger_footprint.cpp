@@ -207,17 +207,19 @@ std::vector<Case> cases() {
 TEST_CASE("footprint: before a row is applied, by how it names its action") {
     CHECK(row_footprint(row_for("A1", "ORDER_UPDATE", "80.00")).finds == RowFootprint::Finds::ById);
     CHECK(row_footprint(row_for("A1", "ORDER_UPDATE", "80.00")).descendants);
-    // An ActionId counts even when the form check would refuse the row.
+    // Identifiers count even when the form check refuses the row: it shows its action.
     CHECK(row_footprint(row_for("A1", "ORDER_UPDATE", "1e3")).finds == RowFootprint::Finds::ById);
     CHECK(row_footprint(by_order("ORD-1", "5.00")).finds == RowFootprint::Finds::ByOrder);
     CHECK(row_footprint(by_order("ORD-1", "5.00")).descendants);
-    // Without an ActionId, a refused form reaches nothing.
-    const RowFootprint malformed = row_footprint(by_order("ORD-1", "1e3"));
-    CHECK(malformed.finds == RowFootprint::Finds::Nothing);
-    CHECK_FALSE(malformed.descendants);
+    CHECK(row_footprint(by_order("ORD-1", "1e3")).finds == RowFootprint::Finds::ByOrder);
+    // Without an ActionId, or both OrderId and ActionTrackerId, it reaches nothing.
     ModificationRow nameless = modification("", "ORDER_UPDATE");
     nameless.action_id.reset();
     CHECK(row_footprint(nameless).finds == RowFootprint::Finds::Nothing);
+    CHECK_FALSE(row_footprint(nameless).descendants);
+    ModificationRow order_only = by_order("ORD-1", "5.00");
+    order_only.tracker_id.reset();
+    CHECK(row_footprint(order_only).finds == RowFootprint::Finds::Nothing);
 }
 
 TEST_CASE("footprint: of each operation once applied, only a reversal reaches the descendants") {
@@ -229,8 +231,10 @@ TEST_CASE("footprint: of each operation once applied, only a reversal reaches th
         CHECK_FALSE(row_footprint(row, op).descendants);
     }
     CHECK(row_footprint(row, Operation::Reverse).descendants);
-    CHECK(row_footprint(by_order("ORD-1", "1e3"), Operation::Reverse).finds == RowFootprint::Finds::Nothing);
-    CHECK_FALSE(row_footprint(by_order("ORD-1", "1e3"), Operation::Reverse).descendants);
+    ModificationRow nameless = modification("", "ORDER_UPDATE");
+    nameless.action_id.reset();
+    CHECK(row_footprint(nameless, Operation::Reverse).finds == RowFootprint::Finds::Nothing);
+    CHECK_FALSE(row_footprint(nameless, Operation::Reverse).descendants);
 }
 
 TEST_CASE("footprint: the rules touch no action outside a row's footprint") {

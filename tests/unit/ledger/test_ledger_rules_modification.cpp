@@ -75,6 +75,47 @@ TEST_CASE("modification MALFORMED values name their field") {
     CHECK(f.action("A1").modification_count == 0);
 }
 
+TEST_CASE("a row refused before its action is looked up still shows the action it names") {
+    // "The action's current values if it was found": a row whose identifiers find the action
+    // shows them whatever its error, also one found by its form (MALFORMED, UNKNOWN_REASON…).
+    ModFixture f;
+    auto shows_a1 = [&](const RowResult& r, ErrorCode code) {
+        CHECK(r.error == code);
+        CHECK(r.action_id == "A1");
+        CHECK(r.order_id == "O-A1");
+        CHECK(r.old_amount == 10000);
+        CHECK(r.new_amount == 10000);
+        REQUIRE(r.currency != nullptr);
+        CHECK(r.currency->code == "USD");
+        CHECK(r.old_payout == r.new_payout);
+        CHECK(r.status == Status::Pending);
+        CHECK(r.modification_count == 0);
+    };
+    shows_a1(f.modify(amount_row("A1", "-5.00"), now), ErrorCode::Malformed);
+    shows_a1(f.modify(amount_row("A1", "5.00", "order_update"), now), ErrorCode::UnknownReason);
+    auto disposition = amount_row("A1", "50.00", "");
+    disposition.disposition_code = "nope";
+    shows_a1(f.modify(disposition, now), ErrorCode::UnknownDisposition);
+    auto by_order = amount_row("", "1e3");
+    by_order.action_id.reset();
+    by_order.order_id = "O-A1";
+    by_order.tracker_id = "19816";
+    shows_a1(f.modify(by_order, now), ErrorCode::Malformed);
+
+    // Not found, or another account's: nothing is shown.
+    RowResult missing = f.modify(amount_row("NOPE", "-5.00"), now);
+    CHECK(missing.error == ErrorCode::Malformed);
+    CHECK(missing.action_id == "NOPE");
+    CHECK_FALSE(missing.old_amount.has_value());
+    CHECK_FALSE(missing.status.has_value());
+    apply_conversion(f.catalog, f.catalog.accounts.at("2000"), f.ledger,
+                     conversion("X1", "10.00", "2026-03-10"), BatchContext{"B0", created_at});
+    RowResult other = f.modify(amount_row("X1", "-5.00"), now);
+    CHECK(other.error == ErrorCode::Malformed);
+    CHECK_FALSE(other.old_amount.has_value());
+    CHECK(f.action("A1").modification_count == 0);
+}
+
 TEST_CASE("MISSING_IDENTIFIER: neither ActionId nor OrderId with ActionTrackerId") {
     ModFixture f;
     auto row = modification("A1", "ORDER_UPDATE");
