@@ -640,8 +640,12 @@ private:
                          "expected event_day or end_of_month, not '" + *after + "'");
             }
         }
+        // After the event day, up to 27 days as written for it; after the end of a month the
+        // months say how far, and the days as much as a clearing's (docs/rules.md, "Locking
+        // date").
+        const int most_days = l.after == ledger::Locking::After::EndOfMonth ? 366 : 27;
         if (m.require("days"))
-            if (auto days = m.integer("days", 0, 27)) l.days = int(*days);
+            if (auto days = m.integer("days", 0, most_days)) l.days = int(*days);
     }
 
     void read_clearing(const YAML::Node& node, const std::string& path, ledger::Clearing& c) {

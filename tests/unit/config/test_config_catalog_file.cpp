@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
+
 #include "config/catalog_file.hpp"
 #include "config_test_support.hpp"
 
@@ -508,6 +510,36 @@ TEST_CASE("catalog: version fields are checked") {
     CHECK_CONFIG_ERROR(errors, 15, v1 + ".locking.days", "missing required key");
     CHECK_CONFIG_ERROR(errors, 16, v1 + ".clearing.months", "expected a whole number");
     CHECK_CONFIG_ERROR(errors, 17, v1 + ".reverse_children", "expected true or false");
+}
+
+TEST_CASE("catalog: locking days are at most 27 after the event day, any days of a year after "
+          "the end of a month") {
+    auto version = [](std::string_view locking) {
+        return fmt::format(R"(accounts:
+  - id: "1"
+    name: A
+    currency: USD
+    partners: [{{id: P, name: p}}]
+    contracts:
+      - id: C
+        partner: P
+        versions:
+          - effective_from: 2026-01-01
+            payout: {{default: {{percent: "8"}}}}
+            locking: {}
+            clearing: {{days: 1}}
+)",
+                           locking);
+    };
+    const ledger::Catalog month_end = catalog_of(version("{after: end_of_month, months: 1, days: 30}"));
+    const auto& locking = month_end.accounts.at("1").contracts.at(0).versions.at(0).locking;
+    CHECK(locking.days == 30);
+    CHECK(locking.months == 1);
+    catalog_of(version("{after: end_of_month, months: 0, days: 366}"));
+    CHECK_CONFIG_ERROR(errors_of(version("{after: end_of_month, months: 0, days: 367}")), 12,
+                       "accounts[0].contracts[0].versions[0].locking.days", "between 0 and 366");
+    CHECK_CONFIG_ERROR(errors_of(version("{after: event_day, days: 28}")), 12,
+                       "accounts[0].contracts[0].versions[0].locking.days", "between 0 and 27");
 }
 
 TEST_CASE("catalog: payout rules are a percent or a fixed amount in the account currency") {

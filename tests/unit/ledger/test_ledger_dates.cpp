@@ -95,6 +95,9 @@ TEST_CASE("end_of_month from the 31st of January") {
     CHECK(locks(end_of_month(0, 27), "2026-01-31T23:00:00Z", nullptr) == "2026-02-28T00:00:00Z");
     CHECK(locks(end_of_month(1, 0), "2026-01-31T23:00:00Z", nullptr) == "2026-03-01T00:00:00Z");
     CHECK(locks(end_of_month(1, 27), "2026-01-31T23:00:00Z", nullptr) == "2026-03-28T00:00:00Z");
+    // Days past a month's end run on into the next (a catalog allows up to 366).
+    CHECK(locks(end_of_month(0, 30), "2026-01-31T23:00:00Z", nullptr) == "2026-03-03T00:00:00Z");
+    CHECK(locks(end_of_month(0, 366), "2026-01-31T23:00:00Z", nullptr) == "2027-02-02T00:00:00Z");
 }
 
 TEST_CASE("end_of_month rolls over the year") {
