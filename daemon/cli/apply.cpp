@@ -221,7 +221,7 @@ void add_apply_commands(CLI::App& app, Commands& commands) {
     auto v = std::make_shared<FileOptions>();
     auto* validate = app.add_subcommand("validate", "check a file; with --account also against the ledger");
     validate->add_option("--account", v->account, "account id");
-    validate->add_option("--type", v->type_name, "modifications (default), conversions");
+    validate->add_option("--type", v->type_name, "modifications (default), conversions, funds_transfers");
     validate->add_option("FILE", v->input)->required();
     commands.push_back({validate, [v](const config::ServiceConfig& cfg) { return run_file(cfg, *v, true); }});
 }

@@ -47,6 +47,10 @@ expect_exit 3 ad apply --account 1000 --type funds_transfers --outbox "$WORK/out
 grep -q ',TRANSFER,REJECTED,Validation,INSUFFICIENT_FUNDS,' "$WORK/out/result_funds.csv" || fail "the transfer's result"
 expect_exit 3 ad validate --account 1000 --type funds_transfers "$WORK/in/funds.csv"
 expect_exit 0 ad validate --type funds_transfers "$WORK/in/funds.csv"
+for command in apply validate; do  # and each says so in its help
+    ad "$command" --help | grep -- '--type' | grep -q 'funds_transfers' ||
+        fail "$command --help does not name funds_transfers"
+done
 cat > "$WORK/actiondrop.yaml" <<YAML
 store: $STORE
 state_dir: $WORK/state
