@@ -525,6 +525,8 @@ int main(int argc, char** argv) {
 
         auto serve = [&](const config::ServiceConfig& c) {
             service.set_inboxes(c.inboxes, c.sweep_interval);
+            // An account whose files keep coming is run at most one interval late.
+            service.set_files_left_wait(c.lifecycle_interval);
             lifecycle.set_config(c);
             std::vector<std::string> names;
             for (const auto& inbox : c.inboxes) names.push_back(inbox.name);

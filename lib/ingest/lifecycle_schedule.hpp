@@ -7,7 +7,8 @@
 // applies one file at a time), so a run never overlaps a batch's commit. An account with a file
 // that is claimed and not yet finished (a file that failed and waits for a retry, or that a
 // stop or reload interrupted; a large one may have committed some of its chunks) is passed
-// over and run once the file is done: no run falls between the chunks of one file.
+// over and run once the file is done: no run falls between the chunks of one file. So is an
+// account with files its inbox's turn left, for one interval at most (Service's `busy`).
 //
 // A stop request is honoured between accounts: the account being run commits or rolls back
 // whole, the others wait for the next start. A run that fails (a store error) is reported and

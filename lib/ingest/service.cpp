@@ -147,7 +147,9 @@ std::map<std::string, SteadyTime> Service::oldest_waiting() const {
 }
 
 std::set<std::string> Service::accounts_with_unfinished_files() const {
-    std::set<std::string> out = left_ready_;
+    std::set<std::string> out;
+    for (const auto& [account, since] : left_since_)
+        if (last_round_ - since < files_left_wait_) out.insert(account);
     for (const auto& p : pending_)
         if (auto it = served_.find(p.inbox); it != served_.end())
             out.insert(it->second.config.account);
@@ -392,6 +394,9 @@ SteadyTime Service::run_once(SteadyTime now, const std::function<bool()>& should
     }
     // A turn that left files, or claims still due, make the next round start at once.
     if (!left_ready_.empty()) next = now;
+    last_round_ = now;
+    std::erase_if(left_since_, [&](const auto& kv) { return !left_ready_.contains(kv.first); });
+    for (const auto& account : left_ready_) left_since_.try_emplace(account, now);
     for (const auto& p : pending_) next = std::min(next, p.due);
     return next;
 }

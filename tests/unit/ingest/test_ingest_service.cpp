@@ -274,6 +274,40 @@ TEST_CASE("ingest: an inbox full of files takes turns with the others, which nev
                                                   "a4.csv:COMPLETE"});
 }
 
+TEST_CASE("ingest: an account whose turns keep leaving files holds its life cycle for a while "
+          "only") {
+    // An uploader that never stops must not put off its account's runs, and with them its
+    // partners' clearing and invoices, for good.
+    Served s;
+    s.service.set_turn(0ms);             // one file per round
+    s.service.set_files_left_wait(5s);   // the daemon's: its lifecycle interval
+    auto upload = [&](int from, int to) {
+        for (int i = from; i <= to; ++i)
+            write(s.inbox() / fmt::format("a{:02}.csv", i), conversion_file(fmt::format("T-A{}", i)));
+    };
+    upload(1, 3);
+    const SteadyTime t0 = std::chrono::steady_clock::now();
+    s.service.run_once(t0, never);  // seen; they settle
+    s.service.run_once(t0 + 1s, never);
+    REQUIRE(s.rec.taken.size() == 1);
+    CHECK(s.service.accounts_with_unfinished_files() == std::set<std::string>{"1000"});
+    upload(4, 6);  // files keep coming: each round leaves some
+    s.service.run_once(t0 + 5s, never);
+    CHECK(s.service.accounts_with_unfinished_files() == std::set<std::string>{"1000"});
+    s.service.run_once(t0 + 7s, never);
+    CHECK(s.service.accounts_with_unfinished_files().empty());  // left since t0 + 1s: 6 s > 5 s
+    CHECK(s.service.run_once(t0 + 7s, never) <= t0 + 7s);        // its files still go on at once
+    CHECK(s.service.accounts_with_unfinished_files().empty());
+    // Once a round takes all its files the wait starts again from the next one that leaves some.
+    while (s.rec.taken.size() < 6) s.service.run_once(t0 + 7s, never);
+    s.service.run_once(t0 + 7s, never);
+    upload(7, 8);
+    s.service.run_once(t0 + 8s, never);
+    s.service.run_once(t0 + 9s, never);
+    CHECK(s.rec.taken.size() == 7);
+    CHECK(s.service.accounts_with_unfinished_files() == std::set<std::string>{"1000"});
+}
+
 TEST_CASE("ingest: claims left from before a start take turns with the other inboxes too") {
     TempDir tmp;
     auto store = ledger_with_catalog(tmp);
