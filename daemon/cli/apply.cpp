@@ -1,6 +1,7 @@
 // apply and validate: a batch file against the ledger, or only its form.
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -90,6 +91,8 @@ fs::path spool_dir(const config::ServiceConfig& cfg) {
 // row checks that need no account.
 int check_form(const apply::ApplyRequest& req, const std::string& input) {
     std::ifstream in(req.file, std::ios::binary);
+    if (!in)
+        throw std::system_error(errno, std::generic_category(), "cannot open " + input);
     batch::CsvReader reader(in, req.limits);
     batch::Record rec;
     auto first = reader.next(rec);
@@ -221,7 +224,8 @@ void add_apply_commands(CLI::App& app, Commands& commands) {
     auto v = std::make_shared<FileOptions>();
     auto* validate = app.add_subcommand("validate", "check a file; with --account also against the ledger");
     validate->add_option("--account", v->account, "account id");
-    validate->add_option("--type", v->type_name, "modifications (default), conversions, funds_transfers");
+    validate->add_option("--type", v->type_name,
+                         "modifications (default), conversions, funds_transfers");
     validate->add_option("FILE", v->input)->required();
     commands.push_back({validate, [v](const config::ServiceConfig& cfg) { return run_file(cfg, *v, true); }});
 }

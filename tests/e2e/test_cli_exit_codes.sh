@@ -47,6 +47,18 @@ expect_exit 3 ad apply --account 1000 --type funds_transfers --outbox "$WORK/out
 grep -q ',TRANSFER,REJECTED,Validation,INSUFFICIENT_FUNDS,' "$WORK/out/result_funds.csv" || fail "the transfer's result"
 expect_exit 3 ad validate --account 1000 --type funds_transfers "$WORK/in/funds.csv"
 expect_exit 0 ad validate --type funds_transfers "$WORK/in/funds.csv"
+# A file the user may not read is an I/O failure (74) naming it, never an empty file (65);
+# validate without an account reads it itself. Run as nobody, since root reads any file.
+shut=$(mktemp -d) && chmod 755 "$shut"
+cp "$WORK/in/mods.csv" "$shut/mods.csv" && chmod 000 "$shut/mods.csv"
+set +e
+runuser -u nobody -- "$ACTIONDROP" --store "sqlite:$shut/ledger.db" --state-dir "$shut/state" \
+    validate "$shut/mods.csv" >"$WORK/last.out" 2>"$WORK/last.err"
+rc=$?
+set -e
+[ "$rc" -eq 74 ] || fail "validate of an unreadable file: exit $rc: $(cat "$WORK/last.out" "$WORK/last.err")"
+grep -q "$shut/mods.csv" "$WORK/last.err" || fail "the unreadable file is not named: $(cat "$WORK/last.err")"
+rm -rf "$shut"
 for command in apply validate; do  # and each says so in its help
     ad "$command" --help | grep -- '--type' | grep -q 'funds_transfers' ||
         fail "$command --help does not name funds_transfers"
