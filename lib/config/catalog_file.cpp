@@ -1,11 +1,7 @@
 #include "config/catalog_file.hpp"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "config/catalog_checks.hpp"
 #include "config/yaml_map.hpp"
@@ -640,9 +636,8 @@ private:
                          "expected event_day or end_of_month, not '" + *after + "'");
             }
         }
-        // After the event day, up to 27 days as written for it; after the end of a month the
-        // months say how far, and the days as much as a clearing's (docs/rules.md, "Locking
-        // date").
+        // After the event day, up to 27 days; after the end of a month the months say how
+        // far, and the days go as far as a clearing's (docs/rules.md, "Locking date").
         const int most_days = l.after == ledger::Locking::After::EndOfMonth ? 366 : 27;
         if (m.require("days"))
             if (auto days = m.integer("days", 0, most_days)) l.days = int(*days);

@@ -10,14 +10,18 @@ namespace actiondrop::config {
 std::expected<std::string, ConfigError> read_user_file(const std::filesystem::path& path,
                                                        std::string_view what) {
     std::error_code ec;
-    if (std::filesystem::is_directory(path, ec))
+    const auto status = std::filesystem::status(path, ec);
+    if (std::filesystem::is_directory(status))
         return std::unexpected(ConfigError{path.string(), 0, 0, "",
                                            "is a folder, not a " + std::string(what) + " file"});
+    // A FIFO or a device would hold the command until something writes to it.
+    if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status))
+        return std::unexpected(ConfigError{path.string(), 0, 0, "", "is not a regular file"});
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         const int err = errno;
-        return std::unexpected(
-            ConfigError{path.string(), 0, 0, "", std::string("cannot open: ") + std::strerror(err)});
+        return std::unexpected(ConfigError{path.string(), 0, 0, "",
+                                           std::string("cannot open: ") + std::strerror(err)});
     }
     std::ostringstream text;
     text << in.rdbuf();

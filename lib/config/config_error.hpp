@@ -17,8 +17,9 @@ struct ConfigError {
     std::string str() const;
 };
 
-// The whole text of a file a user wrote, or why it cannot be read: "cannot open: …", or
-// "is a folder, not a `what` file" (read as a stream, a folder would look empty).
+// The whole text of a file a user wrote, or why it cannot be read: "cannot open: …", "is a
+// folder, not a `what` file" (read as a stream, a folder would look empty), or "is not a
+// regular file" (a FIFO would never end).
 std::expected<std::string, ConfigError> read_user_file(const std::filesystem::path& path,
                                                        std::string_view what);
 

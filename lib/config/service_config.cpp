@@ -5,15 +5,11 @@
 #include <cstdlib>
 
 #include <algorithm>
-#include <cerrno>
 #include <cctype>
 #include <charconv>
-#include <cstring>
-#include <fstream>
 #include <map>
 #include <set>
 #include <span>
-#include <sstream>
 #include <type_traits>
 
 #include "config/yaml_map.hpp"

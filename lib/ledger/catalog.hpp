@@ -33,7 +33,7 @@ struct Locking {
     enum class After { EventDay, EndOfMonth };
     After after = After::EventDay;
     int months = 0;  // EndOfMonth only
-    int days = 0;    // <= 27
+    int days = 0;    // EventDay: at most 27; EndOfMonth: at most 366
 };
 
 struct Clearing {

@@ -1,9 +1,11 @@
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 
 #include <fmt/format.h>
 
 #include "config/catalog_file.hpp"
 #include "config_test_support.hpp"
+#include "temp_dir.hpp"
 
 using namespace actiondrop;
 using namespace actiondrop::config;
@@ -531,7 +533,8 @@ TEST_CASE("catalog: locking days are at most 27 after the event day, any days of
 )",
                            locking);
     };
-    const ledger::Catalog month_end = catalog_of(version("{after: end_of_month, months: 1, days: 30}"));
+    const ledger::Catalog month_end =
+        catalog_of(version("{after: end_of_month, months: 1, days: 30}"));
     const auto& locking = month_end.accounts.at("1").contracts.at(0).versions.at(0).locking;
     CHECK(locking.days == 30);
     CHECK(locking.months == 1);
@@ -661,6 +664,13 @@ TEST_CASE("catalog: read_catalog_file names a missing file, and a folder given f
     REQUIRE_FALSE(folder);
     CHECK(folder.error().at(0).str() ==
           ACTIONDROP_TEST_DATA "/config: is a folder, not a catalog file");
+    // A FIFO would hold the command until something writes to it: refused, never opened.
+    actiondrop::testing::TempDir tmp("actiondrop-catalog-fifo");
+    const auto fifo = tmp.path() / "catalog.yaml";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    auto pipe = read_catalog_file(fifo);
+    REQUIRE_FALSE(pipe);
+    CHECK(pipe.error().at(0).str() == fifo.string() + ": is not a regular file");
 }
 
 TEST_CASE("catalog: a file from the test data folder with an error deep inside") {
