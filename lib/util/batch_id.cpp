@@ -31,7 +31,7 @@ std::string new_batch_id(BatchTime now) {
 
 std::string BatchIds::next(BatchTime now) {
     const auto second = std::chrono::floor<std::chrono::seconds>(now);
-    // A new second starts in the lower half of the 48 bits, and each step is below 2^20: the
+    // A new second starts in the lower half of the 48 bits, and each step is at most 2^20: the
     // half left holds 2^27 more ids of that second, far more than a service makes.
     // Were that half ever used up, the ids go on in the next second, still in order.
     constexpr std::uint64_t most = (std::uint64_t{1} << 48) - 1;

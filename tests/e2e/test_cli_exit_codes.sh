@@ -56,8 +56,10 @@ runuser -u nobody -- "$ACTIONDROP" --store "sqlite:$shut/ledger.db" --state-dir 
     validate "$shut/mods.csv" >"$WORK/last.out" 2>"$WORK/last.err"
 rc=$?
 set -e
-[ "$rc" -eq 74 ] || fail "validate of an unreadable file: exit $rc: $(cat "$WORK/last.out" "$WORK/last.err")"
-grep -q "$shut/mods.csv" "$WORK/last.err" || fail "the unreadable file is not named: $(cat "$WORK/last.err")"
+[ "$rc" -eq 74 ] ||
+    fail "validate of an unreadable file: exit $rc: $(cat "$WORK/last.out" "$WORK/last.err")"
+grep -q "$shut/mods.csv" "$WORK/last.err" ||
+    fail "the unreadable file is not named: $(cat "$WORK/last.err")"
 rm -rf "$shut"
 for command in apply validate; do  # and each says so in its help
     ad "$command" --help | grep -- '--type' | grep -q 'funds_transfers' ||

@@ -283,7 +283,8 @@ TEST_CASE("ingest: an account whose turns keep leaving files holds its life cycl
     s.service.set_files_left_wait(5s);   // the daemon's: its lifecycle interval
     auto upload = [&](int from, int to) {
         for (int i = from; i <= to; ++i)
-            write(s.inbox() / fmt::format("a{:02}.csv", i), conversion_file(fmt::format("T-A{}", i)));
+            write(s.inbox() / fmt::format("a{:02}.csv", i),
+                  conversion_file(fmt::format("T-A{}", i)));
     };
     upload(1, 3);
     const SteadyTime t0 = std::chrono::steady_clock::now();

@@ -45,6 +45,7 @@ struct Rig {
     config::InboxConfig inbox;
     std::string store_url;
     PullTiming timing;
+    apply::Clock clock = wall_now;
     std::mutex mutex;
     std::vector<Problem> problems;
     std::vector<std::string> alerts, infos, skipped;
@@ -89,7 +90,7 @@ struct Rig {
         };
         return std::make_unique<Puller>(
             inbox, std::make_unique<FakeServer>(remote), local.path() / "state",
-            [url = store_url] { return store::open_store(url); }, wall_now, events, timing);
+            [url = store_url] { return store::open_store(url); }, clock, events, timing);
     }
 
     fs::path spool() const { return pull_spool(local.path() / "state", inbox.name); }
@@ -305,6 +306,8 @@ TEST_CASE("files pulled within one second are claimed in the order they came to 
     // The service applies an inbox's claims in the order of their names (the batch id first),
     // so that order must be the server's (mtime, then name), whatever the random part says.
     Rig rig;
+    const ledger::Instant second = std::chrono::floor<std::chrono::seconds>(wall_now());
+    rig.clock = [second] { return second; };  // every claim made within the same second
     constexpr int files = 40;
     for (int i = 0; i < files; ++i)  // names in the reverse order of their times
         rig.remote.put(fmt::format("/in/{:02}.csv", files - i), csv, 1'700'000'000 + i);
