@@ -38,7 +38,8 @@ struct RemoteListing {
     std::vector<SkippedEntry> skipped;  // names that match but are never taken
     bool complete = true;               // false when the budget stopped the listing early
     // Lines of a listing that the protocol's parser could not read (FTP's LIST has no
-    // standard form): never guessed at, reported once by the puller.
+    // standard form): never guessed at, reported once by the puller, which logs their first
+    // bytes. Kept whole: the listing's own size limit bounds them.
     std::vector<std::string> unreadable;
 };
 

@@ -111,6 +111,12 @@ struct FtpSession::Handle {
     const std::atomic<bool>* interrupted = nullptr;  // FtpSession::interrupted_
     const std::atomic<bool>* stopping = nullptr;     // FtpSession::stopping_, if any
 
+    // The session was interrupted or its server is stopping: every request ends at once.
+    bool stop_asked() const {
+        return (interrupted != nullptr && interrupted->load()) ||
+               (stopping != nullptr && stopping->load());
+    }
+
     ~Handle() {
         if (quote != nullptr) curl_slist_free_all(quote);
         if (curl != nullptr) curl_easy_cleanup(curl);
@@ -131,8 +137,7 @@ CURLcode perform(FtpSession::Handle& h) {
     CURLcode result = CURLE_OK;
     bool done = false;
     for (int running = 1; running > 0;) {
-        if ((h.interrupted != nullptr && h.interrupted->load()) ||
-            (h.stopping != nullptr && h.stopping->load())) {  // checked every 10 ms
+        if (h.stop_asked()) {  // checked every 10 ms
             result = CURLE_ABORTED_BY_CALLBACK;
             break;
         }
@@ -265,8 +270,7 @@ FtpSession::FtpSession(FtpEndpoint endpoint, const std::atomic<bool>* stopping)
 FtpSession::~FtpSession() = default;
 
 bool FtpSession::connected() const {
-    return handle_ != nullptr && !handle_->broken && !interrupted_ &&
-           !(stopping_ != nullptr && stopping_->load());
+    return handle_ != nullptr && !handle_->broken && !handle_->stop_asked();
 }
 
 void FtpSession::interrupt() { interrupted_ = true; }
@@ -523,9 +527,7 @@ RemoteResult<RemoteListing> FtpSession::list(const std::string& folder, std::str
         if (!mlsd_ && ftp::is_list_total(line)) continue;
         auto parsed = mlsd_ ? ftp::parse_mlsd_line(line) : ftp::parse_list_line(line);
         if (!parsed) {
-            // Its first bytes name it in the log; the rest is not kept.
-            constexpr std::size_t kept = 512;
-            listing.unreadable.emplace_back(line.substr(0, kept));
+            listing.unreadable.emplace_back(line);  // the puller logs its first bytes
             continue;
         }
         RemoteEntry& entry = parsed->entry;
