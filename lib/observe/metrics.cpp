@@ -285,7 +285,7 @@ std::string Metrics::render(SteadyTime now) const {
            "for a retry), 0 when none.",
            {"inbox"}, ages);
     family(out, "actiondrop_sftp_connects_total", "counter",
-           "Connection attempts of SFTP pull inboxes.", {"inbox"}, sftp_connects_);
+           "Connection attempts of pull inboxes, SFTP and FTP.", {"inbox"}, sftp_connects_);
     family(out, "actiondrop_sftp_host_key_alert", "gauge",
            "1 while a pull inbox does not connect because the server's SFTP host key is "
            "unknown or changed, or its FTPS certificate is refused.",

@@ -57,6 +57,11 @@ wait_answered 60 "$R/out" "conv 1 é.csv" 2
 wait_answered 60 "$R/tout" tconv.csv 2
 wait_answered 60 "$R/del-out" del1.csv
 wait_answered 60 "$R/arc-out" arc1.csv
+# FTP inboxes count their logins under the SFTP inboxes' metric (README.md, "FTP pull inboxes").
+for i in pull tpull; do
+    [ "$(metric "actiondrop_sftp_connects_total{inbox=\"$i\"}")" -ge 1 ] 2> /dev/null \
+        || fail "/metrics counts no connection of FTP inbox $i"
+done
 
 # 1. The default: answered, archived locally, the original untouched.
 S="$R/out/conv 1 é.csv_summary.json"
