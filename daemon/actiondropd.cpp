@@ -37,13 +37,13 @@
 #include <system_error>
 
 #include "config/service_config.hpp"
-#include "ledger/money.hpp"
 #include "exit_codes.hpp"
 #include "ingest/inbox_watch.hpp"
 #include "ingest/lifecycle_schedule.hpp"
 #include "ingest/service.hpp"
-#include "observe/journal_sink.hpp"
+#include "ledger/money.hpp"
 #include "observe/health.hpp"
+#include "observe/journal_sink.hpp"
 #include "observe/metrics.hpp"
 #include "observe/metrics_http.hpp"
 #include "store/open_store.hpp"
@@ -146,11 +146,13 @@ std::unique_ptr<store::Store> open_store_patiently(const std::string& url, Signa
             notify(fmt::format("STATUS=waiting for the store: {}", e.what()));
         }
         const auto until = std::chrono::steady_clock::now() + wait;
-        for (auto now = std::chrono::steady_clock::now(); now < until; now = std::chrono::steady_clock::now()) {
+        for (auto now = std::chrono::steady_clock::now(); now < until;
+             now = std::chrono::steady_clock::now()) {
             notify("WATCHDOG=1");
             pollfd pfd{signals.fd(), POLLIN, 0};
             const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - now);
-            if (::poll(&pfd, 1, static_cast<int>(std::min<std::int64_t>(left.count(), 1000) + 1)) > 0) {
+            if (::poll(&pfd, 1, static_cast<int>(std::min<std::int64_t>(left.count(), 1000) + 1)) >
+                0) {
                 bool stop = false, reload = false;
                 signals.read(stop, reload);
                 if (stop) return nullptr;
@@ -246,17 +248,19 @@ int main(int argc, char** argv) {
         // mounted yet, not one to make empty (docs/ingest.md, "The ledger gone").
         std::error_code ec;
         if (const auto db = store::missing_ledger(cfg->store); db && fs::exists(lock_file, ec)) {
-            spdlog::critical("the ledger {} is missing, and a service has served the state "
-                             "folder {} before: not making an empty ledger; put the ledger "
-                             "back, or run `actiondrop init` to start an empty one",
-                             db->string(), cfg->state_dir.string());
+            spdlog::critical(
+                "the ledger {} is missing, and a service has served the state "
+                "folder {} before: not making an empty ledger; put the ledger "
+                "back, or run `actiondrop init` to start an empty one",
+                db->string(), cfg->state_dir.string());
             return exit_code::config;
         }
         auto held = util::HeldLock::take(lock_file);
         if (!held && held.error().held_elsewhere) {
-            spdlog::critical("another actiondropd serves the state folder {} ({}): one service "
-                             "per state folder; not starting",
-                             cfg->state_dir.string(), held.error().message);
+            spdlog::critical(
+                "another actiondropd serves the state folder {} ({}): one service "
+                "per state folder; not starting",
+                cfg->state_dir.string(), held.error().message);
             return exit_code::config;
         }
         if (!held) {
@@ -326,20 +330,21 @@ int main(int argc, char** argv) {
         events.taken = [&metrics](const config::InboxConfig& inbox, const ingest::Claim& claim,
                                   const ingest::Outcome& o, std::chrono::milliseconds took) {
             if (o.vanished) {
-                spdlog::warn("inbox={} account={} batch={} file={}: its claim {} was removed by "
-                             "someone else; nothing was applied",
-                             inbox.name, inbox.account, o.batch_id, util::printable(claim.file_name),
-                             claim.path.string());
+                spdlog::warn(
+                    "inbox={} account={} batch={} file={}: its claim {} was removed by "
+                    "someone else; nothing was applied",
+                    inbox.name, inbox.account, o.batch_id, util::printable(claim.file_name),
+                    claim.path.string());
                 return;
             }
             if (o.undelivered) {
                 metrics.file_undelivered(inbox.name);
-                spdlog::critical("inbox={} account={} batch={} file={}: applied, but its answers "
-                                 "could not be delivered {} times; quarantined: mend the outbox "
-                                 "{}, then run actiondrop batches redeliver {}",
-                                 inbox.name, inbox.account, o.batch_id,
-                                 util::printable(claim.file_name), ingest::max_delivery_attempts,
-                                 inbox.outbox.string(), o.batch_id);
+                spdlog::critical(
+                    "inbox={} account={} batch={} file={}: applied, but its answers "
+                    "could not be delivered {} times; quarantined: mend the outbox "
+                    "{}, then run actiondrop batches redeliver {}",
+                    inbox.name, inbox.account, o.batch_id, util::printable(claim.file_name),
+                    ingest::max_delivery_attempts, inbox.outbox.string(), o.batch_id);
             }
             metrics.file_discovered(inbox.name);
             metrics.file_claimed(inbox.name);
@@ -362,15 +367,14 @@ int main(int argc, char** argv) {
                                    const std::string& what, std::chrono::seconds retry_in) {
             metrics.file_failed(inbox.name);
             spdlog::error("inbox={} account={} file={} failed: {}; retrying in {}s", inbox.name,
-                          inbox.account, util::printable(claim.file_name), what,
-                          retry_in.count());
+                          inbox.account, util::printable(claim.file_name), what, retry_in.count());
         };
         events.set_aside = [&metrics](const config::InboxConfig& inbox, const std::string& name,
                                       const std::string& why, const fs::path& to) {
             metrics.file_set_aside(inbox.name);
             // Paths are printed like names: one may hold a name (util/journal_fields.hpp).
-            spdlog::error("inbox={} file={} cannot be answered ({}); moved untaken to {}", inbox.name,
-                          util::printable(name), why, util::printable(to.string()));
+            spdlog::error("inbox={} file={} cannot be answered ({}); moved untaken to {}",
+                          inbox.name, util::printable(name), why, util::printable(to.string()));
         };
         events.inbox_problem = [&metrics](const config::InboxConfig& inbox,
                                           const std::string& what) {
@@ -378,9 +382,10 @@ int main(int argc, char** argv) {
             spdlog::warn("inbox={}: {}", inbox.name, what);
         };
         events.made_inbox_folder = [](const config::InboxConfig& inbox) {
-            spdlog::warn("inbox={}: its folder {} was not there: made it, owned by the service; "
-                         "if the uploads go elsewhere, check path: in the config",
-                         inbox.name, inbox.local()->path.string());
+            spdlog::warn(
+                "inbox={}: its folder {} was not there: made it, owned by the service; "
+                "if the uploads go elsewhere, check path: in the config",
+                inbox.name, inbox.local()->path.string());
         };
         events.abandoned = [](const config::InboxConfig& inbox, const ingest::Claim& claim) {
             spdlog::info(
@@ -458,9 +463,9 @@ int main(int argc, char** argv) {
         ingest::LifecycleEvents lifecycle_events;
         std::set<std::string> calendar_warned;  // accounts told once that their invoices stopped
         lifecycle_events.ran = [&metrics, &calendar_warned](
-                                   const ledger::Account& account,
-                                   const lifecycle::RunDecisions& d, std::size_t files,
-                                   const std::string& files_error, std::chrono::milliseconds took) {
+                                   const ledger::Account& account, const lifecycle::RunDecisions& d,
+                                   std::size_t files, const std::string& files_error,
+                                   std::chrono::milliseconds took) {
             const ledger::Currency* currency = account.currency;
             const std::int64_t overdue_minor = d.clearing.overdue_amount();
             const auto newly_overdue = static_cast<std::int64_t>(d.clearing.newly_overdue);
@@ -475,40 +480,43 @@ int main(int argc, char** argv) {
                              .overdue_amount = overdue_amount,
                              .currency = code,
                              .invoices = static_cast<std::int64_t>(d.invoices.size())});
-            const std::string amount =
-                currency ? ledger::format_minor(overdue_minor, *currency) : std::to_string(overdue_minor);
+            const std::string amount = currency ? ledger::format_minor(overdue_minor, *currency)
+                                                : std::to_string(overdue_minor);
             // Only an account where something happened has a line; the others one at debug.
-            const auto level = d.changes_nothing() && files == 0 ? spdlog::level::debug
-                                                                 : spdlog::level::info;
+            const auto level =
+                d.changes_nothing() && files == 0 ? spdlog::level::debug : spdlog::level::info;
             spdlog::log(level,
                         "account={} lifecycle at={} locked={} cleared={} overdue={} "
                         "newly_overdue={} overdue_amount={} currency={} invoices={} "
                         "invoice_files={} ms={}",
-                        account.id, ledger::format_instant(d.now), d.locked,
-                        d.clearing.cleared, d.clearing.left_overdue, newly_overdue, amount,
-                        code, d.invoices.size(), files, took.count());
+                        account.id, ledger::format_instant(d.now), d.locked, d.clearing.cleared,
+                        d.clearing.left_overdue, newly_overdue, amount, code, d.invoices.size(),
+                        files, took.count());
             if (!files_error.empty())
                 spdlog::error("account={} lifecycle: {}; the next run tries again", account.id,
                               files_error);
             if (d.invoice_calendar_ended && calendar_warned.insert(account.id).second)
-                spdlog::warn("account={} lifecycle: cleared actions or transfers wait for an "
-                             "invoice and the account's period_ends list has no later date; load "
-                             "a catalog that lists more",
-                             account.id);
+                spdlog::warn(
+                    "account={} lifecycle: cleared actions or transfers wait for an "
+                    "invoice and the account's period_ends list has no later date; load "
+                    "a catalog that lists more",
+                    account.id);
             else if (!d.invoice_calendar_ended)
                 calendar_warned.erase(account.id);
         };
         lifecycle_events.failed = [&metrics](const std::string& account, const std::string& what) {
             if (account.empty()) {
-                spdlog::error("lifecycle: the catalog cannot be read: {}; tried again at the "
-                              "next interval",
-                              what);
+                spdlog::error(
+                    "lifecycle: the catalog cannot be read: {}; tried again at the "
+                    "next interval",
+                    what);
                 return;
             }
             metrics.lifecycle_failed(account);
-            spdlog::error("account={} lifecycle run failed and was rolled back: {}; tried again "
-                          "at the next interval",
-                          account, what);
+            spdlog::error(
+                "account={} lifecycle run failed and was rolled back: {}; tried again "
+                "at the next interval",
+                account, what);
         };
         lifecycle_events.deferred = [](const std::string& account) {
             spdlog::debug("account={} lifecycle: waits for a file of the account to finish",
@@ -516,9 +524,9 @@ int main(int argc, char** argv) {
         };
         lifecycle_events.finished = [&metrics](std::chrono::system_clock::time_point began,
                                                std::chrono::duration<double> took) {
-            metrics.lifecycle_run_finished(began + std::chrono::duration_cast<
-                                                       std::chrono::system_clock::duration>(took),
-                                           took);
+            metrics.lifecycle_run_finished(
+                began + std::chrono::duration_cast<std::chrono::system_clock::duration>(took),
+                took);
         };
         lifecycle_events.progress = ping;
         ingest::LifecycleSchedule lifecycle(*store, system_now, lifecycle_events);
@@ -538,9 +546,10 @@ int main(int argc, char** argv) {
             for (const auto& inbox : c.inboxes)
                 if (const auto* ftp = std::get_if<config::FtpSource>(&inbox.source);
                     ftp && ftp->tls == config::FtpTls::None) {
-                    spdlog::warn("inbox={} ftp {}:{}: tls: none; the password and the files "
-                                 "cross the network unencrypted",
-                                 inbox.name, ftp->host, ftp->port);
+                    spdlog::warn(
+                        "inbox={} ftp {}:{}: tls: none; the password and the files "
+                        "cross the network unencrypted",
+                        inbox.name, ftp->host, ftp->port);
                     unencrypted.push_back(inbox.name);
                 }
             metrics.set_unencrypted(unencrypted);
@@ -568,9 +577,10 @@ int main(int argc, char** argv) {
             const auto now = std::chrono::steady_clock::now();
             if (!stop_at) {
                 stop_at = now;
-                spdlog::info("stopping: the file being applied is finished first (at most {}s; "
-                             "a second SIGTERM abandons it, to be applied at the next start)",
-                             kDrainLimit.count());
+                spdlog::info(
+                    "stopping: the file being applied is finished first (at most {}s; "
+                    "a second SIGTERM abandons it, to be applied at the next start)",
+                    kDrainLimit.count());
                 notify("STATUS=stopping: finishing the file being applied");
             }
             return signals.stops() > 1 || now - *stop_at >= kDrainLimit;
@@ -596,9 +606,10 @@ int main(int argc, char** argv) {
                     spdlog::warn("the lock file {} was removed or replaced: locked again",
                                  lock_file.string());
                 } else if (again.error().held_elsewhere) {
-                    spdlog::critical("another actiondropd took the state folder {} ({}) after "
-                                     "its lock file was removed or replaced: stopping",
-                                     cfg->state_dir.string(), again.error().message);
+                    spdlog::critical(
+                        "another actiondropd took the state folder {} ({}) after "
+                        "its lock file was removed or replaced: stopping",
+                        cfg->state_dir.string(), again.error().message);
                     lock_lost = true;
                     break;
                 } else {
@@ -608,12 +619,15 @@ int main(int argc, char** argv) {
             judge("state folder", state_problem);
             judge("ledger", store->problem());
             try {
-                next = service.run_once(std::chrono::steady_clock::now(), should_stop, abandon_file);
+                next =
+                    service.run_once(std::chrono::steady_clock::now(), should_stop, abandon_file);
                 store_wait = std::chrono::seconds{0};
                 judge("store", service.store_problem());
             } catch (const store::StoreError& e) {
-                store_wait = std::clamp(store_wait * 2, std::chrono::seconds{1}, std::chrono::seconds{60});
-                spdlog::error("store unavailable: {}; trying again in {}s", e.what(), store_wait.count());
+                store_wait =
+                    std::clamp(store_wait * 2, std::chrono::seconds{1}, std::chrono::seconds{60});
+                spdlog::error("store unavailable: {}; trying again in {}s", e.what(),
+                              store_wait.count());
                 notify(fmt::format("STATUS=waiting for the store: {}", e.what()));
                 judge("store", e.what());
                 next = std::chrono::steady_clock::now() + store_wait;

@@ -1,11 +1,11 @@
 // action show|history and report actions|changes: the ledger's actions and their history.
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "../exit_codes.hpp"
 #include "command.hpp"
@@ -112,25 +112,30 @@ int show_action(const config::ServiceConfig& cfg, const ActionOptions& o, bool h
         } else {
             for (const auto& [key, value] : j.items())
                 if (!value.is_structured())
-                    std::cout << fmt::format("{:<20} {}\n", key, value.is_string() ? value.get<std::string>() : value.dump());
+                    std::cout << fmt::format(
+                        "{:<20} {}\n", key,
+                        value.is_string() ? value.get<std::string>() : value.dump());
             for (const auto& item : a->items)
                 std::cout << fmt::format("{:<20} {} x{} {} ({})\n", "item", item.sku, item.quantity,
                                          amount_text(item.amount, a->currency), item.category);
         }
     } else {
         std::vector<nlohmann::ordered_json> rows;
-        for (const auto& h : s->history(o.account, o.action_id)) rows.push_back(history_json(cat, *a, h));
+        for (const auto& h : s->history(o.account, o.action_id))
+            rows.push_back(history_json(cat, *a, h));
         if (o.json) {
             std::cout << nlohmann::ordered_json(rows).dump(2) << "\n";
         } else {
             for (const auto& r : rows)
-                std::cout << fmt::format("{}  {:<8} {:<18} amount {} -> {}  payout {} -> {}  {} -> {}  batch {} line {}\n",
-                                         r["at"].get<std::string>(), r["operation"].get<std::string>(),
-                                         r["reason"].get<std::string>(), r["old_amount"].get<std::string>(),
-                                         r["new_amount"].get<std::string>(), r["old_payout"].get<std::string>(),
-                                         r["new_payout"].get<std::string>(), r["old_status"].get<std::string>(),
-                                         r["new_status"].get<std::string>(), r["batch_id"].get<std::string>(),
-                                         r["line"].get<std::int64_t>());
+                std::cout << fmt::format(
+                    "{}  {:<8} {:<18} amount {} -> {}  payout {} -> {}  {} -> {}  batch {} line "
+                    "{}\n",
+                    r["at"].get<std::string>(), r["operation"].get<std::string>(),
+                    r["reason"].get<std::string>(), r["old_amount"].get<std::string>(),
+                    r["new_amount"].get<std::string>(), r["old_payout"].get<std::string>(),
+                    r["new_payout"].get<std::string>(), r["old_status"].get<std::string>(),
+                    r["new_status"].get<std::string>(), r["batch_id"].get<std::string>(),
+                    r["line"].get<std::int64_t>());
         }
     }
     return exit_code::ok;
@@ -166,7 +171,9 @@ void add_action_commands(CLI::App& app, Commands& commands) {
         sub->add_flag("--json", o->json, "JSON instead of text");
         sub->add_option("ID", o->action_id)->required();
         const bool is_history = sub == history;
-        commands.push_back({sub, [o, is_history](const config::ServiceConfig& cfg) { return show_action(cfg, *o, is_history); }});
+        commands.push_back({sub, [o, is_history](const config::ServiceConfig& cfg) {
+                                return show_action(cfg, *o, is_history);
+                            }});
     }
 
     auto* report_cmd = app.add_subcommand("report", "reports");
@@ -178,7 +185,9 @@ void add_action_commands(CLI::App& app, Commands& commands) {
         sub->add_option("--account", o->account, "account id")->required();
         sub->add_flag("--json", o->json, "JSON instead of CSV");
         const bool is_changes = sub == changes;
-        commands.push_back({sub, [o, is_changes](const config::ServiceConfig& cfg) { return report(cfg, *o, is_changes); }});
+        commands.push_back({sub, [o, is_changes](const config::ServiceConfig& cfg) {
+                                return report(cfg, *o, is_changes);
+                            }});
     }
 }
 

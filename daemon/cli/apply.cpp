@@ -1,4 +1,5 @@
 // apply and validate: a batch file against the ledger, or only its form.
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,8 +15,6 @@
 #include <system_error>
 #include <utility>
 
-#include <fmt/format.h>
-
 #include "../exit_codes.hpp"
 #include "../wall_clock.hpp"
 #include "apply/apply_file.hpp"
@@ -23,10 +22,10 @@
 #include "batch/csv_reader.hpp"
 #include "batch/layout.hpp"
 #include "command.hpp"
-#include "util/folder.hpp"
 #include "ledger/errors.hpp"
 #include "ledger/rules.hpp"
 #include "ledger/time.hpp"
+#include "util/folder.hpp"
 
 namespace fs = std::filesystem;
 
@@ -47,7 +46,9 @@ struct FileOptions {
 
 batch::FileType file_type(const std::string& name) {
     auto t = batch::parse_file_type(name);
-    if (!t) throw UsageError(fmt::format("unknown file type '{}' (modifications, conversions, funds_transfers)", name));
+    if (!t)
+        throw UsageError(fmt::format(
+            "unknown file type '{}' (modifications, conversions, funds_transfers)", name));
     return *t;
 }
 
@@ -65,14 +66,18 @@ std::function<void(std::int64_t, std::int64_t)> terminal_progress() {
 
 void print_result(const apply::ApplyResult& r, const std::string& file, bool dry_run) {
     if (r.redelivered)
-        std::cout << fmt::format("{}: batch {} was already applied; its results were delivered again\n", file, r.batch_id);
-    std::cout << fmt::format("{}: batch {} {}: {} rows, {} applied, {} rejected\n", file, r.batch_id, r.status,
-                             r.total, r.applied, r.rejected);
+        std::cout << fmt::format(
+            "{}: batch {} was already applied; its results were delivered again\n", file,
+            r.batch_id);
+    std::cout << fmt::format("{}: batch {} {}: {} rows, {} applied, {} rejected\n", file,
+                             r.batch_id, r.status, r.total, r.applied, r.rejected);
     if (!r.error_code.empty())
-        std::cout << fmt::format("  {}{}: {}\n", r.error_code, r.error_line ? fmt::format(" (line {})", *r.error_line) : "",
+        std::cout << fmt::format("  {}{}: {}\n", r.error_code,
+                                 r.error_line ? fmt::format(" (line {})", *r.error_line) : "",
                                  r.error_message);
     for (const auto& [code, n] : r.error_counts) std::cout << fmt::format("  {:<28} {}\n", code, n);
-    for (const auto& p : r.first_problems) std::cout << fmt::format("  line {}: {}: {}\n", p.line, p.code, p.message);
+    for (const auto& p : r.first_problems)
+        std::cout << fmt::format("  line {}: {}: {}\n", p.line, p.code, p.message);
     for (const auto& p : r.delivered) std::cout << fmt::format("  wrote {}\n", p.string());
     if (dry_run)
         std::cout << "  a dry run: the ledger is unchanged, and the answers show what the file "
@@ -91,8 +96,7 @@ fs::path spool_dir(const config::ServiceConfig& cfg) {
 // row checks that need no account.
 int check_form(const apply::ApplyRequest& req, const std::string& input) {
     std::ifstream in(req.file, std::ios::binary);
-    if (!in)
-        throw std::system_error(errno, std::generic_category(), "cannot open " + input);
+    if (!in) throw std::system_error(errno, std::generic_category(), "cannot open " + input);
     batch::CsvReader reader(in, req.limits);
     batch::Record rec;
     auto first = reader.next(rec);
@@ -115,20 +119,26 @@ int check_form(const apply::ApplyRequest& req, const std::string& input) {
         std::pair<ledger::ErrorCode, std::string> problem{ledger::ErrorCode::None, ""};
         if (req.type == batch::FileType::Modifications) {
             auto row = layout->modification(rec);
-            problem = row ? ledger::check_modification_form(*row) : std::pair{row.error().code, row.error().message};
+            problem = row ? ledger::check_modification_form(*row)
+                          : std::pair{row.error().code, row.error().message};
         } else if (req.type == batch::FileType::Conversions) {
             auto row = layout->conversion(rec);
-            problem = row ? ledger::check_conversion_form(*row) : std::pair{row.error().code, row.error().message};
+            problem = row ? ledger::check_conversion_form(*row)
+                          : std::pair{row.error().code, row.error().message};
         } else {
             auto row = layout->transfer(rec);
-            problem = row ? ledger::check_transfer_form(*row, now) : std::pair{row.error().code, row.error().message};
+            problem = row ? ledger::check_transfer_form(*row, now)
+                          : std::pair{row.error().code, row.error().message};
         }
         if (problem.first != ledger::ErrorCode::None) {
             ++bad;
-            std::cout << fmt::format("  line {}: {}: {}\n", rec.line, ledger::error_name(problem.first), problem.second);
+            std::cout << fmt::format("  line {}: {}: {}\n", rec.line,
+                                     ledger::error_name(problem.first), problem.second);
         }
     }
-    if (rows == 0) return fail({ledger::ErrorCode::EmptyFile, "the file has a header but no data record", std::nullopt});
+    if (rows == 0)
+        return fail({ledger::ErrorCode::EmptyFile, "the file has a header but no data record",
+                     std::nullopt});
     std::cout << fmt::format("{}: form checked: {} rows, {} with errors\n", input, rows, bad);
     return bad ? exit_code::rows_rejected : exit_code::ok;
 }
@@ -142,22 +152,23 @@ int run_file(const config::ServiceConfig& cfg, const FileOptions& o, bool valida
     std::error_code ec;
     if (const auto st = fs::status(req.file, ec); !fs::is_regular_file(st))
         throw UsageError(fmt::format("{}: {}", o.input,
-                                     fs::exists(st)                      ? "not a regular file"
+                                     fs::exists(st) ? "not a regular file"
                                      : ec && ec != std::errc::no_such_file_or_directory
                                          ? ec.message()
                                          : "no such file"));
     req.limits = apply::reader_limits(cfg.limits);
     if (!o.inbox_name.empty()) {
         const auto* inbox = cfg.inbox(o.inbox_name);
-        if (!inbox) throw UsageError(fmt::format("no inbox named '{}' in the config", o.inbox_name));
+        if (!inbox)
+            throw UsageError(fmt::format("no inbox named '{}' in the config", o.inbox_name));
         req = apply::request_for(*inbox, {});  // the spool is made below, once the request is sound
         req.file = o.input;
         // A dry run takes the inbox's options, never its outbox: the advertiser's answers
         // there are the service's, and a trial must not replace them (docs/formats.md).
         if (o.dry_run) req.outbox.clear();
         if (!o.account.empty() && o.account != inbox->account)
-            throw UsageError(fmt::format("--account {} differs from inbox {}'s account {}", o.account, inbox->name,
-                                         inbox->account));
+            throw UsageError(fmt::format("--account {} differs from inbox {}'s account {}",
+                                         o.account, inbox->name, inbox->account));
     }
     if (!o.account.empty()) req.account_id = o.account;
     if (!o.type_name.empty()) req.type = file_type(o.type_name);
@@ -165,7 +176,8 @@ int run_file(const config::ServiceConfig& cfg, const FileOptions& o, bool valida
     if (req.outbox.empty()) req.outbox = fs::absolute(req.file).parent_path();
     req.dry_run = o.dry_run || validating;
     req.write_outputs = !validating;
-    if (!o.as_of_text.empty() && !o.dry_run) throw UsageError("--as-of is only allowed with --dry-run");
+    if (!o.as_of_text.empty() && !o.dry_run)
+        throw UsageError("--as-of is only allowed with --dry-run");
 
     if (validating && req.account_id.empty()) return check_form(req, o.input);
 
@@ -213,21 +225,26 @@ void add_apply_commands(CLI::App& app, Commands& commands) {
     auto a = std::make_shared<FileOptions>();
     auto* apply_cmd = app.add_subcommand("apply", "apply a batch file and write its results");
     apply_cmd->add_option("--account", a->account, "account id");
-    apply_cmd->add_option("--type", a->type_name, "modifications (default), conversions, funds_transfers");
-    apply_cmd->add_option("--inbox", a->inbox_name, "take account, type and options from a configured inbox");
+    apply_cmd->add_option("--type", a->type_name,
+                          "modifications (default), conversions, funds_transfers");
+    apply_cmd->add_option("--inbox", a->inbox_name,
+                          "take account, type and options from a configured inbox");
     apply_cmd->add_option("--outbox", a->outbox, "where results go (default: the file's folder)");
     apply_cmd->add_flag("--dry-run", a->dry_run, "evaluate and write results, change nothing");
     apply_cmd->add_option("--as-of", a->as_of_text, "with --dry-run: evaluate as if now were T");
     apply_cmd->add_option("FILE", a->input)->required();
-    commands.push_back({apply_cmd, [a](const config::ServiceConfig& cfg) { return run_file(cfg, *a, false); }});
+    commands.push_back(
+        {apply_cmd, [a](const config::ServiceConfig& cfg) { return run_file(cfg, *a, false); }});
 
     auto v = std::make_shared<FileOptions>();
-    auto* validate = app.add_subcommand("validate", "check a file; with --account also against the ledger");
+    auto* validate =
+        app.add_subcommand("validate", "check a file; with --account also against the ledger");
     validate->add_option("--account", v->account, "account id");
     validate->add_option("--type", v->type_name,
                          "modifications (default), conversions, funds_transfers");
     validate->add_option("FILE", v->input)->required();
-    commands.push_back({validate, [v](const config::ServiceConfig& cfg) { return run_file(cfg, *v, true); }});
+    commands.push_back(
+        {validate, [v](const config::ServiceConfig& cfg) { return run_file(cfg, *v, true); }});
 }
 
 }  // namespace actiondrop::cli

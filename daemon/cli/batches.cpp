@@ -1,4 +1,6 @@
 // batches list|show|redeliver: the batch journal, and a batch's answers written again.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
@@ -8,8 +10,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "../exit_codes.hpp"
 #include "apply/apply_file.hpp"
@@ -61,10 +61,13 @@ int list(const config::ServiceConfig& cfg, const BatchOptions& o) {
     auto s = open_migrated(cfg);
     if (!o.account.empty()) account_named(s->load_catalog(), o.account);
     std::vector<nlohmann::ordered_json> rows;
-    for (const auto& b : s->list_batches(o.account.empty() ? std::nullopt : std::optional<std::string_view>(o.account)))
+    for (const auto& b : s->list_batches(
+             o.account.empty() ? std::nullopt : std::optional<std::string_view>(o.account)))
         rows.push_back(batch_json(b));
-    if (o.json) std::cout << nlohmann::ordered_json(rows).dump(2) << "\n";
-    else print_csv(rows, rows.empty() ? std::vector<std::string>{} : scalar_columns(rows.front()));
+    if (o.json)
+        std::cout << nlohmann::ordered_json(rows).dump(2) << "\n";
+    else
+        print_csv(rows, rows.empty() ? std::vector<std::string>{} : scalar_columns(rows.front()));
     return exit_code::ok;
 }
 
@@ -80,17 +83,17 @@ int redeliver_into(store::Store& s, const store::BatchRecord& b, const fs::path&
                                             [&](const auto& o) { return o.first == receipt_name; });
     if (!outputs.empty() && !receipt_stored) {
         std::ostringstream receipt;
-        batch::write_receipt(receipt,
-                             {b.batch_id, b.file_name, b.sha256, b.size, b.received_at});
+        batch::write_receipt(receipt, {b.batch_id, b.file_name, b.sha256, b.size, b.received_at});
         util::write_file_atomically(target / receipt_name, receipt.str());
         std::cout << fmt::format("wrote {}\n", (shown / receipt_name).string());
     }
     for (const auto& p : apply::deliver(s, b, target))
         std::cout << fmt::format("wrote {}\n", (shown / p.filename()).string());
     if (outputs.empty())
-        std::cout << fmt::format("batch {} has no stored answers: it was set aside when it was "
-                                 "claimed ({})\n",
-                                 b.batch_id, b.error_message);
+        std::cout << fmt::format(
+            "batch {} has no stored answers: it was set aside when it was "
+            "claimed ({})\n",
+            b.batch_id, b.error_message);
     return exit_code::ok;
 }
 
@@ -109,15 +112,18 @@ int show_or_redeliver(const config::ServiceConfig& cfg, const BatchOptions& o, b
     fs::path target = o.outbox;
     if (target.empty() && !b->inbox.empty())
         if (const auto* inbox = cfg.inbox(b->inbox)) target = inbox->outbox;
-    if (target.empty()) throw UsageError("--outbox is required: the batch's inbox is not configured");
-    if (b->status.empty()) throw UsageError(fmt::format("batch {} was never completed; apply its file again", o.batch_id));
+    if (target.empty())
+        throw UsageError("--outbox is required: the batch's inbox is not configured");
+    if (b->status.empty())
+        throw UsageError(
+            fmt::format("batch {} was never completed; apply its file again", o.batch_id));
     // The inbox's outbox is written only through the folder itself, never through a link an
     // uploader put in its place (docs/ingest.md, "The outbox"); --outbox is the operator's.
     if (!o.outbox.empty()) return redeliver_into(*s, *b, target, target);
-    return util::OpenedFolder::open(target, "the outbox").within(
-        [&](const fs::path& here) { return redeliver_into(*s, *b, here, target); });
+    return util::OpenedFolder::open(target, "the outbox").within([&](const fs::path& here) {
+        return redeliver_into(*s, *b, here, target);
+    });
 }
-
 
 }  // namespace
 
@@ -134,13 +140,18 @@ void add_batches_commands(CLI::App& app, Commands& commands) {
     auto s = std::make_shared<BatchOptions>();
     auto* show = batches->add_subcommand("show", "one batch's journal record");
     show->add_option("ID", s->batch_id)->required();
-    commands.push_back({show, [s](const config::ServiceConfig& cfg) { return show_or_redeliver(cfg, *s, false); }});
+    commands.push_back({show, [s](const config::ServiceConfig& cfg) {
+                            return show_or_redeliver(cfg, *s, false);
+                        }});
 
     auto r = std::make_shared<BatchOptions>();
     auto* redeliver = batches->add_subcommand("redeliver", "write a batch's stored outputs again");
     redeliver->add_option("ID", r->batch_id)->required();
-    redeliver->add_option("--outbox", r->outbox, "where to write them (default: the batch's inbox outbox)");
-    commands.push_back({redeliver, [r](const config::ServiceConfig& cfg) { return show_or_redeliver(cfg, *r, true); }});
+    redeliver->add_option("--outbox", r->outbox,
+                          "where to write them (default: the batch's inbox outbox)");
+    commands.push_back({redeliver, [r](const config::ServiceConfig& cfg) {
+                            return show_or_redeliver(cfg, *r, true);
+                        }});
 }
 
 }  // namespace actiondrop::cli

@@ -1,12 +1,12 @@
 // init and catalog load: the store and the business catalog in it.
+#include <fmt/format.h>
+
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <system_error>
-
-#include <fmt/format.h>
 
 #include "../exit_codes.hpp"
 #include "../wall_clock.hpp"
@@ -50,8 +50,9 @@ int load_catalog(const config::ServiceConfig& cfg, const std::string& catalog_fi
     s->save_catalog(*merged);
     std::size_t contracts = 0;
     for (const auto& [id, acc] : merged->accounts) contracts += acc.contracts.size();
-    std::cout << fmt::format("catalog loaded from {}: {} accounts, {} contracts, {} FX rates\n", catalog_file,
-                             merged->accounts.size(), contracts, merged->fx_rates.size());
+    std::cout << fmt::format("catalog loaded from {}: {} accounts, {} contracts, {} FX rates\n",
+                             catalog_file, merged->accounts.size(), contracts,
+                             merged->fx_rates.size());
     return exit_code::ok;
 }
 
@@ -66,7 +67,8 @@ void add_catalog_commands(CLI::App& app, Commands& commands) {
     auto* load = catalog->add_subcommand("load", "load (or update) the catalog from a YAML file");
     auto file = std::make_shared<std::string>();
     load->add_option("FILE", *file)->required();
-    commands.push_back({load, [file](const config::ServiceConfig& cfg) { return load_catalog(cfg, *file); }});
+    commands.push_back(
+        {load, [file](const config::ServiceConfig& cfg) { return load_catalog(cfg, *file); }});
 }
 
 }  // namespace actiondrop::cli

@@ -1,10 +1,10 @@
 #include "command.hpp"
 
+#include <fmt/format.h>
+
 #include <filesystem>
 #include <iostream>
 #include <system_error>
-
-#include <fmt/format.h>
 
 #include "store/open_store.hpp"
 
@@ -122,8 +122,10 @@ void ReportWriter::add(const nlohmann::ordered_json& row) {
 }
 
 void ReportWriter::finish() {
-    if (json_) std::cout << (any_ ? "\n]\n" : "[]\n");
-    else if (!any_) print_csv_header({});
+    if (json_)
+        std::cout << (any_ ? "\n]\n" : "[]\n");
+    else if (!any_)
+        print_csv_header({});
 }
 
 std::vector<std::string> scalar_columns(const nlohmann::ordered_json& sample) {

@@ -3,14 +3,13 @@
 // options, the config and the store they open, the account a command names, the CSV form of a
 // report, and the way a family adds its commands. main.cpp parses the command line and runs
 // the one command it names; each family is a file of this folder.
+#include <CLI/CLI.hpp>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 
 #include "config/service_config.hpp"
 #include "failure.hpp"
@@ -46,7 +45,8 @@ const ledger::Account& account_named(const ledger::Catalog& catalog, std::string
 // `rows` as CSV with CRLF line ends, a column per name of `columns`; a cell that a spreadsheet
 // would run as a formula gets a leading quote, and a null (a value not set, such as an
 // action's cleared_at) is an empty cell, as in the files we read (docs/formats.md).
-void print_csv(const std::vector<nlohmann::ordered_json>& rows, const std::vector<std::string>& columns);
+void print_csv(const std::vector<nlohmann::ordered_json>& rows,
+               const std::vector<std::string>& columns);
 
 // The names of the members of `sample` that are not arrays or objects: a report's columns.
 std::vector<std::string> scalar_columns(const nlohmann::ordered_json& sample);
@@ -79,14 +79,18 @@ using Commands = std::vector<Command>;
 // them to `commands`.
 void add_catalog_commands(CLI::App& app, Commands& commands);  // init, catalog load: catalog.cpp
 void add_apply_commands(CLI::App& app, Commands& commands);    // apply, validate: apply.cpp
-void add_action_commands(CLI::App& app, Commands& commands);   // action show|history, report: actions.cpp
-void add_batches_commands(CLI::App& app, Commands& commands);  // batches list|show|redeliver: batches.cpp
-void add_sftp_commands(CLI::App& app, Commands& commands);     // sftp enrol: sftp.cpp
-void add_ftp_commands(CLI::App& app, Commands& commands);      // ftp enrol: ftp.cpp
+void add_action_commands(CLI::App& app,
+                         Commands& commands);  // action show|history, report: actions.cpp
+void add_batches_commands(CLI::App& app,
+                          Commands& commands);  // batches list|show|redeliver: batches.cpp
+void add_sftp_commands(CLI::App& app, Commands& commands);  // sftp enrol: sftp.cpp
+void add_ftp_commands(CLI::App& app, Commands& commands);   // ftp enrol: ftp.cpp
 // The life cycle's families use `report`, so they come after add_action_commands.
 void add_lifecycle_commands(CLI::App& app, Commands& commands);  // lifecycle run: lifecycle.cpp
-void add_funds_commands(CLI::App& app, Commands& commands);      // funds deposit|balance, report funds: funds.cpp
-void add_invoice_commands(CLI::App& app, Commands& commands);    // invoices show, report invoices: invoices.cpp
-void add_store_commands(CLI::App& app, Commands& commands);      // store copy: store.cpp
+void add_funds_commands(CLI::App& app,
+                        Commands& commands);  // funds deposit|balance, report funds: funds.cpp
+void add_invoice_commands(CLI::App& app,
+                          Commands& commands);  // invoices show, report invoices: invoices.cpp
+void add_store_commands(CLI::App& app, Commands& commands);  // store copy: store.cpp
 
 }  // namespace actiondrop::cli

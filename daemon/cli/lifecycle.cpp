@@ -82,8 +82,8 @@ public:
         if (!json_) {
             line_.clear();
             fmt::format_to(std::back_inserter(line_), "  overdue  {} {} {} due {}{}\n", o.action_id,
-                           money_text(o.payout, account_.currency), code_,
-                           instant_text(o.due_at), o.first_time ? "" : " (still)");
+                           money_text(o.payout, account_.currency), code_, instant_text(o.due_at),
+                           o.first_time ? "" : " (still)");
             write({line_.data(), line_.size()});
             return;
         }

@@ -1,10 +1,9 @@
 // actiondrop: the admin CLI (README.md, "The CLI"). Process wiring only: parse the command
 // line, read the config, run the one command it names, and turn a failure into an exit code
 // (failure.hpp). Each family of commands is a file of this folder.
+#include <CLI/CLI.hpp>
 #include <exception>
 #include <iostream>
-
-#include <CLI/CLI.hpp>
 
 #include "../exit_codes.hpp"
 #include "command.hpp"
@@ -16,7 +15,8 @@ int main(int argc, char** argv) {
     CLI::App app{"actiondrop: apply advertisers' batch files to the action ledger"};
     app.require_subcommand(1);
     cli::GlobalOptions global;
-    app.add_option("--config", global.config_file, "service config (default $ACTIONDROP_CONFIG, /etc/actiondrop/actiondrop.yaml)");
+    app.add_option("--config", global.config_file,
+                   "service config (default $ACTIONDROP_CONFIG, /etc/actiondrop/actiondrop.yaml)");
     app.add_option("--store", global.store_url, "store URL, overriding the config (sqlite:PATH)");
     app.add_option("--state-dir", global.state_dir, "state folder, overriding the config");
 

@@ -1,10 +1,10 @@
 // store copy: a SQLite ledger moved into an empty PostgreSQL store (docs/postgres.md,
 // "Moving a SQLite ledger over").
+#include <fmt/format.h>
+
 #include <iostream>
 #include <memory>
 #include <string>
-
-#include <fmt/format.h>
 
 #include "../exit_codes.hpp"
 #include "command.hpp"
@@ -15,9 +15,10 @@ namespace actiondrop::cli {
 namespace {
 
 int copy(const config::ServiceConfig& cfg, const std::string& to) {
-    const store::CopyReport report = store::copy_store(cfg.store, to, [](const std::string& table, std::int64_t rows) {
-        std::cerr << fmt::format("copied {}: {} rows\n", table, rows);
-    });
+    const store::CopyReport report =
+        store::copy_store(cfg.store, to, [](const std::string& table, std::int64_t rows) {
+            std::cerr << fmt::format("copied {}: {} rows\n", table, rows);
+        });
     std::cout << fmt::format("{:<42} {:>22} {:>22}\n", "check", "source", "target");
     for (const store::CopyCheck& c : report.checks)
         std::cout << fmt::format("{:<42} {:>22} {:>22}{}\n", c.what, c.source, c.target,
@@ -26,7 +27,8 @@ int copy(const config::ServiceConfig& cfg, const std::string& to) {
         std::cerr << "store copy: the stores differ; nothing was kept in the target\n";
         return exit_code::io;
     }
-    std::cout << fmt::format("done: {} copied into {}; every count and sum agrees\n", cfg.store, to);
+    std::cout << fmt::format("done: {} copied into {}; every count and sum agrees\n", cfg.store,
+                             to);
     return exit_code::ok;
 }
 
@@ -39,7 +41,8 @@ void add_store_commands(CLI::App& app, Commands& commands) {
         "copy", "copy this SQLite ledger into an empty PostgreSQL store and check both agree");
     auto to = std::make_shared<std::string>();
     copy_cmd->add_option("--to", *to, "the PostgreSQL store's URL (postgresql://…)")->required();
-    commands.push_back({copy_cmd, [to](const config::ServiceConfig& cfg) { return copy(cfg, *to); }});
+    commands.push_back(
+        {copy_cmd, [to](const config::ServiceConfig& cfg) { return copy(cfg, *to); }});
 }
 
 }  // namespace actiondrop::cli

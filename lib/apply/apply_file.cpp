@@ -1,5 +1,7 @@
 #include "apply/apply_file.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <deque>
 #include <fstream>
@@ -9,11 +11,6 @@
 #include <stdexcept>
 #include <system_error>
 
-#include <fmt/format.h>
-
-#include "batch/outputs.hpp"
-#include "ledger/errors.hpp"
-#include "ledger/rules.hpp"
 #include "apply/answer_files.hpp"
 #include "apply/delivery.hpp"
 #include "apply/journal.hpp"
@@ -22,6 +19,9 @@
 #include "apply/key_order/rereading.hpp"
 #include "apply/pending_rows.hpp"
 #include "apply/row_report.hpp"
+#include "batch/outputs.hpp"
+#include "ledger/errors.hpp"
+#include "ledger/rules.hpp"
 #include "util/atomic_file.hpp"
 #include "util/batch_id.hpp"
 #include "util/opened_file.hpp"
@@ -76,16 +76,21 @@ private:
     }
     std::string duplicate_message(const store::BatchRecord& done) const;
     ApplyResult reject(ErrorCode code, std::string message, std::optional<std::int64_t> line);
-    ApplyResult finish(store::BatchTransaction* tx, std::vector<std::pair<std::string, fs::path>> files);
+    ApplyResult finish(store::BatchTransaction* tx,
+                       std::vector<std::pair<std::string, fs::path>> files);
     void process_rows(store::BatchTransaction& tx);
-    ledger::RowResult apply_row(store::BatchTransaction& tx, const batch::Layout& layout, Pending& pending);
+    ledger::RowResult apply_row(store::BatchTransaction& tx, const batch::Layout& layout,
+                                Pending& pending);
     std::optional<RowProblem> count_result(ledger::RowResult& row, const batch::Record& record);
     std::optional<RowProblem> count_row(ledger::RowResult& row, const batch::Record& record,
-                                        const batch::Layout& layout, std::ostream& results, std::ostream& errors);
-    void apply_in_file_order(store::BatchTransaction& tx, batch::CsvReader& reader, const batch::Layout& layout,
-                             std::ostream& results, std::ostream& errors);
-    void apply_in_key_order(store::BatchTransaction& tx, batch::CsvReader& reader, const batch::Layout& layout,
-                            std::ostream& results, std::ostream& errors);
+                                        const batch::Layout& layout, std::ostream& results,
+                                        std::ostream& errors);
+    void apply_in_file_order(store::BatchTransaction& tx, batch::CsvReader& reader,
+                             const batch::Layout& layout, std::ostream& results,
+                             std::ostream& errors);
+    void apply_in_key_order(store::BatchTransaction& tx, batch::CsvReader& reader,
+                            const batch::Layout& layout, std::ostream& results,
+                            std::ostream& errors);
     // A batch committed before (a crash or a failed delivery after its commit): it is never
     // applied again, only answered again if it was not delivered yet.
     ApplyResult answer_committed(const store::BatchRecord& done);
@@ -185,7 +190,8 @@ ApplyResult BatchRun::finish(store::BatchTransaction* tx,
     // What was hashed and read must still be the file: an uploader who kept a descriptor
     // open could have written to it meanwhile.
     if (file_ && file_->changed_since_open())
-        throw std::runtime_error("the batch file changed while it was applied; it will be read again");
+        throw std::runtime_error(
+            "the batch file changed while it was applied; it will be read again");
     move_to(record_, BatchState::Applied);
     tx->commit(record_, outputs);
     if (req_.committed) req_.committed();
@@ -206,12 +212,14 @@ ApplyResult BatchRun::answer_committed(const store::BatchRecord& done) {
     result_.rejected = done.rejected;
     if (done.state == BatchState::Applied) {
         result_.redelivered = true;
-        if (req_.write_outputs) result_.delivered = deliver(store_, done, req_.outbox, req_.outbox_kind);
+        if (req_.write_outputs)
+            result_.delivered = deliver(store_, done, req_.outbox, req_.outbox_kind);
     }
     return result_;
 }
 
-ApplyResult BatchRun::reject(ErrorCode code, std::string message, std::optional<std::int64_t> line) {
+ApplyResult BatchRun::reject(ErrorCode code, std::string message,
+                             std::optional<std::int64_t> line) {
     result_.status = "REJECTED";
     result_.error_code = std::string(ledger::error_name(code));
     result_.error_message = std::move(message);
@@ -219,7 +227,8 @@ ApplyResult BatchRun::reject(ErrorCode code, std::string message, std::optional<
     return finish(nullptr, {});
 }
 
-ledger::RowResult BatchRun::apply_row(store::BatchTransaction& tx, const batch::Layout& layout, Pending& pending) {
+ledger::RowResult BatchRun::apply_row(store::BatchTransaction& tx, const batch::Layout& layout,
+                                      Pending& pending) {
     ledger::RowResult row;
     if (req_.type == batch::FileType::Modifications) {
         auto& parsed = *pending.modification;
@@ -254,7 +263,8 @@ ledger::RowResult BatchRun::apply_row(store::BatchTransaction& tx, const batch::
 }
 
 // Counts a row's result; returns the problem of a rejected row.
-std::optional<RowProblem> BatchRun::count_result(ledger::RowResult& row, const batch::Record& record) {
+std::optional<RowProblem> BatchRun::count_result(ledger::RowResult& row,
+                                                 const batch::Record& record) {
     ++result_.total;
     if (row.outcome == ledger::Outcome::Applied) {
         ++result_.applied;
@@ -279,7 +289,8 @@ std::optional<RowProblem> BatchRun::count_row(ledger::RowResult& row, const batc
 // Rows read a chunk ahead so that the store can fetch their actions in its key order before
 // the rows are applied, still one by one in file order; to the end of the file.
 void BatchRun::apply_in_file_order(store::BatchTransaction& tx, batch::CsvReader& reader,
-                                   const batch::Layout& layout, std::ostream& results, std::ostream& errors) {
+                                   const batch::Layout& layout, std::ostream& results,
+                                   std::ostream& errors) {
     return_large_blocks();
     const bool modifications = req_.type == batch::FileType::Modifications;
     const bool conversions = req_.type == batch::FileType::Conversions;
@@ -340,10 +351,12 @@ void BatchRun::apply_in_file_order(store::BatchTransaction& tx, batch::CsvReader
 // pipeline applies it (apply/key_order/pipeline.hpp); a span the plan refuses, and the rest of
 // the file, go in file order.
 void BatchRun::apply_in_key_order(store::BatchTransaction& tx, batch::CsvReader& reader,
-                                  const batch::Layout& layout, std::ostream& results, std::ostream& errors) {
+                                  const batch::Layout& layout, std::ostream& results,
+                                  std::ostream& errors) {
     return_large_blocks();
-    const key_order::PipelineSizes sizes{.range_rows = std::max<std::size_t>(req_.key_order_rows, 1),
-                                         .chunk_rows = req_.key_chunk_rows};
+    const key_order::PipelineSizes sizes{
+        .range_rows = std::max<std::size_t>(req_.key_order_rows, 1),
+        .chunk_rows = req_.key_chunk_rows};
     const std::size_t span_rows = sizes.range_rows * key_order::span_ranges;
     std::size_t span_start = 0;  // data rows before the span
     for (;;) {
@@ -365,23 +378,27 @@ void BatchRun::apply_in_key_order(store::BatchTransaction& tx, batch::CsvReader&
         }
         const std::size_t rows = span.keyed.size();
         if (rows == 0) return;
-        const key_order::SpanOrder order = key_order::order_span(std::move(span.keyed), sizes.range_rows);
+        const key_order::SpanOrder order =
+            key_order::order_span(std::move(span.keyed), sizes.range_rows);
         const std::int64_t bytes_to = reader.bytes_read();
         key_order::RowSteps steps{
             .apply = [&](Pending& pending) { return apply_row(tx, layout, pending); },
-            .count = [&](ledger::RowResult& row, const batch::Record& record) { return count_result(row, record); },
+            .count = [&](ledger::RowResult& row,
+                         const batch::Record& record) { return count_result(row, record); },
             .progress = {},
         };
         if (req_.progress)
             steps.progress = [&](std::size_t done, std::size_t of) {
-                req_.progress(bytes_from + (bytes_to - bytes_from) * static_cast<std::int64_t>(done) /
+                req_.progress(bytes_from + (bytes_to - bytes_from) *
+                                               static_cast<std::int64_t>(done) /
                                                static_cast<std::int64_t>(of),
                               digest_.size);
             };
-        const std::size_t problems_wanted = problems_kept - std::min(problems_kept, result_.first_problems.size());
-        auto problems = key_order::apply_span(tx, account_->id, layout, {*file_, req_.limits, span_start}, order,
-                                              sizes, steps, spool_->path("lines.runs"), problems_wanted, results,
-                                              errors);
+        const std::size_t problems_wanted =
+            problems_kept - std::min(problems_kept, result_.first_problems.size());
+        auto problems = key_order::apply_span(
+            tx, account_->id, layout, {*file_, req_.limits, span_start}, order, sizes, steps,
+            spool_->path("lines.runs"), problems_wanted, results, errors);
         for (RowProblem& problem : problems) result_.first_problems.push_back(std::move(problem));
         if (span.at_end) return;
         span_start += rows;
@@ -399,7 +416,8 @@ void BatchRun::process_rows(store::BatchTransaction& tx) {
         return;
     }
     if (!*first) {
-        file_error_ = batch::FileError{ErrorCode::EmptyFile, "the file is empty: no header and no data record", std::nullopt};
+        file_error_ = batch::FileError{
+            ErrorCode::EmptyFile, "the file is empty: no header and no data record", std::nullopt};
         return;
     }
     auto layout = batch::Layout::parse(req_.type, record);
@@ -425,13 +443,16 @@ void BatchRun::process_rows(store::BatchTransaction& tx) {
     close_output(results, result_path);
     close_output(errors, errors_path);
     if (result_.total == 0)
-        file_error_ = batch::FileError{ErrorCode::EmptyFile, "the file has a header but no data record", std::nullopt};
+        file_error_ = batch::FileError{ErrorCode::EmptyFile,
+                                       "the file has a header but no data record", std::nullopt};
 }
 
 ApplyResult BatchRun::run() {
     account_ = catalog_.account(req_.account_id);
-    if (!account_) throw std::invalid_argument(fmt::format("unknown account '{}'", req_.account_id));
-    if (req_.as_of && !req_.dry_run) throw std::invalid_argument("--as-of is only allowed with --dry-run");
+    if (!account_)
+        throw std::invalid_argument(fmt::format("unknown account '{}'", req_.account_id));
+    if (req_.as_of && !req_.dry_run)
+        throw std::invalid_argument("--as-of is only allowed with --dry-run");
 
     file_name_ = req_.file_name.empty() ? req_.file.filename().string() : req_.file_name;
     record_.received_at = clock_();
@@ -512,7 +533,8 @@ ApplyResult BatchRun::run() {
         return reject(ErrorCode::DuplicateFile, duplicate_message(*duplicate_of), std::nullopt);
     if (too_large)
         return reject(ErrorCode::TooLarge,
-                      fmt::format("the file has {} bytes; the limit is {}", digest_.size, req_.limits.max_file_bytes),
+                      fmt::format("the file has {} bytes; the limit is {}", digest_.size,
+                                  req_.limits.max_file_bytes),
                       std::nullopt);
 
     auto tx = store_.begin_batch(record_.batch_id);
@@ -546,19 +568,22 @@ ApplyResult BatchRun::run() {
         fs::rename(rewritten, spool_->path(result_file));
         result_.status = "REJECTED";
         result_.error_code = std::string(ledger::error_name(ErrorCode::RowsRejected));
-        result_.error_message = fmt::format("{} of {} rows were rejected; with all_or_nothing nothing was applied",
-                                            result_.rejected, result_.total);
+        result_.error_message =
+            fmt::format("{} of {} rows were rejected; with all_or_nothing nothing was applied",
+                        result_.rejected, result_.total);
         result_.applied = 0;
-        return finish(nullptr, {{result_file, spool_->path(result_file)}, {errors_file, spool_->path(errors_file)}});
+        return finish(nullptr, {{result_file, spool_->path(result_file)},
+                                {errors_file, spool_->path(errors_file)}});
     }
     result_.status = "COMPLETE";
-    return finish(tx.get(), {{result_file, spool_->path(result_file)}, {errors_file, spool_->path(errors_file)}});
+    return finish(tx.get(), {{result_file, spool_->path(result_file)},
+                             {errors_file, spool_->path(errors_file)}});
 }
 
 }  // namespace
 
-ApplyResult apply_file(store::Store& store, const ledger::Catalog& catalog, const ApplyRequest& request,
-                       const Clock& clock) {
+ApplyResult apply_file(store::Store& store, const ledger::Catalog& catalog,
+                       const ApplyRequest& request, const Clock& clock) {
     return BatchRun(store, catalog, request, clock).run();
 }
 

@@ -39,13 +39,14 @@ struct ApplyResult {
     std::vector<std::filesystem::path> delivered;
     bool redelivered = false;  // an earlier, undelivered batch of this content was answered
 
-    // The CLI's exit code (README.md, "The CLI"): 0 all applied, 3 some rows rejected, 65 file rejected.
+    // The CLI's exit code (README.md, "The CLI"): 0 all applied, 3 some rows rejected, 65 file
+    // rejected.
     int exit_code() const;
 };
 
 // A bad request (unknown account, a type this build does not apply) is thrown as
 // std::invalid_argument; a store or I/O failure as StoreError / std::system_error.
-ApplyResult apply_file(store::Store& store, const ledger::Catalog& catalog, const ApplyRequest& request,
-                       const Clock& clock);
+ApplyResult apply_file(store::Store& store, const ledger::Catalog& catalog,
+                       const ApplyRequest& request, const Clock& clock);
 
 }  // namespace actiondrop::apply

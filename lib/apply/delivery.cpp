@@ -38,7 +38,9 @@ batch::Summary file_level_summary(const store::BatchRecord& record) {
     return s;
 }
 
-std::string stale_mark(std::string_view name) { return std::string(kStalePrefix) + std::string(name); }
+std::string stale_mark(std::string_view name) {
+    return std::string(kStalePrefix) + std::string(name);
+}
 
 void replace_answers(const fs::path& outbox, std::string_view file_name,
                      const std::vector<std::string>& answers, Outbox kind) {

@@ -23,8 +23,9 @@ bool may_move(BatchState from, BatchState to) {
 
 void move_to(store::BatchRecord& record, BatchState to) {
     if (!may_move(record.state, to))
-        throw JournalError(fmt::format("batch {}: the journal cannot move from {} to {}", record.batch_id,
-                                       store::state_name(record.state), store::state_name(to)));
+        throw JournalError(fmt::format("batch {}: the journal cannot move from {} to {}",
+                                       record.batch_id, store::state_name(record.state),
+                                       store::state_name(to)));
     record.state = to;
 }
 

@@ -42,7 +42,7 @@ struct ApplyRequest {
     bool write_outputs = true;             // false for `validate`
     std::filesystem::path outbox;          // where the answers go
     Outbox outbox_kind = Outbox::Folder;
-    std::filesystem::path spool;           // private folder for outputs being built
+    std::filesystem::path spool;  // private folder for outputs being built
     std::function<void(std::int64_t bytes_done, std::int64_t bytes_total)> progress;
     // Called right after the batch's commit and before its answers are delivered: the one
     // moment where a crash must lead to an answer, never to a second apply (tests put one here).

@@ -8,8 +8,8 @@ namespace {
 constexpr std::size_t problem_message_bytes = 300;
 }
 
-void write_lines(const ledger::RowResult& row, const batch::Record& record, const batch::Layout& layout,
-                 std::ostream& results, std::ostream& errors) {
+void write_lines(const ledger::RowResult& row, const batch::Record& record,
+                 const batch::Layout& layout, std::ostream& results, std::ostream& errors) {
     if (row.outcome != ledger::Outcome::Applied) {
         auto cells = layout.original_cells(record);
         cells.emplace_back(ledger::error_name(row.error));

@@ -14,8 +14,8 @@ namespace actiondrop::apply {
 constexpr std::size_t problems_kept = 20;
 
 // A counted row's result line, and its error line when it was rejected.
-void write_lines(const ledger::RowResult& row, const batch::Record& record, const batch::Layout& layout,
-                 std::ostream& results, std::ostream& errors);
+void write_lines(const ledger::RowResult& row, const batch::Record& record,
+                 const batch::Layout& layout, std::ostream& results, std::ostream& errors);
 
 // A rejected row as the terminal is shown it: its message cut after 300 bytes (it may quote
 // a value as long as a record), and the rest freed.

@@ -87,12 +87,12 @@ struct CsvReader::State {
     unsigned char prev = 0;        // the byte before buf[0], to see a CR before a LF
     std::int64_t total = 0;        // bytes taken from the stream
     bool eof = false, started = false, finished = false;
-    std::int64_t line = 1;         // current physical line
-    std::int64_t line_start = 0;   // file offset where it starts
-    std::int64_t line_end = 0;     // file offset where the last line ended (before CR LF)
-    std::int64_t record_start = 0; // file offset of the record being read
-    std::int64_t record_line = 1;  // its first physical line
-    std::int64_t records = 0;      // records returned, header included
+    std::int64_t line = 1;          // current physical line
+    std::int64_t line_start = 0;    // file offset where it starts
+    std::int64_t line_end = 0;      // file offset where the last line ended (before CR LF)
+    std::int64_t record_start = 0;  // file offset of the record being read
+    std::int64_t record_line = 1;   // its first physical line
+    std::int64_t records = 0;       // records returned, header included
     std::optional<FileError> error;
 
     State(std::istream& i, Limits l) : in(i), limits(l) { buf.resize(kBlock + 8); }
@@ -158,8 +158,7 @@ struct CsvReader::State {
     }
 
     std::string too_long_message() const {
-        return "line longer than the limit of " + std::to_string(limits.max_line_bytes) +
-               " bytes";
+        return "line longer than the limit of " + std::to_string(limits.max_line_bytes) + " bytes";
     }
 
     // Before reading more of a line: it already exceeds the limit even if a CR follows.
@@ -269,9 +268,12 @@ std::expected<bool, FileError> CsvReader::State::next(Record& out) {
         record_start = offset(pos);
         std::int64_t quote_line = 0;
         std::size_t count = 0;
-        const auto max_fields = static_cast<std::size_t>(std::max<std::int64_t>(limits.max_fields, 0));
+        const auto max_fields =
+            static_cast<std::size_t>(std::max<std::int64_t>(limits.max_fields, 0));
         // nullptr when the record would have more fields than the limit.
-        auto begin_field = [&]() { return count < max_fields ? next_field(fields, count) : nullptr; };
+        auto begin_field = [&]() {
+            return count < max_fields ? next_field(fields, count) : nullptr;
+        };
         std::string* field = begin_field();
         if (!field) return too_many_fields();
         Mode mode = Mode::FieldStart;
@@ -349,7 +351,8 @@ std::expected<bool, FileError> CsvReader::State::next(Record& out) {
                         }
                         break;
                     }
-                    field->append(reinterpret_cast<const char*>(p), static_cast<std::size_t>(q - p));
+                    field->append(reinterpret_cast<const char*>(p),
+                                  static_cast<std::size_t>(q - p));
                     pos = static_cast<std::size_t>(q - data);
                     if (need_more) {
                         if (!fill()) {
@@ -431,8 +434,8 @@ std::expected<bool, FileError> CsvReader::State::next(Record& out) {
         ++records;
         if (records - 1 > limits.max_rows) {
             return fail(ErrorCode::TooManyRows,
-                        "more than " + std::to_string(limits.max_rows) +
-                            " data records (line " + std::to_string(record_line) + ")",
+                        "more than " + std::to_string(limits.max_rows) + " data records (line " +
+                            std::to_string(record_line) + ")",
                         record_line);
         }
         return true;

@@ -69,36 +69,59 @@ constexpr std::array kNames{
 
 // Item group prefixes, followed by the group index i >= 1.
 constexpr std::array kItemNames{
-    Name{"sku", ItemSku},           Name{"newsku", ItemNewSku},   Name{"quantity", ItemQuantity},
-    Name{"amount", ItemAmount},     Name{"category", ItemCategory},
+    Name{"sku", ItemSku},       Name{"newsku", ItemNewSku},     Name{"quantity", ItemQuantity},
+    Name{"amount", ItemAmount}, Name{"category", ItemCategory},
 };
 
 // The spelling used in messages for a role (the first name docs/formats.md gives).
 std::string_view role_label(Role role) {
     switch (role) {
-        case ActionId: return "ActionId";
-        case OrderId: return "OrderId";
-        case TrackerId: return "ActionTrackerId";
-        case Amount: return "Amount";
-        case CurrencyCode: return "CurrencyCode";
-        case CustomerStatus: return "CustomerStatus";
-        case Reason: return "Reason";
-        case DispositionCode: return "DispositionCode";
-        case CampaignId: return "CampaignId";
-        case PartnerId: return "PartnerId";
-        case CustomerId: return "CustomerId";
-        case PromoCode: return "PromoCode";
-        case EventDate: return "EventDate";
-        case ParentActionId: return "ParentActionId";
-        case TransferType: return "TransferType";
-        case PaymentDate: return "PaymentDate";
-        case Comments: return "Comments";
-        case ItemSku: return "Sku";
-        case ItemNewSku: return "NewSku";
-        case ItemQuantity: return "Quantity";
-        case ItemAmount: return "Amount";
-        case ItemCategory: return "Category";
-        case Ignored: break;
+        case ActionId:
+            return "ActionId";
+        case OrderId:
+            return "OrderId";
+        case TrackerId:
+            return "ActionTrackerId";
+        case Amount:
+            return "Amount";
+        case CurrencyCode:
+            return "CurrencyCode";
+        case CustomerStatus:
+            return "CustomerStatus";
+        case Reason:
+            return "Reason";
+        case DispositionCode:
+            return "DispositionCode";
+        case CampaignId:
+            return "CampaignId";
+        case PartnerId:
+            return "PartnerId";
+        case CustomerId:
+            return "CustomerId";
+        case PromoCode:
+            return "PromoCode";
+        case EventDate:
+            return "EventDate";
+        case ParentActionId:
+            return "ParentActionId";
+        case TransferType:
+            return "TransferType";
+        case PaymentDate:
+            return "PaymentDate";
+        case Comments:
+            return "Comments";
+        case ItemSku:
+            return "Sku";
+        case ItemNewSku:
+            return "NewSku";
+        case ItemQuantity:
+            return "Quantity";
+        case ItemAmount:
+            return "Amount";
+        case ItemCategory:
+            return "Category";
+        case Ignored:
+            break;
     }
     return "";
 }
@@ -107,9 +130,19 @@ bool allowed(FileType type, Role role) {
     switch (type) {
         case FileType::Modifications:
             switch (role) {
-                case Ignored: case ActionId: case OrderId: case TrackerId: case Amount:
-                case CurrencyCode: case CustomerStatus: case Reason: case DispositionCode:
-                case ItemSku: case ItemNewSku: case ItemQuantity: case ItemAmount:
+                case Ignored:
+                case ActionId:
+                case OrderId:
+                case TrackerId:
+                case Amount:
+                case CurrencyCode:
+                case CustomerStatus:
+                case Reason:
+                case DispositionCode:
+                case ItemSku:
+                case ItemNewSku:
+                case ItemQuantity:
+                case ItemAmount:
                 case ItemCategory:
                     return true;
                 default:
@@ -117,18 +150,37 @@ bool allowed(FileType type, Role role) {
             }
         case FileType::Conversions:
             switch (role) {
-                case Ignored: case ActionId: case CampaignId: case TrackerId: case PartnerId:
-                case OrderId: case CustomerId: case CustomerStatus: case PromoCode:
-                case EventDate: case Amount: case CurrencyCode: case ParentActionId:
-                case ItemSku: case ItemQuantity: case ItemAmount: case ItemCategory:
+                case Ignored:
+                case ActionId:
+                case CampaignId:
+                case TrackerId:
+                case PartnerId:
+                case OrderId:
+                case CustomerId:
+                case CustomerStatus:
+                case PromoCode:
+                case EventDate:
+                case Amount:
+                case CurrencyCode:
+                case ParentActionId:
+                case ItemSku:
+                case ItemQuantity:
+                case ItemAmount:
+                case ItemCategory:
                     return true;
                 default:
                     return false;
             }
         case FileType::FundsTransfers:
             switch (role) {
-                case Ignored: case TransferType: case PartnerId: case Amount: case CurrencyCode:
-                case PaymentDate: case CampaignId: case Comments:
+                case Ignored:
+                case TransferType:
+                case PartnerId:
+                case Amount:
+                case CurrencyCode:
+                case PaymentDate:
+                case CampaignId:
+                case Comments:
                     return true;
                 default:
                     return false;
@@ -200,9 +252,12 @@ std::optional<FileType> parse_file_type(std::string_view s) {
 
 std::string_view file_type_name(FileType t) {
     switch (t) {
-        case FileType::Modifications: return "modifications";
-        case FileType::Conversions: return "conversions";
-        case FileType::FundsTransfers: return "funds_transfers";
+        case FileType::Modifications:
+            return "modifications";
+        case FileType::Conversions:
+            return "conversions";
+        case FileType::FundsTransfers:
+            return "funds_transfers";
     }
     return "";
 }
@@ -216,19 +271,17 @@ std::expected<Layout, FileError> Layout::parse(FileType type, const Record& head
         const std::string& name = header.fields[c];
         const std::string where = " (column " + std::to_string(c + 1) + ")";
         if (name.empty()) {
-            return std::unexpected(FileError{ErrorCode::UnknownColumn,
-                                             "column " + std::to_string(c + 1) +
-                                                 " of the header has no name",
-                                             header.line});
+            return std::unexpected(FileError{
+                ErrorCode::UnknownColumn,
+                "column " + std::to_string(c + 1) + " of the header has no name", header.line});
         }
         const std::string lower = lower_ascii(name);
         const auto known = recognize(lower);
         if (!known || !allowed(type, known->role)) {
-            return std::unexpected(FileError{
-                ErrorCode::UnknownColumn,
-                "unknown column " + quoted(name) + where + " in a " +
-                    std::string(file_type_name(type)) + " file",
-                header.line});
+            return std::unexpected(FileError{ErrorCode::UnknownColumn,
+                                             "unknown column " + quoted(name) + where + " in a " +
+                                                 std::string(file_type_name(type)) + " file",
+                                             header.line});
         }
         // Aliases and case variants name the same column.
         const std::string canonical =
@@ -237,12 +290,11 @@ std::expected<Layout, FileError> Layout::parse(FileType type, const Record& head
                 : std::string(role_label(known->role)) +
                       (known->index ? std::to_string(known->index) : std::string());
         if (auto [it, fresh] = seen.emplace(canonical, c); !fresh) {
-            return std::unexpected(FileError{
-                ErrorCode::DuplicateColumn,
-                "duplicate column " + quoted(name) + where + ": same as " +
-                    quoted(header.fields[it->second]) + " (column " +
-                    std::to_string(it->second + 1) + ")",
-                header.line});
+            return std::unexpected(FileError{ErrorCode::DuplicateColumn,
+                                             "duplicate column " + quoted(name) + where +
+                                                 ": same as " + quoted(header.fields[it->second]) +
+                                                 " (column " + std::to_string(it->second + 1) + ")",
+                                             header.line});
         }
         layout.columns_.push_back(Column{name, known->role, known->index});  // index for now
         if (known->index) indices.push_back(known->index);
@@ -250,11 +302,11 @@ std::expected<Layout, FileError> Layout::parse(FileType type, const Record& head
     if (type == FileType::Modifications) {
         const auto has = [&](Role r) { return seen.contains(std::string(role_label(r))); };
         if (!has(ActionId) && !(has(OrderId) && has(TrackerId))) {
-            return std::unexpected(FileError{
-                ErrorCode::NoIdentifier,
-                "no identifier column: the header needs ActionId, or OrderId and "
-                "ActionTrackerId",
-                header.line});
+            return std::unexpected(
+                FileError{ErrorCode::NoIdentifier,
+                          "no identifier column: the header needs ActionId, or OrderId and "
+                          "ActionTrackerId",
+                          header.line});
         }
     }
     // Item groups get slots in ascending index order, so rows list them that way.
@@ -290,55 +342,112 @@ std::expected<Row, RowError> Layout::map(const Record& r) const {
         if (col.group >= 0) {
             auto& g = groups[static_cast<std::size_t>(col.group)];
             switch (col.role) {
-                case ItemSku: g.sku = std::move(value); break;
-                case ItemNewSku: g.new_sku = std::move(value); break;
-                case ItemQuantity: g.quantity = std::move(value); break;
-                case ItemAmount: g.amount = std::move(value); break;
-                case ItemCategory: g.category = std::move(value); break;
-                default: throw std::logic_error("layout: item column without item role");
+                case ItemSku:
+                    g.sku = std::move(value);
+                    break;
+                case ItemNewSku:
+                    g.new_sku = std::move(value);
+                    break;
+                case ItemQuantity:
+                    g.quantity = std::move(value);
+                    break;
+                case ItemAmount:
+                    g.amount = std::move(value);
+                    break;
+                case ItemCategory:
+                    g.category = std::move(value);
+                    break;
+                default:
+                    throw std::logic_error("layout: item column without item role");
             }
             continue;
         }
         ledger::Cell* target = nullptr;
         if constexpr (std::is_same_v<Row, ledger::TransferRow>) {
             switch (col.role) {
-                case TransferType: target = &row.transfer_type; break;
-                case PartnerId: target = &row.partner_id; break;
-                case Amount: target = &row.amount; break;
-                case CurrencyCode: target = &row.currency_code; break;
-                case PaymentDate: target = &row.payment_date; break;
-                case CampaignId: target = &row.campaign_id; break;
-                case Comments: target = &row.comments; break;
-                default: break;
+                case TransferType:
+                    target = &row.transfer_type;
+                    break;
+                case PartnerId:
+                    target = &row.partner_id;
+                    break;
+                case Amount:
+                    target = &row.amount;
+                    break;
+                case CurrencyCode:
+                    target = &row.currency_code;
+                    break;
+                case PaymentDate:
+                    target = &row.payment_date;
+                    break;
+                case CampaignId:
+                    target = &row.campaign_id;
+                    break;
+                case Comments:
+                    target = &row.comments;
+                    break;
+                default:
+                    break;
             }
             if (target) *target = std::move(value);
             continue;
         } else {
             switch (col.role) {
-                case ActionId: target = &row.action_id; break;
-                case OrderId: target = &row.order_id; break;
-                case TrackerId: target = &row.tracker_id; break;
-                case Amount: target = &row.amount; break;
-                case CurrencyCode: target = &row.currency_code; break;
-                case CustomerStatus: target = &row.customer_status; break;
-                default: break;
+                case ActionId:
+                    target = &row.action_id;
+                    break;
+                case OrderId:
+                    target = &row.order_id;
+                    break;
+                case TrackerId:
+                    target = &row.tracker_id;
+                    break;
+                case Amount:
+                    target = &row.amount;
+                    break;
+                case CurrencyCode:
+                    target = &row.currency_code;
+                    break;
+                case CustomerStatus:
+                    target = &row.customer_status;
+                    break;
+                default:
+                    break;
             }
         }
         if constexpr (std::is_same_v<Row, ledger::ModificationRow>) {
             switch (col.role) {
-                case Reason: target = &row.reason; break;
-                case DispositionCode: target = &row.disposition_code; break;
-                default: break;
+                case Reason:
+                    target = &row.reason;
+                    break;
+                case DispositionCode:
+                    target = &row.disposition_code;
+                    break;
+                default:
+                    break;
             }
         } else if constexpr (std::is_same_v<Row, ledger::ConversionRow>) {
             switch (col.role) {
-                case CampaignId: target = &row.campaign_id; break;
-                case PartnerId: target = &row.partner_id; break;
-                case CustomerId: target = &row.customer_id; break;
-                case PromoCode: target = &row.promo_code; break;
-                case EventDate: target = &row.event_date; break;
-                case ParentActionId: target = &row.parent_action_id; break;
-                default: break;
+                case CampaignId:
+                    target = &row.campaign_id;
+                    break;
+                case PartnerId:
+                    target = &row.partner_id;
+                    break;
+                case CustomerId:
+                    target = &row.customer_id;
+                    break;
+                case PromoCode:
+                    target = &row.promo_code;
+                    break;
+                case EventDate:
+                    target = &row.event_date;
+                    break;
+                case ParentActionId:
+                    target = &row.parent_action_id;
+                    break;
+                default:
+                    break;
             }
         }
         if (target) *target = std::move(value);
@@ -355,8 +464,8 @@ std::expected<Row, RowError> Layout::map(const Record& r) const {
 
 std::expected<ledger::ModificationRow, RowError> Layout::modification(const Record& r) const {
     if (type_ != FileType::Modifications) {
-        throw std::logic_error("layout: modification() on a " +
-                               std::string(file_type_name(type_)) + " layout");
+        throw std::logic_error("layout: modification() on a " + std::string(file_type_name(type_)) +
+                               " layout");
     }
     return map<ledger::ModificationRow>(r);
 }
@@ -371,7 +480,8 @@ std::expected<ledger::ConversionRow, RowError> Layout::conversion(const Record& 
 
 std::expected<ledger::TransferRow, RowError> Layout::transfer(const Record& r) const {
     if (type_ != FileType::FundsTransfers) {
-        throw std::logic_error("layout: transfer() on a " + std::string(file_type_name(type_)) + " layout");
+        throw std::logic_error("layout: transfer() on a " + std::string(file_type_name(type_)) +
+                               " layout");
     }
     return map<ledger::TransferRow>(r);
 }
@@ -422,8 +532,8 @@ std::expected<FileCheck, FileError> check_file(std::istream& in, FileType type,
         ++check.records;
     }
     if (check.records == 0) {
-        return std::unexpected(
-            FileError{ErrorCode::EmptyFile, "the file has a header but no data record", std::nullopt});
+        return std::unexpected(FileError{ErrorCode::EmptyFile,
+                                         "the file has a header but no data record", std::nullopt});
     }
     return check;
 }

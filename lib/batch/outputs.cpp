@@ -28,7 +28,8 @@ void write_cell(std::ostream& out, std::string_view cell) {
     out << '"';
 }
 
-std::string amount_text(const std::optional<std::int64_t>& minor, const ledger::Currency* currency) {
+std::string amount_text(const std::optional<std::int64_t>& minor,
+                        const ledger::Currency* currency) {
     if (!minor || !currency) return {};
     return ledger::format_minor(*minor, *currency);
 }
@@ -38,7 +39,12 @@ std::string amount_text(const std::optional<std::int64_t>& minor, const ledger::
 std::string formula_safe(std::string_view cell) {
     if (!cell.empty()) {
         switch (cell.front()) {
-            case '=': case '+': case '-': case '@': case '\t': case '\r':
+            case '=':
+            case '+':
+            case '-':
+            case '@':
+            case '\t':
+            case '\r':
                 return "'" + std::string(cell);
             default:
                 break;
@@ -85,32 +91,33 @@ void write_receipt(std::ostream& out, const Receipt& r) {
 }
 
 void write_result_header(std::ostream& out) {
-    write_csv_record(out, {"Line", "ActionId", "OrderId", "Operation", "Outcome", "ErrorType",
-                           "ErrorCode", "Message", "OldAmount", "NewAmount", "Currency",
-                           "OldPayout", "NewPayout", "PayoutCurrency", "Status",
-                           "ModificationCount"});
+    write_csv_record(
+        out, {"Line", "ActionId", "OrderId", "Operation", "Outcome", "ErrorType", "ErrorCode",
+              "Message", "OldAmount", "NewAmount", "Currency", "OldPayout", "NewPayout",
+              "PayoutCurrency", "Status", "ModificationCount"});
 }
 
 void write_result_line(std::ostream& out, const ledger::RowResult& r) {
     const bool failed = r.outcome != ledger::Outcome::Applied && r.error != ledger::ErrorCode::None;
-    write_csv_record(out, {
-        std::to_string(r.line),
-        r.action_id,
-        r.order_id,
-        std::string(ledger::operation_name(r.operation)),
-        std::string(ledger::outcome_name(r.outcome)),
-        failed ? std::string(ledger::error_type(r.error)) : std::string(),
-        std::string(ledger::error_name(r.error)),
-        r.message,
-        amount_text(r.old_amount, r.currency),
-        amount_text(r.new_amount, r.currency),
-        r.currency ? std::string(r.currency->code) : std::string(),
-        amount_text(r.old_payout, r.payout_currency),
-        amount_text(r.new_payout, r.payout_currency),
-        r.payout_currency ? std::string(r.payout_currency->code) : std::string(),
-        r.status ? std::string(ledger::status_name(*r.status)) : std::string(),
-        r.modification_count ? std::to_string(*r.modification_count) : std::string(),
-    });
+    write_csv_record(
+        out, {
+                 std::to_string(r.line),
+                 r.action_id,
+                 r.order_id,
+                 std::string(ledger::operation_name(r.operation)),
+                 std::string(ledger::outcome_name(r.outcome)),
+                 failed ? std::string(ledger::error_type(r.error)) : std::string(),
+                 std::string(ledger::error_name(r.error)),
+                 r.message,
+                 amount_text(r.old_amount, r.currency),
+                 amount_text(r.new_amount, r.currency),
+                 r.currency ? std::string(r.currency->code) : std::string(),
+                 amount_text(r.old_payout, r.payout_currency),
+                 amount_text(r.new_payout, r.payout_currency),
+                 r.payout_currency ? std::string(r.payout_currency->code) : std::string(),
+                 r.status ? std::string(ledger::status_name(*r.status)) : std::string(),
+                 r.modification_count ? std::to_string(*r.modification_count) : std::string(),
+             });
 }
 
 void write_summary(std::ostream& out, const Summary& s) {

@@ -43,8 +43,8 @@ struct Summary {
     ledger::Instant received_at{}, completed_at{};
     std::string error_code, error_message;  // file-level rejection
     std::optional<std::int64_t> line;
-    bool dry_run = false;                   // answers of `apply --dry-run`: nothing changed
-    std::optional<ledger::Instant> as_of;   // its --as-of
+    bool dry_run = false;                  // answers of `apply --dry-run`: nothing changed
+    std::optional<ledger::Instant> as_of;  // its --as-of
 };
 void write_summary(std::ostream& out, const Summary& s);  // JSON, pretty, CRLF
 

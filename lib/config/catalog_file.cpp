@@ -120,13 +120,14 @@ private:
         if (*s == "." || *s == "..")
             why = "'" + *s + "' cannot name a file, and this id names the invoice files";
         else if (s->find('/') != std::string::npos)
-            why = "'" + *s + "' holds a '/': it cannot name a file, and this id names the "
+            why = "'" + *s +
+                  "' holds a '/': it cannot name a file, and this id names the "
                   "invoice files";
-        else if (std::any_of(s->begin(), s->end(), [](unsigned char c) {
-                     return c < 0x20 || c == 0x7F;
-                 }))
-            why = "holds a control character: it cannot name a file, and this id names the "
-                  "invoice files";
+        else if (std::any_of(s->begin(), s->end(),
+                             [](unsigned char c) { return c < 0x20 || c == 0x7F; }))
+            why =
+                "holds a control character: it cannot name a file, and this id names the "
+                "invoice files";
         else if (s->size() > kMostIdBytes)
             why = "is " + std::to_string(s->size()) +
                   " bytes long; an id that names the invoice files is at most " +

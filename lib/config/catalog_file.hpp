@@ -12,18 +12,18 @@ namespace actiondrop::config {
 
 // Parses and validates a catalog file: every error names file, line, key. Duplicate
 // mapping keys are errors. Time zones are looked up here, once.
-std::expected<ledger::Catalog, std::vector<ConfigError>> read_catalog_file(const std::filesystem::path& file);
-std::expected<ledger::Catalog, std::vector<ConfigError>> read_catalog_text(std::string_view yaml,
-                                                                          std::string_view file_name);
+std::expected<ledger::Catalog, std::vector<ConfigError>> read_catalog_file(
+    const std::filesystem::path& file);
+std::expected<ledger::Catalog, std::vector<ConfigError>> read_catalog_text(
+    std::string_view yaml, std::string_view file_name);
 
 // Loading again updates: accounts, trackers, dispositions, partners and contracts are
 // matched by id and replaced; contract versions are matched by effective_from; a version
 // already in force at `now` cannot be changed (add a new one), and versions in the store
 // that the file omits are kept; two contracts covering the same partner and tracker are
 // refused; FX rates are matched by (currency, account_currency, effective_from).
-std::expected<ledger::Catalog, std::vector<ConfigError>> merge_catalog(const ledger::Catalog& stored,
-                                                                      const ledger::Catalog& incoming,
-                                                                      ledger::Instant now,
-                                                                      std::string_view file_name);
+std::expected<ledger::Catalog, std::vector<ConfigError>> merge_catalog(
+    const ledger::Catalog& stored, const ledger::Catalog& incoming, ledger::Instant now,
+    std::string_view file_name);
 
 }  // namespace actiondrop::config

@@ -2,11 +2,10 @@
 
 #include <arpa/inet.h>
 
-#include <cstdlib>
-
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <span>
@@ -144,8 +143,7 @@ std::optional<std::string> listen_problem(std::string_view text) {
     }
     int n = 0;
     auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
-    if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || n < 1 ||
-        n > 65535)
+    if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || n < 1 || n > 65535)
         return "expected HOST:PORT with a port from 1 to 65535, not " + quoted;
     const std::string ip = host == "localhost" ? "127.0.0.1" : std::string(host);
     in_addr v4{};
@@ -272,8 +270,9 @@ private:
                 else
                     how = b.path.string() + " holds " + owner + " (" + a.path.string() + ")";
                 f_.error(b.mark, b.key,
-                         how + ": each inbox needs folders of its own, apart from every other "
-                               "inbox's folder and outbox");
+                         how +
+                             ": each inbox needs folders of its own, apart from every other "
+                             "inbox's folder and outbox");
                 break;
             }
             auto holds = [&](const std::optional<Place>& inner, std::string_view name) {
@@ -362,8 +361,9 @@ private:
     }
 
     FileLimits limits(const YAML::Node& node, const std::string& path, FileLimits base) {
-        MapReader m(f_, node, path,
-                    {"max_file_bytes", "max_rows", "max_line_bytes", "max_record_bytes", "max_fields"});
+        MapReader m(
+            f_, node, path,
+            {"max_file_bytes", "max_rows", "max_line_bytes", "max_record_bytes", "max_fields"});
         if (auto n = size(m, "max_file_bytes")) base.max_file_bytes = *n;
         if (auto n = m.integer("max_rows", 1, std::numeric_limits<std::int64_t>::max()))
             base.max_rows = *n;
@@ -469,7 +469,8 @@ private:
             // As `openssl x509 -fingerprint -sha256` prints it, with or without colons.
             std::string hex;
             for (char ch : *s)
-                if (ch != ':') hex += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+                if (ch != ':')
+                    hex += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
             if (hex.size() != 64 || hex.find_first_not_of("0123456789abcdef") != std::string::npos)
                 f_.error(m["sha256"], m.path("sha256"),
                          "expected the certificate's SHA-256 fingerprint: 64 hex digits, colons "
@@ -481,8 +482,9 @@ private:
             f_.error(m["tls"], m.path("tls"),
                      "tls: none checks no certificate; remove ca_file and sha256 or use TLS");
         if (m.has("ca_file") && m.has("sha256"))
-            f_.error(m["sha256"], m.path("sha256"),
-                     "give ca_file or sha256, not both: a pinned certificate replaces the CA check");
+            f_.error(
+                m["sha256"], m.path("sha256"),
+                "give ca_file or sha256, not both: a pinned certificate replaces the CA check");
         remote_folders(m, src);
         return src;
     }
@@ -496,20 +498,34 @@ private:
         static constexpr std::string_view sftp_only_keys[] = {"identity_file", "known_hosts"};
         static constexpr std::string_view ftp_only_keys[] = {"tls", "ca_file", "sha256"};
         static constexpr std::string_view secret_keys[] = {"password", "passphrase", "private_key"};
-        MapReader m(f_, node, path, {"name",           "account",
-                                     "type",           "kind",
-                                     "pattern",        "settle",
-                                     "done_file",      "duplicates",
-                                     "all_or_nothing", "send_invoices",
-                                     "limits",         "path",
-                                     "outbox",
-                                     "host",           "port",
-                                     "user",           "identity_file",
-                                     "password_file",  "known_hosts",
-                                     "folder",         "result_folder",
-                                     "archive_folder", "delete_after_pull",
-                                     "poll_interval",  "tls",
-                                     "ca_file",        "sha256"},
+        MapReader m(f_, node, path,
+                    {"name",
+                     "account",
+                     "type",
+                     "kind",
+                     "pattern",
+                     "settle",
+                     "done_file",
+                     "duplicates",
+                     "all_or_nothing",
+                     "send_invoices",
+                     "limits",
+                     "path",
+                     "outbox",
+                     "host",
+                     "port",
+                     "user",
+                     "identity_file",
+                     "password_file",
+                     "known_hosts",
+                     "folder",
+                     "result_folder",
+                     "archive_folder",
+                     "delete_after_pull",
+                     "poll_interval",
+                     "tls",
+                     "ca_file",
+                     "sha256"},
                     {"password", "passphrase", "private_key"});
         if (!m.is_map()) return;
         std::size_t errors_before = f_.errors().size();
@@ -558,8 +574,8 @@ private:
                                           : std::span<const std::string_view>(local_keys))
             if (m.has(key))
                 f_.error(m.mark(key), m.path(key),
-                         std::string(key) + " applies only to kind: " +
-                             (local ? "sftp or ftp" : "local"));
+                         std::string(key) +
+                             " applies only to kind: " + (local ? "sftp or ftp" : "local"));
         for (std::string_view key : ftp_only_keys)
             if (kind != "ftp" && m.has(key))
                 f_.error(m.mark(key), m.path(key), std::string(key) + " applies only to kind: ftp");
@@ -578,8 +594,7 @@ private:
                 f_.error(m["outbox"], m.path("outbox"),
                          "the outbox must not be the inbox or a folder inside it (" +
                              src.path.string() + ")");
-            else if (!src.path.empty() && !in.outbox.empty() &&
-                     resolves_into(in.outbox, src.path))
+            else if (!src.path.empty() && !in.outbox.empty() && resolves_into(in.outbox, src.path))
                 f_.error(m["outbox"], m.path("outbox"),
                          "the outbox must not be the inbox or a folder inside it (" +
                              src.path.string() + "): " + in.outbox.string() +

@@ -83,7 +83,7 @@ struct InboxConfig {
     std::string pattern = "*";
     std::chrono::milliseconds settle{2000};
     bool done_file = false;
-    std::string duplicates = "reject";   // reject | reprocess
+    std::string duplicates = "reject";  // reject | reprocess
     bool all_or_nothing = false;
     // The account's invoices are also written into this inbox's outbox (a pulled inbox: its
     // result_folder, through the spool's `.outbox/`), docs/lifecycle.md, "Invoices in the
@@ -129,6 +129,7 @@ std::filesystem::path locate_service_config(std::string_view option);
 // inbox names, an outbox that is its inbox or inside it (as written, or once symlinks are
 // followed), a metrics address the daemon would not listen on: each an error naming file,
 // line and key. Relative paths are resolved against the config file's folder.
-std::expected<ServiceConfig, std::vector<ConfigError>> read_service_config(const std::filesystem::path& file);
+std::expected<ServiceConfig, std::vector<ConfigError>> read_service_config(
+    const std::filesystem::path& file);
 
 }  // namespace actiondrop::config

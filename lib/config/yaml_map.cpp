@@ -47,14 +47,22 @@ std::optional<BadByte> first_bad_byte(std::string_view text) {
         std::size_t n = 1;
         unsigned char lo = 0x80, hi = 0xBF;  // range of the second byte
         if (c >= 0x80) {
-            if (c >= 0xC2 && c <= 0xDF) n = 2;
-            else if (c == 0xE0) n = 3, lo = 0xA0;
-            else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) n = 3;
-            else if (c == 0xED) n = 3, hi = 0x9F;
-            else if (c == 0xF0) n = 4, lo = 0x90;
-            else if (c >= 0xF1 && c <= 0xF3) n = 4;
-            else if (c == 0xF4) n = 4, hi = 0x8F;
-            else return BadByte{at, not_utf8};
+            if (c >= 0xC2 && c <= 0xDF)
+                n = 2;
+            else if (c == 0xE0)
+                n = 3, lo = 0xA0;
+            else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF)
+                n = 3;
+            else if (c == 0xED)
+                n = 3, hi = 0x9F;
+            else if (c == 0xF0)
+                n = 4, lo = 0x90;
+            else if (c >= 0xF1 && c <= 0xF3)
+                n = 4;
+            else if (c == 0xF4)
+                n = 4, hi = 0x8F;
+            else
+                return BadByte{at, not_utf8};
             for (std::size_t k = 1; k < n; ++k) {
                 if (i + k >= text.size()) return BadByte{at, not_utf8};
                 const auto b = static_cast<unsigned char>(text[i + k]);
@@ -81,10 +89,13 @@ public:
     void OnDocumentEnd() override {}
     void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
     void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
-    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {}
     void OnSequenceEnd() override {}
-    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {}
     void OnMapEnd() override {}
 };
 

@@ -1,9 +1,7 @@
 #include "ingest/claimed_file.hpp"
 
-#include <sys/stat.h>
-
 #include <fmt/format.h>
-
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,15 +11,15 @@
 #include <sstream>
 #include <system_error>
 
-#include "batch/layout.hpp"
-#include "batch/outputs.hpp"
-#include "ledger/errors.hpp"
-#include "util/atomic_file.hpp"
-#include "util/folder.hpp"
-#include "util/batch_id.hpp"
 #include "apply/delivery.hpp"
 #include "apply/journal.hpp"
+#include "batch/layout.hpp"
+#include "batch/outputs.hpp"
 #include "ingest/leftovers.hpp"
+#include "ledger/errors.hpp"
+#include "util/atomic_file.hpp"
+#include "util/batch_id.hpp"
+#include "util/folder.hpp"
 #include "util/opened_file.hpp"
 
 namespace actiondrop::ingest {
@@ -109,7 +107,8 @@ Outcome quarantine(store::Store& store, const Folders& folders, const config::In
 // given back, so that only failures the content causes count towards a quarantine.
 void give_back_attempt(store::Store& store, const std::string& batch_id) noexcept {
     try {
-        if (auto open = store.find_batch(batch_id); open && open->status.empty() && open->attempts > 0) {
+        if (auto open = store.find_batch(batch_id);
+            open && open->status.empty() && open->attempts > 0) {
             --open->attempts;
             store.put_batch(*open);
         }
@@ -135,8 +134,9 @@ store::BatchRecord refused_record(const config::InboxConfig& inbox, const Claim&
 // Counts a failed delivery of the committed `record`, from inside a catch handler: rethrows
 // (the claim is tried again later) until max_delivery_attempts failures, then quarantines
 // the batch.
-Outcome failed_delivery(store::Store& store, const Folders& folders, const config::InboxConfig& inbox,
-                        const Claim& claim, store::BatchRecord record) {
+Outcome failed_delivery(store::Store& store, const Folders& folders,
+                        const config::InboxConfig& inbox, const Claim& claim,
+                        store::BatchRecord record) {
     if (++record.delivery_failures < max_delivery_attempts) {
         store.put_batch(record);
         throw;
@@ -151,8 +151,9 @@ Outcome failed_delivery(store::Store& store, const Folders& folders, const confi
 // came between the commit and the delivery): answers it, never applies it again. A delivery
 // that fails max_delivery_attempts times ends in the journal state `quarantined` (the rows stay
 // applied; `actiondrop batches redeliver` answers it once the outbox is mended).
-Outcome answer_committed(store::Store& store, const Folders& folders, const config::InboxConfig& inbox,
-                         const Claim& claim, store::BatchRecord record) {
+Outcome answer_committed(store::Store& store, const Folders& folders,
+                         const config::InboxConfig& inbox, const Claim& claim,
+                         store::BatchRecord record) {
     if (record.state == apply::BatchState::Applied) {
         try {
             apply::deliver(store, record, inbox.outbox, outbox_kind(inbox));
@@ -221,8 +222,7 @@ namespace {
 
 Outcome take_claim_into(store::Store& store, const ledger::Catalog& catalog,
                         const config::InboxConfig& inbox, const Claim& claim,
-                        const Folders& folders, const apply::Clock& clock,
-                        const ClaimHooks& hooks);
+                        const Folders& folders, const apply::Clock& clock, const ClaimHooks& hooks);
 
 }  // namespace
 
@@ -276,11 +276,11 @@ Outcome take_claim_into(store::Store& store, const ledger::Catalog& catalog,
         if (err == ENOENT) {
             // The folder gone with it (the state folder moved, a disk not mounted) is a failure
             // of the machine: the claim stays, to be tried again (docs/ingest.md, "Claims").
-            if (struct stat st {}; ::stat(claim.path.parent_path().c_str(), &st) != 0) {
+            if (struct stat st{}; ::stat(claim.path.parent_path().c_str(), &st) != 0) {
                 const int gone = errno;
-                throw std::system_error(gone, std::generic_category(),
-                                        "the claims folder " + claim.path.parent_path().string() +
-                                            " is gone");
+                throw std::system_error(
+                    gone, std::generic_category(),
+                    "the claims folder " + claim.path.parent_path().string() + " is gone");
             }
             // Only the service writes the claims folder: an operator took the file away.
             Outcome out;
@@ -289,21 +289,23 @@ Outcome take_claim_into(store::Store& store, const ledger::Catalog& catalog,
             return out;
         }
         if (err == ELOOP)
-            return quarantine(store, folders, inbox, claim, refused_record(inbox, claim, clock, 0), clock(),
+            return quarantine(store, folders, inbox, claim, refused_record(inbox, claim, clock, 0),
+                              clock(),
                               "not a regular file (a symbolic link): links are never followed");
         if (err == EACCES)
             // An upload that kept a private mode (the stock sftp client sends the local
             // file's mode, and the umask only removes bits): it can never succeed, so it is
             // answered now instead of being retried for ever.
-            return quarantine(store, folders, inbox, claim, refused_record(inbox, claim, clock, 0), clock(),
+            return quarantine(store, folders, inbox, claim, refused_record(inbox, claim, clock, 0),
+                              clock(),
                               "the service may not read this file (permission denied): upload it "
                               "readable by the group, e.g. with mode 0640 (chmod 640 before put)");
         if (err == EWOULDBLOCK) {
             // A lease on the file (fcntl F_SETLEASE, which its owner may take): the open asked
             // its holder to let go, and the claim is tried again later. The uploader's doing,
             // not the machine's: it counts, and max_attempts of it quarantine the file.
-            store::BatchRecord record = store.find_batch(claim.batch_id)
-                                            .value_or(refused_record(inbox, claim, clock, 0));
+            store::BatchRecord record =
+                store.find_batch(claim.batch_id).value_or(refused_record(inbox, claim, clock, 0));
             if (++record.attempts >= max_attempts)
                 return quarantine(store, folders, inbox, claim, std::move(record), clock(),
                                   fmt::format("the file could not be opened {} times: another "
@@ -315,22 +317,26 @@ Outcome take_claim_into(store::Store& store, const ledger::Catalog& catalog,
         throw;
     }
     if (auto why = file->refusal(); !why.empty())
-        return quarantine(store, folders, inbox, claim, refused_record(inbox, claim, clock, file->size()),
-                          clock(),
-                          fmt::format("not a file that can be applied ({}): upload each batch file once, "
-                                      "as a regular file under one name",
-                                      why));
+        return quarantine(
+            store, folders, inbox, claim, refused_record(inbox, claim, clock, file->size()),
+            clock(),
+            fmt::format("not a file that can be applied ({}): upload each batch file once, "
+                        "as a regular file under one name",
+                        why));
 
     if (hooks.opened) hooks.opened();
     take_ownership(claim, inbox, file);
 
     auto mine = store.find_batch(claim.batch_id);
-    if (mine && apply::committed(*mine)) return answer_committed(store, folders, inbox, claim, std::move(*mine));
+    if (mine && apply::committed(*mine))
+        return answer_committed(store, folders, inbox, claim, std::move(*mine));
     if (mine && mine->attempts >= max_attempts) {
         auto reason = fmt::format(
-            "processing this file failed {} times; it was set aside and an operator will look at it",
+            "processing this file failed {} times; it was set aside and an operator will look at "
+            "it",
             mine->attempts);
-        return quarantine(store, folders, inbox, claim, std::move(*mine), clock(), std::move(reason));
+        return quarantine(store, folders, inbox, claim, std::move(*mine), clock(),
+                          std::move(reason));
     }
 
     auto req = apply::request_for(inbox, folders.state_dir / "spool");
@@ -357,11 +363,13 @@ Outcome take_claim_into(store::Store& store, const ledger::Catalog& catalog,
         throw;
     } catch (const std::exception& e) {
         // Committed, then the delivery failed: from now on only the answer is missing.
-        if (auto now = store.find_batch(claim.batch_id); now && now->state == apply::BatchState::Applied)
+        if (auto now = store.find_batch(claim.batch_id);
+            now && now->state == apply::BatchState::Applied)
             return failed_delivery(store, folders, inbox, claim, std::move(*now));
         // A failure of the machine (disk, store) gives its attempt back; any other failure
         // (or a crash) counts towards max_attempts.
-        if (dynamic_cast<const std::system_error*>(&e) || dynamic_cast<const store::StoreError*>(&e))
+        if (dynamic_cast<const std::system_error*>(&e) ||
+            dynamic_cast<const store::StoreError*>(&e))
             give_back_attempt(store, claim.batch_id);
         throw;
     }

@@ -4,8 +4,8 @@
 // COMPLETE, set aside in `failed/` when REJECTED or quarantined; never deleted.
 #include <exception>
 #include <filesystem>
-#include <map>
 #include <functional>
+#include <map>
 #include <string>
 
 #include "apply/apply_file.hpp"
@@ -77,7 +77,6 @@ struct ClaimHooks {
 Outcome take_claim(store::Store& store, const ledger::Catalog& catalog,
                    const config::InboxConfig& inbox, const Claim& claim, const Folders& folders,
                    const apply::Clock& clock, const ClaimHooks& hooks = {});
-
 
 // STATE_DIR/archive/<inbox>/<yyyy>/<mm>/<dd>/<batch>_NAME, the date in UTC.
 std::filesystem::path archive_path(const Folders& folders, std::string_view inbox,

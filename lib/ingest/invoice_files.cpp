@@ -1,12 +1,10 @@
 #include "ingest/invoice_files.hpp"
 
+#include <fmt/format.h>
 #include <signal.h>
 
 #include <algorithm>
 #include <cerrno>
-
-#include <fmt/format.h>
-
 #include <fstream>
 #include <optional>
 #include <set>
@@ -35,8 +33,7 @@ bool control_byte(unsigned char c) { return c < 0x20 || c == 0x7F; }
 // leave its folder is refused rather than written somewhere else. The catalog refuses such ids
 // (docs/formats.md, "The catalog file"); a store loaded before it did may still hold one.
 std::string_view file_part(std::string_view what, std::string_view text) {
-    if (text.empty() || text == "." || text == ".." ||
-        text.find('/') != std::string_view::npos ||
+    if (text.empty() || text == "." || text == ".." || text.find('/') != std::string_view::npos ||
         std::any_of(text.begin(), text.end(), [](char c) { return control_byte(c); }))
         throw std::invalid_argument(fmt::format(
             "{} '{}' cannot name a file (an id of the catalog is '.' or '..', or holds a '/' "
@@ -58,9 +55,9 @@ std::string json_name(const lifecycle::Invoice& inv) {
 void require_state_folder(const InvoiceDestinations& to) {
     if (to.state_dir.empty()) return;
     if (auto problem = util::folder_problem(to.state_dir); !problem.empty())
-        throw std::runtime_error(fmt::format(
-            "the state folder {} {}; the invoice files wait for it", to.state_dir.string(),
-            problem));
+        throw std::runtime_error(
+            fmt::format("the state folder {} {}; the invoice files wait for it",
+                        to.state_dir.string(), problem));
 }
 
 // Whether the record's JSON at `path` (the state folder's own file) is of this very
@@ -97,8 +94,10 @@ bool present(const fs::path& path) {
 void write_both(const InvoiceDestinations& to, const fs::path& folder,
                 const lifecycle::Invoice& inv, const std::string& csv, const std::string& json,
                 bool unless_there) {
-    if (to.state_dir.empty()) util::create_folders(folder);
-    else util::create_folders_in_state(to.state_dir, folder);
+    if (to.state_dir.empty())
+        util::create_folders(folder);
+    else
+        util::create_folders_in_state(to.state_dir, folder);
     util::OpenedFolder::open(folder, "the folder").within([&](const fs::path& here) {
         if (unless_there && present(here / json_name(inv))) return;
         util::write_file_atomically(here / csv_name(inv), csv);
@@ -208,8 +207,8 @@ std::string InvoiceFilesWritten::describe() const {
     if (problems.empty()) return {};
     // One line, however many invoices: the first few name what is wrong.
     constexpr std::size_t kNamed = 3;
-    std::string out = fmt::format("the files of {} invoice{} were not written: ",
-                                  problems.size(), problems.size() == 1 ? "" : "s");
+    std::string out = fmt::format("the files of {} invoice{} were not written: ", problems.size(),
+                                  problems.size() == 1 ? "" : "s");
     for (std::size_t i = 0; i < problems.size() && i < kNamed; ++i)
         out += (i ? "; " : "") + problems[i];
     if (problems.size() > kNamed) out += fmt::format("; and {} more", problems.size() - kNamed);
@@ -256,11 +255,10 @@ void record_invoice_files(store::LifecycleLedger& ledger, InvoiceFilesWritten& w
     try {
         ledger.record_invoice_files(written.recorded, now);
     } catch (const std::exception& e) {
-        written.problems.push_back(
-            fmt::format("the store could not record that the files of {} invoice{} were "
-                        "written: {}",
-                        written.recorded.size(), written.recorded.size() == 1 ? "" : "s",
-                        e.what()));
+        written.problems.push_back(fmt::format(
+            "the store could not record that the files of {} invoice{} were "
+            "written: {}",
+            written.recorded.size(), written.recorded.size() == 1 ? "" : "s", e.what()));
     }
 }
 

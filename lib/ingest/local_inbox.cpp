@@ -16,10 +16,10 @@
 #include <system_error>
 
 #include "ingest/leftovers.hpp"
-#include "util/name_rules.hpp"
 #include "util/atomic_file.hpp"
 #include "util/batch_id.hpp"
 #include "util/folder.hpp"
+#include "util/name_rules.hpp"
 #include "util/opened_file.hpp"
 #include "util/service_name.hpp"
 
@@ -247,7 +247,8 @@ bool copy_into_claims(const fs::path& source, const fs::path& claim, const fs::p
         }
     }();
     if (auto why = file.refusal(); !why.empty())
-        throw std::system_error(EINVAL, std::generic_category(), "cannot claim " + shown.string() + ": " + why);
+        throw std::system_error(EINVAL, std::generic_category(),
+                                "cannot claim " + shown.string() + ": " + why);
     util::copy_descriptor_atomically(file.fd(), source, claim);
     struct stat now {};
     const bool same = ::lstat(source.c_str(), &now) == 0 && now.st_dev == file.status().st_dev &&
@@ -316,7 +317,8 @@ std::optional<Claim> LocalInbox::claim_here(const std::string& name) {
         // Not taken after all: back under its name, unless a new upload has the name now
         // (then it is offered again at the next start, see finish_crossings()).
         auto put_back = [&] {
-            (void)::renameat2(AT_FDCWD, crossing.c_str(), AT_FDCWD, source.c_str(), RENAME_NOREPLACE);
+            (void)::renameat2(AT_FDCWD, crossing.c_str(), AT_FDCWD, source.c_str(),
+                              RENAME_NOREPLACE);
         };
         try {
             claimed = copy_into_claims(crossing, c.path, source);
@@ -361,10 +363,10 @@ std::optional<Claim> LocalInbox::claim_here(const std::string& name) {
             (errno != EISDIR || ::rmdir(marker.c_str()) != 0)) {
             const int err = errno;
             c.notice += (c.notice.empty() ? "" : "; ") +
-                        fmt::format("cannot remove the done marker {}: {}; a later upload of {} "
-                                    "is taken without waiting for a marker of its own",
-                                    (folder_ / (name + ".done")).string(), std::strerror(err),
-                                    name);
+                        fmt::format(
+                            "cannot remove the done marker {}: {}; a later upload of {} "
+                            "is taken without waiting for a marker of its own",
+                            (folder_ / (name + ".done")).string(), std::strerror(err), name);
         }
     }
     return c;
@@ -376,7 +378,9 @@ fs::path LocalInbox::set_aside(const std::string& name, const fs::path& state_di
     // The name is too long to be kept whole; its first bytes (whole UTF-8 characters) say
     // which file it was, and the log line names it in full.
     std::size_t keep = std::min<std::size_t>(name.size(), 120);
-    while (keep > 0 && keep < name.size() && (static_cast<unsigned char>(name[keep]) & 0xC0) == 0x80) --keep;
+    while (keep > 0 && keep < name.size() &&
+           (static_cast<unsigned char>(name[keep]) & 0xC0) == 0x80)
+        --keep;
     util::create_folders_in_state(state_dir, failed_folder);
     const auto to = failed_folder / (util::new_batch_id(now) + "_" + name.substr(0, keep));
     const auto source = here() / name;

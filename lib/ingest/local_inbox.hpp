@@ -55,8 +55,8 @@ struct Claim {
 std::optional<Claim> claim_of(const std::filesystem::path& path);
 
 struct SweepResult {
-    std::vector<std::string> ready;        // oldest mtime first, then by name
-    std::vector<Skip> skipped;             // names skipped for the first time
+    std::vector<std::string> ready;  // oldest mtime first, then by name
+    std::vector<Skip> skipped;       // names skipped for the first time
     // Files whose answers could not be written under their name (util/name_rules.hpp): they are
     // to be moved aside (set_aside()), never taken.
     std::vector<std::string> unanswerable;

@@ -202,7 +202,8 @@ bool Service::ready_to_serve(Served& s) {
     }
     if (!s.inbox) {
         try {
-            auto inbox = std::make_unique<LocalInbox>(s.config, claims_folder(folders_, s.config.name));
+            auto inbox =
+                std::make_unique<LocalInbox>(s.config, claims_folder(folders_, s.config.name));
             if (inbox->made_folder() && events_.made_inbox_folder)
                 events_.made_inbox_folder(s.config);
             auto leftovers = inbox->leftover_claims();
@@ -211,10 +212,12 @@ bool Service::ready_to_serve(Served& s) {
             // Claims of versions that kept them in the advertiser's own folder are not
             // trusted (the advertiser could have put anything there): an operator checks them.
             std::error_code ec;
-            if (auto old = inbox->folder() / ".processing"; fs::is_directory(old, ec) && !fs::is_empty(old, ec))
-                report(s, fmt::format("{} holds claims of an older version; they are not taken: check "
-                                      "them and move each into {} (see deploy/README.md, Upgrading)",
-                                      old.string(), inbox->claims_folder().string()));
+            if (auto old = inbox->folder() / ".processing";
+                fs::is_directory(old, ec) && !fs::is_empty(old, ec))
+                report(s,
+                       fmt::format("{} holds claims of an older version; they are not taken: check "
+                                   "them and move each into {} (see deploy/README.md, Upgrading)",
+                                   old.string(), inbox->claims_folder().string()));
             s.inbox = std::move(inbox);
             for (auto& c : leftovers)
                 pending_.push_back({std::move(c), s.config.name, 0, SteadyTime{}});
@@ -244,9 +247,8 @@ Service::Taken Service::take(Served& s, Claim claim, int failures,
     };
     try {
         auto catalog = store_.load_catalog();  // each file sees the latest `catalog load`
-        auto outcome =
-            take_claim(store_, catalog, s.config.remote() ? s.spool_config : s.config, claim,
-                       folders_, clock_, ClaimHooks{progress, {}, {}});
+        auto outcome = take_claim(store_, catalog, s.config.remote() ? s.spool_config : s.config,
+                                  claim, folders_, clock_, ClaimHooks{progress, {}, {}});
         ++files_taken_;
         store_problem_.clear();
         if (s.puller) s.puller->poll_now();  // its answers are waiting to be uploaded
@@ -342,7 +344,8 @@ SteadyTime Service::run_once(SteadyTime now, const std::function<bool()>& should
             try {
                 auto to = s.inbox->set_aside(name, folders_.state_dir,
                                              folders_.state_dir / "failed" / s.config.name);
-                if (events_.set_aside) events_.set_aside(s.config, name, *util::unanswerable(name), to);
+                if (events_.set_aside)
+                    events_.set_aside(s.config, name, *util::unanswerable(name), to);
             } catch (const std::exception& e) {
                 report(s, e.what());  // tried again at the next sweep; the other files go on
             }
@@ -380,8 +383,8 @@ SteadyTime Service::run_once(SteadyTime now, const std::function<bool()>& should
                 const auto delay = retry_delay(++s.claim_failures);
                 s.claim_due = now + delay;
                 next = std::min(next, s.claim_due);
-                report(s, fmt::format("{}; the inbox's files are claimed again in {} s",
-                                      e.what(), delay.count()));
+                report(s, fmt::format("{}; the inbox's files are claimed again in {} s", e.what(),
+                                      delay.count()));
                 break;
             }
             s.claim_failures = 0;

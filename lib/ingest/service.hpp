@@ -123,7 +123,7 @@ private:
         // spool as inbox, its `.outbox/` as outbox).
         std::unique_ptr<pull::Puller> puller;
         config::InboxConfig spool_config;
-        std::string problem;                // the last problem reported
+        std::string problem;  // the last problem reported
         // Claims failing (a full or failing state folder): the inbox's files wait, in their
         // order, until `claim_due`, with a growing delay.
         int claim_failures = 0;

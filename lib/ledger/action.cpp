@@ -37,7 +37,8 @@ constexpr std::array<std::pair<Operation, std::string_view>, 10> operations{{
 }};
 
 template <typename Enum, std::size_t N>
-std::string_view name_of(const std::array<std::pair<Enum, std::string_view>, N>& table, Enum value) {
+std::string_view name_of(const std::array<std::pair<Enum, std::string_view>, N>& table,
+                         Enum value) {
     for (const auto& [v, name] : table)
         if (v == value) return name;
     return "";

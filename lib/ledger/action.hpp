@@ -16,12 +16,22 @@ enum class FinanceStatus { Estimated, Due, Cleared, Overdue, Invoiced, Voided, O
 // Lock, Clear, Overdue and Invoice are the life cycle's own steps (docs/lifecycle.md); no row
 // of a batch file has them.
 enum class Operation {
-    None, Modify, Reverse, Approve, Reset, Create, Transfer, Lock, Clear, Overdue, Invoice
+    None,
+    Modify,
+    Reverse,
+    Approve,
+    Reset,
+    Create,
+    Transfer,
+    Lock,
+    Clear,
+    Overdue,
+    Invoice
 };
 
-std::string_view status_name(Status s);          // "PENDING"
+std::string_view status_name(Status s);  // "PENDING"
 std::string_view finance_status_name(FinanceStatus s);
-std::string_view operation_name(Operation op);   // "MODIFY"; "" for None
+std::string_view operation_name(Operation op);  // "MODIFY"; "" for None
 std::optional<Status> parse_status(std::string_view s);
 std::optional<FinanceStatus> parse_finance_status(std::string_view s);
 std::optional<Operation> parse_operation(std::string_view s);
@@ -61,7 +71,7 @@ struct Action {
     const Currency* currency = nullptr;  // original currency of the sale
     std::int64_t amount = 0;             // order amount, minor units of `currency`
     std::vector<Item> items;
-    std::int64_t payout = 0;             // minor units of the account currency
+    std::int64_t payout = 0;  // minor units of the account currency
     Instant locking_date{};
     Instant clearing_date{};
     Status status = Status::Pending;
@@ -69,8 +79,8 @@ struct Action {
     std::string parent_action_id;
     int modification_count = 0;
     bool outside_terms = false;
-    std::string contract_id;            // contract and version used for the payout
-    Instant contract_version{};         // the version's effective_from
+    std::string contract_id;     // contract and version used for the payout
+    Instant contract_version{};  // the version's effective_from
     CreationState creation;
     // The life cycle's (docs/lifecycle.md): set by a lifecycle run, never by a batch.
     std::optional<Instant> cleared_at;  // when its payout cleared

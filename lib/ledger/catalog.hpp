@@ -15,8 +15,8 @@ namespace actiondrop::ledger {
 struct PayoutRule {
     enum class Kind { Percent, Fixed };
     Kind kind = Kind::Percent;
-    Decimal percent;           // Percent: of the sale amount, e.g. {8,0} or {35,1}
-    std::int64_t fixed = 0;    // Fixed: minor units of the account currency per action
+    Decimal percent;         // Percent: of the sale amount, e.g. {8,0} or {35,1}
+    std::int64_t fixed = 0;  // Fixed: minor units of the account currency per action
 };
 
 struct PromoCode {
@@ -53,7 +53,7 @@ struct ContractVersion {
     Instant effective_from;
     std::optional<Instant> effective_to;  // only meaningful on the last version
     PayoutRule default_rule;
-    std::map<std::string, Decimal> categories;         // category -> percent
+    std::map<std::string, Decimal> categories;          // category -> percent
     std::map<std::string, PayoutRule> customer_status;  // "NEW" / "EXISTING" -> rule
     std::vector<PromoCode> promo_codes;
     Locking locking;
@@ -94,8 +94,8 @@ struct Partner {
 };
 
 struct InvoiceCalendar {
-    int monthly_on_day = 1;             // used when period_ends is empty
-    std::vector<Days> period_ends;      // a custom (GAAP) calendar
+    int monthly_on_day = 1;         // used when period_ends is empty
+    std::vector<Days> period_ends;  // a custom (GAAP) calendar
 };
 
 struct Account {

@@ -11,7 +11,8 @@ RowFootprint row_footprint(const ModificationRow& row) {
 
 RowFootprint row_footprint(const ModificationRow& row, Operation applied) {
     RowFootprint footprint = row_footprint(row);
-    footprint.descendants = footprint.finds != RowFootprint::Finds::Nothing && applied == Operation::Reverse;
+    footprint.descendants =
+        footprint.finds != RowFootprint::Finds::Nothing && applied == Operation::Reverse;
     return footprint;
 }
 

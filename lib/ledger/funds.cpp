@@ -30,7 +30,8 @@ std::optional<TransferType> parse_transfer_type(std::string_view s) {
 }
 
 std::optional<FundsEntry::Kind> parse_funds_entry_kind(std::string_view s) {
-    for (auto k : {FundsEntry::Kind::Deposit, FundsEntry::Kind::Clearing, FundsEntry::Kind::Transfer})
+    for (auto k :
+         {FundsEntry::Kind::Deposit, FundsEntry::Kind::Clearing, FundsEntry::Kind::Transfer})
         if (funds_entry_kind_name(k) == s) return k;
     return std::nullopt;
 }

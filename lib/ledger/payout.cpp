@@ -29,7 +29,8 @@ ChosenRule choose_rule(const ContractVersion& version, const Action& action, Ins
 }  // namespace
 
 std::expected<PayoutQuote, ErrorCode> compute_payout(const Catalog& catalog, const Account& account,
-                                                     const Action& action, Instant evaluation_time) {
+                                                     const Action& action,
+                                                     Instant evaluation_time) {
     if (account.currency == nullptr || action.currency == nullptr)
         throw std::invalid_argument("compute_payout: account and action need a currency");
 
@@ -50,8 +51,8 @@ std::expected<PayoutQuote, ErrorCode> compute_payout(const Catalog& catalog, con
     if (!rate) return std::unexpected(ErrorCode::FxRateNotFound);
 
     if (action.items.empty()) {
-        const auto payout = percent_of(action.amount, *action.currency, *rate,
-                                       chosen.rule->percent, *account.currency);
+        const auto payout = percent_of(action.amount, *action.currency, *rate, chosen.rule->percent,
+                                       *account.currency);
         if (!payout) return std::unexpected(ErrorCode::Malformed);
         quote.payout = *payout;
         return quote;
@@ -62,7 +63,8 @@ std::expected<PayoutQuote, ErrorCode> compute_payout(const Catalog& catalog, con
             const auto it = version->categories.find(item.category);
             if (it != version->categories.end()) percent = it->second;
         }
-        const auto line = percent_of(item.amount, *action.currency, *rate, percent, *account.currency);
+        const auto line =
+            percent_of(item.amount, *action.currency, *rate, percent, *account.currency);
         const auto sum = line ? add_minor(quote.payout, *line) : std::nullopt;
         if (!sum) return std::unexpected(ErrorCode::Malformed);
         quote.payout = *sum;

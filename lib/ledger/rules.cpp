@@ -14,16 +14,21 @@ namespace actiondrop::ledger {
 
 std::string_view outcome_name(Outcome o) {
     switch (o) {
-        case Outcome::Applied: return "APPLIED";
-        case Outcome::Rejected: return "REJECTED";
-        case Outcome::NotApplied: return "NOT_APPLIED";
+        case Outcome::Applied:
+            return "APPLIED";
+        case Outcome::Rejected:
+            return "REJECTED";
+        case Outcome::NotApplied:
+            return "NOT_APPLIED";
     }
     return "";
 }
 
 std::pair<ErrorCode, std::string> check_modification_form(const ModificationRow& row) {
-    if (auto values = parse_modification_values(row); !values) return {values.error().code, values.error().message};
-    if (auto fields = check_modification_fields(row); !fields) return {fields.error().code, fields.error().message};
+    if (auto values = parse_modification_values(row); !values)
+        return {values.error().code, values.error().message};
+    if (auto fields = check_modification_fields(row); !fields)
+        return {fields.error().code, fields.error().message};
     return {ErrorCode::None, {}};
 }
 
@@ -36,7 +41,9 @@ RowResult reject(RowResult result, ErrorCode code, std::string message) {
     return result;
 }
 
-RowResult reject(RowResult result, const RowError& error) { return reject(std::move(result), error.code, error.message); }
+RowResult reject(RowResult result, const RowError& error) {
+    return reject(std::move(result), error.code, error.message);
+}
 
 // The values result_NAME shows: before and after for amounts and payouts.
 void show(RowResult& result, const Account& account, const Action& before, const Action& after) {
@@ -52,8 +59,8 @@ void show(RowResult& result, const Account& account, const Action& before, const
     result.modification_count = after.modification_count;
 }
 
-HistoryEntry history_entry(const Action& before, const Action& after, const BatchContext& ctx, std::int64_t line,
-                           Operation operation, std::string reason) {
+HistoryEntry history_entry(const Action& before, const Action& after, const BatchContext& ctx,
+                           std::int64_t line, Operation operation, std::string reason) {
     HistoryEntry entry;
     entry.action_id = after.action_id;
     entry.at = ctx.now;
@@ -105,8 +112,9 @@ const ContractVersion* version_used(const Account& account, const Action& action
 
 // Pending, unlocked children (and theirs) follow a reversed parent (docs/rules.md,
 // "Reversal of chained children"); `seen` guards against a cycle of parent links.
-void reverse_children(const Account& account, LedgerView& ledger, const Action& parent, const BatchContext& ctx,
-                      std::int64_t line, std::set<std::string>& seen, std::vector<std::string>& reversed) {
+void reverse_children(const Account& account, LedgerView& ledger, const Action& parent,
+                      const BatchContext& ctx, std::int64_t line, std::set<std::string>& seen,
+                      std::vector<std::string>& reversed) {
     for (Action* child : ledger.children(account.id, parent.action_id)) {
         if (!child || child->account_id != account.id) continue;
         if (!seen.insert(child->action_id).second) continue;
@@ -136,7 +144,8 @@ struct LineChange {
 // Applies the row's changes to `action` (a copy of the stored one). The error when a scaled
 // line or the order's sum would be beyond int64; `action` is then only partly changed.
 std::optional<RowError> apply_changes(Action& action, const ModificationValues& values,
-                                      std::optional<std::int64_t> amount, const std::vector<LineChange>& lines) {
+                                      std::optional<std::int64_t> amount,
+                                      const std::vector<LineChange>& lines) {
     if (values.customer_status) action.customer_status = *values.customer_status;
     if (action.items.empty()) {
         if (amount) action.amount = *amount;
@@ -154,13 +163,17 @@ std::optional<RowError> apply_changes(Action& action, const ModificationValues& 
                        action.creation.items[lc.position].quantity > 0) {
                 const Item& created = action.creation.items[lc.position];
                 scaled = scale_line(created.amount, qty, created.quantity);
-                if (!scaled) return beyond_largest_amount(item_field("Quantity", change.index), "the line amount");
+                if (!scaled)
+                    return beyond_largest_amount(item_field("Quantity", change.index),
+                                                 "the line amount");
                 item.amount = *scaled;
             } else if (item.quantity > 0) {
                 // No creation line to scale (not possible for a line created by a
                 // conversion, whose quantities are >= 1): scale the current line instead.
                 scaled = scale_line(item.amount, qty, item.quantity);
-                if (!scaled) return beyond_largest_amount(item_field("Quantity", change.index), "the line amount");
+                if (!scaled)
+                    return beyond_largest_amount(item_field("Quantity", change.index),
+                                                 "the line amount");
                 item.amount = *scaled;
             }
             // A line at quantity 0 with no creation price keeps its amount: there is
@@ -188,8 +201,8 @@ std::optional<RowError> apply_changes(Action& action, const ModificationValues& 
 std::string payout_problem(ErrorCode error, const Account& account, const Action& action) {
     switch (error) {
         case ErrorCode::ContractNotFound:
-            return "no contract version in force for partner " + action.partner_id + " and tracker " +
-                   action.tracker_id;
+            return "no contract version in force for partner " + action.partner_id +
+                   " and tracker " + action.tracker_id;
         case ErrorCode::Malformed:
             return beyond_largest_amount("Amount", "the payout").message;
         default:
@@ -239,16 +252,20 @@ RowResult apply_modification(const Catalog& catalog, const Account& account, Led
 
     Action* action = named();
     if (!action) {
-        if (row.action_id) return reject(result, ErrorCode::ActionRefNotFound, "ActionId: no action " + *row.action_id);
-        return reject(result, ErrorCode::ActionRefNotFound,
-                      "OrderId: no action for order " + *row.order_id + " and tracker " + *row.tracker_id);
+        if (row.action_id)
+            return reject(result, ErrorCode::ActionRefNotFound,
+                          "ActionId: no action " + *row.action_id);
+        return reject(
+            result, ErrorCode::ActionRefNotFound,
+            "OrderId: no action for order " + *row.order_id + " and tracker " + *row.tracker_id);
     }
     show(result, account, *action, *action);
 
     if (row.action_id) {
         if (row.order_id && *row.order_id != action->order_id)
-            return reject(result, ErrorCode::IdentifierMismatch,
-                          "OrderId: " + *row.order_id + " is not the order of action " + action->action_id);
+            return reject(
+                result, ErrorCode::IdentifierMismatch,
+                "OrderId: " + *row.order_id + " is not the order of action " + action->action_id);
         if (row.tracker_id && *row.tracker_id != action->tracker_id)
             return reject(result, ErrorCode::IdentifierMismatch,
                           "ActionTrackerId: " + *row.tracker_id + " is not the tracker of action " +
@@ -260,9 +277,15 @@ RowResult apply_modification(const Catalog& catalog, const Account& account, Led
     Operation operation = Operation::None;
     if (disposition) {
         switch (disposition->effect) {
-            case Disposition::Effect::Approve: operation = Operation::Approve; break;
-            case Disposition::Effect::Reject: operation = Operation::Reverse; break;
-            case Disposition::Effect::Modify: operation = Operation::Modify; break;
+            case Disposition::Effect::Approve:
+                operation = Operation::Approve;
+                break;
+            case Disposition::Effect::Reject:
+                operation = Operation::Reverse;
+                break;
+            case Disposition::Effect::Modify:
+                operation = Operation::Modify;
+                break;
         }
     } else if (*reason == ReasonKind::Reset) {
         operation = Operation::Reset;
@@ -280,12 +303,15 @@ RowResult apply_modification(const Catalog& catalog, const Account& account, Led
         if (operation != Operation::Reset)
             return reject(result, ErrorCode::ActionReversed,
                           "action " + action->action_id + " is reversed; only RESET revives it");
-        if (locked) return reject(result, ErrorCode::ActionLocked, "action " + action->action_id + " is locked");
+        if (locked)
+            return reject(result, ErrorCode::ActionLocked,
+                          "action " + action->action_id + " is locked");
     } else if (locked) {
-        return reject(result, ErrorCode::ActionLocked,
-                      "action " + action->action_id + " is locked" +
-                          (action->status == Status::Approved ? " (approved)" : " (locking date passed)") +
-                          "; corrections need a make-good");
+        return reject(
+            result, ErrorCode::ActionLocked,
+            "action " + action->action_id + " is locked" +
+                (action->status == Status::Approved ? " (approved)" : " (locking date passed)") +
+                "; corrections need a make-good");
     }
     if (action->modification_count >= account.max_modifications_per_action)
         return reject(result, ErrorCode::ModificationLimitReached,
@@ -293,8 +319,8 @@ RowResult apply_modification(const Catalog& catalog, const Account& account, Led
                           std::to_string(account.max_modifications_per_action) + " changes");
     if (values->currency && values->currency->code != action->currency->code)
         return reject(result, ErrorCode::CurrencyMismatch,
-                      "CurrencyCode: " + std::string(values->currency->code) + " is not the action's currency " +
-                          std::string(action->currency->code));
+                      "CurrencyCode: " + std::string(values->currency->code) +
+                          " is not the action's currency " + std::string(action->currency->code));
 
     std::optional<std::int64_t> amount;
     if (values->amount) {
@@ -307,7 +333,9 @@ RowResult apply_modification(const Catalog& catalog, const Account& account, Led
         LineChange lc{&change, 0, std::nullopt};
         if (change.amount) {
             auto minor = to_minor(*change.amount, *action->currency);
-            if (!minor) return reject(result, ErrorCode::Malformed, item_field("Amount", change.index) + ": " + minor.error());
+            if (!minor)
+                return reject(result, ErrorCode::Malformed,
+                              item_field("Amount", change.index) + ": " + minor.error());
             lc.amount = *minor;
         }
         lines.push_back(lc);
@@ -315,15 +343,17 @@ RowResult apply_modification(const Catalog& catalog, const Account& account, Led
 
     if (!action->items.empty() && amount && *amount != 0)
         return reject(result, ErrorCode::ItemLevelAction,
-                      "Amount: action " + action->action_id + " has items; send item groups (Sku<i>, Quantity<i>, Amount<i>)");
+                      "Amount: action " + action->action_id +
+                          " has items; send item groups (Sku<i>, Quantity<i>, Amount<i>)");
 
     for (auto& lc : lines) {
         const auto& items = action->items;
-        auto it = std::find_if(items.begin(), items.end(), [&](const Item& i) { return i.sku == lc.change->sku; });
+        auto it = std::find_if(items.begin(), items.end(),
+                               [&](const Item& i) { return i.sku == lc.change->sku; });
         if (it == items.end())
             return reject(result, ErrorCode::SkuNotFound,
-                          item_field("Sku", lc.change->index) + ": no item " + lc.change->sku + " in action " +
-                              action->action_id);
+                          item_field("Sku", lc.change->index) + ": no item " + lc.change->sku +
+                              " in action " + action->action_id);
         lc.position = static_cast<std::size_t>(it - items.begin());
     }
 
@@ -336,12 +366,14 @@ RowResult apply_modification(const Catalog& catalog, const Account& account, Led
         std::set<std::string> skus;
         for (const auto& item : after.items)
             if (!skus.insert(item.sku).second)
-                return reject(result, ErrorCode::Malformed, "NewSku: SKU " + item.sku + " would name two items");
+                return reject(result, ErrorCode::Malformed,
+                              "NewSku: SKU " + item.sku + " would name two items");
     }
 
     if (operation == Operation::None) {
         if (specifies)
-            operation = (after.amount == 0 && action->amount != 0) ? Operation::Reverse : Operation::Modify;
+            operation =
+                (after.amount == 0 && action->amount != 0) ? Operation::Reverse : Operation::Modify;
         else if (*reason == ReasonKind::Reversal)
             operation = Operation::Reverse;
         else
@@ -362,7 +394,9 @@ RowResult apply_modification(const Catalog& catalog, const Account& account, Led
                 after.payout = 0;
             } else if (operation == Operation::Modify || specifies || after.outside_terms) {
                 auto quote = compute_payout(catalog, account, after, ctx.now);
-                if (!quote) return reject(result, quote.error(), payout_problem(quote.error(), account, after));
+                if (!quote)
+                    return reject(result, quote.error(),
+                                  payout_problem(quote.error(), account, after));
                 after.payout = quote->payout;
                 after.contract_id = quote->contract->id;
                 after.contract_version = quote->version->effective_from;
@@ -372,7 +406,8 @@ RowResult apply_modification(const Catalog& catalog, const Account& account, Led
                 if (!version) version = version_used(account, after);
                 if (!version)
                     return reject(result, ErrorCode::ContractNotFound,
-                                  "no contract version to set the clearing date of action " + after.action_id);
+                                  "no contract version to set the clearing date of action " +
+                                      after.action_id);
                 after.outside_terms = false;
                 after.status = Status::Approved;
                 after.finance_status = FinanceStatus::Due;
@@ -393,9 +428,11 @@ RowResult apply_modification(const Catalog& catalog, const Account& account, Led
             after.payout = after.creation.payout;
             after.outside_terms = after.creation.outside_terms;
             after.status = Status::Pending;
-            after.finance_status = after.outside_terms ? FinanceStatus::OutsideTerms : FinanceStatus::Estimated;
+            after.finance_status =
+                after.outside_terms ? FinanceStatus::OutsideTerms : FinanceStatus::Estimated;
             break;
-        default: break;
+        default:
+            break;
     }
     after.modification_count = action->modification_count + 1;
 
@@ -415,7 +452,8 @@ RowResult apply_modification(const Catalog& catalog, const Account& account, Led
     result.outcome = Outcome::Applied;
     result.error = ErrorCode::None;
     show(result, account, before, *action);
-    if (!children_reversed.empty()) result.message = "children reversed: " + join(children_reversed);
+    if (!children_reversed.empty())
+        result.message = "children reversed: " + join(children_reversed);
     return result;
 }
 

@@ -32,8 +32,8 @@ struct ModificationRow {
 
 struct ConversionRow {
     std::int64_t line = 0;
-    Cell action_id, campaign_id, tracker_id, partner_id, order_id, customer_id,
-        customer_status, promo_code, event_date, amount, currency_code, parent_action_id;
+    Cell action_id, campaign_id, tracker_id, partner_id, order_id, customer_id, customer_status,
+        promo_code, event_date, amount, currency_code, parent_action_id;
     std::vector<ItemGroup> items;  // sku, quantity, amount, category
 };
 

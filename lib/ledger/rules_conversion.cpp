@@ -22,28 +22,35 @@ RowResult reject(RowResult result, ErrorCode code, std::string message) {
     return result;
 }
 
-Instant lock_for(const Tracker& tracker, const ContractVersion& version, Instant event, TimeZone tz) {
+Instant lock_for(const Tracker& tracker, const ContractVersion& version, Instant event,
+                 TimeZone tz) {
     if (tracker.open_ended) return event + open_ended_lock;
     return locking_date(version.locking, event, tz);
 }
 
 std::string_view period_name(Limit::Period p) {
     switch (p) {
-        case Limit::Period::Day: return "day";
-        case Limit::Period::Week: return "week";
-        case Limit::Period::Month: return "month";
-        case Limit::Period::Quarter: return "quarter";
-        case Limit::Period::Contract: return "contract";
+        case Limit::Period::Day:
+            return "day";
+        case Limit::Period::Week:
+            return "week";
+        case Limit::Period::Month:
+            return "month";
+        case Limit::Period::Quarter:
+            return "quarter";
+        case Limit::Period::Contract:
+            return "contract";
     }
     return "";
 }
 
 // The first limit this action would take past its maximum, if any.
-const Limit* exceeded_limit(const Account& account, LedgerView& ledger, const ContractVersion& version,
-                            const Action& action) {
+const Limit* exceeded_limit(const Account& account, LedgerView& ledger,
+                            const ContractVersion& version, const Action& action) {
     for (const auto& limit : version.limits) {
         auto [from, to] = cap_period(limit.period, action.event_date, account.timezone);
-        CapTotals totals = ledger.cap_totals(account.id, action.partner_id, action.contract_id, from, to);
+        CapTotals totals =
+            ledger.cap_totals(account.id, action.partner_id, action.contract_id, from, to);
         // A total beyond int64 is past any maximum.
         const auto payout = add_minor(totals.payout, action.payout);
         bool over = limit.kind == Limit::Kind::Payout ? !payout || *payout > limit.max
@@ -74,19 +81,25 @@ RowResult apply_conversion(const Catalog& catalog, const Account& account, Ledge
 
     auto values = parse_conversion_values(row, account.timezone, account.currency);
     if (!values) return reject(result, values.error().code, values.error().message);
-    if (auto missing = check_conversion_fields(row)) return reject(result, missing->code, missing->message);
+    if (auto missing = check_conversion_fields(row))
+        return reject(result, missing->code, missing->message);
 
     const Tracker* tracker = account.tracker(*row.tracker_id);
     if (!tracker)
-        return reject(result, ErrorCode::ActionTrackerNotFound, "ActionTrackerId: unknown tracker " + *row.tracker_id);
+        return reject(result, ErrorCode::ActionTrackerNotFound,
+                      "ActionTrackerId: unknown tracker " + *row.tracker_id);
     if (!account.partner(*row.partner_id))
-        return reject(result, ErrorCode::PartnerNotFound, "PartnerId: unknown partner " + *row.partner_id);
+        return reject(result, ErrorCode::PartnerNotFound,
+                      "PartnerId: unknown partner " + *row.partner_id);
 
     // Generated ids are opaque but deterministic, so a replayed batch generates the same.
-    std::string action_id = row.action_id ? *row.action_id : "A" + ctx.batch_id + "-" + std::to_string(row.line);
-    if (const Action* existing = ledger.find(account.id, action_id); existing && existing->account_id == account.id) {
+    std::string action_id =
+        row.action_id ? *row.action_id : "A" + ctx.batch_id + "-" + std::to_string(row.line);
+    if (const Action* existing = ledger.find(account.id, action_id);
+        existing && existing->account_id == account.id) {
         result.action_id = existing->action_id;
-        return reject(result, ErrorCode::DuplicateAction, "ActionId: action " + action_id + " already exists");
+        return reject(result, ErrorCode::DuplicateAction,
+                      "ActionId: action " + action_id + " already exists");
     }
 
     const Instant reported = *values->event_date;
@@ -102,17 +115,19 @@ RowResult apply_conversion(const Catalog& catalog, const Account& account, Ledge
     if (row.parent_action_id) {
         const Action* parent = ledger.find(account.id, *row.parent_action_id);
         if (!parent || parent->account_id != account.id)
-            return reject(result, ErrorCode::ParentNotFound, "ParentActionId: no action " + *row.parent_action_id);
+            return reject(result, ErrorCode::ParentNotFound,
+                          "ParentActionId: no action " + *row.parent_action_id);
         parent_id = parent->action_id;
     } else if (tracker->parent_tracker && row.customer_id) {
-        const Action* parent = ledger.latest_for_customer(account.id, *tracker->parent_tracker, *row.customer_id);
+        const Action* parent =
+            ledger.latest_for_customer(account.id, *tracker->parent_tracker, *row.customer_id);
         if (parent && parent->account_id == account.id) parent_id = parent->action_id;
     }
 
     auto no_contract = [&] {
         return reject(result, ErrorCode::ContractNotFound,
-                      "no contract version in force for partner " + *row.partner_id + " and tracker " +
-                          *row.tracker_id);
+                      "no contract version in force for partner " + *row.partner_id +
+                          " and tracker " + *row.tracker_id);
     };
     const Contract* contract = account.contract_for(*row.partner_id, *row.tracker_id);
     if (!contract) return no_contract();
@@ -144,13 +159,16 @@ RowResult apply_conversion(const Catalog& catalog, const Account& account, Ledge
     action.created_at = ctx.now;
     action.currency = values->currency;
     if (values->items.empty()) {
-        action.amount = *to_minor(*values->amount, *action.currency);  // digits checked by the parser
+        action.amount =
+            *to_minor(*values->amount, *action.currency);  // digits checked by the parser
     } else {
         for (const auto& line : values->items) {
-            Item item{line.sku, line.category, line.quantity, *to_minor(line.amount, *action.currency)};
+            Item item{line.sku, line.category, line.quantity,
+                      *to_minor(line.amount, *action.currency)};
             const auto sum = add_minor(action.amount, item.amount);
             if (!sum) {
-                const RowError e = beyond_largest_amount("Amount", "the order amount, the sum of its lines,");
+                const RowError e =
+                    beyond_largest_amount("Amount", "the order amount, the sum of its lines,");
                 return reject(result, e.code, e.message);
             }
             action.amount = *sum;
@@ -174,7 +192,8 @@ RowResult apply_conversion(const Catalog& catalog, const Account& account, Ledge
     action.contract_id = quote->contract->id;
     action.contract_version = quote->version->effective_from;
     action.locking_date = lock_for(*tracker, *quote->version, event, account.timezone);
-    action.clearing_date = clearing_date(quote->version->clearing, action.locking_date, account.timezone);
+    action.clearing_date =
+        clearing_date(quote->version->clearing, action.locking_date, account.timezone);
     action.status = Status::Pending;
     action.finance_status = FinanceStatus::Estimated;
 
@@ -183,15 +202,17 @@ RowResult apply_conversion(const Catalog& catalog, const Account& account, Ledge
         action.outside_terms = true;
         action.payout = 0;
         action.finance_status = FinanceStatus::OutsideTerms;
-        message = std::string("outside terms: ") + (limit->kind == Limit::Kind::Payout ? "payout" : "count") +
-                  " limit per " + std::string(period_name(limit->period)) + " reached";
+        message = std::string("outside terms: ") +
+                  (limit->kind == Limit::Kind::Payout ? "payout" : "count") + " limit per " +
+                  std::string(period_name(limit->period)) + " reached";
     }
     if (late) {
-        message += std::string(message.empty() ? "" : "; ") + "late conversion: reported event date " +
-                   format_instant(reported) + ", event date set to " + format_instant(event);
+        message += std::string(message.empty() ? "" : "; ") +
+                   "late conversion: reported event date " + format_instant(reported) +
+                   ", event date set to " + format_instant(event);
     }
-    action.creation = CreationState{action.amount, action.items, action.customer_status, action.payout,
-                                    action.outside_terms};
+    action.creation = CreationState{action.amount, action.items, action.customer_status,
+                                    action.payout, action.outside_terms};
 
     HistoryEntry entry;
     entry.action_id = action.action_id;

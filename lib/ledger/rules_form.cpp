@@ -1,8 +1,7 @@
 #include "ledger/rules_form.hpp"
 
-#include <set>
-
 #include <boost/multiprecision/cpp_int.hpp>
+#include <set>
 
 namespace actiondrop::ledger {
 
@@ -12,7 +11,8 @@ RowError malformed(std::string message) { return {ErrorCode::Malformed, std::mov
 
 // Quantities are plain non-negative integers; nine digits keep line arithmetic far from
 // int64 overflow.
-std::expected<std::int64_t, std::string> parse_quantity(std::string_view text, std::int64_t minimum) {
+std::expected<std::int64_t, std::string> parse_quantity(std::string_view text,
+                                                        std::int64_t minimum) {
     if (text.empty()) return std::unexpected("empty quantity");
     if (text.size() > 9) return std::unexpected("more than 9 digits");
     std::int64_t value = 0;
@@ -24,7 +24,8 @@ std::expected<std::int64_t, std::string> parse_quantity(std::string_view text, s
     return value;
 }
 
-std::optional<RowError> check_amount(const Cell& cell, std::string_view field, std::optional<Decimal>& out) {
+std::optional<RowError> check_amount(const Cell& cell, std::string_view field,
+                                     std::optional<Decimal>& out) {
     if (!cell) return std::nullopt;
     auto parsed = parse_amount(*cell);
     if (!parsed) return malformed(std::string(field) + ": " + parsed.error());
@@ -54,7 +55,10 @@ bool is_empty(const ItemGroup& g) {
 // The first field of a group given without its Sku<i>.
 std::optional<RowError> check_group_has_sku(const ItemGroup& g) {
     if (g.sku) return std::nullopt;
-    std::string_view field = g.new_sku ? "NewSku" : g.quantity ? "Quantity" : g.amount ? "Amount" : "Category";
+    std::string_view field = g.new_sku    ? "NewSku"
+                             : g.quantity ? "Quantity"
+                             : g.amount   ? "Amount"
+                                          : "Category";
     return malformed(item_field(field, g.index) + ": given without " + item_field("Sku", g.index));
 }
 
@@ -67,7 +71,9 @@ boost::multiprecision::int128_t thousandths(const Decimal& d) {
 
 }  // namespace
 
-std::string item_field(std::string_view name, int index) { return std::string(name) + std::to_string(index); }
+std::string item_field(std::string_view name, int index) {
+    return std::string(name) + std::to_string(index);
+}
 
 RowError beyond_largest_amount(std::string_view field, std::string_view what) {
     return malformed(std::string(field) + ": " + std::string(what) +
@@ -85,7 +91,8 @@ std::expected<ModificationValues, RowError> parse_modification_values(const Modi
     ModificationValues values;
     if (auto e = check_amount(row.amount, "Amount", values.amount)) return std::unexpected(*e);
     if (auto e = check_currency(row.currency_code, values.currency)) return std::unexpected(*e);
-    if (auto e = check_customer_status(row.customer_status, values.customer_status)) return std::unexpected(*e);
+    if (auto e = check_customer_status(row.customer_status, values.customer_status))
+        return std::unexpected(*e);
 
     std::set<std::string> skus;
     for (const auto& g : row.items) {
@@ -98,7 +105,9 @@ std::expected<ModificationValues, RowError> parse_modification_values(const Modi
         change.category = g.category;
         if (g.quantity) {
             auto q = parse_quantity(*g.quantity, 0);
-            if (!q) return std::unexpected(malformed(item_field("Quantity", g.index) + ": " + q.error()));
+            if (!q)
+                return std::unexpected(
+                    malformed(item_field("Quantity", g.index) + ": " + q.error()));
             change.quantity = *q;
         }
         if (auto e = check_amount(g.amount, item_field("Amount", g.index), change.amount))
@@ -115,31 +124,36 @@ std::expected<ModificationValues, RowError> parse_modification_values(const Modi
     for (const auto& item : values.items) {
         if (!item.new_sku || *item.new_sku == item.sku) continue;
         if (skus.count(*item.new_sku) || !new_skus.insert(*item.new_sku).second)
-            return std::unexpected(malformed(item_field("NewSku", item.index) + ": SKU " + *item.new_sku +
-                                             " would name two items"));
+            return std::unexpected(malformed(item_field("NewSku", item.index) + ": SKU " +
+                                             *item.new_sku + " would name two items"));
     }
     return values;
 }
 
-std::expected<std::optional<ReasonKind>, RowError> check_modification_fields(const ModificationRow& row) {
+std::expected<std::optional<ReasonKind>, RowError> check_modification_fields(
+    const ModificationRow& row) {
     if (!row.action_id && !(row.order_id && row.tracker_id))
         return std::unexpected(RowError{ErrorCode::MissingIdentifier,
                                         "ActionId, or OrderId with ActionTrackerId, is required"});
     if (!row.reason && !row.disposition_code)
-        return std::unexpected(RowError{ErrorCode::MissingReason, "Reason or DispositionCode is required"});
+        return std::unexpected(
+            RowError{ErrorCode::MissingReason, "Reason or DispositionCode is required"});
     if (!row.reason) return std::optional<ReasonKind>{};
     auto kind = find_reason(*row.reason);
-    if (!kind) return std::unexpected(RowError{ErrorCode::UnknownReason, "Reason: unknown reason " + *row.reason});
+    if (!kind)
+        return std::unexpected(
+            RowError{ErrorCode::UnknownReason, "Reason: unknown reason " + *row.reason});
     return kind;
 }
 
-std::expected<ConversionValues, RowError> parse_conversion_values(const ConversionRow& row, TimeZone tz,
-                                                                  const Currency* default_currency) {
+std::expected<ConversionValues, RowError> parse_conversion_values(
+    const ConversionRow& row, TimeZone tz, const Currency* default_currency) {
     ConversionValues values;
     if (auto e = check_amount(row.amount, "Amount", values.amount)) return std::unexpected(*e);
     if (auto e = check_currency(row.currency_code, values.currency)) return std::unexpected(*e);
     if (!values.currency) values.currency = default_currency;
-    if (auto e = check_customer_status(row.customer_status, values.customer_status)) return std::unexpected(*e);
+    if (auto e = check_customer_status(row.customer_status, values.customer_status))
+        return std::unexpected(*e);
     if (row.event_date) {
         auto t = parse_instant(*row.event_date, tz);
         if (!t) return std::unexpected(malformed("EventDate: " + t.error()));
@@ -151,14 +165,17 @@ std::expected<ConversionValues, RowError> parse_conversion_values(const Conversi
         if (is_empty(g)) continue;
         if (auto e = check_group_has_sku(g)) return std::unexpected(*e);
         if (g.new_sku)
-            return std::unexpected(malformed(item_field("NewSku", g.index) + ": not a conversion field"));
+            return std::unexpected(
+                malformed(item_field("NewSku", g.index) + ": not a conversion field"));
         ConversionLine line;
         line.index = g.index;
         line.sku = *g.sku;
         line.category = g.category.value_or("");
         if (g.quantity) {
             auto q = parse_quantity(*g.quantity, 1);
-            if (!q) return std::unexpected(malformed(item_field("Quantity", g.index) + ": " + q.error()));
+            if (!q)
+                return std::unexpected(
+                    malformed(item_field("Quantity", g.index) + ": " + q.error()));
             line.quantity = *q;
         }
         // A line without its amount cannot be priced: the file must say what the line cost.
@@ -166,7 +183,8 @@ std::expected<ConversionValues, RowError> parse_conversion_values(const Conversi
             return std::unexpected(malformed(item_field("Amount", g.index) + ": required with " +
                                              item_field("Sku", g.index)));
         std::optional<Decimal> amount;
-        if (auto e = check_amount(g.amount, item_field("Amount", g.index), amount)) return std::unexpected(*e);
+        if (auto e = check_amount(g.amount, item_field("Amount", g.index), amount))
+            return std::unexpected(*e);
         line.amount = *amount;
         if (!skus.insert(line.sku).second)
             return std::unexpected(malformed(item_field("Sku", g.index) + ": SKU " + line.sku +
@@ -176,18 +194,21 @@ std::expected<ConversionValues, RowError> parse_conversion_values(const Conversi
 
     if (values.currency) {
         auto fits = [&](const Decimal& d, const std::string& field) -> std::optional<RowError> {
-            if (auto m = to_minor(d, *values.currency); !m) return malformed(field + ": " + m.error());
+            if (auto m = to_minor(d, *values.currency); !m)
+                return malformed(field + ": " + m.error());
             return std::nullopt;
         };
         if (values.amount)
             if (auto e = fits(*values.amount, "Amount")) return std::unexpected(*e);
         std::optional<std::int64_t> sum = 0;
         for (const auto& line : values.items) {
-            if (auto e = fits(line.amount, item_field("Amount", line.index))) return std::unexpected(*e);
+            if (auto e = fits(line.amount, item_field("Amount", line.index)))
+                return std::unexpected(*e);
             if (sum) sum = add_minor(*sum, *to_minor(line.amount, *values.currency));
         }
         if (!sum)
-            return std::unexpected(beyond_largest_amount("Amount", "the order amount, the sum of its lines,"));
+            return std::unexpected(
+                beyond_largest_amount("Amount", "the order amount, the sum of its lines,"));
     }
     if (values.amount && !values.items.empty()) {
         boost::multiprecision::int128_t sum = 0;
@@ -231,17 +252,20 @@ constexpr std::size_t max_comment_chars = 255;
 }  // namespace
 
 std::expected<TransferValues, RowError> parse_transfer_values(const TransferRow& row, TimeZone tz,
-                                                              const Currency* account_currency, Instant now) {
+                                                              const Currency* account_currency,
+                                                              Instant now) {
     TransferValues values;
     if (row.transfer_type) {
         values.type = parse_transfer_type(*row.transfer_type);
         if (!values.type)
             return std::unexpected(
-                malformed("TransferType: must be MAKE_GOOD, BONUS or PAID_PLACEMENT, not " + *row.transfer_type));
+                malformed("TransferType: must be MAKE_GOOD, BONUS or PAID_PLACEMENT, not " +
+                          *row.transfer_type));
     }
     if (auto e = check_amount(row.amount, "Amount", values.amount)) return std::unexpected(*e);
     if (values.amount) {
-        if (values.amount->mantissa == 0) return std::unexpected(malformed("Amount: must be more than 0"));
+        if (values.amount->mantissa == 0)
+            return std::unexpected(malformed("Amount: must be more than 0"));
         // The only currency a transfer may have is the account's (a CurrencyCode naming another
         // is CURRENCY_MISMATCH, a later check), so the amount is written in its digits.
         if (account_currency)
@@ -255,7 +279,8 @@ std::expected<TransferValues, RowError> parse_transfer_values(const TransferRow&
         // A payment is recorded when it was made, never ahead of the file that reports it.
         if (*t > now)
             return std::unexpected(malformed("PaymentDate: " + format_instant(*t) +
-                                             " is after the time the file is processed, " + format_instant(now)));
+                                             " is after the time the file is processed, " +
+                                             format_instant(now)));
         values.payment_date = *t;
     }
     if (row.comments && utf8_length(*row.comments) > max_comment_chars)

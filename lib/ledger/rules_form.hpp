@@ -46,7 +46,8 @@ std::expected<ModificationValues, RowError> parse_modification_values(const Modi
 
 // MISSING_IDENTIFIER -> MISSING_REASON -> UNKNOWN_REASON; the reason's kind when Reason is
 // given.
-std::expected<std::optional<ReasonKind>, RowError> check_modification_fields(const ModificationRow& row);
+std::expected<std::optional<ReasonKind>, RowError> check_modification_fields(
+    const ModificationRow& row);
 
 struct ConversionLine {
     int index = 0;  // the i of Sku<i>
@@ -67,7 +68,8 @@ struct ConversionValues {
 // MALFORMED for a conversion row. Dates without an offset are read in `tz`; amounts are
 // checked against `currency`'s digits when the currency is known (CurrencyCode, else
 // `default_currency`, which may be null when no account is known).
-std::expected<ConversionValues, RowError> parse_conversion_values(const ConversionRow& row, TimeZone tz,
+std::expected<ConversionValues, RowError> parse_conversion_values(const ConversionRow& row,
+                                                                  TimeZone tz,
                                                                   const Currency* default_currency);
 
 // MISSING_FIELD: ActionTrackerId, PartnerId, OrderId, EventDate, and Amount or items.
@@ -84,7 +86,8 @@ struct TransferValues {
 // `account_currency` when one is known), CurrencyCode, PaymentDate (read in `tz`, not after
 // `now`), Comments (at most 255 characters).
 std::expected<TransferValues, RowError> parse_transfer_values(const TransferRow& row, TimeZone tz,
-                                                              const Currency* account_currency, Instant now);
+                                                              const Currency* account_currency,
+                                                              Instant now);
 
 // MISSING_FIELD: TransferType, PartnerId, Amount.
 std::optional<RowError> check_transfer_fields(const TransferRow& row);

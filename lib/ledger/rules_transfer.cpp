@@ -41,22 +41,24 @@ RowResult apply_transfer(const Account& account, LedgerView& ledger, const Trans
 
     auto values = parse_transfer_values(row, account.timezone, account.currency, ctx.now);
     if (!values) return reject(result, values.error().code, values.error().message);
-    if (auto missing = check_transfer_fields(row)) return reject(result, missing->code, missing->message);
+    if (auto missing = check_transfer_fields(row))
+        return reject(result, missing->code, missing->message);
     if (!account.partner(*row.partner_id))
-        return reject(result, ErrorCode::PartnerNotFound, "PartnerId: unknown partner " + *row.partner_id);
+        return reject(result, ErrorCode::PartnerNotFound,
+                      "PartnerId: unknown partner " + *row.partner_id);
     if (values->currency && values->currency != account.currency)
         return reject(result, ErrorCode::CurrencyMismatch,
-                      "CurrencyCode: " + std::string(values->currency->code) + " is not the account currency " +
-                          std::string(account.currency->code));
+                      "CurrencyCode: " + std::string(values->currency->code) +
+                          " is not the account currency " + std::string(account.currency->code));
 
     const std::string_view code = account.currency->code;
     const std::int64_t amount = *to_minor(*values->amount, *account.currency);
     const std::int64_t balance = ledger.funds_balance(account.id);
     if (amount > balance)
         return reject(result, ErrorCode::InsufficientFunds,
-                      "Amount: " + format_minor(amount, *account.currency) + " " + std::string(code) +
-                          " is more than the funds left, " + format_minor(balance, *account.currency) + " " +
-                          std::string(code));
+                      "Amount: " + format_minor(amount, *account.currency) + " " +
+                          std::string(code) + " is more than the funds left, " +
+                          format_minor(balance, *account.currency) + " " + std::string(code));
 
     Transfer transfer;
     transfer.transfer_id = transfer_id(ctx, row.line);
@@ -76,7 +78,8 @@ RowResult apply_transfer(const Account& account, LedgerView& ledger, const Trans
     result.currency = account.currency;
     result.new_payout = amount;
     result.payout_currency = account.currency;
-    result.message = std::string(transfer_type_name(*values->type)) + " to partner " + *row.partner_id;
+    result.message =
+        std::string(transfer_type_name(*values->type)) + " to partner " + *row.partner_id;
     return result;
 }
 

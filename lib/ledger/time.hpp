@@ -7,7 +7,9 @@
 #include <string>
 #include <string_view>
 
-namespace date { class time_zone; }
+namespace date {
+class time_zone;
+}
 
 namespace actiondrop::ledger {
 
@@ -27,7 +29,7 @@ std::expected<Instant, std::string> parse_instant(std::string_view text, TimeZon
 std::string format_instant(Instant t);
 
 // Calendar helpers in a zone.
-Days local_day(Instant t, TimeZone tz);                 // the local date holding t
-Instant start_of_local_day(Days day, TimeZone tz);      // 00:00 local (first instant after a gap)
+Days local_day(Instant t, TimeZone tz);             // the local date holding t
+Instant start_of_local_day(Days day, TimeZone tz);  // 00:00 local (first instant after a gap)
 
 }  // namespace actiondrop::ledger

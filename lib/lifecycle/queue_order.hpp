@@ -64,8 +64,8 @@ private:
 
     private:
         const std::vector<Piece>& pieces_;
-        std::vector<std::size_t> at_;     // the next row of each piece
-        std::vector<std::size_t> heap_;   // pieces with rows left, the smallest next row first
+        std::vector<std::size_t> at_;    // the next row of each piece
+        std::vector<std::size_t> heap_;  // pieces with rows left, the smallest next row first
         bool after(std::size_t a, std::size_t b) const;  // piece a's next row after b's
     };
     static bool before(const Piece& pa, const Row& a, const Piece& pb, const Row& b);

@@ -90,9 +90,8 @@ void Metrics::set_inboxes(const std::vector<std::string>& names) {
     inboxes_ = static_cast<std::int64_t>(served.size());
     for (const auto& name : served) {
         Labels inbox{name};
-        for (auto* counter :
-             {&discovered_, &claimed_, &applied_, &failed_, &bytes_, &inbox_errors_, &set_aside_,
-              &undelivered_}) {
+        for (auto* counter : {&discovered_, &claimed_, &applied_, &failed_, &bytes_, &inbox_errors_,
+                              &set_aside_, &undelivered_}) {
             (*counter)[inbox];  // a series at 0, so rate() sees the first file
         }
         rows_[{name, "applied"}];

@@ -53,10 +53,10 @@ public:
     void file_discovered(std::string_view inbox);  // a new name seen in the inbox
     void file_claimed(std::string_view inbox);     // moved into the claims folder
     void file_done(std::string_view inbox, const FinishedFile& file);
-    void file_failed(std::string_view inbox);  // processing threw; the claim will be retried
+    void file_failed(std::string_view inbox);       // processing threw; the claim will be retried
     void file_set_aside(std::string_view inbox);    // a name that can never be answered
     void file_undelivered(std::string_view inbox);  // applied, answers quarantined
-    void inbox_error(std::string_view inbox);  // a problem kept the inbox from flowing
+    void inbox_error(std::string_view inbox);       // a problem kept the inbox from flowing
     // Since when the oldest file of each inbox waits (in the folder, or claimed and waiting
     // for a retry; not answered yet); an inbox not named has none waiting. The age gauge is
     // measured when rendered, so it keeps growing while a long file holds the service.

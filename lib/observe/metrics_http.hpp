@@ -1,7 +1,7 @@
 #pragma once
 // The HTTP endpoint a Prometheus server scrapes: GET /metrics and GET /healthz.
-// It has no authentication, so it listens on a loopback address only (README.md, "The service") unless the
-// caller explicitly allows another. It runs its own io_context on one thread that the
+// It has no authentication, so it listens on a loopback address only (README.md, "The service")
+// unless the caller explicitly allows another. It runs its own io_context on one thread that the
 // server object owns; every handler runs on that thread, so their state needs no lock.
 // One request per connection (no keep-alive); requests are bounded in size and time.
 #include <chrono>

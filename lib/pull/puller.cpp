@@ -340,11 +340,11 @@ bool Puller::deliver_answers(RemoteFolder& remote) {
         auto removed = remote.remove(remote_join(remote_.result_folder, name));
         if (!removed && removed.error().kind != RemoteErrorKind::NotFound) {
             if (lost(remote, removed.error())) return false;
-            warn_once("remove " + name,
-                      fmt::format("cannot remove the stale {} from {}: {}; tried again at the "
-                                  "next poll",
-                                  util::printable(name), remote_.result_folder,
-                                  removed.error().message));
+            warn_once(
+                "remove " + name,
+                fmt::format("cannot remove the stale {} from {}: {}; tried again at the "
+                            "next poll",
+                            util::printable(name), remote_.result_folder, removed.error().message));
             continue;
         }
         warned_.erase("remove " + name);
@@ -380,7 +380,8 @@ void Puller::keep_leases(store::Store& store) {
     } catch (const std::exception& e) {
         // A store busy with a long file (SQLite's one write lock) or failing: the lease still
         // has three quarters to run; try again soon, and say so once half of it is gone.
-        next_renewal_ = now + std::min<std::chrono::milliseconds>(std::chrono::seconds{5}, timing_.lease / 8);
+        next_renewal_ =
+            now + std::min<std::chrono::milliseconds>(std::chrono::seconds{5}, timing_.lease / 8);
         if (!renewal_failing_since_) renewal_failing_since_ = now;
         if (now - *renewal_failing_since_ >= timing_.lease / 2)
             warn_once("lease", fmt::format("cannot renew the leases of this service's pulls: {}; "

@@ -27,7 +27,6 @@ std::expected<void, std::string> read_secret_file(const std::filesystem::path& p
 
 // A password file: read_secret_file, then one line, its line end dropped; "is empty" and
 // "holds more than one line" are refused too.
-std::expected<void, std::string> read_password_file(const std::filesystem::path& path,
-                                                    Secret& out);
+std::expected<void, std::string> read_password_file(const std::filesystem::path& path, Secret& out);
 
 }  // namespace actiondrop::pull

@@ -25,15 +25,15 @@ struct BatchRecord {
     std::string file_name;  // the name as uploaded
     std::string sha256;     // hex
     std::int64_t size = 0;
-    std::string type;       // modifications | conversions | funds_transfers
+    std::string type;                        // modifications | conversions | funds_transfers
     BatchState state = BatchState::Claimed;  // moved only through apply/journal.hpp
-    std::string status;     // "" until decided, then COMPLETE | REJECTED
+    std::string status;                      // "" until decided, then COMPLETE | REJECTED
     ledger::Instant received_at{};
     std::optional<ledger::Instant> completed_at;
-    int attempts = 0;       // processing attempts (quarantine after 3 crashes)
+    int attempts = 0;           // processing attempts (quarantine after 3 crashes)
     int delivery_failures = 0;  // failed deliveries after the commit (quarantine after 3)
     std::int64_t total = 0, applied = 0, rejected = 0;
-    std::string error_code;     // file-level code when REJECTED
+    std::string error_code;  // file-level code when REJECTED
     std::string error_message;
     std::optional<std::int64_t> error_line;
     std::string error_counts_json = "{}";  // code -> count
@@ -42,8 +42,8 @@ struct BatchRecord {
 // An output file of a batch (result_, errors_, _summary.json), kept in the store with
 // the batch so that it can be (re)delivered until delivered.
 struct BatchOutput {
-    std::string name;                 // e.g. "result_foo.csv"
-    std::filesystem::path content;    // a local file holding the bytes (streamed in)
+    std::string name;               // e.g. "result_foo.csv"
+    std::filesystem::path content;  // a local file holding the bytes (streamed in)
 };
 
 class BatchJournal {
@@ -68,7 +68,8 @@ public:
     // Inserts or updates the record in its own transaction.
     virtual void put_batch(const BatchRecord& record) = 0;
     // The stored outputs of a batch: (name, bytes) in the order they were committed.
-    virtual std::vector<std::pair<std::string, std::string>> batch_outputs(std::string_view batch_id) = 0;
+    virtual std::vector<std::pair<std::string, std::string>> batch_outputs(
+        std::string_view batch_id) = 0;
 };
 
 }  // namespace actiondrop::store

@@ -20,7 +20,7 @@ namespace {
 struct Table {
     const char* sqlite;
     const char* postgres;
-    const char* columns;       // the PostgreSQL columns
+    const char* columns;        // the PostgreSQL columns
     const char* sqlite_select;  // the same columns from SQLite, in key order
 };
 
@@ -31,15 +31,17 @@ struct Table {
 #define INVOICE_COLUMNS \
     "invoice_id, account_id, partner_id, invoice_date, local_date, currency, total, issued_at"
 #define LINE_COLUMNS "invoice_id, ord, kind, item, id, event_date, cleared_at, payout, comments"
-#define PULL_COLUMNS \
-    "inbox, remote_path, size, mtime, file_name, claim, state, claimed_at, finished_at, owner, lease_until"
+#define PULL_COLUMNS                                                                             \
+    "inbox, remote_path, size, mtime, file_name, claim, state, claimed_at, finished_at, owner, " \
+    "lease_until"
 #define FUNDS_COLUMNS "id, account_id, kind, amount, at, reference, item"
 
 constexpr std::array kTables = {
     Table{"catalog_accounts", "catalog_accounts", "account_id, document",
           "SELECT account_id, document FROM catalog_accounts ORDER BY account_id"},
-    Table{"fx_rates", "fx_rates", "ord, currency, account_currency, rate, effective_from",
-          "SELECT ord, currency, account_currency, rate, effective_from FROM fx_rates ORDER BY ord"},
+    Table{
+        "fx_rates", "fx_rates", "ord, currency, account_currency, rate, effective_from",
+        "SELECT ord, currency, account_currency, rate, effective_from FROM fx_rates ORDER BY ord"},
     Table{"counters", "counters", "name, value", "SELECT name, value FROM counters ORDER BY name"},
     Table{"actions", "actions", ALL_ACTION_COLUMNS,
           "SELECT " ALL_ACTION_COLUMNS " FROM actions ORDER BY seq"},
@@ -88,8 +90,8 @@ constexpr std::array kSums = {
 };
 
 // The serial columns whose sequences go on after the copied rows.
-constexpr std::array<std::array<const char*, 2>, 4> kSerials = {{
-    {"history_batches", "id"}, {"batches", "ord"}, {"funds_entries", "id"}, {"transfers", "seq"}}};
+constexpr std::array<std::array<const char*, 2>, 4> kSerials = {
+    {{"history_batches", "id"}, {"batches", "ord"}, {"funds_entries", "id"}, {"transfers", "seq"}}};
 
 std::string sqlite_value(sqlite::Database& db, const char* sql) {
     sqlite::Use q(db.cached(sql));
@@ -165,7 +167,9 @@ std::int64_t copy_table(sqlite::Database& from, postgres::Connection& to, const 
 CopyReport copy_store(const std::string& from, const std::string& to,
                       const std::function<void(const std::string&, std::int64_t)>& progress) {
     const auto file = local_path(from);
-    if (!file) throw StoreError("store copy: the source must be a SQLite store (sqlite:PATH), not " + from);
+    if (!file)
+        throw StoreError("store copy: the source must be a SQLite store (sqlite:PATH), not " +
+                         from);
     if (!to.starts_with("postgresql://") && !to.starts_with("postgres://"))
         throw StoreError("store copy: the target must be a PostgreSQL store (postgresql://…)");
     // Both at the latest schema, so that their tables have the same columns.
@@ -196,11 +200,13 @@ CopyReport copy_store(const std::string& from, const std::string& to,
                    "'), coalesce((SELECT max(" + column + ") FROM " + table + "), 0) + 1, false)");
 
     for (const Table& table : kTables)
-        report.checks.push_back(CopyCheck{std::string(table.postgres) + ": rows",
-                                          sqlite_value(source, (std::string("SELECT count(*) FROM ") + table.sqlite).c_str()),
-                                          postgres_value(target, std::string("SELECT count(*) FROM ") + table.postgres)});
+        report.checks.push_back(CopyCheck{
+            std::string(table.postgres) + ": rows",
+            sqlite_value(source, (std::string("SELECT count(*) FROM ") + table.sqlite).c_str()),
+            postgres_value(target, std::string("SELECT count(*) FROM ") + table.postgres)});
     for (const Sum& sum : kSums)
-        report.checks.push_back(CopyCheck{sum.what, sqlite_value(source, sum.sql), postgres_value(target, sum.sql)});
+        report.checks.push_back(
+            CopyCheck{sum.what, sqlite_value(source, sum.sql), postgres_value(target, sum.sql)});
     source.exec("COMMIT");
     if (report.agrees()) tx.commit();
     return report;

@@ -31,7 +31,8 @@ struct CopyReport {
 // PostgreSQL store of `to` (migrated too), then compares them. Nothing is kept in `to` unless
 // every check agrees; the report says what was compared either way. A target that holds a
 // ledger already, or URLs of other kinds, are a StoreError. `progress` hears each table done.
-CopyReport copy_store(const std::string& from, const std::string& to,
-                      const std::function<void(const std::string& table, std::int64_t rows)>& progress = {});
+CopyReport copy_store(
+    const std::string& from, const std::string& to,
+    const std::function<void(const std::string& table, std::int64_t rows)>& progress = {});
 
 }  // namespace actiondrop::store

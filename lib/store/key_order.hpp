@@ -27,7 +27,8 @@ public:
     };
 
     // The next rows will look these actions up: read them now, in the store's order.
-    virtual void prefetch(std::string_view account_id, std::vector<std::string_view> action_ids) = 0;
+    virtual void prefetch(std::string_view account_id,
+                          std::vector<std::string_view> action_ids) = 0;
     // For each id, its action's ActionKey, or nullopt when the account has no such action.
     // Rows sorted by these keys make the store read and write each of its pages once.
     // An empty answer means that the store has no key order to offer for these rows.

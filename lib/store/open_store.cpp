@@ -15,7 +15,8 @@ namespace {
 
 // The stores this build has; the first one is the embedded default, which a plain path names.
 // A new kind of store is a folder of its own and one line here.
-const StoreScheme* const kSchemes[] = {&sqlite::kScheme, &postgres::kScheme, &postgres::kShortScheme};
+const StoreScheme* const kSchemes[] = {&sqlite::kScheme, &postgres::kScheme,
+                                       &postgres::kShortScheme};
 
 // The scheme of a URL, or nullptr (with the scheme's name in `unknown`) when it names one
 // this build has not.
@@ -24,9 +25,9 @@ const StoreScheme* scheme_of(const std::string& url, std::string& unknown) {
         if (url.starts_with(scheme->prefix)) return scheme;
     if (auto colon = url.find("://");
         colon != std::string::npos &&
-        std::all_of(url.begin(), url.begin() + static_cast<std::ptrdiff_t>(colon), [](unsigned char c) {
-            return std::isalnum(c) || c == '+' || c == '-' || c == '.';
-        })) {
+        std::all_of(
+            url.begin(), url.begin() + static_cast<std::ptrdiff_t>(colon),
+            [](unsigned char c) { return std::isalnum(c) || c == '+' || c == '-' || c == '.'; })) {
         unknown = url.substr(0, colon);
         return nullptr;
     }
@@ -39,7 +40,8 @@ std::unique_ptr<Store> open_store(const std::string& url) {
     std::string unknown;
     const StoreScheme* scheme = scheme_of(url, unknown);
     if (scheme == nullptr)
-        throw StoreError("unsupported store \"" + unknown + "\": this build has SQLite (sqlite:) and PostgreSQL (postgresql://)");
+        throw StoreError("unsupported store \"" + unknown +
+                         "\": this build has SQLite (sqlite:) and PostgreSQL (postgresql://)");
     return scheme->open(url);
 }
 

@@ -20,10 +20,10 @@ struct PullRecord {
     std::string inbox;
     std::string remote_path;  // the original's path on the server while it is processed
     std::int64_t size = 0;
-    std::int64_t mtime = 0;   // the server's clock
-    std::string file_name;    // the name as the advertiser gave it
-    std::string claim;        // the local copy's name in the inbox's spool `.processing/`
-    std::string state;        // claimed | fetched | finished
+    std::int64_t mtime = 0;  // the server's clock
+    std::string file_name;   // the name as the advertiser gave it
+    std::string claim;       // the local copy's name in the inbox's spool `.processing/`
+    std::string state;       // claimed | fetched | finished
     // Which service took it (docs/postgres.md, "Instances"): its host and state folder. Only
     // that service finishes it; "" for a claim made before services were told apart.
     std::string owner;
@@ -48,8 +48,9 @@ public:
     // Inserts the record and returns true, or returns false when that (inbox, remote_path,
     // size, mtime) is already known: pulled before, or by another service.
     virtual bool claim_pull(const PullRecord& record) = 0;
-    virtual std::optional<PullRecord> find_pull(std::string_view inbox, std::string_view remote_path,
-                                                std::int64_t size, std::int64_t mtime) = 0;
+    virtual std::optional<PullRecord> find_pull(std::string_view inbox,
+                                                std::string_view remote_path, std::int64_t size,
+                                                std::int64_t mtime) = 0;
     // The records of an inbox that are not finished and that `owner` took (or no one in
     // particular: owner ""), oldest claim first.
     virtual std::vector<PullRecord> open_pulls(std::string_view inbox, std::string_view owner) = 0;

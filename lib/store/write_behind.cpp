@@ -37,7 +37,8 @@ Action& WriteBehind::created(Action action, HistoryEntry entry) {
         throw std::logic_error("created(): action " + action.action_id + " already exists");
     action.key = next_key_++;
     std::string id = action.action_id;
-    Entry& stored = entries.emplace(std::move(id), Entry{std::move(action), false, true, 0}).first->second;
+    Entry& stored =
+        entries.emplace(std::move(id), Entry{std::move(action), false, true, 0}).first->second;
     Action& a = stored.action;
     stored.indexed_hash = indexed_columns_hash(a);
     dirty_.push_back(&stored);

@@ -121,7 +121,8 @@ public:
                   [](const Entry* a, const Entry* b) { return a->action.key < b->action.key; });
         for (Entry* entry : dirty_) {
             const auto key = static_cast<std::size_t>(entry->action.key);
-            if ((key >> 6) >= written_.size()) written_.resize((key >> 6) + 1 + written_.size() / 2);
+            if ((key >> 6) >= written_.size())
+                written_.resize((key >> 6) + 1 + written_.size() / 2);
             written_[key >> 6] |= std::uint64_t{1} << (key & 63);
             const std::uint64_t hash = indexed_columns_hash(entry->action);
             write_action(std::as_const(entry->action), entry->stored, hash != entry->indexed_hash);

@@ -1,11 +1,10 @@
 #include "util/batch_id.hpp"
 
+#include <fmt/chrono.h>
+#include <fmt/format.h>
 #include <openssl/rand.h>
 
 #include <stdexcept>
-
-#include <fmt/chrono.h>
-#include <fmt/format.h>
 
 namespace actiondrop::util {
 
@@ -13,7 +12,8 @@ namespace {
 
 std::uint64_t random_bits(int bits) {
     unsigned char random[8];
-    if (RAND_bytes(random, sizeof random) != 1) throw std::runtime_error("no randomness for a batch id");
+    if (RAND_bytes(random, sizeof random) != 1)
+        throw std::runtime_error("no randomness for a batch id");
     std::uint64_t value = 0;
     for (unsigned char byte : random) value = (value << 8) | byte;
     return value >> (64 - bits);

@@ -33,9 +33,9 @@ void create_folders_in_state(const std::filesystem::path& state_dir,
     const auto inside = folder.lexically_relative(state_dir);
     const bool in_state = !inside.empty() && *inside.begin() != "..";
     if (auto problem = in_state ? folder_problem(state_dir) : ""; !problem.empty())
-        throw std::runtime_error(fmt::format(
-            "cannot make {}: the state folder {} {}; it is not made again", folder.string(),
-            state_dir.string(), problem));
+        throw std::runtime_error(
+            fmt::format("cannot make {}: the state folder {} {}; it is not made again",
+                        folder.string(), state_dir.string(), problem));
     create_folders(folder);
 }
 

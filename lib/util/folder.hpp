@@ -34,8 +34,8 @@ public:
     // link" for a link, else why it cannot be opened (gone, not a folder).
     static OpenedFolder open(const std::filesystem::path& folder, std::string_view what);
 
-    const std::filesystem::path& path() const { return through_; }   // /proc/self/fd/N
-    const std::filesystem::path& shown() const { return shown_; }    // its name, for messages
+    const std::filesystem::path& path() const { return through_; }  // /proc/self/fd/N
+    const std::filesystem::path& shown() const { return shown_; }   // its name, for messages
     // `message` with path() put back as shown(): what an operator can read.
     std::string show(std::string message) const;
     // Throws `e` again (same code), its message shown.

@@ -85,7 +85,8 @@ std::vector<JournalField> journal_fields(std::string_view message) {
     }
     std::vector<JournalField> fields;
     for (std::size_t k = 0; k < keys.size(); ++k)
-        if (found[k] && !found[k]->empty()) fields.push_back({std::string(keys[k].field), *found[k]});
+        if (found[k] && !found[k]->empty())
+            fields.push_back({std::string(keys[k].field), *found[k]});
     return fields;
 }
 

@@ -45,9 +45,10 @@ std::optional<std::string> never_taken(std::string_view name, std::string_view p
 
 std::optional<std::string> unanswerable(std::string_view name) {
     if (name.size() <= max_name_bytes) return std::nullopt;
-    return fmt::format("a name of {} bytes: answers need names up to 43 bytes longer, so a batch file's "
-                       "name may have at most {} bytes",
-                       name.size(), max_name_bytes);
+    return fmt::format(
+        "a name of {} bytes: answers need names up to 43 bytes longer, so a batch file's "
+        "name may have at most {} bytes",
+        name.size(), max_name_bytes);
 }
 
 namespace {
@@ -57,7 +58,8 @@ namespace {
 // punctuation after a value (',', ';'), or pass for a space on a terminal (non-ASCII).
 bool bare_byte(unsigned char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           std::string_view("._-+@%~#!$&'()[]{}^").find(static_cast<char>(c)) != std::string_view::npos;
+           std::string_view("._-+@%~#!$&'()[]{}^").find(static_cast<char>(c)) !=
+               std::string_view::npos;
 }
 
 // The length of the well-formed UTF-8 sequence at the start of `s` (2 to 4 bytes: no
@@ -67,10 +69,14 @@ std::size_t utf8_sequence(std::string_view s, char32_t& code) {
     const auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
     const unsigned char lead = b(0);
     std::size_t n = 0;
-    if (lead >= 0xC2 && lead <= 0xDF) n = 2, code = lead & 0x1F;
-    else if (lead >= 0xE0 && lead <= 0xEF) n = 3, code = lead & 0x0F;
-    else if (lead >= 0xF0 && lead <= 0xF4) n = 4, code = lead & 0x07;
-    else return 0;
+    if (lead >= 0xC2 && lead <= 0xDF)
+        n = 2, code = lead & 0x1F;
+    else if (lead >= 0xE0 && lead <= 0xEF)
+        n = 3, code = lead & 0x0F;
+    else if (lead >= 0xF0 && lead <= 0xF4)
+        n = 4, code = lead & 0x07;
+    else
+        return 0;
     if (s.size() < n) return 0;
     for (std::size_t i = 1; i < n; ++i) {
         if ((b(i) & 0xC0) != 0x80) return 0;
@@ -86,9 +92,8 @@ std::size_t utf8_sequence(std::string_view s, char32_t& code) {
 // marks, embeddings, overrides and isolates of bidirectional text, the zero-width ones (and
 // the soft hyphen and byte-order mark), and the line and paragraph separators.
 bool invisible_control(char32_t c) {
-    return (c >= 0x80 && c <= 0x9F) || c == 0xAD || c == 0x061C ||
-           (c >= 0x200B && c <= 0x200F) || (c >= 0x2028 && c <= 0x202E) ||
-           (c >= 0x2060 && c <= 0x2069) || c == 0xFEFF;
+    return (c >= 0x80 && c <= 0x9F) || c == 0xAD || c == 0x061C || (c >= 0x200B && c <= 0x200F) ||
+           (c >= 0x2028 && c <= 0x202E) || (c >= 0x2060 && c <= 0x2069) || c == 0xFEFF;
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 #pragma once
-// Which names in an inbox folder are never taken as batch files (docs/formats.md, docs/ingest.md): our own
-// answers, markers, hidden and client temporary names, names outside the inbox's pattern,
+// Which names in an inbox folder are never taken as batch files (docs/formats.md, docs/ingest.md):
+// our own answers, markers, hidden and client temporary names, names outside the inbox's pattern,
 // and names a shell or a log would misread; and how a name is printed in a log line.
 #include <cstddef>
 #include <optional>

@@ -1,6 +1,7 @@
 #include "util/opened_file.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,22 +11,23 @@
 
 #include "util/read_buffer.hpp"
 
-#include <fmt/format.h>
-
 namespace actiondrop::util {
 namespace fs = std::filesystem;
 
 namespace {
 
 [[noreturn]] void fail(int err, const char* what, const fs::path& path) {
-    throw std::system_error(err, std::generic_category(), fmt::format("{} {}", what, path.string()));
+    throw std::system_error(err, std::generic_category(),
+                            fmt::format("{} {}", what, path.string()));
 }
 
 // Reads up to `size` bytes at `offset`; fewer only at the end of the file.
-std::size_t read_at(int fd, char* into, std::size_t size, std::int64_t offset, const fs::path& path) {
+std::size_t read_at(int fd, char* into, std::size_t size, std::int64_t offset,
+                    const fs::path& path) {
     std::size_t done = 0;
     while (done < size) {
-        const ssize_t n = ::pread(fd, into + done, size - done, static_cast<off_t>(offset) + static_cast<off_t>(done));
+        const ssize_t n = ::pread(fd, into + done, size - done,
+                                  static_cast<off_t>(offset) + static_cast<off_t>(done));
         if (n < 0) {
             if (errno == EINTR) continue;
             fail(errno, "cannot read", path);
@@ -39,7 +41,8 @@ std::size_t read_at(int fd, char* into, std::size_t size, std::int64_t offset, c
 }  // namespace
 
 OpenedFile OpenedFile::open(const fs::path& path, bool follow_links) {
-    const int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (follow_links ? 0 : O_NOFOLLOW);
+    const int flags =
+        O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (follow_links ? 0 : O_NOFOLLOW);
     const int fd = ::open(path.c_str(), flags);
     if (fd < 0) fail(errno, "cannot open", path);
     return OpenedFile(fd, path);
@@ -82,14 +85,17 @@ std::string OpenedFile::refusal() const {
     if (S_ISDIR(mode)) return "a folder";
     if (!S_ISREG(mode)) return "not a regular file";
     if (status_.st_nlink > 1)
-        return fmt::format("a file with {} names (hard links)", static_cast<unsigned long>(status_.st_nlink));
+        return fmt::format("a file with {} names (hard links)",
+                           static_cast<unsigned long>(status_.st_nlink));
     return {};
 }
 
 bool OpenedFile::changed_since_open() const {
     struct stat now {};
     if (::fstat(fd_, &now) != 0) fail(errno, "cannot stat", path_);
-    auto same = [](const timespec& a, const timespec& b) { return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec; };
+    auto same = [](const timespec& a, const timespec& b) {
+        return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+    };
     return now.st_size != status_.st_size || !same(now.st_mtim, status_.st_mtim) ||
            !same(now.st_ctim, status_.st_ctim);
 }

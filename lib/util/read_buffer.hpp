@@ -19,9 +19,9 @@ public:
     static constexpr std::size_t kLeast = std::size_t{16} << 10;
     // `file_size` < 0: not known, a whole piece.
     explicit ReadBuffer(std::int64_t file_size)
-        : size_(file_size < 0 ? kPiece
-                              : std::clamp(static_cast<std::size_t>(file_size) + 1, kLeast,
-                                           kPiece)),
+        : size_(file_size < 0
+                    ? kPiece
+                    : std::clamp(static_cast<std::size_t>(file_size) + 1, kLeast, kPiece)),
           data_(std::make_unique_for_overwrite<char[]>(size_)) {}
     // For the file open on `fd`, at the size fstat gives (a whole piece if it fails).
     static ReadBuffer for_descriptor(int fd) {

@@ -25,13 +25,15 @@ Sha256::Sha256() : ctx_(std::make_unique<Ctx>()) {
 Sha256::~Sha256() { EVP_MD_CTX_free(ctx_->md); }
 
 void Sha256::update(const void* data, std::size_t size) {
-    if (EVP_DigestUpdate(ctx_->md, data, size) != 1) throw std::runtime_error("SHA-256: update failed");
+    if (EVP_DigestUpdate(ctx_->md, data, size) != 1)
+        throw std::runtime_error("SHA-256: update failed");
 }
 
 std::string Sha256::hex() {
     unsigned char out[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    if (EVP_DigestFinal_ex(ctx_->md, out, &len) != 1) throw std::runtime_error("SHA-256: final failed");
+    if (EVP_DigestFinal_ex(ctx_->md, out, &len) != 1)
+        throw std::runtime_error("SHA-256: final failed");
     static constexpr char digits[] = "0123456789abcdef";
     std::string text;
     text.reserve(len * 2);

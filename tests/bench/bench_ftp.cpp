@@ -35,12 +35,12 @@
 #include "vsftpd_fixture.hpp"
 
 namespace fs = std::filesystem;
-using actiondrop::pull::FtpSession;
-using actiondrop::pull::testing::FtpMode;
-using actiondrop::pull::testing::FtpServerProcess;
 using actiondrop::bench::Clock;
 using actiondrop::bench::median;
 using actiondrop::bench::seconds_since;
+using actiondrop::pull::FtpSession;
+using actiondrop::pull::testing::FtpMode;
+using actiondrop::pull::testing::FtpServerProcess;
 
 namespace {
 
@@ -77,10 +77,9 @@ Figures measure(FtpMode mode, int mib, int files, int rounds) {
     const fs::path netrc = server.dir() / "netrc";
     std::ofstream(netrc) << "machine 127.0.0.1 login " << server.user() << " password "
                          << server.password() << "\n";
-    const std::string tls = mode == FtpMode::Plain
-                                ? std::string()
-                                : fmt::format("--ssl-reqd --cacert '{}' ",
-                                              server.certificate().string());
+    const std::string tls = mode == FtpMode::Plain ? std::string()
+                                                   : fmt::format("--ssl-reqd --cacert '{}' ",
+                                                                 server.certificate().string());
     const std::string curl =
         fmt::format("curl -sS --fail --netrc-file '{}' {}", netrc.string(), tls);
     const std::string url = fmt::format("ftp://127.0.0.1:{}", server.port());
@@ -182,10 +181,11 @@ int main(int argc, char** argv) {
             fmt::print(
                 "{} download {} MiB: ours {:.0f} MB/s, curl {:.0f} MB/s, rate ratio {:.2f}x\n",
                 name, mib, ours, theirs, ours / theirs);
-            fmt::print("{} listing {} files: ours {:.3f} s (cold, with MDTM: {:.3f} s), curl "
-                       "{:.3f} s, speed ratio {:.2f}x\n",
-                       name, files, median(f.ours_list), f.cold_list, median(f.curl_list),
-                       median(f.curl_list) / median(f.ours_list));
+            fmt::print(
+                "{} listing {} files: ours {:.3f} s (cold, with MDTM: {:.3f} s), curl "
+                "{:.3f} s, speed ratio {:.2f}x\n",
+                name, files, median(f.ours_list), f.cold_list, median(f.curl_list),
+                median(f.curl_list) / median(f.ours_list));
         }
     } catch (const std::exception& e) {
         std::fprintf(stderr, "bench_ftp_client: %s\n", e.what());

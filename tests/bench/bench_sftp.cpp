@@ -41,12 +41,12 @@
 #include "util/sha256.hpp"
 
 namespace fs = std::filesystem;
-using actiondrop::pull::SftpSession;
-using actiondrop::pull::testing::nodelay_towards;
-using actiondrop::pull::testing::SshServer;
 using actiondrop::bench::Clock;
 using actiondrop::bench::median;
 using actiondrop::bench::seconds_since;
+using actiondrop::pull::SftpSession;
+using actiondrop::pull::testing::nodelay_towards;
+using actiondrop::pull::testing::SshServer;
 
 namespace {
 
@@ -70,8 +70,8 @@ public:
             ::close(out[0]);
             ::close(out[1]);
             ::execlp("sftp", "sftp", "-q", "-b", "-", "-P", port.c_str(), "-i", key.c_str(), "-o",
-                     "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", known.c_str(),
-                     "-o", "GlobalKnownHostsFile=/dev/null", "root@127.0.0.1",
+                     "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", known.c_str(), "-o",
+                     "GlobalKnownHostsFile=/dev/null", "root@127.0.0.1",
                      static_cast<char*>(nullptr));
             ::_exit(127);
         }
@@ -118,7 +118,6 @@ private:
     FILE* from_ = nullptr;
     double connect_seconds_ = 0;
 };
-
 
 // Waits (up to `limit`) for a moment when the machine's CPUs are at least 90% idle, so that
 // a round is not measured against someone else's compiler; returns whether it came.
@@ -169,20 +168,25 @@ void print_cpu() {
     std::ifstream in("/proc/cpuinfo");
     std::string model, flags;
     for (std::string line; std::getline(in, line);) {
-        if (model.empty() && line.starts_with("model name")) model = line.substr(line.find(':') + 2);
-        if (flags.empty() && line.starts_with("flags")) flags = " " + line.substr(line.find(':') + 2) + " ";
+        if (model.empty() && line.starts_with("model name"))
+            model = line.substr(line.find(':') + 2);
+        if (flags.empty() && line.starts_with("flags"))
+            flags = " " + line.substr(line.find(':') + 2) + " ";
     }
     std::string have, lack;
-    for (const char* f : {"aes", "pclmulqdq", "vaes", "vpclmulqdq", "avx2", "avx512f", "avx512vl", "sha_ni"})
-        (flags.find(std::string(" ") + f + " ") != std::string::npos ? have : lack) += std::string(" ") + f;
+    for (const char* f :
+         {"aes", "pclmulqdq", "vaes", "vpclmulqdq", "avx2", "avx512f", "avx512vl", "sha_ni"})
+        (flags.find(std::string(" ") + f + " ") != std::string::npos ? have : lack) +=
+            std::string(" ") + f;
     fmt::print("cpu: {} ({} cores); flags:{}; without:{}\n", model.empty() ? "unknown" : model,
                std::thread::hardware_concurrency(), have.empty() ? " none" : have,
                lack.empty() ? " none" : lack);
     const auto& t = actiondrop::pull::cipher_timing();
     const std::string& offered = actiondrop::pull::sftp_cipher_preference();
-    fmt::print("cipher timing: aes128-gcm {:.0f} MB/s, chacha20-poly1305 {:.0f} MB/s; ours offers "
-               "{} first\n",
-               t.aes128_gcm_mb_s, t.chacha20_poly1305_mb_s, offered.substr(0, offered.find(',')));
+    fmt::print(
+        "cipher timing: aes128-gcm {:.0f} MB/s, chacha20-poly1305 {:.0f} MB/s; ours offers "
+        "{} first\n",
+        t.aes128_gcm_mb_s, t.chacha20_poly1305_mb_s, offered.substr(0, offered.find(',')));
 }
 
 int main(int argc, char** argv) {
@@ -242,7 +246,8 @@ int main(int argc, char** argv) {
         const double s = seconds_since(t);
         our_busy.push_back(busy_since(ticks));
         if (!got || got->size != mib << 20)
-            throw std::runtime_error("download: " + (got ? std::string("short") : got.error().message));
+            throw std::runtime_error("download: " +
+                                     (got ? std::string("short") : got.error().message));
         // What a pulled file costs before it is applied: the claim's SHA-256 of the copy.
         t = Clock::now();
         actiondrop::util::digest_file(ours_file);
@@ -284,12 +289,13 @@ int main(int argc, char** argv) {
         }
         fmt::print(
             "round {}  download {} MiB  ours {:.3f} s ({:.0f} MB/s, fsynced, CPUs {:.0f}% busy, "
-            "then SHA-256 {:.3f} s)  openssh {:.3f} s ({:.0f} MB/s, CPUs {:.0f}% busy)  |  list {} files  ours "
+            "then SHA-256 {:.3f} s)  openssh {:.3f} s ({:.0f} MB/s, CPUs {:.0f}% busy)  |  list {} "
+            "files  ours "
             "{:.3f} s  openssh ls -l {:.3f} s{}\n",
-            r + 1, mib, our_download.back(), megabytes / our_download.back(),
-            100 * our_busy.back(), our_hash.back(), their_download.back(), megabytes / their_download.back(),
-            100 * their_busy.back(), files, our_list.back(),
-            their_list.back(), idle ? "" : "  (machine busy)");
+            r + 1, mib, our_download.back(), megabytes / our_download.back(), 100 * our_busy.back(),
+            our_hash.back(), their_download.back(), megabytes / their_download.back(),
+            100 * their_busy.back(), files, our_list.back(), their_list.back(),
+            idle ? "" : "  (machine busy)");
     }
     const double od = median(our_download), td = median(their_download);
     const double ol = median(our_list), tl = median(their_list);

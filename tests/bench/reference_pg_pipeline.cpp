@@ -31,7 +31,8 @@ void exec(PGconn* c, const char* sql) {
 // The amount in cents of "12.25", "1e3" or "" (empty: NULL, the amount is kept).
 std::string cents(const std::string& text) {
     if (text.empty()) return {};
-    return std::to_string(static_cast<long long>(std::llround(std::strtod(text.c_str(), nullptr) * 100)));
+    return std::to_string(
+        static_cast<long long>(std::llround(std::strtod(text.c_str(), nullptr) * 100)));
 }
 
 }  // namespace
@@ -89,7 +90,8 @@ int main(int argc, char** argv) {
     }
     if (PQexitPipelineMode(c) != 1) die(c, "leave pipeline mode");
     exec(c, "COMMIT");
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::printf("%zu %.3f\n", rows.size(), seconds);
     PQfinish(c);
     return 0;

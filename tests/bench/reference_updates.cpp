@@ -42,8 +42,11 @@ int main(int argc, char** argv) {
         std::string amount = line.substr(comma + 1, next - comma - 1);
         auto dot = amount.find('.');
         long long minor = 0;
-        if (dot == std::string::npos) minor = std::atoll(amount.c_str()) * 100;
-        else minor = std::atoll(amount.substr(0, dot).c_str()) * 100 + std::atoll(amount.substr(dot + 1).c_str());
+        if (dot == std::string::npos)
+            minor = std::atoll(amount.c_str()) * 100;
+        else
+            minor = std::atoll(amount.substr(0, dot).c_str()) * 100 +
+                    std::atoll(amount.substr(dot + 1).c_str());
         rows.push_back({line.substr(0, comma), minor});
     }
     auto start = std::chrono::steady_clock::now();
@@ -54,16 +57,19 @@ int main(int argc, char** argv) {
     // The store's settings (lib/store): no memory statistics, a connection without a mutex,
     // WAL, synchronous FULL, 64 MiB page cache.
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-    check(sqlite3_open_v2(argv[1], &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr), db, "open");
-    check(sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-65536;", nullptr,
-                       nullptr, nullptr),
+    check(sqlite3_open_v2(argv[1], &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr), db,
+          "open");
+    check(sqlite3_exec(
+              db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-65536;",
+              nullptr, nullptr, nullptr),
           db, "pragmas");
     sqlite3_stmt* update = nullptr;
-    check(sqlite3_prepare_v2(db,
-                             "UPDATE actions SET amount = ?1, payout = ?1 / 10, modification_count = "
-                             "modification_count + 1 WHERE account_id = ?2 AND action_id = ?3",
-                             -1, &update, nullptr),
-          db, "prepare");
+    check(
+        sqlite3_prepare_v2(db,
+                           "UPDATE actions SET amount = ?1, payout = ?1 / 10, modification_count = "
+                           "modification_count + 1 WHERE account_id = ?2 AND action_id = ?3",
+                           -1, &update, nullptr),
+        db, "prepare");
     check(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), db, "begin");
     for (const auto& r : rows) {
         sqlite3_bind_int64(update, 1, r.minor);
@@ -75,7 +81,8 @@ int main(int argc, char** argv) {
     check(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), db, "commit");
     sqlite3_finalize(update);
     sqlite3_close(db);
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::printf("%zu %.3f\n", rows.size(), seconds);
     return 0;
 }

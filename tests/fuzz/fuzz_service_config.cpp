@@ -102,8 +102,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                             ftp->port <= 65535 && !ftp->password_file.empty(),
                         "an FTP port in range and a password file");
             fuzz::check(ftp->sha256.empty() || ftp->sha256.size() == 64, "a whole fingerprint");
-            fuzz::check(ftp->tls != config::FtpTls::None || (ftp->sha256.empty() && ftp->ca_file.empty()),
-                        "no certificate settings without TLS");
+            fuzz::check(
+                ftp->tls != config::FtpTls::None || (ftp->sha256.empty() && ftp->ca_file.empty()),
+                "no certificate settings without TLS");
         } else {
             const auto* sftp = std::get_if<config::SftpSource>(&in.source);
             fuzz::check(sftp && in.kind() == "sftp" && in.remote() == sftp && sftp->port >= 1 &&

@@ -35,30 +35,37 @@ public:
     Action* find_by_order(std::string_view account_id, std::string_view order_id,
                           std::string_view tracker_id) override {
         return newest([&](const Action& a) {
-            return a.account_id == account_id && a.order_id == order_id && a.tracker_id == tracker_id;
+            return a.account_id == account_id && a.order_id == order_id &&
+                   a.tracker_id == tracker_id;
         });
     }
 
     Action* latest_for_customer(std::string_view account_id, std::string_view tracker_id,
                                 std::string_view customer_id) override {
         return newest([&](const Action& a) {
-            return a.account_id == account_id && a.tracker_id == tracker_id && a.customer_id == customer_id;
+            return a.account_id == account_id && a.tracker_id == tracker_id &&
+                   a.customer_id == customer_id;
         });
     }
 
-    std::vector<Action*> children(std::string_view account_id, std::string_view parent_action_id) override {
+    std::vector<Action*> children(std::string_view account_id,
+                                  std::string_view parent_action_id) override {
         std::vector<Action*> out;
         for (auto& [k, a] : actions)
-            if (a.account_id == account_id && a.parent_action_id == parent_action_id) out.push_back(&a);
-        std::sort(out.begin(), out.end(), [](const Action* x, const Action* y) { return x->key < y->key; });
+            if (a.account_id == account_id && a.parent_action_id == parent_action_id)
+                out.push_back(&a);
+        std::sort(out.begin(), out.end(),
+                  [](const Action* x, const Action* y) { return x->key < y->key; });
         return out;
     }
 
-    CapTotals cap_totals(std::string_view account_id, std::string_view partner_id, std::string_view contract_id,
-                         Instant from, Instant to) override {
+    CapTotals cap_totals(std::string_view account_id, std::string_view partner_id,
+                         std::string_view contract_id, Instant from, Instant to) override {
         CapTotals totals;
         for (const auto& [k, a] : actions) {
-            if (a.account_id != account_id || a.partner_id != partner_id || a.contract_id != contract_id) continue;
+            if (a.account_id != account_id || a.partner_id != partner_id ||
+                a.contract_id != contract_id)
+                continue;
             if (a.status == Status::Reversed || a.outside_terms) continue;
             if (a.event_date < from || a.event_date >= to) continue;
             totals.payout += a.payout;

@@ -25,11 +25,14 @@ struct LineRuns::Cursor {
     void take(int fd, const fs::path& path, std::size_t n, Sink&& sink) {
         while (n > 0) {
             if (pos == buffer.size()) {
-                const std::size_t want = static_cast<std::size_t>(std::min<std::int64_t>(end - at, 16 << 10));
+                const std::size_t want =
+                    static_cast<std::size_t>(std::min<std::int64_t>(end - at, 16 << 10));
                 if (want == 0) throw std::runtime_error(path.string() + ": truncated spool file");
                 buffer.resize(want);
                 const ssize_t got = ::pread(fd, buffer.data(), want, at);
-                if (got <= 0) throw std::system_error(got < 0 ? errno : EIO, std::generic_category(), "read " + path.string());
+                if (got <= 0)
+                    throw std::system_error(got < 0 ? errno : EIO, std::generic_category(),
+                                            "read " + path.string());
                 buffer.resize(static_cast<std::size_t>(got));
                 at += got;
                 pos = 0;
@@ -56,15 +59,19 @@ struct LineRuns::Cursor {
     }
     // Writes the lines of the row advance() read.
     void lines(int fd, const fs::path& path, std::ostream& results, std::ostream& errors) {
-        take(fd, path, result_size,
-             [&](const char* data, std::size_t size) { results.write(data, static_cast<std::streamsize>(size)); });
-        take(fd, path, error_size,
-             [&](const char* data, std::size_t size) { errors.write(data, static_cast<std::streamsize>(size)); });
+        take(fd, path, result_size, [&](const char* data, std::size_t size) {
+            results.write(data, static_cast<std::streamsize>(size));
+        });
+        take(fd, path, error_size, [&](const char* data, std::size_t size) {
+            errors.write(data, static_cast<std::streamsize>(size));
+        });
     }
 };
 
 LineRuns::LineRuns(fs::path path, std::size_t keep_bytes)
-    : path_(std::move(path)), keep_bytes_(keep_bytes), out_(path_, std::ios::binary | std::ios::trunc) {
+    : path_(std::move(path)),
+      keep_bytes_(keep_bytes),
+      out_(path_, std::ios::binary | std::ios::trunc) {
     if (!out_) throw std::system_error(errno, std::generic_category(), "create " + path_.string());
 }
 
@@ -75,7 +82,8 @@ LineRuns::~LineRuns() {
 
 void LineRuns::end_run() {
     if (pieces_.empty()) return;
-    std::sort(pieces_.begin(), pieces_.end(), [](const Piece& a, const Piece& b) { return a.row < b.row; });
+    std::sort(pieces_.begin(), pieces_.end(),
+              [](const Piece& a, const Piece& b) { return a.row < b.row; });
     const std::int64_t start = out_.tellp();
     for (const Piece& p : pieces_) {
         const std::uint32_t head[3] = {p.row, p.result_size, p.error_size};
@@ -92,7 +100,9 @@ void LineRuns::end_run() {
 void LineRuns::merge(std::ostream& results, std::ostream& errors) {
     end_run();
     out_.flush();
-    if (!out_) throw std::system_error(errno ? errno : EIO, std::generic_category(), "write " + path_.string());
+    if (!out_)
+        throw std::system_error(errno ? errno : EIO, std::generic_category(),
+                                "write " + path_.string());
     out_.close();
     const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) throw std::system_error(errno, std::generic_category(), "open " + path_.string());

@@ -30,7 +30,8 @@ public:
     // One row's lines; `row` orders them.
     void add(std::uint32_t row, std::string_view result, std::string_view error) {
         pieces_.push_back({row, static_cast<std::uint32_t>(text_.size()),
-                           static_cast<std::uint32_t>(result.size()), static_cast<std::uint32_t>(error.size())});
+                           static_cast<std::uint32_t>(result.size()),
+                           static_cast<std::uint32_t>(error.size())});
         text_.append(result);
         text_.append(error);
     }

@@ -49,10 +49,11 @@ struct Chunk {
 }  // namespace
 
 std::vector<RowProblem> apply_span(store::BatchTransaction& tx, std::string_view account_id,
-                                   const batch::Layout& layout, const SpanSource& source, const SpanOrder& order,
-                                   const PipelineSizes& sizes, const RowSteps& steps,
-                                   const std::filesystem::path& runs_file, std::size_t problems_wanted,
-                                   std::ostream& results, std::ostream& errors) {
+                                   const batch::Layout& layout, const SpanSource& source,
+                                   const SpanOrder& order, const PipelineSizes& sizes,
+                                   const RowSteps& steps, const std::filesystem::path& runs_file,
+                                   std::size_t problems_wanted, std::ostream& results,
+                                   std::ostream& errors) {
     // A span goes by key only when the store has a key order (plan.hpp); without one the
     // rows are read as they come.
     store::KeyOrder* const key_order = tx.key_order();
@@ -111,7 +112,8 @@ std::vector<RowProblem> apply_span(store::BatchTransaction& tx, std::string_view
             c.held.refilled(i, pending.record);
         }
         c.held.release_from(c.size, empty);
-        c.ahead = c.keys.empty() || !key_order ? nullptr : key_order->read_ahead(account_id, c.keys);
+        c.ahead =
+            c.keys.empty() || !key_order ? nullptr : key_order->read_ahead(account_id, c.keys);
     };
     StringOut result_line, error_line;
     auto write_chunk = [&](Chunk& c) {
@@ -133,8 +135,8 @@ std::vector<RowProblem> apply_span(store::BatchTransaction& tx, std::string_view
         hi = ranges[r + 1];
         range = &gathered[r % 2];
         if (r + 2 < ranges.size())
-            gathering = std::async(std::launch::async, gather, std::ref(gathered[(r + 1) % 2]), ranges[r + 1],
-                                   ranges[r + 2]);
+            gathering = std::async(std::launch::async, gather, std::ref(gathered[(r + 1) % 2]),
+                                   ranges[r + 1], ranges[r + 2]);
         prepare(chunks[turn % 3], lo);
         for (std::size_t first = lo; first < hi;) {
             if (preparing.valid()) preparing.get();
@@ -142,7 +144,8 @@ std::vector<RowProblem> apply_span(store::BatchTransaction& tx, std::string_view
             const std::size_t next = first + chunk.size;
             // The next chunk is neither this one nor the one whose lines may still be written.
             if (next < hi)
-                preparing = std::async(std::launch::async, prepare, std::ref(chunks[(turn + 1) % 3]), next);
+                preparing =
+                    std::async(std::launch::async, prepare, std::ref(chunks[(turn + 1) % 3]), next);
             ++turn;
             if (!chunk.keys.empty() && key_order)
                 key_order->prefetch_keys(account_id, chunk.keys, std::move(chunk.ahead));
@@ -150,9 +153,11 @@ std::vector<RowProblem> apply_span(store::BatchTransaction& tx, std::string_view
                 chunk.rows[i] = steps.apply(chunk.pending[i]);
                 auto problem = steps.count(chunk.rows[i], chunk.pending[i].record);
                 if (problem && problems_wanted > 0 &&
-                    (problems.size() < problems_wanted || problem->line < problems.rbegin()->first)) {
+                    (problems.size() < problems_wanted ||
+                     problem->line < problems.rbegin()->first)) {
                     problems.emplace(problem->line, kept_problem(std::move(*problem)));
-                    if (problems.size() > problems_wanted) problems.erase(std::prev(problems.end()));
+                    if (problems.size() > problems_wanted)
+                        problems.erase(std::prev(problems.end()));
                 }
             }
             tx.flush();

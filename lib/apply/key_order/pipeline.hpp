@@ -49,16 +49,17 @@ struct RowSteps {
 
 struct PipelineSizes {
     std::size_t range_rows = 1 << 18;  // rows gathered per reading of the file
-    std::size_t chunk_rows = 2'500;    // rows applied between two writes (also 4 MiB of held_bytes())
+    std::size_t chunk_rows = 2'500;  // rows applied between two writes (also 4 MiB of held_bytes())
 };
 
 // Applies the span's rows in `order` through `steps`, and writes their lines to `results` and
 // `errors` in file order, through the spool file `runs_file`. Returns the first
 // `problems_wanted` problems of the span, by line.
 std::vector<RowProblem> apply_span(store::BatchTransaction& tx, std::string_view account_id,
-                                   const batch::Layout& layout, const SpanSource& source, const SpanOrder& order,
-                                   const PipelineSizes& sizes, const RowSteps& steps,
-                                   const std::filesystem::path& runs_file, std::size_t problems_wanted,
-                                   std::ostream& results, std::ostream& errors);
+                                   const batch::Layout& layout, const SpanSource& source,
+                                   const SpanOrder& order, const PipelineSizes& sizes,
+                                   const RowSteps& steps, const std::filesystem::path& runs_file,
+                                   std::size_t problems_wanted, std::ostream& results,
+                                   std::ostream& errors);
 
 }  // namespace actiondrop::apply::key_order

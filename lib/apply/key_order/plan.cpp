@@ -21,8 +21,8 @@ constexpr std::size_t range_bytes = 12 << 20;
 
 }  // namespace
 
-SpanKeys find_keys(store::BatchTransaction& tx, std::string_view account_id, batch::CsvReader& reader,
-                   const batch::Layout& layout, std::size_t most) {
+SpanKeys find_keys(store::BatchTransaction& tx, std::string_view account_id,
+                   batch::CsvReader& reader, const batch::Layout& layout, std::size_t most) {
     SpanKeys span;
     std::vector<Keyed>& keyed = span.keyed;
     keyed.reserve(most);
@@ -75,15 +75,19 @@ SpanKeys find_keys(store::BatchTransaction& tx, std::string_view account_id, bat
         const ledger::RowFootprint footprint = ledger::row_footprint(*parsed);
         descendants.push_back(footprint.descendants);
         switch (footprint.finds) {
-            case ledger::RowFootprint::Finds::Nothing: continue;
-            case ledger::RowFootprint::Finds::ByOrder: return in_file_order();  // no key by order
-            case ledger::RowFootprint::Finds::ById: break;
+            case ledger::RowFootprint::Finds::Nothing:
+                continue;
+            case ledger::RowFootprint::Finds::ByOrder:
+                return in_file_order();  // no key by order
+            case ledger::RowFootprint::Finds::ById:
+                break;
         }
         const std::string& id = *parsed->action_id;
         char* copy = bytes.allocate(id.size());
         std::memcpy(copy, id.data(), id.size());
         id_bytes += id.size();
-        named.push_back({prefix_of(id), copy, static_cast<std::uint32_t>(id.size()), keyed.back().row});
+        named.push_back(
+            {prefix_of(id), copy, static_cast<std::uint32_t>(id.size()), keyed.back().row});
     }
     std::sort(named.begin(), named.end(), [](const Named& a, const Named& b) {
         return a.prefix != b.prefix ? a.prefix < b.prefix : a.view() < b.view();
@@ -110,8 +114,9 @@ SpanKeys find_keys(store::BatchTransaction& tx, std::string_view account_id, bat
 
 SpanOrder order_span(std::vector<Keyed> keyed, std::size_t range_rows) {
     const std::size_t count = keyed.size();
-    std::sort(keyed.begin(), keyed.end(),
-              [](const Keyed& a, const Keyed& b) { return a.key != b.key ? a.key < b.key : a.row < b.row; });
+    std::sort(keyed.begin(), keyed.end(), [](const Keyed& a, const Keyed& b) {
+        return a.key != b.key ? a.key < b.key : a.row < b.row;
+    });
     SpanOrder order;
     order.rank.resize(count);
     order.keys.resize(count);

@@ -40,8 +40,8 @@ struct Keyed {
 struct SpanKeys {
     enum class Order { Key, File };
     Order order = Order::Key;
-    std::vector<Keyed> keyed;    // Order::Key: each row read, in file order
-    bool at_end = false;         // the file ended within the span
+    std::vector<Keyed> keyed;                    // Order::Key: each row read, in file order
+    bool at_end = false;                         // the file ended within the span
     std::optional<batch::FileError> file_error;  // the file is refused as a whole
 };
 
@@ -50,8 +50,8 @@ struct SpanKeys {
 // Order::File when a row may reach the ledger otherwise than through the ActionId of an
 // action without children, or when the store has no key order: then nothing of the span is
 // used and the rows are applied in file order from its start.
-SpanKeys find_keys(store::BatchTransaction& tx, std::string_view account_id, batch::CsvReader& reader,
-                   const batch::Layout& layout, std::size_t most);
+SpanKeys find_keys(store::BatchTransaction& tx, std::string_view account_id,
+                   batch::CsvReader& reader, const batch::Layout& layout, std::size_t most);
 
 // The span's rows sorted by key (rows of one key in file order), and cut into ranges of at
 // most `range_rows` rows and 12 MiB of fields, each gathered and applied in turn.

@@ -11,6 +11,8 @@ Rereading::Rereading(const util::OpenedFile& file, const batch::Limits& limits, 
         if (!next(record)) changed();
 }
 
-void Rereading::changed() { throw std::runtime_error("the batch file changed while it was applied"); }
+void Rereading::changed() {
+    throw std::runtime_error("the batch file changed while it was applied");
+}
 
 }  // namespace actiondrop::apply::key_order

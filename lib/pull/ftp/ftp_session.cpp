@@ -325,9 +325,9 @@ RemoteResult<void> FtpSession::connect() {
     if (endpoint_.password_file.empty())
         return std::unexpected(error(RemoteErrorKind::AuthFailed, "password file: not set"));
     if (auto read = read_password_file(endpoint_.password_file, password); !read)
-        return std::unexpected(error(RemoteErrorKind::AuthFailed,
-                                     "password file " + endpoint_.password_file.string() + " " +
-                                         read.error()));
+        return std::unexpected(
+            error(RemoteErrorKind::AuthFailed,
+                  "password file " + endpoint_.password_file.string() + " " + read.error()));
     global_init();
     auto h = std::make_unique<Handle>();
     h->interrupted = &interrupted_;

@@ -1,7 +1,5 @@
 #include "pull/sftp/sftp_session.hpp"
 
-#include "pull/sftp/cipher_choice.hpp"
-
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <fnmatch.h>
@@ -19,6 +17,7 @@
 #include <thread>
 
 #include "pull/secret_file.hpp"
+#include "pull/sftp/cipher_choice.hpp"
 #include "pull/sftp/sftp_handles.hpp"
 
 namespace actiondrop::pull {
@@ -228,9 +227,9 @@ SftpResult<void> load_credentials(const SftpEndpoint& endpoint, Credentials& out
         // from memory: the file checked is the file used.
         Secret text;
         if (auto read = read_secret_file(endpoint.identity_file, text); !read)
-            return std::unexpected(
-                make_error(SftpErrorKind::CredentialUnusable,
-                           "identity file " + endpoint.identity_file.string() + " " + read.error()));
+            return std::unexpected(make_error(
+                SftpErrorKind::CredentialUnusable,
+                "identity file " + endpoint.identity_file.string() + " " + read.error()));
         ssh_key key = nullptr;
         if (ssh_pki_import_privkey_base64(text.text.c_str(), nullptr, nullptr, nullptr, &key) !=
             SSH_OK)
@@ -242,9 +241,9 @@ SftpResult<void> load_credentials(const SftpEndpoint& endpoint, Credentials& out
     }
     if (!endpoint.password_file.empty()) {
         if (auto read = read_password_file(endpoint.password_file, out.password); !read)
-            return std::unexpected(
-                make_error(SftpErrorKind::CredentialUnusable,
-                           "password file " + endpoint.password_file.string() + " " + read.error()));
+            return std::unexpected(make_error(
+                SftpErrorKind::CredentialUnusable,
+                "password file " + endpoint.password_file.string() + " " + read.error()));
         return {};
     }
     return std::unexpected(make_error(SftpErrorKind::CredentialUnusable,

@@ -236,9 +236,10 @@ SftpResult<Download> SftpSession::download(const std::string& remote_path,
                 remainders.pop_front();
             } else if (next_offset < size) {
                 if (blocks.empty() || next_offset == blocks.back().offset + blocks.back().length)
-                    blocks.push_back({next_offset, static_cast<std::size_t>(std::min(
-                                                       block_bytes, size - next_offset)),
-                                      writer.buffer()});
+                    blocks.push_back(
+                        {next_offset,
+                         static_cast<std::size_t>(std::min(block_bytes, size - next_offset)),
+                         writer.buffer()});
                 // A request never crosses the end of a block.
                 const std::uint64_t block_end = blocks.back().offset + blocks.back().length;
                 auto length = static_cast<std::uint32_t>(

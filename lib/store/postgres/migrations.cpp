@@ -258,7 +258,9 @@ int run_migrations(Connection& db) {
     // the transaction, which a pooler in transaction mode keeps (docs/postgres.md, "Poolers").
     db.run("SELECT pg_advisory_xact_lock(hashtext('actiondrop migrate ' || current_schema()))");
     db.exec("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)");
-    db.exec("INSERT INTO schema_version (version) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM schema_version)");
+    db.exec(
+        "INSERT INTO schema_version (version) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM "
+        "schema_version)");
     const int latest = latest_schema_version();
     int current = read_version(db);
     if (current > latest)

@@ -32,8 +32,7 @@ std::function<void(std::string_view)>& notice_sink() {
 // through libpq's C frames.
 void on_notice(void* where, const char* message) noexcept {
     try {
-        const std::string line =
-            *static_cast<const std::string*>(where) + ": " + trimmed(message);
+        const std::string line = *static_cast<const std::string*>(where) + ": " + trimmed(message);
         if (notice_sink()) {
             notice_sink()(line);
             return;
@@ -92,9 +91,7 @@ Params& Params::text(std::string_view value) {
 
 Params& Params::int64(std::int64_t value) { return text(std::to_string(value)); }
 
-Params& Params::int64(std::optional<std::int64_t> value) {
-    return value ? int64(*value) : null();
-}
+Params& Params::int64(std::optional<std::int64_t> value) { return value ? int64(*value) : null(); }
 
 Params& Params::bytes(std::string_view value) {
     values_.emplace_back(value);
@@ -236,8 +233,9 @@ void Connection::connect() {
     PQsetNoticeProcessor(conn_, &on_notice, &where_);
     // Instants are integers and text is compared bytewise by the schema; these keep the
     // rest of a session's behaviour the same whatever the server's defaults.
-    exec("SET client_encoding = 'UTF8'; SET standard_conforming_strings = on; "
-         "SET client_min_messages = warning");
+    exec(
+        "SET client_encoding = 'UTF8'; SET standard_conforming_strings = on; "
+        "SET client_min_messages = warning");
 }
 
 void Connection::reconnect_if_broken() {
@@ -297,8 +295,9 @@ void Connection::commit() {
     // begun: rollback() ends it.
     const auto status = PQtransactionStatus(conn_);
     if (status == PQTRANS_INERROR)
-        throw StoreError(where_ + ": COMMIT: a statement of the transaction failed; the "
-                                  "transaction is rolled back");
+        throw StoreError(where_ +
+                         ": COMMIT: a statement of the transaction failed; the "
+                         "transaction is rolled back");
     // A server with no transaction open (one ended by a statement of its own) would answer
     // COMMIT with success and nothing in it.
     if (status != PQTRANS_INTRANS) {
@@ -362,8 +361,7 @@ void Connection::copy_begin(std::string_view sql) {
 
 void Connection::copy_put(std::string_view data) {
     if (data.empty()) return;
-    if (PQputCopyData(conn_, data.data(), static_cast<int>(data.size())) != 1)
-        fail("COPY data");
+    if (PQputCopyData(conn_, data.data(), static_cast<int>(data.size())) != 1) fail("COPY data");
 }
 
 void Connection::copy_end() {
@@ -427,11 +425,20 @@ void Transaction::commit() {
 void append_copy_text(std::string& out, std::string_view value) {
     for (char c : value) {
         switch (c) {
-            case '\\': out += "\\\\"; break;
-            case '\t': out += "\\t"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            default: out += c;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            default:
+                out += c;
         }
     }
 }

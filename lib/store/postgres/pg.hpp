@@ -30,7 +30,11 @@ public:
     Params& int64_array(const std::vector<std::int64_t>& values);
 
     int size() const { return static_cast<int>(values_.size()); }
-    void clear() { values_.clear(); nulls_.clear(); binary_.clear(); }
+    void clear() {
+        values_.clear();
+        nulls_.clear();
+        binary_.clear();
+    }
 
 private:
     friend class Connection;

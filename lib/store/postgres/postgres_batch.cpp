@@ -39,7 +39,8 @@ std::vector<T> sorted_distinct(std::vector<T> values) {
 const char* const kSelectByKey =
     "SELECT " PG_ACTION_COLUMNS " FROM actions WHERE account_id = $1 AND action_id = $2";
 const char* const kSelectByIds =
-    "SELECT " PG_ACTION_COLUMNS " FROM actions WHERE account_id = $1 AND action_id = ANY($2::text[])";
+    "SELECT " PG_ACTION_COLUMNS
+    " FROM actions WHERE account_id = $1 AND action_id = ANY($2::text[])";
 const char* const kSelectBySeqs =
     "SELECT " PG_ACTION_COLUMNS
     " FROM actions WHERE account_id = $1 AND seq = ANY($2::bigint[]) ORDER BY seq";
@@ -55,7 +56,8 @@ const char* const kSelectChildren =
     "SELECT " PG_ACTION_COLUMNS
     " FROM actions WHERE account_id = $1 AND parent_action_id = $2 ORDER BY seq";
 const char* const kSelectKeys =
-    "SELECT action_id, seq, false FROM actions WHERE account_id = $1 AND action_id = ANY($2::text[])";
+    "SELECT action_id, seq, false FROM actions WHERE account_id = $1 AND action_id = "
+    "ANY($2::text[])";
 const char* const kSelectKeysChildren =
     "SELECT a.action_id, a.seq, EXISTS (SELECT 1 FROM actions c WHERE c.account_id = $1 AND "
     "c.parent_action_id = a.action_id) FROM actions a WHERE a.account_id = $1 AND "
@@ -175,7 +177,8 @@ std::vector<Action*> PostgresBatch::children(std::string_view account_id,
 CapTotals PostgresBatch::cap_totals(std::string_view account_id, std::string_view partner_id,
                                     std::string_view contract_id, Instant from, Instant to) {
     require_open();
-    if (const CapTotals* known = caps_.find(account_id, partner_id, contract_id, from, to)) return *known;
+    if (const CapTotals* known = caps_.find(account_id, partner_id, contract_id, from, to))
+        return *known;
     // Payouts and statuses change in memory; the sums are the database's once written.
     if (cache_.any_dirty()) write_pending();
     Params p;
@@ -216,19 +219,23 @@ void PostgresBatch::transferred(Transfer transfer) {
     balances_[transfer.account_id] = before - transfer.amount;
 }
 
-void PostgresBatch::prefetch(std::string_view account_id, std::vector<std::string_view> action_ids) {
+void PostgresBatch::prefetch(std::string_view account_id,
+                             std::vector<std::string_view> action_ids) {
     require_open();
     action_ids = sorted_distinct(std::move(action_ids));
-    std::erase_if(action_ids, [&](std::string_view id) { return cache_.cached(account_id, id) != nullptr; });
+    std::erase_if(action_ids,
+                  [&](std::string_view id) { return cache_.cached(account_id, id) != nullptr; });
     for (std::size_t first = 0, last = 0; first < action_ids.size(); first = last) {
         last = group_end(action_ids, first);
         Params p;
-        p.text(account_id).text_array({action_ids.begin() + static_cast<std::ptrdiff_t>(first),
-                                       action_ids.begin() + static_cast<std::ptrdiff_t>(last)});
+        p.text(account_id)
+            .text_array({action_ids.begin() + static_cast<std::ptrdiff_t>(first),
+                         action_ids.begin() + static_cast<std::ptrdiff_t>(last)});
         Result r = db_.run(kSelectByIds, p);
         for (int i = 0; i < r.rows(); ++i) adopt(r, i);
         for (std::size_t i = first; i < last; ++i)
-            if (!cache_.cached(account_id, action_ids[i])) absent_.insert(absent_key(account_id, action_ids[i]));
+            if (!cache_.cached(account_id, action_ids[i]))
+                absent_.insert(absent_key(account_id, action_ids[i]));
     }
 }
 
@@ -241,8 +248,10 @@ std::vector<std::optional<KeyOrder::ActionKey>> PostgresBatch::action_keys(
     {
         Params p;
         p.text(account_id);
-        any_child = db_.run("SELECT 1 FROM actions WHERE account_id = $1 AND parent_action_id > '' LIMIT 1", p)
-                        .rows() > 0;
+        any_child =
+            db_.run("SELECT 1 FROM actions WHERE account_id = $1 AND parent_action_id > '' LIMIT 1",
+                    p)
+                .rows() > 0;
     }
     const std::vector<std::string_view> ids = sorted_distinct(action_ids);
     std::vector<std::optional<ActionKey>> found(ids.size());
@@ -256,13 +265,15 @@ std::vector<std::optional<KeyOrder::ActionKey>> PostgresBatch::action_keys(
         for (int i = 0; i < r.rows(); ++i) {
             const auto at = std::lower_bound(begin, end, r.text(i, 0));
             if (at == end || *at != r.text(i, 0)) continue;
-            found[static_cast<std::size_t>(at - ids.begin())] = ActionKey{r.int64(i, 1), r.boolean(i, 2)};
+            found[static_cast<std::size_t>(at - ids.begin())] =
+                ActionKey{r.int64(i, 1), r.boolean(i, 2)};
         }
     }
     std::vector<std::optional<ActionKey>> keys;
     keys.reserve(action_ids.size());
     for (std::string_view id : action_ids)
-        keys.push_back(found[static_cast<std::size_t>(std::lower_bound(ids.begin(), ids.end(), id) - ids.begin())]);
+        keys.push_back(found[static_cast<std::size_t>(std::lower_bound(ids.begin(), ids.end(), id) -
+                                                      ids.begin())]);
     return keys;
 }
 
@@ -272,8 +283,8 @@ struct PostgresBatch::PgReadAhead final : ReadAhead {
     std::vector<Action> actions;      // those of `asked` that were stored
 };
 
-std::unique_ptr<KeyOrder::ReadAhead> PostgresBatch::read_ahead(std::string_view account_id,
-                                                               const std::vector<std::int64_t>& keys) {
+std::unique_ptr<KeyOrder::ReadAhead> PostgresBatch::read_ahead(
+    std::string_view account_id, const std::vector<std::int64_t>& keys) {
     // Runs on another thread than the rest of the batch: touches only the reader and what it
     // returns. A reader that fails only costs speed: prefetch_keys() then reads them itself.
     if (reader_failed_) return nullptr;
@@ -284,9 +295,11 @@ std::unique_ptr<KeyOrder::ReadAhead> PostgresBatch::read_ahead(std::string_view 
         ahead->asked = sorted_distinct(keys);
         for (std::size_t first = 0; first < ahead->asked.size(); first += kIdsPerRead) {
             Params p;
-            p.text(account_id).int64_array({ahead->asked.begin() + static_cast<std::ptrdiff_t>(first),
-                                            ahead->asked.begin() + static_cast<std::ptrdiff_t>(
-                                                std::min(ahead->asked.size(), first + kIdsPerRead))});
+            p.text(account_id)
+                .int64_array(
+                    {ahead->asked.begin() + static_cast<std::ptrdiff_t>(first),
+                     ahead->asked.begin() + static_cast<std::ptrdiff_t>(std::min(
+                                                ahead->asked.size(), first + kIdsPerRead))});
             Result r = reader_->run(kSelectBySeqs, p);
             for (int i = 0; i < r.rows(); ++i) read_action(r, i, ahead->actions.emplace_back());
         }
@@ -297,7 +310,8 @@ std::unique_ptr<KeyOrder::ReadAhead> PostgresBatch::read_ahead(std::string_view 
     }
 }
 
-void PostgresBatch::prefetch_keys(std::string_view account_id, const std::vector<std::int64_t>& keys,
+void PostgresBatch::prefetch_keys(std::string_view account_id,
+                                  const std::vector<std::int64_t>& keys,
                                   std::unique_ptr<ReadAhead> ahead) {
     require_open();
     std::vector<std::int64_t> seqs = sorted_distinct(keys);
@@ -308,13 +322,16 @@ void PostgresBatch::prefetch_keys(std::string_view account_id, const std::vector
         for (Action& action : read->actions)
             if (!cache_.written(action.key)) cache_.adopt(std::move(action));
         std::erase_if(seqs, [&](std::int64_t seq) {
-            return !cache_.written(seq) && std::binary_search(read->asked.begin(), read->asked.end(), seq);
+            return !cache_.written(seq) &&
+                   std::binary_search(read->asked.begin(), read->asked.end(), seq);
         });
     }
     for (std::size_t first = 0; first < seqs.size(); first += kIdsPerRead) {
         Params p;
-        p.text(account_id).int64_array({seqs.begin() + static_cast<std::ptrdiff_t>(first),
-                                        seqs.begin() + static_cast<std::ptrdiff_t>(std::min(seqs.size(), first + kIdsPerRead))});
+        p.text(account_id)
+            .int64_array({seqs.begin() + static_cast<std::ptrdiff_t>(first),
+                          seqs.begin() + static_cast<std::ptrdiff_t>(
+                                             std::min(seqs.size(), first + kIdsPerRead))});
         Result r = db_.run(kSelectBySeqs, p);
         for (int i = 0; i < r.rows(); ++i) adopt(r, i);
     }
@@ -323,7 +340,8 @@ void PostgresBatch::prefetch_keys(std::string_view account_id, const std::vector
 std::int64_t PostgresBatch::history_batch(std::string_view batch_id) {
     auto known = history_batches_.find(batch_id);
     if (known == history_batches_.end())
-        known = history_batches_.emplace(std::string(batch_id), history_batch_id(db_, batch_id)).first;
+        known =
+            history_batches_.emplace(std::string(batch_id), history_batch_id(db_, batch_id)).first;
     return known->second;
 }
 
@@ -337,8 +355,9 @@ void PostgresBatch::write_pending() {
         auto write_action = [&](const Action& action, bool stored, bool /*indexed_changed*/) {
             if (!copying) {
                 if (!temp_table_) {
-                    db_.exec("CREATE TEMPORARY TABLE batch_actions (LIKE actions INCLUDING DEFAULTS, "
-                             "stored BOOLEAN NOT NULL) ON COMMIT DROP");
+                    db_.exec(
+                        "CREATE TEMPORARY TABLE batch_actions (LIKE actions INCLUDING DEFAULTS, "
+                        "stored BOOLEAN NOT NULL) ON COMMIT DROP");
                     temp_table_ = true;
                 }
                 db_.copy_begin("COPY batch_actions (" PG_ACTION_COLUMNS ", stored) FROM STDIN");
@@ -362,7 +381,8 @@ void PostgresBatch::write_pending() {
             }
             if (history.empty()) return;
             // The batch ids first: they are statements of their own.
-            for (const WriteBehind::QueuedHistory& queued : history) history_batch(queued.entry.batch_id);
+            for (const WriteBehind::QueuedHistory& queued : history)
+                history_batch(queued.entry.batch_id);
             db_.copy_begin("COPY history (" PG_HISTORY_COLUMNS ") FROM STDIN");
             copying = true;
             for (const WriteBehind::QueuedHistory& queued : history) {
@@ -395,7 +415,8 @@ void PostgresBatch::flush() {
 void PostgresBatch::commit(const BatchRecord& record, const std::vector<BatchOutput>& outputs) {
     require_open();
     if (record.batch_id != batch_id_)
-        throw std::logic_error("commit(): record of batch " + record.batch_id + " in batch " + batch_id_);
+        throw std::logic_error("commit(): record of batch " + record.batch_id + " in batch " +
+                               batch_id_);
     {
         // The state this attempt started from must still be the stored one (docs/ingest.md,
         // "The journal of a batch"): a batch committed meanwhile is never committed again.
@@ -404,17 +425,20 @@ void PostgresBatch::commit(const BatchRecord& record, const std::vector<BatchOut
         p.text(batch_id_);
         Result r = db_.run("SELECT state, status FROM batches WHERE batch_id = $1", p);
         if (r.rows() > 0 && (r.text(0, 0) != "claimed" || !r.text(0, 1).empty()))
-            throw BatchCommittedElsewhere("batch " + batch_id_ + " was committed by another attempt (" +
-                                          std::string(r.text(0, 0)) + ", " + std::string(r.text(0, 1)) +
-                                          "); this one is dropped");
+            throw BatchCommittedElsewhere("batch " + batch_id_ +
+                                          " was committed by another attempt (" +
+                                          std::string(r.text(0, 0)) + ", " +
+                                          std::string(r.text(0, 1)) + "); this one is dropped");
     }
     write_pending();
     {
         Params p;
         p.int64(cache_.next_key()).int64(cache_.next_history_entry());
-        db_.run("UPDATE counters SET value = CASE name WHEN 'action_seq' THEN $1::bigint ELSE $2::bigint END "
-                "WHERE name IN ('action_seq', 'history_entry')",
-                p);
+        db_.run(
+            "UPDATE counters SET value = CASE name WHEN 'action_seq' THEN $1::bigint ELSE "
+            "$2::bigint END "
+            "WHERE name IN ('action_seq', 'history_entry')",
+            p);
     }
     {
         Params p;

@@ -66,8 +66,8 @@ std::string append_history(const char* operation, const char* old_status, const 
            e + "::bigint + " + (after ? std::string(after) + " + " : std::string()) +
            "row_number() OVER (ORDER BY " + order + ") - 1, seq, at, " + b + "::bigint, 0, '" +
            operation + "', " + reason + ", amount, amount, payout, payout, '" + old_status +
-           "', status, contract_id, contract_version, " + n + "::text FROM " + from +
-           " ORDER BY " + order;
+           "', status, contract_id, contract_version, " + n + "::text FROM " + from + " ORDER BY " +
+           order;
 }
 
 // Appends the run's history and keeps the counter of entry ids.
@@ -119,7 +119,8 @@ void read_action_states(Connection& db, const Result& r, std::vector<lifecycle::
         a.partner_id = r.text(i, 2);
         const auto status = parse_status(r.text(i, 3));
         const auto finance = parse_finance_status(r.text(i, 4));
-        if (!status || !finance) throw StoreError(db.where() + ": damaged status of action " + a.action_id);
+        if (!status || !finance)
+            throw StoreError(db.where() + ": damaged status of action " + a.action_id);
         a.status = *status;
         a.finance_status = *finance;
         a.payout = r.int64(i, 5);
@@ -284,14 +285,22 @@ void write_invoices(Connection& db, Entries& entries, std::string_view account_i
                 comments.push_back(line->comments);
             }
             Params p;
-            p.text(inv.invoice_id).int64(ord).text_array(kinds).int64_array(items).text_array(ids)
-                .int64_array(events).int64_array(cleared).int64_array(payouts).text_array(comments);
-            db.run("INSERT INTO invoice_lines (invoice_id, ord, kind, item, id, event_date, "
-                   "cleared_at, payout, comments) SELECT $1, $2::bigint + n - 1, kind, item, id, "
-                   "event_date, cleared_at, payout, comments FROM unnest($3::text[], $4::bigint[], "
-                   "$5::text[], $6::bigint[], $7::bigint[], $8::bigint[], $9::text[]) WITH "
-                   "ORDINALITY AS u(kind, item, id, event_date, cleared_at, payout, comments, n)",
-                   p);
+            p.text(inv.invoice_id)
+                .int64(ord)
+                .text_array(kinds)
+                .int64_array(items)
+                .text_array(ids)
+                .int64_array(events)
+                .int64_array(cleared)
+                .int64_array(payouts)
+                .text_array(comments);
+            db.run(
+                "INSERT INTO invoice_lines (invoice_id, ord, kind, item, id, event_date, "
+                "cleared_at, payout, comments) SELECT $1, $2::bigint + n - 1, kind, item, id, "
+                "event_date, cleared_at, payout, comments FROM unnest($3::text[], $4::bigint[], "
+                "$5::text[], $6::bigint[], $7::bigint[], $8::bigint[], $9::text[]) WITH "
+                "ORDINALITY AS u(kind, item, id, event_date, cleared_at, payout, comments, n)",
+                p);
             ord += static_cast<std::int64_t>(chunk.size());
 
             std::vector<std::int64_t> action_seqs, action_payouts, transfer_seqs, transfer_amounts;
@@ -306,23 +315,31 @@ void write_invoices(Connection& db, Entries& entries, std::string_view account_i
             }
             if (!action_seqs.empty()) {
                 Params m;
-                m.text(account_id).int64_array(action_seqs).int64_array(action_payouts).text(inv.invoice_id);
+                m.text(account_id)
+                    .int64_array(action_seqs)
+                    .int64_array(action_payouts)
+                    .text(inv.invoice_id);
                 entries.bind(m);
                 m.int64(millis(inv.invoice_date));
                 const std::int64_t marked = db.run(mark_actions, m).affected();
                 if (marked != static_cast<std::int64_t>(action_seqs.size()))
-                    out_of_date(db, inv.invoice_id +
-                                        " holds an action that is not a cleared action on no invoice");
+                    out_of_date(db,
+                                inv.invoice_id +
+                                    " holds an action that is not a cleared action on no invoice");
                 entries.appended(marked);
             }
             if (!transfer_seqs.empty()) {
                 Params t;
-                t.text(account_id).int64_array(transfer_seqs).int64_array(transfer_amounts).text(inv.invoice_id);
+                t.text(account_id)
+                    .int64_array(transfer_seqs)
+                    .int64_array(transfer_amounts)
+                    .text(inv.invoice_id);
                 const std::int64_t marked =
-                    db.run("UPDATE transfers t SET invoice_id = $4 FROM unnest($2::bigint[], "
-                           "$3::bigint[]) AS u(seq, amount) WHERE t.seq = u.seq AND t.account_id "
-                           "= $1 AND " EXPECTED_STATE("t.invoice_id = '' AND t.amount = u.amount"),
-                           t)
+                    db.run(
+                          "UPDATE transfers t SET invoice_id = $4 FROM unnest($2::bigint[], "
+                          "$3::bigint[]) AS u(seq, amount) WHERE t.seq = u.seq AND t.account_id "
+                          "= $1 AND " EXPECTED_STATE("t.invoice_id = '' AND t.amount = u.amount"),
+                          t)
                         .affected();
                 if (marked != static_cast<std::int64_t>(transfer_seqs.size()))
                     out_of_date(db, inv.invoice_id + " holds a transfer that is not on no invoice");
@@ -343,9 +360,9 @@ void write_invoices(Connection& db, Entries& entries, std::string_view account_i
 #define PG_LOCKS "status = 'PENDING' AND locking_date <= $2::bigint"
 // lifecycle::in_clear_queue over the actions as the lock leaves them: a PENDING action that
 // locks is DUE, unless it is outside terms.
-#define PG_QUEUE                                                                               \
-    "((status = 'APPROVED' AND finance_status IN ('DUE', 'OVERDUE') AND "                       \
-    "clearing_date <= $2::bigint) OR (status = 'PENDING' AND locking_date <= $2::bigint AND "    \
+#define PG_QUEUE                                                                              \
+    "((status = 'APPROVED' AND finance_status IN ('DUE', 'OVERDUE') AND "                     \
+    "clearing_date <= $2::bigint) OR (status = 'PENDING' AND locking_date <= $2::bigint AND " \
     "finance_status <> 'OUTSIDE_TERMS' AND clearing_date <= $2::bigint))"
 #define PG_AHEAD_OF_CUT "($5::int = 0 OR (clearing_date, action_id) < ($3::bigint, $4::text))"
 #define PG_QUEUE_ORDER "clearing_date, action_id"
@@ -414,9 +431,8 @@ struct Cut {
 
 // The clear's decisions, over its queue as the lock leaves it, in queue order. Returns the
 // cut.
-Cut decide_clearing(Connection& db, std::string_view account_id, Instant now,
-                       std::int64_t balance, lifecycle::ClearDecisions& d,
-                       lifecycle::DecisionSink* sink) {
+Cut decide_clearing(Connection& db, std::string_view account_id, Instant now, std::int64_t balance,
+                    lifecycle::ClearDecisions& d, lifecycle::DecisionSink* sink) {
     lifecycle::ClearQueue clear(balance, now);
     d.balance_after = balance;
     Cut cut;
@@ -500,12 +516,15 @@ void carry_out_run(Connection& db, Entries& entries, std::string_view account_id
                  "contract_id, contract_version FROM actions WHERE account_id = $1 AND " PG_LOCKS
                  ") l",
                  nullptr, "seq") +
-        ", upd AS (UPDATE actions SET status = 'APPROVED', finance_status = CASE WHEN NOT "
-        PG_QUEUE " THEN (CASE finance_status WHEN 'OUTSIDE_TERMS' THEN 'OUTSIDE_TERMS' ELSE "
-        "'DUE' END) WHEN " PG_AHEAD_OF_CUT " THEN 'CLEARED' ELSE 'OVERDUE' END, cleared_at = "
-        "CASE WHEN " PG_QUEUE " AND " PG_AHEAD_OF_CUT " THEN (CASE WHEN finance_status = "
+        ", upd AS (UPDATE actions SET status = 'APPROVED', finance_status = CASE WHEN NOT " PG_QUEUE
+        " THEN (CASE finance_status WHEN 'OUTSIDE_TERMS' THEN 'OUTSIDE_TERMS' ELSE "
+        "'DUE' END) WHEN " PG_AHEAD_OF_CUT
+        " THEN 'CLEARED' ELSE 'OVERDUE' END, cleared_at = "
+        "CASE WHEN " PG_QUEUE " AND " PG_AHEAD_OF_CUT
+        " THEN (CASE WHEN finance_status = "
         "'OVERDUE' THEN $2::bigint ELSE clearing_date END) ELSE cleared_at END WHERE account_id "
-        "= $1 AND ((" PG_LOCKS ") OR (" PG_QUEUE " AND (" PG_AHEAD_OF_CUT " OR finance_status "
+        "= $1 AND ((" PG_LOCKS ") OR (" PG_QUEUE " AND (" PG_AHEAD_OF_CUT
+        " OR finance_status "
         "<> 'OVERDUE'))) RETURNING seq, action_id, clearing_date, cleared_at, amount, payout, "
         "status, finance_status, contract_id, contract_version), " +
         run_part("clears", "CLEAR", "APPROVED",
@@ -518,7 +537,8 @@ void carry_out_run(Connection& db, Entries& entries, std::string_view account_id
                  "$10::bigint", PG_QUEUE_ORDER) +
         ", debits AS (INSERT INTO funds_entries (account_id, kind, amount, at, reference, item) "
         "SELECT $1, 'CLEARING', payout, cleared_at, action_id, seq FROM upd WHERE finance_status "
-        "= 'CLEARED' AND payout > 0 ORDER BY " PG_QUEUE_ORDER " RETURNING 1) "
+        "= 'CLEARED' AND payout > 0 ORDER BY " PG_QUEUE_ORDER
+        " RETURNING 1) "
         "SELECT (SELECT count(*) FROM upd), (SELECT count(*) FROM locks), (SELECT count(*) FROM "
         "clears), (SELECT count(*) FROM overdues), (SELECT count(*) FROM debits)";
     Params p = run_params(account_id, now);
@@ -663,7 +683,8 @@ std::optional<std::int64_t> PostgresStore::deposit(std::string_view account_id, 
     lock_funds(db_, account_id);
     std::int64_t after = 0;
     if (__builtin_add_overflow(read_balance(db_, account_id), amount, &after)) return std::nullopt;
-    add_funds_entry(db_, account_id, FundsEntry::Kind::Deposit, amount, at, reference, std::nullopt);
+    add_funds_entry(db_, account_id, FundsEntry::Kind::Deposit, amount, at, reference,
+                    std::nullopt);
     tx.commit();
     return after;
 }
@@ -676,13 +697,16 @@ std::vector<FundsEntry> PostgresStore::funds_entries(std::string_view account_id
     Params p;
     p.text(account_id);
     Result r = db_.run(
-        "SELECT kind, amount, at, reference FROM funds_entries WHERE account_id = $1 ORDER BY id", p);
+        "SELECT kind, amount, at, reference FROM funds_entries WHERE account_id = $1 ORDER BY id",
+        p);
     std::vector<FundsEntry> entries;
     for (int i = 0; i < r.rows(); ++i) {
         FundsEntry& e = entries.emplace_back();
         const std::string_view kind = r.text(i, 0);
         const auto parsed = parse_funds_entry_kind(kind);
-        if (!parsed) throw StoreError(db_.where() + ": damaged funds entry kind \"" + std::string(kind) + "\"");
+        if (!parsed)
+            throw StoreError(db_.where() + ": damaged funds entry kind \"" + std::string(kind) +
+                             "\"");
         e.kind = *parsed;
         e.amount = r.int64(i, 1);
         e.at = instant_from_millis(r.int64(i, 2));
@@ -691,7 +715,8 @@ std::vector<FundsEntry> PostgresStore::funds_entries(std::string_view account_id
     return entries;
 }
 
-std::vector<lifecycle::Invoice> PostgresStore::read_invoices(const char* sql, std::string_view key) {
+std::vector<lifecycle::Invoice> PostgresStore::read_invoices(const char* sql,
+                                                             std::string_view key) {
     std::vector<lifecycle::Invoice> out;
     {
         Params p;
@@ -705,7 +730,8 @@ std::vector<lifecycle::Invoice> PostgresStore::read_invoices(const char* sql, st
             inv.invoice_date = instant_from_millis(r.int64(i, 3));
             inv.local_date = parse_day(r.text(i, 4));
             inv.currency = find_currency(r.text(i, 5));
-            if (!inv.currency) throw StoreError(db_.where() + ": damaged currency of invoice " + inv.invoice_id);
+            if (!inv.currency)
+                throw StoreError(db_.where() + ": damaged currency of invoice " + inv.invoice_id);
             inv.total = r.int64(i, 6);
         }
     }
@@ -721,7 +747,8 @@ std::vector<lifecycle::Invoice> PostgresStore::read_invoices(const char* sql, st
             if (const std::string_view kind = r.text(i, 0); kind != "ACTION") {
                 line.transfer_type = parse_transfer_type(kind);
                 if (!line.transfer_type)
-                    throw StoreError(db_.where() + ": damaged line kind of invoice " + inv.invoice_id);
+                    throw StoreError(db_.where() + ": damaged line kind of invoice " +
+                                     inv.invoice_id);
             }
             line.key = r.int64(i, 1);
             line.id = r.text(i, 2);
@@ -734,7 +761,8 @@ std::vector<lifecycle::Invoice> PostgresStore::read_invoices(const char* sql, st
     return out;
 }
 
-#define INVOICE_COLUMNS "invoice_id, account_id, partner_id, invoice_date, local_date, currency, total"
+#define INVOICE_COLUMNS \
+    "invoice_id, account_id, partner_id, invoice_date, local_date, currency, total"
 
 std::vector<lifecycle::Invoice> PostgresStore::invoices(std::string_view account_id) {
     return read_invoices("SELECT " INVOICE_COLUMNS
@@ -743,7 +771,8 @@ std::vector<lifecycle::Invoice> PostgresStore::invoices(std::string_view account
 }
 
 std::optional<lifecycle::Invoice> PostgresStore::invoice(std::string_view invoice_id) {
-    auto found = read_invoices("SELECT " INVOICE_COLUMNS " FROM invoices WHERE invoice_id = $1", invoice_id);
+    auto found =
+        read_invoices("SELECT " INVOICE_COLUMNS " FROM invoices WHERE invoice_id = $1", invoice_id);
     if (found.empty()) return std::nullopt;
     return std::move(found.front());
 }

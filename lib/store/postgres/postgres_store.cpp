@@ -17,10 +17,12 @@ int PostgresStore::migrate() { return run_migrations(db_); }
 
 Catalog PostgresStore::load_catalog() {
     Catalog catalog;
-    Result accounts = db_.run("SELECT account_id, document FROM catalog_accounts ORDER BY account_id");
+    Result accounts =
+        db_.run("SELECT account_id, document FROM catalog_accounts ORDER BY account_id");
     for (int i = 0; i < accounts.rows(); ++i) {
         try {
-            catalog.accounts.emplace(std::string(accounts.text(i, 0)), decode_account(accounts.text(i, 1)));
+            catalog.accounts.emplace(std::string(accounts.text(i, 0)),
+                                     decode_account(accounts.text(i, 1)));
         } catch (const StoreError& e) {
             throw StoreError(db_.where() + ": catalog account " + std::string(accounts.text(i, 0)) +
                              ": " + e.what());
@@ -109,10 +111,11 @@ void PostgresStore::release_batch(std::string_view) {}
 std::vector<BatchRecord> PostgresStore::list_batches(std::optional<std::string_view> account_id) {
     Params p;
     if (account_id) p.text(*account_id);
-    Result r = db_.run(account_id ? "SELECT " PG_BATCH_COLUMNS
-                                    " FROM batches WHERE account_id = $1 ORDER BY received_at, ord"
-                                  : "SELECT " PG_BATCH_COLUMNS " FROM batches ORDER BY received_at, ord",
-                       p);
+    Result r =
+        db_.run(account_id ? "SELECT " PG_BATCH_COLUMNS
+                             " FROM batches WHERE account_id = $1 ORDER BY received_at, ord"
+                           : "SELECT " PG_BATCH_COLUMNS " FROM batches ORDER BY received_at, ord",
+                p);
     std::vector<BatchRecord> records;
     for (int i = 0; i < r.rows(); ++i) records.push_back(read_batch(r, i));
     return records;
@@ -128,9 +131,11 @@ std::vector<std::pair<std::string, std::string>> PostgresStore::batch_outputs(
     std::string_view batch_id) {
     Params p;
     p.text(batch_id);
-    Result r = db_.run("SELECT name, content FROM batch_outputs WHERE batch_id = $1 ORDER BY ord", p);
+    Result r =
+        db_.run("SELECT name, content FROM batch_outputs WHERE batch_id = $1 ORDER BY ord", p);
     std::vector<std::pair<std::string, std::string>> outputs;
-    for (int i = 0; i < r.rows(); ++i) outputs.emplace_back(std::string(r.text(i, 0)), r.bytes(i, 1));
+    for (int i = 0; i < r.rows(); ++i)
+        outputs.emplace_back(std::string(r.text(i, 0)), r.bytes(i, 1));
     return outputs;
 }
 
@@ -178,15 +183,16 @@ bool PostgresStore::claim_pull(const PullRecord& record) {
     // The primary key decides between instances that list the same remote file at once.
     Result r = db_.run("INSERT INTO pulls (" PG_PULL_COLUMNS
                        ", lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
-                       "CASE WHEN $11::bigint > 0 THEN " PG_NOW_MS " + $11::bigint END) "
+                       "CASE WHEN $11::bigint > 0 THEN " PG_NOW_MS
+                       " + $11::bigint END) "
                        "ON CONFLICT DO NOTHING",
                        p);
     return r.affected() == 1;
 }
 
 std::optional<PullRecord> PostgresStore::find_pull(std::string_view inbox,
-                                                   std::string_view remote_path,
-                                                   std::int64_t size, std::int64_t mtime) {
+                                                   std::string_view remote_path, std::int64_t size,
+                                                   std::int64_t mtime) {
     Params p;
     p.text(inbox).text(remote_path).int64(size).int64(mtime);
     Result r = db_.run("SELECT " PG_PULL_COLUMNS
@@ -212,9 +218,10 @@ std::vector<PullRecord> PostgresStore::open_pulls(std::string_view inbox, std::s
 void PostgresStore::put_pull(const PullRecord& record) {
     Params p = pull_key(record);
     p.text(record.state).int64(millis(record.finished_at)).text(record.claim);
-    db_.run("UPDATE pulls SET state = $5, finished_at = $6, claim = $7 "
-            "WHERE inbox = $1 AND remote_path = $2 AND size = $3 AND mtime = $4",
-            p);
+    db_.run(
+        "UPDATE pulls SET state = $5, finished_at = $6, claim = $7 "
+        "WHERE inbox = $1 AND remote_path = $2 AND size = $3 AND mtime = $4",
+        p);
 }
 
 void PostgresStore::forget_pull(const PullRecord& record) {
@@ -232,14 +239,16 @@ std::size_t PostgresStore::renew_pulls(std::string_view inbox, std::string_view 
     return static_cast<std::size_t>(r.affected());
 }
 
-std::vector<TakenPull> PostgresStore::take_over_pulls(std::string_view inbox, std::string_view owner,
+std::vector<TakenPull> PostgresStore::take_over_pulls(std::string_view inbox,
+                                                      std::string_view owner,
                                                       std::chrono::milliseconds lease) {
     Params p;
     p.text(inbox).text(owner).int64(static_cast<std::int64_t>(lease.count()));
     // The rows are locked as they are chosen; an instance that waited for one sees its new
     // lease when it gets it and passes over it.
     Result r = db_.run(
-        "UPDATE pulls p SET owner = $2, lease_until = " PG_NOW_MS " + $3::bigint FROM ("
+        "UPDATE pulls p SET owner = $2, lease_until = " PG_NOW_MS
+        " + $3::bigint FROM ("
         "SELECT inbox, remote_path, size, mtime, owner AS was FROM pulls WHERE inbox = $1 AND "
         "state <> 'finished' AND owner <> $2 AND owner <> '' AND lease_until < " PG_NOW_MS
         " FOR UPDATE) o WHERE p.inbox = o.inbox AND p.remote_path = o.remote_path AND "
@@ -253,7 +262,8 @@ std::vector<TakenPull> PostgresStore::take_over_pulls(std::string_view inbox, st
         taken.push_back(std::move(t));
     }
     std::sort(taken.begin(), taken.end(), [](const TakenPull& a, const TakenPull& b) {
-        return std::tie(a.record.claimed_at, a.record.claim) < std::tie(b.record.claimed_at, b.record.claim);
+        return std::tie(a.record.claimed_at, a.record.claim) <
+               std::tie(b.record.claimed_at, b.record.claim);
     });
     return taken;
 }
@@ -275,9 +285,9 @@ std::optional<Action> PostgresStore::action(std::string_view account_id,
 }
 
 // The columns read_history() reads, from `history h JOIN history_batches b`.
-#define PG_HISTORY_FROM                                                                        \
-    "SELECT h.entry_id, h.action_seq, h.at, b.batch_id, h.line, h.operation, h.reason, "       \
-    "h.old_amount, h.new_amount, h.old_payout, h.new_payout, h.old_status, h.new_status, "     \
+#define PG_HISTORY_FROM                                                                          \
+    "SELECT h.entry_id, h.action_seq, h.at, b.batch_id, h.line, h.operation, h.reason, "         \
+    "h.old_amount, h.new_amount, h.old_payout, h.new_payout, h.old_status, h.new_status, "       \
     "h.contract_id, h.contract_version, h.note FROM history h JOIN history_batches b ON b.id = " \
     "h.batch "
 
@@ -304,8 +314,7 @@ namespace {
 constexpr std::size_t kActionPage = 2000;
 
 // The account's next page of actions, those with a seq above `after`, in seq order.
-std::vector<Action> action_page(Connection& db, std::string_view account_id,
-                                std::int64_t after) {
+std::vector<Action> action_page(Connection& db, std::string_view account_id, std::int64_t after) {
     Params p;
     p.text(account_id).int64(after).int64(static_cast<std::int64_t>(kActionPage));
     Result r = db.run("SELECT " PG_ACTION_COLUMNS
@@ -334,8 +343,9 @@ void PostgresStore::for_each_change(
         for (const Action& a : page) seqs.push_back(a.key);
         Params q;
         q.int64_array(seqs);
-        Result h = db_.run(PG_HISTORY_FROM "WHERE h.action_seq = ANY($1::int8[]) "
-                                           "ORDER BY h.action_seq, h.at, h.entry_id",
+        Result h = db_.run(PG_HISTORY_FROM
+                           "WHERE h.action_seq = ANY($1::int8[]) "
+                           "ORDER BY h.action_seq, h.at, h.entry_id",
                            q);
         // Both in seq order: each action's entries follow the entries of the ones before it.
         int row = 0;

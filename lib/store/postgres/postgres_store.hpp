@@ -13,9 +13,9 @@
 #include <unordered_set>
 #include <vector>
 
+#include "store/cap_totals_cache.hpp"
 #include "store/postgres/pg.hpp"
 #include "store/store.hpp"
-#include "store/cap_totals_cache.hpp"
 #include "store/write_behind.hpp"
 
 namespace actiondrop::store::postgres {
@@ -60,8 +60,7 @@ public:
                                               std::string_view action_id) override;
     void for_each_change(
         std::string_view account_id,
-        const std::function<void(const ledger::Action&, const ledger::HistoryEntry&)>& fn)
-        override;
+        const std::function<void(const ledger::Action&, const ledger::HistoryEntry&)>& fn) override;
     void for_each_action(std::string_view account_id,
                          const std::function<void(const ledger::Action&)>& fn) override;
 

@@ -215,7 +215,8 @@ BatchRecord read_batch(const Result& row, int i) {
     const auto state = row.text(i, 7);
     const auto parsed = parse_state(state);
     if (!parsed)
-        throw StoreError("batch " + r.batch_id + ": unknown journal state '" + std::string(state) + "'");
+        throw StoreError("batch " + r.batch_id + ": unknown journal state '" + std::string(state) +
+                         "'");
     r.state = *parsed;
     r.status = row.text(i, 8);
     r.received_at = instant_from_millis(row.int64(i, 9));
@@ -242,7 +243,8 @@ std::int64_t history_batch_id(Connection& db, std::string_view batch_id) {
         p);
     if (added.rows() == 1) return added.int64(0, 0);
     Result found = db.run("SELECT id FROM history_batches WHERE batch_id = $1", p);
-    if (found.rows() != 1) throw StoreError(db.where() + ": history batch " + std::string(batch_id) + " vanished");
+    if (found.rows() != 1)
+        throw StoreError(db.where() + ": history batch " + std::string(batch_id) + " vanished");
     return found.int64(0, 0);
 }
 
@@ -260,7 +262,12 @@ void add_funds_entry(Connection& db, std::string_view account_id, FundsEntry::Ki
                      std::int64_t amount, Instant at, std::string_view reference,
                      std::optional<std::int64_t> item) {
     Params p;
-    p.text(account_id).text(funds_entry_kind_name(kind)).int64(amount).int64(millis(at)).text(reference).int64(item);
+    p.text(account_id)
+        .text(funds_entry_kind_name(kind))
+        .int64(amount)
+        .int64(millis(at))
+        .text(reference)
+        .int64(item);
     db.run(
         "INSERT INTO funds_entries (account_id, kind, amount, at, reference, item) "
         "VALUES ($1, $2, $3, $4, $5, $6)",

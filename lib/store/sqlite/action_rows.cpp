@@ -17,7 +17,8 @@ using namespace actiondrop::ledger;
 const char* const kSelectActionByKey =
     "SELECT " ACTION_COLUMNS " FROM actions WHERE account_id = ?1 AND action_id = ?2";
 std::string select_actions_by_keys_sql(std::size_t count) {
-    std::string sql = "SELECT " ACTION_COLUMNS " FROM actions WHERE account_id = ?1 AND action_id IN (";
+    std::string sql =
+        "SELECT " ACTION_COLUMNS " FROM actions WHERE account_id = ?1 AND action_id IN (";
     for (std::size_t i = 0; i < count; ++i) sql += (i ? ", ?" : "?") + std::to_string(i + 2);
     return sql + ")";
 }
@@ -27,21 +28,24 @@ std::string select_actions_by_seqs_sql(std::size_t count) {
     return sql + ")";
 }
 const char* const kSelectActionsBySeqRange =
-    "SELECT " ACTION_COLUMNS " FROM actions WHERE seq BETWEEN ?2 AND ?3 AND account_id = ?1 ORDER BY seq";
+    "SELECT " ACTION_COLUMNS
+    " FROM actions WHERE seq BETWEEN ?2 AND ?3 AND account_id = ?1 ORDER BY seq";
 std::string select_action_keys_sql(std::size_t count, bool children) {
     std::string sql =
-        children ? "SELECT a.action_id, a.seq, EXISTS (SELECT 1 FROM actions c WHERE c.account_id = ?1 "
-                   "AND c.parent_action_id = a.action_id) FROM actions a "
-                 : "SELECT a.action_id, a.seq, 0 FROM actions a ";
+        children
+            ? "SELECT a.action_id, a.seq, EXISTS (SELECT 1 FROM actions c WHERE c.account_id = ?1 "
+              "AND c.parent_action_id = a.action_id) FROM actions a "
+            : "SELECT a.action_id, a.seq, 0 FROM actions a ";
     sql += "WHERE a.account_id = ?1 AND a.action_id IN (";
     for (std::size_t i = 0; i < count; ++i) sql += (i ? ", ?" : "?") + std::to_string(i + 2);
     return sql + ")";
 }
 std::string select_action_key_range_sql(bool children) {
     std::string sql =
-        children ? "SELECT a.action_id, a.seq, EXISTS (SELECT 1 FROM actions c WHERE c.account_id = ?1 "
-                   "AND c.parent_action_id = a.action_id) FROM actions a "
-                 : "SELECT a.action_id, a.seq, 0 FROM actions a ";
+        children
+            ? "SELECT a.action_id, a.seq, EXISTS (SELECT 1 FROM actions c WHERE c.account_id = ?1 "
+              "AND c.parent_action_id = a.action_id) FROM actions a "
+            : "SELECT a.action_id, a.seq, 0 FROM actions a ";
     return sql + "WHERE a.account_id = ?1 AND a.action_id BETWEEN ?2 AND ?3 ORDER BY a.action_id";
 }
 // parent_action_id is '' for an action without a parent: the range > '' walks the index.
@@ -60,7 +64,8 @@ const char* const kSelectActionChildren =
     " FROM actions WHERE account_id = ?1 AND parent_action_id = ?2 ORDER BY seq";
 // What the reports read: every column and the life cycle's two (read_reported_action).
 const char* const kSelectActionsOfAccount =
-    "SELECT " ACTION_COLUMNS ", cleared_at, invoice_id FROM actions WHERE account_id = ?1 ORDER BY seq";
+    "SELECT " ACTION_COLUMNS
+    ", cleared_at, invoice_id FROM actions WHERE account_id = ?1 ORDER BY seq";
 const char* const kSelectReportedAction =
     "SELECT " ACTION_COLUMNS
     ", cleared_at, invoice_id FROM actions WHERE account_id = ?1 AND action_id = ?2";
@@ -185,7 +190,8 @@ Operation read_operation(std::string_view text) {
 
 }  // namespace
 
-void bind_action_unindexed(Statement& st, const Action& a, std::string& items, std::string& creation) {
+void bind_action_unindexed(Statement& st, const Action& a, std::string& items,
+                           std::string& creation) {
     encode_items(a.items, items);
     encode_creation(a.creation, creation);
     st.bind(3, a.key);
@@ -277,7 +283,8 @@ std::string insert_history_rows_sql(std::size_t count) {
         sql += row ? ", (" : "(";
         for (int column = 0; column < kHistoryColumns; ++column) {
             if (column) sql += ", ";
-            sql += "?" + std::to_string(row * kHistoryColumns + static_cast<std::size_t>(column) + 1);
+            sql +=
+                "?" + std::to_string(row * kHistoryColumns + static_cast<std::size_t>(column) + 1);
         }
         sql += ")";
     }
@@ -358,7 +365,9 @@ BatchRecord read_batch(const Statement& row) {
     r.type = row.text_at(6);
     const auto state = row.text_at(7);
     const auto parsed = parse_state(state);
-    if (!parsed) throw StoreError("batch " + r.batch_id + ": unknown journal state '" + std::string(state) + "'");
+    if (!parsed)
+        throw StoreError("batch " + r.batch_id + ": unknown journal state '" + std::string(state) +
+                         "'");
     r.state = *parsed;
     r.status = row.text_at(8);
     r.received_at = instant_from_millis(row.int64_at(9));

@@ -13,7 +13,7 @@
 
 namespace actiondrop::store::sqlite {
 
-extern const char* const kSelectActionByKey;       // ?1 account, ?2 action id
+extern const char* const kSelectActionByKey;  // ?1 account, ?2 action id
 // ?1 account, ?2 .. ?(count + 1) action ids: the actions found, in index order.
 std::string select_actions_by_keys_sql(std::size_t count);
 // ?1 account, ?2 .. ?(count + 1) seqs: the actions found.

@@ -7,8 +7,8 @@ namespace actiondrop::store::sqlite {
 using namespace actiondrop::ledger;
 
 // next_funds_entry, as an expression.
-#define NEXT_FUNDS_ENTRY                                                                      \
-    "max(coalesce((SELECT max(id) FROM funds_rows), 0), coalesce((SELECT first_funds + "       \
+#define NEXT_FUNDS_ENTRY                                                                        \
+    "max(coalesce((SELECT max(id) FROM funds_rows), 0), coalesce((SELECT first_funds + "        \
     "debits - 1 FROM lifecycle_runs WHERE first_funds IS NOT NULL ORDER BY run DESC LIMIT 1), " \
     "0)) + 1"
 
@@ -18,13 +18,14 @@ std::int64_t next_funds_entry(Database& db) {
     return q->int64_at(0);
 }
 
-void add_funds_entry(Database& db, std::string_view account_id, FundsEntry::Kind kind, std::int64_t amount,
-                     Instant at, std::string_view reference, std::optional<std::int64_t> item) {
+void add_funds_entry(Database& db, std::string_view account_id, FundsEntry::Kind kind,
+                     std::int64_t amount, Instant at, std::string_view reference,
+                     std::optional<std::int64_t> item) {
     // The id after every row's and after the range of the last run's debits, which are no rows
     // (docs/lifecycle.md, "A run's entries in SQLite"; next_funds_entry).
-    Use q(db.cached(
-        "INSERT INTO funds_rows (id, account_id, kind, amount, at, reference, item) "
-        "VALUES (" NEXT_FUNDS_ENTRY ", ?1, ?2, ?3, ?4, ?5, ?6)"));
+    Use q(
+        db.cached("INSERT INTO funds_rows (id, account_id, kind, amount, at, reference, item) "
+                  "VALUES (" NEXT_FUNDS_ENTRY ", ?1, ?2, ?3, ?4, ?5, ?6)"));
     q->bind_text(1, account_id);
     q->bind_text(2, funds_entry_kind_name(kind));
     q->bind(3, amount);
@@ -48,9 +49,11 @@ std::int64_t read_balance(Database& db, std::string_view account_id) {
 
 std::int64_t insert_transfer(Database& db, const Transfer& t, std::string_view batch_id) {
     {
-        Use q(db.cached(
-            "INSERT INTO transfers (transfer_id, account_id, partner_id, campaign_id, type, amount, "
-            "payment_date, applied_at, comments, batch_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
+        Use q(
+            db.cached("INSERT INTO transfers (transfer_id, account_id, partner_id, campaign_id, "
+                      "type, amount, "
+                      "payment_date, applied_at, comments, batch_id) VALUES (?1, ?2, ?3, ?4, ?5, "
+                      "?6, ?7, ?8, ?9, ?10)"));
         q->bind_text(1, t.transfer_id);
         q->bind_text(2, t.account_id);
         q->bind_text(3, t.partner_id);
@@ -64,7 +67,8 @@ std::int64_t insert_transfer(Database& db, const Transfer& t, std::string_view b
         q->run();
     }
     const std::int64_t seq = db.last_insert_rowid();
-    add_funds_entry(db, t.account_id, FundsEntry::Kind::Transfer, t.amount, t.applied_at, t.transfer_id, seq);
+    add_funds_entry(db, t.account_id, FundsEntry::Kind::Transfer, t.amount, t.applied_at,
+                    t.transfer_id, seq);
     return seq;
 }
 

@@ -26,6 +26,7 @@ std::int64_t next_funds_entry(Database& db);
 
 // Stores the transfer (made by `batch_id`) and its TRANSFER debit dated at its applied_at;
 // returns its seq.
-std::int64_t insert_transfer(Database& db, const ledger::Transfer& transfer, std::string_view batch_id);
+std::int64_t insert_transfer(Database& db, const ledger::Transfer& transfer,
+                             std::string_view batch_id);
 
 }  // namespace actiondrop::store::sqlite

@@ -141,9 +141,9 @@ Database::Database(const std::string& path) : path_(path) {
     // A ledger moved or deleted under a process that still writes it leaves its write-ahead
     // log at the path. A file made there now would be empty, and SQLite removes the log of an
     // empty database, with the commits not yet copied into the ledger: refused instead.
-    if (struct stat st {}; !path_.empty() && path_ != ":memory:" &&
-                           ::stat(path_.c_str(), &st) != 0 && errno == ENOENT &&
-                           ::stat((path_ + "-wal").c_str(), &st) == 0)
+    if (struct stat st{}; !path_.empty() && path_ != ":memory:" &&
+                          ::stat(path_.c_str(), &st) != 0 && errno == ENOENT &&
+                          ::stat((path_ + "-wal").c_str(), &st) == 0)
         throw StoreError(path_ + ": the ledger file is gone but its write-ahead log " + path_ +
                          "-wal is still there: it was moved or deleted while in use; put it "
                          "back (docs/architecture.md, \"The ledger file\")");

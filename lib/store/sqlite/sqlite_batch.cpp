@@ -106,7 +106,8 @@ void SqliteBatch::prefetch(std::string_view account_id, std::vector<std::string_
     // Ids in index order: the searches walk the index and the table forward, so the pages
     // they share are read once and stay in the page cache for the writes of the flush.
     action_ids = sorted_distinct(std::move(action_ids));
-    std::erase_if(action_ids, [&](std::string_view id) { return cache_.cached(account_id, id) != nullptr; });
+    std::erase_if(action_ids,
+                  [&](std::string_view id) { return cache_.cached(account_id, id) != nullptr; });
     // Several ids per statement: one statement run per id costs more than its search.
     for (std::size_t first = 0; first < action_ids.size(); first += kPrefetchIds) {
         Use q(*select_by_keys_);
@@ -126,7 +127,7 @@ void SqliteBatch::read_by_seqs(Statement& by_seqs, Statement& by_range, std::str
     // By rowid alone, no search of the id index: a run of close keys by one forward walk of
     // the table (a row walked over costs about what a search does), the others by searches,
     // many per statement.
-    constexpr std::int64_t kMostApart = 2;   // keys of one walk: at most one row between
+    constexpr std::int64_t kMostApart = 2;  // keys of one walk: at most one row between
     constexpr std::size_t kShortestWalk = 16;
     std::vector<std::int64_t> searched;
     auto search = [&](bool all) {
@@ -176,8 +177,9 @@ std::unique_ptr<KeyOrder::ReadAhead> SqliteBatch::read_ahead(
         ahead->account_id = account_id;
         ahead->asked = sorted_distinct(keys);
         ahead->actions.reserve(ahead->asked.size());
-        read_by_seqs(*reader_->by_seqs, *reader_->by_range, account_id, ahead->asked,
-                     [&](const Statement& row) { read_action(row, ahead->actions.emplace_back()); });
+        read_by_seqs(
+            *reader_->by_seqs, *reader_->by_range, account_id, ahead->asked,
+            [&](const Statement& row) { read_action(row, ahead->actions.emplace_back()); });
         return ahead;
     } catch (const StoreError&) {
         reader_failed_ = true;
@@ -199,7 +201,8 @@ void SqliteBatch::prefetch_keys(std::string_view account_id, const std::vector<s
         // What the reader was asked for and this batch has not written is known now: in the
         // cache, or not stored at all.
         std::erase_if(seqs, [&](std::int64_t seq) {
-            return !cache_.written(seq) && std::binary_search(read->asked.begin(), read->asked.end(), seq);
+            return !cache_.written(seq) &&
+                   std::binary_search(read->asked.begin(), read->asked.end(), seq);
         });
     }
     read_by_seqs(*select_by_seqs_, *select_by_seq_range_, account_id, seqs,
@@ -262,7 +265,8 @@ std::vector<std::optional<KeyOrder::ActionKey>> SqliteBatch::action_keys(
         while (q->step()) {
             const auto at = std::lower_bound(begin, end, q->text_at(0));
             if (at == end || *at != q->text_at(0)) continue;
-            found[static_cast<std::size_t>(at - ids.begin())] = ActionKey{q->int64_at(1), q->int64_at(2) != 0};
+            found[static_cast<std::size_t>(at - ids.begin())] =
+                ActionKey{q->int64_at(1), q->int64_at(2) != 0};
         }
     }
     std::vector<std::optional<ActionKey>> keys;
@@ -272,7 +276,8 @@ std::vector<std::optional<KeyOrder::ActionKey>> SqliteBatch::action_keys(
         if (in_order)
             while (ids[at] != id) ++at;
         else
-            at = static_cast<std::size_t>(std::lower_bound(ids.begin(), ids.end(), id) - ids.begin());
+            at = static_cast<std::size_t>(std::lower_bound(ids.begin(), ids.end(), id) -
+                                          ids.begin());
         keys.push_back(found[at]);
     }
     return keys;
@@ -326,7 +331,8 @@ std::vector<Action*> SqliteBatch::children(std::string_view account_id,
 CapTotals SqliteBatch::cap_totals(std::string_view account_id, std::string_view partner_id,
                                   std::string_view contract_id, Instant from, Instant to) {
     require_open();
-    if (const CapTotals* known = caps_.find(account_id, partner_id, contract_id, from, to)) return *known;
+    if (const CapTotals* known = caps_.find(account_id, partner_id, contract_id, from, to))
+        return *known;
     // Payouts and statuses change in memory; the sums are the database's once written.
     if (cache_.any_dirty()) write_pending();
     Use q(*cap_totals_);
@@ -377,7 +383,8 @@ void SqliteBatch::transferred(Transfer transfer) {
 
 std::int64_t SqliteBatch::history_batch(std::string_view batch_id) {
     // Nearly always the batch's own id: asked once, then remembered.
-    if (last_history_batch_ && last_history_batch_->first == batch_id) return last_history_batch_->second;
+    if (last_history_batch_ && last_history_batch_->first == batch_id)
+        return last_history_batch_->second;
     auto known = history_batches_.find(batch_id);
     if (known == history_batches_.end()) {
         const std::int64_t id = history_batch_id(db_, batch_id);
@@ -442,9 +449,10 @@ void SqliteBatch::commit(const BatchRecord& record, const std::vector<BatchOutpu
         Use q(db_.cached("SELECT state, status FROM batches WHERE batch_id = ?1"));
         q->bind_text(1, batch_id_);
         if (q->step() && (q->text_at(0) != "claimed" || !q->text_at(1).empty()))
-            throw BatchCommittedElsewhere("batch " + batch_id_ + " was committed by another attempt (" +
-                                          std::string(q->text_at(0)) + ", " + std::string(q->text_at(1)) +
-                                          "); this one is dropped");
+            throw BatchCommittedElsewhere("batch " + batch_id_ +
+                                          " was committed by another attempt (" +
+                                          std::string(q->text_at(0)) + ", " +
+                                          std::string(q->text_at(1)) + "); this one is dropped");
     }
     write_pending();
     write_counter(db_, "action_seq", cache_.next_key());

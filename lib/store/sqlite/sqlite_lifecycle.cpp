@@ -150,9 +150,9 @@ ledger::FinanceStatus read_finance_status(Database& db, std::string_view text,
 #define LOCKS "(status = 'PENDING' AND locking_date <= ?2)"
 // lifecycle::in_clear_queue, over the actions as the lock leaves them (a PENDING action that
 // locks is DUE unless it is outside terms).
-#define QUEUE                                                                           \
-    "((status = 'APPROVED' AND finance_status IN ('DUE', 'OVERDUE') AND "              \
-    "clearing_date <= ?2) OR (status = 'PENDING' AND locking_date <= ?2 AND "           \
+#define QUEUE                                                                 \
+    "((status = 'APPROVED' AND finance_status IN ('DUE', 'OVERDUE') AND "     \
+    "clearing_date <= ?2) OR (status = 'PENDING' AND locking_date <= ?2 AND " \
     "finance_status <> 'OUTSIDE_TERMS' AND clearing_date <= ?2))"
 // Ahead of the cut: the actions the clear takes, a prefix of the queue in its order (clearing
 // date, then action id; the column's collation is BINARY, so ids compare bytewise, as
@@ -206,9 +206,8 @@ struct Cut {
 // clears', then its overdue actions', and the next funds entry ids for its debits; the
 // UPDATE names it in each action it locks, clears or makes overdue. Returns the run; 0 when it
 // changes nothing, and then no row.
-std::int64_t record_run(Database& db, std::string_view account_id, Instant now,
-                        std::size_t locks, std::size_t clears, std::size_t overdues,
-                        const Debits& debits) {
+std::int64_t record_run(Database& db, std::string_view account_id, Instant now, std::size_t locks,
+                        std::size_t clears, std::size_t overdues, const Debits& debits) {
     if (locks + clears + overdues == 0) return 0;
     const std::int64_t first_entry = read_counter(db, "history_entry");
     const std::int64_t first_funds = next_funds_entry(db);
@@ -285,9 +284,10 @@ std::size_t lock_and_gather_queue(Database& db, std::string_view account_id, Ins
                                   lifecycle::InvoiceWaiting& waiting) {
     std::size_t queued = 0;
     {
-        Use q(db.cached("SELECT seq, action_id, status, finance_status, locking_date, "
-                        "clearing_date, payout, cleared_at FROM actions WHERE account_id = ?1 "
-                        "AND (" LOCKS " OR " QUEUE " OR " WAITING ") ORDER BY seq"));
+        Use q(
+            db.cached("SELECT seq, action_id, status, finance_status, locking_date, "
+                      "clearing_date, payout, cleared_at FROM actions WHERE account_id = ?1 "
+                      "AND (" LOCKS " OR " QUEUE " OR " WAITING ") ORDER BY seq"));
         q->bind_text(1, account_id);
         q->bind(2, millis(now));
         while (q->step()) {
@@ -328,8 +328,7 @@ std::size_t lock_and_gather_queue(Database& db, std::string_view account_id, Ins
                                  std::string(id) + ", which neither locks nor is in the queue");
             }
             queued += locks;
-            (void)queue.add(lifecycle::QueueItem{q->int64_at(0), id, q->int64_at(6),
-                                                 clearing_date,
+            (void)queue.add(lifecycle::QueueItem{q->int64_at(0), id, q->int64_at(6), clearing_date,
                                                  finance == ledger::FinanceStatus::Overdue});
         }
     }
@@ -377,8 +376,8 @@ void stream_clearing(Database& db, std::string_view account_id, Instant now, Cle
 // queue, and a simpler statement changes them the same way: most runs, and a tenth less time
 // for a run that locks a million actions (docs/lifecycle.md, "Scale"). Returns how many rows
 // changed.
-std::int64_t update_actions(Database& db, std::string_view account_id, Instant now,
-                            const Cut& cut, std::int64_t run, bool queue_changes) {
+std::int64_t update_actions(Database& db, std::string_view account_id, Instant now, const Cut& cut,
+                            std::int64_t run, bool queue_changes) {
     if (!queue_changes) {
         Use q(db.cached(
             "UPDATE actions SET status = 'APPROVED', lock_run = ?6, finance_status = CASE "
@@ -390,17 +389,19 @@ std::int64_t update_actions(Database& db, std::string_view account_id, Instant n
         q->run();
         return changes(db);
     }
-    Use q(db.cached(
-        "UPDATE actions SET status = 'APPROVED', lock_run = CASE WHEN " LOCKS
-        " THEN lifecycle_tally(0, ?6, 0) ELSE lock_run END, clear_run = CASE WHEN " QUEUE
-        " AND " CLEARS " THEN lifecycle_tally(1, ?6, payout) ELSE clear_run END, overdue_run = "
-        "CASE WHEN " QUEUE " AND NOT " CLEARS " AND finance_status <> 'OVERDUE' THEN "
-        "lifecycle_tally(2, ?6, 0) ELSE overdue_run END, "
-        "finance_status = CASE WHEN NOT " QUEUE
-        " THEN (CASE finance_status WHEN 'OUTSIDE_TERMS' THEN 'OUTSIDE_TERMS' ELSE 'DUE' "
-        "END) WHEN " CLEARS " THEN 'CLEARED' ELSE 'OVERDUE' END, cleared_at = CASE WHEN " QUEUE
-        " AND " CLEARS " THEN " CLEARED_AT " ELSE cleared_at END WHERE account_id = ?1 AND (" LOCKS
-        " OR (" QUEUE " AND (" CLEARS " OR finance_status <> 'OVERDUE')))"));
+    Use q(
+        db.cached("UPDATE actions SET status = 'APPROVED', lock_run = CASE WHEN " LOCKS
+                  " THEN lifecycle_tally(0, ?6, 0) ELSE lock_run END, clear_run = CASE WHEN " QUEUE
+                  " AND " CLEARS
+                  " THEN lifecycle_tally(1, ?6, payout) ELSE clear_run END, overdue_run = "
+                  "CASE WHEN " QUEUE " AND NOT " CLEARS " AND finance_status <> 'OVERDUE' THEN "
+                  "lifecycle_tally(2, ?6, 0) ELSE overdue_run END, "
+                  "finance_status = CASE WHEN NOT " QUEUE
+                  " THEN (CASE finance_status WHEN 'OUTSIDE_TERMS' THEN 'OUTSIDE_TERMS' ELSE 'DUE' "
+                  "END) WHEN " CLEARS
+                  " THEN 'CLEARED' ELSE 'OVERDUE' END, cleared_at = CASE WHEN " QUEUE " AND " CLEARS
+                  " THEN " CLEARED_AT " ELSE cleared_at END WHERE account_id = ?1 AND (" LOCKS
+                  " OR (" QUEUE " AND (" CLEARS " OR finance_status <> 'OVERDUE')))"));
     q->bind_text(1, account_id);
     q->bind(2, millis(now));
     q->bind(3, millis(cut.clearing_date));
@@ -589,8 +590,7 @@ lifecycle::RunDecisions SqliteStore::run_lifecycle(const Account& account, Insta
         // The pass reads every row once: the small cache, so that the pages it leaves and the
         // queue in memory do not add up (docs/lifecycle.md, "Scale").
         const SortPageCache scan_cache(db_);
-        locked_into_queue =
-            lock_and_gather_queue(db_, account.id, now, d, sink, queue, waiting);
+        locked_into_queue = lock_and_gather_queue(db_, account.id, now, d, sink, queue, waiting);
     }
     ClearStep clear(balance, now, d.clearing, sink);
     if (queue.over())
@@ -616,11 +616,10 @@ lifecycle::RunDecisions SqliteStore::run_lifecycle(const Account& account, Insta
     // up to the balance it leaves. lifecycle_tally counted each mark as the UPDATE set it; no
     // other row can name a run made in this transaction. (A run that only locks changed only
     // the rows that lock: the UPDATE's count is the check.)
-    if (queue_changes &&
-        (tally_.beyond || tally_.locked != std::int64_t(d.locked) ||
-         tally_.cleared != std::int64_t(d.clearing.cleared) ||
-         tally_.overdue != std::int64_t(d.clearing.newly_overdue) ||
-         tally_.debits != debits.count || tally_.debited != debits.sum))
+    if (queue_changes && (tally_.beyond || tally_.locked != std::int64_t(d.locked) ||
+                          tally_.cleared != std::int64_t(d.clearing.cleared) ||
+                          tally_.overdue != std::int64_t(d.clearing.newly_overdue) ||
+                          tally_.debits != debits.count || tally_.debited != debits.sum))
         out_of_date(db_, "the actions that name the run are not those it decided on");
     // The invoices: only the items this run puts on one are read (lifecycle::invoice_cutoff).
     // Waiting now: those of before the run (a run changes none of them), and its clears.
@@ -774,9 +773,9 @@ void SqliteStore::record_invoice_files(std::span<const std::string> invoice_ids,
     if (invoice_ids.empty()) return;
     Transaction tx(db_);
     for (const std::string& id : invoice_ids) {
-        Use q(db_.cached(
-            "INSERT INTO invoice_files (invoice_id, written_at) VALUES (?1, ?2) "
-            "ON CONFLICT (invoice_id) DO NOTHING"));
+        Use q(
+            db_.cached("INSERT INTO invoice_files (invoice_id, written_at) VALUES (?1, ?2) "
+                       "ON CONFLICT (invoice_id) DO NOTHING"));
         q->bind_text(1, id);
         q->bind(2, millis(at));
         q->step();
@@ -810,8 +809,8 @@ void SqliteStore::register_run_tally() {
     if (sqlite3_create_function_v2(db_.handle(), "lifecycle_tally", 3,
                                    SQLITE_UTF8 | SQLITE_DIRECTONLY, &tally_, tally, nullptr,
                                    nullptr, nullptr) != SQLITE_OK)
-        throw StoreError(db_.path() + ": cannot register lifecycle_tally: " +
-                         sqlite3_errmsg(db_.handle()));
+        throw StoreError(db_.path() +
+                         ": cannot register lifecycle_tally: " + sqlite3_errmsg(db_.handle()));
 }
 
 }  // namespace actiondrop::store::sqlite

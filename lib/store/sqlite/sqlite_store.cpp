@@ -6,8 +6,8 @@
 #include <cerrno>
 #include <cstring>
 
-#include "store/sqlite/action_rows.hpp"
 #include "store/catalog_codec.hpp"
+#include "store/sqlite/action_rows.hpp"
 #include "store/sqlite/migrations.hpp"
 
 namespace actiondrop::store::sqlite {
@@ -120,8 +120,8 @@ bool SqliteStore::hold_batch(std::string_view batch_id) {
         if (auto problem = db_.file_problem(); !problem.empty()) throw StoreError(problem);
         holds_.fd = ::open(db_.path().c_str(), O_RDWR | O_CLOEXEC);
         if (holds_.fd < 0)
-            throw StoreError(db_.path() + ": cannot open it to mark a batch: " +
-                             std::strerror(errno));
+            throw StoreError(db_.path() +
+                             ": cannot open it to mark a batch: " + std::strerror(errno));
     }
     struct flock lock {};
     lock.l_type = F_WRLCK;
@@ -216,7 +216,8 @@ bool SqliteStore::claim_pull(const PullRecord& record) {
         Use q(db_.cached(
             "INSERT INTO sftp_pulls (inbox, remote_path, size, mtime, file_name, claim, state, "
             "claimed_at, finished_at, owner, lease_until) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-            "?9, ?10, CASE WHEN ?11 > 0 THEN " SQLITE_NOW_MS " + ?11 END) "
+            "?9, ?10, CASE WHEN ?11 > 0 THEN " SQLITE_NOW_MS
+            " + ?11 END) "
             "ON CONFLICT DO NOTHING RETURNING 1"));
         bind_pull_key(*q, record);
         q->bind_text(5, record.file_name);
@@ -262,9 +263,9 @@ std::vector<PullRecord> SqliteStore::open_pulls(std::string_view inbox, std::str
 void SqliteStore::put_pull(const PullRecord& record) {
     Transaction tx(db_);
     {
-        Use q(db_.cached(
-            "UPDATE sftp_pulls SET state = ?5, finished_at = ?6, claim = ?7 "
-            "WHERE inbox = ?1 AND remote_path = ?2 AND size = ?3 AND mtime = ?4"));
+        Use q(
+            db_.cached("UPDATE sftp_pulls SET state = ?5, finished_at = ?6, claim = ?7 "
+                       "WHERE inbox = ?1 AND remote_path = ?2 AND size = ?3 AND mtime = ?4"));
         bind_pull_key(*q, record);
         q->bind_text(5, record.state);
         q->bind(6, millis(record.finished_at));
@@ -304,7 +305,7 @@ std::size_t SqliteStore::renew_pulls(std::string_view inbox, std::string_view ow
 }
 
 // The pulls of inbox ?1 whose lease has ended, another service's (?2 is the asking one).
-#define SQLITE_ENDED_LEASES                                                          \
+#define SQLITE_ENDED_LEASES                                                                \
     " FROM sftp_pulls WHERE inbox = ?1 AND state <> 'finished' AND owner NOT IN (?2, '') " \
     "AND lease_until < " SQLITE_NOW_MS
 
@@ -324,8 +325,8 @@ std::vector<TakenPull> SqliteStore::take_over_pulls(std::string_view inbox, std:
     Transaction tx(db_);
     std::vector<TakenPull> taken;
     {
-        Use q(db_.cached(std::string("SELECT ") + kPullColumns + SQLITE_ENDED_LEASES
-                         " ORDER BY claimed_at, claim"));
+        Use q(db_.cached(std::string("SELECT ") + kPullColumns +
+                         SQLITE_ENDED_LEASES " ORDER BY claimed_at, claim"));
         q->bind_text(1, inbox);
         q->bind_text(2, owner);
         while (q->step()) {
@@ -337,8 +338,9 @@ std::vector<TakenPull> SqliteStore::take_over_pulls(std::string_view inbox, std:
         }
     }
     for (const TakenPull& t : taken) {
-        Use q(db_.cached("UPDATE sftp_pulls SET owner = ?5, lease_until = " SQLITE_NOW_MS
-                         " + ?6 WHERE inbox = ?1 AND remote_path = ?2 AND size = ?3 AND mtime = ?4"));
+        Use q(
+            db_.cached("UPDATE sftp_pulls SET owner = ?5, lease_until = " SQLITE_NOW_MS
+                       " + ?6 WHERE inbox = ?1 AND remote_path = ?2 AND size = ?3 AND mtime = ?4"));
         bind_pull_key(*q, t.record);
         q->bind_text(5, owner);
         q->bind(6, static_cast<std::int64_t>(lease.count()));

@@ -14,10 +14,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "store/cap_totals_cache.hpp"
 #include "store/sqlite/action_rows.hpp"
 #include "store/sqlite/sqlite.hpp"
 #include "store/store.hpp"
-#include "store/cap_totals_cache.hpp"
 #include "store/write_behind.hpp"
 
 namespace actiondrop::store::sqlite {
@@ -212,21 +212,21 @@ private:
 
     Statement* select_by_key_;
     static constexpr std::size_t kPrefetchIds = 64;
-    Statement* select_by_keys_;  // kPrefetchIds ids at once
+    Statement* select_by_keys_;       // kPrefetchIds ids at once
     Statement* select_by_seqs_;       // kPrefetchIds seqs at once
     Statement* select_by_seq_range_;  // the seqs between two
-    Statement* has_child_;       // does any action of the account have a parent?
-    Statement* keys_of_;         // seq of kPrefetchIds ids
-    Statement* keys_children_of_;  // seq and whether it has children, of kPrefetchIds ids
-    Statement* key_range_;           // seqs of the ids between two ids
-    Statement* key_range_children_;  // and whether each has children
+    Statement* has_child_;            // does any action of the account have a parent?
+    Statement* keys_of_;              // seq of kPrefetchIds ids
+    Statement* keys_children_of_;     // seq and whether it has children, of kPrefetchIds ids
+    Statement* key_range_;            // seqs of the ids between two ids
+    Statement* key_range_children_;   // and whether each has children
     Statement* select_by_order_;
     Statement* select_by_customer_;
     Statement* select_children_;
     Statement* insert_action_;
     Statement* update_full_;
     Statement* update_unindexed_;
-    Statement* insert_history_;       // one entry
+    Statement* insert_history_;  // one entry
     static constexpr std::size_t kHistoryRows = 32;
     Statement* insert_history_rows_;  // kHistoryRows entries at once
     Statement* cap_totals_;

@@ -19,8 +19,8 @@ inline const ledger::Instant kNow{
     std::chrono::hours{12}};
 
 inline const ledger::Catalog& catalog() {
-    static const ledger::Catalog c =
-        *config::read_catalog_file(std::filesystem::path(ACTIONDROP_TEST_DATA) / "e2e/catalog.yaml");
+    static const ledger::Catalog c = *config::read_catalog_file(
+        std::filesystem::path(ACTIONDROP_TEST_DATA) / "e2e/catalog.yaml");
     return c;
 }
 

@@ -77,8 +77,9 @@ TEST_CASE("answers: a file rejected as a whole removes the result and errors of 
 
 TEST_CASE("answers: the answers of other names stay") {
     Ledger l;
-    REQUIRE(l.apply("y.csv", kHeader + "A-1,19816,P-77,O-1,2026-03-09T10:00:00Z,10.00\r\n")
-                .applied == 1);
+    REQUIRE(
+        l.apply("y.csv", kHeader + "A-1,19816,P-77,O-1,2026-03-09T10:00:00Z,10.00\r\n").applied ==
+        1);
     REQUIRE(l.apply("x.csv", kBadHeader).status == "REJECTED");
     CHECK(fs::exists(l.out / "result_y.csv"));
     CHECK(fs::exists(l.out / "errors_y.csv"));
@@ -105,8 +106,7 @@ TEST_CASE("answers: staged for a remote outbox, the stale names are marked for r
 
     // A later batch that has a result of that name takes the mark back: the remote file is
     // then replaced by the upload, not removed after it.
-    auto g = l.apply("x.csv", kHeader + "A-1,19816,P-77,O-1,2026-03-09T10:00:00Z,10.00\r\n",
-                     false);
+    auto g = l.apply("x.csv", kHeader + "A-1,19816,P-77,O-1,2026-03-09T10:00:00Z,10.00\r\n", false);
     REQUIRE(g.applied == 1);
     apply::deliver(*store, *store->find_batch(g.batch_id), staging, apply::Outbox::Staging);
     CHECK(fs::exists(staging / "result_x.csv"));

@@ -41,8 +41,8 @@ Race race(const std::string& first_name, const std::string& second_name) {
     one->save_catalog(catalog());
     auto two = store::open_store(dir.url());
     auto req_one = file_request(dir.path(), first_name, batch::FileType::Conversions, kRows);
-    auto req_two = file_request(dir.path() / "again", second_name, batch::FileType::Conversions,
-                                kRows);
+    auto req_two =
+        file_request(dir.path() / "again", second_name, batch::FileType::Conversions, kRows);
     std::promise<void> inside;
     bool signalled = false;
     req_one.progress = [&](std::int64_t done, std::int64_t total) {

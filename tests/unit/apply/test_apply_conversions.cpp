@@ -7,10 +7,10 @@
 #include <string>
 
 #include "apply/apply_file.hpp"
+#include "apply_test_support.hpp"
 #include "config/catalog_file.hpp"
 #include "store/store.hpp"
 #include "test_store_fixtures.hpp"
-#include "apply_test_support.hpp"
 
 using namespace actiondrop;
 namespace fs = std::filesystem;
@@ -20,8 +20,8 @@ using store::testing::TempDir;
 
 namespace {
 
-apply::ApplyResult apply_conversions(store::Store& store, const fs::path& folder, const std::string& name,
-                                     const std::string& body) {
+apply::ApplyResult apply_conversions(store::Store& store, const fs::path& folder,
+                                     const std::string& name, const std::string& body) {
     const auto req = apply::testing::file_request(
         folder, name, batch::FileType::Conversions,
         "ActionId,ActionTrackerId,PartnerId,OrderId,EventDate,Amount\r\n" + body);
@@ -34,7 +34,9 @@ std::string row(const std::string& id, int order) {
 
 }  // namespace
 
-TEST_CASE("conversions: ids of the ledger and ids repeated in the file are duplicates, across chunks too") {
+TEST_CASE(
+    "conversions: ids of the ledger and ids repeated in the file are duplicates, across chunks "
+    "too") {
     TempDir dir;
     auto store = store::testing::migrated_store(dir.url());
     store->save_catalog(catalog());

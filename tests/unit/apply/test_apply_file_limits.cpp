@@ -5,8 +5,11 @@
 using namespace actiondrop;
 
 TEST_CASE("apply: every configured limit reaches the reader, and the defaults agree") {
-    const config::FileLimits configured{.max_file_bytes = 1, .max_rows = 2, .max_line_bytes = 3,
-                                        .max_record_bytes = 4, .max_fields = 5};
+    const config::FileLimits configured{.max_file_bytes = 1,
+                                        .max_rows = 2,
+                                        .max_line_bytes = 3,
+                                        .max_record_bytes = 4,
+                                        .max_fields = 5};
     const batch::Limits limits = apply::reader_limits(configured);
     CHECK(limits.max_file_bytes == 1);
     CHECK(limits.max_rows == 2);

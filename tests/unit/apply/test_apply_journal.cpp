@@ -45,18 +45,27 @@ void only(S from, std::initializer_list<S> allowed) {
 
 }  // namespace
 
-TEST_CASE("journal: claimed -> claimed, another attempt at the same claim") { CHECK(moves(S::Claimed, S::Claimed)); }
+TEST_CASE("journal: claimed -> claimed, another attempt at the same claim") {
+    CHECK(moves(S::Claimed, S::Claimed));
+}
 TEST_CASE("journal: claimed -> applied, the commit") { CHECK(moves(S::Claimed, S::Applied)); }
 TEST_CASE("journal: claimed -> quarantined, a refused file or the last failed attempt") {
     CHECK(moves(S::Claimed, S::Quarantined));
 }
-TEST_CASE("journal: applied -> delivered, the answers in the outbox") { CHECK(moves(S::Applied, S::Delivered)); }
+TEST_CASE("journal: applied -> delivered, the answers in the outbox") {
+    CHECK(moves(S::Applied, S::Delivered));
+}
 TEST_CASE("journal: applied -> quarantined, answers that could not be delivered") {
     CHECK(moves(S::Applied, S::Quarantined));
 }
-TEST_CASE("journal: delivered -> archived, a COMPLETE original kept") { CHECK(moves(S::Delivered, S::Archived)); }
-TEST_CASE("journal: delivered -> failed, a REJECTED original kept") { CHECK(moves(S::Delivered, S::Failed)); }
-TEST_CASE("journal: a final state may be written again unchanged (the move of the original redone)") {
+TEST_CASE("journal: delivered -> archived, a COMPLETE original kept") {
+    CHECK(moves(S::Delivered, S::Archived));
+}
+TEST_CASE("journal: delivered -> failed, a REJECTED original kept") {
+    CHECK(moves(S::Delivered, S::Failed));
+}
+TEST_CASE(
+    "journal: a final state may be written again unchanged (the move of the original redone)") {
     CHECK(moves(S::Archived, S::Archived));
     CHECK(moves(S::Failed, S::Failed));
     CHECK(moves(S::Quarantined, S::Quarantined));
@@ -65,10 +74,13 @@ TEST_CASE("journal: a final state may be written again unchanged (the move of th
 TEST_CASE("journal: from claimed, no delivery, archive or failure without a commit") {
     only(S::Claimed, {S::Claimed, S::Applied, S::Quarantined});
 }
-TEST_CASE("journal: from applied, never back to claimed (no second apply) nor kept before delivery") {
+TEST_CASE(
+    "journal: from applied, never back to claimed (no second apply) nor kept before delivery") {
     only(S::Applied, {S::Delivered, S::Quarantined});
 }
-TEST_CASE("journal: from delivered, only the keeping of the original") { only(S::Delivered, {S::Archived, S::Failed}); }
+TEST_CASE("journal: from delivered, only the keeping of the original") {
+    only(S::Delivered, {S::Archived, S::Failed});
+}
 TEST_CASE("journal: archived, failed and quarantined are final") {
     only(S::Archived, {S::Archived});
     only(S::Failed, {S::Failed});
@@ -77,9 +89,10 @@ TEST_CASE("journal: archived, failed and quarantined are final") {
 
 TEST_CASE("journal: a refused move names the batch and both states") {
     auto r = record_in(S::Delivered);
-    CHECK_THROWS_WITH_AS(apply::move_to(r, S::Claimed),
-                         "batch 20261204T000000Z-000000000001: the journal cannot move from delivered to claimed",
-                         apply::JournalError);
+    CHECK_THROWS_WITH_AS(
+        apply::move_to(r, S::Claimed),
+        "batch 20261204T000000Z-000000000001: the journal cannot move from delivered to claimed",
+        apply::JournalError);
 }
 
 TEST_CASE("journal: committed once past claimed, and the kept state follows the status") {

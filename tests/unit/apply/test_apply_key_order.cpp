@@ -10,18 +10,18 @@
 #include <sstream>
 
 #include "apply/apply_file.hpp"
+#include "apply_test_support.hpp"
 #include "config/catalog_file.hpp"
 #include "store/store.hpp"
 #include "test_store_fixtures.hpp"
-#include "apply_test_support.hpp"
 
 using namespace actiondrop;
 namespace fs = std::filesystem;
-using apply::testing::catalog;
-using apply::testing::kNow;
 using actiondrop::testing::read;
 using actiondrop::testing::TempDir;
 using actiondrop::testing::write;
+using apply::testing::catalog;
+using apply::testing::kNow;
 
 namespace {
 
@@ -31,41 +31,50 @@ public:
     explicit Watched(std::unique_ptr<store::Store> inner) : inner_(std::move(inner)) {}
     int key_prefetches = 0;
     std::atomic<int> read_aheads = 0;  // answered by the store
-    bool without_read_ahead = false;  // as a store that cannot read ahead
+    bool without_read_ahead = false;   // as a store that cannot read ahead
 
     class Tx final : public store::BatchTransaction, public store::KeyOrder {
     public:
         Tx(std::unique_ptr<store::BatchTransaction> inner, Watched& watched)
             : inner_(std::move(inner)), watched_(watched) {}
-        ledger::Action* find(std::string_view a, std::string_view id) override { return inner_->find(a, id); }
-        ledger::Action* find_by_order(std::string_view a, std::string_view o, std::string_view t) override {
+        ledger::Action* find(std::string_view a, std::string_view id) override {
+            return inner_->find(a, id);
+        }
+        ledger::Action* find_by_order(std::string_view a, std::string_view o,
+                                      std::string_view t) override {
             return inner_->find_by_order(a, o, t);
         }
-        ledger::Action* latest_for_customer(std::string_view a, std::string_view t, std::string_view c) override {
+        ledger::Action* latest_for_customer(std::string_view a, std::string_view t,
+                                            std::string_view c) override {
             return inner_->latest_for_customer(a, t, c);
         }
         std::vector<ledger::Action*> children(std::string_view a, std::string_view p) override {
             return inner_->children(a, p);
         }
-        ledger::CapTotals cap_totals(std::string_view a, std::string_view p, std::string_view c, ledger::Instant f,
-                                     ledger::Instant t) override {
+        ledger::CapTotals cap_totals(std::string_view a, std::string_view p, std::string_view c,
+                                     ledger::Instant f, ledger::Instant t) override {
             return inner_->cap_totals(a, p, c, f, t);
         }
-        void changed(ledger::Action& action, ledger::HistoryEntry e) override { inner_->changed(action, std::move(e)); }
+        void changed(ledger::Action& action, ledger::HistoryEntry e) override {
+            inner_->changed(action, std::move(e));
+        }
         ledger::Action& created(ledger::Action action, ledger::HistoryEntry e) override {
             return inner_->created(std::move(action), std::move(e));
         }
         std::int64_t funds_balance(std::string_view a) override { return inner_->funds_balance(a); }
         void transferred(ledger::Transfer t) override { inner_->transferred(std::move(t)); }
-        store::KeyOrder* key_order() override { return inner_->key_order() != nullptr ? this : nullptr; }
+        store::KeyOrder* key_order() override {
+            return inner_->key_order() != nullptr ? this : nullptr;
+        }
         void prefetch(std::string_view a, std::vector<std::string_view> ids) override {
             inner_->key_order()->prefetch(a, std::move(ids));
         }
-        std::vector<std::optional<ActionKey>> action_keys(std::string_view a,
-                                                          const std::vector<std::string_view>& ids) override {
+        std::vector<std::optional<ActionKey>> action_keys(
+            std::string_view a, const std::vector<std::string_view>& ids) override {
             return inner_->key_order()->action_keys(a, ids);
         }
-        std::unique_ptr<ReadAhead> read_ahead(std::string_view a, const std::vector<std::int64_t>& keys) override {
+        std::unique_ptr<ReadAhead> read_ahead(std::string_view a,
+                                              const std::vector<std::int64_t>& keys) override {
             if (watched_.without_read_ahead) return nullptr;
             auto ahead = inner_->key_order()->read_ahead(a, keys);
             if (ahead) ++watched_.read_aheads;
@@ -77,7 +86,8 @@ public:
             inner_->key_order()->prefetch_keys(a, keys, std::move(ahead));
         }
         void flush() override { inner_->flush(); }
-        void commit(const store::BatchRecord& r, const std::vector<store::BatchOutput>& o) override {
+        void commit(const store::BatchRecord& r,
+                    const std::vector<store::BatchOutput>& o) override {
             inner_->commit(r, o);
         }
         void rollback() override { inner_->rollback(); }
@@ -90,11 +100,15 @@ public:
     int migrate() override { return inner_->migrate(); }
     ledger::Catalog load_catalog() override { return inner_->load_catalog(); }
     void save_catalog(const ledger::Catalog& c) override { inner_->save_catalog(c); }
-    std::optional<store::BatchRecord> find_batch(std::string_view id) override { return inner_->find_batch(id); }
-    std::optional<store::BatchRecord> find_complete_batch(std::string_view a, std::string_view s) override {
+    std::optional<store::BatchRecord> find_batch(std::string_view id) override {
+        return inner_->find_batch(id);
+    }
+    std::optional<store::BatchRecord> find_complete_batch(std::string_view a,
+                                                          std::string_view s) override {
         return inner_->find_complete_batch(a, s);
     }
-    std::optional<store::BatchRecord> find_open_batch(std::string_view a, std::string_view s) override {
+    std::optional<store::BatchRecord> find_open_batch(std::string_view a,
+                                                      std::string_view s) override {
         return inner_->find_open_batch(a, s);
     }
     std::vector<store::BatchRecord> list_batches(std::optional<std::string_view> a) override {
@@ -107,8 +121,8 @@ public:
         return inner_->batch_outputs(id);
     }
     bool claim_pull(const store::PullRecord& r) override { return inner_->claim_pull(r); }
-    std::optional<store::PullRecord> find_pull(std::string_view i, std::string_view p, std::int64_t s,
-                                               std::int64_t m) override {
+    std::optional<store::PullRecord> find_pull(std::string_view i, std::string_view p,
+                                               std::int64_t s, std::int64_t m) override {
         return inner_->find_pull(i, p, s, m);
     }
     std::vector<store::PullRecord> open_pulls(std::string_view i, std::string_view o) override {
@@ -116,7 +130,8 @@ public:
     }
     void put_pull(const store::PullRecord& r) override { inner_->put_pull(r); }
     void forget_pull(const store::PullRecord& r) override { inner_->forget_pull(r); }
-    std::size_t renew_pulls(std::string_view i, std::string_view o, std::chrono::milliseconds l) override {
+    std::size_t renew_pulls(std::string_view i, std::string_view o,
+                            std::chrono::milliseconds l) override {
         return inner_->renew_pulls(i, o, l);
     }
     std::vector<store::TakenPull> take_over_pulls(std::string_view i, std::string_view o,
@@ -132,7 +147,8 @@ public:
     std::vector<ledger::HistoryEntry> history(std::string_view a, std::string_view id) override {
         return inner_->history(a, id);
     }
-    void for_each_action(std::string_view a, const std::function<void(const ledger::Action&)>& fn) override {
+    void for_each_action(std::string_view a,
+                         const std::function<void(const ledger::Action&)>& fn) override {
         inner_->for_each_action(a, fn);
     }
 
@@ -151,14 +167,16 @@ void seed(const std::string& url, const fs::path& work, const Seed& seeded) {
     const int count = seeded.count;
     const bool child = seeded.child;
     std::string csv =
-        "ActionId,ActionTrackerId,PartnerId,OrderId,CustomerId,EventDate,Amount,ParentActionId,Sku1,Quantity1,"
+        "ActionId,ActionTrackerId,PartnerId,OrderId,CustomerId,EventDate,Amount,ParentActionId,"
+        "Sku1,Quantity1,"
         "Amount1,Category1,Sku2,Quantity2,Amount2,Category2\r\n";
     for (int i = 1; i <= count; ++i) {
         char id[16];
         std::snprintf(id, sizeof id, "K%03d", i);
         if (i % 4 == 0)
-            csv += std::string(id) + ",19816,P-77,O" + id + ",CU" + id + ",2026-03-05T10:00:00Z,,,TV,1," +
-                   std::to_string(200 + i) + ".00,electronics,BAG,2,60.00,outdoor\r\n";
+            csv += std::string(id) + ",19816,P-77,O" + id + ",CU" + id +
+                   ",2026-03-05T10:00:00Z,,,TV,1," + std::to_string(200 + i) +
+                   ".00,electronics,BAG,2,60.00,outdoor\r\n";
         else
             csv += std::string(id) + ",19816,P-77,O" + id + ",CU" + id + ",2026-03-05T10:00:00Z," +
                    std::to_string(100 + i) + ".00,,,,,,,,,\r\n";
@@ -182,24 +200,46 @@ void seed(const std::string& url, const fs::path& work, const Seed& seeded) {
 // Rows of every kind, in a scrambled order, several naming the same action.
 std::string modifications(int count, int rows, bool with_order_reference) {
     std::mt19937 rng(7);
-    std::string csv = "ActionId,OrderId,ActionTrackerId,Amount,Reason,DispositionCode,Sku1,Quantity1\r\n";
+    std::string csv =
+        "ActionId,OrderId,ActionTrackerId,Amount,Reason,DispositionCode,Sku1,Quantity1\r\n";
     for (int r = 0; r < rows; ++r) {
         char id[8];
-        std::snprintf(id, sizeof id, "K%03d", static_cast<int>(rng() % static_cast<unsigned>(count)) + 1);
+        std::snprintf(id, sizeof id, "K%03d",
+                      static_cast<int>(rng() % static_cast<unsigned>(count)) + 1);
         switch (rng() % 12) {
-            case 0: csv += "Z" + std::string(id + 1) + ",,,10.00,ORDER_UPDATE,,,\r\n"; break;
-            case 1: csv += std::string(id) + ",,,1e3,ORDER_UPDATE,,,\r\n"; break;
-            case 2: csv += std::string(id) + ",,,,CONS_FRAUD,,,\r\n"; break;
-            case 3: csv += std::string(id) + ",,,,RESET,,,\r\n"; break;
-            case 4: csv += std::string(id) + ",,,,,STAY_COMPLETE,,\r\n"; break;
-            case 5: csv += std::string(id) + ",,,,ORDER_UPDATE,,BAG,1\r\n"; break;
-            case 6: csv += std::string(id) + ",,,0,ORDER_UPDATE,,,\r\n"; break;
-            case 7: csv += std::string(id) + ",OX,,5.00,ORDER_UPDATE,,,\r\n"; break;
-            case 8: csv += ",,,5.00,ORDER_UPDATE,,,\r\n"; break;
+            case 0:
+                csv += "Z" + std::string(id + 1) + ",,,10.00,ORDER_UPDATE,,,\r\n";
+                break;
+            case 1:
+                csv += std::string(id) + ",,,1e3,ORDER_UPDATE,,,\r\n";
+                break;
+            case 2:
+                csv += std::string(id) + ",,,,CONS_FRAUD,,,\r\n";
+                break;
+            case 3:
+                csv += std::string(id) + ",,,,RESET,,,\r\n";
+                break;
+            case 4:
+                csv += std::string(id) + ",,,,,STAY_COMPLETE,,\r\n";
+                break;
+            case 5:
+                csv += std::string(id) + ",,,,ORDER_UPDATE,,BAG,1\r\n";
+                break;
+            case 6:
+                csv += std::string(id) + ",,,0,ORDER_UPDATE,,,\r\n";
+                break;
+            case 7:
+                csv += std::string(id) + ",OX,,5.00,ORDER_UPDATE,,,\r\n";
+                break;
+            case 8:
+                csv += ",,,5.00,ORDER_UPDATE,,,\r\n";
+                break;
             default:
-                csv += std::string(id) + ",,," + std::to_string(50 + rng() % 40) + ".25,ORDER_UPDATE,,,\r\n";
+                csv += std::string(id) + ",,," + std::to_string(50 + rng() % 40) +
+                       ".25,ORDER_UPDATE,,,\r\n";
         }
-        if (with_order_reference && r == rows / 2) csv += ",O" + std::string(id) + ",19816,77.00,ORDER_UPDATE,,,\r\n";
+        if (with_order_reference && r == rows / 2)
+            csv += ",O" + std::string(id) + ",19816,77.00,ORDER_UPDATE,,,\r\n";
     }
     return csv;
 }
@@ -214,20 +254,22 @@ struct Outcome {
 
 std::string describe(const ledger::Action& a) {
     std::ostringstream out;
-    out << a.action_id << ' ' << a.key << ' ' << a.amount << ' ' << a.payout << ' ' << static_cast<int>(a.status)
-        << ' ' << static_cast<int>(a.finance_status) << ' ' << a.modification_count << ' ' << a.customer_status << ' '
-        << a.contract_id << ' ' << a.contract_version.time_since_epoch().count() << ' '
-        << a.locking_date.time_since_epoch().count() << ' ' << a.clearing_date.time_since_epoch().count() << ' '
-        << a.outside_terms;
-    for (const auto& item : a.items) out << " [" << item.sku << ' ' << item.quantity << ' ' << item.amount << ']';
+    out << a.action_id << ' ' << a.key << ' ' << a.amount << ' ' << a.payout << ' '
+        << static_cast<int>(a.status) << ' ' << static_cast<int>(a.finance_status) << ' '
+        << a.modification_count << ' ' << a.customer_status << ' ' << a.contract_id << ' '
+        << a.contract_version.time_since_epoch().count() << ' '
+        << a.locking_date.time_since_epoch().count() << ' '
+        << a.clearing_date.time_since_epoch().count() << ' ' << a.outside_terms;
+    for (const auto& item : a.items)
+        out << " [" << item.sku << ' ' << item.quantity << ' ' << item.amount << ']';
     return out.str();
 }
 
 // Applies `csv` to a ledger of its own, seeded with `base`: the runs of a test start from
 // equal ledgers on any store.
-Outcome apply_copy(const Seed& base, const fs::path& work, const std::string& name, const std::string& csv,
-                   bool key_order, std::size_t key_order_rows, std::size_t key_chunk_rows = 4'000,
-                   bool read_ahead = true) {
+Outcome apply_copy(const Seed& base, const fs::path& work, const std::string& name,
+                   const std::string& csv, bool key_order, std::size_t key_order_rows,
+                   std::size_t key_chunk_rows = 4'000, bool read_ahead = true) {
     fs::create_directories(work / name);
     const store::testing::StoreLocation location(work / name);
     seed(location.url(), work / name, base);
@@ -253,9 +295,11 @@ Outcome apply_copy(const Seed& base, const fs::path& work, const std::string& na
     for (std::string& text : o.actions) {
         const std::string id = text.substr(0, text.find(' '));
         for (const auto& e : s.history("1000", id))
-            text += "\n  " + std::to_string(e.line) + ' ' + std::to_string(static_cast<int>(e.operation)) + ' ' +
-                    e.reason + ' ' + std::to_string(e.old_amount) + ' ' + std::to_string(e.new_amount) + ' ' +
-                    std::to_string(e.old_payout) + ' ' + std::to_string(e.new_payout) + ' ' + e.note;
+            text += "\n  " + std::to_string(e.line) + ' ' +
+                    std::to_string(static_cast<int>(e.operation)) + ' ' + e.reason + ' ' +
+                    std::to_string(e.old_amount) + ' ' + std::to_string(e.new_amount) + ' ' +
+                    std::to_string(e.old_payout) + ' ' + std::to_string(e.new_payout) + ' ' +
+                    e.note;
     }
     return o;
 }
@@ -308,8 +352,8 @@ TEST_CASE("actions read ahead while the chunk before is applied are the ones tha
     auto file = apply_copy(base, dir.path(), "file", csv, false, 1 << 18);
     for (std::size_t chunk : {1, 3, 7}) {
         CAPTURE(chunk);
-        auto key = apply_copy(base, dir.path(), "key" + std::to_string(chunk), csv, true, 30,
-                              chunk);
+        auto key =
+            apply_copy(base, dir.path(), "key" + std::to_string(chunk), csv, true, 30, chunk);
         CHECK(key.key_prefetches > 0);
         CHECK(key.read_aheads > 0);
         check_same(key, file);
@@ -333,13 +377,16 @@ TEST_CASE("a row found by its order id keeps the rest of the file in file order"
     check_same(key, file);
 }
 
-TEST_CASE("an action with children keeps its span in file order, so that reversals cascade as in the file") {
+TEST_CASE(
+    "an action with children keeps its span in file order, so that reversals cascade as in the "
+    "file") {
     TempDir dir;
     const Seed base{10, true};
     // The child changes, its parent is reversed (reversing the child), then the child is
     // changed again: in key order the child's rows would come after the reversal.
     const std::string csv =
-        "ActionId,Amount,Reason\r\nK900,15.00,ORDER_UPDATE\r\nK002,50.00,ORDER_UPDATE\r\nK005,,CONS_FRAUD\r\n"
+        "ActionId,Amount,Reason\r\nK900,15.00,ORDER_UPDATE\r\nK002,50.00,ORDER_UPDATE\r\nK005,,"
+        "CONS_FRAUD\r\n"
         "K900,12.00,ORDER_UPDATE\r\n";
     auto key = apply_copy(base, dir.path(), "key", csv, true, 1 << 18);
     auto file = apply_copy(base, dir.path(), "file", csv, false, 1 << 18);
@@ -349,7 +396,8 @@ TEST_CASE("an action with children keeps its span in file order, so that reversa
     check_same(key, file);
 }
 
-TEST_CASE("a file error found while reading rows in key order rejects the file and changes nothing") {
+TEST_CASE(
+    "a file error found while reading rows in key order rejects the file and changes nothing") {
     TempDir dir;
     const Seed base{20, false};
     std::string csv = modifications(20, 40, false) + "K003,\"5.00,ORDER_UPDATE,,,,,\r\n";

@@ -2,14 +2,13 @@
 // order, and the plan's order of a span. tests/unit/apply/test_apply_key_order.cpp checks
 // them together, through apply_file(), against file order.
 #include <doctest/doctest.h>
-
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
-#include <map>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <random>
 #include <sstream>
 #include <string>
@@ -27,8 +26,15 @@ using namespace actiondrop::apply::key_order;
 namespace fs = std::filesystem;
 
 TEST_CASE("key order codec: varints round-trip, edge values included, in the fewest bytes") {
-    const std::uint64_t values[] = {0,          1,          0x7f,       0x80,       0x3fff, 0x4000,
-                                    0xffffffff, 0x100000000, std::numeric_limits<std::int64_t>::max(),
+    const std::uint64_t values[] = {0,
+                                    1,
+                                    0x7f,
+                                    0x80,
+                                    0x3fff,
+                                    0x4000,
+                                    0xffffffff,
+                                    0x100000000,
+                                    std::numeric_limits<std::int64_t>::max(),
                                     std::numeric_limits<std::uint64_t>::max()};
     const std::size_t sizes[] = {1, 1, 1, 2, 2, 3, 5, 5, 9, 10};
     std::string all;
@@ -46,9 +52,10 @@ TEST_CASE("key order codec: varints round-trip, edge values included, in the few
 TEST_CASE("key order codec: records round-trip, reusing the strings of the record decoded into") {
     std::vector<batch::Record> records{
         {2, {"A-1", "", "80.00", "ORDER_UPDATE"}},
-        {0, {}},                                      // no fields
-        {7, {""}},                                    // one empty field
-        {std::numeric_limits<std::int64_t>::max(), {std::string(200, 'x'), std::string("a\0b\r\n\"", 6)}},
+        {0, {}},    // no fields
+        {7, {""}},  // one empty field
+        {std::numeric_limits<std::int64_t>::max(),
+         {std::string(200, 'x'), std::string("a\0b\r\n\"", 6)}},
         {3, {std::string(70'000, 'y'), "\xC3\xA9t\xC3\xA9"}},  // a field longer than 2 varint bytes
     };
     batch::Record into{99, {"left", "over", "from", "before", "and", "more"}};
@@ -68,7 +75,8 @@ TEST_CASE("key order codec: records round-trip, reusing the strings of the recor
 
 namespace {
 struct TempFile {
-    fs::path path = fs::temp_directory_path() / ("actiondrop_line_runs_" + std::to_string(::getpid()));
+    fs::path path =
+        fs::temp_directory_path() / ("actiondrop_line_runs_" + std::to_string(::getpid()));
     ~TempFile() { fs::remove(path); }
 };
 }  // namespace
@@ -88,7 +96,8 @@ TEST_CASE("line runs: rows added in any order come back in row order, lines and 
         for (std::size_t run = 1; at < rows.size(); ++run) {
             for (std::size_t i = 0; i < run * 7 && at < rows.size(); ++i, ++at) {
                 const std::uint32_t row = rows[at];
-                std::string result = "r" + std::to_string(row) + (row == 77 ? std::string(40'000, '.') : "") + "\n";
+                std::string result =
+                    "r" + std::to_string(row) + (row == 77 ? std::string(40'000, '.') : "") + "\n";
                 std::string error = row % 3 == 0 ? "e" + std::to_string(row) + "\n" : "";
                 runs.add(row, result, error);
             }
@@ -139,7 +148,8 @@ TEST_CASE("string out: writes land in text(), which clearing keeps reusable") {
 
 TEST_CASE("key order plan: a span sorted by key, rows of one key in file order, cut into ranges") {
     // Rows 0..5 with keys; no_action rows go first.
-    std::vector<Keyed> keyed{{30, 0, 10}, {10, 1, 10}, {no_action, 2, 10}, {10, 3, 10}, {20, 4, 10}, {30, 5, 10}};
+    std::vector<Keyed> keyed{{30, 0, 10}, {10, 1, 10}, {no_action, 2, 10},
+                             {10, 3, 10}, {20, 4, 10}, {30, 5, 10}};
     const SpanOrder order = order_span(keyed, 2);
     CHECK(order.size() == 6);
     CHECK(order.keys == std::vector<std::int64_t>{no_action, 10, 10, 20, 30, 30});
@@ -162,12 +172,14 @@ public:
 
     store::KeyOrder* key_order() override { return has_key_order ? this : nullptr; }
     void prefetch(std::string_view, std::vector<std::string_view>) override {}
-    std::unique_ptr<ReadAhead> read_ahead(std::string_view, const std::vector<std::int64_t>&) override {
+    std::unique_ptr<ReadAhead> read_ahead(std::string_view,
+                                          const std::vector<std::int64_t>&) override {
         return nullptr;
     }
-    void prefetch_keys(std::string_view, const std::vector<std::int64_t>&, std::unique_ptr<ReadAhead>) override {}
-    std::vector<std::optional<ActionKey>> action_keys(std::string_view,
-                                                      const std::vector<std::string_view>& ids) override {
+    void prefetch_keys(std::string_view, const std::vector<std::int64_t>&,
+                       std::unique_ptr<ReadAhead>) override {}
+    std::vector<std::optional<ActionKey>> action_keys(
+        std::string_view, const std::vector<std::string_view>& ids) override {
         std::vector<std::optional<ActionKey>> out;
         for (std::string_view id : ids) {
             ++asked;
@@ -177,18 +189,27 @@ public:
         return out;
     }
     ledger::Action* find(std::string_view, std::string_view) override { return nullptr; }
-    ledger::Action* find_by_order(std::string_view, std::string_view, std::string_view) override { return nullptr; }
-    ledger::Action* latest_for_customer(std::string_view, std::string_view, std::string_view) override {
+    ledger::Action* find_by_order(std::string_view, std::string_view, std::string_view) override {
         return nullptr;
     }
-    std::vector<ledger::Action*> children(std::string_view, std::string_view) override { return {}; }
-    ledger::CapTotals cap_totals(std::string_view, std::string_view, std::string_view, ledger::Instant,
-                                 ledger::Instant) override {
+    ledger::Action* latest_for_customer(std::string_view, std::string_view,
+                                        std::string_view) override {
+        return nullptr;
+    }
+    std::vector<ledger::Action*> children(std::string_view, std::string_view) override {
+        return {};
+    }
+    ledger::CapTotals cap_totals(std::string_view, std::string_view, std::string_view,
+                                 ledger::Instant, ledger::Instant) override {
         return {};
     }
     void changed(ledger::Action&, ledger::HistoryEntry) override {}
-    ledger::Action& created(ledger::Action, ledger::HistoryEntry) override { throw std::logic_error("created"); }
-    std::int64_t funds_balance(std::string_view) override { throw std::logic_error("funds_balance"); }
+    ledger::Action& created(ledger::Action, ledger::HistoryEntry) override {
+        throw std::logic_error("created");
+    }
+    std::int64_t funds_balance(std::string_view) override {
+        throw std::logic_error("funds_balance");
+    }
     void transferred(ledger::Transfer) override { throw std::logic_error("transferred"); }
     void flush() override {}
     void commit(const store::BatchRecord&, const std::vector<store::BatchOutput>&) override {}
@@ -202,7 +223,8 @@ struct PlanCase {
     batch::Layout layout;
 
     explicit PlanCase(std::string rows)
-        : in("ActionId,OrderId,ActionTrackerId,Amount,Reason\r\n" + rows), reader(in, batch::Limits{}),
+        : in("ActionId,OrderId,ActionTrackerId,Amount,Reason\r\n" + rows),
+          reader(in, batch::Limits{}),
           layout(header()) {
         tx.known["A1"] = {10, false};
         tx.known["A2"] = {5, false};
@@ -219,11 +241,12 @@ struct PlanCase {
 }  // namespace
 
 TEST_CASE("key order plan: rows named by ActionId get their action's key, others touch nothing") {
-    PlanCase c("A1,,,80.00,ORDER_UPDATE\r\n"
-               "Z9,,,80.00,ORDER_UPDATE\r\n"       // no such action
-               ",,,80.00,ORDER_UPDATE\r\n"         // no ActionId nor order: refused before any lookup
-               "A2,,,1e3,ORDER_UPDATE\r\n"         // refused later, still looked up
-               "A1,,,0,ORDER_UPDATE\r\n");
+    PlanCase c(
+        "A1,,,80.00,ORDER_UPDATE\r\n"
+        "Z9,,,80.00,ORDER_UPDATE\r\n"  // no such action
+        ",,,80.00,ORDER_UPDATE\r\n"    // no ActionId nor order: refused before any lookup
+        "A2,,,1e3,ORDER_UPDATE\r\n"    // refused later, still looked up
+        "A1,,,0,ORDER_UPDATE\r\n");
     const SpanKeys span = c.find();
     REQUIRE(span.order == SpanKeys::Order::Key);
     CHECK(span.at_end);

@@ -8,11 +8,11 @@
 #include <stdexcept>
 
 #include "apply/apply_file.hpp"
+#include "apply_test_support.hpp"
 #include "config/catalog_file.hpp"
 #include "store/lifecycle_ledger.hpp"
 #include "store/store.hpp"
 #include "test_store_fixtures.hpp"
-#include "apply_test_support.hpp"
 
 using namespace actiondrop;
 namespace fs = std::filesystem;
@@ -50,9 +50,13 @@ struct Fixture {
 
 }  // namespace
 
-TEST_CASE("transfers: a batch that dies before its commit moves nothing, and its retry makes the same transfers once") {
+TEST_CASE(
+    "transfers: a batch that dies before its commit moves nothing, and its retry makes the same "
+    "transfers once") {
     Fixture f;
-    f.req.progress = [](std::int64_t, std::int64_t) { throw std::runtime_error("the process dies here"); };
+    f.req.progress = [](std::int64_t, std::int64_t) {
+        throw std::runtime_error("the process dies here");
+    };
     CHECK_THROWS_WITH(f.apply(), "the process dies here");
     CHECK(f.funds.balance("1000") == 10000);
     CHECK(f.funds.funds_entries("1000").size() == 1);
@@ -94,7 +98,8 @@ TEST_CASE("transfers: a batch that dies before its commit moves nothing, and its
     CHECK(f.funds.balance("1000") == 0);
 }
 
-TEST_CASE("transfers: all_or_nothing with a rejected row moves nothing, and a dry run nothing either") {
+TEST_CASE(
+    "transfers: all_or_nothing with a rejected row moves nothing, and a dry run nothing either") {
     Fixture f;
     f.req.all_or_nothing = true;
     const apply::ApplyResult r = f.apply();

@@ -13,8 +13,8 @@ using actiondrop::batch::CsvReader;
 using actiondrop::batch::FileError;
 using actiondrop::batch::Limits;
 using actiondrop::batch::Record;
-using actiondrop::ledger::ErrorCode;
 using actiondrop::ledger::error_name;
+using actiondrop::ledger::ErrorCode;
 
 namespace {
 
@@ -51,7 +51,8 @@ std::vector<std::string> fields(std::initializer_list<const char*> list) {
 // A stream that cannot seek, like a pipe, handing out its bytes in small pieces.
 class TrickleBuf : public std::streambuf {
 public:
-    explicit TrickleBuf(std::string text, std::size_t piece) : text_(std::move(text)), piece_(piece) {}
+    explicit TrickleBuf(std::string text, std::size_t piece)
+        : text_(std::move(text)), piece_(piece) {}
 
 protected:
     int_type underflow() override {
@@ -70,7 +71,9 @@ private:
 };
 
 // The code of a failed read, or "" when the file read cleanly.
-std::string code_of(const Outcome& o) { return o.error ? std::string(error_name(o.error->code)) : ""; }
+std::string code_of(const Outcome& o) {
+    return o.error ? std::string(error_name(o.error->code)) : "";
+}
 
 }  // namespace
 
@@ -96,7 +99,9 @@ TEST_CASE("csv reader: CRLF record ends are not part of the values") {
 }
 
 TEST_CASE("csv reader: a UTF-8 byte order mark is skipped and the header stays line 1") {
-    auto o = read("\xEF\xBB\xBF" "ActionId,Reason\r\nA1,REJECTED\r\n");
+    auto o = read(
+        "\xEF\xBB\xBF"
+        "ActionId,Reason\r\nA1,REJECTED\r\n");
     REQUIRE_FALSE(o.error);
     REQUIRE(o.records.size() == 2);
     CHECK(o.records[0].fields[0] == "ActionId");
@@ -215,11 +220,12 @@ TEST_CASE("csv reader: characters after a closing quote are MALFORMED_CSV") {
 TEST_CASE("csv reader: valid multi-byte UTF-8 passes untouched") {
     const std::string text =
         "h\n"
-        "caf\xC3\xA9\n"                 // U+00E9
-        "\xE2\x82\xAC" "10\n"           // U+20AC
-        "\xEF\xBF\xBF\n"                // U+FFFF
-        "\xF0\x9D\x84\x9E\n"            // U+1D11E
-        "\xF4\x8F\xBF\xBF\n"            // U+10FFFF
+        "caf\xC3\xA9\n"  // U+00E9
+        "\xE2\x82\xAC"
+        "10\n"                // U+20AC
+        "\xEF\xBF\xBF\n"      // U+FFFF
+        "\xF0\x9D\x84\x9E\n"  // U+1D11E
+        "\xF4\x8F\xBF\xBF\n"  // U+10FFFF
         "\"\xE6\x97\xA5\xE6\x9C\xAC\"\n";
     auto o = read(text);
     REQUIRE_FALSE(o.error);
@@ -271,7 +277,10 @@ TEST_CASE("csv reader: a NUL byte means a binary file: NOT_UTF8") {
 }
 
 TEST_CASE("csv reader: a UTF-16 file is NOT_UTF8 and the message says UTF-16") {
-    auto le = read(std::string("\xFF\xFE" "A\0c\0t\0\n\0", 10));
+    auto le =
+        read(std::string("\xFF\xFE"
+                         "A\0c\0t\0\n\0",
+                         10));
     CHECK(code_of(le) == "NOT_UTF8");
     CHECK(le.error->message.find("UTF-16") != std::string::npos);
     CHECK(le.error->line == 1);
@@ -333,7 +342,8 @@ TEST_CASE("csv reader: a record of max_record_bytes is read, one byte more is RE
     CHECK(code_of(o) == "RECORD_TOO_LONG");
     CHECK(o.error->line == 4);  // after a blank line
     CHECK(o.records.size() == 2);
-    auto spans = read("h\nok\n\"" + std::string(8, 'a') + "\r\n" + std::string(9, 'b') + "\"\n", limits);
+    auto spans =
+        read("h\nok\n\"" + std::string(8, 'a') + "\r\n" + std::string(9, 'b') + "\"\n", limits);
     CHECK(code_of(spans) == "RECORD_TOO_LONG");  // 21 bytes: a CRLF inside quotes is two
     CHECK(spans.error->line == 3);  // the line where the record starts, not where it ends
     CHECK(spans.error->message.find("record starting on line 3") != std::string::npos);
@@ -380,7 +390,8 @@ namespace {
 // An endless record: `head`, then `line` over and over; counts the bytes it handed out.
 class EndlessBuf : public std::streambuf {
 public:
-    EndlessBuf(std::string head, std::string line) : head_(std::move(head)), line_(std::move(line)) {
+    EndlessBuf(std::string head, std::string line)
+        : head_(std::move(head)), line_(std::move(line)) {
         while (block_.size() < 4096) block_ += line_;
     }
     std::size_t served = 0;
@@ -507,7 +518,9 @@ TEST_CASE("csv reader: block boundaries split nothing") {
 TEST_CASE("csv reader: invalid UTF-8 deep in a big file names its line") {
     std::string text = "ActionId,Reason\n";
     for (int i = 2; i < 1500; ++i) text += "A" + std::to_string(i) + ",REJECTED\n";
-    text += "A1500,REJ\xC3\x28" "CTED\n";
+    text +=
+        "A1500,REJ\xC3\x28"
+        "CTED\n";
     for (int i = 1501; i < 3000; ++i) text += "A" + std::to_string(i) + ",REJECTED\n";
     auto o = read(text);
     CHECK(code_of(o) == "NOT_UTF8");
@@ -550,8 +563,8 @@ TEST_CASE("csv reader: throughput on 1,000,000 rows" * doctest::skip()) {
     std::string text = "ActionId,OrderId,ActionTrackerId,Amount,CurrencyCode,Reason\r\n";
     text.reserve(80'000'000);
     for (int i = 0; i < 1'000'000; ++i) {
-        text += "A" + std::to_string(1'000'000 + i) + ",ORD-" + std::to_string(i) +
-                ",19816,\"" + std::to_string(i % 1000) + ".50\",USD,ORDER_UPDATE\r\n";
+        text += "A" + std::to_string(1'000'000 + i) + ",ORD-" + std::to_string(i) + ",19816,\"" +
+                std::to_string(i % 1000) + ".50\",USD,ORDER_UPDATE\r\n";
     }
     std::istringstream in(text);
     Limits limits;
@@ -578,8 +591,8 @@ TEST_CASE("csv reader: random bytes end in a record stream or one clean error") 
         seed = seed * 1664525u + 1013904223u;
         return (seed >> 8) % n;
     };
-    const unsigned char pool[] = {'a', ',', '"', '\r', '\n', 0, 0xC3, 0xA9, 0xE2, 0x82, 0xAC,
-                                  0xF0, 0x80, 0xFF, ' ', 'x'};
+    const unsigned char pool[] = {'a',  ',',  '"',  '\r', '\n', 0,    0xC3, 0xA9,
+                                  0xE2, 0x82, 0xAC, 0xF0, 0x80, 0xFF, ' ',  'x'};
     int clean = 0, refused = 0;
     for (int round = 0; round < 2000; ++round) {
         std::string text;

@@ -12,8 +12,8 @@ using actiondrop::batch::FileType;
 using actiondrop::batch::Layout;
 using actiondrop::batch::Limits;
 using actiondrop::batch::Record;
-using actiondrop::ledger::ErrorCode;
 using actiondrop::ledger::error_name;
+using actiondrop::ledger::ErrorCode;
 
 namespace {
 
@@ -100,9 +100,8 @@ TEST_CASE("layout: a leading apostrophe directly before = + - @ is removed") {
 }
 
 TEST_CASE("layout: a record of the wrong width is that row's MALFORMED") {
-    auto l = layout(FileType::Modifications,
-                    {"ActionId", "Amount", "Reason", "OrderId", "ActionTrackerId", "Sku1",
-                     "Quantity1"});
+    auto l = layout(FileType::Modifications, {"ActionId", "Amount", "Reason", "OrderId",
+                                              "ActionTrackerId", "Sku1", "Quantity1"});
     auto short_row = l.modification(rec({"A1", "1", "ORDER_UPDATE", "O", "T"}));
     REQUIRE_FALSE(short_row);
     CHECK(short_row.error().code == ErrorCode::Malformed);
@@ -156,10 +155,10 @@ TEST_CASE("layout: a conversion record maps to its row") {
                     {"ActionId", "CampaignId", "ActionTrackerId", "PartnerId", "Oid", "CustomerId",
                      "CustomerStatus", "PromoCode", "EventDate", "Amount", "CurrencyCode",
                      "ParentActionId", "Sku1", "Quantity1", "Amount1", "Category1"});
-    auto row = l.conversion(rec({"C1", "CAMP", "19816", "P-77", "O-1", "CU-1", "EXISTING",
-                                 "FREESHIP0", "2026-01-15T10:00:00Z", "", "EUR", "C0", "SKU-A",
-                                 "2", "19.90", "books"},
-                                3));
+    auto row =
+        l.conversion(rec({"C1", "CAMP", "19816", "P-77", "O-1", "CU-1", "EXISTING", "FREESHIP0",
+                          "2026-01-15T10:00:00Z", "", "EUR", "C0", "SKU-A", "2", "19.90", "books"},
+                         3));
     REQUIRE(row);
     CHECK(row->line == 3);
     CHECK(row->action_id == "C1");
@@ -247,8 +246,8 @@ TEST_CASE("layout: ErrorCode and ErrorMessage are accepted and left out of the e
     auto l = layout(FileType::Modifications,
                     {"ActionId", "ErrorCode", "Amount", "ErrorMessage", "Reason"});
     CHECK(l.width() == 5);
-    CHECK(l.errors_header() == std::vector<std::string>{"ActionId", "Amount", "Reason",
-                                                        "ErrorCode", "ErrorMessage"});
+    CHECK(l.errors_header() ==
+          std::vector<std::string>{"ActionId", "Amount", "Reason", "ErrorCode", "ErrorMessage"});
     const auto r = rec({"A1", "MALFORMED", "'-5", "bad amount", "ORDER_UPDATE"});
     CHECK(l.original_cells(r) == std::vector<std::string>{"A1", "'-5", "ORDER_UPDATE"});
     auto row = l.modification(r);
@@ -259,8 +258,8 @@ TEST_CASE("layout: ErrorCode and ErrorMessage are accepted and left out of the e
 
 TEST_CASE("layout: the errors file keeps the header names as written") {
     auto l = layout(FileType::Modifications, {"oid", "ACTIONTRACKERID", "reason"});
-    CHECK(l.errors_header() ==
-          std::vector<std::string>{"oid", "ACTIONTRACKERID", "reason", "ErrorCode", "ErrorMessage"});
+    CHECK(l.errors_header() == std::vector<std::string>{"oid", "ACTIONTRACKERID", "reason",
+                                                        "ErrorCode", "ErrorMessage"});
 }
 
 TEST_CASE("layout: original cells of a record of the wrong width are all kept") {
@@ -270,7 +269,8 @@ TEST_CASE("layout: original cells of a record of the wrong width are all kept") 
     CHECK(l.original_cells(rec({"A1"})) == std::vector<std::string>{"A1"});
     CHECK(l.original_cells(rec({"A1", "X", "R", "extra"})) ==
           std::vector<std::string>{"A1", "X", "R", "extra"});
-    auto first = layout(FileType::Modifications, {"ErrorCode", "ActionId", "errormessage", "Reason"});
+    auto first =
+        layout(FileType::Modifications, {"ErrorCode", "ActionId", "errormessage", "Reason"});
     CHECK(first.original_cells(rec({"X", "A-9", "CONS_FRAUD"})) ==
           std::vector<std::string>{"X", "A-9", "CONS_FRAUD"});
 }
@@ -299,7 +299,8 @@ TEST_CASE("layout: check_file sees empty files, bad headers and bad records") {
     // A short record is a row error, not a file error.
     CHECK(file_error("ActionId,Reason\r\nA1\r\n") == "");
 
-    std::istringstream in("\xEF\xBB\xBFOid,ActionTrackerId,Reason\nO1,T,REJECTED\n\nO2,T,REJECTED\n");
+    std::istringstream in(
+        "\xEF\xBB\xBFOid,ActionTrackerId,Reason\nO1,T,REJECTED\n\nO2,T,REJECTED\n");
     auto checked = check_file(in, FileType::Modifications, Limits{});
     REQUIRE(checked);
     CHECK(checked->records == 2);

@@ -76,19 +76,24 @@ TEST_CASE("outputs: the receipt is key: value lines with CRLF") {
                            std::string(64, 'a') + "\r\nreceived_at: 2026-03-21T04:05:00Z\r\n");
 }
 
-TEST_CASE("outputs: a file name that is not UTF-8 is written in the receipt as the summary has it") {
+TEST_CASE(
+    "outputs: a file name that is not UTF-8 is written in the receipt as the summary has it") {
     batch::Receipt r;
     r.batch_id = "B-1";
-    r.file_name = "a\xFF" "b\xC3.csv";  // a byte that starts nothing, a sequence cut short
+    r.file_name =
+        "a\xFF"
+        "b\xC3.csv";  // a byte that starts nothing, a sequence cut short
     r.received_at = at(2026, 3, 21, 4, 5);
     std::ostringstream receipt;
     batch::write_receipt(receipt, r);
-    CHECK(receipt.str().find("file: a\xEF\xBF\xBD" "b\xEF\xBF\xBD.csv\r\n") != std::string::npos);
+    CHECK(receipt.str().find("file: a\xEF\xBF\xBD"
+                             "b\xEF\xBF\xBD.csv\r\n") != std::string::npos);
     batch::Summary s;
     s.file = r.file_name;
     std::ostringstream summary;
     batch::write_summary(summary, s);
-    CHECK(summary.str().find("\"a\xEF\xBF\xBD" "b\xEF\xBF\xBD.csv\"") != std::string::npos);
+    CHECK(summary.str().find("\"a\xEF\xBF\xBD"
+                             "b\xEF\xBF\xBD.csv\"") != std::string::npos);
     // A name that is UTF-8 is kept as it is.
     r.file_name = "r\xC3\xA9sum\xC3\xA9 \xE2\x82\xAC.csv";
     std::ostringstream kept;
@@ -151,7 +156,8 @@ TEST_CASE("outputs: contract errors are typed Contract Error") {
     r.new_amount = 1234;
     std::ostringstream out;
     batch::write_result_line(out, r);
-    CHECK(out.str() == "3,A9,,CREATE,REJECTED,Contract Error,FX_RATE_NOT_FOUND,,,1.234,KWD,,,,,\r\n");
+    CHECK(out.str() ==
+          "3,A9,,CREATE,REJECTED,Contract Error,FX_RATE_NOT_FOUND,,,1.234,KWD,,,,,\r\n");
 }
 
 TEST_CASE("outputs: a row not applied under all_or_nothing has no error type") {
@@ -242,8 +248,8 @@ TEST_CASE("outputs: a file name that is not UTF-8 does not break the summary") {
 
 TEST_CASE("outputs: records written are read back cell for cell") {
     // Deterministic pseudo-random cells over an alphabet with every delicate character.
-    const std::string alphabet[] = {"a", "Z", "0", ",", "\"", "\r\n", "\n", " ", "\xC3\xA9",
-                                    "\xF0\x9D\x84\x9E", "'", "\r"};
+    const std::string alphabet[] = {
+        "a", "Z", "0", ",", "\"", "\r\n", "\n", " ", "\xC3\xA9", "\xF0\x9D\x84\x9E", "'", "\r"};
     std::uint32_t seed = 12345;
     auto next = [&seed](std::uint32_t n) {
         seed = seed * 1664525u + 1013904223u;

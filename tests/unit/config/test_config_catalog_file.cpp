@@ -1,7 +1,6 @@
 #include <doctest/doctest.h>
-#include <sys/stat.h>
-
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 #include "config/catalog_file.hpp"
 #include "config_test_support.hpp"
@@ -514,8 +513,9 @@ TEST_CASE("catalog: version fields are checked") {
     CHECK_CONFIG_ERROR(errors, 17, v1 + ".reverse_children", "expected true or false");
 }
 
-TEST_CASE("catalog: locking days are at most 27 after the event day, any days of a year after "
-          "the end of a month") {
+TEST_CASE(
+    "catalog: locking days are at most 27 after the event day, any days of a year after "
+    "the end of a month") {
     auto version = [](std::string_view locking) {
         return fmt::format(R"(accounts:
   - id: "1"
@@ -662,8 +662,8 @@ TEST_CASE("catalog: read_catalog_file names a missing file, and a folder given f
           "/nonexistent/catalog.yaml: cannot open: No such file or directory");
     auto folder = read_catalog_file(ACTIONDROP_TEST_DATA "/config");
     REQUIRE_FALSE(folder);
-    CHECK(folder.error().at(0).str() ==
-          ACTIONDROP_TEST_DATA "/config: is a folder, not a catalog file");
+    CHECK(folder.error().at(0).str() == ACTIONDROP_TEST_DATA
+          "/config: is a folder, not a catalog file");
     // A FIFO would hold the command until something writes to it: refused, never opened.
     actiondrop::testing::TempDir tmp("actiondrop-catalog-fifo");
     const auto fifo = tmp.path() / "catalog.yaml";

@@ -1,6 +1,6 @@
-#include <cstdlib>
 #include <doctest/doctest.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <random>
 
@@ -64,8 +64,9 @@ TEST_CASE("service config: durations") {
 TEST_CASE("service config: a duration longer than a year is refused at its key") {
     // Added to the monotonic clock's now, a duration of about 292 years overflowed it: the
     // service then woke at once, round after round.
-    auto errors = errors_of("sweep_interval: 2562048h\nlifecycle: {interval: 8761h}\n"
-                            "inboxes: []\n");
+    auto errors = errors_of(
+        "sweep_interval: 2562048h\nlifecycle: {interval: 8761h}\n"
+        "inboxes: []\n");
     CHECK_CONFIG_ERROR(errors, 1, "sweep_interval", "at most 8760h");
     CHECK_CONFIG_ERROR(errors, 2, "lifecycle.interval", "at most 8760h");
     ConfigFile year("sweep_interval: 8760h\ninboxes: []\n");
@@ -258,9 +259,9 @@ TEST_CASE("service config: metrics.listen is a loopback IP address, as the daemo
     for (std::string_view open :
          {"0.0.0.0:9464", "192.0.2.7:9464", "[::]:9464", "[2001:db8::1]:1"}) {
         INFO(open);
-        CHECK_CONFIG_ERROR(errors_of("workers: 2\nmetrics: {listen: \"" + std::string(open) +
-                                     "\"}\n"),
-                           2, "metrics.listen", "not a loopback address");
+        CHECK_CONFIG_ERROR(
+            errors_of("workers: 2\nmetrics: {listen: \"" + std::string(open) + "\"}\n"), 2,
+            "metrics.listen", "not a loopback address");
     }
     // Names are not resolved, and an IPv6 address needs its brackets.
     CHECK_CONFIG_ERROR(errors_of("metrics: {listen: \"metrics.example:9464\"}\n"), 1,
@@ -339,7 +340,8 @@ TEST_CASE("service config: inbox type, kind, duplicates and flags are validated"
     CHECK_CONFIG_ERROR(errors, 10, "inboxes[0].settle", "expected a duration");
 }
 
-TEST_CASE("service config: send_invoices is a boolean of local and sftp inboxes, false by default") {
+TEST_CASE(
+    "service config: send_invoices is a boolean of local and sftp inboxes, false by default") {
     ConfigFile file(R"(inboxes:
   - {name: a, account: "1", path: /srv/a, outbox: /srv/a-out, send_invoices: true}
   - {name: b, account: "1", path: /srv/b, outbox: /srv/b-out}
@@ -453,8 +455,8 @@ TEST_CASE("service config: each inbox has folders of its own, which hold no secr
     CHECK_CONFIG_ERROR(errors, 8, "inboxes[4].outbox", "holds the SQLite ledger");
     CHECK_CONFIG_ERROR(errors, 10, "inboxes[5].password_file", "inside inbox 'e''s folder");
     // Folders side by side are fine, however they are spelled.
-    for (const char* key : {"inboxes[6].path", "inboxes[6].outbox", "inboxes[7].path",
-                            "inboxes[7].outbox"})
+    for (const char* key :
+         {"inboxes[6].path", "inboxes[6].outbox", "inboxes[7].path", "inboxes[7].outbox"})
         CHECK(test::find_error(errors, key, "") == nullptr);
     for (const ConfigError& e : errors) CHECK(e.file == file.path().string());
 }
@@ -547,7 +549,8 @@ inboxes:
 )");
     CHECK_CONFIG_ERROR(errors, 1, "limits.max_record_bytes", "must be above 0");
     CHECK_CONFIG_ERROR(errors, 1, "limits.max_fields", "between 1 and");
-    CHECK_CONFIG_ERROR(errors, 3, "inboxes[0].limits.max_record_bytes", "expected a size such as 64KiB");
+    CHECK_CONFIG_ERROR(errors, 3, "inboxes[0].limits.max_record_bytes",
+                       "expected a size such as 64KiB");
     CHECK_CONFIG_ERROR(errors, 3, "inboxes[0].limits.max_fields", "expected a whole number");
     CHECK(errors.size() == 4);
 }
@@ -566,10 +569,12 @@ TEST_CASE("service config: --config wins, then $ACTIONDROP_CONFIG") {
     CHECK(locate_service_config("") == std::filesystem::path("/from/env.yaml"));
     ::unsetenv("ACTIONDROP_CONFIG");
     auto fallback = locate_service_config("");
-    CHECK((fallback.empty() || fallback == std::filesystem::path("/etc/actiondrop/actiondrop.yaml")));
+    CHECK(
+        (fallback.empty() || fallback == std::filesystem::path("/etc/actiondrop/actiondrop.yaml")));
 }
 
-TEST_CASE("service config: kind ftp has TLS unless written out, a CA file or a pinned fingerprint") {
+TEST_CASE(
+    "service config: kind ftp has TLS unless written out, a CA file or a pinned fingerprint") {
     ConfigFile file(R"(inboxes:
   - {name: a, account: "1", kind: ftp, host: ftp.example, user: u, password_file: /pw,
      folder: /exports, result_folder: /results}

@@ -49,7 +49,8 @@ TEST_CASE("a file that is not UTF-8 is an error naming the line and column of th
     CHECK(latin1.errors()[0].message.find("UTF-8") != std::string::npos);
 
     YamlFile good("catalog.yaml");
-    CHECK(good.parse("\xEF\xBB\xBFname: \"Caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80\"\n").has_value());
+    CHECK(good.parse("\xEF\xBB\xBFname: \"Caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80\"\n")
+              .has_value());
     CHECK(good.errors().empty());
 }
 
@@ -71,15 +72,15 @@ TEST_CASE("the catalog refuses a name that is not UTF-8 instead of storing what 
 TEST_CASE("a control character in the file is an error at its place, never stored") {
     // A NUL inside a scalar: yaml-cpp made of it a byte that is not UTF-8, which the store's
     // encoding of the catalog then threw on (the CLI's "internal error").
-    const auto catalog = read_catalog_text(
-        std::string("accounts:\n"
-                    "  - id: \"1\"\n"
-                    "    name: Acme\n"
-                    "    currency: USD\n"
-                    "    dispositions:\n"
-                    "      - {code: STA") +
-            '\0' + "_COMPLETE, name: Stay completed, action: APPROVE}\n",
-        "catalog.yaml");
+    const auto catalog =
+        read_catalog_text(std::string("accounts:\n"
+                                      "  - id: \"1\"\n"
+                                      "    name: Acme\n"
+                                      "    currency: USD\n"
+                                      "    dispositions:\n"
+                                      "      - {code: STA") +
+                              '\0' + "_COMPLETE, name: Stay completed, action: APPROVE}\n",
+                          "catalog.yaml");
     REQUIRE_FALSE(catalog.has_value());
     CHECK(catalog.error().front().line == 6);
     CHECK(catalog.error().front().column == 19);

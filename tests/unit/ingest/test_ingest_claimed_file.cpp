@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
-
 #include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
 
 #include "config/catalog_file.hpp"
@@ -226,10 +226,10 @@ TEST_CASE("ingest: a stop request rolls the file back and does not count towards
     const auto stop = [] { throw StopRequested{}; };
 
     for (int i = 0; i < max_attempts + 1; ++i) {
-        CHECK_THROWS_AS(take_claim(*f.store, f.catalog, f.cfg, claim, f.folders, f.clock,
-                                   {stop, {}, {}}),
-                        StopRequested);
-        CHECK(fs::exists(claim.path));  // still claimed
+        CHECK_THROWS_AS(
+            take_claim(*f.store, f.catalog, f.cfg, claim, f.folders, f.clock, {stop, {}, {}}),
+            StopRequested);
+        CHECK(fs::exists(claim.path));                // still claimed
         CHECK_FALSE(f.store->action("1000", "V-0"));  // the first 20,000 rows rolled back
         auto open = f.store->find_open_batch("1000", sha256);
         REQUIRE(open);
@@ -281,12 +281,12 @@ TEST_CASE(
 TEST_CASE("ingest: an inbox's record limits reach the reader of its files") {
     Fixture f;
     f.cfg.limits.max_fields = 5;
-    auto out = take_claim(*f.store, f.catalog, f.cfg, f.drop("wide.csv", Fixture::conversions("WIDE-1")),
-                          f.folders, f.clock);
+    auto out = take_claim(*f.store, f.catalog, f.cfg,
+                          f.drop("wide.csv", Fixture::conversions("WIDE-1")), f.folders, f.clock);
     CHECK(out.error_code == "TOO_MANY_FIELDS");
     f.cfg.limits.max_fields = 2'000;
     f.cfg.limits.max_record_bytes = 40;
-    out = take_claim(*f.store, f.catalog, f.cfg, f.drop("long.csv", Fixture::conversions("LONG-1")), f.folders,
-                     f.clock);
+    out = take_claim(*f.store, f.catalog, f.cfg, f.drop("long.csv", Fixture::conversions("LONG-1")),
+                     f.folders, f.clock);
     CHECK(out.error_code == "RECORD_TOO_LONG");
 }

@@ -4,8 +4,8 @@
 // None of it may reach another account's data, apply a file twice or stall the service
 // (docs/ingest.md, "Claims").
 #include <doctest/doctest.h>
-
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -13,22 +13,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
-#include <thread>
 #include <nlohmann/json.hpp>
+#include <thread>
 
-#include <fmt/format.h>
-
-#include "config/catalog_file.hpp"
 #include "apply/delivery.hpp"
+#include "config/catalog_file.hpp"
 #include "ingest/claimed_file.hpp"
-#include "util/name_rules.hpp"
-#include "util/sha256.hpp"
 #include "ledger/time.hpp"
 #include "test_ingest_fixtures.hpp"
+#include "util/name_rules.hpp"
+#include "util/sha256.hpp"
 
 using namespace actiondrop;
 using namespace actiondrop::ingest;
@@ -53,7 +51,8 @@ struct Uploader {
     bool does(const std::function<bool()>& act) const {
         const pid_t pid = ::fork();
         if (pid == 0) {
-            if (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) ::_exit(2);
+            if (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0)
+                ::_exit(2);
             ::_exit(act() ? 0 : 1);
         }
         int status = 0;
@@ -63,20 +62,22 @@ struct Uploader {
 };
 
 std::string day_ago() {
-    auto day = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now() - std::chrono::hours(48));
+    auto day = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now() -
+                                                     std::chrono::hours(48));
     return ledger::format_instant(std::chrono::floor<std::chrono::milliseconds>(day));
 }
 
 std::string conversions(const std::string& id) {
-    return "ActionId,ActionTrackerId,PartnerId,OrderId,EventDate,Amount\r\n" + id + ",19816,P-77,O-" + id + "," +
-           day_ago() + ",100.00\r\n";
+    return "ActionId,ActionTrackerId,PartnerId,OrderId,EventDate,Amount\r\n" + id +
+           ",19816,P-77,O-" + id + "," + day_ago() + ",100.00\r\n";
 }
 
 // An inbox owned by the uploader, another account's folder beside it, the service's state.
 struct Hostile {
     TempDir tmp;
     Uploader uploader;
-    std::unique_ptr<store::Store> store = store::open_store("sqlite:" + (tmp.path() / "ledger.db").string());
+    std::unique_ptr<store::Store> store =
+        store::open_store("sqlite:" + (tmp.path() / "ledger.db").string());
     ledger::Catalog catalog;
     config::InboxConfig cfg = local_inbox(tmp.path());
     Folders folders{tmp.path() / "state"};
@@ -99,7 +100,8 @@ struct Hostile {
             cfg.source = config::LocalSource{shm_root / "in"};
         }
         store->migrate();
-        auto read = config::read_catalog_file(fs::path(ACTIONDROP_TEST_DATA) / "e2e" / "catalog.yaml");
+        auto read =
+            config::read_catalog_file(fs::path(ACTIONDROP_TEST_DATA) / "e2e" / "catalog.yaml");
         REQUIRE(read);
         catalog = *read;
         inbox = std::make_unique<LocalInbox>(cfg, claims(tmp.path()));
@@ -113,7 +115,8 @@ struct Hostile {
         const auto path = cfg.local()->path / name;
         REQUIRE(uploader.does([&] {
             const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0640);
-            return fd >= 0 && ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()) &&
+            return fd >= 0 &&
+                   ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()) &&
                    ::close(fd) == 0;
         }));
     }
@@ -182,13 +185,16 @@ TEST_CASE(
     CHECK(out.error_code == "QUARANTINED");
     CHECK_FALSE(h.store->action("1000", "SECRET-1"));
     CHECK_FALSE(h.store->action("1000", "MINE-1"));
-    CHECK(summary_of(h, "a.csv")["error_message"].get<std::string>().find("symbolic link") != std::string::npos);
+    CHECK(summary_of(h, "a.csv")["error_message"].get<std::string>().find("symbolic link") !=
+          std::string::npos);
     CHECK(h.outbox_text().find("SECRET") == std::string::npos);
     CHECK(read(target) == conversions("SECRET-1").substr(0, read(target).size()));  // untouched
     CHECK(fs::exists(target));
 }
 
-TEST_CASE("hostile: a file swapped for a link to /dev/zero or for a FIFO is refused at once, never read") {
+TEST_CASE(
+    "hostile: a file swapped for a link to /dev/zero or for a FIFO is refused at once, never "
+    "read") {
     for (const std::string swap : {"devzero", "fifo"}) {
         CAPTURE(swap);
         Hostile h;
@@ -197,7 +203,8 @@ TEST_CASE("hostile: a file swapped for a link to /dev/zero or for a FIFO is refu
         REQUIRE(h.uploader.does([&] {
             const auto p = h.cfg.local()->path / "z.csv";
             if (::unlink(p.c_str()) != 0) return false;
-            return swap == "fifo" ? ::mkfifo(p.c_str(), 0660) == 0 : ::symlink("/dev/zero", p.c_str()) == 0;
+            return swap == "fifo" ? ::mkfifo(p.c_str(), 0660) == 0
+                                  : ::symlink("/dev/zero", p.c_str()) == 0;
         }));
         auto claim = h.inbox->claim("z.csv");
         REQUIRE(claim);
@@ -209,19 +216,23 @@ TEST_CASE("hostile: a file swapped for a link to /dev/zero or for a FIFO is refu
     }
 }
 
-TEST_CASE("hostile: a claimed file with a second name (a hard link) is refused: it could be changed through it") {
+TEST_CASE(
+    "hostile: a claimed file with a second name (a hard link) is refused: it could be changed "
+    "through it") {
     Hostile h;
     h.upload("h.csv", conversions("H-1"));
     h.sweep_sees("h.csv");
     // What a server without link protection would let an uploader do.
     REQUIRE(h.uploader.does([&] {
-        return ::link((h.cfg.local()->path / "h.csv").c_str(), (h.cfg.local()->path / "h2.txt").c_str()) == 0;
+        return ::link((h.cfg.local()->path / "h.csv").c_str(),
+                      (h.cfg.local()->path / "h2.txt").c_str()) == 0;
     }));
     auto claim = h.inbox->claim("h.csv");
     REQUIRE(claim);
     auto out = h.take(*claim);
     CHECK(out.quarantined);
-    CHECK(summary_of(h, "h.csv")["error_message"].get<std::string>().find("hard links") != std::string::npos);
+    CHECK(summary_of(h, "h.csv")["error_message"].get<std::string>().find("hard links") !=
+          std::string::npos);
     CHECK_FALSE(h.store->action("1000", "H-1"));
 }
 
@@ -276,7 +287,9 @@ std::string rows_w(int n) {
 
 }  // namespace
 
-TEST_CASE("hostile: a write through a descriptor kept open after the claim never reaches what is applied") {
+TEST_CASE(
+    "hostile: a write through a descriptor kept open after the claim never reaches what is "
+    "applied") {
     // The claim is the service's own copy, made when it is taken: the write goes to the
     // uploader's inode, which nothing reads any more.
     Hostile h;
@@ -298,7 +311,9 @@ TEST_CASE("hostile: a write through a descriptor kept open after the claim never
     CHECK(read(out.kept_at) == bytes);
 }
 
-TEST_CASE("hostile: the archived original of an applied file cannot be changed through a kept descriptor") {
+TEST_CASE(
+    "hostile: the archived original of an applied file cannot be changed through a kept "
+    "descriptor") {
     // On one file system the claim is a rename: without the service's copy, the archive was
     // the uploader's inode, which its kept descriptor could rewrite after the commit.
     Hostile h;
@@ -363,7 +378,8 @@ TEST_CASE("hostile: a file its uploader keeps leased is answered QUARANTINED aft
     CHECK_FALSE(h.store->action("1000", "W-0").has_value());
 }
 
-TEST_CASE("hostile: a file written between the claim's open and the service's copy is not committed") {
+TEST_CASE(
+    "hostile: a file written between the claim's open and the service's copy is not committed") {
     // The copy is made only from a file that did not change; otherwise the claim keeps the
     // uploader's descriptor, and the attempt fails before the commit, as a changed file does.
     Hostile h;
@@ -377,11 +393,13 @@ TEST_CASE("hostile: a file written between the claim's open and the service's co
     CHECK(kept.written);
     CHECK_FALSE(h.store->action("1000", "W-0"));  // rolled back
     CHECK_FALSE(h.store->action("1000", "W-X"));
-    CHECK_FALSE(fs::exists(claim->path.parent_path() / (".own." + claim->path.filename().string())));
+    CHECK_FALSE(
+        fs::exists(claim->path.parent_path() / (".own." + claim->path.filename().string())));
 }
 
 TEST_CASE(
-    "hostile: a failure between the commit and the delivery never applies the file again, for either "
+    "hostile: a failure between the commit and the delivery never applies the file again, for "
+    "either "
     "duplicates policy") {
     for (const std::string policy : {"reject", "reprocess"}) {
         CAPTURE(policy);
@@ -404,12 +422,15 @@ TEST_CASE(
         CHECK(s["status"] == (policy == "reprocess" ? "COMPLETE" : "REJECTED"));
         auto record = h.store->find_batch(claim.batch_id);
         REQUIRE(record);
-        CHECK(record->state == (policy == "reprocess" ? store::BatchState::Archived : store::BatchState::Failed));
+        CHECK(record->state ==
+              (policy == "reprocess" ? store::BatchState::Archived : store::BatchState::Failed));
         CHECK_FALSE(fs::exists(claim.path));
     }
 }
 
-TEST_CASE("hostile: the service's copy of a claim left by a crash is removed at the start, the claim taken once") {
+TEST_CASE(
+    "hostile: the service's copy of a claim left by a crash is removed at the start, the claim "
+    "taken once") {
     // Killed between its copy of the uploader's file and the rename over the claim, the
     // service left the copy (`.own.<claim>`) or its temporary in its claims folder, where no
     // one would ever remove them.
@@ -448,7 +469,9 @@ TEST_CASE("hostile: the service's copy of a claim left by a crash is removed at 
     CHECK(rest == std::vector<std::string>{".keep"});
 }
 
-TEST_CASE("hostile: a SIGKILL between the commit and the delivery: applied once, answered once after the restart") {
+TEST_CASE(
+    "hostile: a SIGKILL between the commit and the delivery: applied once, answered once after the "
+    "restart") {
     for (const std::string policy : {"reject", "reprocess"}) {
         CAPTURE(policy);
         Hostile h;
@@ -458,7 +481,8 @@ TEST_CASE("hostile: a SIGKILL between the commit and the delivery: applied once,
         const pid_t child = ::fork();
         if (child == 0) {
             auto store = store::open_store("sqlite:" + (h.tmp.path() / "ledger.db").string());
-            take_claim(*store, h.catalog, h.cfg, claim, h.folders, h.clock, {{}, [] { ::raise(SIGKILL); }, {}});
+            take_claim(*store, h.catalog, h.cfg, claim, h.folders, h.clock,
+                       {{}, [] { ::raise(SIGKILL); }, {}});
             ::_exit(0);  // not reached
         }
         int status = 0;
@@ -570,7 +594,8 @@ TEST_CASE("hostile: a claim tried while its folder is gone waits for it, and is 
     CHECK(h.store->action("1000", "W-1"));
 }
 
-TEST_CASE("hostile: names too long to be answered are set aside, and never keep other files waiting") {
+TEST_CASE(
+    "hostile: names too long to be answered are set aside, and never keep other files waiting") {
     Hostile h;
     const std::string longest(max_name_bytes - 4, 'n');
     const std::string too_long(max_name_bytes - 3, 'x');
@@ -586,8 +611,8 @@ TEST_CASE("hostile: names too long to be answered are set aside, and never keep 
     REQUIRE(r.unanswerable.size() == 2);
     for (const auto& name : r.unanswerable) {
         CHECK(unanswerable(name));
-        auto to = h.inbox->set_aside(name, h.folders.state_dir,
-                                     h.folders.state_dir / "failed" / "drop");
+        auto to =
+            h.inbox->set_aside(name, h.folders.state_dir, h.folders.state_dir / "failed" / "drop");
         CHECK(to.filename().string().size() < 255);
         CHECK(fs::exists(to));
         CHECK_FALSE(fs::exists(h.cfg.local()->path / name));
@@ -599,7 +624,9 @@ TEST_CASE("hostile: names too long to be answered are set aside, and never keep 
     CHECK(h.take(*h.inbox->claim("ok.csv")).status == "COMPLETE");
 }
 
-TEST_CASE("hostile: across mounts a claim is a copy made through one descriptor, and the inbox's file goes") {
+TEST_CASE(
+    "hostile: across mounts a claim is a copy made through one descriptor, and the inbox's file "
+    "goes") {
     Hostile h(/*shm=*/true);
     REQUIRE(::access("/dev/shm", W_OK) == 0);
     h.upload("c.csv", conversions("C-1"));
@@ -613,7 +640,9 @@ TEST_CASE("hostile: across mounts a claim is a copy made through one descriptor,
     CHECK(h.store->action("1000", "C-1"));
 }
 
-TEST_CASE("hostile: across mounts a file swapped for a link or a FIFO is not copied, and stays where it is") {
+TEST_CASE(
+    "hostile: across mounts a file swapped for a link or a FIFO is not copied, and stays where it "
+    "is") {
     for (const std::string swap : {"link", "fifo"}) {
         CAPTURE(swap);
         Hostile h(/*shm=*/true);
@@ -623,7 +652,8 @@ TEST_CASE("hostile: across mounts a file swapped for a link or a FIFO is not cop
         REQUIRE(h.uploader.does([&] {
             const auto p = h.cfg.local()->path / "s.csv";
             if (::unlink(p.c_str()) != 0) return false;
-            return swap == "fifo" ? ::mkfifo(p.c_str(), 0660) == 0 : ::symlink(target.c_str(), p.c_str()) == 0;
+            return swap == "fifo" ? ::mkfifo(p.c_str(), 0660) == 0
+                                  : ::symlink(target.c_str(), p.c_str()) == 0;
         }));
         const auto started = std::chrono::steady_clock::now();
         CHECK_THROWS_AS(h.inbox->claim("s.csv"), std::system_error);
@@ -636,7 +666,8 @@ TEST_CASE("hostile: across mounts a file swapped for a link or a FIFO is not cop
     }
 }
 
-TEST_CASE("hostile: across mounts two services sharing an inbox (two hosts) never both claim one file") {
+TEST_CASE(
+    "hostile: across mounts two services sharing an inbox (two hosts) never both claim one file") {
     // Each service has a state folder of its own, on another file system than the shared
     // inbox (docs/postgres.md, "Instances"): a claim is a copy, and two copies of one file
     // would be two batches.
@@ -651,8 +682,10 @@ TEST_CASE("hostile: across mounts two services sharing an inbox (two hosts) neve
             for (const auto& name : r.ready) (void)inbox.claim(name);
         }
     };
-    const std::string body = conversions("X") + std::string(64 * 1024, '\n');  // a copy takes a moment
-    for (int i = 0; i < files; ++i) write(h.cfg.local()->path / fmt::format("f{:03d}.csv", i), body);
+    const std::string body =
+        conversions("X") + std::string(64 * 1024, '\n');  // a copy takes a moment
+    for (int i = 0; i < files; ++i)
+        write(h.cfg.local()->path / fmt::format("f{:03d}.csv", i), body);
     // Both have seen every file once: the next sweep finds them settled (settle is 0).
     h.inbox->sweep(std::chrono::steady_clock::now());
     other.sweep(std::chrono::steady_clock::now());
@@ -676,14 +709,17 @@ TEST_CASE("hostile: across mounts two services sharing an inbox (two hosts) neve
     CHECK(fs::is_empty(h.cfg.local()->path));
 }
 
-TEST_CASE("hostile: a claim across mounts that a crash left half done is finished at the start, another service's is left") {
+TEST_CASE(
+    "hostile: a claim across mounts that a crash left half done is finished at the start, another "
+    "service's is left") {
     Hostile h(/*shm=*/true);
     const auto in = h.cfg.local()->path;
     const std::string mine = h.inbox->crossing_prefix();
     CHECK(mine.starts_with(".ad-"));
     CHECK(mine.size() == 13);  // `.ad-` and 8 hex digits and `.`
     // Copied before the crash: only the removal was left.
-    write(h.inbox->claims_folder() / "20260101T000000Z-aaaaaaaaaaaa_copied.csv", conversions("C-1"));
+    write(h.inbox->claims_folder() / "20260101T000000Z-aaaaaaaaaaaa_copied.csv",
+          conversions("C-1"));
     write(in / (mine + "20260101T000000Z-aaaaaaaaaaaa_copied.csv"), conversions("C-1"));
     // Not copied: it goes back under its name and is claimed again, with a new batch id.
     write(in / (mine + "20260101T000000Z-bbbbbbbbbbbb_halfway.csv"), conversions("H-1"));
@@ -718,7 +754,9 @@ TEST_CASE("hostile: across mounts the longest name that can be answered is claim
     CHECK(fs::is_empty(h.cfg.local()->path));
 }
 
-TEST_CASE("hostile: an outbox replaced by a symbolic link gets nothing through it, before the claim or during it") {
+TEST_CASE(
+    "hostile: an outbox replaced by a symbolic link gets nothing through it, before the claim or "
+    "during it") {
     // Whoever can rename the outbox (an uploader who owns the folder above it) could point it
     // at another account's outbox, or into the state folder, where answers written through it
     // would be taken for claims at the next start (docs/ingest.md, "The outbox").
@@ -743,8 +781,7 @@ TEST_CASE("hostile: an outbox replaced by a symbolic link gets nothing through i
     h.sweep_sees("a.csv");
     const auto a = *h.inbox->claim("a.csv");
     for (int i = 0; i < 4; ++i)
-        CHECK_THROWS_WITH_AS(h.take(a), doctest::Contains("is a symbolic link"),
-                             std::system_error);
+        CHECK_THROWS_WITH_AS(h.take(a), doctest::Contains("is a symbolic link"), std::system_error);
     CHECK(fs::is_empty(elsewhere));
     CHECK_FALSE(h.store->action("1000", "L-1"));
     CHECK(h.store->list_batches("1000").empty());
@@ -767,14 +804,18 @@ TEST_CASE("hostile: an outbox replaced by a symbolic link gets nothing through i
     h.sweep_sees("c.csv");
     const auto c = *h.inbox->claim("c.csv");
     const std::string outbox = h.cfg.outbox.string();
-    CHECK_THROWS_WITH_AS(h.take(c, {{}, [&] {
-                                          fs::remove_all(h.cfg.outbox);
-                                          write(h.cfg.outbox, "not a folder");
-                                      }, {}}),
+    CHECK_THROWS_WITH_AS(h.take(c, {{},
+                                    [&] {
+                                        fs::remove_all(h.cfg.outbox);
+                                        write(h.cfg.outbox, "not a folder");
+                                    },
+                                    {}}),
                          doctest::Contains(outbox.c_str()), std::system_error);
 }
 
-TEST_CASE("hostile: an inbox replaced by a symbolic link gives nothing of where it leads, before the sweep or after it") {
+TEST_CASE(
+    "hostile: an inbox replaced by a symbolic link gives nothing of where it leads, before the "
+    "sweep or after it") {
     // Whoever can rename the inbox could point it at another account's inbox: its files
     // would be taken as this account's (docs/ingest.md, "The outbox").
     Hostile h;
@@ -813,7 +854,9 @@ TEST_CASE("hostile: an inbox replaced by a symbolic link gives nothing of where 
     mended();
 }
 
-TEST_CASE("hostile: a file to be refused waits for an outbox that cannot be opened, rather than be journalled without its summary") {
+TEST_CASE(
+    "hostile: a file to be refused waits for an outbox that cannot be opened, rather than be "
+    "journalled without its summary") {
     Hostile h;
     h.upload("a.csv", conversions("W-1"));
     h.sweep_sees("a.csv");

@@ -21,7 +21,8 @@ namespace {
 
 std::vector<std::string> names(const fs::path& folder) {
     std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(folder)) out.push_back(e.path().filename().string());
+    for (const auto& e : fs::directory_iterator(folder))
+        out.push_back(e.path().filename().string());
     std::sort(out.begin(), out.end());
     return out;
 }
@@ -58,9 +59,16 @@ TEST_CASE("invoice files: temporaries of a killed writer are removed, a live wri
     to.outboxes.push_back(dir.path() / "outbox");
     fs::create_directories(to.record);
     fs::create_directories(to.outboxes[0]);
-    const std::string dead = "." "invoice_INV-1000-20260401-P-77.csv." + std::to_string(ended_pid()) + ".00000000deadbeef.tmp";
-    const std::string live = "." "invoice_INV-1000-20260501-P-77.json." + std::to_string(::getpid()) + ".00000000cafef00d.tmp";
-    const std::string other = ".result_a.csv." + std::to_string(ended_pid()) + ".0000000000000001.tmp";
+    const std::string dead =
+        "."
+        "invoice_INV-1000-20260401-P-77.csv." +
+        std::to_string(ended_pid()) + ".00000000deadbeef.tmp";
+    const std::string live =
+        "."
+        "invoice_INV-1000-20260501-P-77.json." +
+        std::to_string(::getpid()) + ".00000000cafef00d.tmp";
+    const std::string other =
+        ".result_a.csv." + std::to_string(ended_pid()) + ".0000000000000001.tmp";
     for (const fs::path& folder : {to.record, to.outboxes[0]}) {
         testing::write(folder / dead, "half an invoice");
         testing::write(folder / live, "being written");
@@ -135,8 +143,10 @@ TEST_CASE("invoice files: nothing is written through a link put in an outbox's p
     to.outboxes.push_back(dir.path() / "outbox");
     const fs::path elsewhere = dir.path() / "elsewhere";
     fs::create_directories(elsewhere);
-    const std::string stale = "." "invoice_INV-1000-20260301-P-77.csv." +
-                              std::to_string(ended_pid()) + ".00000000deadbeef.tmp";
+    const std::string stale =
+        "."
+        "invoice_INV-1000-20260301-P-77.csv." +
+        std::to_string(ended_pid()) + ".00000000deadbeef.tmp";
     testing::write(elsewhere / stale, "not the service's to remove through a link");
     fs::create_directory_symlink(elsewhere, to.outboxes[0]);
     const lifecycle::Invoice inv = one_invoice();

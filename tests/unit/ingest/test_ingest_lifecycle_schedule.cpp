@@ -49,8 +49,10 @@ struct Recorder {
             ran.push_back(a.id);
             invoices.push_back(d.invoices.size());
             files.push_back(written);
-            if (file_errors_expected) file_errors.push_back(error);
-            else CHECK(error.empty());
+            if (file_errors_expected)
+                file_errors.push_back(error);
+            else
+                CHECK(error.empty());
         };
         e.deferred = [this](const std::string& account) { deferred.push_back(account); };
         e.failed = [this](const std::string& account, const std::string&) {

@@ -190,7 +190,8 @@ TEST_CASE("ingest: the claims folder is outside the inbox, and the inbox holds n
 }
 
 TEST_CASE(
-    "ingest: claims left in the claims folder are found again with their original names, sorted by claim "
+    "ingest: claims left in the claims folder are found again with their original names, sorted by "
+    "claim "
     "name (claim time first)") {
     TempDir tmp;
     std::vector<fs::path> claimed;

@@ -1,5 +1,4 @@
 #include <doctest/doctest.h>
-
 #include <fmt/format.h>
 
 #include <set>
@@ -83,10 +82,7 @@ TEST_CASE(
     auto store = store::open_store("sqlite:" + (tmp.path() / "ledger.db").string());
     store->migrate();
     Recorder rec;
-    Service service(
-        *store, {state_of(tmp)},
-        wall_now,
-        rec.events());
+    Service service(*store, {state_of(tmp)}, wall_now, rec.events());
     auto cfg = local_inbox(tmp.path());
     service.set_inboxes({cfg}, 200ms);
     CHECK(service.folders() == std::vector<fs::path>{cfg.local()->path});
@@ -115,10 +111,7 @@ TEST_CASE("ingest: a stop request leaves ready files in the inbox for the next s
     TempDir tmp;
     auto store = ledger_with_catalog(tmp);
     Recorder rec;
-    Service service(
-        *store, {state_of(tmp)},
-        wall_now,
-        rec.events());
+    Service service(*store, {state_of(tmp)}, wall_now, rec.events());
     auto cfg = local_inbox(tmp.path());
     service.set_inboxes({cfg}, 200ms);
     write(cfg.local()->path / "a.csv", conversion_file("X-1"));
@@ -141,10 +134,7 @@ TEST_CASE(
     events.abandoned = [&](const config::InboxConfig&, const Claim& c) {
         abandoned.push_back(c.file_name);
     };
-    Service service(
-        *store, {state_of(tmp)},
-        wall_now,
-        events);
+    Service service(*store, {state_of(tmp)}, wall_now, events);
     auto cfg = local_inbox(tmp.path());
     service.set_inboxes({cfg}, 200ms);
     // Two progress steps of 20,000 rows: the stop arrives at the first.
@@ -245,8 +235,9 @@ TEST_CASE("ingest: a file waiting for a retry holds back the later files of its 
     CHECK(s.rec.taken == std::vector<std::string>{"a.csv:COMPLETE", "b.csv:COMPLETE"});
 }
 
-TEST_CASE("ingest: an inbox full of files takes turns with the others, which never wait for all "
-          "of them") {
+TEST_CASE(
+    "ingest: an inbox full of files takes turns with the others, which never wait for all "
+    "of them") {
     Served s;
     auto other = local_inbox(s.tmp.path() / "b");
     other.name = "b";
@@ -274,13 +265,14 @@ TEST_CASE("ingest: an inbox full of files takes turns with the others, which nev
                                                   "a4.csv:COMPLETE"});
 }
 
-TEST_CASE("ingest: an account whose turns keep leaving files holds its life cycle for a while "
-          "only") {
+TEST_CASE(
+    "ingest: an account whose turns keep leaving files holds its life cycle for a while "
+    "only") {
     // An uploader that never stops must not put off its account's runs, and with them its
     // partners' clearing and invoices, for good.
     Served s;
-    s.service.set_turn(0ms);             // one file per round
-    s.service.set_files_left_wait(5s);   // the daemon's: its lifecycle interval
+    s.service.set_turn(0ms);            // one file per round
+    s.service.set_files_left_wait(5s);  // the daemon's: its lifecycle interval
     auto upload = [&](int from, int to) {
         for (int i = from; i <= to; ++i)
             write(s.inbox() / fmt::format("a{:02}.csv", i),
@@ -297,7 +289,7 @@ TEST_CASE("ingest: an account whose turns keep leaving files holds its life cycl
     CHECK(s.service.accounts_with_unfinished_files() == std::set<std::string>{"1000"});
     s.service.run_once(t0 + 7s, never);
     CHECK(s.service.accounts_with_unfinished_files().empty());  // left since t0 + 1s: 6 s > 5 s
-    CHECK(s.service.run_once(t0 + 7s, never) <= t0 + 7s);        // its files still go on at once
+    CHECK(s.service.run_once(t0 + 7s, never) <= t0 + 7s);       // its files still go on at once
     CHECK(s.service.accounts_with_unfinished_files().empty());
     // Once a round takes all its files the wait starts again from the next one that leaves some.
     while (s.rec.taken.size() < 6) s.service.run_once(t0 + 7s, never);
@@ -318,10 +310,7 @@ TEST_CASE("ingest: claims left from before a start take turns with the other inb
         write(left / fmt::format("20261201T000000Z-00000000000{}_l{}.csv", i, i),
               conversion_file(fmt::format("T-L{}", i)));
     Recorder rec;
-    Service service(
-        *store, {tmp.path() / "state"},
-        wall_now,
-        rec.events());
+    Service service(*store, {tmp.path() / "state"}, wall_now, rec.events());
     service.set_turn(0ms);
     auto cfg = local_inbox(tmp.path());
     auto other = local_inbox(tmp.path() / "b");
@@ -376,10 +365,7 @@ TEST_CASE("ingest: nothing the service does makes a state folder that is gone ag
     auto store = ledger_with_catalog(tmp);
     Recorder rec;
     const fs::path state = tmp.path() / "state";
-    Service service(
-        *store, {state},
-        wall_now,
-        rec.events());
+    Service service(*store, {state}, wall_now, rec.events());
     auto cfg = local_inbox(tmp.path());
     service.set_inboxes({cfg}, 200ms);
     const SteadyTime t0 = std::chrono::steady_clock::now();

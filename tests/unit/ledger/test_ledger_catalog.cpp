@@ -96,7 +96,8 @@ TEST_CASE("version_at does not depend on the order of versions") {
 TEST_CASE("account lookups by id and code, exact and case-sensitive") {
     Account a;
     a.trackers["19816"] = Tracker{"19816", "Online Sale", false, std::nullopt};
-    a.dispositions["NO_SHOW"] = Disposition{"NO_SHOW", "Guest did not show", Disposition::Effect::Reject};
+    a.dispositions["NO_SHOW"] =
+        Disposition{"NO_SHOW", "Guest did not show", Disposition::Effect::Reject};
     a.partners["P-77"] = Partner{"P-77", "Trail Blog"};
     a.contracts.push_back(three_versions());
 

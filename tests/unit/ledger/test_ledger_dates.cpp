@@ -16,7 +16,9 @@ TimeZone new_york() {
 
 Instant at(std::string_view text, TimeZone tz = nullptr) { return parse_instant(text, tz).value(); }
 
-Locking end_of_month(int months, int days) { return Locking{Locking::After::EndOfMonth, months, days}; }
+Locking end_of_month(int months, int days) {
+    return Locking{Locking::After::EndOfMonth, months, days};
+}
 Locking event_day(int days) { return Locking{Locking::After::EventDay, 0, days}; }
 
 std::string locks(const Locking& rule, std::string_view event, TimeZone tz) {
@@ -252,7 +254,8 @@ TEST_CASE("cap_period quarter in the account's zone") {
 }
 
 TEST_CASE("cap_period contract is all time") {
-    const auto [from, to] = cap_period(Limit::Period::Contract, at("2026-01-15T00:00:00Z"), nullptr);
+    const auto [from, to] =
+        cap_period(Limit::Period::Contract, at("2026-01-15T00:00:00Z"), nullptr);
     CHECK(from == Instant::min());
     CHECK(to == Instant::max());
 }

@@ -44,14 +44,15 @@ public:
         ++by_customer;
         return seen(inner_.latest_for_customer(account_id, tracker_id, customer_id));
     }
-    std::vector<Action*> children(std::string_view account_id, std::string_view parent_action_id) override {
+    std::vector<Action*> children(std::string_view account_id,
+                                  std::string_view parent_action_id) override {
         touched.emplace(parent_action_id);
         auto out = inner_.children(account_id, parent_action_id);
         for (Action* a : out) seen(a);
         return out;
     }
-    CapTotals cap_totals(std::string_view account_id, std::string_view partner_id, std::string_view contract_id,
-                         Instant from, Instant to) override {
+    CapTotals cap_totals(std::string_view account_id, std::string_view partner_id,
+                         std::string_view contract_id, Instant from, Instant to) override {
         ++totals;  // sums over other actions: beyond any footprint
         return inner_.cap_totals(account_id, partner_id, contract_id, from, to);
     }
@@ -66,8 +67,12 @@ public:
         return inner_.created(std::move(action), std::move(entry));
     }
     // No action's row reads or moves funds.
-    std::int64_t funds_balance(std::string_view) override { throw std::logic_error("funds read by an action's row"); }
-    void transferred(Transfer) override { throw std::logic_error("a transfer made by an action's row"); }
+    std::int64_t funds_balance(std::string_view) override {
+        throw std::logic_error("funds read by an action's row");
+    }
+    void transferred(Transfer) override {
+        throw std::logic_error("a transfer made by an action's row");
+    }
 
 private:
     Action* seen(Action* a) {
@@ -84,7 +89,8 @@ struct Ledger : RulesFixture {
     Ledger() {
         create(conversion("A1", "100.00", "2026-03-10T10:00:00Z"), created_at);
         auto items = conversion("I1", "", "2026-03-10T10:00:00Z");
-        items.items = {item(1, "TENT", "2", "150.00", "outdoor"), item(2, "GPS", "1", "200.00", "electronics")};
+        items.items = {item(1, "TENT", "2", "150.00", "outdoor"),
+                       item(2, "GPS", "1", "200.00", "electronics")};
         create(items, created_at);
         create(conversion("H1", "300.00", "2026-03-10T10:00:00Z", "P-77", "19817"), created_at);
         auto parent = conversion("Q1", "100.00", "2026-03-10T10:00:00Z", "P-99");
@@ -105,8 +111,8 @@ struct Ledger : RulesFixture {
             row.order_id = "ORD-1";
             create(row, created_at);
         }
-        apply_conversion(catalog, catalog.accounts.at("2000"), ledger, conversion("X1", "10.00", "2026-03-10"),
-                         BatchContext{"B0", created_at});
+        apply_conversion(catalog, catalog.accounts.at("2000"), ledger,
+                         conversion("X1", "10.00", "2026-03-10"), BatchContext{"B0", created_at});
         REQUIRE(action("Q2").parent_action_id == "Q1");
     }
 
@@ -116,7 +122,8 @@ struct Ledger : RulesFixture {
         for (bool grew = true; grew;) {
             grew = false;
             for (const auto& [key, a] : ledger.actions)
-                if (key.first == "1000" && out.contains(a.parent_action_id) && out.insert(a.action_id).second)
+                if (key.first == "1000" && out.contains(a.parent_action_id) &&
+                    out.insert(a.action_id).second)
                     grew = true;
         }
         return out;
@@ -168,7 +175,8 @@ std::vector<Case> cases() {
         {"MODIFY by Amount", row_for("A1", "ORDER_UPDATE", "80.00")},
         {"MODIFY by items", items},
         {"MODIFY by disposition", adjust},
-        {"MODIFY of a parent under a contract that reverses children", row_for("Q1", "ORDER_UPDATE", "90.00")},
+        {"MODIFY of a parent under a contract that reverses children",
+         row_for("Q1", "ORDER_UPDATE", "90.00")},
         {"MODIFY by order", by_order("ORD-1", "5.00")},
         {"APPROVE", with_disposition("H1", "STAY_COMPLETE")},
         {"APPROVE with a change", approve_with_change},
@@ -182,9 +190,14 @@ std::vector<Case> cases() {
         {"REVERSE of a child: its own child follows", row_for("Q2", "CONS_FRAUD")},
         {"REVERSE by order", by_order("ORD-1", "0")},
         {"RESET of a modified action", row_for("A1", "RESET"),
-         [](Ledger& f) { REQUIRE(f.modify(row_for("A1", "ORDER_UPDATE", "70.00"), now).outcome == Outcome::Applied); }},
+         [](Ledger& f) {
+             REQUIRE(f.modify(row_for("A1", "ORDER_UPDATE", "70.00"), now).outcome ==
+                     Outcome::Applied);
+         }},
         {"RESET of a reversed parent", row_for("Q1", "RESET"),
-         [](Ledger& f) { REQUIRE(f.modify(row_for("Q1", "CONS_FRAUD"), now).outcome == Outcome::Applied); }},
+         [](Ledger& f) {
+             REQUIRE(f.modify(row_for("Q1", "CONS_FRAUD"), now).outcome == Outcome::Applied);
+         }},
         {"rejected: MALFORMED", row_for("A1", "ORDER_UPDATE", "1e3")},
         {"rejected: MALFORMED by order", by_order("ORD-1", "1e3")},
         {"rejected: unknown disposition", with_disposition("A1", "NOPE")},
@@ -197,7 +210,8 @@ std::vector<Case> cases() {
         {"rejected: reversed", row_for("A1", "ORDER_UPDATE", "80.00"), reversed_first},
         {"rejected: approved parent reversed", row_for("Q1", "CONS_FRAUD"),
          [](Ledger& f) {
-             REQUIRE(f.modify(with_disposition("Q1", "STAY_COMPLETE"), now).outcome == Outcome::Applied);
+             REQUIRE(f.modify(with_disposition("Q1", "STAY_COMPLETE"), now).outcome ==
+                     Outcome::Applied);
          }},
     };
 }
@@ -224,7 +238,8 @@ TEST_CASE("footprint: before a row is applied, by how it names its action") {
 
 TEST_CASE("footprint: of each operation once applied, only a reversal reaches the descendants") {
     const ModificationRow row = row_for("A1", "ORDER_UPDATE", "80.00");
-    for (Operation op : {Operation::None, Operation::Modify, Operation::Approve, Operation::Reset}) {
+    for (Operation op :
+         {Operation::None, Operation::Modify, Operation::Approve, Operation::Reset}) {
         const std::string name(operation_name(op));
         CAPTURE(name);
         CHECK(row_footprint(row, op).finds == RowFootprint::Finds::ById);
@@ -245,10 +260,12 @@ TEST_CASE("footprint: the rules touch no action outside a row's footprint") {
         Ledger f;
         if (c.before) c.before(f);
         RecordingLedger recording(f.ledger);
-        const RowResult r = apply_modification(f.catalog, f.account, recording, c.row, BatchContext{"B2", now});
+        const RowResult r =
+            apply_modification(f.catalog, f.account, recording, c.row, BatchContext{"B2", now});
         CAPTURE(r.message);
         const bool done = r.outcome == Outcome::Applied;
-        done ? (void)applied.insert(r.operation) : (void)rejected.insert(std::string(error_name(r.error)));
+        done ? (void)applied.insert(r.operation)
+             : (void)rejected.insert(std::string(error_name(r.error)));
 
         const RowFootprint before = row_footprint(c.row);
         const RowFootprint after = row_footprint(c.row, done ? r.operation : Operation::None);
@@ -256,14 +273,19 @@ TEST_CASE("footprint: the rules touch no action outside a row's footprint") {
         // (the newest of it); and its descendants when the footprint says so.
         std::string found;
         switch (before.finds) {
-            case RowFootprint::Finds::Nothing: break;
-            case RowFootprint::Finds::ById: found = *c.row.action_id; break;
+            case RowFootprint::Finds::Nothing:
+                break;
+            case RowFootprint::Finds::ById:
+                found = *c.row.action_id;
+                break;
             case RowFootprint::Finds::ByOrder:
-                if (Action* a = f.ledger.find_by_order("1000", *c.row.order_id, *c.row.tracker_id)) found = a->action_id;
+                if (Action* a = f.ledger.find_by_order("1000", *c.row.order_id, *c.row.tracker_id))
+                    found = a->action_id;
                 break;
         }
         std::set<std::string> allowed;
-        if (!found.empty()) allowed = after.descendants ? f.with_descendants(found) : std::set<std::string>{found};
+        if (!found.empty())
+            allowed = after.descendants ? f.with_descendants(found) : std::set<std::string>{found};
         // The bound known before the row is applied covers the one known after.
         CHECK((before.finds == after.finds));
         if (after.descendants) CHECK(before.descendants);
@@ -281,9 +303,11 @@ TEST_CASE("footprint: the rules touch no action outside a row's footprint") {
         if (before.finds == RowFootprint::Finds::Nothing) CHECK(recording.touched.empty());
     }
     // The cases reach every operation of a modification and the ledger's own refusals.
-    CHECK(applied == std::set<Operation>{Operation::Modify, Operation::Approve, Operation::Reverse, Operation::Reset});
-    for (const char* code : {"MALFORMED", "UNKNOWN_DISPOSITION", "ACTION_REF_NOT_FOUND", "IDENTIFIER_MISMATCH",
-                             "NOTHING_TO_CHANGE", "ACTION_LOCKED", "ACTION_REVERSED"})
+    CHECK(applied == std::set<Operation>{Operation::Modify, Operation::Approve, Operation::Reverse,
+                                         Operation::Reset});
+    for (const char* code :
+         {"MALFORMED", "UNKNOWN_DISPOSITION", "ACTION_REF_NOT_FOUND", "IDENTIFIER_MISMATCH",
+          "NOTHING_TO_CHANGE", "ACTION_LOCKED", "ACTION_REVERSED"})
         CHECK(rejected.contains(code));
 }
 
@@ -291,8 +315,8 @@ TEST_CASE("footprint: a reversal does reach the descendants, which the recording
     // Without this the test above could pass on a recording that misses what it should see.
     Ledger f;
     RecordingLedger recording(f.ledger);
-    const RowResult r = apply_modification(f.catalog, f.account, recording, row_for("Q1", "CONS_FRAUD"),
-                                           BatchContext{"B2", now});
+    const RowResult r = apply_modification(f.catalog, f.account, recording,
+                                           row_for("Q1", "CONS_FRAUD"), BatchContext{"B2", now});
     REQUIRE(r.outcome == Outcome::Applied);
     CHECK(recording.written == std::set<std::string>{"Q1", "Q2", "Q3"});
     CHECK(recording.touched == std::set<std::string>{"Q1", "Q2", "Q3", "Q4"});

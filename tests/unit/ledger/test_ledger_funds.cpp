@@ -25,7 +25,8 @@ TEST_CASE("the balance is the sum of the funds entries: deposits in, clearings a
     CHECK(balance_of(entries) == 2600);
     CHECK(balance_of({}) == 0);
     CHECK(funds_entry_kind_name(FundsEntry::Kind::Clearing) == "CLEARING");
-    for (auto k : {FundsEntry::Kind::Deposit, FundsEntry::Kind::Clearing, FundsEntry::Kind::Transfer})
+    for (auto k :
+         {FundsEntry::Kind::Deposit, FundsEntry::Kind::Clearing, FundsEntry::Kind::Transfer})
         CHECK(parse_funds_entry_kind(funds_entry_kind_name(k)) == k);
     CHECK_FALSE(parse_funds_entry_kind("deposit").has_value());
     CHECK_FALSE(parse_funds_entry_kind("").has_value());

@@ -170,8 +170,8 @@ TEST_CASE("parse_amount rejects other characters") {
 
 TEST_CASE("parse_amount quotes a character outside ASCII whole, so its message stays UTF-8") {
     CHECK(mentions(amount_error("1\xC3\xA9"), "'\xC3\xA9'"));                  // é
-    CHECK(mentions(amount_error("\xEF\xBC\x91"), "'\xEF\xBC\x91'"));          // full-width 1
-    CHECK(mentions(amount_error("5\xE2\x82\xAC"), "'\xE2\x82\xAC'"));         // €
+    CHECK(mentions(amount_error("\xEF\xBC\x91"), "'\xEF\xBC\x91'"));           // full-width 1
+    CHECK(mentions(amount_error("5\xE2\x82\xAC"), "'\xE2\x82\xAC'"));          // €
     CHECK(mentions(amount_error("1\xF0\x9F\x92\xB0"), "'\xF0\x9F\x92\xB0'"));  // 💰
     // Bytes that are not UTF-8 (a CLI argument, not a checked file) are written as escapes.
     CHECK(mentions(amount_error("1\xFF"), "'\\xFF'"));
@@ -308,7 +308,8 @@ TEST_CASE("percent_of with fractional percent") {
 
 TEST_CASE("percent_of converts with the FX rate exactly") {
     // 100.00 EUR x 1.0850000000 USD/EUR x 8% = 8.68 USD
-    CHECK(percent_of(10000, cur("EUR"), Decimal{10850000000, 10}, Decimal{8, 0}, cur("USD")) == 868);
+    CHECK(percent_of(10000, cur("EUR"), Decimal{10850000000, 10}, Decimal{8, 0}, cur("USD")) ==
+          868);
     // 33.33 EUR x 1.0850000000 x 10% = 3.6163050 -> 3.62 USD
     CHECK(percent_of(3333, cur("EUR"), Decimal{10850000000, 10}, Decimal{10, 0}, cur("USD")) ==
           362);
@@ -337,8 +338,8 @@ TEST_CASE("percent_of of the largest amounts stays exact") {
     CHECK(percent_of(-amount, cur("KWD"), Decimal{9999999999999999, 4}, Decimal{100, 0},
                      cur("USD")) == std::nullopt);
     // 999999999999.999 KWD x 1 x 0% = 0, with every intermediate product beyond int64.
-    CHECK(percent_of(amount, cur("KWD"), Decimal{9999999999999999, 4}, Decimal{0, 0},
-                     cur("USD")) == 0);
+    CHECK(percent_of(amount, cur("KWD"), Decimal{9999999999999999, 4}, Decimal{0, 0}, cur("USD")) ==
+          0);
     // 999999999999.999 KWD x 1.0000000000 x 100% = 999999999999.999 -> 1000000000000.00 USD
     CHECK(percent_of(amount, cur("KWD"), Decimal{10000000000, 10}, Decimal{100, 0}, cur("USD")) ==
           100000000000000);
@@ -352,9 +353,9 @@ TEST_CASE("percent_of of zero is zero") {
 
 TEST_CASE("scale_line scales by quantity and rounds once") {
     CHECK(scale_line(3000, 2, 3) == 2000);
-    CHECK(scale_line(1000, 1, 3) == 333);   // 333.33...
-    CHECK(scale_line(1000, 2, 3) == 667);   // 666.66...
-    CHECK(scale_line(1001, 1, 2) == 501);   // 500.5 -> 501
+    CHECK(scale_line(1000, 1, 3) == 333);  // 333.33...
+    CHECK(scale_line(1000, 2, 3) == 667);  // 666.66...
+    CHECK(scale_line(1001, 1, 2) == 501);  // 500.5 -> 501
     CHECK(scale_line(1000, 0, 3) == 0);
     CHECK(scale_line(1000, 6, 3) == 2000);
 }

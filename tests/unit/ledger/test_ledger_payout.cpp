@@ -128,11 +128,10 @@ TEST_CASE("compute_payout after the last version's effective_to is CONTRACT_NOT_
 
 TEST_CASE("compute_payout uses the version in force at the evaluation time") {
     Fixture f;
-    const Action x = f.sale(10000);  // event in January
-    CHECK(f.payout_minor(x, january_15) == 800);                   // 8%
-    CHECK(f.payout_minor(x, at("2026-07-01T00:00:00Z")) == 500);   // 5% from July
-    CHECK(f.payout(x, at("2026-07-01T00:00:00Z"))->version ==
-          &f.account->contracts[0].versions[1]);
+    const Action x = f.sale(10000);                               // event in January
+    CHECK(f.payout_minor(x, january_15) == 800);                  // 8%
+    CHECK(f.payout_minor(x, at("2026-07-01T00:00:00Z")) == 500);  // 5% from July
+    CHECK(f.payout(x, at("2026-07-01T00:00:00Z"))->version == &f.account->contracts[0].versions[1]);
 }
 
 // ---- rule precedence ----

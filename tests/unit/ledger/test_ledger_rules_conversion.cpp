@@ -69,7 +69,8 @@ TEST_CASE("conversion without ActionId gets a deterministic generated id") {
 TEST_CASE("conversion with items: order amount is the sum of lines, category percents apply") {
     RulesFixture f;
     auto row = conversion("A1", "", "2026-01-15T10:00:00Z");
-    row.items = {item(1, "TENT", "2", "150.00", "outdoor"), item(2, "GPS", "1", "200.00", "electronics")};
+    row.items = {item(1, "TENT", "2", "150.00", "outdoor"),
+                 item(2, "GPS", "1", "200.00", "electronics")};
     RowResult r = f.convert(row, jan20);
     REQUIRE(r.outcome == Outcome::Applied);
     const Action& a = f.action("A1");
@@ -232,7 +233,8 @@ TEST_CASE("conversion catalog checks: tracker, partner, contract, FX rate") {
     RulesFixture f;
     CHECK(f.convert(conversion("C1", "10.00", "2026-01-15", "P-77", "99999"), jan20).error ==
           ErrorCode::ActionTrackerNotFound);
-    CHECK(f.convert(conversion("C2", "10.00", "2026-01-15", "P-00"), jan20).error == ErrorCode::PartnerNotFound);
+    CHECK(f.convert(conversion("C2", "10.00", "2026-01-15", "P-00"), jan20).error ==
+          ErrorCode::PartnerNotFound);
     RowResult none = f.convert(conversion("C3", "10.00", "2026-01-15", "P-88"), jan20);
     CHECK(none.error == ErrorCode::ContractNotFound);
     CHECK(error_type(none.error) == "Contract Error");
@@ -252,21 +254,27 @@ TEST_CASE("DUPLICATE_ACTION: an existing id, also from an earlier row of the sam
     CHECK(again.error == ErrorCode::DuplicateAction);
     CHECK(f.action("D1").amount == 1000);
     // Ids are scoped to their account: the same id in account 2000 is a new action.
-    RowResult other = apply_conversion(f.catalog, f.catalog.accounts.at("2000"), f.ledger,
-                                       conversion("D1", "10.00", "2026-01-15"), BatchContext{"B9", jan20});
+    RowResult other =
+        apply_conversion(f.catalog, f.catalog.accounts.at("2000"), f.ledger,
+                         conversion("D1", "10.00", "2026-01-15"), BatchContext{"B9", jan20});
     CHECK(other.outcome == Outcome::Applied);
 }
 
 TEST_CASE("EVENT_IN_FUTURE beyond 5 minutes, EVENT_TOO_OLD beyond max_conversion_age_days") {
     RulesFixture f;
     const Instant now = at("2026-03-10T12:00:00Z");
-    CHECK(f.convert(conversion("T1", "10.00", "2026-03-10T12:06:00Z"), now).error == ErrorCode::EventInFuture);
-    CHECK(f.convert(conversion("T2", "10.00", "2026-03-10T12:04:59Z"), now).outcome == Outcome::Applied);
+    CHECK(f.convert(conversion("T1", "10.00", "2026-03-10T12:06:00Z"), now).error ==
+          ErrorCode::EventInFuture);
+    CHECK(f.convert(conversion("T2", "10.00", "2026-03-10T12:04:59Z"), now).outcome ==
+          Outcome::Applied);
     // 88 days is the default age limit.
-    CHECK(f.convert(conversion("T3", "10.00", "2025-12-11T11:59:00Z"), now).error == ErrorCode::EventTooOld);
+    CHECK(f.convert(conversion("T3", "10.00", "2025-12-11T11:59:00Z"), now).error ==
+          ErrorCode::EventTooOld);
     f.account.max_conversion_age_days = 10;
-    CHECK(f.convert(conversion("T4", "10.00", "2026-02-27T12:00:00Z"), now).error == ErrorCode::EventTooOld);
-    CHECK(f.convert(conversion("T5", "10.00", "2026-03-01T12:00:00Z"), now).outcome == Outcome::Applied);
+    CHECK(f.convert(conversion("T4", "10.00", "2026-02-27T12:00:00Z"), now).error ==
+          ErrorCode::EventTooOld);
+    CHECK(f.convert(conversion("T5", "10.00", "2026-03-01T12:00:00Z"), now).outcome ==
+          Outcome::Applied);
 }
 
 TEST_CASE("late conversion: event date becomes the processing time, reported date kept") {
@@ -305,7 +313,8 @@ TEST_CASE("late conversion takes the promo validity of the new event date") {
 
 TEST_CASE("open-ended tracker locks 730 days after the event") {
     RulesFixture f;
-    const Action& a = f.create(conversion("H1", "300.00", "2026-01-15T10:00:00Z", "P-77", "19817"), jan20);
+    const Action& a =
+        f.create(conversion("H1", "300.00", "2026-01-15T10:00:00Z", "P-77", "19817"), jan20);
     CHECK(a.locking_date == at("2026-01-15T10:00:00Z") + std::chrono::days{730});
     CHECK(a.clearing_date == clearing_date(Clearing{0, 20}, a.locking_date, f.account.timezone));
 }
@@ -317,8 +326,8 @@ TEST_CASE("PARENT_NOT_FOUND and explicit ParentActionId") {
     CHECK(f.convert(orphan, jan20).error == ErrorCode::ParentNotFound);
 
     // Another account's action is no parent either.
-    apply_conversion(f.catalog, f.catalog.accounts.at("2000"), f.ledger, conversion("X1", "10.00", "2026-01-15"),
-                     BatchContext{"B0", jan20});
+    apply_conversion(f.catalog, f.catalog.accounts.at("2000"), f.ledger,
+                     conversion("X1", "10.00", "2026-01-15"), BatchContext{"B0", jan20});
     orphan.parent_action_id = "X1";
     CHECK(f.convert(orphan, jan20).error == ErrorCode::ParentNotFound);
 
@@ -412,8 +421,10 @@ TEST_CASE("conversion check order: the earlier fault is reported") {
 
     CHECK(f.convert(conversion("O3", "10.00", "2026-03-01", "P-00", "99999"), now).error ==
           ErrorCode::ActionTrackerNotFound);
-    CHECK(f.convert(conversion("EXIST", "10.00", "2026-03-01", "P-00"), now).error == ErrorCode::PartnerNotFound);
-    CHECK(f.convert(conversion("EXIST", "10.00", "2027-01-01"), now).error == ErrorCode::DuplicateAction);
+    CHECK(f.convert(conversion("EXIST", "10.00", "2026-03-01", "P-00"), now).error ==
+          ErrorCode::PartnerNotFound);
+    CHECK(f.convert(conversion("EXIST", "10.00", "2027-01-01"), now).error ==
+          ErrorCode::DuplicateAction);
 
     auto future_and_parent = conversion("O4", "10.00", "2027-01-01");
     future_and_parent.parent_action_id = "NOPE";
@@ -434,7 +445,8 @@ TEST_CASE("event dates without an offset are in the account's time zone") {
     f.account.timezone_name = "America/New_York";
     f.account.timezone = find_time_zone("America/New_York");
     REQUIRE(f.account.timezone != nullptr);
-    const Action& a = f.create(conversion("Z1", "10.00", "2026-01-31T22:00:00"), at("2026-02-02T00:00:00Z"));
+    const Action& a =
+        f.create(conversion("Z1", "10.00", "2026-01-31T22:00:00"), at("2026-02-02T00:00:00Z"));
     CHECK(a.event_date == at("2026-02-01T03:00:00Z"));
     // Locking follows the local month (January): 2026-02-28T00:00 New York time.
     CHECK(a.locking_date == at("2026-02-28T05:00:00Z"));

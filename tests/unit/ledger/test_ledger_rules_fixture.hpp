@@ -22,7 +22,9 @@ inline Instant at(std::string_view text) {
 inline PayoutRule percent(std::int64_t mantissa, int scale = 0) {
     return PayoutRule{PayoutRule::Kind::Percent, Decimal{mantissa, scale}, 0};
 }
-inline PayoutRule fixed(std::int64_t minor) { return PayoutRule{PayoutRule::Kind::Fixed, {}, minor}; }
+inline PayoutRule fixed(std::int64_t minor) {
+    return PayoutRule{PayoutRule::Kind::Fixed, {}, minor};
+}
 
 // Account 1000 (USD, but UTC) with the first version of contract C-1 as in
 // etc/catalog.yaml, plus:
@@ -39,9 +41,12 @@ inline Catalog make_catalog() {
     account.timezone = find_time_zone("UTC");
     account.trackers["19816"] = Tracker{"19816", "Online Sale", false, std::nullopt};
     account.trackers["19817"] = Tracker{"19817", "Hotel Booking", true, std::nullopt};
-    account.trackers["19818"] = Tracker{"19818", "Subscription Renewal", false, std::string("19816")};
-    account.dispositions["STAY_COMPLETE"] = Disposition{"STAY_COMPLETE", "Stay completed", Disposition::Effect::Approve};
-    account.dispositions["NO_SHOW"] = Disposition{"NO_SHOW", "Guest did not show", Disposition::Effect::Reject};
+    account.trackers["19818"] =
+        Tracker{"19818", "Subscription Renewal", false, std::string("19816")};
+    account.dispositions["STAY_COMPLETE"] =
+        Disposition{"STAY_COMPLETE", "Stay completed", Disposition::Effect::Approve};
+    account.dispositions["NO_SHOW"] =
+        Disposition{"NO_SHOW", "Guest did not show", Disposition::Effect::Reject};
     account.dispositions["ADJUST"] = Disposition{"ADJUST", "Adjusted", Disposition::Effect::Modify};
     account.partners["P-77"] = Partner{"P-77", "Trail Blog"};
     account.partners["P-88"] = Partner{"P-88", "No Contract Media"};
@@ -56,7 +61,8 @@ inline Catalog make_catalog() {
     v1.default_rule = percent(8);
     v1.categories["electronics"] = Decimal{3, 0};
     v1.customer_status["NEW"] = percent(10);
-    v1.promo_codes.push_back(PromoCode{"FREESHIP0", fixed(0), std::nullopt, at("2026-06-30T00:00:00Z")});
+    v1.promo_codes.push_back(
+        PromoCode{"FREESHIP0", fixed(0), std::nullopt, at("2026-06-30T00:00:00Z")});
     v1.promo_codes.push_back(PromoCode{"BONUS5", fixed(500), std::nullopt, std::nullopt});
     v1.locking = Locking{Locking::After::EndOfMonth, 0, 27};
     v1.clearing = Clearing{0, 20};
@@ -84,7 +90,8 @@ inline Catalog make_catalog() {
 
     catalog.accounts[account.id] = account;
     catalog.accounts[other.id] = other;
-    catalog.fx_rates.push_back(FxRate{"EUR", "USD", Decimal{10850000000, 10}, Days{std::chrono::year{2026} / 1 / 1}});
+    catalog.fx_rates.push_back(
+        FxRate{"EUR", "USD", Decimal{10850000000, 10}, Days{std::chrono::year{2026} / 1 / 1}});
     return catalog;
 }
 
@@ -110,8 +117,9 @@ inline ModificationRow modification(std::string action_id, std::string reason) {
     return row;
 }
 
-inline ItemGroup item(int index, std::string sku, Cell quantity = std::nullopt, Cell amount = std::nullopt,
-                      Cell category = std::nullopt, Cell new_sku = std::nullopt) {
+inline ItemGroup item(int index, std::string sku, Cell quantity = std::nullopt,
+                      Cell amount = std::nullopt, Cell category = std::nullopt,
+                      Cell new_sku = std::nullopt) {
     ItemGroup g;
     g.index = index;
     g.sku = std::move(sku);
@@ -131,7 +139,8 @@ struct RulesFixture {
         return apply_conversion(catalog, account, ledger, row, BatchContext{std::move(batch), now});
     }
     RowResult modify(const ModificationRow& row, Instant now, std::string batch = "B2") {
-        return apply_modification(catalog, account, ledger, row, BatchContext{std::move(batch), now});
+        return apply_modification(catalog, account, ledger, row,
+                                  BatchContext{std::move(batch), now});
     }
     // Creates an action by a conversion that must succeed.
     Action& create(const ConversionRow& row, Instant now) {

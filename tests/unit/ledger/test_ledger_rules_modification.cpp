@@ -18,12 +18,14 @@ struct ModFixture : RulesFixture {
     // I1: TENT 2 x 150.00 (outdoor) and GPS 1 x 200.00 (electronics): payout 12.00 + 6.00.
     Action& with_items() {
         auto row = conversion("I1", "", "2026-03-10T10:00:00Z");
-        row.items = {item(1, "TENT", "2", "150.00", "outdoor"), item(2, "GPS", "1", "200.00", "electronics")};
+        row.items = {item(1, "TENT", "2", "150.00", "outdoor"),
+                     item(2, "GPS", "1", "200.00", "electronics")};
         return create(row, created_at);
     }
 };
 
-ModificationRow amount_row(std::string id, std::string amount, std::string reason = "ORDER_UPDATE") {
+ModificationRow amount_row(std::string id, std::string amount,
+                           std::string reason = "ORDER_UPDATE") {
     auto row = modification(std::move(id), std::move(reason));
     row.amount = std::move(amount);
     return row;
@@ -140,7 +142,8 @@ TEST_CASE("MISSING_REASON, UNKNOWN_REASON, UNKNOWN_DISPOSITION") {
     auto lower = amount_row("A1", "50.00", "order_update");
     CHECK(f.modify(lower, now).error == ErrorCode::UnknownReason);
     CHECK(check_modification_form(lower).first == ErrorCode::UnknownReason);
-    CHECK(f.modify(amount_row("A1", "50.00", "PARENT_REVERSED"), now).error == ErrorCode::UnknownReason);
+    CHECK(f.modify(amount_row("A1", "50.00", "PARENT_REVERSED"), now).error ==
+          ErrorCode::UnknownReason);
 
     auto disposition = amount_row("A1", "50.00", "");
     disposition.disposition_code = "stay_complete";  // codes are case-sensitive
@@ -157,8 +160,8 @@ TEST_CASE("ACTION_REF_NOT_FOUND, also for another account's action") {
     CHECK_FALSE(r.old_amount.has_value());
     CHECK_FALSE(r.status.has_value());
 
-    apply_conversion(f.catalog, f.catalog.accounts.at("2000"), f.ledger, conversion("X1", "10.00", "2026-03-10"),
-                     BatchContext{"B0", created_at});
+    apply_conversion(f.catalog, f.catalog.accounts.at("2000"), f.ledger,
+                     conversion("X1", "10.00", "2026-03-10"), BatchContext{"B0", created_at});
     CHECK(f.modify(amount_row("X1", "50.00"), now).error == ErrorCode::ActionRefNotFound);
     auto by_order = modification("", "ORDER_UPDATE");
     by_order.action_id.reset();
@@ -180,11 +183,12 @@ TEST_CASE("ACTION_REF_NOT_FOUND when the view hands back another account's actio
     };
     Catalog catalog = make_catalog();
     CarelessLedger ledger;
-    REQUIRE(apply_conversion(catalog, catalog.accounts.at("2000"), ledger, conversion("X1", "10.00", "2026-03-10"),
+    REQUIRE(apply_conversion(catalog, catalog.accounts.at("2000"), ledger,
+                             conversion("X1", "10.00", "2026-03-10"),
                              BatchContext{"B0", created_at})
                 .outcome == Outcome::Applied);
-    RowResult r = apply_modification(catalog, catalog.accounts.at("1000"), ledger, amount_row("X1", "5.00"),
-                                     BatchContext{"B1", now});
+    RowResult r = apply_modification(catalog, catalog.accounts.at("1000"), ledger,
+                                     amount_row("X1", "5.00"), BatchContext{"B1", now});
     CHECK(r.error == ErrorCode::ActionRefNotFound);
     CHECK_FALSE(r.old_amount.has_value());
     CHECK(ledger.find("2000", "X1")->amount == 1000);
@@ -213,7 +217,8 @@ TEST_CASE("ACTION_LOCKED: approved, or locking date passed while still PENDING")
     CHECK(late.old_amount == 10000);
     CHECK(late.new_amount == 10000);
     CHECK(late.old_payout == 800);
-    CHECK(f.modify(amount_row("A1", "50.00"), at("2026-04-27T23:59:59Z")).outcome == Outcome::Applied);
+    CHECK(f.modify(amount_row("A1", "50.00"), at("2026-04-27T23:59:59Z")).outcome ==
+          Outcome::Applied);
 
     f.create(conversion("A2", "100.00", "2026-03-10T10:00:00Z"), created_at);
     f.action("A2").status = Status::Approved;
@@ -271,7 +276,8 @@ TEST_CASE("MODIFICATION_LIMIT_REACHED at 1,000 applied changes by default") {
     CHECK(r.modification_count == 1000);
     CHECK(f.action("A1").amount == 5000);
     // A reversal and a reset are changes too.
-    CHECK(f.modify(modification("A1", "CONS_FRAUD"), now).error == ErrorCode::ModificationLimitReached);
+    CHECK(f.modify(modification("A1", "CONS_FRAUD"), now).error ==
+          ErrorCode::ModificationLimitReached);
     CHECK(f.modify(modification("A1", "RESET"), now).error == ErrorCode::ModificationLimitReached);
 }
 
@@ -467,7 +473,8 @@ TEST_CASE("modification check order") {
     }
     SUBCASE("NOTHING_TO_CHANGE before CONTRACT_NOT_FOUND") {
         f.account.contracts.clear();
-        CHECK(f.modify(modification("A1", "ORDER_UPDATE"), now).error == ErrorCode::NothingToChange);
+        CHECK(f.modify(modification("A1", "ORDER_UPDATE"), now).error ==
+              ErrorCode::NothingToChange);
     }
     SUBCASE("CONTRACT_NOT_FOUND before FX_RATE_NOT_FOUND") {
         auto eur = conversion("E1", "100.00", "2026-03-10T10:00:00Z");
@@ -587,9 +594,10 @@ TEST_CASE("a reversal reason without changes reverses, and with changes it modif
 }
 
 TEST_CASE("every reversal reason of docs/rules.md reverses") {
-    for (const char* reason : {"REJECTED", "CONS_INFO_INVALID", "CONS_ERROR", "CONS_FRAUD", "ITEM_RETURNED",
-                               "ITEM_OUT_OF_STOCK", "ORDER_ERROR", "PUB_ACT_DISPUTE", "ADV_ACT_DISPUTE",
-                               "NOT_COMPLIANCE_TERMS", "TEST_ACTION", "MP_RETURNED", "OTHER"}) {
+    for (const char* reason :
+         {"REJECTED", "CONS_INFO_INVALID", "CONS_ERROR", "CONS_FRAUD", "ITEM_RETURNED",
+          "ITEM_OUT_OF_STOCK", "ORDER_ERROR", "PUB_ACT_DISPUTE", "ADV_ACT_DISPUTE",
+          "NOT_COMPLIANCE_TERMS", "TEST_ACTION", "MP_RETURNED", "OTHER"}) {
         ModFixture f;
         INFO(reason);
         RowResult r = f.modify(modification("A1", reason), now);
@@ -640,7 +648,8 @@ TEST_CASE("APPROVE disposition on an open-ended tracker locks now and the cleari
     CHECK(f.ledger.history_of("H1").back().operation == Operation::Approve);
     CHECK(f.ledger.history_of("H1").back().reason == "STAY_COMPLETE");
     // Locked: corrections now need a make-good.
-    CHECK(f.modify(amount_row("H1", "100.00"), now + std::chrono::minutes{1}).error == ErrorCode::ActionLocked);
+    CHECK(f.modify(amount_row("H1", "100.00"), now + std::chrono::minutes{1}).error ==
+          ErrorCode::ActionLocked);
 }
 
 TEST_CASE("APPROVE with changes applies them, then locks early") {
@@ -693,7 +702,8 @@ TEST_CASE("RESET restores the creation state, revives a reversed action, is refu
     CHECK(f.modify(modification("I1", "RESET"), may).error == ErrorCode::ActionLocked);
 }
 
-TEST_CASE("item changes: quantity scales the creation line, NewSku keeps the place, category re-prices") {
+TEST_CASE(
+    "item changes: quantity scales the creation line, NewSku keeps the place, category re-prices") {
     ModFixture f;
     f.with_items();
     auto one = modification("I1", "ITEM_RETURNED");
@@ -896,7 +906,8 @@ TEST_CASE("an outside-terms action keeps payout 0 when modified, and APPROVE bri
 TEST_CASE("a Quantity<i> that would take a line beyond the largest amount is MALFORMED") {
     ModFixture f;
     auto big = conversion("BIG", "", "2026-03-10T10:00:00Z");
-    big.items = {item(1, "GOLD", "1", "999999999999.99"), item(2, "SILVER", "1", "999999999999.99")};
+    big.items = {item(1, "GOLD", "1", "999999999999.99"),
+                 item(2, "SILVER", "1", "999999999999.99")};
     f.create(big, created_at);
     // 99999999999999 cents x 1,000,000 is beyond int64: this threw std::overflow_error, which
     // stopped the whole file as if the machine had failed.

@@ -10,7 +10,8 @@ namespace {
 
 const Instant now = at("2026-03-20T15:00:00Z");
 
-TransferRow transfer(std::string type, std::string partner, std::string amount, std::int64_t line = 2) {
+TransferRow transfer(std::string type, std::string partner, std::string amount,
+                     std::int64_t line = 2) {
     TransferRow row;
     row.line = line;
     if (!type.empty()) row.transfer_type = std::move(type);
@@ -98,7 +99,9 @@ TEST_CASE("a transfer with no funds at all is INSUFFICIENT_FUNDS, and nothing is
     CHECK(f.ledger.transfers.empty());
 }
 
-TEST_CASE("transfer row checks: MALFORMED, then MISSING_FIELD, PARTNER_NOT_FOUND, CURRENCY_MISMATCH, INSUFFICIENT_FUNDS") {
+TEST_CASE(
+    "transfer row checks: MALFORMED, then MISSING_FIELD, PARTNER_NOT_FOUND, CURRENCY_MISMATCH, "
+    "INSUFFICIENT_FUNDS") {
     TransferFixture f;
     auto code = [&](const TransferRow& row) {
         RowResult r = f.apply(row);
@@ -116,16 +119,20 @@ TEST_CASE("transfer row checks: MALFORMED, then MISSING_FIELD, PARTNER_NOT_FOUND
 
     SUBCASE("MALFORMED") {
         CHECK(code(transfer("REFUND", "P-77", "10.00")) == ErrorCode::Malformed);
-        CHECK(code(transfer("make_good", "P-77", "10.00")) == ErrorCode::Malformed);  // values match exactly
+        CHECK(code(transfer("make_good", "P-77", "10.00")) ==
+              ErrorCode::Malformed);  // values match exactly
         CHECK(code(transfer("MAKE_GOOD", "P-77", "-1")) == ErrorCode::Malformed);
         CHECK(code(transfer("MAKE_GOOD", "P-77", "0")) == ErrorCode::Malformed);
         CHECK(code(transfer("MAKE_GOOD", "P-77", "0.000")) == ErrorCode::Malformed);
-        CHECK(code(transfer("MAKE_GOOD", "P-77", "1.005")) == ErrorCode::Malformed);  // USD has 2 digits
+        CHECK(code(transfer("MAKE_GOOD", "P-77", "1.005")) ==
+              ErrorCode::Malformed);  // USD has 2 digits
         CHECK(code(transfer("MAKE_GOOD", "P-77", "1e3")) == ErrorCode::Malformed);
         CHECK(code(with(good, &TransferRow::currency_code, "XYZ")) == ErrorCode::Malformed);
         CHECK(code(with(good, &TransferRow::payment_date, "yesterday")) == ErrorCode::Malformed);
-        CHECK(code(with(good, &TransferRow::payment_date, "2026-03-20T15:00:00.001Z")) == ErrorCode::Malformed);
-        CHECK(code(with(good, &TransferRow::comments, std::string(256, 'x'))) == ErrorCode::Malformed);
+        CHECK(code(with(good, &TransferRow::payment_date, "2026-03-20T15:00:00.001Z")) ==
+              ErrorCode::Malformed);
+        CHECK(code(with(good, &TransferRow::comments, std::string(256, 'x'))) ==
+              ErrorCode::Malformed);
         // Malformed comes first: before the missing partner and the unknown currency.
         CHECK(code(with(transfer("MAKE_GOOD", "", "-1"), &TransferRow::currency_code, "EUR")) ==
               ErrorCode::Malformed);
@@ -133,8 +140,9 @@ TEST_CASE("transfer row checks: MALFORMED, then MISSING_FIELD, PARTNER_NOT_FOUND
     SUBCASE("a future PaymentDate names the field and both times") {
         RowResult r = f.apply(with(good, &TransferRow::payment_date, "2026-03-21T00:00:00Z"));
         CHECK(r.error == ErrorCode::Malformed);
-        CHECK(r.message == "PaymentDate: 2026-03-21T00:00:00Z is after the time the file is processed, "
-                           "2026-03-20T15:00:00Z");
+        CHECK(r.message ==
+              "PaymentDate: 2026-03-21T00:00:00Z is after the time the file is processed, "
+              "2026-03-20T15:00:00Z");
     }
     SUBCASE("Comments count characters, not bytes") {
         std::string text;
@@ -159,8 +167,8 @@ TEST_CASE("transfer row checks: MALFORMED, then MISSING_FIELD, PARTNER_NOT_FOUND
         CHECK(code(with(good, &TransferRow::currency_code, "EUR")) == ErrorCode::CurrencyMismatch);
         CHECK(code(with(good, &TransferRow::currency_code, "usd")) == ErrorCode::Malformed);
         // Before INSUFFICIENT_FUNDS.
-        CHECK(code(with(transfer("BONUS", "P-77", "1000000"), &TransferRow::currency_code, "EUR")) ==
-              ErrorCode::CurrencyMismatch);
+        CHECK(code(with(transfer("BONUS", "P-77", "1000000"), &TransferRow::currency_code,
+                        "EUR")) == ErrorCode::CurrencyMismatch);
         CHECK(code(with(good, &TransferRow::currency_code, "USD")) == ErrorCode::None);
     }
     SUBCASE("INSUFFICIENT_FUNDS last") {
@@ -170,7 +178,8 @@ TEST_CASE("transfer row checks: MALFORMED, then MISSING_FIELD, PARTNER_NOT_FOUND
 
 TEST_CASE("validate's form check of a transfer row: no account, the PaymentDate against now") {
     auto form = [](const TransferRow& row) { return check_transfer_form(row, now).first; };
-    CHECK(form(transfer("MAKE_GOOD", "P-404", "1.005")) == ErrorCode::None);  // digits need the account
+    CHECK(form(transfer("MAKE_GOOD", "P-404", "1.005")) ==
+          ErrorCode::None);  // digits need the account
     CHECK(form(transfer("MAKE_GOOD", "", "1")) == ErrorCode::MissingField);
     CHECK(form(transfer("GIFT", "P-77", "1")) == ErrorCode::Malformed);
     TransferRow later = transfer("BONUS", "P-77", "1");

@@ -42,10 +42,12 @@ std::vector<Kept> drained(QueueOrder& q) {
 // Ids that share long prefixes, differ only after their 8th byte or in their length, hold
 // bytes above 0x7f (which order after every ASCII byte) and zero bytes.
 std::string random_id(std::mt19937_64& random) {
-    static const std::vector<std::string> stems{"",          "A",          "A0000001",
-                                                "A00000011", "A000000112", "\xc3\xa9t\xc3\xa9",
-                                                "\xff",      std::string("A\0B", 3),
-                                                "z",         "\x7f",      "\x80"};
+    static const std::vector<std::string> stems{"",           "A",
+                                                "A0000001",   "A00000011",
+                                                "A000000112", "\xc3\xa9t\xc3\xa9",
+                                                "\xff",       std::string("A\0B", 3),
+                                                "z",          "\x7f",
+                                                "\x80"};
     std::string id = stems[random() % stems.size()];
     const std::size_t extra = random() % 12;
     for (std::size_t i = 0; i < extra; ++i) {
@@ -91,9 +93,18 @@ TEST_CASE("queue order: by clearing date, then action id bytewise, over several 
 
 TEST_CASE("queue order: ids that tie on their first 8 bytes are ordered by the rest and length") {
     QueueOrder q(std::size_t{1} << 30);
-    const std::vector<std::string> ids{"A0000001\x80", "A0000001", "A00000010", "A0000001\x01",
-                                       "A000000", std::string("A0000001\0", 9), "B", "",
-                                       "z", "\xc3\xa9", "\x7f", "\x80"};
+    const std::vector<std::string> ids{"A0000001\x80",
+                                       "A0000001",
+                                       "A00000010",
+                                       "A0000001\x01",
+                                       "A000000",
+                                       std::string("A0000001\0", 9),
+                                       "B",
+                                       "",
+                                       "z",
+                                       "\xc3\xa9",
+                                       "\x7f",
+                                       "\x80"};
     for (std::size_t i = 0; i < ids.size(); ++i)
         REQUIRE(q.add(QueueItem{static_cast<std::int64_t>(i), ids[i], 1, Instant{}, false}));
     std::vector<std::string> got;

@@ -75,8 +75,8 @@ public:
     int list_failures = 0;     // the next list() calls fail with list_error
     RemoteErrorKind list_error = RemoteErrorKind::Denied;
     std::string list_reply;  // what the server said, added to the failed listing's message
-    int read_failures = 0;                // the next downloads lose the connection mid-file
-    int changing_reads = 0;               // the next downloads find the file changing
+    int read_failures = 0;   // the next downloads lose the connection mid-file
+    int changing_reads = 0;  // the next downloads find the file changing
     // The next downloads go silent after half the file, as a stalled server does, until the
     // folder is interrupted or `silence_limit` (the client's timeout) has passed; either way
     // the connection is then lost.
@@ -84,9 +84,9 @@ public:
     std::chrono::milliseconds silence_limit{5000};
     std::condition_variable interrupted;  // notified by FakeFolder::interrupt()
     int interrupts = 0;
-    std::set<std::string> refuse_rename;  // renames from these paths are Denied
-    std::string trust = "1";              // RemoteServer::trust_stamp()
-    std::vector<std::string> unreadable;  // listing lines the protocol could not read (FTP)
+    std::set<std::string> refuse_rename;        // renames from these paths are Denied
+    std::string trust = "1";                    // RemoteServer::trust_stamp()
+    std::vector<std::string> unreadable;        // listing lines the protocol could not read (FTP)
     std::chrono::milliseconds slow_connect{0};  // connect() takes this long unless interrupted
     std::set<std::string> vanish_once;          // the next download of these is NotFound
     int connects = 0;

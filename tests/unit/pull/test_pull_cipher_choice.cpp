@@ -14,9 +14,8 @@ TEST_CASE("sftp ciphers: the faster AEAD cipher here is offered first, the other
     CHECK(t.aes128_gcm_mb_s > 0);
     CHECK(t.chacha20_poly1305_mb_s > 0);
     const std::string aes = "aes128-gcm@openssh.com", chacha = "chacha20-poly1305@openssh.com";
-    const std::string first_two = t.chacha20_poly1305_mb_s > t.aes128_gcm_mb_s
-                                      ? chacha + "," + aes
-                                      : aes + "," + chacha;
+    const std::string first_two =
+        t.chacha20_poly1305_mb_s > t.aes128_gcm_mb_s ? chacha + "," + aes : aes + "," + chacha;
     const std::string& list = sftp_cipher_preference();
     CHECK(list.starts_with(first_two + ","));
     CHECK(list.ends_with(",aes256-gcm@openssh.com,aes256-ctr,aes192-ctr,aes128-ctr"));

@@ -1,7 +1,7 @@
 // FtpSession against a real vsftpd on 127.0.0.1 (vsftpd_fixture.hpp), in plain FTP and
 // with explicit TLS where the behaviour is the same.
-#include <doctest/doctest.h>
 #include <arpa/inet.h>
+#include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -388,8 +388,8 @@ TEST_CASE("ftp: a passive port another socket holds does not stop a transfer") {
     REQUIRE(session.connect());
     for (int i = 0; i < 5; ++i) {
         CAPTURE(i);
-        auto got = session.download((server.files() / "a.csv").string(), local.path() / "a.csv",
-                                    {}, 1 << 30);
+        auto got = session.download((server.files() / "a.csv").string(), local.path() / "a.csv", {},
+                                    1 << 30);
         REQUIRE_MESSAGE(got, got.error().message);
         CHECK(read(local.path() / "a.csv") == "OrderId,Amount\n1,1.00\n");
         fs::remove(local.path() / "a.csv");

@@ -3,7 +3,6 @@
 // put, and how failures are waited out. No sshd: what the protocol does is in
 // test_pull_sftp_*.cpp.
 #include <doctest/doctest.h>
-
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -14,8 +13,8 @@
 #include "apply/delivery.hpp"
 #include "fake_remote.hpp"
 #include "pull/puller.hpp"
-#include "util/name_rules.hpp"
 #include "test_pull_fixtures.hpp"
+#include "util/name_rules.hpp"
 
 namespace fs = std::filesystem;
 using namespace actiondrop;
@@ -104,7 +103,8 @@ struct Rig {
     }
 
     std::vector<store::PullRecord> open_pulls() {
-        return store::open_store(store_url)->open_pulls(inbox.name, pull_owner(local.path() / "state"));
+        return store::open_store(store_url)->open_pulls(inbox.name,
+                                                        pull_owner(local.path() / "state"));
     }
 
     std::vector<Problem> problems_seen() {
@@ -539,8 +539,9 @@ TEST_CASE("a listing line that cannot be read is reported once and the other fil
           "?rw-r--r-- 1 0 0 4 Dec 04 21:04 odd.csv: a listing line that cannot be read; skipped");
 }
 
-TEST_CASE("skipped lines are logged once each and at most so many an hour, however many new ones "
-          "each poll lists") {
+TEST_CASE(
+    "skipped lines are logged once each and at most so many an hour, however many new ones "
+    "each poll lists") {
     Rig rig;
     rig.timing.skips_logged = 100;
     auto lines = [](const std::string& tag, int n) {
@@ -593,8 +594,7 @@ TEST_CASE("names seen in a listing cut short are forgotten once they are no long
     auto puller = rig.start();
     REQUIRE(eventually([&] { return puller->oldest_waiting().has_value(); }));
     const auto first = *puller->oldest_waiting();
-    CHECK(eventually(
-        [&] { return rig.info_mentions("the listing of /in was cut at 3 entries"); }));
+    CHECK(eventually([&] { return rig.info_mentions("the listing of /in was cut at 3 entries"); }));
     // A server that lists new names at each poll, more than the budget each time.
     rig.remote.with([&](FakeRemote& r) {
         r.files.clear();
@@ -646,11 +646,12 @@ TEST_CASE("a pull another service took is left to it: not downloaded again, not 
 
     auto puller = rig.start();
     REQUIRE(eventually([&] { return rig.claims().size() == 1; }));  // b.csv, ours
-    std::this_thread::sleep_for(800ms);  // several polls
+    std::this_thread::sleep_for(800ms);                             // several polls
     CHECK(rig.claims().size() == 1);
     CHECK(rig.remote.count("download /in/a.csv") == 0);
     CHECK(rig.remote.count("download /in/b.csv") == 1);
-    auto stored = store::open_store(rig.store_url)->find_pull(rig.inbox.name, "/in/a.csv", theirs.size, theirs.mtime);
+    auto stored = store::open_store(rig.store_url)
+                      ->find_pull(rig.inbox.name, "/in/a.csv", theirs.size, theirs.mtime);
     REQUIRE(stored);
     CHECK(stored->state == "claimed");
     CHECK(stored->owner == theirs.owner);
@@ -665,7 +666,8 @@ namespace {
 
 // A pull of /in/a.csv that another service took and whose lease has ended: its copy was in
 // that service's spool.
-store::PullRecord dead_services_pull(Rig& rig, const std::string& state, const std::string& path = "/in/a.csv") {
+store::PullRecord dead_services_pull(Rig& rig, const std::string& state,
+                                     const std::string& path = "/in/a.csv") {
     store::PullRecord theirs;
     theirs.inbox = rig.inbox.name;
     theirs.remote_path = path;
@@ -684,7 +686,8 @@ store::PullRecord dead_services_pull(Rig& rig, const std::string& state, const s
 
 }  // namespace
 
-TEST_CASE("a pull whose owner's lease ended is downloaded again under its batch id and finished here") {
+TEST_CASE(
+    "a pull whose owner's lease ended is downloaded again under its batch id and finished here") {
     Rig rig;
     rig.remote.put("/in/a.csv", csv);
     const auto theirs = dead_services_pull(rig, "fetched");
@@ -693,8 +696,9 @@ TEST_CASE("a pull whose owner's lease ended is downloaded again under its batch 
     // The same claim name, so the same batch id: whichever service commits first, once.
     CHECK(rig.claims().front().filename() == theirs.claim);
     CHECK(read(rig.claims().front()) == csv);
-    CHECK(rig.info_mentions("took over /in/a.csv from dead-host:/var/lib/actiondrop/b, whose lease ended: "
-                            "it is downloaded again as batch 20260101T000000Z-000000000000"));
+    CHECK(rig.info_mentions(
+        "took over /in/a.csv from dead-host:/var/lib/actiondrop/b, whose lease ended: "
+        "it is downloaded again as batch 20260101T000000Z-000000000000"));
     auto ours = rig.open_pulls();
     REQUIRE(ours.size() == 1);
     CHECK(ours[0].owner == pull_owner(rig.local.path() / "state"));
@@ -705,7 +709,8 @@ TEST_CASE("a pull whose owner's lease ended is downloaded again under its batch 
     CHECK(rig.remote.exists("/in/a.csv"));  // left, as configured
 }
 
-TEST_CASE("a taken-over pull whose batch was committed is answered from the store, not downloaded") {
+TEST_CASE(
+    "a taken-over pull whose batch was committed is answered from the store, not downloaded") {
     Rig rig;
     rig.source().delete_after_pull = true;
     // Claimed on the server too, by the rename into `.processing/`.
@@ -730,14 +735,18 @@ TEST_CASE("a taken-over pull whose batch was committed is answered from the stor
     }
     auto puller = rig.start();
     REQUIRE(eventually([&] { return !rig.remote.exists(claimed); }));  // deleted, as configured
-    CHECK(eventually([&] { return rig.remote.bytes("/out/result_a.csv") == "the stored answer\n"; }));
+    CHECK(
+        eventually([&] { return rig.remote.bytes("/out/result_a.csv") == "the stored answer\n"; }));
     CHECK(rig.open_pulls().empty());
     CHECK(rig.remote.count("download ") == 0);
     CHECK(rig.claims().empty());
-    CHECK(rig.info_mentions("batch 20260101T000000Z-000000000000 was committed (COMPLETE); its answers are sent again"));
+    CHECK(
+        rig.info_mentions("batch 20260101T000000Z-000000000000 was committed (COMPLETE); its "
+                          "answers are sent again"));
 }
 
-TEST_CASE("a running service renews its leases, and once it stops another service takes its pulls over") {
+TEST_CASE(
+    "a running service renews its leases, and once it stops another service takes its pulls over") {
     Rig rig;
     rig.timing.lease = 300ms;
     rig.remote.put("/in/a.csv", csv);

@@ -161,7 +161,8 @@ struct Rig {
     }
 
     std::vector<store::PullRecord> open_pulls() {
-        return store::open_store(store_url)->open_pulls(inbox.name, pull_owner(local.path() / "state"));
+        return store::open_store(store_url)->open_pulls(inbox.name,
+                                                        pull_owner(local.path() / "state"));
     }
 
     std::size_t connections() const { return side.connections(); }

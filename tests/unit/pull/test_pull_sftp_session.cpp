@@ -289,7 +289,8 @@ TEST_CASE("sftp: a wrong password fails authentication and never shows in the er
 }
 
 // A password is as much a secret as a key: the same rule as OpenSSH's for keys.
-TEST_CASE("sftp: a password file its group may read, or another user's, is refused before connecting") {
+TEST_CASE(
+    "sftp: a password file its group may read, or another user's, is refused before connecting") {
     SshServer server;
     const std::size_t connections_before = count(server.log(), "Connection from");
     const std::string secret = "Tr0ub4dor-and-3-horses";
@@ -297,11 +298,13 @@ TEST_CASE("sftp: a password file its group may read, or another user's, is refus
     write(file, secret + "\n");
     std::string why;
     SUBCASE("readable by its group") {
-        fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
+        fs::permissions(file,
+                        fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
         why = "mode 0640";
     }
     SUBCASE("readable by others") {
-        fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write | fs::perms::others_read);
+        fs::permissions(file,
+                        fs::perms::owner_read | fs::perms::owner_write | fs::perms::others_read);
         why = "mode 0604";
     }
     SUBCASE("owned by another user") {
@@ -333,8 +336,9 @@ TEST_CASE("sftp: a file over the limit when opened is refused before a byte is r
     REQUIRE(session.connect());
     std::int64_t most = 0;
     const auto started = std::chrono::steady_clock::now();
-    auto got = session.download(remote.string(), local.path() / "huge.csv",
-                                [&](std::int64_t n) { most = std::max(most, n); }, 1 << 20);
+    auto got = session.download(
+        remote.string(), local.path() / "huge.csv",
+        [&](std::int64_t n) { most = std::max(most, n); }, 1 << 20);
     REQUIRE_FALSE(got);
     CHECK(got.error().kind == SftpErrorKind::TooLarge);
     CHECK(got.error().message.find("2147483648") != std::string::npos);

@@ -177,7 +177,8 @@ TEST_CASE("rollback and the destructor drop every change") {
     CHECK(tx->find("1000", "A-1") != nullptr);
 }
 
-TEST_CASE("a batch committed by another attempt is never committed again, nor taken back to claimed") {
+TEST_CASE(
+    "a batch committed by another attempt is never committed again, nor taken back to claimed") {
     // Two services that both took the same claim (the second after the first's lease ran out,
     // docs/postgres.md, "Claims and leases"): the commit checks the state it started from.
     TempDir dir;
@@ -327,7 +328,8 @@ TEST_CASE("latest_for_customer and children see written and unwritten actions") 
 }
 
 TEST_CASE(
-    "cap totals count non-reversed, within-terms actions from start to end (end excluded), unwritten changes "
+    "cap totals count non-reversed, within-terms actions from start to end (end excluded), "
+    "unwritten changes "
     "included") {
     TempDir dir;
     auto store = migrated_store(dir.url());
@@ -450,9 +452,8 @@ TEST_CASE("for_each_change gives each entry once, action by action, each in hist
     CHECK(got[0].starts_with("A-0 A-0 MODIFY"));  // dated before its creation
     CHECK(got[0].find("EARLIER") != std::string::npos);
     int other = 0;
-    store->for_each_change("2000", [&](const ledger::Action&, const ledger::HistoryEntry&) {
-        ++other;
-    });
+    store->for_each_change("2000",
+                           [&](const ledger::Action&, const ledger::HistoryEntry&) { ++other; });
     CHECK(other == 3);
 }
 
@@ -467,7 +468,8 @@ TEST_CASE("reporting an action the batch did not hand out is a bug") {
     CHECK_THROWS_AS(tx->commit(sample_record("B-other", "1000", "aa"), {}), std::logic_error);
 }
 
-TEST_CASE("prefetch reads many actions at once, keeps those already cached, and skips unknown ids") {
+TEST_CASE(
+    "prefetch reads many actions at once, keeps those already cached, and skips unknown ids") {
     TempDir dir;
     auto store = migrated_store(dir.url());
     std::vector<ledger::Action> want;
@@ -475,8 +477,9 @@ TEST_CASE("prefetch reads many actions at once, keeps those already cached, and 
         auto tx = store->begin_batch("B-1");
         // More ids than one prefetch statement takes, so that a short last group is read too.
         for (int i = 0; i < 150; ++i) {
-            ledger::Action& a = tx->created(make("A-" + std::to_string(i), "O-" + std::to_string(i)),
-                                            entry(Operation::Create, i + 2));
+            ledger::Action& a =
+                tx->created(make("A-" + std::to_string(i), "O-" + std::to_string(i)),
+                            entry(Operation::Create, i + 2));
             want.push_back(a);
         }
         tx->commit(sample_record("B-1", "1000", "aa"), {});
@@ -494,7 +497,8 @@ TEST_CASE("prefetch reads many actions at once, keeps those already cached, and 
     wanted_ids.push_back("NO-SUCH");
     std::vector<std::string_view> views(wanted_ids.begin(), wanted_ids.end());
     tx->key_order()->prefetch("1000", views);
-    tx->key_order()->prefetch("2000", views);  // another account's ids are not this account's actions
+    tx->key_order()->prefetch("2000",
+                              views);  // another account's ids are not this account's actions
 
     CHECK(tx->find("1000", "A-7") == changed);
     CHECK(tx->find("1000", "A-7")->amount == 777);
@@ -543,7 +547,8 @@ TEST_CASE("many changed actions written in groups keep every change, indexed or 
     {
         auto tx = store->begin_batch("B-1");
         for (int i = 0; i < 100; ++i)
-            tx->created(make("A-" + std::to_string(i), "O-" + std::to_string(i)), entry(Operation::Create, i + 2));
+            tx->created(make("A-" + std::to_string(i), "O-" + std::to_string(i)),
+                        entry(Operation::Create, i + 2));
         tx->commit(sample_record("B-1", "1000", "aa"), {});
     }
     std::vector<ledger::Action> want;
@@ -576,7 +581,8 @@ TEST_CASE("many changed actions written in groups keep every change, indexed or 
     CHECK(moved->action_id == "A-10");
 }
 
-TEST_CASE("cap totals asked again after actions are created and changed are those the store would sum") {
+TEST_CASE(
+    "cap totals asked again after actions are created and changed are those the store would sum") {
     // The batch keeps a period's totals once asked and adds what it creates
     // (store/cap_totals_cache.hpp): every answer must still be the store's own sum.
     TempDir dir;
@@ -596,8 +602,8 @@ TEST_CASE("cap totals asked again after actions are created and changed are thos
         tx->created(action_on("A-1", 0, 100), entry(Operation::Create, 2));
         tx->flush();
         CHECK(tx->cap_totals("1000", "P-77", "C-1", from, to).payout == 100);
-        tx->created(action_on("A-2", 0, 10), entry(Operation::Create, 3));             // at the start
-        tx->created(action_on("A-3", 31 * day, 1000), entry(Operation::Create, 4));    // at the end
+        tx->created(action_on("A-2", 0, 10), entry(Operation::Create, 3));           // at the start
+        tx->created(action_on("A-3", 31 * day, 1000), entry(Operation::Create, 4));  // at the end
         ledger::Action reversed = action_on("A-4", day, 2000);
         reversed.status = ledger::Status::Reversed;
         tx->created(reversed, entry(Operation::Create, 5));
@@ -639,7 +645,8 @@ TEST_CASE("a report of an account's actions reads one moment of the store, howev
     {
         auto tx = store->begin_batch("B-1");
         for (int i = 0; i < n; ++i)
-            tx->created(make("A-" + std::to_string(i), "O-" + std::to_string(i)), entry(Operation::Create, i + 2));
+            tx->created(make("A-" + std::to_string(i), "O-" + std::to_string(i)),
+                        entry(Operation::Create, i + 2));
         tx->commit(sample_record("B-1", "1000", "aa"), {});
     }
     const std::int64_t payout_before = store->action("1000", "A-" + std::to_string(n - 1))->payout;

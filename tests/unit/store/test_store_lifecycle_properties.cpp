@@ -25,8 +25,8 @@
 #include <numeric>
 #include <random>
 #include <set>
-#include <tuple>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "ledger/dates.hpp"
@@ -124,7 +124,7 @@ private:
     int pick(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
 
     ledger::Account account(int i, Instant start) {
-        static const char* zones[] = {"UTC",           "America/New_York",   "Asia/Tokyo",
+        static const char* zones[] = {"UTC",           "America/New_York",    "Asia/Tokyo",
                                       "Europe/London", "Australia/Lord_Howe", "Asia/Kolkata"};
         ledger::Account a;
         a.id = std::to_string(1000 * (i + 1));
@@ -149,8 +149,8 @@ private:
     // with a 0 payout), approved by its file, or reversed by it.
     ledger::Action action(const ledger::Account& acct, Instant event) {
         static const char* partners[] = {"P-1", "P-2", "P-3", "p-1"};
-        ledger::Action a = sample_action(acct.id, "A" + std::to_string(pick(0, 999)) + "-" +
-                                                      std::to_string(next_id_++));
+        ledger::Action a = sample_action(
+            acct.id, "A" + std::to_string(pick(0, 999)) + "-" + std::to_string(next_id_++));
         a.partner_id = partners[pick(0, 3)];
         a.currency = acct.currency;
         a.items.clear();
@@ -195,7 +195,9 @@ private:
     Op deposit(const Script& s, Instant t) {
         const auto& acct = s.accounts[pick(0, int(s.accounts.size()) - 1)];
         const int size = pick(0, 3);
-        const int amount = size == 0 ? pick(1, 100) : size == 3 ? pick(100000, 500000) : pick(100, 80000);
+        const int amount = size == 0   ? pick(1, 100)
+                           : size == 3 ? pick(100000, 500000)
+                                       : pick(100, 80000);
         return Op{Op::Kind::Deposit, t, acct.id, amount, {}, ""};
     }
 
@@ -203,7 +205,7 @@ private:
     Op transfer(const Script& s, Instant t) {
         static const char* partners[] = {"P-1", "P-2", "P-3", "p-1"};
         const auto& acct = s.accounts[pick(0, int(s.accounts.size()) - 1)];
-        Op op{Op::Kind::Transfer, t, acct.id, pick(0, 1) ? pick(1, 500) : pick(500, 60000), {},
+        Op op{Op::Kind::Transfer,  t, acct.id, pick(0, 1) ? pick(1, 500) : pick(500, 60000), {},
               partners[pick(0, 3)]};
         op.transfer_type = pick(0, 2);
         return op;
@@ -267,9 +269,9 @@ private:
         const std::filesystem::path root = std::filesystem::is_directory("/dev/shm")
                                                ? std::filesystem::path("/dev/shm")
                                                : std::filesystem::temp_directory_path();
-        std::filesystem::path path = root / ("actiondrop-lifecycle-properties-" +
-                                             std::to_string(::getpid()) + "-" +
-                                             std::to_string(counter++));
+        std::filesystem::path path =
+            root / ("actiondrop-lifecycle-properties-" + std::to_string(::getpid()) + "-" +
+                    std::to_string(counter++));
         std::filesystem::remove_all(path);
         std::filesystem::create_directories(path);
         return path;
@@ -298,7 +300,9 @@ ledger::Account account_of(const Script& s, std::string_view id) {
 class Harness {
 public:
     explicit Harness(const Script& script, bool check)
-        : script_(script), check_(check), store_(migrated_store(dir_.url())),
+        : script_(script),
+          check_(check),
+          store_(migrated_store(dir_.url())),
           life_(*store_->lifecycle_ledger()) {
         for (const auto& a : script.accounts) refs_[a.id];
         add_actions(script.first_actions, script.start);
@@ -320,11 +324,19 @@ public:
                     FundsEntry{FundsEntry::Kind::Deposit, op.amount, op.at, "D" + op_name()});
                 break;
             }
-            case Op::Kind::Arrive: add_actions(op.arriving, op.at); break;
+            case Op::Kind::Arrive:
+                add_actions(op.arriving, op.at);
+                break;
             case Op::Kind::Reverse:
-            case Op::Kind::Approve: change_action(op); break;
-            case Op::Kind::Run: run_all(op.at); break;
-            case Op::Kind::Transfer: transfer(op); break;
+            case Op::Kind::Approve:
+                change_action(op);
+                break;
+            case Op::Kind::Run:
+                run_all(op.at);
+                break;
+            case Op::Kind::Transfer:
+                transfer(op);
+                break;
         }
         ++ops_done_;
         if (check_) check_all();
@@ -344,7 +356,8 @@ public:
         std::set<std::string> out;
         for (const auto& acct : script_.accounts)
             store_->for_each_action(acct.id, [&](const ledger::Action& a) {
-                if (a.finance_status == FinanceStatus::Overdue) out.insert(acct.id + "/" + a.action_id);
+                if (a.finance_status == FinanceStatus::Overdue)
+                    out.insert(acct.id + "/" + a.action_id);
             });
         return out;
     }
@@ -369,8 +382,8 @@ public:
                     if (mask && h.operation == ledger::Operation::Invoice) continue;
                     const bool masked_at = mask && h.operation == ledger::Operation::Clear;
                     out += " " + std::string(ledger::operation_name(h.operation)) + "@" +
-                           (masked_at ? "?" : ledger::format_instant(h.at)) + ":" + h.reason +
-                           ":" + std::string(ledger::status_name(h.new_status));
+                           (masked_at ? "?" : ledger::format_instant(h.at)) + ":" + h.reason + ":" +
+                           std::string(ledger::status_name(h.new_status));
                 }
                 out += " ]\n";
             });
@@ -596,7 +609,8 @@ private:
                 CHECK(l.cleared_at < inv.invoice_date);
                 ++on_invoice[l.id];
                 if (!l.is_action()) {
-                    const auto t = std::ranges::find(transfers, l.id, &ledger::Transfer::transfer_id);
+                    const auto t =
+                        std::ranges::find(transfers, l.id, &ledger::Transfer::transfer_id);
                     REQUIRE(t != transfers.end());
                     CHECK(t->partner_id == inv.partner_id);
                     CHECK(t->amount == l.payout);
@@ -728,7 +742,8 @@ TEST_CASE("property: lifecycle runs in the store over random ledgers keep their 
         bool transfer_line = false;
         for (const auto& acct : script.accounts)
             for (const auto& inv : stepped.store().lifecycle_ledger()->invoices(acct.id))
-                transfer_line |= std::ranges::any_of(inv.lines, [](const auto& l) { return !l.is_action(); });
+                transfer_line |=
+                    std::ranges::any_of(inv.lines, [](const auto& l) { return !l.is_action(); });
         transfers_invoiced += transfer_line;
     }
     // The random cases reach what the properties are about.

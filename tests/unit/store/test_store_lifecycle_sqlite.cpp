@@ -107,10 +107,11 @@ std::string tables(const std::string& path) {
     };
     dump("seq,action_id,status,finance_status,payout,cleared_at,invoice_id",
          "FROM actions ORDER BY seq");
-    dump("h.entry_id,h.action_seq,h.at,b.batch_id,h.line,h.operation,h.reason,h.old_amount,"
-         "h.new_amount,h.old_payout,h.new_payout,h.old_status,h.new_status,h.contract_id,"
-         "h.contract_version,h.note",
-         "FROM history h JOIN history_batches b ON b.id = h.batch ORDER BY h.entry_id");
+    dump(
+        "h.entry_id,h.action_seq,h.at,b.batch_id,h.line,h.operation,h.reason,h.old_amount,"
+        "h.new_amount,h.old_payout,h.new_payout,h.old_status,h.new_status,h.contract_id,"
+        "h.contract_version,h.note",
+        "FROM history h JOIN history_batches b ON b.id = h.batch ORDER BY h.entry_id");
     dump("id,account_id,kind,amount,at,reference,item", "FROM funds_entries ORDER BY id");
     dump("invoice_id,partner_id,invoice_date,local_date,total",
          "FROM invoices ORDER BY invoice_id");
@@ -133,7 +134,8 @@ TEST_CASE("a set-based run writes the rows the decisions carried out one by one 
     const ledger::Account acct = new_york();
 
     const std::vector<ledger::Action> actions = queue_edge_cases();
-    for (Store* s : {set_store.get(), one_store.get()}) add_actions(*s, actions, "20260301T000000Z-aaaaaaaaaaaa");
+    for (Store* s : {set_store.get(), one_store.get()})
+        add_actions(*s, actions, "20260301T000000Z-aaaaaaaaaaaa");
 
     const auto both = [&](std::string_view when) {
         const auto now = at(when);
@@ -146,7 +148,8 @@ TEST_CASE("a set-based run writes the rows the decisions carried out one by one 
     };
     // 80.00: Z0 (0.00), A10 (50.00) and A9 (30.00) clear; "B" (0.00) clears at no cost; "a"
     // (1.00) is the first one not covered; C0 (0.00) and C1 after it are overdue.
-    for (LifecycleLedger* l : {&set_life, &one_life}) l->deposit("1000", 8000, at("2026-03-01T00:00:00Z"), "");
+    for (LifecycleLedger* l : {&set_life, &one_life})
+        l->deposit("1000", 8000, at("2026-03-01T00:00:00Z"), "");
     auto d = both("2026-03-23T12:00:00Z");
     CHECK(d.locks.size() == 9);
     CHECK(d.clearing.clears.size() == 4);
@@ -163,7 +166,8 @@ TEST_CASE("a set-based run writes the rows the decisions carried out one by one 
     CHECK(d.clearing.overdue.size() == 3);
     // Enough for "a" and C0 (0.00, ahead of C1 by id), not for C1: the two clear at this
     // run's time.
-    for (LifecycleLedger* l : {&set_life, &one_life}) l->deposit("1000", 200, at("2026-03-25T00:00:00Z"), "");
+    for (LifecycleLedger* l : {&set_life, &one_life})
+        l->deposit("1000", 200, at("2026-03-25T00:00:00Z"), "");
     d = both("2026-03-31T12:00:00Z");
     CHECK(d.locks.size() == 1);
     REQUIRE(d.clearing.clears.size() == 2);
@@ -173,7 +177,8 @@ TEST_CASE("a set-based run writes the rows the decisions carried out one by one 
     REQUIRE(d.clearing.overdue.size() == 1);
     CHECK_FALSE(d.clearing.overdue[0].first_time);
     // Enough for everything, and an invoice date has come: one invoice of what cleared.
-    for (LifecycleLedger* l : {&set_life, &one_life}) l->deposit("1000", 10000, at("2026-04-02T00:00:00Z"), "");
+    for (LifecycleLedger* l : {&set_life, &one_life})
+        l->deposit("1000", 10000, at("2026-04-02T00:00:00Z"), "");
     d = both("2026-04-25T12:00:00Z");
     CHECK(d.clearing.overdue.empty());
     CHECK(d.invoices.size() == 1);
@@ -214,9 +219,9 @@ TEST_CASE("a run's history entries follow every entry there is, also with the co
     TempDir dir;
     auto s = migrated_store("sqlite:" + dir.db());
     LifecycleLedger& life = *s->lifecycle_ledger();
-    add_actions(*s, {january("A1", "P-77", 10000), january("A2", "P-77", 8000),
-                     january("A3", "P-99", 0)},
-                "20260301T000000Z-aaaaaaaaaaaa");
+    add_actions(
+        *s, {january("A1", "P-77", 10000), january("A2", "P-77", 8000), january("A3", "P-99", 0)},
+        "20260301T000000Z-aaaaaaaaaaaa");
     life.deposit("1000", 10000, at("2026-03-01T00:00:00Z"), "");
     {
         sqlite::Database db(dir.db());
@@ -303,7 +308,8 @@ TEST_CASE("an action's history reads its run entries where and as the view histo
     actions.push_back(tie);
     add_actions(*s, actions, "20260301T000000Z-aaaaaaaaaaaa");
     life.deposit("1000", 8700, at("2026-03-01T00:00:00Z"), "");
-    for (const char* when : {"2026-03-23T12:00:00Z", "2026-03-31T12:00:00Z"}) life.run_lifecycle(new_york(), at(when));
+    for (const char* when : {"2026-03-23T12:00:00Z", "2026-03-31T12:00:00Z"})
+        life.run_lifecycle(new_york(), at(when));
     life.deposit("1000", 10000, at("2026-04-02T00:00:00Z"), "");
     REQUIRE(life.run_lifecycle(new_york(), at("2026-04-25T12:00:00Z")).invoices.size() == 1);
 
@@ -318,16 +324,20 @@ TEST_CASE("an action's history reads its run entries where and as the view histo
     }
     // Three runs, each one row and no entry row; the view's ids are unique and the counter is
     // past them.
-    CHECK(sqlite_number(dir.db(), "SELECT count(*) FROM history_rows WHERE operation IN "
-                                  "('LOCK', 'CLEAR', 'OVERDUE')") == 0);
-    CHECK(sqlite_text(dir.db(), "SELECT group_concat(locks || '/' || clears || '/' || overdues, "
-                                "' ') FROM lifecycle_runs") == "10/5/3 1/0/0 0/4/0");
-    CHECK(sqlite_text(dir.db(), "SELECT group_concat(operation || ' ' || n, ', ') FROM (SELECT "
-                                "operation, count(*) AS n FROM history GROUP BY operation ORDER "
-                                "BY operation)") == "CLEAR 9, CREATE 11, INVOICE 5, LOCK 11, OVERDUE 3");
+    CHECK(sqlite_number(dir.db(),
+                        "SELECT count(*) FROM history_rows WHERE operation IN "
+                        "('LOCK', 'CLEAR', 'OVERDUE')") == 0);
+    CHECK(sqlite_text(dir.db(),
+                      "SELECT group_concat(locks || '/' || clears || '/' || overdues, "
+                      "' ') FROM lifecycle_runs") == "10/5/3 1/0/0 0/4/0");
+    CHECK(sqlite_text(dir.db(),
+                      "SELECT group_concat(operation || ' ' || n, ', ') FROM (SELECT "
+                      "operation, count(*) AS n FROM history GROUP BY operation ORDER "
+                      "BY operation)") == "CLEAR 9, CREATE 11, INVOICE 5, LOCK 11, OVERDUE 3");
     CHECK(sqlite_number(dir.db(), "SELECT count(*) - count(DISTINCT entry_id) FROM history") == 0);
-    CHECK(sqlite_number(dir.db(), "SELECT (SELECT value FROM counters WHERE name = "
-                                  "'history_entry') > max(entry_id) FROM history") == 1);
+    CHECK(sqlite_number(dir.db(),
+                        "SELECT (SELECT value FROM counters WHERE name = "
+                        "'history_entry') > max(entry_id) FROM history") == 1);
 }
 
 namespace {
@@ -374,10 +384,12 @@ TEST_CASE("the migration to version 8 keeps the run entries written as rows") {
     s->lifecycle_ledger()->run_lifecycle(new_york(), at("2026-04-11T00:00:00Z"));
     CHECK(operations(*s, "A2") == "CREATE LOCK");
     CHECK(operations(*s, "A1") == a1_before + " OVERDUE");
-    CHECK(sqlite_number(dir.db(), "SELECT count(*) FROM history_rows WHERE operation = 'LOCK'") == 1);
+    CHECK(sqlite_number(dir.db(), "SELECT count(*) FROM history_rows WHERE operation = 'LOCK'") ==
+          1);
     CHECK(sqlite_number(dir.db(), "SELECT count(*) FROM lifecycle_runs") == 1);
-    CHECK(sqlite_text(dir.db(), "SELECT group_concat(operation, ' ') FROM (SELECT operation "
-                                "FROM history ORDER BY entry_id)") == "CREATE CREATE LOCK LOCK OVERDUE");
+    CHECK(sqlite_text(dir.db(),
+                      "SELECT group_concat(operation, ' ') FROM (SELECT operation "
+                      "FROM history ORDER BY entry_id)") == "CREATE CREATE LOCK LOCK OVERDUE");
 }
 
 // Version 9 keeps the clearing debits written as rows before it; the runs after it record
@@ -415,8 +427,9 @@ TEST_CASE("the migration to version 9 keeps the clearing debits written as rows"
     CHECK(life.run_lifecycle(new_york(), at("2026-05-22T00:00:00Z")).clearing.cleared == 1);
     life.deposit("1000", 700, at("2026-05-23T00:00:00Z"), "third");
     CHECK(sqlite_number(dir.db(), "SELECT count(*) FROM funds_rows WHERE kind = 'CLEARING'") == 1);
-    CHECK(sqlite_text(dir.db(), "SELECT group_concat(id || ':' || kind || ':' || amount || ':' || "
-                                "reference, ' ') FROM (SELECT * FROM funds_entries ORDER BY id)") ==
+    CHECK(sqlite_text(dir.db(),
+                      "SELECT group_concat(id || ':' || kind || ':' || amount || ':' || "
+                      "reference, ' ') FROM (SELECT * FROM funds_entries ORDER BY id)") ==
           "1:DEPOSIT:6000:first 2:CLEARING:5000:A1 3:DEPOSIT:2500:second 4:CLEARING:3000:A2 "
           "5:DEPOSIT:700:third");
     CHECK(life.balance("1000") == 1200);
@@ -437,7 +450,9 @@ TEST_CASE("the migration to version 9 keeps the clearing debits written as rows"
 // SQLite, as a queue too large for that memory is; and with the memory running out part of
 // the way through the queue (one piece's rows and 64 bytes of ids), given up and sorted by
 // SQLite.
-TEST_CASE("over random ledgers, a set-based run writes the rows the decisions carried out one by one write") {
+TEST_CASE(
+    "over random ledgers, a set-based run writes the rows the decisions carried out one by one "
+    "write") {
     const std::size_t queue_memory[] = {sqlite::SqliteStore::kQueueMemory, 0,
                                         lifecycle::QueueOrder::kPieceRows * 40 + 64};
     for (unsigned seed = 1; seed <= 75; ++seed) {
@@ -445,7 +460,9 @@ TEST_CASE("over random ledgers, a set-based run writes the rows the decisions ca
         CAPTURE(seed);
         CAPTURE(memory);
         std::mt19937 rng((seed - 1) % 25 + 1);
-        const auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+        const auto pick = [&](int lo, int hi) {
+            return std::uniform_int_distribution<int>(lo, hi)(rng);
+        };
         std::vector<ledger::Action> actions;
         std::set<std::string> ids;
         const int n = pick(3, 40);
@@ -453,7 +470,8 @@ TEST_CASE("over random ledgers, a set-based run writes the rows the decisions ca
             static constexpr const char* kPrefixes[] = {"A", "a", "B", "Z", "A1"};
             std::string id = std::string(kPrefixes[pick(0, 4)]) + std::to_string(pick(0, 30));
             if (!ids.insert(id).second) continue;
-            ledger::Action a = january(id, pick(0, 1) ? "P-77" : "P-99", pick(0, 4) ? pick(1, 5000) : 0);
+            ledger::Action a =
+                january(id, pick(0, 1) ? "P-77" : "P-99", pick(0, 4) ? pick(1, 5000) : 0);
             a.locking_date = at("2026-02-20T05:00:00Z") + std::chrono::days(pick(0, 30));
             a.clearing_date = a.locking_date + std::chrono::days(pick(0, 3) ? pick(0, 40) : 0);
             if (pick(0, 9) == 0) {
@@ -468,7 +486,8 @@ TEST_CASE("over random ledgers, a set-based run writes the rows the decisions ca
         LifecycleLedger& set_life = *set_store->lifecycle_ledger();
         LifecycleLedger& one_life = *one_store->lifecycle_ledger();
         dynamic_cast<sqlite::SqliteStore&>(*set_store).set_queue_memory(memory);
-        for (Store* s : {set_store.get(), one_store.get()}) add_actions(*s, actions, "20260301T000000Z-aaaaaaaaaaaa");
+        for (Store* s : {set_store.get(), one_store.get()})
+            add_actions(*s, actions, "20260301T000000Z-aaaaaaaaaaaa");
 
         std::vector<int> days;
         for (int i = 0; i < 5; ++i) days.push_back(pick(0, 130));
@@ -476,8 +495,10 @@ TEST_CASE("over random ledgers, a set-based run writes the rows the decisions ca
         for (const int day : days) {
             const auto now = at("2026-02-25T12:00:00Z") + std::chrono::days(day);
             if (const int deposit = pick(0, 2) ? pick(0, 6000) : 0; deposit > 0)
-                for (LifecycleLedger* l : {&set_life, &one_life}) l->deposit("1000", deposit, now, "");
-            const auto expected = lifecycle::decide_run(new_york(), one_life.load_book("1000", now), now);
+                for (LifecycleLedger* l : {&set_life, &one_life})
+                    l->deposit("1000", deposit, now, "");
+            const auto expected =
+                lifecycle::decide_run(new_york(), one_life.load_book("1000", now), now);
             one_life.apply_run("1000", expected);
             CHECK(set_life.run_lifecycle(new_york(), now) == expected);
             CHECK(tables(set_dir.db()) == tables(one_dir.db()));
@@ -486,15 +507,17 @@ TEST_CASE("over random ledgers, a set-based run writes the rows the decisions ca
             CHECK(set_life.balance("1000") == one_life.balance("1000"));
             CHECK(set_life.funds_entries("1000") == one_life.funds_entries("1000"));
             CHECK(set_life.balance("1000") ==
-                  sqlite_number(set_dir.db(), "SELECT coalesce(sum(CASE kind WHEN 'DEPOSIT' THEN "
-                                              "amount ELSE -amount END), 0) FROM funds_entries"));
+                  sqlite_number(set_dir.db(),
+                                "SELECT coalesce(sum(CASE kind WHEN 'DEPOSIT' THEN "
+                                "amount ELSE -amount END), 0) FROM funds_entries"));
         }
         CHECK(sqlite_number(set_dir.db(),
                             "SELECT count(*) FROM funds_rows WHERE kind = 'CLEARING'") == 0);
         for (const ledger::Action& a : actions) {
             CAPTURE(a.action_id);
             std::vector<std::string> read;
-            for (const auto& e : set_store->history("1000", a.action_id)) read.push_back(entry_text(e));
+            for (const auto& e : set_store->history("1000", a.action_id))
+                read.push_back(entry_text(e));
             CHECK(read == view_entries(set_dir.db(), a.action_id));
         }
     }

@@ -10,8 +10,7 @@ using namespace actiondrop::store::testing;
 
 TEST_CASE("open_store opens a SQLite store by its URL, its URL form, or a plain path") {
     TempDir dir;
-    for (const std::string& url :
-         {"sqlite:" + dir.db(), "sqlite://" + dir.db(), dir.db()}) {
+    for (const std::string& url : {"sqlite:" + dir.db(), "sqlite://" + dir.db(), dir.db()}) {
         CAPTURE(url);
         auto store = open_store(url);
         REQUIRE(store != nullptr);
@@ -21,10 +20,10 @@ TEST_CASE("open_store opens a SQLite store by its URL, its URL form, or a plain 
 }
 
 TEST_CASE("a store this build has not is a StoreError that names its scheme") {
-    CHECK_THROWS_WITH_AS(
-        open_store("mysql://actiondrop@db.example/ledger"),
-        "unsupported store \"mysql\": this build has SQLite (sqlite:) and PostgreSQL (postgresql://)",
-        StoreError);
+    CHECK_THROWS_WITH_AS(open_store("mysql://actiondrop@db.example/ledger"),
+                         "unsupported store \"mysql\": this build has SQLite (sqlite:) and "
+                         "PostgreSQL (postgresql://)",
+                         StoreError);
     CHECK_THROWS_WITH_AS(open_store("sqlite:"), "store \"sqlite:\" names no database file",
                          StoreError);
 }

@@ -101,7 +101,8 @@ TEST_CASE("open pulls are those of their owner and those of no owner") {
     // The same file cannot be claimed by another owner.
     CHECK_FALSE(store->claim_pull(record("/a", "h2:/s/b")));
     std::vector<std::string> mine;
-    for (const PullRecord& r : store->open_pulls("in", "h1:/s/a")) mine.push_back(r.remote_path + "@" + r.owner);
+    for (const PullRecord& r : store->open_pulls("in", "h1:/s/a"))
+        mine.push_back(r.remote_path + "@" + r.owner);
     CHECK(mine == std::vector<std::string>{"/a@h1:/s/a", "/c@"});
     CHECK(store->open_pulls("in", "h2:/s/b").size() == 2);
     CHECK(store->open_pulls("other", "h1:/s/a").empty());
@@ -126,7 +127,8 @@ std::vector<std::string> taken_paths(const std::vector<TakenPull>& taken) {
 
 }  // namespace
 
-TEST_CASE("a pull whose lease has ended is taken over once, by another service, on the store's clock") {
+TEST_CASE(
+    "a pull whose lease has ended is taken over once, by another service, on the store's clock") {
     using std::chrono::milliseconds;
     TempDir dir;
     auto store = migrated_store(dir.url());

@@ -278,13 +278,15 @@ TEST_CASE("a ledger file moved or replaced under an open store commits nothing u
 namespace {
 
 std::string describe(const ledger::HistoryEntry& e) {
-    return e.action_id + ' ' + std::to_string(e.at.time_since_epoch().count()) + ' ' + e.batch_id + ' ' +
-           std::to_string(e.line) + ' ' + std::to_string(static_cast<int>(e.operation)) + ' ' + e.reason + ' ' +
-           std::to_string(e.old_amount) + ' ' + std::to_string(e.new_amount) + ' ' + std::to_string(e.old_payout) +
-           ' ' + std::to_string(e.new_payout) + ' ' + std::to_string(static_cast<int>(e.old_status)) + ' ' +
-           std::to_string(static_cast<int>(e.new_status)) + ' ' + e.contract_id + ' ' +
-           (e.contract_version ? std::to_string(e.contract_version->time_since_epoch().count()) : "-") + ' ' +
-           e.note;
+    return e.action_id + ' ' + std::to_string(e.at.time_since_epoch().count()) + ' ' + e.batch_id +
+           ' ' + std::to_string(e.line) + ' ' + std::to_string(static_cast<int>(e.operation)) +
+           ' ' + e.reason + ' ' + std::to_string(e.old_amount) + ' ' +
+           std::to_string(e.new_amount) + ' ' + std::to_string(e.old_payout) + ' ' +
+           std::to_string(e.new_payout) + ' ' + std::to_string(static_cast<int>(e.old_status)) +
+           ' ' + std::to_string(static_cast<int>(e.new_status)) + ' ' + e.contract_id + ' ' +
+           (e.contract_version ? std::to_string(e.contract_version->time_since_epoch().count())
+                               : "-") +
+           ' ' + e.note;
 }
 
 std::vector<std::string> history_of(Store& store, const std::string& action_id) {
@@ -300,11 +302,13 @@ TEST_CASE("history written under schema version 2 reads the same after the move 
     {
         auto s = migrated_store("sqlite:" + dir.db());
         auto tx = s->begin_batch("20260101T000000Z-aaaaaaaaaaaa");
-        ledger::HistoryEntry created = sample_entry(ledger::Operation::Create, 2, 1'768'600'000'000);
+        ledger::HistoryEntry created =
+            sample_entry(ledger::Operation::Create, 2, 1'768'600'000'000);
         created.batch_id = "20260101T000000Z-aaaaaaaaaaaa";
         ledger::Action& a = tx->created(sample_action("1000", "A-1"), created);
         tx->created(sample_action("1000", "A-2"), created);
-        ledger::HistoryEntry modified = sample_entry(ledger::Operation::Modify, 3, 1'768'600'000'001);
+        ledger::HistoryEntry modified =
+            sample_entry(ledger::Operation::Modify, 3, 1'768'600'000'001);
         modified.batch_id = "20260101T000000Z-aaaaaaaaaaaa";
         modified.contract_version.reset();
         tx->changed(a, modified);
@@ -312,7 +316,8 @@ TEST_CASE("history written under schema version 2 reads the same after the move 
         auto tx2 = s->begin_batch("20260102T000000Z-bbbbbbbbbbbb");
         ledger::Action* again = tx2->find("1000", "A-1");
         REQUIRE(again != nullptr);
-        ledger::HistoryEntry approved = sample_entry(ledger::Operation::Approve, 5, 1'768'700'000'000);
+        ledger::HistoryEntry approved =
+            sample_entry(ledger::Operation::Approve, 5, 1'768'700'000'000);
         approved.batch_id = "20260102T000000Z-bbbbbbbbbbbb";
         approved.note = "";
         tx2->changed(*again, approved);
@@ -381,7 +386,8 @@ COMMIT;
     CHECK(now_2[1].find(" 20260103T000000Z-cccccccccccc 7 ") != std::string::npos);
 }
 
-TEST_CASE("the migration to version 6 keeps the pulls, each of no owner, which any service finishes") {
+TEST_CASE(
+    "the migration to version 6 keeps the pulls, each of no owner, which any service finishes") {
     TempDir dir;
     {
         auto s = migrated_store(dir.db());
@@ -398,8 +404,9 @@ TEST_CASE("the migration to version 6 keeps the pulls, each of no owner, which a
         REQUIRE(s->claim_pull(r));
         sqlite::Database db(dir.db());
         db.exec((std::string("BEGIN; ") + kSqliteBackToVersion7 +
-                " ALTER TABLE sftp_pulls DROP COLUMN owner; ALTER TABLE sftp_pulls DROP COLUMN "
-                "lease_until; UPDATE schema_version SET version = 5; COMMIT;").c_str());
+                 " ALTER TABLE sftp_pulls DROP COLUMN owner; ALTER TABLE sftp_pulls DROP COLUMN "
+                 "lease_until; UPDATE schema_version SET version = 5; COMMIT;")
+                    .c_str());
     }
     auto s = open_store(dir.db());
     CHECK(s->migrate() == sqlite::latest_schema_version());

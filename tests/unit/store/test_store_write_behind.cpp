@@ -14,7 +14,7 @@ namespace {
 
 struct Written {
     std::vector<std::tuple<std::int64_t, bool, bool>> actions;  // key, stored, indexed changed
-    std::vector<std::int64_t> entries;                         // entry ids
+    std::vector<std::int64_t> entries;                          // entry ids
 };
 
 Written write(WriteBehind& cache) {
@@ -41,7 +41,8 @@ TEST_CASE("the write-behind cache hands changes over in key order, each action o
     // A second read of a cached action keeps the cached one.
     CHECK(cache.adopt("1000", "A-1", [](ledger::Action&) { FAIL("read again"); }) == a1);
 
-    ledger::Action& created = cache.created(sample_action("1000", "A-2"), sample_entry(ledger::Operation::Create, 1, 0));
+    ledger::Action& created =
+        cache.created(sample_action("1000", "A-2"), sample_entry(ledger::Operation::Create, 1, 0));
     CHECK(created.key == 100);
     CHECK(cache.next_key() == 101);
     CHECK(cache.pending_by_order("1000", created.order_id, created.tracker_id) == &created);
@@ -57,7 +58,8 @@ TEST_CASE("the write-behind cache hands changes over in key order, each action o
 
     CHECK_FALSE(cache.written(7));
     Written w = write(cache);
-    CHECK(w.actions == std::vector<std::tuple<std::int64_t, bool, bool>>{{7, true, false}, {100, false, false}});
+    CHECK(w.actions ==
+          std::vector<std::tuple<std::int64_t, bool, bool>>{{7, true, false}, {100, false, false}});
     CHECK(w.entries == std::vector<std::int64_t>{500, 501, 502});
     CHECK(cache.written(7));
     CHECK(cache.written(100));

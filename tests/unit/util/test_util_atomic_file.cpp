@@ -54,7 +54,9 @@ TEST_CASE("atomic writes into a missing folder fail with the path in the message
     }
 }
 
-TEST_CASE("an atomic write under the longest name a folder takes (255 bytes) works, its temporary name cut short") {
+TEST_CASE(
+    "an atomic write under the longest name a folder takes (255 bytes) works, its temporary name "
+    "cut short") {
     auto dir = fresh_dir("actiondrop_atomic_long_test");
     const std::string name(255, 'n');
     write_file_atomically(dir / name, "long\r\n");

@@ -19,8 +19,9 @@ TEST_CASE("batch ids are unique and start with the UTC time") {
     CHECK(a.size() == 29);
 }
 
-TEST_CASE("batch ids of one sequence sort in the order they were made, within a second and "
-          "when the clock is set back") {
+TEST_CASE(
+    "batch ids of one sequence sort in the order they were made, within a second and "
+    "when the clock is set back") {
     using namespace std::chrono;
     sys_time<milliseconds> t = sys_days{2026y / 11 / 24} + 18h + 36min + 51s;
     BatchIds ids;

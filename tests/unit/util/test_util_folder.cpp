@@ -62,8 +62,8 @@ TEST_CASE("folder: a held lock refuses a second taker, naming its holder, until 
         CHECK(second.error().held_elsewhere);
         char host[256] = {};
         REQUIRE(::gethostname(host, sizeof host - 1) == 0);
-        CHECK(second.error().message == file.string() + " is held by process " +
-                                            std::to_string(::getpid()) + " on " + host);
+        CHECK(second.error().message ==
+              file.string() + " is held by process " + std::to_string(::getpid()) + " on " + host);
         CHECK(first->still_at(file));
         // Moved, the lock stays held.
         HeldLock moved = std::move(*first);

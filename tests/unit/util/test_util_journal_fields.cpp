@@ -35,11 +35,13 @@ TEST_CASE("journal fields: a key absent or empty gives no field") {
 TEST_CASE("journal fields: values may hold '=', and a quoted value anything, exactly") {
     CHECK(journal_fields("inbox=a batch=x=y file=a=b.csv status=COMPLETE") ==
           Fields{{"INBOX", "a"}, {"BATCH", "x=y"}, {"FILE", "a=b.csv"}});
-    CHECK(journal_fields("inbox=a account=1 batch=B file=\"my report  2024.csv\" status=COMPLETE") ==
-          Fields{{"ACCOUNT", "1"}, {"INBOX", "a"}, {"BATCH", "B"}, {"FILE", "my report  2024.csv"}});
+    CHECK(
+        journal_fields("inbox=a account=1 batch=B file=\"my report  2024.csv\" status=COMPLETE") ==
+        Fields{{"ACCOUNT", "1"}, {"INBOX", "a"}, {"BATCH", "B"}, {"FILE", "my report  2024.csv"}});
     // \" and \\ are a quote and a backslash; other escapes stay as written.
-    CHECK(journal_fields("inbox=a skipped file=\"say \\\"hi\\\" \\\\ bad\\x0aname.csv\": a name with a "
-                         "control character") ==
+    CHECK(journal_fields(
+              "inbox=a skipped file=\"say \\\"hi\\\" \\\\ bad\\x0aname.csv\": a name with a "
+              "control character") ==
           Fields{{"INBOX", "a"}, {"FILE", "say \"hi\" \\ bad\\x0aname.csv"}});
     CHECK(journal_fields("inbox=a skipped file=x.csv: does not match the inbox pattern 'y=*'") ==
           Fields{{"INBOX", "a"}, {"FILE", "x.csv"}});
@@ -55,19 +57,24 @@ TEST_CASE("journal fields: a file name cannot add or change a field") {
     const std::string name = "\"x account=9999 batch=B.csv\"";
     CHECK(journal_fields("inbox=a skipped file=" + name + ": a FIFO") ==
           Fields{{"INBOX", "a"}, {"FILE", "x account=9999 batch=B.csv"}});
-    CHECK(journal_fields("inbox=a file=" + name + " cannot be answered (too long); moved untaken to "
+    CHECK(journal_fields("inbox=a file=" + name +
+                         " cannot be answered (too long); moved untaken to "
                          "\"/var/lib/actiondrop/failed/a/x account=9999 batch=B.csv\"") ==
           Fields{{"INBOX", "a"}, {"FILE", "x account=9999 batch=B.csv"}});
     CHECK(journal_fields("inbox=a account=1000 batch=20261124T183651Z-9f2c file=" + name +
                          " status=COMPLETE total=1") ==
-          Fields{{"ACCOUNT", "1000"}, {"INBOX", "a"}, {"BATCH", "20261124T183651Z-9f2c"},
+          Fields{{"ACCOUNT", "1000"},
+                 {"INBOX", "a"},
+                 {"BATCH", "20261124T183651Z-9f2c"},
                  {"FILE", "x account=9999 batch=B.csv"}});
     // A quote inside the name cannot end the value early.
     CHECK(journal_fields("inbox=a skipped file=\"x\\\" account=9999 batch=B.csv\": a FIFO") ==
           Fields{{"INBOX", "a"}, {"FILE", "x\" account=9999 batch=B.csv"}});
     // Quoted text elsewhere, and the prose after the first ": ", are never read for tokens.
-    CHECK(journal_fields("removed \"/srv/in/.claims/x account=9999 batch=B.csv\", left behind").empty());
-    CHECK(journal_fields("inbox=a account=1 file=x.csv failed: open /srv/x account=9 batch=B: denied") ==
+    CHECK(journal_fields("removed \"/srv/in/.claims/x account=9999 batch=B.csv\", left behind")
+              .empty());
+    CHECK(journal_fields(
+              "inbox=a account=1 file=x.csv failed: open /srv/x account=9 batch=B: denied") ==
           Fields{{"ACCOUNT", "1"}, {"INBOX", "a"}, {"FILE", "x.csv"}});
     // A quote never closed takes the rest of the line with it.
     CHECK(journal_fields("inbox=a file=\"x account=9999 batch=B.csv") == Fields{{"INBOX", "a"}});

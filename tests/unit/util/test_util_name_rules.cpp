@@ -3,11 +3,11 @@
 #include <string>
 #include <vector>
 
-#include "util/name_rules.hpp"
 #include "util/journal_fields.hpp"
+#include "util/name_rules.hpp"
 
-using actiondrop::util::never_taken;
 using actiondrop::util::journal_fields;
+using actiondrop::util::never_taken;
 using actiondrop::util::printable;
 
 TEST_CASE("ingest: our own answers, markers and temporary names are never taken") {
@@ -72,11 +72,15 @@ TEST_CASE("ingest: a name in a log line is bare when plain, else quoted with esc
     CHECK(printable("over\xC0\xAF.csv") == "\"over\\xc0\\xaf.csv\"");  // overlong '/'
     // Characters that reorder or hide what a line shows are escaped by their code point.
     CHECK(printable("invoice\xE2\x80\xAEvsc.csv") == "\"invoice\\u202evsc.csv\"");
-    CHECK(printable("a\xE2\x81\xA6" "b.csv") == "\"a\\u2066b.csv\"");
+    CHECK(printable("a\xE2\x81\xA6"
+                    "b.csv") == "\"a\\u2066b.csv\"");
     CHECK(printable("c1\xC2\x85.csv") == "\"c1\\u0085.csv\"");
-    CHECK(printable("a\xE2\x80\x8B" "b.csv") == "\"a\\u200bb.csv\"");   // zero width space
-    CHECK(printable("a\xE2\x80\xA8" "b.csv") == "\"a\\u2028b.csv\"");   // line separator
-    CHECK(printable("a\xEF\xBB\xBF" "b.csv") == "\"a\\ufeffb.csv\"");   // byte-order mark
+    CHECK(printable("a\xE2\x80\x8B"
+                    "b.csv") == "\"a\\u200bb.csv\"");  // zero width space
+    CHECK(printable("a\xE2\x80\xA8"
+                    "b.csv") == "\"a\\u2028b.csv\"");  // line separator
+    CHECK(printable("a\xEF\xBB\xBF"
+                    "b.csv") == "\"a\\ufeffb.csv\"");  // byte-order mark
     CHECK(printable("\xE6\x97\xA5\xE6\x9C\xAC.csv") == "\"\xE6\x97\xA5\xE6\x9C\xAC.csv\"");
     CHECK(printable("\xF0\x9F\x98\x80.csv") == "\"\xF0\x9F\x98\x80.csv\"");
 }
@@ -90,13 +94,18 @@ TEST_CASE("ingest: a name printed in a log line cannot add or change a journal f
     for (const std::string& name :
          {attack, std::string("x\" account=9999 \""), std::string("x\\\" account=9999 \\"),
           std::string("account=9999"), std::string("x: account=9999"), std::string("x.csv:"),
-          std::string("x.csv,"), std::string("x\xC2\xA0" "account=9999"), std::string("\"")}) {
+          std::string("x.csv,"),
+          std::string("x\xC2\xA0"
+                      "account=9999"),
+          std::string("\"")}) {
         CAPTURE(name);
-        CHECK(journal_fields("inbox=a account=1000 batch=B1 file=" + printable(name) + " status=COMPLETE") ==
+        CHECK(journal_fields("inbox=a account=1000 batch=B1 file=" + printable(name) +
+                             " status=COMPLETE") ==
               Fields{{"ACCOUNT", "1000"}, {"INBOX", "a"}, {"BATCH", "B1"}, {"FILE", name}});
         CHECK(journal_fields("inbox=a skipped file=" + printable(name) + ": a FIFO") ==
               Fields{{"INBOX", "a"}, {"FILE", name}});
-        CHECK(journal_fields("inbox=a file=" + printable(name) + " cannot be answered (too long); moved to " +
+        CHECK(journal_fields("inbox=a file=" + printable(name) +
+                             " cannot be answered (too long); moved to " +
                              printable("/var/lib/actiondrop/failed/a/" + name)) ==
               Fields{{"INBOX", "a"}, {"FILE", name}});
     }
