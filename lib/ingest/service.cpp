@@ -340,7 +340,16 @@ SteadyTime Service::run_once(SteadyTime now, const std::function<bool()>& should
             if (events_.skipped) events_.skipped(s.config, skip);
         for (const auto& notice : sweep.notices)
             if (events_.inbox_problem) events_.inbox_problem(s.config, notice);
+        // Setting names aside takes the inbox's turn too: each is a rename and a sync of a
+        // folder, and an uploader can make tens of thousands of them in a second.
+        Turn turn(turn_);
         for (const auto& name : sweep.unanswerable) {
+            if (should_stop()) return now;
+            if (turn.over()) {  // the rest at the next round, which is due at once
+                next = now;
+                break;
+            }
+            turn.count();
             try {
                 auto to = s.inbox->set_aside(name, folders_.state_dir,
                                              folders_.state_dir / "failed" / s.config.name);
@@ -363,7 +372,6 @@ SteadyTime Service::run_once(SteadyTime now, const std::function<bool()>& should
             continue;
         }
         report(s, "");
-        Turn turn(turn_);
         for (const auto& file : sweep.ready) {
             if (should_stop()) return now;
             // A file of the inbox waits for a retry: the later ones stay where they are.

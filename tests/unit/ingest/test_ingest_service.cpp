@@ -7,6 +7,7 @@
 #include "ingest/service.hpp"
 #include "ledger/time.hpp"
 #include "test_ingest_fixtures.hpp"
+#include "util/name_rules.hpp"
 
 using namespace actiondrop;
 using namespace actiondrop::ingest;
@@ -263,6 +264,40 @@ TEST_CASE(
     CHECK(s.rec.taken == std::vector<std::string>{"a1.csv:COMPLETE", "b1.csv:COMPLETE",
                                                   "a2.csv:COMPLETE", "a3.csv:COMPLETE",
                                                   "a4.csv:COMPLETE"});
+}
+
+TEST_CASE(
+    "ingest: names too long to answer are set aside in the inbox's turn, and the other inboxes "
+    "do not wait for all of them") {
+    // Each is renamed out and its folder synced: tens of thousands of them, made in a second,
+    // once held every other inbox, the life cycle and the watchdog's ping for a minute or more.
+    Served s;
+    auto other = local_inbox(s.tmp.path() / "b");
+    other.name = "b";
+    s.service.set_inboxes({s.cfg, other}, 200ms);
+    s.service.set_turn(0ms);  // one file per inbox and round
+    const std::string too_long(util::max_name_bytes, 'n');
+    for (int i = 1; i <= 4; ++i) write(s.inbox() / fmt::format("{}{}.csv", too_long, i), "x");
+    write(other.local()->path / "b1.csv", conversion_file("T-B1"));
+    auto left = [&] {
+        return std::distance(fs::directory_iterator(s.inbox()), fs::directory_iterator());
+    };
+
+    const SteadyTime t0 = std::chrono::steady_clock::now();
+    CHECK(s.service.run_once(t0, never) <= t0);  // names left: the next round is due at once
+    CHECK(left() == 3);
+    s.service.run_once(t0 + 1s, never);  // b1.csv has settled: it does not wait for the rest
+    CHECK(s.rec.taken == std::vector<std::string>{"b1.csv:COMPLETE"});
+    CHECK(left() == 2);
+    CHECK(s.service.run_once(t0 + 1s, never) <= t0 + 1s);  // one left
+    s.service.run_once(t0 + 1s, never);
+    CHECK(left() == 0);
+    CHECK(s.service.run_once(t0 + 1s, never) == t0 + 1s + 200ms);  // none left
+    // A stop request ends the setting aside at once too.
+    for (int i = 1; i <= 3; ++i) write(s.inbox() / fmt::format("{}{}.csv", too_long, i), "x");
+    s.service.set_turn(1h);
+    s.service.run_once(t0 + 2s, [] { return true; });
+    CHECK(left() == 3);
 }
 
 TEST_CASE(
