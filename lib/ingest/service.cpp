@@ -148,10 +148,13 @@ std::map<std::string, SteadyTime> Service::oldest_waiting() const {
 
 std::set<std::string> Service::accounts_with_unfinished_files() const {
     std::set<std::string> out;
-    for (const auto& [account, since] : left_since_)
+    for (const auto& [account, since] : held_since_)
         if (last_round_ - since < files_left_wait_) out.insert(account);
+    // A claim put back by a round that ended early (a stop, a file abandoned) holds its
+    // account from now on, until the end of a round counts it.
     for (const auto& p : pending_)
-        if (auto it = served_.find(p.inbox); it != served_.end())
+        if (auto it = served_.find(p.inbox);
+            it != served_.end() && !held_since_.contains(it->second.config.account))
             out.insert(it->second.config.account);
     return out;
 }
@@ -406,8 +409,12 @@ SteadyTime Service::run_once(SteadyTime now, const std::function<bool()>& should
     // A turn that left files, or claims still due, make the next round start at once.
     if (!left_ready_.empty()) next = now;
     last_round_ = now;
-    std::erase_if(left_since_, [&](const auto& kv) { return !left_ready_.contains(kv.first); });
-    for (const auto& account : left_ready_) left_since_.try_emplace(account, now);
+    std::set<std::string> held = left_ready_;
+    for (const auto& p : pending_)
+        if (auto it = served_.find(p.inbox); it != served_.end())
+            held.insert(it->second.config.account);
+    std::erase_if(held_since_, [&](const auto& kv) { return !held.contains(kv.first); });
+    for (const auto& account : held) held_since_.try_emplace(account, now);
     for (const auto& p : pending_) next = std::min(next, p.due);
     return next;
 }

@@ -72,8 +72,8 @@ public:
     // "Turns"). One second unless set.
     void set_turn(std::chrono::milliseconds turn) { turn_ = turn; }
     // How long an account's life cycle waits for the files its turns keep leaving (files
-    // that keep coming); then it runs between two of them. The daemon sets its lifecycle
-    // interval; one minute unless set.
+    // that keep coming) or that keep failing; then it runs between two of them. The daemon
+    // sets its lifecycle interval; one minute unless set.
     void set_files_left_wait(std::chrono::milliseconds wait) { files_left_wait_ = wait; }
 
     // Lets SFTP inboxes be served (each puller opens a store connection of its own).
@@ -101,8 +101,9 @@ public:
     // The accounts with a claimed file not yet finished (waiting for a retry, or left by a
     // stop or reload), or with files ready that the last round left for the next one when
     // their turn ended: their lifecycle runs wait for them (ingest/lifecycle_schedule.hpp).
-    // The files left hold an account only until its rounds have left files for
-    // set_files_left_wait(); a claim not finished holds it until it is.
+    // Either holds an account only until its rounds have ended so, one after another, for
+    // set_files_left_wait(): a file's rows commit together, so a run between two of its
+    // attempts, or between two files, sees each file whole or not at all.
     std::set<std::string> accounts_with_unfinished_files() const;
 
     std::int64_t files_taken() const { return files_taken_; }
@@ -159,8 +160,9 @@ private:
     std::vector<std::string> order_;  // inbox names in config order
     std::vector<Pending> pending_;
     std::set<std::string> left_ready_;  // accounts whose turn in the last round left files
-    // Since which round each account of left_ready_ has had files left, round after round.
-    std::map<std::string, SteadyTime> left_since_;
+    // Since which round each account has had files left (left_ready_) or claims waiting for
+    // a retry (pending_), round after round.
+    std::map<std::string, SteadyTime> held_since_;
     SteadyTime last_round_{};
     std::chrono::milliseconds files_left_wait_{60000};
     std::int64_t files_taken_ = 0;

@@ -236,6 +236,33 @@ TEST_CASE("ingest: a file waiting for a retry holds back the later files of its 
     CHECK(s.rec.taken == std::vector<std::string>{"a.csv:COMPLETE", "b.csv:COMPLETE"});
 }
 
+TEST_CASE("ingest: files that keep failing hold their account's life cycle for a while only") {
+    // An uploader can make each of a chain of files fail (a write lease held on each made the
+    // service's open fail until the file was quarantined); that must not put off the
+    // account's runs, and its partners' money, for as long as the chain goes on.
+    Served s;
+    s.service.set_files_left_wait(5s);
+    fs::remove_all(s.cfg.outbox);  // a file: every attempt fails before its commit
+    write(s.cfg.outbox, "not a folder");
+    write(s.inbox() / "a.csv", conversion_file("R-1"));
+    const SteadyTime t0 = std::chrono::steady_clock::now();
+    s.service.run_once(t0, never);
+    s.service.run_once(t0 + 1s, never);
+    REQUIRE(s.rec.failed == std::vector<std::string>{"a.csv"});
+    CHECK(s.service.accounts_with_unfinished_files() == std::set<std::string>{"1000"});
+    s.service.run_once(t0 + 4s, never);  // fails again
+    CHECK(s.rec.failed.size() == 2);
+    CHECK(s.service.accounts_with_unfinished_files() == std::set<std::string>{"1000"});
+    s.service.run_once(t0 + 7s, never);  // held since t0 + 1s: 6 s > 5 s
+    CHECK(s.service.accounts_with_unfinished_files().empty());
+    CHECK(s.service.claims_waiting() == 1);  // the file still waits for its retry
+    fs::remove(s.cfg.outbox);                // mended
+    fs::create_directories(s.cfg.outbox);
+    s.service.run_once(t0 + 60s, never);
+    CHECK(s.rec.taken == std::vector<std::string>{"a.csv:COMPLETE"});
+    CHECK(s.service.accounts_with_unfinished_files().empty());
+}
+
 TEST_CASE(
     "ingest: an inbox full of files takes turns with the others, which never wait for all "
     "of them") {
