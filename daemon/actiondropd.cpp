@@ -514,8 +514,8 @@ int main(int argc, char** argv) {
             }
             metrics.lifecycle_failed(account);
             spdlog::error(
-                "account={} lifecycle run failed and was rolled back: {}; tried again "
-                "at the next interval",
+                "account={} lifecycle run failed: {}; rolled back, unless the store had "
+                "committed it when the connection was lost; tried again at the next interval",
                 account, what);
         };
         lifecycle_events.deferred = [](const std::string& account) {

@@ -99,6 +99,9 @@ void LifecycleSchedule::run_account(const ledger::Account& account) {
         lifecycle::CountsOnly counts;  // the log and the metrics want no more
         decisions = ledger.run_lifecycle(account, clock_(), &counts);
     } catch (const std::exception& e) {
+        // Rolled back, unless the store committed it and only its answer was lost (a
+        // connection cut at the COMMIT): the next run looks for every invoice without files.
+        files_checked_.erase(account.id);
         if (events_.failed) events_.failed(account.id, e.what());
         return;
     }

@@ -6,9 +6,8 @@
 // The schedule runs on the thread that applies files, between two of them (ingest::Service
 // applies one file at a time), so a run never overlaps a batch's commit. An account with a file
 // that is claimed and not yet finished (a file that failed and waits for a retry, or that a
-// stop or reload interrupted; a large one may have committed some of its chunks) is passed
-// over and run once the file is done: no run falls between the chunks of one file. So is an
-// account with files its inbox's turn left, for one interval at most (Service's `busy`).
+// stop or reload interrupted), or with files its inbox's turn left, is passed over and run
+// once they are done, for one interval at most (Service's `busy`).
 //
 // A stop request is honoured between accounts: the account being run commits or rolls back
 // whole, the others wait for the next start. A run that fails (a store error) is reported and
@@ -38,7 +37,8 @@ struct LifecycleEvents {
                        std::size_t invoice_files, const std::string& files_error,
                        std::chrono::milliseconds took)>
         ran;
-    // An account's run failed and was rolled back; tried again at the next interval.
+    // An account's run failed and was rolled back (or, its commit's answer lost, committed:
+    // the next run writes its invoices); tried again at the next interval.
     std::function<void(const std::string& account, const std::string& what)> failed;
     // An account passed over because a file of it is not finished (once per file).
     std::function<void(const std::string& account)> deferred;
@@ -87,7 +87,7 @@ private:
     // Accounts whose missing invoice files were written by this process: from then on a run
     // writes only what it issued. Empty at start, so the first run of each account finds the
     // invoices an earlier process committed and did not write; an account leaves it when
-    // writing fails.
+    // writing fails, and when its run fails (which may have committed all the same).
     std::set<std::string> files_checked_;
 };
 

@@ -294,3 +294,71 @@ TEST_CASE(
     CHECK(rec.ran == Names{"1000", "2000"});
     CHECK(rec.finished == 1);
 }
+
+TEST_CASE(
+    "lifecycle schedule: after a run that failed, the next one writes the invoices that any "
+    "committed without their files") {
+    // A run whose COMMIT reached the server but whose answer was lost (the connection cut at
+    // that moment) is reported as failed though its invoices are stored: the next run must
+    // look for their files, not only write those it issues itself.
+    TempDir tmp;
+    auto store = demo_store(tmp);
+    fs::create_directories(tmp.path() / "state");
+    Service service(*store, {tmp.path() / "state"}, wall_now, {});
+    auto conversions = local_inbox(tmp.path());
+    conversions.send_invoices = true;
+    service.set_inboxes({conversions}, 200ms);
+    const auto day = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now() - 48h);
+    auto upload = [&](const std::string& id, SteadyTime at) {
+        write(conversions.local()->path / (id + ".csv"),
+              "ActionId,ActionTrackerId,PartnerId,OrderId,EventDate,Amount\r\n" + id +
+                  ",19816,P-77,O-" + id + "," +
+                  ledger::format_instant(std::chrono::floor<std::chrono::milliseconds>(day)) +
+                  ",100.00\r\n");
+        service.run_once(at, never);  // seen; taken once it has settled
+        service.run_once(at + 1s, never);
+        REQUIRE(store->action("1000", id));
+    };
+    const SteadyTime t0 = std::chrono::steady_clock::now();
+    upload("L-1", t0);
+    store::LifecycleLedger& ledger = *store->lifecycle_ledger();
+    REQUIRE(ledger.deposit("1000", 1000'00, wall_now(), "opening"));
+
+    config::ServiceConfig cfg;
+    cfg.state_dir = tmp.path() / "state";
+    cfg.inboxes = {conversions};
+    ledger::Instant at = wall_now();
+    Recorder rec;
+    LifecycleSchedule schedule(*store, [&] { return at; }, rec.events());
+    schedule.set_config(cfg);
+    CHECK(schedule.run_due(t0, {}, never));  // nothing due yet; the account's files checked
+    REQUIRE(rec.ran == Names{"1000", "2000"});
+
+    // The run whose answer was lost: committed, L-1 invoiced, no files.
+    const auto catalog = store->load_catalog();
+    const ledger::Instant later = wall_now() + std::chrono::days(200);
+    REQUIRE(ledger.run_lifecycle(*catalog.account("1000"), later).invoices.size() == 1);
+    const std::string id = ledger.invoices("1000").at(0).invoice_id;
+    // The schedule saw it fail: the next run it tries fails too (L-2 would lock).
+    upload("L-2", t0 + 10s);
+    {
+        store::sqlite::Database db((tmp.path() / "ledger.db").string());
+        db.exec("CREATE TRIGGER lost BEFORE INSERT ON lifecycle_runs "
+                "BEGIN SELECT RAISE(ABORT, 'server closed the connection unexpectedly'); END");
+    }
+    at = later;
+    CHECK(schedule.run_due(t0 + 2min, {}, never));
+    REQUIRE(rec.failed == Names{"1000"});
+    {
+        store::sqlite::Database db((tmp.path() / "ledger.db").string());
+        db.exec("DROP TRIGGER lost");
+    }
+    // The next run changes nothing, but writes the invoice's files.
+    at = wall_now();
+    CHECK(schedule.run_due(t0 + 4min, {}, never));
+    REQUIRE(rec.ran.size() == 5);  // 1000 and 2000, 2000 (1000 failed), 1000 and 2000
+    CHECK(rec.ran[3] == "1000");
+    CHECK(rec.files[3] == 1);
+    CHECK(fs::exists(conversions.outbox / ("invoice_" + id + ".json")));
+    CHECK(ledger.invoice_files_written("1000") == std::set<std::string>{id});
+}
