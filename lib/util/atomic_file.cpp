@@ -2,9 +2,12 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <limits>
 #include <random>
 #include <string>
 #include <system_error>
@@ -92,19 +95,60 @@ void write_file_atomically(const std::filesystem::path& destination, std::string
 
 void copy_descriptor_atomically(int source_fd, const std::filesystem::path& source,
                                 const std::filesystem::path& destination) {
+    // The copy keeps the source's holes: a sparse upload of gigabytes, which costs its
+    // uploader no disk, must not cost the state folder its length either (docs/ingest.md,
+    // "Claims"). SEEK_DATA and SEEK_HOLE move the descriptor's offset; it is put back.
+    const off_t kept_offset = ::lseek(source_fd, 0, SEEK_CUR);
+    struct PutBack {
+        int fd;
+        off_t offset;
+        ~PutBack() {
+            if (offset >= 0) (void)::lseek(fd, offset, SEEK_SET);
+        }
+    } put_back{source_fd, kept_offset};
     publish(destination, [&](int fd, const std::filesystem::path& tmp) {
         ReadBuffer buffer = ReadBuffer::for_descriptor(source_fd);
-        off_t offset = 0;  // pread: the descriptor's own offset is left alone
+        constexpr off_t kToTheEnd = std::numeric_limits<off_t>::max();
+        off_t offset = 0, written_end = 0;
         for (;;) {
-            ssize_t n = ::pread(source_fd, buffer.data(), buffer.size(), offset);
-            if (n < 0) {
-                if (errno == EINTR) continue;
-                fail(source, "read");
+            // The next stretch of data: [data, hole). A file system without SEEK_DATA has
+            // none: the whole file is data.
+            off_t data = ::lseek(source_fd, offset, SEEK_DATA);
+            off_t hole = kToTheEnd;
+            if (data < 0) {
+                if (errno == ENXIO) break;  // only a hole, if anything, from here on
+                if (errno != EINVAL && errno != EOPNOTSUPP) fail(source, "seek");
+                data = offset;
+            } else if (hole = ::lseek(source_fd, data, SEEK_HOLE); hole < 0) {
+                hole = kToTheEnd;
             }
-            if (n == 0) break;
-            write_all(fd, buffer.data(), static_cast<std::size_t>(n), tmp);
-            offset += n;
+            if (data != written_end && ::lseek(fd, data, SEEK_SET) != data) fail(tmp, "seek");
+            offset = data;
+            bool at_end = false;
+            while (offset < hole) {
+                const auto want = static_cast<std::size_t>(
+                    std::min<off_t>(hole - offset, static_cast<off_t>(buffer.size())));
+                ssize_t n = ::pread(source_fd, buffer.data(), want, offset);
+                if (n < 0) {
+                    if (errno == EINTR) continue;
+                    fail(source, "read");
+                }
+                if (n == 0) {
+                    at_end = true;
+                    break;
+                }
+                write_all(fd, buffer.data(), static_cast<std::size_t>(n), tmp);
+                offset += n;
+            }
+            written_end = offset;
+            if (at_end || hole == kToTheEnd) break;
         }
+        // A hole at the end has no data to write: the length says it.
+        struct stat st {};
+        if (::fstat(source_fd, &st) != 0) fail(source, "stat");
+        if (const off_t length = std::max<off_t>(written_end, st.st_size);
+            length > written_end && ::ftruncate(fd, length) != 0)
+            fail(tmp, "truncate");
     });
 }
 

@@ -329,7 +329,8 @@ TEST_CASE(
     cfg.inboxes = {conversions};
     ledger::Instant at = wall_now();
     Recorder rec;
-    LifecycleSchedule schedule(*store, [&] { return at; }, rec.events());
+    LifecycleSchedule schedule(
+        *store, [&] { return at; }, rec.events());
     schedule.set_config(cfg);
     CHECK(schedule.run_due(t0, {}, never));  // nothing due yet; the account's files checked
     REQUIRE(rec.ran == Names{"1000", "2000"});
@@ -343,8 +344,9 @@ TEST_CASE(
     upload("L-2", t0 + 10s);
     {
         store::sqlite::Database db((tmp.path() / "ledger.db").string());
-        db.exec("CREATE TRIGGER lost BEFORE INSERT ON lifecycle_runs "
-                "BEGIN SELECT RAISE(ABORT, 'server closed the connection unexpectedly'); END");
+        db.exec(
+            "CREATE TRIGGER lost BEFORE INSERT ON lifecycle_runs "
+            "BEGIN SELECT RAISE(ABORT, 'server closed the connection unexpectedly'); END");
     }
     at = later;
     CHECK(schedule.run_due(t0 + 2min, {}, never));

@@ -1,4 +1,7 @@
 #include <doctest/doctest.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -42,6 +45,37 @@ TEST_CASE("copy_file_atomically copies bytes exactly") {
     { std::ofstream(dir / "src", std::ios::binary) << big; }
     copy_file_atomically(dir / "src", dir / "dst");
     CHECK(slurp(dir / "dst") == big);
+    fs::remove_all(dir);
+}
+
+TEST_CASE(
+    "copy_descriptor_atomically keeps a sparse file's holes, its bytes and its length, and the "
+    "source's offset") {
+    // An uploader's 2 GiB file of one hole took no disk in its inbox and 2 GiB in the state
+    // folder once copied (a claim across mounts, the service's own copy of an upload).
+    auto dir = fresh_dir("actiondrop_sparse_test");
+    const fs::path source = dir / "sparse.csv";
+    const std::string middle = "OrderId,Amount\r\n";
+    {
+        std::ofstream out(source, std::ios::binary);
+        out << "head";
+        out.seekp(std::streamoff{64} << 20);
+        out << middle;
+    }
+    fs::resize_file(source, std::uintmax_t{256} << 20);  // a hole at the end too
+    struct stat st {};
+    REQUIRE(::stat(source.c_str(), &st) == 0);
+    const bool sparse = st.st_blocks * 512 < (1 << 20);  // the file system keeps holes
+    const int fd = ::open(source.c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    REQUIRE(::lseek(fd, 5, SEEK_SET) == 5);
+    copy_descriptor_atomically(fd, source, dir / "copy.csv");
+    CHECK(::lseek(fd, 0, SEEK_CUR) == 5);
+    ::close(fd);
+    CHECK(slurp(dir / "copy.csv") == slurp(source));
+    REQUIRE(::stat((dir / "copy.csv").c_str(), &st) == 0);
+    CHECK(st.st_size == std::int64_t{256} << 20);
+    if (sparse) CHECK(st.st_blocks * 512 < (1 << 20));
     fs::remove_all(dir);
 }
 
