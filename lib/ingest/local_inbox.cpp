@@ -159,7 +159,14 @@ SweepResult LocalInbox::sweep(SteadyTime now) {
     };
     std::vector<std::pair<std::chrono::nanoseconds, std::string>> ready;
 
-    bool unreported = false;
+    // A name is forgotten once it leaves the folder, so an uploader that makes names again
+    // and again would have each logged again: at most skips_logged of them an hour.
+    if (!skips_since_ || now - *skips_since_ >= std::chrono::hours(1)) {
+        skips_since_ = now;
+        skips_logged_ = 0;
+        said_skips_capped_ = false;
+    }
+    bool unreported = false, capped = false;
     auto skip = [&](const std::string& name, std::string why) {
         if (skip_reported_.contains(name)) return;
         if (skip_reported_.size() >= limits_.skips_remembered) {
@@ -167,6 +174,11 @@ SweepResult LocalInbox::sweep(SteadyTime now) {
             return;
         }
         skip_reported_.insert(name);
+        if (skips_logged_ >= limits_.skips_logged) {
+            capped = true;
+            return;
+        }
+        ++skips_logged_;
         result.skipped.push_back({name, std::move(why)});
     };
     for (const auto& name : names) {
@@ -222,6 +234,13 @@ SweepResult LocalInbox::sweep(SteadyTime now) {
             "by one",
             limits_.skips_remembered));
     said_unreported_ = unreported;
+    if (capped && !said_skips_capped_) {
+        result.notices.push_back(
+            fmt::format("more than {} names in the folder were never taken within an hour; the "
+                        "others are not logged one by one",
+                        limits_.skips_logged));
+        said_skips_capped_ = true;
+    }
 
     std::sort(ready.begin(), ready.end());
     for (auto& [mtime, name] : ready) result.ready.push_back(std::move(name));

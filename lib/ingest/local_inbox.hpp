@@ -72,6 +72,7 @@ struct SweepResult {
 struct SweepLimits {
     std::size_t entries = 50'000;
     std::size_t skips_remembered = 10'000;
+    std::size_t skips_logged = 10'000;  // an hour, as a pull inbox's (pull/puller.hpp)
 };
 
 class LocalInbox {
@@ -172,6 +173,9 @@ private:
     util::BatchIds batch_ids_;  // the claims' names, in the order they are claimed
     std::set<std::string> skip_reported_;
     bool said_truncated_ = false, said_unreported_ = false;  // SweepResult::notices
+    std::optional<SteadyTime> skips_since_;                  // the hour that skips_logged_ counts
+    std::size_t skips_logged_ = 0;
+    bool said_skips_capped_ = false;
 };
 
 }  // namespace actiondrop::ingest

@@ -179,6 +179,36 @@ TEST_CASE("ingest: a folder of many names costs a bounded sweep, said once, and 
     CHECK(inbox.sweep(t0 + 11s).notices.size() == 2);
 }
 
+TEST_CASE(
+    "ingest: names skipped are logged at most so many an hour, however often the uploader "
+    "makes new ones") {
+    // A skipped name is forgotten once it leaves the folder: an uploader that makes 10,000
+    // names, removes them and makes them again, over and over, wrote 0.8 GB of log an hour.
+    TempDir tmp;
+    LocalInbox inbox(local_inbox(tmp.path()), claims(tmp.path()), SweepLimits{100, 100, 30});
+    const auto& in = inbox.folder();
+    auto flood = [&](const std::string& tag, int n) {
+        for (const auto& e : fs::directory_iterator(in)) fs::remove(e.path());
+        for (int i = 0; i < n; ++i) write(in / (tag + std::to_string(i) + ".txt"), "");
+    };
+    flood("a-", 10);
+    CHECK(inbox.sweep(t0).skipped.size() == 10);
+    flood("b-", 10);
+    CHECK(inbox.sweep(t0 + 1s).skipped.size() == 10);
+    flood("c-", 15);
+    auto capped = inbox.sweep(t0 + 2s);
+    CHECK(capped.skipped.size() == 10);  // 30 within the hour
+    REQUIRE(capped.notices.size() == 1);
+    CHECK(capped.notices[0].find("more than 30 names") != std::string::npos);
+    CHECK(capped.notices[0].find("within an hour") != std::string::npos);
+    flood("d-", 10);
+    auto later = inbox.sweep(t0 + 3s);
+    CHECK(later.skipped.empty());
+    CHECK(later.notices.empty());  // said once an hour
+    flood("e-", 10);
+    CHECK(inbox.sweep(t0 + 1h + 4s).skipped.size() == 10);  // a new hour
+}
+
 TEST_CASE("ingest: the claims folder is outside the inbox, and the inbox holds no claim folder") {
     TempDir tmp;
     LocalInbox inbox(local_inbox(tmp.path()), claims(tmp.path()));
