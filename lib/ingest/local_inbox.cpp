@@ -200,13 +200,15 @@ SweepResult LocalInbox::sweep(SteadyTime now) {
             skip(name, kind_of(st.st_mode));
             continue;
         }
-        if (util::unanswerable(name)) {
-            // Not taken, but not left to wait for ever either: the caller moves it aside.
-            result.unanswerable.push_back(name);
-            continue;
-        }
         auto mtime =
             std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec);
+        if (util::unanswerable(name)) {
+            // Not taken, but not left to wait for ever either: the caller moves it aside once
+            // it has settled, so that an upload is not moved from under its writer, nor one
+            // written to without end copied again at every sweep across mounts.
+            if (stable(name, st.st_size, mtime, now, result)) result.unanswerable.push_back(name);
+            continue;
+        }
         if (inbox_.done_file) {
             // Remembered without its marker too: the file waits from its first sighting.
             seen_.try_emplace(name, Seen{st.st_size, mtime, now, now});

@@ -624,6 +624,20 @@ TEST_CASE(
     CHECK(h.take(*h.inbox->claim("ok.csv")).status == "COMPLETE");
 }
 
+TEST_CASE("hostile: a name too long to be answered is set aside once it has settled, not while "
+          "it is written") {
+    // Set aside at first sight, an upload still being written was moved from under its
+    // writer; across mounts, one its uploader kept writing to was copied whole at every sweep.
+    Hostile h;
+    const std::string name = std::string(max_name_bytes, 'x') + ".csv";
+    h.upload(name, conversions("S-1"));
+    const auto t = std::chrono::steady_clock::now();
+    CHECK(h.inbox->sweep(t).unanswerable.empty());
+    std::ofstream(h.cfg.local()->path / name, std::ios::app) << "more";
+    CHECK(h.inbox->sweep(t + std::chrono::hours(1)).unanswerable.empty());  // it changed
+    CHECK(h.inbox->sweep(t + std::chrono::hours(2)).unanswerable == std::vector{name});
+}
+
 TEST_CASE(
     "hostile: across mounts a claim is a copy made through one descriptor, and the inbox's file "
     "goes") {

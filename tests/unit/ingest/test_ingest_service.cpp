@@ -311,11 +311,13 @@ TEST_CASE(
     };
 
     const SteadyTime t0 = std::chrono::steady_clock::now();
-    CHECK(s.service.run_once(t0, never) <= t0);  // names left: the next round is due at once
-    CHECK(left() == 3);
-    s.service.run_once(t0 + 1s, never);  // b1.csv has settled: it does not wait for the rest
+    s.service.run_once(t0, never);  // seen; they settle
+    CHECK(left() == 4);
+    // Names left: the next round is due at once; and b1.csv does not wait for the rest.
+    CHECK(s.service.run_once(t0 + 1s, never) <= t0 + 1s);
     CHECK(s.rec.taken == std::vector<std::string>{"b1.csv:COMPLETE"});
-    CHECK(left() == 2);
+    CHECK(left() == 3);
+    s.service.run_once(t0 + 1s, never);
     CHECK(s.service.run_once(t0 + 1s, never) <= t0 + 1s);  // one left
     s.service.run_once(t0 + 1s, never);
     CHECK(left() == 0);
@@ -323,7 +325,8 @@ TEST_CASE(
     // A stop request ends the setting aside at once too.
     for (int i = 1; i <= 3; ++i) write(s.inbox() / fmt::format("{}{}.csv", too_long, i), "x");
     s.service.set_turn(1h);
-    s.service.run_once(t0 + 2s, [] { return true; });
+    s.service.run_once(t0 + 2s, never);
+    s.service.run_once(t0 + 3s, [] { return true; });
     CHECK(left() == 3);
 }
 
