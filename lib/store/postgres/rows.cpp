@@ -203,34 +203,34 @@ void bind_batch(Params& p, const BatchRecord& r) {
         .int64(std::int64_t{r.delivery_failures});
 }
 
-BatchRecord read_batch(const Result& row, int i) {
-    BatchRecord r;
-    r.batch_id = row.text(i, 0);
-    r.account_id = row.text(i, 1);
-    r.inbox = row.text(i, 2);
-    r.file_name = row.text(i, 3);
-    r.sha256 = row.text(i, 4);
-    r.size = row.int64(i, 5);
-    r.type = row.text(i, 6);
-    const auto state = row.text(i, 7);
+BatchRecord read_batch(const Result& r, int row) {
+    BatchRecord b;
+    b.batch_id = r.text(row, 0);
+    b.account_id = r.text(row, 1);
+    b.inbox = r.text(row, 2);
+    b.file_name = r.text(row, 3);
+    b.sha256 = r.text(row, 4);
+    b.size = r.int64(row, 5);
+    b.type = r.text(row, 6);
+    const auto state = r.text(row, 7);
     const auto parsed = parse_state(state);
     if (!parsed)
-        throw StoreError("batch " + r.batch_id + ": unknown journal state '" + std::string(state) +
+        throw StoreError("batch " + b.batch_id + ": unknown journal state '" + std::string(state) +
                          "'");
-    r.state = *parsed;
-    r.status = row.text(i, 8);
-    r.received_at = instant_from_millis(row.int64(i, 9));
-    r.completed_at = instant_from_millis(row.optional_int64(i, 10));
-    r.attempts = static_cast<int>(row.int64(i, 11));
-    r.total = row.int64(i, 12);
-    r.applied = row.int64(i, 13);
-    r.rejected = row.int64(i, 14);
-    r.error_code = row.text(i, 15);
-    r.error_message = row.text(i, 16);
-    r.error_line = row.optional_int64(i, 17);
-    r.error_counts_json = row.text(i, 18);
-    r.delivery_failures = static_cast<int>(row.int64(i, 19));
-    return r;
+    b.state = *parsed;
+    b.status = r.text(row, 8);
+    b.received_at = instant_from_millis(r.int64(row, 9));
+    b.completed_at = instant_from_millis(r.optional_int64(row, 10));
+    b.attempts = static_cast<int>(r.int64(row, 11));
+    b.total = r.int64(row, 12);
+    b.applied = r.int64(row, 13);
+    b.rejected = r.int64(row, 14);
+    b.error_code = r.text(row, 15);
+    b.error_message = r.text(row, 16);
+    b.error_line = r.optional_int64(row, 17);
+    b.error_counts_json = r.text(row, 18);
+    b.delivery_failures = static_cast<int>(r.int64(row, 19));
+    return b;
 }
 
 std::int64_t history_batch_id(Connection& db, std::string_view batch_id) {

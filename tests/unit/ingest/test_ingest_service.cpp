@@ -207,6 +207,16 @@ struct Served {
         service.set_inboxes({cfg}, 200ms);
     }
     fs::path inbox() const { return cfg.local()->path; }
+
+    // Serves a second inbox, "b" of the same account, beside the first, with turns of one
+    // file per inbox and round; returns its config.
+    config::InboxConfig add_second_inbox() {
+        auto other = local_inbox(tmp.path() / "b");
+        other.name = "b";
+        service.set_inboxes({cfg, other}, 200ms);
+        service.set_turn(0ms);
+        return other;
+    }
 };
 
 }  // namespace
@@ -267,10 +277,7 @@ TEST_CASE(
     "ingest: an inbox full of files takes turns with the others, which never wait for all "
     "of them") {
     Served s;
-    auto other = local_inbox(s.tmp.path() / "b");
-    other.name = "b";
-    s.service.set_inboxes({s.cfg, other}, 200ms);
-    s.service.set_turn(0ms);  // one file per inbox and round
+    const config::InboxConfig other = s.add_second_inbox();
     for (int i = 1; i <= 4; ++i)
         write(s.inbox() / fmt::format("a{}.csv", i), conversion_file(fmt::format("T-A{}", i)));
     write(other.local()->path / "b1.csv", conversion_file("T-B1"));
@@ -299,10 +306,7 @@ TEST_CASE(
     // Each is renamed out and its folder synced: tens of thousands of them, made in a second,
     // once held every other inbox, the life cycle and the watchdog's ping for a minute or more.
     Served s;
-    auto other = local_inbox(s.tmp.path() / "b");
-    other.name = "b";
-    s.service.set_inboxes({s.cfg, other}, 200ms);
-    s.service.set_turn(0ms);  // one file per inbox and round
+    const config::InboxConfig other = s.add_second_inbox();
     const std::string too_long(util::max_name_bytes, 'n');
     for (int i = 1; i <= 4; ++i) write(s.inbox() / fmt::format("{}{}.csv", too_long, i), "x");
     write(other.local()->path / "b1.csv", conversion_file("T-B1"));
