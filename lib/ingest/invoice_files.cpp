@@ -266,15 +266,21 @@ InvoiceFilesWritten write_missing_invoice_files(store::LifecycleLedger& ledger,
                                                 const InvoiceDestinations& to,
                                                 std::string_view account_id, ledger::Instant now) {
     require_state_folder(to);  // before the account's invoices are read
-    // Written by another service sharing the store, or by this one before its state folder
-    // was made again: not written again.
-    const std::set<std::string> written_elsewhere = ledger.invoice_files_written(account_id);
-    // Those in this record are carried into the store's (write_invoice_files checks that
-    // each is of the store's invoice); the others are written.
-    std::vector<lifecycle::Invoice> unrecorded;
-    for (lifecycle::Invoice& inv : ledger.invoices(account_id))
-        if (!written_elsewhere.contains(inv.invoice_id)) unrecorded.push_back(std::move(inv));
-    InvoiceFilesWritten result = write_invoice_files(to, unrecorded);
+    // Those written by another service sharing the store, or by this one before its state
+    // folder was made again, are not written again.
+    return write_stored_invoice_files(ledger, to, ledger.invoices_without_files(account_id), now);
+}
+
+InvoiceFilesWritten write_stored_invoice_files(store::LifecycleLedger& ledger,
+                                               const InvoiceDestinations& to,
+                                               std::span<const std::string> invoice_ids,
+                                               ledger::Instant now) {
+    std::vector<lifecycle::Invoice> invoices;
+    for (const std::string& id : invoice_ids)
+        if (auto stored = ledger.invoice(id)) invoices.push_back(std::move(*stored));
+    // Those in this service's record are carried into the store's (write_invoice_files checks
+    // that each is of the store's invoice); the others are written.
+    InvoiceFilesWritten result = write_invoice_files(to, invoices);
     record_invoice_files(ledger, result, now);
     return result;
 }

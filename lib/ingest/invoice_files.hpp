@@ -84,13 +84,21 @@ InvoiceFilesWritten write_invoice_files(const InvoiceDestinations& to,
 // Writes every invoice of the account that the store holds and that neither this service's
 // record nor the store's lists, then records in the store the ones this service's record
 // holds and the store's lacks (written now, or before the store kept a record), at `now`.
-// Costs two reads of the store and a look into the record per invoice the store has not
-// recorded; the daemon calls it once per account after it starts (and after a failed
-// write), then writes only what each of its runs issues. A store that cannot record is a
-// problem of the result (the next call records them).
+// Costs a read of the store, then one per invoice the store has not recorded and a look into
+// this service's record; the daemon calls it once per account after it starts (and after a
+// failed run or write). A store that cannot record is a problem of the result (the next
+// call records them).
 InvoiceFilesWritten write_missing_invoice_files(store::LifecycleLedger& ledger,
                                                 const InvoiceDestinations& to,
                                                 std::string_view account_id, ledger::Instant now);
+
+// Writes the stored invoices of these ids (the store's, as `invoices show` prints them) like
+// write_invoice_files, then records them in the store at `now`; an id the store does not hold
+// is passed over.
+InvoiceFilesWritten write_stored_invoice_files(store::LifecycleLedger& ledger,
+                                               const InvoiceDestinations& to,
+                                               std::span<const std::string> invoice_ids,
+                                               ledger::Instant now);
 
 // Records in the store the invoices of `written` (InvoiceFilesWritten::recorded), at `now`;
 // a failure is added to its problems.

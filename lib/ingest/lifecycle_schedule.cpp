@@ -80,7 +80,7 @@ bool LifecycleSchedule::run_due(SteadyTime now, const std::set<std::string>& bus
             continue;
         }
         if (const ledger::Account* account = catalog->account(id))
-            run_account(*account);  // an account gone from the catalog is not run
+            run_account(*account, now);  // an account gone from the catalog is not run
         if (events_.progress) events_.progress();
     }
     if (cycle_open_) {
@@ -91,7 +91,7 @@ bool LifecycleSchedule::run_due(SteadyTime now, const std::set<std::string>& bus
     return true;
 }
 
-void LifecycleSchedule::run_account(const ledger::Account& account) {
+void LifecycleSchedule::run_account(const ledger::Account& account, SteadyTime now) {
     store::LifecycleLedger& ledger = *store_.lifecycle_ledger();
     const auto started = std::chrono::steady_clock::now();
     lifecycle::RunDecisions decisions;
@@ -115,14 +115,14 @@ void LifecycleSchedule::run_account(const ledger::Account& account) {
         if (!files_checked_.contains(account.id)) {
             files = write_missing_invoice_files(ledger, to, account.id, clock_());
             files_checked_.insert(account.id);
-        } else if (!decisions.invoices.empty()) {
-            // The stored invoices, as `invoices show` prints them.
-            std::vector<lifecycle::Invoice> issued;
-            for (const lifecycle::Invoice& inv : decisions.invoices)
-                if (auto stored = ledger.invoice(inv.invoice_id))
-                    issued.push_back(std::move(*stored));
-            files = write_invoice_files(to, issued);
-            record_invoice_files(ledger, files, clock_());
+            left_behind_.erase(account.id);
+        } else {
+            // Those it issued, then those another process left without files for a while.
+            std::vector<std::string> ids;
+            for (const lifecycle::Invoice& inv : decisions.invoices) ids.push_back(inv.invoice_id);
+            for (std::string& id : left_behind_for(ledger, account.id, ids, now))
+                ids.push_back(std::move(id));
+            if (!ids.empty()) files = write_stored_invoice_files(ledger, to, ids, clock_());
         }
         written = files.written;
         if (!files.problems.empty()) {
@@ -137,6 +137,29 @@ void LifecycleSchedule::run_account(const ledger::Account& account) {
         events_.ran(account, decisions, written, files_error,
                     std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::steady_clock::now() - started));
+}
+
+std::vector<std::string> LifecycleSchedule::left_behind_for(store::LifecycleLedger& ledger,
+                                                            const std::string& account_id,
+                                                            const std::vector<std::string>& issued,
+                                                            SteadyTime now) {
+    std::map<std::string, SteadyTime>& seen = left_behind_[account_id];
+    std::map<std::string, SteadyTime> still;  // those seen that are not due yet
+    std::vector<std::string> due;
+    for (std::string& id : ledger.invoices_without_files(account_id)) {
+        if (std::ranges::find(issued, id) != issued.end()) continue;
+        const auto it = seen.find(id);
+        const SteadyTime first = it == seen.end() ? now : it->second;
+        if (now - first >= files_grace)
+            due.push_back(std::move(id));
+        else
+            still.emplace(std::move(id), first);
+    }
+    if (still.empty())
+        left_behind_.erase(account_id);  // `seen` with it
+    else
+        seen = std::move(still);
+    return due;
 }
 
 }  // namespace actiondrop::ingest

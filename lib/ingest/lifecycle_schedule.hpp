@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 
@@ -55,6 +56,11 @@ public:
 
     LifecycleSchedule(store::Store& store, WallClock clock, LifecycleEvents events);
 
+    // How long an invoice that the store holds without files is left to the process that
+    // issued it, from when this schedule first sees it so, before this one writes its files
+    // (docs/lifecycle.md, "Invoices in the outboxes"): that process may be writing them.
+    static constexpr std::chrono::minutes files_grace{5};
+
     // The interval and the outboxes to send invoices to (at start, and on SIGHUP). The first
     // run is due at once.
     void set_config(const config::ServiceConfig& cfg);
@@ -71,7 +77,13 @@ public:
                  const std::function<bool()>& should_stop);
 
 private:
-    void run_account(const ledger::Account& account);
+    void run_account(const ledger::Account& account, SteadyTime now);
+    // The account's invoices without files, other than `issued`, that have been so since
+    // files_grace before `now` by this schedule's looks; remembers the others it sees.
+    std::vector<std::string> left_behind_for(store::LifecycleLedger& ledger,
+                                             const std::string& account_id,
+                                             const std::vector<std::string>& issued,
+                                             SteadyTime now);
 
     store::Store& store_;
     WallClock clock_;
@@ -85,10 +97,13 @@ private:
     std::chrono::system_clock::time_point cycle_began_{};
     SteadyTime cycle_began_steady_{};
     // Accounts whose missing invoice files were written by this process: from then on a run
-    // writes only what it issued. Empty at start, so the first run of each account finds the
-    // invoices an earlier process committed and did not write; an account leaves it when
-    // writing fails, and when its run fails (which may have committed all the same).
+    // writes what it issued, and what left_behind_for finds. Empty at start, so the first run of
+    // each account finds the invoices an earlier process committed and did not write; an account
+    // leaves it when writing fails, and when its run fails (which may have committed all the same).
     std::set<std::string> files_checked_;
+    // By account, the invoices a run found without files and not yet due for this schedule to
+    // write, each with when it was first found so.
+    std::map<std::string, std::map<std::string, SteadyTime>> left_behind_;
 };
 
 }  // namespace actiondrop::ingest

@@ -64,9 +64,10 @@ public:
     virtual std::vector<lifecycle::Invoice> invoices(std::string_view account_id) = 0;
     virtual std::optional<lifecycle::Invoice> invoice(std::string_view invoice_id) = 0;
 
-    // The ids of the account's invoices whose files a service has written to every outbox of
-    // its config, whichever service it was (docs/lifecycle.md, "Invoices in the outboxes").
-    virtual std::set<std::string> invoice_files_written(std::string_view account_id) = 0;
+    // The ids of the account's invoices whose files no service has recorded as written to
+    // every outbox of its config (docs/lifecycle.md, "Invoices in the outboxes"), by invoice
+    // date, then id. Costs a look at each of the account's invoices in the store's record.
+    virtual std::vector<std::string> invoices_without_files(std::string_view account_id) = 0;
     // Records that the files of these issued invoices were written, at `at` (for one carried
     // in from a state folder's record, when it was carried in); an invoice already recorded
     // keeps its first time.

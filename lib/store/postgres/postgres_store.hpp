@@ -76,7 +76,7 @@ public:
     std::vector<ledger::FundsEntry> funds_entries(std::string_view account_id) override;
     std::vector<lifecycle::Invoice> invoices(std::string_view account_id) override;
     std::optional<lifecycle::Invoice> invoice(std::string_view invoice_id) override;
-    std::set<std::string> invoice_files_written(std::string_view account_id) override;
+    std::vector<std::string> invoices_without_files(std::string_view account_id) override;
     void record_invoice_files(std::span<const std::string> invoice_ids,
                               ledger::Instant at) override;
 

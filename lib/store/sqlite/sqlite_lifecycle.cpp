@@ -759,13 +759,14 @@ std::optional<lifecycle::Invoice> SqliteStore::invoice(std::string_view invoice_
     return std::move(found.front());
 }
 
-std::set<std::string> SqliteStore::invoice_files_written(std::string_view account_id) {
-    std::set<std::string> out;
-    Use q(db_.cached(
-        "SELECT f.invoice_id FROM invoice_files f JOIN invoices i ON i.invoice_id = f.invoice_id "
-        "WHERE i.account_id = ?1"));
+std::vector<std::string> SqliteStore::invoices_without_files(std::string_view account_id) {
+    std::vector<std::string> out;
+    Use q(
+        db_.cached("SELECT i.invoice_id FROM invoices i WHERE i.account_id = ?1 AND NOT EXISTS "
+                   "(SELECT 1 FROM invoice_files f WHERE f.invoice_id = i.invoice_id) "
+                   "ORDER BY i.invoice_date, i.invoice_id"));
     q->bind_text(1, account_id);
-    while (q->step()) out.insert(std::string(q->text_at(0)));
+    while (q->step()) out.emplace_back(q->text_at(0));
     return out;
 }
 

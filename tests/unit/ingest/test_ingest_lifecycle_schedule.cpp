@@ -67,6 +67,37 @@ struct Recorder {
 
 using Names = std::vector<std::string>;
 
+// A store with the demo catalog, served by a service of one conversions inbox of account
+// 1000 that asks for invoices.
+struct Uploads {
+    TempDir tmp;
+    std::unique_ptr<store::Store> store = demo_store(tmp);
+    Service service{*store,
+                    {(fs::create_directories(tmp.path() / "state"), tmp.path() / "state")},
+                    wall_now,
+                    {}};
+    config::InboxConfig conversions = [this] {
+        auto inbox = local_inbox(tmp.path());
+        inbox.send_invoices = true;
+        service.set_inboxes({inbox}, 200ms);
+        return inbox;
+    }();
+
+    // Action `id` of partner P-77, 100.00, dated two days ago, through the inbox.
+    void upload(const std::string& id, SteadyTime at) {
+        const auto day =
+            std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now() - 48h);
+        write(conversions.local()->path / (id + ".csv"),
+              "ActionId,ActionTrackerId,PartnerId,OrderId,EventDate,Amount\r\n" + id +
+                  ",19816,P-77,O-" + id + "," +
+                  ledger::format_instant(std::chrono::floor<std::chrono::milliseconds>(day)) +
+                  ",100.00\r\n");
+        service.run_once(at, never);  // seen; taken once it has settled
+        service.run_once(at + 1s, never);
+        REQUIRE(store->action("1000", id));
+    }
+};
+
 }  // namespace
 
 TEST_CASE(
@@ -190,7 +221,7 @@ TEST_CASE(
     }
     // Nor by another service sharing the store, whose state folder has no record: the
     // store's record says the files were written.
-    CHECK(ledger.invoice_files_written("1000") == std::set<std::string>{id});
+    CHECK(ledger.invoices_without_files("1000").empty());
     {
         auto elsewhere = cfg;
         elsewhere.state_dir = tmp.path() / "state2";
@@ -220,7 +251,7 @@ TEST_CASE(
     CHECK(read(to.record / ("invoice_" + id + ".json")) == json);
     CHECK(read(tmp.path() / "out2" / ("invoice_" + id + ".json")) == json);
 
-    CHECK(ledger.invoice_files_written("1000") == std::set<std::string>{id});
+    CHECK(ledger.invoices_without_files("1000").empty());
 
     // An outbox that cannot be written: the invoice is named, its record is not written, and
     // the next run looks for it again and writes it once the outbox is back.
@@ -301,26 +332,10 @@ TEST_CASE(
     // A run whose COMMIT reached the server but whose answer was lost (the connection cut at
     // that moment) is reported as failed though its invoices are stored: the next run must
     // look for their files, not only write those it issues itself.
-    TempDir tmp;
-    auto store = demo_store(tmp);
-    fs::create_directories(tmp.path() / "state");
-    Service service(*store, {tmp.path() / "state"}, wall_now, {});
-    auto conversions = local_inbox(tmp.path());
-    conversions.send_invoices = true;
-    service.set_inboxes({conversions}, 200ms);
-    const auto day = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now() - 48h);
-    auto upload = [&](const std::string& id, SteadyTime at) {
-        write(conversions.local()->path / (id + ".csv"),
-              "ActionId,ActionTrackerId,PartnerId,OrderId,EventDate,Amount\r\n" + id +
-                  ",19816,P-77,O-" + id + "," +
-                  ledger::format_instant(std::chrono::floor<std::chrono::milliseconds>(day)) +
-                  ",100.00\r\n");
-        service.run_once(at, never);  // seen; taken once it has settled
-        service.run_once(at + 1s, never);
-        REQUIRE(store->action("1000", id));
-    };
+    Uploads u;
+    auto& [tmp, store, service, conversions] = u;
     const SteadyTime t0 = std::chrono::steady_clock::now();
-    upload("L-1", t0);
+    u.upload("L-1", t0);
     store::LifecycleLedger& ledger = *store->lifecycle_ledger();
     REQUIRE(ledger.deposit("1000", 1000'00, wall_now(), "opening"));
 
@@ -341,7 +356,7 @@ TEST_CASE(
     REQUIRE(ledger.run_lifecycle(*catalog.account("1000"), later).invoices.size() == 1);
     const std::string id = ledger.invoices("1000").at(0).invoice_id;
     // The schedule saw it fail: the next run it tries fails too (L-2 would lock).
-    upload("L-2", t0 + 10s);
+    u.upload("L-2", t0 + 10s);
     {
         store::sqlite::Database db((tmp.path() / "ledger.db").string());
         db.exec(
@@ -362,5 +377,71 @@ TEST_CASE(
     CHECK(rec.ran[3] == "1000");
     CHECK(rec.files[3] == 1);
     CHECK(fs::exists(conversions.outbox / ("invoice_" + id + ".json")));
-    CHECK(ledger.invoice_files_written("1000") == std::set<std::string>{id});
+    CHECK(ledger.invoices_without_files("1000").empty());
+}
+
+TEST_CASE(
+    "lifecycle schedule: invoices that another process committed without their files are "
+    "written after a while, unless that process writes them") {
+    // A process lost for good between a run's commit and its files (a `lifecycle run` killed,
+    // an instance whose host is gone) left invoices that no running service would write.
+    Uploads u;
+    auto& [tmp, store, service, conversions] = u;
+    const SteadyTime t0 = std::chrono::steady_clock::now();
+    u.upload("W-1", t0);
+    store::LifecycleLedger& ledger = *store->lifecycle_ledger();
+    REQUIRE(ledger.deposit("1000", 1000'00, wall_now(), "opening"));
+    config::ServiceConfig cfg;
+    cfg.state_dir = tmp.path() / "state";
+    cfg.inboxes = {conversions};
+    cfg.lifecycle_interval = 1s;  // every call below is a cycle: 1000, then 2000
+    Recorder rec;
+    LifecycleSchedule schedule(*store, wall_now, rec.events());
+    schedule.set_config(cfg);
+    CHECK(schedule.run_due(t0, {}, never));  // nothing due yet; the account's files checked
+    const auto catalog = store->load_catalog();
+    const auto json_of = [&](const std::string& id) {
+        return conversions.outbox / ("invoice_" + id + ".json");
+    };
+
+    // The other process's run: committed, W-1 invoiced, no files.
+    const ledger::Instant later = wall_now() + std::chrono::days(200);
+    REQUIRE(ledger.run_lifecycle(*catalog.account("1000"), later).invoices.size() == 1);
+    const std::string lost = ledger.invoices("1000").at(0).invoice_id;
+    // Not at once, nor before the grace has passed since the schedule first saw it: that
+    // process may be writing them.
+    CHECK(schedule.run_due(t0 + 1min, {}, never));
+    CHECK(schedule.run_due(t0 + 2min, {}, never));
+    CHECK(schedule.run_due(t0 + 1min + LifecycleSchedule::files_grace - 1s, {}, never));
+    CHECK_FALSE(fs::exists(json_of(lost)));
+    CHECK(ledger.invoices_without_files("1000") == Names{lost});
+    // Then written, once.
+    CHECK(schedule.run_due(t0 + 1min + LifecycleSchedule::files_grace, {}, never));
+    REQUIRE(rec.files.size() == 10);
+    CHECK(rec.files[8] == 1);
+    CHECK(fs::exists(json_of(lost)));
+    CHECK(ledger.invoices_without_files("1000").empty());
+    fs::remove(json_of(lost));
+    CHECK(schedule.run_due(t0 + 2 * LifecycleSchedule::files_grace + 1min, {}, never));
+    CHECK(rec.files[10] == 0);
+    CHECK_FALSE(fs::exists(json_of(lost)));
+
+    // One whose process writes its files within the grace (from a state folder of its own) is
+    // not written again, though its partner has taken the outbox copy.
+    u.upload("W-2", t0 + 20min);
+    REQUIRE(ledger.run_lifecycle(*catalog.account("1000"), later + std::chrono::days(40))
+                .invoices.size() == 1);
+    auto elsewhere = cfg;
+    elsewhere.state_dir = tmp.path() / "state2";
+    const auto other_to = invoice_destinations(elsewhere, "1000", StateFolder::make);
+    const auto other_files = write_missing_invoice_files(ledger, other_to, "1000", wall_now());
+    REQUIRE(other_files.written == 1);
+    CHECK(schedule.run_due(t0 + 21min, {}, never));  // first seen, if it were not written
+    const std::string sent = ledger.invoices("1000").at(1).invoice_id;
+    fs::remove(json_of(sent));
+    CHECK(schedule.run_due(t0 + 21min + LifecycleSchedule::files_grace, {}, never));
+    CHECK(schedule.run_due(t0 + 22min + 2 * LifecycleSchedule::files_grace, {}, never));
+    CHECK_FALSE(fs::exists(json_of(sent)));
+    CHECK(rec.files[rec.files.size() - 2] == 0);
+    CHECK(rec.failed.empty());
 }
