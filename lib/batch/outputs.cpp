@@ -144,15 +144,17 @@ void write_summary(std::ostream& out, const Summary& s) {
         if (s.as_of) j["as_of"] = ledger::format_instant(*s.as_of);
     }
     // A file name is not guaranteed UTF-8; replace bad bytes rather than fail the summary.
-    const std::string text = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
-    for (char c : text) {
-        if (c == '\n') {
-            out << "\r\n";
-        } else {
-            out << c;
-        }
+    out << crlf_lines(j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)) << "\r\n";
+}
+
+std::string crlf_lines(std::string_view text) {
+    std::string out;
+    out.reserve(text.size() + text.size() / 16);
+    for (const char c : text) {
+        if (c == '\n') out += '\r';
+        out += c;
     }
-    out << "\r\n";
+    return out;
 }
 
 }  // namespace actiondrop::batch

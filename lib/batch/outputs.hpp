@@ -18,6 +18,9 @@ namespace actiondrop::batch {
 void write_csv_record(std::ostream& out, const std::vector<std::string>& cells);
 // The cell with a leading ' when a spreadsheet would run it as a formula.
 std::string formula_safe(std::string_view cell);
+// The text with each LF made a CRLF, as every file sent back ends its lines (JSON as dumped
+// holds an LF only between its lines).
+std::string crlf_lines(std::string_view text);
 
 std::string result_name(std::string_view file_name);   // result_NAME
 std::string errors_name(std::string_view file_name);   // errors_NAME

@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "batch/outputs.hpp"
 #include "ingest/leftovers.hpp"
 #include "ledger/money.hpp"
 #include "ledger/time.hpp"
@@ -227,7 +228,7 @@ InvoiceFilesWritten write_invoice_files(const InvoiceDestinations& to,
             const nlohmann::ordered_json j = invoice_json(inv);
             if (!present(to.record / json_name(inv))) {
                 const std::string csv = invoice_csv(inv);
-                const std::string json = j.dump(2) + "\n";
+                const std::string json = batch::crlf_lines(j.dump(2) + "\n");
                 for (const fs::path& outbox : to.outboxes)
                     write_both(to, outbox, inv, csv, json, /*unless_there=*/true);
                 write_both(to, to.record, inv, csv, json, /*unless_there=*/false);

@@ -195,7 +195,9 @@ TEST_CASE(
     const auto stored = ledger.invoices("1000");
     REQUIRE(stored.size() == 1);
     const std::string id = stored[0].invoice_id;
-    const std::string json = invoice_json(stored[0]).dump(2) + "\n";
+    std::string json;  // with CRLF line ends, as every file the service sends
+    for (const char c : invoice_json(stored[0]).dump(2) + "\n")
+        json += c == '\n' ? "\r\n" : std::string(1, c);
     for (const fs::path& folder : {to.record, tmp.path() / "out2"}) {
         CHECK(read(folder / ("invoice_" + id + ".json")) == json);
         CHECK(read(folder / ("invoice_" + id + ".csv")) == invoice_csv(stored[0]));
