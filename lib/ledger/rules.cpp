@@ -45,19 +45,6 @@ RowResult reject(RowResult result, const RowError& error) {
     return reject(std::move(result), error.code, error.message);
 }
 
-// The values result_NAME shows: before and after for amounts and payouts.
-void show(RowResult& result, const Account& account, const Action& before, const Action& after) {
-    result.action_id = after.action_id;
-    result.order_id = after.order_id;
-    result.old_amount = before.amount;
-    result.new_amount = after.amount;
-    result.currency = after.currency;
-    result.old_payout = before.payout;
-    result.new_payout = after.payout;
-    result.payout_currency = account.currency;
-    result.status = after.status;
-    result.modification_count = after.modification_count;
-}
 
 HistoryEntry history_entry(const Action& before, const Action& after, const BatchContext& ctx,
                            std::int64_t line, Operation operation, std::string reason) {
@@ -455,6 +442,19 @@ RowResult apply_modification(const Catalog& catalog, const Account& account, Led
     if (!children_reversed.empty())
         result.message = "children reversed: " + join(children_reversed);
     return result;
+}
+
+void show(RowResult& result, const Account& account, const Action& before, const Action& after) {
+    result.action_id = after.action_id;
+    result.order_id = after.order_id;
+    result.old_amount = before.amount;
+    result.new_amount = after.amount;
+    result.currency = after.currency;
+    result.old_payout = before.payout;
+    result.new_payout = after.payout;
+    result.payout_currency = account.currency;
+    result.status = after.status;
+    result.modification_count = after.modification_count;
 }
 
 }  // namespace actiondrop::ledger

@@ -97,7 +97,7 @@ RowResult apply_conversion(const Catalog& catalog, const Account& account, Ledge
         row.action_id ? *row.action_id : "A" + ctx.batch_id + "-" + std::to_string(row.line);
     if (const Action* existing = ledger.find(account.id, action_id);
         existing && existing->account_id == account.id) {
-        result.action_id = existing->action_id;
+        show(result, account, *existing, *existing);  // the action found under that id
         return reject(result, ErrorCode::DuplicateAction,
                       "ActionId: action " + action_id + " already exists");
     }

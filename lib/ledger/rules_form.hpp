@@ -20,6 +20,10 @@ struct RowError {
     std::string message;
 };
 
+// The values result_NAME shows for a row on an action: before and after for amounts and
+// payouts (the action as it is, twice, for a rejected row that found it). Shared by the rules.
+void show(RowResult& result, const Account& account, const Action& before, const Action& after);
+
 // One item group of a modification row, its values parsed.
 struct ItemChange {
     int index = 0;

@@ -253,6 +253,19 @@ TEST_CASE("DUPLICATE_ACTION: an existing id, also from an earlier row of the sam
     RowResult again = f.convert(conversion("D1", "99.00", "2026-01-16"), jan20);
     CHECK(again.error == ErrorCode::DuplicateAction);
     CHECK(f.action("D1").amount == 1000);
+    // The result shows the action found under that id, as it is, as for any rejected row
+    // whose action is found.
+    const Action& found = f.action("D1");
+    CHECK(again.action_id == "D1");
+    CHECK(again.order_id == found.order_id);
+    CHECK(again.old_amount == 1000);
+    CHECK(again.new_amount == 1000);
+    CHECK(again.currency == found.currency);
+    CHECK(again.old_payout == found.payout);
+    CHECK(again.new_payout == found.payout);
+    CHECK(again.payout_currency == f.catalog.accounts.at("1000").currency);
+    CHECK(again.status == Status::Pending);
+    CHECK(again.modification_count == 0);
     // Ids are scoped to their account: the same id in account 2000 is a new action.
     RowResult other =
         apply_conversion(f.catalog, f.catalog.accounts.at("2000"), f.ledger,
