@@ -619,6 +619,31 @@ TEST_CASE("REJECT disposition reverses and ignores the row's changes") {
     CHECK(f.ledger.history_of("A1").back().reason == "NO_SHOW");
 }
 
+TEST_CASE(
+    "REJECT and RESET rows ignore their changes, but changes that do not fit the action are "
+    "refused and nothing is reversed") {
+    // docs/rules.md, "Where this differs from the specification", 11.
+    ModFixture f;
+    f.with_items();
+    for (const char* code : {"NO_SHOW", ""}) {
+        auto amount = amount_row("I1", "5.00", *code ? "" : "RESET");
+        if (*code) amount.disposition_code = code;
+        CHECK(f.modify(amount, now).error == ErrorCode::ItemLevelAction);
+        auto sku = modification("I1", *code ? "" : "RESET");
+        if (*code) sku.disposition_code = code;
+        sku.items = {item(1, "BOAT", "1")};
+        CHECK(f.modify(sku, now).error == ErrorCode::SkuNotFound);
+        CHECK(f.action("I1").status == Status::Pending);
+        CHECK(f.action("I1").amount == 35000);
+    }
+    // Without them, the same REJECT reverses.
+    auto reject = modification("I1", "");
+    reject.disposition_code = "NO_SHOW";
+    reject.items = {item(1, "TENT", "1")};
+    CHECK(f.modify(reject, now).operation == Operation::Reverse);
+    CHECK(f.action("I1").status == Status::Reversed);
+}
+
 TEST_CASE("MODIFY disposition applies the changes") {
     ModFixture f;
     auto row = amount_row("A1", "25.00", "");
