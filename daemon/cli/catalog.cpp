@@ -35,6 +35,17 @@ int init(const config::ServiceConfig& cfg) {
     return exit_code::ok;
 }
 
+// "2 accounts, 3 contracts, 1 FX rate".
+std::string catalog_counts(const ledger::Catalog& catalog) {
+    std::size_t contracts = 0;
+    for (const auto& [id, account] : catalog.accounts) contracts += account.contracts.size();
+    const auto counted = [](std::size_t n, std::string_view what) {
+        return fmt::format("{} {}{}", n, what, n == 1 ? "" : "s");
+    };
+    return counted(catalog.accounts.size(), "account") + ", " + counted(contracts, "contract") +
+           ", " + counted(catalog.fx_rates.size(), "FX rate");
+}
+
 int load_catalog(const config::ServiceConfig& cfg, const std::string& catalog_file) {
     auto incoming = config::read_catalog_file(catalog_file);
     if (!incoming) {
@@ -48,11 +59,10 @@ int load_catalog(const config::ServiceConfig& cfg, const std::string& catalog_fi
         return exit_code::data;
     }
     s->save_catalog(*merged);
-    std::size_t contracts = 0;
-    for (const auto& [id, acc] : merged->accounts) contracts += acc.contracts.size();
-    std::cout << fmt::format("catalog loaded from {}: {} accounts, {} contracts, {} FX rates\n",
-                             catalog_file, merged->accounts.size(), contracts,
-                             merged->fx_rates.size());
+    // What the file held, then what the store holds: loading one account's file into a store
+    // of many must not read as if the store held that account alone.
+    std::cout << fmt::format("catalog loaded from {}: {}; the store now has {}\n", catalog_file,
+                             catalog_counts(*incoming), catalog_counts(*merged));
     return exit_code::ok;
 }
 
