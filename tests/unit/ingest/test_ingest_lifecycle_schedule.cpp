@@ -83,6 +83,15 @@ struct Uploads {
         return inbox;
     }();
 
+    // 1000.00 of funds for account 1000, and the config of a schedule for the inbox.
+    config::ServiceConfig funded_config() {
+        REQUIRE(store->lifecycle_ledger()->deposit("1000", 1000'00, wall_now(), "opening"));
+        config::ServiceConfig cfg;
+        cfg.state_dir = tmp.path() / "state";
+        cfg.inboxes = {conversions};
+        return cfg;
+    }
+
     // Action `id` of partner P-77, 100.00, dated two days ago, through the inbox.
     void upload(const std::string& id, SteadyTime at) {
         const auto day =
@@ -339,11 +348,7 @@ TEST_CASE(
     const SteadyTime t0 = std::chrono::steady_clock::now();
     u.upload("L-1", t0);
     store::LifecycleLedger& ledger = *store->lifecycle_ledger();
-    REQUIRE(ledger.deposit("1000", 1000'00, wall_now(), "opening"));
-
-    config::ServiceConfig cfg;
-    cfg.state_dir = tmp.path() / "state";
-    cfg.inboxes = {conversions};
+    config::ServiceConfig cfg = u.funded_config();
     ledger::Instant at = wall_now();
     Recorder rec;
     LifecycleSchedule schedule(
@@ -392,10 +397,7 @@ TEST_CASE(
     const SteadyTime t0 = std::chrono::steady_clock::now();
     u.upload("W-1", t0);
     store::LifecycleLedger& ledger = *store->lifecycle_ledger();
-    REQUIRE(ledger.deposit("1000", 1000'00, wall_now(), "opening"));
-    config::ServiceConfig cfg;
-    cfg.state_dir = tmp.path() / "state";
-    cfg.inboxes = {conversions};
+    config::ServiceConfig cfg = u.funded_config();
     cfg.lifecycle_interval = 1s;  // every call below is a cycle: 1000, then 2000
     Recorder rec;
     LifecycleSchedule schedule(*store, wall_now, rec.events());
