@@ -1,12 +1,10 @@
 // batches list|show|redeliver: the batch journal, and a batch's answers written again.
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,11 +12,9 @@
 #include "../exit_codes.hpp"
 #include "apply/apply_file.hpp"
 #include "apply/delivery.hpp"
-#include "batch/outputs.hpp"
 #include "command.hpp"
 #include "ledger/time.hpp"
 #include "store/batch_state.hpp"
-#include "util/atomic_file.hpp"
 #include "util/folder.hpp"
 
 namespace fs = std::filesystem;
@@ -74,22 +70,11 @@ int list(const config::ServiceConfig& cfg, const BatchOptions& o) {
 // Writes the stored answers of `b` into `target`, named `shown` in what is printed.
 int redeliver_into(store::Store& s, const store::BatchRecord& b, const fs::path& target,
                    const fs::path& shown) {
-    // The receipt first, as at the claim; its lines are all in the journal record. A batch
-    // with no stored answers (set aside at its claim, before it had a receipt) gets none, and
-    // one that stored its receipt with its answers (a pulled file too large) gets that one.
-    const auto outputs = s.batch_outputs(b.batch_id);
-    const std::string receipt_name = batch::receipt_name(b.file_name);
-    const bool receipt_stored = std::any_of(outputs.begin(), outputs.end(),
-                                            [&](const auto& o) { return o.first == receipt_name; });
-    if (!outputs.empty() && !receipt_stored) {
-        std::ostringstream receipt;
-        batch::write_receipt(receipt, {b.batch_id, b.file_name, b.sha256, b.size, b.received_at});
-        util::write_file_atomically(target / receipt_name, receipt.str());
-        std::cout << fmt::format("wrote {}\n", (shown / receipt_name).string());
-    }
-    for (const auto& p : apply::deliver(s, b, target))
+    // The receipt first, then the stored answers (apply::deliver).
+    const auto written = apply::deliver(s, b, target);
+    for (const auto& p : written)
         std::cout << fmt::format("wrote {}\n", (shown / p.filename()).string());
-    if (outputs.empty())
+    if (written.empty())
         std::cout << fmt::format(
             "batch {} has no stored answers: it was set aside when it was "
             "claimed ({})\n",

@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <sstream>
 #include <system_error>
 
 #include "apply/journal.hpp"
+#include "batch/outputs.hpp"
 #include "util/atomic_file.hpp"
 
 namespace actiondrop::apply {
@@ -81,6 +83,18 @@ std::vector<fs::path> deliver(store::Store& store, const store::BatchRecord& bat
     // First, so that an advertiser who finds the new summary finds no older answer beside it.
     replace_answers(outbox, batch.file_name, names, kind);
     std::vector<fs::path> written;
+    // The receipt first, as at the claim: its lines are all in the journal record, and an
+    // outbox made again since has none. A batch with no stored answers (set aside at its
+    // claim, before it had a receipt) gets none, and one that stored its receipt with its
+    // answers (a pulled file too large) gets that one.
+    const std::string receipt = batch::receipt_name(batch.file_name);
+    if (!outputs.empty() && std::ranges::find(names, receipt) == names.end()) {
+        std::ostringstream text;
+        batch::write_receipt(
+            text, {batch.batch_id, batch.file_name, batch.sha256, batch.size, batch.received_at});
+        util::write_file_atomically(outbox / receipt, text.str());
+        written.push_back(outbox / receipt);
+    }
     for (const auto& [name, bytes] : outputs) {
         util::write_file_atomically(outbox / name, bytes);
         written.push_back(outbox / name);

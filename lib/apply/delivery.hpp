@@ -18,9 +18,9 @@ namespace actiondrop::apply {
 // large to download): status, code and message from its journal record.
 batch::Summary file_level_summary(const store::BatchRecord& record);
 
-// Writes the stored outputs of a committed batch into `outbox` (atomically), takes away the
-// result and errors files of its name that it does not have (replace_answers()), and marks it
-// delivered. Returns the paths written.
+// Writes the receipt and the stored outputs of a committed batch into `outbox` (atomically),
+// takes away the result and errors files of its name that it does not have (replace_answers()),
+// and marks it delivered. Returns the paths written.
 std::vector<std::filesystem::path> deliver(store::Store& store, const store::BatchRecord& batch,
                                            const std::filesystem::path& outbox,
                                            Outbox kind = Outbox::Folder);

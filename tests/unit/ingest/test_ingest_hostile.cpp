@@ -564,6 +564,8 @@ TEST_CASE("hostile: an outbox mended between two tries gets the answers, not a q
     CHECK(h.store->find_batch(claim.batch_id)->state != store::BatchState::Quarantined);
     CHECK(summary_of(h, "r.csv")["status"] == "COMPLETE");
     CHECK(h.store->list_batches("1000").size() == 1);
+    // The receipt too: the outbox made again had none of the answers.
+    CHECK(read(h.cfg.outbox / "receipt_r.csv.txt").starts_with("batch_id: " + claim.batch_id));
 }
 
 TEST_CASE("hostile: a claim whose file an operator removed is dropped, not retried for ever") {
@@ -624,8 +626,9 @@ TEST_CASE(
     CHECK(h.take(*h.inbox->claim("ok.csv")).status == "COMPLETE");
 }
 
-TEST_CASE("hostile: a name too long to be answered is set aside once it has settled, not while "
-          "it is written") {
+TEST_CASE(
+    "hostile: a name too long to be answered is set aside once it has settled, not while "
+    "it is written") {
     // Set aside at first sight, an upload still being written was moved from under its
     // writer; across mounts, one its uploader kept writing to was copied whole at every sweep.
     Hostile h;
