@@ -310,16 +310,25 @@ int main(int argc, char** argv) {
             else
                 spdlog::error("health: {}: {}", condition, problem);
         };
-        std::string metrics_listen;
+        std::string metrics_listen;  // where the endpoint listens
+        std::string metrics_failed;  // an address it could not listen on, said once
+        ingest::SteadyTime metrics_retry{};
         auto serve_metrics = [&](const config::ServiceConfig& c) {
             if (c.metrics_listen == metrics_listen && http.running()) return;
             if (auto started = http.start({.listen = c.metrics_listen}); !started) {
-                // Tried again at the next reload; the endpoint stays where it was, if any.
-                spdlog::error("metrics.listen: {}", started.error());
+                // Another program holds the address, maybe for a moment (an old process
+                // still stopping): the inboxes are served all the same, and the address is
+                // tried again every 10 s until it is free. The endpoint stays where it was,
+                // if any.
+                if (metrics_failed != c.metrics_listen)
+                    spdlog::error("metrics.listen: {}; trying again every 10 s", started.error());
+                metrics_failed = c.metrics_listen;
+                metrics_retry = std::chrono::steady_clock::now() + std::chrono::seconds(10);
                 return;
             }
             spdlog::info("metrics on http://{}/metrics", c.metrics_listen);
             metrics_listen = c.metrics_listen;
+            metrics_failed.clear();
         };
 
         ingest::ServiceEvents events;
@@ -618,6 +627,8 @@ int main(int argc, char** argv) {
             }
             judge("state folder", state_problem);
             judge("ledger", store->problem());
+            if (!metrics_failed.empty() && std::chrono::steady_clock::now() >= metrics_retry)
+                serve_metrics(*cfg);
             try {
                 next =
                     service.run_once(std::chrono::steady_clock::now(), should_stop, abandon_file);
@@ -666,6 +677,7 @@ int main(int argc, char** argv) {
 
             auto now = std::chrono::steady_clock::now();
             next = std::min(next, lifecycle.next_due(now));
+            if (!metrics_failed.empty()) next = std::min(next, metrics_retry);
             auto wait =
                 std::clamp(std::chrono::ceil<std::chrono::milliseconds>(next - now), 0ms, 60000ms);
             if (watchdog) wait = std::min(wait, std::chrono::milliseconds(watchdog_usec / 2000));
