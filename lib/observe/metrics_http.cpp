@@ -82,9 +82,9 @@ Response text_response(http::status status, std::string body) {
 }
 
 Response answer(const http::request<http::string_body>& request, const Shared& shared) {
-    if (request.method() != http::verb::get) {
-        auto response = text_response(http::status::method_not_allowed, "only GET\n");
-        response.set(http::field::allow, "GET");
+    if (request.method() != http::verb::get && request.method() != http::verb::head) {
+        auto response = text_response(http::status::method_not_allowed, "only GET or HEAD\n");
+        response.set(http::field::allow, "GET, HEAD");
         return response;
     }
     std::string_view target(request.target().data(), request.target().size());
@@ -129,7 +129,7 @@ public:
 
 private:
     void on_read(beast::error_code ec) {
-        if (!ec) return write(answer(parser_.get(), shared_));
+        if (!ec) return write(answer(parser_.get(), shared_), parser_.get().method());
         if (ec == http::error::header_limit) {
             return write(text_response(http::status::request_header_fields_too_large,
                                        "request headers too large\n"));
@@ -144,9 +144,12 @@ private:
         stream_.close();  // the client left, or timed out
     }
 
-    void write(Response response) {
+    // A HEAD is answered as its GET would be (a load balancer's probe, an uptime check),
+    // with the GET's length and no body.
+    void write(Response response, http::verb method = http::verb::get) {
         response_ = std::move(response);
         response_.prepare_payload();
+        if (method == http::verb::head) response_.body().clear();
         http::async_write(stream_, response_,
                           [self = shared_from_this()](beast::error_code ec, std::size_t) {
                               if (ec) return self->stream_.close();

@@ -38,6 +38,11 @@ wait_health() {
     done
 }
 wait_health '^200 ok' "at start"
+# head_status: the status line a probe by HEAD (curl -I) gets from /healthz.
+head_status() {
+    curl -sS --max-time 5 -I "http://127.0.0.1:$PORT/healthz" | head -1 | tr -d '\r'
+}
+[ "$(head_status)" = "HTTP/1.1 200 OK" ] || fail "HEAD /healthz at start: $(head_status)"
 
 D=$(days_ago 1)
 upload() {  # upload NAME ID: one new action, 10.00
@@ -55,6 +60,8 @@ wait_answered() { wait_until 20 test -f "$OUT/$1_summary.json"; }
 mv "$STATE" "$WORK/state.away"
 upload a.csv M-1
 wait_health "^503 .*state folder $STATE" "state folder gone"
+[ "$(head_status)" = "HTTP/1.1 503 Service Unavailable" ] ||
+    fail "HEAD /healthz with the state folder gone: $(head_status)"
 grep -q "state folder $STATE" "$WORK/daemon.log" ||
     { cat "$WORK/daemon.log"; fail "no log line on the state folder"; }
 sleep 1

@@ -1,4 +1,5 @@
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <atomic>
 #include <boost/asio/connect.hpp>
@@ -157,6 +158,37 @@ TEST_CASE("metrics http: a health check that throws answers 503, not a dead endp
     CHECK(status_line(get(server.port(), "/metrics")) == "HTTP/1.1 200 OK");
 }
 
+TEST_CASE("metrics http: HEAD answers as GET would, without the body") {
+    // Load balancers and uptime checks often probe with HEAD.
+    Metrics metrics;
+    metrics.file_claimed("acme");
+    std::atomic<bool> healthy{true};
+    MetricsServer server(metrics, [&]() -> std::expected<void, std::string> {
+        if (healthy) return {};
+        return std::unexpected(std::string("store unreachable"));
+    });
+    REQUIRE(server.start(on_free_port()));
+    const auto head = [&](const std::string& target) {
+        return round_trip(server.port(), "HEAD " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    };
+
+    std::string ok = head("/healthz");
+    CHECK(status_line(ok) == "HTTP/1.1 200 OK");
+    CHECK(ok.find("Content-Length: 3\r\n") != std::string::npos);
+    CHECK(ok.ends_with("\r\n\r\n"));  // no body
+    healthy = false;
+    std::string down = head("/healthz");
+    CHECK(status_line(down) == "HTTP/1.1 503 Service Unavailable");
+    CHECK(down.ends_with("\r\n\r\n"));
+
+    std::string scrape = head("/metrics");
+    CHECK(status_line(scrape) == "HTTP/1.1 200 OK");
+    CHECK(scrape.find(fmt::format("Content-Length: {}\r\n", metrics.render().size())) !=
+          std::string::npos);
+    CHECK(scrape.ends_with("\r\n\r\n"));
+    CHECK(status_line(head("/")) == "HTTP/1.1 404 Not Found");
+}
+
 TEST_CASE("metrics http: unknown paths are 404, other methods 405") {
     Metrics metrics;
     MetricsServer server(metrics);
@@ -169,7 +201,7 @@ TEST_CASE("metrics http: unknown paths are 404, other methods 405") {
                                   "POST /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                                   "Content-Length: 3\r\n\r\nabc");
     CHECK(status_line(post) == "HTTP/1.1 405 Method Not Allowed");
-    CHECK(post.find("Allow: GET\r\n") != std::string::npos);
+    CHECK(post.find("Allow: GET, HEAD\r\n") != std::string::npos);
     CHECK(status_line(round_trip(server.port(), "DELETE /healthz HTTP/1.1\r\nHost: x\r\n\r\n")) ==
           "HTTP/1.1 405 Method Not Allowed");
 }
