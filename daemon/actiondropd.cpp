@@ -562,6 +562,12 @@ int main(int argc, char** argv) {
                     unencrypted.push_back(inbox.name);
                 }
             metrics.set_unencrypted(unencrypted);
+            for (const auto& left : service.unserved_claims())
+                spdlog::warn(
+                    "inbox={} is not in the config, and {} of its claimed files wait in {}; "
+                    "they are applied and answered once an inbox of that name is served "
+                    "again",
+                    left.inbox, left.files, left.folder.string());
             if (!c.inotify) {
                 watch.watch({});
                 return;

@@ -131,6 +131,33 @@ std::vector<std::filesystem::path> Service::folders() const {
     return out;
 }
 
+std::vector<Service::UnservedClaims> Service::unserved_claims() const {
+    // Claims are named "<batch id>_NAME"; hidden names are the service's own copies and
+    // temporaries. Only the service writes these folders, and a folder it cannot read is
+    // passed over: this only informs.
+    auto count = [](const fs::path& folder) {
+        std::size_t n = 0;
+        std::error_code ec;
+        for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec))
+            if (!util::is_hidden(it->path().filename().string())) ++n;
+        return n;
+    };
+    std::vector<UnservedClaims> out;
+    auto look = [&](const fs::path& above, const fs::path& within) {
+        std::error_code ec;
+        for (fs::directory_iterator it(above, ec), end; !ec && it != end; it.increment(ec)) {
+            std::string inbox = it->path().filename().string();
+            if (served_.contains(inbox) || util::is_hidden(inbox)) continue;
+            const fs::path folder = within.empty() ? it->path() : it->path() / within;
+            if (std::size_t n = count(folder); n > 0) out.push_back({std::move(inbox), folder, n});
+        }
+    };
+    look(folders_.state_dir / "claims", {});
+    look(folders_.state_dir / "pull", ".processing");
+    std::ranges::sort(out, {}, &UnservedClaims::inbox);
+    return out;
+}
+
 std::map<std::string, SteadyTime> Service::oldest_waiting() const {
     std::map<std::string, SteadyTime> out;
     auto note = [&](const std::string& inbox, SteadyTime since) {

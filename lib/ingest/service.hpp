@@ -61,6 +61,16 @@ class Service {
 public:
     Service(store::Store& store, Folders folders, apply::Clock clock, ServiceEvents events);
 
+    // Claims waiting in the state folder for an inbox the config does not name (removed by
+    // a reload, or before a restart): they are taken once an inbox of that name is served
+    // again, and until then nothing answers them (docs/ingest.md, "Claims").
+    struct UnservedClaims {
+        std::string inbox;
+        std::filesystem::path folder;
+        std::size_t files = 0;
+    };
+    std::vector<UnservedClaims> unserved_claims() const;
+
     // Serves exactly these inboxes from now on (SIGHUP): an inbox whose settings did not
     // change keeps what it knows; a new one first takes the claims left in its
     // `.processing/`. An SFTP inbox whose connection settings changed starts a new puller.

@@ -2,7 +2,8 @@
 # actiondropd on local inboxes: a file written slowly is taken only once complete and
 # stable, answered in its outbox and archived; empty and binary files are rejected as a
 # whole; a symlink and a FIFO are skipped and logged while other files keep flowing;
-# SIGHUP adds an inbox; a bad config on SIGHUP keeps the old one; SIGTERM exits 0 promptly.
+# SIGHUP adds an inbox, and takes the claims it left; a bad config on SIGHUP keeps the old
+# one; SIGTERM exits 0 promptly.
 source "$(dirname "$0")/lib.sh"
 : "${ACTIONDROPD:?set by CTest}"
 setup_ledger
@@ -102,9 +103,20 @@ IN2="$WORK/srv/in2"; OUT2="$WORK/srv/out2"
 printf 'inboxes: [\n' > "$CONFIG"
 kill -HUP $PID
 wait_for 20 grep -q "SIGHUP: the config is not valid; keeping the old one" "$LOG"
+# A claim of an inbox the config does not name (removed before a crash, say) is said at each
+# start and reload, and taken once the inbox is served again.
+mkdir -p "$STATE/claims/acme-mods"
+printf 'ActionId,Amount,Reason\r\nD-3,15.00,ORDER_UPDATE\r\n' \
+    > "$STATE/claims/acme-mods/20261201T000000Z-000000000001_early.csv"
+write_config ""
+kill -HUP $PID
+wait_for 20 grep -q "inbox=acme-mods is not in the config, and 1 of its claimed files wait in $STATE/claims/acme-mods" "$LOG"
 write_config "  - {name: acme-mods, account: \"1000\", kind: local, path: $IN2, outbox: $OUT2, settle: 300ms}"
 kill -HUP $PID
 wait_for 20 grep -q "SIGHUP: config reloaded; serving 2 inboxes" "$LOG"
+wait_for 20 test -f "$OUT2/early.csv_summary.json"
+[ "$(json_field "$OUT2/early.csv_summary.json" applied)" = 1 ] || fail "early.csv: expected 1 applied"
+[ "$(grep -c "inbox=acme-mods is not in the config" "$LOG")" = 1 ] || fail "the claim was said again once served"
 printf 'ActionId,Amount,Reason\r\nD-1,80.00,ORDER_UPDATE\r\nD-404,1.00,ORDER_UPDATE\r\n' > "$IN2/fix.csv"
 wait_for 20 test -f "$OUT2/fix.csv_summary.json"
 [ "$(json_field "$OUT2/fix.csv_summary.json" applied)" = 1 ] || fail "fix.csv: expected 1 applied"
@@ -114,7 +126,7 @@ grep -q '^D-404,.*,ACTION_REF_NOT_FOUND,' "$OUT2/errors_fix.csv" || fail "errors
 # On PostgreSQL, a warning the server sends is a line of the service's log that names the
 # server, never bare text on stderr (docs/postgres.md). A trigger of this test's makes one
 # at each new journal record.
-taken=5
+taken=6
 if [ -n "$PG_SCHEMA" ]; then
     pg "CREATE FUNCTION $PG_SCHEMA.warn() RETURNS trigger LANGUAGE plpgsql AS \$\$
         BEGIN RAISE WARNING 'batch % seen by the test', NEW.batch_id; RETURN NEW; END \$\$;
@@ -125,7 +137,7 @@ if [ -n "$PG_SCHEMA" ]; then
     id=$(json_field "$OUT2/warned.csv_summary.json" batch_id)
     grep -Eq "^[0-9T:.-]+ warning: PostgreSQL [^ ]+: WARNING:  batch $id seen by the test\$" \
         "$LOG" || { cat "$LOG" >&2; fail "the server's warning is not a line of the log"; }
-    taken=6
+    taken=7
 fi
 
 # SIGTERM: exits 0 within a few seconds.

@@ -537,3 +537,41 @@ TEST_CASE("ingest: an inbox folder that was not there is made, and said") {
     s.service.run_once(std::chrono::steady_clock::now(), never);
     CHECK(s.rec.made.size() == 1);  // said once
 }
+
+TEST_CASE("ingest: claims of an inbox the config no longer names are said until it is back") {
+    // An inbox removed by a reload (or before a restart) while one of its files was claimed
+    // leaves that claim in the state folder, unanswered until an inbox of that name is
+    // served again (docs/ingest.md, "Claims"); the sysadmin has to hear of it.
+    Served s;
+    const fs::path state = s.tmp.path() / "state";
+    const fs::path left = state / "claims" / "gone";
+    fs::create_directories(left);
+    write(left / "20261201T000000Z-000000000001_a.csv", conversion_file("U-1"));
+    write(left / "20261201T000000Z-000000000002_b.csv", conversion_file("U-2"));
+    write(left / ".own.20261201T000000Z-000000000002_b.csv", "a copy, not a claim");
+    const fs::path pulled = state / "pull" / "gone-pull" / ".processing";
+    fs::create_directories(pulled);
+    write(pulled / "20261201T000000Z-000000000003_c.csv", conversion_file("U-3"));
+    fs::create_directories(state / "claims" / "empty");
+    write(claims(s.tmp.path()) / "20261201T000000Z-000000000004_d.csv", conversion_file("U-4"));
+
+    auto unserved = s.service.unserved_claims();
+    REQUIRE(unserved.size() == 2);
+    CHECK(unserved[0].inbox == "gone");
+    CHECK(unserved[0].folder == left);
+    CHECK(unserved[0].files == 2);
+    CHECK(unserved[1].inbox == "gone-pull");
+    CHECK(unserved[1].folder == pulled);
+    CHECK(unserved[1].files == 1);
+
+    auto back = local_inbox(s.tmp.path() / "gone");
+    back.name = "gone";
+    s.service.set_inboxes({s.cfg, back}, 200ms);
+    unserved = s.service.unserved_claims();
+    REQUIRE(unserved.size() == 1);
+    CHECK(unserved[0].inbox == "gone-pull");
+    s.service.run_once(std::chrono::steady_clock::now(), never);
+    s.service.run_once(std::chrono::steady_clock::now(), never);
+    CHECK(s.store->action("1000", "U-1"));
+    CHECK(s.store->action("1000", "U-2"));
+}
