@@ -16,9 +16,14 @@ bool starts_with_any(std::string_view name, std::initializer_list<std::string_vi
     return false;
 }
 
-bool ends_with_any(std::string_view name, std::initializer_list<std::string_view> suffixes) {
+// Suffixes in lower case, matched in any case (ASCII).
+bool ends_with_any_case(std::string_view name, std::initializer_list<std::string_view> suffixes) {
+    const auto lower = [](unsigned char c) { return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c; };
     for (auto s : suffixes)
-        if (name.ends_with(s)) return true;
+        if (name.size() >= s.size() &&
+            std::equal(s.begin(), s.end(), name.end() - static_cast<std::ptrdiff_t>(s.size()),
+                       [&](char x, char y) { return x == lower(static_cast<unsigned char>(y)); }))
+            return true;
     return false;
 }
 
@@ -36,7 +41,9 @@ std::optional<std::string> never_taken(std::string_view name, std::string_view p
         return "an answer file name (receipt_, result_, errors_)";
     if (name.ends_with("_summary.json")) return "an answer file name (_summary.json)";
     if (name.ends_with(".done")) return "a done marker";
-    if (ends_with_any(name, {".part", ".filepart", ".tmp"})) return "a client's temporary name";
+    // Any case: a half-written upload named by a client in capitals must wait too.
+    if (ends_with_any_case(name, {".part", ".filepart", ".tmp"}))
+        return "a client's temporary name";
     std::string n(name), p(pattern);
     if (::fnmatch(p.c_str(), n.c_str(), FNM_PERIOD) != 0)
         return fmt::format("does not match the inbox pattern '{}'", pattern);

@@ -19,6 +19,17 @@ TEST_CASE("ingest: our own answers, markers and temporary names are never taken"
     }
 }
 
+TEST_CASE("ingest: client temporary names are never taken, in any case") {
+    // A half-written upload under a name a client or its platform writes in capitals must
+    // not be taken by an inbox whose pattern is `*`.
+    for (const char* name : {"a.csv.PART", "A.CSV.Part", "a.csv.FilePart", "a.csv.TMP"}) {
+        CAPTURE(name);
+        CHECK(never_taken(name, "*") == "a client's temporary name");
+    }
+    CHECK_FALSE(never_taken("a.partner.csv", "*").has_value());
+    CHECK_FALSE(never_taken("part", "*").has_value());
+}
+
 TEST_CASE("ingest: names with control characters or a slash are never taken") {
     CHECK(never_taken("a\nb.csv", "*").has_value());
     CHECK(never_taken("a\tb.csv", "*").has_value());
