@@ -126,16 +126,21 @@ int show_action(const config::ServiceConfig& cfg, const ActionOptions& o, bool h
         if (o.json) {
             std::cout << nlohmann::ordered_json(rows).dump(2) << "\n";
         } else {
-            for (const auto& r : rows)
+            for (const auto& r : rows) {
+                // An entry of a life-cycle run has no batch; its note names the run.
+                const auto batch = r["batch_id"].get<std::string>();
+                const std::string source =
+                    batch.empty()
+                        ? r["note"].get<std::string>()
+                        : fmt::format("batch {} line {}", batch, r["line"].get<std::int64_t>());
                 std::cout << fmt::format(
-                    "{}  {:<8} {:<18} amount {} -> {}  payout {} -> {}  {} -> {}  batch {} line "
-                    "{}\n",
+                    "{}  {:<8} {:<18} amount {} -> {}  payout {} -> {}  {} -> {}  {}\n",
                     r["at"].get<std::string>(), r["operation"].get<std::string>(),
                     r["reason"].get<std::string>(), r["old_amount"].get<std::string>(),
                     r["new_amount"].get<std::string>(), r["old_payout"].get<std::string>(),
                     r["new_payout"].get<std::string>(), r["old_status"].get<std::string>(),
-                    r["new_status"].get<std::string>(), r["batch_id"].get<std::string>(),
-                    r["line"].get<std::int64_t>());
+                    r["new_status"].get<std::string>(), source);
+            }
         }
     }
     return exit_code::ok;

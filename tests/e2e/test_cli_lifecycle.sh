@@ -83,6 +83,11 @@ show E-2
 [ "$(field "$WORK/E-2.json" cleared_at)" = null ] || fail "an overdue action has cleared_at"
 expect_exit 0 ad action history --account 1000 E-2 --json
 grep -q '"operation": "OVERDUE"' "$WORK/last.out" || fail "no OVERDUE in E-2's history"
+# As text, an entry of a run names the run (its note), not an empty batch at line 0.
+expect_exit 0 ad action history --account 1000 E-2
+grep -Eq '^[0-9T:.-]+Z +OVERDUE .* lifecycle run ' "$WORK/last.out" ||
+    { cat "$WORK/last.out"; fail "E-2's OVERDUE entry does not name its run"; }
+! grep -q 'batch  line 0' "$WORK/last.out" || fail "an entry of a run names an empty batch"
 
 # The same run again changes nothing; a later one only reports E-2 again.
 expect_exit 0 ad lifecycle run --now "$T1" --account 1000 --json
