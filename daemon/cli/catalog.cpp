@@ -47,13 +47,15 @@ std::string catalog_counts(const ledger::Catalog& catalog) {
 }
 
 int load_catalog(const config::ServiceConfig& cfg, const std::string& catalog_file) {
-    auto incoming = config::read_catalog_file(catalog_file);
+    config::CatalogSites sites;  // where the file wrote what a reload may refuse
+    auto incoming = config::read_catalog_file(catalog_file, &sites);
     if (!incoming) {
         for (const auto& e : incoming.error()) std::cerr << e.str() << "\n";
         return exit_code::data;
     }
     auto s = open_migrated(cfg, IfMissing::create);
-    auto merged = config::merge_catalog(s->load_catalog(), *incoming, system_now(), catalog_file);
+    auto merged =
+        config::merge_catalog(s->load_catalog(), *incoming, system_now(), catalog_file, sites);
     if (!merged) {
         for (const auto& e : merged.error()) std::cerr << e.str() << "\n";
         return exit_code::data;

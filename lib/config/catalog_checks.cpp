@@ -24,4 +24,12 @@ std::string date_text(ledger::Days day) {
     return buf;
 }
 
+std::string account_key(std::string_view account) {
+    return "accounts[id=" + std::string(account) + "]";
+}
+
+std::string contract_key(std::string_view account, std::string_view contract) {
+    return account_key(account) + ".contracts[id=" + std::string(contract) + "]";
+}
+
 }  // namespace actiondrop::config

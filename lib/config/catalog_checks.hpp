@@ -2,6 +2,7 @@
 // Checks on a catalog that both the file reader and the merge with the stored catalog run.
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "ledger/catalog.hpp"
 
@@ -13,5 +14,10 @@ std::optional<std::string> shared_tracker(const ledger::Contract& x, const ledge
 
 // "2026-01-31".
 std::string date_text(ledger::Days day);
+
+// The key paths that name an account or a contract by id in the errors of loading again and
+// in CatalogSites: "accounts[id=A]", "accounts[id=A].contracts[id=C]".
+std::string account_key(std::string_view account);
+std::string contract_key(std::string_view account, std::string_view contract);
 
 }  // namespace actiondrop::config

@@ -46,7 +46,7 @@ struct ContractSite {
 
 class CatalogReader {
 public:
-    explicit CatalogReader(YamlFile& file) : f_(file) {}
+    CatalogReader(YamlFile& file, CatalogSites* sites) : f_(file), sites_(sites) {}
 
     ledger::Catalog read(const YAML::Node& root) {
         ledger::Catalog catalog;
@@ -68,6 +68,9 @@ public:
                              "account '" + account->id + "' is listed twice");
                     continue;
                 }
+                site(account_key(account->id), list[i].Mark());
+                if (list[i]["currency"])
+                    site(account_key(account->id) + ".currency", list[i]["currency"].Mark());
                 catalog.accounts.emplace(account->id, std::move(*account));
             }
         }
@@ -94,6 +97,12 @@ public:
 
 private:
     YamlFile& f_;
+    CatalogSites* sites_;
+
+    void site(std::string key, const YAML::Mark& mark) {
+        if (sites_ && !mark.is_null())
+            sites_->insert_or_assign(std::move(key), CatalogSite{mark.line + 1, mark.column + 1});
+    }
 
     // The account being read: its currency and zone, once known (nullptr when invalid,
     // so that dependent values are still checked for syntax).
@@ -435,6 +444,8 @@ private:
                 }
             }
             sites.push_back({list[i].Mark(), path});
+            site(contract_key(a.id, c->id), list[i].Mark());
+            site(contract_key(a.id, c->id) + ".partner", list[i]["partner"].Mark());
             a.contracts.push_back(std::move(*c));
         }
     }
@@ -498,6 +509,9 @@ private:
                         continue;
                     }
                 }
+                site(contract_key(a.id, c.id) + ".versions[effective_from=" +
+                         ledger::format_instant(v->effective_from) + "]",
+                     list[i].Mark());
                 c.versions.push_back(std::move(*v));
             }
         }
@@ -744,20 +758,20 @@ private:
 }  // namespace
 
 std::expected<ledger::Catalog, std::vector<ConfigError>> read_catalog_text(
-    std::string_view yaml, std::string_view file_name) {
+    std::string_view yaml, std::string_view file_name, CatalogSites* sites) {
     YamlFile file{std::string(file_name)};
     std::optional<YAML::Node> root = file.parse(yaml);
     ledger::Catalog catalog;
-    if (root) catalog = CatalogReader(file).read(*root);
+    if (root) catalog = CatalogReader(file, sites).read(*root);
     if (!file.errors().empty()) return std::unexpected(std::move(file.errors()));
     return catalog;
 }
 
 std::expected<ledger::Catalog, std::vector<ConfigError>> read_catalog_file(
-    const std::filesystem::path& path) {
+    const std::filesystem::path& path, CatalogSites* sites) {
     auto text = read_user_file(path, "catalog");
     if (!text) return std::unexpected(std::vector<ConfigError>{std::move(text.error())});
-    return read_catalog_text(*text, path.string());
+    return read_catalog_text(*text, path.string(), sites);
 }
 
 }  // namespace actiondrop::config

@@ -54,10 +54,11 @@ bool same_version(const ledger::ContractVersion& x, const ledger::ContractVersio
 
 class Merge {
 public:
-    Merge(std::string_view file_name, Instant now) : file_(file_name), now_(now) {}
+    Merge(std::string_view file_name, Instant now, const CatalogSites& sites)
+        : file_(file_name), now_(now), sites_(sites) {}
 
     void account(ledger::Account& stored, const ledger::Account& incoming) {
-        std::string path = "accounts[id=" + stored.id + "]";
+        std::string path = account_key(stored.id);
         if (stored.currency && incoming.currency &&
             stored.currency->code != incoming.currency->code) {
             error(path + ".currency", "account '" + stored.id + "' keeps its currency " +
@@ -80,7 +81,7 @@ public:
             if (it == stored.contracts.end())
                 stored.contracts.push_back(c);
             else
-                contract(path + ".contracts[id=" + c.id + "]", *it, c);
+                contract(contract_key(stored.id, c.id), *it, c);
         }
         references(path, stored);
     }
@@ -107,9 +108,35 @@ public:
 private:
     std::string file_;
     Instant now_;
+    const CatalogSites& sites_;
 
+    // The error at the site of its key in the file loaded, else at the site of the nearest
+    // key above it (the contract or account it is in); without a line when the key is not
+    // from the file (a reference that the stored part breaks).
     void error(std::string key, std::string message) {
-        errors.push_back(ConfigError{file_, 0, 0, std::move(key), std::move(message)});
+        CatalogSite at;
+        std::string_view k = key;
+        while (!k.empty()) {
+            if (auto it = sites_.find(k); it != sites_.end()) {
+                at = it->second;
+                break;
+            }
+            // Up one key: cut at the last '.' outside brackets (an instant has none, but a
+            // tracker or contract id may).
+            int depth = 0;
+            std::size_t cut = 0;
+            for (std::size_t i = k.size(); i-- > 0;) {
+                if (k[i] == ']') ++depth;
+                if (k[i] == '[') --depth;
+                if (k[i] == '.' && depth == 0) {
+                    cut = i;
+                    break;
+                }
+            }
+            k = k.substr(0, cut);
+        }
+        errors.push_back(
+            ConfigError{file_, at.line, at.column, std::move(key), std::move(message)});
     }
 
     void contract(const std::string& path, ledger::Contract& stored,
@@ -192,9 +219,9 @@ private:
 
 std::expected<ledger::Catalog, std::vector<ConfigError>> merge_catalog(
     const ledger::Catalog& stored, const ledger::Catalog& incoming, ledger::Instant now,
-    std::string_view file_name) {
+    std::string_view file_name, const CatalogSites& sites) {
     ledger::Catalog merged = stored;
-    Merge merge(file_name, now);
+    Merge merge(file_name, now, sites);
     for (const auto& [id, account] : incoming.accounts) {
         auto it = merged.accounts.find(id);
         if (it == merged.accounts.end())

@@ -31,3 +31,10 @@ YAML
 expect_exit 0 ad catalog load "$WORK/one.yaml"
 grep -qxF "catalog loaded from $WORK/one.yaml: 1 account, 1 contract, 0 FX rates; the store now has 3 accounts, 4 contracts, 2 FX rates" "$WORK/last.out" ||
     { cat "$WORK/last.out" >&2; fail "a load of one account's file does not tell the file from the store"; }
+
+# Loading again with a version in force changed is refused, naming the file, the version's
+# line and column (14:13, where its map starts) and the version; the store keeps its terms.
+sed 's/percent: "5"/percent: "6"/' "$WORK/one.yaml" > "$WORK/changed.yaml"
+expect_exit 65 ad catalog load "$WORK/changed.yaml"
+grep -qF "$WORK/changed.yaml:14:13: accounts[id=3000].contracts[id=K-1].versions[effective_from=2026-01-01T00:00:00Z]: contract 'K-1': the version effective from 2026-01-01T00:00:00Z is already in force" "$WORK/last.err" ||
+    { cat "$WORK/last.err" >&2; fail "the refused reload does not name the version's line"; }

@@ -108,6 +108,29 @@ TEST_CASE("merge: a version in force cannot be changed") {
     }
 }
 
+TEST_CASE("merge: a refused reload names the line of what it refuses in the file loaded") {
+    // The versions and accounts are those of the file being loaded; the sites say where.
+    ledger::Catalog stored = read(account(version("2026-01-01T00:00:00Z", "8")));
+    const std::string text = account(
+        version("2026-01-01T00:00:00Z", "9") + version("2027-01-01T00:00:00Z", "9"), "", "EUR");
+    CatalogSites sites;
+    auto incoming = read_catalog_text(text, "cat.yaml", &sites);
+    REQUIRE(incoming);
+    auto merged = merge_catalog(stored, *incoming, at("2026-11-24T12:00:00Z"), "cat.yaml", sites);
+    REQUIRE_FALSE(merged);
+    REQUIRE(merged.error().size() == 2);
+    // accounts: is line 1, "  - id" line 2, currency line 4; the first version's map starts
+    // on line 11 ("          - effective_from: …").
+    const ConfigError& currency = merged.error()[0];
+    CHECK(currency.key == "accounts[id=1].currency");
+    CHECK(currency.line == 4);
+    const ConfigError& in_force = merged.error()[1];
+    CHECK(in_force.key ==
+          "accounts[id=1].contracts[id=C].versions[effective_from=2026-01-01T00:00:00Z]");
+    CHECK(in_force.line == 11);
+    CHECK(in_force.str().starts_with("cat.yaml:11:"));
+}
+
 TEST_CASE("merge: a future version can still be changed") {
     ledger::Catalog stored =
         read(account(version("2026-01-01T00:00:00Z", "8") + version("2027-01-01T00:00:00Z", "9")));
