@@ -108,13 +108,13 @@ int show_action(const config::ServiceConfig& cfg, const ActionOptions& o, bool h
     if (!history) {
         auto j = action_json(cat, *a);
         if (o.json) {
-            std::cout << j.dump(2) << "\n";
+            std::cout << json_text(j) << "\n";
         } else {
             for (const auto& [key, value] : j.items())
                 if (!value.is_structured())
                     std::cout << fmt::format(
                         "{:<20} {}\n", key,
-                        value.is_string() ? value.get<std::string>() : value.dump());
+                        value.is_string() ? value.get<std::string>() : json_text(value, -1));
             for (const auto& item : a->items)
                 std::cout << fmt::format("{:<20} {} x{} {} ({})\n", "item", item.sku, item.quantity,
                                          amount_text(item.amount, a->currency), item.category);
@@ -124,7 +124,7 @@ int show_action(const config::ServiceConfig& cfg, const ActionOptions& o, bool h
         for (const auto& h : s->history(o.account, o.action_id))
             rows.push_back(history_json(cat, *a, h));
         if (o.json) {
-            std::cout << nlohmann::ordered_json(rows).dump(2) << "\n";
+            std::cout << json_text(nlohmann::ordered_json(rows)) << "\n";
         } else {
             for (const auto& r : rows) {
                 // An entry of a life-cycle run has no batch; its note names the run.

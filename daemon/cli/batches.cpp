@@ -61,7 +61,7 @@ int list(const config::ServiceConfig& cfg, const BatchOptions& o) {
              o.account.empty() ? std::nullopt : std::optional<std::string_view>(o.account)))
         rows.push_back(batch_json(b));
     if (o.json)
-        std::cout << nlohmann::ordered_json(rows).dump(2) << "\n";
+        std::cout << json_text(nlohmann::ordered_json(rows)) << "\n";
     else
         print_csv(rows, rows.empty() ? std::vector<std::string>{} : scalar_columns(rows.front()));
     return exit_code::ok;
@@ -91,7 +91,7 @@ int show_or_redeliver(const config::ServiceConfig& cfg, const BatchOptions& o, b
         return 1;
     }
     if (!redeliver) {
-        std::cout << batch_json(*b).dump(2) << "\n";
+        std::cout << json_text(batch_json(*b)) << "\n";
         return exit_code::ok;
     }
     fs::path target = o.outbox;

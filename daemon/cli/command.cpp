@@ -68,7 +68,7 @@ namespace {
 
 std::string csv_cell(const nlohmann::ordered_json& v) {
     if (v.is_null()) return std::string();  // not set: an empty cell, never the text null
-    std::string s = v.is_string() ? v.get<std::string>() : v.dump();
+    std::string s = v.is_string() ? v.get<std::string>() : json_text(v, -1);
     // A cell a spreadsheet would run as a formula gets a leading ', except a plain number
     // such as a debit's -42.50, which a spreadsheet reads as the number it is.
     if (!s.empty() && std::string_view("=+-@\t\r").find(s[0]) != std::string_view::npos &&
@@ -95,6 +95,10 @@ void print_csv_row(const nlohmann::ordered_json& row, const std::vector<std::str
 
 }  // namespace
 
+std::string json_text(const nlohmann::ordered_json& j, int indent) {
+    return j.dump(indent, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
 void print_csv(const std::vector<nlohmann::ordered_json>& rows,
                const std::vector<std::string>& columns) {
     print_csv_header(columns);
@@ -104,7 +108,7 @@ void print_csv(const std::vector<nlohmann::ordered_json>& rows,
 void ReportWriter::add(const nlohmann::ordered_json& row) {
     if (json_) {
         // As nlohmann's dump(2) of the whole array: each element indented one level more.
-        std::string text = row.dump(2);
+        std::string text = json_text(row);
         std::string indented = "  ";
         for (char c : text) {
             indented += c;

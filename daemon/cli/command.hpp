@@ -42,6 +42,11 @@ std::unique_ptr<store::Store> open_migrated(const config::ServiceConfig& cfg,
 // is for an action, batch or invoice missing from a known account.
 const ledger::Account& account_named(const ledger::Catalog& catalog, std::string_view id);
 
+// `j` as JSON text (indented by `indent`, or on one line with -1). Text that is not UTF-8 (a
+// file name an uploader chose, kept in the journal as it came) shows its bad bytes as U+FFFD,
+// as the summaries do, instead of failing the whole command.
+std::string json_text(const nlohmann::ordered_json& j, int indent = 2);
+
 // `rows` as CSV with CRLF line ends, a column per name of `columns`; a cell that a spreadsheet
 // would run as a formula gets a leading quote, and a null (a value not set, such as an
 // action's cleared_at) is an empty cell, as in the files we read (docs/formats.md).

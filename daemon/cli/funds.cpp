@@ -48,7 +48,7 @@ int deposit(const config::ServiceConfig& cfg, const FundsOptions& o) {
         j["reference"] = o.reference;
         j["balance"] = money_text(*balance, account.currency);
         j["currency"] = std::string(account.currency->code);
-        std::cout << j.dump(2) << "\n";
+        std::cout << json_text(j) << "\n";
     } else {
         std::cout << fmt::format("deposited {} {} into account {}; balance {} {}\n",
                                  money_text(*minor, account.currency), account.currency->code,
@@ -68,7 +68,7 @@ int balance(const config::ServiceConfig& cfg, const FundsOptions& o) {
         j["account_id"] = account.id;
         j["balance"] = money_text(balance, account.currency);
         j["currency"] = std::string(account.currency->code);
-        std::cout << j.dump(2) << "\n";
+        std::cout << json_text(j) << "\n";
     } else {
         std::cout << fmt::format("{} {}\n", money_text(balance, account.currency),
                                  account.currency->code);
@@ -106,7 +106,7 @@ int report_funds(const config::ServiceConfig& cfg, const FundsOptions& o) {
         }
     }
     if (o.json)
-        std::cout << nlohmann::ordered_json(rows).dump(2) << "\n";
+        std::cout << json_text(nlohmann::ordered_json(rows)) << "\n";
     else
         print_csv(rows, {"account_id", "at", "kind", "amount", "reference", "balance", "currency"});
     return exit_code::ok;

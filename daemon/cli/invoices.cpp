@@ -27,7 +27,7 @@ int show(const config::ServiceConfig& cfg, const InvoiceOptions& o) {
         return 1;
     }
     if (o.json)
-        std::cout << invoice_json(*inv).dump(2) << "\n";
+        std::cout << json_text(invoice_json(*inv)) << "\n";
     else
         std::cout << invoice_csv(*inv);
     return exit_code::ok;
@@ -47,7 +47,7 @@ int report_invoices(const config::ServiceConfig& cfg, const InvoiceOptions& o) {
         for (const lifecycle::Invoice& inv : funds_of(*s).invoices(id))
             rows.push_back(invoice_json(inv));
     if (o.json)
-        std::cout << nlohmann::ordered_json(rows).dump(2) << "\n";
+        std::cout << json_text(nlohmann::ordered_json(rows)) << "\n";
     else
         print_csv(rows, {"invoice_id", "account_id", "partner_id", "invoice_date", "currency",
                          "actions", "transfers", "total"});

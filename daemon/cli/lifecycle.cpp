@@ -41,8 +41,8 @@ public:
         : file_(temporary_file()), account_(account), json_(json) {
         if (json_)
             write(fmt::format("  {{\n    \"account_id\": {},\n    \"now\": {}",
-                              nlohmann::json(account.id).dump(),
-                              nlohmann::json(ledger::format_instant(now)).dump()));
+                              json_text(nlohmann::ordered_json(account.id), -1),
+                              json_text(nlohmann::ordered_json(ledger::format_instant(now)), -1)));
     }
     ~RunListing() override { std::fclose(file_); }
     RunListing(const RunListing&) = delete;
@@ -105,9 +105,10 @@ public:
             write(fmt::format(
                 ",\n    \"overdue_amount\": {},\n    \"invoices\": {},\n    \"balance\": {},\n    "
                 "\"currency\": {},\n    \"invoice_calendar_ended\": {}\n  }}",
-                nlohmann::json(money_text(d.clearing.overdue_amount(), c)).dump(), invoices.dump(),
-                nlohmann::json(money_text(balance, c)).dump(), nlohmann::json(code_).dump(),
-                d.invoice_calendar_ended));
+                json_text(nlohmann::ordered_json(money_text(d.clearing.overdue_amount(), c)), -1),
+                json_text(invoices, -1),
+                json_text(nlohmann::ordered_json(money_text(balance, c)), -1),
+                json_text(nlohmann::ordered_json(code_), -1), d.invoice_calendar_ended));
             copy_out();
             return;
         }
@@ -178,7 +179,7 @@ private:
     void item(int section, const nlohmann::ordered_json& x) {
         open(section);
         write(items_++ ? ",\n      " : "\n      ");
-        write(x.dump());
+        write(json_text(x, -1));
     }
 
     void copy_out() {

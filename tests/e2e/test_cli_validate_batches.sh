@@ -38,6 +38,22 @@ cmp -s "$WORK/in/receipt_conv.csv.txt" "$WORK/receipt.orig" || fail "redelivered
 grep -q "^wrote $WORK/in/receipt_conv.csv.txt" "$WORK/last.out" || fail "redeliver does not name the receipt"
 expect_exit 1 ad batches show no-such-batch
 
+# A file name that is not UTF-8 (any uploader may choose one) is kept in the journal as it
+# came; JSON shows its bad bytes as U+FFFD, as the summary does, and the journal of every
+# account stays readable.
+odd=$'\xff\xfe-odd.csv'
+printf 'ActionId,ActionTrackerId,PartnerId,OrderId,EventDate,Amount\r\nV-2,19816,P-77,O-2,%s,10.00\r\n' "$D" > "$WORK/in/$odd"
+expect_exit 0 ad apply --account 1000 --type conversions "$WORK/in/$odd"
+odd_batch=$(json_field "$WORK/in/${odd}_summary.json" batch_id)
+expect_exit 0 ad batches list --json
+python3 -c 'import json,sys; names=[b["file"] for b in json.load(open(sys.argv[1]))]; assert "\ufffd\ufffd-odd.csv" in names, names' "$WORK/last.out" ||
+    fail "batches list --json does not show the odd name"
+expect_exit 0 ad batches show "$odd_batch"
+grep -qF $'"file": "\xef\xbf\xbd\xef\xbf\xbd-odd.csv"' "$WORK/last.out" ||
+    fail "batches show does not show the odd name"
+expect_exit 0 ad batches list --account 1000
+grep -q "^$odd_batch,1000,,$odd," "$WORK/last.out" || fail "batches list (CSV) does not keep the name's bytes"
+
 # A first install: init makes the state folder and the database's folder.
 expect_exit 0 "$ACTIONDROP" --store "sqlite:$WORK/fresh/db/ledger.db" --state-dir "$WORK/fresh/state" init
 [ -f "$WORK/fresh/db/ledger.db" ] && [ -d "$WORK/fresh/state" ] || fail "init did not make its folders"
