@@ -217,6 +217,7 @@ void Puller::run() {
     };
     auto next_poll = Steady::now();
     auto last_activity = Steady::now();
+    bool poll_since_connect = false;  // a poll worked on the current connection
     auto stopping = [&] {
         std::lock_guard lock(mutex_);
         return stop_;
@@ -259,13 +260,12 @@ void Puller::run() {
                 }
                 use(std::move(*c));
                 connected_ = true;
-                failures_ = 0;
                 auth_failed_ = false;
                 last_activity = Steady::now();
-                if (!problem_.empty()) {
-                    problem_.clear();
-                    if (events_.problem) events_.problem(inbox_, "", std::chrono::seconds{0});
-                }
+                // The failures and the problem end with the first poll that works, not with
+                // the login: a server that drops every connection after it would otherwise be
+                // logged into again every second, with a line saying that all was well.
+                poll_since_connect = false;
             }
             bool due;
             {
@@ -275,11 +275,22 @@ void Puller::run() {
             }
             if (due) {
                 next_poll = Steady::now() + remote_.poll_interval;
+                const std::string before = problem_;
                 if (!poll(*remote, *store)) {
                     use(nullptr);
                     continue;
                 }
                 last_activity = Steady::now();
+                if (!poll_since_connect) {
+                    poll_since_connect = true;
+                    failures_ = 0;
+                    // The connection's problem ends; one the poll itself reports (a folder it
+                    // may not list) stays until the poll that mends it says so.
+                    if (!problem_.empty() && problem_ == before) {
+                        problem_.clear();
+                        if (events_.problem) events_.problem(inbox_, "", std::chrono::seconds{0});
+                    }
+                }
             } else if (Steady::now() - last_activity >= timing_.keepalive) {
                 if (auto p = remote->ping(); !p) {
                     use(nullptr);
@@ -626,6 +637,23 @@ bool Puller::take_new_files(RemoteFolder& remote, store::Store& store) {
                               fmt::format("cannot claim {}: {}", util::printable(f->name),
                                           moved.error().message));
                 continue;  // NotFound: another service took it first
+            }
+            // A server that answers a rename without doing it would have the file claimed
+            // again at every settle, each claim kept and tried at every poll: the claim
+            // holds only once the file is found under its new name. Until the file changes,
+            // it is left where it is (docs/ingest.md, "Pull inboxes").
+            if (auto there = remote.stat(record.remote_path); !there) {
+                store.forget_pull(record);
+                if (lost(remote, there.error())) return false;
+                warn_once("claim " + f->name,
+                          fmt::format("cannot claim {}: the server accepted its rename to {}, "
+                                      "but it is not there ({}); delete_after_pull needs a "
+                                      "server that renames; the file is left as it is until "
+                                      "it changes",
+                                      util::printable(f->name), record.remote_path,
+                                      there.error().message));
+                seen_[f->name].pulled = true;
+                continue;
             }
         } else if (!store.claim_pull(record)) {
             continue;  // another service took it first

@@ -85,6 +85,7 @@ public:
     std::condition_variable interrupted;  // notified by FakeFolder::interrupt()
     int interrupts = 0;
     std::set<std::string> refuse_rename;        // renames from these paths are Denied
+    std::set<std::string> lying_rename;  // renames from these paths succeed and do nothing
     std::string trust = "1";                    // RemoteServer::trust_stamp()
     std::vector<std::string> unreadable;        // listing lines the protocol could not read (FTP)
     std::chrono::milliseconds slow_connect{0};  // connect() takes this long unless interrupted
@@ -221,6 +222,7 @@ public:
         if (r_.refuse_rename.contains(from))
             return std::unexpected(
                 RemoteError{RemoteErrorKind::Denied, "rename " + from + " denied"});
+        if (r_.lying_rename.contains(from)) return {};
         auto it = r_.files.find(from);
         if (it == r_.files.end())
             return std::unexpected(RemoteError{RemoteErrorKind::NotFound, from + ": no such file"});

@@ -378,6 +378,32 @@ TEST_CASE("a refused claim rename leaves the file where it is until the server a
     CHECK(rig.remote.count("download ") == 1);
 }
 
+TEST_CASE("a claim rename that the server answers without doing is claimed once, and said") {
+    // A server that answers RNFR/RNTO with success and leaves the file had it claimed again
+    // at every settle, each claim kept for ever and tried at every poll.
+    Rig rig;
+    rig.source().delete_after_pull = true;
+    rig.remote.put("/in/a.csv", csv);
+    rig.remote.with([](FakeRemote& r) { r.lying_rename.insert("/in/a.csv"); });
+    auto puller = rig.start();
+    REQUIRE(eventually([&] { return rig.info_mentions("cannot claim a.csv"); }));
+    CHECK(rig.info_mentions("is not there"));
+    for (int i = 0; i < 5; ++i) {
+        puller->poll_now();
+        std::this_thread::sleep_for(100ms);
+    }
+    CHECK(rig.remote.count("rename /in/a.csv") == 1);  // not claimed again while unchanged
+    CHECK(rig.open_pulls().empty());
+    CHECK(rig.claims().empty());
+    CHECK(rig.remote.count("download ") == 0);
+    CHECK(rig.remote.exists("/in/a.csv"));
+
+    // Once the server renames, a new upload of the name is claimed as usual.
+    rig.remote.with([](FakeRemote& r) { r.lying_rename.clear(); });
+    rig.remote.put("/in/a.csv", csv + "2,20.00\n", 1'700'000'100);
+    REQUIRE(eventually([&] { return rig.claims().size() == 1; }));
+}
+
 TEST_CASE("a listing that fails is reported once and files flow again when it works") {
     Rig rig;
     rig.remote.put("/in/a.csv", csv);
@@ -510,6 +536,31 @@ TEST_CASE("a server that refuses connections is retried with a growing delay") {
     REQUIRE(problems.size() >= 2);
     CHECK(problems[0].what == "connection refused");
     CHECK(problems[1].retry_in >= problems[0].retry_in);
+}
+
+TEST_CASE("a server that drops every connection after the login is retried with a growing delay") {
+    // A login that works does not end the problem: the poll after it must work too. Else a
+    // server that accepts the login and drops the listing is logged into again every second,
+    // for ever, with a line that the problem ended between two that it began.
+    Rig rig;
+    rig.timing.first_retry = 1s;
+    rig.remote.with([](FakeRemote& r) {
+        r.list_failures = 1'000'000;
+        r.list_error = RemoteErrorKind::Lost;
+    });
+    auto puller = rig.start();
+    REQUIRE(eventually([&] { return rig.remote.connections() >= 3; }, 8s));
+    std::this_thread::sleep_for(1500ms);
+    CHECK(rig.remote.connections() <= 4);  // 1 s, 2 s, then 4 s (each ±20%); not one a second
+    auto problems = rig.problems_seen();
+    REQUIRE(problems.size() >= 2);
+    for (const auto& p : problems) CHECK_FALSE(p.what.empty());  // never said to have ended
+    CHECK(problems.back().retry_in > problems.front().retry_in);
+
+    rig.remote.put("/in/a.csv", csv);
+    rig.remote.with([](FakeRemote& r) { r.list_failures = 0; });
+    REQUIRE(eventually([&] { return rig.claims().size() == 1; }, 10s));
+    CHECK(rig.problems_seen().back().what.empty());  // the problem ended once a poll worked
 }
 
 TEST_CASE("a file listed over max_file_bytes is answered TOO_LARGE without being downloaded") {
