@@ -299,6 +299,7 @@ void reset_request(Handle& h) {
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, nullptr);
     curl_easy_setopt(c, CURLOPT_QUOTE, nullptr);
     curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(-1));
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 0L);  // set for a listing only
     if (h.quote != nullptr) {
         curl_slist_free_all(h.quote);
         h.quote = nullptr;
@@ -501,10 +502,18 @@ RemoteResult<RemoteListing> FtpSession::list(const std::string& folder, std::str
     // budget (docs/ingest.md, "What a hostile server can cost"). 4 KiB let a listing of a few
     // long lines take the daemon to 1 GB.
     h.body_limit = budget > (std::size_t{1} << 20) ? std::size_t{1} << 30 : budget * 1024 + 65536;
+    curl_easy_setopt(h.curl, CURLOPT_TIMEOUT_MS, static_cast<long>(endpoint_.list_timeout.count()));
     const CURLcode rc = perform(h);
     if (h.failure) std::rethrow_exception(h.failure);
     if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && h.body_cut)) {
-        const std::string detail = h.message[0] != '\0' ? h.message : curl_easy_strerror(rc);
+        const std::string detail =
+            rc == CURLE_OPERATION_TIMEDOUT
+                ? fmt::format(
+                      "the listing took longer than {} s",
+                      std::chrono::duration_cast<std::chrono::seconds>(endpoint_.list_timeout)
+                          .count())
+            : h.message[0] != '\0' ? h.message
+                                   : curl_easy_strerror(rc);
         const auto message = fmt::format("listing {} on {}: {}", folder, where(endpoint_), detail);
         if (rc == CURLE_REMOTE_ACCESS_DENIED || rc == CURLE_REMOTE_FILE_NOT_FOUND)
             return std::unexpected(error(RemoteErrorKind::NotFound, message));

@@ -44,6 +44,9 @@ struct FtpEndpoint {
     std::string sha256;             // pinned certificate: 64 lower-case hex digits, or empty
     std::chrono::milliseconds connect_timeout{10'000};  // TCP connect, TLS, login
     std::chrono::milliseconds io_timeout{30'000};       // longest silence tolerated
+    // A whole listing: a server that sends it a line at a time, never silent for long,
+    // would otherwise hold the inbox inside one listing for ever.
+    std::chrono::milliseconds list_timeout{300'000};
 };
 
 class FtpSession final : public RemoteFolder {

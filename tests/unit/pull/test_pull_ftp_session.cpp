@@ -2,6 +2,7 @@
 // with explicit TLS where the behaviour is the same.
 #include <arpa/inet.h>
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -9,6 +10,7 @@
 #include <utime.h>
 
 #include <algorithm>
+#include <atomic>
 #include <fstream>
 #include <random>
 #include <thread>
@@ -493,5 +495,111 @@ TEST_CASE("ftp: the server's stop flag ends a connect to a server that drips its
     REQUIRE_FALSE(c);
     CHECK(c.error().kind == RemoteErrorKind::Lost);
     CHECK(took < std::chrono::seconds(2));
+    CHECK_FALSE(session.connected());
+}
+
+namespace {
+
+// Reads one command line from the control connection `c`; empty when it closed.
+std::string command_line(int c) {
+    std::string line;
+    char ch = 0;
+    while (::recv(c, &ch, 1, 0) == 1) {
+        if (ch == '\n') return line;
+        if (ch != '\r') line += ch;
+    }
+    return {};
+}
+
+// A listener on 127.0.0.1 with a port of the kernel's choice; the port through `port`.
+int loopback_listener(std::uint16_t& port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+        ::listen(fd, 1) != 0 || ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+        throw std::runtime_error("cannot listen on 127.0.0.1");
+    port = ntohs(addr.sin_port);
+    return fd;
+}
+
+}  // namespace
+
+// A hostile server that logs in well and then sends its listing one line every 200 ms (for
+// ever, as far as the client can tell): fast enough for the silence timeout never to end it. The
+// listing's own time limit must, or the inbox waits inside one listing without a word.
+TEST_CASE("ftp: a listing that trickles for ever is cut at its time limit, as a lost connection") {
+    TempDir dir;
+    std::uint16_t port = 0;
+    const int listener = loopback_listener(port);
+    std::atomic<bool> done{false};
+    std::thread server([&] {
+        const int c = ::accept(listener, nullptr, nullptr);
+        if (c < 0) return;
+        auto say = [&](std::string_view reply) {
+            (void)::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
+        };
+        say("220 ready\r\n");
+        int data_listener = -1;
+        for (std::string line; !(line = command_line(c)).empty();) {
+            const std::string verb = line.substr(0, line.find(' '));
+            if (verb == "USER") {
+                say("331 password\r\n");
+            } else if (verb == "PASS") {
+                say("230 in\r\n");
+            } else if (verb == "PWD") {
+                say("257 \"/\"\r\n");
+            } else if (verb == "FEAT") {
+                say("211-Features:\r\n UTF8\r\n211 End\r\n");
+            } else if (verb == "EPSV") {
+                std::uint16_t data_port = 0;
+                data_listener = loopback_listener(data_port);
+                say(fmt::format("229 Entering Extended Passive Mode (|||{}|)\r\n", data_port));
+            } else if (verb == "LIST" || verb == "MLSD" || verb == "NLST") {
+                const int d = ::accept(data_listener, nullptr, nullptr);
+                say("150 here it comes\r\n");
+                // 15 s at most, so that a client without the limit fails the test instead
+                // of hanging it.
+                for (int i = 0; d >= 0 && !done && i < 75; ++i) {
+                    const std::string entry =
+                        fmt::format("-rw-r--r-- 1 u g 10 Jan 01  2026 f{}.csv\r\n", i);
+                    if (::send(d, entry.data(), entry.size(), MSG_NOSIGNAL) < 0) break;
+                    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+                }
+                if (d >= 0) ::close(d);
+                break;
+            } else if (verb == "QUIT") {
+                say("221 bye\r\n");
+                break;
+            } else {
+                say("200 ok\r\n");
+            }
+        }
+        if (data_listener >= 0) ::close(data_listener);
+        ::close(c);
+    });
+    FtpEndpoint e;
+    e.host = "127.0.0.1";
+    e.port = port;
+    e.user = "someone";
+    e.password_file = dir.path() / "password";
+    write(e.password_file, "secret\n");
+    fs::permissions(e.password_file, fs::perms::owner_read | fs::perms::owner_write);
+    e.tls = FtpSecurity::None;
+    e.list_timeout = std::chrono::seconds(2);
+    FtpSession session(e);
+    REQUIRE(session.connect());
+    const auto started = std::chrono::steady_clock::now();
+    auto listing = session.list("/in", "*", 50'000);
+    const auto took = std::chrono::steady_clock::now() - started;
+    done = true;
+    server.join();
+    ::close(listener);
+    REQUIRE_FALSE(listing);
+    CHECK(listing.error().kind == RemoteErrorKind::Lost);
+    CHECK(listing.error().message.find("took longer than 2 s") != std::string::npos);
+    CHECK(took < std::chrono::seconds(5));
     CHECK_FALSE(session.connected());
 }

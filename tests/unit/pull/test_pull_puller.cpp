@@ -559,7 +559,7 @@ TEST_CASE("a server that drops every connection after the login is retried with 
 
     rig.remote.put("/in/a.csv", csv);
     rig.remote.with([](FakeRemote& r) { r.list_failures = 0; });
-    REQUIRE(eventually([&] { return rig.claims().size() == 1; }, 10s));
+    REQUIRE(eventually([&] { return rig.claims().size() == 1; }, 20s));  // the next try: 4 or 8 s
     CHECK(rig.problems_seen().back().what.empty());  // the problem ended once a poll worked
 }
 
