@@ -299,7 +299,8 @@ void reset_request(Handle& h) {
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, nullptr);
     curl_easy_setopt(c, CURLOPT_QUOTE, nullptr);
     curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(-1));
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 0L);  // set for a listing only
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 0L);             // set for a listing only
+    curl_easy_setopt(c, CURLOPT_IGNORE_CONTENT_LENGTH, 0L);  // set for a download only
     if (h.quote != nullptr) {
         curl_slist_free_all(h.quote);
         h.quote = nullptr;
@@ -696,6 +697,10 @@ RemoteResult<Download> FtpSession::download(const std::string& remote_path,
     curl_easy_setopt(h.curl, CURLOPT_URL, (h.base + "/" + url_path(remote_path)).c_str());
     h.copy = &copy;
     h.expected = before->size;
+    // Read to the end of the data connection, not to the size the server announced: libcurl
+    // would stop there, and a file sent longer than its size (still written to, or a server
+    // that lies) would be taken cut short. on_body() sees the extra bytes instead.
+    curl_easy_setopt(h.curl, CURLOPT_IGNORE_CONTENT_LENGTH, 1L);
     h.progress = &progress;
     const CURLcode rc = perform(h);
     h.copy = nullptr;

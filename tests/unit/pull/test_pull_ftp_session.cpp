@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <atomic>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <thread>
 #include <vector>
@@ -527,23 +528,43 @@ int loopback_listener(std::uint16_t& port) {
 
 }  // namespace
 
-// A hostile server that logs in well and then sends its listing one line every 200 ms (for
-// ever, as far as the client can tell): fast enough for the silence timeout never to end it. The
-// listing's own time limit must, or the inbox waits inside one listing without a word.
-TEST_CASE("ftp: a listing that trickles for ever is cut at its time limit, as a lost connection") {
-    TempDir dir;
-    std::uint16_t port = 0;
-    const int listener = loopback_listener(port);
-    std::atomic<bool> done{false};
-    std::thread server([&] {
-        const int c = ::accept(listener, nullptr, nullptr);
+// A hostile FTP server on 127.0.0.1 that logs in anyone, announces no MLST, says every file
+// has `size` bytes, and lets `transfer` write what it likes on the data connection of a
+// LIST or RETR. One client, one transfer; stopped by its destructor.
+class FakeFtpServer {
+public:
+    using Transfer = std::function<void(int data, const std::atomic<bool>& done)>;
+    FakeFtpServer(std::int64_t size, Transfer transfer)
+        : listener_(loopback_listener(port_)),
+          thread_([this, size, transfer] { serve(size, transfer); }) {}
+    ~FakeFtpServer() {
+        done_ = true;
+        ::shutdown(listener_, SHUT_RDWR);
+        thread_.join();
+        ::close(listener_);
+    }
+    FtpEndpoint endpoint(const fs::path& folder) const {
+        FtpEndpoint e;
+        e.host = "127.0.0.1";
+        e.port = port_;
+        e.user = "someone";
+        e.password_file = folder / "password";
+        write(e.password_file, "secret\n");
+        fs::permissions(e.password_file, fs::perms::owner_read | fs::perms::owner_write);
+        e.tls = FtpSecurity::None;
+        return e;
+    }
+
+private:
+    void serve(std::int64_t size, const Transfer& transfer) {
+        const int c = ::accept(listener_, nullptr, nullptr);
         if (c < 0) return;
         auto say = [&](std::string_view reply) {
             (void)::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
         };
         say("220 ready\r\n");
         int data_listener = -1;
-        for (std::string line; !(line = command_line(c)).empty();) {
+        for (std::string line; !done_ && !(line = command_line(c)).empty();) {
             const std::string verb = line.substr(0, line.find(' '));
             if (verb == "USER") {
                 say("331 password\r\n");
@@ -553,23 +574,25 @@ TEST_CASE("ftp: a listing that trickles for ever is cut at its time limit, as a 
                 say("257 \"/\"\r\n");
             } else if (verb == "FEAT") {
                 say("211-Features:\r\n UTF8\r\n211 End\r\n");
+            } else if (verb == "SIZE") {
+                say(fmt::format("213 {}\r\n", size));
+            } else if (verb == "MDTM") {
+                say("213 20260101000000\r\n");
             } else if (verb == "EPSV") {
                 std::uint16_t data_port = 0;
+                if (data_listener >= 0) ::close(data_listener);
                 data_listener = loopback_listener(data_port);
                 say(fmt::format("229 Entering Extended Passive Mode (|||{}|)\r\n", data_port));
-            } else if (verb == "LIST" || verb == "MLSD" || verb == "NLST") {
+            } else if (verb == "LIST" || verb == "RETR") {
                 const int d = ::accept(data_listener, nullptr, nullptr);
-                say("150 here it comes\r\n");
-                // 15 s at most, so that a client without the limit fails the test instead
-                // of hanging it.
-                for (int i = 0; d >= 0 && !done && i < 75; ++i) {
-                    const std::string entry =
-                        fmt::format("-rw-r--r-- 1 u g 10 Jan 01  2026 f{}.csv\r\n", i);
-                    if (::send(d, entry.data(), entry.size(), MSG_NOSIGNAL) < 0) break;
-                    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+                say(verb == "RETR"
+                        ? fmt::format("150 Opening BINARY connection ({} bytes)\r\n", size)
+                        : std::string("150 here it comes\r\n"));
+                if (d >= 0) {
+                    transfer(d, done_);
+                    ::close(d);
                 }
-                if (d >= 0) ::close(d);
-                break;
+                say("226 done\r\n");
             } else if (verb == "QUIT") {
                 say("221 bye\r\n");
                 break;
@@ -579,27 +602,55 @@ TEST_CASE("ftp: a listing that trickles for ever is cut at its time limit, as a 
         }
         if (data_listener >= 0) ::close(data_listener);
         ::close(c);
+    }
+
+    std::uint16_t port_ = 0;
+    int listener_;
+    std::atomic<bool> done_{false};
+    std::thread thread_;
+};
+
+// A listing sent one line every 200 ms (for ever, as far as the client can tell): fast
+// enough for the silence timeout never to end it. The listing's own time limit must, or the
+// inbox waits inside one listing without a word.
+TEST_CASE("ftp: a listing that trickles for ever is cut at its time limit, as a lost connection") {
+    TempDir dir;
+    FakeFtpServer server(10, [](int data, const std::atomic<bool>& done) {
+        // 15 s at most, so that a client without the limit fails the test instead of
+        // hanging it.
+        for (int i = 0; !done && i < 75; ++i) {
+            const std::string entry =
+                fmt::format("-rw-r--r-- 1 u g 10 Jan 01  2026 f{}.csv\r\n", i);
+            if (::send(data, entry.data(), entry.size(), MSG_NOSIGNAL) < 0) break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        }
     });
-    FtpEndpoint e;
-    e.host = "127.0.0.1";
-    e.port = port;
-    e.user = "someone";
-    e.password_file = dir.path() / "password";
-    write(e.password_file, "secret\n");
-    fs::permissions(e.password_file, fs::perms::owner_read | fs::perms::owner_write);
-    e.tls = FtpSecurity::None;
+    FtpEndpoint e = server.endpoint(dir.path());
     e.list_timeout = std::chrono::seconds(2);
     FtpSession session(e);
     REQUIRE(session.connect());
     const auto started = std::chrono::steady_clock::now();
     auto listing = session.list("/in", "*", 50'000);
     const auto took = std::chrono::steady_clock::now() - started;
-    done = true;
-    server.join();
-    ::close(listener);
     REQUIRE_FALSE(listing);
     CHECK(listing.error().kind == RemoteErrorKind::Lost);
     CHECK(listing.error().message.find("took longer than 2 s") != std::string::npos);
     CHECK(took < std::chrono::seconds(5));
     CHECK_FALSE(session.connected());
+}
+
+// A server whose SIZE (and the 150 reply) say 10 bytes and that sends 22: the file is still
+// being written, or the server lies. Its first 10 bytes must not be taken for the file.
+TEST_CASE("ftp: a download that brings more bytes than the file had is not taken") {
+    TempDir dir;
+    FakeFtpServer server(10, [](int data, const std::atomic<bool>&) {
+        const std::string bytes = "0123456789ZZZZZZZZZZZZ";
+        (void)::send(data, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    });
+    FtpSession session(server.endpoint(dir.path()));
+    REQUIRE(session.connect());
+    auto got = session.download("/in/a.csv", dir.path() / "a.csv", nullptr, 1 << 20);
+    REQUIRE_FALSE(got);
+    CHECK(got.error().kind == RemoteErrorKind::ChangedWhileReading);
+    CHECK_FALSE(fs::exists(dir.path() / "a.csv"));
 }
