@@ -378,6 +378,11 @@ int main(int argc, char** argv) {
             spdlog::error("inbox={} account={} file={} failed: {}; retrying in {}s", inbox.name,
                           inbox.account, util::printable(claim.file_name), what, retry_in.count());
         };
+        events.waiting = [](const config::InboxConfig& inbox, const ingest::Claim& claim,
+                            const std::string& what) {
+            spdlog::warn("inbox={} account={} file={} {}; tried again within seconds", inbox.name,
+                         inbox.account, util::printable(claim.file_name), what);
+        };
         events.set_aside = [&metrics](const config::InboxConfig& inbox, const std::string& name,
                                       const std::string& why, const fs::path& to) {
             metrics.file_set_aside(inbox.name);

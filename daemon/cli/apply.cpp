@@ -209,6 +209,9 @@ int run_file(const config::ServiceConfig& cfg, const FileOptions& o, bool valida
     apply::ApplyResult result;
     try {
         result = apply::apply_file(*s, cat, req, system_now);
+    } catch (const apply::EarlierFileFirst& e) {
+        std::cerr << fmt::format("actiondrop: {}: nothing was applied; it {}\n", o.input, e.what());
+        return exit_code::temporary;
     } catch (const std::system_error& e) {
         if (outbox) outbox->rethrow_shown(e);
         throw;

@@ -1,4 +1,5 @@
-// batches list|show|redeliver: the batch journal, and a batch's answers written again.
+// batches list|show|redeliver|abandon: the batch journal, a batch's answers written again, and
+// an undecided batch settled by an operator.
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -10,9 +11,12 @@
 #include <vector>
 
 #include "../exit_codes.hpp"
+#include "../wall_clock.hpp"
 #include "apply/apply_file.hpp"
 #include "apply/delivery.hpp"
+#include "apply/journal.hpp"
 #include "command.hpp"
+#include "ledger/errors.hpp"
 #include "ledger/time.hpp"
 #include "store/batch_state.hpp"
 #include "util/folder.hpp"
@@ -110,6 +114,47 @@ int show_or_redeliver(const config::ServiceConfig& cfg, const BatchOptions& o, b
     });
 }
 
+// batches abandon: an undecided batch that nobody will apply (its claim is gone, or its
+// service will never run again) holds its account's later files back (docs/ingest.md,
+// "Arrival order"); it is decided as set aside, with nothing of it applied.
+int abandon(const config::ServiceConfig& cfg, const BatchOptions& o) {
+    auto s = open_migrated(cfg);
+    auto b = s->find_batch(o.batch_id);
+    if (!b) {
+        std::cerr << fmt::format("no batch '{}'\n", o.batch_id);
+        return 1;
+    }
+    if (!b->status.empty())
+        throw UsageError(fmt::format("batch {} is decided already ({}, {}): nothing to abandon",
+                                     o.batch_id, store::state_name(b->state), b->status));
+    store::BatchRecord settled = *b;
+    apply::move_to(settled, store::BatchState::Quarantined);
+    settled.status = "REJECTED";
+    settled.error_code = std::string(ledger::error_name(ledger::ErrorCode::Quarantined));
+    settled.error_message =
+        "abandoned by an operator before it was applied (actiondrop batches abandon): nothing "
+        "of it was applied; upload the file again if it is still meant";
+    settled.error_line.reset();
+    settled.completed_at = system_now();
+    settled.total = settled.applied = settled.rejected = 0;
+    settled.error_counts_json = "{}";
+    // A service that still works on it and commits first keeps its commit: a decided record
+    // is never replaced, and that service's commit is refused if this one came first.
+    s->put_batch(settled);
+    auto now = s->find_batch(o.batch_id);
+    if (!now || now->error_message != settled.error_message) {
+        std::cerr << fmt::format("batch {} was decided meanwhile ({}): it is not abandoned\n",
+                                 o.batch_id, now ? store::state_name(now->state) : "gone");
+        return exit_code::data;
+    }
+    std::cout << fmt::format(
+        "batch {} (file '{}', account {}) abandoned: nothing of it was applied, and the "
+        "account's later files go on; tell the advertiser to upload it again if it is still "
+        "meant\n",
+        b->batch_id, b->file_name, b->account_id);
+    return exit_code::ok;
+}
+
 }  // namespace
 
 void add_batches_commands(CLI::App& app, Commands& commands) {
@@ -137,6 +182,13 @@ void add_batches_commands(CLI::App& app, Commands& commands) {
     commands.push_back({redeliver, [r](const config::ServiceConfig& cfg) {
                             return show_or_redeliver(cfg, *r, true);
                         }});
+
+    auto a = std::make_shared<BatchOptions>();
+    auto* abandon_cmd = batches->add_subcommand(
+        "abandon", "settle an undecided batch that nobody will apply, applying nothing of it");
+    abandon_cmd->add_option("ID", a->batch_id)->required();
+    commands.push_back(
+        {abandon_cmd, [a](const config::ServiceConfig& cfg) { return abandon(cfg, *a); }});
 }
 
 }  // namespace actiondrop::cli

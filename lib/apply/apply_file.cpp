@@ -31,6 +31,23 @@ namespace actiondrop::apply {
 namespace fs = std::filesystem;
 using ledger::ErrorCode;
 
+namespace {
+
+std::string waits_for(const store::BatchRecord& earlier) {
+    return fmt::format(
+        "waits for batch {} (file '{}', inbox {}, begun {}), an earlier file of account {} that "
+        "is not applied yet: the service that took it applies it when it runs again; if none "
+        "will, an operator settles it with `actiondrop batches abandon {}` (docs/ingest.md, "
+        "\"Arrival order\")",
+        earlier.batch_id, earlier.file_name, earlier.inbox,
+        ledger::format_instant(earlier.received_at), earlier.account_id, earlier.batch_id);
+}
+
+}  // namespace
+
+EarlierFileFirst::EarlierFileFirst(const store::BatchRecord& earlier)
+    : std::runtime_error(waits_for(earlier)), earlier_batch_id_(earlier.batch_id) {}
+
 int ApplyResult::exit_code() const {
     if (status == "REJECTED") return 65;
     return rejected > 0 ? 3 : 0;
@@ -75,6 +92,7 @@ private:
         return only_ours;
     }
     std::string duplicate_message(const store::BatchRecord& done) const;
+    void refuse_behind_earlier_file();
     ApplyResult reject(ErrorCode code, std::string message, std::optional<std::int64_t> line);
     ApplyResult finish(store::BatchTransaction* tx,
                        std::vector<std::pair<std::string, fs::path>> files);
@@ -447,6 +465,17 @@ void BatchRun::process_rows(store::BatchTransaction& tx) {
                                        "the file has a header but no data record", std::nullopt};
 }
 
+// A command-line run writes no record while an earlier file of its account waits
+// (docs/ingest.md, "Arrival order"): nobody would try it again, and its record would hold the
+// account's later files back. One that another process applies now is decided by the end of
+// that process's turn to write, so the run waits for that turn before it refuses.
+void BatchRun::refuse_behind_earlier_file() {
+    if (!store_.find_earlier_open_batch(req_.account_id, record_.batch_id)) return;
+    store_.begin_batch(record_.batch_id)->rollback();
+    if (auto first = store_.find_earlier_open_batch(req_.account_id, record_.batch_id))
+        throw EarlierFileFirst(*first);
+}
+
 ApplyResult BatchRun::run() {
     account_ = catalog_.account(req_.account_id);
     if (!account_)
@@ -480,6 +509,7 @@ ApplyResult BatchRun::run() {
     record_.size = digest_.size;
     record_.type = std::string(batch::file_type_name(req_.type));
     record_.state = BatchState::Claimed;
+    record_.claim = !req_.batch_id.empty();
 
     std::optional<store::BatchRecord> duplicate_of;
     if (!req_.dry_run && !req_.batch_id.empty()) {
@@ -515,6 +545,7 @@ ApplyResult BatchRun::run() {
         }
     }
     if (record_.batch_id.empty()) record_.batch_id = util::new_batch_id(record_.received_at);
+    if (!req_.dry_run && req_.batch_id.empty()) refuse_behind_earlier_file();
     if (!req_.dry_run && held_.empty()) (void)hold(record_.batch_id);
     ++record_.attempts;
     result_.batch_id = record_.batch_id;
@@ -538,6 +569,16 @@ ApplyResult BatchRun::run() {
                       std::nullopt);
 
     auto tx = store_.begin_batch(record_.batch_id);
+    // Files of an account are applied in the order their records were written: an earlier
+    // one that is not decided yet goes first, whichever process took it (docs/ingest.md,
+    // "Arrival order"). Checked in this process's turn to write, so that one decided meanwhile
+    // lets this one go at once.
+    if (!req_.dry_run && !req_.batch_id.empty())
+        if (auto first = store_.find_earlier_open_batch(req_.account_id, record_.batch_id)) {
+            tx->rollback();
+            tx.reset();
+            throw EarlierFileFirst(*first);
+        }
     // The check above came before this process's turn to write: another one may have
     // committed the same content since (two uploads of one file, or two services sharing an
     // inbox). Writers take turns from begin_batch to their commit, so this check is final.

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,19 @@ struct ApplyResult {
     // The CLI's exit code (README.md, "The CLI"): 0 all applied, 3 some rows rejected, 65 file
     // rejected.
     int exit_code() const;
+};
+
+// The file waits: a file of its account that came earlier (its journal record was written
+// first) is not decided yet, whichever process took it (docs/ingest.md, "Arrival order").
+// Nothing of this attempt was applied, and no attempt of the file is counted for it; the
+// file is tried again later.
+class EarlierFileFirst : public std::runtime_error {
+public:
+    explicit EarlierFileFirst(const store::BatchRecord& earlier);
+    const std::string& earlier_batch_id() const { return earlier_batch_id_; }
+
+private:
+    std::string earlier_batch_id_;
 };
 
 // A bad request (unknown account, a type this build does not apply) is thrown as

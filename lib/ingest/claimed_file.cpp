@@ -80,6 +80,16 @@ Outcome keep_original(store::Store& store, const Folders& folders, const config:
     return out;
 }
 
+// The answer to a file set aside: a REJECTED summary with QUARANTINED and the reason.
+void answer_set_aside(const config::InboxConfig& inbox, const Claim& claim,
+                      const store::BatchRecord& record) {
+    std::ostringstream summary;
+    batch::write_summary(summary, apply::file_level_summary(record));
+    const std::string summary_name = batch::summary_name(claim.file_name);
+    apply::replace_answers(inbox.outbox, claim.file_name, {summary_name}, outbox_kind(inbox));
+    util::write_file_atomically(inbox.outbox / summary_name, summary.str());
+}
+
 // Sets aside a file that cannot be processed: the journal says so first, then the
 // advertiser gets a REJECTED summary with QUARANTINED and the reason.
 Outcome quarantine(store::Store& store, const Folders& folders, const config::InboxConfig& inbox,
@@ -94,12 +104,7 @@ Outcome quarantine(store::Store& store, const Folders& folders, const config::In
     record.total = record.applied = record.rejected = 0;
     record.error_counts_json = "{}";
     store.put_batch(record);
-
-    std::ostringstream summary;
-    batch::write_summary(summary, apply::file_level_summary(record));
-    const std::string summary_name = batch::summary_name(claim.file_name);
-    apply::replace_answers(inbox.outbox, claim.file_name, {summary_name}, outbox_kind(inbox));
-    util::write_file_atomically(inbox.outbox / summary_name, summary.str());
+    answer_set_aside(inbox, claim, record);
     return keep_original(store, folders, inbox, claim, std::move(record));
 }
 
@@ -128,6 +133,7 @@ store::BatchRecord refused_record(const config::InboxConfig& inbox, const Claim&
     record.file_name = claim.file_name;
     record.size = size;
     record.type = inbox.type;
+    record.claim = true;
     return record;
 }
 
@@ -161,6 +167,11 @@ Outcome answer_committed(store::Store& store, const Folders& folders,
             return failed_delivery(store, folders, inbox, claim, std::move(record));
         }
         record = store.find_batch(record.batch_id).value_or(record);
+    } else if (record.state == apply::BatchState::Quarantined) {
+        // Set aside before this attempt: by an earlier one that ended before the original was
+        // moved, or by an operator (`actiondrop batches abandon`, docs/ingest.md, "Arrival
+        // order"). The advertiser gets its answer either way.
+        answer_set_aside(inbox, claim, record);
     }
     auto out = keep_original(store, folders, inbox, claim, std::move(record));
     out.redelivered = true;
@@ -353,6 +364,10 @@ Outcome take_claim_into(store::Store& store, const ledger::Catalog& catalog,
         result = apply::apply_file(store, catalog, req, clock);
     } catch (const StopRequested&) {
         // Stopping is nobody's fault: the file must not drift towards a quarantine.
+        give_back_attempt(store, claim.batch_id);
+        throw;
+    } catch (const apply::EarlierFileFirst&) {
+        // Nor is waiting for an earlier file of the account (docs/ingest.md, "Arrival order").
         give_back_attempt(store, claim.batch_id);
         throw;
     } catch (const store::BatchCommittedElsewhere&) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <exception>
 
+#include "apply/apply_file.hpp"
 #include "ingest/leftovers.hpp"
 #include "pull/server_for.hpp"
 #include "util/folder.hpp"
@@ -221,7 +222,7 @@ bool Service::ready_to_serve(Served& s) {
                                                       pull_events_, pull_timing_);
             s.inbox = std::move(spool);
             for (auto& c : leftovers)
-                pending_.push_back({std::move(c), s.config.name, 0, SteadyTime{}});
+                pending_.push_back({std::move(c), s.config.name, 0, SteadyTime{}, 0, {}});
             for (const auto& name : remove_abandoned_temporaries(s.spool_config.outbox))
                 if (events_.tidied) events_.tidied(s.spool_config.outbox / name);
         } catch (const std::exception& e) {
@@ -250,7 +251,7 @@ bool Service::ready_to_serve(Served& s) {
                                    old.string(), inbox->claims_folder().string()));
             s.inbox = std::move(inbox);
             for (auto& c : leftovers)
-                pending_.push_back({std::move(c), s.config.name, 0, SteadyTime{}});
+                pending_.push_back({std::move(c), s.config.name, 0, SteadyTime{}, 0, {}});
         } catch (const std::exception& e) {
             report(s, e.what());
             return false;
@@ -269,7 +270,8 @@ bool Service::ready_to_serve(Served& s) {
 }
 
 Service::Taken Service::take(Served& s, Claim claim, int failures,
-                             const std::function<bool()>& abandon_file) {
+                             const std::function<bool()>& abandon_file, int waits,
+                             const std::string& waiting_for) {
     const auto started = std::chrono::steady_clock::now();
     const std::function<void()> progress = [&] {
         if (events_.progress) events_.progress();
@@ -290,8 +292,21 @@ Service::Taken Service::take(Served& s, Claim claim, int failures,
     } catch (const StopRequested&) {
         claim.recovered = true;
         if (events_.abandoned) events_.abandoned(s.config, claim);
-        pending_.push_back({std::move(claim), s.config.name, failures, SteadyTime{}});
+        pending_.push_back(
+            {std::move(claim), s.config.name, failures, SteadyTime{}, waits, waiting_for});
         return Taken::abandoned;
+    } catch (const apply::EarlierFileFirst& e) {
+        // Not a failure: the file waits for an earlier file of its account (docs/ingest.md,
+        // "Arrival order"). Tried again within seconds, as the earlier one may be decided at
+        // any moment, but not at once: each try reads the whole file again.
+        store_problem_.clear();
+        claim.recovered = true;
+        const auto delay = std::min(retry_delay(++waits), std::chrono::seconds(10));
+        if (e.earlier_batch_id() != waiting_for && events_.waiting)
+            events_.waiting(s.config, claim, e.what());
+        pending_.push_back({std::move(claim), s.config.name, failures,
+                            std::chrono::steady_clock::now() + delay, waits, e.earlier_batch_id()});
+        return Taken::failed;
     } catch (const std::exception& e) {
         // Another failure came after the catalog was read: the store answers.
         store_problem_ = dynamic_cast<const store::StoreError*>(&e) ? e.what() : "";
@@ -299,8 +314,12 @@ Service::Taken Service::take(Served& s, Claim claim, int failures,
         auto delay = retry_delay(failures);
         claim.recovered = true;  // the next try first looks for what this one finished
         if (events_.failed) events_.failed(s.config, claim, e.what(), delay);
-        pending_.push_back(
-            {std::move(claim), s.config.name, failures, std::chrono::steady_clock::now() + delay});
+        pending_.push_back({std::move(claim),
+                            s.config.name,
+                            failures,
+                            std::chrono::steady_clock::now() + delay,
+                            0,
+                            {}});
         return Taken::failed;
     }
 }
@@ -337,8 +356,8 @@ SteadyTime Service::run_once(SteadyTime now, const std::function<bool()>& should
             continue;
         }
         due_turn.count();
-        if (take(served_.at(due[i].inbox), std::move(due[i].claim), due[i].failures,
-                 abandon_file) == Taken::abandoned) {
+        if (take(served_.at(due[i].inbox), std::move(due[i].claim), due[i].failures, abandon_file,
+                 due[i].waits, due[i].waiting_for) == Taken::abandoned) {
             for (std::size_t j = i + 1; j < due.size(); ++j) pending_.push_back(std::move(due[j]));
             return now;
         }

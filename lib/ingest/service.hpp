@@ -45,6 +45,9 @@ struct ServiceEvents {
     std::function<void(const config::InboxConfig&, const Claim&, const std::string& what,
                        std::chrono::seconds retry_in)>
         failed;
+    // A file that waits for an earlier file of its account (docs/ingest.md, "Arrival order"),
+    // said once per earlier file it waits for; it is tried again within seconds.
+    std::function<void(const config::InboxConfig&, const Claim&, const std::string& what)> waiting;
     // A problem that keeps an inbox from flowing (reported when it first appears).
     std::function<void(const config::InboxConfig&, const std::string& what)> inbox_problem;
     std::function<void()> progress;  // called while a long file is being applied
@@ -145,6 +148,8 @@ private:
         std::string inbox;
         int failures = 0;
         SteadyTime due{};
+        int waits = 0;            // tries in a row that waited for an earlier file
+        std::string waiting_for;  // the batch the last of them waited for
     };
 
     bool ready_to_serve(Served& s);
@@ -154,7 +159,8 @@ private:
     void report(Served& s, const std::string& problem);
     enum class Taken { done, failed, abandoned };
     // Takes one claim; on failure keeps it pending with a delay, when abandoned due at once.
-    Taken take(Served& s, Claim claim, int failures, const std::function<bool()>& abandon_file);
+    Taken take(Served& s, Claim claim, int failures, const std::function<bool()>& abandon_file,
+               int waits = 0, const std::string& waiting_for = {});
     // Takes the files a pull inbox's puller has downloaded and not yet taken; a turn that
     // ends with files left puts the account in left_ready_.
     Taken serve_pulled(Served& s, const std::function<bool()>& should_stop,

@@ -37,6 +37,9 @@ struct BatchRecord {
     std::string error_message;
     std::optional<std::int64_t> error_line;
     std::string error_counts_json = "{}";  // code -> count
+    // A service's claim, which a service applies again until it is decided; false for a
+    // command-line run, which nobody runs again (docs/ingest.md, "Arrival order").
+    bool claim = false;
 };
 
 // An output file of a batch (result_, errors_, _summary.json), kept in the store with
@@ -57,6 +60,11 @@ public:
     // An unfinished (claimed, no status) batch of this account and content, to resume.
     virtual std::optional<BatchRecord> find_open_batch(std::string_view account_id,
                                                        std::string_view sha256) = 0;
+    // The first undecided claim (claimed, no status) of this account whose record was written
+    // before `batch_id`'s (before now, when it has none), other than it: a file of the account
+    // that came earlier and is not applied yet (docs/ingest.md, "Arrival order").
+    virtual std::optional<BatchRecord> find_earlier_open_batch(std::string_view account_id,
+                                                               std::string_view batch_id) = 0;
     virtual std::vector<BatchRecord> list_batches(std::optional<std::string_view> account_id) = 0;
     // Marks the batch as one this process works on, until release_batch() or the process's
     // end. True when this process holds the mark and no other did: an open batch whose mark

@@ -37,15 +37,16 @@ inline std::unique_ptr<Store> migrated_store(const std::string& url) {
     return store;
 }
 
-// SQL that takes a SQLite ledger back from schema version 10 to 8 (its runs must have
+// SQL that takes a SQLite ledger back from schema version 11 to 8 (its runs must have
 // cleared nothing: their debits are no rows), and one with no lifecycle run on to 7, for the
 // tests of the earlier migrations, which go back further from there.
-#define SQLITE_BACK_TO_VERSION_8                                                             \
-    "DROP TABLE invoice_files; DROP VIEW funds_entries; DROP VIEW run_debits; "              \
-    "ALTER TABLE funds_rows RENAME TO funds_entries; DROP INDEX lifecycle_runs_by_account; " \
-    "ALTER TABLE lifecycle_runs DROP COLUMN account_id; "                                    \
-    "ALTER TABLE lifecycle_runs DROP COLUMN first_funds; "                                   \
-    "ALTER TABLE lifecycle_runs DROP COLUMN debits; "                                        \
+#define SQLITE_BACK_TO_VERSION_8                                                                 \
+    "DROP INDEX batches_open; ALTER TABLE batches DROP COLUMN claim; DROP TABLE invoice_files; " \
+    "DROP VIEW funds_entries; DROP VIEW run_debits; "                                            \
+    "ALTER TABLE funds_rows RENAME TO funds_entries; DROP INDEX lifecycle_runs_by_account; "     \
+    "ALTER TABLE lifecycle_runs DROP COLUMN account_id; "                                        \
+    "ALTER TABLE lifecycle_runs DROP COLUMN first_funds; "                                       \
+    "ALTER TABLE lifecycle_runs DROP COLUMN debits; "                                            \
     "ALTER TABLE lifecycle_runs DROP COLUMN debited; "
 inline constexpr const char* kSqliteBackToVersion8 = SQLITE_BACK_TO_VERSION_8;
 inline constexpr const char* kSqliteBackToVersion7 = SQLITE_BACK_TO_VERSION_8

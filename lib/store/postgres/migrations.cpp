@@ -234,7 +234,17 @@ CREATE TABLE invoice_files (
 );
 )sql";
 
-constexpr std::array kSteps = {kVersion1, kVersion2, kVersion3};
+// Version 4: whether a record is a service's claim (1), which an instance applies again until
+// it is decided, or a command-line run's (0); and the undecided claims of an account, found
+// at once, so that a file waits for the account's earlier files that are not applied yet,
+// whichever instance took them (docs/ingest.md, "Arrival order"). Records written before it
+// count as command-line runs'.
+constexpr const char* kVersion4 = R"sql(
+ALTER TABLE batches ADD COLUMN claim BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX batches_open ON batches (account_id, ord) WHERE state = 'claimed' AND claim = 1;
+)sql";
+
+constexpr std::array kSteps = {kVersion1, kVersion2, kVersion3, kVersion4};
 
 int read_version(Connection& db) {
     Result r = db.run("SELECT version FROM schema_version");

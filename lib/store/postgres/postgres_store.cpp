@@ -73,6 +73,12 @@ const char* const kSelectOpenBatch =
     "SELECT " PG_BATCH_COLUMNS
     " FROM batches WHERE account_id = $1 AND sha256 = $2 AND state = 'claimed' "
     "AND status = '' ORDER BY received_at, ord LIMIT 1";
+// ord is the order in which records were first written (an upsert keeps it).
+const char* const kSelectEarlierOpenBatch =
+    "SELECT " PG_BATCH_COLUMNS
+    " FROM batches WHERE account_id = $1 AND state = 'claimed' AND status = '' AND claim = 1 "
+    "AND batch_id <> $2 AND ord < coalesce((SELECT ord FROM batches WHERE batch_id = $2), "
+    "9223372036854775807) ORDER BY ord LIMIT 1";
 
 }  // namespace
 
@@ -100,6 +106,16 @@ std::optional<BatchRecord> PostgresStore::find_open_batch(std::string_view accou
                                                           std::string_view sha256) {
     if (sha256.empty()) return std::nullopt;
     return one_batch(kSelectOpenBatch, account_id, sha256);
+}
+
+std::optional<BatchRecord> PostgresStore::find_earlier_open_batch(std::string_view account_id,
+                                                                  std::string_view batch_id) {
+    Params p;
+    p.text(account_id);
+    p.text(batch_id);
+    Result r = db_.run(kSelectEarlierOpenBatch, p);
+    if (r.rows() == 0) return std::nullopt;
+    return read_batch(r, 0);
 }
 
 // No marks here: a session-level lock would not survive a pooler in transaction mode

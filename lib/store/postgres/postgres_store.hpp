@@ -34,6 +34,8 @@ public:
                                                    std::string_view sha256) override;
     std::optional<BatchRecord> find_open_batch(std::string_view account_id,
                                                std::string_view sha256) override;
+    std::optional<BatchRecord> find_earlier_open_batch(std::string_view account_id,
+                                                       std::string_view batch_id) override;
     bool hold_batch(std::string_view batch_id) override;
     void release_batch(std::string_view batch_id) override;
     std::vector<BatchRecord> list_batches(std::optional<std::string_view> account_id) override;

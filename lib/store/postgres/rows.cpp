@@ -47,11 +47,12 @@ void end_line(std::string& out) {
 const char* const kUpsertBatch =
     "INSERT INTO batches (" PG_BATCH_COLUMNS
     ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, "
-    "$19, $20) ON CONFLICT (batch_id) DO UPDATE SET account_id = $2, inbox = $3, file_name = $4, "
+    "$19, $20, $21) ON CONFLICT (batch_id) DO UPDATE SET account_id = $2, inbox = $3, file_name = "
+    "$4, "
     "sha256 = $5, size = $6, type = $7, state = $8, status = $9, received_at = $10, "
     "completed_at = $11, attempts = $12, total = $13, applied = $14, rejected = $15, "
     "error_code = $16, error_message = $17, error_line = $18, error_counts_json = $19, "
-    "delivery_failures = $20 "
+    "delivery_failures = $20, claim = $21 "
     // A record never goes back to claimed, and a decided status is never replaced: an attempt
     // that started before another one committed the batch cannot undo that commit.
     "WHERE (batches.state = 'claimed' OR EXCLUDED.state <> 'claimed') "
@@ -200,7 +201,8 @@ void bind_batch(Params& p, const BatchRecord& r) {
         .text(r.error_message)
         .int64(r.error_line)
         .text(r.error_counts_json)
-        .int64(std::int64_t{r.delivery_failures});
+        .int64(std::int64_t{r.delivery_failures})
+        .int64(std::int64_t{r.claim ? 1 : 0});
 }
 
 BatchRecord read_batch(const Result& r, int row) {
@@ -230,6 +232,7 @@ BatchRecord read_batch(const Result& r, int row) {
     b.error_line = r.optional_int64(row, 17);
     b.error_counts_json = r.text(row, 18);
     b.delivery_failures = static_cast<int>(r.int64(row, 19));
+    b.claim = r.int64(row, 20) != 0;
     return b;
 }
 

@@ -23,7 +23,7 @@ inline constexpr int kActionColumns = 27;
 #define PG_BATCH_COLUMNS                                                                        \
     "batch_id, account_id, inbox, file_name, sha256, size, type, state, status, received_at, "  \
     "completed_at, attempts, total, applied, rejected, error_code, error_message, error_line, " \
-    "error_counts_json, delivery_failures"
+    "error_counts_json, delivery_failures, claim"
 
 #define PG_HISTORY_COLUMNS                                                                        \
     "entry_id, action_seq, at, batch, line, operation, reason, old_amount, "                      \

@@ -143,16 +143,17 @@ void write_counter(Database& db, std::string_view name, std::int64_t value) {
 #define BATCH_COLUMNS                                                                           \
     "batch_id, account_id, inbox, file_name, sha256, size, type, state, status, received_at, "  \
     "completed_at, attempts, total, applied, rejected, error_code, error_message, error_line, " \
-    "error_counts_json, delivery_failures"
+    "error_counts_json, delivery_failures, claim"
 
 const char* const kUpsertBatch =
     "INSERT INTO batches (" BATCH_COLUMNS
     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-    "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20) ON CONFLICT (batch_id) DO UPDATE SET account_id = ?2, "
+    "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) ON CONFLICT (batch_id) DO UPDATE SET account_id "
+    "= ?2, "
     "inbox = ?3, file_name = ?4, sha256 = ?5, size = ?6, type = ?7, state = ?8, status = ?9, "
     "received_at = ?10, completed_at = ?11, attempts = ?12, total = ?13, applied = ?14, "
     "rejected = ?15, error_code = ?16, error_message = ?17, error_line = ?18, error_counts_json = "
-    "?19, delivery_failures = ?20 "
+    "?19, delivery_failures = ?20, claim = ?21 "
     // A record never goes back to claimed, and a decided status is never replaced: an attempt
     // that started before another one committed the batch cannot undo that commit.
     "WHERE (batches.state = 'claimed' OR excluded.state <> 'claimed') "
@@ -166,6 +167,12 @@ const char* const kSelectOpenBatch =
     "SELECT " BATCH_COLUMNS
     " FROM batches WHERE account_id = ?1 AND sha256 = ?2 AND state = 'claimed' "
     "AND status = '' ORDER BY received_at, rowid LIMIT 1";
+// The rowid is the order in which records were first written (an upsert keeps it).
+const char* const kSelectEarlierOpenBatch =
+    "SELECT " BATCH_COLUMNS
+    " FROM batches WHERE account_id = ?1 AND state = 'claimed' AND status = '' AND claim = 1 "
+    "AND batch_id <> ?2 AND rowid < coalesce((SELECT rowid FROM batches WHERE batch_id = ?2), "
+    "9223372036854775807) ORDER BY rowid LIMIT 1";
 const char* const kSelectBatches =
     "SELECT " BATCH_COLUMNS " FROM batches ORDER BY received_at, rowid";
 const char* const kSelectBatchesOfAccount =
@@ -352,6 +359,7 @@ void bind_batch(Statement& st, const BatchRecord& r) {
     st.bind(18, r.error_line);
     st.bind_text(19, r.error_counts_json);
     st.bind(20, std::int64_t{r.delivery_failures});
+    st.bind(21, std::int64_t{r.claim ? 1 : 0});
 }
 
 BatchRecord read_batch(const Statement& row) {
@@ -381,6 +389,7 @@ BatchRecord read_batch(const Statement& row) {
     r.error_line = row.optional_int64_at(17);
     r.error_counts_json = row.text_at(18);
     r.delivery_failures = static_cast<int>(row.int64_at(19));
+    r.claim = row.int64_at(20) != 0;
     return r;
 }
 

@@ -46,8 +46,9 @@ extern const char* const kSelectHistory;  // ?1 the action's seq; by time, then 
 
 extern const char* const kUpsertBatch;
 extern const char* const kSelectBatchById;
-extern const char* const kSelectCompleteBatch;  // ?1 account, ?2 sha256
-extern const char* const kSelectOpenBatch;      // ?1 account, ?2 sha256
+extern const char* const kSelectCompleteBatch;     // ?1 account, ?2 sha256
+extern const char* const kSelectOpenBatch;         // ?1 account, ?2 sha256
+extern const char* const kSelectEarlierOpenBatch;  // ?1 account, ?2 batch id
 extern const char* const kSelectBatches;
 extern const char* const kSelectBatchesOfAccount;
 

@@ -375,8 +375,17 @@ CREATE TABLE invoice_files (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr std::array kSteps = {kVersion1, kVersion2, kVersion3, kVersion4, kVersion5,
-                               kVersion6, kVersion7, kVersion8, kVersion9, kVersion10};
+// Version 11: whether a record is a service's claim (1), which a service applies again until
+// it is decided, or a command-line run's (0); and the undecided claims of an account, found
+// at once, so that a file waits for the account's earlier files that are not applied yet
+// (docs/ingest.md, "Arrival order"). Records written before it count as command-line runs'.
+constexpr const char* kVersion11 = R"sql(
+ALTER TABLE batches ADD COLUMN claim INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX batches_open ON batches (account_id) WHERE state = 'claimed' AND claim = 1;
+)sql";
+
+constexpr std::array kSteps = {kVersion1, kVersion2, kVersion3, kVersion4,  kVersion5, kVersion6,
+                               kVersion7, kVersion8, kVersion9, kVersion10, kVersion11};
 
 int read_version(Database& db) {
     Use q(db.cached("SELECT version FROM schema_version"));

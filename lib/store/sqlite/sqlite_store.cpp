@@ -94,6 +94,15 @@ std::optional<BatchRecord> SqliteStore::find_open_batch(std::string_view account
     return one_batch(kSelectOpenBatch, account_id, sha256);
 }
 
+std::optional<BatchRecord> SqliteStore::find_earlier_open_batch(std::string_view account_id,
+                                                                std::string_view batch_id) {
+    Use q(db_.cached(kSelectEarlierOpenBatch));
+    q->bind_text(1, account_id);
+    q->bind_text(2, batch_id);
+    if (!q->step()) return std::nullopt;
+    return read_batch(*q);
+}
+
 namespace {
 
 // The byte of the ledger file that marks a batch (hold_batch): past 1 TiB, far from the bytes

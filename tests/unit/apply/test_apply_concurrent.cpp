@@ -83,3 +83,58 @@ TEST_CASE("concurrent: the same file applied twice at once gets two batches, one
     // are its own.
     CHECK(r.second.batch_id != r.first.batch_id);
 }
+
+// An instance that died while it applied a file left its record undecided; the file is still
+// in that instance's claims, and the instance applies it when it runs again (docs/ingest.md,
+// "Arrival order").
+TEST_CASE("arrival order: a file waits for an earlier file of its account that is not applied") {
+    TempDir dir;
+    auto s = store::testing::migrated_store(dir.url());
+    s->save_catalog(catalog());
+    auto now = [] { return kNow; };
+    store::BatchRecord dead = store::testing::sample_record("B-early", "1000", "ee");
+    dead.attempts = 1;
+    dead.claim = true;
+    s->put_batch(dead);
+
+    auto early =
+        file_request(dir.path() / "early", "early.csv", batch::FileType::Conversions, kRows);
+    early.batch_id = "B-early";
+    const std::string later_rows =
+        "ActionId,ActionTrackerId,PartnerId,OrderId,EventDate,Amount\r\n"
+        "C-3,19816,P-77,O-3,2026-03-09T10:00:00Z,30.00\r\n";
+    auto later =
+        file_request(dir.path() / "later", "later.csv", batch::FileType::Conversions, later_rows);
+    later.batch_id = "B-later";
+    CHECK_THROWS_WITH_AS(apply::apply_file(*s, catalog(), later, now),
+                         doctest::Contains("waits for batch B-early"), apply::EarlierFileFirst);
+    CHECK_FALSE(s->action("1000", "C-3"));
+    CHECK(s->find_batch("B-later")->state == store::BatchState::Claimed);
+
+    // A command-line run is refused too, and leaves no record behind; the claim is marked as
+    // one, which the command line's record is not.
+    CHECK(s->find_batch("B-later")->claim);
+    auto by_hand =
+        file_request(dir.path() / "hand", "hand.csv", batch::FileType::Conversions, later_rows);
+    CHECK_THROWS_AS(apply::apply_file(*s, catalog(), by_hand, now), apply::EarlierFileFirst);
+    CHECK(s->list_batches("1000").size() == 2);
+    // A dry run changes nothing, and waits for nothing.
+    auto dry = by_hand;
+    dry.dry_run = true;
+    CHECK(apply::apply_file(*s, catalog(), dry, now).status == "COMPLETE");
+
+    // The earlier file goes first: the later record does not hold it back.
+    CHECK(apply::apply_file(*s, catalog(), early, now).status == "COMPLETE");
+    CHECK(apply::apply_file(*s, catalog(), later, now).status == "COMPLETE");
+    CHECK(s->action("1000", "C-3"));
+    CHECK(s->find_batch("B-later")->attempts == 2);  // the waiting attempt counted here
+
+    // A command-line run that died holds nothing back: nobody would run it again.
+    store::BatchRecord killed = store::testing::sample_record("X-killed", "1000", "ff");
+    s->put_batch(killed);
+    auto last = file_request(dir.path() / "last", "last.csv", batch::FileType::Conversions,
+                             "ActionId,ActionTrackerId,PartnerId,OrderId,EventDate,Amount\r\n"
+                             "C-4,19816,P-77,O-4,2026-03-09T10:00:00Z,40.00\r\n");
+    last.batch_id = "B-last";
+    CHECK(apply::apply_file(*s, catalog(), last, now).status == "COMPLETE");
+}

@@ -111,6 +111,10 @@ public:
                                                       std::string_view s) override {
         return inner_->find_open_batch(a, s);
     }
+    std::optional<store::BatchRecord> find_earlier_open_batch(std::string_view a,
+                                                              std::string_view b) override {
+        return inner_->find_earlier_open_batch(a, b);
+    }
     std::vector<store::BatchRecord> list_batches(std::optional<std::string_view> a) override {
         return inner_->list_batches(a);
     }

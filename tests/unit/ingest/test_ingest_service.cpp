@@ -26,7 +26,7 @@ std::string conversion_file(const std::string& id) {
 }
 
 struct Recorder {
-    std::vector<std::string> problems, taken, failed, made;
+    std::vector<std::string> problems, taken, failed, made, waiting;
     ServiceEvents events() {
         ServiceEvents e;
         e.made_inbox_folder = [this](const config::InboxConfig& inbox) {
@@ -41,6 +41,9 @@ struct Recorder {
         };
         e.failed = [this](const config::InboxConfig&, const Claim& c, const std::string&,
                           std::chrono::seconds) { failed.push_back(c.file_name); };
+        e.waiting = [this](const config::InboxConfig&, const Claim& c, const std::string& what) {
+            waiting.push_back(c.file_name + ": " + what);
+        };
         return e;
     }
 };
@@ -244,6 +247,49 @@ TEST_CASE("ingest: a file waiting for a retry holds back the later files of its 
     fs::create_directories(s.cfg.outbox);
     s.service.run_once(t0 + 10s, never);  // a.csv is due: it goes first
     CHECK(s.rec.taken == std::vector<std::string>{"a.csv:COMPLETE", "b.csv:COMPLETE"});
+}
+
+TEST_CASE(
+    "ingest: a file waits for an earlier file of its account that another instance left "
+    "undecided, and its waits count no attempt") {
+    Served s;
+    // The record an instance that died while it applied a file left behind; the file waits in
+    // that instance's claims for its next start (docs/ingest.md, "Arrival order").
+    store::BatchRecord dead;
+    dead.batch_id = "B-dead";
+    dead.account_id = "1000";
+    dead.inbox = "elsewhere";
+    dead.file_name = "p3.csv";
+    dead.sha256 = "ee";
+    dead.type = "conversions";
+    dead.attempts = 1;
+    dead.claim = true;
+    s.store->put_batch(dead);
+    write(s.inbox() / "a.csv", conversion_file("O-1"));
+    const SteadyTime t0 = std::chrono::steady_clock::now();
+    s.service.run_once(t0, never);
+    for (auto at : {1000ms, 2500ms, 5000ms, 10000ms, 20000ms, 31000ms})
+        s.service.run_once(t0 + at, never);
+    // Said once, as a wait and not a failure, however often it is tried again.
+    REQUIRE(s.rec.waiting.size() == 1);
+    CHECK(
+        s.rec.waiting[0].starts_with("a.csv: waits for batch B-dead (file 'p3.csv', inbox "
+                                     "elsewhere"));
+    CHECK(s.rec.failed.empty());
+    CHECK(s.rec.taken.empty());  // not quarantined, for all its tries
+    CHECK_FALSE(s.store->action("1000", "O-1"));
+    auto mine = s.store->list_batches("1000").back();
+    CHECK(mine.file_name == "a.csv");
+    CHECK(mine.attempts == 0);
+    CHECK(s.service.claims_waiting() == 1);
+
+    // The other instance comes back and applies its file: this one follows.
+    dead.state = store::BatchState::Applied;
+    dead.status = "COMPLETE";
+    s.store->put_batch(dead);
+    s.service.run_once(t0 + 60s, never);
+    CHECK(s.rec.taken == std::vector<std::string>{"a.csv:COMPLETE"});
+    CHECK(s.store->action("1000", "O-1"));
 }
 
 TEST_CASE("ingest: files that keep failing hold their account's life cycle for a while only") {

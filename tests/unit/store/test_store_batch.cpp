@@ -677,3 +677,44 @@ TEST_CASE("a report of an account's actions reads one moment of the store, howev
     // Once the report is done, the store is read as it is now.
     CHECK(store->action("1000", "A-" + std::to_string(n - 1))->payout == payout_before + 1'000);
 }
+
+TEST_CASE("an account's undecided claims are found in the order they were first written") {
+    TempDir dir;
+    auto store = migrated_store(dir.url());
+    auto earlier = [&](const char* account, const char* batch) {
+        auto found = store->find_earlier_open_batch(account, batch);
+        return found ? found->batch_id : std::string("none");
+    };
+    auto claim = [](const char* batch, const char* account, const char* sha256) {
+        BatchRecord r = sample_record(batch, account, sha256);
+        r.claim = true;
+        return r;
+    };
+    // A command-line run's record, which nobody runs again, holds nothing back.
+    store->put_batch(sample_record("X-0", "1000", "00"));
+    CHECK(earlier("1000", "B-9") == "none");
+    BatchRecord later_id = claim("B-2", "1000", "aa");  // written first
+    store->put_batch(later_id);
+    store->put_batch(claim("B-1", "1000", "bb"));
+    store->put_batch(claim("C-1", "2000", "cc"));
+    CHECK(store->find_batch("B-1")->claim);
+    CHECK_FALSE(store->find_batch("X-0")->claim);
+    CHECK(earlier("1000", "B-1") == "B-2");  // the order written, not the ids' order
+    CHECK(earlier("1000", "B-2") == "none");
+    CHECK(earlier("1000", "B-9") == "B-2");   // a batch not written yet comes after them all
+    CHECK(earlier("2000", "C-1") == "none");  // other accounts do not count
+    CHECK(earlier("3000", "D-1") == "none");
+
+    // A record written again (another attempt) keeps its place.
+    later_id.attempts = 2;
+    store->put_batch(later_id);
+    CHECK(earlier("1000", "B-1") == "B-2");
+    CHECK(earlier("1000", "B-2") == "none");
+
+    // Decided, it no longer holds anything back.
+    later_id.state = store::BatchState::Quarantined;
+    later_id.status = "REJECTED";
+    store->put_batch(later_id);
+    CHECK(earlier("1000", "B-1") == "none");
+    CHECK(earlier("1000", "B-9") == "B-1");
+}

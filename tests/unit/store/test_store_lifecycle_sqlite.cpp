@@ -66,9 +66,9 @@ COMMIT;
 )sql");
         CHECK(sqlite::schema_version(db) == 4);
     }
-    CHECK(sqlite::latest_schema_version() == 10);
+    CHECK(sqlite::latest_schema_version() == 11);
     auto s = open_store(dir.db());
-    CHECK(s->migrate() == 10);
+    CHECK(s->migrate() == 11);
     auto a = s->action("1000", "A1");
     REQUIRE(a);
     CHECK(a->payout == 10000);
@@ -378,7 +378,7 @@ TEST_CASE("the migration to version 8 keeps the run entries written as rows") {
         CHECK(sqlite::schema_version(db) == 7);
     }
     auto s = open_store(dir.db());
-    CHECK(s->migrate() == 10);
+    CHECK(s->migrate() == 11);
     CHECK(operations(*s, "A1") == a1_before);
     // A1 is due and there are no funds: overdue.
     s->lifecycle_ledger()->run_lifecycle(new_york(), at("2026-04-11T00:00:00Z"));
@@ -418,7 +418,7 @@ TEST_CASE("the migration to version 9 keeps the clearing debits written as rows"
                             "SELECT count(*) FROM funds_entries WHERE kind = 'CLEARING'") == 1);
     }
     auto s = open_store(dir.db());
-    CHECK(s->migrate() == 10);
+    CHECK(s->migrate() == 11);
     LifecycleLedger& life = *s->lifecycle_ledger();
     CHECK(life.balance("1000") == 1000);
     life.deposit("1000", 2500, at("2026-05-01T00:00:00Z"), "second");
