@@ -561,7 +561,9 @@ bool Puller::take_new_files(RemoteFolder& remote, store::Store& store) {
         auto [it, fresh] = seen_.try_emplace(f.name, Seen{f.size, f.mtime, now, now});
         Seen& s = it->second;
         if (!fresh && (s.size != f.size || s.mtime != f.mtime))
-            s = {f.size, f.mtime, now, s.pulled ? now : s.first_seen};
+            s = {f.size, f.mtime,
+                 now,    s.pulled ? now : s.first_seen,
+                 false,  s.pulled ? 0 : s.not_taken};
         if (s.pulled) continue;  // this very file was pulled before: no need to ask the store
         const bool stable = inbox_.done_file ? names.contains(f.name + ".done")
                                              : !fresh && now - s.since >= inbox_.settle;
@@ -695,6 +697,25 @@ void Puller::warn_once(const std::string& key, const std::string& what) {
     if (warned_.insert(key).second && events_.info) events_.info(inbox_, what);
 }
 
+// Forgetting the file instead would make it new at the next listing: its first sighting, and
+// so actiondrop_oldest_waiting_file_age_seconds, would start again at each try, and a server
+// whose SIZE or data keeps disagreeing with its listing would go unheard (docs/ingest.md,
+// "What a hostile server can cost").
+void Puller::settle_again(const std::string& name, const std::string& remote_path,
+                          const std::string& why) {
+    constexpr int said_after = 3;
+    auto it = seen_.find(name);
+    if (it == seen_.end()) return;
+    Seen& s = it->second;
+    s.pulled = false;
+    s.since = Steady::now();
+    if (++s.not_taken == said_after)
+        warn_once("download " + name,
+                  fmt::format("{} was not taken {} times in a row ({}); it is tried again each "
+                              "time it settles",
+                              remote_path, said_after, why));
+}
+
 std::optional<Steady::time_point> Puller::oldest_waiting() const {
     std::lock_guard lock(mutex_);
     return oldest_waiting_;
@@ -735,7 +756,7 @@ Puller::Fetched Puller::fetch(RemoteFolder& remote, store::Store& store, store::
             // It grew past the limit after it was listed: it settles again, and is then
             // answered on its new size without a download.
             store.forget_pull(record);
-            seen_.erase(record.file_name);
+            settle_again(record.file_name, record.remote_path, e.message);
             return Fetched::Again;
         }
         if (e.kind == RemoteErrorKind::TooLarge) {
@@ -751,12 +772,12 @@ Puller::Fetched Puller::fetch(RemoteFolder& remote, store::Store& store, store::
             // The advertiser removed it meanwhile, or the server said so once: still listed,
             // it settles again.
             store.forget_pull(record);
-            seen_.erase(record.file_name);
+            settle_again(record.file_name, record.remote_path, e.message);
             return Fetched::Again;
         }
         if (e.kind == RemoteErrorKind::ChangedWhileReading && !remote_.delete_after_pull) {
             store.forget_pull(record);  // still being written: it settles again first
-            seen_.erase(record.file_name);
+            settle_again(record.file_name, record.remote_path, e.message);
             return Fetched::Again;
         }
         warn_once("download " + record.file_name,
@@ -764,7 +785,7 @@ Puller::Fetched Puller::fetch(RemoteFolder& remote, store::Store& store, store::
                               record.remote_path, e.message));
         if (!remote_.delete_after_pull) {
             store.forget_pull(record);
-            seen_.erase(record.file_name);
+            settle_again(record.file_name, record.remote_path, e.message);
             return Fetched::Again;
         }
         return Fetched::Taken;  // claimed in the server's `.processing/`: tried again there
@@ -774,7 +795,8 @@ Puller::Fetched Puller::fetch(RemoteFolder& remote, store::Store& store, store::
         if (!remote_.delete_after_pull) {
             fs::remove(part);
             store.forget_pull(record);
-            seen_.erase(record.file_name);
+            settle_again(record.file_name, record.remote_path,
+                         "it changed between the listing and the download");
             return Fetched::Again;
         }
         // Ours alone in the server's `.processing/`: what we read is the file.

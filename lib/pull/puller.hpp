@@ -158,6 +158,10 @@ private:
     bool lost(RemoteFolder& remote, const RemoteError& error);
     // Reports a problem with one file or folder once, until warned_.erase(key) says it ended.
     void warn_once(const std::string& key, const std::string& what);
+    // A file a download gave back (it changed, vanished or failed): it settles again before
+    // its next download, keeping its first sighting; said once when it keeps happening.
+    void settle_again(const std::string& name, const std::string& remote_path,
+                      const std::string& why);
     config::InboxConfig inbox_;
     config::RemoteSource remote_;  // the inbox's server settings, whatever its kind
     std::unique_ptr<RemoteServer> server_;
@@ -173,6 +177,7 @@ private:
         std::chrono::steady_clock::time_point since{};       // unchanged since
         std::chrono::steady_clock::time_point first_seen{};  // waiting since
         bool pulled = false;  // this (size, mtime) was pulled before: it does not wait
+        int not_taken = 0;    // downloads in a row that gave it back to settle again
     };
     std::map<std::string, Seen> seen_;
     util::BatchIds batch_ids_;  // the claims' names, in the order they are claimed

@@ -111,6 +111,10 @@ struct Rig {
         std::lock_guard lock(mutex);
         return problems;
     }
+    std::vector<std::string> infos_seen() {
+        std::lock_guard lock(mutex);
+        return infos;
+    }
     bool info_mentions(const std::string& text) {
         std::lock_guard lock(mutex);
         return std::any_of(infos.begin(), infos.end(),
@@ -658,6 +662,26 @@ TEST_CASE("names seen in a listing cut short are forgotten once they are no long
         const auto oldest = puller->oldest_waiting();
         return oldest && *oldest > first;
     }));
+}
+
+TEST_CASE("a file that every download finds changed keeps its first sighting, and is said once") {
+    // A server whose SIZE or data keep disagreeing with its listing: the file settles again
+    // before each try, for ever, and nothing of it is applied.
+    Rig rig;
+    rig.remote.put("/in/a.csv", csv);
+    rig.remote.with([](FakeRemote& r) { r.changing_reads = 1000; });
+    auto puller = rig.start();
+    REQUIRE(eventually([&] { return puller->oldest_waiting().has_value(); }));
+    const auto first = *puller->oldest_waiting();
+    REQUIRE(eventually([&] { return rig.remote.count("download /in/a.csv") >= 5; }));
+    REQUIRE(puller->oldest_waiting());
+    CHECK(*puller->oldest_waiting() == first);  // the age gauge keeps growing
+    const std::string said = "/in/a.csv was not taken 3 times in a row (";
+    CHECK(rig.info_mentions(said));
+    int times = 0;
+    for (const auto& info : rig.infos_seen()) times += info.find(said) != std::string::npos;
+    CHECK(times == 1);
+    CHECK(rig.claims().empty());
 }
 
 TEST_CASE("a file the server once says is not there settles again and is taken") {
