@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <utility>
 
 #include "../exit_codes.hpp"
@@ -42,6 +44,7 @@ struct FileOptions {
     std::string as_of_text;
     bool dry_run = false;
     std::string input;
+    int wait_seconds = 60;  // apply: how long an earlier file of the account is waited for
 };
 
 batch::FileType file_type(const std::string& name) {
@@ -207,11 +210,24 @@ int run_file(const config::ServiceConfig& cfg, const FileOptions& o, bool valida
     req.spool = spool_dir(cfg);
     req.progress = terminal_progress();
     apply::ApplyResult result;
+    // An earlier claim of the account that a service works on now is decided within that
+    // service's apply of it: the command waits for it, then refuses (docs/ingest.md, "Arrival
+    // order"). Each try writes nothing until it goes on.
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(o.wait_seconds);
     try {
-        result = apply::apply_file(*s, cat, req, system_now);
-    } catch (const apply::EarlierFileFirst& e) {
-        std::cerr << fmt::format("actiondrop: {}: nothing was applied; it {}\n", o.input, e.what());
-        return exit_code::temporary;
+        for (;;) {
+            try {
+                result = apply::apply_file(*s, cat, req, system_now);
+                break;
+            } catch (const apply::EarlierFileFirst& e) {
+                if (std::chrono::steady_clock::now() >= give_up) {
+                    std::cerr << fmt::format("actiondrop: {}: nothing was applied; it {}\n",
+                                             o.input, e.what());
+                    return exit_code::temporary;
+                }
+                std::this_thread::sleep_for(std::chrono::milliseconds(250));
+            }
+        }
     } catch (const std::system_error& e) {
         if (outbox) outbox->rethrow_shown(e);
         throw;
@@ -235,6 +251,10 @@ void add_apply_commands(CLI::App& app, Commands& commands) {
     apply_cmd->add_option("--outbox", a->outbox, "where results go (default: the file's folder)");
     apply_cmd->add_flag("--dry-run", a->dry_run, "evaluate and write results, change nothing");
     apply_cmd->add_option("--as-of", a->as_of_text, "with --dry-run: evaluate as if now were T");
+    apply_cmd
+        ->add_option("--wait", a->wait_seconds,
+                     "seconds to wait for an earlier file of the account (default 60)")
+        ->check(CLI::NonNegativeNumber);
     apply_cmd->add_option("FILE", a->input)->required();
     commands.push_back(
         {apply_cmd, [a](const config::ServiceConfig& cfg) { return run_file(cfg, *a, false); }});

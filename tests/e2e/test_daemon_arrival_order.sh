@@ -111,7 +111,7 @@ expect_exit 0 ad batches show "$p6"
 grep -q '"state": "claimed"' "$WORK/last.out" || fail "p6 was decided before its service was killed: make it longer"
 
 printf 'ActionId,Amount,Reason\r\nAO-1,555.00,ORDER_UPDATE\r\n' > "$WORK/p5.csv"
-expect_exit 75 ad apply --account 1000 --type modifications "$WORK/p5.csv"
+expect_exit 75 ad apply --wait 1 --account 1000 --type modifications "$WORK/p5.csv"
 grep -q "p5.csv: nothing was applied; it waits for batch $p6 (file 'p6.csv', inbox mods-a" "$WORK/last.err" ||
     fail "the refused apply does not name the batch it waits for: $(cat "$WORK/last.err")"
 [ "$(ad batches list --account 1000 | grep -c ',p5.csv,')" = 0 ] || fail "the refused apply left a record"
@@ -120,6 +120,13 @@ waits7() { grep -q "file=p7.csv waits for batch $p6 " "$WORK/b.log"; }
 wait_for 30 "wait of p7 for p6 in B's log" waits7
 [ "$(amount)" = "444.00" ] || fail "AO-1 changed while p6 was undecided: $(amount)"
 
+# Started now, `apply` waits (it may wait up to 60 s by default) for p6 and for p7, which
+# came before it, and goes on once both are decided.
+"$ACTIONDROP" --store "$STORE" --state-dir "$WORK/state" apply --account 1000 --type modifications \
+    "$WORK/p5.csv" > "$WORK/p5.out" 2>&1 &
+CLI=$!
+sleep 1
+kill -0 "$CLI" 2> /dev/null || fail "apply did not wait for p6: $(cat "$WORK/p5.out")"
 expect_exit 0 ad batches abandon "$p6"
 grep -q "batch $p6 (file 'p6.csv', account 1000) abandoned: nothing of it was applied" "$WORK/last.out" ||
     fail "abandon does not say what it did: $(cat "$WORK/last.out")"
@@ -133,9 +140,12 @@ expect_exit 1 ad batches abandon no-such-batch
 p7_done() { [ -e "$WORK/b/out/p7.csv_summary.json" ]; }
 wait_for 60 "answer to p7" p7_done
 [ "$(json_field "$WORK/b/out/p7.csv_summary.json" status)" = COMPLETE ] || fail "p7 not COMPLETE"
-[ "$(amount)" = "777.00" ] || fail "AO-1 is $(amount) after p7, not 777.00"
-expect_exit 0 ad apply --account 1000 --type modifications "$WORK/p5.csv"
-[ "$(amount)" = "555.00" ] || fail "AO-1 is $(amount) after p5, not 555.00"
+cli_rc=0; wait "$CLI" || cli_rc=$?
+[ "$cli_rc" = 0 ] || fail "the waiting apply of p5 exited $cli_rc: $(cat "$WORK/p5.out")"
+[ "$(amount)" = "555.00" ] || fail "AO-1 is $(amount) after p7 and p5, not p5's 555.00"
+expect_exit 0 ad action history --account 1000 AO-1
+grep -o "777.00\|555.00" "$WORK/last.out" | tr '\n' ' ' | grep -q "^777.00 .*555.00" ||
+    fail "history: p7 does not come before p5: $(cat "$WORK/last.out")"
 
 start a  # back after all: p6 is answered, not applied
 p6_done() { [ -e "$WORK/a/out/p6.csv_summary.json" ]; }
