@@ -16,7 +16,6 @@
 #include "apply/delivery.hpp"
 #include "apply/journal.hpp"
 #include "command.hpp"
-#include "ledger/errors.hpp"
 #include "ledger/time.hpp"
 #include "store/batch_state.hpp"
 #include "util/folder.hpp"
@@ -128,16 +127,11 @@ int abandon(const config::ServiceConfig& cfg, const BatchOptions& o) {
         throw UsageError(fmt::format("batch {} is decided already ({}, {}): nothing to abandon",
                                      o.batch_id, store::state_name(b->state), b->status));
     store::BatchRecord settled = *b;
-    apply::move_to(settled, store::BatchState::Quarantined);
-    settled.status = "REJECTED";
-    settled.error_code = std::string(ledger::error_name(ledger::ErrorCode::Quarantined));
-    settled.error_message =
-        "abandoned by an operator before it was applied (actiondrop batches abandon): nothing "
-        "of it was applied; upload the file again if it is still meant";
-    settled.error_line.reset();
-    settled.completed_at = system_now();
-    settled.total = settled.applied = settled.rejected = 0;
-    settled.error_counts_json = "{}";
+    apply::set_aside(settled,
+                     "abandoned by an operator before it was applied (actiondrop batches "
+                     "abandon): nothing of it was applied; upload the file again if it is "
+                     "still meant",
+                     system_now());
     // A service that still works on it and commits first keeps its commit: a decided record
     // is never replaced, and that service's commit is refused if this one came first.
     s->put_batch(settled);

@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <utility>
+
+#include "ledger/errors.hpp"
+
 namespace actiondrop::apply {
 
 bool may_move(BatchState from, BatchState to) {
@@ -33,6 +37,17 @@ bool committed(const store::BatchRecord& record) { return !record.status.empty()
 
 BatchState kept_state(const store::BatchRecord& record) {
     return record.status == "COMPLETE" ? BatchState::Archived : BatchState::Failed;
+}
+
+void set_aside(store::BatchRecord& record, std::string reason, ledger::Instant now) {
+    move_to(record, BatchState::Quarantined);
+    record.status = "REJECTED";
+    record.error_code = std::string(ledger::error_name(ledger::ErrorCode::Quarantined));
+    record.error_message = std::move(reason);
+    record.error_line.reset();
+    record.completed_at = now;
+    record.total = record.applied = record.rejected = 0;
+    record.error_counts_json = "{}";
 }
 
 }  // namespace actiondrop::apply

@@ -40,4 +40,8 @@ bool committed(const store::BatchRecord& record);
 // failed when REJECTED.
 BatchState kept_state(const store::BatchRecord& record);
 
+// Decides `record` as set aside with nothing of it applied: quarantined, REJECTED with
+// QUARANTINED and `reason`, no rows counted, completed at `now`. The caller writes it.
+void set_aside(store::BatchRecord& record, std::string reason, ledger::Instant now);
+
 }  // namespace actiondrop::apply

@@ -16,7 +16,6 @@
 #include "batch/layout.hpp"
 #include "batch/outputs.hpp"
 #include "ingest/leftovers.hpp"
-#include "ledger/errors.hpp"
 #include "util/atomic_file.hpp"
 #include "util/batch_id.hpp"
 #include "util/folder.hpp"
@@ -95,14 +94,7 @@ void answer_set_aside(const config::InboxConfig& inbox, const Claim& claim,
 Outcome quarantine(store::Store& store, const Folders& folders, const config::InboxConfig& inbox,
                    const Claim& claim, store::BatchRecord record, ledger::Instant now,
                    std::string reason) {
-    record.status = "REJECTED";
-    apply::move_to(record, apply::BatchState::Quarantined);
-    record.error_code = std::string(ledger::error_name(ledger::ErrorCode::Quarantined));
-    record.error_message = std::move(reason);
-    record.error_line.reset();
-    record.completed_at = now;
-    record.total = record.applied = record.rejected = 0;
-    record.error_counts_json = "{}";
+    apply::set_aside(record, std::move(reason), now);
     store.put_batch(record);
     answer_set_aside(inbox, claim, record);
     return keep_original(store, folders, inbox, claim, std::move(record));
