@@ -222,7 +222,7 @@ bool Service::ready_to_serve(Served& s) {
                                                       pull_events_, pull_timing_);
             s.inbox = std::move(spool);
             for (auto& c : leftovers)
-                pending_.push_back({std::move(c), s.config.name, 0, SteadyTime{}, 0, {}});
+                pending_.push_back({.claim = std::move(c), .inbox = s.config.name});
             for (const auto& name : remove_abandoned_temporaries(s.spool_config.outbox))
                 if (events_.tidied) events_.tidied(s.spool_config.outbox / name);
         } catch (const std::exception& e) {
@@ -251,7 +251,7 @@ bool Service::ready_to_serve(Served& s) {
                                    old.string(), inbox->claims_folder().string()));
             s.inbox = std::move(inbox);
             for (auto& c : leftovers)
-                pending_.push_back({std::move(c), s.config.name, 0, SteadyTime{}, 0, {}});
+                pending_.push_back({.claim = std::move(c), .inbox = s.config.name});
         } catch (const std::exception& e) {
             report(s, e.what());
             return false;
@@ -292,8 +292,11 @@ Service::Taken Service::take(Served& s, Claim claim, int failures,
     } catch (const StopRequested&) {
         claim.recovered = true;
         if (events_.abandoned) events_.abandoned(s.config, claim);
-        pending_.push_back(
-            {std::move(claim), s.config.name, failures, SteadyTime{}, waits, waiting_for});
+        pending_.push_back({.claim = std::move(claim),
+                            .inbox = s.config.name,
+                            .failures = failures,
+                            .waits = waits,
+                            .waiting_for = waiting_for});
         return Taken::abandoned;
     } catch (const apply::EarlierFileFirst& e) {
         // Not a failure: the file waits for an earlier file of its account (docs/ingest.md,
@@ -304,8 +307,12 @@ Service::Taken Service::take(Served& s, Claim claim, int failures,
         const auto delay = std::min(retry_delay(++waits), std::chrono::seconds(10));
         if (e.earlier_batch_id() != waiting_for && events_.waiting)
             events_.waiting(s.config, claim, e.what());
-        pending_.push_back({std::move(claim), s.config.name, failures,
-                            std::chrono::steady_clock::now() + delay, waits, e.earlier_batch_id()});
+        pending_.push_back({.claim = std::move(claim),
+                            .inbox = s.config.name,
+                            .failures = failures,
+                            .due = std::chrono::steady_clock::now() + delay,
+                            .waits = waits,
+                            .waiting_for = e.earlier_batch_id()});
         return Taken::failed;
     } catch (const std::exception& e) {
         // Another failure came after the catalog was read: the store answers.
@@ -314,12 +321,10 @@ Service::Taken Service::take(Served& s, Claim claim, int failures,
         auto delay = retry_delay(failures);
         claim.recovered = true;  // the next try first looks for what this one finished
         if (events_.failed) events_.failed(s.config, claim, e.what(), delay);
-        pending_.push_back({std::move(claim),
-                            s.config.name,
-                            failures,
-                            std::chrono::steady_clock::now() + delay,
-                            0,
-                            {}});
+        pending_.push_back({.claim = std::move(claim),
+                            .inbox = s.config.name,
+                            .failures = failures,
+                            .due = std::chrono::steady_clock::now() + delay});
         return Taken::failed;
     }
 }

@@ -148,8 +148,8 @@ private:
         std::string inbox;
         int failures = 0;
         SteadyTime due{};
-        int waits = 0;            // tries in a row that waited for an earlier file
-        std::string waiting_for;  // the batch the last of them waited for
+        int waits = 0;              // tries in a row that waited for an earlier file
+        std::string waiting_for{};  // the batch the last of them waited for
     };
 
     bool ready_to_serve(Served& s);
