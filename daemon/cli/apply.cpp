@@ -212,20 +212,27 @@ int run_file(const config::ServiceConfig& cfg, const FileOptions& o, bool valida
     apply::ApplyResult result;
     // An earlier claim of the account that a service works on now is decided within that
     // service's apply of it: the command waits for it, then refuses (docs/ingest.md, "Arrival
-    // order"). Each try writes nothing until it goes on.
+    // order"). A try writes nothing until it goes on. Meanwhile only the earlier file's record
+    // is read: the next try reads (hashes) this file again once that file is decided.
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(o.wait_seconds);
+    const auto decided = [&](const std::string& batch_id) {
+        const auto earlier = s->find_batch(batch_id);
+        return !earlier || !earlier->status.empty();
+    };
     try {
         for (;;) {
             try {
                 result = apply::apply_file(*s, cat, req, system_now);
                 break;
             } catch (const apply::EarlierFileFirst& e) {
-                if (std::chrono::steady_clock::now() >= give_up) {
-                    std::cerr << fmt::format("actiondrop: {}: nothing was applied; it {}\n",
-                                             o.input, e.what());
-                    return exit_code::temporary;
-                }
-                std::this_thread::sleep_for(std::chrono::milliseconds(250));
+                do {
+                    if (std::chrono::steady_clock::now() >= give_up) {
+                        std::cerr << fmt::format("actiondrop: {}: nothing was applied; it {}\n",
+                                                 o.input, e.what());
+                        return exit_code::temporary;
+                    }
+                    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+                } while (!decided(e.earlier_batch_id()));
             }
         }
     } catch (const std::system_error& e) {

@@ -110,7 +110,15 @@ p6=$(sed -n 's/^batch_id: *//p' "$WORK/a/out/receipt_p6.csv.txt" | tr -d '\r')
 expect_exit 0 ad batches show "$p6"
 grep -q '"state": "claimed"' "$WORK/last.out" || fail "p6 was decided before its service was killed: make it longer"
 
-printf 'ActionId,Amount,Reason\r\nAO-1,555.00,ORDER_UPDATE\r\n' > "$WORK/p5.csv"
+# p5: 50,000 rows naming actions that do not exist, then AO-1 to 555.00; large enough that
+# reading it again at each try of a waiting `apply` shows in the bytes that process reads.
+python3 - "$WORK/p5.csv" <<'PY'
+import sys
+with open(sys.argv[1], "w", newline="") as out:
+    out.write("ActionId,Amount,Reason\r\n")
+    out.writelines(f"NONE-{i},1.00,ORDER_UPDATE\r\n" for i in range(50000))
+    out.write("AO-1,555.00,ORDER_UPDATE\r\n")
+PY
 expect_exit 75 ad apply --wait 1 --account 1000 --type modifications "$WORK/p5.csv"
 grep -q "p5.csv: nothing was applied; it waits for batch $p6 (file 'p6.csv', inbox mods-a" "$WORK/last.err" ||
     fail "the refused apply does not name the batch it waits for: $(cat "$WORK/last.err")"
@@ -127,6 +135,13 @@ wait_for 30 "wait of p7 for p6 in B's log" waits7
 CLI=$!
 sleep 1
 kill -0 "$CLI" 2> /dev/null || fail "apply did not wait for p6: $(cat "$WORK/p5.out")"
+# While it waits it reads the record of the file it waits for, not its own file again at
+# each try (about 8 reads of p5 in 2 s).
+read_bytes() { sed -n 's/^rchar: //p' "/proc/$CLI/io"; }
+r0=$(read_bytes); sleep 2; r1=$(read_bytes)
+p5_size=$(stat -c %s "$WORK/p5.csv")
+[ $((r1 - r0)) -lt "$p5_size" ] ||
+    fail "the waiting apply read $((r1 - r0)) bytes in 2 s, p5 having $p5_size: it reads p5 each try"
 expect_exit 0 ad batches abandon "$p6"
 grep -q "batch $p6 (file 'p6.csv', account 1000) abandoned: nothing of it was applied" "$WORK/last.out" ||
     fail "abandon does not say what it did: $(cat "$WORK/last.out")"
@@ -141,7 +156,7 @@ p7_done() { [ -e "$WORK/b/out/p7.csv_summary.json" ]; }
 wait_for 60 "answer to p7" p7_done
 [ "$(json_field "$WORK/b/out/p7.csv_summary.json" status)" = COMPLETE ] || fail "p7 not COMPLETE"
 cli_rc=0; wait "$CLI" || cli_rc=$?
-[ "$cli_rc" = 0 ] || fail "the waiting apply of p5 exited $cli_rc: $(cat "$WORK/p5.out")"
+[ "$cli_rc" = 3 ] || fail "the waiting apply of p5 exited $cli_rc, not 3: $(cat "$WORK/p5.out")"
 [ "$(amount)" = "555.00" ] || fail "AO-1 is $(amount) after p7 and p5, not p5's 555.00"
 expect_exit 0 ad action history --account 1000 AO-1
 grep -o "777.00\|555.00" "$WORK/last.out" | tr '\n' ' ' | grep -q "^777.00 .*555.00" ||
