@@ -128,8 +128,9 @@ inline std::vector<pid_t> descendants(pid_t root) {
 class SshServer {
 public:
     // `deadline` bounds the whole test: a hung transfer kills the test binary with SIGALRM
-    // instead of hanging CTest.
-    explicit SshServer(std::chrono::seconds deadline = std::chrono::seconds(120)) {
+    // instead of hanging CTest. `sftp_subsystem` is the command sshd runs for SFTP.
+    explicit SshServer(std::chrono::seconds deadline = std::chrono::seconds(120),
+                       const std::string& sftp_subsystem = "internal-sftp") {
         using namespace sshd_detail;
         ::alarm(static_cast<unsigned>(deadline.count()));
         static std::atomic<int> counter{0};
@@ -150,7 +151,7 @@ public:
             << "AuthorizedKeysFile " << (dir_ / "authorized_keys").string() << "\n"
             << "StrictModes no\nUsePAM no\nPermitRootLogin prohibit-password\n"
             << "PasswordAuthentication yes\nKbdInteractiveAuthentication no\nUseDNS no\n"
-            << "MaxStartups 100\nLogLevel DEBUG1\nSubsystem sftp internal-sftp\n";
+            << "MaxStartups 100\nLogLevel DEBUG1\nSubsystem sftp " << sftp_subsystem << "\n";
         start();
     }
     ~SshServer() {

@@ -456,10 +456,23 @@ SftpResult<RemoteListing> SftpSession::list(const std::string& folder, std::stri
     std::string glob(pattern);
     RemoteListing listing;
     std::size_t seen = 0;
+    // A server that sends each reply just before the silence timeout could hold the inbox in
+    // one listing for hours: the whole listing has its own limit, after which the connection
+    // counts as lost (docs/ingest.md, "What a hostile server can cost").
+    const auto give_up = std::chrono::steady_clock::now() + endpoint_.list_timeout;
     while (seen < budget) {
         AttributesPtr attributes(sftp_readdir(handles_->sftp, dir));
         if (!attributes) break;
         handles_->guard.feed();
+        if (std::chrono::steady_clock::now() > give_up) {
+            handles_->break_connection();
+            sftp_closedir(dir);  // fails at once: the connection is gone
+            return std::unexpected(make_error(
+                SftpErrorKind::Timeout,
+                fmt::format("the listing of {} took longer than {} s", folder,
+                            std::chrono::duration_cast<std::chrono::seconds>(endpoint_.list_timeout)
+                                .count())));
+        }
         ++seen;
         std::string_view name = attributes->name != nullptr ? attributes->name : "";
         if (name.empty() || name == "." || name == "..") continue;

@@ -31,6 +31,7 @@ struct SftpEndpoint {
     std::filesystem::path known_hosts;                  // mandatory: the only host keys trusted
     std::chrono::milliseconds connect_timeout{10'000};  // TCP connect, key exchange, auth
     std::chrono::milliseconds io_timeout{30'000};       // longest silence tolerated mid-transfer
+    std::chrono::milliseconds list_timeout{300'000};    // a whole listing of a folder
 };
 
 enum class SftpErrorKind {

@@ -1,5 +1,6 @@
 // SftpSession against a real OpenSSH sshd on 127.0.0.1 (sshd_fixture.hpp).
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -496,6 +497,58 @@ TEST_CASE("sftp: nothing listening is a connection failure") {
     auto result = session.connect();
     REQUIRE_FALSE(result);
     CHECK(result.error().kind == SftpErrorKind::ConnectFailed);
+}
+
+// OpenSSH's sftp-server behind a relay that holds each reply naming a folder's entries for
+// 300 ms: a listing that trickles, each entry soon enough for the silence timeout never to
+// end it. The listing's own time limit must, or the inbox waits inside one listing without a
+// word (docs/ingest.md, "What a hostile server can cost").
+TEST_CASE("sftp: a listing that trickles is cut at its time limit, as a lost connection") {
+    const fs::path sftp_server = "/usr/lib/openssh/sftp-server";
+    REQUIRE(fs::exists(sftp_server));
+    TempDir relay_dir;
+    const fs::path relay = relay_dir.path() / "slow-sftp";
+    write(relay, R"(#!/usr/bin/env python3
+import os, subprocess, sys, threading, time
+server = subprocess.Popen([")" +
+                     sftp_server.string() + R"("], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, bufsize=0)
+def up():
+    while data := os.read(0, 65536):
+        server.stdin.write(data)
+    server.stdin.close()
+threading.Thread(target=up, daemon=True).start()
+def read(n):
+    data = b""
+    while len(data) < n:
+        more = server.stdout.read(n - len(data))
+        if not more:
+            sys.exit(0)
+        data += more
+    return data
+while True:
+    head = read(5)
+    body = read(int.from_bytes(head[:4], "big") - 1)
+    if head[4] == 104:  # SSH_FXP_NAME: a folder's entries
+        time.sleep(0.3)
+    os.write(1, head + body)
+)");
+    fs::permissions(relay, fs::perms::owner_all);
+    SshServer server(std::chrono::seconds(120), relay.string());
+    // About 100 entries per reply: some 30 replies, 9 s in all.
+    for (int i = 0; i < 3000; ++i) write(server.files() / fmt::format("f{}.csv", i), "x");
+    SftpEndpoint endpoint = server.endpoint();
+    endpoint.list_timeout = std::chrono::seconds(2);
+    SftpSession session(endpoint);
+    REQUIRE(session.connect());
+    const auto started = std::chrono::steady_clock::now();
+    auto listing = session.list(server.files().string(), "*", 50'000);
+    const auto took = std::chrono::steady_clock::now() - started;
+    REQUIRE_FALSE(listing);
+    CHECK(listing.error().kind == SftpErrorKind::Timeout);
+    CHECK(listing.error().message.find("took longer than 2 s") != std::string::npos);
+    CHECK(took < std::chrono::seconds(4));
+    CHECK_FALSE(session.connected());
 }
 
 TEST_CASE("sftp: a file that grows or shrinks during the download is not taken") {
