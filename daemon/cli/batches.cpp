@@ -53,6 +53,9 @@ nlohmann::ordered_json batch_json(const store::BatchRecord& b) {
     j["delivery_failures"] = b.delivery_failures;
     j["received_at"] = ledger::format_instant(b.received_at);
     j["completed_at"] = b.completed_at ? ledger::format_instant(*b.completed_at) : "";
+    // A service's claim holds its account's later files until decided; a command-line run's
+    // record holds nothing (docs/ingest.md, "Arrival order").
+    j["claim"] = b.claim;
     return j;
 }
 

@@ -109,6 +109,12 @@ p6=$(sed -n 's/^batch_id: *//p' "$WORK/a/out/receipt_p6.csv.txt" | tr -d '\r')
 [ -n "$p6" ] || fail "no batch id in p6's receipt"
 expect_exit 0 ad batches show "$p6"
 grep -q '"state": "claimed"' "$WORK/last.out" || fail "p6 was decided before its service was killed: make it longer"
+grep -q '"claim": true' "$WORK/last.out" || fail "batches show does not say p6 is a service's claim"
+expect_exit 0 ad batches list --account 1000 --json
+python3 -c 'import json, sys
+rows = {b["file"]: b["claim"] for b in json.load(open(sys.argv[1]))}
+sys.exit(0 if rows["seed.csv"] is False and rows["p6.csv"] is True else 1)' "$WORK/last.out" ||
+    fail "batches list does not tell the command line's record from a claim: $(cat "$WORK/last.out")"
 
 # p5: 50,000 rows naming actions that do not exist, then AO-1 to 555.00; large enough that
 # reading it again at each try of a waiting `apply` shows in the bytes that process reads.
