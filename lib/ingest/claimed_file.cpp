@@ -114,9 +114,10 @@ void give_back_attempt(store::Store& store, const std::string& batch_id) noexcep
     }
 }
 
-// A new journal record for a claim that is refused before anything is read.
-store::BatchRecord refused_record(const config::InboxConfig& inbox, const Claim& claim,
-                                  const apply::Clock& clock, std::int64_t size) {
+// A claim's first journal record, before anything of its file is read: an attempt not yet
+// begun, or a file refused unread.
+store::BatchRecord first_record(const config::InboxConfig& inbox, const Claim& claim,
+                                const apply::Clock& clock, std::int64_t size) {
     store::BatchRecord record;
     record.received_at = clock();
     record.batch_id = claim.batch_id;
@@ -292,14 +293,14 @@ Outcome take_claim_into(store::Store& store, const ledger::Catalog& catalog,
             return out;
         }
         if (err == ELOOP)
-            return quarantine(store, folders, inbox, claim, refused_record(inbox, claim, clock, 0),
+            return quarantine(store, folders, inbox, claim, first_record(inbox, claim, clock, 0),
                               clock(),
                               "not a regular file (a symbolic link): links are never followed");
         if (err == EACCES)
             // An upload that kept a private mode (the stock sftp client sends the local
             // file's mode, and the umask only removes bits): it can never succeed, so it is
             // answered now instead of being retried for ever.
-            return quarantine(store, folders, inbox, claim, refused_record(inbox, claim, clock, 0),
+            return quarantine(store, folders, inbox, claim, first_record(inbox, claim, clock, 0),
                               clock(),
                               "the service may not read this file (permission denied): upload it "
                               "readable by the group, e.g. with mode 0640 (chmod 640 before put)");
@@ -308,7 +309,7 @@ Outcome take_claim_into(store::Store& store, const ledger::Catalog& catalog,
             // its holder to let go, and the claim is tried again later. The uploader's doing,
             // not the machine's: it counts, and max_attempts of it quarantine the file.
             store::BatchRecord record =
-                store.find_batch(claim.batch_id).value_or(refused_record(inbox, claim, clock, 0));
+                store.find_batch(claim.batch_id).value_or(first_record(inbox, claim, clock, 0));
             if (++record.attempts >= max_attempts)
                 return quarantine(store, folders, inbox, claim, std::move(record), clock(),
                                   fmt::format("the file could not be opened {} times: another "
@@ -321,12 +322,16 @@ Outcome take_claim_into(store::Store& store, const ledger::Catalog& catalog,
     }
     if (auto why = file->refusal(); !why.empty())
         return quarantine(
-            store, folders, inbox, claim, refused_record(inbox, claim, clock, file->size()),
-            clock(),
+            store, folders, inbox, claim, first_record(inbox, claim, clock, file->size()), clock(),
             fmt::format("not a file that can be applied ({}): upload each batch file once, "
                         "as a regular file under one name",
                         why));
 
+    // The file's place in its account's order (docs/ingest.md, "Arrival order"), written
+    // before a byte of it is read: a service that dies while it copies or hashes a large file
+    // leaves the place behind, and the account's later files wait for it.
+    if (!store.find_batch(claim.batch_id))
+        store.put_batch(first_record(inbox, claim, clock, file->size()));
     if (hooks.opened) hooks.opened();
     take_ownership(claim, inbox, file);
 

@@ -290,3 +290,46 @@ TEST_CASE("ingest: an inbox's record limits reach the reader of its files") {
                      f.folders, f.clock);
     CHECK(out.error_code == "RECORD_TOO_LONG");
 }
+
+// A service that dies while it copies or hashes a large file (seconds, for one of gigabytes)
+// must leave the file's place in its account's order behind, or a later file of the account
+// is applied first by another instance (docs/ingest.md, "Arrival order"): the record is
+// written once the file is opened and checked, before a byte of it is read.
+TEST_CASE("ingest: a claim's record is written when its file is opened, before it is read") {
+    Fixture f;
+    auto day = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now() -
+                                                     std::chrono::hours(48));
+    const auto when = ledger::format_instant(std::chrono::floor<std::chrono::milliseconds>(day));
+    std::string bytes = "ActionId,ActionTrackerId,PartnerId,OrderId,EventDate,Amount\r\n";
+    for (int i = 0; i < 20'000; ++i)
+        bytes += fmt::format("W-{0},19816,P-77,O-{0},{1},10.00\r\n", i, when);
+    auto claim = f.drop("p3.csv", bytes);
+    struct Died {};
+    const auto die = [] { throw Died{}; };
+    CHECK_THROWS_AS(
+        take_claim(*f.store, f.catalog, f.cfg, claim, f.folders, f.clock, {{}, {}, die}), Died);
+    auto mine = f.store->find_batch(claim.batch_id);
+    REQUIRE(mine);
+    CHECK(mine->claim);
+    CHECK(mine->status.empty());
+    CHECK(mine->state == store::BatchState::Claimed);
+    CHECK(mine->attempts == 0);
+    CHECK(mine->file_name == "p3.csv");
+    CHECK(mine->size == static_cast<std::int64_t>(bytes.size()));
+
+    // A later file of the account, taken meanwhile (by another instance), waits for it.
+    auto later = f.drop("p4.csv", Fixture::conversions("W-LATER"));
+    CHECK_THROWS_AS(take_claim(*f.store, f.catalog, f.cfg, later, f.folders, f.clock),
+                    apply::EarlierFileFirst);
+    CHECK_FALSE(f.store->action("1000", "W-LATER"));
+    CHECK(f.store->find_batch(later.batch_id)->attempts == 0);
+
+    // The service comes back: its file goes first, then the later one.
+    claim.recovered = true;
+    auto out = take_claim(*f.store, f.catalog, f.cfg, claim, f.folders, f.clock);
+    CHECK(out.status == "COMPLETE");
+    CHECK(f.store->find_batch(claim.batch_id)->attempts == 1);
+    later.recovered = true;
+    CHECK(take_claim(*f.store, f.catalog, f.cfg, later, f.folders, f.clock).status == "COMPLETE");
+    CHECK(f.store->list_batches("1000").size() == 2);
+}
