@@ -71,8 +71,8 @@ Outcome keep_original(store::Store& store, const Folders& folders, const config:
     out.kept_at = kept_path(folders, inbox, record, claim.file_name);
     if (!out.quarantined) apply::move_to(record, apply::kept_state(record));
     store.put_batch(record);
-    if (claim.unreadable) {
-        out.kept_at = claim.path;  // nothing of it can be read, so nothing can be copied away
+    if (claim.in_inbox) {
+        out.kept_at = claim.path;  // unreadable, or never read: not copied across mounts
         return out;
     }
     move_original(folders.state_dir, claim.path, out.kept_at);
@@ -200,7 +200,7 @@ namespace {
 // (a copy across mounts).
 void take_ownership(const Claim& claim, const config::InboxConfig& inbox,
                     std::optional<util::OpenedFile>& file) {
-    if (claim.unreadable || file->status().st_uid == ::geteuid() ||
+    if (claim.in_inbox || file->status().st_uid == ::geteuid() ||
         file->size() > inbox.limits.max_file_bytes)
         return;
     const fs::path own =

@@ -251,11 +251,17 @@ SweepResult LocalInbox::sweep(SteadyTime now) {
 
 namespace {
 
+enum class Crossing { copied, changed, too_large };
+
 // Copies the inbox's NAME into the claims folder through one descriptor (the two folders are
 // on different mounts, so no rename can do it), then removes NAME from the inbox if it is
-// still the file that was copied. False when NAME vanished or changed meanwhile.
+// still the file that was copied: `copied`. `changed` when NAME vanished or changed meanwhile.
+// A file over `max_bytes` is never read, so it is not copied either (`too_large`): written out
+// whole, a dense upload of any size would fill the state folder, and the service would do
+// nothing else meanwhile (docs/ingest.md, "Claims").
 // `shown` is the name messages give (the file's own name while it is copied from a hidden one).
-bool copy_into_claims(const fs::path& source, const fs::path& claim, const fs::path& shown) {
+Crossing copy_into_claims(const fs::path& source, const fs::path& claim, const fs::path& shown,
+                          std::int64_t max_bytes) {
     util::OpenedFile file = [&] {
         try {
             return util::OpenedFile::open(source, /*follow_links=*/false);
@@ -270,6 +276,7 @@ bool copy_into_claims(const fs::path& source, const fs::path& claim, const fs::p
     if (auto why = file.refusal(); !why.empty())
         throw std::system_error(EINVAL, std::generic_category(),
                                 "cannot claim " + shown.string() + ": " + why);
+    if (file.size() > max_bytes) return Crossing::too_large;
     util::copy_descriptor_atomically(file.fd(), source, claim);
     struct stat now {};
     const bool same = ::lstat(source.c_str(), &now) == 0 && now.st_dev == file.status().st_dev &&
@@ -277,10 +284,10 @@ bool copy_into_claims(const fs::path& source, const fs::path& claim, const fs::p
     if (!same) {
         // Swapped or written to while it was copied: the copy is not what is there now.
         ::unlink(claim.c_str());
-        return false;
+        return Crossing::changed;
     }
     if (::unlink(source.c_str()) != 0 && errno != ENOENT) fail("cannot remove the claimed", source);
-    return true;
+    return Crossing::copied;
 }
 
 }  // namespace
@@ -342,8 +349,26 @@ std::optional<Claim> LocalInbox::claim_here(const std::string& name) {
                               RENAME_NOREPLACE);
         };
         try {
-            claimed = copy_into_claims(crossing, c.path, source);
-            if (!claimed) put_back();
+            switch (copy_into_claims(crossing, c.path, source, inbox_.limits.max_file_bytes)) {
+                case Crossing::copied:
+                    claimed = true;
+                    break;
+                case Crossing::changed:
+                    put_back();
+                    break;
+                case Crossing::too_large: {
+                    // Renamed aside inside its own folder (a hidden name, never swept again)
+                    // and answered TOO_LARGE from there, without a byte read or copied.
+                    const std::string aside = ".too-large." + c.batch_id + "_" + name;
+                    c.path = folder_ / aside;
+                    c.in_inbox = true;
+                    if (::rename(crossing.c_str(), (here() / aside).c_str()) == 0)
+                        claimed = true;
+                    else if (errno != ENOENT)
+                        fail("cannot set aside", source);
+                    break;
+                }
+            }
         } catch (const std::system_error& e) {
             if (e.code().value() == EACCES) {
                 // Uploaded with a private mode: we may not read it, so no copy can take it
@@ -352,7 +377,7 @@ std::optional<Claim> LocalInbox::claim_here(const std::string& name) {
                 // Renamed through the descriptor; taken later by its name in the inbox.
                 const std::string aside = ".unreadable." + c.batch_id + "_" + name;
                 c.path = folder_ / aside;
-                c.unreadable = true;
+                c.in_inbox = true;
                 if (::rename(crossing.c_str(), (here() / aside).c_str()) != 0) {
                     if (errno != ENOENT) fail("cannot set aside", source);
                 } else {
@@ -403,13 +428,27 @@ fs::path LocalInbox::set_aside(const std::string& name, const fs::path& state_di
            (static_cast<unsigned char>(name[keep]) & 0xC0) == 0x80)
         --keep;
     util::create_folders_in_state(state_dir, failed_folder);
-    const auto to = failed_folder / (util::new_batch_id(now) + "_" + name.substr(0, keep));
+    const std::string kept = util::new_batch_id(now) + "_" + name.substr(0, keep);
+    auto to = failed_folder / kept;
     const auto source = here() / name;
     try {
         if (::rename(source.c_str(), to.c_str()) != 0) {
             if (errno != EXDEV) fail("cannot set aside", source);
-            if (!copy_into_claims(source, to, source))
-                fail("cannot set aside (it changed meanwhile)", source);
+            switch (copy_into_claims(source, to, source, inbox_.limits.max_file_bytes)) {
+                case Crossing::copied:
+                    break;
+                case Crossing::changed:
+                    fail("cannot set aside (it changed meanwhile)", source);
+                case Crossing::too_large: {
+                    // Not copied across mounts either: kept under a hidden name in its inbox.
+                    const std::string aside = ".too-large." + kept;
+                    if (::rename(source.c_str(), (here() / aside).c_str()) != 0)
+                        fail("cannot set aside", source);
+                    util::fsync_directory(here());
+                    seen_.erase(name);
+                    return folder_ / aside;
+                }
+            }
         }
     } catch (const std::system_error& e) {
         opened_->rethrow_shown(e);

@@ -43,9 +43,10 @@ struct Claim {
     // The batch this claim is journalled as: given at claim time, part of the claim's name,
     // so that a retry or a restart finds the very batch this claim committed.
     std::string batch_id;
-    // A file the service may not read, found across mounts: it could not be copied into the
-    // claims folder, so `path` is a hidden name in its own inbox, where it stays once answered.
-    bool unreadable = false;
+    // A file found across mounts that is not copied into the claims folder: one the service
+    // may not read, or one over max_file_bytes, never read. `path` is then a hidden name in
+    // its own inbox (`.unreadable.` or `.too-large.`), where it stays once answered.
+    bool in_inbox = false;
     // Something of the claim's upload the service could not tidy (its done marker not
     // removed): for the log, once; the claim is taken all the same.
     std::string notice;

@@ -771,6 +771,53 @@ TEST_CASE("hostile: across mounts the longest name that can be answered is claim
     CHECK(fs::is_empty(h.cfg.local()->path));
 }
 
+// Never read, a file over max_file_bytes was still copied whole across mounts, into the
+// claims folder and then failed/: a dense upload of any size written out into the state
+// folder, the service busy with nothing else meanwhile. It stays on the inbox's own disk.
+TEST_CASE(
+    "hostile: across mounts a file over max_file_bytes is not copied: it is answered TOO_LARGE "
+    "from a hidden name in its own inbox") {
+    Hostile h(/*shm=*/true);
+    h.cfg.limits.max_file_bytes = 4096;
+    h.inbox = std::make_unique<LocalInbox>(h.cfg, claims(h.tmp.path()));
+    const std::string big = conversions("BIG-1") + std::string(64 * 1024, '\n');
+    h.upload("big.csv", big);
+    h.sweep_sees("big.csv");
+    auto claim = h.inbox->claim("big.csv");
+    REQUIRE(claim);
+    CHECK(fs::is_empty(h.inbox->claims_folder()));  // not a byte of it in the state folder
+    CHECK(claim->path.parent_path() == h.cfg.local()->path);
+    CHECK(claim->path.filename().string() == ".too-large." + claim->batch_id + "_big.csv");
+    CHECK_FALSE(fs::exists(h.cfg.local()->path / "big.csv"));
+    auto out = h.take(*claim);
+    CHECK(out.status == "REJECTED");
+    CHECK(out.error_code == "TOO_LARGE");
+    CHECK(out.kept_at == claim->path);
+    CHECK(read(claim->path) == big);  // left for the advertiser to remove
+    CHECK_FALSE(fs::exists(h.folders.state_dir / "failed"));
+    auto answer = nlohmann::json::parse(read(h.cfg.outbox / "big.csv_summary.json"));
+    CHECK(answer["error_code"] == "TOO_LARGE");
+    CHECK_FALSE(h.store->action("1000", "BIG-1"));
+    // Hidden, it is never offered again.
+    auto r = h.inbox->sweep(std::chrono::steady_clock::now() + std::chrono::hours(3));
+    CHECK(r.ready.empty());
+
+    // A name too long to be answered, over the limit too: set aside in its inbox, not copied.
+    const std::string long_name = std::string(max_name_bytes, 'x') + ".csv";
+    h.upload(long_name, big);
+    auto t = std::chrono::steady_clock::now() + std::chrono::hours(4);
+    h.inbox->sweep(t);
+    REQUIRE(h.inbox->sweep(t + std::chrono::hours(1)).unanswerable == std::vector{long_name});
+    auto to =
+        h.inbox->set_aside(long_name, h.folders.state_dir, h.folders.state_dir / "failed" / "drop");
+    CHECK(to.parent_path() == h.cfg.local()->path);
+    CHECK(to.filename().string().starts_with(".too-large."));
+    CHECK(to.filename().string().size() < 255);
+    CHECK(read(to) == big);
+    CHECK_FALSE(fs::exists(h.cfg.local()->path / long_name));
+    CHECK(fs::is_empty(h.folders.state_dir / "failed" / "drop"));
+}
+
 TEST_CASE(
     "hostile: an outbox replaced by a symbolic link gets nothing through it, before the claim or "
     "during it") {
