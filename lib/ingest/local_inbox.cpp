@@ -429,7 +429,7 @@ fs::path LocalInbox::set_aside(const std::string& name, const fs::path& state_di
         --keep;
     util::create_folders_in_state(state_dir, failed_folder);
     const std::string kept = util::new_batch_id(now) + "_" + name.substr(0, keep);
-    auto to = failed_folder / kept;
+    const auto to = failed_folder / kept;
     const auto source = here() / name;
     try {
         if (::rename(source.c_str(), to.c_str()) != 0) {

@@ -50,6 +50,17 @@ struct Fixture {
                ledger::format_instant(std::chrono::floor<std::chrono::milliseconds>(day)) +
                ",100.00\r\n";
     }
+    // `rows` conversions PREFIX-0, PREFIX-1 … of 10.00 each.
+    static std::string many_conversions(const std::string& prefix, int rows) {
+        auto day = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now() -
+                                                         std::chrono::hours(48));
+        const auto when =
+            ledger::format_instant(std::chrono::floor<std::chrono::milliseconds>(day));
+        std::string bytes = "ActionId,ActionTrackerId,PartnerId,OrderId,EventDate,Amount\r\n";
+        for (int i = 0; i < rows; ++i)
+            bytes += fmt::format("{0}-{1},19816,P-77,O-{0}-{1},{2},10.00\r\n", prefix, i, when);
+        return bytes;
+    }
 };
 
 nlohmann::json summary(const fs::path& outbox, const std::string& name) {
@@ -215,13 +226,7 @@ TEST_CASE("ingest: a failure of the machine does not count towards a quarantine"
 TEST_CASE("ingest: a stop request rolls the file back and does not count towards a quarantine") {
     Fixture f;
     // More rows than one progress step (20,000), so that the stop lands mid-file.
-    auto day = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now() -
-                                                     std::chrono::hours(48));
-    const auto when = ledger::format_instant(std::chrono::floor<std::chrono::milliseconds>(day));
-    std::string bytes = "ActionId,ActionTrackerId,PartnerId,OrderId,EventDate,Amount\r\n";
-    for (int i = 0; i < 20'500; ++i)
-        bytes += fmt::format("V-{0},19816,P-77,O-{0},{1},10.00\r\n", i, when);
-    auto claim = f.drop("v.csv", bytes);
+    auto claim = f.drop("v.csv", Fixture::many_conversions("V", 20'500));
     const auto sha256 = util::digest_file(claim.path).sha256;
     const auto stop = [] { throw StopRequested{}; };
 
@@ -297,12 +302,7 @@ TEST_CASE("ingest: an inbox's record limits reach the reader of its files") {
 // written once the file is opened and checked, before a byte of it is read.
 TEST_CASE("ingest: a claim's record is written when its file is opened, before it is read") {
     Fixture f;
-    auto day = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now() -
-                                                     std::chrono::hours(48));
-    const auto when = ledger::format_instant(std::chrono::floor<std::chrono::milliseconds>(day));
-    std::string bytes = "ActionId,ActionTrackerId,PartnerId,OrderId,EventDate,Amount\r\n";
-    for (int i = 0; i < 20'000; ++i)
-        bytes += fmt::format("W-{0},19816,P-77,O-{0},{1},10.00\r\n", i, when);
+    const std::string bytes = Fixture::many_conversions("W", 20'000);
     auto claim = f.drop("p3.csv", bytes);
     struct Died {};
     const auto die = [] { throw Died{}; };
